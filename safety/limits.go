@@ -1,0 +1,68 @@
+package safety
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Limits are the watchdog's thresholds and delays. Configuration may tighten
+// them within the hard bounds below and never loosen them past those bounds.
+type Limits struct {
+	HeartRateHighBPM float64       // abort when the heart rate stays above this
+	HeartRateLowBPM  float64       // abort when the heart rate stays below this
+	HeartRateDelay   time.Duration // alarm-condition delay of both heart-rate rules
+	SpO2LowPct       float64       // abort when SpO2 stays below this
+	SpO2Delay        time.Duration // alarm-condition delay of the SpO2 rule
+	StaleAfter       time.Duration // abort when no valid vitals arrived for this long
+	StartupGrace     time.Duration // extra time granted to the first valid vitals after start
+}
+
+// DefaultLimits are the factory defaults, from adult bedside monitors.
+func DefaultLimits() Limits {
+	return Limits{
+		HeartRateHighBPM: 130,
+		HeartRateLowBPM:  40,
+		HeartRateDelay:   10 * time.Second,
+		SpO2LowPct:       90,
+		SpO2Delay:        10 * time.Second,
+		StaleAfter:       5 * time.Second,
+		StartupGrace:     15 * time.Second,
+	}
+}
+
+// bound is a hard limit on one field: the loosest value any configuration may set.
+type bound struct {
+	key      string
+	value    float64
+	min, max float64
+	unit     string
+}
+
+// Problems returns one error per field outside its hard bounds, each naming
+// the configuration key (under "safety."), the value and what is allowed.
+func (l Limits) Problems() []error {
+	sec := func(d time.Duration) float64 { return d.Seconds() }
+	bounds := []bound{
+		{"safety.heart_rate_high_bpm", l.HeartRateHighBPM, 90, 150, "bpm"},
+		{"safety.heart_rate_low_bpm", l.HeartRateLowBPM, 30, 60, "bpm"},
+		{"safety.heart_rate_delay", sec(l.HeartRateDelay), 1, 15, "s"},
+		{"safety.spo2_low_pct", l.SpO2LowPct, 85, 95, "%"},
+		{"safety.spo2_delay", sec(l.SpO2Delay), 1, 15, "s"},
+		{"safety.stale_after", sec(l.StaleAfter), 1, 10, "s"},
+		{"safety.startup_grace", sec(l.StartupGrace), 0, 60, "s"},
+	}
+	var errs []error
+	for _, b := range bounds {
+		if !(b.value >= b.min && b.value <= b.max) {
+			errs = append(errs, fmt.Errorf("%s: %g %s is outside the hard bounds %g..%g %s", b.key, b.value, b.unit, b.min, b.max, b.unit))
+		}
+	}
+	if l.HeartRateLowBPM >= l.HeartRateHighBPM {
+		errs = append(errs, fmt.Errorf("safety.heart_rate_low_bpm: %g must be below safety.heart_rate_high_bpm %g", l.HeartRateLowBPM, l.HeartRateHighBPM))
+	}
+	return errs
+}
+
+// Validate joins Problems into one error, or returns nil.
+func (l Limits) Validate() error { return errors.Join(l.Problems()...) }
