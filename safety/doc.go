@@ -1,2 +1,43 @@
-// Package safety is the pod's local watchdog. Placeholder: the design is written with the watchdog.
+// Package safety is the pod's local watchdog: it decides, from the pod's own
+// vitals and its own clock, whether the sleeper is safe, and when a rule trips
+// it puts every actuator into its safe state by a direct call and latches.
+//
+// # Design
+//
+// The watchdog is one goroutine (Run) with its own ticker. Sensor code hands it
+// readings with Feed, which only stores the latest reading under a short lock:
+// a slow or stuck sensor loop can never block the watchdog, and the watchdog
+// can never block a sensor loop. Each tick evaluates every rule against the
+// latest reading and the watchdog's own clock, so a sensor loop that stops
+// feeding is caught by the stale rule, not by the sensor loop itself.
+//
+// Rules (defaults from adult bedside monitors, bounds in Limits):
+//   - heart_rate_high / heart_rate_low: a valid heart rate beyond its limit for
+//     longer than HeartRateDelay;
+//   - spo2_low: a valid SpO2 below its limit for longer than SpO2Delay;
+//   - vitals_stale: no valid reading (heart rate and SpO2 both valid) for
+//     longer than StaleAfter. At start the first valid reading is granted
+//     StartupGrace on top, because the estimator needs a window of samples
+//     before it can report anything: with the defaults the pod aborts for
+//     missing vitals 20 s after start at the earliest.
+//
+// An alarm condition starts its delay when a valid reading crosses the limit.
+// It clears only when a valid reading comes back past a deadband (hysteresis:
+// 5 bpm for heart rate, 2 % for SpO2); readings that are invalid neither start
+// nor clear it, so a flickering sensor cannot reset a running delay. Any
+// running delay reports the level "warn".
+//
+// # The abort path
+//
+// When a rule trips, the watchdog goroutine latches the abort, then calls
+// SafeState on the actuators itself, without holding its lock, before anything
+// else: no network, disk, log or channel stands between detection and the safe
+// state. Only then does it hand a copy of the abort, with the measured latency
+// from detection to safe state, to the OnAbort callback, which must not block
+// (the controller records it). While latched, further trips are ignored and the
+// level stays "abort" until Ack, which a local acknowledgement calls and which
+// is refused while any alarm condition is still present. Restore re-latches a
+// stored abort at start and re-applies the safe state.
+//
+// The watchdog owns no actuator and no store: it is handed a SafeStater.
 package safety

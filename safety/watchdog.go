@@ -1,0 +1,373 @@
+package safety
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sleegation/podd/sensors/vitals"
+)
+
+// Rule names, as they appear in abort events.
+const (
+	RuleHeartRateHigh = "heart_rate_high"
+	RuleHeartRateLow  = "heart_rate_low"
+	RuleSpO2Low       = "spo2_low"
+	RuleVitalsStale   = "vitals_stale"
+)
+
+// Levels of the watchdog, as reported in telemetry.
+const (
+	LevelOK    = "ok"
+	LevelWarn  = "warn"
+	LevelAbort = "abort"
+)
+
+// Deadbands a value must come back past before its alarm condition clears.
+const (
+	heartRateDeadbandBPM = 5
+	spo2DeadbandPct      = 2
+)
+
+// DefaultPeriod is how often the watchdog evaluates its rules.
+const DefaultPeriod = 100 * time.Millisecond
+
+// ErrNotLatched is returned by Ack when there is nothing to acknowledge.
+var ErrNotLatched = errors.New("safety: no latched abort")
+
+// SafeStater puts every actuator into its safe state.
+type SafeStater interface {
+	SafeState() error
+}
+
+// Abort describes a tripped rule. It is what the pod latches and reports.
+type Abort struct {
+	Rule   string             `json:"rule"`
+	Detail string             `json:"detail"`
+	Values map[string]float64 `json:"values,omitempty"`
+	// Limit is the threshold that was crossed (0 for vitals_stale).
+	Limit float64 `json:"limit"`
+	// At is the wall-clock time of detection.
+	At time.Time `json:"at"`
+	// LatencyMS is the time from detection to the safe state being reached.
+	LatencyMS float64 `json:"latency_ms"`
+	// SafeStateError is set when an actuator failed to reach its safe state.
+	SafeStateError string `json:"safe_state_error,omitempty"`
+	// Restored is true when the abort was latched by an earlier run.
+	Restored bool `json:"-"`
+}
+
+// Status is a snapshot of the watchdog.
+type Status struct {
+	Level   string
+	Pending []string // rules whose alarm delay is running
+	Latched *Abort
+}
+
+// Options configure a Watchdog.
+type Options struct {
+	// Period between evaluations; DefaultPeriod when zero.
+	Period time.Duration
+	// OnAbort is called by the watchdog goroutine after the safe state was
+	// applied. It must not block.
+	OnAbort func(Abort)
+}
+
+// Watchdog evaluates the safety rules. Create it with New and run it with Run.
+type Watchdog struct {
+	limits  Limits
+	safe    SafeStater
+	period  time.Duration
+	onAbort func(Abort)
+
+	lastTick atomic.Int64 // unix nanoseconds of the last evaluation
+
+	mu        sync.Mutex
+	started   time.Time
+	latest    vitals.Reading
+	lastValid time.Time            // when the last valid reading was fed (or start + grace)
+	pending   map[string]time.Time // rule -> when its alarm condition began
+	latched   *Abort
+}
+
+// New returns a watchdog with the given limits. It panics on nothing: invalid
+// limits are reported as an error.
+func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
+	if err := l.Validate(); err != nil {
+		return nil, fmt.Errorf("safety.New: %w", err)
+	}
+	if safe == nil {
+		return nil, errors.New("safety.New: no SafeStater")
+	}
+	if opts.Period <= 0 {
+		opts.Period = DefaultPeriod
+	}
+	now := time.Now()
+	return &Watchdog{
+		limits:    l,
+		safe:      safe,
+		period:    opts.Period,
+		onAbort:   opts.OnAbort,
+		started:   now,
+		lastValid: now.Add(l.StartupGrace),
+		pending:   map[string]time.Time{},
+	}, nil
+}
+
+// Feed hands the watchdog the latest reading. It never blocks on the watchdog's
+// evaluation or on the actuators.
+func (w *Watchdog) Feed(r vitals.Reading) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.latest = r
+	if r.Valid() {
+		// The first valid reading ends the start-up grace.
+		w.lastValid = now
+	}
+}
+
+// Run evaluates the rules every period until ctx is done.
+func (w *Watchdog) Run(ctx context.Context) error {
+	t := time.NewTicker(w.period)
+	defer t.Stop()
+	w.Evaluate()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			w.Evaluate()
+		}
+	}
+}
+
+// LastEvaluation reports when the rules were last evaluated; the daemon's
+// liveness check (the systemd watchdog) uses it to notice a stalled watchdog.
+func (w *Watchdog) LastEvaluation() time.Time {
+	ns := w.lastTick.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Evaluate runs the rules once. Run calls it every period; it is exported
+// for the daemon's self-test.
+func (w *Watchdog) Evaluate() {
+	now := time.Now()
+	w.lastTick.Store(now.UnixNano())
+
+	w.mu.Lock()
+	if w.latched != nil {
+		w.mu.Unlock()
+		return
+	}
+	a, tripped := w.evaluateLocked(now)
+	if !tripped {
+		w.mu.Unlock()
+		return
+	}
+	a.At = now
+	w.latched = &a
+	w.mu.Unlock()
+
+	w.applySafeState(now)
+}
+
+// applySafeState drives the actuators to safety, then records the latency and
+// reports the abort. The watchdog's lock is not held while the actuators work.
+func (w *Watchdog) applySafeState(detected time.Time) {
+	err := w.safe.SafeState()
+	latency := time.Since(detected)
+
+	w.mu.Lock()
+	w.latched.LatencyMS = float64(latency.Microseconds()) / 1000
+	if err != nil {
+		w.latched.SafeStateError = err.Error()
+	}
+	a := w.latched.clone()
+	w.mu.Unlock()
+
+	if w.onAbort != nil {
+		w.onAbort(a)
+	}
+}
+
+// evaluateLocked updates the alarm conditions and reports the first rule that
+// tripped. w.mu must be held.
+func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
+	l := w.limits
+	r := w.latest
+
+	if r.HeartRateValid {
+		w.condition(RuleHeartRateHigh, now, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
+		w.condition(RuleHeartRateLow, now, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
+	}
+	if r.SpO2Valid {
+		w.condition(RuleSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
+	}
+
+	if stale := now.Sub(w.lastValid); stale > l.StaleAfter {
+		return Abort{
+			Rule:   RuleVitalsStale,
+			Detail: fmt.Sprintf("no valid vitals for %.1f s (limit %.1f s)", stale.Seconds(), l.StaleAfter.Seconds()),
+			Values: map[string]float64{"stale_s": round3(stale.Seconds())},
+		}, true
+	}
+	checks := []struct {
+		rule  string
+		delay time.Duration
+		name  string
+		value float64
+		limit float64
+		dir   string
+	}{
+		{RuleHeartRateHigh, l.HeartRateDelay, "heart_rate_bpm", r.HeartRateBPM, l.HeartRateHighBPM, "above"},
+		{RuleHeartRateLow, l.HeartRateDelay, "heart_rate_bpm", r.HeartRateBPM, l.HeartRateLowBPM, "below"},
+		{RuleSpO2Low, l.SpO2Delay, "spo2_pct", r.SpO2Pct, l.SpO2LowPct, "below"},
+	}
+	for _, c := range checks {
+		since, ok := w.pending[c.rule]
+		if !ok || now.Sub(since) <= c.delay {
+			continue
+		}
+		return Abort{
+			Rule:   c.rule,
+			Detail: fmt.Sprintf("%s %.1f %s %g for %.1f s (delay %.1f s)", c.name, c.value, c.dir, c.limit, now.Sub(since).Seconds(), c.delay.Seconds()),
+			Values: map[string]float64{c.name: round3(c.value)},
+			Limit:  c.limit,
+		}, true
+	}
+	return Abort{}, false
+}
+
+// condition starts a rule's alarm delay when the limit is crossed and clears
+// it once the value is back past the deadband.
+func (w *Watchdog) condition(rule string, now time.Time, crossed, cleared bool) {
+	_, running := w.pending[rule]
+	switch {
+	case crossed && !running:
+		w.pending[rule] = now
+	case cleared && running:
+		delete(w.pending, rule)
+	}
+}
+
+// Status returns a snapshot of the watchdog.
+func (w *Watchdog) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := Status{Level: LevelOK}
+	for _, rule := range []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low} {
+		if _, ok := w.pending[rule]; ok {
+			s.Pending = append(s.Pending, rule)
+		}
+	}
+	if len(s.Pending) > 0 {
+		s.Level = LevelWarn
+	}
+	if w.latched != nil {
+		a := w.latched.clone()
+		s.Latched = &a
+		s.Level = LevelAbort
+	}
+	return s
+}
+
+// Restore latches an abort recorded by an earlier run and applies the safe
+// state again. It does not call OnAbort: the abort was already reported.
+func (w *Watchdog) Restore(a Abort) error {
+	w.mu.Lock()
+	a = a.clone()
+	a.Restored = true
+	w.latched = &a
+	w.mu.Unlock()
+	if err := w.safe.SafeState(); err != nil {
+		return fmt.Errorf("safety: restore latched %s: %w", a.Rule, err)
+	}
+	return nil
+}
+
+// Ack clears the latched abort whose rule and detection time match a — so an
+// acknowledgement can never clear a newer abort it did not see — provided no
+// alarm condition is present now. Every alarm delay starts afresh.
+func (w *Watchdog) Ack(a Abort) error {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.latched == nil {
+		return ErrNotLatched
+	}
+	if w.latched.Rule != a.Rule || !w.latched.At.Equal(a.At) {
+		return fmt.Errorf("safety: ack of %s at %s does not match the latched %s at %s",
+			a.Rule, a.At.Format(time.RFC3339Nano), w.latched.Rule, w.latched.At.Format(time.RFC3339Nano))
+	}
+	if problems := w.presentLocked(now); len(problems) > 0 {
+		return fmt.Errorf("safety: cannot acknowledge while %s", joinProblems(problems))
+	}
+	w.latched = nil
+	clear(w.pending)
+	return nil
+}
+
+// CanAck reports why the latched abort cannot be acknowledged now, or nil.
+func (w *Watchdog) CanAck() error {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.latched == nil {
+		return ErrNotLatched
+	}
+	if problems := w.presentLocked(now); len(problems) > 0 {
+		return fmt.Errorf("safety: cannot acknowledge while %s", joinProblems(problems))
+	}
+	return nil
+}
+
+// presentLocked lists the alarm conditions present now, judged by the
+// clearing thresholds: a value inside the deadband still counts.
+func (w *Watchdog) presentLocked(now time.Time) []string {
+	l, r := w.limits, w.latest
+	var p []string
+	if now.Sub(w.lastValid) > l.StaleAfter || !r.Valid() {
+		p = append(p, "vitals are not valid")
+		return p
+	}
+	if r.HeartRateBPM > l.HeartRateHighBPM-heartRateDeadbandBPM {
+		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not below %g", r.HeartRateBPM, l.HeartRateHighBPM-heartRateDeadbandBPM))
+	}
+	if r.HeartRateBPM < l.HeartRateLowBPM+heartRateDeadbandBPM {
+		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not above %g", r.HeartRateBPM, l.HeartRateLowBPM+heartRateDeadbandBPM))
+	}
+	if r.SpO2Pct < l.SpO2LowPct+spo2DeadbandPct {
+		p = append(p, fmt.Sprintf("spo2_pct %.1f is not above %g", r.SpO2Pct, l.SpO2LowPct+spo2DeadbandPct))
+	}
+	return p
+}
+
+func joinProblems(p []string) string {
+	s := p[0]
+	for _, x := range p[1:] {
+		s += " and " + x
+	}
+	return s
+}
+
+func (a Abort) clone() Abort {
+	if a.Values != nil {
+		v := make(map[string]float64, len(a.Values))
+		for k, x := range a.Values {
+			v[k] = x
+		}
+		a.Values = v
+	}
+	return a
+}
+
+func round3(x float64) float64 {
+	return float64(int64(x*1000+0.5)) / 1000
+}

@@ -1,0 +1,370 @@
+package safety
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sleegation/podd/sensors/vitals"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// fakeActuators records SafeState calls and what the watchdog had reported
+// when each happened, so tests can check the order of the abort path.
+type fakeActuators struct {
+	mu      sync.Mutex
+	calls   int
+	err     error
+	reports *[]Abort
+	seenAt  []int // number of aborts reported when SafeState ran
+}
+
+func (f *fakeActuators) SafeState() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.reports != nil {
+		f.seenAt = append(f.seenAt, len(*f.reports))
+	}
+	return f.err
+}
+
+func (f *fakeActuators) Calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+type harness struct {
+	t   *testing.T
+	w   *Watchdog
+	act *fakeActuators
+
+	mu      sync.Mutex
+	aborts  []Abort
+	cancel  context.CancelFunc
+	stopped chan struct{}
+}
+
+func newHarness(t *testing.T, l Limits) *harness {
+	t.Helper()
+	h := &harness{t: t, stopped: make(chan struct{})}
+	h.act = &fakeActuators{reports: &h.aborts}
+	w, err := New(l, h.act, Options{OnAbort: func(a Abort) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.aborts = append(h.aborts, a)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.w = w
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() {
+		defer close(h.stopped)
+		_ = w.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		h.cancel()
+		<-h.stopped
+	})
+	return h
+}
+
+func (h *harness) Aborts() []Abort {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]Abort(nil), h.aborts...)
+}
+
+// feedFor feeds r every 500 ms for d of fake time.
+func (h *harness) feedFor(r vitals.Reading, d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		h.w.Feed(r)
+		time.Sleep(500 * time.Millisecond)
+	}
+	synctest.Wait()
+}
+
+func reading(hr, spo2 float64) vitals.Reading {
+	return vitals.Reading{At: time.Now(), HeartRateBPM: hr, HeartRateValid: true, SpO2Pct: spo2, SpO2Valid: true}
+}
+
+func TestRulesTripAfterTheirAlarmDelay(t *testing.T) {
+	tests := []struct {
+		name   string
+		r      vitals.Reading
+		rule   string
+		values map[string]float64
+		limit  float64
+	}{
+		{"heart rate high", reading(150, 97), RuleHeartRateHigh, map[string]float64{"heart_rate_bpm": 150}, 130},
+		{"heart rate low", reading(35, 97), RuleHeartRateLow, map[string]float64{"heart_rate_bpm": 35}, 40},
+		{"spo2 low", reading(60, 85), RuleSpO2Low, map[string]float64{"spo2_pct": 85}, 90},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t, DefaultLimits())
+				h.feedFor(reading(60, 97), 2*time.Second)
+				h.feedFor(tt.r, 10*time.Second)
+				if got := h.Aborts(); len(got) != 0 {
+					t.Fatalf("aborted before the 10 s delay: %+v", got)
+				}
+				if st := h.w.Status(); st.Level != LevelWarn || len(st.Pending) != 1 || st.Pending[0] != tt.rule {
+					t.Fatalf("status during the delay = %+v, want warn with %s pending", st, tt.rule)
+				}
+				h.feedFor(tt.r, 500*time.Millisecond)
+				got := h.Aborts()
+				if len(got) != 1 {
+					t.Fatalf("aborts = %+v, want exactly one", got)
+				}
+				a := got[0]
+				if a.Rule != tt.rule || a.Limit != tt.limit || len(a.Values) != 1 {
+					t.Fatalf("abort = %+v, want rule %s limit %g", a, tt.rule, tt.limit)
+				}
+				for k, v := range tt.values {
+					if a.Values[k] != v {
+						t.Errorf("abort value %s = %g, want %g", k, a.Values[k], v)
+					}
+				}
+				if h.act.Calls() != 1 {
+					t.Errorf("SafeState calls = %d, want 1", h.act.Calls())
+				}
+				if h.act.seenAt[0] != 0 {
+					t.Errorf("the abort was reported before the safe state was applied")
+				}
+				if st := h.w.Status(); st.Level != LevelAbort || st.Latched == nil || st.Latched.Rule != tt.rule {
+					t.Errorf("status after abort = %+v", st)
+				}
+			})
+		})
+	}
+}
+
+func TestHysteresisKeepsTheDelayRunningInsideTheDeadband(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(reading(135, 97), 6*time.Second)
+		// 128 is below the limit but inside the 5 bpm deadband: the condition stays.
+		h.feedFor(reading(128, 97), 5*time.Second)
+		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleHeartRateHigh {
+			t.Fatalf("aborts = %+v, want heart_rate_high after 10 s across the deadband", got)
+		}
+	})
+}
+
+func TestLeavingTheDeadbandClearsTheCondition(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(reading(135, 97), 6*time.Second)
+		h.feedFor(reading(120, 97), 1*time.Second)
+		if st := h.w.Status(); st.Level != LevelOK {
+			t.Fatalf("status after clearing = %+v, want ok", st)
+		}
+		h.feedFor(reading(135, 97), 9*time.Second)
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("aborts = %+v: the delay must restart after the condition cleared", got)
+		}
+	})
+}
+
+func TestInvalidReadingsDoNotResetARunningDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(reading(150, 97), 6*time.Second)
+		flicker := reading(0, 97)
+		flicker.HeartRateValid = false
+		h.w.Feed(flicker)
+		time.Sleep(time.Second)
+		h.feedFor(reading(150, 97), 4*time.Second)
+		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleHeartRateHigh {
+			t.Fatalf("aborts = %+v, want heart_rate_high 10 s after the first high reading", got)
+		}
+	})
+}
+
+func TestStaleVitalsAbortAfterStartupGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := DefaultLimits()
+		h := newHarness(t, l)
+		time.Sleep(l.StartupGrace + l.StaleAfter)
+		synctest.Wait()
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("aborted within grace + stale_after: %+v", got)
+		}
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		got := h.Aborts()
+		if len(got) != 1 || got[0].Rule != RuleVitalsStale {
+			t.Fatalf("aborts = %+v, want one vitals_stale", got)
+		}
+	})
+}
+
+func TestStaleVitalsAfterTheSensorStops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(reading(60, 97), 3*time.Second)
+		h.w.Feed(reading(60, 97))
+		start := time.Now()
+		invalid := vitals.Reading{At: time.Now()}
+		h.feedFor(invalid, 5*time.Second)
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("aborted before stale_after: %+v", got)
+		}
+		h.feedFor(invalid, time.Second)
+		got := h.Aborts()
+		if len(got) != 1 || got[0].Rule != RuleVitalsStale {
+			t.Fatalf("aborts = %+v, want vitals_stale", got)
+		}
+		if d := got[0].At.Sub(start); d <= 5*time.Second || d > 6*time.Second {
+			t.Errorf("detected %s after the last valid reading, want just over 5 s", d)
+		}
+	})
+}
+
+func TestLatchedAbortIgnoresFurtherTripsAndRequiresAck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(reading(150, 97), 11*time.Second)
+		h.feedFor(reading(150, 80), 15*time.Second)
+		got := h.Aborts()
+		if len(got) != 1 {
+			t.Fatalf("aborts = %+v, want exactly one while latched", got)
+		}
+		err := h.w.Ack(got[0])
+		if err == nil || !strings.Contains(err.Error(), "heart_rate_bpm 150.0 is not below 125") || !strings.Contains(err.Error(), "spo2_pct 80.0 is not above 92") {
+			t.Fatalf("Ack while unsafe = %v, want refusal naming both conditions", err)
+		}
+		h.feedFor(reading(70, 97), time.Second)
+		if err := h.w.Ack(Abort{Rule: RuleSpO2Low, At: got[0].At}); err == nil {
+			t.Fatal("Ack of a different abort succeeded")
+		}
+		if err := h.w.Ack(got[0]); err != nil {
+			t.Fatalf("Ack once safe: %v", err)
+		}
+		if st := h.w.Status(); st.Level != LevelOK || st.Latched != nil {
+			t.Fatalf("status after ack = %+v", st)
+		}
+		if err := h.w.Ack(got[0]); !errors.Is(err, ErrNotLatched) {
+			t.Fatalf("second Ack = %v, want ErrNotLatched", err)
+		}
+		h.feedFor(reading(150, 97), 11*time.Second)
+		if got := h.Aborts(); len(got) != 2 {
+			t.Fatalf("aborts after ack and a new episode = %d, want 2", len(got))
+		}
+	})
+}
+
+func TestRestoreLatchesAndAppliesSafeState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		stored := Abort{Rule: RuleHeartRateHigh, At: time.Now().Add(-time.Hour), Values: map[string]float64{"heart_rate_bpm": 150}}
+		if err := h.w.Restore(stored); err != nil {
+			t.Fatal(err)
+		}
+		if h.act.Calls() != 1 {
+			t.Fatalf("SafeState calls = %d, want 1", h.act.Calls())
+		}
+		st := h.w.Status()
+		if st.Level != LevelAbort || st.Latched == nil || st.Latched.Rule != RuleHeartRateHigh || !st.Latched.Restored {
+			t.Fatalf("status = %+v, want the restored latch", st)
+		}
+		if err := h.w.Ack(stored); err == nil || !strings.Contains(err.Error(), "vitals are not valid") {
+			t.Fatalf("Ack without vitals = %v, want refusal", err)
+		}
+		h.feedFor(reading(60, 97), time.Second)
+		if err := h.w.Ack(stored); err != nil {
+			t.Fatalf("Ack: %v", err)
+		}
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("a restored abort was reported again: %+v", got)
+		}
+	})
+}
+
+func TestSafeStateFailureIsRecordedInTheAbort(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.act.mu.Lock()
+		h.act.err = errors.New("apa102: spi: device disconnect")
+		h.act.mu.Unlock()
+		h.feedFor(reading(30, 97), 11*time.Second)
+		got := h.Aborts()
+		if len(got) != 1 || got[0].SafeStateError != "apa102: spi: device disconnect" {
+			t.Fatalf("aborts = %+v, want the safe-state error recorded", got)
+		}
+	})
+}
+
+// blockingActuators never return from SafeState until released, as a hung bus would.
+type blockingActuators struct{ release chan struct{} }
+
+func (b *blockingActuators) SafeState() error { <-b.release; return nil }
+
+func TestFeedNeverWaitsOnAHungSafeState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		act := &blockingActuators{release: make(chan struct{})}
+		w, err := New(DefaultLimits(), act, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = w.Run(ctx) }()
+		for range 25 {
+			w.Feed(reading(150, 97))
+			time.Sleep(500 * time.Millisecond)
+		}
+		synctest.Wait() // the watchdog goroutine is now stuck inside SafeState
+		w.Feed(reading(150, 97))
+		if st := w.Status(); st.Level != LevelAbort || st.Latched.Rule != RuleHeartRateHigh {
+			t.Fatalf("status while the safe state hangs = %+v, want the abort latched", st)
+		}
+		close(act.release)
+		cancel()
+		<-done
+	})
+}
+
+func TestLastEvaluationAdvancesWithTheTicker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		synctest.Wait()
+		first := h.w.LastEvaluation()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if d := h.w.LastEvaluation().Sub(first); d != time.Second {
+			t.Fatalf("LastEvaluation advanced by %s over 1 s, want 1s", d)
+		}
+	})
+}
+
+func TestLimitsRejectLooseningPastHardBounds(t *testing.T) {
+	l := DefaultLimits()
+	l.HeartRateHighBPM = 200
+	l.SpO2Delay = time.Minute
+	err := l.Validate()
+	want := []string{
+		"safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..150 bpm",
+		"safety.spo2_delay: 60 s is outside the hard bounds 1..15 s",
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Fatalf("Validate() = %v, want\n%s", err, strings.Join(want, "\n"))
+	}
+	if _, err := New(l, &fakeActuators{}, Options{}); err == nil {
+		t.Fatal("New accepted loosened limits")
+	}
+	if err := DefaultLimits().Validate(); err != nil {
+		t.Fatalf("defaults invalid: %v", err)
+	}
+}
