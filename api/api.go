@@ -1,0 +1,166 @@
+// Package api is the pod's local API: HTTP with JSON on a Unix socket, for the
+// technician's podctl and for the sleeper's local controls.
+//
+// It owns the socket and the wire format of its requests and replies; what a
+// request does is decided by the Pod it is given. The socket is created with
+// mode 0660 so only root and the podd group can reach it: the local API is
+// trusted as "someone at the pod" and can clear a latched abort.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/sleegation/podd/safety"
+)
+
+// Status is the reply of GET /v1/status.
+type Status struct {
+	Pod       string       `json:"pod"`
+	Boot      string       `json:"boot"`
+	Version   string       `json:"version"`
+	State     string       `json:"state"`
+	Since     time.Time    `json:"since"`
+	Simulated bool         `json:"simulated"`
+	Safety    SafetyStatus `json:"safety"`
+	Vitals    Vitals       `json:"vitals"`
+	Uplink    UplinkStatus `json:"uplink"`
+}
+
+// SafetyStatus is the watchdog's part of Status.
+type SafetyStatus struct {
+	Level   string        `json:"level"`
+	Pending []string      `json:"pending,omitempty"`
+	Latched *safety.Abort `json:"latched,omitempty"`
+}
+
+// Vitals are the latest vitals; nil means unknown.
+type Vitals struct {
+	HeartRateBPM *float64 `json:"heart_rate_bpm"`
+	SpO2Pct      *float64 `json:"spo2_pct"`
+}
+
+// UplinkStatus tells whether the hub is reachable and how much waits to be sent.
+type UplinkStatus struct {
+	Broker    string `json:"broker"`
+	Connected bool   `json:"connected"`
+	Outbox    int    `json:"outbox"`
+}
+
+// AckReply is the reply of POST /v1/ack.
+type AckReply struct {
+	OK      bool          `json:"ok"`
+	Cleared *safety.Abort `json:"cleared,omitempty"`
+	Error   string        `json:"error,omitempty"`
+}
+
+// Pod is what the API needs from the controller.
+type Pod interface {
+	Status() Status
+	// Ack clears the latched abort. It returns the abort it cleared.
+	Ack(ctx context.Context) (safety.Abort, error)
+}
+
+// ErrRefused marks an Ack error that is the pod's decision (nothing latched,
+// an alarm condition still present), not a failure: it is answered 409.
+var ErrRefused = errors.New("refused")
+
+// Server serves the local API on a Unix socket.
+type Server struct {
+	pod  Pod
+	path string
+	log  *slog.Logger
+}
+
+// NewServer returns a server for pod on the socket at path.
+func NewServer(pod Pod, path string, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{pod: pod, path: path, log: log}
+}
+
+// Handler returns the API's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.pod.Status())
+	})
+	mux.HandleFunc("POST /v1/ack", func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.pod.Ack(r.Context())
+		switch {
+		case errors.Is(err, ErrRefused):
+			writeJSON(w, http.StatusConflict, AckReply{Error: err.Error()})
+		case err != nil:
+			writeJSON(w, http.StatusInternalServerError, AckReply{Error: err.Error()})
+		default:
+			writeJSON(w, http.StatusOK, AckReply{OK: true, Cleared: &a})
+		}
+	})
+	return mux
+}
+
+// Run listens on the socket and serves until ctx is done, then shuts the
+// server down and removes the socket.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := Listen(s.path)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: serve %s: %w", s.path, err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	<-errc
+	_ = os.Remove(s.path)
+	if err != nil {
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Listen opens the Unix socket at path with mode 0660. A socket file left by
+// a crashed daemon is replaced; a live one (another podd) is an error.
+func Listen(path string) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, fmt.Errorf("api: %s exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("api: %s is in use by another process", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("api: remove stale socket: %w", err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("api: listen: %w", err)
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("api: chmod socket: %w", err)
+	}
+	return ln, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

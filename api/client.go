@@ -1,0 +1,81 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Client talks to a pod's local API over its Unix socket.
+type Client struct {
+	http *http.Client
+}
+
+// NewClient returns a client for the socket at path.
+func NewClient(path string) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}
+	return &Client{http: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// Status asks for the pod's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var st Status
+	_, err := c.do(ctx, http.MethodGet, "/v1/status", &st)
+	return st, err
+}
+
+// Ack asks the pod to clear its latched abort. A refusal is returned as an
+// error wrapping ErrRefused, with the pod's reason.
+func (c *Client) Ack(ctx context.Context) (AckReply, error) {
+	var r AckReply
+	code, err := c.do(ctx, http.MethodPost, "/v1/ack", &r)
+	if err != nil {
+		return r, err
+	}
+	switch code {
+	case http.StatusOK:
+		return r, nil
+	case http.StatusConflict:
+		return r, refusal(r.Error)
+	default:
+		return r, fmt.Errorf("api: ack: %d: %s", code, r.Error)
+	}
+}
+
+func (c *Client) do(ctx context.Context, method, path string, out any) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://podd"+path, nil)
+	if err != nil {
+		return 0, fmt.Errorf("api: %s %s: %w", method, path, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("api: %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return resp.StatusCode, fmt.Errorf("api: %s %s: read reply: %w", method, path, err)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return resp.StatusCode, fmt.Errorf("api: %s %s: decode reply (%d): %w", method, path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, nil
+}
+
+// refusal is the pod's reason for refusing a request, as the pod worded it.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+func (r refusal) Unwrap() error { return ErrRefused }
