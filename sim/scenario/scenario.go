@@ -1,0 +1,317 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The devices a fault step can name: the simulated chips with a fault
+// injection point on their bus.
+const (
+	DeviceMAX30102 = "max30102"
+	DeviceAPA102   = "apa102"
+)
+
+// The faults a device can have. They are the same words as sim.Fault, kept as
+// plain strings so that this package does not depend on the bus it drives.
+const (
+	FaultNACK       = "nack"
+	FaultStuck      = "stuck"
+	FaultDisconnect = "disconnect"
+)
+
+// The buttons a press step can press.
+const (
+	PressConsent = "consent"
+	PressPanic   = "panic"
+)
+
+var (
+	devices    = []string{DeviceMAX30102, DeviceAPA102}
+	faultKinds = []string{FaultNACK, FaultStuck, FaultDisconnect}
+	pressKinds = []string{PressConsent, PressPanic}
+)
+
+// Devices returns the device names a fault step may name, so that the
+// simulator can check that it hosts a model for each. The slice is a copy.
+func Devices() []string { return slices.Clone(devices) }
+
+// FaultKinds returns the fault kinds a fault step may inject. The slice is a copy.
+func FaultKinds() []string { return slices.Clone(faultKinds) }
+
+// PressKinds returns the buttons a press step may press. The slice is a copy.
+func PressKinds() []string { return slices.Clone(pressKinds) }
+
+// Vitals are the sleeper's physiology at one moment, in the units of the
+// telemetry contract.
+type Vitals struct {
+	HeartRateBPM      float64
+	SpO2Pct           float64
+	SkinConductanceUS float64
+	BodyTempC         float64
+}
+
+// Targets are the values a set step moves vitals toward. A nil field leaves
+// that vital as it is, including a ramp it is in the middle of.
+type Targets struct {
+	HeartRateBPM      *float64
+	SpO2Pct           *float64
+	SkinConductanceUS *float64
+	BodyTempC         *float64
+}
+
+// Fault is a fault step's injection.
+type Fault struct {
+	Device string        // one of Devices()
+	Kind   string        // one of FaultKinds()
+	For    time.Duration // 0: until the end of the scenario
+}
+
+// Step is one timeline entry. Exactly one of Set, Fault and Press is given.
+type Step struct {
+	At    time.Duration // since the daemon started
+	Ramp  time.Duration // set steps only: time to reach the targets linearly; 0 is a step change
+	Set   *Targets
+	Fault *Fault
+	Press string // one of PressKinds()
+}
+
+// Scenario is a validated script of the sleeper's night. Build it with Parse
+// or Load: they also precompute the tables that let VitalsAt, FaultAt and
+// PressesBetween answer without allocating. Its fields are for reading;
+// changing them after Parse does not change the answers.
+type Scenario struct {
+	Name     string
+	Baseline Vitals
+	Timeline []Step
+
+	plan *plan
+}
+
+// Load reads and parses the scenario file at path. A scenario without a name
+// takes the file's base name without its extension, so that the daemon can
+// report which script it runs.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	s, err := Parse(data)
+	if err != nil {
+		// Each problem is its own line; each line names the file so that a
+		// technician reading one line of the log knows where to look.
+		var joined interface{ Unwrap() []error }
+		if errors.As(err, &joined) {
+			var errs []error
+			for _, e := range joined.Unwrap() {
+				errs = append(errs, fmt.Errorf("scenario %s: %w", path, e))
+			}
+			return nil, errors.Join(errs...)
+		}
+		return nil, fmt.Errorf("scenario %s: %w", path, err)
+	}
+	if s.Name == "" {
+		s.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	return s, nil
+}
+
+// VitalsAt returns the vitals d after the daemon started. Before the first
+// step they are the baseline; after the last they hold. It does not
+// allocate: the simulated sensors call it for every sample.
+func (s *Scenario) VitalsAt(d time.Duration) Vitals {
+	p := s.mustPlan()
+	var v [numVitals]float64
+	for i := range v {
+		v[i] = valueAt(p.baseline[i], p.vitals[i], d)
+	}
+	return vitalsFromArray(v)
+}
+
+// FaultAt returns the fault device has d after the start: "" when it is
+// healthy, else one of FaultKinds(). A fault step replaces any fault the
+// device already has, so when the later fault's `for` runs out the device
+// is healthy even if the earlier fault would have lasted longer. A fault is
+// active from its `at` (included) to `at + for` (excluded).
+func (s *Scenario) FaultAt(device string, d time.Duration) string {
+	spans := s.mustPlan().faults[device]
+	n, _ := slices.BinarySearchFunc(spans, d, func(sp faultSpan, d time.Duration) int {
+		if sp.start <= d {
+			return -1
+		}
+		return 1
+	})
+	if n == 0 {
+		return ""
+	}
+	sp := spans[n-1]
+	if sp.open || d < sp.end {
+		return sp.kind
+	}
+	return ""
+}
+
+// PressesBetween returns the presses with from < at <= to, in timeline
+// order, so that a caller ticking with the previous tick's time as from sees
+// each press exactly once. It returns nil, without allocating, when there
+// is none.
+func (s *Scenario) PressesBetween(from, to time.Duration) []string {
+	p := s.mustPlan()
+	if to <= from {
+		return nil
+	}
+	after := func(at, d time.Duration) int {
+		if at <= d {
+			return -1
+		}
+		return 1
+	}
+	i, _ := slices.BinarySearchFunc(p.pressAt, from, after)
+	j, _ := slices.BinarySearchFunc(p.pressAt, to, after)
+	if i >= j {
+		return nil
+	}
+	return slices.Clone(p.presses[i:j])
+}
+
+// Duration returns the time of the scenario's last change: the end of its
+// last ramp or fault, or its last step. A ramp or fault cut short by a later
+// step of the same vital or device ends where it is cut. A fault without
+// `for` changes things only when it starts. From Duration on, every answer
+// stays the same.
+func (s *Scenario) Duration() time.Duration { return s.mustPlan().end }
+
+func (s *Scenario) mustPlan() *plan {
+	if s.plan == nil {
+		panic("scenario: Scenario used without Parse or Load")
+	}
+	return s.plan
+}
+
+// The vitals in a fixed order, so that the tables can be arrays indexed by
+// vital and the per-sample path loops instead of naming each field.
+const (
+	vitalHR = iota
+	vitalSpO2
+	vitalSC
+	vitalTemp
+	numVitals
+)
+
+func (v Vitals) array() [numVitals]float64 {
+	return [numVitals]float64{v.HeartRateBPM, v.SpO2Pct, v.SkinConductanceUS, v.BodyTempC}
+}
+
+func vitalsFromArray(a [numVitals]float64) Vitals {
+	return Vitals{HeartRateBPM: a[vitalHR], SpO2Pct: a[vitalSpO2], SkinConductanceUS: a[vitalSC], BodyTempC: a[vitalTemp]}
+}
+
+func (t *Targets) array() [numVitals]*float64 {
+	return [numVitals]*float64{t.HeartRateBPM, t.SpO2Pct, t.SkinConductanceUS, t.BodyTempC}
+}
+
+// plan is a scenario compiled for lookups by time.
+type plan struct {
+	baseline [numVitals]float64
+	vitals   [numVitals][]segment // per vital, by start
+	faults   map[string][]faultSpan
+	pressAt  []time.Duration
+	presses  []string
+	end      time.Duration
+}
+
+// segment is one set step's effect on one vital: from `from` at start to
+// `to` at start+ramp, holding `to` afterwards until the next segment starts.
+type segment struct {
+	start, ramp time.Duration
+	from, to    float64
+}
+
+func (sg segment) valueAt(d time.Duration) float64 {
+	elapsed := d - sg.start
+	if elapsed >= sg.ramp {
+		return sg.to
+	}
+	v := sg.from + (sg.to-sg.from)*(float64(elapsed)/float64(sg.ramp))
+	// Rounding must not carry a value outside the segment's two ends: they
+	// were validated, the interpolation between them was not.
+	lo, hi := min(sg.from, sg.to), max(sg.from, sg.to)
+	return min(max(v, lo), hi)
+}
+
+// valueAt evaluates one vital's piecewise-linear curve at d.
+func valueAt(baseline float64, segs []segment, d time.Duration) float64 {
+	n, _ := slices.BinarySearchFunc(segs, d, func(sg segment, d time.Duration) int {
+		if sg.start <= d {
+			return -1
+		}
+		return 1
+	})
+	if n == 0 {
+		return baseline
+	}
+	return segs[n-1].valueAt(d)
+}
+
+type faultSpan struct {
+	start, end time.Duration
+	open       bool // no `for`: until the end
+	kind       string
+}
+
+// compile turns a validated timeline into lookup tables. A set step starts
+// each vital it names from the value that vital has at the step's `at`,
+// which is where an earlier ramp has got to if it is still running; the
+// earlier ramp stops there.
+func compile(baseline Vitals, timeline []Step) *plan {
+	p := &plan{baseline: baseline.array(), faults: map[string][]faultSpan{}}
+	for _, st := range timeline {
+		switch {
+		case st.Set != nil:
+			for i, target := range st.Set.array() {
+				if target == nil {
+					continue
+				}
+				from := valueAt(p.baseline[i], p.vitals[i], st.At)
+				p.vitals[i] = append(p.vitals[i], segment{start: st.At, ramp: st.Ramp, from: from, to: *target})
+			}
+		case st.Fault != nil:
+			f := st.Fault
+			p.faults[f.Device] = append(p.faults[f.Device], faultSpan{
+				start: st.At, end: st.At + f.For, open: f.For == 0, kind: f.Kind,
+			})
+		case st.Press != "":
+			p.pressAt = append(p.pressAt, st.At)
+			p.presses = append(p.presses, st.Press)
+		}
+		// A step of any kind is a change at its `at`.
+		p.end = max(p.end, st.At)
+	}
+	for _, segs := range p.vitals {
+		for j, sg := range segs {
+			end := sg.start + sg.ramp
+			if j+1 < len(segs) {
+				end = min(end, segs[j+1].start)
+			}
+			p.end = max(p.end, end)
+		}
+	}
+	for _, spans := range p.faults {
+		for j, sp := range spans {
+			end := sp.start
+			if !sp.open {
+				end = sp.end
+			}
+			if j+1 < len(spans) {
+				end = min(end, spans[j+1].start)
+			}
+			p.end = max(p.end, end)
+		}
+	}
+	return p
+}
