@@ -1,0 +1,33 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sleegation/podd/api"
+	"github.com/sleegation/podd/safety"
+)
+
+func TestFormatStatus(t *testing.T) {
+	hr := 151.2
+	at := time.Date(2026, 11, 26, 3, 12, 0, 0, time.UTC)
+	st := api.Status{
+		Pod: "sim-pod-1", Boot: "b1", Version: "v0.1.0", State: "aborted", Since: at, Simulated: true,
+		Safety: api.SafetyStatus{Level: "abort", Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
+		Vitals: api.Vitals{HeartRateBPM: &hr},
+		Uplink: api.UplinkStatus{Broker: "tcp://127.0.0.1:1883", Connected: false, Outbox: 12},
+	}
+	want := `pod        sim-pod-1 (SIMULATED)
+state      aborted since 2026-11-26T03:12:00Z
+safety     abort
+latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)
+           at 2026-11-26T03:12:00Z, safe state in 0.42 ms
+heart rate 151 bpm
+SpO2       unknown
+uplink     tcp://127.0.0.1:1883 disconnected, 12 waiting
+version    v0.1.0, boot b1
+`
+	if got := formatStatus(st); got != want {
+		t.Fatalf("formatStatus:\n%s\nwant:\n%s", got, want)
+	}
+}
