@@ -1,0 +1,303 @@
+package max30102
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"periph.io/x/conn/v3/i2c"
+	"periph.io/x/conn/v3/mmr"
+	"periph.io/x/conn/v3/physic"
+)
+
+// Addr is the chip's fixed 7-bit I²C address.
+const Addr = 0x57
+
+// FIFODepth is how many samples the chip buffers; a dst of this length lets
+// ReadFIFO drain the FIFO in one call.
+const FIFODepth = 32
+
+// ErrHalted is returned by ReadFIFO after Halt.
+var ErrHalted = errors.New("max30102: halted")
+
+const (
+	regFIFOPtrs    = 0x04 // FIFO_WR_PTR, then OVF_COUNTER and FIFO_RD_PTR
+	regFIFOData    = 0x07
+	regFIFOConfig  = 0x08
+	regModeConfig  = 0x09
+	regSpO2Config  = 0x0A
+	regLED1PA      = 0x0C // red; LED2_PA (IR) follows
+	regPartID      = 0xFF
+	partID         = 0x15
+	modeShutdown   = 0x80
+	modeReset      = 0x40
+	modeSpO2       = 0x03
+	ptrMask        = FIFODepth - 1
+	sampleBytes    = 6 // red then IR, 3 bytes each
+	sampleMask     = 1<<18 - 1
+	fifoAlmostFull = 0x0F // A_FULL with 15 free slots left, for boards that wire INT
+	resetTimeout   = 100 * time.Millisecond
+	resetPoll      = time.Millisecond
+	maxLEDCurrent  = 50 * physic.MilliAmpere
+)
+
+// Opts configures the chip. The chip always runs in SpO2 mode: package
+// vitals needs both the red and the IR channel.
+type Opts struct {
+	// SampleRate is the ADC's rate before averaging: 50, 100, 200, 400,
+	// 800, 1000, 1600 or 3200 Hz.
+	SampleRate physic.Frequency
+	// Averaging is how many ADC samples the chip averages into one FIFO
+	// sample (SMP_AVE): 1, 2, 4, 8, 16 or 32. It divides the output rate.
+	Averaging int
+	// PulseWidth is the LED pulse width, which sets the resolution:
+	// 69 µs (15 bits), 118 µs (16), 215 µs (17) or 411 µs (18). A wider
+	// pulse caps the sample rate (datasheet table 11).
+	PulseWidth time.Duration
+	// ADCRange is the ADC's full scale: 2048, 4096, 8192 or 16384 nA.
+	ADCRange physic.ElectricCurrent
+	// RedCurrent and IRCurrent drive LED1 (red) and LED2 (IR), 0 to 50 mA
+	// in steps of 50/255 mA. 0 switches an LED off.
+	RedCurrent, IRCurrent physic.ElectricCurrent
+}
+
+// DefaultOpts is Maxim's reference design setting (RD117): 100 sps averaged
+// by 4 to 25 Hz, 411 µs (18-bit), a 4096 nA range and about 7 mA per LED,
+// enough for a fingertip without saturating the ADC.
+var DefaultOpts = Opts{
+	SampleRate: 100 * physic.Hertz,
+	Averaging:  4,
+	PulseWidth: 411 * time.Microsecond,
+	ADCRange:   4096 * physic.NanoAmpere,
+	RedCurrent: 7 * physic.MilliAmpere,
+	IRCurrent:  7 * physic.MilliAmpere,
+}
+
+var (
+	sampleRates = [...]physic.Frequency{50 * physic.Hertz, 100 * physic.Hertz, 200 * physic.Hertz, 400 * physic.Hertz,
+		800 * physic.Hertz, 1000 * physic.Hertz, 1600 * physic.Hertz, 3200 * physic.Hertz}
+	pulseWidths = [...]time.Duration{69 * time.Microsecond, 118 * time.Microsecond, 215 * time.Microsecond, 411 * time.Microsecond}
+	// maxSpO2Rate is the highest sample rate SpO2 mode allows at each
+	// pulse width (datasheet table 11).
+	maxSpO2Rate = [...]physic.Frequency{1600 * physic.Hertz, 1000 * physic.Hertz, 800 * physic.Hertz, 400 * physic.Hertz}
+	adcRanges   = [...]physic.ElectricCurrent{2048 * physic.NanoAmpere, 4096 * physic.NanoAmpere, 8192 * physic.NanoAmpere, 16384 * physic.NanoAmpere}
+)
+
+// config holds the register values Opts encodes to.
+type config struct {
+	fifo, spo2, red, ir byte
+	rate                float64 // effective sample rate, Hz
+}
+
+func (o *Opts) encode() (config, error) {
+	var c config
+	sr := -1
+	for i, f := range sampleRates {
+		if o.SampleRate == f {
+			sr = i
+		}
+	}
+	if sr < 0 {
+		return c, fmt.Errorf("max30102: invalid SampleRate %s (want 50, 100, 200, 400, 800, 1000, 1600 or 3200 Hz)", o.SampleRate)
+	}
+	ave := -1
+	for i := range 6 {
+		if o.Averaging == 1<<i {
+			ave = i
+		}
+	}
+	if ave < 0 {
+		return c, fmt.Errorf("max30102: invalid Averaging %d (want 1, 2, 4, 8, 16 or 32)", o.Averaging)
+	}
+	pw := -1
+	for i, d := range pulseWidths {
+		if o.PulseWidth == d {
+			pw = i
+		}
+	}
+	if pw < 0 {
+		return c, fmt.Errorf("max30102: invalid PulseWidth %s (want 69µs, 118µs, 215µs or 411µs)", o.PulseWidth)
+	}
+	if limit := maxSpO2Rate[pw]; o.SampleRate > limit {
+		return c, fmt.Errorf("max30102: SampleRate %s too high for PulseWidth %s (at most %s)", o.SampleRate, o.PulseWidth, limit)
+	}
+	rge := -1
+	for i, a := range adcRanges {
+		if o.ADCRange == a {
+			rge = i
+		}
+	}
+	if rge < 0 {
+		return c, fmt.Errorf("max30102: invalid ADCRange %s (want 2048, 4096, 8192 or 16384 nA)", o.ADCRange)
+	}
+	red, err := ledCode("RedCurrent", o.RedCurrent)
+	if err != nil {
+		return c, err
+	}
+	ir, err := ledCode("IRCurrent", o.IRCurrent)
+	if err != nil {
+		return c, err
+	}
+	return config{
+		fifo: byte(ave)<<5 | fifoAlmostFull, // FIFO_ROLLOVER_EN off: overflows are counted, not hidden
+		spo2: byte(rge)<<5 | byte(sr)<<2 | byte(pw),
+		red:  red,
+		ir:   ir,
+		rate: float64(sampleRates[sr]/physic.Hertz) / float64(o.Averaging),
+	}, nil
+}
+
+func ledCode(name string, c physic.ElectricCurrent) (byte, error) {
+	if c < 0 || c > maxLEDCurrent {
+		return 0, fmt.Errorf("max30102: invalid %s %s (want 0 to 50mA)", name, c)
+	}
+	return byte(math.Round(float64(c) * 255 / float64(maxLEDCurrent))), nil
+}
+
+// Sample is one SpO2 sample: the 18-bit ADC counts of the red and the IR
+// channel. The counts fall as blood fills the finger at each heartbeat.
+type Sample struct {
+	Red, IR uint32
+}
+
+// Dev is a MAX30102 on an I²C bus. Its methods are safe for concurrent use.
+type Dev struct {
+	c    i2c.Dev
+	regs mmr.Dev8
+	rate float64
+
+	mu     sync.Mutex
+	halted bool
+	// Buffers reused by ReadFIFO so that polling does not allocate.
+	cmd  [2]byte // FIFO_WR_PTR, FIFO_DATA
+	ptrs [3]byte // WR, OVF, RD
+	buf  [FIFODepth * sampleBytes]byte
+}
+
+// New checks that a MAX30102 answers on bus, resets it and starts it
+// sampling with opts (DefaultOpts if nil), with an empty FIFO.
+func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
+	if opts == nil {
+		opts = &DefaultOpts
+	}
+	cfg, err := opts.encode()
+	if err != nil {
+		return nil, err
+	}
+	d := &Dev{c: i2c.Dev{Bus: bus, Addr: Addr}, rate: cfg.rate, cmd: [2]byte{regFIFOPtrs, regFIFOData}}
+	d.regs = mmr.Dev8{Conn: &d.c, Order: binary.BigEndian}
+
+	id, err := d.regs.ReadUint8(regPartID)
+	if err != nil {
+		return nil, fmt.Errorf("max30102: read part ID: %w", err)
+	}
+	if id != partID {
+		return nil, fmt.Errorf("max30102: part ID 0x%02X, want 0x%02X: not a MAX30102", id, partID)
+	}
+	if err := d.reset(); err != nil {
+		return nil, err
+	}
+	// MODE_CONFIG goes last: the chip starts sampling only once it is
+	// configured and its FIFO is empty.
+	writes := []struct {
+		name string
+		w    []byte
+	}{
+		{"FIFO_CONFIG", []byte{regFIFOConfig, cfg.fifo}},
+		{"SPO2_CONFIG", []byte{regSpO2Config, cfg.spo2}},
+		{"LED_PA", []byte{regLED1PA, cfg.red, cfg.ir}},
+		{"FIFO pointers", []byte{regFIFOPtrs, 0, 0, 0}},
+		{"MODE_CONFIG", []byte{regModeConfig, modeSpO2}},
+	}
+	for _, w := range writes {
+		if err := d.c.Tx(w.w, nil); err != nil {
+			return nil, fmt.Errorf("max30102: write %s: %w", w.name, err)
+		}
+	}
+	return d, nil
+}
+
+// reset restores the power-on register values, which also stops sampling,
+// and waits for the chip to clear the self-clearing RESET bit.
+func (d *Dev) reset() error {
+	if err := d.regs.WriteUint8(regModeConfig, modeReset); err != nil {
+		return fmt.Errorf("max30102: reset: %w", err)
+	}
+	deadline := time.Now().Add(resetTimeout)
+	for {
+		v, err := d.regs.ReadUint8(regModeConfig)
+		if err != nil {
+			return fmt.Errorf("max30102: poll reset: %w", err)
+		}
+		if v&modeReset == 0 {
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("max30102: reset not complete after %s", resetTimeout)
+		}
+		time.Sleep(resetPoll)
+	}
+}
+
+// ReadFIFO moves up to len(dst) of the oldest unread samples into dst and
+// returns how many it moved. lost is the chip's overflow counter: how many
+// samples a full FIFO dropped since the previous read (saturating at 31);
+// when it is not 0 the samples before dst[0] are missing and the caller
+// must not treat the signal as continuous. On an error n and lost are 0:
+// the samples the chip had may be gone, so the signal is broken either way.
+func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.halted {
+		return 0, 0, ErrHalted
+	}
+	if err := d.c.Tx(d.cmd[:1], d.ptrs[:]); err != nil {
+		return 0, 0, fmt.Errorf("max30102: read FIFO pointers: %w", err)
+	}
+	wr, ovf, rd := d.ptrs[0]&ptrMask, d.ptrs[1]&ptrMask, d.ptrs[2]&ptrMask
+	n = int((wr - rd) & ptrMask)
+	if n == 0 && ovf > 0 {
+		n = FIFODepth
+	}
+	n = min(n, len(dst))
+	if n == 0 {
+		return 0, int(ovf), nil
+	}
+	b := d.buf[:n*sampleBytes]
+	if err := d.c.Tx(d.cmd[1:], b); err != nil {
+		return 0, 0, fmt.Errorf("max30102: read FIFO data: %w", err)
+	}
+	for i := range n {
+		s := b[i*sampleBytes:]
+		dst[i] = Sample{
+			Red: (uint32(s[0])<<16 | uint32(s[1])<<8 | uint32(s[2])) & sampleMask,
+			IR:  (uint32(s[3])<<16 | uint32(s[4])<<8 | uint32(s[5])) & sampleMask,
+		}
+	}
+	return n, int(ovf), nil
+}
+
+// SampleRate returns the rate, in Hz, at which samples enter the FIFO: the
+// ADC rate divided by the averaging.
+func (d *Dev) SampleRate() float64 { return d.rate }
+
+// Halt puts the chip in shutdown: the LEDs go dark and sampling stops; the
+// registers keep their values. Halting a halted Dev does nothing.
+func (d *Dev) Halt() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.halted {
+		return nil
+	}
+	if err := d.regs.WriteUint8(regModeConfig, modeShutdown|modeSpO2); err != nil {
+		return fmt.Errorf("max30102: halt: %w", err)
+	}
+	d.halted = true
+	return nil
+}
+
+// String implements conn.Resource.
+func (d *Dev) String() string { return "MAX30102{" + d.c.String() + "}" }

@@ -1,0 +1,292 @@
+package vitals
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// ppg synthesises a fingertip photoplethysmogram independently of the
+// simulator's model: a steep systolic upstroke with a slower runoff (a
+// skewed pulse), a dicrotic notch and wave, and small Gaussian noise.
+// Counts fall at systole, as on the chip.
+type ppg struct {
+	fs        float64
+	hr        func(t float64) float64 // bpm at time t seconds
+	spo2      float64
+	dcRed     float64
+	dcIR      float64
+	perfusion float64 // IR AC/DC
+	noise     float64 // standard deviation, counts
+	wander    float64 // respiratory baseline swing, fraction of DC
+	rng       *rand.Rand
+	phase     float64
+	n         int
+}
+
+func newPPG(fs, hr, spo2 float64) *ppg {
+	return &ppg{
+		fs: fs, hr: func(float64) float64 { return hr }, spo2: spo2,
+		dcRed: 90000, dcIR: 120000, perfusion: 0.015, noise: 8,
+		rng: rand.New(rand.NewPCG(1, 2)),
+	}
+}
+
+// shape is one beat, peak ≈ 1, with mean shapeMean.
+func shape(phase float64) float64 {
+	up := math.Min(phase/0.12, 1)                    // systolic upstroke over 12 % of the beat
+	down := math.Exp(-math.Max(phase-0.12, 0) / 0.2) // runoff
+	systole := math.Sin(up*math.Pi/2) * down
+	dicrotic := 0.18 * math.Exp(-math.Pow((phase-0.45)/0.06, 2))
+	return systole + dicrotic
+}
+
+var shapeMean = func() float64 {
+	s := 0.0
+	for i := range 1000 {
+		s += shape((float64(i) + 0.5) / 1000)
+	}
+	return s / 1000
+}()
+
+func (g *ppg) next() (red, ir uint32) {
+	t := float64(g.n) / g.fs
+	g.n++
+	g.phase = math.Mod(g.phase+g.hr(t)/60/g.fs, 1)
+	p := shape(g.phase) - shapeMean
+	r := (110 - g.spo2) / 25
+	base := 1 + g.wander*math.Sin(2*math.Pi*0.25*t)
+	red = uint32(math.Max(0, g.dcRed*(base-r*g.perfusion*p)+g.noise*g.rng.NormFloat64()))
+	ir = uint32(math.Max(0, g.dcIR*(base-g.perfusion*p)+g.noise*g.rng.NormFloat64()))
+	return red, ir
+}
+
+func (g *ppg) feed(e *Estimator, seconds float64) {
+	for range int(seconds * g.fs) {
+		e.Add(g.next())
+	}
+}
+
+func TestEstimatorKnownVitals(t *testing.T) {
+	for _, fs := range []float64{25, 100} {
+		for _, hr := range []float64{40, 50, 60, 72, 90, 120, 150, 180} {
+			for _, spo2 := range []float64{85, 90, 95, 98, 100} {
+				t.Run(fmt.Sprintf("fs=%v/hr=%v/spo2=%v", fs, hr, spo2), func(t *testing.T) {
+					e := NewEstimator(fs)
+					newPPG(fs, hr, spo2).feed(e, 12)
+					got := e.Estimate()
+					if !got.HeartRateValid || math.Abs(got.HeartRateBPM-hr) > 2 {
+						t.Errorf("heart rate = %.2f (valid %v), want %v ± 2", got.HeartRateBPM, got.HeartRateValid, hr)
+					}
+					if !got.SpO2Valid || math.Abs(got.SpO2Pct-spo2) > 1.5 {
+						t.Errorf("SpO2 = %.2f (valid %v), want %v ± 1.5", got.SpO2Pct, got.SpO2Valid, spo2)
+					}
+					if !got.At.IsZero() {
+						t.Errorf("At = %v, want zero", got.At)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestEstimatorToleratesBreathingAndNoise(t *testing.T) {
+	for _, fs := range []float64{25, 100} {
+		g := newPPG(fs, 64, 93)
+		g.wander = 0.003 // ±0.3 % of DC at 15 breaths a minute, a fifth of the pulse
+		g.noise = 30
+		e := NewEstimator(fs)
+		g.feed(e, 20)
+		got := e.Estimate()
+		if !got.HeartRateValid || math.Abs(got.HeartRateBPM-64) > 2 || !got.SpO2Valid || math.Abs(got.SpO2Pct-93) > 1.5 {
+			t.Errorf("fs %v: got %+v, want 64 ± 2 bpm and 93 ± 1.5 %%", fs, got)
+		}
+	}
+}
+
+func TestEstimatorSpO2Range(t *testing.T) {
+	tests := []struct {
+		spo2      float64 // what the synthetic finger has
+		want      float64
+		wantValid bool
+	}{
+		{spo2: 70, want: 70, wantValid: true},   // R 1.6: extrapolated, reported low rather than hidden
+		{spo2: 80, want: 80, wantValid: true},   // R 1.2
+		{spo2: 102, want: 100, wantValid: true}, // R 0.32: clamped
+		{spo2: 60, wantValid: false},            // R 2.0: not physiological
+		{spo2: 105, wantValid: false},           // R 0.2: not physiological
+	}
+	for _, tt := range tests {
+		e := NewEstimator(25)
+		newPPG(25, 70, tt.spo2).feed(e, 10)
+		got := e.Estimate()
+		if got.SpO2Valid != tt.wantValid || (tt.wantValid && math.Abs(got.SpO2Pct-tt.want) > 1.5) {
+			t.Errorf("finger at %v %%: SpO2 %.2f valid %v, want %v valid %v", tt.spo2, got.SpO2Pct, got.SpO2Valid, tt.want, tt.wantValid)
+		}
+		if !got.HeartRateValid {
+			t.Errorf("finger at %v %%: heart rate invalid, want valid", tt.spo2)
+		}
+	}
+}
+
+func TestEstimatorInvalid(t *testing.T) {
+	const fs = 25
+	tests := []struct {
+		name   string
+		sample func(i int, rng *rand.Rand) (red, ir uint32)
+	}{
+		{"flat line", func(int, *rand.Rand) (uint32, uint32) { return 90000, 120000 }},
+		{"flat line with ADC noise", func(_ int, rng *rand.Rand) (uint32, uint32) {
+			return uint32(90000 + 3*rng.NormFloat64()), uint32(120000 + 3*rng.NormFloat64())
+		}},
+		{"noise as large as a pulse", func(_ int, rng *rand.Rand) (uint32, uint32) {
+			return uint32(90000 + 600*rng.NormFloat64()), uint32(120000 + 800*rng.NormFloat64())
+		}},
+		{"no finger", scaled(newPPG(fs, 70, 97), 0.02)},
+		{"red LED off", func() func(int, *rand.Rand) (uint32, uint32) {
+			g := newPPG(fs, 70, 97)
+			return func(int, *rand.Rand) (uint32, uint32) { _, ir := g.next(); return 0, ir }
+		}()},
+		{"clipped at diastole", scaled(newPPG(fs, 70, 97), 2.18)},
+		{"regular peaks, waveform not repeating", func(i int, _ *rand.Rand) (uint32, uint32) {
+			// A one-sample dip every second over swings at 0.5 and 1.5 Hz
+			// that cross zero at each dip and stay below half its depth:
+			// the peaks are regular, the waveform between them is not.
+			t := float64(i) / fs
+			v := 0.0
+			if i%fs == 0 {
+				v = 1
+			}
+			v += 0.24 * (math.Sin(math.Pi*t) + math.Sin(3*math.Pi*t))
+			return uint32(90000 - 1000*v), uint32(120000 - 1500*v)
+		}},
+		{"too slow", pulse(newPPG(fs, 20, 97))},
+		{"too fast", pulse(newPPG(fs, 280, 97))},
+		{"irregular", func() func(int, *rand.Rand) (uint32, uint32) {
+			g := newPPG(fs, 0, 97)
+			g.hr = func(t float64) float64 { // beats alternately 0.5 s and 1 s apart
+				if math.Mod(t, 1.5) < 0.5 {
+					return 120
+				}
+				return 60
+			}
+			return pulse(g)
+		}()},
+	}
+	for _, tt := range tests {
+		for seed := range 20 {
+			rng := rand.New(rand.NewPCG(uint64(seed), 7))
+			e := NewEstimator(fs)
+			for i := range 12 * fs {
+				e.Add(tt.sample(i, rng))
+			}
+			if got := e.Estimate(); got.HeartRateValid || got.SpO2Valid {
+				t.Errorf("%s, seed %d: got %+v, want both invalid", tt.name, seed, got)
+			}
+		}
+	}
+}
+
+func pulse(g *ppg) func(int, *rand.Rand) (uint32, uint32) {
+	return func(int, *rand.Rand) (uint32, uint32) { return g.next() }
+}
+
+// scaled is g with every count multiplied by k: less light (no finger) or
+// more than the ADC can count (clipped at full scale).
+func scaled(g *ppg, k float64) func(int, *rand.Rand) (uint32, uint32) {
+	return func(int, *rand.Rand) (uint32, uint32) {
+		red, ir := g.next()
+		clip := func(v uint32) uint32 { return uint32(math.Min(float64(v)*k, 1<<18-1)) }
+		return clip(red), clip(ir)
+	}
+}
+
+func TestEstimatorNeedsFourSeconds(t *testing.T) {
+	e := NewEstimator(25)
+	g := newPPG(25, 120, 97)
+	for i := range 99 {
+		e.Add(g.next())
+		if got := e.Estimate(); got != (Reading{}) {
+			t.Fatalf("after %d samples: got %+v, want zero Reading", i+1, got)
+		}
+	}
+	e.Add(g.next())
+	if got := e.Estimate(); !got.Valid() {
+		t.Errorf("after 100 samples (4 s, 8 beats): got %+v, want valid", got)
+	}
+}
+
+func TestEstimatorReset(t *testing.T) {
+	e := NewEstimator(25)
+	g := newPPG(25, 72, 97)
+	g.feed(e, 10)
+	if got := e.Estimate(); !got.Valid() {
+		t.Fatalf("before Reset: got %+v, want valid", got)
+	}
+	e.Reset()
+	if got := e.Estimate(); got != (Reading{}) {
+		t.Errorf("after Reset: got %+v, want zero Reading", got)
+	}
+	g.feed(e, 4)
+	if got := e.Estimate(); !got.Valid() || math.Abs(got.HeartRateBPM-72) > 2 {
+		t.Errorf("4 s after Reset: got %+v, want 72 ± 2 bpm", got)
+	}
+}
+
+// A change of heart rate is followed within one window: after the change,
+// the estimate is briefly invalid (the intervals disagree) or old, and once
+// WindowSeconds of the new rhythm have arrived it reports the new rate.
+func TestEstimatorFollowsHeartRateChange(t *testing.T) {
+	const fs, change = 25, 20.0
+	g := newPPG(fs, 0, 96)
+	g.hr = func(t float64) float64 {
+		if t < change {
+			return 60
+		}
+		return 100
+	}
+	e := NewEstimator(fs)
+	g.feed(e, change)
+	if got := e.Estimate(); !got.HeartRateValid || math.Abs(got.HeartRateBPM-60) > 2 {
+		t.Fatalf("before the change: got %+v, want 60 ± 2 bpm", got)
+	}
+	for s := 1; s <= WindowSeconds+1; s++ {
+		g.feed(e, 1)
+		got := e.Estimate()
+		if got.HeartRateValid && got.HeartRateBPM > 60+2 && math.Abs(got.HeartRateBPM-100) > 2 && s <= WindowSeconds {
+			// A blend of both rates is never reported: the interval check
+			// rejects the window instead.
+			t.Errorf("%d s after the change: got %.1f bpm, want 60, 100 or invalid", s, got.HeartRateBPM)
+		}
+		if s == WindowSeconds+1 && (!got.HeartRateValid || math.Abs(got.HeartRateBPM-100) > 2) {
+			t.Errorf("%d s after the change: got %+v, want 100 ± 2 bpm", s, got)
+		}
+	}
+}
+
+func TestEstimatorDoesNotAllocate(t *testing.T) {
+	e := NewEstimator(25)
+	g := newPPG(25, 72, 97)
+	g.feed(e, 10)
+	red, ir := g.next()
+	if n := testing.AllocsPerRun(100, func() { e.Add(red, ir) }); n != 0 {
+		t.Errorf("Add: %v allocations, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { e.Estimate() }); n != 0 {
+		t.Errorf("Estimate: %v allocations, want 0", n)
+	}
+}
+
+func TestNewEstimatorRejectsBadRate(t *testing.T) {
+	for _, fs := range []float64{0, -25, math.NaN(), math.Inf(1)} {
+		func() {
+			defer func() {
+				if r := recover(); r != "vitals: NewEstimator: invalid sample rate" {
+					t.Errorf("NewEstimator(%v): recovered %v, want the invalid rate panic", fs, r)
+				}
+			}()
+			NewEstimator(fs)
+		}()
+	}
+}
