@@ -1,0 +1,175 @@
+package uplink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/sleegation/podd/journal"
+)
+
+// inflight is one record published on the current connection and not yet
+// settled.
+type inflight struct {
+	seq  uint64
+	tok  mqtt.Token
+	sent time.Time
+}
+
+// serve publishes the birth status, then drains the outbox over c until the
+// connection is lost (errConnectionLost), stalls, a journal read fails, or
+// ctx is done (ctx.Err()).
+func (u *Uplink) serve(ctx context.Context, c *conn) error {
+	u.connected.Store(true)
+	defer u.connected.Store(false)
+
+	d := drainer{u: u, c: c}
+	// The birth carries the latest status, so a change signalled while
+	// disconnected is already in it.
+	select {
+	case <-u.statusWake:
+	default:
+	}
+	d.publishStatus()
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if !d.rewind {
+			if err := d.fill(); err != nil {
+				return err
+			}
+		}
+
+		var headDone, statusDone <-chan struct{}
+		if len(d.window) > 0 {
+			headDone = d.window[0].tok.Done()
+			timer.Reset(time.Until(d.window[0].sent.Add(u.cfg.PublishTimeout)))
+		} else {
+			timer.Stop()
+		}
+		if d.statusTok != nil {
+			statusDone = d.statusTok.Done()
+		}
+
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.lost:
+			return errConnectionLost
+		case <-u.wake:
+		case <-u.statusWake:
+			d.publishStatus()
+		case <-statusDone:
+			if err := d.statusTok.Error(); err != nil {
+				u.log.Warn("status not published", "err", err)
+			}
+			d.statusTok = nil
+		case <-headDone:
+			d.reap()
+		case <-timer.C:
+			return fmt.Errorf("no acknowledgement for seq %d within %v", d.window[0].seq, u.cfg.PublishTimeout)
+		}
+	}
+}
+
+// drainer is the state of one connection's drain; it lives in serve's
+// goroutine only.
+type drainer struct {
+	u         *Uplink
+	c         *conn
+	window    []inflight
+	cursor    uint64 // highest seq published on this connection
+	rewind    bool   // a send failed: stop, let the window settle, start over
+	statusTok mqtt.Token
+}
+
+func (d *drainer) publishStatus() {
+	d.statusTok = d.c.link.Publish(d.u.topicStatus, 1, true, d.u.status(true, time.Time{}))
+}
+
+// fill publishes records after the cursor until the window is full or the
+// outbox has no more.
+func (d *drainer) fill() error {
+	u := d.u
+	for len(d.window) < u.cfg.Window {
+		recs, err := u.store.Pending(d.cursor, u.cfg.Window-len(d.window))
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for _, r := range recs {
+			d.cursor = r.Seq
+			payload, ok := []byte(nil), r.Corrupt == nil
+			if ok {
+				payload, ok = withHistorical(r.Payload, r.Seq < d.c.startSeq)
+			}
+			if !ok {
+				d.discard(r)
+				continue
+			}
+			tok := d.c.link.Publish(r.Topic, 1, false, payload)
+			d.window = append(d.window, inflight{seq: r.Seq, tok: tok, sent: time.Now()})
+		}
+	}
+	return nil
+}
+
+// reap settles every completed publish: trusted ones are deleted from the
+// journal in one transaction, the others mark the drain for a rewind.
+func (d *drainer) reap() {
+	var acked []uint64
+	kept := d.window[:0]
+	for _, f := range d.window {
+		select {
+		case <-f.tok.Done():
+		default:
+			kept = append(kept, f)
+			continue
+		}
+		// Read the epoch after seeing the token done: a token completed by
+		// paho around a reconnect is seen together with the moved epoch.
+		if err := f.tok.Error(); err != nil || d.u.epoch.Load() != d.c.epoch {
+			d.rewind = true
+			continue
+		}
+		acked = append(acked, f.seq)
+	}
+	clear(d.window[len(kept):])
+	d.window = kept
+	if len(acked) > 0 {
+		if err := d.u.store.Delete(acked...); err != nil {
+			// They stay in the outbox and go out again: a duplicate, not a loss.
+			d.u.log.Error("deleting acknowledged records", "err", err)
+		}
+	}
+	if d.rewind && len(d.window) == 0 {
+		d.rewind, d.cursor = false, 0
+	}
+}
+
+// discard removes a record that cannot be sent and reports the gap.
+func (d *drainer) discard(r journal.Record) {
+	u := d.u
+	cause := r.Corrupt
+	if cause == nil {
+		cause = errors.New("payload is not a JSON object")
+	}
+	u.log.Error("corrupt record discarded", "seq", r.Seq, "err", cause)
+	u.appendMu.Lock()
+	_, err := u.reportDropped(journal.SeqRange{From: r.Seq, To: r.Seq}, "corrupt", cause.Error())
+	u.appendMu.Unlock()
+	if err != nil {
+		// Keep the record: deleting it unreported would leave a silent gap.
+		u.log.Error("reporting corrupt record", "seq", r.Seq, "err", err)
+		return
+	}
+	if err := u.store.Delete(r.Seq); err != nil {
+		u.log.Error("deleting corrupt record", "seq", r.Seq, "err", err)
+	}
+}

@@ -1,0 +1,265 @@
+package uplink
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sleegation/podd/journal"
+)
+
+func TestAnAcknowledgedRecordIsDeletedAndHistoricalFollowsTheConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		u := newTestUplink(t, store, nil)
+		telemetry(t, u, 2) // made before the connection: historical
+
+		l := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		if !u.Connected() {
+			t.Fatal("not Connected while serving")
+		}
+		telemetry(t, u, 1) // made on the connection: not historical
+		synctest.Wait()
+
+		recs := l.records()
+		if got := seqsOf(t, recs); !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Fatalf("published seqs %v, want [1 2 3]", got)
+		}
+		for i, want := range []bool{true, true, false} {
+			if m := decode(t, recs[i].payload); m.Historical != want || m.Pod != "p1" || m.Boot != "b1" {
+				t.Errorf("seq %d: %+v, want historical %v", m.Seq, m.Header, want)
+			}
+			if recs[i].topic != "sleegation/v1/pods/p1/telemetry" {
+				t.Errorf("seq %d on topic %q", i+1, recs[i].topic)
+			}
+		}
+		if st := l.statuses(t); len(st) != 1 || !st[0].Online || st[0].State != "starting" {
+			t.Fatalf("birth status = %+v", st)
+		}
+
+		recs[1].tok.complete(nil) // out of order: settles once the head does
+		synctest.Wait()
+		if got := outbox(t, store); !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Fatalf("outbox %v before the head was acknowledged", got)
+		}
+		recs[0].tok.complete(nil)
+		synctest.Wait()
+		if got := outbox(t, store); !slices.Equal(got, []uint64{3}) {
+			t.Fatalf("outbox %v, want [3]", got)
+		}
+		if err := stop(); err == nil {
+			t.Fatal("serve returned nil after cancel")
+		}
+		if u.Connected() {
+			t.Fatal("Connected after serve returned")
+		}
+	})
+}
+
+// paho completes a publish token without error when it gives it up around a
+// reconnect (see TestPahoCompletesAnUnacknowledgedPublishOnReconnect): such a
+// success must not delete the record.
+func TestASuccessReportedAfterTheConnectionChangedIsNotTrusted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		u := newTestUplink(t, store, nil)
+		telemetry(t, u, 3)
+
+		l1 := &fakeLink{}
+		c1 := fakeConn(t, u, l1)
+		_, done := serveInBackground(t, u, c1)
+		synctest.Wait()
+		recs := l1.records()
+		if len(recs) != 3 {
+			t.Fatalf("%d records published, want 3", len(recs))
+		}
+
+		// What paho's OnConnectionLost handler does, then paho "succeeds".
+		u.epoch.Add(1)
+		recs[0].tok.complete(nil)
+		synctest.Wait()
+		if got := outbox(t, store); !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Fatalf("outbox %v after an untrusted success, want [1 2 3]", got)
+		}
+		if n := len(l1.records()); n != 3 {
+			t.Fatalf("%d publications on the lost connection, want no resend there", n)
+		}
+		c1.markLost()
+		if err := <-done; !errors.Is(err, errConnectionLost) {
+			t.Fatalf("serve = %v, want errConnectionLost", err)
+		}
+
+		l2 := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l2))
+		synctest.Wait()
+		recs = l2.records()
+		if got := seqsOf(t, recs); !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Fatalf("resent seqs %v, want [1 2 3]", got)
+		}
+		for _, r := range recs {
+			if !decode(t, r.payload).Historical {
+				t.Errorf("resent %s is not historical", r.payload)
+			}
+			r.tok.complete(nil)
+		}
+		synctest.Wait()
+		if got := outbox(t, store); len(got) != 0 {
+			t.Fatalf("outbox %v after acknowledgements on the current connection", got)
+		}
+		_ = stop()
+	})
+}
+
+func TestAFailedPublishIsResentOnceTheWindowSettles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		u := newTestUplink(t, store, nil) // window 4
+		telemetry(t, u, 6)
+
+		l := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		recs := l.records()
+		if got := seqsOf(t, recs); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+			t.Fatalf("first window %v, want [1 2 3 4]", got)
+		}
+		// The failure first: the drainer waits on the head, so it sees both
+		// at once whatever the scheduling.
+		recs[1].tok.complete(errors.New("publish was broken by timeout"))
+		recs[0].tok.complete(nil)
+		synctest.Wait()
+		// Nothing new goes out while the failed window settles.
+		if n := len(l.records()); n != 4 {
+			t.Fatalf("%d publications before the window settled, want 4", n)
+		}
+		recs[2].tok.complete(nil)
+		recs[3].tok.complete(nil)
+		synctest.Wait()
+		if got := seqsOf(t, l.records()[4:]); !slices.Equal(got, []uint64{2, 5, 6}) {
+			t.Fatalf("after the rewind %v were sent, want [2 5 6]", got)
+		}
+		if got := outbox(t, store); !slices.Equal(got, []uint64{2, 5, 6}) {
+			t.Fatalf("outbox %v, want [2 5 6]", got)
+		}
+		_ = stop()
+	})
+}
+
+func TestAWindowWithoutAcknowledgementEndsTheConnection(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		u := newTestUplink(t, store, nil)
+		telemetry(t, u, 1)
+		start := time.Now()
+		_, done := serveInBackground(t, u, fakeConn(t, u, &fakeLink{}))
+		err := <-done
+		if err == nil || !strings.Contains(err.Error(), "seq 1") {
+			t.Fatalf("serve = %v, want a stall on seq 1", err)
+		}
+		if waited := time.Since(start); waited != u.cfg.PublishTimeout {
+			t.Fatalf("gave up after %v, want PublishTimeout %v", waited, u.cfg.PublishTimeout)
+		}
+		if got := outbox(t, store); !slices.Equal(got, []uint64{1}) {
+			t.Fatalf("outbox %v, want [1]", got)
+		}
+	})
+}
+
+func TestACorruptRecordIsReportedAndDeliveryGoesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		u := newTestUplink(t, store, nil)
+		telemetry(t, u, 1)
+		if _, err := store.Append(u.topicTelemetry, time.Now(), func(uint64) ([]byte, error) { return []byte("not json"), nil }); err != nil {
+			t.Fatal(err)
+		}
+		telemetry(t, u, 1)
+
+		l := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		recs := l.records()
+		if got := seqsOf(t, recs); !slices.Equal(got, []uint64{1, 3, 4}) {
+			t.Fatalf("published %v, want [1 3 4]", got)
+		}
+		var ev Event
+		if err := ev.UnmarshalJSON(recs[2].payload); err != nil {
+			t.Fatal(err)
+		}
+		if recs[2].topic != "sleegation/v1/pods/p1/events" || ev.Type != "dropped" ||
+			ev.Fields["from"] != 2.0 || ev.Fields["to"] != 2.0 || ev.Fields["reason"] != "corrupt" {
+			t.Fatalf("report = %s on %s", recs[2].payload, recs[2].topic)
+		}
+		for _, r := range recs {
+			r.tok.complete(nil)
+		}
+		synctest.Wait()
+		if got := outbox(t, store); len(got) != 0 {
+			t.Fatalf("outbox %v, want empty", got)
+		}
+		_ = stop()
+	})
+}
+
+func TestStatusIsPublishedOnChangeOnly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		u := newTestUplink(t, openStore(t, nil), func(c *Config) { c.Simulated = true; c.Version = "1.0" })
+		since := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+		u.SetStatus("idle", since) // before any connection: becomes the birth
+		l := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		u.SetStatus("idle", since)
+		synctest.Wait()
+		u.SetStatus("merging", since.Add(time.Minute))
+		synctest.Wait()
+		want := []Status{
+			{Online: true, State: "idle", Version: "1.0", Simulated: true, Since: "2031-01-01T00:00:00.000000000Z"},
+			{Online: true, State: "merging", Version: "1.0", Simulated: true, Since: "2031-01-01T00:01:00.000000000Z"},
+		}
+		if got := l.statuses(t); !slices.Equal(got, want) {
+			t.Fatalf("statuses %+v\nwant %+v", got, want)
+		}
+		_ = stop()
+	})
+}
+
+func TestTelemetryWithAnUnknownSafetyLevelIsRefused(t *testing.T) {
+	store := openStore(t, nil)
+	u := newTestUplink(t, store, nil)
+	if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "fine"}, time.Now()); err == nil {
+		t.Fatal("safety \"fine\" accepted")
+	}
+	if n, _ := store.OutboxLen(); n != 0 {
+		t.Fatalf("refused telemetry left %d records", n)
+	}
+}
+
+func TestAFullOutboxReportsTheDroppedRange(t *testing.T) {
+	store := openStore(t, &journal.Options{MaxOutbox: 4})
+	u := newTestUplink(t, store, nil)
+	telemetry(t, u, 5) // the fifth drops 1 and 2 and is followed by the report
+	recs, err := store.Pending(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, r := range recs {
+		seqs = append(seqs, r.Seq)
+	}
+	if !slices.Equal(seqs, []uint64{3, 4, 5, 6}) {
+		t.Fatalf("outbox %v, want [3 4 5 6]", seqs)
+	}
+	var ev Event
+	if err := ev.UnmarshalJSON(recs[3].Payload); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != "dropped" || ev.Fields["from"] != 1.0 || ev.Fields["to"] != 2.0 || ev.Fields["count"] != 2.0 || ev.Fields["reason"] != "outbox_full" {
+		t.Fatalf("report %s", recs[3].Payload)
+	}
+}

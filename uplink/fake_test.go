@@ -1,0 +1,222 @@
+package uplink
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/sleegation/podd/journal"
+)
+
+// fakeToken is a publish token the test completes by hand.
+type fakeToken struct {
+	done chan struct{}
+	once sync.Once
+	mu   sync.Mutex
+	err  error
+}
+
+func newFakeToken() *fakeToken { return &fakeToken{done: make(chan struct{})} }
+
+func (f *fakeToken) complete(err error) {
+	f.once.Do(func() {
+		f.mu.Lock()
+		f.err = err
+		f.mu.Unlock()
+		close(f.done)
+	})
+}
+
+func (f *fakeToken) Wait() bool { <-f.done; return true }
+func (f *fakeToken) WaitTimeout(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+func (f *fakeToken) Done() <-chan struct{} { return f.done }
+func (f *fakeToken) Error() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+type publication struct {
+	topic    string
+	retained bool
+	payload  []byte
+	tok      *fakeToken
+}
+
+// fakeLink stands in for a paho client: it records what is published and
+// acknowledges status publications at once; records wait for the test.
+type fakeLink struct {
+	mu          sync.Mutex
+	pubs        []publication
+	disconnects []uint
+}
+
+func (l *fakeLink) Publish(topic string, qos byte, retained bool, payload any) mqtt.Token {
+	tok := newFakeToken()
+	p := publication{topic: topic, retained: retained, payload: payload.([]byte), tok: tok}
+	if retained {
+		tok.complete(nil)
+	}
+	l.mu.Lock()
+	l.pubs = append(l.pubs, p)
+	l.mu.Unlock()
+	return tok
+}
+
+func (l *fakeLink) Disconnect(quiesce uint) {
+	l.mu.Lock()
+	l.disconnects = append(l.disconnects, quiesce)
+	l.mu.Unlock()
+}
+
+// records are the non-retained publications, in order.
+func (l *fakeLink) records() []publication {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []publication
+	for _, p := range l.pubs {
+		if !p.retained {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (l *fakeLink) statuses(t *testing.T) []Status {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Status
+	for _, p := range l.pubs {
+		if p.retained {
+			var s Status
+			if err := json.Unmarshal(p.payload, &s); err != nil {
+				t.Fatalf("status payload %q: %v", p.payload, err)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// wireMessage is a telemetry or event message as a subscriber decodes it.
+type wireMessage struct {
+	Header
+	Type string `json:"type"`
+}
+
+func decode(t *testing.T, b []byte) wireMessage {
+	t.Helper()
+	var m wireMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("payload %q: %v", b, err)
+	}
+	return m
+}
+
+func seqsOf(t *testing.T, pubs []publication) []uint64 {
+	t.Helper()
+	out := make([]uint64, len(pubs))
+	for i, p := range pubs {
+		out[i] = decode(t, p.payload).Seq
+	}
+	return out
+}
+
+func openStore(t *testing.T, opts *journal.Options) *journal.Store {
+	t.Helper()
+	s, err := journal.Open(filepath.Join(t.TempDir(), "journal.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func newTestUplink(t *testing.T, store *journal.Store, mod func(*Config)) *Uplink {
+	t.Helper()
+	cfg := Config{
+		Broker: "tcp://127.0.0.1:1", Pod: "p1", Boot: "b1", Version: "test",
+		PublishTimeout: 5 * time.Second, Window: 4,
+		Backoff: BackoffPolicy{Initial: 100 * time.Millisecond, Max: time.Second, Jitter: 0.5},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	u, err := New(cfg, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// fakeConn is a connection over l made current the way OnConnect does it.
+func fakeConn(t *testing.T, u *Uplink, l *fakeLink) *conn {
+	t.Helper()
+	c := newConn()
+	c.link = l
+	c.epoch = u.epoch.Add(1)
+	seq, err := u.store.NextSeq()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.startSeq = seq
+	return c
+}
+
+func telemetry(t *testing.T, u *Uplink, n int) {
+	t.Helper()
+	for range n {
+		if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "ok"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func outbox(t *testing.T, s *journal.Store) []uint64 {
+	t.Helper()
+	recs, err := s.Pending(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]uint64, len(recs))
+	for i, r := range recs {
+		out[i] = r.Seq
+	}
+	return out
+}
+
+// serveInBackground runs u.serve until the test ends or stop is called;
+// stop cancels it and returns its error, which done also delivers.
+func serveInBackground(t *testing.T, u *Uplink, c *conn) (stop func() error, done <-chan error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	fin := make(chan struct{})
+	var err error
+	go func() {
+		err = u.serve(ctx, c)
+		close(fin)
+		ch <- err
+	}()
+	stop = func() error {
+		cancel()
+		<-fin
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop, ch
+}

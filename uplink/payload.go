@@ -1,0 +1,179 @@
+package uplink
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// TimeFormat is how ts and since are written: RFC 3339 in UTC with all nine
+// fractional digits, so timestamps have one width and sort as strings. It
+// parses with time.RFC3339Nano.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z"
+
+// FormatTime writes t in TimeFormat.
+func FormatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// Header is the envelope every telemetry and event message carries, as the
+// hub decodes it.
+type Header struct {
+	Pod         string `json:"pod"`
+	Boot        string `json:"boot"`
+	Seq         uint64 `json:"seq"`
+	TS          string `json:"ts"`
+	ClockSynced bool   `json:"clock_synced"`
+	Historical  bool   `json:"historical"`
+	Simulated   bool   `json:"simulated"`
+}
+
+// storedHeader is Header as it is written to the journal: without
+// historical, which is only known when the record is sent (see
+// withHistorical).
+type storedHeader struct {
+	Pod         string `json:"pod"`
+	Boot        string `json:"boot"`
+	Seq         uint64 `json:"seq"`
+	TS          string `json:"ts"`
+	ClockSynced bool   `json:"clock_synced"`
+	Simulated   bool   `json:"simulated"`
+}
+
+// Status is the retained state of the pod, and its will.
+type Status struct {
+	Online    bool   `json:"online"`
+	State     string `json:"state"`
+	Version   string `json:"version"`
+	Simulated bool   `json:"simulated"`
+	Since     string `json:"since"`
+}
+
+// Vitals are the derived vitals the city may see. A nil value is unknown
+// (no valid reading) and is sent as null, never as 0.
+type Vitals struct {
+	HeartRateBPM      *float64           `json:"heart_rate_bpm"`
+	SpO2Pct           *float64           `json:"spo2_pct"`
+	SkinConductanceUS *float64           `json:"skin_conductance_us"`
+	BodyTempC         *float64           `json:"body_temp_c"`
+	EEG               map[string]float64 `json:"eeg,omitempty"`
+}
+
+// Telemetry is the body of one telemetry record.
+type Telemetry struct {
+	State     string   `json:"state"`
+	Session   *string  `json:"session"`
+	Vitals    Vitals   `json:"vitals"`
+	Stability *float64 `json:"stability"`
+	Safety    string   `json:"safety"` // ok, warn or abort
+}
+
+// Event is the body of one event record. It marshals flat: its fields sit
+// next to type, not under a key of their own.
+type Event struct {
+	Type   string
+	Fields map[string]any
+}
+
+// reserved are the keys of the envelope and of Event itself; an event field
+// with one of these names would be ambiguous on the wire.
+var reserved = map[string]bool{
+	"pod": true, "boot": true, "seq": true, "ts": true, "clock_synced": true,
+	"historical": true, "simulated": true, "type": true,
+}
+
+var errEmptyObject = errors.New("empty JSON object")
+
+// MarshalJSON writes {"type":..., fields...}. A field named like an envelope
+// key is an error.
+func (e Event) MarshalJSON() ([]byte, error) {
+	if e.Type == "" {
+		return nil, errors.New("event without a type")
+	}
+	for k := range e.Fields {
+		if reserved[k] {
+			return nil, fmt.Errorf("event %q: field %q is reserved", e.Type, k)
+		}
+	}
+	typ, err := json.Marshal(map[string]string{"type": e.Type})
+	if err != nil {
+		return nil, err
+	}
+	if len(e.Fields) == 0 {
+		return typ, nil
+	}
+	fields, err := json.Marshal(e.Fields)
+	if err != nil {
+		return nil, fmt.Errorf("event %q: %w", e.Type, err)
+	}
+	return joinObjects(typ, fields)
+}
+
+// UnmarshalJSON reads a flat event; envelope keys are left out of Fields.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	typ, ok := m["type"].(string)
+	if !ok || typ == "" {
+		return errors.New("event without a string type")
+	}
+	e.Type, e.Fields = typ, nil
+	for k, v := range m {
+		if reserved[k] {
+			continue
+		}
+		if e.Fields == nil {
+			e.Fields = make(map[string]any)
+		}
+		e.Fields[k] = v
+	}
+	return nil
+}
+
+// joinObjects merges two JSON objects written by encoding/json into one,
+// keeping a's keys first. Neither may be empty: the result would need a
+// comma rule for nothing.
+func joinObjects(a, b []byte) ([]byte, error) {
+	if len(a) < 3 || len(b) < 3 || a[0] != '{' || b[0] != '{' || a[len(a)-1] != '}' || b[len(b)-1] != '}' {
+		return nil, errEmptyObject
+	}
+	out := make([]byte, 0, len(a)+len(b))
+	out = append(out, a[:len(a)-1]...)
+	out = append(out, ',')
+	return append(out, b[1:]...), nil
+}
+
+// historicalTrue and historicalFalse are the key written first into every
+// message at send time.
+var (
+	historicalTrue  = []byte(`{"historical":true,`)
+	historicalFalse = []byte(`{"historical":false,`)
+)
+
+// withHistorical returns the stored payload p with historical set, as a new
+// slice: one allocation and a copy, no JSON parsing. ok is false when p is
+// not a non-empty JSON object, which only a damaged record can be.
+func withHistorical(p []byte, historical bool) (out []byte, ok bool) {
+	// encoding/json writes no whitespace, so an object with keys starts `{"`.
+	if len(p) < 3 || p[0] != '{' || p[1] != '"' || p[len(p)-1] != '}' {
+		return nil, false
+	}
+	prefix := historicalFalse
+	if historical {
+		prefix = historicalTrue
+	}
+	out = make([]byte, 0, len(prefix)+len(p)-1)
+	out = append(out, prefix...)
+	return append(out, p[1:]...), true
+}
+
+// encodeRecord writes the journal payload of one message: the envelope
+// without historical, then the body's keys.
+func encodeRecord(h storedHeader, body []byte) ([]byte, error) {
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	return joinObjects(hb, body)
+}
