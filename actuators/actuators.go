@@ -1,0 +1,175 @@
+// Package actuators owns the pod's outputs (light, haptics, GPIO outputs) and
+// their safe state: every output off. The per-chip drivers live in its
+// subpackages; this package holds them all behind one Gate, through which
+// normal output runs and which the safety watchdog closes to reach the safe
+// state without waiting on anything else.
+package actuators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrSafeState is returned by Do while the gate is closed.
+var ErrSafeState = errors.New("actuators: in safe state")
+
+// Haltable is an output that can be put into its safe state: no motion, no
+// light, no PWM. Halt must be safe to call more than once.
+type Haltable interface {
+	Halt() error
+	String() string
+}
+
+// Resumer is implemented by outputs whose Halt latches: they refuse normal
+// output until Resume, so a command already past the gate when it closed
+// cannot undo the safe state. Gate.Open resumes them. Resume must not block.
+type Resumer interface {
+	Resume()
+}
+
+// Gate holds every output of the pod. Normal output runs through Do while
+// the gate is open; SafeState closes it and halts every output.
+//
+// The gate takes no lock that a normal output action holds: an action that
+// hangs on its bus cannot keep SafeState from the other outputs. Each output
+// is halted on its own goroutine. The residual risk is the hung output
+// itself: its Halt needs the same bus, and a driver serialises Halt behind
+// the transfer in progress, so that output reaches its safe state only when
+// the bus returns (for the LED strip, a hardware kill line is the remedy).
+// Such a Halt keeps running after SafeStateContext gives up waiting for it.
+type Gate struct {
+	closed atomic.Bool
+	outs   []*output
+
+	// mu orders Open against SafeState's closing of the gate, so an Open
+	// racing an abort cannot reopen it. Neither holds it across a Halt or any
+	// bus transfer.
+	mu sync.Mutex
+}
+
+type output struct {
+	h Haltable
+
+	mu      sync.Mutex // guards halting; never held while Halt runs
+	halting *haltCall  // the Halt in progress, if any
+}
+
+// haltCall is one run of an output's Halt; err is valid once done is closed.
+type haltCall struct {
+	done chan struct{}
+	err  error
+}
+
+// NewGate returns an open gate over outs.
+func NewGate(outs ...Haltable) *Gate {
+	g := &Gate{outs: make([]*output, len(outs))}
+	for i, h := range outs {
+		g.outs[i] = &output{h: h}
+	}
+	return g
+}
+
+// Do runs f, a normal output action, if the gate is open, and returns
+// ErrSafeState without running it otherwise.
+func (g *Gate) Do(f func() error) error {
+	if g.closed.Load() {
+		return ErrSafeState
+	}
+	return f()
+}
+
+// Safe reports whether the gate is closed.
+func (g *Gate) Safe() bool { return g.closed.Load() }
+
+// SafeState closes the gate, so no new normal output starts, and halts every
+// output, all of them even if some fail. It returns once every Halt has
+// returned, with their errors joined.
+func (g *Gate) SafeState() error { return g.SafeStateContext(context.Background()) }
+
+// SafeStateContext is SafeState that stops waiting when ctx is done: the
+// gate is closed and every Halt has been started by then, and the error
+// names the outputs whose Halt has not returned. Those Halts keep running.
+func (g *Gate) SafeStateContext(ctx context.Context) error {
+	g.mu.Lock()
+	g.closed.Store(true)
+	calls := make([]*haltCall, len(g.outs))
+	for i, o := range g.outs {
+		calls[i] = o.halt()
+	}
+	g.mu.Unlock()
+	var errs []error
+	var pending []string
+	for i, c := range calls {
+		select {
+		case <-c.done:
+			if c.err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", g.outs[i].h, c.err))
+			}
+		case <-ctx.Done():
+			// Collect the rest without waiting, to name every output still halting.
+			select {
+			case <-c.done:
+				if c.err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", g.outs[i].h, c.err))
+				}
+			default:
+				pending = append(pending, g.outs[i].h.String())
+			}
+		}
+	}
+	if len(pending) > 0 {
+		errs = append(errs, fmt.Errorf("actuators: halt still in progress: %s: %w", strings.Join(pending, ", "), ctx.Err()))
+	}
+	return errors.Join(errs...)
+}
+
+// halt starts Halt on its own goroutine, or joins the one in progress so a
+// hung output does not collect a goroutine per SafeState call.
+func (o *output) halt() *haltCall {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.halting != nil {
+		return o.halting
+	}
+	c := &haltCall{done: make(chan struct{})}
+	o.halting = c
+	go func() {
+		c.err = o.h.Halt()
+		o.mu.Lock()
+		o.halting = nil
+		o.mu.Unlock()
+		close(c.done)
+	}()
+	return c
+}
+
+// Open reopens the gate after a local acknowledgement and resumes outputs
+// whose Halt latches. It refuses while any Halt is still in progress: that
+// output is not known to be safe, and reopening would let normal output
+// queue up behind its hung bus.
+func (g *Gate) Open() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var busy []string
+	for _, o := range g.outs {
+		o.mu.Lock()
+		if o.halting != nil {
+			busy = append(busy, o.h.String())
+		}
+		o.mu.Unlock()
+	}
+	if len(busy) > 0 {
+		return fmt.Errorf("actuators: cannot reopen, halt still in progress: %s", strings.Join(busy, ", "))
+	}
+	for _, o := range g.outs {
+		if r, ok := o.h.(Resumer); ok {
+			r.Resume()
+		}
+	}
+	g.closed.Store(false)
+	return nil
+}

@@ -1,0 +1,413 @@
+package apa102
+
+import (
+	"bytes"
+	"errors"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+
+	"periph.io/x/conn/v3"
+	"periph.io/x/conn/v3/conntest"
+	"periph.io/x/conn/v3/physic"
+	"periph.io/x/conn/v3/spi"
+	"periph.io/x/conn/v3/spi/spitest"
+
+	"github.com/sleegation/podd/sim"
+)
+
+// connectRecorder records the arguments of Connect and hands out conn.
+type connectRecorder struct {
+	spi.PortCloser
+	f     physic.Frequency
+	mode  spi.Mode
+	bits  int
+	calls int
+}
+
+func (p *connectRecorder) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, error) {
+	p.f, p.mode, p.bits = f, mode, bits
+	p.calls++
+	return p.PortCloser.Connect(f, mode, bits)
+}
+
+func playback(ops ...[]byte) *spitest.Playback {
+	p := &spitest.Playback{Playback: conntest.Playback{DontPanic: true}}
+	for _, w := range ops {
+		p.Ops = append(p.Ops, conntest.IO{W: w})
+	}
+	return p
+}
+
+// The frames of a 3-LED strip: start frame, 3 LED frames, 1 byte of end
+// frame (3/2 clocks rounded up to bytes), start frame.
+var (
+	dark3 = []byte{
+		0, 0, 0, 0,
+		0xE0, 0, 0, 0,
+		0xE0, 0, 0, 0,
+		0xE0, 0, 0, 0,
+		0,
+		0, 0, 0, 0,
+	}
+	colours3 = []byte{
+		0, 0, 0, 0,
+		0xFF, 0x03, 0x02, 0x01, // brightness 31, B, G, R
+		0xFF, 0x00, 0x80, 0xFF,
+		0xFF, 0x10, 0x20, 0x30,
+		0,
+		0, 0, 0, 0,
+	}
+	pixels3 = []Color{{R: 1, G: 2, B: 3}, {R: 0xFF, G: 0x80, B: 0}, {R: 0x30, G: 0x20, B: 0x10}}
+)
+
+func TestNewConnectsMode0EightBitsAndTurnsTheStripDark(t *testing.T) {
+	pb := playback(dark3)
+	p := &connectRecorder{PortCloser: pb}
+	d, err := New(p, &Opts{NumPixels: 3, Speed: 2 * physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.calls != 1 || p.f != 2*physic.MegaHertz || p.mode != spi.Mode0 || p.bits != 8 {
+		t.Errorf("Connect called %d times with (%s, %v, %d); want once with (2MHz, Mode0, 8)", p.calls, p.f, p.mode, p.bits)
+	}
+	if err := pb.Close(); err != nil {
+		t.Error(err)
+	}
+	if got, want := d.String(), "apa102(playback, 3 LEDs)"; got != want {
+		t.Errorf("String() = %q; want %q", got, want)
+	}
+}
+
+func TestWriteSendsOneFrameAtFullBrightnessThenALatchingStartFrame(t *testing.T) {
+	pb := playback(dark3, colours3)
+	d, err := New(pb, &Opts{NumPixels: 3, Speed: physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(pixels3); err != nil {
+		t.Fatal(err)
+	}
+	if err := pb.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestHaltSendsTheDarkFrameEveryTimeAndBlocksWritesUntilResume(t *testing.T) {
+	pb := playback(dark3, colours3, dark3, dark3, colours3)
+	d, err := New(pb, &Opts{NumPixels: 3, Speed: physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(pixels3); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := d.Halt(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Write(pixels3); !errors.Is(err, ErrHalted) {
+		t.Fatalf("Write after Halt = %v; want ErrHalted", err)
+	}
+	d.Resume()
+	if err := d.Write(pixels3); err != nil {
+		t.Fatal(err)
+	}
+	if err := pb.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestEndFrameIsHalfAClockPerLEDRoundedUpToBytes(t *testing.T) {
+	for _, tc := range []struct{ n, endBytes int }{
+		{1, 1}, {16, 1}, {17, 2}, {32, 2}, {33, 3}, {60, 4}, {150, 10}, {1024, 64},
+	} {
+		if got, want := frameSize(tc.n), 4+4*tc.n+tc.endBytes+4; got != want {
+			t.Errorf("frameSize(%d) = %d; want %d", tc.n, got, want)
+		}
+	}
+}
+
+func TestNewRejectsInvalidOpts(t *testing.T) {
+	for _, tc := range []struct {
+		opts Opts
+		want string
+	}{
+		{Opts{NumPixels: 0, Speed: physic.MegaHertz}, "apa102: NumPixels 0 is outside 1..1024"},
+		{Opts{NumPixels: 1025, Speed: physic.MegaHertz}, "apa102: NumPixels 1025 is outside 1..1024"},
+		{Opts{NumPixels: 3, Speed: 0}, "apa102: Speed 0Hz must be positive"},
+	} {
+		pb := playback()
+		_, err := New(pb, &tc.opts)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("New(%+v) = %v; want %q", tc.opts, err, tc.want)
+		}
+		if pb.Initialized {
+			t.Errorf("New(%+v) connected to the port", tc.opts)
+		}
+	}
+}
+
+// limitedPort hands out a connection with a transfer limit, as spidev does.
+type limitedPort struct {
+	spitest.Playback
+	max int
+}
+
+type limitedConn struct {
+	spi.Conn
+	max int
+}
+
+func (c limitedConn) MaxTxSize() int { return c.max }
+
+func (p *limitedPort) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, error) {
+	c, err := p.Playback.Connect(f, mode, bits)
+	return limitedConn{c, p.max}, err
+}
+
+var _ conn.Limits = limitedConn{}
+
+func TestNewRejectsAFrameLargerThanThePortsTransferLimit(t *testing.T) {
+	p := &limitedPort{max: 4096}
+	p.DontPanic = true
+	_, err := New(p, &Opts{NumPixels: 1007, Speed: physic.MegaHertz}) // 4 + 4028 + 63 + 4 bytes
+	want := "apa102: playback: a frame of 1007 LEDs is 4099 bytes, more than the port's 4096-byte transfer limit (raise spidev.bufsiz)"
+	if err == nil || err.Error() != want {
+		t.Errorf("New = %v; want %q", err, want)
+	}
+
+	p = &limitedPort{max: 4096}
+	p.DontPanic = true
+	w := make([]byte, 4095) // 4 + 4024 + 63 + 4 bytes
+	for i := range 1006 {
+		w[4+4*i] = 0xE0
+	}
+	p.Ops = []conntest.IO{{W: w}}
+	if _, err := New(p, &Opts{NumPixels: 1006, Speed: physic.MegaHertz}); err != nil {
+		t.Errorf("New of a 4095-byte frame on a 4096-byte port: %v", err)
+	}
+}
+
+func TestWriteRejectsAWrongNumberOfColours(t *testing.T) {
+	pb := playback(dark3)
+	d, err := New(pb, &Opts{NumPixels: 3, Speed: physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Write(pixels3[:2])
+	if want := "apa102: Write of 2 colours to a strip of 3 LEDs"; err == nil || err.Error() != want {
+		t.Errorf("Write = %v; want %q", err, want)
+	}
+	if err := pb.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestWriteAndHaltReportBusErrors(t *testing.T) {
+	port := sim.NewSPIPort("SPI0.0", sim.NewAPA102(3))
+	d, err := New(port, &Opts{NumPixels: 3, Speed: physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port.SetFault(sim.FaultDisconnect)
+	if err := d.Write(pixels3); err == nil {
+		t.Error("Write on a disconnected port succeeded")
+	}
+	if err := d.Halt(); err == nil {
+		t.Error("Halt on a disconnected port succeeded")
+	}
+}
+
+// strip returns a driver on a simulated SK9822-latching strip of n LEDs.
+func strip(t *testing.T, n int) (*Dev, *sim.APA102) {
+	t.Helper()
+	leds := sim.NewAPA102(n)
+	d, err := New(sim.NewSPIPort("SPI0.0", leds), &Opts{NumPixels: n, Speed: physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, leds
+}
+
+func rainbow(n int) []Color {
+	c := make([]Color, n)
+	for i := range c {
+		c[i] = Color{R: uint8(i), G: uint8(255 - i), B: uint8(3 * i)}
+	}
+	return c
+}
+
+func shownAs(c []Color) []sim.LED {
+	l := make([]sim.LED, len(c))
+	for i, p := range c {
+		l[i] = sim.LED{R: p.R, G: p.G, B: p.B, Brightness: 31}
+	}
+	return l
+}
+
+func TestWriteIsShownAtOnceEvenBySK9822(t *testing.T) {
+	for _, n := range []int{1, 2, 15, 16, 17, 60, 150, 1024} {
+		d, leds := strip(t, n)
+		c := rainbow(n)
+		if err := d.Write(c); err != nil {
+			t.Fatal(err)
+		}
+		if got := leds.Shown(); !slices.Equal(got, shownAs(c)) {
+			t.Errorf("%d LEDs: strip shows %v; want %v", n, got, shownAs(c))
+		}
+		if got := leds.Frames(); got != 2 { // New's dark frame, then this one
+			t.Errorf("%d LEDs: %d frames latched; want 2", n, got)
+		}
+		if got := leds.ProtocolErrors(); got != 0 {
+			t.Errorf("%d LEDs: %d protocol errors", n, got)
+		}
+	}
+}
+
+func TestHaltLeavesSK9822Dark(t *testing.T) {
+	d, leds := strip(t, 60)
+	if err := d.Write(rainbow(60)); err != nil {
+		t.Fatal(err)
+	}
+	if leds.Dark() {
+		t.Fatal("strip dark after writing colours")
+	}
+	if err := d.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if !leds.Dark() {
+		t.Errorf("strip shows %v after Halt; want dark", leds.Shown())
+	}
+}
+
+// A dark frame that ends with the end frame, as the datasheet describes it,
+// is not latched by SK9822 clones: only the first LED, which the end frame's
+// 32 zero bits reach as a start frame, goes dark.
+func TestDarkFrameWithoutTrailingStartFrameLeavesSK9822Lit(t *testing.T) {
+	const n = 60
+	d, leds := strip(t, n)
+	c := rainbow(n)
+	if err := d.Write(c); err != nil {
+		t.Fatal(err)
+	}
+	plain := bytes.Clone(d.dark[:len(d.dark)-4])
+	if err := leds.Tx(plain, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := shownAs(c)
+	want[0] = sim.LED{}
+	if got := leds.Shown(); !slices.Equal(got, want) {
+		t.Errorf("after a plain dark frame the strip shows %v; want %v", got, want)
+	}
+	if leds.Dark() {
+		t.Error("strip dark without the trailing start frame")
+	}
+	if err := leds.Tx(make([]byte, 4), nil); err != nil { // the start frame Halt adds
+		t.Fatal(err)
+	}
+	if !leds.Dark() {
+		t.Errorf("strip shows %v after the start frame; want dark", leds.Shown())
+	}
+}
+
+// blockingConn holds the first Write's transfer until release is closed and
+// records whether a transfer ever started while another was in progress.
+type blockingConn struct {
+	spi.Conn
+	entered chan struct{}
+	release chan struct{}
+
+	mu      sync.Mutex
+	txs     [][]byte
+	busy    bool
+	overlap bool
+}
+
+func (c *blockingConn) Tx(w, r []byte) error {
+	c.mu.Lock()
+	c.overlap = c.overlap || c.busy
+	c.busy = true
+	c.txs = append(c.txs, bytes.Clone(w))
+	n := len(c.txs)
+	c.mu.Unlock()
+	if n == 2 { // the first Write after New's dark frame
+		close(c.entered)
+		<-c.release
+	}
+	c.mu.Lock()
+	c.busy = false
+	c.mu.Unlock()
+	return nil
+}
+
+type blockingPort struct {
+	spitest.Playback
+	c *blockingConn
+}
+
+func (p *blockingPort) Connect(physic.Frequency, spi.Mode, int) (spi.Conn, error) { return p.c, nil }
+
+// Halt called while a Write is on the bus sends its dark frame after that
+// Write, never interleaved with it and never before it, so the last frame
+// on the strip is dark.
+func TestHaltCalledDuringAWriteSendsTheDarkFrameAfterIt(t *testing.T) {
+	bc := &blockingConn{entered: make(chan struct{}), release: make(chan struct{})}
+	d, err := New(&blockingPort{c: bc}, &Opts{NumPixels: 3, Speed: physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeDone := make(chan error)
+	go func() { writeDone <- d.Write(pixels3) }()
+	<-bc.entered
+	haltDone := make(chan error)
+	go func() { haltDone <- d.Halt() }()
+	runtime.Gosched()
+	close(bc.release)
+	if err := <-writeDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-haltDone; err != nil {
+		t.Fatal(err)
+	}
+	want := [][]byte{dark3, colours3, dark3}
+	if !slices.EqualFunc(bc.txs, want, bytes.Equal) || bc.overlap {
+		t.Errorf("bus carried %x (overlapping: %t); want %x in turn", bc.txs, bc.overlap, want)
+	}
+	if err := d.Write(pixels3); !errors.Is(err, ErrHalted) {
+		t.Errorf("Write after Halt = %v; want ErrHalted", err)
+	}
+}
+
+func TestWriteDoesNotAllocate(t *testing.T) {
+	d, _ := strip(t, 150)
+	c := rainbow(150)
+	if a := testing.AllocsPerRun(100, func() { _ = d.Write(c) }); a != 0 {
+		t.Errorf("Write allocates %v times per call; want 0", a)
+	}
+}
+
+type nopConn struct{ spi.Conn }
+
+func (nopConn) Tx(w, r []byte) error { return nil }
+
+type nopPort struct{ spitest.Playback }
+
+func (*nopPort) Connect(physic.Frequency, spi.Mode, int) (spi.Conn, error) { return nopConn{}, nil }
+
+func BenchmarkWrite150(b *testing.B) {
+	d, err := New(&nopPort{}, &Opts{NumPixels: 150, Speed: 8 * physic.MegaHertz})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := rainbow(150)
+	b.ReportAllocs()
+	b.SetBytes(int64(frameSize(150)))
+	for b.Loop() {
+		if err := d.Write(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,466 @@
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/sleegation/podd/safety"
+)
+
+// Mode says whether the pod runs on real buses or on simulated ones.
+type Mode string
+
+// The hardware modes.
+const (
+	ModeSim   Mode = "sim"
+	ModeLinux Mode = "linux"
+)
+
+// Embedded is the uplink.broker value that runs an MQTT broker inside podd.
+const Embedded = "embedded"
+
+// Bounds of the numeric keys.
+const (
+	MinLEDCount          = 1
+	MaxLEDCount          = 1024
+	MinTelemetryInterval = 100 * time.Millisecond // as written in the problem line
+	MaxTelemetryInterval = 60 * time.Second
+	maxSocketPath        = 107 // sun_path is 108 bytes with its terminating NUL
+)
+
+// Config is a validated configuration.
+type Config struct {
+	Pod       PodConfig
+	Hardware  HardwareConfig
+	Uplink    UplinkConfig
+	Storage   StorageConfig
+	API       APIConfig
+	Sim       SimConfig
+	Telemetry TelemetryConfig
+	Safety    safety.Limits
+	Log       LogConfig
+}
+
+// PodConfig identifies the pod.
+type PodConfig struct {
+	ID string // pod.id: [a-z0-9-]{1,32}, the pod's name on the hub
+}
+
+// HardwareConfig selects the buses.
+type HardwareConfig struct {
+	Mode     Mode   // hardware.mode
+	I2CBus   string // hardware.i2c_bus: a periph i2creg name
+	SPIPort  string // hardware.spi_port: a periph spireg name
+	LEDCount int    // hardware.led_count
+}
+
+// UplinkConfig is the MQTT connection to the hub.
+type UplinkConfig struct {
+	Broker         string // uplink.broker: a tcp, ssl, ws or wss URL, or Embedded
+	EmbeddedListen string // uplink.embedded_listen: host:port of the embedded broker
+	ClientID       string // uplink.client_id
+}
+
+// Embedded reports whether podd runs the broker itself.
+func (u UplinkConfig) Embedded() bool { return u.Broker == Embedded }
+
+// StorageConfig is the local store.
+type StorageConfig struct {
+	Path string // storage.path: the bbolt file
+}
+
+// APIConfig is the local API.
+type APIConfig struct {
+	Socket string // api.socket: the Unix socket path
+}
+
+// SimConfig is the simulator.
+type SimConfig struct {
+	Scenario string // sim.scenario: the scenario YAML; required in sim mode
+}
+
+// TelemetryConfig is the telemetry cadence.
+type TelemetryConfig struct {
+	Interval time.Duration // telemetry.interval
+}
+
+// LogConfig is the logger.
+type LogConfig struct {
+	Level slog.Level // log.level: debug, info, warn or error
+}
+
+// key is one configuration key: its default (nil when it has none) and how
+// a raw value from YAML or the environment is stored into a Config.
+type key struct {
+	name string
+	def  any
+	set  func(c *Config, raw any) error
+}
+
+func keys() []key {
+	d := safety.DefaultLimits()
+	return []key{
+		{"pod.id", nil, str(func(c *Config, s string) { c.Pod.ID = s })},
+		{"hardware.mode", nil, str(func(c *Config, s string) { c.Hardware.Mode = Mode(s) })},
+		{"hardware.i2c_bus", "1", str(func(c *Config, s string) { c.Hardware.I2CBus = s })},
+		{"hardware.spi_port", "SPI0.0", str(func(c *Config, s string) { c.Hardware.SPIPort = s })},
+		{"hardware.led_count", 60, integer(func(c *Config, n int) { c.Hardware.LEDCount = n })},
+		{"uplink.broker", nil, str(func(c *Config, s string) { c.Uplink.Broker = s })},
+		{"uplink.embedded_listen", "127.0.0.1:1883", str(func(c *Config, s string) { c.Uplink.EmbeddedListen = s })},
+		{"uplink.client_id", nil, str(func(c *Config, s string) { c.Uplink.ClientID = s })}, // default derived from pod.id
+		{"storage.path", nil, str(func(c *Config, s string) { c.Storage.Path = s })},
+		{"api.socket", nil, str(func(c *Config, s string) { c.API.Socket = s })},
+		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
+		{"telemetry.interval", time.Second, duration(func(c *Config, v time.Duration) { c.Telemetry.Interval = v })},
+		{"safety.heart_rate_high_bpm", d.HeartRateHighBPM, float(func(c *Config, v float64) { c.Safety.HeartRateHighBPM = v })},
+		{"safety.heart_rate_low_bpm", d.HeartRateLowBPM, float(func(c *Config, v float64) { c.Safety.HeartRateLowBPM = v })},
+		{"safety.heart_rate_delay", d.HeartRateDelay, duration(func(c *Config, v time.Duration) { c.Safety.HeartRateDelay = v })},
+		{"safety.spo2_low_pct", d.SpO2LowPct, float(func(c *Config, v float64) { c.Safety.SpO2LowPct = v })},
+		{"safety.spo2_delay", d.SpO2Delay, duration(func(c *Config, v time.Duration) { c.Safety.SpO2Delay = v })},
+		{"safety.stale_after", d.StaleAfter, duration(func(c *Config, v time.Duration) { c.Safety.StaleAfter = v })},
+		{"safety.startup_grace", d.StartupGrace, duration(func(c *Config, v time.Duration) { c.Safety.StartupGrace = v })},
+		{"log.level", "info", logLevel},
+	}
+}
+
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError,
+}
+
+func logLevel(c *Config, raw any) error {
+	s, ok := raw.(string)
+	l, known := logLevels[s]
+	if !ok || !known {
+		return errors.New("is not one of debug, info, warn, error")
+	}
+	c.Log.Level = l
+	return nil
+}
+
+// EnvName is the environment variable that overrides key.
+func EnvName(key string) string {
+	return "PODD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Load reads the configuration file at path and applies the overrides in
+// environ (os.Environ's format).
+func Load(path string, environ []string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("configs: %w", err)
+	}
+	c, err := Parse(b, environ)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse reads a configuration from YAML and applies the overrides in
+// environ. An invalid configuration returns an error with one line per
+// problem.
+func Parse(data []byte, environ []string) (*Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	ks := keys()
+	for _, k := range ks {
+		if k.def != nil {
+			v.SetDefault(k.name, k.def)
+		}
+	}
+	if err := readConfig(v, data); err != nil {
+		return nil, err
+	}
+
+	// Problems are reported unknown names first, then in the order of keys.
+	var problems []error
+	byKey := map[string][]error{}
+	known := map[string]bool{}
+	fromEnv := map[string]string{} // key -> variable that set it
+	byEnv := map[string]string{}   // variable -> key
+	for _, k := range ks {
+		known[k.name] = true
+		byEnv[EnvName(k.name)] = k.name
+	}
+	all := v.AllKeys()
+	slices.Sort(all)
+	for _, k := range all {
+		if !known[k] {
+			problems = append(problems, fmt.Errorf("%s: unknown key", k))
+		}
+	}
+	seen := map[string]bool{}
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "PODD_") || seen[name] {
+			continue
+		}
+		seen[name] = true // the first occurrence wins, as in os.Getenv
+		k, ok := byEnv[name]
+		if !ok {
+			problems = append(problems, fmt.Errorf("%s: no configuration key has this environment variable", name))
+			continue
+		}
+		v.Set(k, val)
+		fromEnv[k] = name
+	}
+
+	c := &Config{}
+	for _, k := range ks {
+		raw := v.Get(k.name)
+		if raw == nil {
+			raw = k.def // an explicit null in the file means the default
+		}
+		if raw == nil {
+			raw = ""
+		}
+		if err := k.set(c, raw); err != nil {
+			byKey[k.name] = append(byKey[k.name], fmt.Errorf("%s: %s %v%s", k.name, quote(raw), err, source(fromEnv[k.name])))
+		}
+	}
+	if c.Uplink.ClientID == "" {
+		c.Uplink.ClientID = "podd-" + c.Pod.ID
+	}
+	unreadable := maps.Clone(byKey)
+	for _, p := range c.problems() {
+		if unreadable[p.key] != nil {
+			continue // already reported as unreadable
+		}
+		byKey[p.key] = append(byKey[p.key], fmt.Errorf("%s%s", p.err, source(fromEnv[p.key])))
+	}
+	for _, k := range ks {
+		problems = append(problems, byKey[k.name]...)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	return c, nil
+}
+
+// readConfig reads YAML into v, turning a panic of the YAML-to-map
+// conversion on input it cannot represent into an error.
+func readConfig(v *viper.Viper, data []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("configs: YAML: %v", r)
+		}
+	}()
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("configs: YAML: %s", strings.Join(strings.Fields(err.Error()), " ")) // one line
+	}
+	return nil
+}
+
+func source(env string) string {
+	if env == "" {
+		return ""
+	}
+	return " (from " + env + ")"
+}
+
+// quote formats a raw value for a problem line: strings quoted, like the
+// YAML they came from.
+func quote(raw any) string {
+	switch r := raw.(type) {
+	case string:
+		return strconv.Quote(r)
+	case time.Duration:
+		return strconv.Quote(r.String())
+	}
+	return fmt.Sprint(raw)
+}
+
+func str(store func(*Config, string)) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		switch r := raw.(type) {
+		case string:
+			store(c, r)
+		case int, int64, uint64, float64, bool:
+			store(c, fmt.Sprint(r)) // i2c_bus: 1 is the bus "1"
+		default:
+			return errors.New("is not a string")
+		}
+		return nil
+	}
+}
+
+func integer(store func(*Config, int)) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		switch r := raw.(type) {
+		case int:
+			store(c, r)
+		case string:
+			n, err := strconv.Atoi(strings.TrimSpace(r))
+			if err != nil {
+				return errors.New("is not an integer")
+			}
+			store(c, n)
+		default:
+			return errors.New("is not an integer")
+		}
+		return nil
+	}
+}
+
+func float(store func(*Config, float64)) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		var f float64
+		switch r := raw.(type) {
+		case int:
+			f = float64(r)
+		case float64:
+			f = r
+		case string:
+			var err error
+			if f, err = strconv.ParseFloat(strings.TrimSpace(r), 64); err != nil {
+				return errors.New("is not a number")
+			}
+		default:
+			return errors.New("is not a number")
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return errors.New("is not a finite number")
+		}
+		store(c, f)
+		return nil
+	}
+}
+
+func duration(store func(*Config, time.Duration)) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		switch r := raw.(type) {
+		case time.Duration:
+			store(c, r)
+		case string:
+			d, err := time.ParseDuration(strings.TrimSpace(r))
+			if err != nil {
+				return errors.New(`is not a duration (Go syntax with a unit, e.g. "1s", "500ms")`)
+			}
+			store(c, d)
+		default:
+			return errors.New(`is not a duration (Go syntax with a unit, e.g. "1s", "500ms")`)
+		}
+		return nil
+	}
+}
+
+// problem is one invalid value, with the key it belongs to.
+type problem struct {
+	key string
+	err error
+}
+
+var podID = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+
+// Validate reports every invalid value of c, one line per problem.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, p.err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) problems() []problem {
+	var ps []problem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, problem{key, fmt.Errorf(key+": "+format, args...)})
+	}
+	if !podID.MatchString(c.Pod.ID) {
+		add("pod.id", "%q is not 1 to 32 characters of a-z, 0-9 and -", c.Pod.ID)
+	}
+	if c.Hardware.Mode != ModeSim && c.Hardware.Mode != ModeLinux {
+		add("hardware.mode", "%q is not sim or linux", c.Hardware.Mode)
+	}
+	if c.Hardware.I2CBus == "" {
+		add("hardware.i2c_bus", `"" is not an I2C bus name (e.g. "1")`)
+	}
+	if c.Hardware.SPIPort == "" {
+		add("hardware.spi_port", `"" is not an SPI port name (e.g. "SPI0.0")`)
+	}
+	if n := c.Hardware.LEDCount; n < MinLEDCount || n > MaxLEDCount {
+		add("hardware.led_count", "%d is outside %d..%d", n, MinLEDCount, MaxLEDCount)
+	}
+	if err := checkBroker(c.Uplink.Broker); err != nil {
+		add("uplink.broker", "%q %v", c.Uplink.Broker, err)
+	}
+	if err := checkHostPort(c.Uplink.EmbeddedListen); err != nil {
+		add("uplink.embedded_listen", "%q %v", c.Uplink.EmbeddedListen, err)
+	}
+	if c.Uplink.ClientID == "" {
+		add("uplink.client_id", `"" is empty`)
+	}
+	if c.Storage.Path == "" {
+		add("storage.path", `"" is required: the path of the bbolt file`)
+	}
+	switch s := c.API.Socket; {
+	case s == "":
+		add("api.socket", `"" is required: the path of the Unix socket`)
+	case len(s) > maxSocketPath:
+		add("api.socket", "%q is longer than the %d bytes a Unix socket path may have", s, maxSocketPath)
+	}
+	if c.Hardware.Mode == ModeSim && c.Sim.Scenario == "" {
+		add("sim.scenario", `"" is required when hardware.mode is sim: the path of a scenario YAML`)
+	}
+	if d := c.Telemetry.Interval; d < MinTelemetryInterval || d > MaxTelemetryInterval {
+		add("telemetry.interval", "%q is outside 100ms..60s", d.String())
+	}
+	for _, err := range c.Safety.Problems() {
+		k, _, _ := strings.Cut(err.Error(), ":")
+		ps = append(ps, problem{k, err})
+	}
+	switch c.Log.Level {
+	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
+	default:
+		add("log.level", "%q is not one of debug, info, warn, error", strings.ToLower(c.Log.Level.String()))
+	}
+	return ps
+}
+
+var brokerSchemes = []string{"tcp", "ssl", "ws", "wss"}
+
+func checkBroker(b string) error {
+	if b == Embedded {
+		return nil
+	}
+	u, err := url.Parse(b)
+	if err != nil || !slices.Contains(brokerSchemes, u.Scheme) || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New(`is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`)
+	}
+	if (u.Scheme == "tcp" || u.Scheme == "ssl") && u.Path != "" {
+		return errors.New(`is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`)
+	}
+	if err := checkHostPort(u.Host); err != nil {
+		return errors.New(`is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`)
+	}
+	return nil
+}
+
+func checkHostPort(hp string) error {
+	host, port, err := net.SplitHostPort(hp)
+	if err == nil {
+		var p int
+		p, err = strconv.Atoi(port)
+		if err == nil && (host == "" || p < 1 || p > 65535 || strings.ContainsAny(host, " /")) {
+			err = errors.New("bad host or port")
+		}
+	}
+	if err != nil {
+		return errors.New("is not host:port with a port in 1..65535")
+	}
+	return nil
+}

@@ -1,0 +1,348 @@
+package configs
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sleegation/podd/safety"
+)
+
+func TestShippedFilesLoad(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		want Config
+	}{
+		{"sim.yaml", Config{
+			Pod:       PodConfig{ID: "sim-pod-1"},
+			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
+			Uplink:    UplinkConfig{Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1"},
+			Storage:   StorageConfig{Path: "./var/podd.db"},
+			API:       APIConfig{Socket: "./var/podd.sock"},
+			Sim:       SimConfig{Scenario: "sim/scenarios/calm.yaml"},
+			Telemetry: TelemetryConfig{Interval: time.Second},
+			Safety:    safety.DefaultLimits(),
+			Log:       LogConfig{Level: slog.LevelInfo},
+		}},
+		{"pod.yaml", Config{
+			Pod:       PodConfig{ID: "pod-0001"},
+			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
+			Uplink:    UplinkConfig{Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001"},
+			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
+			API:       APIConfig{Socket: "/run/podd/podd.sock"},
+			Telemetry: TelemetryConfig{Interval: time.Second},
+			Safety:    safety.DefaultLimits(),
+			Log:       LogConfig{Level: slog.LevelInfo},
+		}},
+	} {
+		c, err := Load(tc.file, nil)
+		if err != nil {
+			t.Errorf("Load(%s): %v", tc.file, err)
+			continue
+		}
+		if *c != tc.want {
+			t.Errorf("Load(%s) =\n%+v\nwant\n%+v", tc.file, *c, tc.want)
+		}
+	}
+}
+
+func TestLoadReportsAMissingFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "absent.yaml")
+	_, err := Load(path, nil)
+	if want := "configs: open " + path + ": no such file or directory"; err == nil || err.Error() != want {
+		t.Errorf("Load = %v; want %q", err, want)
+	}
+}
+
+// minimal holds only the keys without a default.
+const minimal = `
+pod:
+  id: pod-7
+hardware:
+  mode: linux
+uplink:
+  broker: tcp://hub.local:1883
+storage:
+  path: /var/lib/podd/podd.db
+api:
+  socket: /run/podd/podd.sock
+`
+
+func minimalConfig() Config {
+	return Config{
+		Pod:       PodConfig{ID: "pod-7"},
+		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
+		Uplink:    UplinkConfig{Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7"},
+		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
+		API:       APIConfig{Socket: "/run/podd/podd.sock"},
+		Telemetry: TelemetryConfig{Interval: time.Second},
+		Safety:    safety.DefaultLimits(),
+		Log:       LogConfig{Level: slog.LevelInfo},
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c != minimalConfig() {
+		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, minimalConfig())
+	}
+}
+
+func TestEnvironmentOverridesEveryKey(t *testing.T) {
+	environ := []string{
+		"HOME=/root", // not ours
+		"PODD_POD_ID=pod-8",
+		"PODD_HARDWARE_MODE=sim",
+		"PODD_HARDWARE_I2C_BUS=3",
+		"PODD_HARDWARE_SPI_PORT=SPI1.2",
+		"PODD_HARDWARE_LED_COUNT=150",
+		"PODD_UPLINK_BROKER=ssl://hub.example:8883",
+		"PODD_UPLINK_EMBEDDED_LISTEN=0.0.0.0:1884",
+		"PODD_UPLINK_CLIENT_ID=bench-7",
+		"PODD_STORAGE_PATH=/tmp/p.db",
+		"PODD_API_SOCKET=/tmp/p.sock",
+		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
+		"PODD_TELEMETRY_INTERVAL=250ms",
+		"PODD_SAFETY_HEART_RATE_HIGH_BPM=120.5",
+		"PODD_SAFETY_HEART_RATE_LOW_BPM=45",
+		"PODD_SAFETY_HEART_RATE_DELAY=5s",
+		"PODD_SAFETY_SPO2_LOW_PCT=92",
+		"PODD_SAFETY_SPO2_DELAY=8s",
+		"PODD_SAFETY_STALE_AFTER=3s",
+		"PODD_SAFETY_STARTUP_GRACE=1m",
+		"PODD_LOG_LEVEL=warn",
+	}
+	c, err := Parse([]byte(minimal), environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Pod:       PodConfig{ID: "pod-8"},
+		Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150},
+		Uplink:    UplinkConfig{Broker: "ssl://hub.example:8883", EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7"},
+		Storage:   StorageConfig{Path: "/tmp/p.db"},
+		API:       APIConfig{Socket: "/tmp/p.sock"},
+		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
+		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
+		Safety: safety.Limits{
+			HeartRateHighBPM: 120.5, HeartRateLowBPM: 45, HeartRateDelay: 5 * time.Second,
+			SpO2LowPct: 92, SpO2Delay: 8 * time.Second, StaleAfter: 3 * time.Second, StartupGrace: time.Minute,
+		},
+		Log: LogConfig{Level: slog.LevelWarn},
+	}
+	if *c != want {
+		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, want)
+	}
+	if n := len(environ) - 1; n != len(keys()) {
+		t.Errorf("the test overrides %d keys; there are %d", n, len(keys()))
+	}
+}
+
+func TestEnvironmentOverridesKeysAbsentFromTheFileAndTheFirstOccurrenceWins(t *testing.T) {
+	c, err := Parse([]byte(minimal), []string{
+		"PODD_TELEMETRY_INTERVAL=2s",
+		"PODD_TELEMETRY_INTERVAL=3s",
+		"PODD_SAFETY_SPO2_LOW_PCT=93.5",
+		"PODD_HARDWARE_LED_COUNT=8",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := minimalConfig()
+	want.Telemetry.Interval = 2 * time.Second
+	want.Safety.SpO2LowPct = 93.5
+	want.Hardware.LEDCount = 8
+	if *c != want {
+		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, want)
+	}
+}
+
+func TestNullMeansTheDefault(t *testing.T) {
+	c, err := Parse([]byte(strings.Replace(minimal, "mode: linux", "mode: linux\n  led_count: ~", 1)+"telemetry:\n  interval:\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Telemetry.Interval != time.Second || c.Hardware.LEDCount != 60 {
+		t.Errorf("interval %s, led_count %d; want the defaults 1s, 60", c.Telemetry.Interval, c.Hardware.LEDCount)
+	}
+}
+
+func TestSafetyBoundsCannotBeLoosened(t *testing.T) {
+	const want = "safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..150 bpm"
+	_, err := Parse([]byte(minimal+"safety:\n  heart_rate_high_bpm: 200\n"), nil)
+	if err == nil || err.Error() != want {
+		t.Errorf("in the file: Parse = %v; want %q", err, want)
+	}
+	_, err = Parse([]byte(minimal), []string{"PODD_SAFETY_HEART_RATE_HIGH_BPM=200"})
+	if want := want + " (from PODD_SAFETY_HEART_RATE_HIGH_BPM)"; err == nil || err.Error() != want {
+		t.Errorf("from the environment: Parse = %v; want %q", err, want)
+	}
+}
+
+func TestInvalidConfigurations(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		yaml    string
+		environ []string
+		want    []string
+	}{
+		{
+			name: "empty file",
+			yaml: "",
+			want: []string{
+				`pod.id: "" is not 1 to 32 characters of a-z, 0-9 and -`,
+				`hardware.mode: "" is not sim or linux`,
+				`uplink.broker: "" is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`,
+				`storage.path: "" is required: the path of the bbolt file`,
+				`api.socket: "" is required: the path of the Unix socket`,
+			},
+		},
+		{
+			name: "every range at once",
+			yaml: `
+pod: {id: Pod_1}
+hardware: {mode: sim, led_count: 2000, i2c_bus: "", spi_port: ""}
+uplink: {broker: "mqtt://hub:1883", embedded_listen: "localhost"}
+storage: {path: /x.db}
+api: {socket: /run/podd/` + strings.Repeat("s", 100) + `}
+telemetry: {interval: 5ms}
+safety: {heart_rate_low_bpm: 20, spo2_delay: 30s}
+log: {level: verbose}
+`,
+			want: []string{
+				`pod.id: "Pod_1" is not 1 to 32 characters of a-z, 0-9 and -`,
+				`hardware.i2c_bus: "" is not an I2C bus name (e.g. "1")`,
+				`hardware.spi_port: "" is not an SPI port name (e.g. "SPI0.0")`,
+				`hardware.led_count: 2000 is outside 1..1024`,
+				`uplink.broker: "mqtt://hub:1883" is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`,
+				`uplink.embedded_listen: "localhost" is not host:port with a port in 1..65535`,
+				`api.socket: "/run/podd/` + strings.Repeat("s", 100) + `" is longer than the 107 bytes a Unix socket path may have`,
+				`sim.scenario: "" is required when hardware.mode is sim: the path of a scenario YAML`,
+				`telemetry.interval: "5ms" is outside 100ms..60s`,
+				`safety.heart_rate_low_bpm: 20 bpm is outside the hard bounds 30..60 bpm`,
+				`safety.spo2_delay: 30 s is outside the hard bounds 1..15 s`,
+				`log.level: "verbose" is not one of debug, info, warn, error`,
+			},
+		},
+		{
+			name: "types",
+			yaml: strings.Replace(minimal, "mode: linux", "mode: linux\n  led_count: many", 1) + `
+telemetry: {interval: 2}
+safety: {spo2_low_pct: [90]}
+`,
+			want: []string{
+				`hardware.led_count: "many" is not an integer`,
+				`telemetry.interval: 2 is not a duration (Go syntax with a unit, e.g. "1s", "500ms")`,
+				`safety.spo2_low_pct: [90] is not a number`,
+			},
+		},
+		{
+			name: "unknown keys",
+			yaml: minimal + "safety:\n  heart_rate_hgh_bpm: 200\ntelemetry:\n  intervall: 1s\n",
+			want: []string{
+				`safety.heart_rate_hgh_bpm: unknown key`,
+				`telemetry.intervall: unknown key`,
+			},
+		},
+		{
+			name:    "environment",
+			yaml:    minimal,
+			environ: []string{"PODD_TELEMETRY_INTERVAL=5ms", "PODD_HARDWARE_LED_COUNT=0x10", "PODD_SAFETY_SPO2_LOW_PCT=NaN", "PODD_TELEMETRY_INTERVL=1s"},
+			want: []string{
+				`PODD_TELEMETRY_INTERVL: no configuration key has this environment variable`,
+				`hardware.led_count: "0x10" is not an integer (from PODD_HARDWARE_LED_COUNT)`,
+				`telemetry.interval: "5ms" is outside 100ms..60s (from PODD_TELEMETRY_INTERVAL)`,
+				`safety.spo2_low_pct: "NaN" is not a finite number (from PODD_SAFETY_SPO2_LOW_PCT)`,
+			},
+		},
+		{
+			name: "broker URLs",
+			yaml: minimal,
+			environ: []string{
+				"PODD_UPLINK_BROKER=tcp://hub.local",
+			},
+			want: []string{`uplink.broker: "tcp://hub.local" is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://) (from PODD_UPLINK_BROKER)`},
+		},
+		{
+			name: "not a mapping",
+			yaml: "- a\n- b\n",
+			want: []string{`configs: YAML: While parsing config: yaml: unmarshal errors: line 1: cannot unmarshal !!seq into map[string]interface {}`},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.yaml), tc.environ)
+			if err == nil {
+				t.Fatalf("Parse accepted %+v", c)
+			}
+			if got, want := err.Error(), strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("Parse error:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestBrokerForms(t *testing.T) {
+	for _, tc := range []struct {
+		broker string
+		ok     bool
+	}{
+		{"embedded", true},
+		{"tcp://hub.local:1883", true},
+		{"ssl://10.0.0.2:8883", true},
+		{"ws://hub.local:8080/mqtt", true},
+		{"wss://[fe80::1]:443/mqtt", true},
+		{"tcp://hub.local:1883/x", false},
+		{"tcp://hub.local:0", false},
+		{"tcp://user:pw@hub.local:1883", false},
+		{"hub.local:1883", false},
+		{"Embedded", false},
+	} {
+		if got := checkBroker(tc.broker) == nil; got != tc.ok {
+			t.Errorf("broker %q accepted %t; want %t", tc.broker, got, tc.ok)
+		}
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	for k, want := range map[string]string{
+		"uplink.broker":          "PODD_UPLINK_BROKER",
+		"sim.scenario":           "PODD_SIM_SCENARIO",
+		"telemetry.interval":     "PODD_TELEMETRY_INTERVAL",
+		"uplink.embedded_listen": "PODD_UPLINK_EMBEDDED_LISTEN",
+	} {
+		if got := EnvName(k); got != want {
+			t.Errorf("EnvName(%q) = %q; want %q", k, got, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"sim.yaml", "pod.yaml"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, "")
+	}
+	f.Add([]byte(minimal), "PODD_TELEMETRY_INTERVAL=100ms")
+	f.Add([]byte(minimal+"safety: {spo2_low_pct: 95}"), "PODD_HARDWARE_LED_COUNT=1024")
+	f.Add([]byte("pod: {id: 1}\nhardware: {mode: sim, i2c_bus: 1.5}"), "PODD_POD_ID=x")
+	f.Fuzz(func(t *testing.T, yaml []byte, env string) {
+		c, err := Parse(yaml, strings.Split(env, "\x00"))
+		if err != nil {
+			if c != nil {
+				t.Fatalf("Parse returned a config with error %v", err)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Parse accepted a config that fails Validate: %v\n%+v", err, *c)
+		}
+	})
+}

@@ -1,0 +1,481 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sleegation/podd/actuators"
+	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/api"
+	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/sensors/max30102"
+	"github.com/sleegation/podd/sim"
+	"github.com/sleegation/podd/sim/scenario"
+	"github.com/sleegation/podd/uplink"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// journalLog is a shared, ordered log of what the fakes saw, so tests can
+// check the order of the shutdown path.
+type journalLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *journalLog) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+}
+
+func (l *journalLog) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+// fakeUplink records what the pod reports instead of sending it.
+type fakeUplink struct {
+	log *journalLog
+
+	mu        sync.Mutex
+	statuses  []string
+	events    []uplink.Event
+	telemetry []uplink.Telemetry
+}
+
+func (u *fakeUplink) Run(ctx context.Context) error {
+	<-ctx.Done()
+	u.log.add("uplink offline")
+	return nil
+}
+
+func (u *fakeUplink) SetStatus(state string, _ time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.statuses = append(u.statuses, state)
+}
+
+func (u *fakeUplink) Telemetry(t uplink.Telemetry, _ time.Time) (uint64, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.telemetry = append(u.telemetry, t)
+	return uint64(len(u.telemetry)), nil
+}
+
+func (u *fakeUplink) Event(e uplink.Event, _ time.Time) (uint64, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.events = append(u.events, e)
+	return uint64(len(u.events)), nil
+}
+
+func (u *fakeUplink) Connected() bool { return false }
+
+func (u *fakeUplink) Events(typ string) []uplink.Event {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []uplink.Event
+	for _, e := range u.events {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (u *fakeUplink) LastTelemetry() uplink.Telemetry {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.telemetry[len(u.telemetry)-1]
+}
+
+// memStore is the latch part of the journal, in memory, with an injectable failure.
+type memStore struct {
+	mu       sync.Mutex
+	latch    []byte
+	setErr   error
+	clearErr error
+}
+
+func (s *memStore) SetLatch(b []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.setErr != nil {
+		return s.setErr
+	}
+	s.latch = append([]byte(nil), b...)
+	return nil
+}
+
+func (s *memStore) Latch() ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latch, s.latch != nil, nil
+}
+
+func (s *memStore) ClearLatch() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clearErr != nil {
+		return s.clearErr
+	}
+	s.latch = nil
+	return nil
+}
+
+func (s *memStore) OutboxLen() (int, error) { return 0, nil }
+
+// loggedStrip records halts in the shared log.
+type loggedStrip struct {
+	*apa102.Dev
+	log *journalLog
+}
+
+func (s loggedStrip) Halt() error {
+	s.log.add("strip halt")
+	return s.Dev.Halt()
+}
+
+type rig struct {
+	t     *testing.T
+	pod   *Pod
+	hw    *sim.Hardware
+	up    *fakeUplink
+	store *memStore
+	log   *journalLog
+
+	cancel context.CancelFunc
+	done   chan error
+}
+
+const ledCount = 8
+
+func newRig(t *testing.T, scenarioYAML string, store *memStore) *rig {
+	t.Helper()
+	sc, err := scenario.Parse([]byte(scenarioYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw, err := sim.NewHardware(sc, ledCount, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strip, err := apa102.New(hw.SPI, &apa102.Opts{NumPixels: ledCount, Speed: apa102.DefaultOpts.Speed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &journalLog{}
+	ls := loggedStrip{Dev: strip, log: log}
+	r := &rig{t: t, hw: hw, up: &fakeUplink{log: log}, store: store, log: log, done: make(chan error, 1)}
+	pod, err := New(Config{
+		Pod: "pod-1", Boot: "b", Version: "test", Simulated: true,
+		TelemetryInterval: time.Second,
+		Limits:            safety.DefaultLimits(),
+		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
+		LEDCount:          ledCount,
+	}, Parts{
+		OpenOximeter: func() (Oximeter, error) {
+			d, err := max30102.New(hw.I2C, &max30102.DefaultOpts)
+			if err != nil {
+				return nil, err
+			}
+			return d, nil
+		},
+		Strip:    ls,
+		Gate:     actuators.NewGate(ls),
+		Store:    store,
+		Uplink:   r.up,
+		Services: []func(context.Context) error{hw.Run},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.pod = pod
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- pod.Run(ctx) }()
+	return r
+}
+
+func (r *rig) stop() {
+	r.t.Helper()
+	r.cancel()
+	if err := <-r.done; err != nil {
+		r.t.Fatalf("Run: %v", err)
+	}
+}
+
+// until advances fake time to d after the scenario's start.
+func until(start time.Time, d time.Duration) {
+	time.Sleep(time.Until(start.Add(d)))
+	synctest.Wait()
+}
+
+func stateEvents(u *fakeUplink) []string {
+	var out []string
+	for _, e := range u.Events("state") {
+		out = append(out, e.Fields["from"].(string)+">"+e.Fields["to"].(string))
+	}
+	return out
+}
+
+const tachycardia = `
+name: test-tachycardia
+baseline: {heart_rate_bpm: 62, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.6}
+timeline:
+  - {at: 20s, ramp: 30s, set: {heart_rate_bpm: 150}}
+  - {at: 80s, ramp: 30s, set: {heart_rate_bpm: 64}}
+`
+
+func TestTachycardiaAbortsLatchesAndAcksOnceSafe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := newRig(t, tachycardia, &memStore{})
+		defer r.stop()
+
+		until(start, 18*time.Second)
+		if st := r.pod.Status(); st.State != StateIdle || st.Safety.Level != safety.LevelOK || st.Vitals.HeartRateBPM == nil {
+			t.Fatalf("status before the episode = %+v", st)
+		}
+		if hr := *r.pod.Status().Vitals.HeartRateBPM; hr < 60 || hr > 64 {
+			t.Fatalf("heart rate before the episode = %.1f, want 62 ± 2", hr)
+		}
+		if r.hw.Strip.Dark() {
+			t.Fatal("the strip is dark while the pod is idle; want the ambient light")
+		}
+
+		until(start, 70*time.Second)
+		aborts := r.up.Events("abort")
+		if len(aborts) != 1 || aborts[0].Fields["rule"] != safety.RuleHeartRateHigh {
+			t.Fatalf("abort events = %+v, want one heart_rate_high", aborts)
+		}
+		a := r.pod.Status().Safety.Latched
+		if a == nil {
+			t.Fatal("no latched abort")
+		}
+		// The HR crosses 130 at 43.2 s; the estimator lags by up to its window.
+		if d := a.At.Sub(start); d < 53*time.Second || d > 62*time.Second {
+			t.Errorf("abort detected %s after start, want 10 s after the estimate crossed 130", d)
+		}
+		if !r.hw.Strip.Dark() {
+			t.Fatal("the strip is not dark after the abort")
+		}
+		if st := r.pod.Status(); st.State != StateAborted {
+			t.Fatalf("state = %s, want aborted", st.State)
+		}
+		var stored safety.Abort
+		if b, ok, _ := r.store.Latch(); !ok || json.Unmarshal(b, &stored) != nil || stored.Rule != safety.RuleHeartRateHigh || !stored.At.Equal(a.At) {
+			t.Fatalf("stored latch = %s, want the abort", b)
+		}
+		if tm := r.up.LastTelemetry(); tm.State != StateAborted || tm.Safety != safety.LevelAbort {
+			t.Fatalf("telemetry after abort = %+v", tm)
+		}
+
+		_, err := r.pod.Ack(context.Background())
+		if !errors.Is(err, api.ErrRefused) || !strings.Contains(err.Error(), "heart_rate_bpm") {
+			t.Fatalf("Ack while the heart rate is high = %v, want a refusal naming it", err)
+		}
+
+		until(start, 125*time.Second)
+		cleared, err := r.pod.Ack(context.Background())
+		if err != nil || cleared.Rule != safety.RuleHeartRateHigh {
+			t.Fatalf("Ack once safe = %+v, %v", cleared, err)
+		}
+		if _, ok, _ := r.store.Latch(); ok {
+			t.Fatal("the stored latch survived the ack")
+		}
+		if st := r.pod.Status(); st.State != StateIdle || st.Safety.Level != safety.LevelOK {
+			t.Fatalf("status after ack = %+v", st)
+		}
+		if r.hw.Strip.Dark() {
+			t.Fatal("the ambient light did not come back after the ack")
+		}
+		want := []string{"offline>idle", "idle>aborted", "aborted>idle"}
+		if got := stateEvents(r.up); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("state events = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestStoredLatchSurvivesARestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		stored := safety.Abort{Rule: safety.RuleSpO2Low, Detail: "spo2_pct 84.0 below 90", At: start.Add(-time.Hour)}
+		b, _ := json.Marshal(stored)
+		r := newRig(t, tachycardia, &memStore{latch: b})
+		defer r.stop()
+
+		until(start, 15*time.Second)
+		st := r.pod.Status()
+		if st.State != StateAborted || st.Safety.Latched == nil || st.Safety.Latched.Rule != safety.RuleSpO2Low {
+			t.Fatalf("status after restart = %+v, want aborted on spo2_low", st)
+		}
+		if !r.hw.Strip.Dark() {
+			t.Fatal("the strip lit up while latched")
+		}
+		if got := r.up.Events("abort"); len(got) != 0 {
+			t.Fatalf("the stored abort was reported again: %+v", got)
+		}
+		if got := stateEvents(r.up); len(got) != 1 || got[0] != "offline>aborted" {
+			t.Fatalf("state events = %v", got)
+		}
+		// Vitals are normal (62 bpm, 97 %): a local ack clears the latch.
+		if _, err := r.pod.Ack(context.Background()); err != nil {
+			t.Fatalf("Ack: %v", err)
+		}
+		if r.hw.Strip.Dark() {
+			t.Fatal("no ambient light after the ack")
+		}
+	})
+}
+
+func TestCorruptStoredLatchStartsAborted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, tachycardia, &memStore{latch: []byte("{not json")})
+		defer r.stop()
+		synctest.Wait()
+		st := r.pod.Status()
+		if st.State != StateAborted || st.Safety.Latched.Rule != "latch_corrupt" {
+			t.Fatalf("status = %+v, want aborted on latch_corrupt", st)
+		}
+	})
+}
+
+const sensorLoss = `
+name: test-sensor-loss
+baseline: {heart_rate_bpm: 62, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.6}
+timeline:
+  - {at: 20s, fault: {device: max30102, kind: disconnect, for: 20s}}
+`
+
+func TestSensorLossAbortsOnStaleVitals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := newRig(t, sensorLoss, &memStore{})
+		defer r.stop()
+
+		until(start, 24*time.Second)
+		faults := r.up.Events("fault")
+		if len(faults) != 1 || faults[0].Fields["active"] != true || faults[0].Fields["device"] != "max30102" {
+			t.Fatalf("fault events = %+v, want one active max30102 fault", faults)
+		}
+		if got := r.up.Events("abort"); len(got) != 0 {
+			t.Fatalf("aborted within stale_after: %+v", got)
+		}
+		until(start, 26*time.Second)
+		aborts := r.up.Events("abort")
+		if len(aborts) != 1 || aborts[0].Fields["rule"] != safety.RuleVitalsStale {
+			t.Fatalf("abort events = %+v, want vitals_stale", aborts)
+		}
+		if !r.hw.Strip.Dark() {
+			t.Fatal("strip not dark")
+		}
+		until(start, 45*time.Second)
+		faults = r.up.Events("fault")
+		if len(faults) != 2 || faults[1].Fields["active"] != false {
+			t.Fatalf("fault events = %+v, want the recovery reported", faults)
+		}
+		if st := r.pod.Status(); st.State != StateAborted {
+			t.Fatalf("the recovery cleared the latch: %+v", st)
+		}
+	})
+}
+
+func TestShutdownSafeStateBeforeOffline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, tachycardia, &memStore{})
+		time.Sleep(5 * time.Second)
+		r.stop()
+		if !r.hw.Strip.Dark() {
+			t.Fatal("strip lit after shutdown")
+		}
+		got := r.log.all()
+		if len(got) < 2 || got[len(got)-2] != "strip halt" || got[len(got)-1] != "uplink offline" {
+			t.Fatalf("shutdown order = %v, want strip halt then uplink offline", got)
+		}
+	})
+}
+
+func TestUnpersistedAbortCannotBeAcked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		store := &memStore{setErr: errors.New("journal: disk full")}
+		r := newRig(t, tachycardia, store)
+		defer r.stop()
+		until(start, 70*time.Second)
+		if st := r.pod.Status(); st.State != StateAborted || !r.hw.Strip.Dark() {
+			t.Fatalf("a failing disk changed the abort: %+v", st)
+		}
+		if got := r.up.Events("abort"); len(got) != 1 {
+			t.Fatalf("abort events = %d, want the abort reported even unpersisted", len(got))
+		}
+		until(start, 125*time.Second)
+		if _, err := r.pod.Ack(context.Background()); !errors.Is(err, api.ErrRefused) || !strings.Contains(err.Error(), "not recorded") {
+			t.Fatalf("Ack of an unpersisted latch = %v, want refused", err)
+		}
+	})
+}
+
+func TestAckFailsCleanlyWhenTheStoreFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		store := &memStore{}
+		r := newRig(t, tachycardia, store)
+		defer r.stop()
+		until(start, 125*time.Second)
+		store.mu.Lock()
+		store.clearErr = errors.New("journal: read-only file system")
+		store.mu.Unlock()
+		if _, err := r.pod.Ack(context.Background()); err == nil || errors.Is(err, api.ErrRefused) {
+			t.Fatalf("Ack with a failing store = %v, want a failure", err)
+		}
+		if st := r.pod.Status(); st.State != StateAborted || !r.hw.Strip.Dark() {
+			t.Fatalf("a failed ack changed the pod: %+v", st)
+		}
+	})
+}
+
+func TestNotifierPingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var sent []string
+		notify := func(s string) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			sent = append(sent, s)
+			return true, nil
+		}
+		// The watchdog evaluates until 3.5 s, then stalls.
+		stall := time.Now().Add(3500 * time.Millisecond)
+		lastEval := func() time.Time {
+			if now := time.Now(); now.Before(stall) {
+				return now
+			}
+			return stall
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- notifyLoop(ctx, notify, lastEval, 2*time.Second) }()
+		// Pings at 1, 2, 3 and 4 s (stalled for 0.5 s only), none at 5 and 6 s.
+		time.Sleep(6500 * time.Millisecond)
+		synctest.Wait()
+		cancel()
+		<-done
+		want := "READY=1 WATCHDOG=1 WATCHDOG=1 WATCHDOG=1 WATCHDOG=1 STOPPING=1"
+		mu.Lock()
+		defer mu.Unlock()
+		if got := strings.Join(sent, " "); got != want {
+			t.Fatalf("sd_notify messages = %q, want %q", got, want)
+		}
+	})
+}
