@@ -32,6 +32,14 @@ type Status struct {
 	Safety    SafetyStatus `json:"safety"`
 	Vitals    Vitals       `json:"vitals"`
 	Uplink    UplinkStatus `json:"uplink"`
+	// Sim is what the simulated hardware shows; absent on real hardware.
+	Sim *SimStatus `json:"sim,omitempty"`
+}
+
+// SimStatus reports the simulated outputs, read from their device models.
+type SimStatus struct {
+	StripFrames int  `json:"strip_frames"` // frames the simulated strip latched
+	StripDark   bool `json:"strip_dark"`   // its last frame emits no light
 }
 
 // SafetyStatus is the watchdog's part of Status.

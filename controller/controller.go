@@ -85,6 +85,8 @@ type Parts struct {
 	Services []func(ctx context.Context) error
 	// Notify sends sd_notify messages; nil disables them.
 	Notify Notifier
+	// SimStatus reports the simulated outputs; nil on real hardware.
+	SimStatus func() *api.SimStatus
 }
 
 // Pod is the running pod.
@@ -356,6 +358,9 @@ func (p *Pod) Status() api.Status {
 		State: state, Since: since, Simulated: p.cfg.Simulated,
 		Safety: api.SafetyStatus{Level: ws.Level, Pending: ws.Pending, Latched: ws.Latched},
 		Uplink: api.UplinkStatus{Broker: p.cfg.Broker, Connected: p.parts.Uplink.Connected()},
+	}
+	if p.parts.SimStatus != nil {
+		st.Sim = p.parts.SimStatus()
 	}
 	if n, err := p.parts.Store.OutboxLen(); err == nil {
 		st.Uplink.Outbox = n

@@ -1,188 +1,28 @@
 package uplink
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/sleegation/podd/internal/mqtttest"
 	"github.com/sleegation/podd/journal"
 )
 
-// mosquitto is a broker process owned by one test.
-type mosquitto struct {
-	t      *testing.T
-	bin    string
-	conf   string
-	port   int
-	cmd    *exec.Cmd
-	output bytes.Buffer
-	exited chan struct{}
-}
-
-func mosquittoBinary(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
-		if bin, err := exec.LookPath(p); err == nil {
-			return bin
-		}
-	}
-	if os.Getenv("CI") == "" {
-		t.Skip("mosquitto not installed")
-	}
-	t.Fatal("mosquitto not installed, and CI is set")
-	return ""
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startMosquitto runs mosquitto on a free loopback port. With persistent,
-// sessions and queued messages survive a stop and start (SIGTERM makes
-// mosquitto write them out).
-func startMosquitto(t *testing.T, persistent bool) *mosquitto {
-	t.Helper()
-	bin := mosquittoBinary(t)
-	dir := t.TempDir()
-	m := &mosquitto{t: t, bin: bin, port: freePort(t), conf: filepath.Join(dir, "mosquitto.conf")}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", m.port)
-	if persistent {
-		conf += "persistence true\npersistence_location " + dir + "/\n"
-	} else {
-		conf += "persistence false\n"
-	}
-	if os.Geteuid() == 0 {
-		conf += "user root\n" // otherwise mosquitto drops to a user that cannot write dir
-	}
-	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	m.start()
-	t.Cleanup(m.stop)
-	return m
-}
-
-func (m *mosquitto) url() string { return "tcp://127.0.0.1:" + strconv.Itoa(m.port) }
-
-func (m *mosquitto) start() {
-	m.t.Helper()
-	m.cmd = exec.Command(m.bin, "-c", m.conf)
-	m.cmd.Stdout, m.cmd.Stderr = &m.output, &m.output
-	if err := m.cmd.Start(); err != nil {
-		m.t.Fatalf("start mosquitto: %v", err)
-	}
-	m.exited = make(chan struct{})
-	go func(cmd *exec.Cmd, exited chan struct{}) {
-		_ = cmd.Wait()
-		close(exited)
-	}(m.cmd, m.exited)
-	waitFor(m.t, 5*time.Second, "mosquitto to listen on "+strconv.Itoa(m.port), func() bool {
-		select {
-		case <-m.exited:
-			m.t.Fatalf("mosquitto exited: %s", m.output.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.port), 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-}
-
-// stop ends the broker with SIGTERM, as a service manager would.
-func (m *mosquitto) stop() {
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.exited:
-	case <-time.After(5 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.exited
-	}
-	m.cmd = nil
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// subscriber collects every message on its subscription.
-type subscriber struct {
-	client mqtt.Client
-	mu     sync.Mutex
-	msgs   []mqtt.Message
-}
-
-func subscribe(t *testing.T, broker, topic, clientID string, clean bool) *subscriber {
-	t.Helper()
-	s := &subscriber{}
-	handler := func(_ mqtt.Client, m mqtt.Message) {
-		s.mu.Lock()
-		s.msgs = append(s.msgs, m)
-		s.mu.Unlock()
-	}
-	s.client = mqtt.NewClient(mqtt.NewClientOptions().
-		AddBroker(broker).
-		SetClientID(clientID).
-		SetCleanSession(clean).
-		SetAutoReconnect(!clean).
-		SetMaxReconnectInterval(200 * time.Millisecond).
-		SetConnectTimeout(2 * time.Second).
-		// In order, so arrival order is the broker's order; the handler
-		// only appends under a lock.
-		SetOrderMatters(true).
-		SetDefaultPublishHandler(handler))
-	if tok := s.client.Connect(); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscriber connect: %v", tok.Error())
-	}
-	t.Cleanup(func() { s.client.Disconnect(100) })
-	if tok := s.client.Subscribe(topic, 1, handler); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe %s: %v", topic, tok.Error())
-	}
-	return s
-}
-
-func (s *subscriber) messages() []mqtt.Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]mqtt.Message(nil), s.msgs...)
-}
-
 // lastStatus is the latest status message received, if any.
-func (s *subscriber) lastStatus(t *testing.T) (Status, mqtt.Message, bool) {
+func lastStatus(t *testing.T, s *mqtttest.Subscriber) (Status, mqtt.Message, bool) {
 	t.Helper()
-	msgs := s.messages()
+	msgs := s.Messages()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		if filepath.Base(msgs[i].Topic()) == TopicStatus {
 			var st Status
@@ -196,10 +36,10 @@ func (s *subscriber) lastStatus(t *testing.T) (Status, mqtt.Message, bool) {
 }
 
 // telemetryBySeq decodes every telemetry message received.
-func (s *subscriber) telemetryBySeq(t *testing.T) map[uint64][]Header {
+func telemetryBySeq(t *testing.T, s *mqtttest.Subscriber) map[uint64][]Header {
 	t.Helper()
 	out := map[uint64][]Header{}
-	for _, m := range s.messages() {
+	for _, m := range s.Messages() {
 		if filepath.Base(m.Topic()) != TopicTelemetry {
 			continue
 		}
@@ -249,18 +89,18 @@ func integrationUplink(t *testing.T, broker string, store *journal.Store) *Uplin
 }
 
 func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
-	m := startMosquitto(t, false)
+	m := mqtttest.Start(t, false)
 	store := openStore(t, nil)
-	u := integrationUplink(t, m.url(), store)
+	u := integrationUplink(t, m.URL(), store)
 	since := time.Date(2031, 5, 6, 22, 0, 0, 0, time.UTC)
 	u.SetStatus("idle", since)
 	stop := runUplink(t, u)
-	waitFor(t, 5*time.Second, "the uplink to connect", u.Connected)
+	mqtttest.WaitFor(t, 5*time.Second, "the uplink to connect", u.Connected)
 
 	// Subscribing after the birth: only a retained status can arrive.
-	sub := subscribe(t, m.url(), Root("p1")+"#", "sub-a", true)
-	waitFor(t, 3*time.Second, "the retained birth", func() bool { _, _, ok := sub.lastStatus(t); return ok })
-	st, msg, _ := sub.lastStatus(t)
+	sub := mqtttest.Subscribe(t, m.URL(), Root("p1")+"#", "sub-a", true)
+	mqtttest.WaitFor(t, 3*time.Second, "the retained birth", func() bool { _, _, ok := lastStatus(t, sub); return ok })
+	st, msg, _ := lastStatus(t, sub)
 	want := Status{Online: true, State: "idle", Version: "test", Since: "2031-05-06T22:00:00.000000000Z"}
 	if st != want || !msg.Retained() {
 		t.Fatalf("birth %+v retained=%v, want %+v retained", st, msg.Retained(), want)
@@ -271,9 +111,9 @@ func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 5*time.Second, "telemetry 1..5", func() bool { return len(sub.telemetryBySeq(t)) == 5 })
+	mqtttest.WaitFor(t, 5*time.Second, "telemetry 1..5", func() bool { return len(telemetryBySeq(t, sub)) == 5 })
 	var seqs []uint64
-	for _, m := range sub.messages() {
+	for _, m := range sub.Messages() {
 		if filepath.Base(m.Topic()) == TopicTelemetry {
 			var h Header
 			_ = json.Unmarshal(m.Payload(), &h)
@@ -286,12 +126,12 @@ func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
 	if fmt.Sprint(seqs) != "[1 2 3 4 5]" {
 		t.Fatalf("telemetry seqs in arrival order %v, want [1 2 3 4 5]", seqs)
 	}
-	waitFor(t, 3*time.Second, "the outbox to empty", func() bool { n, _ := store.OutboxLen(); return n == 0 })
+	mqtttest.WaitFor(t, 3*time.Second, "the outbox to empty", func() bool { n, _ := store.OutboxLen(); return n == 0 })
 
 	stop()
-	sub2 := subscribe(t, m.url(), Root("p1")+TopicStatus, "sub-a2", true)
-	waitFor(t, 3*time.Second, "the retained status after stop", func() bool { _, _, ok := sub2.lastStatus(t); return ok })
-	if st, msg, _ := sub2.lastStatus(t); st.Online || st.State != "offline" || !msg.Retained() {
+	sub2 := mqtttest.Subscribe(t, m.URL(), Root("p1")+TopicStatus, "sub-a2", true)
+	mqtttest.WaitFor(t, 3*time.Second, "the retained status after stop", func() bool { _, _, ok := lastStatus(t, sub2); return ok })
+	if st, msg, _ := lastStatus(t, sub2); st.Online || st.State != "offline" || !msg.Retained() {
 		t.Fatalf("after a clean stop the retained status is %+v retained=%v, want offline", st, msg.Retained())
 	}
 }
@@ -371,37 +211,37 @@ func (p *proxy) close() {
 }
 
 func TestIntegrationWillIsRetainedWhenTheConnectionDies(t *testing.T) {
-	m := startMosquitto(t, false)
-	p := startProxy(t, "127.0.0.1:"+strconv.Itoa(m.port))
+	m := mqtttest.Start(t, false)
+	p := startProxy(t, "127.0.0.1:"+strconv.Itoa(m.Port))
 	u := integrationUplink(t, p.url(), openStore(t, nil))
 	runUplink(t, u)
-	waitFor(t, 5*time.Second, "the uplink to connect through the proxy", u.Connected)
+	mqtttest.WaitFor(t, 5*time.Second, "the uplink to connect through the proxy", u.Connected)
 
-	sub := subscribe(t, m.url(), Root("p1")+TopicStatus, "sub-b", true)
-	waitFor(t, 3*time.Second, "the birth", func() bool { st, _, ok := sub.lastStatus(t); return ok && st.Online })
+	sub := mqtttest.Subscribe(t, m.URL(), Root("p1")+TopicStatus, "sub-b", true)
+	mqtttest.WaitFor(t, 3*time.Second, "the birth", func() bool { st, _, ok := lastStatus(t, sub); return ok && st.Online })
 
 	p.cut()
-	waitFor(t, 5*time.Second, "the will", func() bool { st, _, _ := sub.lastStatus(t); return !st.Online })
-	waitFor(t, 5*time.Second, "the uplink to notice", func() bool { return !u.Connected() })
+	mqtttest.WaitFor(t, 5*time.Second, "the will", func() bool { st, _, _ := lastStatus(t, sub); return !st.Online })
+	mqtttest.WaitFor(t, 5*time.Second, "the uplink to notice", func() bool { return !u.Connected() })
 
 	// A subscriber arriving now gets the will as the retained status.
-	late := subscribe(t, m.url(), Root("p1")+TopicStatus, "sub-b2", true)
-	waitFor(t, 3*time.Second, "the retained will", func() bool { _, _, ok := late.lastStatus(t); return ok })
-	st, msg, _ := late.lastStatus(t)
+	late := mqtttest.Subscribe(t, m.URL(), Root("p1")+TopicStatus, "sub-b2", true)
+	mqtttest.WaitFor(t, 3*time.Second, "the retained will", func() bool { _, _, ok := lastStatus(t, late); return ok })
+	st, msg, _ := lastStatus(t, late)
 	if st.Online || st.State != "offline" || st.Version != "test" || !msg.Retained() {
 		t.Fatalf("retained status after the cut = %+v retained=%v, want the offline will", st, msg.Retained())
 	}
 }
 
 func TestIntegrationNothingIsLostWhileTheBrokerIsDown(t *testing.T) {
-	m := startMosquitto(t, true)
+	m := mqtttest.Start(t, true)
 	store := openStore(t, nil)
-	u := integrationUplink(t, m.url(), store)
+	u := integrationUplink(t, m.URL(), store)
 	runUplink(t, u)
-	waitFor(t, 5*time.Second, "the uplink to connect", u.Connected)
+	mqtttest.WaitFor(t, 5*time.Second, "the uplink to connect", u.Connected)
 	// A persistent session on a persistent broker: what is published while
 	// this subscriber is away (the broker restarting) is queued for it.
-	sub := subscribe(t, m.url(), Root("p1")+TopicTelemetry, "sub-c", false)
+	sub := mqtttest.Subscribe(t, m.URL(), Root("p1")+TopicTelemetry, "sub-c", false)
 
 	var (
 		down    atomic.Bool
@@ -438,11 +278,11 @@ func TestIntegrationNothingIsLostWhileTheBrokerIsDown(t *testing.T) {
 	}()
 
 	time.Sleep(time.Second)
-	m.stop()
+	m.Stop()
 	down.Store(true)
 	time.Sleep(2 * time.Second)
 	down.Store(false)
-	m.start()
+	m.Start()
 	time.Sleep(time.Second)
 	cancel()
 	producer.Wait()
@@ -453,10 +293,10 @@ func TestIntegrationNothingIsLostWhileTheBrokerIsDown(t *testing.T) {
 	if len(during) < 10 {
 		t.Fatalf("only %d records made during the outage; the test did not exercise it", len(during))
 	}
-	waitFor(t, 10*time.Second, fmt.Sprintf("all %d records at the subscriber", n), func() bool {
-		return len(sub.telemetryBySeq(t)) == int(n)
+	mqtttest.WaitFor(t, 10*time.Second, fmt.Sprintf("all %d records at the subscriber", n), func() bool {
+		return len(telemetryBySeq(t, sub)) == int(n)
 	})
-	got := sub.telemetryBySeq(t)
+	got := telemetryBySeq(t, sub)
 	for seq := uint64(1); seq <= n; seq++ {
 		if len(got[seq]) == 0 {
 			t.Errorf("seq %d never arrived", seq)
@@ -469,7 +309,7 @@ func TestIntegrationNothingIsLostWhileTheBrokerIsDown(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 5*time.Second, "the outbox to empty", func() bool { n, _ := store.OutboxLen(); return n == 0 })
+	mqtttest.WaitFor(t, 5*time.Second, "the outbox to empty", func() bool { n, _ := store.OutboxLen(); return n == 0 })
 	if _, ok := got[n+1]; ok {
 		t.Errorf("a seq beyond the last one made arrived")
 	}

@@ -110,6 +110,13 @@ func formatStatus(st api.Status) string {
 		conn = "connected"
 	}
 	fmt.Fprintf(&b, "uplink     %s %s, %d waiting\n", st.Uplink.Broker, conn, st.Uplink.Outbox)
+	if st.Sim != nil {
+		light := "lit"
+		if st.Sim.StripDark {
+			light = "dark"
+		}
+		fmt.Fprintf(&b, "sim strip  %s after %d frames\n", light, st.Sim.StripFrames)
+	}
 	fmt.Fprintf(&b, "version    %s, boot %s\n", st.Version, st.Boot)
 	return b.String()
 }

@@ -16,6 +16,7 @@ func TestFormatStatus(t *testing.T) {
 		Safety: api.SafetyStatus{Level: "abort", Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
 		Vitals: api.Vitals{HeartRateBPM: &hr},
 		Uplink: api.UplinkStatus{Broker: "tcp://127.0.0.1:1883", Connected: false, Outbox: 12},
+		Sim:    &api.SimStatus{StripFrames: 3, StripDark: true},
 	}
 	want := `pod        sim-pod-1 (SIMULATED)
 state      aborted since 2026-11-26T03:12:00Z
@@ -25,6 +26,7 @@ latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.
 heart rate 151 bpm
 SpO2       unknown
 uplink     tcp://127.0.0.1:1883 disconnected, 12 waiting
+sim strip  dark after 3 frames
 version    v0.1.0, boot b1
 `
 	if got := formatStatus(st); got != want {

@@ -12,6 +12,7 @@ import (
 	"periph.io/x/conn/v3/spi/spireg"
 	"periph.io/x/host/v3"
 
+	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/sensors/max30102"
@@ -26,6 +27,7 @@ type hardware struct {
 	spi          spi.Port
 	openOximeter func() (controller.Oximeter, error)
 	services     []func(ctx context.Context) error
+	simStatus    func() *api.SimStatus
 	close        func()
 }
 
@@ -54,7 +56,10 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		spi:          hw.SPI,
 		openOximeter: oximeterOn(hw.I2C),
 		services:     []func(context.Context) error{hw.Run},
-		close:        func() { hw.I2C.Close(); hw.SPI.Close() },
+		simStatus: func() *api.SimStatus {
+			return &api.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark()}
+		},
+		close: func() { hw.I2C.Close(); hw.SPI.Close() },
 	}, nil
 }
 

@@ -132,6 +132,7 @@ func run(configPath string) error {
 		Uplink:       up,
 		Services:     append(hw.services, serveAPI),
 		Notify:       controller.SystemdNotify,
+		SimStatus:    hw.simStatus,
 	})
 	if err != nil {
 		return err

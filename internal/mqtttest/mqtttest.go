@@ -1,0 +1,205 @@
+// Package mqtttest runs a real mosquitto broker for integration tests and
+// collects what a subscriber receives. It is test support: nothing in the
+// daemon imports it.
+package mqtttest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Mosquitto is a broker process owned by one test.
+type Mosquitto struct {
+	t    *testing.T
+	bin  string
+	conf string
+	Port int
+
+	cmd    *exec.Cmd
+	out    *lockedBuffer
+	exited chan struct{}
+}
+
+// Binary finds mosquitto. Without it the test is skipped, except under CI
+// (CI set), where a missing broker is a failure.
+func Binary(t testing.TB) string {
+	t.Helper()
+	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
+		if bin, err := exec.LookPath(p); err == nil {
+			return bin
+		}
+	}
+	if os.Getenv("CI") == "" {
+		t.Skip("mosquitto not installed (make deps installs it)")
+	}
+	t.Fatal("mosquitto not installed, and CI is set")
+	return ""
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Start runs mosquitto on a free loopback port until the test ends. With
+// persistent, sessions and queued messages survive Stop and Start (SIGTERM
+// makes mosquitto write them out).
+func Start(t *testing.T, persistent bool) *Mosquitto {
+	t.Helper()
+	bin := Binary(t)
+	dir := t.TempDir()
+	m := &Mosquitto{t: t, bin: bin, Port: FreePort(t), conf: filepath.Join(dir, "mosquitto.conf")}
+	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", m.Port)
+	if persistent {
+		conf += "persistence true\npersistence_location " + dir + "/\n"
+	} else {
+		conf += "persistence false\n"
+	}
+	if os.Geteuid() == 0 {
+		conf += "user root\n" // otherwise mosquitto drops to a user that cannot write dir
+	}
+	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// URL is the broker's address for paho and podd.
+func (m *Mosquitto) URL() string { return "tcp://127.0.0.1:" + strconv.Itoa(m.Port) }
+
+// Start starts the broker again after Stop, on the same port.
+func (m *Mosquitto) Start() {
+	m.t.Helper()
+	m.out = &lockedBuffer{}
+	m.cmd = exec.Command(m.bin, "-c", m.conf)
+	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
+	if err := m.cmd.Start(); err != nil {
+		m.t.Fatalf("start mosquitto: %v", err)
+	}
+	m.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		_ = cmd.Wait()
+		close(exited)
+	}(m.cmd, m.exited)
+	WaitFor(m.t, 5*time.Second, "mosquitto to listen on "+strconv.Itoa(m.Port), func() bool {
+		select {
+		case <-m.exited:
+			m.t.Fatalf("mosquitto exited: %s", m.out.String())
+		default:
+		}
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.Port), 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+}
+
+// Stop ends the broker with SIGTERM, as a service manager would.
+func (m *Mosquitto) Stop() {
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.exited:
+	case <-time.After(5 * time.Second):
+		_ = m.cmd.Process.Kill()
+		<-m.exited
+	}
+	m.cmd = nil
+}
+
+// WaitFor polls cond until it holds or the deadline passes.
+func WaitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Subscriber collects every message on its subscription, in arrival order.
+type Subscriber struct {
+	client mqtt.Client
+	mu     sync.Mutex
+	msgs   []mqtt.Message
+}
+
+// Subscribe connects a subscriber to topic at QoS 1. With clean false it keeps
+// a persistent session and reconnects by itself, so it receives what was
+// published while it was away.
+func Subscribe(t *testing.T, broker, topic, clientID string, clean bool) *Subscriber {
+	t.Helper()
+	s := &Subscriber{}
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		s.mu.Lock()
+		s.msgs = append(s.msgs, m)
+		s.mu.Unlock()
+	}
+	s.client = mqtt.NewClient(mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(clientID).
+		SetCleanSession(clean).
+		SetAutoReconnect(!clean).
+		SetMaxReconnectInterval(200 * time.Millisecond).
+		SetConnectTimeout(2 * time.Second).
+		// In order, so arrival order is the broker's order; the handler
+		// only appends under a lock.
+		SetOrderMatters(true).
+		SetDefaultPublishHandler(handler))
+	if tok := s.client.Connect(); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { s.client.Disconnect(100) })
+	if tok := s.client.Subscribe(topic, 1, handler); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", topic, tok.Error())
+	}
+	return s
+}
+
+// Messages returns what arrived so far.
+func (s *Subscriber) Messages() []mqtt.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]mqtt.Message(nil), s.msgs...)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b = append(l.b, p...)
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
+}
