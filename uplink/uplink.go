@@ -190,12 +190,7 @@ func (u *Uplink) append(topic string, at time.Time, body []byte) (uint64, error)
 }
 
 func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []byte) (uint64, error) {
-	rec, err := u.store.Append(topic, at, func(seq uint64) ([]byte, error) {
-		return encodeRecord(storedHeader{
-			Pod: u.cfg.Pod, Boot: u.cfg.Boot, Seq: seq, TS: FormatTime(at),
-			ClockSynced: synced, Simulated: u.cfg.Simulated,
-		}, body)
-	})
+	rec, err := u.appendRecord(topic, at, synced, body)
 	if err != nil {
 		return 0, err
 	}
@@ -210,6 +205,16 @@ func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []by
 	return rec.Seq, nil
 }
 
+// appendRecord appends one record with its envelope; appendMu must be held.
+func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []byte) (journal.Record, error) {
+	return u.store.Append(topic, at, func(seq uint64) ([]byte, error) {
+		return encodeRecord(storedHeader{
+			Pod: u.cfg.Pod, Boot: u.cfg.Boot, Seq: seq, TS: FormatTime(at),
+			ClockSynced: synced, Simulated: u.cfg.Simulated,
+		}, body)
+	})
+}
+
 // reportDropped journals a dropped event; appendMu must be held.
 func (u *Uplink) reportDropped(r journal.SeqRange, reason, detail string) (uint64, error) {
 	fields := map[string]any{"from": r.From, "to": r.To, "count": r.Len(), "reason": reason}
@@ -222,12 +227,7 @@ func (u *Uplink) reportDropped(r journal.SeqRange, reason, detail string) (uint6
 	}
 	at := u.now()
 	synced := u.cfg.ClockSynced != nil && u.cfg.ClockSynced()
-	rec, err := u.store.Append(u.topicEvents, at, func(seq uint64) ([]byte, error) {
-		return encodeRecord(storedHeader{
-			Pod: u.cfg.Pod, Boot: u.cfg.Boot, Seq: seq, TS: FormatTime(at),
-			ClockSynced: synced, Simulated: u.cfg.Simulated,
-		}, body)
-	})
+	rec, err := u.appendRecord(u.topicEvents, at, synced, body)
 	if err != nil {
 		return 0, err
 	}

@@ -42,46 +42,42 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.PersistentFlags().StringVar(&socket, "socket", envOr("PODCTL_SOCKET", "/run/podd/podd.sock"), "podd's API socket")
 	root.PersistentFlags().BoolVar(&asJSON, "json", false, "print the raw JSON reply")
 
-	client := func() *api.Client { return api.NewClient(socket) }
-	root.AddCommand(&cobra.Command{
-		Use:   "status",
-		Short: "Show the pod's state, safety, vitals and uplink",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := client()
+	// request runs one call against the pod and prints its reply as JSON or as text.
+	request := func(call func(context.Context, *api.Client) (any, error), text func(any) string) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			c := api.NewClient(socket)
 			defer c.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
-			st, err := c.Status(ctx)
+			reply, err := call(ctx, c)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(out, st)
+				return printJSON(out, reply)
 			}
-			fmt.Fprint(out, formatStatus(st))
+			fmt.Fprint(out, text(reply))
 			return nil
-		},
+		}
+	}
+	root.AddCommand(&cobra.Command{
+		Use:   "status",
+		Short: "Show the pod's state, safety, vitals and uplink",
+		Args:  cobra.NoArgs,
+		RunE: request(
+			func(ctx context.Context, c *api.Client) (any, error) { return c.Status(ctx) },
+			func(v any) string { return formatStatus(v.(api.Status)) }),
 	})
 	root.AddCommand(&cobra.Command{
 		Use:   "ack",
 		Short: "Acknowledge and clear a latched abort",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := client()
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			r, err := c.Ack(ctx)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printJSON(out, r)
-			}
-			fmt.Fprintf(out, "cleared abort %s (%s)\n", r.Cleared.Rule, r.Cleared.Detail)
-			return nil
-		},
+		RunE: request(
+			func(ctx context.Context, c *api.Client) (any, error) { return c.Ack(ctx) },
+			func(v any) string {
+				a := v.(api.AckReply).Cleared
+				return fmt.Sprintf("cleared abort %s (%s)\n", a.Rule, a.Detail)
+			}),
 	})
 	return root
 }
