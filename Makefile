@@ -44,7 +44,7 @@ fuzz:
 
 cross:
 	@set -e; for t in $(TARGETS); do \
-	  arch=$${t%%/*}; arm=$$( [ "$$t" != "$$arch" ] && echo $${t#*/} ); \
+	  arch=$${t%%/*}; arm=; case $$t in */*) arm=$${t#*/};; esac; \
 	  out=$(BIN)/linux-$$arch$${arm:+v$$arm}; mkdir -p $$out; \
 	  for c in $(CMDS); do \
 	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=$$arm $(GO) build -ldflags '$(LDFLAGS)' -o $$out/$$c ./cmd/$$c; \
