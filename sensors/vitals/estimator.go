@@ -6,13 +6,47 @@ import (
 )
 
 // Parameters of the pulse-oximetry estimate.
+//
+// There are two windows: the signal kept (WindowSeconds) and the beats an
+// estimate rests on (those in the newest RecentSeconds of it). The split is
+// set by the safety watchdog, which aborts the pod when no valid reading has
+// arrived for 5 s (safety.DefaultLimits' StaleAfter, rule vitals_stale). An
+// estimate must therefore be valid again well within 5 s of any change of
+// rhythm, and a fast rise of the heart rate (an arousal, a nightmare: 10 bpm
+// a second) must reach the watchdog as a high heart rate, not as stale
+// vitals. When every beat of the whole 8 s window had to agree with the
+// median, a jump of the rate left the estimate invalid until the old beats
+// had left the window, about 7 s, and a 10 bpm/s ramp from 60 to 150 bpm
+// left it invalid for 11 s: a vitals_stale abort instead of
+// heart_rate_high. Checking and measuring only the recent beats, and
+// comparing each interval with its neighbour rather than with the median,
+// keeps a reading valid throughout such a ramp and valid again within
+// RecentSeconds of a jump, while the reported rate lags the true one by
+// about 2.5 s (see RecentSeconds).
 const (
-	// WindowSeconds is how much signal an estimate looks at. Eight seconds
-	// hold at least three beats down to MinHeartRateBPM (25 bpm beats every
-	// 2.4 s) and about 25 at 180 bpm; a longer window would be slower to
-	// follow a change: a new heart rate is reported at most one window
-	// after it starts.
+	// WindowSeconds is how much signal the estimator keeps. The filters
+	// run over all of it, so that the recent beats have context before
+	// them, and a slow pulse reaches back into it for its beats: eight
+	// seconds hold at least three beats down to MinHeartRateBPM (25 bpm
+	// beats every 2.4 s).
 	WindowSeconds = 8.0
+	// RecentSeconds is the span of the beats the heart rate and SpO2 are
+	// measured over and checked on: the peaks in the newest RecentSeconds,
+	// extended back to minRecentPeaks of them when the pulse is too slow
+	// to have as many there (below about 50 bpm).
+	//
+	// The heart rate is the mean rate over these beats, which on a steady
+	// ramp is the true rate at their midpoint: it lags by RecentSeconds/2
+	// plus the time since the last detected beat, about 2.5 s, and on a
+	// 10 bpm/s ramp stays within 8 bpm of the rate 1.4 s earlier. After a
+	// jump the beats before it leave the span, and stop invalidating the
+	// estimate, within RecentSeconds; with the daemon's polling the
+	// estimate is valid again within about 3.5 s, leaving 1.5 s of the
+	// watchdog's 5 s. A shorter span follows faster but averages fewer
+	// beats and gives noise more chances to look like a pulse; 3.5 s still
+	// averages 3–4 intervals at 60 bpm and about 10 at 180 bpm, keeping the
+	// steady-state reading within 1 bpm.
+	RecentSeconds = 3.5
 	// minSeconds is the signal needed after Reset before any estimate, so
 	// that the first readings average a few beats (Maxim's reference uses
 	// 4 s).
@@ -24,16 +58,32 @@ const (
 	MaxHeartRateBPM = 250.0
 
 	// minPeaks is the fewest systolic peaks (two intervals) a heart rate
-	// rests on.
-	minPeaks = 3
+	// rests on; minRecentPeaks is how many the recent beats reach back for
+	// when RecentSeconds holds fewer, so that the interval check compares
+	// at least two pairs of neighbours wherever the window allows.
+	minPeaks       = 3
+	minRecentPeaks = 4
 	// maxIntervalDeviation is how far a beat-to-beat interval may stray
-	// from the median interval. Sinus arrhythmia during sleep moves it by
-	// 5–10 %; a missed or doubled beat moves it by 50 % or more.
+	// from its neighbour: the longer of two successive intervals may
+	// exceed the shorter by at most this fraction. Sinus arrhythmia during
+	// sleep moves the interval by 5–10 % over a breath; a heart rate rising
+	// at 10 bpm/s shortens it by 600/HR² per beat, 17 % at 60 bpm and less
+	// above; a missed or doubled beat changes it by 50 % or more. Comparing
+	// neighbours rather than each interval with the median lets a steady
+	// trend through and still rejects an irregular or misdetected pulse.
+	// A jump of more than 56 % (1.25², e.g. 60 → 100 bpm) cannot pass with
+	// the one intermediate interval it produces, so the estimate is
+	// invalid until the old beats leave RecentSeconds; a smaller jump may
+	// pass, and is then reported as a rate between the old and the new.
 	maxIntervalDeviation = 0.25
-	// minPeriodicity is the least normalised autocorrelation of the pulse
-	// signal at one beat interval; a pulse repeats itself (near 1), noise
-	// and motion do not (near 0).
-	minPeriodicity = 0.5
+	// minBeatSimilarity is the least normalised correlation of each
+	// recent beat with the next (beatSimilarity). A pulse repeats itself:
+	// above 0.9 on the synthetic and simulated pulses at every rate, during
+	// 10 bpm/s ramps, across jumps and with noise. Noise and motion do not.
+	// It is higher than the 0.5 the whole window's autocorrelation needed,
+	// because a few seconds of band-limited noise line up a few peaks by
+	// chance far more often than eight seconds do.
+	minBeatSimilarity = 0.75
 	// refractorySeconds is the time after a peak within which another peak
 	// belongs to the same beat: a little shorter than a beat at
 	// MaxHeartRateBPM (0.24 s), so that a sample of jitter at the top of
@@ -74,15 +124,21 @@ const (
 // samples over a sliding window of WindowSeconds.
 //
 // The samples are the counts of light reaching the photodiode, which fall at
-// each systole. The heart rate comes from the IR channel's systolic peaks;
-// SpO2 from the ratio of ratios R = (AC_red/DC_red)/(AC_ir/DC_ir) over the
-// same whole beats.
+// each systole. The heart rate comes from the IR channel's systolic peaks in
+// the newest RecentSeconds; SpO2 from the ratio of ratios
+// R = (AC_red/DC_red)/(AC_ir/DC_ir) over the same whole beats. Every check
+// (finger, clipping, regular pulse) applies to the signal those beats span,
+// so an old artefact stops mattering once it is older than the beats
+// measured, and a reading never rests on signal that was not checked. SpO2
+// uses the same beats as the heart rate rather than the whole window: it is
+// then valid exactly when the pulse is, and as steady (within 1.5 % at rest).
 //
 // An Estimator is not safe for concurrent use; its one owner feeds and
 // reads it. Add and Estimate do not allocate.
 type Estimator struct {
 	fs           float64
 	minSamples   int
+	recent       int // samples of RecentSeconds
 	refractory   int // samples within which a second peak is the same beat
 	smoothHalf   int // half-width of the noise filter, samples
 	baselineHalf int // half-width of the baseline filter, samples
@@ -92,7 +148,7 @@ type Estimator struct {
 	count   int       // valid samples, up to len(ir)
 
 	// Scratch space for Estimate, sized once.
-	rawRed, rawIR, ac, smooth, peaks, intervals []float64
+	rawRed, rawIR, ac, smooth, peaks, peakIdx []float64
 }
 
 // NewEstimator returns an Estimator for samples arriving at sampleRateHz.
@@ -105,6 +161,7 @@ func NewEstimator(sampleRateHz float64) *Estimator {
 	return &Estimator{
 		fs:           sampleRateHz,
 		minSamples:   min(n, int(math.Ceil(minSeconds*sampleRateHz))),
+		recent:       min(n, max(int(math.Round(RecentSeconds*sampleRateHz)), 4)),
 		refractory:   max(int(refractorySeconds*sampleRateHz), 1),
 		smoothHalf:   int(smoothSeconds * sampleRateHz / 2),
 		baselineHalf: int(math.Round(baselineSeconds * sampleRateHz / 2)),
@@ -115,7 +172,7 @@ func NewEstimator(sampleRateHz float64) *Estimator {
 		ac:           make([]float64, n),
 		smooth:       make([]float64, n),
 		peaks:        make([]float64, n/2+1),
-		intervals:    make([]float64, n/2+1),
+		peakIdx:      make([]float64, n/2+1),
 	}
 }
 
@@ -139,7 +196,7 @@ func (e *Estimator) Reset() {
 	e.head, e.count = 0, 0
 }
 
-// Estimate returns the vitals over the current window. A value is marked
+// Estimate returns the vitals over the most recent beats. A value is marked
 // invalid when there is too little signal, no finger, a clipped signal, or
 // no regular pulse; SpO2 is valid only with a valid heart rate. At is left
 // zero for the caller to stamp.
@@ -159,12 +216,15 @@ func (e *Estimator) Estimate() Reading {
 	copy(red, e.red[start:min(start+n, len(e.red))])
 	copy(red[k:], e.red[:n-k])
 
-	if !signalPresent(red) || !signalPresent(ir) {
+	// Cheap first: no finger or a clipped signal in the recent span.
+	recent := max(n-e.recent, 0)
+	if !signalPresent(red[recent:]) || !signalPresent(ir[recent:]) {
 		return r
 	}
 
 	// Invert the IR channel so that systoles are maxima, remove its
-	// baseline, smooth it.
+	// baseline, smooth it. The filters run over the whole window so that
+	// the recent beats have context on both sides.
 	ac, smooth := e.ac[:n], e.smooth[:n]
 	for i, v := range ir {
 		ac[i] = -v
@@ -172,7 +232,21 @@ func (e *Estimator) Estimate() Reading {
 	highPass(ac, smooth, e.baselineHalf)
 	movingAverage(smooth, ac, e.smoothHalf)
 
-	peaks := e.findPeaks(smooth)
+	// The peaks of the recent span, and before it as many as a slow pulse
+	// needs for minRecentPeaks. The threshold is relative to the recent
+	// span's tallest, so that an older artefact cannot hide the current
+	// pulse.
+	peaks := e.findPeaks(smooth, slices.Max(smooth[recent:]))
+	peaks = recentPeaks(peaks, recent)
+	if len(peaks) < minPeaks {
+		return r
+	}
+	// A slow pulse reached back before the recent span: check the signal
+	// it reached into too.
+	from := min(recent, int(peaks[0]))
+	if from < recent && (!signalPresent(red[from:]) || !signalPresent(ir[from:])) {
+		return r
+	}
 	hr, ok := e.heartRate(peaks, smooth)
 	if !ok {
 		return r
@@ -195,6 +269,16 @@ func (e *Estimator) Estimate() Reading {
 	return r
 }
 
+// recentPeaks returns the tail of peaks that lies at or after sample from,
+// extended back to minRecentPeaks peaks, or as many as there are.
+func recentPeaks(peaks []float64, from int) []float64 {
+	i := len(peaks)
+	for i > 0 && peaks[i-1] >= float64(from) {
+		i--
+	}
+	return peaks[min(i, max(len(peaks)-minRecentPeaks, 0)):]
+}
+
 // signalPresent reports whether a channel has a finger on it and is not
 // clipped.
 func signalPresent(x []float64) bool {
@@ -210,15 +294,14 @@ func signalPresent(x []float64) bool {
 
 // findPeaks returns the positions of the systolic peaks in x, refined to a
 // fraction of a sample. A peak is a local maximum of at least peakThreshold
-// of the tallest; of two peaks closer than refractorySeconds only the taller
-// is kept.
-func (e *Estimator) findPeaks(x []float64) []float64 {
-	top := slices.Max(x)
+// of top (the tallest that counts); of two peaks closer than
+// refractorySeconds only the taller is kept.
+func (e *Estimator) findPeaks(x []float64, top float64) []float64 {
 	if top <= 0 {
 		return nil
 	}
 	th := peakThreshold * top
-	idx := e.intervals[:0] // integer positions, reused as scratch
+	idx := e.peakIdx[:0] // integer positions
 	for i := 1; i < len(x)-1; i++ {
 		if x[i] < th || x[i] <= x[i-1] || x[i] < x[i+1] {
 			continue
@@ -246,53 +329,53 @@ func (e *Estimator) findPeaks(x []float64) []float64 {
 	return peaks
 }
 
-// heartRate returns 60·fs over the mean peak interval, if the peaks form a
-// regular pulse in the plausible range.
+// heartRate returns 60·fs over the mean interval of peaks (the recent
+// beats), if they form a regular pulse in the plausible range: each interval
+// within maxIntervalDeviation of its neighbours, and each beat of x (the
+// filtered pulse the peaks index) like the next.
 func (e *Estimator) heartRate(peaks, x []float64) (float64, bool) {
 	if len(peaks) < minPeaks {
 		return 0, false
 	}
-	iv := e.intervals[:len(peaks)-1]
-	for i := range iv {
-		iv[i] = peaks[i+1] - peaks[i]
+	for i := 2; i < len(peaks); i++ {
+		a, b := peaks[i-1]-peaks[i-2], peaks[i]-peaks[i-1]
+		if max(a, b) > (1+maxIntervalDeviation)*min(a, b) {
+			return 0, false
+		}
 	}
-	slices.Sort(iv)
-	median := iv[len(iv)/2]
-	if len(iv)%2 == 0 {
-		median = (median + iv[len(iv)/2-1]) / 2
-	}
-	if iv[0] < (1-maxIntervalDeviation)*median || iv[len(iv)-1] > (1+maxIntervalDeviation)*median {
-		return 0, false
-	}
-	mean := (peaks[len(peaks)-1] - peaks[0]) / float64(len(iv))
+	m := len(peaks) - 1 // intervals
+	mean := (peaks[m] - peaks[0]) / float64(m)
 	hr := 60 * e.fs / mean
 	if hr < MinHeartRateBPM || hr > MaxHeartRateBPM {
 		return 0, false
 	}
-	if periodicity(x, mean) < minPeriodicity {
+	if beatSimilarity(x, peaks) < minBeatSimilarity {
 		return 0, false
 	}
 	return hr, true
 }
 
-// periodicity is the normalised autocorrelation of x at a lag of period
-// samples, interpolated between the two whole lags around it.
-func periodicity(x []float64, period float64) float64 {
-	lo := int(period)
-	if lo+1 >= len(x) {
-		return 0
-	}
-	f := period - float64(lo)
-	return (1-f)*autocorrelation(x, lo) + f*autocorrelation(x, lo+1)
-}
-
-func autocorrelation(x []float64, lag int) float64 {
+// beatSimilarity is the normalised correlation of each beat with the next:
+// the samples of x within half an interval of each peak but the last,
+// against those one interval later, the interval being the one to the next
+// peak (interpolated between whole samples). On a steady pulse it is the
+// autocorrelation at one beat interval; unlike an autocorrelation at the
+// mean interval, it stays near 1 while the rate changes, because each beat
+// is compared at its own lag. Noise does not repeat itself: only the
+// samples at its peaks line up, and it stays well below a pulse.
+func beatSimilarity(x, peaks []float64) float64 {
 	var xy, xx, yy float64
-	for i := 0; i+lag < len(x); i++ {
-		a, b := x[i], x[i+lag]
-		xy += a * b
-		xx += a * a
-		yy += b * b
+	for j := range len(peaks) - 1 {
+		lag := peaks[j+1] - peaks[j]
+		lo := int(lag)
+		f := lag - float64(lo)
+		for i := max(int(math.Ceil(peaks[j]-lag/2)), 0); float64(i) < peaks[j]+lag/2 && i+lo+1 < len(x); i++ {
+			a := x[i]
+			b := (1-f)*x[i+lo] + f*x[i+lo+1]
+			xy += a * b
+			xx += a * a
+			yy += b * b
+		}
 	}
 	if xx == 0 || yy == 0 {
 		return 0

@@ -236,7 +236,10 @@ func TestEstimatorReset(t *testing.T) {
 
 // A change of heart rate is followed within one window: after the change,
 // the estimate is briefly invalid (the intervals disagree) or old, and once
-// WindowSeconds of the new rhythm have arrived it reports the new rate.
+// WindowSeconds of the new rhythm have arrived it reports the new rate. A
+// jump this large (more than maxIntervalDeviation twice over) is never
+// reported as a blend of both rates. TestEstimatorRecoversFromHeartRateJump
+// bounds how briefly.
 func TestEstimatorFollowsHeartRateChange(t *testing.T) {
 	const fs, change = 25, 20.0
 	g := newPPG(fs, 0, 96)
@@ -288,5 +291,235 @@ func TestNewEstimatorRejectsBadRate(t *testing.T) {
 			}()
 			NewEstimator(fs)
 		}()
+	}
+}
+
+// pollSeconds is how often the daemon estimates (controller.Config's
+// default SensorPeriod).
+const pollSeconds = 0.2
+
+// trace is what the estimator reported while a synthetic finger's heart rate
+// changed: one reading every pollSeconds.
+type trace struct {
+	at []float64 // seconds since the first sample
+	r  []Reading
+	hr func(t float64) float64 // the true heart rate
+}
+
+// record feeds g to a new estimator for seconds and estimates every
+// pollSeconds, as the daemon does.
+func record(g *ppg, seconds float64) trace {
+	e := NewEstimator(g.fs)
+	tr := trace{hr: g.hr}
+	per := int(math.Round(pollSeconds * g.fs))
+	for i := 1; i <= int(seconds*g.fs); i++ {
+		e.Add(g.next())
+		if i%per == 0 {
+			tr.at = append(tr.at, float64(i)/g.fs)
+			tr.r = append(tr.r, e.Estimate())
+		}
+	}
+	return tr
+}
+
+// maxGap returns the longest time between two valid readings (heart rate and
+// SpO2 both valid, as the watchdog's stale rule needs them) from `from` on,
+// and when that gap ended. A reading at from counts as valid.
+func (tr trace) maxGap(from float64) (gap, end float64) {
+	last := from
+	for i, at := range tr.at {
+		if at < from {
+			continue
+		}
+		if tr.r[i].Valid() || i == len(tr.at)-1 {
+			if at-last > gap {
+				gap, end = at-last, at
+			}
+			last = at
+		}
+	}
+	return gap, end
+}
+
+// lag returns, for the valid reading i, the shortest delay d ≥ 0 such that the
+// reported heart rate is within tol bpm of the true heart rate d seconds
+// before the reading, or +Inf if there is none in the previous 20 s.
+func (tr trace) lag(i int, tol float64) float64 {
+	for d := 0.0; d <= 20; d += 0.01 {
+		if math.Abs(tr.r[i].HeartRateBPM-tr.hr(tr.at[i]-d)) <= tol {
+			return d
+		}
+	}
+	return math.Inf(1)
+}
+
+// maxLag returns the largest lag(i, tol) over the valid readings in
+// [from, to), and when it happened.
+func (tr trace) maxLag(from, to, tol float64) (lag, at float64) {
+	for i, t := range tr.at {
+		if t < from || t >= to || !tr.r[i].HeartRateValid {
+			continue
+		}
+		if d := tr.lag(i, tol); d > lag {
+			lag, at = d, t
+		}
+	}
+	return lag, at
+}
+
+// rampHR is a heart rate that holds at lo, ramps at rate bpm/s from up to hi,
+// holds, ramps down from down to lo and holds again.
+func rampHR(lo, hi, rate, up, down float64) func(float64) float64 {
+	return func(t float64) float64 {
+		switch {
+		case t < up:
+			return lo
+		case t < down:
+			return min(lo+rate*(t-up), hi)
+		default:
+			return max(hi-rate*(t-down), lo)
+		}
+	}
+}
+
+// A nightmare or an arousal raises the heart rate by 10 bpm a second. The
+// estimator must follow it closely and keep reporting it: the watchdog
+// aborts for stale vitals after 5 s without a valid reading, and it must see
+// the high heart rate instead.
+func TestEstimatorTracksHeartRateRamp(t *testing.T) {
+	const (
+		up, down = 20.0, 40.0 // 60→150 bpm from 20 s to 29 s, 150→60 from 40 s to 49 s
+		end      = 60.0
+		maxGap   = 2.0 // s between valid readings
+		tol      = 8.0 // bpm
+		maxLag   = 3.0 // s
+	)
+	for _, fs := range []float64{25, 100} {
+		for _, noisy := range []bool{false, true} {
+			t.Run(fmt.Sprintf("fs=%v/noisy=%v", fs, noisy), func(t *testing.T) {
+				g := newPPG(fs, 0, 96)
+				g.hr = rampHR(60, 150, 10, up, down)
+				if noisy {
+					g.wander, g.noise = 0.003, 30
+				}
+				tr := record(g, end)
+				if gap, at := tr.maxGap(minSeconds); gap > maxGap {
+					t.Errorf("%.1f s without a valid reading, until %.1f s; want at most %v s", gap, at, maxGap)
+				} else {
+					t.Logf("longest time between valid readings: %.1f s", gap)
+				}
+				for _, ramp := range []struct {
+					name string
+					from float64
+				}{{"up", up}, {"down", down}} {
+					lag, at := tr.maxLag(ramp.from, ramp.from+15, tol)
+					if lag > maxLag {
+						t.Errorf("ramp %s: at %.1f s the reading lags the true heart rate by %.2f s (± %v bpm), want at most %v s", ramp.name, at, lag, tol, maxLag)
+					}
+					exact, _ := tr.maxLag(ramp.from, ramp.from+15, 1)
+					t.Logf("ramp %s: lag %.2f s within %v bpm, %.2f s within 1 bpm", ramp.name, lag, tol, exact)
+				}
+			})
+		}
+	}
+}
+
+// An instantaneous jump of the heart rate (62 → 95 bpm, the pipeline test's
+// change, and others) leaves the estimator without a valid reading only
+// briefly, wherever in the cardiac cycle it happens: from 4 s after the
+// jump on every reading is valid, and soon after it is the new rate. In
+// between a reading is either invalid or between the two rates.
+func TestEstimatorRecoversFromHeartRateJump(t *testing.T) {
+	const (
+		change   = 20.0
+		validBy  = 4.0 // s after the change
+		settleBy = 5.0 // s after the change, at the new rate ± 2 bpm
+	)
+	for _, fs := range []float64{25, 100} {
+		for _, hr := range [][2]float64{{62, 95}, {95, 62}, {60, 100}, {100, 60}, {60, 150}} {
+			t.Run(fmt.Sprintf("fs=%v/%v→%v", fs, hr[0], hr[1]), func(t *testing.T) {
+				var worstValid, worstSettle float64
+				for k := range 10 {
+					at := change + float64(k)/10*60/hr[0] // through one beat
+					g := newPPG(fs, 0, 96)
+					g.hr = func(t float64) float64 {
+						if t < at {
+							return hr[0]
+						}
+						return hr[1]
+					}
+					tr := record(g, at+10)
+					var valid, settled float64 // when the readings were valid, and at the new rate, for good
+					for i, ts := range tr.at {
+						r := tr.r[i]
+						if ts <= at {
+							continue
+						}
+						if !r.Valid() {
+							valid = ts - at
+						}
+						if !r.Valid() || math.Abs(r.HeartRateBPM-hr[1]) > 2 {
+							settled = ts - at
+						}
+						if lo, hi := min(hr[0], hr[1])-2, max(hr[0], hr[1])+2; r.HeartRateValid && (r.HeartRateBPM < lo || r.HeartRateBPM > hi) {
+							t.Errorf("jump at %.2f s: %.1f s after it %.1f bpm, outside both rates", at, ts-at, r.HeartRateBPM)
+						}
+					}
+					if valid >= validBy {
+						t.Errorf("jump at %.2f s: invalid reading %.1f s after it, want none from %v s on", at, valid, validBy)
+					}
+					if settled >= settleBy {
+						t.Errorf("jump at %.2f s: reading not %v ± 2 bpm %.1f s after it, want from %v s on", at, hr[1], settled, settleBy)
+					}
+					worstValid, worstSettle = max(worstValid, valid), max(worstSettle, settled)
+				}
+				t.Logf("last invalid reading %.1f s after the jump, last off the new rate %.1f s after it (worst of 10 phases)", worstValid, worstSettle)
+			})
+		}
+	}
+}
+
+// A few seconds of band-limited noise (motion) can line up a few peaks at a
+// plausible rate by chance; the shorter span the estimate rests on must not
+// make that common.
+func TestEstimatorRejectsBandLimitedNoise(t *testing.T) {
+	const fs = 25
+	valid, total := 0, 0
+	for seed := range 100 {
+		rng := rand.New(rand.NewPCG(uint64(seed), 11))
+		var red, ir float64
+		e := NewEstimator(fs)
+		for i := range 30 * fs {
+			// Noise low-passed to about 2 Hz, as large as a pulse.
+			red = 0.7*red + 600*rng.NormFloat64()
+			ir = 0.7*ir + 800*rng.NormFloat64()
+			e.Add(uint32(90000+red), uint32(120000+ir))
+			if i%5 == 0 {
+				total++
+				if r := e.Estimate(); r.HeartRateValid || r.SpO2Valid {
+					valid++
+				}
+			}
+		}
+	}
+	if valid*1000 > total {
+		t.Errorf("%d of %d readings of noise valid, want at most 1 in 1000", valid, total)
+	}
+}
+
+// BenchmarkEstimate measures one estimate over a full window of a steady
+// pulse, the work the daemon does on every poll besides Add.
+func BenchmarkEstimate(b *testing.B) {
+	for _, fs := range []float64{25, 100} {
+		b.Run(fmt.Sprintf("fs=%v", fs), func(b *testing.B) {
+			e := NewEstimator(fs)
+			newPPG(fs, 72, 97).feed(e, 10)
+			b.ReportAllocs()
+			for b.Loop() {
+				if !e.Estimate().Valid() {
+					b.Fatal("invalid estimate: the benchmark measured an early exit")
+				}
+			}
+		})
 	}
 }

@@ -74,3 +74,144 @@ func TestPipelineReportsTheSleepersVitals(t *testing.T) {
 		}
 	})
 }
+
+// pipelineTrace runs the daemon's loop (the simulated chip, the real driver,
+// the estimator, an estimate every 200 ms as controller.Config's default
+// SensorPeriod) for d, with the sleeper's vitals given as functions of the
+// time since start, and returns every reading stamped with that time.
+func pipelineTrace(t *testing.T, d time.Duration, sleeper func(since time.Duration) (hr, spo2 float64)) []vitals.Reading {
+	t.Helper()
+	var out []vitals.Reading
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		bus := sim.NewI2CBus("sim-i2c")
+		chip := sim.NewMAX30102(func(at time.Time) (float64, float64) { return sleeper(at.Sub(start)) }, 7)
+		if err := bus.Attach(sim.MAX30102Addr, chip); err != nil {
+			t.Fatal(err)
+		}
+		dev, err := max30102.New(bus, nil)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		est := vitals.NewEstimator(dev.SampleRate())
+		buf := make([]max30102.Sample, max30102.FIFODepth)
+		for time.Since(start) < d {
+			time.Sleep(200 * time.Millisecond)
+			n, lost, err := dev.ReadFIFO(buf)
+			if err != nil || lost > 0 {
+				t.Fatalf("at %v: ReadFIFO = %d, %d, %v", time.Since(start), n, lost, err)
+			}
+			for _, s := range buf[:n] {
+				est.Add(s.Red, s.IR)
+			}
+			r := est.Estimate()
+			r.At = time.Time{}.Add(time.Since(start))
+			out = append(out, r)
+		}
+		if err := dev.Halt(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return out
+}
+
+func since(r vitals.Reading) time.Duration { return r.At.Sub(time.Time{}) }
+
+// A nightmare (sim/scenarios/tachycardia.yaml, nightmare.yaml): the heart
+// rate climbs from 60 to 150 bpm at 10 bpm/s, holds, and falls back as
+// fast. The watchdog must see the high heart rate, so the readings stay
+// valid (it aborts for stale vitals after 5 s without one) and follow the
+// rate closely.
+func TestPipelineFollowsAHeartRateRamp(t *testing.T) {
+	const (
+		up, down = 20 * time.Second, 40 * time.Second
+		maxGap   = 2 * time.Second // between valid readings
+		tol      = 8.0             // bpm
+		maxLag   = 3 * time.Second
+	)
+	hr := func(s time.Duration) float64 {
+		switch {
+		case s < up:
+			return 60
+		case s < down:
+			return min(60+10*(s-up).Seconds(), 150)
+		default:
+			return max(150-10*(s-down).Seconds(), 60)
+		}
+	}
+	rs := pipelineTrace(t, 60*time.Second, func(s time.Duration) (float64, float64) { return hr(s), 97 })
+
+	last := 5 * time.Second // the first 4 s of signal give no reading
+	var gap, lag, worst time.Duration
+	for i, r := range rs {
+		s := since(r)
+		if s < last {
+			continue
+		}
+		if r.Valid() || i == len(rs)-1 {
+			gap, last = max(gap, s-last), s
+		}
+		if !r.HeartRateValid || s < up {
+			continue
+		}
+		// The shortest delay at which the true rate is within tol of the
+		// reading.
+		d := time.Duration(0)
+		for ; d <= 10*time.Second && math.Abs(r.HeartRateBPM-hr(s-d)) > tol; d += 10 * time.Millisecond {
+		}
+		if d > lag {
+			lag, worst = d, s
+		}
+		if math.Abs(r.SpO2Pct-97) > 1.5 {
+			t.Errorf("at %v: SpO2 %.1f %%, want 97 ± 1.5", s, r.SpO2Pct)
+		}
+	}
+	if gap > maxGap {
+		t.Errorf("%v between valid readings, want at most %v", gap, maxGap)
+	}
+	if lag > maxLag {
+		t.Errorf("at %v the reading is %v behind the true heart rate (± %v bpm), want at most %v", worst, lag, tol, maxLag)
+	}
+	t.Logf("longest time between valid readings %v; largest lag within %v bpm %v", gap, tol, lag)
+}
+
+// The pipeline test's change (62 bpm, 97 % → 95 bpm, 91 %) at several
+// points of the cardiac cycle: the readings are valid again within 4 s and
+// report the new vitals soon after.
+func TestPipelineRecoversFromAJump(t *testing.T) {
+	const validBy, settleBy = 4 * time.Second, 5 * time.Second
+	var worstValid, worstSettle time.Duration
+	for k := range 5 {
+		change := 30*time.Second + time.Duration(k)*190*time.Millisecond
+		rs := pipelineTrace(t, change+10*time.Second, func(s time.Duration) (float64, float64) {
+			if s < change {
+				return 62, 97
+			}
+			return 95, 91
+		})
+		var valid, settled time.Duration
+		for _, r := range rs {
+			s := since(r)
+			if s <= change {
+				if s > 10*time.Second && !r.Valid() {
+					t.Errorf("before the change, at %v: got %+v, want valid", s, r)
+				}
+				continue
+			}
+			if !r.Valid() {
+				valid = s - change
+			}
+			if !r.Valid() || math.Abs(r.HeartRateBPM-95) > 2 || math.Abs(r.SpO2Pct-91) > 1.5 {
+				settled = s - change
+			}
+		}
+		if valid >= validBy {
+			t.Errorf("change at %v: invalid reading %v after it, want none from %v on", change, valid, validBy)
+		}
+		if settled >= settleBy {
+			t.Errorf("change at %v: reading not 95 ± 2 bpm and 91 ± 1.5 %% %v after it, want from %v on", change, settled, settleBy)
+		}
+		worstValid, worstSettle = max(worstValid, valid), max(worstSettle, settled)
+	}
+	t.Logf("last invalid reading %v after the change, last off the new vitals %v after it (worst of 5)", worstValid, worstSettle)
+}

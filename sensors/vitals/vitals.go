@@ -2,6 +2,14 @@
 //
 // It owns the signal processing only: it never touches a bus, a clock or the
 // network. Callers feed it samples and stamp the readings it returns.
+//
+// The Estimator keeps WindowSeconds (8 s) of samples but measures and checks
+// only the beats of the newest RecentSeconds (3.5 s). The safety watchdog
+// aborts for stale vitals after 5 s without a valid reading, so a reading
+// must follow a fast change of the heart rate (10 bpm/s in a nightmare)
+// rather than turn invalid until a whole window has passed: it stays valid
+// through such a ramp, lagging about 2.5 s, and is valid again within about
+// 3.5 s of an instant jump. See the Estimator's constants for the reasoning.
 package vitals
 
 import "time"
