@@ -1,0 +1,402 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sleegation/podd/api"
+	"github.com/sleegation/podd/internal/mqtttest"
+)
+
+// These tests run the real podd and podctl binaries against a real mosquitto,
+// as a technician would on a bench: the pod's whole path from the simulated
+// sensor to the hub and the local API.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+func binaries(t *testing.T) (podd, podctl string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test builds and runs the daemon")
+	}
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "podd-e2e-bin")
+		if buildErr != nil {
+			return
+		}
+		for _, c := range []string{"podd", "podctl"} {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, c), "../"+c).CombinedOutput()
+			if err != nil {
+				buildErr = fmt.Errorf("go build %s: %v\n%s", c, err, out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "podd"), filepath.Join(binDir, "podctl")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// daemon is one run of podd.
+type daemon struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	out    *bytes.Buffer
+	mu     *sync.Mutex
+	exited chan error
+}
+
+type bench struct {
+	t                  *testing.T
+	poddBin, podctlBin string
+	dir, socket        string
+	broker, podID      string
+	scenario           string
+	extraEnv           []string
+}
+
+func newBench(t *testing.T, broker, scenarioYAML string) *bench {
+	t.Helper()
+	podd, podctl := binaries(t)
+	dir := t.TempDir()
+	// Unix socket paths are short; t.TempDir's can be too long.
+	sockDir, err := os.MkdirTemp("", "podd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sockDir) })
+	sc := filepath.Join(dir, "scenario.yaml")
+	if err := os.WriteFile(sc, []byte(scenarioYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &bench{t: t, poddBin: podd, podctlBin: podctl, dir: dir, socket: filepath.Join(sockDir, "podd.sock"),
+		broker: broker, podID: "e2e-pod", scenario: sc}
+}
+
+func (b *bench) env() []string {
+	return append(os.Environ(),
+		"PODD_POD_ID="+b.podID,
+		"PODD_UPLINK_BROKER="+b.broker,
+		"PODD_SIM_SCENARIO="+b.scenario,
+		"PODD_STORAGE_PATH="+filepath.Join(b.dir, "podd.db"),
+		"PODD_API_SOCKET="+b.socket,
+	)
+}
+
+func (b *bench) start() *daemon {
+	b.t.Helper()
+	d := &daemon{t: b.t, out: &bytes.Buffer{}, mu: &sync.Mutex{}, exited: make(chan error, 1)}
+	d.cmd = exec.Command(b.poddBin, "--config", "../../configs/sim.yaml")
+	d.cmd.Env = append(b.env(), b.extraEnv...)
+	w := &lockedWriter{mu: d.mu, w: d.out}
+	d.cmd.Stdout, d.cmd.Stderr = w, w
+	if err := d.cmd.Start(); err != nil {
+		b.t.Fatal(err)
+	}
+	go func() { d.exited <- d.cmd.Wait() }()
+	b.t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			_ = d.cmd.Process.Kill()
+			<-d.exited
+		}
+		if b.t.Failed() {
+			b.t.Logf("podd output:\n%s", d.output())
+		}
+	})
+	mqtttest.WaitFor(b.t, 10*time.Second, "podd's API socket", func() bool {
+		_, err := os.Stat(b.socket)
+		return err == nil
+	})
+	return d
+}
+
+func (d *daemon) output() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.out.String()
+}
+
+// stop sends SIGTERM, as systemd does, and expects a clean exit.
+func (d *daemon) stop() {
+	d.t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		d.t.Fatal(err)
+	}
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			d.t.Fatalf("podd exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		d.t.Fatal("podd did not stop within 15 s of SIGTERM")
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// podctl runs the technician's tool and returns its output and exit code.
+func (b *bench) podctl(args ...string) (string, int) {
+	b.t.Helper()
+	cmd := exec.Command(b.podctlBin, append([]string{"--socket", b.socket}, args...)...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &exit):
+		return string(out), exit.ExitCode()
+	}
+	b.t.Fatalf("podctl %v: %v", args, err)
+	return "", -1
+}
+
+func (b *bench) status() api.Status {
+	b.t.Helper()
+	out, code := b.podctl("status", "--json")
+	if code != 0 {
+		b.t.Fatalf("podctl status: exit %d: %s", code, out)
+	}
+	var st api.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		b.t.Fatalf("podctl status --json: %v: %s", err, out)
+	}
+	return st
+}
+
+// message is one MQTT message as the hub sees it.
+type message struct {
+	kind string // status, telemetry or events
+	body map[string]any
+}
+
+func received(t *testing.T, sub *mqtttest.Subscriber, pod string) []message {
+	t.Helper()
+	var out []message
+	for _, m := range sub.Messages() {
+		var body map[string]any
+		if err := json.Unmarshal(m.Payload(), &body); err != nil {
+			t.Fatalf("%s: not JSON: %q", m.Topic(), m.Payload())
+		}
+		root := "sleegation/v1/pods/" + pod + "/"
+		if !strings.HasPrefix(m.Topic(), root) {
+			t.Fatalf("message on unexpected topic %s", m.Topic())
+		}
+		out = append(out, message{kind: strings.TrimPrefix(m.Topic(), root), body: body})
+	}
+	return out
+}
+
+func find(msgs []message, kind string, match func(map[string]any) bool) (map[string]any, bool) {
+	for _, m := range msgs {
+		if m.kind == kind && (match == nil || match(m.body)) {
+			return m.body, true
+		}
+	}
+	return nil, false
+}
+
+func lastStatus(msgs []message) map[string]any {
+	var st map[string]any
+	for _, m := range msgs {
+		if m.kind == "status" {
+			st = m.body
+		}
+	}
+	return st
+}
+
+func seqs(msgs []message) []uint64 {
+	var out []uint64
+	for _, m := range msgs {
+		if m.kind == "status" {
+			continue
+		}
+		out = append(out, uint64(m.body["seq"].(float64)))
+	}
+	return out
+}
+
+// The Done-when scenario: the heart rate climbs past the limit.
+const climbingHeartRate = `
+name: e2e-climb
+baseline: {heart_rate_bpm: 62, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
+timeline:
+  - {at: 10s, ramp: 10s, set: {heart_rate_bpm: 150}}
+`
+
+func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
+	m := mqtttest.Start(t, false)
+	b := newBench(t, m.URL(), climbingHeartRate)
+	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "hub-e2e", true)
+
+	d := b.start()
+	mqtttest.WaitFor(t, 60*time.Second, "an abort event", func() bool {
+		_, ok := find(received(t, sub, b.podID), "events", func(e map[string]any) bool { return e["type"] == "abort" })
+		return ok
+	})
+	msgs := received(t, sub, b.podID)
+	abort, _ := find(msgs, "events", func(e map[string]any) bool { return e["type"] == "abort" })
+	if abort["rule"] != "heart_rate_high" || abort["pod"] != b.podID || abort["simulated"] != true {
+		t.Fatalf("abort event = %v, want rule heart_rate_high from %s, simulated", abort, b.podID)
+	}
+	if lat, ok := abort["latency_ms"].(float64); !ok || lat < 0 {
+		t.Fatalf("abort event latency_ms = %v", abort["latency_ms"])
+	}
+	mqtttest.WaitFor(t, 5*time.Second, "status aborted", func() bool {
+		st := lastStatus(received(t, sub, b.podID))
+		return st["state"] == "aborted" && st["online"] == true
+	})
+	if _, ok := find(msgs, "telemetry", func(e map[string]any) bool { return e["simulated"] == true && e["safety"] == "ok" }); !ok {
+		t.Fatal("no simulated telemetry before the abort")
+	}
+	st := b.status()
+	if st.State != "aborted" || st.Sim == nil || !st.Sim.StripDark || st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" {
+		t.Fatalf("podctl status after abort = %+v (sim %+v)", st, st.Sim)
+	}
+	// The heart rate is still 150: the pod refuses to be acknowledged.
+	if out, code := b.podctl("ack"); code != 3 || !strings.Contains(out, "heart_rate_bpm") {
+		t.Fatalf("podctl ack while unsafe: exit %d: %s", code, out)
+	}
+	firstRun := seqs(received(t, sub, b.podID))
+	d.stop()
+	mqtttest.WaitFor(t, 5*time.Second, "the offline status", func() bool {
+		st := lastStatus(received(t, sub, b.podID))
+		return st["online"] == false && st["state"] == "offline"
+	})
+
+	// Restart: the scenario starts again at 62 bpm, but the pod stays latched.
+	d = b.start()
+	st = b.status()
+	if st.State != "aborted" || st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" || !st.Sim.StripDark {
+		t.Fatalf("status after restart = %+v, want still aborted with the strip dark", st)
+	}
+	mqtttest.WaitFor(t, 5*time.Second, "status aborted after restart", func() bool {
+		st := lastStatus(received(t, sub, b.podID))
+		return st["state"] == "aborted" && st["online"] == true
+	})
+	// Once the vitals are valid and normal, a local ack clears the latch.
+	var out string
+	mqtttest.WaitFor(t, 12*time.Second, "podctl ack to succeed", func() bool {
+		var code int
+		out, code = b.podctl("ack")
+		if code != 0 && code != 3 {
+			t.Fatalf("podctl ack: exit %d: %s", code, out)
+		}
+		return code == 0
+	})
+	if !strings.Contains(out, "cleared abort heart_rate_high") {
+		t.Fatalf("podctl ack said %q", out)
+	}
+	st = b.status()
+	if st.State != "idle" || st.Safety.Latched != nil || st.Sim.StripDark {
+		t.Fatalf("status after ack = %+v (sim %+v), want idle with the light back", st, st.Sim)
+	}
+	mqtttest.WaitFor(t, 5*time.Second, "status idle", func() bool {
+		return lastStatus(received(t, sub, b.podID))["state"] == "idle"
+	})
+	d.stop()
+
+	// seq is one counter per pod, never reused across the restart.
+	all := seqs(received(t, sub, b.podID))
+	last := firstRun[len(firstRun)-1]
+	for _, s := range all[len(firstRun):] {
+		if s <= last {
+			t.Fatalf("seq %d after the restart reuses or goes back from %d", s, last)
+		}
+		last = s
+	}
+}
+
+func TestBrokerOutageLosesNoRecord(t *testing.T) {
+	m := mqtttest.Start(t, true)
+	b := newBench(t, m.URL(), `
+name: e2e-calm
+baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
+`)
+	b.extraEnv = []string{"PODD_TELEMETRY_INTERVAL=200ms"}
+	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/v1/pods/e2e-pod/+", "hub-outage", false)
+
+	d := b.start()
+	mqtttest.WaitFor(t, 10*time.Second, "telemetry before the outage", func() bool {
+		return len(seqs(received(t, sub, b.podID))) >= 5
+	})
+	m.Stop()
+	time.Sleep(3 * time.Second) // the outage: about 15 telemetry records wait in the outbox
+	if st := b.status(); st.Uplink.Connected || st.Uplink.Outbox < 5 {
+		t.Fatalf("during the outage: uplink %+v, want disconnected with records waiting", st.Uplink)
+	}
+	m.Start()
+	mqtttest.WaitFor(t, 30*time.Second, "the outbox to drain after the broker came back", func() bool {
+		st := b.status()
+		return st.Uplink.Connected && st.Uplink.Outbox == 0
+	})
+	d.stop()
+
+	var got []uint64
+	mqtttest.WaitFor(t, 15*time.Second, "every record at the hub", func() bool {
+		got = seqs(received(t, sub, b.podID))
+		sort.Slice(got, func(i, j int) bool { return got[i] < got[j] })
+		return len(got) > 0 && dedup(got)[len(dedup(got))-1] == uint64(len(dedup(got)))
+	})
+	got = dedup(got)
+	if got[0] != 1 {
+		t.Fatalf("first seq = %d, want 1", got[0])
+	}
+	for i, s := range got {
+		if s != uint64(i+1) {
+			t.Fatalf("seq %d missing at the hub (got %v)", i+1, got)
+		}
+	}
+	historical := 0
+	for _, msg := range received(t, sub, b.podID) {
+		if msg.kind == "telemetry" && msg.body["historical"] == true {
+			historical++
+		}
+	}
+	if historical < 5 {
+		t.Fatalf("%d telemetry records marked historical, want the ones made during the outage", historical)
+	}
+}
+
+func dedup(s []uint64) []uint64 {
+	var out []uint64
+	for i, x := range s {
+		if i == 0 || x != s[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
