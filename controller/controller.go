@@ -154,9 +154,7 @@ func (p *Pod) onAbort(a safety.Abort) {
 // Run runs the pod until ctx is done or a part fails, then brings every
 // actuator to its safe state and stops the uplink, which publishes "offline".
 func (p *Pod) Run(ctx context.Context) error {
-	if err := p.restore(); err != nil {
-		return err
-	}
+	state, reason := p.restore()
 
 	upCtx, upCancel := context.WithCancel(context.Background())
 	upDone := make(chan error, 1)
@@ -165,7 +163,10 @@ func (p *Pod) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.wd.Run(gctx) })
 	g.Go(func() error { return p.sensorLoop(gctx) })
-	g.Go(func() error { return p.recorder(gctx) })
+	g.Go(func() error {
+		p.setState(state, time.Now(), reason)
+		return p.recorder(gctx)
+	})
 	g.Go(func() error { return p.telemetryLoop(gctx) })
 	for _, s := range p.parts.Services {
 		g.Go(func() error { return s(gctx) })
@@ -189,27 +190,28 @@ func (p *Pod) Run(ctx context.Context) error {
 }
 
 // restore re-latches an abort stored by an earlier run, or lights the pod.
-func (p *Pod) restore() error {
+// It reads the store but reports nothing: reporting writes to the store and
+// the uplink, which must not stand between start-up and a running watchdog.
+// It returns the state to report once everything runs, and why.
+func (p *Pod) restore() (state, reason string) {
 	now := time.Now()
 	b, ok, err := p.parts.Store.Latch()
 	if err != nil {
 		// An unreadable latch might be an abort: stay safe rather than guess.
-		a := safety.Abort{Rule: "store_unreadable", Detail: fmt.Sprintf("latched state unreadable: %v", err), At: now}
-		return p.relatch(a, now)
+		ok, b = true, nil
+		p.log.Error("latched state unreadable", "err", err)
 	}
-	if ok {
-		var a safety.Abort
-		if err := json.Unmarshal(b, &a); err != nil || a.Rule == "" {
-			a = safety.Abort{Rule: "latch_corrupt", Detail: fmt.Sprintf("stored latch is corrupt: %q", b), At: now}
-		}
-		return p.relatch(a, now)
+	if !ok {
+		p.mu.Lock()
+		p.since = now
+		p.mu.Unlock()
+		p.light()
+		return StateIdle, "start"
 	}
-	p.setState(StateIdle, now, "start")
-	p.light()
-	return nil
-}
-
-func (p *Pod) relatch(a safety.Abort, now time.Time) error {
+	var a safety.Abort
+	if err := json.Unmarshal(b, &a); err != nil || a.Rule == "" {
+		a = safety.Abort{Rule: "latch_unreadable", Detail: fmt.Sprintf("stored latch cannot be read: %q", b), At: now}
+	}
 	if err := p.wd.Restore(a); err != nil {
 		p.log.Error("restore latch", "err", err)
 	}
@@ -217,8 +219,7 @@ func (p *Pod) relatch(a safety.Abort, now time.Time) error {
 	p.recorded = &a
 	p.latchMu.Unlock()
 	p.log.Warn("starting latched", "rule", a.Rule, "detail", a.Detail)
-	p.setState(StateAborted, now, "latched before restart: "+a.Rule)
-	return nil
+	return StateAborted, "latched before restart: " + a.Rule
 }
 
 // light shows the ambient light, unless the gate is closed.
@@ -343,7 +344,10 @@ func (p *Pod) State() (string, time.Time) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.state == StateAborted { // acknowledged an instant ago, not yet reported
+	switch p.state {
+	case "": // starting, not yet reported
+		return StateIdle, p.since
+	case StateAborted: // acknowledged an instant ago, not yet reported
 		return StateIdle, time.Now()
 	}
 	return p.state, p.since

@@ -45,7 +45,8 @@ func (l *journalLog) all() []string {
 
 // fakeUplink records what the pod reports instead of sending it.
 type fakeUplink struct {
-	log *journalLog
+	log   *journalLog
+	stuck chan struct{} // when set, Event hangs until it is closed
 
 	mu        sync.Mutex
 	statuses  []string
@@ -73,6 +74,9 @@ func (u *fakeUplink) Telemetry(t uplink.Telemetry, _ time.Time) (uint64, error) 
 }
 
 func (u *fakeUplink) Event(e uplink.Event, _ time.Time) (uint64, error) {
+	if u.stuck != nil {
+		<-u.stuck
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.events = append(u.events, e)
@@ -105,9 +109,13 @@ type memStore struct {
 	latch    []byte
 	setErr   error
 	clearErr error
+	stuck    chan struct{} // when set, SetLatch hangs until it is closed, as a dead SD card would
 }
 
 func (s *memStore) SetLatch(b []byte) error {
+	if s.stuck != nil {
+		<-s.stuck
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.setErr != nil {
@@ -162,6 +170,13 @@ const ledCount = 8
 
 func newRig(t *testing.T, scenarioYAML string, store *memStore) *rig {
 	t.Helper()
+	return newRigWith(t, scenarioYAML, store, &fakeUplink{}, nil)
+}
+
+// newRigWith builds a rig with a given uplink and, when wrap is set, the
+// oximeter wrapped (to make it misbehave).
+func newRigWith(t *testing.T, scenarioYAML string, store *memStore, up *fakeUplink, wrap func(Oximeter) Oximeter) *rig {
+	t.Helper()
 	sc, err := scenario.Parse([]byte(scenarioYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +191,8 @@ func newRig(t *testing.T, scenarioYAML string, store *memStore) *rig {
 	}
 	log := &journalLog{}
 	ls := loggedStrip{Dev: strip, log: log}
-	r := &rig{t: t, hw: hw, up: &fakeUplink{log: log}, store: store, log: log, done: make(chan error, 1)}
+	up.log = log
+	r := &rig{t: t, hw: hw, up: up, store: store, log: log, done: make(chan error, 1)}
 	pod, err := New(Config{
 		Pod: "pod-1", Boot: "b", Version: "test", Simulated: true,
 		TelemetryInterval: time.Second,
@@ -188,6 +204,9 @@ func newRig(t *testing.T, scenarioYAML string, store *memStore) *rig {
 			d, err := max30102.New(hw.I2C, &max30102.DefaultOpts)
 			if err != nil {
 				return nil, err
+			}
+			if wrap != nil {
+				return wrap(d), nil
 			}
 			return d, nil
 		},
@@ -345,8 +364,8 @@ func TestCorruptStoredLatchStartsAborted(t *testing.T) {
 		defer r.stop()
 		synctest.Wait()
 		st := r.pod.Status()
-		if st.State != StateAborted || st.Safety.Latched.Rule != "latch_corrupt" {
-			t.Fatalf("status = %+v, want aborted on latch_corrupt", st)
+		if st.State != StateAborted || st.Safety.Latched.Rule != "latch_unreadable" {
+			t.Fatalf("status = %+v, want aborted on latch_unreadable", st)
 		}
 	})
 }
@@ -477,5 +496,77 @@ func TestNotifierPingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
 		if got := strings.Join(sent, " "); got != want {
 			t.Fatalf("sd_notify messages = %q, want %q", got, want)
 		}
+	})
+}
+
+// hangingOximeter reads normally until hangAt, then blocks in ReadFIFO until
+// release is closed, as a driver stuck on a wedged I²C bus would.
+type hangingOximeter struct {
+	Oximeter
+	hangAt  time.Time
+	release chan struct{}
+}
+
+func (h hangingOximeter) ReadFIFO(dst []max30102.Sample) (int, int, error) {
+	if time.Now().After(h.hangAt) {
+		<-h.release
+	}
+	return h.Oximeter.ReadFIFO(dst)
+}
+
+func TestAHungSensorLoopAbortsOnStaleVitals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		release := make(chan struct{})
+		r := newRigWith(t, tachycardia, &memStore{}, &fakeUplink{}, func(o Oximeter) Oximeter {
+			return hangingOximeter{Oximeter: o, hangAt: start.Add(15 * time.Second), release: release}
+		})
+		until(start, 20*time.Second)
+		if st := r.pod.Status(); st.State != StateIdle {
+			t.Fatalf("aborted within stale_after of the hang: %+v", st)
+		}
+		until(start, 21*time.Second)
+		st := r.pod.Status()
+		if st.State != StateAborted || st.Safety.Latched.Rule != safety.RuleVitalsStale || !r.hw.Strip.Dark() {
+			t.Fatalf("status 6 s into the hang = %+v, want vitals_stale with the strip dark", st)
+		}
+		close(release)
+		r.stop()
+	})
+}
+
+func TestSafetyDoesNotWaitOnAStuckDiskOrUplink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		store := &memStore{stuck: make(chan struct{})}
+		r := newRig(t, tachycardia, store)
+		until(start, 70*time.Second)
+		st := r.pod.Status()
+		if st.State != StateAborted || st.Safety.Latched == nil || st.Safety.Latched.Rule != safety.RuleHeartRateHigh {
+			t.Fatalf("status with the store stuck = %+v, want aborted", st)
+		}
+		if !r.hw.Strip.Dark() {
+			t.Fatal("the strip is lit: the safe state waited on the store")
+		}
+		if got := r.up.Events("abort"); len(got) != 0 {
+			t.Fatalf("abort reported before it was stored: %+v", got)
+		}
+		close(store.stuck)
+		synctest.Wait()
+		if got := r.up.Events("abort"); len(got) != 1 {
+			t.Fatalf("abort events once the store recovered = %d, want 1", len(got))
+		}
+		r.stop()
+	})
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		up := &fakeUplink{stuck: make(chan struct{})}
+		r := newRigWith(t, tachycardia, &memStore{}, up, nil)
+		until(start, 70*time.Second)
+		if st := r.pod.Status(); st.State != StateAborted || !r.hw.Strip.Dark() {
+			t.Fatalf("status with the uplink stuck = %+v, want aborted with the strip dark", st)
+		}
+		close(up.stuck)
+		r.stop()
 	})
 }

@@ -21,6 +21,11 @@
 //     safety watchdog is evaluating;
 //   - any extra services (the local API, the simulated hardware).
 //
+// Before any of them starts, Run reads the stored latch and re-latches the
+// watchdog (the outputs stay dark meanwhile); the recorder reports the
+// starting state once everything runs, so a store or uplink that hangs at
+// start-up cannot keep the watchdog from running.
+//
 // The uplink runs beside them on its own context, cancelled last, so that on
 // shutdown the order is: every actuator to its safe state, then the
 // "offline" status, then (by the caller) the store is closed.
