@@ -400,3 +400,62 @@ func dedup(s []uint64) []uint64 {
 	}
 	return out
 }
+
+// TestMakeRunIsSeenByMosquittoSub is `make run` as a person checks it: the
+// shipped sim.yaml with its embedded broker, watched with mosquitto_sub.
+func TestMakeRunIsSeenByMosquittoSub(t *testing.T) {
+	mqtttest.Binary(t) // mosquitto_sub comes with it
+	sub, err := exec.LookPath("mosquitto_sub")
+	if err != nil {
+		t.Fatalf("mosquitto_sub not installed: %v", err)
+	}
+	port := mqtttest.FreePort(t)
+	b := newBench(t, "embedded", `
+name: e2e-calm
+baseline: {heart_rate_bpm: 58, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
+`)
+	b.podID = "sim-pod-1"
+	b.extraEnv = []string{fmt.Sprintf("PODD_UPLINK_EMBEDDED_LISTEN=127.0.0.1:%d", port)}
+	d := b.start()
+	defer d.stop()
+
+	// Six messages: the retained status first, then telemetry once a second.
+	out, err := exec.Command(sub, "-h", "127.0.0.1", "-p", fmt.Sprint(port), "-t", "sleegation/#", "-v", "-C", "6", "-W", "20").Output()
+	if err != nil {
+		t.Fatalf("mosquitto_sub: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("mosquitto_sub printed %d lines, want 6:\n%s", len(lines), out)
+	}
+	topic, payload, _ := strings.Cut(lines[0], " ")
+	var status map[string]any
+	if err := json.Unmarshal([]byte(payload), &status); err != nil || topic != "sleegation/v1/pods/sim-pod-1/status" ||
+		status["online"] != true || status["state"] != "idle" || status["simulated"] != true {
+		t.Fatalf("first message = %s, want the retained online status", lines[0])
+	}
+	var prev float64
+	telemetry := 0
+	for _, l := range lines[1:] {
+		topic, payload, _ := strings.Cut(l, " ")
+		var m map[string]any
+		if err := json.Unmarshal([]byte(payload), &m); err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		if topic == "sleegation/v1/pods/sim-pod-1/events" {
+			continue
+		}
+		if topic != "sleegation/v1/pods/sim-pod-1/telemetry" || m["simulated"] != true {
+			t.Fatalf("unexpected message %s", l)
+		}
+		seq := m["seq"].(float64)
+		if seq <= prev {
+			t.Fatalf("telemetry seq %v after %v: not increasing", seq, prev)
+		}
+		prev = seq
+		telemetry++
+	}
+	if telemetry < 3 {
+		t.Fatalf("%d telemetry messages among the first 6, want at least 3:\n%s", telemetry, out)
+	}
+}
