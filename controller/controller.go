@@ -78,6 +78,7 @@ type Parts struct {
 	OpenOximeter func() (Oximeter, error)
 	Strip        Strip
 	// Gate holds every actuator; its SafeState is the watchdog's abort path.
+	// The pod opens it at start unless it is latched.
 	Gate   *actuators.Gate
 	Store  Store
 	Uplink Uplink
@@ -205,7 +206,7 @@ func (p *Pod) restore() (state, reason string) {
 		p.mu.Lock()
 		p.since = now
 		p.mu.Unlock()
-		p.light()
+		p.reopen()
 		return StateIdle, "start"
 	}
 	var a safety.Abort
@@ -220,6 +221,16 @@ func (p *Pod) restore() (state, reason string) {
 	p.latchMu.Unlock()
 	p.log.Warn("starting latched", "rule", a.Rule, "detail", a.Detail)
 	return StateAborted, "latched before restart: " + a.Rule
+}
+
+// reopen opens the gate and shows the ambient light. If the gate refuses (an
+// output still halting), the outputs stay dark, which is safe.
+func (p *Pod) reopen() {
+	if err := p.parts.Gate.Open(); err != nil {
+		p.log.Error("outputs stay in safe state", "err", err)
+		return
+	}
+	p.light()
 }
 
 // light shows the ambient light, unless the gate is closed.
@@ -323,12 +334,7 @@ func (p *Pod) Ack(ctx context.Context) (safety.Abort, error) {
 		return safety.Abort{}, fmt.Errorf("%w: %v", api.ErrRefused, err)
 	}
 	p.recorded = nil
-	if err := p.parts.Gate.Open(); err != nil {
-		// The outputs stay dark, which is safe; the pod is no longer latched.
-		p.log.Error("outputs stay in safe state after ack", "err", err)
-	} else {
-		p.light()
-	}
+	p.reopen()
 	now := time.Now()
 	p.log.Info("abort acknowledged locally", "rule", a.Rule)
 	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)

@@ -58,6 +58,23 @@ func run(configPath string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	hw, err := openHardware(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer hw.close()
+
+	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed})
+	if err != nil {
+		return fmt.Errorf("led strip: %w", err)
+	}
+	gate := actuators.NewGate(strip)
+	// Outputs are safe before anything else can fail: the gate stays closed
+	// until the controller knows whether the pod is latched.
+	if err := gate.SafeState(); err != nil {
+		log.Error("initial safe state", "err", err)
+	}
+
 	if err := os.MkdirAll(filepath.Dir(cfg.Storage.Path), 0o750); err != nil {
 		return fmt.Errorf("storage: %w", err)
 	}
@@ -70,23 +87,6 @@ func run(configPath string) error {
 			log.Error("close store", "err", err)
 		}
 	}()
-
-	hw, err := openHardware(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer hw.close()
-
-	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed})
-	if err != nil {
-		return fmt.Errorf("led strip: %w", err)
-	}
-	gate := actuators.NewGate(strip)
-	// The strip is dark until the pod decides what to show.
-	if err := gate.SafeState(); err != nil {
-		log.Warn("initial safe state", "err", err)
-	}
-	gate.Open()
 
 	broker := cfg.Uplink.Broker
 	if cfg.Uplink.Embedded() {
