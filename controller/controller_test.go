@@ -570,3 +570,32 @@ func TestSafetyDoesNotWaitOnAStuckDiskOrUplink(t *testing.T) {
 		r.stop()
 	})
 }
+
+const stuckSensor = `
+name: test-stuck
+baseline: {heart_rate_bpm: 62, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.6}
+timeline:
+  - {at: 20s, fault: {device: max30102, kind: stuck, for: 30s}}
+`
+
+// A sensor whose bus replays its last answers looks alive: the driver reads
+// without error. The estimator must not turn the repeated bytes into vitals.
+func TestAStuckSensorIsNotMistakenForVitals(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := newRig(t, stuckSensor, &memStore{})
+		defer r.stop()
+		until(start, 19*time.Second)
+		if st := r.pod.Status(); st.Vitals.HeartRateBPM == nil {
+			t.Fatalf("no vitals before the fault: %+v", st)
+		}
+		until(start, 30*time.Second)
+		st := r.pod.Status()
+		if st.State != StateAborted || st.Safety.Latched.Rule != safety.RuleVitalsStale || !r.hw.Strip.Dark() {
+			t.Fatalf("status 10 s into a stuck sensor = %+v, want vitals_stale", st)
+		}
+		if st.Vitals.HeartRateBPM != nil {
+			t.Fatalf("heart rate %.1f reported from a stuck sensor", *st.Vitals.HeartRateBPM)
+		}
+	})
+}
