@@ -52,7 +52,14 @@ type Config struct {
 	Sim       SimConfig
 	Telemetry TelemetryConfig
 	Safety    safety.Limits
+	Watchdog  WatchdogConfig
 	Log       LogConfig
+}
+
+// WatchdogConfig is the kernel's hardware watchdog.
+type WatchdogConfig struct {
+	Device  string        // watchdog.device: e.g. /dev/watchdog; empty for none
+	Timeout time.Duration // watchdog.timeout: reboot after this long without a ping
 }
 
 // PodConfig identifies the pod.
@@ -133,6 +140,8 @@ func keys() []key {
 		{"safety.spo2_delay", d.SpO2Delay, duration(func(c *Config, v time.Duration) { c.Safety.SpO2Delay = v })},
 		{"safety.stale_after", d.StaleAfter, duration(func(c *Config, v time.Duration) { c.Safety.StaleAfter = v })},
 		{"safety.startup_grace", d.StartupGrace, duration(func(c *Config, v time.Duration) { c.Safety.StartupGrace = v })},
+		{"watchdog.device", "", str(func(c *Config, s string) { c.Watchdog.Device = s })},
+		{"watchdog.timeout", 10 * time.Second, duration(func(c *Config, v time.Duration) { c.Watchdog.Timeout = v })},
 		{"log.level", "info", logLevel},
 	}
 }
@@ -422,6 +431,11 @@ func (c *Config) problems() []problem {
 	for _, err := range c.Safety.Problems() {
 		k, _, _ := strings.Cut(err.Error(), ":")
 		ps = append(ps, problem{k, err})
+	}
+	if c.Watchdog.Device != "" {
+		if d := c.Watchdog.Timeout; d < safety.MinHardwareTimeout || d > safety.MaxHardwareTimeout || d%time.Second != 0 {
+			add("watchdog.timeout", "%q is not a whole number of seconds in %v..%v", d.String(), safety.MinHardwareTimeout, safety.MaxHardwareTimeout)
+		}
 	}
 	switch c.Log.Level {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:

@@ -25,6 +25,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Sim:       SimConfig{Scenario: "sim/scenarios/calm.yaml"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Safety:    safety.DefaultLimits(),
+			Watchdog:  WatchdogConfig{Timeout: 10 * time.Second},
 			Log:       LogConfig{Level: slog.LevelInfo},
 		}},
 		{"pod.yaml", Config{
@@ -35,6 +36,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			API:       APIConfig{Socket: "/run/podd/podd.sock"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Safety:    safety.DefaultLimits(),
+			Watchdog:  WatchdogConfig{Device: "/dev/watchdog", Timeout: 10 * time.Second},
 			Log:       LogConfig{Level: slog.LevelInfo},
 		}},
 	} {
@@ -80,6 +82,7 @@ func minimalConfig() Config {
 		API:       APIConfig{Socket: "/run/podd/podd.sock"},
 		Telemetry: TelemetryConfig{Interval: time.Second},
 		Safety:    safety.DefaultLimits(),
+		Watchdog:  WatchdogConfig{Timeout: 10 * time.Second},
 		Log:       LogConfig{Level: slog.LevelInfo},
 	}
 }
@@ -116,6 +119,8 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_SAFETY_SPO2_DELAY=8s",
 		"PODD_SAFETY_STALE_AFTER=3s",
 		"PODD_SAFETY_STARTUP_GRACE=1m",
+		"PODD_WATCHDOG_DEVICE=/dev/watchdog1",
+		"PODD_WATCHDOG_TIMEOUT=5s",
 		"PODD_LOG_LEVEL=warn",
 	}
 	c, err := Parse([]byte(minimal), environ)
@@ -134,7 +139,8 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			HeartRateHighBPM: 120.5, HeartRateLowBPM: 45, HeartRateDelay: 5 * time.Second,
 			SpO2LowPct: 92, SpO2Delay: 8 * time.Second, StaleAfter: 3 * time.Second, StartupGrace: time.Minute,
 		},
-		Log: LogConfig{Level: slog.LevelWarn},
+		Watchdog: WatchdogConfig{Device: "/dev/watchdog1", Timeout: 5 * time.Second},
+		Log:      LogConfig{Level: slog.LevelWarn},
 	}
 	if *c != want {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, want)
@@ -260,6 +266,12 @@ safety: {spo2_low_pct: [90]}
 				`telemetry.interval: "5ms" is outside 100ms..60s (from PODD_TELEMETRY_INTERVAL)`,
 				`safety.spo2_low_pct: "NaN" is not a finite number (from PODD_SAFETY_SPO2_LOW_PCT)`,
 			},
+		},
+		{
+			name:    "hardware watchdog timeout",
+			yaml:    minimal,
+			environ: []string{"PODD_WATCHDOG_DEVICE=/dev/watchdog", "PODD_WATCHDOG_TIMEOUT=30s"},
+			want:    []string{`watchdog.timeout: "30s" is not a whole number of seconds in 2s..15s (from PODD_WATCHDOG_TIMEOUT)`},
 		},
 		{
 			name: "broker URLs",

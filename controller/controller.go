@@ -86,6 +86,8 @@ type Parts struct {
 	Services []func(ctx context.Context) error
 	// Notify sends sd_notify messages; nil disables them.
 	Notify Notifier
+	// HardwareWatchdog is pinged while the safety watchdog evaluates; nil if none.
+	HardwareWatchdog Pinger
 	// SimStatus reports the simulated outputs; nil on real hardware.
 	SimStatus func() *api.SimStatus
 }
@@ -172,8 +174,10 @@ func (p *Pod) Run(ctx context.Context) error {
 	for _, s := range p.parts.Services {
 		g.Go(func() error { return s(gctx) })
 	}
-	if p.parts.Notify != nil {
-		g.Go(func() error { return runNotifier(gctx, p.parts.Notify, p.wd.LastEvaluation) })
+	if p.parts.Notify != nil || p.parts.HardwareWatchdog != nil {
+		g.Go(func() error {
+			return runKeepalive(gctx, p.parts.Notify, p.parts.HardwareWatchdog, p.wd.LastEvaluation, p.log.Error)
+		})
 	}
 	err := g.Wait()
 

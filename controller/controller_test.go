@@ -464,7 +464,19 @@ func TestAckFailsCleanlyWhenTheStoreFails(t *testing.T) {
 	})
 }
 
-func TestNotifierPingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
+type countingPinger struct {
+	mu    sync.Mutex
+	pings int
+}
+
+func (c *countingPinger) Ping() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pings++
+	return nil
+}
+
+func TestKeepalivePingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
 		var sent []string
@@ -482,9 +494,10 @@ func TestNotifierPingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
 			}
 			return stall
 		}
+		hw := &countingPinger{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- notifyLoop(ctx, notify, lastEval, 2*time.Second) }()
+		go func() { done <- keepaliveLoop(ctx, notify, hw, lastEval, 2*time.Second, t.Logf) }()
 		// Pings at 1, 2, 3 and 4 s (stalled for 0.5 s only), none at 5 and 6 s.
 		time.Sleep(6500 * time.Millisecond)
 		synctest.Wait()
@@ -495,6 +508,25 @@ func TestNotifierPingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
 		defer mu.Unlock()
 		if got := strings.Join(sent, " "); got != want {
 			t.Fatalf("sd_notify messages = %q, want %q", got, want)
+		}
+		if hw.pings != 4 {
+			t.Fatalf("hardware watchdog pings = %d, want 4", hw.pings)
+		}
+	})
+}
+
+func TestKeepaliveWithoutSystemdStillPingsTheHardware(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hw := &countingPinger{}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- keepaliveLoop(ctx, nil, hw, time.Now, 0, t.Logf) }()
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		cancel()
+		<-done
+		if hw.pings != 3 {
+			t.Fatalf("hardware watchdog pings = %d, want one a second", hw.pings)
 		}
 	})
 }

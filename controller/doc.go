@@ -17,8 +17,9 @@
 //     abort and the state change;
 //   - the telemetry loop: every telemetry interval appends one record to the
 //     outbox through the uplink;
-//   - the systemd notifier: READY=1 once started, WATCHDOG=1 only while the
-//     safety watchdog is evaluating;
+//   - the keepalive: READY=1 to systemd once started, then WATCHDOG=1 to
+//     systemd and a ping to the hardware watchdog, only while the safety
+//     watchdog is evaluating;
 //   - any extra services (the local API, the simulated hardware).
 //
 // Before any of them starts, Run reads the stored latch and re-latches the

@@ -145,35 +145,66 @@ func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
 // Notifier sends one sd_notify message (go-systemd's daemon.SdNotify).
 type Notifier func(state string) (bool, error)
 
-// runNotifier tells systemd the pod is ready, then pings its watchdog at half
-// its interval while the safety watchdog is evaluating, and says STOPPING=1
-// on the way out. Outside systemd every message is silently not sent.
-func runNotifier(ctx context.Context, notify Notifier, lastEvaluation func() time.Time) error {
-	return notifyLoop(ctx, notify, lastEvaluation, watchdogInterval())
+// Pinger is a watchdog that must be pinged, such as the kernel's hardware
+// watchdog (safety.HardwareWatchdog).
+type Pinger interface {
+	Ping() error
 }
+
+// keepaliveMax is the longest time between two keepalives.
+const keepaliveMax = time.Second
 
 // stalledAfter is how long without an evaluation makes the safety watchdog
 // count as stalled: ten of its periods.
 const stalledAfter = 10 * safety.DefaultPeriod
 
-func notifyLoop(ctx context.Context, notify Notifier, lastEvaluation func() time.Time, interval time.Duration) error {
+// runKeepalive tells systemd the pod is ready, then keeps systemd's watchdog
+// (when its unit sets WatchdogSec) and the hardware watchdog (when there is
+// one) alive while, and only while, the safety watchdog is evaluating. It
+// says STOPPING=1 on the way out. Outside systemd, notify sends nothing.
+func runKeepalive(ctx context.Context, notify Notifier, hw Pinger, lastEvaluation func() time.Time, log func(msg string, args ...any)) error {
+	return keepaliveLoop(ctx, notify, hw, lastEvaluation, watchdogInterval(), log)
+}
+
+func keepaliveLoop(ctx context.Context, notify Notifier, hw Pinger, lastEvaluation func() time.Time, sdInterval time.Duration, log func(msg string, args ...any)) error {
+	if notify == nil {
+		notify = func(string) (bool, error) { return false, nil }
+	}
 	_, _ = notify("READY=1")
 	defer notify("STOPPING=1")
-	if interval <= 0 {
+	if sdInterval <= 0 && hw == nil {
 		<-ctx.Done()
 		return nil
 	}
-	t := time.NewTicker(interval / 2)
+	period := keepaliveMax
+	if sdInterval > 0 && sdInterval/2 < period {
+		period = sdInterval / 2
+	}
+	t := time.NewTicker(period)
 	defer t.Stop()
+	pingFailing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
-		// A stalled watchdog must stop the pings so systemd restarts the daemon.
-		if time.Since(lastEvaluation()) < stalledAfter {
+		// A stalled watchdog must stop the pings so systemd restarts the
+		// daemon and, failing that, the hardware watchdog reboots the board.
+		if time.Since(lastEvaluation()) >= stalledAfter {
+			continue
+		}
+		if sdInterval > 0 {
 			_, _ = notify("WATCHDOG=1")
+		}
+		if hw != nil {
+			err := hw.Ping()
+			if (err != nil) != pingFailing {
+				pingFailing = err != nil
+				if err != nil {
+					log("hardware watchdog ping failed", "err", err)
+				}
+			}
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/journal"
+	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/uplink"
 	"github.com/sleegation/podd/uplink/embedded"
 )
@@ -108,12 +109,28 @@ func run(configPath string) error {
 		Version:     version,
 		Simulated:   hw.simulated,
 		ClockSynced: clockSynced,
-		Logger:      log.With("component", "uplink"),
+		Logger:      log,
 	}, store)
 	if err != nil {
 		return err
 	}
 
+	var hardwareWatchdog controller.Pinger // nil when there is none
+	if cfg.Watchdog.Device != "" {
+		hwdog, err := safety.OpenHardwareWatchdog(cfg.Watchdog.Device, cfg.Watchdog.Timeout)
+		if err != nil {
+			// The systemd watchdog still restarts a stalled daemon.
+			log.Error("no hardware watchdog", "err", err)
+		} else {
+			// A clean exit disarms it; a crash or a hang lets it reboot the board.
+			defer func() {
+				if err := hwdog.Close(); err != nil {
+					log.Error("hardware watchdog", "err", err)
+				}
+			}()
+			hardwareWatchdog = hwdog
+		}
+	}
 	var pod *controller.Pod
 	serveAPI := func(ctx context.Context) error { return api.NewServer(pod, cfg.API.Socket, log).Run(ctx) }
 	pod, err = controller.New(controller.Config{
@@ -125,14 +142,15 @@ func run(configPath string) error {
 		LEDCount:          cfg.Hardware.LEDCount,
 		Logger:            log,
 	}, controller.Parts{
-		OpenOximeter: hw.openOximeter,
-		Strip:        strip,
-		Gate:         gate,
-		Store:        store,
-		Uplink:       up,
-		Services:     append(hw.services, serveAPI),
-		Notify:       controller.SystemdNotify,
-		SimStatus:    hw.simStatus,
+		OpenOximeter:     hw.openOximeter,
+		Strip:            strip,
+		Gate:             gate,
+		Store:            store,
+		Uplink:           up,
+		Services:         append(hw.services, serveAPI),
+		Notify:           controller.SystemdNotify,
+		HardwareWatchdog: hardwareWatchdog,
+		SimStatus:        hw.simStatus,
 	})
 	if err != nil {
 		return err
