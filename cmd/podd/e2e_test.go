@@ -346,20 +346,28 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 	}
 }
 
-func TestBrokerOutageLosesNoRecord(t *testing.T) {
+// outage starts a persistent broker, a hub subscriber with a persistent
+// session and a calm pod sending telemetry every 200 ms, then stops the
+// broker once the hub has seen a few records.
+func outage(t *testing.T, hubID string) (*mqtttest.Mosquitto, *bench, *mqtttest.Subscriber, *daemon) {
+	t.Helper()
 	m := mqtttest.Start(t, true)
 	b := newBench(t, m.URL(), `
 name: e2e-calm
 baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
 `)
 	b.extraEnv = []string{"PODD_TELEMETRY_INTERVAL=200ms"}
-	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/v1/pods/e2e-pod/+", "hub-outage", false)
-
+	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/v1/pods/e2e-pod/+", hubID, false)
 	d := b.start()
 	mqtttest.WaitFor(t, 10*time.Second, "telemetry before the outage", func() bool {
 		return len(seqs(received(t, sub, b.podID))) >= 5
 	})
 	m.Stop()
+	return m, b, sub, d
+}
+
+func TestBrokerOutageLosesNoRecord(t *testing.T) {
+	m, b, sub, d := outage(t, "hub-outage")
 	time.Sleep(3 * time.Second) // the outage: about 15 telemetry records wait in the outbox
 	if st := b.status(); st.Uplink.Connected || st.Uplink.Outbox < 5 {
 		t.Fatalf("during the outage: uplink %+v, want disconnected with records waiting", st.Uplink)
@@ -443,19 +451,7 @@ func sorted(s []uint64) []uint64 {
 // down and records wait in the outbox: after the restart every one of them,
 // and every new one, reaches the hub, with no seq reused.
 func TestPowerCutLosesNoRecord(t *testing.T) {
-	m := mqtttest.Start(t, true)
-	b := newBench(t, m.URL(), `
-name: e2e-calm
-baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
-`)
-	b.extraEnv = []string{"PODD_TELEMETRY_INTERVAL=200ms"}
-	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/v1/pods/e2e-pod/+", "hub-powercut", false)
-
-	d := b.start()
-	mqtttest.WaitFor(t, 10*time.Second, "telemetry before the outage", func() bool {
-		return len(seqs(received(t, sub, b.podID))) >= 5
-	})
-	m.Stop()
+	m, b, sub, d := outage(t, "hub-powercut")
 	mqtttest.WaitFor(t, 10*time.Second, "records waiting in the outbox", func() bool {
 		return b.status().Uplink.Outbox >= 10
 	})
