@@ -631,3 +631,37 @@ func TestAStuckSensorIsNotMistakenForVitals(t *testing.T) {
 		}
 	})
 }
+
+// A brown-out resets the chip: it answers every read without error but has
+// stopped sampling. The pod must not keep reporting its last window as vitals.
+func TestAChipThatStopsSamplingIsAFault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := newRig(t, tachycardia, &memStore{})
+		defer r.stop()
+		until(start, 15*time.Second)
+		if st := r.pod.Status(); st.Vitals.HeartRateBPM == nil {
+			t.Fatalf("no vitals before the reset: %+v", st)
+		}
+		// MODE_CONFIG RESET: the registers return to their power-on values.
+		if err := r.hw.I2C.Tx(sim.MAX30102Addr, []byte{0x09, 0x40}, nil); err != nil {
+			t.Fatal(err)
+		}
+		until(start, 16500*time.Millisecond)
+		if st := r.pod.Status(); st.Vitals.HeartRateBPM != nil {
+			t.Fatalf("heart rate %.1f still reported 1.5 s after the chip stopped sampling", *st.Vitals.HeartRateBPM)
+		}
+		faults := r.up.Events("fault")
+		if len(faults) == 0 || faults[0].Fields["error"] != errNoSamples.Error() {
+			t.Fatalf("fault events = %+v, want the no-samples fault", faults)
+		}
+		// The pod reopens the chip, which initialises it again.
+		until(start, 30*time.Second)
+		if st := r.pod.Status(); st.Vitals.HeartRateBPM == nil {
+			t.Fatalf("vitals did not come back after the chip was reopened: %+v", st)
+		}
+		if faults := r.up.Events("fault"); len(faults) != 2 || faults[1].Fields["active"] != false {
+			t.Fatalf("fault events = %+v, want the recovery", faults)
+		}
+	})
+}

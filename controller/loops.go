@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sleegation/podd/safety"
@@ -14,16 +15,26 @@ import (
 // it is opened again from scratch (a chip that lost power lost its settings).
 const failuresBeforeReopen = 3
 
+// noSamplesAfter is how long the oximeter may deliver no sample before it
+// counts as failed. A chip reset by a brown-out answers every read without
+// error but has stopped sampling; the estimator would keep reporting its old
+// window as valid vitals.
+const noSamplesAfter = time.Second
+
+// errNoSamples is the fault of an oximeter that answers but does not sample.
+var errNoSamples = errors.New("max30102: no new samples: the chip is not sampling")
+
 // sensorLoop polls the oximeter and feeds the watchdog. It owns the device
 // between opens and halts it when it stops.
 func (p *Pod) sensorLoop(ctx context.Context) error {
 	var (
-		dev      Oximeter
-		est      *vitals.Estimator
-		failures int
-		lastOpen time.Time
-		faulty   bool // a fault is active; reported once when it starts and once when it ends
-		buf      = make([]max30102.Sample, 32)
+		dev        Oximeter
+		est        *vitals.Estimator
+		failures   int
+		lastOpen   time.Time
+		faulty     bool      // a fault is active; reported once when it starts and once when it ends
+		lastSample time.Time // when the oximeter last delivered a sample
+		buf        = make([]max30102.Sample, 32)
 	)
 	report := func(err error) {
 		if (err != nil) == faulty {
@@ -70,8 +81,15 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 			}
 			dev, failures = d, 0
 			est = vitals.NewEstimator(d.SampleRate())
+			lastSample = time.Now()
 		}
 		n, lost, err := dev.ReadFIFO(buf)
+		if err == nil && n > 0 {
+			lastSample = time.Now()
+		}
+		if err == nil && time.Since(lastSample) > noSamplesAfter {
+			err = errNoSamples
+		}
 		if err != nil {
 			report(err)
 			est.Reset()
