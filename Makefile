@@ -1,4 +1,5 @@
 # podd: the Sleegation pod controller. `make run` and `make test` are the whole set-up.
+SHELL    := bash
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
@@ -17,9 +18,13 @@ build:
 
 # A pod with simulated hardware reporting to an embedded broker on 127.0.0.1:1883.
 # Watch it with: mosquitto_sub -h 127.0.0.1 -t 'sleegation/#' -v
+# If a broker already listens there (Debian's mosquitto service, say), podd reports to it instead.
 run: build
 	@mkdir -p var
-	./$(BIN)/podd --config configs/sim.yaml
+	@if (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then \
+	  echo "a broker already listens on 127.0.0.1:1883: podd reports to it instead of starting its own"; \
+	  export PODD_UPLINK_BROKER=$${PODD_UPLINK_BROKER:-tcp://127.0.0.1:1883}; \
+	fi; exec ./$(BIN)/podd --config configs/sim.yaml
 
 # The integration tests need a real mosquitto; deps installs it when missing.
 test: deps
