@@ -93,6 +93,9 @@ type StorageConfig struct {
 // APIConfig is the local API.
 type APIConfig struct {
 	Socket string // api.socket: the Unix socket path
+	// MetricsListen is api.metrics_listen: a loopback host:port serving
+	// /metrics and /healthz, or empty for none.
+	MetricsListen string
 }
 
 // SimConfig is the simulator.
@@ -131,6 +134,7 @@ func keys() []key {
 		{"uplink.client_id", nil, str(func(c *Config, s string) { c.Uplink.ClientID = s })}, // default derived from pod.id
 		{"storage.path", nil, str(func(c *Config, s string) { c.Storage.Path = s })},
 		{"api.socket", nil, str(func(c *Config, s string) { c.API.Socket = s })},
+		{"api.metrics_listen", "", str(func(c *Config, s string) { c.API.MetricsListen = s })},
 		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
 		{"telemetry.interval", time.Second, duration(func(c *Config, v time.Duration) { c.Telemetry.Interval = v })},
 		{"safety.heart_rate_high_bpm", d.HeartRateHighBPM, float(func(c *Config, v float64) { c.Safety.HeartRateHighBPM = v })},
@@ -422,6 +426,11 @@ func (c *Config) problems() []problem {
 	case len(s) > maxSocketPath:
 		add("api.socket", "%q is longer than the %d bytes a Unix socket path may have", s, maxSocketPath)
 	}
+	if a := c.API.MetricsListen; a != "" {
+		if err := checkLoopback(a); err != nil {
+			add("api.metrics_listen", "%q %v", a, err)
+		}
+	}
 	if c.Hardware.Mode == ModeSim && c.Sim.Scenario == "" {
 		add("sim.scenario", `"" is required when hardware.mode is sim: the path of a scenario YAML`)
 	}
@@ -475,6 +484,19 @@ func checkHostPort(hp string) error {
 	}
 	if err != nil {
 		return errors.New("is not host:port with a port in 1..65535")
+	}
+	return nil
+}
+
+// checkLoopback accepts host:port on a loopback address only: the metrics
+// are for the pod's own host.
+func checkLoopback(hp string) error {
+	if err := checkHostPort(hp); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(hp)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("is not a loopback address (127.0.0.1, [::1] or localhost)")
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
 			Uplink:    UplinkConfig{Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001"},
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
-			API:       APIConfig{Socket: "/run/podd/podd.sock"},
+			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Safety:    safety.DefaultLimits(),
 			Watchdog:  WatchdogConfig{Device: "/dev/watchdog", Timeout: 10 * time.Second},
@@ -110,6 +110,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_UPLINK_CLIENT_ID=bench-7",
 		"PODD_STORAGE_PATH=/tmp/p.db",
 		"PODD_API_SOCKET=/tmp/p.sock",
+		"PODD_API_METRICS_LISTEN=127.0.0.1:9464",
 		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
 		"PODD_TELEMETRY_INTERVAL=250ms",
 		"PODD_SAFETY_HEART_RATE_HIGH_BPM=120.5",
@@ -132,7 +133,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150},
 		Uplink:    UplinkConfig{Broker: "ssl://hub.example:8883", EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7"},
 		Storage:   StorageConfig{Path: "/tmp/p.db"},
-		API:       APIConfig{Socket: "/tmp/p.sock"},
+		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
 		Safety: safety.Limits{
@@ -272,6 +273,12 @@ safety: {spo2_low_pct: [90]}
 			yaml:    minimal,
 			environ: []string{"PODD_WATCHDOG_DEVICE=/dev/watchdog", "PODD_WATCHDOG_TIMEOUT=30s"},
 			want:    []string{`watchdog.timeout: "30s" is not a whole number of seconds in 2s..15s (from PODD_WATCHDOG_TIMEOUT)`},
+		},
+		{
+			name:    "metrics address",
+			yaml:    minimal,
+			environ: []string{"PODD_API_METRICS_LISTEN=0.0.0.0:9464"},
+			want:    []string{`api.metrics_listen: "0.0.0.0:9464" is not a loopback address (127.0.0.1, [::1] or localhost) (from PODD_API_METRICS_LISTEN)`},
 		},
 		{
 			name: "broker URLs",

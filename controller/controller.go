@@ -391,3 +391,13 @@ func (p *Pod) Status() api.Status {
 }
 
 func ptr(x float64) *float64 { return &x }
+
+// Healthy implements api.Health: the pod is healthy while its safety
+// watchdog is evaluating.
+func (p *Pod) Healthy() error {
+	last := p.wd.LastEvaluation()
+	if age := time.Since(last); last.IsZero() || age >= stalledAfter {
+		return fmt.Errorf("safety watchdog has not evaluated for %v", age.Round(time.Millisecond))
+	}
+	return nil
+}

@@ -665,3 +665,19 @@ func TestAChipThatStopsSamplingIsAFault(t *testing.T) {
 		}
 	})
 }
+
+func TestHealthyWhileTheWatchdogEvaluates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, tachycardia, &memStore{})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if err := r.pod.Healthy(); err != nil {
+			t.Fatalf("Healthy while running = %v", err)
+		}
+		r.stop()
+		time.Sleep(stalledAfter)
+		if err := r.pod.Healthy(); err == nil || !strings.HasPrefix(err.Error(), "safety watchdog has not evaluated for") {
+			t.Fatalf("Healthy after the watchdog stopped = %v", err)
+		}
+	})
+}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -498,13 +500,16 @@ func TestMakeRunIsSeenByMosquittoSub(t *testing.T) {
 	if err != nil {
 		t.Fatalf("mosquitto_sub not installed: %v", err)
 	}
-	port := mqtttest.FreePort(t)
+	port, metricsPort := mqtttest.FreePort(t), mqtttest.FreePort(t)
 	b := newBench(t, "embedded", `
 name: e2e-calm
 baseline: {heart_rate_bpm: 58, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
 `)
 	b.podID = "sim-pod-1"
-	b.extraEnv = []string{fmt.Sprintf("PODD_UPLINK_EMBEDDED_LISTEN=127.0.0.1:%d", port)}
+	b.extraEnv = []string{
+		fmt.Sprintf("PODD_UPLINK_EMBEDDED_LISTEN=127.0.0.1:%d", port),
+		fmt.Sprintf("PODD_API_METRICS_LISTEN=127.0.0.1:%d", metricsPort),
+	}
 	d := b.start()
 	defer d.stop()
 
@@ -547,4 +552,27 @@ baseline: {heart_rate_bpm: 58, spo2_pct: 97, skin_conductance_us: 2.0, body_temp
 	if telemetry < 3 {
 		t.Fatalf("%d telemetry messages among the first 6, want at least 3:\n%s", telemetry, out)
 	}
+
+	base := fmt.Sprintf("http://127.0.0.1:%d", metricsPort)
+	if code, body := httpGet(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("GET /healthz = %d %q", code, body)
+	}
+	code, body := httpGet(t, base+"/metrics")
+	if code != 200 || !strings.Contains(body, `podd_state{state="idle"} 1`) || !strings.Contains(body, "podd_uplink_connected 1") || !strings.Contains(body, "podd_simulated 1") {
+		t.Fatalf("GET /metrics = %d:\n%s", code, body)
+	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }

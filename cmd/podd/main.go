@@ -132,7 +132,12 @@ func run(configPath string) error {
 		}
 	}
 	var pod *controller.Pod
-	serveAPI := func(ctx context.Context) error { return api.NewServer(pod, cfg.API.Socket, log).Run(ctx) }
+	services := append(hw.services, func(ctx context.Context) error { return api.NewServer(pod, cfg.API.Socket, log).Run(ctx) })
+	if cfg.API.MetricsListen != "" {
+		services = append(services, func(ctx context.Context) error {
+			return api.NewMetricsServer(pod, pod, cfg.API.MetricsListen).Run(ctx)
+		})
+	}
 	pod, err = controller.New(controller.Config{
 		Pod: cfg.Pod.ID, Boot: boot, Version: version, Broker: broker,
 		Simulated:         hw.simulated,
@@ -147,7 +152,7 @@ func run(configPath string) error {
 		Gate:             gate,
 		Store:            store,
 		Uplink:           up,
-		Services:         append(hw.services, serveAPI),
+		Services:         services,
 		Notify:           controller.SystemdNotify,
 		HardwareWatchdog: hardwareWatchdog,
 		SimStatus:        hw.simStatus,

@@ -1,0 +1,120 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Health reports whether the pod's safety watchdog is running; nil is healthy.
+type Health interface {
+	Healthy() error
+}
+
+// MetricsServer serves /metrics (Prometheus) and /healthz on a loopback TCP
+// address, for the pod's own monitoring. Every value is read from the pod's
+// Status at scrape time, so the metrics keep no state of their own.
+type MetricsServer struct {
+	addr    string
+	handler http.Handler
+}
+
+// NewMetricsServer returns a server for pod on addr. The configuration
+// allows only loopback addresses: the metrics are for the pod's own host.
+func NewMetricsServer(pod Pod, health Health, addr string) *MetricsServer {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(statusCollector{pod: pod})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := health.Healthy(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return &MetricsServer{addr: addr, handler: mux}
+}
+
+// Handler returns the server's HTTP handler.
+func (m *MetricsServer) Handler() http.Handler { return m.handler }
+
+// Run serves until ctx is done.
+func (m *MetricsServer) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", m.addr)
+	if err != nil {
+		return fmt.Errorf("api: metrics listen: %w", err)
+	}
+	srv := &http.Server{Handler: m.handler, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: metrics serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("api: metrics shutdown: %w", err)
+	}
+	return nil
+}
+
+var (
+	descState     = prometheus.NewDesc("podd_state", "1 for the pod's current state.", []string{"state"}, nil)
+	descSafety    = prometheus.NewDesc("podd_safety_level", "1 for the safety watchdog's current level.", []string{"level"}, nil)
+	descLatched   = prometheus.NewDesc("podd_latched", "1 while an abort is latched, with its rule.", []string{"rule"}, nil)
+	descHR        = prometheus.NewDesc("podd_heart_rate_bpm", "Latest valid heart rate (absent when unknown).", nil, nil)
+	descSpO2      = prometheus.NewDesc("podd_spo2_pct", "Latest valid SpO2 (absent when unknown).", nil, nil)
+	descConnected = prometheus.NewDesc("podd_uplink_connected", "1 while connected to the hub's broker.", nil, nil)
+	descOutbox    = prometheus.NewDesc("podd_outbox_records", "Records stored and not yet acknowledged by the broker.", nil, nil)
+	descSimulated = prometheus.NewDesc("podd_simulated", "1 when the hardware is simulated.", nil, nil)
+)
+
+// statusCollector turns one Status into metrics at each scrape.
+type statusCollector struct{ pod Pod }
+
+func (statusCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descState, descSafety, descLatched, descHR, descSpO2, descConnected, descOutbox, descSimulated} {
+		ch <- d
+	}
+}
+
+func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.pod.Status()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	gauge(descState, 1, st.State)
+	gauge(descSafety, 1, st.Safety.Level)
+	if st.Safety.Latched != nil {
+		gauge(descLatched, 1, st.Safety.Latched.Rule)
+	}
+	if st.Vitals.HeartRateBPM != nil {
+		gauge(descHR, *st.Vitals.HeartRateBPM)
+	}
+	if st.Vitals.SpO2Pct != nil {
+		gauge(descSpO2, *st.Vitals.SpO2Pct)
+	}
+	gauge(descConnected, bool01(st.Uplink.Connected))
+	gauge(descOutbox, float64(st.Uplink.Outbox))
+	gauge(descSimulated, bool01(st.Simulated))
+}
+
+func bool01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
