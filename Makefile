@@ -8,7 +8,7 @@ CMDS     := podd podctl
 # Cross-compiled targets: GOARCH[/GOARM], for Raspberry Pi class boards and amd64.
 TARGETS  := arm64 arm/7 arm/6 amd64
 
-.PHONY: all build run test bench lint fuzz cross deps clean
+.PHONY: all build run test bench lint fuzz cross deb deps clean
 
 all: lint test build
 
@@ -54,6 +54,19 @@ cross:
 	  for c in $(CMDS); do \
 	    CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=$$arm $(GO) build -ldflags '$(LDFLAGS)' -o $$out/$$c ./cmd/$$c; \
 	  done; echo "built $$out"; \
+	done
+
+# Debian packages for every cross target, in bin/ (nfpm from the Go module proxy).
+NFPM     := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+# Debian versions start with a digit; a release sets DEBVERSION.
+DEBVERSION ?= 0.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DEBARCH  := arm64:arm64 arm/7:armhf arm/6:armhf amd64:amd64
+deb: cross
+	@set -e; for p in $(DEBARCH); do \
+	  t=$${p%%:*}; arch=$${t%%/*}; arm=; case $$t in */*) arm=$${t#*/};; esac; \
+	  dir=$(BIN)/linux-$$arch$${arm:+v$$arm}; \
+	  rm -rf $(BIN)/stage; mkdir -p $(BIN)/stage; cp $$dir/podd $$dir/podctl $(BIN)/stage/; \
+	  ARCH=$${p#*:} VERSION=$(DEBVERSION) $(GO) run $(NFPM) package -p deb -f packaging/nfpm.yaml -t $$dir/; \
 	done
 
 deps:
