@@ -49,7 +49,14 @@ type Gate struct {
 	// racing an abort cannot reopen it. Neither holds it across a Halt or any
 	// bus transfer.
 	mu sync.Mutex
+	// gen counts SafeState calls (under mu), so OpenSince can refuse to undo
+	// a safe state its caller has not seen.
+	gen uint64
 }
+
+// ErrSafeStateSince is returned by OpenSince when a safe state was applied
+// after the generation its caller read.
+var ErrSafeStateSince = errors.New("actuators: a safe state was applied since")
 
 type output struct {
 	h Haltable
@@ -96,6 +103,7 @@ func (g *Gate) SafeState() error { return g.SafeStateContext(context.Background(
 func (g *Gate) SafeStateContext(ctx context.Context) error {
 	g.mu.Lock()
 	g.closed.Store(true)
+	g.gen++
 	calls := make([]*haltCall, len(g.outs))
 	for i, o := range g.outs {
 		calls[i] = o.halt()
@@ -154,6 +162,29 @@ func (o *output) halt() *haltCall {
 func (g *Gate) Open() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.openLocked()
+}
+
+// Generation counts the safe states applied so far; pass it to OpenSince.
+func (g *Gate) Generation() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.gen
+}
+
+// OpenSince is Open, refused with ErrSafeStateSince if a safe state was
+// applied after gen was read: an acknowledgement must not reopen the gate
+// over an abort (or a shutdown) that came after it.
+func (g *Gate) OpenSince(gen uint64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gen != gen {
+		return ErrSafeStateSince
+	}
+	return g.openLocked()
+}
+
+func (g *Gate) openLocked() error {
 	var busy []string
 	for _, o := range g.outs {
 		o.mu.Lock()

@@ -186,3 +186,20 @@ func TestSafeStateReachesTheOtherOutputsWhileAWriteHangs(t *testing.T) {
 		}
 	})
 }
+
+func TestOpenSinceRefusesToUndoALaterSafeState(t *testing.T) {
+	g := NewGate(newFake("strip", nil))
+	if err := g.SafeState(); err != nil {
+		t.Fatal(err)
+	}
+	gen := g.Generation()
+	if err := g.SafeState(); err != nil { // a new abort, or the shutdown
+		t.Fatal(err)
+	}
+	if err := g.OpenSince(gen); !errors.Is(err, ErrSafeStateSince) || !g.Safe() {
+		t.Fatalf("OpenSince an older generation = %v (safe %v), want refused and still safe", err, g.Safe())
+	}
+	if err := g.OpenSince(g.Generation()); err != nil || g.Safe() {
+		t.Fatalf("OpenSince the current generation = %v (safe %v), want open", err, g.Safe())
+	}
+}

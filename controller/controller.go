@@ -99,12 +99,15 @@ type Pod struct {
 	log   *slog.Logger
 	wd    *safety.Watchdog
 
-	aborts chan safety.Abort
-	latest atomic.Pointer[vitals.Reading]
+	aborts  chan safety.Abort
+	reports chan report // events from loops that must not wait on the store
+	latest  atomic.Pointer[vitals.Reading]
 
-	// latchMu orders the recorder's persisting of an abort against Ack.
+	// latchMu orders the recorder's persisting and reporting of an abort
+	// against Ack, so their events and status changes never interleave.
 	latchMu  sync.Mutex
 	recorded *safety.Abort // the latched abort once the store holds it
+	unsaved  *safety.Abort // the latched abort the store refused; retried
 
 	mu    sync.Mutex
 	since time.Time // of the current state
@@ -131,7 +134,7 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pod{cfg: cfg, parts: parts, log: cfg.Logger, aborts: make(chan safety.Abort, 4)}
+	p := &Pod{cfg: cfg, parts: parts, log: cfg.Logger, aborts: make(chan safety.Abort, 4), reports: make(chan report, reportBuffer)}
 	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort})
 	if err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
@@ -154,8 +157,21 @@ func (p *Pod) onAbort(a safety.Abort) {
 	}
 }
 
-// Run runs the pod until ctx is done or a part fails, then brings every
-// actuator to its safe state and stops the uplink, which publishes "offline".
+// Timeouts of the shutdown path.
+const (
+	// safeStateTimeout bounds the wait for the outputs' safe state at
+	// shutdown; an output still halting then is logged.
+	safeStateTimeout = 2 * time.Second
+	// stopGrace is how long Run waits for its parts after the safe state. A
+	// part stuck longer (an fsync on a dying SD card, a wedged bus) is left
+	// behind: the process is exiting, and the offline status and the store's
+	// close must still happen.
+	stopGrace = 5 * time.Second
+)
+
+// Run runs the pod until ctx is done or a part fails. Then, first of all, it
+// brings every actuator to its safe state; then it waits (a bounded time) for
+// its parts and stops the uplink, which publishes "offline".
 func (p *Pod) Run(ctx context.Context) error {
 	state, reason := p.restore()
 
@@ -164,6 +180,17 @@ func (p *Pod) Run(ctx context.Context) error {
 	go func() { upDone <- p.parts.Uplink.Run(upCtx) }()
 
 	g, gctx := errgroup.WithContext(ctx)
+	// The shutdown's safe state does not wait for any part to stop.
+	safeDone := make(chan struct{})
+	go func() {
+		defer close(safeDone)
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), safeStateTimeout)
+		defer cancel()
+		if err := p.parts.Gate.SafeStateContext(sctx); err != nil {
+			p.log.Error("safe state at shutdown", "err", err)
+		}
+	}()
 	g.Go(func() error { return p.wd.Run(gctx) })
 	g.Go(func() error { return p.sensorLoop(gctx) })
 	g.Go(func() error {
@@ -179,10 +206,16 @@ func (p *Pod) Run(ctx context.Context) error {
 			return runKeepalive(gctx, p.parts.Notify, p.parts.HardwareWatchdog, p.wd.LastEvaluation, p.log.Error)
 		})
 	}
-	err := g.Wait()
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
 
-	if serr := p.parts.Gate.SafeState(); serr != nil {
-		p.log.Error("safe state at shutdown", "err", serr)
+	<-gctx.Done()
+	<-safeDone
+	var err error
+	select {
+	case err = <-waited:
+	case <-time.After(stopGrace):
+		err = fmt.Errorf("controller: parts still running %v after the safe state; stopping without them", stopGrace)
 	}
 	upCancel()
 	if uerr := <-upDone; uerr != nil && !errors.Is(uerr, context.Canceled) {
@@ -210,7 +243,7 @@ func (p *Pod) restore() (state, reason string) {
 		p.mu.Lock()
 		p.since = now
 		p.mu.Unlock()
-		p.reopen()
+		p.reopen(p.parts.Gate.Generation())
 		return StateIdle, "start"
 	}
 	var a safety.Abort
@@ -227,10 +260,11 @@ func (p *Pod) restore() (state, reason string) {
 	return StateAborted, "latched before restart: " + a.Rule
 }
 
-// reopen opens the gate and shows the ambient light. If the gate refuses (an
-// output still halting), the outputs stay dark, which is safe.
-func (p *Pod) reopen() {
-	if err := p.parts.Gate.Open(); err != nil {
+// reopen opens the gate and shows the ambient light, unless a safe state was
+// applied after gen was read (a new abort, the shutdown) or an output is
+// still halting: then the outputs stay dark, which is safe.
+func (p *Pod) reopen(gen uint64) {
+	if err := p.parts.Gate.OpenSince(gen); err != nil {
 		p.log.Error("outputs stay in safe state", "err", err)
 		return
 	}
@@ -272,32 +306,58 @@ func (p *Pod) event(e uplink.Event, at time.Time) {
 	}
 }
 
-// recorder persists and reports aborts.
+// reportBuffer is how many events the loops may hand the recorder ahead of
+// the store; past it (a store stuck for many seconds) events are logged and
+// dropped rather than waited for.
+const reportBuffer = 64
+
+// saveRetry is how often the recorder retries storing a latch the store refused.
+const saveRetry = time.Second
+
+// report is an event handed to the recorder.
+type report struct {
+	e  uplink.Event
+	at time.Time
+}
+
+// post hands an event to the recorder without waiting.
+func (p *Pod) post(e uplink.Event, at time.Time) {
+	select {
+	case p.reports <- report{e, at}:
+	default:
+		p.log.Error("event dropped: the store is not keeping up", "type", e.Type, "fields", e.Fields)
+	}
+}
+
+// recorder persists and reports aborts, retries a latch the store refused,
+// and records the events the loops post.
 func (p *Pod) recorder(ctx context.Context) error {
+	retry := time.NewTicker(saveRetry)
+	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case a := <-p.aborts:
 			p.record(a)
+		case r := <-p.reports:
+			p.event(r.e, r.at)
+		case <-retry.C:
+			p.retrySave()
 		}
 	}
 }
 
+// record stores the latch, then reports the abort and the state change,
+// all under latchMu so an Ack cannot interleave with them.
 func (p *Pod) record(a safety.Abort) {
 	p.latchMu.Lock()
-	b, err := json.Marshal(a)
-	if err == nil {
-		err = p.parts.Store.SetLatch(b)
+	defer p.latchMu.Unlock()
+	if err := p.saveLocked(a); err != nil {
+		// The pod stays latched in memory and safe; the recorder retries.
+		p.log.Error("abort latch not persisted; retrying", "rule", a.Rule, "err", err)
+		p.unsaved = &a
 	}
-	if err != nil {
-		// The pod stays latched in memory and safe; only a restart would forget.
-		p.log.Error("abort latch not persisted", "rule", a.Rule, "err", err)
-	} else {
-		p.recorded = &a
-	}
-	p.latchMu.Unlock()
-
 	p.log.Error("ABORT", "rule", a.Rule, "detail", a.Detail, "latency_ms", a.LatencyMS)
 	fields := map[string]any{
 		"rule": a.Rule, "detail": a.Detail, "values": a.Values, "limit": a.Limit,
@@ -310,10 +370,42 @@ func (p *Pod) record(a safety.Abort) {
 	p.setState(StateAborted, a.At, a.Rule)
 }
 
+func (p *Pod) saveLocked(a safety.Abort) error {
+	b, err := json.Marshal(a)
+	if err == nil {
+		err = p.parts.Store.SetLatch(b)
+	}
+	if err != nil {
+		return err
+	}
+	p.recorded, p.unsaved = &a, nil
+	return nil
+}
+
+// retrySave stores a latch the store refused, while it is still latched.
+func (p *Pod) retrySave() {
+	p.latchMu.Lock()
+	defer p.latchMu.Unlock()
+	a := p.unsaved
+	if a == nil {
+		return
+	}
+	if l := p.wd.Status().Latched; l == nil || l.Rule != a.Rule || !l.At.Equal(a.At) {
+		p.unsaved = nil
+		return
+	}
+	if err := p.saveLocked(*a); err == nil {
+		p.log.Info("abort latch persisted", "rule", a.Rule)
+	}
+}
+
 // Ack clears the latched abort on a local acknowledgement.
 func (p *Pod) Ack(ctx context.Context) (safety.Abort, error) {
 	p.latchMu.Lock()
 	defer p.latchMu.Unlock()
+	// Read before anything is cleared: a safe state applied after this (a new
+	// abort, the shutdown) keeps the outputs dark.
+	gen := p.parts.Gate.Generation()
 	st := p.wd.Status()
 	if st.Latched == nil {
 		return safety.Abort{}, fmt.Errorf("%w: no latched abort", api.ErrRefused)
@@ -338,7 +430,7 @@ func (p *Pod) Ack(ctx context.Context) (safety.Abort, error) {
 		return safety.Abort{}, fmt.Errorf("%w: %v", api.ErrRefused, err)
 	}
 	p.recorded = nil
-	p.reopen()
+	p.reopen(gen)
 	now := time.Now()
 	p.log.Info("abort acknowledged locally", "rule", a.Rule)
 	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)

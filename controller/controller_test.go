@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -146,10 +148,14 @@ func (s *memStore) OutboxLen() (int, error) { return 0, nil }
 // loggedStrip records halts in the shared log.
 type loggedStrip struct {
 	*apa102.Dev
-	log *journalLog
+	log  *journalLog
+	hang *haltHang
 }
 
 func (s loggedStrip) Halt() error {
+	if s.hang != nil && s.hang.armed.Load() {
+		<-s.hang.release
+	}
 	s.log.add("strip halt")
 	return s.Dev.Halt()
 }
@@ -170,13 +176,29 @@ const ledCount = 8
 
 func newRig(t *testing.T, scenarioYAML string, store *memStore) *rig {
 	t.Helper()
-	return newRigWith(t, scenarioYAML, store, &fakeUplink{}, nil)
+	return newRigWith(t, scenarioYAML, store, rigOpts{})
 }
 
-// newRigWith builds a rig with a given uplink and, when wrap is set, the
-// oximeter wrapped (to make it misbehave).
-func newRigWith(t *testing.T, scenarioYAML string, store *memStore, up *fakeUplink, wrap func(Oximeter) Oximeter) *rig {
+// rigOpts make parts of a rig misbehave.
+type rigOpts struct {
+	up   *fakeUplink             // default: a fakeUplink that records
+	wrap func(Oximeter) Oximeter // wraps the oximeter
+	hang *haltHang               // makes the strip's Halt hang
+}
+
+// haltHang makes Halt hang, once armed, until release is closed, as a
+// driver waiting on a wedged bus would.
+type haltHang struct {
+	armed   atomic.Bool
+	release chan struct{}
+}
+
+func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts) *rig {
 	t.Helper()
+	up, wrap := opts.up, opts.wrap
+	if up == nil {
+		up = &fakeUplink{}
+	}
 	sc, err := scenario.Parse([]byte(scenarioYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +212,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, up *fakeUpli
 		t.Fatal(err)
 	}
 	log := &journalLog{}
-	ls := loggedStrip{Dev: strip, log: log}
+	ls := loggedStrip{Dev: strip, log: log, hang: opts.hang}
 	up.log = log
 	r := &rig{t: t, hw: hw, up: up, store: store, log: log, done: make(chan error, 1)}
 	pod, err := New(Config{
@@ -550,9 +572,9 @@ func TestAHungSensorLoopAbortsOnStaleVitals(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		release := make(chan struct{})
-		r := newRigWith(t, tachycardia, &memStore{}, &fakeUplink{}, func(o Oximeter) Oximeter {
+		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{wrap: func(o Oximeter) Oximeter {
 			return hangingOximeter{Oximeter: o, hangAt: start.Add(15 * time.Second), release: release}
-		})
+		}})
 		until(start, 20*time.Second)
 		if st := r.pod.Status(); st.State != StateIdle {
 			t.Fatalf("aborted within stale_after of the hang: %+v", st)
@@ -593,7 +615,7 @@ func TestSafetyDoesNotWaitOnAStuckDiskOrUplink(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		up := &fakeUplink{stuck: make(chan struct{})}
-		r := newRigWith(t, tachycardia, &memStore{}, up, nil)
+		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{up: up})
 		until(start, 70*time.Second)
 		if st := r.pod.Status(); st.State != StateAborted || !r.hw.Strip.Dark() {
 			t.Fatalf("status with the uplink stuck = %+v, want aborted with the strip dark", st)
@@ -678,6 +700,95 @@ func TestHealthyWhileTheWatchdogEvaluates(t *testing.T) {
 		time.Sleep(stalledAfter)
 		if err := r.pod.Healthy(); err == nil || !strings.HasPrefix(err.Error(), "safety watchdog has not evaluated for") {
 			t.Fatalf("Healthy after the watchdog stopped = %v", err)
+		}
+	})
+}
+
+func TestAHungOutputStillLatchesStoresAndReports(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		hang := &haltHang{release: make(chan struct{})}
+		store := &memStore{}
+		r := newRigWith(t, tachycardia, store, rigOpts{hang: hang})
+		until(start, 20*time.Second)
+		hang.armed.Store(true) // the strip's bus wedges before the episode
+		until(start, 70*time.Second)
+		aborts := r.up.Events("abort")
+		if len(aborts) != 1 || aborts[0].Fields["rule"] != safety.RuleHeartRateHigh ||
+			!strings.Contains(fmt.Sprint(aborts[0].Fields["safe_state_error"]), "halt still in progress") {
+			t.Fatalf("abort events = %+v, want heart_rate_high naming the output still halting", aborts)
+		}
+		if _, ok, _ := store.Latch(); !ok {
+			t.Fatal("the latch was not stored while an output hung")
+		}
+		if err := r.pod.Healthy(); err != nil {
+			t.Fatalf("the watchdog stopped with the output: %v", err)
+		}
+		close(hang.release)
+		r.stop()
+	})
+}
+
+func TestShutdownSafeStateDoesNotWaitForAStuckPart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		release := make(chan struct{})
+		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{wrap: func(o Oximeter) Oximeter {
+			return hangingOximeter{Oximeter: o, hangAt: start.Add(15 * time.Second), release: release}
+		}})
+		until(start, 16*time.Second)
+		if r.hw.Strip.Dark() {
+			t.Fatal("strip dark before the shutdown")
+		}
+		r.cancel()
+		synctest.Wait()
+		if !r.hw.Strip.Dark() {
+			t.Fatal("the shutdown's safe state waited for the stuck sensor loop")
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("Run returned %v while a part was stuck, before the grace", err)
+		default:
+		}
+		time.Sleep(stopGrace)
+		synctest.Wait()
+		select {
+		case err := <-r.done:
+			if err == nil || !strings.Contains(err.Error(), "parts still running") {
+				t.Fatalf("Run = %v, want the stuck part reported", err)
+			}
+		default:
+			t.Fatal("Run did not return after the grace")
+		}
+		if got := r.log.all(); got[len(got)-1] != "uplink offline" {
+			t.Fatalf("the uplink was not stopped: %v", got)
+		}
+		close(release) // lets the stuck loop end, so the test leaks nothing
+		synctest.Wait()
+	})
+}
+
+func TestALatchTheStoreRefusedIsRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		store := &memStore{setErr: errors.New("journal: disk full")}
+		r := newRig(t, tachycardia, store)
+		defer r.stop()
+		until(start, 70*time.Second)
+		if _, ok, _ := store.Latch(); ok {
+			t.Fatal("latch stored although the store refused")
+		}
+		store.mu.Lock()
+		store.setErr = nil
+		store.mu.Unlock()
+		time.Sleep(saveRetry)
+		synctest.Wait()
+		if _, ok, _ := store.Latch(); !ok {
+			t.Fatal("the refused latch was not stored once the store recovered")
+		}
+		until(start, 125*time.Second)
+		if _, err := r.pod.Ack(context.Background()); err != nil {
+			t.Fatalf("Ack once stored and safe: %v", err)
 		}
 	})
 }

@@ -44,10 +44,10 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		now := time.Now()
 		if err != nil {
 			p.log.Warn("sensor fault", "device", "max30102", "err", err)
-			p.event(uplink.Event{Type: "fault", Fields: map[string]any{"device": "max30102", "active": true, "error": err.Error()}}, now)
+			p.post(uplink.Event{Type: "fault", Fields: map[string]any{"device": "max30102", "active": true, "error": err.Error()}}, now)
 		} else {
 			p.log.Info("sensor recovered", "device", "max30102")
-			p.event(uplink.Event{Type: "fault", Fields: map[string]any{"device": "max30102", "active": false}}, now)
+			p.post(uplink.Event{Type: "fault", Fields: map[string]any{"device": "max30102", "active": false}}, now)
 		}
 	}
 	invalid := func() { p.feed(vitals.Reading{At: time.Now()}) }

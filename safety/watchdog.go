@@ -38,10 +38,16 @@ const DefaultPeriod = 100 * time.Millisecond
 // ErrNotLatched is returned by Ack when there is nothing to acknowledge.
 var ErrNotLatched = errors.New("safety: no latched abort")
 
-// SafeStater puts every actuator into its safe state.
+// SafeStater puts every actuator into its safe state. It stops waiting for
+// outputs that have not reached it when ctx is done, and says which.
 type SafeStater interface {
-	SafeState() error
+	SafeStateContext(ctx context.Context) error
 }
+
+// DefaultSafeStateTimeout is how long the watchdog waits for the actuators to
+// reach their safe state before it records and reports the abort anyway: a
+// hung output must not keep the latch from being stored.
+const DefaultSafeStateTimeout = time.Second
 
 // Abort describes a tripped rule. It is what the pod latches and reports.
 type Abort struct {
@@ -74,14 +80,18 @@ type Options struct {
 	// OnAbort is called by the watchdog goroutine after the safe state was
 	// applied. It must not block.
 	OnAbort func(Abort)
+	// SafeStateTimeout bounds the wait for the safe state;
+	// DefaultSafeStateTimeout when zero.
+	SafeStateTimeout time.Duration
 }
 
 // Watchdog evaluates the safety rules. Create it with New and run it with Run.
 type Watchdog struct {
-	limits  Limits
-	safe    SafeStater
-	period  time.Duration
-	onAbort func(Abort)
+	limits      Limits
+	safe        SafeStater
+	period      time.Duration
+	onAbort     func(Abort)
+	safeTimeout time.Duration
 
 	lastTick atomic.Int64 // unix nanoseconds of the last evaluation
 
@@ -105,15 +115,19 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 	if opts.Period <= 0 {
 		opts.Period = DefaultPeriod
 	}
+	if opts.SafeStateTimeout <= 0 {
+		opts.SafeStateTimeout = DefaultSafeStateTimeout
+	}
 	now := time.Now()
 	return &Watchdog{
-		limits:    l,
-		safe:      safe,
-		period:    opts.Period,
-		onAbort:   opts.OnAbort,
-		started:   now,
-		lastValid: now.Add(l.StartupGrace),
-		pending:   map[string]time.Time{},
+		limits:      l,
+		safe:        safe,
+		period:      opts.Period,
+		onAbort:     opts.OnAbort,
+		safeTimeout: opts.SafeStateTimeout,
+		started:     now,
+		lastValid:   now.Add(l.StartupGrace),
+		pending:     map[string]time.Time{},
 	}, nil
 }
 
@@ -179,9 +193,11 @@ func (w *Watchdog) Evaluate() {
 }
 
 // applySafeState drives the actuators to safety, then records the latency and
-// reports the abort. The watchdog's lock is not held while the actuators work.
+// reports the abort. The watchdog's lock is not held while the actuators work,
+// and the wait is bounded: an output that does not reach its safe state in
+// time is named in SafeStateError and the abort is reported all the same.
 func (w *Watchdog) applySafeState(detected time.Time) {
-	err := w.safe.SafeState()
+	err := w.safeState()
 	latency := time.Since(detected)
 
 	w.mu.Lock()
@@ -286,10 +302,16 @@ func (w *Watchdog) Restore(a Abort) error {
 	a.Restored = true
 	w.latched = &a
 	w.mu.Unlock()
-	if err := w.safe.SafeState(); err != nil {
+	if err := w.safeState(); err != nil {
 		return fmt.Errorf("safety: restore latched %s: %w", a.Rule, err)
 	}
 	return nil
+}
+
+func (w *Watchdog) safeState() error {
+	ctx, cancel := context.WithTimeout(context.Background(), w.safeTimeout)
+	defer cancel()
+	return w.safe.SafeStateContext(ctx)
 }
 
 // Ack clears the latched abort whose rule and detection time match a — so an

@@ -26,7 +26,7 @@ type fakeActuators struct {
 	seenAt  []int // number of aborts reported when SafeState ran
 }
 
-func (f *fakeActuators) SafeState() error {
+func (f *fakeActuators) SafeStateContext(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -306,29 +306,58 @@ func TestSafeStateFailureIsRecordedInTheAbort(t *testing.T) {
 	})
 }
 
-// blockingActuators never return from SafeState until released, as a hung bus would.
+// blockingActuators model a gate with one output whose bus hangs: its halt
+// never returns until released, and the gate stops waiting when ctx is done.
 type blockingActuators struct{ release chan struct{} }
 
-func (b *blockingActuators) SafeState() error { <-b.release; return nil }
+func (b *blockingActuators) SafeStateContext(ctx context.Context) error {
+	select {
+	case <-b.release:
+		return nil
+	case <-ctx.Done():
+		return errors.New("actuators: halt still in progress: strip: " + ctx.Err().Error())
+	}
+}
 
-func TestFeedNeverWaitsOnAHungSafeState(t *testing.T) {
+func TestAHungOutputDelaysTheReportOnlyUntilTheTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		act := &blockingActuators{release: make(chan struct{})}
-		w, err := New(DefaultLimits(), act, Options{})
+		var mu sync.Mutex
+		var reported []Abort
+		w, err := New(DefaultLimits(), act, Options{OnAbort: func(a Abort) {
+			mu.Lock()
+			defer mu.Unlock()
+			reported = append(reported, a)
+		}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); _ = w.Run(ctx) }()
-		for range 25 {
+		for range 22 {
 			w.Feed(reading(150, 97))
 			time.Sleep(500 * time.Millisecond)
 		}
-		synctest.Wait() // the watchdog goroutine is now stuck inside SafeState
+		synctest.Wait() // the watchdog goroutine is waiting on the hung output
 		w.Feed(reading(150, 97))
 		if st := w.Status(); st.Level != LevelAbort || st.Latched.Rule != RuleHeartRateHigh {
 			t.Fatalf("status while the safe state hangs = %+v, want the abort latched", st)
+		}
+		time.Sleep(DefaultSafeStateTimeout)
+		synctest.Wait()
+		mu.Lock()
+		if len(reported) != 1 || reported[0].SafeStateError != "actuators: halt still in progress: strip: context deadline exceeded" ||
+			reported[0].LatencyMS != float64(DefaultSafeStateTimeout.Milliseconds()) {
+			t.Fatalf("reported = %+v, want the abort with the hung output named, after the timeout", reported)
+		}
+		mu.Unlock()
+		// The watchdog evaluates again: it was not kept by the hung output.
+		before := w.LastEvaluation()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if !w.LastEvaluation().After(before) {
+			t.Fatal("the watchdog stopped evaluating after a hung safe state")
 		}
 		close(act.release)
 		cancel()

@@ -132,8 +132,11 @@ func (d *drainer) reap() {
 			kept = append(kept, f)
 			continue
 		}
-		// Read the epoch after seeing the token done: a token completed by
-		// paho around a reconnect is seen together with the moved epoch.
+		// Read the epoch after seeing the token done. With paho's reconnect
+		// off, a connection loss fails every pending token before its
+		// OnConnectionLost advances the epoch; the epoch check guards the
+		// tokens paho completes without a PUBACK when it resends (its own
+		// reconnect) or when a connection this package closed is replaced.
 		if err := f.tok.Error(); err != nil || d.u.epoch.Load() != d.c.epoch {
 			d.rewind = true
 			continue

@@ -263,3 +263,39 @@ func TestAFullOutboxReportsTheDroppedRange(t *testing.T) {
 		t.Fatalf("report %s", recs[3].Payload)
 	}
 }
+
+func TestAReportThatFillsTheOutboxReportsWhatItPushedOut(t *testing.T) {
+	store := openStore(t, &journal.Options{MaxOutbox: 4})
+	u := newTestUplink(t, store, nil)
+	telemetry(t, u, 4) // full: [1 2 3 4]
+	// The drainer discards corrupt seq 1 and reports it: that report pushes 1 and 2 out.
+	u.appendMu.Lock()
+	_, err := u.reportDropped(journal.SeqRange{From: 1, To: 1}, "corrupt", "bad record")
+	u.appendMu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := store.Pending(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, r := range recs {
+		seqs = append(seqs, r.Seq)
+	}
+	if !slices.Equal(seqs, []uint64{3, 4, 5, 6}) {
+		t.Fatalf("outbox %v, want [3 4 5 6]", seqs)
+	}
+	for i, want := range []struct {
+		from, to float64
+		reason   string
+	}{{1, 1, "corrupt"}, {1, 2, "outbox_full"}} {
+		var ev Event
+		if err := ev.UnmarshalJSON(recs[2+i].Payload); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type != "dropped" || ev.Fields["from"] != want.from || ev.Fields["to"] != want.to || ev.Fields["reason"] != want.reason {
+			t.Fatalf("report %d = %s, want %+v", i, recs[2+i].Payload, want)
+		}
+	}
+}

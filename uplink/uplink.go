@@ -232,7 +232,13 @@ func (u *Uplink) reportDropped(r journal.SeqRange, reason, detail string) (uint6
 		return 0, err
 	}
 	if !rec.Dropped.Empty() {
-		u.log.Error("dropped report itself dropped records", "from", rec.Dropped.From, "to", rec.Dropped.To)
+		// Only a full outbox does this (a corrupt record discarded while
+		// full): the batch this report pushed out is reported in turn. The
+		// journal leaves room for that report, so this ends.
+		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To)
+		if _, err := u.reportDropped(rec.Dropped, "outbox_full", ""); err != nil {
+			return rec.Seq, err
+		}
 	}
 	return rec.Seq, nil
 }

@@ -72,9 +72,11 @@ func run(configPath string) error {
 	gate := actuators.NewGate(strip)
 	// Outputs are safe before anything else can fail: the gate stays closed
 	// until the controller knows whether the pod is latched.
-	if err := gate.SafeState(); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := gate.SafeStateContext(sctx); err != nil {
 		log.Error("initial safe state", "err", err)
 	}
+	cancel()
 
 	if err := os.MkdirAll(filepath.Dir(cfg.Storage.Path), 0o750); err != nil {
 		return fmt.Errorf("storage: %w", err)
