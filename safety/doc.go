@@ -34,7 +34,9 @@
 // else: no network, disk, log or channel stands between detection and the safe
 // state. Only then does it hand a copy of the abort, with the measured latency
 // from detection to safe state, to the OnAbort callback, which must not block
-// (the controller records it). While latched, further trips are ignored and the
+// (the controller records it). The wait for the actuators is bounded
+// (SafeStateTimeout, 1 s): an output whose bus hangs is named in the abort's
+// SafeStateError, and the abort is still latched, stored and reported. While latched, further trips are ignored and the
 // level stays "abort" until Ack, which a local acknowledgement calls and which
 // is refused while any alarm condition is still present. Restore re-latches a
 // stored abort at start and re-applies the safe state.
