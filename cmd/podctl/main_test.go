@@ -1,6 +1,8 @@
 package main
 
 import (
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,5 +33,16 @@ version    v0.1.0, boot b1
 `
 	if got := formatStatus(st); got != want {
 		t.Fatalf("formatStatus:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestStatusWithoutADaemonSaysSo(t *testing.T) {
+	var out strings.Builder
+	root := newRoot(&out)
+	sock := filepath.Join(t.TempDir(), "absent.sock")
+	root.SetArgs([]string{"--socket", sock, "status"})
+	err := root.Execute()
+	if err == nil || !strings.HasPrefix(err.Error(), "podd is not running, or not on "+sock) {
+		t.Fatalf("status without podd = %v", err)
 	}
 }
