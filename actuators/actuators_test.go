@@ -24,8 +24,7 @@ type fakeOut struct {
 	haltErr error
 	bus     chan struct{}
 
-	calls   chan string // every completed call, in order
-	resumed bool
+	calls chan string // every completed call, in order
 }
 
 func newFake(name string, haltErr error) *fakeOut {

@@ -83,7 +83,7 @@ func TestRunRetriesWithBackoffAndReconnectsAfterALoss(t *testing.T) {
 		wantTimes = append(wantTimes, at)
 		at = at.Add(u.cfg.Backoff.Delay(2, want))
 		wantTimes = append(wantTimes, at)
-		time.Sleep(at.Sub(time.Now()))
+		time.Sleep(time.Until(at))
 		synctest.Wait()
 		if got := sc.attempts(); !slices.Equal(got, wantTimes) {
 			t.Fatalf("attempts at %v\nwant %v", offsets(start, got), offsets(start, wantTimes))
