@@ -34,9 +34,12 @@ test: deps
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# staticcheck comes from the Go module proxy at a pinned version.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # Short runs of every fuzz target (go test -fuzz takes one target at a time).
 FUZZTIME ?= 20s
