@@ -109,6 +109,9 @@ type Pod struct {
 	recorded *safety.Abort // the latched abort once the store holds it
 	unsaved  *safety.Abort // the latched abort the store refused; retried
 
+	// reopenGen is 1 + the gate generation a reopen must be retried at, or 0.
+	reopenGen atomic.Uint64
+
 	mu    sync.Mutex
 	since time.Time // of the current state
 	state string    // last state reported, to detect transitions
@@ -261,14 +264,28 @@ func (p *Pod) restore() (state, reason string) {
 }
 
 // reopen opens the gate and shows the ambient light, unless a safe state was
-// applied after gen was read (a new abort, the shutdown) or an output is
-// still halting: then the outputs stay dark, which is safe.
+// applied after gen was read (a new abort, the shutdown): then the outputs
+// stay dark. If an output is still halting (its bus hung), the recorder
+// retries until it has returned.
 func (p *Pod) reopen(gen uint64) {
-	if err := p.parts.Gate.OpenSince(gen); err != nil {
-		p.log.Error("outputs stay in safe state", "err", err)
-		return
+	err := p.parts.Gate.OpenSince(gen)
+	switch {
+	case err == nil:
+		p.reopenGen.Store(0)
+		p.light()
+	case errors.Is(err, actuators.ErrSafeStateSince):
+		p.reopenGen.Store(0)
+	default:
+		p.log.Error("outputs stay in safe state for now", "err", err)
+		p.reopenGen.Store(gen + 1) // +1: generation 0 is a valid one
 	}
-	p.light()
+}
+
+// retryReopen reopens the outputs an earlier reopen could not.
+func (p *Pod) retryReopen() {
+	if g := p.reopenGen.Load(); g != 0 && p.wd.Status().Latched == nil {
+		p.reopen(g - 1)
+	}
 }
 
 // light shows the ambient light, unless the gate is closed.
@@ -344,6 +361,7 @@ func (p *Pod) recorder(ctx context.Context) error {
 			p.event(r.e, r.at)
 		case <-retry.C:
 			p.retrySave()
+			p.retryReopen()
 		}
 	}
 }

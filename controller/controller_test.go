@@ -792,3 +792,34 @@ func TestALatchTheStoreRefusedIsRetried(t *testing.T) {
 		}
 	})
 }
+
+func TestOutputsReopenOnceAHungHaltReturns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		hang := &haltHang{release: make(chan struct{})}
+		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{hang: hang})
+		defer r.stop()
+		until(start, 20*time.Second)
+		hang.armed.Store(true)
+		until(start, 125*time.Second)
+		if _, err := r.pod.Ack(context.Background()); err != nil {
+			t.Fatalf("Ack: %v", err)
+		}
+		if st := r.pod.Status(); st.State != StateIdle {
+			t.Fatalf("state after ack = %s", st.State)
+		}
+		// The strip's Halt is still stuck on its bus: the gate stays closed.
+		time.Sleep(3 * saveRetry)
+		synctest.Wait()
+		if !r.pod.parts.Gate.Safe() {
+			t.Fatal("the outputs reopened while an output was still halting")
+		}
+		hang.armed.Store(false)
+		close(hang.release)
+		time.Sleep(saveRetry)
+		synctest.Wait()
+		if r.pod.parts.Gate.Safe() || r.hw.Strip.Dark() {
+			t.Fatal("the outputs did not reopen once the halt returned")
+		}
+	})
+}
