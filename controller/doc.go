@@ -17,7 +17,8 @@
 //   - the recorder: takes aborts from the watchdog (through a buffered
 //     channel filled without blocking), stores the latch (retrying every
 //     second if the store refuses), reports the abort and the state change,
-//     and records the events the loops post;
+//     records the events the loops post, and retries reopening the outputs
+//     when an ack found one still halting;
 //   - the telemetry loop: every telemetry interval appends one record to the
 //     outbox through the uplink;
 //   - the keepalive: READY=1 to systemd once started, then WATCHDOG=1 to
