@@ -146,9 +146,6 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	return p, nil
 }
 
-// Watchdog returns the pod's safety watchdog.
-func (p *Pod) Watchdog() *safety.Watchdog { return p.wd }
-
 // onAbort runs on the watchdog goroutine after the safe state was applied; it
 // must not block. At most one abort is latched at a time, so the buffer never
 // fills; if it ever did, the latch itself still holds the pod safe.
