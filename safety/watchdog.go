@@ -148,13 +148,13 @@ func (w *Watchdog) Feed(r vitals.Reading) {
 func (w *Watchdog) Run(ctx context.Context) error {
 	t := time.NewTicker(w.period)
 	defer t.Stop()
-	w.Evaluate()
+	w.evaluate()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			w.Evaluate()
+			w.evaluate()
 		}
 	}
 }
@@ -169,9 +169,8 @@ func (w *Watchdog) LastEvaluation() time.Time {
 	return time.Unix(0, ns)
 }
 
-// Evaluate runs the rules once. Run calls it every period; it is exported
-// for the daemon's self-test.
-func (w *Watchdog) Evaluate() {
+// evaluate runs the rules once; Run calls it every period.
+func (w *Watchdog) evaluate() {
 	now := time.Now()
 	w.lastTick.Store(now.UnixNano())
 
