@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,42 +95,22 @@ type config struct {
 
 func (o *Opts) encode() (config, error) {
 	var c config
-	sr := -1
-	for i, f := range sampleRates {
-		if o.SampleRate == f {
-			sr = i
-		}
-	}
+	sr := slices.Index(sampleRates[:], o.SampleRate)
 	if sr < 0 {
 		return c, fmt.Errorf("max30102: invalid SampleRate %s (want 50, 100, 200, 400, 800, 1000, 1600 or 3200 Hz)", o.SampleRate)
 	}
-	ave := -1
-	for i := range 6 {
-		if o.Averaging == 1<<i {
-			ave = i
-		}
-	}
+	ave := slices.Index([]int{1, 2, 4, 8, 16, 32}, o.Averaging)
 	if ave < 0 {
 		return c, fmt.Errorf("max30102: invalid Averaging %d (want 1, 2, 4, 8, 16 or 32)", o.Averaging)
 	}
-	pw := -1
-	for i, d := range pulseWidths {
-		if o.PulseWidth == d {
-			pw = i
-		}
-	}
+	pw := slices.Index(pulseWidths[:], o.PulseWidth)
 	if pw < 0 {
 		return c, fmt.Errorf("max30102: invalid PulseWidth %s (want 69µs, 118µs, 215µs or 411µs)", o.PulseWidth)
 	}
 	if limit := maxSpO2Rate[pw]; o.SampleRate > limit {
 		return c, fmt.Errorf("max30102: SampleRate %s too high for PulseWidth %s (at most %s)", o.SampleRate, o.PulseWidth, limit)
 	}
-	rge := -1
-	for i, a := range adcRanges {
-		if o.ADCRange == a {
-			rge = i
-		}
-	}
+	rge := slices.Index(adcRanges[:], o.ADCRange)
 	if rge < 0 {
 		return c, fmt.Errorf("max30102: invalid ADCRange %s (want 2048, 4096, 8192 or 16384 nA)", o.ADCRange)
 	}
