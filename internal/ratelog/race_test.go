@@ -1,0 +1,5 @@
+//go:build race
+
+package ratelog
+
+const raceEnabled = true
