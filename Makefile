@@ -27,12 +27,13 @@ run: build
 	fi; exec ./$(BIN)/podd --config configs/sim.yaml
 
 # The integration tests need a real mosquitto; deps installs it when missing.
-# The tests run twice: with the race detector, and on 32 bits (GOARCH=386,
-# as the armv6/armv7 pods are; the end-to-end tests skip there with -short).
+# The tests run twice: with the race detector, and built for armv7 (32 bits,
+# as the armv6/armv7 pods are) under qemu-user's qemu-arm; the end-to-end
+# tests skip there with -short.
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
-	GOARCH=386 CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 5m ./...
+	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 8m -exec qemu-arm ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -76,10 +77,13 @@ deb: cross
 	done
 
 deps:
-	@if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then \
-	  echo "installing mosquitto (Debian packages)"; \
+	@pkgs=; \
+	if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then pkgs="mosquitto mosquitto-clients"; fi; \
+	if ! command -v qemu-arm >/dev/null 2>&1; then pkgs="$$pkgs qemu-user"; fi; \
+	if [ -n "$$pkgs" ]; then \
+	  echo "installing$$pkgs (Debian packages)"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mosquitto mosquitto-clients >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$pkgs >/dev/null; \
 	fi
 
 clean:

@@ -3,6 +3,12 @@
 // subpackages; this package holds them all behind one Gate, through which
 // normal output runs and which the safety watchdog closes to reach the safe
 // state without waiting on anything else.
+//
+// On shutdown the daemon first seals the gate (Seal), so that nothing, not
+// even an acknowledgement racing the stop, can reopen it; then applies the
+// safe state; then waits with Idle for any Halt still running on a hung bus
+// before it closes the buses under the outputs. The gate opens no bus and
+// closes none: the daemon owns them.
 package actuators
 
 import (
@@ -16,6 +22,9 @@ import (
 
 // ErrSafeState is returned by Do while the gate is closed.
 var ErrSafeState = errors.New("actuators: in safe state")
+
+// ErrSealed is returned by Open and OpenSince once the gate is sealed.
+var ErrSealed = errors.New("actuators: gate sealed")
 
 // Haltable is an output that can be put into its safe state: no motion, no
 // light, no PWM. Halt must be safe to call more than once.
@@ -52,6 +61,8 @@ type Gate struct {
 	// gen counts SafeState calls (under mu), so OpenSince can refuse to undo
 	// a safe state its caller has not seen.
 	gen uint64
+	// sealed (under mu) keeps the gate closed for good.
+	sealed bool
 }
 
 // ErrSafeStateSince is returned by OpenSince when a safe state was applied
@@ -89,8 +100,22 @@ func (g *Gate) Do(f func() error) error {
 	return f()
 }
 
-// Safe reports whether the gate is closed.
+// Safe reports whether the gate is closed. A gate closed by Seal alone has
+// halted nothing: only SafeState puts the outputs into their safe state.
 func (g *Gate) Safe() bool { return g.closed.Load() }
+
+// Seal closes the gate for good: no new normal output starts, and every later
+// Open or OpenSince returns ErrSealed. The daemon calls it once it has
+// decided to stop, before the shutdown's safe state, so that nothing can
+// relight the outputs after that decision. Seal does not halt anything:
+// outputs keep what they show, and an action already past the gate runs on,
+// until SafeState, which still works after Seal. Seal is safe to call twice.
+func (g *Gate) Seal() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sealed = true
+	g.closed.Store(true)
+}
 
 // SafeState closes the gate, so no new normal output starts, and halts every
 // output, all of them even if some fail. It returns once every Halt has
@@ -158,7 +183,7 @@ func (o *output) halt() *haltCall {
 // Open reopens the gate after a local acknowledgement and resumes outputs
 // whose Halt latches. It refuses while any Halt is still in progress: that
 // output is not known to be safe, and reopening would let normal output
-// queue up behind its hung bus.
+// queue up behind its hung bus. It returns ErrSealed once the gate is sealed.
 func (g *Gate) Open() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -174,10 +199,14 @@ func (g *Gate) Generation() uint64 {
 
 // OpenSince is Open, refused with ErrSafeStateSince if a safe state was
 // applied after gen was read: an acknowledgement must not reopen the gate
-// over an abort (or a shutdown) that came after it.
+// over an abort (or a shutdown) that came after it. A sealed gate refuses
+// with ErrSealed, whatever gen.
 func (g *Gate) OpenSince(gen uint64) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.sealed {
+		return ErrSealed
+	}
 	if g.gen != gen {
 		return ErrSafeStateSince
 	}
@@ -185,16 +214,11 @@ func (g *Gate) OpenSince(gen uint64) error {
 }
 
 func (g *Gate) openLocked() error {
-	var busy []string
-	for _, o := range g.outs {
-		o.mu.Lock()
-		if o.halting != nil {
-			busy = append(busy, o.h.String())
-		}
-		o.mu.Unlock()
+	if g.sealed {
+		return ErrSealed
 	}
-	if len(busy) > 0 {
-		return fmt.Errorf("actuators: cannot reopen, halt still in progress: %s", strings.Join(busy, ", "))
+	if busy := g.halting(); len(busy) > 0 {
+		return fmt.Errorf("actuators: cannot reopen, halt still in progress: %s", names(busy))
 	}
 	for _, o := range g.outs {
 		if r, ok := o.h.(Resumer); ok {
@@ -203,4 +227,57 @@ func (g *Gate) openLocked() error {
 	}
 	g.closed.Store(false)
 	return nil
+}
+
+// Idle waits until no output's Halt is in progress: a Halt started by
+// SafeState on a hung bus keeps running after SafeStateContext gave up on it,
+// and the daemon must not close a bus under it. It returns nil once none is,
+// at once if none is, and otherwise, when ctx is done first, an error naming
+// the outputs still halting that wraps ctx.Err(). It starts no goroutine.
+func (g *Gate) Idle(ctx context.Context) error {
+	for {
+		// A SafeState may start new Halts while Idle waits: look again until
+		// a look finds none.
+		busy := g.halting()
+		if len(busy) == 0 {
+			return nil
+		}
+		for _, b := range busy {
+			select {
+			case <-b.call.done:
+			case <-ctx.Done():
+				if busy := g.halting(); len(busy) > 0 {
+					return fmt.Errorf("actuators: halt still in progress: %s: %w", names(busy), ctx.Err())
+				}
+				return nil
+			}
+		}
+	}
+}
+
+// busyOutput is an output and its Halt in progress.
+type busyOutput struct {
+	o    *output
+	call *haltCall
+}
+
+// halting lists the outputs whose Halt is in progress, in gate order.
+func (g *Gate) halting() []busyOutput {
+	var busy []busyOutput
+	for _, o := range g.outs {
+		o.mu.Lock()
+		if o.halting != nil {
+			busy = append(busy, busyOutput{o, o.halting})
+		}
+		o.mu.Unlock()
+	}
+	return busy
+}
+
+func names(busy []busyOutput) string {
+	n := make([]string, len(busy))
+	for i, b := range busy {
+		n[i] = b.o.h.String()
+	}
+	return strings.Join(n, ", ")
 }

@@ -7,8 +7,12 @@ import (
 	"testing/synctest"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/sleegation/podd/actuators/apa102"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // The LED strip driver latches its safe state and is resumed by Open.
 var _ interface {
@@ -201,4 +205,153 @@ func TestOpenSinceRefusesToUndoALaterSafeState(t *testing.T) {
 	if err := g.OpenSince(g.Generation()); err != nil || g.Safe() {
 		t.Fatalf("OpenSince the current generation = %v (safe %v), want open", err, g.Safe())
 	}
+}
+
+func TestSealKeepsTheGateClosedWithoutHaltingAnything(t *testing.T) {
+	a := newFake("strip", nil)
+	g := NewGate(a)
+	g.Seal()
+	if got := a.recorded(); len(got) != 0 {
+		t.Fatalf("calls after Seal %v; want none: Seal halts nothing", got)
+	}
+	ran := false
+	if err := g.Do(func() error { ran = true; return nil }); !errors.Is(err, ErrSafeState) || ran {
+		t.Fatalf("Do after Seal = %v, ran %t; want ErrSafeState, not run", err, ran)
+	}
+	if err := g.Open(); !errors.Is(err, ErrSealed) {
+		t.Fatalf("Open after Seal = %v; want ErrSealed", err)
+	}
+	if err := g.SafeState(); err != nil {
+		t.Fatalf("SafeState after Seal = %v", err)
+	}
+	if got := a.recorded(); !equal(got, []string{"halt"}) {
+		t.Fatalf("calls after SafeState %v; want [halt]", got)
+	}
+	g.Seal()
+	for name, open := range map[string]func() error{
+		"Open":                          g.Open,
+		"OpenSince the current gen":     func() error { return g.OpenSince(g.Generation()) },
+		"OpenSince an older generation": func() error { return g.OpenSince(g.Generation() - 1) },
+	} {
+		if err := open(); !errors.Is(err, ErrSealed) || !g.Safe() {
+			t.Errorf("%s after Seal and SafeState = %v (safe %v); want ErrSealed, still safe", name, err, g.Safe())
+		}
+	}
+	if got := a.recorded(); len(got) != 0 {
+		t.Errorf("calls after refused opens %v; want none (no resume)", got)
+	}
+}
+
+func TestSealBeatsAnAcknowledgementThatSawTheLatestSafeState(t *testing.T) {
+	g := NewGate(newFake("strip", nil))
+	if err := g.SafeState(); err != nil { // the abort being acknowledged
+		t.Fatal(err)
+	}
+	gen := g.Generation()
+	g.Seal() // the daemon decides to stop before the acknowledgement reopens
+	if err := g.OpenSince(gen); !errors.Is(err, ErrSealed) || !g.Safe() {
+		t.Fatalf("OpenSince(%d) after Seal = %v (safe %v); want ErrSealed, still safe", gen, err, g.Safe())
+	}
+}
+
+func TestIdleReturnsAtOnceWhenNoHaltIsInProgress(t *testing.T) {
+	g := NewGate(newFake("light", nil), newFake("haptics", nil))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := g.Idle(ctx); err != nil {
+		t.Fatalf("Idle on a gate that never halted = %v", err)
+	}
+	if err := g.SafeState(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Idle(ctx); err != nil {
+		t.Fatalf("Idle after every Halt returned = %v", err)
+	}
+}
+
+func TestIdleWaitsForAHungHaltReleasedLater(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		light, hung, fan := newFake("light", nil), newFake("haptics", nil), newFake("fan", nil)
+		g := NewGate(light, hung, fan)
+		release := make(chan struct{})
+		doDone := make(chan error)
+		go func() { doDone <- g.Do(hung.write(release)) }()
+		synctest.Wait() // the write holds the haptics bus
+
+		g.Seal()
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		err := g.SafeStateContext(ctx)
+		cancel()
+		if want := "actuators: halt still in progress: haptics: context deadline exceeded"; err == nil || err.Error() != want {
+			t.Fatalf("SafeStateContext() = %v; want %q", err, want)
+		}
+
+		ctx, cancel = context.WithTimeout(t.Context(), 2*time.Second)
+		start := time.Now()
+		err = g.Idle(ctx)
+		cancel()
+		if want := "actuators: halt still in progress: haptics: context deadline exceeded"; err == nil || err.Error() != want || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Idle() while haptics hangs = %v; want %q wrapping context.DeadlineExceeded", err, want)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Errorf("Idle() gave up after %v; want the context's 2s", d)
+		}
+
+		idle := make(chan error)
+		go func() { idle <- g.Idle(t.Context()) }()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		select {
+		case err := <-idle:
+			t.Fatalf("Idle() returned %v while the haptics Halt still hangs", err)
+		default:
+		}
+
+		close(release) // the bus returns: the write, then the pending Halt, complete
+		if err := <-idle; err != nil {
+			t.Fatalf("Idle() once the Halt returned = %v", err)
+		}
+		if err := <-doDone; err != nil {
+			t.Fatal(err)
+		}
+		if got, want := hung.recorded(), []string{"write", "halt"}; !equal(got, want) {
+			t.Errorf("haptics: calls %v; want %v", got, want)
+		}
+		if err := g.Open(); !errors.Is(err, ErrSealed) {
+			t.Errorf("Open() once idle after Seal = %v; want ErrSealed", err)
+		}
+	})
+}
+
+func TestIdleNamesEveryOutputStillHalting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		light, hung1, hung2 := newFake("light", nil), newFake("haptics", nil), newFake("fan", nil)
+		g := NewGate(light, hung1, hung2)
+		release := make(chan struct{})
+		done := make(chan error, 2)
+		for _, f := range []*fakeOut{hung1, hung2} {
+			go func() { done <- g.Do(f.write(release)) }()
+		}
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		_ = g.SafeStateContext(ctx)
+		cancel()
+
+		ctx, cancel = context.WithCancel(t.Context())
+		cancel()
+		err := g.Idle(ctx)
+		if want := "actuators: halt still in progress: haptics, fan: context canceled"; err == nil || err.Error() != want || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Idle() = %v; want %q wrapping context.Canceled", err, want)
+		}
+
+		close(release)
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := g.Idle(t.Context()); err != nil {
+			t.Fatalf("Idle() once released = %v", err)
+		}
+	})
 }

@@ -18,49 +18,22 @@ import (
 	"os"
 	"time"
 
+	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/safety"
 )
 
-// Status is the reply of GET /v1/status.
-type Status struct {
-	Pod       string       `json:"pod"`
-	Boot      string       `json:"boot"`
-	Version   string       `json:"version"`
-	State     string       `json:"state"`
-	Since     time.Time    `json:"since"`
-	Simulated bool         `json:"simulated"`
-	Safety    SafetyStatus `json:"safety"`
-	Vitals    Vitals       `json:"vitals"`
-	Uplink    UplinkStatus `json:"uplink"`
-	// Sim is what the simulated hardware shows; absent on real hardware.
-	Sim *SimStatus `json:"sim,omitempty"`
-}
+// Status is the reply of GET /v1/status; the controller owns its shape.
+type Status = controller.Status
 
-// SimStatus reports the simulated outputs, read from their device models.
-type SimStatus struct {
-	StripFrames int  `json:"strip_frames"` // frames the simulated strip latched
-	StripDark   bool `json:"strip_dark"`   // its last frame emits no light
-}
-
-// SafetyStatus is the watchdog's part of Status.
-type SafetyStatus struct {
-	Level   string        `json:"level"`
-	Pending []string      `json:"pending,omitempty"`
-	Latched *safety.Abort `json:"latched,omitempty"`
-}
-
-// Vitals are the latest vitals; nil means unknown.
-type Vitals struct {
-	HeartRateBPM *float64 `json:"heart_rate_bpm"`
-	SpO2Pct      *float64 `json:"spo2_pct"`
-}
-
-// UplinkStatus tells whether the hub is reachable and how much waits to be sent.
-type UplinkStatus struct {
-	Broker    string `json:"broker"`
-	Connected bool   `json:"connected"`
-	Outbox    int    `json:"outbox"`
-}
+// The parts of Status, for clients.
+type (
+	SimStatus    = controller.SimStatus
+	SafetyStatus = controller.SafetyStatus
+	Outputs      = controller.Outputs
+	Vitals       = controller.Vitals
+	UplinkStatus = controller.UplinkStatus
+	PartStatus   = controller.PartStatus
+)
 
 // AckReply is the reply of POST /v1/ack.
 type AckReply struct {
@@ -78,7 +51,7 @@ type Pod interface {
 
 // ErrRefused marks an Ack error that is the pod's decision (nothing latched,
 // an alarm condition still present), not a failure: it is answered 409.
-var ErrRefused = errors.New("refused")
+var ErrRefused = controller.ErrRefused
 
 // Server serves the local API on a Unix socket.
 type Server struct {
@@ -116,11 +89,15 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Run listens on the socket and serves until ctx is done, then shuts the
-// server down and removes the socket.
-func (s *Server) Run(ctx context.Context) error {
+// server down and removes the socket. It calls up, when not nil, once it
+// listens.
+func (s *Server) Run(ctx context.Context, up func()) error {
 	ln, err := Listen(s.path)
 	if err != nil {
 		return err
+	}
+	if up != nil {
+		up()
 	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)

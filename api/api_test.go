@@ -59,7 +59,7 @@ func serve(t *testing.T, pod Pod) (*Client, string) {
 	path := shortSocket(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- NewServer(pod, path, nil).Run(ctx) }()
+	go func() { done <- NewServer(pod, path, nil).Run(ctx, nil) }()
 	c := NewClient(path)
 	t.Cleanup(func() {
 		c.Close()

@@ -10,9 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sleegation/podd/controller"
 )
 
-// Health reports whether the pod's safety watchdog is running; nil is healthy.
+// Health reports whether the pod's safety watchdog is running and its parts
+// are up; nil is healthy, otherwise the error says what is wrong.
 type Health interface {
 	Healthy() error
 }
@@ -45,11 +48,14 @@ func NewMetricsServer(pod Pod, health Health, addr string) *MetricsServer {
 // Handler returns the server's HTTP handler.
 func (m *MetricsServer) Handler() http.Handler { return m.handler }
 
-// Run serves until ctx is done.
-func (m *MetricsServer) Run(ctx context.Context) error {
+// Run serves until ctx is done. It calls up, when not nil, once it listens.
+func (m *MetricsServer) Run(ctx context.Context, up func()) error {
 	ln, err := net.Listen("tcp", m.addr)
 	if err != nil {
 		return fmt.Errorf("api: metrics listen: %w", err)
+	}
+	if up != nil {
+		up()
 	}
 	srv := &http.Server{Handler: m.handler, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
@@ -80,13 +86,17 @@ var (
 	descConnected = prometheus.NewDesc("podd_uplink_connected", "1 while connected to the hub's broker.", nil, nil)
 	descOutbox    = prometheus.NewDesc("podd_outbox_records", "Records stored and not yet acknowledged by the broker.", nil, nil)
 	descSimulated = prometheus.NewDesc("podd_simulated", "1 when the hardware is simulated.", nil, nil)
+	descUnstored  = prometheus.NewDesc("podd_unstored_events", "Events kept in memory because the store refused them.", nil, nil)
+	descOutputs   = prometheus.NewDesc("podd_outputs_safe", "1 while the actuators are held in their safe state.", nil, nil)
+	descPartUp    = prometheus.NewDesc("podd_part_up", "1 while a supervised part (store, uplink, api, metrics, sim) is up.", []string{"part"}, nil)
+	descPartFails = prometheus.NewDesc("podd_part_failures_total", "Failures of a supervised part since the daemon started.", []string{"part"}, nil)
 )
 
 // statusCollector turns one Status into metrics at each scrape.
 type statusCollector struct{ pod Pod }
 
 func (statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descSafety, descLatched, descHR, descSpO2, descConnected, descOutbox, descSimulated} {
+	for _, d := range []*prometheus.Desc{descState, descSafety, descLatched, descHR, descSpO2, descConnected, descOutbox, descSimulated, descUnstored, descOutputs, descPartUp, descPartFails} {
 		ch <- d
 	}
 }
@@ -108,8 +118,16 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descSpO2, *st.Vitals.SpO2Pct)
 	}
 	gauge(descConnected, bool01(st.Uplink.Connected))
-	gauge(descOutbox, float64(st.Uplink.Outbox))
+	if st.Uplink.Outbox >= 0 {
+		gauge(descOutbox, float64(st.Uplink.Outbox))
+	}
 	gauge(descSimulated, bool01(st.Simulated))
+	gauge(descUnstored, float64(st.Uplink.Unstored))
+	gauge(descOutputs, bool01(st.Outputs.Safe))
+	for _, ps := range st.Parts {
+		gauge(descPartUp, bool01(ps.State == controller.PartUp), ps.Name)
+		ch <- prometheus.MustNewConstMetric(descPartFails, prometheus.CounterValue, float64(ps.Failures), ps.Name)
+	}
 }
 
 func bool01(b bool) float64 {

@@ -40,6 +40,10 @@ const (
 	MinTelemetryInterval = 100 * time.Millisecond // as written in the problem line
 	MaxTelemetryInterval = 60 * time.Second
 	maxSocketPath        = 107 // sun_path is 108 bytes with its terminating NUL
+	// MinListenPort is the lowest port podd listens on: it runs as the
+	// unprivileged user podd (systemd/podd.service), which may not bind
+	// the ports below.
+	MinListenPort = 1024
 )
 
 // Config is a validated configuration.
@@ -77,8 +81,13 @@ type HardwareConfig struct {
 
 // UplinkConfig is the MQTT connection to the hub.
 type UplinkConfig struct {
-	Broker         string // uplink.broker: a tcp, ssl, ws or wss URL, or Embedded
-	EmbeddedListen string // uplink.embedded_listen: host:port of the embedded broker
+	// Broker is uplink.broker: tcp://host:port or mqtt://host:port (plain
+	// MQTT over TCP, the only transport package uplink dials), or Embedded.
+	Broker string
+	// EmbeddedListen is uplink.embedded_listen: the host:port the embedded
+	// broker listens on, its host a loopback address, localhost, or 0.0.0.0
+	// or [::] for every interface.
+	EmbeddedListen string
 	ClientID       string // uplink.client_id
 }
 
@@ -93,8 +102,9 @@ type StorageConfig struct {
 // APIConfig is the local API.
 type APIConfig struct {
 	Socket string // api.socket: the Unix socket path
-	// MetricsListen is api.metrics_listen: a loopback host:port serving
-	// /metrics and /healthz, or empty for none.
+	// MetricsListen is api.metrics_listen: a loopback host:port (a
+	// loopback IP address or localhost) serving /metrics and /healthz, or
+	// empty for none.
 	MetricsListen string
 }
 
@@ -411,7 +421,7 @@ func (c *Config) problems() []problem {
 	if err := checkBroker(c.Uplink.Broker); err != nil {
 		add("uplink.broker", "%q %v", c.Uplink.Broker, err)
 	}
-	if err := checkHostPort(c.Uplink.EmbeddedListen); err != nil {
+	if err := checkEmbeddedListen(c.Uplink.EmbeddedListen); err != nil {
 		add("uplink.embedded_listen", "%q %v", c.Uplink.EmbeddedListen, err)
 	}
 	if c.Uplink.ClientID == "" {
@@ -429,6 +439,8 @@ func (c *Config) problems() []problem {
 	if a := c.API.MetricsListen; a != "" {
 		if err := checkLoopback(a); err != nil {
 			add("api.metrics_listen", "%q %v", a, err)
+		} else if e := c.Uplink.EmbeddedListen; c.Uplink.Embedded() && checkEmbeddedListen(e) == nil && portOf(a) == portOf(e) {
+			add("api.metrics_listen", "%q is on the port of the embedded broker (uplink.embedded_listen %q): use another port", a, e)
 		}
 	}
 	if c.Hardware.Mode == ModeSim && c.Sim.Scenario == "" {
@@ -454,49 +466,98 @@ func (c *Config) problems() []problem {
 	return ps
 }
 
-var brokerSchemes = []string{"tcp", "ssl", "ws", "wss"}
+// brokerSchemes are the schemes uplink.New accepts: MQTT over plain TCP.
+var brokerSchemes = []string{"tcp", "mqtt"}
 
+// checkBroker accepts Embedded or scheme://host:port and nothing more: no
+// user information, path, query or fragment, not even an empty one.
 func checkBroker(b string) error {
+	const want = `is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535`
 	if b == Embedded {
 		return nil
 	}
 	u, err := url.Parse(b)
-	if err != nil || !slices.Contains(brokerSchemes, u.Scheme) || u.Opaque != "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New(`is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`)
+	if err != nil || !slices.Contains(brokerSchemes, u.Scheme) || b != u.Scheme+"://"+u.Host {
+		return errors.New(want)
 	}
-	if (u.Scheme == "tcp" || u.Scheme == "ssl") && u.Path != "" {
-		return errors.New(`is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`)
-	}
-	if err := checkHostPort(u.Host); err != nil {
-		return errors.New(`is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`)
+	host, ok := splitHostPort(u.Host, 1)
+	if !ok || (net.ParseIP(host) == nil && !hostName(host)) {
+		return errors.New(want)
 	}
 	return nil
 }
 
-func checkHostPort(hp string) error {
+// splitHostPort returns the host of hp if hp is a non-empty host and a
+// decimal port in minPort..65535, written as net.JoinHostPort writes them:
+// IPv6 in brackets, anything else without, no sign or leading zero.
+func splitHostPort(hp string, minPort int) (host string, ok bool) {
 	host, port, err := net.SplitHostPort(hp)
-	if err == nil {
-		var p int
-		p, err = strconv.Atoi(port)
-		if err == nil && (host == "" || p < 1 || p > 65535 || strings.ContainsAny(host, " /")) {
-			err = errors.New("bad host or port")
+	if err != nil || host == "" || net.JoinHostPort(host, port) != hp {
+		return "", false
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || strconv.Itoa(p) != port || p < minPort || p > 65535 {
+		return "", false
+	}
+	return host, true
+}
+
+// portOf is the port of an address splitHostPort accepted.
+func portOf(hp string) string {
+	_, p, _ := net.SplitHostPort(hp)
+	return p
+}
+
+// hostName reports whether s is a host name (RFC 1123): dot-separated
+// labels of letters, digits and inner hyphens, the last not all digits so
+// that a mistyped IPv4 address is not taken for a name.
+func hostName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if len(l) < 1 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-') {
+				return false
+			}
 		}
 	}
-	if err != nil {
-		return errors.New("is not host:port with a port in 1..65535")
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
+}
+
+var errListenPort = fmt.Errorf("is not host:port with a port in %d..65535", MinListenPort)
+
+// checkLoopback accepts host:port on a loopback IP address or localhost
+// only: the metrics are for the pod's own host. Any other host name is
+// refused: net.Listen would look it up when podd starts, and fail there if
+// it does not resolve to an address of the machine.
+func checkLoopback(hp string) error {
+	host, ok := splitHostPort(hp, MinListenPort)
+	if !ok {
+		return errListenPort
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("is not a loopback address (127.0.0.1, [::1] or localhost)")
 	}
 	return nil
 }
 
-// checkLoopback accepts host:port on a loopback address only: the metrics
-// are for the pod's own host.
-func checkLoopback(hp string) error {
-	if err := checkHostPort(hp); err != nil {
-		return err
+// checkEmbeddedListen accepts host:port on a loopback IP address, localhost
+// or every interface, and, as checkLoopback, no other host name. The
+// embedded broker is for development and the simulator; the address of one
+// interface may not exist yet when podd starts (DHCP), and 0.0.0.0 or [::]
+// serve the other machines of a workbench as well.
+func checkEmbeddedListen(hp string) error {
+	host, ok := splitHostPort(hp, MinListenPort)
+	if !ok {
+		return errListenPort
 	}
-	host, _, _ := net.SplitHostPort(hp)
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return errors.New("is not a loopback address (127.0.0.1, [::1] or localhost)")
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || (!ip.IsLoopback() && !ip.IsUnspecified())) {
+		return errors.New("is not a loopback address or every interface (127.0.0.1, [::1], localhost, 0.0.0.0 or [::])")
 	}
 	return nil
 }

@@ -2,13 +2,18 @@ package configs
 
 import (
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/uplink"
 )
 
 func TestShippedFilesLoad(t *testing.T) {
@@ -105,7 +110,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_HARDWARE_I2C_BUS=3",
 		"PODD_HARDWARE_SPI_PORT=SPI1.2",
 		"PODD_HARDWARE_LED_COUNT=150",
-		"PODD_UPLINK_BROKER=ssl://hub.example:8883",
+		"PODD_UPLINK_BROKER=mqtt://hub.example:1884",
 		"PODD_UPLINK_EMBEDDED_LISTEN=0.0.0.0:1884",
 		"PODD_UPLINK_CLIENT_ID=bench-7",
 		"PODD_STORAGE_PATH=/tmp/p.db",
@@ -131,7 +136,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	want := Config{
 		Pod:       PodConfig{ID: "pod-8"},
 		Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150},
-		Uplink:    UplinkConfig{Broker: "ssl://hub.example:8883", EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7"},
+		Uplink:    UplinkConfig{Broker: "mqtt://hub.example:1884", EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7"},
 		Storage:   StorageConfig{Path: "/tmp/p.db"},
 		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
@@ -205,7 +210,7 @@ func TestInvalidConfigurations(t *testing.T) {
 			want: []string{
 				`pod.id: "" is not 1 to 32 characters of a-z, 0-9 and -`,
 				`hardware.mode: "" is not sim or linux`,
-				`uplink.broker: "" is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`,
+				`uplink.broker: "" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535`,
 				`storage.path: "" is required: the path of the bbolt file`,
 				`api.socket: "" is required: the path of the Unix socket`,
 			},
@@ -215,7 +220,7 @@ func TestInvalidConfigurations(t *testing.T) {
 			yaml: `
 pod: {id: Pod_1}
 hardware: {mode: sim, led_count: 2000, i2c_bus: "", spi_port: ""}
-uplink: {broker: "mqtt://hub:1883", embedded_listen: "localhost"}
+uplink: {broker: "ssl://hub:8883", embedded_listen: "localhost"}
 storage: {path: /x.db}
 api: {socket: /run/podd/` + strings.Repeat("s", 100) + `}
 telemetry: {interval: 5ms}
@@ -227,8 +232,8 @@ log: {level: verbose}
 				`hardware.i2c_bus: "" is not an I2C bus name (e.g. "1")`,
 				`hardware.spi_port: "" is not an SPI port name (e.g. "SPI0.0")`,
 				`hardware.led_count: 2000 is outside 1..1024`,
-				`uplink.broker: "mqtt://hub:1883" is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://)`,
-				`uplink.embedded_listen: "localhost" is not host:port with a port in 1..65535`,
+				`uplink.broker: "ssl://hub:8883" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535`,
+				`uplink.embedded_listen: "localhost" is not host:port with a port in 1024..65535`,
 				`api.socket: "/run/podd/` + strings.Repeat("s", 100) + `" is longer than the 107 bytes a Unix socket path may have`,
 				`sim.scenario: "" is required when hardware.mode is sim: the path of a scenario YAML`,
 				`telemetry.interval: "5ms" is outside 100ms..60s`,
@@ -286,7 +291,7 @@ safety: {spo2_low_pct: [90]}
 			environ: []string{
 				"PODD_UPLINK_BROKER=tcp://hub.local",
 			},
-			want: []string{`uplink.broker: "tcp://hub.local" is not "embedded" or a broker URL tcp://host:port (or ssl://, ws://, wss://) (from PODD_UPLINK_BROKER)`},
+			want: []string{`uplink.broker: "tcp://hub.local" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535 (from PODD_UPLINK_BROKER)`},
 		},
 		{
 			name: "not a mapping",
@@ -306,24 +311,244 @@ safety: {spo2_low_pct: [90]}
 	}
 }
 
-func TestBrokerForms(t *testing.T) {
+// brokers are uplink.broker values and whether the loader accepts them.
+var brokers = []struct {
+	broker string
+	ok     bool
+}{
+	{"embedded", true},
+	{"tcp://hub.local:1883", true},
+	{"mqtt://hub.local:1883", true},
+	{"tcp://Hub-1.example.org:1883", true},
+	{"tcp://localhost:1", true},
+	{"mqtt://10.0.0.2:65535", true},
+	{"tcp://[::1]:1883", true},
+	{"tcp://[fe80::1]:1883", true},
+	{"tcp://[::ffff:10.0.0.2]:1883", true},
+
+	{"", false},
+	{"Embedded", false},
+	{"ssl://hub.local:8883", false},
+	{"tls://hub.local:8883", false},
+	{"mqtts://hub.local:8883", false},
+	{"ws://hub.local:8080/mqtt", false},
+	{"wss://hub.local:443/mqtt", false},
+	{"unix:///run/mosquitto/mqtt.sock", false},
+	{"TCP://hub.local:1883", false},
+	{"hub.local:1883", false},
+	{"tcp:hub.local:1883", false},
+	{"tcp://hub.local", false},
+	{"tcp://hub.local:", false},
+	{"tcp://hub.local:0", false},
+	{"tcp://hub.local:65536", false},
+	{"tcp://hub.local:01883", false},
+	{"tcp://hub.local:mqtt", false},
+	{"tcp://:1883", false},
+	{"tcp://hub.local:1883/", false},
+	{"tcp://hub.local:1883/mqtt", false},
+	{"tcp://hub.local:1883?", false},
+	{"tcp://hub.local:1883?qos=1", false},
+	{"tcp://hub.local:1883#", false},
+	{"tcp://hub.local:1883#x", false},
+	{"tcp://user:pw@hub.local:1883", false},
+	{"tcp://@hub.local:1883", false},
+	{"tcp://::1:1883", false},
+	{"tcp://[127.0.0.1]:1883", false},
+	{"tcp://[fe80::1%25eth0]:1883", false},
+	{"tcp://hub%25:1883", false},
+	{"tcp://hub_1.local:1883", false},
+	{"tcp://-hub.local:1883", false},
+	{"tcp://hub..local:1883", false},
+	{"tcp://hub.local.:1883", false},
+	{"tcp://256.0.0.1:1883", false},
+	{" tcp://hub.local:1883", false},
+	{"tcp://hub.local:1883 ", false},
+}
+
+func TestBrokerValues(t *testing.T) {
+	for _, tc := range brokers {
+		c, err := Parse([]byte(minimal), []string{"PODD_UPLINK_BROKER=" + tc.broker})
+		if tc.ok {
+			if err != nil {
+				t.Errorf("broker %q: Parse = %v; want it accepted", tc.broker, err)
+			} else if c.Uplink.Broker != tc.broker {
+				t.Errorf("broker %q: Parse gave %q", tc.broker, c.Uplink.Broker)
+			}
+			continue
+		}
+		want := "uplink.broker: " + strconv.Quote(tc.broker) + ` is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535 (from PODD_UPLINK_BROKER)`
+		if err == nil || err.Error() != want {
+			t.Errorf("broker %q: Parse = %v; want %q", tc.broker, err, want)
+		}
+	}
+}
+
+// Every broker URL the loader accepts is one the uplink accepts: podd must
+// not start and then stop on its configuration.
+func TestAcceptedBrokersAreAcceptedByTheUplink(t *testing.T) {
+	store, err := journal.Open(filepath.Join(t.TempDir(), "podd.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	for _, tc := range brokers {
+		if !tc.ok || tc.broker == Embedded {
+			continue
+		}
+		if _, err := uplink.New(uplink.Config{Broker: tc.broker, Pod: "pod-7"}, store); err != nil {
+			t.Errorf("broker %q: %v", tc.broker, err)
+		}
+	}
+}
+
+func FuzzBroker(f *testing.F) {
+	for _, tc := range brokers {
+		f.Add(tc.broker)
+	}
+	f.Fuzz(func(t *testing.T, broker string) {
+		c, err := Parse([]byte(minimal), []string{"PODD_UPLINK_BROKER=" + broker})
+		if err != nil || broker == Embedded {
+			return
+		}
+		if c.Uplink.Broker != broker {
+			t.Fatalf("Parse gave broker %q for %q", c.Uplink.Broker, broker)
+		}
+		u, err := url.Parse(broker)
+		if err != nil {
+			t.Fatalf("accepted %q, which url.Parse refuses: %v", broker, err)
+		}
+		if u.Scheme != "tcp" && u.Scheme != "mqtt" {
+			t.Fatalf("accepted %q with scheme %q; want tcp or mqtt", broker, u.Scheme)
+		}
+		if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
+			t.Fatalf("accepted %q with port %q; want a number in 1..65535", broker, u.Port())
+		}
+		if u.Hostname() == "" || u.User != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			t.Fatalf("accepted %q: %#v; want only a scheme, a host and a port", broker, *u)
+		}
+	})
+}
+
+func TestListenAddresses(t *testing.T) {
+	const (
+		port     = "is not host:port with a port in 1024..65535"
+		loopback = "is not a loopback address (127.0.0.1, [::1] or localhost)"
+		local    = "is not a loopback address or every interface (127.0.0.1, [::1], localhost, 0.0.0.0 or [::])"
+	)
 	for _, tc := range []struct {
-		broker string
-		ok     bool
+		key, addr string
+		want      string // what is allowed; empty when accepted
 	}{
-		{"embedded", true},
-		{"tcp://hub.local:1883", true},
-		{"ssl://10.0.0.2:8883", true},
-		{"ws://hub.local:8080/mqtt", true},
-		{"wss://[fe80::1]:443/mqtt", true},
-		{"tcp://hub.local:1883/x", false},
-		{"tcp://hub.local:0", false},
-		{"tcp://user:pw@hub.local:1883", false},
-		{"hub.local:1883", false},
-		{"Embedded", false},
+		{"api.metrics_listen", "127.0.0.1:9464", ""},
+		{"api.metrics_listen", "127.0.0.2:9464", ""},
+		{"api.metrics_listen", "[::1]:9464", ""},
+		{"api.metrics_listen", "[::ffff:127.0.0.1]:9464", ""},
+		{"api.metrics_listen", "localhost:9464", ""},
+		{"api.metrics_listen", "127.0.0.1:1024", ""},
+		{"api.metrics_listen", "127.0.0.1:65535", ""},
+		{"api.metrics_listen", "0.0.0.0:9464", loopback},
+		{"api.metrics_listen", "[::]:9464", loopback},
+		{"api.metrics_listen", "10.0.0.2:9464", loopback},
+		{"api.metrics_listen", "hub.local:9464", loopback},
+		{"api.metrics_listen", "LOCALHOST:9464", loopback},
+		{"api.metrics_listen", "localhost.:9464", loopback},
+		{"api.metrics_listen", "[::1%lo]:9464", loopback},
+		{"api.metrics_listen", "127.0.0.1:80", port},
+		{"api.metrics_listen", "127.0.0.1:1023", port},
+		{"api.metrics_listen", "127.0.0.1:0", port},
+		{"api.metrics_listen", "127.0.0.1:65536", port},
+		{"api.metrics_listen", "127.0.0.1:09464", port},
+		{"api.metrics_listen", "127.0.0.1:+9464", port},
+		{"api.metrics_listen", "127.0.0.1:http", port},
+		{"api.metrics_listen", "[127.0.0.1]:9464", port},
+		{"api.metrics_listen", "::1:9464", port},
+		{"api.metrics_listen", ":9464", port},
+		{"api.metrics_listen", "127.0.0.1", port},
+		{"uplink.embedded_listen", "127.0.0.1:1883", ""},
+		{"uplink.embedded_listen", "[::1]:1883", ""},
+		{"uplink.embedded_listen", "localhost:1883", ""},
+		{"uplink.embedded_listen", "0.0.0.0:1883", ""},
+		{"uplink.embedded_listen", "[::]:1883", ""},
+		{"uplink.embedded_listen", "10.0.0.2:1883", local},
+		{"uplink.embedded_listen", "[fe80::1]:1883", local},
+		{"uplink.embedded_listen", "hub.local:1883", local},
+		{"uplink.embedded_listen", "127.0.0.1:883", port},
+		{"uplink.embedded_listen", ":1883", port},
+		{"uplink.embedded_listen", "localhost", port},
 	} {
-		if got := checkBroker(tc.broker) == nil; got != tc.ok {
-			t.Errorf("broker %q accepted %t; want %t", tc.broker, got, tc.ok)
+		env := EnvName(tc.key)
+		c, err := Parse([]byte(minimal), []string{env + "=" + tc.addr})
+		if tc.want != "" {
+			want := tc.key + ": " + strconv.Quote(tc.addr) + " " + tc.want + " (from " + env + ")"
+			if err == nil || err.Error() != want {
+				t.Errorf("%s %q: Parse = %v; want %q", tc.key, tc.addr, err, want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s %q: Parse = %v; want it accepted", tc.key, tc.addr, err)
+			continue
+		}
+		got := c.API.MetricsListen
+		if tc.key == "uplink.embedded_listen" {
+			got = c.Uplink.EmbeddedListen
+		}
+		if got != tc.addr {
+			t.Errorf("%s %q: Parse gave %q", tc.key, tc.addr, got)
+		}
+		// The daemon's parts listen with net.Listen("tcp", addr). The port
+		// is replaced by 0, since the one written may be taken on this machine.
+		host, _, _ := net.SplitHostPort(tc.addr)
+		if ip := net.ParseIP(host); ip != nil && ip.To4() == nil && !hasIPv6() {
+			t.Logf("%s %q: not bound, this machine has no IPv6", tc.key, tc.addr)
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			t.Errorf("%s %q accepted, but: %v", tc.key, tc.addr, err)
+			continue
+		}
+		if err := ln.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// hasIPv6 reports whether this machine has an IPv6 loopback address.
+func hasIPv6() bool {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	return ln.Close() == nil
+}
+
+func TestMetricsTakeAnotherPortThanTheEmbeddedBroker(t *testing.T) {
+	for _, tc := range []struct {
+		broker, embedded, metrics string
+		want                      string // empty when accepted
+	}{
+		{"embedded", "127.0.0.1:1883", "127.0.0.1:9464", ""},
+		{"tcp://hub.local:1883", "127.0.0.1:1883", "127.0.0.1:1883", ""}, // no embedded broker
+		{"embedded", "127.0.0.1:1883", "127.0.0.1:1883",
+			`api.metrics_listen: "127.0.0.1:1883" is on the port of the embedded broker (uplink.embedded_listen "127.0.0.1:1883"): use another port (from PODD_API_METRICS_LISTEN)`},
+		{"embedded", "0.0.0.0:1883", "localhost:1883",
+			`api.metrics_listen: "localhost:1883" is on the port of the embedded broker (uplink.embedded_listen "0.0.0.0:1883"): use another port (from PODD_API_METRICS_LISTEN)`},
+	} {
+		_, err := Parse([]byte(minimal), []string{
+			"PODD_UPLINK_BROKER=" + tc.broker,
+			"PODD_UPLINK_EMBEDDED_LISTEN=" + tc.embedded,
+			"PODD_API_METRICS_LISTEN=" + tc.metrics,
+		})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%+v: Parse = %v; want it accepted", tc, err)
+		case tc.want != "" && (err == nil || err.Error() != tc.want):
+			t.Errorf("%+v: Parse = %v; want %q", tc, err, tc.want)
 		}
 	}
 }

@@ -16,6 +16,18 @@
 // checked against the hard bounds of package safety, which no configuration
 // can loosen.
 //
+// Addresses are checked against what the parts that use them accept, so
+// that a configuration the loader accepts never stops podd after it started.
+// uplink.broker is "embedded" or tcp://host:port or mqtt://host:port, the
+// plain MQTT over TCP that package uplink dials, with nothing after the port.
+// The listen addresses (api.metrics_listen, uplink.embedded_listen) are
+// host:port with a port from 1024 up, since podd runs unprivileged, and a
+// host that binds without a name lookup on any machine: an IP address or
+// localhost. The metrics are served on loopback only; the embedded broker,
+// a development aid, listens on loopback or on every interface (0.0.0.0,
+// [::]), never on the address of one interface, which may not exist when
+// podd starts. With the embedded broker, the metrics take another port.
+//
 // Relative paths (storage.path, api.socket, sim.scenario) are kept as written
 // and so resolve against the daemon's working directory, as the paths of
 // most daemons do, not against the configuration file's directory. The

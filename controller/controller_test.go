@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
-	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sim"
@@ -49,6 +49,8 @@ func (l *journalLog) all() []string {
 type fakeUplink struct {
 	log   *journalLog
 	stuck chan struct{} // when set, Event hangs until it is closed
+	disk  *disk         // when set and failing, Event and Telemetry fail as a full disk makes them
+	times []time.Time   // of each event, as given
 
 	mu        sync.Mutex
 	statuses  []string
@@ -69,19 +71,26 @@ func (u *fakeUplink) SetStatus(state string, _ time.Time) {
 }
 
 func (u *fakeUplink) Telemetry(t uplink.Telemetry, _ time.Time) (uint64, error) {
+	if err := u.disk.err(); err != nil {
+		return 0, err
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.telemetry = append(u.telemetry, t)
 	return uint64(len(u.telemetry)), nil
 }
 
-func (u *fakeUplink) Event(e uplink.Event, _ time.Time) (uint64, error) {
+func (u *fakeUplink) Event(e uplink.Event, at time.Time) (uint64, error) {
 	if u.stuck != nil {
 		<-u.stuck
+	}
+	if err := u.disk.err(); err != nil {
+		return 0, err
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.events = append(u.events, e)
+	u.times = append(u.times, at)
 	return uint64(len(u.events)), nil
 }
 
@@ -105,18 +114,56 @@ func (u *fakeUplink) LastTelemetry() uplink.Telemetry {
 	return u.telemetry[len(u.telemetry)-1]
 }
 
+// disk makes every write of a memStore and a fakeUplink fail while failing
+// is set, as a full or read-only disk does. A nil *disk never fails.
+type disk struct {
+	mu      sync.Mutex
+	failing error
+}
+
+func (d *disk) err() error {
+	if d == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failing
+}
+
+func (d *disk) fail(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.failing = err
+}
+
 // memStore is the latch part of the journal, in memory, with an injectable failure.
 type memStore struct {
+	ready    chan struct{} // when set, the store opens when it is closed; otherwise at once
+	disk     *disk
 	mu       sync.Mutex
 	latch    []byte
 	setErr   error
 	clearErr error
 	stuck    chan struct{} // when set, SetLatch hangs until it is closed, as a dead SD card would
+
+	clearStuck chan struct{} // when set, ClearLatch hangs until it is closed
+}
+
+var opened = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (s *memStore) Ready() <-chan struct{} {
+	if s.ready != nil {
+		return s.ready
+	}
+	return opened
 }
 
 func (s *memStore) SetLatch(b []byte) error {
 	if s.stuck != nil {
 		<-s.stuck
+	}
+	if err := s.disk.err(); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,6 +181,15 @@ func (s *memStore) Latch() ([]byte, bool, error) {
 }
 
 func (s *memStore) ClearLatch() error {
+	s.mu.Lock()
+	stuck := s.clearStuck
+	s.mu.Unlock()
+	if stuck != nil {
+		<-stuck
+	}
+	if err := s.disk.err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.clearErr != nil {
@@ -181,9 +237,11 @@ func newRig(t *testing.T, scenarioYAML string, store *memStore) *rig {
 
 // rigOpts make parts of a rig misbehave.
 type rigOpts struct {
-	up   *fakeUplink             // default: a fakeUplink that records
-	wrap func(Oximeter) Oximeter // wraps the oximeter
-	hang *haltHang               // makes the strip's Halt hang
+	up       *fakeUplink             // default: a fakeUplink that records
+	wrap     func(Oximeter) Oximeter // wraps the oximeter
+	hang     *haltHang               // makes the strip's Halt hang
+	services []Part                  // supervised parts besides the simulator
+	logger   *slog.Logger
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -213,6 +271,11 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	}
 	log := &journalLog{}
 	ls := loggedStrip{Dev: strip, log: log, hang: opts.hang}
+	gate := actuators.NewGate(ls)
+	// cmd/podd applies the safe state before Run.
+	if err := gate.SafeState(); err != nil {
+		t.Fatal(err)
+	}
 	up.log = log
 	r := &rig{t: t, hw: hw, up: up, store: store, log: log, done: make(chan error, 1)}
 	pod, err := New(Config{
@@ -221,6 +284,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		Limits:            safety.DefaultLimits(),
 		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
 		LEDCount:          ledCount,
+		Logger:            opts.logger,
 	}, Parts{
 		OpenOximeter: func() (Oximeter, error) {
 			d, err := max30102.New(hw.I2C, &max30102.DefaultOpts)
@@ -232,11 +296,14 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 			}
 			return d, nil
 		},
-		Strip:    ls,
-		Gate:     actuators.NewGate(ls),
-		Store:    store,
-		Uplink:   r.up,
-		Services: []func(context.Context) error{hw.Run},
+		Strip:  ls,
+		Gate:   gate,
+		Store:  store,
+		Uplink: r.up,
+		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
+			up()
+			return hw.Run(ctx)
+		}}}, opts.services...),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +390,7 @@ func TestTachycardiaAbortsLatchesAndAcksOnceSafe(t *testing.T) {
 		}
 
 		_, err := r.pod.Ack(context.Background())
-		if !errors.Is(err, api.ErrRefused) || !strings.Contains(err.Error(), "heart_rate_bpm") {
+		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "heart_rate_bpm") {
 			t.Fatalf("Ack while the heart rate is high = %v, want a refusal naming it", err)
 		}
 
@@ -338,6 +405,13 @@ func TestTachycardiaAbortsLatchesAndAcksOnceSafe(t *testing.T) {
 		if st := r.pod.Status(); st.State != StateIdle || st.Safety.Level != safety.LevelOK {
 			t.Fatalf("status after ack = %+v", st)
 		}
+		// The light comes back once the vitals have stayed within every
+		// limit for the settling time, counted from the ack.
+		if st := r.pod.Status(); !r.hw.Strip.Dark() || strings.Join(st.Outputs.Holds, ",") != HoldSettling {
+			t.Fatalf("outputs right after the ack = %+v, dark %v; want held dark for settling", st.Outputs, r.hw.Strip.Dark())
+		}
+		time.Sleep(DefaultSettleTime + time.Second)
+		synctest.Wait()
 		if r.hw.Strip.Dark() {
 			t.Fatal("the ambient light did not come back after the ack")
 		}
@@ -374,6 +448,8 @@ func TestStoredLatchSurvivesARestart(t *testing.T) {
 		if _, err := r.pod.Ack(context.Background()); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
+		time.Sleep(DefaultSettleTime + time.Second)
+		synctest.Wait()
 		if r.hw.Strip.Dark() {
 			t.Fatal("no ambient light after the ack")
 		}
@@ -461,7 +537,7 @@ func TestUnpersistedAbortCannotBeAcked(t *testing.T) {
 			t.Fatalf("abort events = %d, want the abort reported even unpersisted", len(got))
 		}
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); !errors.Is(err, api.ErrRefused) || !strings.Contains(err.Error(), "not recorded") {
+		if _, err := r.pod.Ack(context.Background()); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not stored yet") {
 			t.Fatalf("Ack of an unpersisted latch = %v, want refused", err)
 		}
 	})
@@ -477,7 +553,7 @@ func TestAckFailsCleanlyWhenTheStoreFails(t *testing.T) {
 		store.mu.Lock()
 		store.clearErr = errors.New("journal: read-only file system")
 		store.mu.Unlock()
-		if _, err := r.pod.Ack(context.Background()); err == nil || errors.Is(err, api.ErrRefused) {
+		if _, err := r.pod.Ack(context.Background()); err == nil || errors.Is(err, ErrRefused) {
 			t.Fatalf("Ack with a failing store = %v, want a failure", err)
 		}
 		if st := r.pod.Status(); st.State != StateAborted || !r.hw.Strip.Dark() {
@@ -510,16 +586,16 @@ func TestKeepalivePingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
 		}
 		// The watchdog evaluates until 3.5 s, then stalls.
 		stall := time.Now().Add(3500 * time.Millisecond)
-		lastEval := func() time.Time {
+		sinceEval := func() time.Duration {
 			if now := time.Now(); now.Before(stall) {
-				return now
+				return 0
 			}
-			return stall
+			return time.Since(stall)
 		}
 		hw := &countingPinger{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- keepaliveLoop(ctx, notify, hw, lastEval, 2*time.Second, t.Logf) }()
+		go func() { done <- keepaliveLoop(ctx, notify, hw, sinceEval, 2*time.Second, t.Logf) }()
 		// Pings at 1, 2, 3 and 4 s (stalled for 0.5 s only), none at 5 and 6 s.
 		time.Sleep(6500 * time.Millisecond)
 		synctest.Wait()
@@ -542,7 +618,7 @@ func TestKeepaliveWithoutSystemdStillPingsTheHardware(t *testing.T) {
 		hw := &countingPinger{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- keepaliveLoop(ctx, nil, hw, time.Now, 0, t.Logf) }()
+		go func() { done <- keepaliveLoop(ctx, nil, hw, func() time.Duration { return 0 }, 0, t.Logf) }()
 		time.Sleep(3500 * time.Millisecond)
 		synctest.Wait()
 		cancel()
@@ -781,7 +857,7 @@ func TestALatchTheStoreRefusedIsRetried(t *testing.T) {
 		store.mu.Lock()
 		store.setErr = nil
 		store.mu.Unlock()
-		time.Sleep(saveRetry)
+		time.Sleep(storeRetry)
 		synctest.Wait()
 		if _, ok, _ := store.Latch(); !ok {
 			t.Fatal("the refused latch was not stored once the store recovered")
@@ -808,15 +884,16 @@ func TestOutputsReopenOnceAHungHaltReturns(t *testing.T) {
 		if st := r.pod.Status(); st.State != StateIdle {
 			t.Fatalf("state after ack = %s", st.State)
 		}
-		// The strip's Halt is still stuck on its bus: the gate stays closed.
-		time.Sleep(3 * saveRetry)
+		// The strip's Halt is still stuck on its bus: the gate stays closed
+		// although nothing else holds it any more.
+		time.Sleep(DefaultSettleTime + time.Second)
 		synctest.Wait()
-		if !r.pod.parts.Gate.Safe() {
-			t.Fatal("the outputs reopened while an output was still halting")
+		if st := r.pod.Status(); !r.pod.parts.Gate.Safe() || len(st.Outputs.Holds) != 0 {
+			t.Fatalf("outputs = %+v, gate safe %v; want closed with no hold but the halting output", st.Outputs, r.pod.parts.Gate.Safe())
 		}
 		hang.armed.Store(false)
 		close(hang.release)
-		time.Sleep(saveRetry)
+		time.Sleep(storeRetry)
 		synctest.Wait()
 		if r.pod.parts.Gate.Safe() || r.hw.Strip.Dark() {
 			t.Fatal("the outputs did not reopen once the halt returned")

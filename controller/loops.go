@@ -51,6 +51,8 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		}
 	}
 	invalid := func() { p.feed(vitals.Reading{At: time.Now()}) }
+	overflow := repeatingFault{pod: p, device: "max30102", fault: "fifo_overflow", msg: "oximeter FIFO overflow"}
+	defer overflow.end(time.Now())
 	defer func() {
 		if dev != nil {
 			if err := dev.Halt(); err != nil {
@@ -102,9 +104,9 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		}
 		failures = 0
 		report(nil)
+		overflow.observe(lost, time.Now())
 		if lost > 0 {
 			// Samples were dropped: the window no longer has a time base.
-			p.log.Warn("oximeter FIFO overflow", "lost", lost)
 			est.Reset()
 		}
 		for _, s := range buf[:n] {
@@ -121,11 +123,72 @@ func (p *Pod) feed(r vitals.Reading) {
 	p.wd.Feed(r)
 }
 
-// telemetryLoop appends one telemetry record per interval.
+// repeatingFault reports a fault that recurs on many polls (a FIFO that
+// overflows on every read) when it starts, once a minute while it lasts
+// (with counts) and when it ends (after repeatQuiet without it): never once
+// per poll, which would fill an SD card with log lines.
+type repeatingFault struct {
+	pod                *Pod
+	device, fault, msg string
+
+	active         bool
+	since, last    time.Time // of the episode's first and latest occurrence
+	lastReport     time.Time
+	polls, samples int // occurrences and samples lost in this episode
+}
+
+// Periods of a repeating fault's reports.
+const (
+	repeatReport = time.Minute
+	repeatQuiet  = 10 * time.Second
+)
+
+// observe notes one poll; lost > 0 means the fault occurred on it.
+func (f *repeatingFault) observe(lost int, now time.Time) {
+	if lost <= 0 {
+		if f.active && now.Sub(f.last) >= repeatQuiet {
+			f.end(now)
+		}
+		return
+	}
+	f.polls++
+	f.samples += lost
+	f.last = now
+	if !f.active {
+		f.active, f.since, f.lastReport = true, now, now
+		f.pod.log.Warn(f.msg, "device", f.device, "lost", lost)
+		f.pod.post(uplink.Event{Type: "fault", Fields: map[string]any{"device": f.device, "fault": f.fault, "active": true}}, now)
+		return
+	}
+	if now.Sub(f.lastReport) >= repeatReport {
+		f.lastReport = now
+		f.pod.log.Warn(f.msg+" continues", "device", f.device, "polls", f.polls, "lost", f.samples, "for", now.Sub(f.since).Round(time.Second))
+	}
+}
+
+// end closes an episode, if one is open.
+func (f *repeatingFault) end(now time.Time) {
+	if !f.active {
+		return
+	}
+	f.pod.log.Info(f.msg+" ended", "device", f.device, "polls", f.polls, "lost", f.samples, "for", f.last.Sub(f.since).Round(time.Second))
+	f.pod.post(uplink.Event{Type: "fault", Fields: map[string]any{
+		"device": f.device, "fault": f.fault, "active": false, "polls": f.polls, "lost_samples": f.samples,
+	}}, now)
+	*f = repeatingFault{pod: f.pod, device: f.device, fault: f.fault, msg: f.msg}
+}
+
+// telemetryLoop appends one telemetry record per interval. Telemetry the
+// store refuses is not kept (the next record supersedes it); how many were
+// lost, and when, is reported in a "dropped" event once the store takes
+// them again.
 func (p *Pod) telemetryLoop(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.TelemetryInterval)
 	defer t.Stop()
-	var failing bool
+	var (
+		lost        int
+		first, last time.Time
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -135,18 +198,32 @@ func (p *Pod) telemetryLoop(ctx context.Context) error {
 		now := time.Now()
 		_, err := p.parts.Uplink.Telemetry(p.telemetry(), now)
 		switch {
-		case err != nil && !failing:
-			p.log.Error("telemetry not recorded", "err", err)
-		case err == nil && failing:
-			p.log.Info("telemetry recorded again")
+		case err != nil:
+			if lost == 0 {
+				p.log.Error("telemetry not recorded", "err", err)
+				first = now
+			}
+			lost++
+			last = now
+		case lost > 0:
+			p.log.Info("telemetry recorded again", "lost", lost)
+			p.post(uplink.Event{Type: "dropped", Fields: map[string]any{
+				"reason": "store_refused", "count": lost, "types": map[string]any{"telemetry": lost},
+				"first_at": uplink.FormatTime(first), "last_at": uplink.FormatTime(last),
+			}}, now)
+			lost = 0
 		}
-		failing = err != nil
 	}
 }
 
 func (p *Pod) telemetry() uplink.Telemetry {
 	state, _ := p.State()
-	t := uplink.Telemetry{State: state, Safety: p.wd.Status().Level}
+	ws := p.wd.Status()
+	t := uplink.Telemetry{State: state, Safety: ws.Level}
+	if ws.Latched != nil {
+		stored := sameAbort(ws.Latched, p.latch().stored)
+		t.LatchStored = &stored
+	}
 	if r := p.latest.Load(); r != nil {
 		if r.HeartRateValid {
 			t.Vitals.HeartRateBPM = ptr(round1(r.HeartRateBPM))
@@ -180,11 +257,13 @@ const stalledAfter = 10 * safety.DefaultPeriod
 // (when its unit sets WatchdogSec) and the hardware watchdog (when there is
 // one) alive while, and only while, the safety watchdog is evaluating. It
 // says STOPPING=1 on the way out. Outside systemd, notify sends nothing.
-func runKeepalive(ctx context.Context, notify Notifier, hw Pinger, lastEvaluation func() time.Time, log func(msg string, args ...any)) error {
-	return keepaliveLoop(ctx, notify, hw, lastEvaluation, watchdogInterval(), log)
+// sinceEvaluation is on the monotonic clock, so a step of the wall clock
+// can neither keep a stalled watchdog pinged nor miss a ping.
+func runKeepalive(ctx context.Context, notify Notifier, hw Pinger, sinceEvaluation func() time.Duration, log func(msg string, args ...any)) error {
+	return keepaliveLoop(ctx, notify, hw, sinceEvaluation, watchdogInterval(), log)
 }
 
-func keepaliveLoop(ctx context.Context, notify Notifier, hw Pinger, lastEvaluation func() time.Time, sdInterval time.Duration, log func(msg string, args ...any)) error {
+func keepaliveLoop(ctx context.Context, notify Notifier, hw Pinger, sinceEvaluation func() time.Duration, sdInterval time.Duration, log func(msg string, args ...any)) error {
 	if notify == nil {
 		notify = func(string) (bool, error) { return false, nil }
 	}
@@ -209,7 +288,7 @@ func keepaliveLoop(ctx context.Context, notify Notifier, hw Pinger, lastEvaluati
 		}
 		// A stalled watchdog must stop the pings so systemd restarts the
 		// daemon and, failing that, the hardware watchdog reboots the board.
-		if time.Since(lastEvaluation()) >= stalledAfter {
+		if sinceEvaluation() >= stalledAfter {
 			continue
 		}
 		if sdInterval > 0 {

@@ -27,4 +27,12 @@
 //     and deletes it.
 //
 // Keys in the outbox are big-endian uint64 seqs, so cursor order is seq order.
+//
+// # A journal that opens later
+//
+// The daemon must run its safety watchdog and its uplink even when the file
+// cannot be opened yet. A Slot stands in for the Store until one is handed
+// over with Set: every call fails with ErrNotOpen until then, and with
+// ErrClosed after Close (as every call on a closed Store does). Callers tell
+// "try again later" from "stopping" with errors.Is.
 package journal

@@ -45,8 +45,14 @@ var (
 	keyLatch     = []byte("latch")
 )
 
+// ErrClosed is wrapped by the error of every call on a Store (or a Slot) after
+// Close: the journal was open and is not any more, which, unlike ErrNotOpen,
+// is final.
+var ErrClosed = errors.New("journal closed")
+
 // Store is an open journal file. Its methods are safe for concurrent use;
-// bbolt serialises the writers.
+// bbolt serialises the writers. After Close they fail with an error wrapping
+// ErrClosed.
 type Store struct {
 	db        *bolt.DB
 	path      string
@@ -110,7 +116,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	return &Store{db: db, path: path, maxOutbox: uint64(o.MaxOutbox), dropBatch: batch}, nil
 }
 
-// Close closes the file. Calling it again does nothing and returns nil.
+// Close closes the file. A call in progress is waited for (bbolt cannot
+// abandon a transaction); calls after it fail with ErrClosed. Calling it
+// again does nothing and returns nil.
 func (s *Store) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
@@ -170,7 +178,7 @@ func (s *Store) Append(topic string, created time.Time, build func(seq uint64) (
 		return nil
 	})
 	if err != nil {
-		return Record{}, fmt.Errorf("journal.Append: %w", err)
+		return Record{}, opError("Append", err)
 	}
 	return rec, nil
 }
@@ -223,7 +231,7 @@ func (s *Store) Pending(after uint64, max int) ([]Record, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("journal.Pending: %w", err)
+		return nil, opError("Pending", err)
 	}
 	return recs, nil
 }
@@ -255,7 +263,7 @@ func (s *Store) Delete(seqs ...uint64) error {
 		return meta.Put(keyOutboxLen, u64(n))
 	})
 	if err != nil {
-		return fmt.Errorf("journal.Delete: %w", err)
+		return opError("Delete", err)
 	}
 	return nil
 }
@@ -268,7 +276,7 @@ func (s *Store) OutboxLen() (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("journal.OutboxLen: %w", err)
+		return 0, opError("OutboxLen", err)
 	}
 	return int(n), nil
 }
@@ -281,7 +289,7 @@ func (s *Store) NextSeq() (uint64, error) {
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("journal.NextSeq: %w", err)
+		return 0, opError("NextSeq", err)
 	}
 	return seq, nil
 }
@@ -296,7 +304,7 @@ func (s *Store) SetLatch(b []byte) error {
 		return tx.Bucket(bucketMeta).Put(keyLatch, b)
 	})
 	if err != nil {
-		return fmt.Errorf("journal.SetLatch: %w", err)
+		return opError("SetLatch", err)
 	}
 	return nil
 }
@@ -315,7 +323,7 @@ func (s *Store) Latch() ([]byte, bool, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("journal.Latch: %w", err)
+		return nil, false, opError("Latch", err)
 	}
 	return b, ok, nil
 }
@@ -326,9 +334,18 @@ func (s *Store) ClearLatch() error {
 		return tx.Bucket(bucketMeta).Delete(keyLatch)
 	})
 	if err != nil {
-		return fmt.Errorf("journal.ClearLatch: %w", err)
+		return opError("ClearLatch", err)
 	}
 	return nil
+}
+
+// opError names the failing call and marks an error from a closed file with
+// ErrClosed, so that callers can tell a closed journal from a failing one.
+func opError(op string, err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("journal.%s: %w: %w", op, ErrClosed, err)
+	}
+	return fmt.Errorf("journal.%s: %w", op, err)
 }
 
 func u64(v uint64) []byte { return seqKey(v) }

@@ -390,3 +390,30 @@ func BenchmarkAppend(b *testing.B) {
 		}
 	}
 }
+
+func TestEveryCallOnAClosedStoreFailsWithErrClosed(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "j.db"), nil)
+	mustAppend(t, s, "t")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func() error{
+		"Append":     func() error { _, err := s.Append("t", time.Now(), payloadFor); return err },
+		"Pending":    func() error { _, err := s.Pending(0, 1); return err },
+		"Delete":     func() error { return s.Delete(1) },
+		"OutboxLen":  func() error { _, err := s.OutboxLen(); return err },
+		"NextSeq":    func() error { _, err := s.NextSeq(); return err },
+		"SetLatch":   func() error { return s.SetLatch([]byte("x")) },
+		"Latch":      func() error { _, _, err := s.Latch(); return err },
+		"ClearLatch": func() error { return s.ClearLatch() },
+	}
+	for name, call := range calls {
+		err := call()
+		if !errors.Is(err, ErrClosed) || !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			t.Errorf("%s after Close = %v, want ErrClosed wrapping bbolt's error", name, err)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "journal."+name+": journal closed") {
+			t.Errorf("%s after Close: message %q does not name the call", name, err)
+		}
+	}
+}

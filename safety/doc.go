@@ -41,5 +41,30 @@
 // is refused while any alarm condition is still present. Restore re-latches a
 // stored abort at start and re-applies the safe state.
 //
+// # Evidence of safety
+//
+// The absence of an abort is not evidence that the sleeper is safe: a pod
+// restarted after losing its latch, with the sleeper still at 150 bpm, has
+// no running delay and would light its outputs for the whole alarm delay.
+// SafeFor is the positive evidence: how long, as of the last evaluation,
+// every alarm condition has been continuously absent, judged as Ack judges
+// them (valid vitals that are not stale, each value past its clearing
+// threshold, deadband included). Any reading that fails that judgement, a
+// latch, or the lack of any valid reading yet puts it back to 0, and after
+// an Ack it starts again from 0. It is judged on every evaluation against
+// the latest reading, as the rules are. After a start the controller keeps
+// the outputs in their safe state until SafeFor reaches a settling time.
+//
+// # Clocks
+//
+// Every duration the watchdog measures (alarm delays, staleness, the start-up
+// grace, the abort latency, SafeFor and SinceEvaluation) is taken from the
+// monotonic clock of time.Now. A Raspberry Pi boots with its wall clock at
+// 1970 and a clock sync then steps it by decades; such a step must neither
+// trip a rule, nor hide one, nor make a stalled watchdog look alive. The wall
+// clock (Options.Clock) is read only for Abort.At, the timestamp people and
+// the hub read. SinceEvaluation is what the daemon's liveness checks use: the
+// systemd and hardware watchdogs are pinged only while it is short.
+//
 // The watchdog owns no actuator and no store: it is handed a SafeStater.
 package safety

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,7 +58,9 @@ type Abort struct {
 	Values map[string]float64 `json:"values,omitempty"`
 	// Limit is the threshold that was crossed (0 for vitals_stale).
 	Limit float64 `json:"limit"`
-	// At is the wall-clock time of detection.
+	// At is the wall-clock time of detection, from Options.Clock, without a
+	// monotonic reading: a timestamp for people and the hub, never the base of
+	// a duration.
 	At time.Time `json:"at"`
 	// LatencyMS is the time from detection to the safe state being reached.
 	LatencyMS float64 `json:"latency_ms"`
@@ -83,6 +87,9 @@ type Options struct {
 	// SafeStateTimeout bounds the wait for the safe state;
 	// DefaultSafeStateTimeout when zero.
 	SafeStateTimeout time.Duration
+	// Clock is the wall clock, read only for timestamps a person or the hub
+	// reads (Abort.At); time.Now when nil. No duration is measured with it.
+	Clock func() time.Time
 }
 
 // Watchdog evaluates the safety rules. Create it with New and run it with Run.
@@ -92,15 +99,20 @@ type Watchdog struct {
 	period      time.Duration
 	onAbort     func(Abort)
 	safeTimeout time.Duration
+	clock       func() time.Time
 
-	lastTick atomic.Int64 // unix nanoseconds of the last evaluation
+	// base is the monotonic origin of lastEval: a time.Time from time.Now
+	// carries the monotonic reading that Sub and Since use.
+	base     time.Time
+	lastEval atomic.Int64 // nanoseconds from base to the last evaluation; -1 before the first
 
 	mu        sync.Mutex
-	started   time.Time
 	latest    vitals.Reading
 	lastValid time.Time            // when the last valid reading was fed (or start + grace)
 	pending   map[string]time.Time // rule -> when its alarm condition began
 	latched   *Abort
+	safeSince time.Time     // first evaluation of the current run with no condition present; zero when one is
+	safeFor   time.Duration // from safeSince to the last evaluation
 }
 
 // New returns a watchdog with the given limits. It panics on nothing: invalid
@@ -118,17 +130,23 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 	if opts.SafeStateTimeout <= 0 {
 		opts.SafeStateTimeout = DefaultSafeStateTimeout
 	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
 	now := time.Now()
-	return &Watchdog{
+	w := &Watchdog{
 		limits:      l,
 		safe:        safe,
 		period:      opts.Period,
 		onAbort:     opts.OnAbort,
 		safeTimeout: opts.SafeStateTimeout,
-		started:     now,
+		clock:       opts.Clock,
+		base:        now,
 		lastValid:   now.Add(l.StartupGrace),
 		pending:     map[string]time.Time{},
-	}, nil
+	}
+	w.lastEval.Store(-1)
+	return w, nil
 }
 
 // Feed hands the watchdog the latest reading. It never blocks on the watchdog's
@@ -159,20 +177,46 @@ func (w *Watchdog) Run(ctx context.Context) error {
 	}
 }
 
-// LastEvaluation reports when the rules were last evaluated; the daemon's
-// liveness check (the systemd watchdog) uses it to notice a stalled watchdog.
-func (w *Watchdog) LastEvaluation() time.Time {
-	ns := w.lastTick.Load()
-	if ns == 0 {
-		return time.Time{}
+// NeverEvaluated is what SinceEvaluation returns before the first
+// evaluation: longer than any stall threshold, so a watchdog that never ran
+// counts as stalled.
+const NeverEvaluated = time.Duration(math.MaxInt64)
+
+// SinceEvaluation is the time since the rules were last evaluated, on the
+// monotonic clock, or NeverEvaluated before the first evaluation. The
+// daemon's liveness checks (the systemd and hardware watchdogs, /healthz)
+// use it to notice a stalled watchdog; a step of the wall clock, such as the
+// first clock sync of a board that booted at 1970, changes nothing in it.
+func (w *Watchdog) SinceEvaluation() time.Duration {
+	ns := w.lastEval.Load()
+	if ns < 0 {
+		return NeverEvaluated
 	}
-	return time.Unix(0, ns)
+	return time.Since(w.base) - time.Duration(ns)
+}
+
+// SafeFor is how long, as of the last evaluation, every alarm condition has
+// been continuously absent, judged as Ack judges them: vitals valid and not
+// stale, and each value past its clearing threshold (the limit and its
+// deadband). It is 0 while any condition is present, while an abort is
+// latched, and before the first valid reading. The absence of an abort is
+// not evidence of safety: a pod restarted without its latch, with the
+// sleeper still at 150 bpm, has no running delay yet. The controller keeps
+// the outputs in their safe state after a start until SafeFor reaches a
+// settling time.
+func (w *Watchdog) SafeFor() time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.latched != nil {
+		return 0
+	}
+	return w.safeFor
 }
 
 // evaluate runs the rules once; Run calls it every period.
 func (w *Watchdog) evaluate() {
 	now := time.Now()
-	w.lastTick.Store(now.UnixNano())
+	w.lastEval.Store(int64(now.Sub(w.base)))
 
 	w.mu.Lock()
 	if w.latched != nil {
@@ -181,11 +225,21 @@ func (w *Watchdog) evaluate() {
 	}
 	a, tripped := w.evaluateLocked(now)
 	if !tripped {
+		if w.presentLocked(now) != 0 {
+			w.resetSafeLocked()
+		} else {
+			if w.safeSince.IsZero() {
+				w.safeSince = now
+			}
+			w.safeFor = now.Sub(w.safeSince)
+		}
 		w.mu.Unlock()
 		return
 	}
-	a.At = now
-	w.latched = &a
+	latched := a // only a tripped abort moves to the heap, not every tick's
+	latched.At = w.clock().Round(0)
+	w.latched = &latched
+	w.resetSafeLocked()
 	w.mu.Unlock()
 
 	w.applySafeState(now)
@@ -300,6 +354,7 @@ func (w *Watchdog) Restore(a Abort) error {
 	a = a.clone()
 	a.Restored = true
 	w.latched = &a
+	w.resetSafeLocked()
 	w.mu.Unlock()
 	if err := w.safeState(); err != nil {
 		return fmt.Errorf("safety: restore latched %s: %w", a.Rule, err)
@@ -315,7 +370,8 @@ func (w *Watchdog) safeState() error {
 
 // Ack clears the latched abort whose rule and detection time match a — so an
 // acknowledgement can never clear a newer abort it did not see — provided no
-// alarm condition is present now. Every alarm delay starts afresh.
+// alarm condition is present now. Every alarm delay starts afresh, and so
+// does SafeFor, from the next evaluation.
 func (w *Watchdog) Ack(a Abort) error {
 	now := time.Now()
 	w.mu.Lock()
@@ -327,11 +383,12 @@ func (w *Watchdog) Ack(a Abort) error {
 		return fmt.Errorf("safety: ack of %s at %s does not match the latched %s at %s",
 			a.Rule, a.At.Format(time.RFC3339Nano), w.latched.Rule, w.latched.At.Format(time.RFC3339Nano))
 	}
-	if problems := w.presentLocked(now); len(problems) > 0 {
-		return fmt.Errorf("safety: cannot acknowledge while %s", joinProblems(problems))
+	if c := w.presentLocked(now); c != 0 {
+		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(c))
 	}
 	w.latched = nil
 	clear(w.pending)
+	w.resetSafeLocked()
 	return nil
 }
 
@@ -343,39 +400,69 @@ func (w *Watchdog) CanAck() error {
 	if w.latched == nil {
 		return ErrNotLatched
 	}
-	if problems := w.presentLocked(now); len(problems) > 0 {
-		return fmt.Errorf("safety: cannot acknowledge while %s", joinProblems(problems))
+	if c := w.presentLocked(now); c != 0 {
+		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(c))
 	}
 	return nil
 }
 
-// presentLocked lists the alarm conditions present now, judged by the
-// clearing thresholds: a value inside the deadband still counts.
-func (w *Watchdog) presentLocked(now time.Time) []string {
+// conditions is a set of alarm conditions judged by their clearing
+// thresholds, as Ack and SafeFor judge them.
+type conditions uint8
+
+const (
+	condNotValid conditions = 1 << iota // no valid reading, or the last one is stale
+	condHeartRateHigh
+	condHeartRateLow
+	condSpO2Low
+)
+
+// presentLocked returns the alarm conditions present now, judged by the
+// clearing thresholds: a value inside the deadband still counts. It does not
+// allocate, as evaluate calls it on every tick. w.mu must be held.
+func (w *Watchdog) presentLocked(now time.Time) conditions {
 	l, r := w.limits, w.latest
-	var p []string
 	if now.Sub(w.lastValid) > l.StaleAfter || !r.Valid() {
-		p = append(p, "vitals are not valid")
-		return p
+		return condNotValid
 	}
+	var c conditions
 	if r.HeartRateBPM > l.HeartRateHighBPM-heartRateDeadbandBPM {
-		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not below %g", r.HeartRateBPM, l.HeartRateHighBPM-heartRateDeadbandBPM))
+		c |= condHeartRateHigh
 	}
 	if r.HeartRateBPM < l.HeartRateLowBPM+heartRateDeadbandBPM {
-		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not above %g", r.HeartRateBPM, l.HeartRateLowBPM+heartRateDeadbandBPM))
+		c |= condHeartRateLow
 	}
 	if r.SpO2Pct < l.SpO2LowPct+spo2DeadbandPct {
-		p = append(p, fmt.Sprintf("spo2_pct %.1f is not above %g", r.SpO2Pct, l.SpO2LowPct+spo2DeadbandPct))
+		c |= condSpO2Low
 	}
-	return p
+	return c
 }
 
-func joinProblems(p []string) string {
-	s := p[0]
-	for _, x := range p[1:] {
-		s += " and " + x
+// describeLocked says which conditions of c are present, with the latest
+// values. w.mu must be held.
+func (w *Watchdog) describeLocked(c conditions) string {
+	l, r := w.limits, w.latest
+	if c&condNotValid != 0 {
+		return "vitals are not valid"
 	}
-	return s
+	var p []string
+	if c&condHeartRateHigh != 0 {
+		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not below %g", r.HeartRateBPM, l.HeartRateHighBPM-heartRateDeadbandBPM))
+	}
+	if c&condHeartRateLow != 0 {
+		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not above %g", r.HeartRateBPM, l.HeartRateLowBPM+heartRateDeadbandBPM))
+	}
+	if c&condSpO2Low != 0 {
+		p = append(p, fmt.Sprintf("spo2_pct %.1f is not above %g", r.SpO2Pct, l.SpO2LowPct+spo2DeadbandPct))
+	}
+	return strings.Join(p, " and ")
+}
+
+// resetSafeLocked ends the current run of evaluations without a condition.
+// w.mu must be held.
+func (w *Watchdog) resetSafeLocked() {
+	w.safeSince = time.Time{}
+	w.safeFor = 0
 }
 
 func (a Abort) clone() Abort {

@@ -3,6 +3,7 @@ package safety
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -353,11 +354,10 @@ func TestAHungOutputDelaysTheReportOnlyUntilTheTimeout(t *testing.T) {
 		}
 		mu.Unlock()
 		// The watchdog evaluates again: it was not kept by the hung output.
-		before := w.LastEvaluation()
 		time.Sleep(time.Second)
 		synctest.Wait()
-		if !w.LastEvaluation().After(before) {
-			t.Fatal("the watchdog stopped evaluating after a hung safe state")
+		if d := w.SinceEvaluation(); d != 0 {
+			t.Fatalf("SinceEvaluation() = %v on a tick after a hung safe state, want 0", d)
 		}
 		close(act.release)
 		cancel()
@@ -365,15 +365,259 @@ func TestAHungOutputDelaysTheReportOnlyUntilTheTimeout(t *testing.T) {
 	})
 }
 
-func TestLastEvaluationAdvancesWithTheTicker(t *testing.T) {
+func TestSinceEvaluationTracksTheTickerOnTheMonotonicClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		w, err := New(DefaultLimits(), &fakeActuators{}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := w.SinceEvaluation(); d != math.MaxInt64 {
+			t.Fatalf("SinceEvaluation() before the first evaluation = %v, want math.MaxInt64", d)
+		}
+
 		h := newHarness(t, DefaultLimits())
-		synctest.Wait()
-		first := h.w.LastEvaluation()
+		time.Sleep(50 * time.Millisecond) // between two ticks
+		for range 10 {
+			synctest.Wait()
+			if d := h.w.SinceEvaluation(); d != 50*time.Millisecond {
+				t.Fatalf("SinceEvaluation() = %v halfway between ticks, want 50ms", d)
+			}
+			time.Sleep(DefaultPeriod)
+		}
+		h.cancel() // the watchdog stalls
+		<-h.stopped
 		time.Sleep(time.Second)
-		synctest.Wait()
-		if d := h.w.LastEvaluation().Sub(first); d != time.Second {
-			t.Fatalf("LastEvaluation advanced by %s over 1 s, want 1s", d)
+		if d := h.w.SinceEvaluation(); d != time.Second+50*time.Millisecond {
+			t.Fatalf("SinceEvaluation() 1 s after the last tick = %v, want 1.05s", d)
+		}
+	})
+}
+
+// steppingClock is a wall clock that an NTP sync steps by decades.
+type steppingClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *steppingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *steppingClock) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// TestWallClockStepsMoveOnlyAbortAt drives the watchdog's evaluations itself,
+// one per period as Run would, stepping the wall clock 50 years back before
+// one evaluation and 50 years forward before the next.
+func TestWallClockStepsMoveOnlyAbortAt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const fiftyYears = 50 * 365 * 24 * time.Hour
+		clock := &steppingClock{}
+		var reported []Abort
+		w, err := New(DefaultLimits(), &fakeActuators{}, Options{Clock: clock.Now, OnAbort: func(a Abort) { reported = append(reported, a) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := true
+		step := func() {
+			if back {
+				clock.Step(-fiftyYears)
+			} else {
+				clock.Step(fiftyYears)
+			}
+			back = !back
+			time.Sleep(DefaultPeriod)
+			if d := w.SinceEvaluation(); d != DefaultPeriod {
+				t.Fatalf("SinceEvaluation() = %v one period after an evaluation across a wall-clock step, want %v", d, DefaultPeriod)
+			}
+			w.evaluate()
+		}
+
+		w.Feed(reading(60, 97))
+		w.evaluate()
+		for range 20 {
+			w.Feed(reading(60, 97))
+			step()
+		}
+		w.Feed(reading(150, 97))
+		w.evaluate() // the heart_rate_high condition starts now
+		began := time.Now()
+		delay := DefaultLimits().HeartRateDelay
+		for time.Since(began) < delay {
+			w.Feed(reading(150, 97))
+			step()
+		}
+		if len(reported) != 0 {
+			t.Fatalf("aborted at %v, within the %v delay: %+v", time.Since(began), delay, reported)
+		}
+		if !back {
+			t.Fatal("the wall clock is not on time before the last evaluation: the test does not step it back for the abort")
+		}
+		clock.Step(-fiftyYears)
+		time.Sleep(time.Nanosecond)
+		w.evaluate()
+		if len(reported) != 1 || reported[0].Rule != RuleHeartRateHigh {
+			t.Fatalf("aborts 1 ns past the delay = %+v, want heart_rate_high", reported)
+		}
+		a := reported[0]
+		if want := time.Now().Add(-fiftyYears).Round(0); a.At != want || a.At.Year() != 1950 {
+			t.Errorf("Abort.At = %v, want the stepped wall time %v", a.At, want)
+		}
+		if a.LatencyMS != 0 {
+			t.Errorf("LatencyMS = %v, want 0: the latency is not measured on the wall clock", a.LatencyMS)
+		}
+		if want := "heart_rate_bpm 150.0 above 130 for 10.0 s (delay 10.0 s)"; a.Detail != want {
+			t.Errorf("Detail = %q, want %q", a.Detail, want)
+		}
+	})
+}
+
+func TestSafeForMeasuresContinuousAbsenceOfEveryCondition(t *testing.T) {
+	ok := reading(70, 97)
+	invalidHR := ok
+	invalidHR.HeartRateValid = false
+	invalidSpO2 := ok
+	invalidSpO2.SpO2Valid = false
+	type step struct {
+		feed    *vitals.Reading // fed before the step's evaluations
+		ack     bool            // acknowledge the latched abort first
+		restore bool            // restore a stored abort first
+		run     time.Duration   // evaluations, one per period, after the feed
+		want    time.Duration   // SafeFor after them
+	}
+	r := func(x vitals.Reading) *vitals.Reading { return &x }
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"valid in-range readings: grows with time", []step{
+			{feed: r(ok), run: time.Second, want: 900 * time.Millisecond},
+			{feed: r(ok), run: 4 * time.Second, want: 4900 * time.Millisecond},
+			{feed: r(ok), run: 4 * time.Second, want: 8900 * time.Millisecond},
+		}},
+		{"at the clearing thresholds: grows", []step{
+			{feed: r(reading(125, 92)), run: time.Second, want: 900 * time.Millisecond},
+			{feed: r(reading(45, 92)), run: time.Second, want: 1900 * time.Millisecond},
+		}},
+		{"heart rate in the high deadband: resets to 0", []step{
+			{feed: r(ok), run: 3 * time.Second, want: 2900 * time.Millisecond},
+			{feed: r(reading(128, 97)), run: DefaultPeriod, want: 0},
+			{feed: r(ok), run: DefaultPeriod, want: 0},
+			{feed: r(ok), run: time.Second, want: time.Second},
+		}},
+		{"heart rate in the low deadband: resets to 0", []step{
+			{feed: r(ok), run: 3 * time.Second, want: 2900 * time.Millisecond},
+			{feed: r(reading(43, 97)), run: DefaultPeriod, want: 0},
+			{feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
+		}},
+		{"SpO2 in the deadband: resets to 0", []step{
+			{feed: r(ok), run: 3 * time.Second, want: 2900 * time.Millisecond},
+			{feed: r(reading(70, 91)), run: DefaultPeriod, want: 0},
+			{feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
+		}},
+		{"before the first valid reading: 0", []step{
+			{run: 3 * time.Second, want: 0},
+			{feed: r(invalidHR), run: time.Second, want: 0},
+			{feed: r(ok), run: time.Second, want: 900 * time.Millisecond},
+		}},
+		{"invalid reading: resets to 0", []step{
+			{feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
+			{feed: r(invalidSpO2), run: DefaultPeriod, want: 0},
+			{feed: r(ok), run: time.Second, want: 900 * time.Millisecond},
+			{feed: r(invalidHR), run: time.Second, want: 0},
+		}},
+		{"stale reading: 0", []step{
+			{feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
+			// The reading fed at 0 s counts until it is older than StaleAfter (5 s),
+			{run: 3 * time.Second, want: 4900 * time.Millisecond},
+			// then vitals_stale trips.
+			{run: DefaultPeriod, want: 0},
+		}},
+		{"latched: 0, and from 0 again after Ack", []step{
+			{feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
+			{feed: r(reading(150, 97)), run: 5 * time.Second, want: 0},
+			{feed: r(reading(150, 97)), run: 5 * time.Second, want: 0},
+			{feed: r(reading(150, 97)), run: time.Second, want: 0}, // heart_rate_high latched
+			{feed: r(ok), run: 3 * time.Second, want: 0},
+			{ack: true, want: 0},
+			{feed: r(ok), run: DefaultPeriod, want: 0},
+			{feed: r(ok), run: time.Second, want: time.Second},
+		}},
+		{"restored latch: 0 at once", []step{
+			{feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
+			{restore: true, want: 0},
+			{feed: r(ok), run: 3 * time.Second, want: 0},
+			{ack: true, feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w, err := New(DefaultLimits(), &fakeActuators{}, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := w.SafeFor(); d != 0 {
+					t.Fatalf("SafeFor() before any evaluation = %v, want 0", d)
+				}
+				w.evaluate()
+				start := time.Now()
+				for i, s := range tt.steps {
+					if s.restore {
+						if err := w.Restore(Abort{Rule: RuleHeartRateHigh, At: time.Now()}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if s.ack {
+						l := w.Status().Latched
+						if l == nil {
+							t.Fatalf("step %d: nothing latched to acknowledge", i)
+						}
+						if err := w.Ack(*l); err != nil {
+							t.Fatalf("step %d: Ack: %v", i, err)
+						}
+					}
+					if s.feed != nil {
+						w.Feed(*s.feed)
+					}
+					for end := time.Now().Add(s.run); time.Now().Before(end); {
+						time.Sleep(DefaultPeriod)
+						w.evaluate()
+					}
+					if got := w.SafeFor(); got != s.want {
+						t.Fatalf("step %d: SafeFor() at %v = %v, want %v", i, time.Since(start), got, s.want)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestFeedAndEvaluateDoNotAllocateWhileSafe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, err := New(DefaultLimits(), &fakeActuators{}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Feed(reading(70, 97))
+		w.evaluate()
+		r := reading(70, 97)
+		allocs := testing.AllocsPerRun(100, func() {
+			time.Sleep(DefaultPeriod)
+			w.Feed(r)
+			w.evaluate()
+		})
+		// Past the early returns: every rule was judged and SafeFor updated.
+		if got, want := w.SafeFor(), 101*DefaultPeriod; got != want {
+			t.Fatalf("SafeFor() = %v after 101 evaluations, want %v", got, want)
+		}
+		if allocs != 0 {
+			t.Fatalf("Feed and evaluate allocate %v times per tick while safe, want 0", allocs)
 		}
 	})
 }

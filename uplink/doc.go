@@ -9,8 +9,13 @@
 //
 // Every telemetry and event message is appended to the journal, with its seq,
 // before any attempt to send it; Telemetry and Event return once it is on
-// disk. One drainer per connection sends the outbox in seq order, QoS 1, with
-// at most Window messages in flight. A record is deleted from the journal only
+// disk. When the append fails (a full disk: an error wrapping
+// syscall.ENOSPC; a journal not open yet: journal.ErrNotOpen) they return
+// that error, wrapped: nothing is stored, nothing is sent, no seq is used,
+// and the caller decides what the record was worth.
+//
+// One drainer per connection sends the outbox in seq order, QoS 1, with at
+// most Window messages in flight. A record is deleted from the journal only
 // when its publish token completed without error AND the connection it was
 // sent on is still the current one. The current connection is a counter, the
 // epoch, advanced in paho's OnConnect and OnConnectionLost handlers and when
@@ -27,9 +32,13 @@
 //
 // historical is written into each message when it is sent, not when it is
 // stored: it is true when the record was appended before the connection it
-// goes out on was established. "Before" is decided by seq (the journal's next
-// seq is read when the connection comes up), not by wall-clock time, which a
-// Raspberry Pi cannot trust until its clock is synchronised.
+// goes out on was established. "Before" is decided by seq, not by wall-clock
+// time, which a Raspberry Pi cannot trust until its clock is synchronised:
+// the connection's boundary is the journal's next seq, read when the drainer
+// starts. If that read fails, the boundary is taken at the first read that
+// succeeds on that connection, or at the seq of the first record appended
+// on it, whichever comes first; until then the drainer sends nothing, since
+// it could not mark what it sends.
 //
 // status is not journaled: it is a state, and only the latest matters. It is
 // published retained on every change and on every connection (the birth);
@@ -38,9 +47,51 @@
 // offline status itself before disconnecting, since a clean DISCONNECT
 // discards the will.
 //
+// # A journal that fails
+//
+// The uplink runs whether or not its journal does (a journal.Slot not yet
+// open, a disk that fails): the connection, the birth, the status and the
+// will never wait on it, and a journal error never ends a connection.
+//
+//   - A read that fails (NextSeq or Pending) stops the drain, not the
+//     connection. The drainer tries again when next woken (a record
+//     appended, an acknowledgement) and otherwise every second. It logs the
+//     fault once when it starts and once when it ends, not at every try.
+//   - A Delete that fails leaves the acknowledged records in the outbox: they
+//     go out again when the drain next starts from the oldest record (a
+//     rewind, or the next connection), a duplicate the hub discards, never a
+//     loss. Logged likewise.
+//
+// # Stopping
+//
+// systemd gives the whole daemon TimeoutStopSec (10 s) to stop before it
+// SIGKILLs it, and a killed daemon never does the hardware watchdog's magic
+// close, so the board reboots. The uplink's part is bounded: once ctx is
+// done, Run returns within Config.StopTimeout (default 1 s) plus the 250 ms
+// DISCONNECT quiesce, whatever the broker or the network does.
+//
+//   - Between attempts: at once.
+//   - During a connection attempt: its socket is closed at once, which ends
+//     paho's wait for a CONNACK (otherwise up to ConnectTimeout); the
+//     attempt is then waited for at most StopTimeout.
+//   - On a connection: the offline status is published and its
+//     acknowledgement waited for at most StopTimeout (not PublishTimeout).
+//     StopTimeout after ctx ended, a socket still open is closed under
+//     paho: that fails every pending publish, and releases a Publish that
+//     paho blocks while its writer is stuck on a network that no longer
+//     takes bytes (otherwise held up to PublishTimeout, paho's write
+//     timeout). The broker then publishes the will, which says the same as
+//     the goodbye; a goodbye not yet tried by then is not tried at all.
+//     paho's Disconnect returns after the quiesce at the latest.
+//
+// The one wait not bounded is a journal call already in progress: bbolt
+// cannot abandon a transaction, so a hung disk holds Run. The socket is
+// still closed at StopTimeout, so the hub learns the pod is offline.
+//
 // # Goroutines
 //
-// Run owns every goroutine this package starts and returns only after they
-// have stopped; paho's handlers only touch atomics and close channels, so
-// they never block paho.
+// Run owns every goroutine this package starts (the stop guard that closes
+// the socket at StopTimeout among them) and returns only after they have
+// stopped; paho's handlers only touch atomics and close channels, so they
+// never block paho.
 package uplink

@@ -19,12 +19,19 @@ type inflight struct {
 	sent time.Time
 }
 
+// journalRetry is how soon a journal read that failed is tried again when
+// nothing else wakes the drainer.
+const journalRetry = time.Second
+
 // serve publishes the birth status, then drains the outbox over c until the
-// connection is lost (errConnectionLost), stalls, a journal read fails, or
-// ctx is done (ctx.Err()).
+// connection is lost (errConnectionLost), stalls, or ctx is done
+// (ctx.Err()). A journal that cannot be read does not end it: the birth is
+// already out, and the drain starts once the journal answers.
 func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	u.connected.Store(true)
 	defer u.connected.Store(false)
+	u.current.Store(c)
+	defer u.current.Store(nil)
 
 	d := drainer{u: u, c: c}
 	// The birth carries the latest status, so a change signalled while
@@ -37,11 +44,20 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	retry := time.NewTimer(journalRetry)
+	retry.Stop()
+	defer retry.Stop()
 	for {
-		if !d.rewind {
-			if err := d.fill(); err != nil {
-				return err
-			}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var retryC <-chan time.Time
+		if read, err := d.advance(ctx); err != nil {
+			u.readFault.fail(err)
+			retry.Reset(journalRetry)
+			retryC = retry.C
+		} else if read {
+			u.readFault.ok()
 		}
 
 		var headDone, statusDone <-chan struct{}
@@ -70,6 +86,7 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			d.statusTok = nil
 		case <-headDone:
 			d.reap()
+		case <-retryC:
 		case <-timer.C:
 			return fmt.Errorf("no acknowledgement for seq %d within %v", d.window[0].seq, u.cfg.PublishTimeout)
 		}
@@ -91,10 +108,29 @@ func (d *drainer) publishStatus() {
 	d.statusTok = d.c.link.Publish(d.u.topicStatus, 1, true, d.u.status(true, time.Time{}))
 }
 
-// fill publishes records after the cursor until the window is full or the
-// outbox has no more.
-func (d *drainer) fill() error {
+// advance learns the connection's historical boundary if it is still
+// unknown, then, unless a rewind is settling, fills the window. read reports
+// whether the journal was read at all; err is the first read that failed.
+func (d *drainer) advance(ctx context.Context) (read bool, err error) {
+	if d.c.startSeq.Load() == 0 {
+		read = true
+		seq, err := d.u.store.NextSeq()
+		if err != nil {
+			return read, err
+		}
+		d.c.startSeq.CompareAndSwap(0, seq)
+	}
+	if d.rewind {
+		return read, nil
+	}
+	return true, d.fill(ctx)
+}
+
+// fill publishes records after the cursor until the window is full, the
+// outbox has no more, the link refuses a publish or ctx is done.
+func (d *drainer) fill(ctx context.Context) error {
 	u := d.u
+	startSeq := d.c.startSeq.Load()
 	for len(d.window) < u.cfg.Window {
 		recs, err := u.store.Pending(d.cursor, u.cfg.Window-len(d.window))
 		if err != nil {
@@ -104,10 +140,15 @@ func (d *drainer) fill() error {
 			return nil
 		}
 		for _, r := range recs {
+			if ctx.Err() != nil {
+				// Each Publish may block while paho's writer is stalled:
+				// a stop must not wait for the rest of the window.
+				return nil
+			}
 			d.cursor = r.Seq
 			payload, ok := []byte(nil), r.Corrupt == nil
 			if ok {
-				payload, ok = withHistorical(r.Payload, r.Seq < d.c.startSeq)
+				payload, ok = withHistorical(r.Payload, r.Seq < startSeq)
 			}
 			if !ok {
 				d.discard(r)
@@ -115,9 +156,26 @@ func (d *drainer) fill() error {
 			}
 			tok := d.c.link.Publish(r.Topic, 1, false, payload)
 			d.window = append(d.window, inflight{seq: r.Seq, tok: tok, sent: time.Now()})
+			if failed(tok) {
+				// Not connected, or paho gave up handing it to its writer:
+				// the ones after it would fail alike. Send nothing more
+				// until the window settles and reap starts over.
+				d.rewind = true
+				return nil
+			}
 		}
 	}
 	return nil
+}
+
+// failed reports whether tok has already completed with an error.
+func failed(tok mqtt.Token) bool {
+	select {
+	case <-tok.Done():
+		return tok.Error() != nil
+	default:
+		return false
+	}
 }
 
 // reap settles every completed publish: trusted ones are deleted from the
@@ -147,8 +205,12 @@ func (d *drainer) reap() {
 	d.window = kept
 	if len(acked) > 0 {
 		if err := d.u.store.Delete(acked...); err != nil {
-			// They stay in the outbox and go out again: a duplicate, not a loss.
-			d.u.log.Error("deleting acknowledged records", "err", err)
+			// They stay in the outbox and go out again when the drain next
+			// starts over (a rewind, the next connection): a duplicate, not
+			// a loss.
+			d.u.deleteFault.fail(err)
+		} else {
+			d.u.deleteFault.ok()
 		}
 	}
 	if d.rewind && len(d.window) == 0 {

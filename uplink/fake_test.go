@@ -3,7 +3,10 @@ package uplink
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -59,28 +62,113 @@ type publication struct {
 
 // fakeLink stands in for a paho client: it records what is published and
 // acknowledges status publications at once; records wait for the test.
+// Its modes play a broker that stops answering, as paho shows it.
 type fakeLink struct {
 	mu          sync.Mutex
 	pubs        []publication
 	disconnects []uint
+
+	// frozen: the broker answers nothing. No token completes, and
+	// Disconnect takes its whole quiesce, the longest paho's does.
+	frozen bool
+	// stalled: paho's writer is stuck on a socket that takes no more bytes,
+	// so Publish blocks handing the message over, until abort.
+	stalled bool
+
+	aborted        chan struct{} // closed by abort; made on first use
+	abortedAt      time.Time
+	disconnectedAt time.Time
 }
 
+var (
+	errFakeClosed       = errors.New("connection lost before Publish completed")
+	errFakeNotConnected = errors.New("not Connected")
+)
+
+func (l *fakeLink) abortedLocked() chan struct{} {
+	if l.aborted == nil {
+		l.aborted = make(chan struct{})
+	}
+	return l.aborted
+}
+
+func (l *fakeLink) isAborted() bool {
+	l.mu.Lock()
+	ch := l.abortedLocked()
+	l.mu.Unlock()
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// freeze makes the broker stop answering from now on.
+func (l *fakeLink) freeze() { l.mu.Lock(); l.frozen = true; l.mu.Unlock() }
+
+// stall makes every Publish from now on block until abort.
+func (l *fakeLink) stall() { l.mu.Lock(); l.stalled = true; l.mu.Unlock() }
+
 func (l *fakeLink) Publish(topic string, qos byte, retained bool, payload any) mqtt.Token {
+	l.mu.Lock()
+	stalled, aborted := l.stalled, l.abortedLocked()
+	l.mu.Unlock()
+	if stalled {
+		<-aborted
+	}
 	tok := newFakeToken()
 	p := publication{topic: topic, retained: retained, payload: payload.([]byte), tok: tok}
-	if retained {
-		tok.complete(nil)
-	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-aborted:
+		tok.complete(errFakeNotConnected)
+	default:
+		if retained && !l.frozen {
+			tok.complete(nil)
+		}
+	}
 	l.pubs = append(l.pubs, p)
-	l.mu.Unlock()
 	return tok
+}
+
+// abort is what closing the socket under paho does: every pending token
+// fails, a blocked Publish returns, later ones fail at once.
+func (l *fakeLink) abort() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := l.abortedLocked()
+	select {
+	case <-ch:
+		return
+	default:
+	}
+	close(ch)
+	l.abortedAt = time.Now()
+	for _, p := range l.pubs {
+		p.tok.complete(errFakeClosed)
+	}
 }
 
 func (l *fakeLink) Disconnect(quiesce uint) {
 	l.mu.Lock()
+	frozen := l.frozen
 	l.disconnects = append(l.disconnects, quiesce)
 	l.mu.Unlock()
+	if frozen {
+		time.Sleep(time.Duration(quiesce) * time.Millisecond)
+	}
+	l.mu.Lock()
+	l.disconnectedAt = time.Now()
+	l.mu.Unlock()
+}
+
+// published is every publication, in order.
+func (l *fakeLink) published() []publication {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.pubs)
 }
 
 // records are the non-retained publications, in order.
@@ -147,7 +235,7 @@ func openStore(t *testing.T, opts *journal.Options) *journal.Store {
 	return s
 }
 
-func newTestUplink(t *testing.T, store *journal.Store, mod func(*Config)) *Uplink {
+func newTestUplink(t *testing.T, store Journal, mod func(*Config)) *Uplink {
 	t.Helper()
 	cfg := Config{
 		Broker: "tcp://127.0.0.1:1", Pod: "p1", Boot: "b1", Version: "test",
@@ -169,12 +257,8 @@ func fakeConn(t *testing.T, u *Uplink, l *fakeLink) *conn {
 	t.Helper()
 	c := newConn()
 	c.link = l
+	c.abort = l.abort
 	c.epoch = u.epoch.Add(1)
-	seq, err := u.store.NextSeq()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.startSeq = seq
 	return c
 }
 
@@ -187,7 +271,7 @@ func telemetry(t *testing.T, u *Uplink, n int) {
 	}
 }
 
-func outbox(t *testing.T, s *journal.Store) []uint64 {
+func outbox(t *testing.T, s Journal) []uint64 {
 	t.Helper()
 	recs, err := s.Pending(0, 1000)
 	if err != nil {
@@ -219,4 +303,34 @@ func serveInBackground(t *testing.T, u *Uplink, c *conn) (stop func() error, don
 	}
 	t.Cleanup(func() { _ = stop() })
 	return stop, ch
+}
+
+// logRecorder keeps the messages logged through it, for tests that count
+// how often a fault is reported.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.msgs = append(l.msgs, r.Message)
+	l.mu.Unlock()
+	return nil
+}
+
+// count is how many times msg was logged.
+func (l *logRecorder) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.msgs {
+		if m == msg {
+			n++
+		}
+	}
+	return n
 }

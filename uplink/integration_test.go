@@ -16,7 +16,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/sleegation/podd/internal/mqtttest"
-	"github.com/sleegation/podd/journal"
 )
 
 // lastStatus is the latest status message received, if any.
@@ -67,8 +66,8 @@ func runUplink(t *testing.T, u *Uplink) (stop func()) {
 				if err != nil {
 					t.Errorf("Run = %v", err)
 				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("Run did not return within 10s of cancel")
+			case <-time.After(systemdStopDeadline):
+				t.Fatalf("Run did not return within %v of cancel: systemd's stop timeout would have killed the daemon", systemdStopDeadline)
 			}
 		})
 	}
@@ -76,7 +75,9 @@ func runUplink(t *testing.T, u *Uplink) (stop func()) {
 	return stop
 }
 
-func integrationUplink(t *testing.T, broker string, store *journal.Store) *Uplink {
+// integrationUplink is an uplink to broker with short timeouts; mods change
+// its configuration further.
+func integrationUplink(t *testing.T, broker string, store Journal, mods ...func(*Config)) *Uplink {
 	return newTestUplink(t, store, func(c *Config) {
 		c.Broker = broker
 		c.ClientID = "podd-" + t.Name()
@@ -85,6 +86,9 @@ func integrationUplink(t *testing.T, broker string, store *journal.Store) *Uplin
 		c.PublishTimeout = 2 * time.Second
 		c.Backoff = BackoffPolicy{Initial: 50 * time.Millisecond, Max: 300 * time.Millisecond, Jitter: 0.2}
 		c.ClockSynced = func() bool { return true }
+		for _, mod := range mods {
+			mod(c)
+		}
 	})
 }
 

@@ -65,6 +65,9 @@ type Telemetry struct {
 	Vitals    Vitals   `json:"vitals"`
 	Stability *float64 `json:"stability"`
 	Safety    string   `json:"safety"` // ok, warn or abort
+	// LatchStored is set while an abort is latched: false until the pod's
+	// store has confirmed the latch (it is retried until then).
+	LatchStored *bool `json:"latch_stored,omitempty"`
 }
 
 // Event is the body of one event record. It marshals flat: its fields sit

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -22,31 +23,59 @@ type link interface {
 type conn struct {
 	link  link
 	epoch uint64 // the Uplink's epoch while this connection is current
-	// startSeq is the journal's next seq when the connection came up: records
-	// below it were made before it and go out as historical.
-	startSeq uint64
+	// startSeq is the first seq made on this connection: records below it
+	// were made before it and go out as historical. 0 until known: the
+	// drainer reads the journal's next seq when it starts and, while that
+	// fails, retries; an append made on the connection first fixes it too.
+	startSeq atomic.Uint64
+	// abort closes the connection's socket under paho, at once: every
+	// pending token then fails and a publish blocked on a stalled writer
+	// returns. It may be called more than once, from any goroutine; call it
+	// through abortNow.
+	abort   func()
+	aborted atomic.Bool
 
 	lost     chan struct{}
 	lostOnce sync.Once
 }
 
-func newConn() *conn { return &conn{lost: make(chan struct{})} }
+func newConn() *conn { return &conn{lost: make(chan struct{}), abort: func() {}} }
 
 func (c *conn) markLost() { c.lostOnce.Do(func() { close(c.lost) }) }
 
+// abortNow closes the socket and remembers it, so that nothing more is tried
+// on the connection.
+func (c *conn) abortNow() {
+	c.aborted.Store(true)
+	c.abort()
+}
+
 // disconnectQuiesce is how long a clean disconnect waits for the DISCONNECT
-// packet to be written.
+// packet to be written; paho's Disconnect returns after it at the latest.
 const disconnectQuiesce = 250 // ms
 
 // Run connects, drains the outbox and reconnects with backoff until ctx is
-// done. Before returning it publishes the offline status (bounded by
-// PublishTimeout) and disconnects. It returns nil when ctx ends it and an
-// error only if it is misused.
+// done. Then it publishes the offline status and disconnects, and returns
+// within Config.StopTimeout plus the disconnect quiesce (see "Stopping" in
+// the package doc). It returns nil when ctx ends it and an error only if it
+// is misused.
 func (u *Uplink) Run(ctx context.Context) error {
 	if !u.running.CompareAndSwap(false, true) {
 		return errors.New("uplink.Run: already running")
 	}
 	defer u.running.Store(false)
+
+	runDone := make(chan struct{})
+	var guard sync.WaitGroup
+	guard.Add(1)
+	go func() {
+		defer guard.Done()
+		u.guardStop(ctx, runDone)
+	}()
+	defer func() {
+		close(runDone)
+		guard.Wait()
+	}()
 
 	attempt := 0
 	for ctx.Err() == nil {
@@ -62,19 +91,45 @@ func (u *Uplink) Run(ctx context.Context) error {
 			continue
 		}
 		u.log.Info("connected", "broker", u.cfg.Broker, "epoch", c.epoch)
+		u.held.Store(c)
 		err = u.serve(ctx, c)
 		if ctx.Err() != nil {
 			u.goodbye(c)
+			u.held.Store(nil)
 			break
 		}
 		u.log.Info("connection ended", "err", err)
 		u.close(c)
+		u.held.Store(nil)
 		// Wait a first backoff step even after a connection that worked: a
 		// broker that accepts and drops at once must not be hammered, and
 		// pods that lost the hub together come back spread out.
 		attempt = 1
 	}
 	return nil
+}
+
+// guardStop aborts the held connection StopTimeout after ctx is done, unless
+// Run returned first. Run's goroutine can be held past its own deadlines by
+// paho's Publish, which blocks while its writer is stalled on a broker or a
+// network that accepts no more bytes; closing the socket releases it and
+// fails the goodbye's token, so Run keeps its stop budget.
+func (u *Uplink) guardStop(ctx context.Context, runDone <-chan struct{}) {
+	select {
+	case <-runDone:
+		return
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(u.cfg.StopTimeout)
+	defer t.Stop()
+	select {
+	case <-runDone:
+	case <-t.C:
+		if c := u.held.Load(); c != nil {
+			u.log.Warn("stop budget spent: closing the connection", "stop_timeout", u.cfg.StopTimeout)
+			c.abortNow()
+		}
+	}
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.
@@ -98,12 +153,23 @@ func (u *Uplink) close(c *conn) {
 
 // goodbye publishes the offline status and disconnects cleanly; a clean
 // DISCONNECT discards the will, so the offline status must be sent by hand.
+// The acknowledgement is waited for at most StopTimeout: a broker that does
+// not answer by then gets the socket closed under it (by guardStop) and
+// publishes the will instead, which says the same.
 func (u *Uplink) goodbye(c *conn) {
-	tok := c.link.Publish(u.topicStatus, 1, true, u.status(false, u.now()))
-	if !tok.WaitTimeout(u.cfg.PublishTimeout) {
-		u.log.Warn("offline status not acknowledged", "timeout", u.cfg.PublishTimeout)
-	} else if err := tok.Error(); err != nil {
-		u.log.Warn("offline status not sent", "err", err)
+	switch {
+	case c.aborted.Load():
+		// The stop budget went by before Run got here (paho held it in a
+		// Publish): the socket is closed, and the will speaks instead. A
+		// Publish now could block in paho again.
+		u.log.Warn("offline status not sent: the connection was closed at the stop deadline")
+	default:
+		tok := c.link.Publish(u.topicStatus, 1, true, u.status(false, u.now()))
+		if !tok.WaitTimeout(u.cfg.StopTimeout) {
+			u.log.Warn("offline status not acknowledged", "timeout", u.cfg.StopTimeout)
+		} else if err := tok.Error(); err != nil {
+			u.log.Warn("offline status not sent", "err", err)
+		}
 	}
 	u.epoch.Add(1)
 	c.link.Disconnect(disconnectQuiesce)
@@ -114,6 +180,8 @@ func (u *Uplink) goodbye(c *conn) {
 // the store, and reconnecting is Run's job.
 func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 	c := newConn()
+	sock := &socket{}
+	c.abort = sock.close
 	up := make(chan struct{})
 	opts := mqtt.NewClientOptions().
 		AddBroker(u.cfg.Broker).
@@ -129,7 +197,7 @@ func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 		// the connection it guards was attempted.
 		SetBinaryWill(u.topicStatus, u.status(false, u.now()), 1, true).
 		SetCustomOpenConnectionFn(func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-			return dialer(ctx, o.ConnectTimeout)(uri)
+			return sock.dial(ctx, o.ConnectTimeout, uri.Host)
 		}).
 		// paho starts each handler in a goroutine of its own; they only
 		// advance the epoch and close a channel.
@@ -149,10 +217,12 @@ func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 	select {
 	case <-tok.Done():
 	case <-ctx.Done():
-		// The dial follows ctx and paho bounds the CONNACK wait by
-		// ConnectTimeout, so this wait is bounded too.
-		if !tok.WaitTimeout(u.cfg.ConnectTimeout + time.Second) {
-			u.log.Warn("connect attempt did not end after cancel")
+		// Nothing is owed to a broker that has not accepted the connection,
+		// and paho would wait up to ConnectTimeout for its CONNACK: closing
+		// the socket ends that wait now (the dial itself follows ctx).
+		c.abortNow()
+		if !tok.WaitTimeout(u.cfg.StopTimeout) {
+			u.log.Warn("connect attempt did not end after cancel", "waited", u.cfg.StopTimeout)
 		}
 		client.Disconnect(0)
 		return nil, ctx.Err()
@@ -170,11 +240,45 @@ func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 		u.close(c)
 		return nil, ctx.Err()
 	}
-	seq, err := u.store.NextSeq()
-	if err != nil {
-		u.close(c)
-		return nil, fmt.Errorf("uplink.connect: %w", err)
-	}
-	c.startSeq = seq
 	return c, nil
+}
+
+var errAborted = errors.New("connection attempt abandoned")
+
+// socket is the TCP connection of one connection attempt, kept so that it
+// can be closed under paho: paho offers no way to abandon a CONNACK wait,
+// nor a Publish blocked on its writer.
+type socket struct {
+	mu     sync.Mutex
+	nc     net.Conn
+	closed bool
+}
+
+// dial opens the connection; cancelling ctx abandons a dial in progress.
+func (s *socket) dial(ctx context.Context, timeout time.Duration, host string) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		_ = nc.Close()
+		return nil, errAborted
+	}
+	// paho may dial again in the same attempt (its MQTT 3.1 fallback) after
+	// closing the previous connection itself.
+	s.nc = nc
+	return nc, nil
+}
+
+// close closes the connection, and any later one dial would open.
+func (s *socket) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.nc != nil {
+		_ = s.nc.Close()
+	}
 }

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +27,27 @@ const (
 // Root is the topic prefix of one pod, ending in "/".
 func Root(pod string) string { return "sleegation/v1/pods/" + pod + "/" }
 
+// Journal is what the uplink needs of the store: *journal.Store and
+// *journal.Slot have it. Its methods are called concurrently (by Run and by
+// Telemetry's and Event's callers). Any call may fail (a Slot not yet open, a
+// failing disk); see the package doc for what the uplink does then.
+type Journal interface {
+	// Append stores a record with the next seq, its payload built by build;
+	// see journal.Store.Append.
+	Append(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (journal.Record, error)
+	// Pending returns up to max records with Seq > after, oldest first.
+	Pending(after uint64, max int) ([]journal.Record, error)
+	// Delete removes acknowledged records.
+	Delete(seqs ...uint64) error
+	// NextSeq is the seq the next Append will use.
+	NextSeq() (uint64, error)
+}
+
+var (
+	_ Journal = (*journal.Store)(nil)
+	_ Journal = (*journal.Slot)(nil)
+)
+
 // Config configures an Uplink. Zero durations take the defaults noted.
 type Config struct {
 	Broker         string // tcp://host:port
@@ -37,9 +58,13 @@ type Config struct {
 	Simulated      bool
 	ConnectTimeout time.Duration // dial plus CONNACK, default 10s
 	PublishTimeout time.Duration // longest wait for any acknowledgement, default 10s
-	KeepAlive      time.Duration // MQTT keep-alive, default 30s
-	Window         int           // messages in flight, default 32
-	Backoff        BackoffPolicy // default DefaultBackoff
+	// StopTimeout bounds Run's stop, default 1s: once ctx is done, Run
+	// returns within StopTimeout plus the 250 ms DISCONNECT quiesce, whatever
+	// the broker does (see "Stopping" in the package doc).
+	StopTimeout time.Duration
+	KeepAlive   time.Duration // MQTT keep-alive, default 30s
+	Window      int           // messages in flight, default 32
+	Backoff     BackoffPolicy // default DefaultBackoff
 	// ClockSynced reports whether wall time is trustworthy; nil means it is
 	// not known to be, and records are marked clock_synced false.
 	ClockSynced func() bool
@@ -49,7 +74,7 @@ type Config struct {
 // Uplink publishes one pod's status, telemetry and events.
 type Uplink struct {
 	cfg   Config
-	store *journal.Store
+	store Journal
 	log   *slog.Logger
 
 	topicStatus, topicTelemetry, topicEvents string
@@ -57,6 +82,16 @@ type Uplink struct {
 	epoch     atomic.Uint64
 	connected atomic.Bool
 	running   atomic.Bool
+
+	// current is the connection being drained, nil between connections; an
+	// append made while it is set may fix its historical boundary.
+	current atomic.Pointer[conn]
+	// held is the connection Run holds, up to its goodbye, for the stop
+	// guard to abort.
+	held atomic.Pointer[conn]
+
+	// Journal faults seen by the drainer; touched only by Run's goroutine.
+	readFault, deleteFault faultLog
 
 	wake       chan struct{} // a record was appended
 	statusWake chan struct{} // the status changed
@@ -75,11 +110,13 @@ type Uplink struct {
 	now     func() time.Time
 }
 
-// New checks cfg and returns an Uplink that sends the store's outbox. It
-// starts nothing; Run does.
-func New(cfg Config, store *journal.Store) (*Uplink, error) {
+// New checks cfg and returns an Uplink that sends j's outbox. It starts
+// nothing; Run does. j may be a journal that is not open yet (a
+// *journal.Slot). The error names every problem: an invalid cfg, or a nil j
+// (a nil interface, or a nil pointer in one).
+func New(cfg Config, j Journal) (*Uplink, error) {
 	var problems []string
-	if store == nil {
+	if isNil(j) {
 		problems = append(problems, "nil journal")
 	}
 	if cfg.Pod == "" || strings.ContainsAny(cfg.Pod, "/+#") {
@@ -88,7 +125,7 @@ func New(cfg Config, store *journal.Store) (*Uplink, error) {
 	if u, err := url.Parse(cfg.Broker); err != nil || (u.Scheme != "tcp" && u.Scheme != "mqtt") || u.Port() == "" {
 		problems = append(problems, fmt.Sprintf("broker %q: want tcp://host:port", cfg.Broker))
 	}
-	if cfg.Window < 0 || cfg.ConnectTimeout < 0 || cfg.PublishTimeout < 0 || cfg.KeepAlive < 0 {
+	if cfg.Window < 0 || cfg.ConnectTimeout < 0 || cfg.PublishTimeout < 0 || cfg.StopTimeout < 0 || cfg.KeepAlive < 0 {
 		problems = append(problems, "negative window or timeout")
 	}
 	if len(problems) > 0 {
@@ -103,6 +140,9 @@ func New(cfg Config, store *journal.Store) (*Uplink, error) {
 	if cfg.PublishTimeout == 0 {
 		cfg.PublishTimeout = 10 * time.Second
 	}
+	if cfg.StopTimeout == 0 {
+		cfg.StopTimeout = time.Second
+	}
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = 30 * time.Second
 	}
@@ -114,10 +154,13 @@ func New(cfg Config, store *journal.Store) (*Uplink, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	root := Root(cfg.Pod)
+	log := cfg.Logger.With("component", "uplink")
 	u := &Uplink{
 		cfg:            cfg,
-		store:          store,
-		log:            cfg.Logger.With("component", "uplink"),
+		store:          j,
+		log:            log,
+		readFault:      faultLog{log: log, what: "journal read"},
+		deleteFault:    faultLog{log: log, what: "deleting acknowledged records", consequence: "they stay in the outbox and are sent again"},
 		topicStatus:    root + TopicStatus,
 		topicTelemetry: root + TopicTelemetry,
 		topicEvents:    root + TopicEvents,
@@ -130,6 +173,20 @@ func New(cfg Config, store *journal.Store) (*Uplink, error) {
 	}
 	u.connect = u.connectPaho
 	return u, nil
+}
+
+// isNil reports whether j is nil or holds a nil pointer (a nil *journal.Store
+// passed as a Journal), which would only fail later, at the first call.
+func isNil(j Journal) bool {
+	if j == nil {
+		return true
+	}
+	v := reflect.ValueOf(j)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 // Connected reports whether a connection is up and being drained.
@@ -148,7 +205,9 @@ func (u *Uplink) SetStatus(state string, since time.Time) {
 }
 
 // Telemetry journals one telemetry record and wakes the drainer. It returns
-// once the record is on disk.
+// the record's seq once it is on disk, or the journal's error, wrapped (one
+// wrapping journal.ErrNotOpen while the journal is not open): nothing is then
+// stored, nor sent.
 func (u *Uplink) Telemetry(t Telemetry, at time.Time) (uint64, error) {
 	switch t.Safety {
 	case "ok", "warn", "abort":
@@ -166,8 +225,9 @@ func (u *Uplink) Telemetry(t Telemetry, at time.Time) (uint64, error) {
 	return seq, nil
 }
 
-// Event journals one event and wakes the drainer. It returns once the event
-// is on disk.
+// Event journals one event and wakes the drainer. It returns the event's seq
+// once it is on disk, or the journal's error, wrapped: nothing is then
+// stored, nor sent.
 func (u *Uplink) Event(e Event, at time.Time) (uint64, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
@@ -185,7 +245,9 @@ func (u *Uplink) append(topic string, at time.Time, body []byte) (uint64, error)
 	u.appendMu.Lock()
 	defer u.appendMu.Unlock()
 	seq, err := u.appendLocked(topic, at, synced, body)
-	signal(u.wake)
+	if err == nil {
+		signal(u.wake)
+	}
 	return seq, err
 }
 
@@ -207,12 +269,21 @@ func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []by
 
 // appendRecord appends one record with its envelope; appendMu must be held.
 func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []byte) (journal.Record, error) {
-	return u.store.Append(topic, at, func(seq uint64) ([]byte, error) {
+	rec, err := u.store.Append(topic, at, func(seq uint64) ([]byte, error) {
 		return encodeRecord(storedHeader{
 			Pod: u.cfg.Pod, Boot: u.cfg.Boot, Seq: seq, TS: FormatTime(at),
 			ClockSynced: synced, Simulated: u.cfg.Simulated,
 		}, body)
 	})
+	if err == nil {
+		if c := u.current.Load(); c != nil {
+			// Appends are serialised by appendMu, so the first one made on a
+			// connection whose boundary is still unknown (the journal was
+			// unreadable when it came up) has the lowest seq made on it.
+			c.startSeq.CompareAndSwap(0, rec.Seq)
+		}
+	}
+	return rec, err
 }
 
 // reportDropped journals a dropped event; appendMu must be held.
@@ -266,12 +337,31 @@ func signal(c chan struct{}) {
 	}
 }
 
-// dialer opens the TCP connection for paho so that cancelling Run's context
-// also abandons a dial in progress.
-func dialer(ctx context.Context, timeout time.Duration) func(*url.URL) (net.Conn, error) {
-	return func(uri *url.URL) (net.Conn, error) {
-		d := net.Dialer{Timeout: timeout}
-		return d.DialContext(ctx, "tcp", uri.Host)
+// faultLog reports a repeating fault once when it starts and once when it
+// ends, not once per retry: a journal that fails on every poll must not
+// write a line a second to an SD card.
+type faultLog struct {
+	log         *slog.Logger
+	what        string
+	consequence string
+	failures    int // since the fault started; 0 while healthy
+}
+
+func (f *faultLog) fail(err error) {
+	f.failures++
+	if f.failures == 1 {
+		args := []any{"err", err}
+		if f.consequence != "" {
+			args = append(args, "consequence", f.consequence)
+		}
+		f.log.Warn(f.what+" failing", args...)
+	}
+}
+
+func (f *faultLog) ok() {
+	if f.failures > 0 {
+		f.log.Info(f.what+" recovered", "failures", f.failures)
+		f.failures = 0
 	}
 }
 

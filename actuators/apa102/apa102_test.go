@@ -381,10 +381,64 @@ func TestHaltCalledDuringAWriteSendsTheDarkFrameAfterIt(t *testing.T) {
 	}
 }
 
+// lastFrameConn keeps the last transfer in a buffer sized once, so that
+// recording it allocates nothing.
+type lastFrameConn struct {
+	spi.Conn
+	last []byte
+	txs  int
+}
+
+func (c *lastFrameConn) Tx(w, r []byte) error {
+	c.last = append(c.last[:0], w...)
+	c.txs++
+	return nil
+}
+
+type lastFramePort struct {
+	spitest.Playback
+	c *lastFrameConn
+}
+
+func (p *lastFramePort) Connect(physic.Frequency, spi.Mode, int) (spi.Conn, error) { return p.c, nil }
+
+// Every Write measured returns nil and puts its frame on the bus: a Write
+// that returns early (ErrHalted, a wrong length) allocates nothing either.
 func TestWriteDoesNotAllocate(t *testing.T) {
-	d, _ := strip(t, 150)
-	c := rainbow(150)
-	if a := testing.AllocsPerRun(100, func() { _ = d.Write(c) }); a != 0 {
+	const n, runs = 150, 100
+	bus := &lastFrameConn{last: make([]byte, 0, frameSize(n))}
+	d, err := New(&lastFramePort{c: bus}, &Opts{NumPixels: n, Speed: physic.MegaHertz})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rainbow(n)
+	want := []byte{0, 0, 0, 0}
+	for _, p := range c {
+		want = append(want, 0xFF, p.B, p.G, p.R)
+	}
+	want = append(want, make([]byte, 10+4)...) // end frame of 75 clocks, latching start frame
+
+	if err := d.Write(c); err != nil {
+		t.Fatalf("Write = %v; want nil", err)
+	}
+	if bus.txs != 2 || !bytes.Equal(bus.last, want) { // New's dark frame, then this one
+		t.Fatalf("after Write the bus carried %d transfers, the last %x; want 2, the last %x", bus.txs, bus.last, want)
+	}
+	var werr error
+	failed := 0
+	a := testing.AllocsPerRun(runs, func() {
+		if werr = d.Write(c); werr != nil {
+			failed++
+		}
+	})
+	if failed != 0 {
+		t.Fatalf("%d of the Writes measured failed, the last with %v; want none", failed, werr)
+	}
+	// AllocsPerRun calls once more than runs, to warm up.
+	if wantTxs := 2 + 1 + runs; bus.txs != wantTxs || !bytes.Equal(bus.last, want) {
+		t.Fatalf("after the Writes measured the bus carried %d transfers, the last %x; want %d, the last %x", bus.txs, bus.last, wantTxs, want)
+	}
+	if a != 0 {
 		t.Errorf("Write allocates %v times per call; want 0", a)
 	}
 }

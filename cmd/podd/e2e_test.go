@@ -113,6 +113,22 @@ func (b *bench) env() []string {
 
 func (b *bench) start() *daemon {
 	b.t.Helper()
+	d := b.launch()
+	// A socket file may be left by a killed daemon: wait for one that answers.
+	mqtttest.WaitFor(b.t, 10*time.Second, "podd's API socket", func() bool {
+		c, err := net.Dial("unix", b.socket)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return d
+}
+
+// launch starts podd without waiting for its API, for a pod whose API cannot
+// come up.
+func (b *bench) launch() *daemon {
+	b.t.Helper()
 	d := &daemon{t: b.t, out: &bytes.Buffer{}, mu: &sync.Mutex{}, exited: make(chan error, 1)}
 	d.cmd = exec.Command(b.poddBin, "--config", "../../configs/sim.yaml")
 	d.cmd.Env = append(b.env(), b.extraEnv...)
@@ -130,14 +146,6 @@ func (b *bench) start() *daemon {
 		if b.t.Failed() {
 			b.t.Logf("podd output:\n%s", d.output())
 		}
-	})
-	// A socket file may be left by a killed daemon: wait for one that answers.
-	mqtttest.WaitFor(b.t, 10*time.Second, "podd's API socket", func() bool {
-		c, err := net.Dial("unix", b.socket)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
 	})
 	return d
 }
@@ -328,9 +336,15 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 		t.Fatalf("podctl ack said %q", out)
 	}
 	st = b.status()
-	if st.State != "idle" || st.Safety.Latched != nil || st.Sim.StripDark {
-		t.Fatalf("status after ack = %+v (sim %+v), want idle with the light back", st, st.Sim)
+	if st.State != "idle" || st.Safety.Latched != nil || !st.Sim.StripDark || strings.Join(st.Outputs.Holds, ",") != "settling" {
+		t.Fatalf("status after ack = %+v (sim %+v), want idle with the strip dark until the vitals settle", st, st.Sim)
 	}
+	// The light comes back once the vitals have been within every limit
+	// for the settling time (10 s) after the ack.
+	mqtttest.WaitFor(t, 15*time.Second, "the light back after the settling time", func() bool {
+		st = b.status()
+		return !st.Sim.StripDark && !st.Outputs.Safe
+	})
 	mqtttest.WaitFor(t, 5*time.Second, "status idle", func() bool {
 		return lastStatus(received(t, sub, b.podID))["state"] == "idle"
 	})

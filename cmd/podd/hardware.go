@@ -12,7 +12,6 @@ import (
 	"periph.io/x/conn/v3/spi/spireg"
 	"periph.io/x/host/v3"
 
-	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/sensors/max30102"
@@ -26,8 +25,8 @@ type hardware struct {
 	simulated    bool
 	spi          spi.Port
 	openOximeter func() (controller.Oximeter, error)
-	services     []func(ctx context.Context) error
-	simStatus    func() *api.SimStatus
+	services     []controller.Part
+	simStatus    func() *controller.SimStatus
 	close        func()
 }
 
@@ -55,9 +54,12 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		simulated:    true,
 		spi:          hw.SPI,
 		openOximeter: oximeterOn(hw.I2C),
-		services:     []func(context.Context) error{hw.Run},
-		simStatus: func() *api.SimStatus {
-			return &api.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark()}
+		services: []controller.Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
+			up()
+			return hw.Run(ctx)
+		}}},
+		simStatus: func() *controller.SimStatus {
+			return &controller.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark()}
 		},
 		close: func() { hw.I2C.Close(); hw.SPI.Close() },
 	}, nil

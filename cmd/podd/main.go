@@ -2,16 +2,22 @@
 //
 //	podd --config /etc/podd/pod.yaml
 //
-// It loads the configuration, opens the store, the hardware (real buses or the
-// simulator), the uplink and the local API, and hands them to the controller,
-// which runs until SIGTERM or SIGINT. On the way out the controller puts every
-// actuator into its safe state and publishes "offline"; then the store closes.
+// It loads the configuration (an invalid one stops it at once, one line per
+// problem), opens the hardware (real buses or the simulator), puts every
+// output into its safe state, and hands the pod's parts to the controller:
+// the safety watchdog runs whatever else fails, and the store, the uplink,
+// the local API, the metrics listener and the simulator are supervised,
+// reported and retried. On SIGTERM or SIGINT the controller seals the
+// outputs in their safe state and publishes "offline"; then the buses, the
+// store and the hardware watchdog (with its magic close) are closed, every
+// step bounded so the whole stop fits in systemd's TimeoutStopSec.
 package main
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -26,6 +32,7 @@ import (
 	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/internal/ratelog"
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/uplink"
@@ -55,52 +62,87 @@ func run(configPath string) error {
 		return err
 	}
 	log := newLogger(cfg.Log.Level)
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	return runPod(ctx, cfg, log, deps{openWatchdog: openHardwareWatchdog})
+}
 
+// deps are what runPod takes from the system, replaced in tests.
+type deps struct {
+	openWatchdog func(path string, timeout time.Duration) (hardwareWatchdog, error)
+}
+
+// hardwareWatchdog is the kernel's watchdog as podd uses it (safety.HardwareWatchdog).
+type hardwareWatchdog interface {
+	controller.Pinger
+	Close() error
+}
+
+func openHardwareWatchdog(path string, timeout time.Duration) (hardwareWatchdog, error) {
+	return safety.OpenHardwareWatchdog(path, timeout)
+}
+
+// Bounds of the steps after the controller stopped; with the controller's
+// own budget they keep the whole stop well under systemd's TimeoutStopSec.
+const (
+	busIdleTimeout    = 500 * time.Millisecond
+	storeCloseTimeout = time.Second
+)
+
+// runPod runs the pod until ctx is done. Only a configuration the parts
+// cannot use at all (no buses, no LED strip, a watchdog that cannot be
+// built) stops it at start; every other part is supervised by the
+// controller and a failure of one is reported and retried.
+func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) error {
 	hw, err := openHardware(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer hw.close()
 
 	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed})
 	if err != nil {
+		hw.close()
 		return fmt.Errorf("led strip: %w", err)
 	}
 	gate := actuators.NewGate(strip)
-	// Outputs are safe before anything else can fail: the gate stays closed
-	// until the controller knows whether the pod is latched.
-	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	// Outputs are safe before anything else can fail; the controller opens
+	// them only on evidence of safety.
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
 	if err := gate.SafeStateContext(sctx); err != nil {
 		log.Error("initial safe state", "err", err)
 	}
 	cancel()
 
-	if err := os.MkdirAll(filepath.Dir(cfg.Storage.Path), 0o750); err != nil {
-		return fmt.Errorf("storage: %w", err)
-	}
-	store, err := journal.Open(cfg.Storage.Path, &journal.Options{Timeout: time.Second})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := store.Close(); err != nil {
-			log.Error("close store", "err", err)
+	var hwdog hardwareWatchdog
+	if cfg.Watchdog.Device != "" {
+		w, err := d.openWatchdog(cfg.Watchdog.Device, cfg.Watchdog.Timeout)
+		if err != nil {
+			// The systemd watchdog still restarts a stalled daemon.
+			log.Error("no hardware watchdog", "err", err)
+		} else {
+			hwdog = w
 		}
-	}()
+	}
 
+	slot := journal.NewSlot()
+	services := []controller.Part{{Name: "store", Run: func(ctx context.Context, up func()) error {
+		return openStore(ctx, cfg.Storage.Path, slot, up)
+	}}}
 	broker := cfg.Uplink.Broker
 	if cfg.Uplink.Embedded() {
-		b, err := embedded.Start(cfg.Uplink.EmbeddedListen, log)
-		if err != nil {
-			return err
-		}
-		defer b.Close()
-		broker = "tcp://" + b.Addr().String()
-		log.Info("embedded broker", "listen", b.Addr().String())
+		broker = "tcp://" + cfg.Uplink.EmbeddedListen
+		services = append(services, controller.Part{Name: "broker", Run: func(ctx context.Context, up func()) error {
+			b, err := embedded.Start(cfg.Uplink.EmbeddedListen, log)
+			if err != nil {
+				return err
+			}
+			log.Info("embedded broker", "listen", b.Addr().String())
+			up()
+			<-ctx.Done()
+			return b.Close()
+		}})
 	}
+	services = append(services, hw.services...)
 
 	boot := newBootID()
 	up, err := uplink.New(uplink.Config{
@@ -112,33 +154,24 @@ func run(configPath string) error {
 		Simulated:   hw.simulated,
 		ClockSynced: clockSynced,
 		Logger:      log,
-	}, store)
+	}, slot)
 	if err != nil {
+		closeAll(log, hw, gate, slot, hwdog)
 		return err
 	}
 
-	var hardwareWatchdog controller.Pinger // nil when there is none
-	if cfg.Watchdog.Device != "" {
-		hwdog, err := safety.OpenHardwareWatchdog(cfg.Watchdog.Device, cfg.Watchdog.Timeout)
-		if err != nil {
-			// The systemd watchdog still restarts a stalled daemon.
-			log.Error("no hardware watchdog", "err", err)
-		} else {
-			// A clean exit disarms it; a crash or a hang lets it reboot the board.
-			defer func() {
-				if err := hwdog.Close(); err != nil {
-					log.Error("hardware watchdog", "err", err)
-				}
-			}()
-			hardwareWatchdog = hwdog
-		}
-	}
 	var pod *controller.Pod
-	services := append(hw.services, func(ctx context.Context) error { return api.NewServer(pod, cfg.API.Socket, log).Run(ctx) })
+	services = append(services, controller.Part{Name: "api", Run: func(ctx context.Context, up func()) error {
+		return api.NewServer(pod, cfg.API.Socket, log).Run(ctx, up)
+	}})
 	if cfg.API.MetricsListen != "" {
-		services = append(services, func(ctx context.Context) error {
-			return api.NewMetricsServer(pod, pod, cfg.API.MetricsListen).Run(ctx)
-		})
+		services = append(services, controller.Part{Name: "metrics", Run: func(ctx context.Context, up func()) error {
+			return api.NewMetricsServer(pod, pod, cfg.API.MetricsListen).Run(ctx, up)
+		}})
+	}
+	var pinger controller.Pinger // a nil interface when there is no hardware watchdog
+	if hwdog != nil {
+		pinger = hwdog
 	}
 	pod, err = controller.New(controller.Config{
 		Pod: cfg.Pod.ID, Boot: boot, Version: version, Broker: broker,
@@ -152,24 +185,82 @@ func run(configPath string) error {
 		OpenOximeter:     hw.openOximeter,
 		Strip:            strip,
 		Gate:             gate,
-		Store:            store,
+		Store:            slot,
 		Uplink:           up,
 		Services:         services,
 		Notify:           controller.SystemdNotify,
-		HardwareWatchdog: hardwareWatchdog,
+		HardwareWatchdog: pinger,
 		SimStatus:        hw.simStatus,
 	})
 	if err != nil {
+		closeAll(log, hw, gate, slot, hwdog)
 		return err
 	}
 	log.Info("podd starting", "pod", cfg.Pod.ID, "version", version, "boot", boot, "simulated", hw.simulated, "broker", broker, "api", cfg.API.Socket)
 	err = pod.Run(ctx)
-	log.Info("podd stopped")
+	stopAt := time.Now()
+	closeAll(log, hw, gate, slot, hwdog)
+	log.Info("podd stopped", "closing_took", time.Since(stopAt).Round(time.Millisecond))
 	return err
 }
 
+// openStore opens the journal into slot, calls up and keeps it open until
+// ctx is done; the caller closes the slot. Every failure is returned, for
+// the supervisor to report and retry.
+func openStore(ctx context.Context, path string, slot *journal.Slot, up func()) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	s, err := journal.Open(path, &journal.Options{Timeout: time.Second})
+	if err != nil {
+		return err
+	}
+	if err := slot.Set(s); err != nil {
+		_ = s.Close()
+		return err
+	}
+	up()
+	<-ctx.Done()
+	return nil
+}
+
+// closeAll releases what runPod opened, each step bounded: buses only once
+// no output is still halting on them, the store within storeCloseTimeout
+// (a hung fsync must not hold the stop), and the hardware watchdog last,
+// with its magic close, so a clean stop never reboots the board.
+func closeAll(log *slog.Logger, hw *hardware, gate *actuators.Gate, slot *journal.Slot, hwdog hardwareWatchdog) {
+	ictx, cancel := context.WithTimeout(context.Background(), busIdleTimeout)
+	if err := gate.Idle(ictx); err != nil {
+		log.Error("buses left open: an output is still halting on them", "err", err)
+	} else {
+		hw.close()
+	}
+	cancel()
+
+	closed := make(chan error, 1)
+	go func() { closed <- slot.Close() }()
+	t := time.NewTimer(storeCloseTimeout)
+	select {
+	case err := <-closed:
+		if err != nil && !errors.Is(err, journal.ErrNotOpen) {
+			log.Error("close store", "err", err)
+		}
+	case <-t.C:
+		log.Error("store not closed: a write is still in progress", "waited", storeCloseTimeout)
+	}
+	t.Stop()
+
+	if hwdog != nil {
+		if err := hwdog.Close(); err != nil {
+			log.Error("hardware watchdog", "err", err)
+		}
+	}
+}
+
+// newLogger writes text lines to stderr (the journal under systemd), rate
+// limited per message so a repeating fault cannot fill an SD card.
 func newLogger(level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(ratelog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}), ratelog.Options{}))
 }
 
 // newBootID is a random id per start, so the hub can tell restarts apart.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -28,6 +29,7 @@ type Mosquitto struct {
 	cmd    *exec.Cmd
 	out    *lockedBuffer
 	exited chan struct{}
+	frozen bool
 }
 
 // Binary finds mosquitto. Without it the test is skipped, except under CI
@@ -113,10 +115,70 @@ func (m *Mosquitto) Start() {
 	})
 }
 
-// Stop ends the broker with SIGTERM, as a service manager would.
+// Freeze stops the broker process (SIGSTOP) and returns once it is stopped.
+// It then behaves as a hung broker: its sockets stay open and the kernel
+// still accepts connections and bytes for it, but nothing is answered, not
+// even a CONNACK or a PINGRESP. Thaw resumes it; Stop works on a frozen
+// broker too.
+func (m *Mosquitto) Freeze() {
+	m.t.Helper()
+	if m.cmd == nil {
+		m.t.Fatal("mqtttest: Freeze of a broker that is not running")
+	}
+	if err := m.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		m.t.Fatalf("freeze mosquitto: %v", err)
+	}
+	m.frozen = true
+	// The signal is delivered asynchronously; a test that goes on before the
+	// process is stopped would race the broker's last answers.
+	pid := m.cmd.Process.Pid
+	WaitFor(m.t, 5*time.Second, "mosquitto to stop", func() bool { return processStopped(pid) })
+}
+
+// Thaw resumes a frozen broker (SIGCONT); it then answers what arrived
+// meanwhile.
+func (m *Mosquitto) Thaw() {
+	m.t.Helper()
+	if m.cmd == nil || !m.frozen {
+		return
+	}
+	if err := m.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		m.t.Fatalf("thaw mosquitto: %v", err)
+	}
+	m.frozen = false
+	pid := m.cmd.Process.Pid
+	WaitFor(m.t, 5*time.Second, "mosquitto to resume", func() bool { return !processStopped(pid) })
+}
+
+// processStopped reports whether pid is in the stopped state, from
+// /proc/PID/stat (Linux, where mosquitto runs for these tests). Elsewhere it
+// cannot tell and reports that the signal took effect.
+func processStopped(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself contain spaces or parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return true
+	}
+	return b[i+2] == 'T' || b[i+2] == 't'
+}
+
+// Stop ends the broker with SIGTERM, as a service manager would. A frozen
+// broker is thawed first, since a stopped process does not act on SIGTERM;
+// one that has not exited 5 s later is killed.
 func (m *Mosquitto) Stop() {
 	if m.cmd == nil {
 		return
+	}
+	if m.frozen {
+		// SIGCONT before SIGTERM: a stopped process handles no signal but
+		// SIGKILL and SIGCONT.
+		_ = m.cmd.Process.Signal(syscall.SIGCONT)
+		m.frozen = false
 	}
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	select {

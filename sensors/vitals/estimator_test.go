@@ -268,16 +268,32 @@ func TestEstimatorFollowsHeartRateChange(t *testing.T) {
 	}
 }
 
+// The estimate measured is a valid one at the finger's rates: an invalid
+// estimate returns before the work whose allocations count. Add is fed the
+// pulse itself, since repeating one sample would flatten the window.
 func TestEstimatorDoesNotAllocate(t *testing.T) {
 	e := NewEstimator(25)
 	g := newPPG(25, 72, 97)
 	g.feed(e, 10)
-	red, ir := g.next()
-	if n := testing.AllocsPerRun(100, func() { e.Add(red, ir) }); n != 0 {
+	valid := func(r Reading) bool {
+		return r.HeartRateValid && math.Abs(r.HeartRateBPM-72) <= 2 && r.SpO2Valid && math.Abs(r.SpO2Pct-97) <= 1.5
+	}
+	want := e.Estimate()
+	if !valid(want) {
+		t.Fatalf("Estimate = %+v; want 72 ± 2 bpm and 97 ± 1.5 %%, both valid", want)
+	}
+	var got Reading
+	if n := testing.AllocsPerRun(100, func() { got = e.Estimate() }); n != 0 {
+		t.Errorf("Estimate: %v allocations, want 0", n)
+	}
+	if got != want {
+		t.Errorf("Estimate while measured = %+v; want %+v", got, want)
+	}
+	if n := testing.AllocsPerRun(100, func() { e.Add(g.next()) }); n != 0 {
 		t.Errorf("Add: %v allocations, want 0", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { e.Estimate() }); n != 0 {
-		t.Errorf("Estimate: %v allocations, want 0", n)
+	if r := e.Estimate(); !valid(r) {
+		t.Errorf("Estimate after the Adds measured = %+v; want 72 ± 2 bpm and 97 ± 1.5 %%, both valid", r)
 	}
 }
 

@@ -1,0 +1,117 @@
+package controller
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/sleegation/podd/uplink"
+)
+
+// maxUnstored is how many events the pod keeps in memory while the store
+// refuses them: at most a few per minute arise on a pod in trouble (faults,
+// state changes), so this covers hours of a dead SD card.
+const maxUnstored = 256
+
+// queued is an event waiting to be stored, with the time it happened.
+type queued struct {
+	e  uplink.Event
+	at time.Time
+}
+
+// eventQueue is the recorder's in-memory queue of events, in the order they
+// were posted. Posting never blocks and never fails: when the queue is full,
+// the oldest event that is not an abort is let go and counted, so the loss
+// itself can be reported.
+type eventQueue struct {
+	mu    sync.Mutex
+	items []queued
+	max   int
+
+	lost        map[string]int // event type -> events let go
+	first, last time.Time      // times of the first and last event let go
+}
+
+func newEventQueue(max int) *eventQueue {
+	return &eventQueue{max: max, lost: map[string]int{}}
+}
+
+// push appends e, letting the oldest non-abort event go if the queue is full
+// (the oldest abort if it holds nothing else).
+func (q *eventQueue) push(e uplink.Event, at time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) >= q.max {
+		victim := 0
+		for i, it := range q.items {
+			if it.e.Type != "abort" {
+				victim = i
+				break
+			}
+		}
+		v := q.items[victim]
+		q.items = append(q.items[:victim], q.items[victim+1:]...)
+		q.lost[v.e.Type]++
+		if q.first.IsZero() || v.at.Before(q.first) {
+			q.first = v.at
+		}
+		if v.at.After(q.last) {
+			q.last = v.at
+		}
+	}
+	q.items = append(q.items, queued{e, at})
+}
+
+// head returns the oldest event without removing it. When events were let
+// go, the head is a "dropped" event reporting them, which pop then clears.
+func (q *eventQueue) head() (queued, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.lost) > 0 {
+		count := 0
+		types := map[string]any{}
+		names := make([]string, 0, len(q.lost))
+		for t := range q.lost {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		for _, t := range names {
+			types[t] = q.lost[t]
+			count += q.lost[t]
+		}
+		return queued{uplink.Event{Type: "dropped", Fields: map[string]any{
+			"reason": "unstored_overflow", "count": count, "types": types,
+			"first_at": uplink.FormatTime(q.first), "last_at": uplink.FormatTime(q.last),
+		}}, q.last}, true
+	}
+	if len(q.items) == 0 {
+		return queued{}, false
+	}
+	return q.items[0], true
+}
+
+// pop removes what head returned.
+func (q *eventQueue) pop() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.lost) > 0 {
+		clear(q.lost)
+		q.first, q.last = time.Time{}, time.Time{}
+		return
+	}
+	if len(q.items) > 0 {
+		q.items[0] = queued{}
+		q.items = q.items[1:]
+	}
+}
+
+// len is the number of events waiting, a pending loss report included.
+func (q *eventQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.items)
+	if len(q.lost) > 0 {
+		n++
+	}
+	return n
+}

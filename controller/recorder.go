@@ -1,0 +1,338 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sleegation/podd/actuators"
+	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/uplink"
+)
+
+// recorderTick is how often the recorder checks whether the outputs may
+// open; storeRetry is how often it retries a store that refused a write.
+const (
+	recorderTick = 200 * time.Millisecond
+	storeRetry   = time.Second
+)
+
+// ackRequest is a local acknowledgement handed to the recorder.
+type ackRequest struct {
+	ctx   context.Context
+	reply chan ackReply // buffered: the recorder never waits for the caller
+}
+
+type ackReply struct {
+	a   safety.Abort
+	err error
+}
+
+// latchState is what the recorder knows of the stored latch. Only the
+// recorder writes it; Status reads it under p.mu.
+type latchState struct {
+	known  bool          // the store's latch was read
+	stored *safety.Abort // the latch the store holds, as far as known
+	failed bool          // the last write of the latch failed
+}
+
+// post queues an event for the store and wakes the recorder. It never blocks.
+func (p *Pod) post(e uplink.Event, at time.Time) {
+	p.queue.push(e, at)
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// recorder is the single writer of the store and the single opener of the
+// outputs (see the package doc).
+func (p *Pod) recorder(ctx context.Context) error {
+	t := time.NewTicker(recorderTick)
+	defer t.Stop()
+	var lastTry time.Time // of a store write that failed
+	storeReady := p.parts.Store.Ready()
+	for {
+		force := false
+		select {
+		case <-ctx.Done():
+			if n := p.queue.len(); n > 0 {
+				p.log.Error("events not stored at stop", "count", n)
+			}
+			return nil
+		case a := <-p.aborts:
+			p.recordAbort(a)
+			force = true
+		case req := <-p.acks:
+			req.reply <- p.ack(req.ctx)
+			force = true
+		case <-storeReady:
+			storeReady = nil
+			force = true
+		case <-p.wake:
+			force = true
+		case <-t.C:
+		}
+		if force || (!lastTry.IsZero() && time.Since(lastTry) >= storeRetry) {
+			if p.syncStore() {
+				lastTry = time.Time{}
+			} else {
+				lastTry = time.Now()
+			}
+		}
+		p.openOutputs()
+	}
+}
+
+// recordAbort reports an abort the watchdog latched (its safe state is
+// already applied); syncStore then stores the latch and the events.
+func (p *Pod) recordAbort(a safety.Abort) {
+	p.log.Error("ABORT", "rule", a.Rule, "detail", a.Detail, "latency_ms", a.LatencyMS)
+	fields := map[string]any{
+		"rule": a.Rule, "detail": a.Detail, "values": a.Values, "limit": a.Limit,
+		"detected_at": uplink.FormatTime(a.At), "latency_ms": a.LatencyMS,
+	}
+	if a.SafeStateError != "" {
+		fields["safe_state_error"] = a.SafeStateError
+	}
+	p.post(uplink.Event{Type: "abort", Fields: fields}, a.At)
+	p.setState(StateAborted, a.At, a.Rule)
+}
+
+// syncStore reads the stored latch once the store is open, stores the
+// watchdog's latch if the store does not hold it, and stores the queued
+// events in order. It reports whether everything is stored.
+func (p *Pod) syncStore() bool {
+	select {
+	case <-p.parts.Store.Ready():
+	default:
+		return p.queue.len() == 0
+	}
+	if !p.latch().known {
+		p.readLatch()
+	}
+	ok := p.storeLatch()
+	for {
+		q, more := p.queue.head()
+		if !more {
+			break
+		}
+		if _, err := p.parts.Uplink.Event(q.e, q.at); err != nil {
+			p.storeFailing(err)
+			return false
+		}
+		p.queue.pop()
+	}
+	if ok {
+		p.storeFailing(nil)
+	}
+	return ok
+}
+
+// storeFailing logs when the store starts and stops refusing writes.
+func (p *Pod) storeFailing(err error) {
+	was := p.storeErr
+	p.storeErr = err
+	switch {
+	case err != nil && was == nil:
+		p.log.Error("store refuses writes; events kept in memory and retried", "err", err)
+	case err == nil && was != nil:
+		p.log.Info("store accepts writes again")
+	}
+}
+
+// readLatch reads the latch an earlier run stored and restores it into the
+// watchdog; an unreadable latch may be an abort, so it latches too.
+func (p *Pod) readLatch() {
+	b, ok, err := p.parts.Store.Latch()
+	now := time.Now()
+	var stored *safety.Abort
+	switch {
+	case err != nil:
+		p.log.Error("stored latch unreadable", "err", err)
+		stored = &safety.Abort{Rule: "latch_unreadable", Detail: fmt.Sprintf("stored latch cannot be read: %v", err), At: now}
+	case ok:
+		var a safety.Abort
+		if err := json.Unmarshal(b, &a); err != nil || a.Rule == "" {
+			a = safety.Abort{Rule: "latch_unreadable", Detail: fmt.Sprintf("stored latch cannot be read: %q", b), At: now}
+		}
+		stored = &a
+	}
+	p.mu.Lock()
+	p.latchSt.known = true
+	p.latchSt.stored = stored
+	if stored != nil && stored.Rule == "latch_unreadable" {
+		p.latchSt.stored = nil // written back as it is latched now
+	}
+	p.mu.Unlock()
+	if stored == nil {
+		// An abort latched meanwhile was reported by recordAbort.
+		if p.wd.Status().Latched == nil {
+			p.setState(StateIdle, now, "start")
+		}
+		return
+	}
+	if cur := p.wd.Status().Latched; cur != nil {
+		// An abort latched while the store was unknown is newer; it replaces
+		// the stored one when it is written.
+		p.log.Warn("store held an earlier latch; keeping the newer one", "stored", stored.Rule, "latched", cur.Rule)
+		return
+	}
+	if err := p.wd.Restore(*stored); err != nil {
+		p.log.Error("restore latch", "err", err)
+	}
+	p.log.Warn("latched before restart", "rule", stored.Rule, "detail", stored.Detail)
+	p.setState(StateAborted, time.Now(), "latched before restart: "+stored.Rule)
+}
+
+// storeLatch writes the watchdog's latch if the store does not hold it. It
+// reports whether the store holds what the watchdog latched.
+func (p *Pod) storeLatch() bool {
+	want := p.wd.Status().Latched
+	ls := p.latch()
+	if want == nil || sameAbort(want, ls.stored) {
+		return true
+	}
+	b, err := json.Marshal(want)
+	if err == nil {
+		err = p.parts.Store.SetLatch(b)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		if !p.latchSt.failed {
+			p.log.Error("abort latch not stored; retrying", "rule", want.Rule, "err", err)
+		}
+		p.latchSt.failed = true
+		return false
+	}
+	if p.latchSt.failed {
+		p.log.Info("abort latch stored", "rule", want.Rule)
+	}
+	p.latchSt.stored, p.latchSt.failed = want, false
+	return true
+}
+
+func sameAbort(a, b *safety.Abort) bool {
+	return a != nil && b != nil && a.Rule == b.Rule && a.At.Equal(b.At)
+}
+
+func (p *Pod) latch() latchState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.latchSt
+}
+
+// Ack clears the latched abort on a local acknowledgement. It waits for the
+// recorder at most until ctx is done: a store that hangs makes it fail, and
+// the pod stays latched. A refusal wraps ErrRefused.
+func (p *Pod) Ack(ctx context.Context) (safety.Abort, error) {
+	req := ackRequest{ctx: ctx, reply: make(chan ackReply, 1)}
+	select {
+	case p.acks <- req:
+	case <-ctx.Done():
+		return safety.Abort{}, fmt.Errorf("controller: ack: the pod is busy (its store may be hung): %w", ctx.Err())
+	case <-p.stopped:
+		return safety.Abort{}, fmt.Errorf("%w: the pod is stopping", ErrRefused)
+	}
+	select {
+	case r := <-req.reply:
+		return r.a, r.err
+	case <-ctx.Done():
+		return safety.Abort{}, fmt.Errorf("controller: ack: the store did not answer in time; the pod stays latched: %w", ctx.Err())
+	}
+}
+
+// ack runs an acknowledgement on the recorder's goroutine.
+func (p *Pod) ack(ctx context.Context) ackReply {
+	st := p.wd.Status()
+	if st.Latched == nil {
+		return ackReply{err: fmt.Errorf("%w: no latched abort", ErrRefused)}
+	}
+	a := *st.Latched
+	if ls := p.latch(); !ls.known || !sameAbort(&a, ls.stored) {
+		return ackReply{err: fmt.Errorf("%w: the abort is not stored yet (the store is not accepting writes); try again", ErrRefused)}
+	}
+	if err := p.wd.CanAck(); err != nil {
+		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
+	}
+	if err := p.parts.Store.ClearLatch(); err != nil {
+		return ackReply{err: fmt.Errorf("controller: ack: %w", err)}
+	}
+	p.mu.Lock()
+	p.latchSt.stored = nil
+	p.mu.Unlock()
+	// The caller gave up while the store was written, or a condition came
+	// back: no acknowledgement, and the latch is written back by syncStore.
+	if err := ctx.Err(); err != nil {
+		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", err)}
+	}
+	if err := p.wd.Ack(a); err != nil {
+		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
+	}
+	now := time.Now()
+	p.log.Info("abort acknowledged locally", "rule", a.Rule)
+	p.post(uplink.Event{Type: "ack", Fields: map[string]any{"rule": a.Rule, "detected_at": uplink.FormatTime(a.At), "by": "local"}}, now)
+	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)
+	return ackReply{a: a}
+}
+
+// holds lists what keeps the outputs in their safe state now.
+func (p *Pod) holds() []string {
+	var h []string
+	if p.sealed.Load() {
+		h = append(h, HoldStopping)
+	}
+	if p.wd.Status().Latched != nil {
+		h = append(h, HoldLatched)
+	}
+	if !p.latch().known {
+		h = append(h, HoldLatchUnknown)
+	}
+	if p.wd.SafeFor() < p.cfg.SettleTime {
+		h = append(h, HoldSettling)
+	}
+	return h
+}
+
+// openOutputs opens the gate and lights the pod once nothing holds it. The
+// generation is read before the holds, so a safe state applied after the
+// check (an abort, the shutdown) makes OpenSince refuse.
+func (p *Pod) openOutputs() {
+	if !p.parts.Gate.Safe() {
+		return
+	}
+	gen := p.parts.Gate.Generation()
+	if len(p.holds()) > 0 {
+		return
+	}
+	err := p.parts.Gate.OpenSince(gen)
+	switch {
+	case err == nil:
+		p.openFailing = false
+		p.log.Info("outputs open: vitals within every limit", "settled", p.cfg.SettleTime)
+		p.light()
+	case errors.Is(err, actuators.ErrSafeStateSince), errors.Is(err, actuators.ErrSealed):
+	default:
+		// An output is still halting (its bus hung): retried next tick.
+		if !p.openFailing {
+			p.log.Error("outputs stay in safe state for now", "err", err)
+		}
+		p.openFailing = true
+	}
+}
+
+// light shows the ambient light, unless the gate is closed.
+func (p *Pod) light() {
+	pixels := make([]apa102.Color, p.cfg.LEDCount)
+	for i := range pixels {
+		pixels[i] = p.cfg.AmbientLight
+	}
+	err := p.parts.Gate.Do(func() error { return p.parts.Strip.Write(pixels) })
+	if err != nil && !errors.Is(err, actuators.ErrSafeState) {
+		p.log.Warn("ambient light", "err", err)
+	}
+}

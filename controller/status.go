@@ -1,0 +1,109 @@
+package controller
+
+import (
+	"errors"
+	"time"
+
+	"github.com/sleegation/podd/safety"
+)
+
+// ErrRefused marks an Ack error that is the pod's decision (nothing latched,
+// the latch not stored yet, an alarm condition still present), not a
+// failure: the local API answers it 409.
+var ErrRefused = errors.New("refused")
+
+// Status is a snapshot of the pod, as the local API serves it.
+type Status struct {
+	Pod       string       `json:"pod"`
+	Boot      string       `json:"boot"`
+	Version   string       `json:"version"`
+	State     string       `json:"state"`
+	Since     time.Time    `json:"since"`
+	Simulated bool         `json:"simulated"`
+	Safety    SafetyStatus `json:"safety"`
+	Outputs   Outputs      `json:"outputs"`
+	Vitals    Vitals       `json:"vitals"`
+	Uplink    UplinkStatus `json:"uplink"`
+	// Parts are the supervised parts (store, uplink, local API, metrics,
+	// simulator), in start order.
+	Parts []PartStatus `json:"parts"`
+	// Sim is what the simulated hardware shows; absent on real hardware.
+	Sim *SimStatus `json:"sim,omitempty"`
+}
+
+// SimStatus reports the simulated outputs, read from their device models.
+type SimStatus struct {
+	StripFrames int  `json:"strip_frames"` // frames the simulated strip latched
+	StripDark   bool `json:"strip_dark"`   // its last frame emits no light
+}
+
+// Latch states, as SafetyStatus.Latch reports them.
+const (
+	LatchNone    = "none"    // nothing latched, and the store agrees
+	LatchStored  = "stored"  // latched, and the store holds it
+	LatchUnsaved = "unsaved" // latched in memory; the store has not confirmed it yet (retried)
+	LatchUnknown = "unknown" // the store has not been read yet: a stored latch may exist
+)
+
+// SafetyStatus is the watchdog's part of Status.
+type SafetyStatus struct {
+	Level   string        `json:"level"`
+	Pending []string      `json:"pending,omitempty"`
+	Latched *safety.Abort `json:"latched,omitempty"`
+	// Latch says whether the store holds the latch: none, stored, unsaved
+	// or unknown.
+	Latch string `json:"latch"`
+	// SafeForS is how long every alarm condition has been absent, in
+	// seconds: the evidence the outputs wait for after a start.
+	SafeForS float64 `json:"safe_for_s"`
+}
+
+// Reasons the outputs are held in their safe state, as Outputs.Holds lists them.
+const (
+	HoldLatched      = "latched"       // an abort is latched
+	HoldLatchUnknown = "latch_unknown" // the store has not been read: a stored abort may exist
+	HoldSettling     = "settling"      // not yet SettleTime of valid vitals within every limit
+	HoldStopping     = "stopping"      // the daemon is stopping
+)
+
+// Outputs tells whether the actuators are in their safe state, and why.
+type Outputs struct {
+	Safe  bool     `json:"safe"`
+	Holds []string `json:"holds,omitempty"`
+}
+
+// Vitals are the latest vitals; nil means unknown.
+type Vitals struct {
+	HeartRateBPM *float64 `json:"heart_rate_bpm"`
+	SpO2Pct      *float64 `json:"spo2_pct"`
+}
+
+// UplinkStatus tells whether the hub is reachable and how much waits to be sent.
+type UplinkStatus struct {
+	Broker    string `json:"broker"`
+	Connected bool   `json:"connected"`
+	// Outbox is the number of records stored and not yet acknowledged; -1
+	// when the store cannot say.
+	Outbox int `json:"outbox"`
+	// Unstored is the number of events kept in memory because the store
+	// refused them; they are stored, in order, once it accepts writes.
+	Unstored int `json:"unstored"`
+}
+
+// Part states, as PartStatus.State reports them.
+const (
+	PartStarting = "starting" // started, not yet up
+	PartUp       = "up"
+	PartFailed   = "failed" // failed; retried with backoff
+)
+
+// PartStatus is one supervised part.
+type PartStatus struct {
+	Name  string    `json:"name"`
+	State string    `json:"state"`
+	Since time.Time `json:"since"`
+	// Error is the last failure, kept while the part is not up.
+	Error string `json:"error,omitempty"`
+	// Failures counts the failures since the daemon started.
+	Failures int `json:"failures"`
+}
