@@ -201,10 +201,12 @@ const (
 	// uplinkGrace bounds the wait for the uplink's goodbye (its own
 	// StopTimeout, 1 s by default, plus the disconnect).
 	uplinkGrace = 2 * time.Second
+	// lateGrace bounds the wait for the parts stopped after the uplink.
+	lateGrace = 500 * time.Millisecond
 	// stopBudget is the most Run takes from the end of its context to its
 	// return: well under systemd's TimeoutStopSec=10s, leaving the caller
 	// time to close the store and the hardware watchdog.
-	stopBudget = max(safeStateTimeout, stopGrace) + uplinkGrace
+	stopBudget = max(safeStateTimeout, stopGrace) + uplinkGrace + lateGrace
 )
 
 // Run runs the pod until ctx is done; no part's failure ends it. Then, first
@@ -253,7 +255,14 @@ func (p *Pod) Run(ctx context.Context) error {
 
 	g.Go(func() error { return p.recorder(gctx) })
 	g.Go(func() error { return p.telemetryLoop(gctx) })
+	lateCtx, lateCancel := context.WithCancel(context.Background())
+	defer lateCancel()
+	var late sync.WaitGroup
 	for i, s := range p.parts.Services {
+		if s.AfterUplink {
+			late.Go(func() { p.supervise(lateCtx, s, svcStatus[i]) })
+			continue
+		}
 		g.Go(func() error { p.supervise(gctx, s, svcStatus[i]); return nil })
 	}
 	upDone := make(chan struct{})
@@ -284,6 +293,16 @@ func (p *Pod) Run(ctx context.Context) error {
 	case <-upDone:
 	case <-upWait.C:
 		errs = append(errs, fmt.Errorf("controller: uplink still running %v after it was stopped; stopping without it", uplinkGrace))
+	}
+	lateCancel()
+	lateDone := make(chan struct{})
+	go func() { late.Wait(); close(lateDone) }()
+	lateWait := time.NewTimer(lateGrace)
+	defer lateWait.Stop()
+	select {
+	case <-lateDone:
+	case <-lateWait.C:
+		errs = append(errs, fmt.Errorf("controller: parts stopped after the uplink still running %v later; stopping without them", lateGrace))
 	}
 	p.log.Info("pod stopped", "took", time.Since(stopAt).Round(time.Millisecond))
 	return errors.Join(errs...)

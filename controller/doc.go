@@ -65,7 +65,8 @@
 // safeStateTimeout, by a goroutine that waits for nothing else. Run then
 // waits for the safety core, the recorder and the parts at most stopGrace,
 // stops the uplink (which publishes "offline" within its own StopTimeout)
-// and waits for it at most uplinkGrace. Parts still stuck then (a dead SD
+// and waits for it at most uplinkGrace, then stops the parts marked
+// AfterUplink (the embedded broker) within lateGrace. Parts still stuck then (a dead SD
 // card, a frozen broker) are left behind: the process is exiting. The whole
 // of Run's stop is bounded by stopBudget, which leaves the caller time to
 // close the store and the hardware watchdog well within systemd's

@@ -20,6 +20,9 @@ type Part struct {
 	// it works (listening, open), which clears a reported failure. Any
 	// return while ctx is not done is a failure; so is a panic.
 	Run func(ctx context.Context, up func()) error
+	// AfterUplink parts are stopped after the uplink (the embedded broker
+	// the uplink reports to, so its "offline" status gets through).
+	AfterUplink bool
 }
 
 // Backoff between restarts of a failed part.

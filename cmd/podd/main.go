@@ -131,7 +131,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	broker := cfg.Uplink.Broker
 	if cfg.Uplink.Embedded() {
 		broker = "tcp://" + cfg.Uplink.EmbeddedListen
-		services = append(services, controller.Part{Name: "broker", Run: func(ctx context.Context, up func()) error {
+		services = append(services, controller.Part{Name: "broker", AfterUplink: true, Run: func(ctx context.Context, up func()) error {
 			b, err := embedded.Start(cfg.Uplink.EmbeddedListen, log)
 			if err != nil {
 				return err
