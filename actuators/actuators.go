@@ -72,8 +72,11 @@ var ErrSafeStateSince = errors.New("actuators: a safe state was applied since")
 type output struct {
 	h Haltable
 
-	mu      sync.Mutex // guards halting; never held while Halt runs
+	mu      sync.Mutex // guards halting and failed; never held while Halt runs
 	halting *haltCall  // the Halt in progress, if any
+	// failed is the error of the last Halt that returned, nil once one
+	// succeeded: that output may still emit light or move.
+	failed error
 }
 
 // haltCall is one run of an output's Halt; err is valid once done is closed.
@@ -103,6 +106,26 @@ func (g *Gate) Do(f func() error) error {
 // Safe reports whether the gate is closed. A gate closed by Seal alone has
 // halted nothing: only SafeState puts the outputs into their safe state.
 func (g *Gate) Safe() bool { return g.closed.Load() }
+
+// Unsafe names the outputs not known to be in their safe state while the
+// gate is closed: a Halt still in progress, or whose last run failed (a
+// transient bus error during an abort leaves the strip showing its last
+// frame). Their safe state must be applied again; the safety core does so
+// until this is empty. It returns nil while the gate is open.
+func (g *Gate) Unsafe() []string {
+	if !g.closed.Load() {
+		return nil
+	}
+	var names []string
+	for _, o := range g.outs {
+		o.mu.Lock()
+		if o.halting != nil || o.failed != nil {
+			names = append(names, o.h.String())
+		}
+		o.mu.Unlock()
+	}
+	return names
+}
 
 // Seal closes the gate for good: no new normal output starts, and every later
 // Open or OpenSince returns ErrSealed. The daemon calls it once it has
@@ -174,6 +197,7 @@ func (o *output) halt() *haltCall {
 		c.err = o.h.Halt()
 		o.mu.Lock()
 		o.halting = nil
+		o.failed = c.err
 		o.mu.Unlock()
 		close(c.done)
 	}()

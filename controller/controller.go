@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/safety"
@@ -114,7 +112,8 @@ type Parts struct {
 type Pod struct {
 	cfg   Config
 	parts Parts
-	log   *slog.Logger
+	logs  *asyncLog
+	log   *slog.Logger // through logs: no goroutine of the pod waits on a write
 	wd    *safety.Watchdog
 
 	aborts  chan safety.Abort
@@ -161,8 +160,9 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	logs := newAsyncLog()
 	p := &Pod{
-		cfg: cfg, parts: parts, log: cfg.Logger,
+		cfg: cfg, parts: parts, logs: logs, log: slog.New(logs.handler(cfg.Logger.Handler())),
 		aborts:  make(chan safety.Abort, 4),
 		acks:    make(chan ackRequest),
 		wake:    make(chan struct{}, 1),
@@ -210,11 +210,24 @@ const (
 )
 
 // Run runs the pod until ctx is done; no part's failure ends it. Then, first
-// of all, it brings every actuator to its safe state; then it waits (a
-// bounded time) for its parts and stops the uplink, which publishes
-// "offline".
+// of all, it brings every actuator to its safe state; then it stops the
+// safety core, lets the recorder store what the core last reported, stops
+// the parts and then the uplink, which publishes "offline", each wait
+// bounded (see the package doc).
 func (p *Pod) Run(ctx context.Context) error {
 	defer close(p.stopped)
+	logStop, logDone := make(chan struct{}), make(chan struct{})
+	go func() { defer close(logDone); p.logs.run(logStop) }()
+	defer func() {
+		close(logStop)
+		select {
+		case <-logDone:
+		case <-time.After(2 * logFlush):
+			// The writer is stuck in a write to a stalled stderr; the
+			// process is exiting.
+		}
+	}()
+
 	upCtx, upCancel := context.WithCancel(context.Background())
 	defer upCancel()
 	upPart := Part{Name: "uplink", Run: func(ctx context.Context, up func()) error {
@@ -227,23 +240,29 @@ func (p *Pod) Run(ctx context.Context) error {
 		svcStatus[i] = p.partsState.add(s.Name)
 	}
 
-	var g errgroup.Group
-	gctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	// The safety core first.
-	g.Go(func() error { return p.wd.Run(gctx) })
-	g.Go(func() error { return p.sensorLoop(gctx) })
+	// The safety core first. The keepalive outlives it: it keeps the
+	// hardware watchdog pinged through the bounded stop, until Run returns.
+	var core sync.WaitGroup
+	core.Go(func() { _ = p.wd.Run(ctx) })
+	core.Go(func() { _ = p.sensorLoop(ctx) })
+	core.Go(func() { p.keepSafe(ctx) })
+	pingCtx, pingCancel := context.WithCancel(context.Background())
+	pingDone := make(chan struct{})
 	if p.parts.Notify != nil || p.parts.HardwareWatchdog != nil {
-		g.Go(func() error {
-			return runKeepalive(gctx, p.parts.Notify, p.parts.HardwareWatchdog, p.wd.SinceEvaluation, p.log.Error)
-		})
+		go func() {
+			defer close(pingDone)
+			_ = runKeepalive(pingCtx, ctx.Done(), p.parts.Notify, p.parts.HardwareWatchdog, p.wd.SinceEvaluation, p.log.Error)
+		}()
+	} else {
+		close(pingDone)
 	}
+	defer func() { pingCancel(); <-pingDone }()
+
 	// The shutdown's safe state does not wait for any part to stop.
 	safeDone := make(chan struct{})
 	go func() {
 		defer close(safeDone)
-		<-gctx.Done()
+		<-ctx.Done()
 		p.sealed.Store(true)
 		p.parts.Gate.Seal()
 		sctx, cancel := context.WithTimeout(context.Background(), safeStateTimeout)
@@ -253,8 +272,15 @@ func (p *Pod) Run(ctx context.Context) error {
 		}
 	}()
 
-	g.Go(func() error { return p.recorder(gctx) })
-	g.Go(func() error { return p.telemetryLoop(gctx) })
+	// The recorder stops after the core, so an abort or a fault the core
+	// reports as it stops is still stored.
+	recCtx, recCancel := context.WithCancel(context.Background())
+	defer recCancel()
+	recDone := make(chan struct{})
+	go func() { defer close(recDone); _ = p.recorder(recCtx) }()
+
+	var parts sync.WaitGroup
+	parts.Go(func() { _ = p.telemetryLoop(ctx) })
 	lateCtx, lateCancel := context.WithCancel(context.Background())
 	defer lateCancel()
 	var late sync.WaitGroup
@@ -263,7 +289,7 @@ func (p *Pod) Run(ctx context.Context) error {
 			late.Go(func() { p.supervise(lateCtx, s, svcStatus[i]) })
 			continue
 		}
-		g.Go(func() error { p.supervise(gctx, s, svcStatus[i]); return nil })
+		parts.Go(func() { p.supervise(ctx, s, svcStatus[i]) })
 	}
 	upDone := make(chan struct{})
 	go func() {
@@ -271,41 +297,93 @@ func (p *Pod) Run(ctx context.Context) error {
 		p.supervise(upCtx, upPart, upStatus)
 	}()
 
-	waited := make(chan error, 1)
-	go func() { waited <- g.Wait() }()
-
 	<-ctx.Done()
 	stopAt := time.Now()
+	graceCtx, graceCancel := context.WithTimeout(context.Background(), stopGrace)
+	defer graceCancel()
+	var stuck []string
+	if !waitFor(graceCtx, done(&core)) {
+		stuck = append(stuck, "safety core")
+	}
+	recCancel()
+	if !waitFor(graceCtx, recDone) {
+		stuck = append(stuck, "recorder")
+	}
+	if !waitFor(graceCtx, done(&parts)) {
+		stuck = append(stuck, "parts")
+	}
 	var errs []error
-	grace := time.NewTimer(stopGrace)
-	defer grace.Stop()
-	select {
-	case err := <-waited:
-		errs = append(errs, err)
-	case <-grace.C:
-		errs = append(errs, fmt.Errorf("controller: parts still running %v after the stop began; stopping without them", stopGrace))
+	if len(stuck) > 0 {
+		errs = append(errs, fmt.Errorf("controller: parts still running %v after the stop began (%s); stopping without them", stopGrace, strings.Join(stuck, ", ")))
 	}
 	<-safeDone
 	upCancel()
-	upWait := time.NewTimer(uplinkGrace)
-	defer upWait.Stop()
-	select {
-	case <-upDone:
-	case <-upWait.C:
+	upCtxWait, upWaitCancel := context.WithTimeout(context.Background(), uplinkGrace)
+	defer upWaitCancel()
+	if !waitFor(upCtxWait, upDone) {
 		errs = append(errs, fmt.Errorf("controller: uplink still running %v after it was stopped; stopping without it", uplinkGrace))
 	}
 	lateCancel()
-	lateDone := make(chan struct{})
-	go func() { late.Wait(); close(lateDone) }()
-	lateWait := time.NewTimer(lateGrace)
-	defer lateWait.Stop()
-	select {
-	case <-lateDone:
-	case <-lateWait.C:
+	lateWait, lateWaitCancel := context.WithTimeout(context.Background(), lateGrace)
+	defer lateWaitCancel()
+	if !waitFor(lateWait, done(&late)) {
 		errs = append(errs, fmt.Errorf("controller: parts stopped after the uplink still running %v later; stopping without them", lateGrace))
 	}
 	p.log.Info("pod stopped", "took", time.Since(stopAt).Round(time.Millisecond))
 	return errors.Join(errs...)
+}
+
+// done returns a channel closed once wg's goroutines have returned.
+func done(wg *sync.WaitGroup) <-chan struct{} {
+	c := make(chan struct{})
+	go func() { wg.Wait(); close(c) }()
+	return c
+}
+
+// waitFor reports whether c closed before ctx ended.
+func waitFor(ctx context.Context, c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// keepSafeRetry is how often the safety core applies the safe state again
+// to an output whose last Halt failed.
+const keepSafeRetry = time.Second
+
+// keepSafe is part of the safety core: while the gate is closed, an output
+// whose Halt failed (a transient bus error during an abort) may still show
+// light or move, so its safe state is applied again every keepSafeRetry
+// until every Halt has succeeded.
+func (p *Pod) keepSafe(ctx context.Context) {
+	t := time.NewTicker(keepSafeRetry)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		unsafe := p.parts.Gate.Unsafe()
+		if len(unsafe) == 0 {
+			if failing {
+				p.log.Info("outputs in their safe state again")
+			}
+			failing = false
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, safeStateTimeout)
+		err := p.parts.Gate.SafeStateContext(sctx)
+		cancel()
+		if err != nil && !failing {
+			p.log.Error("outputs not in their safe state; retrying", "outputs", strings.Join(unsafe, ", "), "err", err)
+		}
+		failing = err != nil
+	}
 }
 
 // setState records a state change and reports it.
@@ -369,13 +447,14 @@ func (p *Pod) Status() Status {
 			Level: ws.Level, Pending: ws.Pending, Latched: ws.Latched, Latch: latch,
 			SafeForS: round1(p.wd.SafeFor().Seconds()),
 		},
-		Outputs: Outputs{Safe: p.parts.Gate.Safe()},
+		Outputs: Outputs{Safe: p.parts.Gate.Safe(), Unsafe: p.parts.Gate.Unsafe()},
 		Uplink:  UplinkStatus{Broker: p.cfg.Broker, Connected: p.parts.Uplink.Connected(), Outbox: -1, Unstored: p.queue.len()},
 		Parts:   p.partsState.snapshot(),
 	}
 	if st.Outputs.Safe {
 		st.Outputs.Holds = p.holds()
 	}
+	st.Outputs.Safe = st.Outputs.Safe && len(st.Outputs.Unsafe) == 0
 	if p.parts.SimStatus != nil {
 		st.Sim = p.parts.SimStatus()
 	}
@@ -395,18 +474,30 @@ func (p *Pod) Status() Status {
 
 func ptr(x float64) *float64 { return &x }
 
-// Healthy implements api.Health: nil while the safety watchdog is evaluating
-// and every supervised part is up; otherwise what is wrong, one problem per
-// clause.
+// partStartBound is how long a part may stay "starting" before Healthy
+// counts it as a problem.
+const partStartBound = 30 * time.Second
+
+// Healthy implements api.Health: nil while the safety watchdog is evaluating,
+// every supervised part is up (or has been starting for less than
+// partStartBound) and every output whose gate is closed is in its safe
+// state; otherwise what is wrong, one problem per clause.
 func (p *Pod) Healthy() error {
 	var problems []string
 	if age := p.wd.SinceEvaluation(); age >= stalledAfter {
 		problems = append(problems, "safety watchdog has not evaluated for "+fmtAge(age))
 	}
 	for _, ps := range p.partsState.snapshot() {
-		if ps.State == PartFailed {
+		switch {
+		case ps.State == PartFailed:
 			problems = append(problems, fmt.Sprintf("%s failed: %s", ps.Name, ps.Error))
+		case ps.State == PartStarting && time.Since(ps.Since) >= partStartBound:
+			// A part stuck starting (an open hanging on a dead SD card).
+			problems = append(problems, fmt.Sprintf("%s not up after %v", ps.Name, time.Since(ps.Since).Round(time.Second)))
 		}
+	}
+	if u := p.parts.Gate.Unsafe(); len(u) > 0 {
+		problems = append(problems, "outputs not in their safe state: "+strings.Join(u, ", "))
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))

@@ -595,7 +595,7 @@ func TestKeepalivePingsOnlyWhileTheWatchdogEvaluates(t *testing.T) {
 		hw := &countingPinger{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- keepaliveLoop(ctx, notify, hw, sinceEval, 2*time.Second, t.Logf) }()
+		go func() { done <- keepaliveLoop(ctx, nil, notify, hw, sinceEval, 2*time.Second, t.Logf) }()
 		// Pings at 1, 2, 3 and 4 s (stalled for 0.5 s only), none at 5 and 6 s.
 		time.Sleep(6500 * time.Millisecond)
 		synctest.Wait()
@@ -618,7 +618,7 @@ func TestKeepaliveWithoutSystemdStillPingsTheHardware(t *testing.T) {
 		hw := &countingPinger{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
-		go func() { done <- keepaliveLoop(ctx, nil, hw, func() time.Duration { return 0 }, 0, t.Logf) }()
+		go func() { done <- keepaliveLoop(ctx, nil, nil, hw, func() time.Duration { return 0 }, 0, t.Logf) }()
 		time.Sleep(3500 * time.Millisecond)
 		synctest.Wait()
 		cancel()
@@ -797,10 +797,16 @@ func TestAHungOutputStillLatchesStoresAndReports(t *testing.T) {
 		if _, ok, _ := store.Latch(); !ok {
 			t.Fatal("the latch was not stored while an output hung")
 		}
-		if err := r.pod.Healthy(); err != nil {
-			t.Fatalf("the watchdog stopped with the output: %v", err)
+		// The watchdog still evaluates; the hung output is the one problem.
+		if err := r.pod.Healthy(); err == nil || err.Error() != "outputs not in their safe state: apa102(sim-spi, 8 LEDs)" {
+			t.Fatalf("Healthy = %v, want only the hung output named", err)
 		}
 		close(hang.release)
+		time.Sleep(keepSafeRetry)
+		synctest.Wait()
+		if err := r.pod.Healthy(); err != nil {
+			t.Fatalf("Healthy once the halt returned = %v", err)
+		}
 		r.stop()
 	})
 }

@@ -262,7 +262,10 @@ func TestTheUnstoredQueueLetsGoTheOldestNonAbortAndSaysSo(t *testing.T) {
 	for i := range 3 {
 		q.push(uplink.Event{Type: "abort", Fields: map[string]any{"i": i}}, t0)
 	}
-	q.pop() // the loss report
+	if e, _ := q.head(); e.e.Type != "dropped" || e.e.Fields["count"] != 1 {
+		t.Fatalf("head = %+v, want the report of one abort let go", e)
+	}
+	q.pop()
 	if e, _ := q.head(); e.e.Fields["i"] != 1 {
 		t.Fatalf("head = %+v, want abort 1", e)
 	}

@@ -259,16 +259,27 @@ const stalledAfter = 10 * safety.DefaultPeriod
 // says STOPPING=1 on the way out. Outside systemd, notify sends nothing.
 // sinceEvaluation is on the monotonic clock, so a step of the wall clock
 // can neither keep a stalled watchdog pinged nor miss a ping.
-func runKeepalive(ctx context.Context, notify Notifier, hw Pinger, sinceEvaluation func() time.Duration, log func(msg string, args ...any)) error {
-	return keepaliveLoop(ctx, notify, hw, sinceEvaluation, watchdogInterval(), log)
+func runKeepalive(ctx context.Context, stopping <-chan struct{}, notify Notifier, hw Pinger, sinceEvaluation func() time.Duration, log func(msg string, args ...any)) error {
+	return keepaliveLoop(ctx, stopping, notify, hw, sinceEvaluation, watchdogInterval(), log)
 }
 
-func keepaliveLoop(ctx context.Context, notify Notifier, hw Pinger, sinceEvaluation func() time.Duration, sdInterval time.Duration, log func(msg string, args ...any)) error {
+// keepaliveLoop runs until ctx is done. Once stopping is closed (the daemon
+// has begun its bounded stop: outputs sealed in their safe state, the safety
+// core stopping) it says STOPPING=1 and pings on, whether or not the
+// watchdog evaluates, so the stop's last steps cannot let the hardware
+// watchdog reboot the board; it pings once more as it returns. A nil
+// stopping never closes.
+func keepaliveLoop(ctx context.Context, stopping <-chan struct{}, notify Notifier, hw Pinger, sinceEvaluation func() time.Duration, sdInterval time.Duration, log func(msg string, args ...any)) error {
 	if notify == nil {
 		notify = func(string) (bool, error) { return false, nil }
 	}
 	_, _ = notify("READY=1")
-	defer notify("STOPPING=1")
+	saidStopping := false
+	defer func() {
+		if !saidStopping {
+			_, _ = notify("STOPPING=1")
+		}
+	}()
 	if sdInterval <= 0 && hw == nil {
 		<-ctx.Done()
 		return nil
@@ -280,17 +291,7 @@ func keepaliveLoop(ctx context.Context, notify Notifier, hw Pinger, sinceEvaluat
 	t := time.NewTicker(period)
 	defer t.Stop()
 	pingFailing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		// A stalled watchdog must stop the pings so systemd restarts the
-		// daemon and, failing that, the hardware watchdog reboots the board.
-		if sinceEvaluation() >= stalledAfter {
-			continue
-		}
+	ping := func() {
 		if sdInterval > 0 {
 			_, _ = notify("WATCHDOG=1")
 		}
@@ -303,5 +304,27 @@ func keepaliveLoop(ctx context.Context, notify Notifier, hw Pinger, sinceEvaluat
 				}
 			}
 		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			if saidStopping {
+				ping()
+			}
+			return nil
+		case <-stopping:
+			stopping = nil
+			saidStopping = true
+			_, _ = notify("STOPPING=1")
+			ping()
+			continue
+		case <-t.C:
+		}
+		// A stalled watchdog must stop the pings so systemd restarts the
+		// daemon and, failing that, the hardware watchdog reboots the board.
+		if !saidStopping && sinceEvaluation() >= stalledAfter {
+			continue
+		}
+		ping()
 	}
 }

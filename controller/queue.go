@@ -28,8 +28,9 @@ type eventQueue struct {
 	items []queued
 	max   int
 
-	lost        map[string]int // event type -> events let go
+	lost        map[string]int // event type -> events let go, not yet reported
 	first, last time.Time      // times of the first and last event let go
+	report      *queued        // the loss report head gave, until pop
 }
 
 func newEventQueue(max int) *eventQueue {
@@ -67,6 +68,9 @@ func (q *eventQueue) push(e uplink.Event, at time.Time) {
 func (q *eventQueue) head() (queued, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.report != nil {
+		return *q.report, true
+	}
 	if len(q.lost) > 0 {
 		count := 0
 		types := map[string]any{}
@@ -79,10 +83,15 @@ func (q *eventQueue) head() (queued, bool) {
 			types[t] = q.lost[t]
 			count += q.lost[t]
 		}
-		return queued{uplink.Event{Type: "dropped", Fields: map[string]any{
+		// The losses move into the report: those that happen while it is
+		// being stored go into the next one.
+		q.report = &queued{uplink.Event{Type: "dropped", Fields: map[string]any{
 			"reason": "unstored_overflow", "count": count, "types": types,
 			"first_at": uplink.FormatTime(q.first), "last_at": uplink.FormatTime(q.last),
-		}}, q.last}, true
+		}}, q.last}
+		clear(q.lost)
+		q.first, q.last = time.Time{}, time.Time{}
+		return *q.report, true
 	}
 	if len(q.items) == 0 {
 		return queued{}, false
@@ -94,9 +103,8 @@ func (q *eventQueue) head() (queued, bool) {
 func (q *eventQueue) pop() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.lost) > 0 {
-		clear(q.lost)
-		q.first, q.last = time.Time{}, time.Time{}
+	if q.report != nil {
+		q.report = nil
 		return
 	}
 	if len(q.items) > 0 {
@@ -110,6 +118,9 @@ func (q *eventQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := len(q.items)
+	if q.report != nil {
+		n++
+	}
 	if len(q.lost) > 0 {
 		n++
 	}

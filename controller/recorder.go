@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/sleegation/podd/actuators"
@@ -24,7 +25,18 @@ const (
 type ackRequest struct {
 	ctx   context.Context
 	reply chan ackReply // buffered: the recorder never waits for the caller
+	// fate is decided once, by whoever gets there first: the recorder
+	// (ackCommitted, just before it acknowledges the watchdog) or the
+	// caller giving up (ackAbandoned). The loser follows the winner.
+	fate *atomic.Int32
 }
+
+// Fates of an ackRequest.
+const (
+	ackPending int32 = iota
+	ackCommitted
+	ackAbandoned
+)
 
 type ackReply struct {
 	a   safety.Abort
@@ -59,6 +71,17 @@ func (p *Pod) recorder(ctx context.Context) error {
 		force := false
 		select {
 		case <-ctx.Done():
+			// The safety core has stopped: store what it reported last.
+			for {
+				select {
+				case a := <-p.aborts:
+					p.recordAbort(a)
+					continue
+				default:
+				}
+				break
+			}
+			p.syncStore()
 			if n := p.queue.len(); n > 0 {
 				p.log.Error("events not stored at stop", "count", n)
 			}
@@ -67,7 +90,9 @@ func (p *Pod) recorder(ctx context.Context) error {
 			p.recordAbort(a)
 			force = true
 		case req := <-p.acks:
-			req.reply <- p.ack(req.ctx)
+			if r := p.ack(req); r.err != nil {
+				req.reply <- r
+			}
 			force = true
 		case <-storeReady:
 			storeReady = nil
@@ -182,7 +207,9 @@ func (p *Pod) readLatch() {
 		return
 	}
 	if err := p.wd.Restore(*stored); err != nil {
-		p.log.Error("restore latch", "err", err)
+		// ErrLatched: an abort latched an instant ago is newer and kept.
+		p.log.Warn("stored latch not restored", "err", err)
+		return
 	}
 	p.log.Warn("latched before restart", "rule", stored.Rule, "detail", stored.Detail)
 	p.setState(StateAborted, time.Now(), "latched before restart: "+stored.Rule)
@@ -230,7 +257,10 @@ func (p *Pod) latch() latchState {
 // recorder at most until ctx is done: a store that hangs makes it fail, and
 // the pod stays latched. A refusal wraps ErrRefused.
 func (p *Pod) Ack(ctx context.Context) (safety.Abort, error) {
-	req := ackRequest{ctx: ctx, reply: make(chan ackReply, 1)}
+	req := ackRequest{ctx: ctx, reply: make(chan ackReply, 1), fate: new(atomic.Int32)}
+	if err := ctx.Err(); err != nil {
+		return safety.Abort{}, fmt.Errorf("controller: ack: %w", err)
+	}
 	select {
 	case p.acks <- req:
 	case <-ctx.Done():
@@ -242,12 +272,20 @@ func (p *Pod) Ack(ctx context.Context) (safety.Abort, error) {
 	case r := <-req.reply:
 		return r.a, r.err
 	case <-ctx.Done():
-		return safety.Abort{}, fmt.Errorf("controller: ack: the store did not answer in time; the pod stays latched: %w", ctx.Err())
+		if req.fate.CompareAndSwap(ackPending, ackAbandoned) {
+			return safety.Abort{}, fmt.Errorf("controller: ack: the store did not answer in time; the pod stays latched: %w", ctx.Err())
+		}
+		// The recorder acknowledged first: its answer is on its way.
+		r := <-req.reply
+		return r.a, r.err
 	}
 }
 
 // ack runs an acknowledgement on the recorder's goroutine.
-func (p *Pod) ack(ctx context.Context) ackReply {
+func (p *Pod) ack(req ackRequest) ackReply {
+	if req.ctx.Err() != nil || req.fate.Load() == ackAbandoned {
+		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", context.Canceled)}
+	}
 	st := p.wd.Status()
 	if st.Latched == nil {
 		return ackReply{err: fmt.Errorf("%w: no latched abort", ErrRefused)}
@@ -267,13 +305,14 @@ func (p *Pod) ack(ctx context.Context) ackReply {
 	p.mu.Unlock()
 	// The caller gave up while the store was written, or a condition came
 	// back: no acknowledgement, and the latch is written back by syncStore.
-	if err := ctx.Err(); err != nil {
-		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", err)}
+	if !req.fate.CompareAndSwap(ackPending, ackCommitted) {
+		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", context.Canceled)}
 	}
 	if err := p.wd.Ack(a); err != nil {
 		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
 	}
 	now := time.Now()
+	req.reply <- ackReply{a: a}
 	p.log.Info("abort acknowledged locally", "rule", a.Rule)
 	p.post(uplink.Event{Type: "ack", Fields: map[string]any{"rule": a.Rule, "detected_at": uplink.FormatTime(a.At), "by": "local"}}, now)
 	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)

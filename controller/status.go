@@ -68,8 +68,14 @@ const (
 
 // Outputs tells whether the actuators are in their safe state, and why.
 type Outputs struct {
+	// Safe is true when the gate is closed and every output's Halt has
+	// succeeded.
 	Safe  bool     `json:"safe"`
 	Holds []string `json:"holds,omitempty"`
+	// Unsafe names the outputs whose Halt is still running or failed while
+	// the gate is closed; the safe state is applied to them again every
+	// second.
+	Unsafe []string `json:"unsafe,omitempty"`
 }
 
 // Vitals are the latest vitals; nil means unknown.

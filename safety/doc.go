@@ -52,7 +52,10 @@
 // threshold, deadband included). Any reading that fails that judgement, a
 // latch, or the lack of any valid reading yet puts it back to 0, and after
 // an Ack it starts again from 0. It is judged on every evaluation against
-// the latest reading, as the rules are. After a start the controller keeps
+// the latest reading, as the rules are, and it ends at the time of the last
+// valid reading, not at the evaluation: a reading that is not yet stale says
+// nothing about the time since it was taken, so a sensor that stops
+// answering adds nothing to the evidence. After a start the controller keeps
 // the outputs in their safe state until SafeFor reaches a settling time.
 //
 // # Clocks

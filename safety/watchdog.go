@@ -199,7 +199,9 @@ func (w *Watchdog) SinceEvaluation() time.Duration {
 // been continuously absent, judged as Ack judges them: vitals valid and not
 // stale, and each value past its clearing threshold (the limit and its
 // deadband). It is 0 while any condition is present, while an abort is
-// latched, and before the first valid reading. The absence of an abort is
+// latched, and before the first valid reading, and it counts only up to
+// the last valid reading (a sensor that stopped answering is not evidence).
+// The absence of an abort is
 // not evidence of safety: a pod restarted without its latch, with the
 // sleeper still at 150 bpm, has no running delay yet. The controller keeps
 // the outputs in their safe state after a start until SafeFor reaches a
@@ -231,7 +233,15 @@ func (w *Watchdog) evaluate() {
 			if w.safeSince.IsZero() {
 				w.safeSince = now
 			}
-			w.safeFor = now.Sub(w.safeSince)
+			// The evidence ends at the last valid reading, not at this
+			// evaluation: a reading still within StaleAfter says nothing
+			// about the time since it was taken (a sensor that stopped
+			// answering must not count toward the settling time).
+			end := now
+			if w.lastValid.Before(end) {
+				end = w.lastValid
+			}
+			w.safeFor = max(0, end.Sub(w.safeSince))
 		}
 		w.mu.Unlock()
 		return
@@ -347,10 +357,20 @@ func (w *Watchdog) Status() Status {
 	return s
 }
 
+// ErrLatched is returned by Restore when an abort is already latched: the
+// latched one is newer than any stored by an earlier run, and is kept.
+var ErrLatched = errors.New("safety: an abort is already latched")
+
 // Restore latches an abort recorded by an earlier run and applies the safe
-// state again. It does not call OnAbort: the abort was already reported.
+// state again. It does not call OnAbort: the abort was already reported. It
+// refuses with ErrLatched, changing nothing, if an abort is latched already.
 func (w *Watchdog) Restore(a Abort) error {
 	w.mu.Lock()
+	if w.latched != nil {
+		cur := w.latched.Rule
+		w.mu.Unlock()
+		return fmt.Errorf("%w (%s); not restoring %s", ErrLatched, cur, a.Rule)
+	}
 	a = a.clone()
 	a.Restored = true
 	w.latched = &a

@@ -533,9 +533,11 @@ func TestSafeForMeasuresContinuousAbsenceOfEveryCondition(t *testing.T) {
 		}},
 		{"stale reading: 0", []step{
 			{feed: r(ok), run: 2 * time.Second, want: 1900 * time.Millisecond},
-			// The reading fed at 0 s counts until it is older than StaleAfter (5 s),
-			{run: 3 * time.Second, want: 4900 * time.Millisecond},
-			// then vitals_stale trips.
+			// The sensor stops at 2 s: the evidence ends with its last
+			// reading, although that reading is not stale for 5 s more,
+			{run: 3 * time.Second, want: 1900 * time.Millisecond},
+			{run: 2 * time.Second, want: 1900 * time.Millisecond},
+			// then vitals_stale trips, 5 s after that reading.
 			{run: DefaultPeriod, want: 0},
 		}},
 		{"latched: 0, and from 0 again after Ack", []step{
@@ -585,8 +587,13 @@ func TestSafeForMeasuresContinuousAbsenceOfEveryCondition(t *testing.T) {
 					if s.feed != nil {
 						w.Feed(*s.feed)
 					}
+					// A live sensor delivers the step's reading before every
+					// evaluation; a step without one is a sensor that stopped.
 					for end := time.Now().Add(s.run); time.Now().Before(end); {
 						time.Sleep(DefaultPeriod)
+						if s.feed != nil {
+							w.Feed(*s.feed)
+						}
 						w.evaluate()
 					}
 					if got := w.SafeFor(); got != s.want {

@@ -229,6 +229,16 @@ func openStore(ctx context.Context, path string, slot *journal.Slot, up func()) 
 // (a hung fsync must not hold the stop), and the hardware watchdog last,
 // with its magic close, so a clean stop never reboots the board.
 func closeAll(log *slog.Logger, hw *hardware, gate *actuators.Gate, slot *journal.Slot, hwdog hardwareWatchdog) {
+	// The controller pinged the hardware watchdog until it returned; each
+	// step here is shorter than its shortest timeout, with a ping before it.
+	ping := func() {
+		if hwdog != nil {
+			if err := hwdog.Ping(); err != nil {
+				log.Error("hardware watchdog ping failed", "err", err)
+			}
+		}
+	}
+	ping()
 	ictx, cancel := context.WithTimeout(context.Background(), busIdleTimeout)
 	if err := gate.Idle(ictx); err != nil {
 		log.Error("buses left open: an output is still halting on them", "err", err)
@@ -237,6 +247,7 @@ func closeAll(log *slog.Logger, hw *hardware, gate *actuators.Gate, slot *journa
 	}
 	cancel()
 
+	ping()
 	closed := make(chan error, 1)
 	go func() { closed <- slot.Close() }()
 	t := time.NewTimer(storeCloseTimeout)

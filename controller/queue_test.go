@@ -1,0 +1,49 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/sleegation/podd/uplink"
+)
+
+// An event let go while the loss report is being stored (the queue is full,
+// so every post lets one go) is reported in the next loss report, never
+// lost without a "dropped" event saying so.
+func TestALossDuringTheStoreOfTheLossReportIsReported(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	q := newEventQueue(2)
+	pushed := 0
+	push := func(typ string) {
+		q.push(uplink.Event{Type: typ}, t0.Add(time.Duration(pushed)*time.Second))
+		pushed++
+	}
+	push("fault")
+	push("state")
+	push("fault") // the first fault is let go
+
+	report, ok := q.head() // the recorder writes this to the store...
+	if !ok || report.e.Type != "dropped" {
+		t.Fatalf("head = %+v, want the loss report", report)
+	}
+	push("fault") // ...while the sensor loop posts: the state event is let go
+	q.pop()       // the report is stored
+
+	reported := report.e.Fields["count"].(int)
+	stored := 0
+	for {
+		e, ok := q.head()
+		if !ok {
+			break
+		}
+		q.pop()
+		if e.e.Type == "dropped" {
+			reported += e.e.Fields["count"].(int)
+			continue
+		}
+		stored++
+	}
+	if stored+reported != pushed {
+		t.Fatalf("%d events posted, %d stored, %d reported lost: %d lost without a report", pushed, stored, reported, pushed-stored-reported)
+	}
+}
