@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/viper"
 
@@ -138,7 +139,7 @@ func keys() []key {
 		{"hardware.mode", nil, str(func(c *Config, s string) { c.Hardware.Mode = Mode(s) })},
 		{"hardware.i2c_bus", "1", str(func(c *Config, s string) { c.Hardware.I2CBus = s })},
 		{"hardware.spi_port", "SPI0.0", str(func(c *Config, s string) { c.Hardware.SPIPort = s })},
-		{"hardware.led_count", 60, integer(func(c *Config, n int) { c.Hardware.LEDCount = n })},
+		{"hardware.led_count", 60, integer(MinLEDCount, MaxLEDCount, func(c *Config, n int) { c.Hardware.LEDCount = n })},
 		{"uplink.broker", nil, str(func(c *Config, s string) { c.Uplink.Broker = s })},
 		{"uplink.embedded_listen", "127.0.0.1:1883", str(func(c *Config, s string) { c.Uplink.EmbeddedListen = s })},
 		{"uplink.client_id", nil, str(func(c *Config, s string) { c.Uplink.ClientID = s })}, // default derived from pod.id
@@ -197,6 +198,10 @@ func Load(path string, environ []string) (*Config, error) {
 // environ. An invalid configuration returns an error with one line per
 // problem.
 func Parse(data []byte, environ []string) (*Config, error) {
+	lay, err := readLayout(data)
+	if err != nil {
+		return nil, err
+	}
 	v := viper.New()
 	v.SetConfigType("yaml")
 	ks := keys()
@@ -205,12 +210,16 @@ func Parse(data []byte, environ []string) (*Config, error) {
 			v.SetDefault(k.name, k.def)
 		}
 	}
-	if err := readConfig(v, data); err != nil {
-		return nil, err
+	var problems []error
+	for _, p := range lay.problems {
+		problems = append(problems, p.err)
+	}
+	if err := lay.read(v, data); err != nil {
+		return nil, errors.Join(append(problems, err)...)
 	}
 
-	// Problems are reported unknown names first, then in the order of keys.
-	var problems []error
+	// Problems are reported: the file's layout, unknown names, then in the
+	// order of keys.
 	byKey := map[string][]error{}
 	known := map[string]bool{}
 	fromEnv := map[string]string{} // key -> variable that set it
@@ -222,8 +231,8 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	all := v.AllKeys()
 	slices.Sort(all)
 	for _, k := range all {
-		if !known[k] {
-			problems = append(problems, fmt.Errorf("%s: unknown key", k))
+		if !known[k] && !lay.covers(k) && !lay.empty[k] && !underKey(k, known) {
+			problems = append(problems, fmt.Errorf("%s: unknown key", shown(k)))
 		}
 	}
 	seen := map[string]bool{}
@@ -235,7 +244,7 @@ func Parse(data []byte, environ []string) (*Config, error) {
 		seen[name] = true // the first occurrence wins, as in os.Getenv
 		k, ok := byEnv[name]
 		if !ok {
-			problems = append(problems, fmt.Errorf("%s: no configuration key has this environment variable", name))
+			problems = append(problems, fmt.Errorf("%s: no configuration key has this environment variable", shown(name)))
 			continue
 		}
 		v.Set(k, val)
@@ -243,7 +252,12 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	}
 
 	c := &Config{}
+	reported := map[string]bool{} // keys whose value was not read
 	for _, k := range ks {
+		if fromEnv[k.name] == "" && lay.covers(k.name) {
+			reported[k.name] = true
+			continue
+		}
 		raw := v.Get(k.name)
 		if raw == nil {
 			raw = k.def // an explicit null in the file means the default
@@ -252,16 +266,25 @@ func Parse(data []byte, environ []string) (*Config, error) {
 			raw = ""
 		}
 		if err := k.set(c, raw); err != nil {
+			reported[k.name] = true
 			byKey[k.name] = append(byKey[k.name], fmt.Errorf("%s: %s %v%s", k.name, quote(raw), err, source(fromEnv[k.name])))
 		}
 	}
 	if c.Uplink.ClientID == "" {
 		c.Uplink.ClientID = "podd-" + c.Pod.ID
 	}
-	unreadable := maps.Clone(byKey)
-	for _, p := range c.problems() {
-		if unreadable[p.key] != nil {
-			continue // already reported as unreadable
+	// A problem between keys is not reported when one of them has a problem
+	// of its own: it would be about a value already refused.
+	ps := c.problems()
+	wrong := maps.Clone(reported)
+	for _, p := range ps {
+		if len(p.with) == 0 {
+			wrong[p.key] = true
+		}
+	}
+	for _, p := range ps {
+		if reported[p.key] || len(p.with) > 0 && (wrong[p.key] || slices.ContainsFunc(p.with, func(k string) bool { return wrong[k] })) {
+			continue
 		}
 		byKey[p.key] = append(byKey[p.key], fmt.Errorf("%s%s", p.err, source(fromEnv[p.key])))
 	}
@@ -274,18 +297,34 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	return c, nil
 }
 
+// underKey reports whether k is under a key that takes a single value
+// (safety.heart_rate_high_bpm.a): that key's own problem line covers it.
+func underKey(k string, known map[string]bool) bool {
+	return slices.ContainsFunc(ancestors(k), func(a string) bool { return known[a] })
+}
+
 // readConfig reads YAML into v, turning a panic of the YAML-to-map
 // conversion on input it cannot represent into an error.
 func readConfig(v *viper.Viper, data []byte) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("configs: YAML: %v", r)
+			err = fmt.Errorf("configs: YAML: %s", oneLine(fmt.Sprint(r)))
 		}
 	}()
 	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("configs: YAML: %s", strings.Join(strings.Fields(err.Error()), " ")) // one line
+		return fmt.Errorf("configs: YAML: %s", oneLine(err.Error()))
 	}
 	return nil
+}
+
+// shown is a name from the file or the environment as a problem line shows
+// it: quoted when it is empty or holds what would break the line or hide in
+// it (a newline, a control character, invalid UTF-8).
+func shown(name string) string {
+	if name == "" || !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return !strconv.IsPrint(r) }) {
+		return strconv.Quote(name)
+	}
+	return name
 }
 
 func source(env string) string {
@@ -295,14 +334,26 @@ func source(env string) string {
 	return " (from " + env + ")"
 }
 
-// quote formats a raw value for a problem line: strings quoted, like the
-// YAML they came from.
+// quote formats a raw value for a problem line: strings quoted, lists and
+// maps in YAML's flow style, like the YAML they came from.
 func quote(raw any) string {
 	switch r := raw.(type) {
 	case string:
 		return strconv.Quote(r)
 	case time.Duration:
 		return strconv.Quote(r.String())
+	case []any:
+		vs := make([]string, len(r))
+		for i, v := range r {
+			vs[i] = quote(v)
+		}
+		return "[" + strings.Join(vs, ", ") + "]"
+	case map[string]any:
+		vs := make([]string, 0, len(r))
+		for _, k := range slices.Sorted(maps.Keys(r)) {
+			vs = append(vs, shown(k)+": "+quote(r[k]))
+		}
+		return "{" + strings.Join(vs, ", ") + "}"
 	}
 	return fmt.Sprint(raw)
 }
@@ -321,19 +372,46 @@ func str(store func(*Config, string)) func(*Config, any) error {
 	}
 }
 
-func integer(store func(*Config, int)) func(*Config, any) error {
+// integer reads an int. An integer too large for an int (on 32-bit boards,
+// one above 2147483647) is reported against min..max, the range the key's
+// check would report.
+func integer(minimum, maximum int, store func(*Config, int)) func(*Config, any) error {
+	outside := fmt.Errorf("is outside %d..%d", minimum, maximum)
+	notInteger := errors.New("is not an integer")
 	return func(c *Config, raw any) error {
 		switch r := raw.(type) {
 		case int:
 			store(c, r)
+		case int64:
+			if r != int64(int(r)) {
+				return outside
+			}
+			store(c, int(r))
+		case uint64:
+			if r > math.MaxInt {
+				return outside
+			}
+			store(c, int(r))
+		case float64:
+			// YAML reads an integer beyond 64 bits as a float, and 1e3 is one.
+			switch {
+			case math.IsNaN(r) || math.IsInf(r, 0) || r != math.Trunc(r):
+				return notInteger
+			case r < math.MinInt || r >= math.MaxInt:
+				return outside
+			}
+			store(c, int(r))
 		case string:
 			n, err := strconv.Atoi(strings.TrimSpace(r))
+			if errors.Is(err, strconv.ErrRange) {
+				return outside
+			}
 			if err != nil {
-				return errors.New("is not an integer")
+				return notInteger
 			}
 			store(c, n)
 		default:
-			return errors.New("is not an integer")
+			return notInteger
 		}
 		return nil
 	}
@@ -345,11 +423,16 @@ func float(store func(*Config, float64)) func(*Config, any) error {
 		switch r := raw.(type) {
 		case int:
 			f = float64(r)
+		case int64:
+			f = float64(r)
+		case uint64:
+			f = float64(r)
 		case float64:
 			f = r
 		case string:
 			var err error
-			if f, err = strconv.ParseFloat(strings.TrimSpace(r), 64); err != nil {
+			f, err = strconv.ParseFloat(strings.TrimSpace(r), 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
 				return errors.New("is not a number")
 			}
 		default:
@@ -383,8 +466,21 @@ func duration(store func(*Config, time.Duration)) func(*Config, any) error {
 
 // problem is one invalid value, with the key it belongs to.
 type problem struct {
-	key string
-	err error
+	key  string
+	err  error
+	with []string // the other keys it is about, when it is about several
+}
+
+// safetyKeys are the keys of package safety's limits. A problem package
+// safety reports names its key first, then any other it compares it with.
+func safetyKeys() []string {
+	var ks []string
+	for _, k := range keys() {
+		if strings.HasPrefix(k.name, "safety.") {
+			ks = append(ks, k.name)
+		}
+	}
+	return ks
 }
 
 var podID = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
@@ -401,7 +497,11 @@ func (c *Config) Validate() error {
 func (c *Config) problems() []problem {
 	var ps []problem
 	add := func(key, format string, args ...any) {
-		ps = append(ps, problem{key, fmt.Errorf(key+": "+format, args...)})
+		ps = append(ps, problem{key: key, err: fmt.Errorf(key+": "+format, args...)})
+	}
+	addWith := func(with []string, key, format string, args ...any) {
+		add(key, format, args...)
+		ps[len(ps)-1].with = with
 	}
 	if !podID.MatchString(c.Pod.ID) {
 		add("pod.id", "%q is not 1 to 32 characters of a-z, 0-9 and -", c.Pod.ID)
@@ -440,22 +540,28 @@ func (c *Config) problems() []problem {
 		if err := checkLoopback(a); err != nil {
 			add("api.metrics_listen", "%q %v", a, err)
 		} else if e := c.Uplink.EmbeddedListen; c.Uplink.Embedded() && checkEmbeddedListen(e) == nil && portOf(a) == portOf(e) {
-			add("api.metrics_listen", "%q is on the port of the embedded broker (uplink.embedded_listen %q): use another port", a, e)
+			addWith([]string{"uplink.broker", "uplink.embedded_listen"}, "api.metrics_listen", "%q is on the port of the embedded broker (uplink.embedded_listen %q): use another port", a, e)
 		}
 	}
 	if c.Hardware.Mode == ModeSim && c.Sim.Scenario == "" {
-		add("sim.scenario", `"" is required when hardware.mode is sim: the path of a scenario YAML`)
+		addWith([]string{"hardware.mode"}, "sim.scenario", `"" is required when hardware.mode is sim: the path of a scenario YAML`)
 	}
 	if d := c.Telemetry.Interval; d < MinTelemetryInterval || d > MaxTelemetryInterval {
 		add("telemetry.interval", "%q is outside 100ms..60s", d.String())
 	}
 	for _, err := range c.Safety.Problems() {
-		k, _, _ := strings.Cut(err.Error(), ":")
-		ps = append(ps, problem{k, err})
+		k, msg, _ := strings.Cut(err.Error(), ":")
+		p := problem{key: k, err: err}
+		for _, other := range safetyKeys() {
+			if other != k && strings.Contains(msg, other) {
+				p.with = append(p.with, other)
+			}
+		}
+		ps = append(ps, p)
 	}
 	if c.Watchdog.Device != "" {
 		if d := c.Watchdog.Timeout; d < safety.MinHardwareTimeout || d > safety.MaxHardwareTimeout || d%time.Second != 0 {
-			add("watchdog.timeout", "%q is not a whole number of seconds in %v..%v", d.String(), safety.MinHardwareTimeout, safety.MaxHardwareTimeout)
+			addWith([]string{"watchdog.device"}, "watchdog.timeout", "%q is not a whole number of seconds in %v..%v", d.String(), safety.MinHardwareTimeout, safety.MaxHardwareTimeout)
 		}
 	}
 	switch c.Log.Level {

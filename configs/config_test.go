@@ -6,10 +6,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
@@ -298,6 +301,21 @@ safety: {spo2_low_pct: [90]}
 			yaml: "- a\n- b\n",
 			want: []string{`configs: YAML: While parsing config: yaml: unmarshal errors: line 1: cannot unmarshal !!seq into map[string]interface {}`},
 		},
+		{
+			name:    "names that would break a line",
+			yaml:    minimal + "\"a\\nb\": 1\n\"\": 2\n",
+			environ: []string{"PODD_\n\n=1"},
+			want: []string{
+				`"": unknown key`,
+				`"a\nb": unknown key`,
+				`"PODD_\n\n": no configuration key has this environment variable`,
+			},
+		},
+		{
+			name: "a syntax error",
+			yaml: minimal + "pod: [\n",
+			want: []string{`configs: YAML: While parsing config: yaml: line 12: did not find expected node content`},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(tc.yaml), tc.environ)
@@ -308,6 +326,184 @@ safety: {spo2_low_pct: [90]}
 				t.Errorf("Parse error:\n%s\nwant:\n%s", got, want)
 			}
 		})
+	}
+}
+
+func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
+	// YAML reads .inf, .nan and integers beyond 64 bits as floats (1e309 is
+	// too large for one: a string); 5000000000 is beyond 32 bits, as ints
+	// are on armv6 and armv7 pods.
+	number := func(bounds string) map[string]string {
+		return map[string]string{
+			".inf":                  "+Inf is not a finite number",
+			"-.inf":                 "-Inf is not a finite number",
+			".nan":                  "NaN is not a finite number",
+			"1e309":                 `"1e309" is not a finite number`,
+			"99999999999999999999":  "1e+20 " + bounds,
+			"-99999999999999999999": "-1e+20 " + bounds,
+			"5000000000":            "5e+09 " + bounds,
+			"true":                  "true is not a number",
+			"{a: 1}":                "{a: 1} is not a number",
+			"[1, 2]":                "[1, 2] is not a number",
+			"[]":                    "[] is not a number",
+		}
+	}
+	const duration = ` is not a duration (Go syntax with a unit, e.g. "1s", "500ms")`
+	durationLines := map[string]string{
+		".inf":                  "+Inf" + duration,
+		"-.inf":                 "-Inf" + duration,
+		".nan":                  "NaN" + duration,
+		"1e309":                 `"1e309"` + duration,
+		"99999999999999999999":  "1e+20" + duration,
+		"-99999999999999999999": "-1e+20" + duration,
+		"5000000000":            "5000000000" + duration,
+		"true":                  "true" + duration,
+		"{a: 1}":                "{a: 1}" + duration,
+		"[1, 2]":                "[1, 2]" + duration,
+		"[]":                    "[]" + duration,
+	}
+	cases := []struct {
+		key   string
+		lines map[string]string // by YAML value, the line after "key: "
+	}{
+		{"hardware.led_count", map[string]string{
+			".inf":                  "+Inf is not an integer",
+			"-.inf":                 "-Inf is not an integer",
+			".nan":                  "NaN is not an integer",
+			"1e309":                 `"1e309" is not an integer`,
+			"99999999999999999999":  "1e+20 is outside 1..1024",
+			"-99999999999999999999": "-1e+20 is outside 1..1024",
+			"5000000000":            "5000000000 is outside 1..1024",
+			"18446744073709551615":  "18446744073709551615 is outside 1..1024",
+			"true":                  "true is not an integer",
+			"{a: 1}":                "{a: 1} is not an integer",
+			"[1, 2]":                "[1, 2] is not an integer",
+			"[]":                    "[] is not an integer",
+		}},
+		{"safety.heart_rate_high_bpm", number("bpm is outside the hard bounds 90..150 bpm")},
+		{"safety.heart_rate_low_bpm", number("bpm is outside the hard bounds 30..60 bpm")},
+		{"safety.spo2_low_pct", number("% is outside the hard bounds 85..95 %")},
+		{"telemetry.interval", durationLines},
+		{"safety.heart_rate_delay", durationLines},
+		{"safety.spo2_delay", durationLines},
+		{"safety.stale_after", durationLines},
+		{"safety.startup_grace", durationLines},
+		{"watchdog.timeout", durationLines},
+	}
+	tested := map[string]bool{}
+	for _, tc := range cases {
+		tested[tc.key] = true
+		for value, line := range tc.lines {
+			want := tc.key + ": " + line
+			if _, err := Parse([]byte(withKey(tc.key, value)), nil); err == nil || err.Error() != want {
+				t.Errorf("%s: %s: Parse = %v; want %q", tc.key, value, err, want)
+			}
+		}
+	}
+	for _, k := range keys() {
+		if _, isString := k.def.(string); k.def != nil && !isString && !tested[k.name] {
+			t.Errorf("%s holds a number or a duration; the test does not check it", k.name)
+		}
+	}
+}
+
+// withKey is minimal with key set to the YAML value.
+func withKey(key, value string) string {
+	section, leaf, _ := strings.Cut(key, ".")
+	line := "  " + leaf + ": " + value
+	if strings.Contains(minimal, "\n"+section+":\n") {
+		return strings.Replace(minimal, "\n"+section+":\n", "\n"+section+":\n"+line+"\n", 1)
+	}
+	return minimal + section + ":\n" + line + "\n"
+}
+
+func TestAProblemBetweenKeysIsLeftOutWhenOneOfThemHasItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		yaml    string
+		environ []string
+		want    string
+	}{
+		{
+			name: "high unreadable",
+			yaml: minimal + "safety: {heart_rate_high_bpm: .nan, heart_rate_low_bpm: 55}\n",
+			want: "safety.heart_rate_high_bpm: NaN is not a finite number",
+		},
+		{
+			name: "high below its bounds and below low",
+			yaml: minimal + "safety: {heart_rate_high_bpm: 50, heart_rate_low_bpm: 55}\n",
+			want: "safety.heart_rate_high_bpm: 50 bpm is outside the hard bounds 90..150 bpm",
+		},
+		{
+			name: "low above its bounds and above high",
+			yaml: minimal + "safety: {heart_rate_high_bpm: 130, heart_rate_low_bpm: 140}\n",
+			want: "safety.heart_rate_low_bpm: 140 bpm is outside the hard bounds 30..60 bpm",
+		},
+		{
+			name: "both outside their bounds",
+			yaml: minimal + "safety: {heart_rate_high_bpm: 20, heart_rate_low_bpm: 200}\n",
+			want: "safety.heart_rate_high_bpm: 20 bpm is outside the hard bounds 90..150 bpm\n" +
+				"safety.heart_rate_low_bpm: 200 bpm is outside the hard bounds 30..60 bpm",
+		},
+		{
+			name:    "high unreadable in the environment",
+			yaml:    minimal,
+			environ: []string{"PODD_SAFETY_HEART_RATE_HIGH_BPM=1e309"},
+			want:    `safety.heart_rate_high_bpm: "1e309" is not a finite number (from PODD_SAFETY_HEART_RATE_HIGH_BPM)`,
+		},
+		{
+			name:    "the embedded broker's address unreadable",
+			yaml:    strings.Replace(minimal, "tcp://hub.local:1883", "embedded\n  embedded_listen: [127.0.0.1:9464]", 1),
+			environ: []string{"PODD_API_METRICS_LISTEN=127.0.0.1:9464"},
+			want:    `uplink.embedded_listen: ["127.0.0.1:9464"] is not a string`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), tc.environ)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("Parse = %v; want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLargeWholeNumbersAreIntegers(t *testing.T) {
+	c, err := Parse([]byte(withKey("hardware.led_count", "1e3")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hardware.LEDCount != 1000 {
+		t.Errorf("led_count = %d; want 1000", c.Hardware.LEDCount)
+	}
+}
+
+// pod.yaml says its safety values are the defaults: it writes every one.
+func TestPodYAMLWritesEverySafetyLimitAtItsDefault(t *testing.T) {
+	b, err := os.ReadFile("pod.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Safety map[string]any `yaml:"safety"`
+	}
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var written []string
+	for k := range doc.Safety {
+		written = append(written, "safety."+k)
+	}
+	slices.Sort(written)
+	want := slices.Sorted(slices.Values(safetyKeys()))
+	if !slices.Equal(written, want) {
+		t.Errorf("pod.yaml writes %v; want every safety key: %v", written, want)
+	}
+	c, err := Load("pod.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Safety != safety.DefaultLimits() {
+		t.Errorf("pod.yaml's safety limits are %+v; want the defaults %+v", c.Safety, safety.DefaultLimits())
 	}
 }
 
@@ -577,16 +773,55 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(minimal), "PODD_TELEMETRY_INTERVAL=100ms")
 	f.Add([]byte(minimal+"safety: {spo2_low_pct: 95}"), "PODD_HARDWARE_LED_COUNT=1024")
 	f.Add([]byte("pod: {id: 1}\nhardware: {mode: sim, i2c_bus: 1.5}"), "PODD_POD_ID=x")
-	f.Fuzz(func(t *testing.T, yaml []byte, env string) {
-		c, err := Parse(yaml, strings.Split(env, "\x00"))
+	f.Add([]byte(minimal+"safety:\n  heart_rate_high_bpm: 100\n  HEART_RATE_HIGH_BPM: 150\n"), "")
+	f.Add([]byte(minimal+"Safety: {spo2_low_pct: 95}\nsafety: 5\n"), "PODD_SAFETY_SPO2_LOW_PCT=92")
+	f.Add([]byte(minimal+"x: &x {heart_rate_high_bpm: 150}\nsafety: {<<: *x, Heart_Rate_High_Bpm: 100}\n"), "")
+	f.Add([]byte(minimal+"safety.heart_rate_high_bpm: 100\n---\nsafety: {heart_rate_high_bpm: .inf}\n"), "")
+	f.Add([]byte("a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b, {k: 1, K: *b}]\n"), "")
+	f.Fuzz(func(t *testing.T, data []byte, env string) {
+		c, err := Parse(data, strings.Split(env, "\x00"))
 		if err != nil {
 			if c != nil {
 				t.Fatalf("Parse returned a config with error %v", err)
+			}
+			if slices.Contains(strings.Split(err.Error(), "\n"), "") {
+				t.Fatalf("Parse error with an empty line: %q", err)
 			}
 			return
 		}
 		if err := c.Validate(); err != nil {
 			t.Fatalf("Parse accepted a config that fails Validate: %v\n%+v", err, *c)
 		}
+		var doc any
+		if yaml.Unmarshal(data, &doc) == nil {
+			if k, ok := foldedTwice(doc); ok {
+				t.Fatalf("Parse accepted a document with the key %q written twice:\n%s", k, data)
+			}
+		}
 	})
+}
+
+// foldedTwice finds a key of a decoded YAML document's mappings that
+// another key of the same mapping equals once case is ignored.
+func foldedTwice(v any) (string, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		seen := map[string]bool{}
+		for k, e := range v {
+			if seen[strings.ToLower(k)] {
+				return k, true
+			}
+			seen[strings.ToLower(k)] = true
+			if k, ok := foldedTwice(e); ok {
+				return k, true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if k, ok := foldedTwice(e); ok {
+				return k, true
+			}
+		}
+	}
+	return "", false
 }

@@ -11,10 +11,25 @@
 // key in the file: a misspelt safety key must never fall back to a default
 // silently.
 //
+// Keys ignore case, as viper reads them, so one key has several spellings;
+// it may be written once, in one of them. viper would keep one of the
+// values silently, and a limit a technician tightened could be loosened by a
+// second spelling further down. The loader reads the YAML tree
+// (gopkg.in/yaml.v3) before viper reads the values, and reports a key written
+// twice in any spelling (heart_rate_high_bpm and HEART_RATE_HIGH_BPM, safety
+// and Safety, a key and its dotted form safety.heart_rate_high_bpm at the top
+// level, or the same spelling twice) with each spelling and its line. A
+// PODD_ variable overriding a key of the file is not a repetition. A section
+// (pod, safety, ...) is a map of keys, or empty; a second YAML document,
+// which viper would ignore, is an error.
+//
 // Invalid configuration is reported all at once, one line per problem, each
-// naming the key, the value and what is allowed. Safety thresholds are
-// checked against the hard bounds of package safety, which no configuration
-// can loosen.
+// naming the key, the value and what is allowed. A value that cannot be read
+// (a list, .nan, a duration without a unit) is reported once; a check
+// between keys (heart_rate_low_bpm below heart_rate_high_bpm) is left out
+// when one of them has a problem of its own. Safety thresholds are checked
+// against the hard bounds of package safety, which no configuration can
+// loosen.
 //
 // Addresses are checked against what the parts that use them accept, so
 // that a configuration the loader accepts never stops podd after it started.
