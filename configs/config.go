@@ -2,6 +2,8 @@ package configs
 
 import (
 	"bytes"
+	"cmp"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +22,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/uplink"
 )
 
 // Mode says whether the pod runs on real buses or on simulated ones.
@@ -82,9 +85,20 @@ type HardwareConfig struct {
 
 // UplinkConfig is the MQTT connection to the hub.
 type UplinkConfig struct {
-	// Broker is uplink.broker: tcp://host:port or mqtt://host:port (plain
-	// MQTT over TCP, the only transport package uplink dials), or Embedded.
+	// Brokers is uplink.broker: one broker URL, or a list (in YAML, or
+	// comma-separated in PODD_UPLINK_BROKER) tried in order and then in
+	// turn. Each is tcp://host:port or mqtt://host:port (plain MQTT over
+	// TCP) or ssl://, tls:// or mqtts://host:port (MQTT over TLS); all of
+	// one list use the same transport. Or Embedded, alone.
+	Brokers []string
+	// Broker is the first of Brokers.
 	Broker string
+	// TLS is uplink.tls: PEM files for the TLS brokers.
+	TLS TLSConfig
+	// Username is uplink.username; its password is read from
+	// uplink.password_file (the file's first line), never from the YAML.
+	Username     string
+	PasswordFile string
 	// EmbeddedListen is uplink.embedded_listen: the host:port the embedded
 	// broker listens on, its host a loopback address, localhost, or 0.0.0.0
 	// or [::] for every interface.
@@ -92,8 +106,51 @@ type UplinkConfig struct {
 	ClientID       string // uplink.client_id
 }
 
+// TLSConfig is uplink.tls: ca (the CA certificates to trust; empty: the
+// system's roots), cert and key (a client certificate, both or neither) and
+// server_name (the name the broker's certificate must carry; empty: each
+// broker's host).
+type TLSConfig struct {
+	CA, Cert, Key, ServerName string
+}
+
 // Embedded reports whether podd runs the broker itself.
 func (u UplinkConfig) Embedded() bool { return u.Broker == Embedded }
+
+// TLSBrokers reports whether the brokers are reached over TLS.
+func (u UplinkConfig) TLSBrokers() bool {
+	for _, b := range u.Brokers {
+		if s, _, ok := strings.Cut(b, "://"); ok && slices.Contains(tlsSchemes, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientTLS loads the TLS configuration of TLS brokers (nil for plain ones).
+func (u UplinkConfig) ClientTLS() (*tls.Config, error) {
+	if !u.TLSBrokers() {
+		return nil, nil
+	}
+	return uplink.LoadTLS(u.TLS.CA, u.TLS.Cert, u.TLS.Key, u.TLS.ServerName)
+}
+
+// Password reads the first line of PasswordFile; "" when there is none.
+func (u UplinkConfig) Password() (string, error) {
+	if u.PasswordFile == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(u.PasswordFile)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSuffix(line, "\r")
+	if line == "" {
+		return "", errors.New("its first line is empty")
+	}
+	return line, nil
+}
 
 // StorageConfig is the local store.
 type StorageConfig struct {
@@ -140,7 +197,13 @@ func keys() []key {
 		{"hardware.i2c_bus", "1", str(func(c *Config, s string) { c.Hardware.I2CBus = s })},
 		{"hardware.spi_port", "SPI0.0", str(func(c *Config, s string) { c.Hardware.SPIPort = s })},
 		{"hardware.led_count", 60, integer(MinLEDCount, MaxLEDCount, func(c *Config, n int) { c.Hardware.LEDCount = n })},
-		{"uplink.broker", nil, str(func(c *Config, s string) { c.Uplink.Broker = s })},
+		{"uplink.broker", nil, brokerList},
+		{"uplink.tls.ca", "", str(func(c *Config, s string) { c.Uplink.TLS.CA = s })},
+		{"uplink.tls.cert", "", str(func(c *Config, s string) { c.Uplink.TLS.Cert = s })},
+		{"uplink.tls.key", "", str(func(c *Config, s string) { c.Uplink.TLS.Key = s })},
+		{"uplink.tls.server_name", "", str(func(c *Config, s string) { c.Uplink.TLS.ServerName = s })},
+		{"uplink.username", "", str(func(c *Config, s string) { c.Uplink.Username = s })},
+		{"uplink.password_file", "", str(func(c *Config, s string) { c.Uplink.PasswordFile = s })},
 		{"uplink.embedded_listen", "127.0.0.1:1883", str(func(c *Config, s string) { c.Uplink.EmbeddedListen = s })},
 		{"uplink.client_id", nil, str(func(c *Config, s string) { c.Uplink.ClientID = s })}, // default derived from pod.id
 		{"storage.path", nil, str(func(c *Config, s string) { c.Storage.Path = s })},
@@ -518,8 +581,8 @@ func (c *Config) problems() []problem {
 	if n := c.Hardware.LEDCount; n < MinLEDCount || n > MaxLEDCount {
 		add("hardware.led_count", "%d is outside %d..%d", n, MinLEDCount, MaxLEDCount)
 	}
-	if err := checkBroker(c.Uplink.Broker); err != nil {
-		add("uplink.broker", "%q %v", c.Uplink.Broker, err)
+	for _, p := range checkUplink(c.Uplink) {
+		add(p.key, "%s", p.err)
 	}
 	if err := checkEmbeddedListen(c.Uplink.EmbeddedListen); err != nil {
 		add("uplink.embedded_listen", "%q %v", c.Uplink.EmbeddedListen, err)
@@ -572,13 +635,107 @@ func (c *Config) problems() []problem {
 	return ps
 }
 
-// brokerSchemes are the schemes uplink.New accepts: MQTT over plain TCP.
-var brokerSchemes = []string{"tcp", "mqtt"}
+// Broker URL schemes uplink.New accepts: MQTT over plain TCP and over TLS.
+var (
+	plainSchemes  = []string{"tcp", "mqtt"}
+	tlsSchemes    = []string{"ssl", "tls", "mqtts"}
+	brokerSchemes = append(slices.Clone(plainSchemes), tlsSchemes...)
+)
+
+// brokerList reads uplink.broker: a string (comma-separated for several)
+// or a YAML list of strings.
+func brokerList(c *Config, raw any) error {
+	var list []string
+	switch r := raw.(type) {
+	case string:
+		list = strings.Split(r, ",")
+	case []any:
+		for _, x := range r {
+			b, ok := x.(string)
+			if !ok {
+				return errors.New("is not a broker URL or a list of them")
+			}
+			list = append(list, b)
+		}
+		if len(list) == 0 {
+			return errors.New("is an empty list")
+		}
+	default:
+		return errors.New("is not a broker URL or a list of them")
+	}
+	c.Uplink.Brokers, c.Uplink.Broker = list, list[0]
+	return nil
+}
+
+type uplinkProblem struct {
+	key string
+	err error
+}
+
+// checkUplink checks the brokers, their transport and credentials as
+// uplink.New will, and that the TLS and password files can be read.
+func checkUplink(u UplinkConfig) []uplinkProblem {
+	var ps []uplinkProblem
+	add := func(key, format string, args ...any) {
+		ps = append(ps, uplinkProblem{key, fmt.Errorf(format, args...)})
+	}
+	if len(u.Brokers) == 0 {
+		u.Brokers = []string{u.Broker}
+	}
+	seen := map[string]bool{}
+	for _, b := range u.Brokers {
+		if err := checkBroker(b); err != nil {
+			add("uplink.broker", "%q %v", b, err)
+		} else if b == Embedded && len(u.Brokers) > 1 {
+			add("uplink.broker", "%q is only allowed alone", b)
+		} else if seen[b] {
+			add("uplink.broker", "%q is listed twice", b)
+		}
+		seen[b] = true
+	}
+	if len(ps) > 0 {
+		return ps
+	}
+	tlsBrokers := u.TLSBrokers()
+	if tlsBrokers {
+		for _, b := range u.Brokers {
+			if s, _, _ := strings.Cut(b, "://"); slices.Contains(plainSchemes, s) {
+				add("uplink.broker", "%q is plain TCP in a list of TLS brokers: use TLS for all (the vitals must not fall back to the clear)", b)
+			}
+		}
+	}
+	// The first TLS key set names the problems of them all.
+	tlsKey := ""
+	for _, k := range []struct{ name, v string }{
+		{"uplink.tls.ca", u.TLS.CA}, {"uplink.tls.cert", u.TLS.Cert}, {"uplink.tls.key", u.TLS.Key}, {"uplink.tls.server_name", u.TLS.ServerName},
+	} {
+		if k.v != "" && tlsKey == "" {
+			tlsKey = k.name
+		}
+	}
+	switch {
+	case tlsKey != "" && !tlsBrokers:
+		add(tlsKey, "is set but no broker uses TLS: use ssl://host:port")
+	case tlsBrokers:
+		if _, err := u.ClientTLS(); err != nil {
+			add(cmp.Or(tlsKey, "uplink.tls.ca"), "%v", err)
+		}
+	}
+	if u.PasswordFile != "" {
+		if u.Username == "" {
+			add("uplink.password_file", "%q is set without uplink.username", u.PasswordFile)
+		}
+		if _, err := u.Password(); err != nil {
+			add("uplink.password_file", "%q cannot be used: %v", u.PasswordFile, err)
+		}
+	}
+	return ps
+}
 
 // checkBroker accepts Embedded or scheme://host:port and nothing more: no
 // user information, path, query or fragment, not even an empty one.
 func checkBroker(b string) error {
-	const want = `is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535`
+	const want = `is not "embedded" or a broker URL tcp://host:port or mqtt://host:port (or ssl://, tls://, mqtts:// for TLS), with a host name or IP address and a port in 1..65535`
 	if b == Embedded {
 		return nil
 	}

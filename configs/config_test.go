@@ -1,11 +1,13 @@
 package configs
 
 import (
+	"github.com/sleegation/podd/internal/mqtttest"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +29,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		{"sim.yaml", Config{
 			Pod:       PodConfig{ID: "sim-pod-1"},
 			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
-			Uplink:    UplinkConfig{Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1"},
+			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1"},
 			Storage:   StorageConfig{Path: "./var/podd.db"},
 			API:       APIConfig{Socket: "./var/podd.sock"},
 			Sim:       SimConfig{Scenario: "sim/scenarios/calm.yaml"},
@@ -39,7 +41,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		{"pod.yaml", Config{
 			Pod:       PodConfig{ID: "pod-0001"},
 			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
-			Uplink:    UplinkConfig{Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001"},
+			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001"},
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
 			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
@@ -53,7 +55,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			t.Errorf("Load(%s): %v", tc.file, err)
 			continue
 		}
-		if *c != tc.want {
+		if !reflect.DeepEqual(*c, tc.want) {
 			t.Errorf("Load(%s) =\n%+v\nwant\n%+v", tc.file, *c, tc.want)
 		}
 	}
@@ -85,7 +87,7 @@ func minimalConfig() Config {
 	return Config{
 		Pod:       PodConfig{ID: "pod-7"},
 		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
-		Uplink:    UplinkConfig{Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7"},
+		Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7"},
 		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
 		API:       APIConfig{Socket: "/run/podd/podd.sock"},
 		Telemetry: TelemetryConfig{Interval: time.Second},
@@ -100,12 +102,18 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *c != minimalConfig() {
+	if !reflect.DeepEqual(*c, minimalConfig()) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, minimalConfig())
 	}
 }
 
 func TestEnvironmentOverridesEveryKey(t *testing.T) {
+	ca := mqtttest.NewCA(t, "hub CA")
+	client := ca.Client(t, "pod-8")
+	password := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(password, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	environ := []string{
 		"HOME=/root", // not ours
 		"PODD_POD_ID=pod-8",
@@ -113,7 +121,13 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_HARDWARE_I2C_BUS=3",
 		"PODD_HARDWARE_SPI_PORT=SPI1.2",
 		"PODD_HARDWARE_LED_COUNT=150",
-		"PODD_UPLINK_BROKER=mqtt://hub.example:1884",
+		"PODD_UPLINK_BROKER=ssl://hub.example:8883,mqtts://hub2.example:8884",
+		"PODD_UPLINK_TLS_CA=" + ca.CertFile,
+		"PODD_UPLINK_TLS_CERT=" + client.CertFile,
+		"PODD_UPLINK_TLS_KEY=" + client.KeyFile,
+		"PODD_UPLINK_TLS_SERVER_NAME=hub.example",
+		"PODD_UPLINK_USERNAME=pod-8",
+		"PODD_UPLINK_PASSWORD_FILE=" + password,
 		"PODD_UPLINK_EMBEDDED_LISTEN=0.0.0.0:1884",
 		"PODD_UPLINK_CLIENT_ID=bench-7",
 		"PODD_STORAGE_PATH=/tmp/p.db",
@@ -137,9 +151,14 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Pod:       PodConfig{ID: "pod-8"},
-		Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150},
-		Uplink:    UplinkConfig{Broker: "mqtt://hub.example:1884", EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7"},
+		Pod:      PodConfig{ID: "pod-8"},
+		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150},
+		Uplink: UplinkConfig{
+			Brokers: []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"}, Broker: "ssl://hub.example:8883",
+			TLS:      TLSConfig{CA: ca.CertFile, Cert: client.CertFile, Key: client.KeyFile, ServerName: "hub.example"},
+			Username: "pod-8", PasswordFile: password,
+			EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7",
+		},
 		Storage:   StorageConfig{Path: "/tmp/p.db"},
 		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
@@ -151,11 +170,17 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		Watchdog: WatchdogConfig{Device: "/dev/watchdog1", Timeout: 5 * time.Second},
 		Log:      LogConfig{Level: slog.LevelWarn},
 	}
-	if *c != want {
+	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, want)
 	}
 	if n := len(environ) - 1; n != len(keys()) {
 		t.Errorf("the test overrides %d keys; there are %d", n, len(keys()))
+	}
+	if pw, err := c.Uplink.Password(); pw != "s3cret" || err != nil {
+		t.Errorf("Password() = %q, %v; want the file's first line", pw, err)
+	}
+	if tc, err := c.Uplink.ClientTLS(); err != nil || tc == nil || tc.ServerName != "hub.example" || len(tc.Certificates) != 1 {
+		t.Errorf("ClientTLS() = %+v, %v; want the CA, the client certificate and the server name", tc, err)
 	}
 }
 
@@ -173,7 +198,7 @@ func TestEnvironmentOverridesKeysAbsentFromTheFileAndTheFirstOccurrenceWins(t *t
 	want.Telemetry.Interval = 2 * time.Second
 	want.Safety.SpO2LowPct = 93.5
 	want.Hardware.LEDCount = 8
-	if *c != want {
+	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, want)
 	}
 }
@@ -213,7 +238,7 @@ func TestInvalidConfigurations(t *testing.T) {
 			want: []string{
 				`pod.id: "" is not 1 to 32 characters of a-z, 0-9 and -`,
 				`hardware.mode: "" is not sim or linux`,
-				`uplink.broker: "" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535`,
+				`uplink.broker: "" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port (or ssl://, tls://, mqtts:// for TLS), with a host name or IP address and a port in 1..65535`,
 				`storage.path: "" is required: the path of the bbolt file`,
 				`api.socket: "" is required: the path of the Unix socket`,
 			},
@@ -223,7 +248,7 @@ func TestInvalidConfigurations(t *testing.T) {
 			yaml: `
 pod: {id: Pod_1}
 hardware: {mode: sim, led_count: 2000, i2c_bus: "", spi_port: ""}
-uplink: {broker: "ssl://hub:8883", embedded_listen: "localhost"}
+uplink: {broker: "ws://hub:8883", embedded_listen: "localhost"}
 storage: {path: /x.db}
 api: {socket: /run/podd/` + strings.Repeat("s", 100) + `}
 telemetry: {interval: 5ms}
@@ -235,7 +260,7 @@ log: {level: verbose}
 				`hardware.i2c_bus: "" is not an I2C bus name (e.g. "1")`,
 				`hardware.spi_port: "" is not an SPI port name (e.g. "SPI0.0")`,
 				`hardware.led_count: 2000 is outside 1..1024`,
-				`uplink.broker: "ssl://hub:8883" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535`,
+				`uplink.broker: "ws://hub:8883" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port (or ssl://, tls://, mqtts:// for TLS), with a host name or IP address and a port in 1..65535`,
 				`uplink.embedded_listen: "localhost" is not host:port with a port in 1024..65535`,
 				`api.socket: "/run/podd/` + strings.Repeat("s", 100) + `" is longer than the 107 bytes a Unix socket path may have`,
 				`sim.scenario: "" is required when hardware.mode is sim: the path of a scenario YAML`,
@@ -294,7 +319,7 @@ safety: {spo2_low_pct: [90]}
 			environ: []string{
 				"PODD_UPLINK_BROKER=tcp://hub.local",
 			},
-			want: []string{`uplink.broker: "tcp://hub.local" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535 (from PODD_UPLINK_BROKER)`},
+			want: []string{`uplink.broker: "tcp://hub.local" is not "embedded" or a broker URL tcp://host:port or mqtt://host:port (or ssl://, tls://, mqtts:// for TLS), with a host name or IP address and a port in 1..65535 (from PODD_UPLINK_BROKER)`},
 		},
 		{
 			name: "not a mapping",
@@ -524,9 +549,9 @@ var brokers = []struct {
 
 	{"", false},
 	{"Embedded", false},
-	{"ssl://hub.local:8883", false},
-	{"tls://hub.local:8883", false},
-	{"mqtts://hub.local:8883", false},
+	{"ssl://hub.local:8883", true},
+	{"tls://hub.local:8883", true},
+	{"mqtts://hub.local:8883", true},
 	{"ws://hub.local:8080/mqtt", false},
 	{"wss://hub.local:443/mqtt", false},
 	{"unix:///run/mosquitto/mqtt.sock", false},
@@ -572,7 +597,7 @@ func TestBrokerValues(t *testing.T) {
 			}
 			continue
 		}
-		want := "uplink.broker: " + strconv.Quote(tc.broker) + ` is not "embedded" or a broker URL tcp://host:port or mqtt://host:port, with a host name or IP address and a port in 1..65535 (from PODD_UPLINK_BROKER)`
+		want := "uplink.broker: " + strconv.Quote(tc.broker) + ` is not "embedded" or a broker URL tcp://host:port or mqtt://host:port (or ssl://, tls://, mqtts:// for TLS), with a host name or IP address and a port in 1..65535 (from PODD_UPLINK_BROKER)`
 		if err == nil || err.Error() != want {
 			t.Errorf("broker %q: Parse = %v; want %q", tc.broker, err, want)
 		}
@@ -610,6 +635,9 @@ func FuzzBroker(f *testing.F) {
 		if err != nil || broker == Embedded {
 			return
 		}
+		if strings.Contains(broker, ",") {
+			return // a list: each entry is checked as one broker
+		}
 		if c.Uplink.Broker != broker {
 			t.Fatalf("Parse gave broker %q for %q", c.Uplink.Broker, broker)
 		}
@@ -617,8 +645,8 @@ func FuzzBroker(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted %q, which url.Parse refuses: %v", broker, err)
 		}
-		if u.Scheme != "tcp" && u.Scheme != "mqtt" {
-			t.Fatalf("accepted %q with scheme %q; want tcp or mqtt", broker, u.Scheme)
+		if !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts"}, u.Scheme) {
+			t.Fatalf("accepted %q with scheme %q; want tcp, mqtt, ssl, tls or mqtts", broker, u.Scheme)
 		}
 		if p, err := strconv.Atoi(u.Port()); err != nil || p < 1 || p > 65535 {
 			t.Fatalf("accepted %q with port %q; want a number in 1..65535", broker, u.Port())
@@ -824,4 +852,53 @@ func foldedTwice(v any) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+func TestUplinkTransportAndCredentials(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	empty := filepath.Join(dir, "empty")
+	for _, f := range []string{notPEM, empty} {
+		if err := os.WriteFile(f, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"plain and TLS mixed", []string{"PODD_UPLINK_BROKER=ssl://a.example:8883,tcp://b.example:1883"},
+			`uplink.broker: "tcp://b.example:1883" is plain TCP in a list of TLS brokers: use TLS for all (the vitals must not fall back to the clear)`},
+		{"TLS files for a plain broker", []string{"PODD_UPLINK_TLS_SERVER_NAME=hub.example"},
+			`uplink.tls.server_name: is set but no broker uses TLS: use ssl://host:port`},
+		{"a CA file that holds no certificate", []string{"PODD_UPLINK_BROKER=ssl://a.example:8883", "PODD_UPLINK_TLS_CA=" + notPEM},
+			`uplink.tls.ca: uplink.LoadTLS: CA file ` + notPEM},
+		{"embedded in a list", []string{"PODD_UPLINK_BROKER=embedded,tcp://b.example:1883"},
+			`uplink.broker: "embedded" is only allowed alone`},
+		{"a broker listed twice", []string{"PODD_UPLINK_BROKER=tcp://b.example:1883,tcp://b.example:1883"},
+			`uplink.broker: "tcp://b.example:1883" is listed twice`},
+		{"a password without a user", []string{"PODD_UPLINK_PASSWORD_FILE=" + notPEM},
+			`uplink.password_file: "` + notPEM + `" is set without uplink.username`},
+		{"an empty password file", []string{"PODD_UPLINK_USERNAME=pod-7", "PODD_UPLINK_PASSWORD_FILE=" + empty},
+			`uplink.password_file: "` + empty + `" cannot be used: its first line is empty`},
+		{"a missing password file", []string{"PODD_UPLINK_USERNAME=pod-7", "PODD_UPLINK_PASSWORD_FILE=" + dir + "/none"},
+			`uplink.password_file: "` + dir + `/none" cannot be used: open ` + dir + `/none: no such file or directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(minimal), tt.env)
+			if err == nil {
+				t.Fatalf("Parse accepted %v", tt.env)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			got := strings.TrimSuffix(lines[0], " (from "+strings.SplitN(tt.env[len(tt.env)-1], "=", 2)[0]+")")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], tt.want) {
+				t.Fatalf("Parse error =\n%s\nwant one line starting\n%s\n(got %q)", err, tt.want, got)
+			}
+		})
+	}
 }

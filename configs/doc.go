@@ -33,8 +33,18 @@
 //
 // Addresses are checked against what the parts that use them accept, so
 // that a configuration the loader accepts never stops podd after it started.
-// uplink.broker is "embedded" or tcp://host:port or mqtt://host:port, the
-// plain MQTT over TCP that package uplink dials, with nothing after the port.
+// uplink.broker is "embedded", or one broker URL or a list of them (a YAML
+// list, or comma-separated in PODD_UPLINK_BROKER), tried in order and then
+// in turn: tcp://host:port or mqtt://host:port for plain MQTT over TCP,
+// ssl://, tls:// or mqtts://host:port for MQTT over TLS, with nothing after
+// the port. One list uses one transport: a plain broker among TLS ones would
+// let whoever blocks the TLS ones move the vitals into the clear. The TLS
+// brokers are checked against uplink.tls.ca (PEM; empty: the system's
+// roots) under uplink.tls.server_name (empty: each broker's host); a client
+// certificate is uplink.tls.cert with uplink.tls.key. uplink.username goes
+// with a password read from the first line of uplink.password_file, never
+// from the YAML. The loader reads these files, so a file that cannot be
+// used stops podd at start with its name.
 // The listen addresses (api.metrics_listen, uplink.embedded_listen) are
 // host:port with a port from 1024 up, since podd runs unprivileged, and a
 // host that binds without a name lookup on any machine: an IP address or

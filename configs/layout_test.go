@@ -2,6 +2,7 @@ package configs
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -151,7 +152,7 @@ func TestAnEmptySectionHoldsTheDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *c != minimalConfig() {
+	if !reflect.DeepEqual(*c, minimalConfig()) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, minimalConfig())
 	}
 }

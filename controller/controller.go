@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +48,8 @@ type Uplink interface {
 	Telemetry(t uplink.Telemetry, at time.Time) (uint64, error)
 	Event(e uplink.Event, at time.Time) (uint64, error)
 	Connected() bool
+	// Broker is the broker of the connection that is up, "" when none is.
+	Broker() string
 }
 
 // Store is the local store as the pod uses it (a journal.Slot: a store that
@@ -62,7 +65,7 @@ type Store interface {
 // Config is what the pod needs to know about itself.
 type Config struct {
 	Pod, Boot, Version string
-	Broker             string // for the status reply only
+	Broker             string // the configured broker(s), for the status reply while none is connected
 	Simulated          bool
 	TelemetryInterval  time.Duration
 	SensorPeriod       time.Duration // default 200 ms: 5 samples at 25 Hz, far below the 32-sample FIFO
@@ -448,7 +451,7 @@ func (p *Pod) Status() Status {
 			SafeForS: round1(p.wd.SafeFor().Seconds()),
 		},
 		Outputs: Outputs{Safe: p.parts.Gate.Safe(), Unsafe: p.parts.Gate.Unsafe()},
-		Uplink:  UplinkStatus{Broker: p.cfg.Broker, Connected: p.parts.Uplink.Connected(), Outbox: -1, Unstored: p.queue.len()},
+		Uplink:  UplinkStatus{Broker: cmp.Or(p.parts.Uplink.Broker(), p.cfg.Broker), Connected: p.parts.Uplink.Connected(), Outbox: -1, Unstored: p.queue.len()},
 		Parts:   p.partsState.snapshot(),
 	}
 	if st.Outputs.Safe {

@@ -96,6 +96,8 @@ func (u *fakeUplink) Event(e uplink.Event, at time.Time) (uint64, error) {
 
 func (u *fakeUplink) Connected() bool { return false }
 
+func (u *fakeUplink) Broker() string { return "" }
+
 func (u *fakeUplink) Events(typ string) []uplink.Event {
 	u.mu.Lock()
 	defer u.mu.Unlock()

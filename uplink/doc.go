@@ -47,6 +47,48 @@
 // offline status itself before disconnecting, since a clean DISCONNECT
 // discards the will.
 //
+// # Brokers, TLS and credentials
+//
+// A broker URL is tcp:// or mqtt:// for plain TCP, ssl://, tls:// or
+// mqtts:// for TLS, with a host and a port. All the brokers of an Uplink
+// use one transport, and a Config.TLS with plain brokers is refused: a
+// list that mixed them would let whoever blocks the TLS brokers move the
+// vitals into the clear, and a TLS configuration that goes unused says the
+// link is private when it is not. A TLS broker with a nil Config.TLS is
+// checked against the system's roots, under its host name. TLS 1.2 is the
+// least accepted. The handshake is made in this package's dialer, under
+// Run's context and inside ConnectTimeout (dial, handshake and CONNACK
+// together), so a stop abandons a handshake as it abandons a dial.
+//
+// A pod starts with its clock wrong (a Raspberry Pi at 1970) until it is
+// synchronised, and a broker's certificate is then "not yet valid": the
+// attempt fails, the log says the clock is not known to be synchronised,
+// and the retries connect once it is.
+//
+// Username and Password go in the CONNECT. New warns when a password
+// would cross a network in the clear (a plain broker not on loopback).
+// MQTT 3.1.1 is asked for explicitly: paho would otherwise answer a
+// refused CONNECT with a second connection in MQTT 3.1.
+//
+// On start (every Run) the brokers are tried in their order. After an
+// attempt fails, the next attempt goes to the next broker in the list,
+// round robin, after the backoff; the backoff grows with consecutive
+// failures across the list, not per broker, so a list of dead brokers is
+// not tried more often than a single one. After a connection that worked
+// is lost, the first attempt goes to that same broker: the broker that just
+// worked is the likeliest to work again (a restart, a network blip), and
+// the hub sees a pod that stays put rather than one that hops at every
+// blip; if it fails, the next attempt goes on down the list. A pod
+// connected to a later broker does not go back to an earlier one by
+// itself: every broker of the list must reach the hub. Broker reports the
+// broker of the current connection.
+//
+// A failed attempt is logged once per failure episode: a broker's failure
+// when it starts and when its cause changes (a refused connection, an
+// untrusted certificate, refused credentials: "not authorized"), at debug
+// level at every other retry; the episode ends with the next connection,
+// whose line counts the attempts that failed.
+//
 // # A journal that fails
 //
 // The uplink runs whether or not its journal does (a journal.Slot not yet
@@ -71,9 +113,10 @@
 // DISCONNECT quiesce, whatever the broker or the network does.
 //
 //   - Between attempts: at once.
-//   - During a connection attempt: its socket is closed at once, which ends
-//     paho's wait for a CONNACK (otherwise up to ConnectTimeout); the
-//     attempt is then waited for at most StopTimeout.
+//   - During a connection attempt: a dial or a TLS handshake in progress
+//     is abandoned, and the socket is closed at once, which ends paho's
+//     wait for a CONNACK (otherwise up to ConnectTimeout); the attempt is
+//     then waited for at most StopTimeout.
 //   - On a connection: the offline status is published and its
 //     acknowledgement waited for at most StopTimeout (not PublishTimeout).
 //     StopTimeout after ctx ended, a socket still open is closed under

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -305,21 +307,43 @@ func serveInBackground(t *testing.T, u *Uplink, c *conn) (stop func() error, don
 	return stop, ch
 }
 
-// logRecorder keeps the messages logged through it, for tests that count
-// how often a fault is reported.
+// logRecorder keeps the messages logged through it, at every level, for
+// tests that count how often a fault is reported; lines keeps each with its
+// attributes, "msg key=value ...".
 type logRecorder struct {
-	mu   sync.Mutex
-	msgs []string
+	mu    sync.Mutex
+	msgs  []string
+	lines []string
 }
 
 func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
 func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
 func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
 func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
 	l.mu.Lock()
 	l.msgs = append(l.msgs, r.Message)
+	l.lines = append(l.lines, b.String())
 	l.mu.Unlock()
 	return nil
+}
+
+// logged is every line whose message is msg, with its attributes.
+func (l *logRecorder) logged(msg string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for i, m := range l.msgs {
+		if m == msg {
+			out = append(out, l.lines[i])
+		}
+	}
+	return out
 }
 
 // count is how many times msg was logged.

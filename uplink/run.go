@@ -11,6 +11,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
 // link is what the drainer needs of one MQTT connection; mqtt.Client has it.
@@ -21,8 +22,9 @@ type link interface {
 
 // conn is one established connection.
 type conn struct {
-	link  link
-	epoch uint64 // the Uplink's epoch while this connection is current
+	link   link
+	broker string // the broker's URL, as configured
+	epoch  uint64 // the Uplink's epoch while this connection is current
 	// startSeq is the first seq made on this connection: records below it
 	// were made before it and go out as historical. 0 until known: the
 	// drainer reads the journal's next seq when it starts and, while that
@@ -77,20 +79,26 @@ func (u *Uplink) Run(ctx context.Context) error {
 		guard.Wait()
 	}()
 
+	// next is the broker the next attempt goes to: the first on start, the
+	// one after a broker that failed, the same one after a connection that
+	// worked (see "Brokers, TLS and credentials" in the package doc).
+	next := 0
 	attempt := 0
 	for ctx.Err() == nil {
 		if attempt > 0 && !u.sleep(ctx, u.cfg.Backoff.Delay(attempt, u.rng)) {
 			break
 		}
-		c, err := u.connect(ctx)
+		broker := u.brokers[next]
+		c, err := u.connect(ctx, broker)
 		if err != nil {
 			if ctx.Err() == nil {
-				u.log.Info("connect failed", "broker", u.cfg.Broker, "attempt", attempt+1, "err", err)
+				u.connectFault.fail(broker, err)
 			}
 			attempt++
+			next = (next + 1) % len(u.brokers)
 			continue
 		}
-		u.log.Info("connected", "broker", u.cfg.Broker, "epoch", c.epoch)
+		u.connectFault.connected(broker, c.epoch)
 		u.held.Store(c)
 		err = u.serve(ctx, c)
 		if ctx.Err() != nil {
@@ -98,7 +106,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			u.held.Store(nil)
 			break
 		}
-		u.log.Info("connection ended", "err", err)
+		u.log.Info("connection ended", "broker", broker, "err", err)
 		u.close(c)
 		u.held.Store(nil)
 		// Wait a first backoff step even after a connection that worked: a
@@ -175,17 +183,25 @@ func (u *Uplink) goodbye(c *conn) {
 	c.link.Disconnect(disconnectQuiesce)
 }
 
-// connectPaho makes one connection attempt with a fresh paho client: clean
-// session, no paho reconnect, no paho store worth resuming. The journal is
-// the store, and reconnecting is Run's job.
-func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
+// connectPaho makes one connection attempt to broker with a fresh paho
+// client: clean session, no paho reconnect, no paho store worth resuming.
+// The journal is the store, and reconnecting is Run's job. MQTT 3.1.1 is
+// asked for explicitly: otherwise paho answers a refused CONNECT (bad
+// credentials) with a second connection, in MQTT 3.1, and a second TLS
+// handshake.
+func (u *Uplink) connectPaho(ctx context.Context, broker string) (*conn, error) {
 	c := newConn()
+	c.broker = broker
 	sock := &socket{}
 	c.abort = sock.close
+	tc := u.tlsConf[broker]
 	up := make(chan struct{})
 	opts := mqtt.NewClientOptions().
-		AddBroker(u.cfg.Broker).
+		AddBroker(broker).
 		SetClientID(u.cfg.ClientID).
+		SetUsername(u.cfg.Username).
+		SetPassword(u.cfg.Password).
+		SetProtocolVersion(4).
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
@@ -197,7 +213,7 @@ func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 		// the connection it guards was attempted.
 		SetBinaryWill(u.topicStatus, u.status(false, u.now()), 1, true).
 		SetCustomOpenConnectionFn(func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
-			return sock.dial(ctx, o.ConnectTimeout, uri.Host)
+			return sock.dial(ctx, o.ConnectTimeout, uri.Host, tc)
 		}).
 		// paho starts each handler in a goroutine of its own; they only
 		// advance the epoch and close a channel.
@@ -219,7 +235,8 @@ func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 	case <-ctx.Done():
 		// Nothing is owed to a broker that has not accepted the connection,
 		// and paho would wait up to ConnectTimeout for its CONNACK: closing
-		// the socket ends that wait now (the dial itself follows ctx).
+		// the socket ends that wait now (the dial and the TLS handshake follow
+		// ctx).
 		c.abortNow()
 		if !tok.WaitTimeout(u.cfg.StopTimeout) {
 			u.log.Warn("connect attempt did not end after cancel", "waited", u.cfg.StopTimeout)
@@ -228,6 +245,9 @@ func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 		return nil, ctx.Err()
 	}
 	if err := tok.Error(); err != nil {
+		if sock.askedForCertificate() && errors.Is(err, packets.ErrorNetworkError) {
+			err = fmt.Errorf("%w: %w", errNoClientCertificate, err)
+		}
 		return nil, fmt.Errorf("uplink.connect: %w", err)
 	}
 	// OnConnect runs in its own goroutine, started before the token
@@ -241,44 +261,4 @@ func (u *Uplink) connectPaho(ctx context.Context) (*conn, error) {
 		return nil, ctx.Err()
 	}
 	return c, nil
-}
-
-var errAborted = errors.New("connection attempt abandoned")
-
-// socket is the TCP connection of one connection attempt, kept so that it
-// can be closed under paho: paho offers no way to abandon a CONNACK wait,
-// nor a Publish blocked on its writer.
-type socket struct {
-	mu     sync.Mutex
-	nc     net.Conn
-	closed bool
-}
-
-// dial opens the connection; cancelling ctx abandons a dial in progress.
-func (s *socket) dial(ctx context.Context, timeout time.Duration, host string) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
-	nc, err := d.DialContext(ctx, "tcp", host)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		_ = nc.Close()
-		return nil, errAborted
-	}
-	// paho may dial again in the same attempt (its MQTT 3.1 fallback) after
-	// closing the previous connection itself.
-	s.nc = nc
-	return nc, nil
-}
-
-// close closes the connection, and any later one dial would open.
-func (s *socket) close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	if s.nc != nil {
-		_ = s.nc.Close()
-	}
 }

@@ -15,30 +15,55 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// scriptedConnect fails the attempts listed in fail (1-based) and otherwise
-// returns a connection over a fresh fakeLink; it records when each attempt
-// was made.
+// scriptedConnect fails the attempts listed in fail (1-based), and those
+// to a broker that is down, and otherwise returns a connection over a
+// fresh fakeLink; it records when each attempt was made, and to which
+// broker.
 type scriptedConnect struct {
-	t     *testing.T
-	u     *Uplink
-	fail  map[int]bool
-	mu    sync.Mutex
-	times []time.Time
-	conns []*conn
-	links []*fakeLink
+	t       *testing.T
+	u       *Uplink
+	fail    map[int]bool
+	err     error // what a failed attempt returns; "connection refused" if nil
+	mu      sync.Mutex
+	down    map[string]bool
+	times   []time.Time
+	brokers []string
+	conns   []*conn
+	links   []*fakeLink
 }
 
-func (s *scriptedConnect) connect(ctx context.Context) (*conn, error) {
+func (s *scriptedConnect) connect(ctx context.Context, broker string) (*conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.times = append(s.times, time.Now())
-	if s.fail[len(s.times)] {
-		return nil, errors.New("connection refused")
+	s.brokers = append(s.brokers, broker)
+	if s.fail[len(s.times)] || s.down[broker] {
+		if s.err != nil {
+			return nil, s.err
+		}
+		return nil, errors.New("dial tcp: connect: connection refused")
 	}
 	l := &fakeLink{}
 	c := fakeConn(s.t, s.u, l)
+	c.broker = broker
 	s.conns, s.links = append(s.conns, c), append(s.links, l)
 	return c, nil
+}
+
+// setDown marks broker down (every attempt to it fails) or up.
+func (s *scriptedConnect) setDown(broker string, down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down == nil {
+		s.down = map[string]bool{}
+	}
+	s.down[broker] = down
+}
+
+func (s *scriptedConnect) attempted() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.brokers)
 }
 
 func (s *scriptedConnect) attempts() []time.Time {

@@ -2,12 +2,12 @@ package uplink
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -50,13 +50,30 @@ var (
 
 // Config configures an Uplink. Zero durations take the defaults noted.
 type Config struct {
-	Broker         string // tcp://host:port
+	// Brokers are the broker URLs, scheme://host:port: tcp or mqtt for
+	// plain TCP, ssl, tls or mqtts for TLS; all of one kind. They are tried
+	// in order on start, then round robin (see "Brokers, TLS and
+	// credentials" in the package doc).
+	Brokers []string
+	// Broker is a single broker, the same as Brokers: []string{Broker}.
+	// Set Broker or Brokers, not both.
+	Broker string
+	// TLS configures the TLS of ssl, tls and mqtts brokers; nil means the
+	// system's roots, no client certificate, the broker's host name as the
+	// server name. It is refused with tcp and mqtt brokers. LoadTLS builds
+	// one from PEM files. New keeps a copy, with MinVersion raised to TLS
+	// 1.2 if lower.
+	TLS *tls.Config
+	// Username and Password are sent in the CONNECT; empty means none. A
+	// password needs a username.
+	Username       string
+	Password       string
 	ClientID       string // default "podd-" + Pod
 	Pod            string
 	Boot           string // random per start
 	Version        string
 	Simulated      bool
-	ConnectTimeout time.Duration // dial plus CONNACK, default 10s
+	ConnectTimeout time.Duration // dial, TLS handshake and CONNACK, default 10s
 	PublishTimeout time.Duration // longest wait for any acknowledgement, default 10s
 	// StopTimeout bounds Run's stop, default 1s: once ctx is done, Run
 	// returns within StopTimeout plus the 250 ms DISCONNECT quiesce, whatever
@@ -78,6 +95,10 @@ type Uplink struct {
 	log   *slog.Logger
 
 	topicStatus, topicTelemetry, topicEvents string
+
+	brokers []string
+	// tlsConf is the TLS configuration of each broker, nil for plain TCP.
+	tlsConf map[string]*tls.Config
 
 	epoch     atomic.Uint64
 	connected atomic.Bool
@@ -104,8 +125,11 @@ type Uplink struct {
 	// adjacent, so the room Append leaves is used by the report.
 	appendMu sync.Mutex
 
-	// connect opens one connection; tests replace it.
-	connect func(ctx context.Context) (*conn, error)
+	// Connection failures seen by Run; touched only by Run's goroutine.
+	connectFault connectLog
+
+	// connect opens one connection to broker; tests replace it.
+	connect func(ctx context.Context, broker string) (*conn, error)
 	rng     *rand.Rand // used only by Run's goroutine
 	now     func() time.Time
 }
@@ -122,8 +146,10 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 	if cfg.Pod == "" || strings.ContainsAny(cfg.Pod, "/+#") {
 		problems = append(problems, fmt.Sprintf("pod %q: must be non-empty and contain no / + #", cfg.Pod))
 	}
-	if u, err := url.Parse(cfg.Broker); err != nil || (u.Scheme != "tcp" && u.Scheme != "mqtt") || u.Port() == "" {
-		problems = append(problems, fmt.Sprintf("broker %q: want tcp://host:port", cfg.Broker))
+	brokers, tlsConfs, brokerProblems := checkBrokers(cfg)
+	problems = append(problems, brokerProblems...)
+	if cfg.Password != "" && cfg.Username == "" {
+		problems = append(problems, "password without a username")
 	}
 	if cfg.Window < 0 || cfg.ConnectTimeout < 0 || cfg.PublishTimeout < 0 || cfg.StopTimeout < 0 || cfg.KeepAlive < 0 {
 		problems = append(problems, "negative window or timeout")
@@ -159,6 +185,9 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 		cfg:            cfg,
 		store:          j,
 		log:            log,
+		brokers:        brokers,
+		tlsConf:        tlsConfs,
+		connectFault:   connectLog{log: log, username: cfg.Username, clockSynced: cfg.ClockSynced},
 		readFault:      faultLog{log: log, what: "journal read"},
 		deleteFault:    faultLog{log: log, what: "deleting acknowledged records", consequence: "they stay in the outbox and are sent again"},
 		topicStatus:    root + TopicStatus,
@@ -172,6 +201,14 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 		now:            time.Now,
 	}
 	u.connect = u.connectPaho
+	if cfg.Password != "" && tlsConfs[brokers[0]] == nil {
+		for _, b := range brokers {
+			if !loopback(b) {
+				log.Warn("the password goes to the broker in the clear: use an ssl:// broker", "broker", b)
+				break
+			}
+		}
+	}
 	return u, nil
 }
 
@@ -191,6 +228,16 @@ func isNil(j Journal) bool {
 
 // Connected reports whether a connection is up and being drained.
 func (u *Uplink) Connected() bool { return u.connected.Load() }
+
+// Broker is the URL of the broker of the connection that is up, as
+// configured; "" when none is.
+func (u *Uplink) Broker() string {
+	c := u.current.Load()
+	if c == nil || !u.connected.Load() {
+		return ""
+	}
+	return c.broker
+}
 
 // SetStatus records the pod's state; when it changed, the retained status is
 // published as soon as a connection allows. It never blocks.

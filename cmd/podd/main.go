@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -144,9 +145,26 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	}
 	services = append(services, hw.services...)
 
+	brokers := cfg.Uplink.Brokers
+	if cfg.Uplink.Embedded() {
+		brokers = []string{broker}
+	}
+	clientTLS, err := cfg.Uplink.ClientTLS()
+	var password string
+	if err == nil {
+		password, err = cfg.Uplink.Password()
+	}
+	if err != nil {
+		// The loader read the same files a moment ago.
+		closeAll(log, hw, gate, slot, hwdog)
+		return fmt.Errorf("uplink: %w", err)
+	}
 	boot := newBootID()
 	up, err := uplink.New(uplink.Config{
-		Broker:      broker,
+		Brokers:     brokers,
+		TLS:         clientTLS,
+		Username:    cfg.Uplink.Username,
+		Password:    password,
 		ClientID:    cfg.Uplink.ClientID,
 		Pod:         cfg.Pod.ID,
 		Boot:        boot,
@@ -174,7 +192,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		pinger = hwdog
 	}
 	pod, err = controller.New(controller.Config{
-		Pod: cfg.Pod.ID, Boot: boot, Version: version, Broker: broker,
+		Pod: cfg.Pod.ID, Boot: boot, Version: version, Broker: strings.Join(brokers, ","),
 		Simulated:         hw.simulated,
 		TelemetryInterval: cfg.Telemetry.Interval,
 		Limits:            cfg.Safety,

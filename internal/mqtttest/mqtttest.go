@@ -1,6 +1,7 @@
-// Package mqtttest runs a real mosquitto broker for integration tests and
-// collects what a subscriber receives. It is test support: nothing in the
-// daemon imports it.
+// Package mqtttest runs a real mosquitto broker for integration tests, plain
+// or with TLS (a throwaway CA makes its certificates) and a password file,
+// and collects what a subscriber receives. It is test support: nothing in
+// the daemon imports it.
 package mqtttest
 
 import (
@@ -24,7 +25,14 @@ type Mosquitto struct {
 	t    *testing.T
 	bin  string
 	conf string
+	tls  bool
+	// Port is the broker's listener on 127.0.0.1, the one URL names: TLS
+	// and password-protected when Options say so.
 	Port int
+	// ObserverPort is a plain, anonymous listener of the same broker, for
+	// a test's own subscribers; it is Port when Port is plain and
+	// anonymous itself.
+	ObserverPort int
 
 	cmd    *exec.Cmd
 	out    *lockedBuffer
@@ -59,24 +67,76 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// Options configure a broker; the zero value is a plain, anonymous broker
+// that keeps nothing across a restart.
+type Options struct {
+	// Persistent: sessions and queued messages survive Stop and Start
+	// (SIGTERM makes mosquitto write them out).
+	Persistent bool
+	// TLS, when set, makes Port speak TLS only.
+	TLS *TLS
+	// PasswordFile, when set (see PasswordFile), makes Port refuse
+	// anonymous clients and those whose password it does not hold.
+	PasswordFile string
+}
+
+// TLS is what a TLS listener needs: PEM files.
+type TLS struct {
+	CAFile   string // the CA that signs the clients' certificates
+	CertFile string // the broker's certificate
+	KeyFile  string // its private key
+	// RequireCertificate makes the broker refuse a client without a
+	// certificate signed by CAFile.
+	RequireCertificate bool
+}
+
 // Start runs mosquitto on a free loopback port until the test ends. With
-// persistent, sessions and queued messages survive Stop and Start (SIGTERM
-// makes mosquitto write them out).
+// persistent, sessions and queued messages survive Stop and Start.
 func Start(t *testing.T, persistent bool) *Mosquitto {
+	t.Helper()
+	return StartWith(t, Options{Persistent: persistent})
+}
+
+// StartWith runs mosquitto configured by opts on free loopback ports until
+// the test ends.
+func StartWith(t *testing.T, opts Options) *Mosquitto {
 	t.Helper()
 	bin := Binary(t)
 	dir := t.TempDir()
-	m := &Mosquitto{t: t, bin: bin, Port: FreePort(t), conf: filepath.Join(dir, "mosquitto.conf")}
-	conf := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", m.Port)
-	if persistent {
-		conf += "persistence true\npersistence_location " + dir + "/\n"
+	m := &Mosquitto{t: t, bin: bin, tls: opts.TLS != nil, Port: FreePort(t), conf: filepath.Join(dir, "mosquitto.conf")}
+	m.ObserverPort = m.Port
+	var conf strings.Builder
+	guarded := opts.TLS != nil || opts.PasswordFile != ""
+	if guarded {
+		// allow_anonymous and password_file then apply to the listener
+		// they follow, so the observers' listener stays open.
+		conf.WriteString("per_listener_settings true\n")
+	}
+	if opts.Persistent {
+		conf.WriteString("persistence true\npersistence_location " + dir + "/\n")
 	} else {
-		conf += "persistence false\n"
+		conf.WriteString("persistence false\n")
 	}
 	if os.Geteuid() == 0 {
-		conf += "user root\n" // otherwise mosquitto drops to a user that cannot write dir
+		conf.WriteString("user root\n") // otherwise mosquitto drops to a user that cannot write dir
 	}
-	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
+	fmt.Fprintf(&conf, "listener %d 127.0.0.1\n", m.Port)
+	if tl := opts.TLS; tl != nil {
+		fmt.Fprintf(&conf, "cafile %s\ncertfile %s\nkeyfile %s\n", tl.CAFile, tl.CertFile, tl.KeyFile)
+		if tl.RequireCertificate {
+			conf.WriteString("require_certificate true\n")
+		}
+	}
+	if opts.PasswordFile != "" {
+		fmt.Fprintf(&conf, "allow_anonymous false\npassword_file %s\n", opts.PasswordFile)
+	} else {
+		conf.WriteString("allow_anonymous true\n")
+	}
+	if guarded {
+		m.ObserverPort = FreePort(t)
+		fmt.Fprintf(&conf, "listener %d 127.0.0.1\nallow_anonymous true\n", m.ObserverPort)
+	}
+	if err := os.WriteFile(m.conf, []byte(conf.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m.Start()
@@ -84,8 +144,18 @@ func Start(t *testing.T, persistent bool) *Mosquitto {
 	return m
 }
 
-// URL is the broker's address for paho and podd.
-func (m *Mosquitto) URL() string { return "tcp://127.0.0.1:" + strconv.Itoa(m.Port) }
+// URL is the address of Port for paho and podd: ssl:// when it speaks
+// TLS, tcp:// otherwise.
+func (m *Mosquitto) URL() string {
+	scheme := "tcp://"
+	if m.tls {
+		scheme = "ssl://"
+	}
+	return scheme + "127.0.0.1:" + strconv.Itoa(m.Port)
+}
+
+// ObserverURL is the address of ObserverPort, for Subscribe.
+func (m *Mosquitto) ObserverURL() string { return "tcp://127.0.0.1:" + strconv.Itoa(m.ObserverPort) }
 
 // Start starts the broker again after Stop, on the same port.
 func (m *Mosquitto) Start() {
@@ -101,18 +171,20 @@ func (m *Mosquitto) Start() {
 		_ = cmd.Wait()
 		close(exited)
 	}(m.cmd, m.exited)
-	WaitFor(m.t, 5*time.Second, "mosquitto to listen on "+strconv.Itoa(m.Port), func() bool {
-		select {
-		case <-m.exited:
-			m.t.Fatalf("mosquitto exited: %s", m.out.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.Port), 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	for _, port := range []int{m.Port, m.ObserverPort} {
+		WaitFor(m.t, 5*time.Second, "mosquitto to listen on "+strconv.Itoa(port), func() bool {
+			select {
+			case <-m.exited:
+				m.t.Fatalf("mosquitto exited: %s", m.out.String())
+			default:
+			}
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 100*time.Millisecond)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	}
 }
 
 // Freeze stops the broker process (SIGSTOP) and returns once it is stopped.

@@ -1,12 +1,17 @@
 package mqtttest
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/eclipse/paho.mqtt.golang/packets"
 	"go.uber.org/goleak"
 )
 
@@ -57,4 +62,107 @@ func TestStopEndsAFrozenBroker(t *testing.T) {
 		t.Fatal("Stop returned with the broker still running")
 	}
 	m.Stop() // a second Stop, as the test's cleanup does, is harmless
+}
+
+// connectErr makes one MQTT connection to broker and reports its error.
+func connectErr(t *testing.T, broker string, tc *tls.Config, user, password string) error {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID("probe-" + t.Name()).
+		SetAutoReconnect(false).
+		SetProtocolVersion(4).
+		SetTLSConfig(tc).
+		SetUsername(user).
+		SetPassword(password).
+		SetConnectTimeout(3 * time.Second))
+	tok := c.Connect()
+	if !tok.WaitTimeout(10 * time.Second) {
+		t.Fatal("connect attempt still pending after 10s")
+	}
+	if tok.Error() == nil {
+		c.Disconnect(0)
+	}
+	return tok.Error()
+}
+
+func trusting(t *testing.T, ca *CA, client *Issued) *tls.Config {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca.CertPEM) {
+		t.Fatal("CA certificate does not parse")
+	}
+	tc := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if client != nil {
+		pair, err := tls.X509KeyPair(client.CertPEM, client.KeyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc
+}
+
+func TestATLSListenerServesClientsThatTrustItsCA(t *testing.T) {
+	ca := NewCA(t, "test CA")
+	m := StartWith(t, Options{TLS: ca.Listener(t, false)})
+	if !strings.HasPrefix(m.URL(), "ssl://") || m.ObserverPort == m.Port {
+		t.Fatalf("URL %s, observer port %d: want ssl:// and a port of its own", m.URL(), m.ObserverPort)
+	}
+	if err := connectErr(t, m.URL(), trusting(t, ca, nil), "", ""); err != nil {
+		t.Fatalf("connect with the CA: %v", err)
+	}
+	err := connectErr(t, m.URL(), trusting(t, NewCA(t, "another CA"), nil), "", "")
+	var verify *tls.CertificateVerificationError
+	if !errors.As(err, &verify) {
+		t.Fatalf("connect with another CA: %v, want a certificate verification error", err)
+	}
+	if err := connectErr(t, m.ObserverURL(), nil, "", ""); err != nil {
+		t.Fatalf("connect to the observers' listener: %v", err)
+	}
+}
+
+func TestATLSListenerCanRequireAClientCertificate(t *testing.T) {
+	ca := NewCA(t, "test CA")
+	m := StartWith(t, Options{TLS: ca.Listener(t, true)})
+	if err := connectErr(t, m.URL(), trusting(t, ca, nil), "", ""); err == nil {
+		t.Fatal("connected without a client certificate")
+	} else {
+		t.Logf("without a client certificate: %v", err)
+	}
+	other := NewCA(t, "another CA").Client(t, "stranger")
+	if err := connectErr(t, m.URL(), trusting(t, ca, &other), "", ""); err == nil {
+		t.Fatal("connected with a client certificate from another CA")
+	} else {
+		t.Logf("with a stranger's certificate: %v", err)
+	}
+	pod := ca.Client(t, "pod")
+	if err := connectErr(t, m.URL(), trusting(t, ca, &pod), "", ""); err != nil {
+		t.Fatalf("connect with a client certificate: %v", err)
+	}
+}
+
+func TestAPasswordFileRefusesStrangersOnlyOnThePodsListener(t *testing.T) {
+	m := StartWith(t, Options{PasswordFile: PasswordFile(t, map[string]string{"pod-7": "s3cret", "hub": "other"})})
+	for name, tc := range map[string]struct {
+		user, password string
+		ok             bool
+	}{
+		"anonymous":      {"", "", false},
+		"wrong password": {"pod-7", "guess", false},
+		"unknown user":   {"eve", "s3cret", false},
+		"right":          {"pod-7", "s3cret", true},
+		"second user":    {"hub", "other", true},
+	} {
+		err := connectErr(t, m.URL(), nil, tc.user, tc.password)
+		if tc.ok != (err == nil) {
+			t.Errorf("%s: connect = %v", name, err)
+		}
+		if !tc.ok && !errors.Is(err, packets.ErrorRefusedNotAuthorised) && !errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword) {
+			t.Errorf("%s: connect = %v, want a refusal of the credentials", name, err)
+		}
+	}
+	if err := connectErr(t, m.ObserverURL(), nil, "", ""); err != nil {
+		t.Fatalf("anonymous on the observers' listener: %v", err)
+	}
 }
