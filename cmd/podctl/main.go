@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,14 +103,38 @@ func formatStatus(st api.Status) string {
 	if a := st.Safety.Latched; a != nil {
 		fmt.Fprintf(&b, "latched    %s: %s\n", a.Rule, a.Detail)
 		fmt.Fprintf(&b, "           at %s, safe state in %.2f ms\n", a.At.UTC().Format(time.RFC3339), a.LatencyMS)
+		switch st.Safety.Latch {
+		case "unsaved":
+			b.WriteString("           NOT STORED YET: the store refuses writes; retried every second\n")
+		case "unknown":
+			b.WriteString("           the store has not been read yet\n")
+		}
 	}
+	b.WriteString(formatOutputs(st.Outputs))
 	fmt.Fprintf(&b, "heart rate %s\n", orUnknown(st.Vitals.HeartRateBPM, "%.0f bpm"))
 	fmt.Fprintf(&b, "SpO2       %s\n", orUnknown(st.Vitals.SpO2Pct, "%.1f %%"))
 	conn := "disconnected"
 	if st.Uplink.Connected {
 		conn = "connected"
 	}
-	fmt.Fprintf(&b, "uplink     %s %s, %d waiting\n", st.Uplink.Broker, conn, st.Uplink.Outbox)
+	waiting := fmt.Sprintf("%d waiting", st.Uplink.Outbox)
+	if st.Uplink.Outbox < 0 {
+		waiting = "outbox unknown"
+	}
+	if st.Uplink.Unstored > 0 {
+		waiting += fmt.Sprintf(", %d events not stored yet (kept in memory)", st.Uplink.Unstored)
+	}
+	fmt.Fprintf(&b, "uplink     %s %s, %s\n", st.Uplink.Broker, conn, waiting)
+	for _, ps := range st.Parts {
+		if ps.State == "up" {
+			continue
+		}
+		fmt.Fprintf(&b, "part       %s %s since %s", ps.Name, strings.ToUpper(ps.State), ps.Since.UTC().Format(time.RFC3339))
+		if ps.Error != "" {
+			fmt.Fprintf(&b, ": %s (%d failures; retried)", ps.Error, ps.Failures)
+		}
+		b.WriteString("\n")
+	}
 	if st.Sim != nil {
 		light := "lit"
 		if st.Sim.StripDark {
@@ -118,6 +143,36 @@ func formatStatus(st api.Status) string {
 		fmt.Fprintf(&b, "sim strip  %s after %d frames\n", light, st.Sim.StripFrames)
 	}
 	fmt.Fprintf(&b, "version    %s, boot %s\n", st.Version, st.Boot)
+	return b.String()
+}
+
+// holdText says, for a technician, why the outputs stay in their safe state.
+var holdText = map[string]string{
+	"latched":       "an abort is latched (podctl ack once the vitals are back in range)",
+	"latch_unknown": "the store has not been read: an earlier abort may be latched there",
+	"settling":      "waiting for 10 s of vitals within every limit",
+	"stopping":      "podd is stopping",
+}
+
+func formatOutputs(o api.Outputs) string {
+	var b strings.Builder
+	switch {
+	case len(o.Unsafe) > 0:
+		fmt.Fprintf(&b, "outputs    NOT SAFE: %s did not reach its safe state; retried every second\n", strings.Join(o.Unsafe, ", "))
+	case !o.Safe:
+		b.WriteString("outputs    on\n")
+	case len(o.Holds) == 0:
+		b.WriteString("outputs    safe (dark), opening\n")
+	default:
+		b.WriteString("outputs    safe (dark):")
+		for i, h := range o.Holds {
+			if i > 0 {
+				b.WriteString(";")
+			}
+			b.WriteString(" " + cmp.Or(holdText[h], h))
+		}
+		b.WriteString("\n")
+	}
 	return b.String()
 }
 

@@ -15,19 +15,27 @@ func TestFormatStatus(t *testing.T) {
 	at := time.Date(2026, 11, 26, 3, 12, 0, 0, time.UTC)
 	st := api.Status{
 		Pod: "sim-pod-1", Boot: "b1", Version: "v0.1.0", State: "aborted", Since: at, Simulated: true,
-		Safety: api.SafetyStatus{Level: "abort", Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
-		Vitals: api.Vitals{HeartRateBPM: &hr},
-		Uplink: api.UplinkStatus{Broker: "tcp://127.0.0.1:1883", Connected: false, Outbox: 12},
-		Sim:    &api.SimStatus{StripFrames: 3, StripDark: true},
+		Safety:  api.SafetyStatus{Level: "abort", Latch: "unsaved", Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
+		Outputs: api.Outputs{Safe: true, Holds: []string{"latched", "settling"}},
+		Vitals:  api.Vitals{HeartRateBPM: &hr},
+		Uplink:  api.UplinkStatus{Broker: "tcp://127.0.0.1:1883", Connected: false, Outbox: 12, Unstored: 2},
+		Parts: []api.PartStatus{
+			{Name: "uplink", State: "up", Since: at},
+			{Name: "store", State: "failed", Since: at, Error: "journal.Append: write /var/lib/podd/podd.db: no space left on device", Failures: 3},
+		},
+		Sim: &api.SimStatus{StripFrames: 3, StripDark: true},
 	}
 	want := `pod        sim-pod-1 (SIMULATED)
 state      aborted since 2026-11-26T03:12:00Z
 safety     abort
 latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)
            at 2026-11-26T03:12:00Z, safe state in 0.42 ms
+           NOT STORED YET: the store refuses writes; retried every second
+outputs    safe (dark): an abort is latched (podctl ack once the vitals are back in range); waiting for 10 s of vitals within every limit
 heart rate 151 bpm
 SpO2       unknown
-uplink     tcp://127.0.0.1:1883 disconnected, 12 waiting
+uplink     tcp://127.0.0.1:1883 disconnected, 12 waiting, 2 events not stored yet (kept in memory)
+part       store FAILED since 2026-11-26T03:12:00Z: journal.Append: write /var/lib/podd/podd.db: no space left on device (3 failures; retried)
 sim strip  dark after 3 frames
 version    v0.1.0, boot b1
 `
@@ -44,5 +52,23 @@ func TestStatusWithoutADaemonSaysSo(t *testing.T) {
 	err := root.Execute()
 	if err == nil || !strings.HasPrefix(err.Error(), "podd is not running, or not on "+sock) {
 		t.Fatalf("status without podd = %v", err)
+	}
+}
+
+func TestFormatOutputs(t *testing.T) {
+	tests := []struct {
+		o    api.Outputs
+		want string
+	}{
+		{api.Outputs{Safe: false}, "outputs    on\n"},
+		{api.Outputs{Safe: true}, "outputs    safe (dark), opening\n"},
+		{api.Outputs{Safe: true, Holds: []string{"latch_unknown"}}, "outputs    safe (dark): the store has not been read: an earlier abort may be latched there\n"},
+		{api.Outputs{Safe: false, Holds: []string{"latched"}, Unsafe: []string{"apa102(SPI0.0, 60 LEDs)"}},
+			"outputs    NOT SAFE: apa102(SPI0.0, 60 LEDs) did not reach its safe state; retried every second\n"},
+	}
+	for _, tt := range tests {
+		if got := formatOutputs(tt.o); got != tt.want {
+			t.Errorf("formatOutputs(%+v) = %q, want %q", tt.o, got, tt.want)
+		}
 	}
 }
