@@ -88,7 +88,7 @@ var (
 	descSimulated = prometheus.NewDesc("podd_simulated", "1 when the hardware is simulated.", nil, nil)
 	descUnstored  = prometheus.NewDesc("podd_unstored_events", "Events kept in memory because the store refused them.", nil, nil)
 	descOutputs   = prometheus.NewDesc("podd_outputs_safe", "1 while the actuators are held in their safe state.", nil, nil)
-	descPartUp    = prometheus.NewDesc("podd_part_up", "1 while a supervised part (store, uplink, api, metrics, sim) is up.", []string{"part"}, nil)
+	descPartUp    = prometheus.NewDesc("podd_part_up", "1 while a supervised part (store, uplink, api, metrics, sim, broker) is up.", []string{"part"}, nil)
 	descPartFails = prometheus.NewDesc("podd_part_failures_total", "Failures of a supervised part since the daemon started.", []string{"part"}, nil)
 )
 

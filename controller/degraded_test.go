@@ -478,3 +478,25 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+func TestPartBackoffDoublesWithJitterAndNeverPassesItsCap(t *testing.T) {
+	tests := []struct {
+		n    int
+		u    float64
+		want time.Duration
+	}{
+		{1, 0, 800 * time.Millisecond},
+		{1, 0.5, time.Second},
+		{2, 0.5, 2 * time.Second},
+		{5, 0.5, 16 * time.Second},
+		{5, 0.999, 19194 * time.Millisecond},
+		{6, 0, 25600 * time.Millisecond},
+		{6, 0.999, partBackoffMax},
+		{40, 0.999, partBackoffMax},
+	}
+	for _, tt := range tests {
+		if got := partBackoff(tt.n, tt.u).Round(time.Millisecond); got != tt.want {
+			t.Errorf("partBackoff(%d, %v) = %v, want %v", tt.n, tt.u, got, tt.want)
+		}
+	}
+}

@@ -36,16 +36,15 @@ const (
 )
 
 // partBackoff is the wait before attempt n (n >= 1) of a failed part:
-// partBackoffMin doubling up to partBackoffMax, with ±20 % jitter so pods
-// that lost the same service come back spread out.
-// u is a uniform draw in [0, 1).
+// partBackoffMin doubling, with ±20 % jitter so pods that lost the same
+// service come back spread out, and never above partBackoffMax. u is a
+// uniform draw in [0, 1).
 func partBackoff(n int, u float64) time.Duration {
 	d := partBackoffMin
 	for i := 1; i < n && d < partBackoffMax; i++ {
 		d *= 2
 	}
-	d = min(d, partBackoffMax)
-	return time.Duration(float64(d) * (0.8 + 0.4*u))
+	return min(time.Duration(float64(d)*(0.8+0.4*u)), partBackoffMax)
 }
 
 // parts keeps the status of every supervised part.

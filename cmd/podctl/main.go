@@ -52,6 +52,9 @@ func newRoot(out io.Writer) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
 			reply, err := call(ctx, c)
+			if fi, serr := os.Stat(socket); serr == nil && fi.Mode()&os.ModeSocket == 0 {
+				return fmt.Errorf("%s is not a socket: podd cannot serve its API there (remove the file, or fix api.socket in podd's configuration); podd keeps watching the sleeper meanwhile", socket)
+			}
 			if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 				return fmt.Errorf("podd is not running, or not on %s (--socket or PODCTL_SOCKET): %w", socket, err)
 			}

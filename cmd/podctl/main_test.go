@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,5 +71,20 @@ func TestFormatOutputs(t *testing.T) {
 		if got := formatOutputs(tt.o); got != tt.want {
 			t.Errorf("formatOutputs(%+v) = %q, want %q", tt.o, got, tt.want)
 		}
+	}
+}
+
+func TestStatusOnARegularFileSaysWhatToFix(t *testing.T) {
+	var out strings.Builder
+	root := newRoot(&out)
+	file := filepath.Join(t.TempDir(), "podd.sock")
+	if err := os.WriteFile(file, []byte("notes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root.SetArgs([]string{"--socket", file, "status"})
+	err := root.Execute()
+	want := file + " is not a socket: podd cannot serve its API there (remove the file, or fix api.socket in podd's configuration); podd keeps watching the sleeper meanwhile"
+	if err == nil || err.Error() != want {
+		t.Fatalf("status on a regular file = %v, want %q", err, want)
 	}
 }
