@@ -50,6 +50,9 @@ type Uplink interface {
 	Connected() bool
 	// Broker is the broker of the connection that is up, "" when none is.
 	Broker() string
+	// Duplicate is non-nil while another pod with this pod's id is online:
+	// the uplink then publishes nothing as this pod (records are kept).
+	Duplicate() error
 }
 
 // Store is the local store as the pod uses it (a journal.Slot: a store that
@@ -133,6 +136,7 @@ type Pod struct {
 	// Owned by the recorder goroutine.
 	storeErr    error
 	openFailing bool
+	duplicate   bool
 
 	mu      sync.Mutex
 	latchSt latchState
@@ -464,6 +468,9 @@ func (p *Pod) Status() Status {
 	if n, err := p.parts.Store.OutboxLen(); err == nil {
 		st.Uplink.Outbox = n
 	}
+	if err := p.parts.Uplink.Duplicate(); err != nil {
+		st.Uplink.Duplicate = err.Error()
+	}
 	if r := p.latest.Load(); r != nil {
 		if r.HeartRateValid {
 			st.Vitals.HeartRateBPM = ptr(r.HeartRateBPM)
@@ -501,6 +508,9 @@ func (p *Pod) Healthy() error {
 	}
 	if u := p.parts.Gate.Unsafe(); len(u) > 0 {
 		problems = append(problems, "outputs not in their safe state: "+strings.Join(u, ", "))
+	}
+	if err := p.parts.Uplink.Duplicate(); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))

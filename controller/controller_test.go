@@ -51,6 +51,8 @@ type fakeUplink struct {
 	stuck chan struct{} // when set, Event hangs until it is closed
 	disk  *disk         // when set and failing, Event and Telemetry fail as a full disk makes them
 	times []time.Time   // of each event, as given
+	// duplicate is what Duplicate reports (under mu).
+	duplicate error
 
 	mu        sync.Mutex
 	statuses  []string
@@ -97,6 +99,12 @@ func (u *fakeUplink) Event(e uplink.Event, at time.Time) (uint64, error) {
 func (u *fakeUplink) Connected() bool { return false }
 
 func (u *fakeUplink) Broker() string { return "" }
+
+func (u *fakeUplink) Duplicate() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.duplicate
+}
 
 func (u *fakeUplink) Events(typ string) []uplink.Event {
 	u.mu.Lock()

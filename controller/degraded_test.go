@@ -500,3 +500,42 @@ func TestPartBackoffDoublesWithJitterAndNeverPassesItsCap(t *testing.T) {
 		}
 	}
 }
+
+func TestAnotherPodWithThisIDIsReportedOnceWhenItStartsAndWhenItEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, tachycardia, &memStore{})
+		defer r.stop()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		dup := errors.New("uplink: another pod with id pod-1 is online (boot 7f3a): publishing nothing as this pod")
+		r.up.mu.Lock()
+		r.up.duplicate = dup
+		r.up.mu.Unlock()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if st := r.pod.Status(); st.Uplink.Duplicate != dup.Error() {
+			t.Fatalf("status uplink.duplicate = %q", st.Uplink.Duplicate)
+		}
+		if err := r.pod.Healthy(); err == nil || err.Error() != dup.Error() {
+			t.Fatalf("Healthy = %v, want the duplicate named", err)
+		}
+		r.up.mu.Lock()
+		r.up.duplicate = nil
+		r.up.mu.Unlock()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		var got []string
+		for _, e := range r.up.Events("fault") {
+			if e.Fields["fault"] == "duplicate_pod" {
+				got = append(got, jsonOf(e.Fields))
+			}
+		}
+		want := []string{
+			`{"active":true,"error":"` + dup.Error() + `","fault":"duplicate_pod","part":"uplink"}`,
+			`{"active":false,"fault":"duplicate_pod","part":"uplink"}`,
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("duplicate faults:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}

@@ -101,6 +101,7 @@ func (p *Pod) recorder(ctx context.Context) error {
 			force = true
 		case <-t.C:
 		}
+		p.watchDuplicate()
 		if force || (!lastTry.IsZero() && time.Since(lastTry) >= storeRetry) {
 			if p.syncStore() {
 				lastTry = time.Time{}
@@ -110,6 +111,21 @@ func (p *Pod) recorder(ctx context.Context) error {
 		}
 		p.openOutputs()
 	}
+}
+
+// watchDuplicate reports, once when it starts and once when it ends, that
+// another pod with this id is online and the uplink publishes nothing.
+func (p *Pod) watchDuplicate() {
+	err := p.parts.Uplink.Duplicate()
+	if (err != nil) == p.duplicate {
+		return
+	}
+	p.duplicate = err != nil
+	fields := map[string]any{"part": "uplink", "fault": "duplicate_pod", "active": p.duplicate}
+	if err != nil {
+		fields["error"] = err.Error()
+	}
+	p.post(uplink.Event{Type: "fault", Fields: fields}, time.Now())
 }
 
 // recordAbort reports an abort the watchdog latched (its safe state is

@@ -94,6 +94,9 @@ type UplinkStatus struct {
 	// Unstored is the number of events kept in memory because the store
 	// refused them; they are stored, in order, once it accepts writes.
 	Unstored int `json:"unstored"`
+	// Duplicate says why nothing is published: another pod with this id is
+	// online (a copied configuration). Empty when not.
+	Duplicate string `json:"duplicate,omitempty"`
 }
 
 // Part states, as PartStatus.State reports them.

@@ -1,7 +1,8 @@
 // Package uplink is the pod's MQTT link to the city hub (contract v1): it owns
 // the topics and payloads under sleegation/v1/pods/{pod}/, the retained
 // status with its birth and will, the connection and its reconnection loop,
-// and the drainer that moves the journal's outbox to the broker. It must not
+// the check that no other pod publishes under the same id, and the drainer
+// that moves the journal's outbox to the broker. It must not
 // decide anything about safety and must never be waited on by it: a dead
 // network costs the hub its view, not the sleeper anything.
 //
@@ -45,7 +46,104 @@
 // its will, registered with each connection, is the same topic retained
 // with online false and state "offline". On a clean stop Run publishes that
 // offline status itself before disconnecting, since a clean DISCONNECT
-// discards the will.
+// discards the will. Every status, the will included, names the boot that
+// published it.
+//
+// # Another pod with this id
+//
+// Two pods with one pod id (a configuration copied to a second pod) would
+// interleave their records under one id with seqs that collide, and the
+// second, connecting under the same client id, would make the broker drop
+// the first. So before every connection, the first and each reconnection,
+// Run checks for another pod, and while there is one it publishes nothing.
+//
+// The check is a probe: a connection to the same broker under the client
+// id ClientID + "-probe-" + Boot and without a will, which subscribes to
+// the pod's status, telemetry and events topics, publishes nothing and is
+// closed once it has judged. The pod's own client id is not used for it,
+// since a connection under it would drop the other pod's. The probe finds:
+//
+//   - nothing retained within ProbeWait (2 s), and nothing live: no other
+//     pod;
+//   - a retained status that says offline, or names this start's boot, or
+//     a boot that Config.PreviousBoot says is one of this pod's own
+//     earlier starts: no other pod;
+//   - a record, or an online status, published while it listens, by another
+//     boot: another pod, at once;
+//   - a retained online status of another boot: either another pod, or an
+//     earlier start of this pod that died without a word (a crash, a power
+//     cut), whose will the broker fires only when the keep-alive has run
+//     out, 1.5 × KeepAlive after its last packet by the protocol, a few
+//     seconds later by the broker's schedule. The probe listens on for
+//     DuplicateGrace (2 × KeepAlive + 10 s): a record or an online status
+//     from another boot means another pod; a status going offline (the
+//     will, or a goodbye) or cleared means none; the grace ending with the
+//     status still online means another pod.
+//
+// Each connection also subscribes to its own status, before its birth: an
+// online status from another boot arriving then (one retained from a
+// previous boot excepted) means another pod came online since the probe,
+// under another client id. The connection is then left at once, with a
+// clean DISCONNECT, which discards the will, and no offline status: either
+// would overwrite the other pod's status.
+//
+// While another pod is found, Duplicate returns it (a *DuplicateError,
+// which wraps ErrDuplicate), the pod's own connection is not made (no
+// status, no will, no records), and Telemetry and Event still append to
+// the journal; nothing is deleted. One Error line names the other boot
+// when the episode starts (and again if that boot changes), one Info line
+// when it ends. The check is repeated after DuplicateBackoff (30 s, then
+// less often, down to every 5 minutes); once the other pod is gone (its
+// goodbye, or its will), the next check passes and the pod connects and
+// sends what it kept, as historical.
+//
+// A connection the broker drops just after it was made, again and again (a
+// client connecting under the same client id drops the one before), is
+// not taken as proof of another pod by itself: a broker drops a client for
+// other reasons too (an ACL, a session limit, a restart). The probe before
+// the next connection sees the newcomer instead: its birth follows its
+// CONNECT, and its records follow.
+//
+// What the caller provides: Config.PreviousBoot. After a crash or a kill
+// the kernel closes the socket and the broker fires the will at once; after
+// a power cut, a hang (the hardware watchdog's reboot) or a lost network,
+// the old status still says online, under the previous boot, until the
+// broker gives up on the old connection. Without PreviousBoot (nil) the
+// probe waits that out (up to DuplicateGrace, 70 s with the default
+// KeepAlive): such a restart publishes late, but is not taken for another
+// pod. With it, the restart connects at once. For it, the caller draws a
+// new Boot per start; stores it, durably, before Run (in the journal, which
+// travels with the seq counter, or in a file beside it); and answers
+// PreviousBoot from the last few boots it read at start (a start can die
+// before it connects, so the latest alone is not enough).
+//
+// Limits:
+//
+//   - Two pods that start at the same moment can both pass the probe. The
+//     watch on each connection and the probe before each reconnection then
+//     settle it: a pod that sees the other's online status leaves; if both
+//     leave, the retained status names one of them, which passes its next
+//     check while the other is kept out.
+//   - DuplicateGrace assumes the other connection's keep-alive is no longer
+//     than this pod's (the same configuration).
+//   - A status left online by a pod that is gone, whose will the broker
+//     lost (a broker restored from its persistence file while that pod was
+//     away), looks like a pod still there: this pod stays out and logs the
+//     other boot. Clearing the retained status lets it in:
+//     mosquitto_pub -r -n -t sleegation/v1/pods/{pod}/status.
+//   - Two copies of one journal, or of the file holding the boots, share
+//     their previous boots and their seq counter: the check keeps the two
+//     from publishing at once, not their seqs apart. Each pod needs its own
+//     pod id.
+//   - The broker must let the pod subscribe to its own topics and accept
+//     the probe's client id. A refused subscription is logged once and the
+//     check passes; a broker that grants it and delivers nothing (an ACL
+//     on reading) makes every check pass.
+//   - A connection left while the broker does not answer ends with its
+//     socket closed, and the broker then fires the will over the other
+//     pod's status.
+//   - Every connection costs a second TCP (and TLS) handshake for the
+//     probe, and up to ProbeWait when no status is retained.
 //
 // # Brokers, TLS and credentials
 //
@@ -112,11 +210,13 @@
 // done, Run returns within Config.StopTimeout (default 1 s) plus the 250 ms
 // DISCONNECT quiesce, whatever the broker or the network does.
 //
-//   - Between attempts: at once.
+//   - Between attempts, and while another pod holds the id: at once.
 //   - During a connection attempt: a dial or a TLS handshake in progress
 //     is abandoned, and the socket is closed at once, which ends paho's
 //     wait for a CONNACK (otherwise up to ConnectTimeout); the attempt is
 //     then waited for at most StopTimeout.
+//   - During a probe: as during a connection attempt; one that is
+//     listening has its socket closed at once, and owes nothing.
 //   - On a connection: the offline status is published and its
 //     acknowledgement waited for at most StopTimeout (not PublishTimeout).
 //     StopTimeout after ctx ended, a socket still open is closed under

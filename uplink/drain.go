@@ -23,10 +23,12 @@ type inflight struct {
 // nothing else wakes the drainer.
 const journalRetry = time.Second
 
-// serve publishes the birth status, then drains the outbox over c until the
-// connection is lost (errConnectionLost), stalls, or ctx is done
-// (ctx.Err()). A journal that cannot be read does not end it: the birth is
-// already out, and the drain starts once the journal answers.
+// serve subscribes to the pod's own status, publishes the birth status,
+// then drains the outbox over c until the connection is lost
+// (errConnectionLost), stalls, another pod's online status arrives (a
+// *DuplicateError), or ctx is done (ctx.Err()). A journal that cannot be
+// read does not end it: the birth is already out, and the drain starts once
+// the journal answers.
 func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	u.connected.Store(true)
 	defer u.connected.Store(false)
@@ -34,6 +36,9 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	defer u.current.Store(nil)
 
 	d := drainer{u: u, c: c}
+	// Subscribed before the birth, on the same connection: what the broker
+	// holds retained then is what was there before this pod spoke.
+	d.watchTok = c.link.Subscribe(u.topicStatus, 1, u.watchStatus(c))
 	// The birth carries the latest status, so a change signalled while
 	// disconnected is already in it.
 	select {
@@ -60,7 +65,10 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			u.readFault.ok()
 		}
 
-		var headDone, statusDone <-chan struct{}
+		var headDone, statusDone, watchDone <-chan struct{}
+		if d.watchTok != nil {
+			watchDone = d.watchTok.Done()
+		}
 		if len(d.window) > 0 {
 			headDone = d.window[0].tok.Done()
 			timer.Reset(time.Until(d.window[0].sent.Add(u.cfg.PublishTimeout)))
@@ -76,6 +84,10 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			return ctx.Err()
 		case <-c.lost:
 			return errConnectionLost
+		case <-c.watch.found:
+			return c.watch.foreign
+		case <-watchDone:
+			d.watchSettled()
 		case <-u.wake:
 		case <-u.statusWake:
 			d.publishStatus()
@@ -102,6 +114,27 @@ type drainer struct {
 	cursor    uint64 // highest seq published on this connection
 	rewind    bool   // a send failed: stop, let the window settle, start over
 	statusTok mqtt.Token
+	watchTok  mqtt.Token // the subscription to the pod's own status, until acknowledged
+}
+
+// watchSettled reports a subscription to the pod's own status that did not
+// take: refused by the broker, or failed on a connection still up (one
+// that failed with its connection is that connection's end, reported as
+// such).
+func (d *drainer) watchSettled() {
+	tok := d.watchTok
+	d.watchTok = nil
+	if err := tok.Error(); err != nil {
+		select {
+		case <-d.c.lost:
+		default:
+			d.u.log.Warn("subscription to this pod's own status failed: another pod coming online under this id is not watched for on this connection", "err", err)
+		}
+		return
+	}
+	if refused(tok) {
+		d.u.watchRefused(d.u.topicStatus)
+	}
 }
 
 func (d *drainer) publishStatus() {

@@ -219,8 +219,8 @@ func TestStatusIsPublishedOnChangeOnly(t *testing.T) {
 		u.SetStatus("merging", since.Add(time.Minute))
 		synctest.Wait()
 		want := []Status{
-			{Online: true, State: "idle", Version: "1.0", Simulated: true, Since: "2031-01-01T00:00:00.000000000Z"},
-			{Online: true, State: "merging", Version: "1.0", Simulated: true, Since: "2031-01-01T00:01:00.000000000Z"},
+			{Online: true, State: "idle", Version: "1.0", Simulated: true, Since: "2031-01-01T00:00:00.000000000Z", Boot: "b1"},
+			{Online: true, State: "merging", Version: "1.0", Simulated: true, Since: "2031-01-01T00:01:00.000000000Z", Boot: "b1"},
 		}
 		if got := l.statuses(t); !slices.Equal(got, want) {
 			t.Fatalf("statuses %+v\nwant %+v", got, want)

@@ -55,6 +55,31 @@ func (f *fakeToken) Error() error {
 	return f.err
 }
 
+// subscription is one Subscribe made on a fakeLink.
+type subscription struct {
+	topic   string
+	qos     byte
+	handler mqtt.MessageHandler
+	tok     *fakeToken
+	// published is how many publications preceded it on the link.
+	published int
+}
+
+// fakeMessage is a message as paho hands it to a subscription's handler.
+type fakeMessage struct {
+	topic    string
+	payload  []byte
+	retained bool
+}
+
+func (m fakeMessage) Duplicate() bool   { return false }
+func (m fakeMessage) Qos() byte         { return 0 }
+func (m fakeMessage) Retained() bool    { return m.retained }
+func (m fakeMessage) Topic() string     { return m.topic }
+func (m fakeMessage) MessageID() uint16 { return 0 }
+func (m fakeMessage) Payload() []byte   { return m.payload }
+func (m fakeMessage) Ack()              {}
+
 type publication struct {
 	topic    string
 	retained bool
@@ -68,7 +93,12 @@ type publication struct {
 type fakeLink struct {
 	mu          sync.Mutex
 	pubs        []publication
+	subs        []subscription
 	disconnects []uint
+	// subscribeErr fails every Subscribe's token with it.
+	subscribeErr error
+	// refuse: the broker refuses every subscription (SUBACK 0x80).
+	refuse bool
 
 	// frozen: the broker answers nothing. No token completes, and
 	// Disconnect takes its whole quiesce, the longest paho's does.
@@ -133,6 +163,54 @@ func (l *fakeLink) Publish(topic string, qos byte, retained bool, payload any) m
 	}
 	l.pubs = append(l.pubs, p)
 	return tok
+}
+
+// Subscribe records the subscription; its token completes at once (with
+// subscribeErr) unless the broker is frozen.
+func (l *fakeLink) Subscribe(topic string, qos byte, handler mqtt.MessageHandler) mqtt.Token {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tok := newFakeToken()
+	if !l.frozen {
+		tok.complete(l.subscribeErr)
+	}
+	l.subs = append(l.subs, subscription{topic: topic, qos: qos, handler: handler, tok: tok, published: len(l.pubs)})
+	if l.refuse {
+		return refusedToken{tok}
+	}
+	return tok
+}
+
+// refusedToken is a subscribe token whose SUBACK refused the subscription.
+type refusedToken struct{ *fakeToken }
+
+func (refusedToken) Result() map[string]byte { return map[string]byte{"t": 0x80} }
+
+// subscribed is the topics subscribed to, in order.
+func (l *fakeLink) subscribed() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, len(l.subs))
+	for i, s := range l.subs {
+		out[i] = s.topic
+	}
+	return out
+}
+
+// deliver hands a message on topic to every subscription to that topic, as
+// the broker would: retained when it is sent because of a subscription.
+func (l *fakeLink) deliver(topic string, payload []byte, retained bool) {
+	l.mu.Lock()
+	var handlers []mqtt.MessageHandler
+	for _, s := range l.subs {
+		if s.topic == topic {
+			handlers = append(handlers, s.handler)
+		}
+	}
+	l.mu.Unlock()
+	for _, h := range handlers {
+		h(nil, fakeMessage{topic: topic, payload: payload, retained: retained})
+	}
 }
 
 // abort is what closing the socket under paho does: every pending token

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -105,7 +104,7 @@ func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
 	sub := mqtttest.Subscribe(t, m.URL(), Root("p1")+"#", "sub-a", true)
 	mqtttest.WaitFor(t, 3*time.Second, "the retained birth", func() bool { _, _, ok := lastStatus(t, sub); return ok })
 	st, msg, _ := lastStatus(t, sub)
-	want := Status{Online: true, State: "idle", Version: "test", Since: "2031-05-06T22:00:00.000000000Z"}
+	want := Status{Online: true, State: "idle", Version: "test", Since: "2031-05-06T22:00:00.000000000Z", Boot: "b1"}
 	if st != want || !msg.Retained() {
 		t.Fatalf("birth %+v retained=%v, want %+v retained", st, msg.Retained(), want)
 	}
@@ -141,11 +140,14 @@ func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
 }
 
 // proxy forwards TCP to a broker until cut, after which it refuses every
-// connection, so the broker sees the pod vanish without a DISCONNECT.
+// connection, so the broker sees the pod vanish without a DISCONNECT; or
+// until silenced, after which it keeps the connections open and passes
+// nothing, as a pod that lost its power looks to the broker.
 type proxy struct {
 	ln       net.Listener
 	upstream string
 	cutOff   atomic.Bool
+	silent   atomic.Bool
 	mu       sync.Mutex
 	conns    []net.Conn
 	wg       sync.WaitGroup
@@ -193,9 +195,30 @@ func (p *proxy) accept() {
 
 func (p *proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.silent.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	src.Close()
+	if !p.silent.Load() {
+		dst.Close()
+	}
+}
+
+// silence stops passing bytes either way and refuses new connections, but
+// leaves the open ones open, even when the pod closes its side: the broker
+// hears nothing more, not even a close, until the keep-alive runs out.
+func (p *proxy) silence() {
+	p.cutOff.Store(true)
+	p.silent.Store(true)
 }
 
 func (p *proxy) cut() {

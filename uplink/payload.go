@@ -39,13 +39,16 @@ type storedHeader struct {
 	Simulated   bool   `json:"simulated"`
 }
 
-// Status is the retained state of the pod, and its will.
+// Status is the retained state of the pod, and its will. Boot is the boot
+// of the start that published it (the will: of the connection it guards),
+// so a pod can tell its own status from another pod's under the same id.
 type Status struct {
 	Online    bool   `json:"online"`
 	State     string `json:"state"`
 	Version   string `json:"version"`
 	Simulated bool   `json:"simulated"`
 	Since     string `json:"since"`
+	Boot      string `json:"boot"`
 }
 
 // Vitals are the derived vitals the city may see. A nil value is unknown

@@ -77,11 +77,11 @@ func TestWithHistoricalFalseAndBadPayloads(t *testing.T) {
 }
 
 func TestStatusFieldNames(t *testing.T) {
-	b, err := json.Marshal(Status{Online: true, State: "idle", Version: "1.2.3", Simulated: true, Since: "2031-01-02T03:04:05.000000000Z"})
+	b, err := json.Marshal(Status{Online: true, State: "idle", Version: "1.2.3", Simulated: true, Since: "2031-01-02T03:04:05.000000000Z", Boot: "5eed"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"online":true,"state":"idle","version":"1.2.3","simulated":true,"since":"2031-01-02T03:04:05.000000000Z"}`
+	want := `{"online":true,"state":"idle","version":"1.2.3","simulated":true,"since":"2031-01-02T03:04:05.000000000Z","boot":"5eed"}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
 	}

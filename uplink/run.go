@@ -14,9 +14,11 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
-// link is what the drainer needs of one MQTT connection; mqtt.Client has it.
+// link is what the drainer and the probe need of one MQTT connection;
+// mqtt.Client has it.
 type link interface {
 	Publish(topic string, qos byte, retained bool, payload any) mqtt.Token
+	Subscribe(topic string, qos byte, callback mqtt.MessageHandler) mqtt.Token
 	Disconnect(quiesce uint)
 }
 
@@ -39,9 +41,15 @@ type conn struct {
 
 	lost     chan struct{}
 	lostOnce sync.Once
+
+	// watch is what the subscription to the pod's own status has seen:
+	// another pod's online status, or nothing yet.
+	watch foreignWatch
 }
 
-func newConn() *conn { return &conn{lost: make(chan struct{}), abort: func() {}} }
+func newConn() *conn {
+	return &conn{lost: make(chan struct{}), abort: func() {}, watch: foreignWatch{found: make(chan struct{})}}
+}
 
 func (c *conn) markLost() { c.lostOnce.Do(func() { close(c.lost) }) }
 
@@ -57,10 +65,13 @@ func (c *conn) abortNow() {
 const disconnectQuiesce = 250 // ms
 
 // Run connects, drains the outbox and reconnects with backoff until ctx is
-// done. Then it publishes the offline status and disconnects, and returns
-// within Config.StopTimeout plus the disconnect quiesce (see "Stopping" in
-// the package doc). It returns nil when ctx ends it and an error only if it
-// is misused.
+// done. Before each connection it checks that no other pod publishes under
+// this pod's id, and while one does it publishes nothing and checks again
+// with DuplicateBackoff (see "Another pod with this id" in the package doc).
+// Once ctx is done it publishes the offline status and disconnects, and
+// returns within Config.StopTimeout plus the disconnect quiesce (see
+// "Stopping" in the package doc). It returns nil when ctx ends it and an
+// error only if it is misused.
 func (u *Uplink) Run(ctx context.Context) error {
 	if !u.running.CompareAndSwap(false, true) {
 		return errors.New("uplink.Run: already running")
@@ -84,12 +95,22 @@ func (u *Uplink) Run(ctx context.Context) error {
 	// worked (see "Brokers, TLS and credentials" in the package doc).
 	next := 0
 	attempt := 0
+	dupChecks := 0 // checks in a row that found another pod
 	for ctx.Err() == nil {
 		if attempt > 0 && !u.sleep(ctx, u.cfg.Backoff.Delay(attempt, u.rng)) {
 			break
 		}
 		broker := u.brokers[next]
 		c, err := u.connect(ctx, broker)
+		var dup *DuplicateError
+		if errors.As(err, &dup) {
+			// The broker answered: the next check goes to it again.
+			if !u.holdOff(ctx, dup, &dupChecks) {
+				break
+			}
+			attempt = 0
+			continue
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				u.connectFault.fail(broker, err)
@@ -98,6 +119,8 @@ func (u *Uplink) Run(ctx context.Context) error {
 			next = (next + 1) % len(u.brokers)
 			continue
 		}
+		u.duplicateGone()
+		dupChecks = 0
 		u.connectFault.connected(broker, c.epoch)
 		u.held.Store(c)
 		err = u.serve(ctx, c)
@@ -105,6 +128,15 @@ func (u *Uplink) Run(ctx context.Context) error {
 			u.goodbye(c)
 			u.held.Store(nil)
 			break
+		}
+		if errors.As(err, &dup) {
+			u.leave(c)
+			u.held.Store(nil)
+			if !u.holdOff(ctx, dup, &dupChecks) {
+				break
+			}
+			attempt = 0
+			continue
 		}
 		u.log.Info("connection ended", "broker", broker, "err", err)
 		u.close(c)
@@ -159,6 +191,14 @@ func (u *Uplink) close(c *conn) {
 	c.link.Disconnect(0)
 }
 
+// leave ends a connection on which another pod's status arrived, without
+// a word: an offline status, or the will, would overwrite the other pod's
+// retained status, and a clean DISCONNECT discards the will.
+func (u *Uplink) leave(c *conn) {
+	u.epoch.Add(1)
+	c.link.Disconnect(disconnectQuiesce)
+}
+
 // goodbye publishes the offline status and disconnects cleanly; a clean
 // DISCONNECT discards the will, so the offline status must be sent by hand.
 // The acknowledgement is waited for at most StopTimeout: a broker that does
@@ -183,13 +223,55 @@ func (u *Uplink) goodbye(c *conn) {
 	c.link.Disconnect(disconnectQuiesce)
 }
 
-// connectPaho makes one connection attempt to broker with a fresh paho
+// connectPaho checks, over a probe connection, that no other pod publishes
+// under this pod's id, and returns that pod as a *DuplicateError if one
+// does; otherwise it makes the pod's connection to broker.
+func (u *Uplink) connectPaho(ctx context.Context, broker string) (*conn, error) {
+	dup, err := u.probePaho(ctx, broker)
+	if err != nil {
+		return nil, err
+	}
+	if dup != nil {
+		return nil, dup
+	}
+	u.duplicateGone()
+	return u.dialPaho(ctx, broker, true)
+}
+
+// probeClientID is the client id of the probe: not the pod's, since a
+// second connection under the pod's client id would make the broker drop
+// the first, which may be another pod's.
+func (u *Uplink) probeClientID() string { return u.cfg.ClientID + "-probe-" + u.cfg.Boot }
+
+// probePaho opens the probe connection to broker, under probeClientID and
+// without a will, runs the probe on it and closes it.
+func (u *Uplink) probePaho(ctx context.Context, broker string) (*DuplicateError, error) {
+	c, err := u.dialPaho(ctx, broker, false)
+	if err != nil {
+		return nil, err
+	}
+	// The stop guard closes the socket of a probe paho holds in Subscribe.
+	u.held.Store(c)
+	defer u.held.CompareAndSwap(c, nil)
+	dup, err := u.probe(ctx, c)
+	if ctx.Err() != nil {
+		c.abortNow()
+		c.link.Disconnect(0)
+		return nil, ctx.Err()
+	}
+	// With no will, even a connection that ends badly says nothing.
+	c.link.Disconnect(disconnectQuiesce)
+	return dup, err
+}
+
+// dialPaho makes one connection attempt to broker with a fresh paho
 // client: clean session, no paho reconnect, no paho store worth resuming.
 // The journal is the store, and reconnecting is Run's job. MQTT 3.1.1 is
 // asked for explicitly: otherwise paho answers a refused CONNECT (bad
 // credentials) with a second connection, in MQTT 3.1, and a second TLS
-// handshake.
-func (u *Uplink) connectPaho(ctx context.Context, broker string) (*conn, error) {
+// handshake. asPod makes the pod's own connection: its client id, its will,
+// and the epoch advanced as it comes and goes; otherwise it is the probe's.
+func (u *Uplink) dialPaho(ctx context.Context, broker string, asPod bool) (*conn, error) {
 	c := newConn()
 	c.broker = broker
 	sock := &socket{}
@@ -198,34 +280,43 @@ func (u *Uplink) connectPaho(ctx context.Context, broker string) (*conn, error) 
 	up := make(chan struct{})
 	opts := mqtt.NewClientOptions().
 		AddBroker(broker).
-		SetClientID(u.cfg.ClientID).
 		SetUsername(u.cfg.Username).
 		SetPassword(u.cfg.Password).
 		SetProtocolVersion(4).
 		SetCleanSession(true).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
-		SetOrderMatters(false).
 		SetConnectTimeout(u.cfg.ConnectTimeout).
 		SetWriteTimeout(u.cfg.PublishTimeout).
 		SetKeepAlive(u.cfg.KeepAlive).
-		// The broker cannot say when the will fires, so its since is when
-		// the connection it guards was attempted.
-		SetBinaryWill(u.topicStatus, u.status(false, u.now()), 1, true).
 		SetCustomOpenConnectionFn(func(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 			return sock.dial(ctx, o.ConnectTimeout, uri.Host, tc)
-		}).
-		// paho starts each handler in a goroutine of its own; they only
-		// advance the epoch and close a channel.
-		SetOnConnectHandler(func(mqtt.Client) {
-			c.epoch = u.epoch.Add(1)
-			close(up)
-		}).
-		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
-			u.epoch.Add(1)
-			u.connected.Store(false)
-			c.markLost()
 		})
+	if asPod {
+		opts.SetClientID(u.cfg.ClientID).
+			SetOrderMatters(false).
+			// The broker cannot say when the will fires, so its since is when
+			// the connection it guards was attempted.
+			SetBinaryWill(u.topicStatus, u.status(false, u.now()), 1, true).
+			// paho starts each handler in a goroutine of its own; they only
+			// advance the epoch and close a channel.
+			SetOnConnectHandler(func(mqtt.Client) {
+				c.epoch = u.epoch.Add(1)
+				close(up)
+			}).
+			SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+				u.epoch.Add(1)
+				u.connected.Store(false)
+				c.markLost()
+			})
+	} else {
+		opts.SetClientID(u.probeClientID()).
+			// The probe judges messages in the order the broker sent them;
+			// its handler only queues them, without blocking.
+			SetOrderMatters(true).
+			SetOnConnectHandler(func(mqtt.Client) { close(up) }).
+			SetConnectionLostHandler(func(mqtt.Client, error) { c.markLost() })
+	}
 	client := mqtt.NewClient(opts)
 	c.link = client
 
@@ -257,7 +348,11 @@ func (u *Uplink) connectPaho(ctx context.Context, broker string) (*conn, error) 
 	case <-c.lost:
 		return nil, fmt.Errorf("uplink.connect: %w before it was up", errConnectionLost)
 	case <-ctx.Done():
-		u.close(c)
+		if asPod {
+			u.close(c)
+		} else {
+			c.link.Disconnect(0)
+		}
 		return nil, ctx.Err()
 	}
 	return c, nil

@@ -20,10 +20,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // fresh fakeLink; it records when each attempt was made, and to which
 // broker.
 type scriptedConnect struct {
-	t       *testing.T
-	u       *Uplink
-	fail    map[int]bool
-	err     error // what a failed attempt returns; "connection refused" if nil
+	t    *testing.T
+	u    *Uplink
+	fail map[int]bool
+	err  error // what a failed attempt returns; "connection refused" if nil
+	// dup makes the attempts listed (1-based) find another pod.
+	dup     map[int]*DuplicateError
 	mu      sync.Mutex
 	down    map[string]bool
 	times   []time.Time
@@ -37,6 +39,9 @@ func (s *scriptedConnect) connect(ctx context.Context, broker string) (*conn, er
 	defer s.mu.Unlock()
 	s.times = append(s.times, time.Now())
 	s.brokers = append(s.brokers, broker)
+	if d := s.dup[len(s.times)]; d != nil {
+		return nil, d
+	}
 	if s.fail[len(s.times)] || s.down[broker] {
 		if s.err != nil {
 			return nil, s.err

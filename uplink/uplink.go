@@ -70,7 +70,7 @@ type Config struct {
 	Password       string
 	ClientID       string // default "podd-" + Pod
 	Pod            string
-	Boot           string // random per start
+	Boot           string // random per start; New draws one when empty
 	Version        string
 	Simulated      bool
 	ConnectTimeout time.Duration // dial, TLS handshake and CONNACK, default 10s
@@ -86,7 +86,37 @@ type Config struct {
 	// not known to be, and records are marked clock_synced false.
 	ClockSynced func() bool
 	Logger      *slog.Logger
+
+	// The check for another pod publishing under Pod: see "Another pod
+	// with this id" in the package doc.
+	//
+	// PreviousBoot reports whether boot is one of this pod's own earlier
+	// starts. The caller keeps them: before calling Run it stores Boot where
+	// the next start will read it (the journal, or a file beside it), and
+	// it answers from the last few it read at start. With it, a pod
+	// restarted after a crash or a power cut connects at once; nil, or a
+	// false answer, makes the status an earlier start left online wait out
+	// DuplicateGrace. It may be called from several goroutines.
+	PreviousBoot func(boot string) bool
+	// ProbeWait is how long the check waits for the retained status
+	// before it takes it that there is none, default 2s.
+	ProbeWait time.Duration
+	// DuplicateGrace is how long an online status from a boot that is
+	// not this pod's is given to go offline before it is taken for another
+	// pod, default 2 × KeepAlive + 10s: more than a broker takes to fire
+	// the will of a connection with this KeepAlive that died without a
+	// word (1.5 × KeepAlive by the protocol, later by the broker's own
+	// schedule: mosquitto 2.0 up to 5 s later).
+	DuplicateGrace time.Duration
+	// DuplicateBackoff spaces the checks while another pod holds the id,
+	// default DefaultDuplicateBackoff.
+	DuplicateBackoff BackoffPolicy
 }
+
+// DefaultDuplicateBackoff is used for a zero Config.DuplicateBackoff: a pod
+// that found another under its id looks again after 30 s, then less often,
+// down to every 5 minutes.
+var DefaultDuplicateBackoff = BackoffPolicy{Initial: 30 * time.Second, Max: 5 * time.Minute, Jitter: 0.2}
 
 // Uplink publishes one pod's status, telemetry and events.
 type Uplink struct {
@@ -128,6 +158,13 @@ type Uplink struct {
 	// Connection failures seen by Run; touched only by Run's goroutine.
 	connectFault connectLog
 
+	// duplicate is the other pod found under this pod's id, nil when none
+	// is; Run's goroutine alone sets it.
+	duplicate atomic.Pointer[DuplicateError]
+	// watchWarned: the broker refused the subscription to this pod's own
+	// topics once already, and it was logged.
+	watchWarned atomic.Bool
+
 	// connect opens one connection to broker; tests replace it.
 	connect func(ctx context.Context, broker string) (*conn, error)
 	rng     *rand.Rand // used only by Run's goroutine
@@ -151,7 +188,8 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 	if cfg.Password != "" && cfg.Username == "" {
 		problems = append(problems, "password without a username")
 	}
-	if cfg.Window < 0 || cfg.ConnectTimeout < 0 || cfg.PublishTimeout < 0 || cfg.StopTimeout < 0 || cfg.KeepAlive < 0 {
+	if cfg.Window < 0 || cfg.ConnectTimeout < 0 || cfg.PublishTimeout < 0 || cfg.StopTimeout < 0 || cfg.KeepAlive < 0 ||
+		cfg.ProbeWait < 0 || cfg.DuplicateGrace < 0 {
 		problems = append(problems, "negative window or timeout")
 	}
 	if len(problems) > 0 {
@@ -175,7 +213,20 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 	if cfg.Window == 0 {
 		cfg.Window = 32
 	}
+	if cfg.Boot == "" {
+		cfg.Boot = fmt.Sprintf("%016x", rand.Uint64())
+	}
+	if cfg.ProbeWait == 0 {
+		cfg.ProbeWait = 2 * time.Second
+	}
+	if cfg.DuplicateGrace == 0 {
+		cfg.DuplicateGrace = 2*cfg.KeepAlive + 10*time.Second
+	}
 	cfg.Backoff = cfg.Backoff.orDefault()
+	if cfg.DuplicateBackoff.Initial <= 0 {
+		cfg.DuplicateBackoff = DefaultDuplicateBackoff
+	}
+	cfg.DuplicateBackoff = cfg.DuplicateBackoff.orDefault()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -362,7 +413,7 @@ func (u *Uplink) reportDropped(r journal.SeqRange, reason, detail string) (uint6
 }
 
 func (u *Uplink) status(online bool, at time.Time) []byte {
-	st := Status{Online: online, State: "offline", Version: u.cfg.Version, Simulated: u.cfg.Simulated, Since: FormatTime(at)}
+	st := Status{Online: online, State: "offline", Version: u.cfg.Version, Simulated: u.cfg.Simulated, Since: FormatTime(at), Boot: u.cfg.Boot}
 	if online {
 		u.statusMu.Lock()
 		st.State, st.Since = u.state, FormatTime(u.since)

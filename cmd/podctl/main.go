@@ -128,6 +128,9 @@ func formatStatus(st api.Status) string {
 		waiting += fmt.Sprintf(", %d events not stored yet (kept in memory)", st.Uplink.Unstored)
 	}
 	fmt.Fprintf(&b, "uplink     %s %s, %s\n", st.Uplink.Broker, conn, waiting)
+	if st.Uplink.Duplicate != "" {
+		fmt.Fprintf(&b, "           NOT PUBLISHING: %s (give each pod its own pod.id)\n", st.Uplink.Duplicate)
+	}
 	for _, ps := range st.Parts {
 		if ps.State == "up" {
 			continue

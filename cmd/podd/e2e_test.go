@@ -312,10 +312,17 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 		return st["online"] == false && st["state"] == "offline"
 	})
 
-	// Restart: the scenario starts again at 62 bpm, but the pod stays latched.
+	// Restart: the scenario starts again at 62 bpm, but the pod stays
+	// latched, dark from the start ("starting" until its store is read).
 	d = b.start()
-	st = b.status()
-	if st.State != "aborted" || st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" || !st.Sim.StripDark {
+	mqtttest.WaitFor(t, 5*time.Second, "the stored latch restored", func() bool {
+		st = b.status()
+		if st.State != "starting" && st.State != "aborted" || !st.Sim.StripDark {
+			t.Fatalf("status after restart = %+v, want starting or aborted with the strip dark", st)
+		}
+		return st.State == "aborted"
+	})
+	if st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" || !st.Sim.StripDark {
 		t.Fatalf("status after restart = %+v, want still aborted with the strip dark", st)
 	}
 	mqtttest.WaitFor(t, 5*time.Second, "status aborted after restart", func() bool {

@@ -160,18 +160,23 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		return fmt.Errorf("uplink: %w", err)
 	}
 	boot := newBootID()
+	previous, err := recordBoot(filepath.Join(filepath.Dir(cfg.Storage.Path), "podd.boots"), boot)
+	if err != nil {
+		log.Warn("earlier boots not known: after a power cut the uplink waits for the broker to say the old run is offline", "err", err)
+	}
 	up, err := uplink.New(uplink.Config{
-		Brokers:     brokers,
-		TLS:         clientTLS,
-		Username:    cfg.Uplink.Username,
-		Password:    password,
-		ClientID:    cfg.Uplink.ClientID,
-		Pod:         cfg.Pod.ID,
-		Boot:        boot,
-		Version:     version,
-		Simulated:   hw.simulated,
-		ClockSynced: clockSynced,
-		Logger:      log,
+		PreviousBoot: func(b string) bool { return previous[b] },
+		Brokers:      brokers,
+		TLS:          clientTLS,
+		Username:     cfg.Uplink.Username,
+		Password:     password,
+		ClientID:     cfg.Uplink.ClientID,
+		Pod:          cfg.Pod.ID,
+		Boot:         boot,
+		Version:      version,
+		Simulated:    hw.simulated,
+		ClockSynced:  clockSynced,
+		Logger:       log,
 	}, slot)
 	if err != nil {
 		closeAll(log, hw, gate, slot, hwdog)

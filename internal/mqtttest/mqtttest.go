@@ -337,3 +337,23 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return string(l.b)
 }
+
+// Publish publishes one message to broker at QoS 1 from a client of its
+// own, clientID, and waits for the broker's acknowledgement: a test's
+// stand-in for another publisher.
+func Publish(t *testing.T, broker, clientID, topic string, payload []byte, retained bool) {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(clientID).
+		SetProtocolVersion(4).
+		SetAutoReconnect(false).
+		SetConnectTimeout(2 * time.Second))
+	if tok := c.Connect(); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
+		t.Fatalf("publisher connect: %v", tok.Error())
+	}
+	defer c.Disconnect(100)
+	if tok := c.Publish(topic, 1, retained, payload); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}

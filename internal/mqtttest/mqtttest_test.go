@@ -166,3 +166,14 @@ func TestAPasswordFileRefusesStrangersOnlyOnThePodsListener(t *testing.T) {
 		t.Fatalf("anonymous on the observers' listener: %v", err)
 	}
 }
+
+func TestPublishLeavesARetainedMessageForLaterSubscribers(t *testing.T) {
+	m := Start(t, false)
+	Publish(t, m.URL(), "publisher", "probe/status", []byte("up"), true)
+	s := Subscribe(t, m.URL(), "probe/#", "late", true)
+	WaitFor(t, 3*time.Second, "the retained message", func() bool { return len(s.Messages()) == 1 })
+	msg := s.Messages()[0]
+	if msg.Topic() != "probe/status" || string(msg.Payload()) != "up" || !msg.Retained() {
+		t.Fatalf("got %s %q retained=%v, want probe/status \"up\" retained", msg.Topic(), msg.Payload(), msg.Retained())
+	}
+}
