@@ -45,6 +45,8 @@ type Strip interface {
 type Uplink interface {
 	Run(ctx context.Context) error
 	SetStatus(state string, since time.Time)
+	// SetDegraded names, in the retained status, the parts not working.
+	SetDegraded(parts []string)
 	Telemetry(t uplink.Telemetry, at time.Time) (uint64, error)
 	Event(e uplink.Event, at time.Time) (uint64, error)
 	Connected() bool
@@ -483,6 +485,18 @@ func (p *Pod) Status() Status {
 }
 
 func ptr(x float64) *float64 { return &x }
+
+// degradedParts names the parts that have failed, or have been starting for
+// partStartBound, in start order.
+func (p *Pod) degradedParts() []string {
+	var names []string
+	for _, ps := range p.partsState.snapshot() {
+		if ps.State == PartFailed || ps.State == PartStarting && time.Since(ps.Since) >= partStartBound {
+			names = append(names, ps.Name)
+		}
+	}
+	return names
+}
 
 // partStartBound is how long a part may stay "starting" before Healthy
 // counts it as a problem.

@@ -53,6 +53,7 @@ type fakeUplink struct {
 	times []time.Time   // of each event, as given
 	// duplicate is what Duplicate reports (under mu).
 	duplicate error
+	degraded  []string // the last SetDegraded
 
 	mu        sync.Mutex
 	statuses  []string
@@ -99,6 +100,12 @@ func (u *fakeUplink) Event(e uplink.Event, at time.Time) (uint64, error) {
 func (u *fakeUplink) Connected() bool { return false }
 
 func (u *fakeUplink) Broker() string { return "" }
+
+func (u *fakeUplink) SetDegraded(parts []string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.degraded = parts
+}
 
 func (u *fakeUplink) Duplicate() error {
 	u.mu.Lock()

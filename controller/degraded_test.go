@@ -82,6 +82,12 @@ func TestFailingPartsNeverStopTheWatchdog(t *testing.T) {
 		if err == nil || err.Error() != "api failed: "+apiErr.Error()+"; metrics failed: panic: listener bug" {
 			t.Fatalf("Healthy = %v", err)
 		}
+		r.up.mu.Lock()
+		degraded := r.up.degraded
+		r.up.mu.Unlock()
+		if !slices.Equal(degraded, []string{"api", "metrics"}) {
+			t.Fatalf("degraded parts in the retained status = %v, want [api metrics]", degraded)
+		}
 	})
 }
 

@@ -102,6 +102,7 @@ func (p *Pod) recorder(ctx context.Context) error {
 		case <-t.C:
 		}
 		p.watchDuplicate()
+		p.parts.Uplink.SetDegraded(p.degradedParts())
 		if force || (!lastTry.IsZero() && time.Since(lastTry) >= storeRetry) {
 			if p.syncStore() {
 				lastTry = time.Time{}

@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -222,7 +223,7 @@ func TestStatusIsPublishedOnChangeOnly(t *testing.T) {
 			{Online: true, State: "idle", Version: "1.0", Simulated: true, Since: "2031-01-01T00:00:00.000000000Z", Boot: "b1"},
 			{Online: true, State: "merging", Version: "1.0", Simulated: true, Since: "2031-01-01T00:01:00.000000000Z", Boot: "b1"},
 		}
-		if got := l.statuses(t); !slices.Equal(got, want) {
+		if got := l.statuses(t); !reflect.DeepEqual(got, want) {
 			t.Fatalf("statuses %+v\nwant %+v", got, want)
 		}
 		_ = stop()

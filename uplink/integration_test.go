@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -105,7 +106,7 @@ func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
 	mqtttest.WaitFor(t, 3*time.Second, "the retained birth", func() bool { _, _, ok := lastStatus(t, sub); return ok })
 	st, msg, _ := lastStatus(t, sub)
 	want := Status{Online: true, State: "idle", Version: "test", Since: "2031-05-06T22:00:00.000000000Z", Boot: "b1"}
-	if st != want || !msg.Retained() {
+	if !reflect.DeepEqual(st, want) || !msg.Retained() {
 		t.Fatalf("birth %+v retained=%v, want %+v retained", st, msg.Retained(), want)
 	}
 

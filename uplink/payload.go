@@ -49,6 +49,11 @@ type Status struct {
 	Simulated bool   `json:"simulated"`
 	Since     string `json:"since"`
 	Boot      string `json:"boot"`
+	// Degraded names the pod's parts that are not working (the store, the
+	// local API...), so the hub learns at once why a pod stays "starting"
+	// or sends nothing: the events that say so wait in the pod until its
+	// store takes them.
+	Degraded []string `json:"degraded,omitempty"`
 }
 
 // Vitals are the derived vitals the city may see. A nil value is unknown

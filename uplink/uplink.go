@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -148,6 +149,7 @@ type Uplink struct {
 	statusWake chan struct{} // the status changed
 
 	statusMu sync.Mutex
+	degraded []string
 	state    string
 	since    time.Time
 
@@ -302,6 +304,19 @@ func (u *Uplink) SetStatus(state string, since time.Time) {
 	}
 }
 
+// SetDegraded records the parts of the pod that are not working, for the
+// retained status; when they changed, it is published as soon as a
+// connection allows. It never blocks.
+func (u *Uplink) SetDegraded(parts []string) {
+	u.statusMu.Lock()
+	changed := !slices.Equal(parts, u.degraded)
+	u.degraded = slices.Clone(parts)
+	u.statusMu.Unlock()
+	if changed {
+		signal(u.statusWake)
+	}
+}
+
 // Telemetry journals one telemetry record and wakes the drainer. It returns
 // the record's seq once it is on disk, or the journal's error, wrapped (one
 // wrapping journal.ErrNotOpen while the journal is not open): nothing is then
@@ -417,6 +432,7 @@ func (u *Uplink) status(online bool, at time.Time) []byte {
 	if online {
 		u.statusMu.Lock()
 		st.State, st.Since = u.state, FormatTime(u.since)
+		st.Degraded = slices.Clone(u.degraded)
 		u.statusMu.Unlock()
 	}
 	b, err := json.Marshal(st)
