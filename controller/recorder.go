@@ -51,6 +51,11 @@ type latchState struct {
 	failed bool          // the last write of the latch failed
 }
 
+// Post queues an event for the store, stored in order with the pod's own
+// events, with its time at. It never blocks. Parts use it to report what
+// they found (a store set aside after damage).
+func (p *Pod) Post(e uplink.Event, at time.Time) { p.post(e, at) }
+
 // post queues an event for the store and wakes the recorder. It never blocks.
 func (p *Pod) post(e uplink.Event, at time.Time) {
 	p.queue.push(e, at)

@@ -1,8 +1,10 @@
 // Package journal is the pod's local store: one bbolt file that owns the
 // outbox (every telemetry and event record between its creation and the
 // broker's acknowledgement), the per-pod sequence counter, and the latched
-// abort. It knows nothing of MQTT or of the payloads' format; it must not be
-// used for raw biometric waveforms, which never leave memory.
+// abort, plus a small seq file beside it that outlives the store. It knows
+// nothing of MQTT or of the payloads' format (except the one latch it writes
+// itself, below); it must not be used for raw biometric waveforms, which
+// never leave memory.
 //
 // # Durability rules
 //
@@ -10,11 +12,11 @@
 //     before the call returns: a record returned by Append survives a power
 //     cut from that moment on.
 //   - The sequence counter lives in the same file and is advanced in the same
-//     transaction as the record that uses it, so a seq is never reused across
-//     restarts and never points at a record that was not stored. Numbering
-//     starts at 1. If the payload builder fails, the transaction is rolled
-//     back: no record is stored and the seq is not consumed, so the next
-//     Append gets it and the hub sees no gap.
+//     transaction as the record that uses it, so a seq never points at a
+//     record that was not stored. Numbering starts at 1. If the payload
+//     builder fails, the transaction is rolled back: no record is stored and
+//     the seq is not consumed, so the next Append gets it and the hub sees no
+//     gap. A seq is never reused, even when the file is lost: see "Seqs".
 //   - A record leaves the outbox only through Delete (after the broker
 //     acknowledged it) or when the outbox is full: then Append deletes the
 //     oldest records in a batch (see Options.MaxOutbox) and returns their seq
@@ -22,11 +24,119 @@
 //     "dropped" event. The batch leaves room for that report.
 //   - Values read from bbolt are only valid inside their transaction; every
 //     value returned by this package is a copy.
-//   - A record that cannot be decoded does not stop the others: Pending
-//     returns it in its place with Record.Corrupt set, and the caller reports
-//     and deletes it.
+//   - Every stored record carries a CRC-32C of its seq and content, the
+//     latch a CRC-32C of its document, each counter one of its key and value.
+//     A record that cannot be decoded or fails its checksum does not stop the
+//     others: Pending returns it in its place with Record.Corrupt set, never
+//     as a record it is not, and the caller reports and deletes it. A latch
+//     that fails is an error from Latch (the caller latches on it). A counter
+//     that fails is damage (below): read wrong, it could reuse seqs.
 //
 // Keys in the outbox are big-endian uint64 seqs, so cursor order is seq order.
+//
+// Files from before the checksums (format 1) are upgraded by Open: counters
+// and latch are rewritten with theirs, and the version 1 records already
+// stored are still read, without a checksum to check. The seq the upgrade
+// happened at is kept: a version 1 record at or above it is corrupt.
+//
+// # Damage
+//
+// The file is on an SD card that loses power mid-write. bbolt turns many
+// kinds of damage into panics, and reads its file through a memory map, so a
+// file cut short is a SIGBUS (etcd-io/bbolt issues 325, 537). No damage
+// stops the pod:
+//
+//   - Open locks the file, then checks it page by page with ordinary reads,
+//     before bbolt maps it: both meta pages (one that fails its checksum is
+//     bbolt's own recovery from a commit cut short, not damage), the file
+//     long enough for every page the meta page counts, every page of the
+//     tree and the freelist within bounds, of the right type and id,
+//     referenced once, never both in use and free, every element, key and
+//     value within its page, keys in order, and no page lost (what bbolt's
+//     tx.Check checks, and the bounds it assumes). It then checks the
+//     counters, that no record is at or above the next seq, and the next
+//     seq against the seq file. bbolt's tx.Check itself is not used: it
+//     runs in a goroutine of its own, where a fault cannot be caught. Open
+//     reports damage as an error wrapping ErrDamaged.
+//   - Every exported method of Store that reads or writes the file (all but
+//     Damaged and Damage), and Open, OpenOrRecover and Reopen, sets
+//     runtime/debug.SetPanicOnFault(true) on entry and restores the previous
+//     value on return: the setting is per goroutine, and bbolt runs on the
+//     caller's, so each entry point sets it for itself. A fault on the map
+//     then is a panic, and every panic inside bbolt is recovered at the
+//     method's boundary and returned as an error wrapping ErrDamaged. A panic
+//     in the caller's build function is returned as an error, not damage.
+//   - A Store that found damage fails every later call with ErrDamaged at
+//     once, without touching the file again, and closes Damaged. Its Close
+//     waits for bbolt at most half a second: a panic inside bbolt can leave
+//     its locks held forever, and then the file's descriptor is closed under
+//     it (releasing the file lock) and the goroutine waiting for them is left
+//     behind.
+//
+// # Recovery
+//
+// OpenOrRecover opens the file as Open does; on ErrDamaged it renames the
+// file to path + ".damaged-" + a UTC timestamp (never deleted: it is for a
+// technician), and puts in its place a fresh store, built whole under
+// path + ".new" and then renamed, so that a power cut leaves either the
+// damaged file or no file, never a fresh store without its latch. The fresh
+// store starts latched: its latch is {"rule": "store_damaged", "detail":
+// ..., "at": ...}, the shape of safety.Abort, the detail naming where the
+// damaged file went, so the pod restores it at start and stays in its safe
+// state until a technician acknowledges. A store file that is missing or
+// empty while its seq file exists is damage too: it may have held a latch.
+// The caller logs the Recovery, and reports it: a fault naming the store and
+// where the file went, and a dropped event for Recovery.Lost.
+//
+// Damage found after Open (a fault, a bbolt panic, a counter failing its
+// checksum) marks the Store damaged and closes Damaged. Its owner then calls
+// Reopen, which closes it and opens the file again: a file that passes the
+// check is reopened as it is; a damaged one is set aside as above, but the
+// fresh store holds the latch the Store last read or wrote. The running pod
+// read its latch at start and knows it, so nothing of it was lost, and
+// Reopen must not latch a pod that was not (the pod would learn of that
+// latch only at its next start). The store_damaged latch is written only
+// when the Store never read its latch, or when the seqs are unknown. A Slot
+// takes the new Store with Replace.
+//
+// # Seqs
+//
+// The hub deduplicates on (pod, seq): a seq used twice loses the second
+// record. So a seq must never be reused, even by a fresh store after the
+// file was lost. The seq file (path + ".seq", 33 bytes with a CRC-32C,
+// replaced atomically: write a temporary file, fsync, rename, fsync the
+// directory) holds a reservation:
+//
+//   - mark: no seq above it was handed out. Before Append hands out a seq
+//     above the mark, it writes a new mark, seq + SeqBlock - 1 (1000 by
+//     default), inside the transaction and before its commit: one small
+//     write per thousand records, and a power cut leaves the mark ahead of
+//     the store, never behind.
+//   - base, the next seq when the mark was written: a store whose counter is
+//     below it is an older copy of the file, which would hand out seqs again;
+//     Open reports it as damage.
+//   - pending, the oldest seq still in the outbox then: every seq below it
+//     had left the outbox (delivered, or reported dropped).
+//
+// Open of a sound store whose seq file is missing (a file from before seq
+// files), damaged or behind, rewrites it from the store. A fresh store
+// numbers from the mark + 1, skipping at most one block: Recovery.NextSeq,
+// and Recovery.Lost = [pending, mark] holds every seq of the damaged store
+// that may never reach the hub (its unsent records, and the reserved seqs it
+// never used). The hub sees that gap; it is expected after a recovery, and
+// the caller reports it with a "dropped" event from Lost.From to Lost.To.
+//
+// When the seq file is missing or damaged too, there is no safe floor, and
+// the journal does not guess one. The store's own counter is lost with it;
+// the wall clock is no bound (a Pi boots at 1970, and a clock stepped back,
+// or a synchronisation that lies, would make a floor from it reuse seqs);
+// a guess that is too low loses records at the hub silently. The fresh store
+// then starts latched with the problem named in the latch's detail, and
+// hands out no seq at all: Append and NextSeq fail with ErrSeqUnknown (the
+// pod keeps what it can in memory, as for any store that refuses writes)
+// until a technician, having asked the hub for the highest seq it holds from
+// the pod, calls SetSeqFloor above it. Deleting both the store and its seq
+// file is how a technician declares the pod new: numbering then starts at 1.
 //
 // # A journal that opens later
 //

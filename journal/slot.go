@@ -56,6 +56,26 @@ func (sl *Slot) Set(s *Store) error {
 	return nil
 }
 
+// Replace hands s over in place of old, the Store the Slot holds, after
+// old.Reopen returned s: calls from then on go to s. It fails, leaving s to
+// the caller to close, when s is nil, when the Slot holds another Store than
+// old, or when it was closed (ErrClosed).
+func (sl *Slot) Replace(old, s *Store) error {
+	if s == nil {
+		return errors.New("journal.Slot.Replace: nil store")
+	}
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	switch {
+	case sl.closed:
+		return fmt.Errorf("journal.Slot.Replace: %w", ErrClosed)
+	case sl.store == nil || sl.store != old:
+		return errors.New("journal.Slot.Replace: the slot does not hold the store to replace")
+	}
+	sl.store = s
+	return nil
+}
+
 // Store is the Store given to Set, or nil before Set. After Close it is
 // still that Store, closed.
 func (sl *Slot) Store() *Store {
@@ -146,6 +166,15 @@ func (sl *Slot) OutboxLen() (int, error) {
 		return 0, err
 	}
 	return s.OutboxLen()
+}
+
+// SetSeqFloor is Store.SetSeqFloor; see there.
+func (sl *Slot) SetSeqFloor(next uint64) error {
+	s, err := sl.get("SetSeqFloor")
+	if err != nil {
+		return err
+	}
+	return s.SetSeqFloor(next)
 }
 
 // SetLatch is Store.SetLatch; see there.

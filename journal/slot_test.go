@@ -23,6 +23,7 @@ var slotCalls = []struct {
 	{"SetLatch", func(s *Slot) error { return s.SetLatch([]byte("x")) }},
 	{"Latch", func(s *Slot) error { _, _, err := s.Latch(); return err }},
 	{"ClearLatch", func(s *Slot) error { return s.ClearLatch() }},
+	{"SetSeqFloor", func(s *Slot) error { return s.SetSeqFloor(1) }},
 }
 
 func isReady(s *Slot) bool {
@@ -332,5 +333,49 @@ func TestSlotConcurrentCallersSeeNotOpenThenTheStoreThenClosed(t *testing.T) {
 		if seq != uint64(i+1) {
 			t.Fatalf("appended seqs %v: want 1..%d, each once", seqs, len(seqs))
 		}
+	}
+}
+
+func TestSlotReplaceHandsOverTheReopenedStore(t *testing.T) {
+	s := NewSlot()
+	path := filepath.Join(t.TempDir(), "j.db")
+	first := open(t, path, nil)
+	other := open(t, filepath.Join(t.TempDir(), "o.db"), nil)
+	if err := s.Replace(nil, other); err == nil {
+		t.Fatal("Replace on an empty slot succeeded")
+	}
+	if err := s.Set(first); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, first, "t")
+	if err := s.Replace(other, other); err == nil {
+		t.Fatal("Replace of a store the slot does not hold succeeded")
+	}
+	first.markDamaged(damagef("test"))
+	if _, err := s.NextSeq(); !errors.Is(err, ErrDamaged) {
+		t.Fatalf("NextSeq through the slot on a damaged store = %v", err)
+	}
+	second, rec, err := first.Reopen()
+	if err != nil || rec != nil {
+		t.Fatalf("Reopen = %v, %+v", err, rec)
+	}
+	if err := s.Replace(first, second); err != nil {
+		t.Fatal(err)
+	}
+	if s.Store() != second {
+		t.Fatal("Store() is not the replacement")
+	}
+	if seq, err := s.NextSeq(); err != nil || seq != 2 {
+		t.Fatalf("NextSeq after Replace = %d, %v; want 2", seq, err)
+	}
+	if err := s.Replace(second, nil); err == nil {
+		t.Fatal("Replace with nil succeeded")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third := open(t, filepath.Join(t.TempDir(), "t.db"), nil)
+	if err := s.Replace(second, third); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Replace after Close = %v, want ErrClosed", err)
 	}
 }

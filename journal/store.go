@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -24,15 +26,26 @@ type Options struct {
 	// of one per record, and at least two, so the report itself fits. It must
 	// be 0 (the default) or at least 2.
 	MaxOutbox int
+	// SeqBlock is how many seqs are reserved in the seq file at a time (see
+	// the package doc): a store started after damage skips at most this many,
+	// and every SeqBlock appends one costs a write of the seq file (two
+	// fsyncs). Default 1000; 0 means the default.
+	SeqBlock int
 }
 
 const (
 	defaultTimeout   = time.Second
 	defaultMaxOutbox = 200000
+	defaultSeqBlock  = 1000
 
 	// formatVersion is the layout of the buckets; a file with another version
-	// is refused rather than misread.
-	formatVersion = 1
+	// is refused rather than misread. Format 2 added the checksums of the
+	// counters and the latch; Open upgrades a format 1 file.
+	formatVersion = 2
+
+	// damagedCloseWait bounds Close on a damaged store: a panic inside bbolt
+	// can leave its locks held, and bbolt's Close would wait for them forever.
+	damagedCloseWait = 500 * time.Millisecond
 )
 
 var (
@@ -43,6 +56,13 @@ var (
 	keyNextSeq   = []byte("next_seq")
 	keyOutboxLen = []byte("outbox_len")
 	keyLatch     = []byte("latch")
+	// keySeqUnknown marks a store started after damage without a seq file:
+	// it hands out no seq until SetSeqFloor.
+	keySeqUnknown = []byte("seq_unknown")
+	// keyChecksumsFrom is the first seq an upgraded format 1 file stored
+	// with a checksum: a version 1 record at or above it is damage. A file
+	// created in format 2 has none, and no version 1 record is trusted.
+	keyChecksumsFrom = []byte("checksums_from")
 )
 
 // ErrClosed is wrapped by the error of every call on a Store (or a Slot) after
@@ -50,105 +70,435 @@ var (
 // is final.
 var ErrClosed = errors.New("journal closed")
 
+// ErrDamaged is wrapped by the error of Open for a file that fails its
+// check, and of every call on a Store that found its file damaged: bbolt
+// panicked, the map faulted (a file cut short), or a counter failed its
+// checksum. OpenOrRecover sets such a file aside.
+var ErrDamaged = errors.New("journal damaged")
+
+// ErrSeqUnknown is wrapped by the error of Append and NextSeq on a store
+// started after damage without a seq file to say where the seqs stood: it
+// hands out none, rather than reuse one, until SetSeqFloor.
+var ErrSeqUnknown = errors.New("journal seq floor unknown: a technician must set it (SetSeqFloor) above every seq the hub has from this pod")
+
+// damagef returns an error wrapping ErrDamaged.
+func damagef(format string, args ...any) error {
+	return fmt.Errorf("%w: %w", ErrDamaged, fmt.Errorf(format, args...))
+}
+
 // Store is an open journal file. Its methods are safe for concurrent use;
 // bbolt serialises the writers. After Close they fail with an error wrapping
-// ErrClosed.
+// ErrClosed. Once a call found the file damaged, every call fails with an
+// error wrapping ErrDamaged, without touching the file again, and Damaged
+// is closed.
 type Store struct {
 	db        *bolt.DB
+	file      *os.File // bbolt's, from fileHook
 	path      string
+	opts      Options
 	maxOutbox uint64
 	dropBatch uint64
+	seqBlock  uint64
+	// reserved is the mark in the seq file: Append hands out no seq above
+	// it without writing a new one first. Only write transactions touch it,
+	// and bbolt runs one at a time.
+	reserved uint64
 
+	mu sync.Mutex
+	// latch is the stored latch as last read or written through this Store,
+	// for Reopen to carry over.
+	latch     latchMemo
+	damage    error
+	damagedCh chan struct{}
 	closeOnce sync.Once
+}
+
+// latchMemo is what a Store knows of its stored latch.
+type latchMemo struct {
+	known bool // read or written successfully
+	set   bool
+	doc   []byte
+}
+
+func (o *Options) resolve() (Options, error) {
+	r := Options{}
+	if o != nil {
+		r = *o
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = defaultTimeout
+	}
+	switch {
+	case r.MaxOutbox == 0:
+		r.MaxOutbox = defaultMaxOutbox
+	case r.MaxOutbox < 2:
+		return r, fmt.Errorf("MaxOutbox %d: must be 0 (default %d) or at least 2", r.MaxOutbox, defaultMaxOutbox)
+	}
+	switch {
+	case r.SeqBlock == 0:
+		r.SeqBlock = defaultSeqBlock
+	case r.SeqBlock < 0:
+		return r, fmt.Errorf("SeqBlock %d: must be 0 (default %d) or positive", r.SeqBlock, defaultSeqBlock)
+	}
+	return r, nil
 }
 
 // Open opens or creates the journal at path. The directory must exist: it is
 // the caller's (systemd's StateDirectory in production), not the journal's.
+//
+// The file is locked, then checked page by page before bbolt maps it (see
+// the package doc); a file that fails, or a store file that is missing or
+// empty while its seq file exists, is an error wrapping ErrDamaged, which
+// OpenOrRecover handles. Open never panics and never faults on a damaged
+// file.
 func Open(path string, opts *Options) (*Store, error) {
-	o := Options{}
-	if opts != nil {
-		o = *opts
+	o, err := opts.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("journal.Open: %w", err)
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = defaultTimeout
+	s, err := openChecked(path, o)
+	if err != nil {
+		return nil, openError(path, o, err)
 	}
-	switch {
-	case o.MaxOutbox == 0:
-		o.MaxOutbox = defaultMaxOutbox
-	case o.MaxOutbox < 2:
-		return nil, fmt.Errorf("journal.Open: MaxOutbox %d: must be 0 (default %d) or at least 2", o.MaxOutbox, defaultMaxOutbox)
-	}
+	return s, nil
+}
 
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
+func openError(path string, o Options, err error) error {
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
-		return nil, fmt.Errorf("journal.Open: %s is locked by another process (waited %v): %w", path, o.Timeout, err)
+		return fmt.Errorf("journal.Open: %s is locked by another process (waited %v): %w", path, o.Timeout, err)
+	case errors.Is(err, ErrDamaged):
+		return fmt.Errorf("journal.Open: %s: %w", path, err)
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
-		return nil, fmt.Errorf("journal.Open: %s is not a readable journal (corrupt or not a bbolt file): %w", path, err)
-	case err != nil:
-		return nil, fmt.Errorf("journal.Open: %s: %w", path, err)
+		// checkFile finds these first; bbolt may still, on a file changed
+		// under the lock.
+		return fmt.Errorf("journal.Open: %s is not a readable journal (corrupt or not a bbolt file): %w: %w", path, ErrDamaged, err)
 	}
+	return fmt.Errorf("journal.Open: %s: %w", path, err)
+}
 
-	err = db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
+func openChecked(path string, o Options) (st *Store, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	hook := &fileHook{timeout: o.Timeout}
+	s := &Store{
+		path:      path,
+		opts:      o,
+		maxOutbox: uint64(o.MaxOutbox),
+		dropBatch: max(uint64(o.MaxOutbox/100), 2),
+		seqBlock:  uint64(o.SeqBlock),
+		damagedCh: make(chan struct{}),
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicDamage("Open", r)
+			s.markDamaged(err)
+			if s.db != nil {
+				_ = s.closeDamaged()
+			} else if hook.file != nil {
+				// bbolt.Open itself panicked: its DB is lost to us, but not the
+				// descriptor, and closing it releases the lock.
+				_ = hook.file.Close()
+			}
+			st = nil
 		}
-		if _, err := tx.CreateBucketIfNotExists(bucketOutbox); err != nil {
-			return err
-		}
-		v := meta.Get(keyFormat)
-		if v == nil {
-			return meta.Put(keyFormat, u64(formatVersion))
-		}
-		if len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion {
-			return fmt.Errorf("unsupported journal format %x (want %d)", v, formatVersion)
-		}
-		return nil
-	})
+	}()
+
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout, OpenFile: hook.open})
+	if err != nil {
+		return nil, err
+	}
+	s.db, s.file = db, hook.file
+	// Most opens write nothing: a read transaction, without a commit and its
+	// fsyncs, unless setUp asks for a write.
+	err = db.View(s.setUp)
+	if errors.Is(err, errNeedsWrite) {
+		err = db.Update(s.setUp)
+	}
 	if err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("journal.Open: %s: %w", path, err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// errNeedsWrite is returned by setUp in a read transaction that found
+// something to write.
+var errNeedsWrite = errors.New("needs a write transaction")
+
+// setUp creates the buckets of a new file, upgrades a format 1 file, and
+// checks what the file check cannot: the counters, the outbox against the
+// seq counter, the seq counter against the seq file.
+func (s *Store) setUp(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		if k, _ := tx.Cursor().First(); k != nil {
+			return damagef("no meta bucket, but the file holds %q", k)
+		}
+		if !tx.Writable() {
+			return errNeedsWrite
+		}
+		return s.create(tx)
+	}
+	out := tx.Bucket(bucketOutbox)
+	if out == nil {
+		return damagef("no outbox bucket")
+	}
+	v := meta.Get(keyFormat)
+	if len(v) != 8 {
+		return damagef("format %x", v)
+	}
+	switch f := binary.BigEndian.Uint64(v); f {
+	case 1:
+		if !tx.Writable() {
+			return errNeedsWrite
+		}
+		if err := upgrade(meta); err != nil {
+			return err
+		}
+	case formatVersion:
+	default:
+		// A newer podd's file, or a damaged value: either way not misread,
+		// and set aside whole by OpenOrRecover.
+		return damagef("unsupported journal format %d (want %d)", f, formatVersion)
 	}
 
-	batch := uint64(o.MaxOutbox / 100)
-	batch = max(batch, 2)
-	return &Store{db: db, path: path, maxOutbox: uint64(o.MaxOutbox), dropBatch: batch}, nil
+	if _, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen)); err != nil {
+		return err
+	}
+	// A latch that fails its checksum is left unknown here; Latch reports it.
+	s.latch, _ = loadLatch(meta)
+	if meta.Get(keySeqUnknown) != nil {
+		return nil // no seq to check or reserve until SetSeqFloor
+	}
+	next, err := nextSeq(meta)
+	if err != nil {
+		return err
+	}
+	if k, _ := out.Cursor().Last(); len(k) == 8 && binary.BigEndian.Uint64(k) >= next {
+		return damagef("the outbox holds seq %d, but the counter says the next seq is %d", binary.BigEndian.Uint64(k), next)
+	}
+	sf, state, err := readSeqFile(seqPath(s.path))
+	switch {
+	case state == seqValid && next < sf.base:
+		return damagef("the store is older than its seq file: next seq %d, but seqs below %d were handed out", next, sf.base)
+	case state == seqValid && next-1 <= sf.mark:
+		s.reserved = sf.mark
+		return nil
+	case state == seqMissing && err != nil:
+		return fmt.Errorf("seq file: %w", err)
+	}
+	// Missing (a file from before seq files), damaged, or behind the store:
+	// the store is sound, so it says where the seqs stand.
+	if !tx.Writable() {
+		return errNeedsWrite
+	}
+	return s.reserve(next, out)
+}
+
+// create sets up a new file. Its numbering starts after the seq file's
+// mark: a store made where another was never reuses its seqs.
+func (s *Store) create(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucket(bucketMeta)
+	if err != nil {
+		return err
+	}
+	out, err := tx.CreateBucket(bucketOutbox)
+	if err != nil {
+		return err
+	}
+	next := uint64(1)
+	switch sf, state, err := readSeqFile(seqPath(s.path)); {
+	case state == seqValid:
+		next = sf.mark + 1
+	case state == seqInvalid:
+		// A seq file without a store that ever held a record: some earlier
+		// store used seqs, and how many is lost.
+		return damagef("new store, but a damaged seq file: %v", err)
+	case err != nil:
+		return fmt.Errorf("seq file: %w", err)
+	}
+	if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
+		return err
+	}
+	if err := meta.Put(keyNextSeq, encodeCounter(keyNextSeq, next)); err != nil {
+		return err
+	}
+	s.latch = latchMemo{known: true}
+	return s.reserve(next, out)
+}
+
+// upgrade rewrites a format 1 file's counters and latch with their
+// checksums. Its records stay as they are (version 1, read as such).
+func upgrade(meta *bolt.Bucket) error {
+	next := uint64(1)
+	for _, key := range [][]byte{keyNextSeq, keyOutboxLen} {
+		v := meta.Get(key)
+		if v == nil {
+			continue
+		}
+		if len(v) != 8 {
+			return damagef("counter %s is corrupt (%d bytes)", key, len(v))
+		}
+		n := binary.BigEndian.Uint64(v)
+		if err := meta.Put(key, encodeCounter(key, n)); err != nil {
+			return err
+		}
+		if string(key) == string(keyNextSeq) {
+			next = max(n, 1)
+		}
+	}
+	if err := meta.Put(keyChecksumsFrom, encodeCounter(keyChecksumsFrom, next)); err != nil {
+		return err
+	}
+	if v := meta.Get(keyLatch); v != nil {
+		if err := meta.Put(keyLatch, encodeLatch(v)); err != nil {
+			return err
+		}
+	}
+	return meta.Put(keyFormat, u64(formatVersion))
+}
+
+// reserve writes the seq file so that seq and the SeqBlock-1 after it may
+// be handed out. It runs inside a write transaction, before the commit
+// that uses seq: a power cut between them leaves a mark ahead of the store,
+// never behind it.
+func (s *Store) reserve(seq uint64, out *bolt.Bucket) error {
+	pending := seq
+	if k, _ := out.Cursor().First(); len(k) == 8 {
+		pending = min(pending, binary.BigEndian.Uint64(k))
+	}
+	sf := seqFile{mark: seq + s.seqBlock - 1, base: seq, pending: pending}
+	if err := writeSeqFile(seqPath(s.path), sf); err != nil {
+		return fmt.Errorf("reserve seqs %d..%d: %w", seq, sf.mark, err)
+	}
+	s.reserved = sf.mark
+	return nil
+}
+
+// guard is deferred by every method, after SetPanicOnFault: a panic in
+// bbolt, or a fault on its map, becomes an error wrapping ErrDamaged, and
+// the Store is marked damaged.
+func (s *Store) guard(op string, err *error) {
+	if r := recover(); r != nil {
+		d := panicDamage(op, r)
+		s.markDamaged(d)
+		*err = fmt.Errorf("journal.%s: %w", op, d)
+	}
+}
+
+// panicDamage describes what recover returned in op.
+func panicDamage(op string, r any) error {
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		// SetPanicOnFault's panic: the map could not be read there.
+		return damagef("fault at %#x on the file's map in %s (a file cut short, or a read error): %v", f.Addr(), op, r)
+	}
+	return damagef("bbolt panicked in %s: %v", op, r)
+}
+
+// usable fails once the Store was found damaged.
+func (s *Store) usable(op string) error {
+	if d := s.Damage(); d != nil {
+		return fmt.Errorf("journal.%s: %w", op, d)
+	}
+	return nil
+}
+
+func (s *Store) markDamaged(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.damage == nil {
+		s.damage = err
+		close(s.damagedCh)
+	}
+}
+
+// Damaged is closed when a call finds the file damaged. The owner then
+// reopens the store (Reopen), which sets the file aside if it is damaged
+// indeed.
+func (s *Store) Damaged() <-chan struct{} { return s.damagedCh }
+
+// Damage is the damage a call found (wrapping ErrDamaged), or nil.
+func (s *Store) Damage() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.damage
 }
 
 // Close closes the file. A call in progress is waited for (bbolt cannot
-// abandon a transaction); calls after it fail with ErrClosed. Calling it
-// again does nothing and returns nil.
-func (s *Store) Close() error {
-	var err error
+// abandon a transaction), except on a damaged store, where the wait is
+// bounded: if bbolt does not close in time, the file's descriptor is closed
+// under it, which releases its lock. Calls after it fail with ErrClosed (or
+// ErrDamaged). Calling it again does nothing and returns nil.
+func (s *Store) Close() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("Close", &err)
 	s.closeOnce.Do(func() {
-		if cerr := s.db.Close(); cerr != nil {
-			err = fmt.Errorf("journal.Close: %w", cerr)
+		if s.Damage() != nil {
+			err = s.closeDamaged()
+		} else {
+			err = s.db.Close()
+		}
+		if err != nil {
+			err = fmt.Errorf("journal.Close: %w", err)
 		}
 	})
 	return err
+}
+
+func (s *Store) closeDamaged() error {
+	done := make(chan error, 1)
+	go func() {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("bbolt panicked closing: %v", r)
+			}
+		}()
+		done <- s.db.Close()
+	}()
+	t := time.NewTimer(damagedCloseWait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil && s.file != nil {
+			_ = s.file.Close()
+		}
+		return err
+	case <-t.C:
+		// That goroutine and bbolt's map are left behind.
+		if err := s.file.Close(); err != nil {
+			return fmt.Errorf("bbolt did not close within %v; closing its file: %w", damagedCloseWait, err)
+		}
+		return fmt.Errorf("bbolt did not close within %v (its locks are held); its file was closed under it", damagedCloseWait)
+	}
 }
 
 // Append stores a new record on topic. It assigns the next seq, calls
 // build(seq) for the payload and stores both the record and the advanced
 // counter in one transaction. build runs inside that transaction, so it must
 // be quick and must not call the Store (bbolt allows one writer; it would
-// deadlock). If build fails nothing is stored and the seq is not consumed.
+// deadlock). If build fails (or panics) nothing is stored and the seq is not
+// consumed.
 //
 // When the outbox is full the oldest records are deleted first, in the same
 // transaction, and their range is returned in Record.Dropped.
-func (s *Store) Append(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (Record, error) {
+func (s *Store) Append(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (_ Record, err error) {
 	if build == nil {
 		return Record{}, errors.New("journal.Append: nil build function")
 	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("Append", &err)
+	if err := s.usable("Append"); err != nil {
+		return Record{}, err
+	}
 	var rec Record
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
 		seq, err := nextSeq(meta)
 		if err != nil {
 			return err
 		}
-		n, err := counter(meta, keyOutboxLen)
+		n, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen))
 		if err != nil {
 			return err
 		}
@@ -161,26 +511,42 @@ func (s *Store) Append(topic string, created time.Time, build func(seq uint64) (
 			rec.Dropped = dropped
 		}
 
-		payload, err := build(seq)
+		if seq > s.reserved {
+			if err := s.reserve(seq, out); err != nil {
+				return err
+			}
+		}
+		payload, err := callBuild(build, seq)
 		if err != nil {
 			return fmt.Errorf("build seq %d: %w", seq, err)
 		}
-		if err := out.Put(seqKey(seq), encodeValue(topic, created, payload)); err != nil {
+		if err := out.Put(seqKey(seq), encodeValue(seq, topic, created, payload)); err != nil {
 			return err
 		}
-		if err := meta.Put(keyNextSeq, u64(seq+1)); err != nil {
+		if err := meta.Put(keyNextSeq, encodeCounter(keyNextSeq, seq+1)); err != nil {
 			return err
 		}
-		if err := meta.Put(keyOutboxLen, u64(n+1)); err != nil {
+		if err := meta.Put(keyOutboxLen, encodeCounter(keyOutboxLen, n+1)); err != nil {
 			return err
 		}
 		rec.Seq, rec.Topic, rec.Created, rec.Payload = seq, topic, created, payload
 		return nil
 	})
 	if err != nil {
-		return Record{}, opError("Append", err)
+		return Record{}, s.opError("Append", err)
 	}
 	return rec, nil
+}
+
+// callBuild calls the caller's build; a panic in it is the caller's bug,
+// not damage, and is returned as an error.
+func callBuild(build func(uint64) ([]byte, error), seq uint64) (p []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("build panicked: %v", r)
+		}
+	}()
+	return build(seq)
 }
 
 // dropOldest deletes the first k records. Keys are collected before deleting
@@ -204,13 +570,23 @@ func dropOldest(out *bolt.Bucket, k uint64) (SeqRange, uint64, error) {
 }
 
 // Pending returns up to max records with Seq > after, oldest first. A value
-// that cannot be decoded is returned in its place with Corrupt set.
-func (s *Store) Pending(after uint64, max int) ([]Record, error) {
+// that cannot be decoded, or fails its checksum, is returned in its place
+// with Corrupt set: never as a record it is not.
+func (s *Store) Pending(after uint64, max int) (_ []Record, err error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("journal.Pending: max %d: must be positive", max)
 	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("Pending", &err)
+	if err := s.usable("Pending"); err != nil {
+		return nil, err
+	}
 	var recs []Record
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v1Below, _, err := decodeCounter(keyChecksumsFrom, tx.Bucket(bucketMeta).Get(keyChecksumsFrom))
+		if err != nil {
+			return err
+		}
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(recs) < max; k, v = c.Next() {
 			if len(k) != 8 {
@@ -223,6 +599,9 @@ func (s *Store) Pending(after uint64, max int) ([]Record, error) {
 				continue
 			}
 			rec, err := decodeValue(seq, v)
+			if err == nil && v[0] == recordV1 && seq >= v1Below {
+				err = errors.New("version 1 record (no checksum) where only version 2 was written")
+			}
 			if err != nil {
 				rec = Record{Seq: seq, Payload: append([]byte(nil), v...), Corrupt: fmt.Errorf("journal: record %d: %w", seq, err)}
 			}
@@ -231,20 +610,25 @@ func (s *Store) Pending(after uint64, max int) ([]Record, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, opError("Pending", err)
+		return nil, s.opError("Pending", err)
 	}
 	return recs, nil
 }
 
 // Delete removes the records with the given seqs, in one transaction. Seqs
 // not in the outbox (already deleted, or dropped) are ignored.
-func (s *Store) Delete(seqs ...uint64) error {
+func (s *Store) Delete(seqs ...uint64) (err error) {
 	if len(seqs) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("Delete", &err)
+	if err := s.usable("Delete"); err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
-		n, err := counter(meta, keyOutboxLen)
+		n, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen))
 		if err != nil {
 			return err
 		}
@@ -260,88 +644,179 @@ func (s *Store) Delete(seqs ...uint64) error {
 				n--
 			}
 		}
-		return meta.Put(keyOutboxLen, u64(n))
+		return meta.Put(keyOutboxLen, encodeCounter(keyOutboxLen, n))
 	})
 	if err != nil {
-		return opError("Delete", err)
+		return s.opError("Delete", err)
 	}
 	return nil
 }
 
 // OutboxLen is the number of records waiting for an acknowledgement.
-func (s *Store) OutboxLen() (int, error) {
+func (s *Store) OutboxLen() (_ int, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("OutboxLen", &err)
+	if err := s.usable("OutboxLen"); err != nil {
+		return 0, err
+	}
 	var n uint64
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
-		n, err = counter(tx.Bucket(bucketMeta), keyOutboxLen)
+	err = s.db.View(func(tx *bolt.Tx) (err error) {
+		n, _, err = decodeCounter(keyOutboxLen, tx.Bucket(bucketMeta).Get(keyOutboxLen))
 		return err
 	})
 	if err != nil {
-		return 0, opError("OutboxLen", err)
+		return 0, s.opError("OutboxLen", err)
 	}
 	return int(n), nil
 }
 
-// NextSeq is the seq the next Append will use.
-func (s *Store) NextSeq() (uint64, error) {
+// NextSeq is the seq the next Append will use. It fails with ErrSeqUnknown
+// on a store that must not hand out seqs yet (see SetSeqFloor).
+func (s *Store) NextSeq() (_ uint64, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("NextSeq", &err)
+	if err := s.usable("NextSeq"); err != nil {
+		return 0, err
+	}
 	var seq uint64
-	err := s.db.View(func(tx *bolt.Tx) (err error) {
+	err = s.db.View(func(tx *bolt.Tx) (err error) {
 		seq, err = nextSeq(tx.Bucket(bucketMeta))
 		return err
 	})
 	if err != nil {
-		return 0, opError("NextSeq", err)
+		return 0, s.opError("NextSeq", err)
 	}
 	return seq, nil
 }
 
-// SetLatch stores the latched abort, an opaque document owned by the safety
-// package. It survives restarts until ClearLatch.
-func (s *Store) SetLatch(b []byte) error {
-	if b == nil {
-		b = []byte{}
+// SetSeqFloor raises the next seq to at least next, never lowers it, and
+// ends the refusal (ErrSeqUnknown) of a store started after damage without
+// a seq file. next must be above every seq the hub holds from this pod (the
+// hub knows); it is written to the seq file before it is used.
+func (s *Store) SetSeqFloor(next uint64) (err error) {
+	if next == 0 || next > 1<<53 {
+		return fmt.Errorf("journal.SetSeqFloor: %d: must be in 1..2^53", next)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyLatch, b)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("SetSeqFloor", &err)
+	if err := s.usable("SetSeqFloor"); err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		cur, err := nextSeq(meta)
+		switch {
+		case errors.Is(err, ErrSeqUnknown):
+			cur = 0
+		case err != nil:
+			return err
+		}
+		floor := max(cur, next)
+		if err := s.reserve(floor, tx.Bucket(bucketOutbox)); err != nil {
+			return err
+		}
+		if err := meta.Put(keyNextSeq, encodeCounter(keyNextSeq, floor)); err != nil {
+			return err
+		}
+		return meta.Delete(keySeqUnknown)
 	})
 	if err != nil {
-		return opError("SetLatch", err)
+		return s.opError("SetSeqFloor", err)
 	}
 	return nil
 }
 
-// Latch returns the latched abort and whether one is set.
-func (s *Store) Latch() ([]byte, bool, error) {
-	var (
-		b  []byte
-		ok bool
-	)
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketMeta).Get(keyLatch)
-		if v != nil {
-			b, ok = append([]byte{}, v...), true
-		}
-		return nil
+// SetLatch stores the latched abort, an opaque document owned by the safety
+// package, with a checksum. It survives restarts until ClearLatch.
+func (s *Store) SetLatch(b []byte) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("SetLatch", &err)
+	if err := s.usable("SetLatch"); err != nil {
+		return err
+	}
+	doc := append([]byte{}, b...)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyLatch, encodeLatch(doc))
 	})
 	if err != nil {
-		return nil, false, opError("Latch", err)
+		return s.opError("SetLatch", err)
 	}
-	return b, ok, nil
+	s.setLatchMemo(latchMemo{known: true, set: true, doc: doc})
+	return nil
+}
+
+// Latch returns the latched abort and whether one is set. A stored latch
+// that fails its checksum is an error: it may have been an abort, and the
+// caller must treat it as one.
+func (s *Store) Latch() (_ []byte, _ bool, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("Latch", &err)
+	if err := s.usable("Latch"); err != nil {
+		return nil, false, err
+	}
+	var m latchMemo
+	err = s.db.View(func(tx *bolt.Tx) (err error) {
+		m, err = loadLatch(tx.Bucket(bucketMeta))
+		return err
+	})
+	if err != nil {
+		return nil, false, s.opError("Latch", err)
+	}
+	s.setLatchMemo(m)
+	return append([]byte(nil), m.doc...), m.set, nil
 }
 
 // ClearLatch removes the latched abort; clearing an absent latch is not an error.
-func (s *Store) ClearLatch() error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) ClearLatch() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("ClearLatch", &err)
+	if err := s.usable("ClearLatch"); err != nil {
+		return err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Delete(keyLatch)
 	})
 	if err != nil {
-		return opError("ClearLatch", err)
+		return s.opError("ClearLatch", err)
 	}
+	s.setLatchMemo(latchMemo{known: true})
 	return nil
 }
 
-// opError names the failing call and marks an error from a closed file with
-// ErrClosed, so that callers can tell a closed journal from a failing one.
-func opError(op string, err error) error {
+func loadLatch(meta *bolt.Bucket) (latchMemo, error) {
+	v := meta.Get(keyLatch)
+	if v == nil {
+		return latchMemo{known: true}, nil
+	}
+	doc, err := decodeLatch(v)
+	if err != nil {
+		return latchMemo{}, err
+	}
+	if doc == nil {
+		doc = []byte{}
+	}
+	return latchMemo{known: true, set: true, doc: doc}, nil
+}
+
+func (s *Store) setLatchMemo(m latchMemo) {
+	s.mu.Lock()
+	s.latch = m
+	s.mu.Unlock()
+}
+
+func (s *Store) knownLatch() latchMemo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latch
+}
+
+// opError names the failing call, marks an error from a closed file with
+// ErrClosed, so that callers can tell a closed journal from a failing one,
+// and marks the Store damaged for an error wrapping ErrDamaged.
+func (s *Store) opError(op string, err error) error {
+	if errors.Is(err, ErrDamaged) {
+		s.markDamaged(fmt.Errorf("%w (found by %s)", err, op))
+	}
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return fmt.Errorf("journal.%s: %w: %w", op, ErrClosed, err)
 	}
@@ -350,22 +825,15 @@ func opError(op string, err error) error {
 
 func u64(v uint64) []byte { return seqKey(v) }
 
-// counter reads a persisted counter; absent reads as 0. A malformed value is
-// an error rather than 0: reading the seq counter as 0 would reuse seqs.
-func counter(b *bolt.Bucket, key []byte) (uint64, error) {
-	v := b.Get(key)
-	switch len(v) {
-	case 0:
-		return 0, nil
-	case 8:
-		return binary.BigEndian.Uint64(v), nil
-	default:
-		return 0, fmt.Errorf("counter %s is corrupt (%d bytes)", key, len(v))
-	}
-}
-
-// nextSeq is the seq the next record gets; numbering starts at 1.
+// nextSeq is the seq the next record gets; numbering starts at 1. A
+// malformed counter is damage rather than 1: reading it as 1 would reuse
+// seqs.
 func nextSeq(meta *bolt.Bucket) (uint64, error) {
-	seq, err := counter(meta, keyNextSeq)
+	seq, ok, err := decodeCounter(keyNextSeq, meta.Get(keyNextSeq))
+	if !ok && err == nil && meta.Get(keySeqUnknown) != nil {
+		// Only a store without a counter can have the flag: SetSeqFloor
+		// writes the one and deletes the other.
+		return 0, ErrSeqUnknown
+	}
 	return max(seq, 1), err
 }

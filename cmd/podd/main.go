@@ -125,9 +125,10 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		}
 	}
 
+	var pod *controller.Pod // set before Run, which alone runs the parts
 	slot := journal.NewSlot()
 	services := []controller.Part{{Name: "store", Run: func(ctx context.Context, up func()) error {
-		return openStore(ctx, cfg.Storage.Path, slot, up)
+		return openStore(ctx, log, cfg.Storage.Path, slot, pod.Post, up)
 	}}}
 	broker := cfg.Uplink.Broker
 	if cfg.Uplink.Embedded() {
@@ -183,7 +184,6 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		return err
 	}
 
-	var pod *controller.Pod
 	services = append(services, controller.Part{Name: "api", Run: func(ctx context.Context, up func()) error {
 		return api.NewServer(pod, cfg.API.Socket, log).Run(ctx, up)
 	}})
@@ -228,23 +228,68 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 }
 
 // openStore opens the journal into slot, calls up and keeps it open until
-// ctx is done; the caller closes the slot. Every failure is returned, for
-// the supervisor to report and retry.
-func openStore(ctx context.Context, path string, slot *journal.Slot, up func()) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("storage: %w", err)
+// ctx is done; the caller closes the slot. A damaged file is set aside and a
+// fresh, latched store started in its place (journal.OpenOrRecover), logged
+// at Error level with where the file went. Every failure is returned, for
+// the supervisor to report and retry, and so is damage the store finds
+// while open: the retry reopens the store the slot holds (setting the file
+// aside if it is damaged indeed) and hands the new one to the slot.
+func openStore(ctx context.Context, log *slog.Logger, path string, slot *journal.Slot, report func(uplink.Event, time.Time), up func()) error {
+	// A missing directory is not created: a mistyped storage.path would
+	// start a blank store, without the latch of an earlier abort.
+	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
+		return fmt.Errorf("storage: directory %s does not exist or is not a directory (fix storage.path, or create it: systemd's StateDirectory= makes /var/lib/podd)", filepath.Dir(path))
 	}
-	s, err := journal.Open(path, &journal.Options{Timeout: time.Second})
+	var (
+		s   *journal.Store
+		rec *journal.Recovery
+		err error
+	)
+	old := slot.Store()
+	if old != nil {
+		s, rec, err = old.Reopen()
+	} else {
+		s, rec, err = journal.OpenOrRecover(path, &journal.Options{Timeout: time.Second})
+	}
+	if rec != nil {
+		log.Error("store damaged: the file is set aside and a fresh store started", "store", rec)
+		reportRecovery(rec, report)
+	}
 	if err != nil {
 		return err
 	}
-	if err := slot.Set(s); err != nil {
+	if old != nil {
+		err = slot.Replace(old, s)
+	} else {
+		err = slot.Set(s)
+	}
+	if err != nil {
 		_ = s.Close()
 		return err
 	}
 	up()
-	<-ctx.Done()
-	return nil
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-s.Damaged():
+		return fmt.Errorf("storage: %w", s.Damage())
+	}
+}
+
+// reportRecovery tells the hub, once the fresh store takes events, that the
+// store was damaged and where the file went, and which seqs of the damaged
+// store may never arrive.
+func reportRecovery(rec *journal.Recovery, report func(uplink.Event, time.Time)) {
+	fields := map[string]any{
+		"part": "store", "fault": "store_damaged", "active": true,
+		"error": rec.Damage.Error(), "moved_to": rec.MovedTo, "latched": rec.Latched,
+	}
+	report(uplink.Event{Type: "fault", Fields: fields}, rec.At)
+	if !rec.Lost.Empty() {
+		report(uplink.Event{Type: "dropped", Fields: map[string]any{
+			"from": rec.Lost.From, "to": rec.Lost.To, "count": rec.Lost.Len(), "reason": "store_damaged",
+		}}, rec.At)
+	}
 }
 
 // closeAll releases what runPod opened, each step bounded: buses only once

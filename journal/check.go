@@ -1,0 +1,500 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	bolterrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/sys/unix"
+)
+
+// The bbolt file format (go.etcd.io/bbolt/internal/common), version 2. A
+// bbolt file is written in the machine's byte order.
+const (
+	boltMagic   = 0xED0CDAED
+	boltVersion = 2
+
+	pageHeaderLen   = 16 // id u64, flags u16, count u16, overflow u32
+	metaLen         = 64 // magic, version, pageSize, flags u32; root, sequence, freelist, pgid, txid, checksum u64
+	metaChecksumAt  = 56
+	elementLen      = 16 // branch: pos, ksize u32, pgid u64; leaf: flags, pos, ksize, vsize u32
+	bucketHeaderLen = 16 // root u64, sequence u64
+
+	branchPage   = 0x01
+	leafPage     = 0x02
+	freelistPage = 0x10
+
+	bucketLeafFlag = 0x01
+	noFreelist     = ^uint64(0)
+
+	// maxCheckDepth bounds the walk's recursion: tree levels plus nested
+	// buckets. A real journal is a few levels deep.
+	maxCheckDepth = 128
+)
+
+var ne = binary.NativeEndian
+
+type boltMeta struct {
+	pageSize uint32
+	root     uint64
+	freelist uint64
+	hwm      uint64 // pages below it are in use or free; none at or above it
+	txid     uint64
+}
+
+// parseMeta reads the meta page at the start of b (header included).
+func parseMeta(b []byte) (boltMeta, error) {
+	if len(b) < pageHeaderLen+metaLen {
+		return boltMeta{}, errShortValue
+	}
+	m := b[pageHeaderLen : pageHeaderLen+metaLen]
+	switch {
+	case ne.Uint32(m[0:]) != boltMagic:
+		return boltMeta{}, errors.New("not a bbolt meta page")
+	case ne.Uint32(m[4:]) != boltVersion:
+		return boltMeta{}, fmt.Errorf("bbolt version %d", ne.Uint32(m[4:]))
+	}
+	h := fnv.New64a()
+	h.Write(m[:metaChecksumAt])
+	if h.Sum64() != ne.Uint64(m[metaChecksumAt:]) {
+		return boltMeta{}, errChecksum
+	}
+	return boltMeta{
+		pageSize: ne.Uint32(m[8:]),
+		root:     ne.Uint64(m[16:]),
+		freelist: ne.Uint64(m[32:]),
+		hwm:      ne.Uint64(m[40:]),
+		txid:     ne.Uint64(m[48:]),
+	}, nil
+}
+
+// checkFile verifies the bbolt file f, size bytes long, before bbolt maps
+// it. It reads with pread, never through a memory map, so a file cut short
+// or a page that cannot be read is an error here instead of a fault. It
+// checks what bbolt's tx.Check checks (every page reachable from the tree
+// or free, once; no page both; keys in order; page types) and what bbolt
+// assumes without checking: every page, element, key and value lies within
+// the file and within its page, so bbolt cannot read past the end of its
+// map. Every error wraps ErrDamaged.
+//
+// bbolt's own tx.Check is not used: it walks the file in a goroutine of its
+// own, where SetPanicOnFault cannot reach, so a fault there would kill the
+// process.
+func checkFile(f io.ReaderAt, size int64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = damagef("checking the file: %v", r)
+		}
+	}()
+	c := &fileCheck{f: f, size: size}
+	return c.run()
+}
+
+type fileCheck struct {
+	f         io.ReaderAt
+	size      int64
+	pageSize  uint64
+	meta      boltMeta
+	reachable []bool
+	freed     []bool
+}
+
+func (c *fileCheck) run() error {
+	if err := c.readMeta(); err != nil {
+		return err
+	}
+	c.reachable = make([]bool, c.meta.hwm)
+	c.freed = make([]bool, c.meta.hwm)
+	c.reachable[0], c.reachable[1] = true, true
+	if c.meta.freelist != noFreelist {
+		if err := c.readFreelist(); err != nil {
+			return err
+		}
+	}
+	if err := c.tree(c.meta.root, nil, nil, 0); err != nil {
+		return err
+	}
+	if c.meta.freelist == noFreelist {
+		return nil // bbolt rebuilds the freelist from what is unreachable
+	}
+	for id := uint64(2); id < c.meta.hwm; id++ {
+		if !c.reachable[id] && !c.freed[id] {
+			return damagef("page %d: unreachable unfreed", id)
+		}
+	}
+	return nil
+}
+
+// readMeta finds the meta page bbolt will use: of the two, the valid one
+// with the higher transaction id. One invalid meta page is bbolt's own
+// recovery from a commit cut short, not damage.
+func (c *fileCheck) readMeta() error {
+	first := make([]byte, pageHeaderLen+metaLen)
+	if err := c.read(first, 0); err != nil {
+		return damagef("meta page 0: %v", err)
+	}
+	m0, err0 := parseMeta(first)
+	pageSize := uint64(m0.pageSize)
+	if err0 != nil {
+		// As bbolt does: look for the second meta page at each page size.
+		for i := range 15 {
+			pos := uint64(1024) << i
+			m, err := c.metaAt(pos)
+			if err == nil && uint64(m.pageSize) == pos {
+				pageSize = pos
+				break
+			}
+		}
+	}
+	if pageSize < 1024 || pageSize > 1<<24 || pageSize&(pageSize-1) != 0 {
+		return damagef("no valid meta page (page 0: %v)", err0)
+	}
+	c.pageSize = pageSize
+	m1, err1 := c.metaAt(pageSize)
+	if err0 == nil && uint64(m0.pageSize) != pageSize {
+		err0 = fmt.Errorf("page size %d", m0.pageSize)
+	}
+	if err1 == nil && uint64(m1.pageSize) != pageSize {
+		err1 = fmt.Errorf("page size %d", m1.pageSize)
+	}
+	switch {
+	case err0 == nil && (err1 != nil || m0.txid >= m1.txid):
+		c.meta = m0
+	case err1 == nil:
+		c.meta = m1
+	default:
+		return damagef("both meta pages invalid: %v; %v", err0, err1)
+	}
+	m := c.meta
+	switch {
+	case m.hwm < 2 || m.hwm > uint64(c.size)/pageSize:
+		return damagef("file cut short: %d bytes, its meta page says %d pages of %d", c.size, m.hwm, pageSize)
+	case m.root < 2 || m.root >= m.hwm:
+		return damagef("root page %d out of bounds (%d pages)", m.root, m.hwm)
+	case m.freelist != noFreelist && (m.freelist < 2 || m.freelist >= m.hwm):
+		return damagef("freelist page %d out of bounds (%d pages)", m.freelist, m.hwm)
+	}
+	return nil
+}
+
+func (c *fileCheck) metaAt(pos uint64) (boltMeta, error) {
+	b := make([]byte, pageHeaderLen+metaLen)
+	if err := c.read(b, pos); err != nil {
+		return boltMeta{}, err
+	}
+	return parseMeta(b)
+}
+
+func (c *fileCheck) read(b []byte, off uint64) error {
+	if off > uint64(c.size) || uint64(len(b)) > uint64(c.size)-off {
+		return io.ErrUnexpectedEOF
+	}
+	_, err := c.f.ReadAt(b, int64(off))
+	return err
+}
+
+// page reads page id with its overflow, and marks the pages it spans
+// reachable.
+func (c *fileCheck) page(id uint64) ([]byte, error) {
+	if id < 2 || id >= c.meta.hwm {
+		return nil, damagef("page %d out of bounds (%d pages)", id, c.meta.hwm)
+	}
+	p := make([]byte, c.pageSize)
+	if err := c.read(p, id*c.pageSize); err != nil {
+		return nil, damagef("page %d: %w", id, err)
+	}
+	if got := ne.Uint64(p); got != id {
+		return nil, damagef("page %d: its header says page %d", id, got)
+	}
+	if overflow := uint64(ne.Uint32(p[12:])); overflow > 0 {
+		if overflow >= c.meta.hwm-id {
+			return nil, damagef("page %d: overflow %d past the last page %d", id, overflow, c.meta.hwm-1)
+		}
+		p = make([]byte, (overflow+1)*c.pageSize)
+		if err := c.read(p, id*c.pageSize); err != nil {
+			return nil, damagef("page %d: %w", id, err)
+		}
+	}
+	for i := id; i < id+uint64(len(p))/c.pageSize; i++ {
+		switch {
+		case c.reachable[i]:
+			return nil, damagef("page %d: multiple references", i)
+		case c.freed[i]:
+			return nil, damagef("page %d: reachable freed", i)
+		}
+		c.reachable[i] = true
+	}
+	return p, nil
+}
+
+func (c *fileCheck) readFreelist() error {
+	p, err := c.page(c.meta.freelist)
+	if err != nil {
+		return err
+	}
+	if flags := ne.Uint16(p[8:]); flags != freelistPage {
+		return damagef("freelist page %d: type %#x", c.meta.freelist, flags)
+	}
+	start, count := uint64(pageHeaderLen), uint64(ne.Uint16(p[10:]))
+	if count == 0xFFFF {
+		// The count did not fit the header: it is the first element.
+		count = ne.Uint64(p[pageHeaderLen:])
+		start += 8
+	}
+	if count > (uint64(len(p))-start)/8 {
+		return damagef("freelist page %d: %d ids do not fit it", c.meta.freelist, count)
+	}
+	for i := range count {
+		id := ne.Uint64(p[start+8*i:])
+		switch {
+		case id < 2 || id >= c.meta.hwm:
+			return damagef("freelist: page %d out of bounds (%d pages)", id, c.meta.hwm)
+		case c.freed[id]:
+			return damagef("page %d: already freed", id)
+		case c.reachable[id]:
+			return damagef("page %d: reachable freed", id)
+		}
+		c.freed[id] = true
+	}
+	return nil
+}
+
+// tree checks the branch or leaf page id and what hangs from it; every key
+// in it must be in [lo, hi) (nil: unbounded).
+func (c *fileCheck) tree(id uint64, lo, hi []byte, depth int) error {
+	if depth > maxCheckDepth {
+		return damagef("page %d: deeper than %d levels", id, maxCheckDepth)
+	}
+	p, err := c.page(id)
+	if err != nil {
+		return err
+	}
+	switch flags := ne.Uint16(p[8:]); flags {
+	case branchPage:
+		return c.branch(id, p, lo, hi, depth)
+	case leafPage:
+		return c.leaf(fmt.Sprintf("page %d", id), p, lo, hi, depth)
+	default:
+		return damagef("page %d: type %#x in a tree", id, flags)
+	}
+}
+
+func (c *fileCheck) branch(id uint64, p, lo, hi []byte, depth int) error {
+	count := int(ne.Uint16(p[10:]))
+	if count == 0 {
+		return damagef("page %d: empty branch", id)
+	}
+	keys, children, err := branchElements(p, count)
+	if err != nil {
+		return damagef("page %d: %w", id, err)
+	}
+	if err := keyOrder(keys, lo, hi); err != nil {
+		return damagef("page %d: %w", id, err)
+	}
+	for i, child := range children {
+		next := hi
+		if i+1 < len(keys) {
+			next = keys[i+1]
+		}
+		if err := c.tree(child, keys[i], next, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaf checks the leaf page p (a page of the file, or an inline bucket's),
+// named where for errors.
+func (c *fileCheck) leaf(where string, p, lo, hi []byte, depth int) error {
+	keys, values, flags, err := leafElements(p)
+	if err != nil {
+		return damagef("%s: %w", where, err)
+	}
+	if err := keyOrder(keys, lo, hi); err != nil {
+		return damagef("%s: %w", where, err)
+	}
+	for i, v := range values {
+		if flags[i]&bucketLeafFlag == 0 {
+			continue
+		}
+		if err := c.bucket(fmt.Sprintf("%s, bucket %q", where, keys[i]), v, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bucket checks the bucket whose header is v.
+func (c *fileCheck) bucket(where string, v []byte, depth int) error {
+	if depth > maxCheckDepth {
+		return damagef("%s: deeper than %d levels", where, maxCheckDepth)
+	}
+	if len(v) < bucketHeaderLen {
+		return damagef("%s: header of %d bytes", where, len(v))
+	}
+	if root := ne.Uint64(v); root != 0 {
+		return c.tree(root, nil, nil, depth)
+	}
+	inline := v[bucketHeaderLen:]
+	if len(inline) < pageHeaderLen {
+		return damagef("%s: inline page of %d bytes", where, len(inline))
+	}
+	if flags := ne.Uint16(inline[8:]); flags != leafPage {
+		return damagef("%s: inline page type %#x", where, flags)
+	}
+	return c.leaf(where+" (inline)", inline, nil, nil, depth)
+}
+
+// branchElements returns a branch page's keys and children; every key must
+// lie within p.
+func branchElements(p []byte, count int) (keys [][]byte, children []uint64, err error) {
+	if uint64(count)*elementLen > uint64(len(p)-pageHeaderLen) {
+		return nil, nil, fmt.Errorf("%d elements do not fit the page", count)
+	}
+	for i := range count {
+		at := pageHeaderLen + i*elementLen
+		e := p[at : at+elementLen]
+		k, err := span(p, at, uint64(ne.Uint32(e[0:])), uint64(ne.Uint32(e[4:])))
+		if err != nil {
+			return nil, nil, fmt.Errorf("element %d: key %w", i, err)
+		}
+		keys = append(keys, k)
+		children = append(children, ne.Uint64(e[8:]))
+	}
+	return keys, children, nil
+}
+
+func leafElements(p []byte) (keys, values [][]byte, flags []uint32, err error) {
+	count := int(ne.Uint16(p[10:]))
+	if uint64(count)*elementLen > uint64(len(p)-pageHeaderLen) {
+		return nil, nil, nil, fmt.Errorf("%d elements do not fit the page", count)
+	}
+	for i := range count {
+		at := pageHeaderLen + i*elementLen
+		e := p[at : at+elementLen]
+		pos, ksize, vsize := uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:])), uint64(ne.Uint32(e[12:]))
+		k, err := span(p, at, pos, ksize)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("element %d: key %w", i, err)
+		}
+		v, err := span(p, at, pos+ksize, vsize)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("element %d: value %w", i, err)
+		}
+		keys, values, flags = append(keys, k), append(values, v), append(flags, ne.Uint32(e[0:]))
+	}
+	return keys, values, flags, nil
+}
+
+// span is the n bytes at off from the element at p[at:], which must lie
+// within p.
+func span(p []byte, at int, off, n uint64) ([]byte, error) {
+	start := uint64(at) + off
+	if start > uint64(len(p)) || n > uint64(len(p))-start {
+		return nil, errors.New("beyond its page")
+	}
+	return p[start : start+n], nil
+}
+
+// keyOrder checks that keys are non-empty, strictly ascending and in
+// [lo, hi).
+func keyOrder(keys [][]byte, lo, hi []byte) error {
+	for i, k := range keys {
+		switch {
+		case len(k) == 0:
+			return fmt.Errorf("key %d is empty", i)
+		case i == 0 && lo != nil && bytes.Compare(k, lo) < 0:
+			return fmt.Errorf("key %d below its parent's", i)
+		case i > 0 && bytes.Compare(keys[i-1], k) >= 0:
+			return fmt.Errorf("key %d out of order", i)
+		case hi != nil && bytes.Compare(k, hi) >= 0:
+			return fmt.Errorf("key %d not below the next key of its parent", i)
+		}
+	}
+	return nil
+}
+
+// fileHook opens the file for bbolt (as bolt.Options.OpenFile), so that
+// the file is locked and checked before bbolt reads it: bbolt then takes
+// the same lock on the same descriptor at once, and maps only a file that
+// passed checkFile. It keeps the descriptor, so a Store whose bbolt cannot
+// close (a panic left its locks held) can still release the lock.
+type fileHook struct {
+	timeout time.Duration
+	file    *os.File
+}
+
+func (h *fileHook) open(name string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(name, flag&^os.O_CREATE, perm)
+	missing := errors.Is(err, fs.ErrNotExist) && flag&os.O_CREATE != 0
+	if missing {
+		if err := mustBeNew(name, "missing"); err != nil {
+			return nil, err
+		}
+		f, err = os.OpenFile(name, flag, perm)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f, h.timeout); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+	case fi.Size() == 0 && !missing:
+		err = mustBeNew(name, "empty")
+	case fi.Size() > 0:
+		err = checkFile(f, fi.Size())
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	h.file = f
+	return f, nil
+}
+
+// mustBeNew allows a store file that is missing or empty only if there is
+// no seq file either: a new pod (or one whose first start was cut short).
+// Otherwise the store was lost, and with it perhaps a latch.
+func mustBeNew(path, what string) error {
+	sf, state, err := readSeqFile(seqPath(path))
+	switch {
+	case state == seqValid:
+		return damagef("the store is %s, but its seq file says seqs up to %d were handed out", what, sf.mark)
+	case state == seqInvalid:
+		return damagef("the store is %s, and its seq file is damaged too: %v", what, err)
+	case err != nil:
+		return fmt.Errorf("seq file: %w", err)
+	}
+	return nil
+}
+
+// lockFile takes the exclusive lock bbolt takes (flock), waiting at most
+// timeout, and fails then with bbolt's ErrTimeout.
+func lockFile(f *os.File, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			return fmt.Errorf("lock: %w", err)
+		case time.Now().After(deadline):
+			return bolterrors.ErrTimeout
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
