@@ -8,15 +8,17 @@
 //
 // # Durability rules
 //
-//   - Every write is one bbolt read-write transaction, committed with fsync
-//     before the call returns: a record returned by Append survives a power
-//     cut from that moment on.
+//   - Every write but those of AppendLazy and Delete (see "Group commit") is
+//     one bbolt read-write transaction, committed with fsync before the call
+//     returns: a record returned by Append survives a power cut from that
+//     moment on.
 //   - The sequence counter lives in the same file and is advanced in the same
 //     transaction as the record that uses it, so a seq never points at a
 //     record that was not stored. Numbering starts at 1. If the payload
 //     builder fails, the transaction is rolled back: no record is stored and
 //     the seq is not consumed, so the next Append gets it and the hub sees no
-//     gap. A seq is never reused, even when the file is lost: see "Seqs".
+//     gap. A committed seq is never reused, even when the file is lost: see
+//     "Seqs".
 //   - A record leaves the outbox only through Delete (after the broker
 //     acknowledged it) or when the outbox is full: then Append deletes the
 //     oldest records in a batch (see Options.MaxOutbox) and returns their seq
@@ -33,6 +35,52 @@
 //     that fails is damage (below): read wrong, it could reuse seqs.
 //
 // Keys in the outbox are big-endian uint64 seqs, so cursor order is seq order.
+//
+// # Group commit
+//
+// A bbolt commit costs two fsyncs, on an SD card that wears with every one:
+// a commit per telemetry record at 1 Hz and another per acknowledgement is
+// about 240 a minute. So telemetry and deletions are committed in groups:
+//
+//   - AppendLazy gives the record its seq and payload at once and puts it in
+//     an in-memory batch, in seq order. The batch is committed in one
+//     transaction when its oldest record (or queued deletion) has waited
+//     Options.CommitInterval (10 s: 6 commits, 12 fsyncs a minute at the
+//     default rates), when it holds Options.MaxBatch records (256), with the
+//     next Append, by Commit, and in Close (one transaction, not retried).
+//     A writer goroutine owned by the Store runs the timer: Open starts it,
+//     Close stops it and waits for it (stopc and donec, as etcd's backend).
+//   - Append, for events (the safety events, and the dropped reports), is
+//     durable: it commits the batch and then its own record in the same
+//     transaction before it returns, so seqs are committed in order and an
+//     event never waits behind telemetry.
+//   - A record in the batch is not visible to Pending until committed: the
+//     uplink sends only what is on disk. OutboxLen counts it. Committed is
+//     closed by each commit, for the drainer to look again.
+//   - A power cut loses at most the batch: telemetry of the last
+//     CommitInterval, never sent, so the hub never saw its seqs. The store's
+//     counter is the committed one, and the next start hands those seqs out
+//     again, to other records: the one case where a seq is reused, allowed
+//     because no record with it ever left the pod. The seq file's mark is
+//     written, as for Append, inside the transaction that commits a seq
+//     above it and before its commit.
+//   - Delete only queues the deletions: Pending and OutboxLen leave the
+//     records out at once, so the drainer does not send them again, and
+//     they are deleted in the next commit (or at once when MaxBatch are
+//     queued). A deletion lost in a power cut is a record sent again after
+//     the restart, a duplicate the hub drops.
+//   - A commit that fails (a full disk: ENOSPC) commits nothing and leaves
+//     the batch and the deletions queued, to be retried at the next commit
+//     (the writer tries again after CommitInterval). After a failed commit,
+//     AppendLazy commits the batch before it queues, and while that fails
+//     it returns the commit's error and queues nothing, as Append fails:
+//     the caller then knows and reports the record lost (the controller reports refused telemetry in
+//     a dropped event). A batch that Close cannot commit is lost, and Close's
+//     error says which seqs. The batch commit runs under the same damage
+//     handling as every method: damage found by it marks the Store damaged,
+//     and the batch is lost with the store, as in a power cut.
+//   - When the outbox is full, AppendLazy commits at once, as Append, so the
+//     caller gets Record.Dropped to report.
 //
 // Files from before the checksums (format 1) are upgraded by Open: counters
 // and latch are rewritten with theirs, and the version 1 records already
@@ -59,10 +107,12 @@
 //     runs in a goroutine of its own, where a fault cannot be caught. Open
 //     reports damage as an error wrapping ErrDamaged.
 //   - Every exported method of Store that reads or writes the file (all but
-//     Damaged and Damage), and Open, OpenOrRecover and Reopen, sets
-//     runtime/debug.SetPanicOnFault(true) on entry and restores the previous
-//     value on return: the setting is per goroutine, and bbolt runs on the
-//     caller's, so each entry point sets it for itself. A fault on the map
+//     Damaged, Damage and Committed), and Open, OpenOrRecover and Reopen,
+//     sets runtime/debug.SetPanicOnFault(true) on entry and restores the
+//     previous value on return: the setting is per goroutine, and bbolt runs
+//     on the caller's, so each entry point sets it for itself. The writer
+//     goroutine (see "Group commit") sets it for its life, and its commits
+//     are guarded as the methods are. A fault on the map
 //     then is a panic, and every panic inside bbolt is recovered at the
 //     method's boundary and returned as an error wrapping ErrDamaged. A panic
 //     in the caller's build function is returned as an error, not damage.
@@ -107,11 +157,13 @@
 // replaced atomically: write a temporary file, fsync, rename, fsync the
 // directory) holds a reservation:
 //
-//   - mark: no seq above it was handed out. Before Append hands out a seq
-//     above the mark, it writes a new mark, seq + SeqBlock - 1 (1000 by
-//     default), inside the transaction and before its commit: one small
-//     write per thousand records, and a power cut leaves the mark ahead of
-//     the store, never behind.
+//   - mark: no seq above it was committed. Before a transaction commits a
+//     seq above the mark, it writes a new mark, at least seq + SeqBlock - 1
+//     (1000 by default) and at least the last seq of the batch, inside the
+//     transaction and before its commit: one small write per thousand
+//     records, and a power cut leaves the mark ahead of the store, never
+//     behind. Seqs of AppendLazy still in the batch may be above it: they
+//     are reserved when committed, and one lost uncommitted was never seen.
 //   - base, the next seq when the mark was written: a store whose counter is
 //     below it is an older copy of the file, which would hand out seqs again;
 //     Open reports it as damage.

@@ -203,3 +203,37 @@ func (sl *Slot) ClearLatch() error {
 	}
 	return s.ClearLatch()
 }
+
+// AppendLazy is Store.AppendLazy; see there.
+func (sl *Slot) AppendLazy(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (Record, error) {
+	s, err := sl.get("AppendLazy")
+	if err != nil {
+		return Record{}, err
+	}
+	return s.AppendLazy(topic, created, build)
+}
+
+// Committed is Store.Committed; see there. Before Set it returns Ready,
+// which Set closes: the waiter then asks the Store. After Close it returns
+// nil, which is never closed.
+func (sl *Slot) Committed() <-chan struct{} {
+	sl.mu.Lock()
+	s, closed := sl.store, sl.closed
+	sl.mu.Unlock()
+	switch {
+	case closed:
+		return nil
+	case s == nil:
+		return sl.ready
+	}
+	return s.Committed()
+}
+
+// Commit is Store.Commit; see there.
+func (sl *Slot) Commit() error {
+	s, err := sl.get("Commit")
+	if err != nil {
+		return err
+	}
+	return s.Commit()
+}

@@ -9,8 +9,14 @@
 // # Delivery rule
 //
 // Every telemetry and event message is appended to the journal, with its seq,
-// before any attempt to send it; Telemetry and Event return once it is on
-// disk. When the append fails (a full disk: an error wrapping
+// before any attempt to send it, and is sent only once it is on disk. Event
+// returns once its event is on disk (journal.Store.Append), together with
+// the telemetry queued before it. Telemetry returns once its record is
+// queued in the journal's batch (journal.Store.AppendLazy): it is on disk
+// within the journal's CommitInterval (10 s), and a power cut before then
+// loses it before it was ever sent. The drainer looks again at each commit
+// (Journal.Committed). A dropped report is an event, durable. When the
+// append fails (a full disk: an error wrapping
 // syscall.ENOSPC; a journal not open yet: journal.ErrNotOpen) they return
 // that error, wrapped: nothing is stored, nothing is sent, no seq is used,
 // and the caller decides what the record was worth.
@@ -197,10 +203,12 @@
 //     connection. The drainer tries again when next woken (a record
 //     appended, an acknowledgement) and otherwise every second. It logs the
 //     fault once when it starts and once when it ends, not at every try.
-//   - A Delete that fails leaves the acknowledged records in the outbox: they
-//     go out again when the drain next starts from the oldest record (a
-//     rewind, or the next connection), a duplicate the hub discards, never a
-//     loss. Logged likewise.
+//   - Deletions are queued by the journal and committed in its next commit;
+//     a Delete that fails (its commit failed) leaves them queued, and a
+//     deletion lost (a power cut, a journal that could not take it) leaves
+//     the record in the outbox: it goes out again when the drain next starts
+//     from the oldest record (a rewind, or the next connection), a
+//     duplicate the hub discards, never a loss. Logged likewise.
 //
 // # Stopping
 //

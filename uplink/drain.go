@@ -56,6 +56,8 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// Taken before the read: a commit after it wakes the loop.
+		committed := u.store.Committed()
 		var retryC <-chan time.Time
 		if read, err := d.advance(ctx); err != nil {
 			u.readFault.fail(err)
@@ -89,6 +91,7 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 		case <-watchDone:
 			d.watchSettled()
 		case <-u.wake:
+		case <-committed:
 		case <-u.statusWake:
 			d.publishStatus()
 		case <-statusDone:

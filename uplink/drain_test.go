@@ -300,3 +300,44 @@ func TestAReportThatFillsTheOutboxReportsWhatItPushedOut(t *testing.T) {
 		}
 	}
 }
+
+// Telemetry waits in the journal's batch: it is sent once the journal
+// commits it, CommitInterval after the first was queued, and not before. An
+// event is durable at once, the telemetry queued before it with it, and
+// sent at once, in seq order.
+func TestTelemetryIsSentOnceCommittedAndAnEventCommitsItAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, &journal.Options{CommitInterval: 10 * time.Second})
+		u := newTestUplink(t, store, nil)
+		l := &fakeLink{}
+		serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		for range 2 {
+			if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "ok"}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(10*time.Second - time.Nanosecond)
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); len(got) != 0 {
+			t.Fatalf("sent %v before the journal committed them", got)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2}) {
+			t.Fatalf("sent %v once committed, want [1 2]", got)
+		}
+
+		if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "ok"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		seq, err := u.Event(Event{Type: "fault", Fields: map[string]any{"device": "max30102"}}, time.Now())
+		if err != nil || seq != 4 {
+			t.Fatalf("Event = %d, %v; want seq 4", seq, err)
+		}
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+			t.Fatalf("sent %v after the event, want [1 2 3 4]", got)
+		}
+	})
+}

@@ -342,12 +342,31 @@ func fakeConn(t *testing.T, u *Uplink, l *fakeLink) *conn {
 	return c
 }
 
+// telemetry appends n telemetry records and commits them, so that they are
+// visible to the drainer at once, as a commit of the journal's batch makes
+// them.
 func telemetry(t *testing.T, u *Uplink, n int) {
 	t.Helper()
 	for range n {
 		if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "ok"}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
+	}
+	commitJournal(t, u.store)
+}
+
+// commitJournal commits the batch of the journal j is or wraps.
+func commitJournal(t *testing.T, j Journal) {
+	t.Helper()
+	if f, ok := j.(*faultyJournal); ok {
+		j = f.Journal
+	}
+	c, ok := j.(interface{ Commit() error })
+	if !ok {
+		t.Fatalf("%T cannot commit", j)
+	}
+	if err := c.Commit(); err != nil {
+		t.Fatal(err)
 	}
 }
 

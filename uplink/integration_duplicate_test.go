@@ -100,6 +100,12 @@ func produce(t *testing.T, u *Uplink) (stop func()) {
 				t.Error(err)
 				return
 			}
+			// The hub sees a record every tick, not a batch every
+			// CommitInterval.
+			if err := u.store.(interface{ Commit() error }).Commit(); err != nil {
+				t.Error(err)
+				return
+			}
 		}
 	}()
 	var once sync.Once

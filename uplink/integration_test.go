@@ -110,11 +110,7 @@ func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
 		t.Fatalf("birth %+v retained=%v, want %+v retained", st, msg.Retained(), want)
 	}
 
-	for range 5 {
-		if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "ok"}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	telemetry(t, u, 5)
 	mqtttest.WaitFor(t, 5*time.Second, "telemetry 1..5", func() bool { return len(telemetryBySeq(t, sub)) == 5 })
 	var seqs []uint64
 	for _, m := range sub.Messages() {

@@ -56,6 +56,13 @@ func (f *faultyJournal) Append(topic string, created time.Time, build func(uint6
 	return f.Journal.Append(topic, created, build)
 }
 
+func (f *faultyJournal) AppendLazy(topic string, created time.Time, build func(uint64) ([]byte, error)) (journal.Record, error) {
+	if err := f.fault("AppendLazy", &f.appendErr); err != nil {
+		return journal.Record{}, err
+	}
+	return f.Journal.AppendLazy(topic, created, build)
+}
+
 func (f *faultyJournal) Pending(after uint64, max int) ([]journal.Record, error) {
 	if err := f.fault("Pending", &f.pendingErr); err != nil {
 		return nil, err
@@ -333,6 +340,7 @@ func TestAJournalNotOpenYetStillConnectsAndDrainsOnceSet(t *testing.T) {
 		if err != nil || seq != 3 {
 			t.Fatalf("Telemetry after Set = %d, %v; want seq 3", seq, err)
 		}
+		commitJournal(t, slot)
 		synctest.Wait()
 		recs := l.records()
 		if got := seqsOf(t, recs); !slices.Equal(got, []uint64{1, 2, 3}) {

@@ -36,12 +36,20 @@ type Journal interface {
 	// Append stores a record with the next seq, its payload built by build;
 	// see journal.Store.Append.
 	Append(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (journal.Record, error)
+	// AppendLazy is Append for telemetry: the record waits in the journal's
+	// batch and is stored with it, within the journal's CommitInterval; see
+	// journal.Store.AppendLazy.
+	AppendLazy(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (journal.Record, error)
 	// Pending returns up to max records with Seq > after, oldest first.
 	Pending(after uint64, max int) ([]journal.Record, error)
 	// Delete removes acknowledged records.
 	Delete(seqs ...uint64) error
 	// NextSeq is the seq the next Append will use.
 	NextSeq() (uint64, error)
+	// Committed is closed by the journal's next commit, which may make
+	// records of AppendLazy visible to Pending (a journal.Slot's also when
+	// its Store is set).
+	Committed() <-chan struct{}
 }
 
 var (
@@ -317,9 +325,12 @@ func (u *Uplink) SetDegraded(parts []string) {
 	}
 }
 
-// Telemetry journals one telemetry record and wakes the drainer. It returns
-// the record's seq once it is on disk, or the journal's error, wrapped (one
-// wrapping journal.ErrNotOpen while the journal is not open): nothing is then
+// Telemetry journals one telemetry record. It returns the record's seq once
+// the record is queued in the journal's batch (journal.Store.AppendLazy):
+// it is on disk, and sent, within the journal's CommitInterval (10 s by
+// default), and a power cut before then loses it, unseen by the hub. On
+// failure it returns the journal's error, wrapped (one wrapping
+// journal.ErrNotOpen while the journal is not open): nothing is then
 // stored, nor sent.
 func (u *Uplink) Telemetry(t Telemetry, at time.Time) (uint64, error) {
 	switch t.Safety {
@@ -331,7 +342,7 @@ func (u *Uplink) Telemetry(t Telemetry, at time.Time) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Telemetry: %w", err)
 	}
-	seq, err := u.append(u.topicTelemetry, at, body)
+	seq, err := u.append(u.topicTelemetry, at, body, true)
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Telemetry: %w", err)
 	}
@@ -339,33 +350,37 @@ func (u *Uplink) Telemetry(t Telemetry, at time.Time) (uint64, error) {
 }
 
 // Event journals one event and wakes the drainer. It returns the event's seq
-// once it is on disk, or the journal's error, wrapped: nothing is then
+// once it is on disk, with every telemetry record queued before it (a
+// journal.Store.Append), or the journal's error, wrapped: nothing is then
 // stored, nor sent.
 func (u *Uplink) Event(e Event, at time.Time) (uint64, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Event: %w", err)
 	}
-	seq, err := u.append(u.topicEvents, at, body)
+	seq, err := u.append(u.topicEvents, at, body, false)
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Event: %w", err)
 	}
 	return seq, nil
 }
 
-func (u *Uplink) append(topic string, at time.Time, body []byte) (uint64, error) {
+// append journals a record, lazily (telemetry) or durably. A durable one
+// wakes the drainer; a lazy one is not sent before it is committed, and the
+// drainer waits for the journal's commits too (Journal.Committed).
+func (u *Uplink) append(topic string, at time.Time, body []byte, lazy bool) (uint64, error) {
 	synced := u.cfg.ClockSynced != nil && u.cfg.ClockSynced()
 	u.appendMu.Lock()
 	defer u.appendMu.Unlock()
-	seq, err := u.appendLocked(topic, at, synced, body)
-	if err == nil {
+	seq, err := u.appendLocked(topic, at, synced, body, lazy)
+	if err == nil && !lazy {
 		signal(u.wake)
 	}
 	return seq, err
 }
 
-func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []byte) (uint64, error) {
-	rec, err := u.appendRecord(topic, at, synced, body)
+func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []byte, lazy bool) (uint64, error) {
+	rec, err := u.appendRecord(topic, at, synced, body, lazy)
 	if err != nil {
 		return 0, err
 	}
@@ -380,14 +395,20 @@ func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []by
 	return rec.Seq, nil
 }
 
-// appendRecord appends one record with its envelope; appendMu must be held.
-func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []byte) (journal.Record, error) {
-	rec, err := u.store.Append(topic, at, func(seq uint64) ([]byte, error) {
+// appendRecord appends one record with its envelope, with AppendLazy when
+// lazy; appendMu must be held.
+func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []byte, lazy bool) (journal.Record, error) {
+	build := func(seq uint64) ([]byte, error) {
 		return encodeRecord(storedHeader{
 			Pod: u.cfg.Pod, Boot: u.cfg.Boot, Seq: seq, TS: FormatTime(at),
 			ClockSynced: synced, Simulated: u.cfg.Simulated,
 		}, body)
-	})
+	}
+	appendFn := u.store.Append
+	if lazy {
+		appendFn = u.store.AppendLazy
+	}
+	rec, err := appendFn(topic, at, build)
 	if err == nil {
 		if c := u.current.Load(); c != nil {
 			// Appends are serialised by appendMu, so the first one made on a
@@ -411,7 +432,7 @@ func (u *Uplink) reportDropped(r journal.SeqRange, reason, detail string) (uint6
 	}
 	at := u.now()
 	synced := u.cfg.ClockSynced != nil && u.cfg.ClockSynced()
-	rec, err := u.appendRecord(u.topicEvents, at, synced, body)
+	rec, err := u.appendRecord(u.topicEvents, at, synced, body, false)
 	if err != nil {
 		return 0, err
 	}

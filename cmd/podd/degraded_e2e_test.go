@@ -411,7 +411,9 @@ func TestDiskFullAbortReachesTheHubOnceSpaceIsBack(t *testing.T) {
 	if st := b.status(); st.State == "aborted" {
 		t.Fatalf("aborted before the disk was full: the test cannot tell a stored abort from one kept in memory: %+v", st)
 	}
-	mqtttest.WaitFor(t, 10*time.Second, "the store to refuse telemetry for want of space", func() bool {
+	// Telemetry is refused from the first commit of the journal's batch that
+	// fails, within its CommitInterval (10 s).
+	mqtttest.WaitFor(t, 25*time.Second, "the store to refuse telemetry for want of space", func() bool {
 		_ = fill() // anything freed meanwhile is taken again
 		return logged(d.output(), "telemetry not recorded") && strings.Contains(d.output(), "no space left on device")
 	})
