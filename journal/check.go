@@ -104,6 +104,20 @@ type fileCheck struct {
 	meta      boltMeta
 	reachable []bool
 	freed     []bool
+	// elements counts the elements walked: each takes 16 bytes of the file
+	// in a sound one, so more than size/16 of them is damage (inline
+	// buckets sharing their bytes, which would make the walk exponential).
+	elements uint64
+	held     uint64 // bytes of keys and inline buckets read and still in use
+}
+
+// walk counts n more elements walked.
+func (c *fileCheck) walk(where string, n int) error {
+	c.elements += uint64(n)
+	if c.elements > uint64(c.size)/elementLen {
+		return damagef("%s: more elements than a file of %d bytes holds", where, c.size)
+	}
+	return nil
 }
 
 func (c *fileCheck) run() error {
@@ -132,10 +146,18 @@ func (c *fileCheck) run() error {
 	return nil
 }
 
-// readMeta finds the meta page bbolt will use: of the two, the valid one
-// with the higher transaction id. One invalid meta page is bbolt's own
-// recovery from a commit cut short, not damage.
+// readMeta finds the meta page bbolt will use, as bbolt does (DB.getPageSize,
+// DB.meta): the page size is the first meta page's if it is valid, else the
+// second one's, looked for at each page size; of the two meta pages, the
+// valid one with the higher transaction id is used, the first on a tie. One
+// invalid meta page is bbolt's own recovery from a commit cut short, not
+// damage. A meta page used that names another page size than the file's is
+// damage: bbolt would address its pages at the file's.
 func (c *fileCheck) readMeta() error {
+	if c.size < 0x1000 {
+		// bbolt writes four pages of at least 1 KiB when it creates a file.
+		return damagef("file cut short: %d bytes", c.size)
+	}
 	first := make([]byte, pageHeaderLen+metaLen)
 	if err := c.read(first, 0); err != nil {
 		return damagef("meta page 0: %v", err)
@@ -143,27 +165,24 @@ func (c *fileCheck) readMeta() error {
 	m0, err0 := parseMeta(first)
 	pageSize := uint64(m0.pageSize)
 	if err0 != nil {
-		// As bbolt does: look for the second meta page at each page size.
+		pageSize = 0
 		for i := range 15 {
 			pos := uint64(1024) << i
+			if pos >= uint64(c.size)-1024 {
+				break
+			}
 			m, err := c.metaAt(pos)
-			if err == nil && uint64(m.pageSize) == pos {
-				pageSize = pos
+			if err == nil {
+				pageSize = uint64(m.pageSize)
 				break
 			}
 		}
 	}
 	if pageSize < 1024 || pageSize > 1<<24 || pageSize&(pageSize-1) != 0 {
-		return damagef("no valid meta page (page 0: %v)", err0)
+		return damagef("no valid meta page with a valid page size (page 0: %v; page size %d)", err0, pageSize)
 	}
 	c.pageSize = pageSize
 	m1, err1 := c.metaAt(pageSize)
-	if err0 == nil && uint64(m0.pageSize) != pageSize {
-		err0 = fmt.Errorf("page size %d", m0.pageSize)
-	}
-	if err1 == nil && uint64(m1.pageSize) != pageSize {
-		err1 = fmt.Errorf("page size %d", m1.pageSize)
-	}
 	switch {
 	case err0 == nil && (err1 != nil || m0.txid >= m1.txid):
 		c.meta = m0
@@ -171,6 +190,9 @@ func (c *fileCheck) readMeta() error {
 		c.meta = m1
 	default:
 		return damagef("both meta pages invalid: %v; %v", err0, err1)
+	}
+	if uint64(c.meta.pageSize) != pageSize {
+		return damagef("the meta page in use (txid %d) names page size %d, the file's is %d", c.meta.txid, c.meta.pageSize, pageSize)
 	}
 	m := c.meta
 	switch {
@@ -200,45 +222,111 @@ func (c *fileCheck) read(b []byte, off uint64) error {
 	return err
 }
 
-// page reads page id with its overflow, and marks the pages it spans
-// reachable.
-func (c *fileCheck) page(id uint64) ([]byte, error) {
+// A page of the file is not read whole when it has overflow pages: a file
+// can claim a run of any length (a sparse one costs no disk), and reading it
+// would allocate it. Only what is checked is read: the element array, the
+// keys, and the values of buckets; and no more than these bounds at a time.
+const (
+	// maxKeySize is bbolt's (bolt.MaxKeySize): no sound file holds a longer
+	// key.
+	maxKeySize = 32768
+	// maxHeld bounds the bytes of keys and inline buckets held at once over
+	// the whole walk. Pages split at the page size, so a sound file holds
+	// far less: a few pages along the path from the root.
+	maxHeld = 32 << 20
+	// freelistChunk is how many bytes of a freelist are read at a time.
+	freelistChunk = 64 << 10
+)
+
+// region is a tree page: in memory (a page without overflow, or an inline
+// bucket's page) or in the file at off, n bytes long.
+type region struct {
+	c    *fileCheck
+	mem  []byte
+	off  uint64
+	n    uint64
+	head []byte // the first page, or all of mem
+}
+
+func memRegion(c *fileCheck, p []byte) region {
+	return region{c: c, mem: p, n: uint64(len(p)), head: p}
+}
+
+// within checks that n bytes at at lie within the region.
+func (r region) within(at, n uint64) error {
+	if at > r.n || n > r.n-at {
+		return errors.New("beyond its page")
+	}
+	return nil
+}
+
+// bytes returns the n bytes at at, which must lie within the region, and
+// counts them held (release them with r.c.release).
+func (r region) bytes(at, n uint64) ([]byte, error) {
+	if err := r.within(at, n); err != nil {
+		return nil, err
+	}
+	if r.mem != nil {
+		return r.mem[at : at+n], nil
+	}
+	if err := r.c.hold(n); err != nil {
+		return nil, err
+	}
+	b := make([]byte, n)
+	if err := r.c.read(b, r.off+at); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (c *fileCheck) hold(n uint64) error {
+	if n > maxHeld-c.held {
+		return fmt.Errorf("more than %d bytes of keys and buckets to hold", maxHeld)
+	}
+	c.held += n
+	return nil
+}
+
+func (c *fileCheck) release(n uint64) { c.held -= n }
+
+// page reads the first page of page id (its overflow is read from the file
+// as it is needed), and marks the pages it spans reachable.
+func (c *fileCheck) page(id uint64) (region, error) {
 	if id < 2 || id >= c.meta.hwm {
-		return nil, damagef("page %d out of bounds (%d pages)", id, c.meta.hwm)
+		return region{}, damagef("page %d out of bounds (%d pages)", id, c.meta.hwm)
 	}
 	p := make([]byte, c.pageSize)
 	if err := c.read(p, id*c.pageSize); err != nil {
-		return nil, damagef("page %d: %w", id, err)
+		return region{}, damagef("page %d: %w", id, err)
 	}
 	if got := ne.Uint64(p); got != id {
-		return nil, damagef("page %d: its header says page %d", id, got)
+		return region{}, damagef("page %d: its header says page %d", id, got)
 	}
+	r := memRegion(c, p)
 	if overflow := uint64(ne.Uint32(p[12:])); overflow > 0 {
 		if overflow >= c.meta.hwm-id {
-			return nil, damagef("page %d: overflow %d past the last page %d", id, overflow, c.meta.hwm-1)
+			return region{}, damagef("page %d: overflow %d past the last page %d", id, overflow, c.meta.hwm-1)
 		}
-		p = make([]byte, (overflow+1)*c.pageSize)
-		if err := c.read(p, id*c.pageSize); err != nil {
-			return nil, damagef("page %d: %w", id, err)
-		}
+		r = region{c: c, off: id * c.pageSize, n: (overflow + 1) * c.pageSize, head: p}
 	}
-	for i := id; i < id+uint64(len(p))/c.pageSize; i++ {
+	for i := id; i < id+r.n/c.pageSize; i++ {
 		switch {
 		case c.reachable[i]:
-			return nil, damagef("page %d: multiple references", i)
+			return region{}, damagef("page %d: multiple references", i)
 		case c.freed[i]:
-			return nil, damagef("page %d: reachable freed", i)
+			return region{}, damagef("page %d: reachable freed", i)
 		}
 		c.reachable[i] = true
 	}
-	return p, nil
+	return r, nil
 }
 
 func (c *fileCheck) readFreelist() error {
-	p, err := c.page(c.meta.freelist)
+	r, err := c.page(c.meta.freelist)
 	if err != nil {
 		return err
 	}
+	p := r.head
 	if flags := ne.Uint16(p[8:]); flags != freelistPage {
 		return damagef("freelist page %d: type %#x", c.meta.freelist, flags)
 	}
@@ -248,20 +336,33 @@ func (c *fileCheck) readFreelist() error {
 		count = ne.Uint64(p[pageHeaderLen:])
 		start += 8
 	}
-	if count > (uint64(len(p))-start)/8 {
+	if count > (r.n-start)/8 {
 		return damagef("freelist page %d: %d ids do not fit it", c.meta.freelist, count)
 	}
-	for i := range count {
-		id := ne.Uint64(p[start+8*i:])
-		switch {
-		case id < 2 || id >= c.meta.hwm:
-			return damagef("freelist: page %d out of bounds (%d pages)", id, c.meta.hwm)
-		case c.freed[id]:
-			return damagef("page %d: already freed", id)
-		case c.reachable[id]:
-			return damagef("page %d: reachable freed", id)
+	if count > c.meta.hwm {
+		return damagef("freelist page %d: %d ids, %d pages", c.meta.freelist, count, c.meta.hwm)
+	}
+	chunk := make([]byte, min(8*count, freelistChunk))
+	for done := uint64(0); done < count; {
+		b := chunk[:min(uint64(len(chunk)), 8*(count-done))]
+		if r.mem != nil {
+			copy(b, r.mem[start+8*done:])
+		} else if err := c.read(b, r.off+start+8*done); err != nil {
+			return damagef("freelist page %d: %w", c.meta.freelist, err)
 		}
-		c.freed[id] = true
+		for i := 0; i < len(b); i += 8 {
+			id := ne.Uint64(b[i:])
+			switch {
+			case id < 2 || id >= c.meta.hwm:
+				return damagef("freelist: page %d out of bounds (%d pages)", id, c.meta.hwm)
+			case c.freed[id]:
+				return damagef("page %d: already freed", id)
+			case c.reachable[id]:
+				return damagef("page %d: reachable freed", id)
+			}
+			c.freed[id] = true
+		}
+		done += uint64(len(b)) / 8
 	}
 	return nil
 }
@@ -272,26 +373,30 @@ func (c *fileCheck) tree(id uint64, lo, hi []byte, depth int) error {
 	if depth > maxCheckDepth {
 		return damagef("page %d: deeper than %d levels", id, maxCheckDepth)
 	}
-	p, err := c.page(id)
+	r, err := c.page(id)
 	if err != nil {
 		return err
 	}
-	switch flags := ne.Uint16(p[8:]); flags {
+	switch flags := ne.Uint16(r.head[8:]); flags {
 	case branchPage:
-		return c.branch(id, p, lo, hi, depth)
+		return c.branch(id, r, lo, hi, depth)
 	case leafPage:
-		return c.leaf(fmt.Sprintf("page %d", id), p, lo, hi, depth)
+		return c.leaf(fmt.Sprintf("page %d", id), r, lo, hi, depth)
 	default:
 		return damagef("page %d: type %#x in a tree", id, flags)
 	}
 }
 
-func (c *fileCheck) branch(id uint64, p, lo, hi []byte, depth int) error {
-	count := int(ne.Uint16(p[10:]))
+func (c *fileCheck) branch(id uint64, r region, lo, hi []byte, depth int) error {
+	count := int(ne.Uint16(r.head[10:]))
 	if count == 0 {
 		return damagef("page %d: empty branch", id)
 	}
-	keys, children, err := branchElements(p, count)
+	if err := c.walk(fmt.Sprintf("page %d", id), count); err != nil {
+		return err
+	}
+	keys, children, held, err := branchElements(r, count)
+	defer c.release(held)
 	if err != nil {
 		return damagef("page %d: %w", id, err)
 	}
@@ -310,10 +415,14 @@ func (c *fileCheck) branch(id uint64, p, lo, hi []byte, depth int) error {
 	return nil
 }
 
-// leaf checks the leaf page p (a page of the file, or an inline bucket's),
+// leaf checks the leaf page r (a page of the file, or an inline bucket's),
 // named where for errors.
-func (c *fileCheck) leaf(where string, p, lo, hi []byte, depth int) error {
-	keys, values, flags, err := leafElements(p)
+func (c *fileCheck) leaf(where string, r region, lo, hi []byte, depth int) error {
+	if err := c.walk(where, int(ne.Uint16(r.head[10:]))); err != nil {
+		return err
+	}
+	keys, values, flags, held, err := leafElements(r)
+	defer c.release(held)
 	if err != nil {
 		return damagef("%s: %w", where, err)
 	}
@@ -324,83 +433,128 @@ func (c *fileCheck) leaf(where string, p, lo, hi []byte, depth int) error {
 		if flags[i]&bucketLeafFlag == 0 {
 			continue
 		}
-		if err := c.bucket(fmt.Sprintf("%s, bucket %q", where, keys[i]), v, depth+1); err != nil {
+		if err := c.bucket(fmt.Sprintf("%s, bucket %q", where, keys[i]), r, v, depth+1); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// bucket checks the bucket whose header is v.
-func (c *fileCheck) bucket(where string, v []byte, depth int) error {
+// bucket checks the bucket whose header is the value at v in r.
+func (c *fileCheck) bucket(where string, r region, v valueAt, depth int) error {
 	if depth > maxCheckDepth {
 		return damagef("%s: deeper than %d levels", where, maxCheckDepth)
 	}
-	if len(v) < bucketHeaderLen {
-		return damagef("%s: header of %d bytes", where, len(v))
+	if v.n < bucketHeaderLen {
+		return damagef("%s: header of %d bytes", where, v.n)
 	}
-	if root := ne.Uint64(v); root != 0 {
+	h, err := r.bytes(v.at, bucketHeaderLen)
+	if err != nil {
+		return damagef("%s: %w", where, err)
+	}
+	root := ne.Uint64(h)
+	if r.mem == nil {
+		c.release(bucketHeaderLen)
+	}
+	if root != 0 {
 		return c.tree(root, nil, nil, depth)
 	}
-	inline := v[bucketHeaderLen:]
-	if len(inline) < pageHeaderLen {
-		return damagef("%s: inline page of %d bytes", where, len(inline))
+	if v.n-bucketHeaderLen < pageHeaderLen {
+		return damagef("%s: inline page of %d bytes", where, v.n-bucketHeaderLen)
 	}
+	if v.n > c.pageSize {
+		// bbolt keeps a bucket inline only while it is a fraction of a page.
+		return damagef("%s: inline bucket of %d bytes", where, v.n)
+	}
+	b, err := r.bytes(v.at, v.n)
+	if err != nil {
+		return damagef("%s: %w", where, err)
+	}
+	if r.mem == nil {
+		defer c.release(v.n)
+	}
+	inline := b[bucketHeaderLen:]
 	if flags := ne.Uint16(inline[8:]); flags != leafPage {
 		return damagef("%s: inline page type %#x", where, flags)
 	}
-	return c.leaf(where+" (inline)", inline, nil, nil, depth)
+	return c.leaf(where+" (inline)", memRegion(c, inline), nil, nil, depth)
 }
 
-// branchElements returns a branch page's keys and children; every key must
-// lie within p.
-func branchElements(p []byte, count int) (keys [][]byte, children []uint64, err error) {
-	if uint64(count)*elementLen > uint64(len(p)-pageHeaderLen) {
-		return nil, nil, fmt.Errorf("%d elements do not fit the page", count)
+// valueAt is where a leaf element's value lies in its page.
+type valueAt struct{ at, n uint64 }
+
+// elementArray returns the count elements of r.
+func elementArray(r region, count int) ([]byte, error) {
+	if uint64(count)*elementLen > r.n-pageHeaderLen {
+		return nil, fmt.Errorf("%d elements do not fit the page", count)
+	}
+	if r.mem != nil {
+		return r.mem[pageHeaderLen : pageHeaderLen+count*elementLen], nil
+	}
+	b := make([]byte, count*elementLen)
+	if err := r.c.read(b, r.off+pageHeaderLen); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// key returns the key of n bytes at at in r, adding what it holds to held.
+func key(r region, at, n uint64, held *uint64) ([]byte, error) {
+	if n > maxKeySize {
+		return nil, fmt.Errorf("of %d bytes, above bbolt's maximum", n)
+	}
+	k, err := r.bytes(at, n)
+	if err == nil && r.mem == nil {
+		*held += n
+	}
+	return k, err
+}
+
+// branchElements returns a branch page's keys and children, and how many
+// bytes they hold; every key must lie within r.
+func branchElements(r region, count int) (keys [][]byte, children []uint64, held uint64, err error) {
+	es, err := elementArray(r, count)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	for i := range count {
-		at := pageHeaderLen + i*elementLen
-		e := p[at : at+elementLen]
-		k, err := span(p, at, uint64(ne.Uint32(e[0:])), uint64(ne.Uint32(e[4:])))
+		at := uint64(pageHeaderLen + i*elementLen)
+		e := es[i*elementLen : (i+1)*elementLen]
+		k, err := key(r, at+uint64(ne.Uint32(e[0:])), uint64(ne.Uint32(e[4:])), &held)
 		if err != nil {
-			return nil, nil, fmt.Errorf("element %d: key %w", i, err)
+			return nil, nil, held, fmt.Errorf("element %d: key %w", i, err)
 		}
 		keys = append(keys, k)
 		children = append(children, ne.Uint64(e[8:]))
 	}
-	return keys, children, nil
+	return keys, children, held, nil
 }
 
-func leafElements(p []byte) (keys, values [][]byte, flags []uint32, err error) {
-	count := int(ne.Uint16(p[10:]))
-	if uint64(count)*elementLen > uint64(len(p)-pageHeaderLen) {
-		return nil, nil, nil, fmt.Errorf("%d elements do not fit the page", count)
+// leafElements returns a leaf page's keys, where its values lie, their
+// flags, and how many bytes they hold; every key and value must lie within
+// r.
+func leafElements(r region) (keys [][]byte, values []valueAt, flags []uint32, held uint64, err error) {
+	count := int(ne.Uint16(r.head[10:]))
+	es, err := elementArray(r, count)
+	if err != nil {
+		return nil, nil, nil, 0, err
 	}
 	for i := range count {
-		at := pageHeaderLen + i*elementLen
-		e := p[at : at+elementLen]
+		at := uint64(pageHeaderLen + i*elementLen)
+		e := es[i*elementLen : (i+1)*elementLen]
 		pos, ksize, vsize := uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:])), uint64(ne.Uint32(e[12:]))
-		k, err := span(p, at, pos, ksize)
+		k, err := key(r, at+pos, ksize, &held)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("element %d: key %w", i, err)
+			return nil, nil, nil, held, fmt.Errorf("element %d: key %w", i, err)
 		}
-		v, err := span(p, at, pos+ksize, vsize)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("element %d: value %w", i, err)
+		if err := r.within(at+pos+ksize, vsize); err != nil {
+			return nil, nil, nil, held, fmt.Errorf("element %d: value %w", i, err)
 		}
-		keys, values, flags = append(keys, k), append(values, v), append(flags, ne.Uint32(e[0:]))
+		keys = append(keys, k)
+		values = append(values, valueAt{at + pos + ksize, vsize})
+		flags = append(flags, ne.Uint32(e[0:]))
 	}
-	return keys, values, flags, nil
-}
-
-// span is the n bytes at off from the element at p[at:], which must lie
-// within p.
-func span(p []byte, at int, off, n uint64) ([]byte, error) {
-	start := uint64(at) + off
-	if start > uint64(len(p)) || n > uint64(len(p))-start {
-		return nil, errors.New("beyond its page")
-	}
-	return p[start : start+n], nil
+	return keys, values, flags, held, nil
 }
 
 // keyOrder checks that keys are non-empty, strictly ascending and in
@@ -496,5 +650,20 @@ func lockFile(f *os.File, timeout time.Duration) error {
 			return bolterrors.ErrTimeout
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// unlockFile releases the lock lockFile took. Closing the descriptor is not
+// enough while bbolt's map of the file exists: the map holds the open file
+// description, and a flock lasts as long as that does.
+func unlockFile(f *os.File) {
+	if f == nil {
+		return
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		if !errors.Is(err, unix.EINTR) {
+			return
+		}
 	}
 }

@@ -96,12 +96,19 @@
 //
 //   - Open locks the file, then checks it page by page with ordinary reads,
 //     before bbolt maps it: both meta pages (one that fails its checksum is
-//     bbolt's own recovery from a commit cut short, not damage), the file
-//     long enough for every page the meta page counts, every page of the
-//     tree and the freelist within bounds, of the right type and id,
-//     referenced once, never both in use and free, every element, key and
-//     value within its page, keys in order, and no page lost (what bbolt's
-//     tx.Check checks, and the bounds it assumes). It then checks the
+//     bbolt's own recovery from a commit cut short, not damage), the one
+//     bbolt will use chosen as bbolt chooses it (the valid one with the
+//     higher txid) and naming the file's page size, the file long enough
+//     for every page the meta page counts, every page of the tree and the
+//     freelist within bounds, of the right type and id, referenced once,
+//     never both in use and free, every element, key and value within its
+//     page, keys in order, and no page lost (what bbolt's tx.Check checks,
+//     and the bounds it assumes). The check's cost is bounded by the file,
+//     not by what its pages claim: more elements than the file's size / 16
+//     (inline buckets sharing their bytes), a key longer than bbolt's
+//     maximum, or an inline bucket larger than a page is damage, and a run
+//     of overflow pages is never read whole (only its element array, keys
+//     and buckets), so a huge sparse file costs no memory. It then checks the
 //     counters, that no record is at or above the next seq, and the next
 //     seq against the seq file. bbolt's tx.Check itself is not used: it
 //     runs in a goroutine of its own, where a fault cannot be caught. Open
@@ -119,9 +126,12 @@
 //   - A Store that found damage fails every later call with ErrDamaged at
 //     once, without touching the file again, and closes Damaged. Its Close
 //     waits for bbolt at most half a second: a panic inside bbolt can leave
-//     its locks held forever, and then the file's descriptor is closed under
-//     it (releasing the file lock) and the goroutine waiting for them is left
-//     behind.
+//     its locks held forever, and then the file lock is released explicitly
+//     (bbolt's map holds the open file description, so closing the
+//     descriptor alone would not release it) and the descriptor closed under
+//     bbolt. The goroutine waiting for bbolt's locks, and bbolt's map, are
+//     left behind: a call still inside bbolt may read the map, so it is not
+//     unmapped.
 //
 // # Recovery
 //
@@ -155,7 +165,12 @@
 // record. So a seq must never be reused, even by a fresh store after the
 // file was lost. The seq file (path + ".seq", 33 bytes with a CRC-32C,
 // replaced atomically: write a temporary file, fsync, rename, fsync the
-// directory) holds a reservation:
+// directory) holds a reservation. Anything at that path other than a regular
+// file of exactly 33 bytes (a symbolic link, a FIFO, a device, a file of
+// another size) is a damaged seq file, neither followed, waited on, nor
+// read whole. Seqs stay below 2^53: a seq file whose mark is not is damaged
+// (so the counter never wraps), and an Append that would reserve seqs up to
+// 2^53 or beyond fails instead:
 //
 //   - mark: no seq above it was committed. Before a transaction commits a
 //     seq above the mark, it writes a new mark, at least seq + SeqBlock - 1

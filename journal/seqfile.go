@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // seqFile is the reservation kept next to the store (path + ".seq"), so
@@ -36,6 +38,11 @@ const (
 	seqFileVersion = 1
 	seqFileLen     = 33
 	seqFileMagic   = "PSEQ"
+
+	// maxSeq bounds every seq and mark: far beyond any pod's life, and
+	// exact in a JSON number. A mark at or above it is invalid, so a
+	// counter never wraps.
+	maxSeq = 1 << 53
 )
 
 func seqPath(path string) string { return path + ".seq" }
@@ -67,10 +74,22 @@ func decodeSeqFile(b []byte) (seqFile, error) {
 		base:    binary.BigEndian.Uint64(b[13:]),
 		pending: binary.BigEndian.Uint64(b[21:]),
 	}
-	if sf.base == 0 || sf.base > sf.mark || sf.pending == 0 || sf.pending > sf.base {
-		return seqFile{}, fmt.Errorf("inconsistent: mark %d, base %d, pending %d", sf.mark, sf.base, sf.pending)
+	if err := sf.check(); err != nil {
+		return seqFile{}, err
 	}
 	return sf, nil
+}
+
+// check is what a seq file must hold: 1 <= pending <= base <= mark <
+// maxSeq.
+func (sf seqFile) check() error {
+	switch {
+	case sf.mark >= maxSeq:
+		return fmt.Errorf("mark %d not below 2^53", sf.mark)
+	case sf.base == 0 || sf.base > sf.mark || sf.pending == 0 || sf.pending > sf.base:
+		return fmt.Errorf("inconsistent: mark %d, base %d, pending %d", sf.mark, sf.base, sf.pending)
+	}
+	return nil
 }
 
 // seqState is what readSeqFile found.
@@ -84,12 +103,31 @@ const (
 
 // readSeqFile returns the seq file at path and what it found. err is set
 // for seqInvalid (why) and for a file that could not be read at all, which
-// is neither of the states: the caller must not guess then.
+// is neither of the states: the caller must not guess then. A seq file is a
+// regular file of seqFileLen bytes: anything else there (a symlink, a FIFO,
+// a device, a file of another size) is seqInvalid, and is neither followed,
+// waited on, nor read whole.
 func readSeqFile(path string) (seqFile, seqState, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return seqFile{}, seqMissing, nil
+	case errors.Is(err, syscall.ELOOP):
+		return seqFile{}, seqInvalid, fmt.Errorf("seq file %s: a symbolic link", path)
+	case err != nil:
+		return seqFile{}, seqMissing, err
 	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return seqFile{}, seqMissing, err
+	case !fi.Mode().IsRegular():
+		return seqFile{}, seqInvalid, fmt.Errorf("seq file %s: not a regular file (%v)", path, fi.Mode().Type())
+	case fi.Size() != seqFileLen:
+		return seqFile{}, seqInvalid, fmt.Errorf("seq file %s: %d bytes, want %d", path, fi.Size(), seqFileLen)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, seqFileLen+1))
 	if err != nil {
 		return seqFile{}, seqMissing, err
 	}
@@ -102,8 +140,13 @@ func readSeqFile(path string) (seqFile, seqState, error) {
 
 // writeSeqFile replaces the file at path atomically: a power cut leaves the
 // old content or the new, never a mix (write a temporary file, fsync it,
-// rename it over, fsync the directory).
+// rename it over, fsync the directory). It refuses a seq file that reading
+// it would refuse (a mark at or above maxSeq, or one that wrapped), so a
+// reservation past maxSeq fails the Append that needs it.
 func writeSeqFile(path string, sf seqFile) error {
+	if err := sf.check(); err != nil {
+		return fmt.Errorf("seq file %s: %w", path, err)
+	}
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {

@@ -538,11 +538,16 @@ func (s *Store) closeDamaged() error {
 	select {
 	case err := <-done:
 		if err != nil && s.file != nil {
+			unlockFile(s.file)
 			_ = s.file.Close()
 		}
 		return err
 	case <-t.C:
-		// That goroutine and bbolt's map are left behind.
+		// That goroutine and bbolt's map are left behind: a call still in
+		// bbolt may read the map, so it is not unmapped. The map keeps the
+		// open file description, and with it the flock, alive after the
+		// descriptor is closed: the lock is released explicitly first.
+		unlockFile(s.file)
 		if err := s.file.Close(); err != nil {
 			return fmt.Errorf("bbolt did not close within %v; closing its file: %w", damagedCloseWait, err)
 		}
