@@ -150,11 +150,18 @@ func (d *drainer) publishStatus() {
 func (d *drainer) advance(ctx context.Context) (read bool, err error) {
 	if d.c.startSeq.Load() == 0 {
 		read = true
+		// Under appendMu, so no append can take a seq between this read
+		// and the boundary it sets (the append would then be marked
+		// historical although it was made on this connection).
+		d.u.appendMu.Lock()
 		seq, err := d.u.store.NextSeq()
+		if err == nil {
+			d.c.startSeq.CompareAndSwap(0, seq)
+		}
+		d.u.appendMu.Unlock()
 		if err != nil {
 			return read, err
 		}
-		d.c.startSeq.CompareAndSwap(0, seq)
 	}
 	if d.rewind {
 		return read, nil
