@@ -107,6 +107,13 @@ func (g *Gate) Do(f func() error) error {
 // halted nothing: only SafeState puts the outputs into their safe state.
 func (g *Gate) Safe() bool { return g.closed.Load() }
 
+// Sealed reports whether Seal was called: the gate will never open again.
+func (g *Gate) Sealed() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sealed
+}
+
 // Unsafe names the outputs not known to be in their safe state while the
 // gate is closed: a Halt still in progress, or whose last run failed (a
 // transient bus error during an abort leaves the strip showing its last

@@ -355,3 +355,14 @@ func TestIdleNamesEveryOutputStillHalting(t *testing.T) {
 		}
 	})
 }
+
+func TestSealedSaysTheGateWillNeverOpenAgain(t *testing.T) {
+	g := NewGate(newFake("strip", nil))
+	if g.Sealed() {
+		t.Fatal("a new gate reports sealed")
+	}
+	g.Seal()
+	if !g.Sealed() || !errors.Is(g.Open(), ErrSealed) {
+		t.Fatalf("after Seal: Sealed %v, Open %v; want true and ErrSealed", g.Sealed(), g.Open())
+	}
+}

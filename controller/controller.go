@@ -130,7 +130,6 @@ type Pod struct {
 	stopped chan struct{} // closed when Run stops
 	queue   *eventQueue
 	latest  atomic.Pointer[vitals.Reading]
-	sealed  atomic.Bool
 
 	partsState parts
 	jitter     func() float64 // uniform in [0, 1), for the parts' backoff
@@ -272,7 +271,6 @@ func (p *Pod) Run(ctx context.Context) error {
 	go func() {
 		defer close(safeDone)
 		<-ctx.Done()
-		p.sealed.Store(true)
 		p.parts.Gate.Seal()
 		sctx, cancel := context.WithTimeout(context.Background(), safeStateTimeout)
 		defer cancel()

@@ -344,7 +344,7 @@ func (p *Pod) ack(req ackRequest) ackReply {
 // holds lists what keeps the outputs in their safe state now.
 func (p *Pod) holds() []string {
 	var h []string
-	if p.sealed.Load() {
+	if p.parts.Gate.Sealed() {
 		h = append(h, HoldStopping)
 	}
 	if p.wd.Status().Latched != nil {
