@@ -21,6 +21,21 @@
 //     before it can report anything: with the defaults the pod aborts for
 //     missing vitals 20 s after start at the earliest.
 //
+// # Arming
+//
+// The heart-rate and SpO2 rules are always armed: they act only on valid
+// readings, and the estimator reports a reading valid only with a finger
+// on the sensor, so an empty pod cannot trip them. vitals_stale is armed
+// during a merge (SetMerge) whatever the sensor says, and outside one
+// unless the sensor answers and sees no one (the latest reading, fed
+// within StaleAfter, has vitals.ContactNone): an empty pod never latches.
+// A sensor that fails, or says nothing of contact, or a reading that stops
+// being refreshed, keeps it armed: silence is not evidence of an empty pod.
+// A rule armed anew grants StaleAfter from that moment. Outside a merge a
+// sleeper whose finger leaves the sensor cannot be told from one who left
+// the pod; both disarm vitals_stale. During a merge both trip it.
+// Status.Armed lists the rules armed now.
+//
 // An alarm condition starts its delay when a valid reading crosses the limit.
 // It clears only when a valid reading comes back past a deadband (hysteresis:
 // 5 bpm for heart rate, 2 % for SpO2); readings that are invalid neither start
@@ -36,10 +51,13 @@
 // from detection to safe state, to the OnAbort callback, which must not block
 // (the controller records it). The wait for the actuators is bounded
 // (SafeStateTimeout, 1 s): an output whose bus hangs is named in the abort's
-// SafeStateError, and the abort is still latched, stored and reported. While latched, further trips are ignored and the
-// level stays "abort" until Ack, which a local acknowledgement calls and which
-// is refused while any alarm condition is still present. Restore re-latches a
-// stored abort at start and re-applies the safe state.
+// SafeStateError, and the abort is still latched, stored and reported.
+// While latched, further trips are ignored and the level stays "abort"
+// until Ack, which a local acknowledgement calls and which is refused while
+// any alarm condition is still present (outside a merge, a sensor that sees
+// no one is not a condition: an empty pod has no vitals to contradict the
+// acknowledgement). Restore re-latches a stored abort at start and
+// re-applies the safe state.
 //
 // # Evidence of safety
 //

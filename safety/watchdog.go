@@ -75,6 +75,10 @@ type Status struct {
 	Level   string
 	Pending []string // rules whose alarm delay is running
 	Latched *Abort
+	// Armed are the rules that can trip now (see Watchdog.SetMerge).
+	Armed []string
+	// Merge is what SetMerge last set.
+	Merge bool
 }
 
 // Options configure a Watchdog.
@@ -108,11 +112,18 @@ type Watchdog struct {
 
 	mu        sync.Mutex
 	latest    vitals.Reading
-	lastValid time.Time            // when the last valid reading was fed (or start + grace)
-	pending   map[string]time.Time // rule -> when its alarm condition began
-	latched   *Abort
-	safeSince time.Time     // first evaluation of the current run with no condition present; zero when one is
-	safeFor   time.Duration // from safeSince to the last evaluation
+	lastFeed  time.Time // when the last reading was fed (zero before the first)
+	lastValid time.Time // when the last valid reading was fed (or start + grace)
+	merge     bool      // SetMerge: a merge is under way, every rule is armed
+	// staleArmed is whether vitals_stale was armed at the last evaluation,
+	// and staleFrom when it was last armed: a rule armed anew grants
+	// StaleAfter from that moment, as the start grants StartupGrace.
+	staleArmed bool
+	staleFrom  time.Time
+	pending    map[string]time.Time // rule -> when its alarm condition began
+	latched    *Abort
+	safeSince  time.Time     // first evaluation of the current run with no condition present; zero when one is
+	safeFor    time.Duration // from safeSince to the last evaluation
 }
 
 // New returns a watchdog with the given limits. It panics on nothing: invalid
@@ -144,6 +155,7 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 		base:        now,
 		lastValid:   now.Add(l.StartupGrace),
 		pending:     map[string]time.Time{},
+		staleArmed:  true, // no reading yet: contact unknown
 	}
 	w.lastEval.Store(-1)
 	return w, nil
@@ -156,6 +168,7 @@ func (w *Watchdog) Feed(r vitals.Reading) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.latest = r
+	w.lastFeed = now
 	if r.Valid() {
 		// The first valid reading ends the start-up grace.
 		w.lastValid = now
@@ -290,7 +303,12 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 		w.condition(RuleSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
 	}
 
-	if stale := now.Sub(w.lastValid); stale > l.StaleAfter {
+	if !w.staleArmedLocked(now) {
+		w.staleArmed = false
+	} else if !w.staleArmed {
+		w.staleArmed, w.staleFrom = true, now
+	}
+	if stale := now.Sub(later(w.lastValid, w.staleFrom)); w.staleArmed && stale > l.StaleAfter {
 		return Abort{
 			Rule:   RuleVitalsStale,
 			Detail: fmt.Sprintf("no valid vitals for %.1f s (limit %.1f s)", stale.Seconds(), l.StaleAfter.Seconds()),
@@ -324,6 +342,41 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	return Abort{}, false
 }
 
+// staleArmedLocked reports whether vitals_stale is armed: always during a
+// merge; outside one, unless the sensor answers and sees nobody (the latest
+// reading, fed within StaleAfter, says ContactNone). A sensor that fails,
+// says nothing (ContactUnknown) or stops being read keeps it armed: its
+// silence says nothing about the sleeper. w.mu must be held.
+func (w *Watchdog) staleArmedLocked(now time.Time) bool {
+	return w.merge || !w.vacantLocked(now)
+}
+
+// vacantLocked reports whether the sensor, read within StaleAfter, sees no
+// one. w.mu must be held.
+func (w *Watchdog) vacantLocked(now time.Time) bool {
+	return w.latest.Contact == vitals.ContactNone && !w.lastFeed.IsZero() && now.Sub(w.lastFeed) <= w.limits.StaleAfter
+}
+
+// SetMerge arms every rule while a merge is under way (active), whatever
+// the sensor says of contact; outside a merge vitals_stale is disarmed while
+// the sensor sees no one (an empty pod never latches). Arming it anew
+// grants StaleAfter from that moment, so a merge started on a pod whose
+// last valid reading is older than StaleAfter trips StaleAfter later, not
+// at once. The heart rate and SpO2 rules are always armed: they act only on
+// valid readings, and a reading is valid only with a finger on the sensor.
+func (w *Watchdog) SetMerge(active bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.merge = active
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // condition starts a rule's alarm delay when the limit is crossed and clears
 // it once the value is back past the deadband.
 func (w *Watchdog) condition(rule string, now time.Time, crossed, cleared bool) {
@@ -340,7 +393,10 @@ func (w *Watchdog) condition(rule string, now time.Time, crossed, cleared bool) 
 func (w *Watchdog) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := Status{Level: LevelOK}
+	s := Status{Level: LevelOK, Merge: w.merge, Armed: []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low}}
+	if w.staleArmedLocked(time.Now()) {
+		s.Armed = append(s.Armed, RuleVitalsStale)
+	}
 	for _, rule := range []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low} {
 		if _, ok := w.pending[rule]; ok {
 			s.Pending = append(s.Pending, rule)
@@ -403,7 +459,7 @@ func (w *Watchdog) Ack(a Abort) error {
 		return fmt.Errorf("safety: ack of %s at %s does not match the latched %s at %s",
 			a.Rule, a.At.Format(time.RFC3339Nano), w.latched.Rule, w.latched.At.Format(time.RFC3339Nano))
 	}
-	if c := w.presentLocked(now); c != 0 {
+	if c := w.ackBlockersLocked(now); c != 0 {
 		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(c))
 	}
 	w.latched = nil
@@ -420,7 +476,7 @@ func (w *Watchdog) CanAck() error {
 	if w.latched == nil {
 		return ErrNotLatched
 	}
-	if c := w.presentLocked(now); c != 0 {
+	if c := w.ackBlockersLocked(now); c != 0 {
 		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(c))
 	}
 	return nil
@@ -454,6 +510,18 @@ func (w *Watchdog) presentLocked(now time.Time) conditions {
 	}
 	if r.SpO2Pct < l.SpO2LowPct+spo2DeadbandPct {
 		c |= condSpO2Low
+	}
+	return c
+}
+
+// ackBlockersLocked returns the alarm conditions that refuse an Ack: those
+// present now, except that vitals which are not valid because the sensor
+// sees no one outside a merge do not refuse it (an empty pod has no vitals
+// to contradict the acknowledgement). w.mu must be held.
+func (w *Watchdog) ackBlockersLocked(now time.Time) conditions {
+	c := w.presentLocked(now)
+	if c == condNotValid && !w.merge && w.vacantLocked(now) {
+		return 0
 	}
 	return c
 }

@@ -107,6 +107,10 @@ const (
 	// MinDC is the lowest mean ADC count (of 262 143) that means a finger
 	// is on the sensor; without one only a few percent of it comes back.
 	MinDC = 20000
+	// ContactSeconds is the span of IR signal Contact is judged on: long
+	// enough to average over a beat, short enough that a finger leaving
+	// the sensor is seen within about a second.
+	ContactSeconds = 1.0
 	// adcFullScale is the highest count at every resolution: a sample at or
 	// above it was clipped, which flattens the pulse.
 	adcFullScale = (1<<18 - 1) &^ 7
@@ -203,6 +207,7 @@ func (e *Estimator) Reset() {
 func (e *Estimator) Estimate() Reading {
 	var r Reading
 	n := e.count
+	r.Contact = e.contact()
 	if n < e.minSamples {
 		return r
 	}
@@ -267,6 +272,25 @@ func (e *Estimator) Estimate() Reading {
 	}
 	r.SpO2Pct, r.SpO2Valid = min(110-25*ratio, 100), true
 	return r
+}
+
+// contact judges the newest ContactSeconds of IR signal against MinDC.
+func (e *Estimator) contact() Contact {
+	k := max(int(math.Round(ContactSeconds*e.fs)), 1)
+	if e.count < k {
+		return ContactUnknown
+	}
+	sum := 0.0
+	for i, j := 0, e.head; i < k; i++ {
+		if j--; j < 0 {
+			j = len(e.ir) - 1
+		}
+		sum += e.ir[j]
+	}
+	if sum/float64(k) < MinDC {
+		return ContactNone
+	}
+	return ContactSkin
 }
 
 // recentPeaks returns the tail of peaks that lies at or after sample from,

@@ -207,8 +207,12 @@ func TestEstimatorNeedsFourSeconds(t *testing.T) {
 	g := newPPG(25, 120, 97)
 	for i := range 99 {
 		e.Add(g.next())
-		if got := e.Estimate(); got != (Reading{}) {
-			t.Fatalf("after %d samples: got %+v, want zero Reading", i+1, got)
+		want := Reading{}
+		if i+1 >= 25 {
+			want.Contact = ContactSkin // a second of signal is enough for that
+		}
+		if got := e.Estimate(); got != want {
+			t.Fatalf("after %d samples: got %+v, want %+v", i+1, got, want)
 		}
 	}
 	e.Add(g.next())
@@ -537,5 +541,49 @@ func BenchmarkEstimate(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Contact is judged on the newest second of IR signal alone: unknown until
+// a second has arrived (and again after Reset), none once a finger has left
+// for a second, skin once it is back for a second, whatever the pulse.
+func TestEstimatorContact(t *testing.T) {
+	const fs = 25
+	e := NewEstimator(fs)
+	finger := newPPG(fs, 60, 97)
+	empty := scaled(newPPG(fs, 60, 97), 0.01) // the light that reaches an empty sensor
+	clipped := scaled(newPPG(fs, 60, 97), 3)
+	add := func(n int, sample func(int, *rand.Rand) (uint32, uint32)) {
+		for i := range n {
+			e.Add(sample(i, nil))
+		}
+	}
+	steps := []struct {
+		what    string
+		samples int
+		sample  func(int, *rand.Rand) (uint32, uint32)
+		want    Contact
+	}{
+		{"less than a second of a finger", fs - 1, pulse(finger), ContactUnknown},
+		{"a second of a finger", 1, pulse(finger), ContactSkin},
+		{"half a second without", fs / 2, empty, ContactSkin}, // the mean is still above MinDC
+		{"a second without", fs / 2, empty, ContactNone},
+		{"ten seconds without", 10 * fs, empty, ContactNone},
+		{"a clipped second", fs, clipped, ContactSkin},
+	}
+	for _, st := range steps {
+		add(st.samples, st.sample)
+		if got := e.Estimate().Contact; got != st.want {
+			t.Fatalf("after %s: contact %v, want %v", st.what, got, st.want)
+		}
+	}
+	e.Reset()
+	if got := e.Estimate().Contact; got != ContactUnknown {
+		t.Fatalf("after Reset: contact %v, want unknown", got)
+	}
+	for c, want := range map[Contact]string{ContactUnknown: "unknown", ContactNone: "none", ContactSkin: "skin"} {
+		if c.String() != want {
+			t.Errorf("Contact(%d).String() = %q, want %q", c, c.String(), want)
+		}
 	}
 }

@@ -25,6 +25,40 @@ type Reading struct {
 
 	SpO2Pct   float64
 	SpO2Valid bool
+
+	// Contact says whether the sensor sees a body: the pod's evidence that
+	// someone lies in it. ContactUnknown when the reading says nothing of
+	// it (a sensor that did not answer, or too little signal yet).
+	Contact Contact
+}
+
+// Contact is what a reading says of the sensor's contact with the sleeper.
+type Contact uint8
+
+const (
+	// ContactUnknown: no judgement (no samples, a failed read, or less
+	// than ContactSeconds of signal since the estimator was reset). A
+	// sensor that fails says nothing about the sleeper, so the safety
+	// watchdog treats this as contact.
+	ContactUnknown Contact = iota
+	// ContactNone: the sensor answers and sees no finger: the mean IR
+	// count of the last ContactSeconds is below MinDC.
+	ContactNone
+	// ContactSkin: the mean IR count of the last ContactSeconds is at or
+	// above MinDC (a clipped signal included: light that saturates the
+	// photodiode is not proof of an empty pod).
+	ContactSkin
+)
+
+// String returns "unknown", "none" or "skin".
+func (c Contact) String() string {
+	switch c {
+	case ContactNone:
+		return "none"
+	case ContactSkin:
+		return "skin"
+	}
+	return "unknown"
 }
 
 // Valid reports whether every vital the safety rules need is known.

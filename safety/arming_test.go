@@ -1,0 +1,164 @@
+package safety
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sleegation/podd/sensors/vitals"
+)
+
+// empty is what the sensor says of an empty pod: it answers, sees no
+// finger, and so has no vitals.
+func empty() vitals.Reading { return vitals.Reading{At: time.Now(), Contact: vitals.ContactNone} }
+
+// noAnswer is what the pod feeds when the sensor does not answer.
+func noAnswer() vitals.Reading { return vitals.Reading{At: time.Now()} }
+
+func occupied(hr, spo2 float64) vitals.Reading {
+	r := reading(hr, spo2)
+	r.Contact = vitals.ContactSkin
+	return r
+}
+
+var allRules = []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleVitalsStale}
+
+// An empty pod never latches: a sensor that answers and sees no one
+// disarms vitals_stale outside a merge, however long it lasts, from the
+// start on.
+func TestAnEmptyPodNeverLatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(empty(), time.Hour)
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("an empty pod latched: %+v", got)
+		}
+		st := h.w.Status()
+		if st.Level != LevelOK || !slices.Equal(st.Armed, allRules[:3]) {
+			t.Fatalf("status %+v, want level ok and armed %v", st, allRules[:3])
+		}
+	})
+}
+
+// A sensor that stops answering says nothing about the sleeper: outside a
+// merge too, vitals_stale stays armed and trips StaleAfter after the last
+// valid reading (the loss is treated as unsafe).
+func TestASilentSensorKeepsVitalsStaleArmed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(occupied(60, 97), 20*time.Second)
+		// The last valid reading was fed at 19.5 s.
+		h.feedFor(noAnswer(), 4500*time.Millisecond)
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("aborted within StaleAfter: %+v", got)
+		}
+		h.feedFor(noAnswer(), time.Second)
+		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleVitalsStale {
+			t.Fatalf("aborts %+v, want one vitals_stale", got)
+		}
+	})
+}
+
+// A reading of "no one" that stops being refreshed does not keep the rule
+// disarmed: a stalled sensor loop is caught StaleAfter after its last
+// reading, and StaleAfter again after the rule is armed anew.
+func TestAStalledVacantReadingRearmsVitalsStale(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(empty(), time.Minute)
+		start := time.Now()
+		for h.w.Status().Latched == nil {
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
+		}
+		// The last vacant reading was fed 500 ms before start. It stops
+		// disarming the rule at the first evaluation more than StaleAfter
+		// later (4.6 s after start), and the rule armed anew trips at the
+		// first evaluation more than StaleAfter after that.
+		if got, want := time.Since(start), 9700*time.Millisecond; got != want {
+			t.Fatalf("latched %v after the feed stopped, want %v", got, want)
+		}
+	})
+}
+
+// During a merge every rule is armed whatever the sensor says: a sleeper
+// who leaves the pod mid-merge, and a sensor that falls off, are the same
+// to the pod, and both trip vitals_stale StaleAfter after the last valid
+// reading. Arming anew (a merge begun on an empty sensor) grants StaleAfter
+// from that moment.
+func TestAMergeArmsEveryRule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(empty(), time.Minute)
+		h.w.SetMerge(true)
+		if st := h.w.Status(); !st.Merge || !slices.Equal(st.Armed, allRules) {
+			t.Fatalf("status %+v, want merge and every rule armed", st)
+		}
+		h.feedFor(empty(), 5*time.Second)
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("aborted within StaleAfter of arming: %+v", got)
+		}
+		h.feedFor(empty(), time.Second)
+		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleVitalsStale {
+			t.Fatalf("aborts %+v, want one vitals_stale", got)
+		}
+	})
+}
+
+// The sleeper leaves the pod outside a merge: vitals_stale is disarmed as
+// soon as the sensor sees no one, and armed again, with StaleAfter from
+// then, when they come back; the heart-rate rules act on their vitals as
+// soon as they are valid.
+func TestTheSleeperLeavesAndComesBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(occupied(60, 97), 30*time.Second)
+		h.feedFor(empty(), 10*time.Minute)
+		// Back: contact, but the estimator needs seconds before it is valid.
+		back := vitals.Reading{At: time.Now(), Contact: vitals.ContactSkin}
+		h.feedFor(back, 5*time.Second)
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("aborted within StaleAfter of the return: %+v", got)
+		}
+		h.feedFor(occupied(150, 97), 11*time.Second)
+		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleHeartRateHigh {
+			t.Fatalf("aborts %+v, want one heart_rate_high", got)
+		}
+	})
+}
+
+// An abort latched on an occupied pod can be acknowledged once the sleeper
+// has left (outside a merge nothing contradicts it), but not while the
+// sensor is silent, nor during a merge.
+func TestAckOnAVacantPod(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(occupied(60, 97), 5*time.Second)
+		h.feedFor(occupied(150, 97), 11*time.Second)
+		a := h.w.Status().Latched
+		if a == nil {
+			t.Fatal("not latched")
+		}
+		h.feedFor(noAnswer(), time.Second)
+		if err := h.w.Ack(*a); err == nil || !strings.Contains(err.Error(), "vitals are not valid") {
+			t.Fatalf("Ack with a silent sensor: %v, want refused for invalid vitals", err)
+		}
+		h.w.SetMerge(true)
+		h.feedFor(empty(), time.Second)
+		if err := h.w.Ack(*a); err == nil {
+			t.Fatal("Ack of a vacant pod during a merge succeeded")
+		}
+		h.w.SetMerge(false)
+		if err := h.w.CanAck(); err != nil {
+			t.Fatalf("CanAck on a vacant pod: %v", err)
+		}
+		if err := h.w.Ack(*a); err != nil {
+			t.Fatalf("Ack on a vacant pod: %v", err)
+		}
+		if sf := h.w.SafeFor(); sf != 0 {
+			t.Fatalf("SafeFor %v on a vacant pod, want 0: emptiness is no evidence of safety", sf)
+		}
+	})
+}
