@@ -81,6 +81,8 @@ type Config struct {
 	// default DefaultSettleTime.
 	SettleTime time.Duration
 	Limits     safety.Limits
+	// Session tunes the merge sessions.
+	Session SessionConfig
 	// AmbientLight is what the strip shows while the pod is idle.
 	AmbientLight apa102.Color
 	LEDCount     int
@@ -134,6 +136,9 @@ type Pod struct {
 	partsState parts
 	jitter     func() float64 // uniform in [0, 1), for the parts' backoff
 
+	sess        session
+	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
+
 	// Owned by the recorder goroutine.
 	storeErr    error
 	openFailing bool
@@ -162,6 +167,7 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	if cfg.SettleTime <= 0 {
 		cfg.SettleTime = DefaultSettleTime
 	}
+	cfg.Session.resolve()
 	if cfg.LEDCount <= 0 {
 		cfg.LEDCount = 1
 	}
@@ -288,6 +294,7 @@ func (p *Pod) Run(ctx context.Context) error {
 
 	var parts sync.WaitGroup
 	parts.Go(func() { _ = p.telemetryLoop(ctx) })
+	parts.Go(func() { p.sessionLoop(ctx) })
 	lateCtx, lateCancel := context.WithCancel(context.Background())
 	defer lateCancel()
 	var late sync.WaitGroup
@@ -395,6 +402,11 @@ func (p *Pod) keepSafe(ctx context.Context) {
 
 // setState records a state change and reports it.
 func (p *Pod) setState(to string, at time.Time, reason string) {
+	p.setStateWith(to, at, reason, nil)
+}
+
+// setStateWith records a state change and reports it with extra fields.
+func (p *Pod) setStateWith(to string, at time.Time, reason string, extra map[string]any) {
 	p.mu.Lock()
 	from := p.state
 	if from == to {
@@ -407,7 +419,11 @@ func (p *Pod) setState(to string, at time.Time, reason string) {
 		from = "offline"
 	}
 	p.parts.Uplink.SetStatus(to, at)
-	p.post(uplink.Event{Type: "state", Fields: map[string]any{"from": from, "to": to, "reason": reason}}, at)
+	fields := map[string]any{"from": from, "to": to, "reason": reason}
+	for k, v := range extra {
+		fields[k] = v
+	}
+	p.post(uplink.Event{Type: "state", Fields: fields}, at)
 }
 
 // State returns the pod's state and since when it holds. It is derived from
@@ -450,8 +466,9 @@ func (p *Pod) Status() Status {
 	st := Status{
 		Pod: p.cfg.Pod, Boot: p.cfg.Boot, Version: p.cfg.Version,
 		State: state, Since: since, Simulated: p.cfg.Simulated,
+		Session: p.sessionStatus(), Consent: p.Consent(),
 		Safety: SafetyStatus{
-			Level: ws.Level, Pending: ws.Pending, Latched: ws.Latched, Latch: latch,
+			Level: ws.Level, Pending: ws.Pending, Armed: ws.Armed, Latched: ws.Latched, Latch: latch,
 			SafeForS: round1(p.wd.SafeFor().Seconds()),
 		},
 		Outputs: Outputs{Safe: p.parts.Gate.Safe(), Unsafe: p.parts.Gate.Unsafe()},
@@ -471,7 +488,9 @@ func (p *Pod) Status() Status {
 	if err := p.parts.Uplink.Duplicate(); err != nil {
 		st.Uplink.Duplicate = err.Error()
 	}
+	st.Vitals.Contact = vitals.ContactUnknown.String()
 	if r := p.latest.Load(); r != nil {
+		st.Vitals.Contact = r.Contact.String()
 		if r.HeartRateValid {
 			st.Vitals.HeartRateBPM = ptr(r.HeartRateBPM)
 		}

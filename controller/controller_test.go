@@ -53,6 +53,8 @@ type fakeUplink struct {
 	times []time.Time   // of each event, as given
 	// duplicate is what Duplicate reports (under mu).
 	duplicate error
+	// connected is what Connected reports.
+	connected atomic.Bool
 	degraded  []string // the last SetDegraded
 
 	mu        sync.Mutex
@@ -97,7 +99,7 @@ func (u *fakeUplink) Event(e uplink.Event, at time.Time) (uint64, error) {
 	return uint64(len(u.events)), nil
 }
 
-func (u *fakeUplink) Connected() bool { return false }
+func (u *fakeUplink) Connected() bool { return u.connected.Load() }
 
 func (u *fakeUplink) Broker() string { return "" }
 

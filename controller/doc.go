@@ -72,9 +72,59 @@
 // close the store and the hardware watchdog well within systemd's
 // TimeoutStopSec (10 s in podd.service).
 //
-// # State
+// # Sessions
 //
-// "aborted" while the watchdog has a latched abort, "idle" otherwise. The
-// state is derived from the watchdog, so it reads "aborted" from the
-// instant of the abort, before the recorder has reported it.
+// The pod's states, as telemetry's state and the status report them:
+//
+//	starting --latch read--> idle
+//	idle --consent + merge/start--> baseline --baseline captured, start time--> merged
+//	baseline, merged --merge/end, maximum duration, consent expired, city link lost > 30 s--> ending
+//	ending --EndingDuration--> idle
+//	baseline, merged, ending --panic, consent withdrawn, merge/abort--> idle (at once)
+//	any --a safety rule trips--> aborted --acknowledged locally--> idle
+//
+// "aborted" is derived from the watchdog's latch, so it reads so from the
+// instant of the abort, before the recorder has reported it; the merge
+// under way is left (silently: the abort is the event) and consent is
+// withdrawn, so a new merge needs the sleeper's consent again.
+//
+// Which rules are armed (package safety, "Arming"):
+//
+//	state              sensor sees someone   sensor sees no one   sensor fails
+//	idle, aborted      every rule            heart rate, SpO2     every rule
+//	baseline..ending   every rule            every rule           every rule
+//
+// The heart-rate and SpO2 rules act only on valid readings, which need a
+// finger on the sensor, so an empty pod never latches; vitals_stale is what
+// an empty pod disarms outside a merge. Outside a merge a finger off the
+// sensor and a sleeper out of the pod look the same, and both disarm it;
+// during a merge both trip it. A sensor that fails says nothing about the
+// sleeper: its loss trips vitals_stale wherever the pod is.
+//
+// merge/start (StartMerge) is accepted only with the sleeper's current
+// local consent, no latch, the stored latch read, valid vitals now and no
+// sensor fault, and no merge under way; a refusal (RefusedError) names
+// every condition that failed and changes nothing. The baseline is the
+// mean of the valid readings over BaselineDuration (1 min), every rule
+// armed; a baseline without one valid reading ends the merge.
+//
+// Consent is local: the consent button (a grant for ConsentDuration, 12 h)
+// or the local API (a grant with its own expiry, or a withdrawal). It
+// expires; an expiry during a merge ends it gracefully. The panic button,
+// a withdrawal and a hub's merge/abort end a merge at once: the caller
+// applies the outputs' safe state by the direct path (the gate, as the
+// watchdog's abort does) before anything else, then the merge is left for
+// idle. None of them latches: the panic and the withdrawal are the
+// sleeper's choice, and a merge/abort reports no danger this pod found.
+// The outputs then light again by the usual rule (nothing latched and the
+// vitals within every limit for SettleTime).
+//
+// A merge does not survive a restart of the daemon: the pod starts idle.
+//
+// The session's state is guarded by its own mutex; it is changed by the
+// callers of StartMerge, EndMerge, AbortMerge, Panic, GrantConsent and
+// WithdrawConsent, and by the session loop (a supervised goroutine of
+// Run, every 200 ms: the clocks, and leaving a merge on a latch, which the
+// recorder also does when it records the abort and before it acknowledges
+// one, so an acknowledgement can never resume a merge).
 package controller

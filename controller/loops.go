@@ -41,6 +41,7 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 			return
 		}
 		faulty = err != nil
+		p.sensorFault.Store(faulty)
 		now := time.Now()
 		if err != nil {
 			p.log.Warn("sensor fault", "device", "max30102", "err", err)
@@ -219,7 +220,7 @@ func (p *Pod) telemetryLoop(ctx context.Context) error {
 func (p *Pod) telemetry() uplink.Telemetry {
 	state, _ := p.State()
 	ws := p.wd.Status()
-	t := uplink.Telemetry{State: state, Safety: ws.Level}
+	t := uplink.Telemetry{State: state, Safety: ws.Level, Session: p.sessionID()}
 	if ws.Latched != nil {
 		stored := sameAbort(ws.Latched, p.latch().stored)
 		t.LatchStored = &stored

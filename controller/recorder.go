@@ -147,6 +147,7 @@ func (p *Pod) recordAbort(a safety.Abort) {
 	}
 	p.post(uplink.Event{Type: "abort", Fields: fields}, a.At)
 	p.setState(StateAborted, a.At, a.Rule)
+	p.sessionAborted(time.Now(), a.Rule)
 }
 
 // syncStore reads the stored latch once the store is open, stores the
@@ -327,6 +328,7 @@ func (p *Pod) ack(req ackRequest) ackReply {
 	p.mu.Unlock()
 	// The caller gave up while the store was written, or a condition came
 	// back: no acknowledgement, and the latch is written back by syncStore.
+	p.sessionAborted(time.Now(), a.Rule)
 	if !req.fate.CompareAndSwap(ackPending, ackCommitted) {
 		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", context.Canceled)}
 	}

@@ -14,16 +14,19 @@ var ErrRefused = errors.New("refused")
 
 // Status is a snapshot of the pod, as the local API serves it.
 type Status struct {
-	Pod       string       `json:"pod"`
-	Boot      string       `json:"boot"`
-	Version   string       `json:"version"`
-	State     string       `json:"state"`
-	Since     time.Time    `json:"since"`
-	Simulated bool         `json:"simulated"`
-	Safety    SafetyStatus `json:"safety"`
-	Outputs   Outputs      `json:"outputs"`
-	Vitals    Vitals       `json:"vitals"`
-	Uplink    UplinkStatus `json:"uplink"`
+	Pod       string    `json:"pod"`
+	Boot      string    `json:"boot"`
+	Version   string    `json:"version"`
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	Simulated bool      `json:"simulated"`
+	// Session is the merge under way; absent outside one.
+	Session *SessionStatus `json:"session,omitempty"`
+	Consent Consent        `json:"consent"`
+	Safety  SafetyStatus   `json:"safety"`
+	Outputs Outputs        `json:"outputs"`
+	Vitals  Vitals         `json:"vitals"`
+	Uplink  UplinkStatus   `json:"uplink"`
 	// Parts are the supervised parts (store, uplink, local API, metrics,
 	// simulator), in start order.
 	Parts []PartStatus `json:"parts"`
@@ -47,8 +50,11 @@ const (
 
 // SafetyStatus is the watchdog's part of Status.
 type SafetyStatus struct {
-	Level   string        `json:"level"`
-	Pending []string      `json:"pending,omitempty"`
+	Level   string   `json:"level"`
+	Pending []string `json:"pending,omitempty"`
+	// Armed are the rules that can trip now: vitals_stale is disarmed
+	// outside a merge while the sensor sees no one.
+	Armed   []string      `json:"armed"`
 	Latched *safety.Abort `json:"latched,omitempty"`
 	// Latch says whether the store holds the latch: none, stored, unsaved
 	// or unknown.
@@ -82,6 +88,9 @@ type Outputs struct {
 type Vitals struct {
 	HeartRateBPM *float64 `json:"heart_rate_bpm"`
 	SpO2Pct      *float64 `json:"spo2_pct"`
+	// Contact is what the pulse oximeter sees: "skin", "none" (an empty
+	// pod, or a finger off the sensor) or "unknown".
+	Contact string `json:"contact"`
 }
 
 // UplinkStatus tells whether the hub is reachable and how much waits to be sent.

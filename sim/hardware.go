@@ -20,6 +20,7 @@ type Hardware struct {
 	scenario *scenario.Scenario
 	start    time.Time
 	log      *slog.Logger
+	occupied bool // what the oximeter model was last told
 }
 
 // FaultPeriod is how often Run applies the scenario's faults.
@@ -46,7 +47,8 @@ func NewHardware(sc *scenario.Scenario, leds int, start time.Time, log *slog.Log
 	return h, nil
 }
 
-// Run applies the scenario's faults and reports its presses until ctx is done.
+// Run applies the scenario's faults and occupancy (a finger on the
+// oximeter or not) and reports its presses until ctx is done.
 func (h *Hardware) Run(ctx context.Context) error {
 	t := time.NewTicker(FaultPeriod)
 	defer t.Stop()
@@ -64,6 +66,10 @@ func (h *Hardware) Run(ctx context.Context) error {
 }
 
 func (h *Hardware) setFaults(now time.Duration) {
+	if occ := h.scenario.OccupiedAt(now); occ != h.occupied || now == 0 {
+		h.occupied = occ
+		h.Oximeter.SetFingerPresent(occ)
+	}
 	h.I2C.SetFault(MAX30102Addr, Fault(h.scenario.FaultAt(scenario.DeviceMAX30102, now)))
 	h.SPI.SetFault(Fault(h.scenario.FaultAt(scenario.DeviceAPA102, now)))
 }

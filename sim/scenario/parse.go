@@ -22,6 +22,7 @@ import (
 type fileDoc struct {
 	Name     string     `yaml:"name"`
 	Baseline *vitalsDoc `yaml:"baseline"`
+	Occupied *bool      `yaml:"occupied"`
 	Timeline []stepDoc  `yaml:"timeline"`
 }
 
@@ -33,11 +34,12 @@ type vitalsDoc struct {
 }
 
 type stepDoc struct {
-	At    *string    `yaml:"at"`
-	Ramp  *string    `yaml:"ramp"`
-	Set   *vitalsDoc `yaml:"set"`
-	Fault *faultDoc  `yaml:"fault"`
-	Press *string    `yaml:"press"`
+	At       *string    `yaml:"at"`
+	Ramp     *string    `yaml:"ramp"`
+	Set      *vitalsDoc `yaml:"set"`
+	Fault    *faultDoc  `yaml:"fault"`
+	Press    *string    `yaml:"press"`
+	Occupied *bool      `yaml:"occupied"`
 }
 
 type faultDoc struct {
@@ -137,7 +139,7 @@ func build(doc *fileDoc, idx *nodeIndex) (*Scenario, error) {
 		return d, true
 	}
 
-	s := &Scenario{Name: doc.Name}
+	s := &Scenario{Name: doc.Name, Occupied: doc.Occupied == nil || *doc.Occupied}
 
 	if doc.Baseline == nil {
 		bad("baseline", "missing (give %s)", vitalKeys())
@@ -186,12 +188,17 @@ func build(doc *fileDoc, idx *nodeIndex) (*Scenario, error) {
 		if sd.Press != nil {
 			kinds = append(kinds, "press")
 		}
+		if sd.Occupied != nil {
+			kinds = append(kinds, "occupied")
+			v := *sd.Occupied
+			st.Occupied = &v
+		}
 		if len(kinds) != 1 {
 			has := "none"
 			if len(kinds) > 1 {
 				has = strings.Join(kinds, " and ")
 			}
-			bad(path, "needs exactly one of set, fault, press (has %s)", has)
+			bad(path, "needs exactly one of set, fault, press, occupied (has %s)", has)
 		}
 
 		if sd.Ramp != nil {
@@ -274,7 +281,7 @@ func build(doc *fileDoc, idx *nodeIndex) (*Scenario, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	s.plan = compile(s.Baseline, s.Timeline)
+	s.plan = compile(s.Baseline, s.Occupied, s.Timeline)
 	return s, nil
 }
 

@@ -72,13 +72,17 @@ type Fault struct {
 	For    time.Duration // 0: until the end of the scenario
 }
 
-// Step is one timeline entry. Exactly one of Set, Fault and Press is given.
+// Step is one timeline entry. Exactly one of Set, Fault, Press and
+// Occupied is given.
 type Step struct {
 	At    time.Duration // since the daemon started
 	Ramp  time.Duration // set steps only: time to reach the targets linearly; 0 is a step change
 	Set   *Targets
 	Fault *Fault
 	Press string // one of PressKinds()
+	// Occupied: the sleeper lies down in the pod (true) or leaves it
+	// (false), with their finger on the pulse oximeter or off it.
+	Occupied *bool
 }
 
 // Scenario is a validated script of the sleeper's night. Build it with Parse
@@ -88,6 +92,9 @@ type Step struct {
 type Scenario struct {
 	Name     string
 	Baseline Vitals
+	// Occupied is whether someone lies in the pod at the start (the file's
+	// top-level `occupied`, true when left out).
+	Occupied bool
 	Timeline []Step
 
 	plan *plan
@@ -179,6 +186,22 @@ func (s *Scenario) PressesBetween(from, to time.Duration) []string {
 	return slices.Clone(p.presses[i:j])
 }
 
+// OccupiedAt reports whether someone lies in the pod d after the start: the
+// last occupied step at or before d, or Occupied before the first.
+func (s *Scenario) OccupiedAt(d time.Duration) bool {
+	p := s.mustPlan()
+	n, _ := slices.BinarySearchFunc(p.occupiedAt, d, func(at, d time.Duration) int {
+		if at <= d {
+			return -1
+		}
+		return 1
+	})
+	if n == 0 {
+		return p.occupied
+	}
+	return p.occupiedTo[n-1]
+}
+
 // Duration returns the time of the scenario's last change: the end of its
 // last ramp or fault, or its last step. A ramp or fault cut short by a later
 // step of the same vital or device ends where it is cut. A fault without
@@ -222,7 +245,11 @@ type plan struct {
 	faults   map[string][]faultSpan
 	pressAt  []time.Duration
 	presses  []string
-	end      time.Duration
+	// occupied at the start, then the occupied steps' times and values.
+	occupied   bool
+	occupiedAt []time.Duration
+	occupiedTo []bool
+	end        time.Duration
 }
 
 // segment is one set step's effect on one vital: from `from` at start to
@@ -268,8 +295,8 @@ type faultSpan struct {
 // each vital it names from the value that vital has at the step's `at`,
 // which is where an earlier ramp has got to if it is still running; the
 // earlier ramp stops there.
-func compile(baseline Vitals, timeline []Step) *plan {
-	p := &plan{baseline: baseline.array(), faults: map[string][]faultSpan{}}
+func compile(baseline Vitals, occupied bool, timeline []Step) *plan {
+	p := &plan{baseline: baseline.array(), faults: map[string][]faultSpan{}, occupied: occupied}
 	for _, st := range timeline {
 		switch {
 		case st.Set != nil:
@@ -288,6 +315,9 @@ func compile(baseline Vitals, timeline []Step) *plan {
 		case st.Press != "":
 			p.pressAt = append(p.pressAt, st.At)
 			p.presses = append(p.presses, st.Press)
+		case st.Occupied != nil:
+			p.occupiedAt = append(p.occupiedAt, st.At)
+			p.occupiedTo = append(p.occupiedTo, *st.Occupied)
 		}
 		// A step of any kind is a change at its `at`.
 		p.end = max(p.end, st.At)

@@ -218,6 +218,36 @@ func TestPressesBetween(t *testing.T) {
 	}
 }
 
+// Occupancy starts as the file's top-level occupied says (true when left
+// out) and follows the occupied steps, each from its at on.
+func TestOccupiedAt(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		at   map[time.Duration]bool
+	}{
+		{"left out", base, map[time.Duration]bool{0: true, time.Hour: true}},
+		{"an empty pod", base + "occupied: false\n", map[time.Duration]bool{0: false, time.Hour: false}},
+		{"the sleeper arrives, leaves and comes back", base + `occupied: false
+timeline:
+  - {at: 10s, occupied: true}
+  - {at: 1m, occupied: false}
+  - {at: 2m, occupied: true}
+`, map[time.Duration]bool{0: false, sec(9.999): false, sec(10): true, sec(59): true, time.Minute: false, 2 * time.Minute: true, time.Hour: true}},
+	}
+	for _, tt := range tests {
+		s := mustParse(t, tt.src)
+		for d, want := range tt.at {
+			if got := s.OccupiedAt(d); got != want {
+				t.Errorf("%s: OccupiedAt(%v) = %v, want %v", tt.name, d, got, want)
+			}
+		}
+	}
+	if _, err := Parse([]byte(base + "occupied: maybe\n")); err == nil || !strings.Contains(err.Error(), "occupied") {
+		t.Errorf("occupied: maybe: error %v, want one naming occupied", err)
+	}
+}
+
 func TestDuration(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -269,6 +299,7 @@ timeline:
 	hr := 150.0
 	want := &Scenario{
 		Name:     "nightmare",
+		Occupied: true,
 		Baseline: Vitals{HeartRateBPM: 58, SpO2Pct: 97, SkinConductanceUS: 2, BodyTempC: 36.6},
 		Timeline: []Step{
 			{At: sec(10), Ramp: sec(5), Set: &Targets{HeartRateBPM: &hr}},
@@ -323,13 +354,13 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			"unknown top-level key", base + "nmae: x\n",
-			[]string{"nmae: unknown key (allowed: name, baseline, timeline) (line 2)"},
+			[]string{"nmae: unknown key (allowed: name, baseline, occupied, timeline) (line 2)"},
 		},
 		{
 			"unknown keys in a step, its set and its fault",
 			step("{at: 1s, sett: {heart_rate_bpm: 1}}", "{at: 2s, set: {hr: 1}}", "{at: 3s, fault: {device: apa102, kind: nack, until: 4s}}"),
 			[]string{
-				"timeline[0].sett: unknown key (allowed: at, ramp, set, fault, press) (line 3)",
+				"timeline[0].sett: unknown key (allowed: at, ramp, set, fault, press, occupied) (line 3)",
 				"timeline[1].set.hr: unknown key (allowed: heart_rate_bpm, spo2_pct, skin_conductance_us, body_temp_c) (line 4)",
 				"timeline[2].fault.until: unknown key (allowed: device, kind, for) (line 5)",
 			},
@@ -374,9 +405,13 @@ func TestParseErrors(t *testing.T) {
 		{
 			"no kind, and two kinds", step("{at: 1s}", "{at: 2s, press: panic, set: {spo2_pct: 90}}"),
 			[]string{
-				"timeline[0]: needs exactly one of set, fault, press (has none) (line 3)",
-				"timeline[1]: needs exactly one of set, fault, press (has set and press) (line 4)",
+				"timeline[0]: needs exactly one of set, fault, press, occupied (has none) (line 3)",
+				"timeline[1]: needs exactly one of set, fault, press, occupied (has set and press) (line 4)",
 			},
+		},
+		{
+			"occupied with a press", step("{at: 2s, press: panic, occupied: false}"),
+			[]string{"timeline[0]: needs exactly one of set, fault, press, occupied (has press and occupied) (line 3)"},
 		},
 		{
 			"ramp negative, ramp on a press", step("{at: 1s, ramp: -2s, set: {spo2_pct: 90}}", "{at: 2s, ramp: 2s, press: panic}"),
