@@ -47,6 +47,10 @@ type Pod interface {
 	Status() Status
 	// Ack clears the latched abort. It returns the abort it cleared.
 	Ack(ctx context.Context) (safety.Abort, error)
+	// GrantConsent records the sleeper's consent for d (0: the pod's
+	// default); WithdrawConsent withdraws it, ending a merge at once.
+	GrantConsent(source string, d time.Duration) (controller.Consent, error)
+	WithdrawConsent(source string) controller.Consent
 }
 
 // ErrRefused marks an Ack error that is the pod's decision (nothing latched,
@@ -84,6 +88,21 @@ func (s *Server) Handler() http.Handler {
 		default:
 			writeJSON(w, http.StatusOK, AckReply{OK: true, Cleared: &a})
 		}
+	})
+	mux.HandleFunc("POST /v1/consent", func(w http.ResponseWriter, r *http.Request) {
+		action, d, err := ParseConsentRequest(r.Body)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, ConsentReply{Error: err.Error()})
+			return
+		}
+		var c Consent
+		if action == "withdraw" {
+			c = s.pod.WithdrawConsent("api")
+		} else if c, err = s.pod.GrantConsent("api", d); err != nil {
+			writeJSON(w, http.StatusBadRequest, ConsentReply{Error: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, ConsentReply{OK: true, Consent: c})
 	})
 	return mux
 }

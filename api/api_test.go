@@ -18,10 +18,26 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type fakePod struct {
-	mu     sync.Mutex
-	state  string
-	ackErr error
-	acks   int
+	mu      sync.Mutex
+	state   string
+	ackErr  error
+	acks    int
+	consent []string // each call: "grant <d> by <source>" or "withdraw by <source>"
+}
+
+func (p *fakePod) GrantConsent(source string, d time.Duration) (Consent, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.consent = append(p.consent, fmt.Sprintf("grant %v by %s", d, source))
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	return Consent{Granted: true, ExpiresAt: &at, Source: source}, nil
+}
+
+func (p *fakePod) WithdrawConsent(source string) Consent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.consent = append(p.consent, "withdraw by "+source)
+	return Consent{Source: source}
 }
 
 func (p *fakePod) Status() Status {

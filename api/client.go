@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,8 +55,39 @@ func (c *Client) Ack(ctx context.Context) (AckReply, error) {
 	}
 }
 
+// Consent grants the sleeper's consent for d (0: the pod's default) or,
+// with action "withdraw", withdraws it. A request the pod refuses is an
+// error with its reason.
+func (c *Client) Consent(ctx context.Context, action string, d time.Duration) (ConsentReply, error) {
+	req := ConsentRequest{Action: action}
+	if d != 0 {
+		req.For = d.String()
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return ConsentReply{}, err
+	}
+	var r ConsentReply
+	code, err := c.doBody(ctx, http.MethodPost, "/v1/consent", body, &r)
+	if err != nil {
+		return r, err
+	}
+	if code != http.StatusOK {
+		return r, fmt.Errorf("api: consent: %d: %s", code, r.Error)
+	}
+	return r, nil
+}
+
 func (c *Client) do(ctx context.Context, method, path string, out any) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, method, "http://podd"+path, nil)
+	return c.doBody(ctx, method, path, nil, out)
+}
+
+func (c *Client) doBody(ctx context.Context, method, path string, body []byte, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://podd"+path, rd)
 	if err != nil {
 		return 0, fmt.Errorf("api: %s %s: %w", method, path, err)
 	}
@@ -64,11 +96,11 @@ func (c *Client) do(ctx context.Context, method, path string, out any) (int, err
 		return 0, fmt.Errorf("api: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return resp.StatusCode, fmt.Errorf("api: %s %s: read reply: %w", method, path, err)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(reply, out); err != nil {
 		return resp.StatusCode, fmt.Errorf("api: %s %s: decode reply (%d): %w", method, path, resp.StatusCode, err)
 	}
 	return resp.StatusCode, nil

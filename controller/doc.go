@@ -123,8 +123,8 @@
 //
 // The session's state is guarded by its own mutex; it is changed by the
 // callers of StartMerge, EndMerge, AbortMerge, Panic, GrantConsent and
-// WithdrawConsent, and by the session loop (a supervised goroutine of
-// Run, every 200 ms: the clocks, and leaving a merge on a latch, which the
+// WithdrawConsent, and by the session loop (a goroutine of
+// Run beside the telemetry loop, every 200 ms: the clocks, and leaving a merge on a latch, which the
 // recorder also does when it records the abort and before it acknowledges
 // one, so an acknowledgement can never resume a merge).
 package controller

@@ -87,7 +87,37 @@ func newRoot(out io.Writer) *cobra.Command {
 				return fmt.Sprintf("cleared abort %s (%s)\n", a.Rule, a.Detail)
 			}),
 	})
+	consent := &cobra.Command{
+		Use:   "consent",
+		Short: "Grant or withdraw the sleeper's consent to join merges",
+	}
+	var grantFor time.Duration
+	grant := &cobra.Command{
+		Use:   "grant",
+		Short: "Grant consent (for --for, or the pod's default: one night)",
+		Args:  cobra.NoArgs,
+		RunE: request(
+			func(ctx context.Context, c *api.Client) (any, error) { return c.Consent(ctx, "grant", grantFor) },
+			func(v any) string { return formatConsent(v.(api.ConsentReply).Consent) }),
+	}
+	grant.Flags().DurationVar(&grantFor, "for", 0, "how long the consent lasts (1m..24h; default: the pod's session.consent_duration)")
+	consent.AddCommand(grant, &cobra.Command{
+		Use:   "withdraw",
+		Short: "Withdraw consent; a merge under way ends at once",
+		Args:  cobra.NoArgs,
+		RunE: request(
+			func(ctx context.Context, c *api.Client) (any, error) { return c.Consent(ctx, "withdraw", 0) },
+			func(v any) string { return formatConsent(v.(api.ConsentReply).Consent) }),
+	})
+	root.AddCommand(consent)
 	return root
+}
+
+func formatConsent(c api.Consent) string {
+	if !c.Granted || c.ExpiresAt == nil {
+		return "consent    not given\n"
+	}
+	return fmt.Sprintf("consent    given until %s\n", c.ExpiresAt.UTC().Format(time.RFC3339))
 }
 
 func formatStatus(st api.Status) string {
@@ -98,6 +128,13 @@ func formatStatus(st api.Status) string {
 	}
 	fmt.Fprintf(&b, "pod        %s%s\n", st.Pod, sim)
 	fmt.Fprintf(&b, "state      %s since %s\n", st.State, st.Since.UTC().Format(time.RFC3339))
+	if s := st.Session; s != nil {
+		fmt.Fprintf(&b, "merge      %s (%s), %s since %s, at most %s merged\n", s.ID, cmp.Or(s.Dreamscape, "no dreamscape"), s.State, s.Since.UTC().Format(time.RFC3339), time.Duration(s.MaxDuration*float64(time.Second)))
+		if bl := s.Baseline; bl != nil {
+			fmt.Fprintf(&b, "baseline   %.0f bpm, %.1f %% SpO2 (%d readings)\n", bl.HeartRateBPM, bl.SpO2Pct, bl.Readings)
+		}
+	}
+	b.WriteString(formatConsent(st.Consent))
 	fmt.Fprintf(&b, "safety     %s", st.Safety.Level)
 	if len(st.Safety.Pending) > 0 {
 		fmt.Fprintf(&b, " (pending: %s)", strings.Join(st.Safety.Pending, ", "))
@@ -116,6 +153,8 @@ func formatStatus(st api.Status) string {
 	b.WriteString(formatOutputs(st.Outputs))
 	fmt.Fprintf(&b, "heart rate %s\n", orUnknown(st.Vitals.HeartRateBPM, "%.0f bpm"))
 	fmt.Fprintf(&b, "SpO2       %s\n", orUnknown(st.Vitals.SpO2Pct, "%.1f %%"))
+	fmt.Fprintf(&b, "sensor     %s\n", contactText[st.Vitals.Contact])
+	fmt.Fprintf(&b, "armed      %s\n", strings.Join(st.Safety.Armed, ", "))
 	conn := "disconnected"
 	if st.Uplink.Connected {
 		conn = "connected"
@@ -150,6 +189,14 @@ func formatStatus(st api.Status) string {
 	}
 	fmt.Fprintf(&b, "version    %s, boot %s\n", st.Version, st.Boot)
 	return b.String()
+}
+
+// contactText says what the pulse oximeter sees.
+var contactText = map[string]string{
+	"skin":    "sees the sleeper",
+	"none":    "sees no one (an empty pod, or the sensor off the finger): vitals_stale disarmed outside a merge",
+	"unknown": "not answering or starting: every rule armed",
+	"":        "unknown",
 }
 
 // holdText says, for a technician, why the outputs stay in their safe state.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/sleegation/podd/controller"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,9 +17,9 @@ func TestFormatStatus(t *testing.T) {
 	at := time.Date(2026, 11, 26, 3, 12, 0, 0, time.UTC)
 	st := api.Status{
 		Pod: "sim-pod-1", Boot: "b1", Version: "v0.1.0", State: "aborted", Since: at, Simulated: true,
-		Safety:  api.SafetyStatus{Level: "abort", Latch: "unsaved", Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
+		Safety:  api.SafetyStatus{Level: "abort", Latch: "unsaved", Armed: []string{"heart_rate_high", "heart_rate_low", "spo2_low", "vitals_stale"}, Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
 		Outputs: api.Outputs{Safe: true, Holds: []string{"latched", "settling"}},
-		Vitals:  api.Vitals{HeartRateBPM: &hr},
+		Vitals:  api.Vitals{HeartRateBPM: &hr, Contact: "skin"},
 		Uplink:  api.UplinkStatus{Broker: "tcp://127.0.0.1:1883", Connected: false, Outbox: 12, Unstored: 2},
 		Parts: []api.PartStatus{
 			{Name: "uplink", State: "up", Since: at},
@@ -28,6 +29,7 @@ func TestFormatStatus(t *testing.T) {
 	}
 	want := `pod        sim-pod-1 (SIMULATED)
 state      aborted since 2026-11-26T03:12:00Z
+consent    not given
 safety     abort
 latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)
            at 2026-11-26T03:12:00Z, safe state in 0.42 ms
@@ -35,10 +37,44 @@ latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.
 outputs    safe (dark): an abort is latched (podctl ack once the vitals are back in range); waiting for 10 s of vitals within every limit
 heart rate 151 bpm
 SpO2       unknown
+sensor     sees the sleeper
+armed      heart_rate_high, heart_rate_low, spo2_low, vitals_stale
 uplink     tcp://127.0.0.1:1883 disconnected, 12 waiting, 2 events not stored yet (kept in memory)
 part       store FAILED since 2026-11-26T03:12:00Z: journal.Append: write /var/lib/podd/podd.db: no space left on device (3 failures; retried)
 sim strip  dark after 3 frames
 version    v0.1.0, boot b1
+`
+	if got := formatStatus(st); got != want {
+		t.Fatalf("formatStatus:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestFormatStatusInAMerge(t *testing.T) {
+	at := time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
+	until := at.Add(12 * time.Hour)
+	st := api.Status{
+		Pod: "pod-1", State: "merged", Since: at,
+		Session: &controller.SessionStatus{ID: "m-1", Dreamscape: "tide", State: "merged", Since: at, MaxDuration: 3600,
+			Baseline: &controller.Baseline{HeartRateBPM: 58.2, SpO2Pct: 97.1, Readings: 300}},
+		Consent: api.Consent{Granted: true, ExpiresAt: &until, Source: "button"},
+		Safety:  api.SafetyStatus{Level: "ok", Armed: []string{"heart_rate_high", "vitals_stale"}},
+		Outputs: api.Outputs{},
+		Vitals:  api.Vitals{Contact: "none"},
+		Uplink:  api.UplinkStatus{Broker: "tcp://hub:1883", Connected: true},
+	}
+	want := `pod        pod-1
+state      merged since 2026-11-26T23:00:00Z
+merge      m-1 (tide), merged since 2026-11-26T23:00:00Z, at most 1h0m0s merged
+baseline   58 bpm, 97.1 % SpO2 (300 readings)
+consent    given until 2026-11-27T11:00:00Z
+safety     ok
+outputs    on
+heart rate unknown
+SpO2       unknown
+sensor     sees no one (an empty pod, or the sensor off the finger): vitals_stale disarmed outside a merge
+armed      heart_rate_high, vitals_stale
+uplink     tcp://hub:1883 connected, 0 waiting
+version    , boot 
 `
 	if got := formatStatus(st); got != want {
 		t.Fatalf("formatStatus:\n%s\nwant:\n%s", got, want)
