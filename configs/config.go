@@ -21,6 +21,7 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/uplink"
 )
@@ -59,6 +60,7 @@ type Config struct {
 	API       APIConfig
 	Sim       SimConfig
 	Telemetry TelemetryConfig
+	Session   SessionConfig
 	Safety    safety.Limits
 	Watchdog  WatchdogConfig
 	Log       LogConfig
@@ -81,6 +83,22 @@ type HardwareConfig struct {
 	I2CBus   string // hardware.i2c_bus: a periph i2creg name
 	SPIPort  string // hardware.spi_port: a periph spireg name
 	LEDCount int    // hardware.led_count
+	// ConsentButton and PanicButton are hardware.consent_button and
+	// hardware.panic_button: the sleeper's buttons, each a GPIO line by its
+	// periph gpioreg name (e.g. "GPIO17"), or empty for none. In sim mode
+	// the simulator's lines are used whatever they say.
+	ConsentButton, PanicButton string
+	// ButtonsActiveLow is hardware.buttons_active_low: the buttons pull
+	// their line to ground when pressed (the line's pull-up is enabled);
+	// false: they drive it high (its pull-down is enabled).
+	ButtonsActiveLow bool
+}
+
+// SessionConfig tunes merge sessions (controller.SessionConfig).
+type SessionConfig struct {
+	BaselineDuration time.Duration // session.baseline_duration
+	EndingDuration   time.Duration // session.ending_duration
+	ConsentDuration  time.Duration // session.consent_duration
 }
 
 // UplinkConfig is the MQTT connection to the hub.
@@ -197,6 +215,9 @@ func keys() []key {
 		{"hardware.i2c_bus", "1", str(func(c *Config, s string) { c.Hardware.I2CBus = s })},
 		{"hardware.spi_port", "SPI0.0", str(func(c *Config, s string) { c.Hardware.SPIPort = s })},
 		{"hardware.led_count", 60, integer(MinLEDCount, MaxLEDCount, func(c *Config, n int) { c.Hardware.LEDCount = n })},
+		{"hardware.consent_button", "", str(func(c *Config, s string) { c.Hardware.ConsentButton = s })},
+		{"hardware.panic_button", "", str(func(c *Config, s string) { c.Hardware.PanicButton = s })},
+		{"hardware.buttons_active_low", true, boolean(func(c *Config, b bool) { c.Hardware.ButtonsActiveLow = b })},
 		{"uplink.broker", nil, brokerList},
 		{"uplink.tls.ca", "", str(func(c *Config, s string) { c.Uplink.TLS.CA = s })},
 		{"uplink.tls.cert", "", str(func(c *Config, s string) { c.Uplink.TLS.Cert = s })},
@@ -211,6 +232,9 @@ func keys() []key {
 		{"api.metrics_listen", "", str(func(c *Config, s string) { c.API.MetricsListen = s })},
 		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
 		{"telemetry.interval", time.Second, duration(func(c *Config, v time.Duration) { c.Telemetry.Interval = v })},
+		{"session.baseline_duration", controller.DefaultBaselineDuration, duration(func(c *Config, v time.Duration) { c.Session.BaselineDuration = v })},
+		{"session.ending_duration", controller.DefaultEndingDuration, duration(func(c *Config, v time.Duration) { c.Session.EndingDuration = v })},
+		{"session.consent_duration", controller.DefaultConsentDuration, duration(func(c *Config, v time.Duration) { c.Session.ConsentDuration = v })},
 		{"safety.heart_rate_high_bpm", d.HeartRateHighBPM, float(func(c *Config, v float64) { c.Safety.HeartRateHighBPM = v })},
 		{"safety.heart_rate_low_bpm", d.HeartRateLowBPM, float(func(c *Config, v float64) { c.Safety.HeartRateLowBPM = v })},
 		{"safety.heart_rate_delay", d.HeartRateDelay, duration(func(c *Config, v time.Duration) { c.Safety.HeartRateDelay = v })},
@@ -421,6 +445,26 @@ func quote(raw any) string {
 	return fmt.Sprint(raw)
 }
 
+// boolean reads a bool: YAML true/false, or "true"/"false" (and the other
+// spellings strconv.ParseBool takes) from the environment.
+func boolean(store func(*Config, bool)) func(*Config, any) error {
+	return func(c *Config, raw any) error {
+		switch r := raw.(type) {
+		case bool:
+			store(c, r)
+		case string:
+			b, err := strconv.ParseBool(strings.TrimSpace(r))
+			if err != nil {
+				return errors.New("is not true or false")
+			}
+			store(c, b)
+		default:
+			return errors.New("is not true or false")
+		}
+		return nil
+	}
+}
+
 func str(store func(*Config, string)) func(*Config, any) error {
 	return func(c *Config, raw any) error {
 		switch r := raw.(type) {
@@ -611,6 +655,22 @@ func (c *Config) problems() []problem {
 	}
 	if d := c.Telemetry.Interval; d < MinTelemetryInterval || d > MaxTelemetryInterval {
 		add("telemetry.interval", "%q is outside 100ms..60s", d.String())
+	}
+	for _, b := range []struct {
+		key      string
+		d        time.Duration
+		min, max time.Duration
+	}{
+		{"session.baseline_duration", c.Session.BaselineDuration, controller.MinBaselineDuration, controller.MaxBaselineDuration},
+		{"session.ending_duration", c.Session.EndingDuration, controller.MinEndingDuration, controller.MaxEndingDuration},
+		{"session.consent_duration", c.Session.ConsentDuration, controller.MinConsentDuration, controller.MaxConsentDuration},
+	} {
+		if b.d < b.min || b.d > b.max {
+			add(b.key, "%q is outside %v..%v", b.d.String(), b.min, b.max)
+		}
+	}
+	if b := c.Hardware.ConsentButton; b != "" && b == c.Hardware.PanicButton {
+		addWith([]string{"hardware.consent_button"}, "hardware.panic_button", "%q is also the consent button: each button needs its own line", b)
 	}
 	for _, err := range c.Safety.Problems() {
 		k, msg, _ := strings.Cut(err.Error(), ":")

@@ -28,23 +28,25 @@ func TestShippedFilesLoad(t *testing.T) {
 	}{
 		{"sim.yaml", Config{
 			Pod:       PodConfig{ID: "sim-pod-1"},
-			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
+			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
 			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1"},
 			Storage:   StorageConfig{Path: "./var/podd.db"},
 			API:       APIConfig{Socket: "./var/podd.sock"},
 			Sim:       SimConfig{Scenario: "sim/scenarios/calm.yaml"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
+			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
 			Watchdog:  WatchdogConfig{Timeout: 10 * time.Second},
 			Log:       LogConfig{Level: slog.LevelInfo},
 		}},
 		{"pod.yaml", Config{
 			Pod:       PodConfig{ID: "pod-0001"},
-			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
+			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", ButtonsActiveLow: true},
 			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001"},
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
 			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
+			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
 			Watchdog:  WatchdogConfig{Device: "/dev/watchdog", Timeout: 10 * time.Second},
 			Log:       LogConfig{Level: slog.LevelInfo},
@@ -86,11 +88,12 @@ api:
 func minimalConfig() Config {
 	return Config{
 		Pod:       PodConfig{ID: "pod-7"},
-		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60},
+		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
 		Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7"},
 		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
 		API:       APIConfig{Socket: "/run/podd/podd.sock"},
 		Telemetry: TelemetryConfig{Interval: time.Second},
+		Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 		Safety:    safety.DefaultLimits(),
 		Watchdog:  WatchdogConfig{Timeout: 10 * time.Second},
 		Log:       LogConfig{Level: slog.LevelInfo},
@@ -121,6 +124,9 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_HARDWARE_I2C_BUS=3",
 		"PODD_HARDWARE_SPI_PORT=SPI1.2",
 		"PODD_HARDWARE_LED_COUNT=150",
+		"PODD_HARDWARE_CONSENT_BUTTON=GPIO17",
+		"PODD_HARDWARE_PANIC_BUTTON=GPIO27",
+		"PODD_HARDWARE_BUTTONS_ACTIVE_LOW=false",
 		"PODD_UPLINK_BROKER=ssl://hub.example:8883,mqtts://hub2.example:8884",
 		"PODD_UPLINK_TLS_CA=" + ca.CertFile,
 		"PODD_UPLINK_TLS_CERT=" + client.CertFile,
@@ -135,6 +141,9 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_API_METRICS_LISTEN=127.0.0.1:9464",
 		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
 		"PODD_TELEMETRY_INTERVAL=250ms",
+		"PODD_SESSION_BASELINE_DURATION=2m",
+		"PODD_SESSION_ENDING_DURATION=30s",
+		"PODD_SESSION_CONSENT_DURATION=8h",
 		"PODD_SAFETY_HEART_RATE_HIGH_BPM=120.5",
 		"PODD_SAFETY_HEART_RATE_LOW_BPM=45",
 		"PODD_SAFETY_HEART_RATE_DELAY=5s",
@@ -152,7 +161,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	}
 	want := Config{
 		Pod:      PodConfig{ID: "pod-8"},
-		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150},
+		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27"},
 		Uplink: UplinkConfig{
 			Brokers: []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"}, Broker: "ssl://hub.example:8883",
 			TLS:      TLSConfig{CA: ca.CertFile, Cert: client.CertFile, Key: client.KeyFile, ServerName: "hub.example"},
@@ -163,6 +172,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
+		Session:   SessionConfig{BaselineDuration: 2 * time.Minute, EndingDuration: 30 * time.Second, ConsentDuration: 8 * time.Hour},
 		Safety: safety.Limits{
 			HeartRateHighBPM: 120.5, HeartRateLowBPM: 45, HeartRateDelay: 5 * time.Second,
 			SpO2LowPct: 92, SpO2Delay: 8 * time.Second, StaleAfter: 3 * time.Second, StartupGrace: time.Minute,
@@ -414,6 +424,15 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 		{"safety.stale_after", durationLines},
 		{"safety.startup_grace", durationLines},
 		{"watchdog.timeout", durationLines},
+		{"session.baseline_duration", durationLines},
+		{"session.ending_duration", durationLines},
+		{"session.consent_duration", durationLines},
+		{"hardware.buttons_active_low", map[string]string{
+			"1":      "1 is not true or false",
+			"maybe":  `"maybe" is not true or false`,
+			"[]":     "[] is not true or false",
+			"{a: 1}": "{a: 1} is not true or false",
+		}},
 	}
 	tested := map[string]bool{}
 	for _, tc := range cases {
@@ -900,5 +919,19 @@ func TestUplinkTransportAndCredentials(t *testing.T) {
 				t.Fatalf("Parse error =\n%s\nwant one line starting\n%s\n(got %q)", err, tt.want, got)
 			}
 		})
+	}
+}
+
+func TestSessionDurationsAndButtons(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{withKey("session.baseline_duration", "5s"), `session.baseline_duration: "5s" is outside 10s..5m0s`},
+		{withKey("session.ending_duration", "1h"), `session.ending_duration: "1h0m0s" is outside 5s..10m0s`},
+		{withKey("session.consent_duration", "48h"), `session.consent_duration: "48h0m0s" is outside 1m0s..24h0m0s`},
+		{strings.Replace(minimal, "mode: linux", "mode: linux\n  consent_button: GPIO17\n  panic_button: GPIO17", 1),
+			`hardware.panic_button: "GPIO17" is also the consent button: each button needs its own line`},
+	} {
+		if _, err := Parse([]byte(tc.yaml), nil); err == nil || err.Error() != tc.want {
+			t.Errorf("Parse = %v; want %q", err, tc.want)
+		}
 	}
 }

@@ -53,6 +53,16 @@
 // [::]), never on the address of one interface, which may not exist when
 // podd starts. With the embedded broker, the metrics take another port.
 //
+// The sleeper's buttons are hardware.consent_button and
+// hardware.panic_button, each a GPIO line by its periph gpioreg name (e.g.
+// GPIO17) or empty for none, and hardware.buttons_active_low (true: a
+// button to ground with the line's pull-up; false: a button that drives the
+// line high, with its pull-down); the two buttons need two lines. Merge
+// sessions take session.baseline_duration (1m, 10s..5m: the sleeper's
+// baseline captured before joining), session.ending_duration (1m, 5s..10m:
+// the gentle wake) and session.consent_duration (12h, 1m..24h: how long a
+// press of the consent button lasts); the bounds are package controller's.
+//
 // Relative paths (storage.path, api.socket, sim.scenario) are kept as written
 // and so resolve against the daemon's working directory, as the paths of
 // most daemons do, not against the configuration file's directory. The

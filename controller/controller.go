@@ -116,6 +116,16 @@ type Parts struct {
 	HardwareWatchdog Pinger
 	// SimStatus reports the simulated outputs; nil on real hardware.
 	SimStatus func() *SimStatus
+	// ConsentButton and PanicButton are the sleeper's buttons; nil for
+	// none. They run in the safety core: a press of the panic button
+	// reaches the outputs' safe state whatever the other parts do.
+	ConsentButton, PanicButton Button
+}
+
+// Button is a push button as the pod uses it (package button): Run calls
+// press once per press until ctx is done.
+type Button interface {
+	Run(ctx context.Context, press func()) error
 }
 
 // Pod is the running pod.
@@ -260,6 +270,18 @@ func (p *Pod) Run(ctx context.Context) error {
 	core.Go(func() { _ = p.wd.Run(ctx) })
 	core.Go(func() { _ = p.sensorLoop(ctx) })
 	core.Go(func() { p.keepSafe(ctx) })
+	if b := p.parts.PanicButton; b != nil {
+		core.Go(func() { p.runButton(ctx, "panic", b, func() { p.Panic("button") }) })
+	}
+	if b := p.parts.ConsentButton; b != nil {
+		core.Go(func() {
+			p.runButton(ctx, "consent", b, func() {
+				if _, err := p.GrantConsent("button", 0); err != nil {
+					p.log.Error("consent button", "err", err)
+				}
+			})
+		})
+	}
 	pingCtx, pingCancel := context.WithCancel(context.Background())
 	pingDone := make(chan struct{})
 	if p.parts.Notify != nil || p.parts.HardwareWatchdog != nil {
@@ -361,6 +383,27 @@ func waitFor(ctx context.Context, c <-chan struct{}) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// runButton runs a button until ctx is done. A button whose line fails is
+// reported and tried again every ReopenPeriod: the panic button must come
+// back by itself.
+func (p *Pod) runButton(ctx context.Context, name string, b Button, press func()) {
+	for {
+		err := b.Run(ctx, func() {
+			p.log.Info("button pressed", "button", name)
+			press()
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		p.log.Error("button stopped; retrying", "button", name, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(p.cfg.ReopenPeriod):
+		}
 	}
 }
 

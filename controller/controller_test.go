@@ -17,6 +17,7 @@ import (
 
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/button"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sim"
@@ -296,6 +297,14 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		t.Fatal(err)
 	}
 	up.log = log
+	consent, err := button.New(hw.ConsentLine, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	panicB, err := button.New(hw.PanicLine, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &rig{t: t, hw: hw, up: up, store: store, log: log, done: make(chan error, 1)}
 	pod, err := New(Config{
 		Pod: "pod-1", Boot: "b", Version: "test", Simulated: true,
@@ -315,10 +324,12 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 			}
 			return d, nil
 		},
-		Strip:  ls,
-		Gate:   gate,
-		Store:  store,
-		Uplink: r.up,
+		Strip:         ls,
+		Gate:          gate,
+		ConsentButton: consent,
+		PanicButton:   panicB,
+		Store:         store,
+		Uplink:        r.up,
 		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)

@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sleegation/podd/button"
 	"github.com/sleegation/podd/safety"
 )
 
@@ -372,6 +373,38 @@ func TestAMergeEndsAtItsMaximumAndWithConsent(t *testing.T) {
 		}
 		if c := r.up.Events("consent"); c[len(c)-1].Fields["action"] != "expired" {
 			t.Fatalf("consent events %+v", c)
+		}
+	})
+}
+
+// The scenario's presses reach the pod through the simulated GPIO lines and
+// the button driver: the consent button grants consent for
+// ConsentDuration, and the panic button, pressed during a merge, ends it at
+// once with the strip dark.
+func TestButtonsThroughTheirLines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := connectedRig(t, calm+`timeline:
+  - {at: 15s, press: consent}
+  - {at: 150s, press: panic}
+`)
+		defer r.stop()
+		until(start, 16*time.Second)
+		c := r.pod.Consent()
+		if !c.Granted || c.Source != "button" || c.ExpiresAt.Sub(start) != 15*time.Second+button.DefaultOpts.Debounce+DefaultConsentDuration {
+			t.Fatalf("consent after the press %+v", c)
+		}
+		if err := r.pod.StartMerge(merge1); err != nil {
+			t.Fatal(err)
+		}
+		until(start, 149*time.Second)
+		if st := r.pod.Status(); st.State != StateMerged || r.hw.Strip.Dark() {
+			t.Fatalf("state %s, strip dark %v before the panic", st.State, r.hw.Strip.Dark())
+		}
+		until(start, 151*time.Second)
+		st := r.pod.Status()
+		if st.State != StateIdle || st.Consent.Granted || len(r.up.Events("panic")) != 1 || st.Safety.Latched != nil {
+			t.Fatalf("after the panic press: %+v, panic events %+v", st, r.up.Events("panic"))
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"github.com/sleegation/podd/sim/scenario"
 )
 
@@ -16,12 +18,22 @@ type Hardware struct {
 	SPI      *SPIPort
 	Oximeter *MAX30102
 	Strip    *APA102
+	// ConsentLine and PanicLine are the sleeper's buttons, each to ground
+	// on a line with its pull-up: a scenario's press holds the line Low for
+	// PressHold.
+	ConsentLine, PanicLine *Line
 
 	scenario *scenario.Scenario
 	start    time.Time
 	log      *slog.Logger
 	occupied bool // what the oximeter model was last told
+	// held are the lines a press holds Low, with when they are released
+	// (scenario time); only Run's goroutine uses it.
+	held map[*Line]time.Duration
 }
+
+// PressHold is how long a scenario's press holds its button down.
+const PressHold = 200 * time.Millisecond
 
 // FaultPeriod is how often Run applies the scenario's faults.
 const FaultPeriod = 100 * time.Millisecond
@@ -41,6 +53,9 @@ func NewHardware(sc *scenario.Scenario, leds int, start time.Time, log *slog.Log
 	if err := h.I2C.Attach(MAX30102Addr, h.Oximeter); err != nil {
 		return nil, fmt.Errorf("sim.NewHardware: %w", err)
 	}
+	h.ConsentLine = NewLine("SIM_CONSENT", 17)
+	h.PanicLine = NewLine("SIM_PANIC", 27)
+	h.held = map[*Line]time.Duration{}
 	h.Strip = NewAPA102(leds)
 	h.SPI = NewSPIPort("sim-spi", h.Strip)
 	h.setFaults(0)
@@ -74,11 +89,24 @@ func (h *Hardware) setFaults(now time.Duration) {
 	h.SPI.SetFault(Fault(h.scenario.FaultAt(scenario.DeviceAPA102, now)))
 }
 
-// apply sets the faults active at now and logs the presses in (prev, now].
+// apply sets the faults and occupancy of now, releases the buttons whose
+// press has lasted PressHold, and presses those of the presses in
+// (prev, now].
 func (h *Hardware) apply(prev, now time.Duration) {
 	h.setFaults(now)
+	for l, until := range h.held {
+		if now >= until {
+			l.Set(gpio.High)
+			delete(h.held, l)
+		}
+	}
 	for _, p := range h.scenario.PressesBetween(prev, now) {
-		// Consent and the panic button are inputs of the merge, which this pod does not run yet.
-		h.log.Info("simulated press", "input", p, "at", now)
+		l := h.ConsentLine
+		if p == scenario.PressPanic {
+			l = h.PanicLine
+		}
+		h.log.Info("simulated press", "button", p, "at", now)
+		l.Set(gpio.Low)
+		h.held[l] = now + PressHold
 	}
 }

@@ -6,12 +6,15 @@ import (
 	"log/slog"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/i2c/i2creg"
 	"periph.io/x/conn/v3/spi"
 	"periph.io/x/conn/v3/spi/spireg"
 	"periph.io/x/host/v3"
 
+	"github.com/sleegation/podd/button"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/sensors/max30102"
@@ -25,9 +28,11 @@ type hardware struct {
 	simulated    bool
 	spi          spi.Port
 	openOximeter func() (controller.Oximeter, error)
-	services     []controller.Part
-	simStatus    func() *controller.SimStatus
-	close        func()
+	// consentButton and panicButton are nil when not configured.
+	consentButton, panicButton controller.Button
+	services                   []controller.Part
+	simStatus                  func() *controller.SimStatus
+	close                      func()
 }
 
 func openHardware(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
@@ -50,10 +55,20 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		return nil, err
 	}
 	log.Warn("SIMULATED hardware: every reading comes from a scenario", "scenario", sc.Name)
+	consent, err := button.New(hw.ConsentLine, &button.DefaultOpts)
+	if err != nil {
+		return nil, err
+	}
+	panicB, err := button.New(hw.PanicLine, &button.DefaultOpts)
+	if err != nil {
+		return nil, err
+	}
 	return &hardware{
-		simulated:    true,
-		spi:          hw.SPI,
-		openOximeter: oximeterOn(hw.I2C),
+		consentButton: consent,
+		panicButton:   panicB,
+		simulated:     true,
+		spi:           hw.SPI,
+		openOximeter:  oximeterOn(hw.I2C),
 		services: []controller.Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)
@@ -78,11 +93,39 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 		bus.Close()
 		return nil, fmt.Errorf("hardware.spi_port %q: %w", cfg.Hardware.SPIPort, err)
 	}
-	return &hardware{
+	hw := &hardware{
 		spi:          port,
 		openOximeter: oximeterOn(bus),
 		close:        func() { port.Close(); bus.Close() },
-	}, nil
+	}
+	opts := button.DefaultOpts
+	opts.ActiveLow = cfg.Hardware.ButtonsActiveLow
+	if !opts.ActiveLow {
+		opts.Pull = gpio.PullDown
+	}
+	for _, b := range []struct {
+		key, line string
+		dst       *controller.Button
+	}{
+		{"hardware.consent_button", cfg.Hardware.ConsentButton, &hw.consentButton},
+		{"hardware.panic_button", cfg.Hardware.PanicButton, &hw.panicButton},
+	} {
+		if b.line == "" {
+			continue
+		}
+		pin := gpioreg.ByName(b.line)
+		if pin == nil {
+			hw.close()
+			return nil, fmt.Errorf("%s %q: no such GPIO line", b.key, b.line)
+		}
+		d, err := button.New(pin, &opts)
+		if err != nil {
+			hw.close()
+			return nil, fmt.Errorf("%s %q: %w", b.key, b.line, err)
+		}
+		*b.dst = d
+	}
+	return hw, nil
 }
 
 func oximeterOn(bus i2c.Bus) func() (controller.Oximeter, error) {

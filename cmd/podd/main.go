@@ -203,9 +203,16 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		Limits:            cfg.Safety,
 		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
 		LEDCount:          cfg.Hardware.LEDCount,
-		Logger:            log,
+		Session: controller.SessionConfig{
+			BaselineDuration: cfg.Session.BaselineDuration,
+			EndingDuration:   cfg.Session.EndingDuration,
+			ConsentDuration:  cfg.Session.ConsentDuration,
+		},
+		Logger: log,
 	}, controller.Parts{
 		OpenOximeter:     hw.openOximeter,
+		ConsentButton:    hw.consentButton,
+		PanicButton:      hw.panicButton,
 		Strip:            strip,
 		Gate:             gate,
 		Store:            slot,

@@ -1,0 +1,107 @@
+// Package button reads a push button on a GPIO input line: the sleeper's
+// consent and panic buttons. It owns the line's configuration (pull and
+// edge detection) and the debouncing; what a press does is the caller's.
+//
+// A press is the line held at its active level for Opts.Debounce: contact
+// bounce (a few milliseconds of alternating levels as the contacts close)
+// and a spike shorter than that are not presses. A press is reported once,
+// when it is recognised, and the button must read inactive for Debounce
+// before another press counts, so a button held down (or a line stuck at
+// its active level) is one press. Edges wake the reader at once; it also
+// reads the level every Opts.Poll, so a lost edge (a full kernel buffer)
+// delays a press by at most Poll, never loses it.
+package button
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+)
+
+// Opts configure a button.
+type Opts struct {
+	// ActiveLow: the line reads Low while the button is pressed (a button
+	// to ground, with a pull-up). Otherwise it reads High while pressed.
+	ActiveLow bool
+	// Pull is the line's bias. DefaultOpts pulls up, for an active-low
+	// button; gpio.PullNoChange keeps what the board configured.
+	Pull gpio.Pull
+	// Debounce is how long the line must hold a level before it counts;
+	// 30 ms when zero. Mechanical contacts bounce for 1..10 ms.
+	Debounce time.Duration
+	// Poll is how often the level is read without an edge; 100 ms when
+	// zero.
+	Poll time.Duration
+}
+
+// DefaultOpts is a button to ground on a line with its pull-up enabled.
+var DefaultOpts = Opts{ActiveLow: true, Pull: gpio.PullUp, Debounce: 30 * time.Millisecond, Poll: 100 * time.Millisecond}
+
+// Dev is one button.
+type Dev struct {
+	pin  gpio.PinIO
+	opts Opts
+}
+
+// New configures pin as an input with edge detection on both edges. It
+// fails if the line cannot be configured (a line another driver holds, a
+// line without edge support).
+func New(pin gpio.PinIO, opts *Opts) (*Dev, error) {
+	if pin == nil {
+		return nil, errors.New("button: no GPIO line")
+	}
+	o := DefaultOpts
+	if opts != nil {
+		o = *opts
+	}
+	if o.Debounce <= 0 {
+		o.Debounce = DefaultOpts.Debounce
+	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultOpts.Poll
+	}
+	if err := pin.In(o.Pull, gpio.BothEdges); err != nil {
+		return nil, fmt.Errorf("button: configure %s: %w", pin, err)
+	}
+	return &Dev{pin: pin, opts: o}, nil
+}
+
+// String names the button's line.
+func (d *Dev) String() string { return "button(" + d.pin.String() + ")" }
+
+// Halt stops edge detection on the line.
+func (d *Dev) Halt() error { return d.pin.Halt() }
+
+func (d *Dev) active() bool {
+	return (d.pin.Read() == gpio.Low) == d.opts.ActiveLow
+}
+
+// Run calls press for every debounced press until ctx is done. press runs
+// on Run's goroutine: a slow press delays the next one, never loses it
+// (the line keeps its level).
+func (d *Dev) Run(ctx context.Context, press func()) error {
+	pressed := d.active() // a button already held at start is not a press
+	for ctx.Err() == nil {
+		d.pin.WaitForEdge(d.opts.Poll)
+		if d.active() == pressed {
+			continue
+		}
+		// A change: it counts once the line has held a level, without an
+		// edge, for Debounce.
+		for ctx.Err() == nil && d.pin.WaitForEdge(d.opts.Debounce) {
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if now := d.active(); now != pressed {
+			pressed = now
+			if pressed {
+				press()
+			}
+		}
+	}
+	return nil
+}
