@@ -927,6 +927,8 @@ func TestSessionDurationsAndButtons(t *testing.T) {
 		{withKey("session.baseline_duration", "5s"), `session.baseline_duration: "5s" is outside 10s..5m0s`},
 		{withKey("session.ending_duration", "1h"), `session.ending_duration: "1h0m0s" is outside 5s..10m0s`},
 		{withKey("session.consent_duration", "48h"), `session.consent_duration: "48h0m0s" is outside 1m0s..24h0m0s`},
+		{minimal + "safety:\n  startup_grace: 1s\n  stale_after: 2s\n",
+			"safety.startup_grace: 1 s with safety.stale_after 2 s gives the first valid reading 3 s, less than the 5 s it takes (the estimator's first 4 s of signal and the sensor's start): the pod would latch vitals_stale at every start"},
 		{strings.Replace(minimal, "mode: linux", "mode: linux\n  consent_button: GPIO17\n  panic_button: GPIO17", 1),
 			`hardware.panic_button: "GPIO17" is also the consent button: each button needs its own line`},
 	} {

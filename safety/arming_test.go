@@ -162,3 +162,20 @@ func TestAckOnAVacantPod(t *testing.T) {
 		}
 	})
 }
+
+// A start-up grace and a stale delay too short for the first valid reading
+// would latch every pod at every start: the limits refuse them, naming
+// both keys.
+func TestLimitsRefuseAGraceTooShortForTheFirstReading(t *testing.T) {
+	l := DefaultLimits()
+	l.StartupGrace, l.StaleAfter = 2*time.Second, 2*time.Second
+	errs := l.Problems()
+	want := "safety.startup_grace: 2 s with safety.stale_after 2 s gives the first valid reading 4 s, less than the 5 s it takes (the estimator's first 4 s of signal and the sensor's start): the pod would latch vitals_stale at every start"
+	if len(errs) != 1 || errs[0].Error() != want {
+		t.Fatalf("Problems = %v, want [%s]", errs, want)
+	}
+	l.StartupGrace = 4 * time.Second
+	if errs := l.Problems(); len(errs) != 0 {
+		t.Fatalf("Problems with 4 s + 2 s = %v, want none", errs)
+	}
+}

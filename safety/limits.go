@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sleegation/podd/sensors/vitals"
 )
 
 // Limits are the watchdog's thresholds and delays. Configuration may tighten
@@ -32,6 +34,12 @@ func DefaultLimits() Limits {
 }
 
 // bound is a hard limit on one field: the loosest value any configuration may set.
+// MinFirstReading is the least StartupGrace + StaleAfter: the time the first
+// valid reading may take after a start. The estimator needs
+// vitals.FirstEstimateSeconds of signal; the sensor's open and first polls
+// take up to a second more.
+const MinFirstReading = time.Duration(vitals.FirstEstimateSeconds*float64(time.Second)) + time.Second
+
 type bound struct {
 	key      string
 	value    float64
@@ -57,6 +65,10 @@ func (l Limits) Problems() []error {
 		if !(b.value >= b.min && b.value <= b.max) {
 			errs = append(errs, fmt.Errorf("%s: %g %s is outside the hard bounds %g..%g %s", b.key, b.value, b.unit, b.min, b.max, b.unit))
 		}
+	}
+	if first := l.StartupGrace + l.StaleAfter; l.StartupGrace >= 0 && l.StaleAfter > 0 && first < MinFirstReading {
+		errs = append(errs, fmt.Errorf("safety.startup_grace: %g s with safety.stale_after %g s gives the first valid reading %g s, less than the %g s it takes (the estimator's first %g s of signal and the sensor's start): the pod would latch vitals_stale at every start",
+			sec(l.StartupGrace), sec(l.StaleAfter), sec(first), sec(MinFirstReading), vitals.FirstEstimateSeconds))
 	}
 	if l.HeartRateLowBPM >= l.HeartRateHighBPM {
 		errs = append(errs, fmt.Errorf("safety.heart_rate_low_bpm: %g must be below safety.heart_rate_high_bpm %g", l.HeartRateLowBPM, l.HeartRateHighBPM))

@@ -47,10 +47,10 @@ const (
 	// averages 3–4 intervals at 60 bpm and about 10 at 180 bpm, keeping the
 	// steady-state reading within 1 bpm.
 	RecentSeconds = 3.5
-	// minSeconds is the signal needed after Reset before any estimate, so
+	// FirstEstimateSeconds is the signal needed after Reset before any estimate, so
 	// that the first readings average a few beats (Maxim's reference uses
 	// 4 s).
-	minSeconds = 4.0
+	FirstEstimateSeconds = 4.0
 
 	// MinHeartRateBPM and MaxHeartRateBPM bound a plausible heart rate;
 	// outside them a rate is more likely a detection error than a pulse.
@@ -164,7 +164,7 @@ func NewEstimator(sampleRateHz float64) *Estimator {
 	n := max(int(math.Round(WindowSeconds*sampleRateHz)), 8)
 	return &Estimator{
 		fs:           sampleRateHz,
-		minSamples:   min(n, int(math.Ceil(minSeconds*sampleRateHz))),
+		minSamples:   min(n, int(math.Ceil(FirstEstimateSeconds*sampleRateHz))),
 		recent:       min(n, max(int(math.Round(RecentSeconds*sampleRateHz)), 4)),
 		refractory:   max(int(refractorySeconds*sampleRateHz), 1),
 		smoothHalf:   int(smoothSeconds * sampleRateHz / 2),

@@ -423,7 +423,7 @@ func TestEstimatorTracksHeartRateRamp(t *testing.T) {
 					g.wander, g.noise = 0.003, 30
 				}
 				tr := record(g, end)
-				if gap, at := tr.maxGap(minSeconds); gap > maxGap {
+				if gap, at := tr.maxGap(FirstEstimateSeconds); gap > maxGap {
 					t.Errorf("%.1f s without a valid reading, until %.1f s; want at most %v s", gap, at, maxGap)
 				} else {
 					t.Logf("longest time between valid readings: %.1f s", gap)
