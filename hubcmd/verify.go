@@ -14,9 +14,10 @@ import (
 // Bounds of the envelope and of a command's times.
 const (
 	// MaxCommandSize is the largest command read, in bytes, checked before
-	// any parsing. A merge/start with every field at its maximum is about
-	// 800 bytes signed (TestLargestCommandFits); 4 KiB leaves room for a
-	// longer aud array and costs nothing to refuse.
+	// any parsing. A merge/start with every field at its maximum and two
+	// audiences is under 1 KiB signed (hubclient's TestLargestCommandFits);
+	// 4 KiB leaves room for a longer aud array and bounds what an
+	// unauthenticated sender can make the pod decode.
 	MaxCommandSize = 4096
 	// IssuedAtLeeway is how far iat may be ahead of the pod's clock: two
 	// clocks synchronised by NTP differ by milliseconds, a pod's by up to
