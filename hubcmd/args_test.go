@@ -51,13 +51,15 @@ func TestVerifyArguments(t *testing.T) {
 		{"merge/start", "max_duration_s zero", map[string]any{"max_duration_s": 0}, bad("max_duration_s")},
 		{"merge/start", "max_duration_s negative", map[string]any{"max_duration_s": -3600}, bad("max_duration_s")},
 		{"merge/start", "max_duration_s fractional", map[string]any{"max_duration_s": 3600.5}, bad("max_duration_s")},
-		{"merge/start", "max_duration_s in exponent form", map[string]any{"max_duration_s": 3.6e3}, accepted},
+		{"merge/start", "max_duration_s a float with no fraction", map[string]any{"max_duration_s": 3.6e3}, accepted},
 		{"merge/start", "max_duration_s overflowing", map[string]any{"max_duration_s": uint64(1) << 63}, bad("max_duration_s")},
 		{"merge/start", "max_duration_s a string", map[string]any{"max_duration_s": "3600"}, bad("max_duration_s")},
 		{"merge/start", "no max_duration_s", map[string]any{"max_duration_s": del}, bad("max_duration_s")},
 		{"merge/start", "an abort's claim", map[string]any{"reason": "x"}, bad("reason")},
 		{"merge/start", "nbf", map[string]any{"nbf": t0.Unix()}, bad("nbf")},
 		{"merge/start", "a consent claim", map[string]any{"consent": true}, bad("consent")},
+		{"merge/start", "a claim named with a newline", map[string]any{"x\nlevel=ERROR": 1}, bad(`"x\nlevel=ERROR"`)},
+		{"merge/start", "a claim with an empty name", map[string]any{"": 1}, bad(`""`)},
 		{"merge/end", "no session", map[string]any{"session": del}, bad("session")},
 		{"merge/end", "session with /", map[string]any{"session": "a/b"}, bad("session")},
 		{"merge/end", "a start's claim", map[string]any{"dreamscape": "x"}, bad("dreamscape")},
@@ -237,12 +239,12 @@ func TestVerifyReplayCacheFailureFailsClosed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cmd, err := v.Verify(signed(claims(name, nil)), t0, true)
 			if name == "merge/abort" {
-				if err != nil || cmd.Signed || !errors.Is(cmd.Unverified, hubcmd.ReasonReplayUnknown) || !errors.Is(cmd.Unverified, cacheErr) {
+				if err != nil || cmd.Signed || !errors.Is(cmd.Unverified, hubcmd.ReasonReplayUnchecked) || !errors.Is(cmd.Unverified, cacheErr) {
 					t.Fatalf("Verify = %+v, %v; want accepted, unverified replay_unchecked", cmd, err)
 				}
 				return
 			}
-			if !errors.Is(err, hubcmd.ReasonReplayUnknown) || !errors.Is(err, cacheErr) {
+			if !errors.Is(err, hubcmd.ReasonReplayUnchecked) || !errors.Is(err, cacheErr) {
 				t.Fatalf("Verify: %v; want replay_unchecked wrapping %v", err, cacheErr)
 			}
 		})

@@ -136,7 +136,7 @@ func decodeClaims(payload []byte) (d decoded, err *Error) {
 		case "jti", "iat", "exp", "aud", "cmd":
 		default:
 			if !slices.Contains(allowed, k) {
-				return d, errorf(ReasonBadArgument, truncate(k), "not a claim of %s", name)
+				return d, errorf(ReasonBadArgument, fieldName(k), "not a claim of %s", name)
 			}
 		}
 	}
@@ -322,6 +322,21 @@ func decodeAudience(raw json.RawMessage) ([]string, *Error) {
 		return nil, errorf(ReasonBadArgument, "aud", "not a string or an array of strings")
 	}
 	return aud, checkAudience(aud)
+}
+
+// fieldName is a claim name from outside as an Error's Field: itself when
+// it is a plain name (a-z, 0-9, _), else quoted and shortened, so that no
+// sender can put a newline or an escape into a reply or the audit.
+func fieldName(k string) string {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return strconv.Quote(truncate(k))
+		}
+	}
+	if k == "" || len(k) > MaxIDLen {
+		return strconv.Quote(truncate(k))
+	}
+	return k
 }
 
 // truncate shortens text from outside for an error message.

@@ -27,8 +27,15 @@
 // if it cannot be recorded the command is refused (fail closed).
 //
 // merge/abort is the exception: it only makes the pod safer, so it is
-// accepted whatever its signature, times or jti, marked Signed false, as
-// Verifier.Verify describes.
+// accepted whatever its signature, times or jti, marked Signed false with
+// the reason it is not Signed (Command.Unverified). An abort that is not
+// Signed may carry exactly cmd and, each optional, jti, iat, exp, aud,
+// session and reason, each well-formed and within its bounds; any other
+// claim refuses it, and an aud that names neither the pod nor its current
+// merge refuses it. Nothing in it can loosen a limit, disarm a rule, clear
+// a latch, grant consent or start anything: it can only end a merge and say
+// why, and its times are not checked, so the caller must not rely on them.
+// It is never recorded in the replay cache.
 //
 // Reasons (Reason values, also usable with errors.Is): oversized, malformed,
 // unsigned, bad_signature, unknown_key, unknown_command, bad_argument,

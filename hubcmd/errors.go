@@ -9,19 +9,19 @@ type Reason string
 
 // The reasons a command is refused (or, for merge/abort, why it is not Signed).
 const (
-	ReasonOversized      Reason = "oversized"        // longer than MaxCommandSize; not parsed
-	ReasonMalformed      Reason = "malformed"        // not a compact JWS, or its header or claims are not a JSON object
-	ReasonUnsigned       Reason = "unsigned"         // alg "none", no alg, or an empty signature
-	ReasonBadSignature   Reason = "bad_signature"    // an algorithm other than EdDSA, or a signature that does not verify
-	ReasonUnknownKey     Reason = "unknown_key"      // no kid, or a kid not in the hub's key set
-	ReasonUnknownCommand Reason = "unknown_command"  // cmd missing or not one of the commands
-	ReasonBadArgument    Reason = "bad_argument"     // a claim missing, of the wrong type, out of bounds, or not one of the command's
-	ReasonWrongAudience  Reason = "wrong_audience"   // aud names neither this pod nor its current merge
-	ReasonClockUnsynced  Reason = "clock_unsynced"   // the pod cannot check times: its clock is not synchronised
-	ReasonExpired        Reason = "expired"          // now is at or after exp
-	ReasonNotYetValid    Reason = "not_yet_valid"    // iat later than now by more than IssuedAtLeeway
-	ReasonReplayed       Reason = "replayed"         // the jti was accepted before and has not expired
-	ReasonReplayUnknown  Reason = "replay_unchecked" // the replay cache could not record the jti: refused, fail closed
+	ReasonOversized       Reason = "oversized"        // longer than MaxCommandSize; not parsed
+	ReasonMalformed       Reason = "malformed"        // not a compact JWS, or its header or claims are not a JSON object
+	ReasonUnsigned        Reason = "unsigned"         // alg "none", no alg, or an empty signature
+	ReasonBadSignature    Reason = "bad_signature"    // an algorithm other than EdDSA, or a signature that does not verify
+	ReasonUnknownKey      Reason = "unknown_key"      // no kid, or a kid not in the hub's key set
+	ReasonUnknownCommand  Reason = "unknown_command"  // cmd missing or not one of the commands
+	ReasonBadArgument     Reason = "bad_argument"     // a claim missing, of the wrong type, out of bounds, or not one of the command's
+	ReasonWrongAudience   Reason = "wrong_audience"   // aud names neither this pod nor its current merge
+	ReasonClockUnsynced   Reason = "clock_unsynced"   // the pod cannot check times: its clock is not synchronised
+	ReasonExpired         Reason = "expired"          // now is at or after exp
+	ReasonNotYetValid     Reason = "not_yet_valid"    // iat later than now by more than IssuedAtLeeway
+	ReasonReplayed        Reason = "replayed"         // the jti was accepted before and has not expired
+	ReasonReplayUnchecked Reason = "replay_unchecked" // the replay cache could not record the jti: refused, fail closed
 )
 
 // Error implements error, so that a Reason can be matched with errors.Is.

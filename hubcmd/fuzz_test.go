@@ -16,7 +16,7 @@ var reasons = []hubcmd.Reason{
 	hubcmd.ReasonOversized, hubcmd.ReasonMalformed, hubcmd.ReasonUnsigned, hubcmd.ReasonBadSignature,
 	hubcmd.ReasonUnknownKey, hubcmd.ReasonUnknownCommand, hubcmd.ReasonBadArgument, hubcmd.ReasonWrongAudience,
 	hubcmd.ReasonClockUnsynced, hubcmd.ReasonExpired, hubcmd.ReasonNotYetValid, hubcmd.ReasonReplayed,
-	hubcmd.ReasonReplayUnknown,
+	hubcmd.ReasonReplayUnchecked,
 }
 
 // FuzzVerify: no input panics; a refusal is an *Error with a known reason

@@ -1,6 +1,7 @@
 package hubcmd
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,9 @@ func LoadKeySet(path string) (*KeySet, error) {
 func ParseKeySet(data []byte) (*KeySet, error) {
 	if len(data) > MaxKeySetSize {
 		return nil, fmt.Errorf("key set larger than %d bytes", MaxKeySetSize)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("key set: the file is empty")
 	}
 	top, err := decodeObject(data)
 	if err != nil {

@@ -54,7 +54,8 @@ func TestParseKeySetRefuses(t *testing.T) {
 	cases := []struct {
 		name, data, want string
 	}{
-		{"empty file", ``, "key set: EOF"},
+		{"empty file", ``, "key set: the file is empty"},
+		{"blank file", "\n", "key set: the file is empty"},
 		{"not JSON", `keys: []`, "key set: invalid character 'k' looking for beginning of value"},
 		{"an array", `[` + okp("") + `]`, "key set: not a JSON object"},
 		{"no keys member", `{"key":[]}`, `key set: no "keys" member`},

@@ -150,7 +150,7 @@ func (v *Verifier) Verify(raw []byte, now time.Time, clockSynced bool) (Command,
 	}
 	seen, rerr := v.c.Replay.Seen(d.ID, d.Expires)
 	if rerr != nil {
-		return refuse(&Error{Reason: ReasonReplayUnknown, Field: "jti", Msg: "the replay cache cannot record it", Err: rerr})
+		return refuse(&Error{Reason: ReasonReplayUnchecked, Field: "jti", Msg: "the replay cache cannot record it", Err: rerr})
 	}
 	if seen {
 		return refuse(errorf(ReasonReplayed, "jti", "%q was accepted before", d.ID))
