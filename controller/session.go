@@ -80,8 +80,8 @@ func (c *SessionConfig) resolve() {
 
 // MergeRequest is a hub's merge/start, once verified.
 type MergeRequest struct {
-	// Session is the merge's id: letters, digits, '-', '_' and '.', at
-	// most 64 (it becomes an MQTT topic level).
+	// Session is the merge's id: letters, digits, '-' and '_', at most 64
+	// (it becomes an MQTT topic level; the same rule as package hubcmd).
 	Session string
 	// Dreamscape names the program the pod plays during the merge.
 	Dreamscape string
@@ -179,7 +179,7 @@ func validSessionID(id string) bool {
 	}
 	for _, r := range id {
 		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
 		default:
 			return false
 		}
@@ -198,7 +198,7 @@ func (p *Pod) StartMerge(req MergeRequest) error {
 	now := time.Now()
 	var bad []string
 	if !validSessionID(req.Session) {
-		bad = append(bad, fmt.Sprintf("session %q: want 1..64 of letters, digits, '-', '_', '.'", req.Session))
+		bad = append(bad, fmt.Sprintf("session %q: want 1..64 of letters, digits, '-', '_'", req.Session))
 	}
 	if req.MaxDuration < MinMergeDuration || req.MaxDuration > MaxMergeDuration {
 		bad = append(bad, fmt.Sprintf("max duration %v: want %v..%v", req.MaxDuration, MinMergeDuration, MaxMergeDuration))
