@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/internal/mqtttest"
 	"github.com/sleegation/podd/journal"
+	"github.com/sleegation/podd/uplink"
 )
 
 // kill ends podd with SIGKILL, as a power cut or the OOM killer would: no
@@ -187,4 +189,86 @@ baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp
 	}
 	t.Logf("the restarted run (boot %s) numbered from seq %d; %d records arrived twice, identical: %v",
 		bootRestarted, slices.Min(restarted), len(twice), twice)
+}
+
+// podd is SIGKILLed the moment it says its abort latch is stored: the
+// recorder stores the latch, then appends the abort event (a durable
+// Append, a commit of its own), then marks the latch reported, so the kill
+// lands during that append, or just before or after it. Restarted on the
+// same store, the pod is latched again from the store (aborted, the strip
+// dark, the same abort), and the hub gets the abort event:
+//
+//   - once: stored before the kill, or lost with it and posted again by the
+//     restart, which finds the latch not marked reported;
+//   - twice under one seq (sent again after the restart), identical but
+//     for historical;
+//   - or, when the kill fell between the event's commit and the latch's
+//     mark, under two seqs, once from each run: the same abort (type,
+//     rule, detail, values, limit, latency, detected_at and ts identical),
+//     which the hub can tell by detected_at.
+func TestAKillAsTheAbortIsStoredKeepsTheLatchAndItsEvent(t *testing.T) {
+	t.Parallel()
+	m := mqtttest.Start(t, false)
+	b := tachycardiaBench(t, m)
+	b.extraEnv = append(b.extraEnv, "PODD_SAFETY_HEART_RATE_DELAY=3s") // the abort 7 s sooner
+	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/v1/pods/e2e-pod/+", "hub-kill-abort", true)
+	d := b.start()
+	var st api.Status
+	mqtttest.WaitFor(t, abortWithin, "the abort latch stored", func() bool {
+		st = b.status()
+		return st.Safety.Latch == "stored"
+	})
+	d.kill()
+	if st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" {
+		t.Fatalf("latched %+v, want heart_rate_high", st.Safety.Latched)
+	}
+	latched := *st.Safety.Latched
+
+	d = b.start()
+	mqtttest.WaitFor(t, 10*time.Second, "the latch restored from the store", func() bool {
+		st = b.status()
+		return st.State == "aborted" && st.Safety.Latch == "stored"
+	})
+	if l := st.Safety.Latched; l == nil || l.Rule != latched.Rule || !l.At.Equal(latched.At) || !st.Sim.StripDark {
+		t.Fatalf("after the restart: latched %+v, strip dark %v; want %+v, dark", l, st.Sim.StripDark, latched)
+	}
+	mqtttest.WaitFor(t, 10*time.Second, "the abort event at the hub", func() bool {
+		_, ok := find(received(t, sub, b.podID), "events", isAbort)
+		return ok
+	})
+	d.stop()
+	if strings.Contains(d.output(), "the stored latch is not marked reported") {
+		t.Log("the kill came before the latch was marked reported; the restart reported the abort again")
+	}
+
+	got := bySeq(received(t, sub, b.podID))
+	var aborts []uint64
+	var first map[string]any
+	for _, seq := range slices.Sorted(maps.Keys(got)) {
+		recs := got[seq]
+		if !isAbort(recs[0]) {
+			continue
+		}
+		aborts = append(aborts, seq)
+		for _, r := range recs[1:] {
+			if !reflect.DeepEqual(r, recs[0]) {
+				t.Errorf("abort event seq %d arrived as two different records:\n%v\n%v", seq, recs[0], r)
+			}
+		}
+		t.Logf("abort event seq %d (boot %v) arrived %d times", seq, recs[0]["boot"], len(recs))
+		abort := maps.Clone(recs[0])
+		delete(abort, "seq")
+		delete(abort, "boot")
+		if first == nil {
+			first = abort
+		} else if !reflect.DeepEqual(abort, first) {
+			t.Errorf("two abort events for one abort differ:\n%v\n%v", first, abort)
+		}
+	}
+	if len(aborts) == 0 || len(aborts) > 2 {
+		t.Fatalf("abort events under seqs %v, want one, or two when the kill fell between the event and the latch's mark", aborts)
+	}
+	if first["detected_at"] != uplink.FormatTime(latched.At) {
+		t.Errorf("abort event detected_at %v, want the latched abort's %v", first["detected_at"], latched.At)
+	}
 }
