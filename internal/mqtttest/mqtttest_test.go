@@ -181,6 +181,9 @@ func TestPublishLeavesARetainedMessageForLaterSubscribers(t *testing.T) {
 // Kill works on a frozen broker, as it would on a hung one, and Start then
 // serves again on the same port.
 func TestKillEndsAFrozenBrokerAndStartServesOnItsPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs and kills a real mosquitto")
+	}
 	m := Start(t, false)
 	port := m.Port
 	m.Freeze()
@@ -204,6 +207,9 @@ func TestKillEndsAFrozenBrokerAndStartServesOnItsPort(t *testing.T) {
 // subscription, so a message published after the restart is queued for the
 // subscriber and reaches it once it is back.
 func TestASavedSessionOutlivesAKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs and kills a real mosquitto")
+	}
 	m := Start(t, true)
 	s := Subscribe(t, m.URL(), "probe/#", "saved", false)
 	m.Save()
