@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -87,13 +88,16 @@ func serve(t *testing.T, pod Pod) (*Client, string) {
 			t.Errorf("socket left behind after shutdown: %v", err)
 		}
 	})
+	// The socket file appears at bind, before listen: wait for one that
+	// accepts a connection, or a request made at once can be refused.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if _, err := os.Stat(path); err == nil {
+		if conn, err := net.Dial("unix", path); err == nil {
+			conn.Close()
 			return c, path
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("socket never appeared")
+			t.Fatal("socket never accepted a connection")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -153,6 +153,9 @@ type Pod struct {
 	storeErr    error
 	openFailing bool
 	duplicate   bool
+	// abortPosted is the latest abort whose event was put on the queue:
+	// once the queue is stored, so is its event.
+	abortPosted *safety.Abort
 
 	mu      sync.Mutex
 	latchSt latchState

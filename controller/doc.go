@@ -45,6 +45,12 @@
 //     the stored latch: an abort latched by an earlier run is restored into
 //     the watchdog (which applies the safe state again); an unreadable one is
 //     restored as latch_unreadable. Until that read, the latch is "unknown".
+//     The latch is stored before its abort event, each in a commit of its
+//     own, and marked reported once the event is stored too; a start that
+//     restores a latch not marked reported (the run before was killed
+//     between the two) posts its abort event again. A kill after the
+//     event's commit and before the mark therefore sends the abort twice,
+//     under two seqs, with the same detected_at.
 //   - Acknowledgement: Ack hands the request to the recorder and waits at
 //     most as long as its context. The recorder clears the stored latch
 //     before the watchdog's, so a failing disk leaves the pod latched; if

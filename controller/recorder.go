@@ -49,6 +49,22 @@ type latchState struct {
 	known  bool          // the store's latch was read
 	stored *safety.Abort // the latch the store holds, as far as known
 	failed bool          // the last write of the latch failed
+	// reported: the stored latch says its abort event is stored too.
+	reported bool
+}
+
+// storedLatch is the latch as the recorder writes it: the abort, and
+// whether its abort event is stored too. The latch is written first (the
+// safe state must outlive a power cut) and the event in a commit of its own
+// after it, so a kill between the two would leave a latch whose event is
+// lost. The latch is written again, Reported true, once its event is
+// stored; a start that restores a latch with Reported false posts its
+// abort event again. A latch without the field (the journal's
+// store_damaged latch, or one written before the field existed) counts as
+// reported.
+type storedLatch struct {
+	safety.Abort
+	Reported *bool `json:"reported,omitempty"`
 }
 
 // Post queues an event for the store, stored in order with the pod's own
@@ -138,6 +154,14 @@ func (p *Pod) watchDuplicate() {
 // already applied); syncStore then stores the latch and the events.
 func (p *Pod) recordAbort(a safety.Abort) {
 	p.log.Error("ABORT", "rule", a.Rule, "detail", a.Detail, "latency_ms", a.LatencyMS)
+	p.postAbort(a)
+	p.abortPosted = &a
+	p.setState(StateAborted, a.At, a.Rule)
+	p.sessionAborted(time.Now(), a.Rule)
+}
+
+// postAbort queues the abort event of a.
+func (p *Pod) postAbort(a safety.Abort) {
 	fields := map[string]any{
 		"rule": a.Rule, "detail": a.Detail, "values": a.Values, "limit": a.Limit,
 		"detected_at": uplink.FormatTime(a.At), "latency_ms": a.LatencyMS,
@@ -146,8 +170,6 @@ func (p *Pod) recordAbort(a safety.Abort) {
 		fields["safe_state_error"] = a.SafeStateError
 	}
 	p.post(uplink.Event{Type: "abort", Fields: fields}, a.At)
-	p.setState(StateAborted, a.At, a.Rule)
-	p.sessionAborted(time.Now(), a.Rule)
 }
 
 // syncStore reads the stored latch once the store is open, stores the
@@ -174,10 +196,43 @@ func (p *Pod) syncStore() bool {
 		}
 		p.queue.pop()
 	}
+	if ok && !p.markReported() {
+		return false
+	}
 	if ok {
 		p.storeFailing(nil)
 	}
 	return ok
+}
+
+// markReported writes the stored latch again, marked reported, once its
+// abort event is stored: every queued event is, and the latest abort posted
+// is the stored latch. It reports false when that write failed.
+func (p *Pod) markReported() bool {
+	ls := p.latch()
+	if ls.stored == nil || ls.reported || !sameAbort(ls.stored, p.abortPosted) {
+		return true
+	}
+	if err := p.writeLatch(*ls.stored, true); err != nil {
+		p.storeFailing(err)
+		return false
+	}
+	p.mu.Lock()
+	if sameAbort(p.latchSt.stored, ls.stored) {
+		p.latchSt.reported = true
+	}
+	p.mu.Unlock()
+	return true
+}
+
+// writeLatch stores a as the latch, saying whether its abort event is
+// stored.
+func (p *Pod) writeLatch(a safety.Abort, reported bool) error {
+	b, err := json.Marshal(storedLatch{Abort: a, Reported: &reported})
+	if err != nil {
+		return err
+	}
+	return p.parts.Store.SetLatch(b)
 }
 
 // storeFailing logs when the store starts and stops refusing writes.
@@ -198,24 +253,37 @@ func (p *Pod) readLatch() {
 	b, ok, err := p.parts.Store.Latch()
 	now := time.Now()
 	var stored *safety.Abort
+	reported := true
 	switch {
 	case err != nil:
 		p.log.Error("stored latch unreadable", "err", err)
 		stored = &safety.Abort{Rule: "latch_unreadable", Detail: fmt.Sprintf("stored latch cannot be read: %v", err), At: now}
 	case ok:
-		var a safety.Abort
-		if err := json.Unmarshal(b, &a); err != nil || a.Rule == "" {
-			a = safety.Abort{Rule: "latch_unreadable", Detail: fmt.Sprintf("stored latch cannot be read: %q", b), At: now}
+		var l storedLatch
+		if err := json.Unmarshal(b, &l); err != nil || l.Rule == "" {
+			l = storedLatch{Abort: safety.Abort{Rule: "latch_unreadable", Detail: fmt.Sprintf("stored latch cannot be read: %q", b), At: now}}
 		}
-		stored = &a
+		stored = &l.Abort
+		reported = l.Reported == nil || *l.Reported
 	}
 	p.mu.Lock()
 	p.latchSt.known = true
 	p.latchSt.stored = stored
+	p.latchSt.reported = reported
 	if stored != nil && stored.Rule == "latch_unreadable" {
 		p.latchSt.stored = nil // written back as it is latched now
 	}
 	p.mu.Unlock()
+	if !reported {
+		// The run that latched it stopped before the latch was marked:
+		// its abort event may never have been stored, and the hub may
+		// not have had it.
+		p.log.Warn("the stored latch is not marked reported: its abort event may have been lost; reporting it again", "rule", stored.Rule)
+		p.postAbort(*stored)
+		if p.abortPosted == nil { // else a newer abort latched since the start, and replaces this one
+			p.abortPosted = stored
+		}
+	}
 	if stored == nil {
 		// An abort latched meanwhile was reported by recordAbort.
 		if p.wd.Status().Latched == nil {
@@ -246,10 +314,7 @@ func (p *Pod) storeLatch() bool {
 	if want == nil || sameAbort(want, ls.stored) {
 		return true
 	}
-	b, err := json.Marshal(want)
-	if err == nil {
-		err = p.parts.Store.SetLatch(b)
-	}
+	err := p.writeLatch(*want, false)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
@@ -262,7 +327,7 @@ func (p *Pod) storeLatch() bool {
 	if p.latchSt.failed {
 		p.log.Info("abort latch stored", "rule", want.Rule)
 	}
-	p.latchSt.stored, p.latchSt.failed = want, false
+	p.latchSt.stored, p.latchSt.failed, p.latchSt.reported = want, false, false
 	return true
 }
 

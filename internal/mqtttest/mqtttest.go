@@ -22,10 +22,11 @@ import (
 
 // Mosquitto is a broker process owned by one test.
 type Mosquitto struct {
-	t    *testing.T
-	bin  string
-	conf string
-	tls  bool
+	t          *testing.T
+	bin        string
+	conf       string
+	tls        bool
+	persistent bool
 	// Port is the broker's listener on 127.0.0.1, the one URL names: TLS
 	// and password-protected when Options say so.
 	Port int
@@ -103,7 +104,7 @@ func StartWith(t *testing.T, opts Options) *Mosquitto {
 	t.Helper()
 	bin := Binary(t)
 	dir := t.TempDir()
-	m := &Mosquitto{t: t, bin: bin, tls: opts.TLS != nil, Port: FreePort(t), conf: filepath.Join(dir, "mosquitto.conf")}
+	m := &Mosquitto{t: t, bin: bin, tls: opts.TLS != nil, persistent: opts.Persistent, Port: FreePort(t), conf: filepath.Join(dir, "mosquitto.conf")}
 	m.ObserverPort = m.Port
 	var conf strings.Builder
 	guarded := opts.TLS != nil || opts.PasswordFile != ""
@@ -260,6 +261,53 @@ func (m *Mosquitto) Stop() {
 		<-m.exited
 	}
 	m.cmd = nil
+}
+
+// Kill ends the broker with SIGKILL, as a crash or the OOM killer would,
+// and returns once it has exited: it writes nothing out, so a persistent
+// broker starts again from what Save (or an earlier Stop) last wrote, and
+// whatever it held only in memory (messages acknowledged to their publisher
+// and not yet delivered, sessions made since) is gone. A frozen broker is
+// killed as it is. Start runs it again on the same port.
+func (m *Mosquitto) Kill() {
+	m.t.Helper()
+	if m.cmd == nil {
+		m.t.Fatal("mqtttest: Kill of a broker that is not running")
+	}
+	if err := m.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		m.t.Fatalf("kill mosquitto: %v", err)
+	}
+	select {
+	case <-m.exited:
+	case <-time.After(5 * time.Second):
+		m.t.Fatal("mosquitto still running 5 s after SIGKILL")
+	}
+	m.cmd, m.frozen = nil, false
+}
+
+// Save makes a persistent broker write its sessions, subscriptions, queued
+// and retained messages to its persistence file now (SIGUSR1), and returns
+// once the new file is in place: what a Kill then keeps. The broker must be
+// running, not frozen.
+func (m *Mosquitto) Save() {
+	m.t.Helper()
+	if !m.persistent {
+		m.t.Fatal("mqtttest: Save of a broker started without persistence")
+	}
+	if m.cmd == nil || m.frozen {
+		m.t.Fatal("mqtttest: Save of a broker that is not running")
+	}
+	db := filepath.Join(filepath.Dir(m.conf), "mosquitto.db")
+	before, _ := os.Stat(db)
+	if err := m.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		m.t.Fatalf("signal mosquitto to save: %v", err)
+	}
+	// mosquitto writes mosquitto.db.new and renames it over mosquitto.db:
+	// a file that is not the one from before is the complete new one.
+	WaitFor(m.t, 5*time.Second, "mosquitto to write its persistence file", func() bool {
+		now, err := os.Stat(db)
+		return err == nil && (before == nil || !os.SameFile(before, now))
+	})
 }
 
 // WaitFor polls cond until it holds or the deadline passes.

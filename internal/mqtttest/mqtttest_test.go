@@ -177,3 +177,48 @@ func TestPublishLeavesARetainedMessageForLaterSubscribers(t *testing.T) {
 		t.Fatalf("got %s %q retained=%v, want probe/status \"up\" retained", msg.Topic(), msg.Payload(), msg.Retained())
 	}
 }
+
+// Kill works on a frozen broker, as it would on a hung one, and Start then
+// serves again on the same port.
+func TestKillEndsAFrozenBrokerAndStartServesOnItsPort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs and kills a real mosquitto")
+	}
+	m := Start(t, false)
+	port := m.Port
+	m.Freeze()
+	exited := m.exited
+	m.Kill()
+	select {
+	case <-exited:
+	default:
+		t.Fatal("Kill returned with the broker still running")
+	}
+	m.Start()
+	if m.Port != port {
+		t.Fatalf("port %d after Start, want %d", m.Port, port)
+	}
+	s := Subscribe(t, m.URL(), "probe/#", "after-kill", true)
+	Publish(t, m.URL(), "publisher", "probe/x", []byte("up"), false)
+	WaitFor(t, 3*time.Second, "the message on the restarted broker", func() bool { return len(s.Messages()) == 1 })
+}
+
+// What Save wrote outlives a Kill: a persistent session and its
+// subscription, so a message published after the restart is queued for the
+// subscriber and reaches it once it is back.
+func TestASavedSessionOutlivesAKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs and kills a real mosquitto")
+	}
+	m := Start(t, true)
+	s := Subscribe(t, m.URL(), "probe/#", "saved", false)
+	m.Save()
+	m.Save() // a second save replaces the file, and is waited for too
+	m.Kill()
+	m.Start()
+	Publish(t, m.URL(), "publisher", "probe/x", []byte("after"), false)
+	WaitFor(t, 5*time.Second, "the message at the restored session", func() bool {
+		msgs := s.Messages()
+		return len(msgs) == 1 && string(msgs[0].Payload()) == "after"
+	})
+}
