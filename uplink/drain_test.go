@@ -271,7 +271,7 @@ func TestAReportThatFillsTheOutboxReportsWhatItPushedOut(t *testing.T) {
 	telemetry(t, u, 4) // full: [1 2 3 4]
 	// The drainer discards corrupt seq 1 and reports it: that report pushes 1 and 2 out.
 	u.appendMu.Lock()
-	_, err := u.reportDropped(journal.SeqRange{From: 1, To: 1}, "corrupt", "bad record")
+	_, err := u.reportDropped(journal.Dropped{From: 1, To: 1, Count: 1}, "corrupt", "bad record")
 	u.appendMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
