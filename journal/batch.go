@@ -187,6 +187,9 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 			}
 		}
 		tel := tx.Bucket(bucketTelemetry)
+		// Seqs only grow: full pages, not bbolt's half-full default for
+		// random inserts, halve the pages a backlog takes.
+		out.FillPercent, tel.FillPercent = 1, 1
 		n, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen))
 		if err != nil {
 			return err

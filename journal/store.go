@@ -35,16 +35,22 @@ type Options struct {
 	// the drop (Record.Dropped).
 	//
 	// The defaults, 200000 records and 96 MiB, hold a night without a
-	// broker with room to spare: a telemetry record as the uplink stores it
-	// is about 300 bytes (298 measured for a pod with both vitals valid;
-	// 326 with all four vitals set), so 1 Hz telemetry is 43200 records
-	// and about 13 MB in 12 h, and the count bound, 55 h at 1 Hz (60 MB
-	// of values), trips before the byte bound; the byte bound stops
-	// records bigger than expected from filling the card. A 12 h outage at
-	// the default rates grows the file to about 19 MB (measured, see
-	// README), 200000 records to about 85 MB: on a 512 MB armv6 board the
-	// file is mapped, not read into memory, and pages the kernel can drop.
-	// See Open for how the file shrinks again.
+	// broker, and two, with no drop. A telemetry record as the uplink stores
+	// it (uplink's encodeRecord of a Telemetry body) is 295 bytes of payload
+	// with both vitals valid, 325 with every field set; its value adds 18
+	// bytes of header and the 37-byte topic: 350 to 380 bytes. At 1 Hz:
+	//
+	//   - 12 h is 43200 records, 15 MB of values; the file grows to 32 MiB
+	//     (measured: uplink's TestTwelveHourOutageFileSize);
+	//   - 48 h is 172800 records, 66 MB; the count bound, 200000 records,
+	//     is 55 h, 76 MB at most, and its file 96 MiB (measured the same
+	//     way): so at the default rates the count bound trips first, and
+	//     the byte bound (100.7 MB) only stops records bigger than expected
+	//     from filling the card.
+	//
+	// On a 512 MB armv6 board that file is mapped, not read into memory:
+	// its pages are page cache, which the kernel drops under pressure. See
+	// Open for how the file shrinks again.
 	//
 	// MaxOutbox must be 0 (the default) or at least 2; MaxOutboxBytes 0
 	// (the default) or at least 64 KiB. A record bigger than MaxOutboxBytes
@@ -260,6 +266,19 @@ func (o *Options) resolve() (Options, error) {
 // empty while its seq file exists, is an error wrapping ErrDamaged, which
 // OpenOrRecover handles. Open never panics and never faults on a damaged
 // file.
+//
+// bbolt never returns pages to the file system: a file grown by an outage
+// keeps its size once the backlog is delivered. So Open, before it starts
+// the writer, compacts a sound file that is larger than 16 MiB and more
+// than twice the bytes of its pages in use (the pages below bbolt's high
+// water mark less those on its freelist): bbolt's Compact copies every
+// bucket into path + ".compact", which is synced, checked as the file was,
+// renamed over it, and the directory synced; the copy is then opened as
+// any file. A power cut leaves the old file or the whole copy, never part
+// of one; a copy left by a cut is removed by the next Open. A copy that
+// fails (a full disk) is removed and the file opened as it is. After a
+// 12 h outage at the default rates, the 32 MiB file is 32 KiB again at the
+// next start.
 func Open(path string, opts *Options) (*Store, error) {
 	o, err := opts.resolve()
 	if err != nil {
