@@ -53,6 +53,13 @@
 // [::]), never on the address of one interface, which may not exist when
 // podd starts. With the embedded broker, the metrics take another port.
 //
+// The outbox's bounds, storage.max_outbox_records (2..2000000, default
+// 200000) and storage.max_outbox_bytes (64KiB..1GiB of stored records,
+// default 96MiB), are journal.Options.MaxOutbox and MaxOutboxBytes; see
+// there for what the defaults hold. A size is an integer of bytes, or an
+// integer with a binary unit: B, KiB, MiB or GiB ("96MiB", "96 MiB"); any
+// other spelling (12MB, 1.5GiB, 12 mib) is an error, not a guess.
+//
 // Relative paths (storage.path, api.socket, sim.scenario) are kept as written
 // and so resolve against the daemon's working directory, as the paths of
 // most daemons do, not against the configuration file's directory. The

@@ -74,11 +74,15 @@ type Options struct {
 	MaxBatch int
 }
 
+// The defaults of Options.MaxOutbox (records) and Options.MaxOutboxBytes
+// (bytes of stored values); see there for why.
 const (
-	defaultTimeout   = time.Second
-	defaultMaxOutbox = 200000
-	// defaultMaxOutboxBytes: see Options.MaxOutbox.
-	defaultMaxOutboxBytes = 96 << 20
+	DefaultMaxOutbox      = 200000
+	DefaultMaxOutboxBytes = 96 << 20
+)
+
+const (
+	defaultTimeout = time.Second
 	// minMaxOutboxBytes is the least MaxOutboxBytes: a few records of a
 	// few KiB, and the room for a report.
 	minMaxOutboxBytes = 64 << 10
@@ -227,15 +231,15 @@ func (o *Options) resolve() (Options, error) {
 	}
 	switch {
 	case r.MaxOutbox == 0:
-		r.MaxOutbox = defaultMaxOutbox
+		r.MaxOutbox = DefaultMaxOutbox
 	case r.MaxOutbox < 2:
-		return r, fmt.Errorf("MaxOutbox %d: must be 0 (default %d) or at least 2", r.MaxOutbox, defaultMaxOutbox)
+		return r, fmt.Errorf("MaxOutbox %d: must be 0 (default %d) or at least 2", r.MaxOutbox, DefaultMaxOutbox)
 	}
 	switch {
 	case r.MaxOutboxBytes == 0:
-		r.MaxOutboxBytes = defaultMaxOutboxBytes
+		r.MaxOutboxBytes = DefaultMaxOutboxBytes
 	case r.MaxOutboxBytes < minMaxOutboxBytes:
-		return r, fmt.Errorf("MaxOutboxBytes %d: must be 0 (default %d) or at least %d", r.MaxOutboxBytes, defaultMaxOutboxBytes, minMaxOutboxBytes)
+		return r, fmt.Errorf("MaxOutboxBytes %d: must be 0 (default %d) or at least %d", r.MaxOutboxBytes, DefaultMaxOutboxBytes, minMaxOutboxBytes)
 	}
 	switch {
 	case r.SeqBlock == 0:
