@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -355,33 +356,12 @@ func TestOpenCompactsAFileMostlyFree(t *testing.T) {
 		t.Skip("writes 30 MB")
 	}
 	path := filepath.Join(t.TempDir(), "j.db")
-	s := open(t, path, &Options{MaxBatch: 256})
-	if err := s.SetLatch([]byte(testLatch)); err != nil {
-		t.Fatal(err)
-	}
-	big := bytes.Repeat([]byte("x"), 6000)
-	const n = 3000
-	for range n {
-		if _, err := s.AppendLazy("telemetry", time.Unix(1700000000, 0), func(uint64) ([]byte, error) { return big, nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	appendEvent(t, s) // seq n+1
-	seqs := make([]uint64, 0, n)
-	for seq := uint64(1); seq <= n-2; seq++ {
-		seqs = append(seqs, seq)
-	}
-	if err := s.Delete(seqs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	big, n := growSparse(t, path)
 	before := fileSize(t, path)
 	if before <= compactMinSize {
 		t.Fatalf("the backlog grew the file to %d bytes only", before)
 	}
-	s = open(t, path, nil)
+	s := open(t, path, nil)
 	after := fileSize(t, path)
 	if after > before/8 {
 		t.Fatalf("file %d bytes after Open, %d before: not compacted", after, before)
@@ -412,6 +392,65 @@ func TestOpenCompactsAFileMostlyFree(t *testing.T) {
 	}
 }
 
+// A compaction that cannot write its copy is skipped: the file is opened
+// as it is.
+func TestAFailedCompactionOpensTheFileAsItIs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 30 MB")
+	}
+	path := filepath.Join(t.TempDir(), "j.db")
+	_, n := growSparse(t, path)
+	before := fileSize(t, path)
+	// A directory in the copy's place: neither removed nor written.
+	if err := os.MkdirAll(filepath.Join(compactPath(path), "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path, nil)
+	if got := fileSize(t, path); got != before {
+		t.Fatalf("file %d bytes, %d before", got, before)
+	}
+	if got := pendingSeqs(t, s); !slices.Equal(got, []uint64{n - 1, n, n + 1}) {
+		t.Fatalf("outbox %v", got)
+	}
+	if doc, ok, err := s.Latch(); err != nil || !ok || string(doc) != testLatch {
+		t.Fatalf("latch %q %v %v", doc, ok, err)
+	}
+}
+
+// growSparse makes a journal that a backlog grew past compactMinSize and
+// that holds little once it was delivered: a latch, telemetry n-1 and n
+// (payload big) and event n+1.
+func growSparse(t *testing.T, path string) (big []byte, n uint64) {
+	t.Helper()
+	s, err := Open(path, &Options{MaxBatch: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SetLatch([]byte(testLatch)); err != nil {
+		t.Fatal(err)
+	}
+	big = bytes.Repeat([]byte("x"), 6000)
+	n = 3000
+	for range n {
+		if _, err := s.AppendLazy("telemetry", time.Unix(1700000000, 0), func(uint64) ([]byte, error) { return big, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendEvent(t, s) // seq n+1
+	seqs := make([]uint64, 0, n)
+	for seq := uint64(1); seq <= n-2; seq++ {
+		seqs = append(seqs, seq)
+	}
+	if err := s.Delete(seqs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return big, n
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -419,4 +458,60 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// The telemetry index is a bucket of the file like the others: a page of
+// it that is damaged fails the file check, and a format 3 file without it
+// is damage, set aside as any.
+func TestADamagedTelemetryIndexIsDamage(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.db")
+	s := open(t, path, &Options{MaxBatch: 1000})
+	for range 600 { // an index of its own pages, not inline
+		mustAppendLazy(t, s)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root uint64
+	db.View(func(tx *bolt.Tx) error {
+		root = uint64(tx.Bucket(bucketTelemetry).Root())
+		return nil
+	})
+	pageSize := db.Info().PageSize
+	db.Close()
+	if root == 0 {
+		t.Fatal("the index is inline")
+	}
+	keep, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The index's root page says it is another page.
+	id := make([]byte, 8)
+	ne.PutUint64(id, root+1)
+	patch(t, path, int64(root)*int64(pageSize), id)
+	want := fmt.Sprintf("page %d: its header says page %d", root, root+1)
+	if _, err := Open(path, nil); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Open with a damaged index page = %v, want ErrDamaged: %s", err, want)
+	}
+
+	if err := os.WriteFile(path, keep, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err = bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketTelemetry) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(path, nil); !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "no telemetry bucket") {
+		t.Fatalf("Open without the index = %v, want ErrDamaged naming it", err)
+	}
 }
