@@ -19,13 +19,15 @@ type queued struct {
 }
 
 // urgent is the record of an Append, committed after the batch; or that of
-// an AppendLazy into a full outbox (lazy), built already: value and payload.
+// an AppendLazy into a full outbox (lazy), built already for seq: value and
+// payload.
 type urgent struct {
 	topic   string
 	created time.Time
 	build   func(uint64) ([]byte, error)
 
 	lazy    bool
+	seq     uint64
 	value   []byte
 	payload []byte
 }
@@ -47,9 +49,11 @@ type urgent struct {
 // A commit that fails (a full disk) leaves the records in the batch, to be
 // retried at the next. After it, AppendLazy first commits the batch, and
 // while that still fails it returns the commit's error and queues nothing,
-// as Append would, so the caller knows the record is lost. When the outbox is full, AppendLazy
-// commits at once, as Append does, and returns the dropped range in
-// Record.Dropped.
+// as Append would, so the caller knows the record is lost. When the outbox
+// is full, AppendLazy commits at once, as Append does, and returns what it
+// dropped in Record.Dropped. Its record is telemetry: dropped before any
+// event of Append (see Options.MaxOutbox). A record larger than
+// MaxOutboxBytes less 1 KiB is refused, as a build that fails.
 func (s *Store) AppendLazy(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (_ Record, err error) {
 	if build == nil {
 		return Record{}, errors.New("journal.AppendLazy: nil build function")
@@ -98,7 +102,7 @@ func (s *Store) AppendLazy(topic string, created time.Time, build func(seq uint6
 	}
 	if n+uint64(len(s.batch))+1 > s.maxOutbox || b+s.batchBytes+uint64(len(value)) > s.maxBytes {
 		// The drop must reach the caller, for its report.
-		rec, err := s.commitLocked(&urgent{topic: topic, created: created, lazy: true, value: value, payload: payload})
+		rec, err := s.commitLocked(&urgent{topic: topic, created: created, lazy: true, seq: seq, value: value, payload: payload})
 		if err != nil {
 			return Record{}, s.opError("AppendLazy", err)
 		}
@@ -225,6 +229,10 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 		if u != nil {
 			seq := top - 1
 			value, payload := u.value, u.payload
+			if u.lazy && u.seq != seq {
+				// wmu held since it was built: cannot happen.
+				return fmt.Errorf("a record built for seq %d, but the next seq is %d", u.seq, seq)
+			}
 			if !u.lazy {
 				payload, err = callBuild(u.build, seq)
 				if err != nil {

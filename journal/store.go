@@ -742,8 +742,11 @@ func (s *Store) closeDamaged() error {
 // deadlock). If build fails (or panics) nothing is committed, the batch
 // stays queued, and the seq is not consumed.
 //
-// When the outbox is full the oldest records are deleted first, in the same
-// transaction, and their range is returned in Record.Dropped.
+// The record is an event: when the outbox is full (Options.MaxOutbox), the
+// oldest telemetry is deleted first, in the same transaction, and events
+// only once no telemetry is left; what was deleted is returned in
+// Record.Dropped. A record whose stored value is larger than
+// MaxOutboxBytes less 1 KiB is refused, nothing committed.
 func (s *Store) Append(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (_ Record, err error) {
 	if build == nil {
 		return Record{}, errors.New("journal.Append: nil build function")
