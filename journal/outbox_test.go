@@ -387,6 +387,9 @@ func TestOpenCompactsAFileMostlyFree(t *testing.T) {
 	// The compacted file passes the check again, and is not compacted again.
 	s.Close()
 	s = open(t, path, nil)
+	if got := pendingSeqs(t, s); len(got) != 3 {
+		t.Fatalf("outbox %v at the second Open", got)
+	}
 	if got := fileSize(t, path); got != after {
 		t.Fatalf("file %d bytes at the second Open, %d at the first", got, after)
 	}
