@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/uplink"
 )
@@ -45,6 +46,15 @@ const (
 	MinTelemetryInterval = 100 * time.Millisecond // as written in the problem line
 	MaxTelemetryInterval = 60 * time.Second
 	maxSocketPath        = 107 // sun_path is 108 bytes with its terminating NUL
+	// The bounds of storage.max_outbox_records and storage.max_outbox_bytes:
+	// the journal's least (room for a record and the report of a drop), and
+	// ten times its default records (23 days of 1 Hz telemetry) and 1 GiB
+	// of records (a file of about 1.4 GiB, the most a 32-bit board maps
+	// safely).
+	MinOutboxRecords = 2
+	MaxOutboxRecords = 2000000
+	MinOutboxBytes   = 64 << 10
+	MaxOutboxBytes   = 1 << 30
 	// MinListenPort is the lowest port podd listens on: it runs as the
 	// unprivileged user podd (systemd/podd.service), which may not bind
 	// the ports below.
@@ -173,6 +183,11 @@ func (u UplinkConfig) Password() (string, error) {
 // StorageConfig is the local store.
 type StorageConfig struct {
 	Path string // storage.path: the bbolt file
+	// MaxOutboxRecords is storage.max_outbox_records, and MaxOutboxBytes
+	// storage.max_outbox_bytes (bytes of stored records): the outbox's
+	// bounds, journal.Options.MaxOutbox and MaxOutboxBytes.
+	MaxOutboxRecords int
+	MaxOutboxBytes   int64
 }
 
 // APIConfig is the local API.
@@ -228,6 +243,8 @@ func keys() []key {
 		{"uplink.embedded_listen", "127.0.0.1:1883", str(func(c *Config, s string) { c.Uplink.EmbeddedListen = s })},
 		{"uplink.client_id", nil, str(func(c *Config, s string) { c.Uplink.ClientID = s })}, // default derived from pod.id
 		{"storage.path", nil, str(func(c *Config, s string) { c.Storage.Path = s })},
+		{"storage.max_outbox_records", journal.DefaultMaxOutbox, integer(MinOutboxRecords, MaxOutboxRecords, func(c *Config, n int) { c.Storage.MaxOutboxRecords = n })},
+		{"storage.max_outbox_bytes", journal.DefaultMaxOutboxBytes, size(func(c *Config, n int64) { c.Storage.MaxOutboxBytes = n })},
 		{"api.socket", nil, str(func(c *Config, s string) { c.API.Socket = s })},
 		{"api.metrics_listen", "", str(func(c *Config, s string) { c.API.MetricsListen = s })},
 		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
@@ -524,6 +541,56 @@ func integer(minimum, maximum int, store func(*Config, int)) func(*Config, any) 
 	}
 }
 
+// sizeUnits are the units a size may be written with.
+var sizeUnits = map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
+
+// sizePattern is a size as a string: an integer of bytes, or of a unit.
+var sizePattern = regexp.MustCompile(`^([0-9]+) ?(B|KiB|MiB|GiB)?$`)
+
+// size reads a number of bytes: an integer, or a string of an integer
+// and one of the units B, KiB, MiB, GiB ("96MiB", "96 MiB"). A size too
+// large for an int64 is reported against the key's range, as being
+// outside it; the range itself is checked with the others.
+func size(store func(*Config, int64)) func(*Config, any) error {
+	notSize := errors.New(`is not a size: an integer of bytes, or one with a unit, B, KiB, MiB or GiB (e.g. "96MiB")`)
+	outside := fmt.Errorf("is outside 64KiB..1GiB (%d..%d bytes)", MinOutboxBytes, MaxOutboxBytes)
+	return func(c *Config, raw any) error {
+		switch r := raw.(type) {
+		case int:
+			store(c, int64(r))
+		case int64:
+			store(c, r)
+		case uint64:
+			if r > math.MaxInt64 {
+				return outside
+			}
+			store(c, int64(r))
+		case float64:
+			switch {
+			case math.IsNaN(r) || math.IsInf(r, 0) || r != math.Trunc(r):
+				return notSize
+			case r < math.MinInt64 || r >= math.MaxInt64:
+				return outside
+			}
+			store(c, int64(r))
+		case string:
+			m := sizePattern.FindStringSubmatch(strings.TrimSpace(r))
+			if m == nil {
+				return notSize
+			}
+			n, err := strconv.ParseInt(m[1], 10, 64)
+			unit := sizeUnits[m[2]]
+			if err != nil || n > math.MaxInt64/unit {
+				return outside
+			}
+			store(c, n*unit)
+		default:
+			return notSize
+		}
+		return nil
+	}
+}
+
 func float(store func(*Config, float64)) func(*Config, any) error {
 	return func(c *Config, raw any) error {
 		var f float64
@@ -636,6 +703,12 @@ func (c *Config) problems() []problem {
 	}
 	if c.Storage.Path == "" {
 		add("storage.path", `"" is required: the path of the bbolt file`)
+	}
+	if n := c.Storage.MaxOutboxRecords; n < MinOutboxRecords || n > MaxOutboxRecords {
+		add("storage.max_outbox_records", "%d is outside %d..%d", n, MinOutboxRecords, MaxOutboxRecords)
+	}
+	if n := c.Storage.MaxOutboxBytes; n < MinOutboxBytes || n > MaxOutboxBytes {
+		add("storage.max_outbox_bytes", "%d is outside 64KiB..1GiB (%d..%d bytes)", n, MinOutboxBytes, MaxOutboxBytes)
 	}
 	switch s := c.API.Socket; {
 	case s == "":

@@ -30,7 +30,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Pod:       PodConfig{ID: "sim-pod-1"},
 			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
 			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1"},
-			Storage:   StorageConfig{Path: "./var/podd.db"},
+			Storage:   StorageConfig{Path: "./var/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes},
 			API:       APIConfig{Socket: "./var/podd.sock"},
 			Sim:       SimConfig{Scenario: "sim/scenarios/calm.yaml"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
@@ -43,7 +43,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Pod:       PodConfig{ID: "pod-0001"},
 			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", ButtonsActiveLow: true},
 			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001"},
-			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
+			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes},
 			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
@@ -90,7 +90,7 @@ func minimalConfig() Config {
 		Pod:       PodConfig{ID: "pod-7"},
 		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
 		Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7"},
-		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db"},
+		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes},
 		API:       APIConfig{Socket: "/run/podd/podd.sock"},
 		Telemetry: TelemetryConfig{Interval: time.Second},
 		Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
@@ -137,6 +137,8 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_UPLINK_EMBEDDED_LISTEN=0.0.0.0:1884",
 		"PODD_UPLINK_CLIENT_ID=bench-7",
 		"PODD_STORAGE_PATH=/tmp/p.db",
+		"PODD_STORAGE_MAX_OUTBOX_RECORDS=5000",
+		"PODD_STORAGE_MAX_OUTBOX_BYTES=64MiB",
 		"PODD_API_SOCKET=/tmp/p.sock",
 		"PODD_API_METRICS_LISTEN=127.0.0.1:9464",
 		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
@@ -168,7 +170,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			Username: "pod-8", PasswordFile: password,
 			EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7",
 		},
-		Storage:   StorageConfig{Path: "/tmp/p.db"},
+		Storage:   StorageConfig{Path: "/tmp/p.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20},
 		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
@@ -415,6 +417,40 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 			"[1, 2]":                "[1, 2] is not an integer",
 			"[]":                    "[] is not an integer",
 		}},
+		{"storage.max_outbox_records", map[string]string{
+			".inf":                  "+Inf is not an integer",
+			".nan":                  "NaN is not an integer",
+			"1.5":                   "1.5 is not an integer",
+			"1":                     "1 is outside 2..2000000",
+			"2000001":               "2000001 is outside 2..2000000",
+			"-99999999999999999999": "-1e+20 is outside 2..2000000",
+			"18446744073709551615":  "18446744073709551615 is outside 2..2000000",
+			"many":                  `"many" is not an integer`,
+			"[1, 2]":                "[1, 2] is not an integer",
+		}},
+		{"storage.max_outbox_bytes", map[string]string{
+			".inf":                    "+Inf " + notSize,
+			".nan":                    "NaN " + notSize,
+			"1.5":                     "1.5 " + notSize,
+			"1e309":                   `"1e309" ` + notSize,
+			"true":                    "true " + notSize,
+			"{a: 1}":                  "{a: 1} " + notSize,
+			"[]":                      "[] " + notSize,
+			"12MB":                    `"12MB" ` + notSize,
+			"12 mib":                  `"12 mib" ` + notSize,
+			"-1MiB":                   `"-1MiB" ` + notSize,
+			"1.5GiB":                  `"1.5GiB" ` + notSize,
+			"-1":                      "-1 " + outsideSize,
+			"65535":                   "65535 " + outsideSize,
+			"63KiB":                   "64512 " + outsideSize,
+			"2GiB":                    "2147483648 " + outsideSize,
+			"5000000000":              "5000000000 " + outsideSize,
+			"99999999999999999999":    "1e+20 " + outsideSize,
+			"-99999999999999999999":   "-1e+20 " + outsideSize,
+			"18446744073709551615":    "18446744073709551615 " + outsideSize,
+			"9000000000GiB":           `"9000000000GiB" ` + outsideSize,
+			"99999999999999999999KiB": `"99999999999999999999KiB" ` + outsideSize,
+		}},
 		{"safety.heart_rate_high_bpm", number("bpm is outside the hard bounds 90..150 bpm")},
 		{"safety.heart_rate_low_bpm", number("bpm is outside the hard bounds 30..60 bpm")},
 		{"safety.spo2_low_pct", number("% is outside the hard bounds 85..95 %")},
@@ -448,6 +484,28 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 		if _, isString := k.def.(string); k.def != nil && !isString && !tested[k.name] {
 			t.Errorf("%s holds a number or a duration; the test does not check it", k.name)
 		}
+	}
+}
+
+const (
+	notSize     = `is not a size: an integer of bytes, or one with a unit, B, KiB, MiB or GiB (e.g. "96MiB")`
+	outsideSize = "is outside 64KiB..1GiB (65536..1073741824 bytes)"
+)
+
+// A size is bytes, or an integer with a binary unit.
+func TestStorageMaxOutboxBytesTakesUnits(t *testing.T) {
+	for value, want := range map[string]int64{
+		"65536": 65536, "96MiB": 96 << 20, `"96 MiB"`: 96 << 20, "64KiB": 64 << 10, "1GiB": 1 << 30,
+		"100000B": 100000, `" 2MiB "`: 2 << 20,
+	} {
+		c, err := Parse([]byte(withKey("storage.max_outbox_bytes", value)), nil)
+		if err != nil || c.Storage.MaxOutboxBytes != want {
+			t.Errorf("max_outbox_bytes: %s: Parse = %v; want %d bytes", value, err, want)
+		}
+	}
+	c, err := Parse([]byte(withKey("storage.max_outbox_records", "2")), []string{"PODD_STORAGE_MAX_OUTBOX_BYTES=1048576"})
+	if err != nil || c.Storage.MaxOutboxRecords != 2 || c.Storage.MaxOutboxBytes != 1<<20 {
+		t.Errorf("Parse = %+v, %v; want 2 records, 1 MiB", c, err)
 	}
 }
 

@@ -63,6 +63,13 @@
 // the gentle wake) and session.consent_duration (12h, 1m..24h: how long a
 // press of the consent button lasts); the bounds are package controller's.
 //
+// The outbox's bounds, storage.max_outbox_records (2..2000000, default
+// 200000) and storage.max_outbox_bytes (64KiB..1GiB of stored records,
+// default 96MiB), are journal.Options.MaxOutbox and MaxOutboxBytes; see
+// there for what the defaults hold. A size is an integer of bytes, or an
+// integer with a binary unit: B, KiB, MiB or GiB ("96MiB", "96 MiB"); any
+// other spelling (12MB, 1.5GiB, 12 mib) is an error, not a guess.
+//
 // Relative paths (storage.path, api.socket, sim.scenario) are kept as written
 // and so resolve against the daemon's working directory, as the paths of
 // most daemons do, not against the configuration file's directory. The

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -17,11 +18,18 @@ type queued struct {
 	value []byte
 }
 
-// urgent is the record of an Append, committed after the batch.
+// urgent is the record of an Append, committed after the batch; or that of
+// an AppendLazy into a full outbox (lazy), built already for seq: value and
+// payload.
 type urgent struct {
 	topic   string
 	created time.Time
 	build   func(uint64) ([]byte, error)
+
+	lazy    bool
+	seq     uint64
+	value   []byte
+	payload []byte
 }
 
 // AppendLazy is Append for records whose loss in a power cut costs little
@@ -41,9 +49,11 @@ type urgent struct {
 // A commit that fails (a full disk) leaves the records in the batch, to be
 // retried at the next. After it, AppendLazy first commits the batch, and
 // while that still fails it returns the commit's error and queues nothing,
-// as Append would, so the caller knows the record is lost. When the outbox is full, AppendLazy
-// commits at once, as Append does, and returns the dropped range in
-// Record.Dropped.
+// as Append would, so the caller knows the record is lost. When the outbox
+// is full, AppendLazy commits at once, as Append does, and returns what it
+// dropped in Record.Dropped. Its record is telemetry: dropped before any
+// event of Append (see Options.MaxOutbox). A record larger than
+// MaxOutboxBytes less 1 KiB is refused, as a build that fails.
 func (s *Store) AppendLazy(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (_ Record, err error) {
 	if build == nil {
 		return Record{}, errors.New("journal.AppendLazy: nil build function")
@@ -65,33 +75,41 @@ func (s *Store) AppendLazy(topic string, created time.Time, build func(seq uint6
 			return Record{}, s.opError("AppendLazy", err)
 		}
 	}
-	var next, n uint64
+	var next, n, b uint64
 	err = s.db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		var err error
 		if next, err = nextSeq(meta); err != nil {
 			return err
 		}
-		n, _, err = decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen))
+		if n, _, err = decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen)); err != nil {
+			return err
+		}
+		b, _, err = decodeCounter(keyOutboxBytes, meta.Get(keyOutboxBytes))
 		return err
 	})
 	if err != nil {
 		return Record{}, s.opError("AppendLazy", err)
-	}
-	if n+uint64(len(s.batch)) >= s.maxOutbox {
-		// The drop must reach the caller, for its report.
-		rec, err := s.commitLocked(&urgent{topic: topic, created: created, build: build})
-		if err != nil {
-			return Record{}, s.opError("AppendLazy", err)
-		}
-		return rec, nil
 	}
 	seq := next + uint64(len(s.batch))
 	payload, err := callBuild(build, seq)
 	if err != nil {
 		return Record{}, fmt.Errorf("journal.AppendLazy: build seq %d: %w", seq, err)
 	}
-	s.batch = append(s.batch, queued{seq: seq, value: encodeValue(seq, topic, created, payload)})
+	value := encodeValue(seq, topic, created, payload)
+	if err := s.fits(value); err != nil {
+		return Record{}, fmt.Errorf("journal.AppendLazy: seq %d: %w", seq, err)
+	}
+	if n+uint64(len(s.batch))+1 > s.maxOutbox || b+s.batchBytes+uint64(len(value)) > s.maxBytes {
+		// The drop must reach the caller, for its report.
+		rec, err := s.commitLocked(&urgent{topic: topic, created: created, lazy: true, seq: seq, value: value, payload: payload})
+		if err != nil {
+			return Record{}, s.opError("AppendLazy", err)
+		}
+		return rec, nil
+	}
+	s.batch = append(s.batch, queued{seq: seq, value: value})
+	s.batchBytes += uint64(len(value))
 	s.qmu.Lock()
 	s.batchLen = len(s.batch)
 	s.lazyNext = seq + 1
@@ -172,16 +190,29 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 				return err
 			}
 		}
+		tel := tx.Bucket(bucketTelemetry)
+		// Seqs only grow: full pages, not bbolt's half-full default for
+		// random inserts, halve the pages a backlog takes.
+		out.FillPercent, tel.FillPercent = 1, 1
 		n, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen))
+		if err != nil {
+			return err
+		}
+		b, _, err := decodeCounter(keyOutboxBytes, meta.Get(keyOutboxBytes))
 		if err != nil {
 			return err
 		}
 		for _, seq := range dels {
 			k := seqKey(seq)
-			if out.Get(k) == nil {
+			v := out.Get(k)
+			if v == nil {
 				continue
 			}
+			b -= min(b, uint64(len(v)))
 			if err := out.Delete(k); err != nil {
+				return err
+			}
+			if err := tel.Delete(k); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -189,35 +220,49 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 			}
 		}
 		for _, q := range s.batch {
-			if err := out.Put(seqKey(q.seq), q.value); err != nil {
+			if err := putRecord(out, tel, q.seq, q.value, true); err != nil {
 				return err
 			}
 			n++
+			b += uint64(len(q.value))
 		}
 		if u != nil {
 			seq := top - 1
-			if n >= s.maxOutbox {
-				dropped, count, err := dropOldest(out, min(s.dropBatch, n))
+			value, payload := u.value, u.payload
+			if u.lazy && u.seq != seq {
+				// wmu held since it was built: cannot happen.
+				return fmt.Errorf("a record built for seq %d, but the next seq is %d", u.seq, seq)
+			}
+			if !u.lazy {
+				payload, err = callBuild(u.build, seq)
 				if err != nil {
+					return fmt.Errorf("build seq %d: %w", seq, err)
+				}
+				value = encodeValue(seq, u.topic, u.created, payload)
+				if err := s.fits(value); err != nil {
+					return fmt.Errorf("seq %d: %w", seq, err)
+				}
+			}
+			l := uint64(len(value))
+			if n+1 > s.maxOutbox || b+l > s.maxBytes {
+				if rec.Dropped, n, b, err = s.drop(out, tel, n, b, l); err != nil {
 					return err
 				}
-				n -= count
-				rec.Dropped = dropped
 			}
-			payload, err := callBuild(u.build, seq)
-			if err != nil {
-				return fmt.Errorf("build seq %d: %w", seq, err)
-			}
-			if err := out.Put(seqKey(seq), encodeValue(seq, u.topic, u.created, payload)); err != nil {
+			if err := putRecord(out, tel, seq, value, u.lazy); err != nil {
 				return err
 			}
 			n++
+			b += l
 			rec.Seq, rec.Topic, rec.Created, rec.Payload = seq, u.topic, u.created, payload
 		}
 		if top > next {
 			if err := meta.Put(keyNextSeq, encodeCounter(keyNextSeq, top)); err != nil {
 				return err
 			}
+		}
+		if err := meta.Put(keyOutboxBytes, encodeCounter(keyOutboxBytes, b)); err != nil {
+			return err
 		}
 		return meta.Put(keyOutboxLen, encodeCounter(keyOutboxLen, n))
 	})
@@ -229,6 +274,7 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 	s.commits.Add(1)
 	clear(s.batch)
 	s.batch = s.batch[:0]
+	s.batchBytes = 0
 	s.qmu.Lock()
 	for _, seq := range dels {
 		delete(s.deletes, seq)
@@ -243,6 +289,100 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 	s.committed = make(chan struct{})
 	s.qmu.Unlock()
 	return rec, nil
+}
+
+// putRecord stores a record, and indexes it as telemetry when lazy.
+func putRecord(out, tel *bolt.Bucket, seq uint64, value []byte, lazy bool) error {
+	k := seqKey(seq)
+	if err := out.Put(k, value); err != nil {
+		return err
+	}
+	if lazy {
+		return tel.Put(k, []byte{})
+	}
+	return nil
+}
+
+// fits refuses a record that could never be stored with the room for a
+// report beside it, whatever was dropped.
+func (s *Store) fits(value []byte) error {
+	if uint64(len(value))+reportRoom > s.maxBytes {
+		return fmt.Errorf("a record of %d bytes (stored) does not fit MaxOutboxBytes %d less %d bytes for a report", len(value), s.maxBytes, reportRoom)
+	}
+	return nil
+}
+
+// drop deletes the oldest records to make room for a new one of l bytes
+// (stored), in a batch (see Options.MaxOutbox): telemetry first, oldest
+// first, found through the telemetry index without walking the events
+// before it; then, only once no telemetry is left, events, oldest first.
+// n and b are the outbox's records and bytes before; it returns what was
+// dropped and them after. An index entry with no record is deleted on the
+// way (see audit). Keys are collected before deleting, because deleting
+// under a bbolt cursor moves it.
+func (s *Store) drop(out, tel *bolt.Bucket, n, b, l uint64) (Dropped, uint64, uint64, error) {
+	overCount, overBytes := n+1 > s.maxOutbox, b+l > s.maxBytes
+	var d Dropped
+	var freed uint64
+	done := func() bool {
+		return (!overCount || d.Count >= s.dropBatch) && (!overBytes || freed >= s.dropBytes) &&
+			n+2 <= s.maxOutbox && b+l+reportRoom <= s.maxBytes
+	}
+	take := func(k, v []byte) []byte {
+		seq := binary.BigEndian.Uint64(k)
+		if d.Count == 0 || seq < d.From {
+			d.From = seq
+		}
+		d.To = max(d.To, seq)
+		d.Count++
+		n -= min(n, 1)
+		b -= min(b, uint64(len(v)))
+		freed += uint64(len(v))
+		return append([]byte(nil), k...)
+	}
+	var keys, orphans [][]byte
+	c := tel.Cursor()
+	for k, _ := c.First(); k != nil && !done(); k, _ = c.Next() {
+		var v []byte
+		if len(k) == 8 {
+			v = out.Get(k)
+		}
+		if v == nil {
+			orphans = append(orphans, append([]byte(nil), k...))
+			continue
+		}
+		keys = append(keys, take(k, v))
+	}
+	for _, k := range orphans {
+		if err := tel.Delete(k); err != nil {
+			return Dropped{}, 0, 0, damagef("telemetry index: entry %x: %v", k, err)
+		}
+	}
+	for _, k := range keys {
+		if err := out.Delete(k); err != nil {
+			return Dropped{}, 0, 0, err
+		}
+		if err := tel.Delete(k); err != nil {
+			return Dropped{}, 0, 0, err
+		}
+	}
+	if done() {
+		return d, n, b, nil
+	}
+	// No telemetry is left: events.
+	keys = keys[:0]
+	c = out.Cursor()
+	for k, v := c.First(); k != nil && !done(); k, v = c.Next() {
+		if len(k) == 8 {
+			keys = append(keys, take(k, v))
+		}
+	}
+	for _, k := range keys {
+		if err := out.Delete(k); err != nil {
+			return Dropped{}, 0, 0, err
+		}
+	}
+	return d, n, b, nil
 }
 
 // run is the writer goroutine: it commits what is queued CommitInterval

@@ -20,10 +20,17 @@
 //     gap. A committed seq is never reused, even when the file is lost: see
 //     "Seqs".
 //   - A record leaves the outbox only through Delete (after the broker
-//     acknowledged it) or when the outbox is full: then Append deletes the
-//     oldest records in a batch (see Options.MaxOutbox) and returns their seq
-//     range in Record.Dropped, so the caller can report the gap with a
-//     "dropped" event. The batch leaves room for that report.
+//     acknowledged it) or when the outbox is full (Options.MaxOutbox
+//     records, or Options.MaxOutboxBytes bytes of values): then the append
+//     deletes the oldest records in a batch, telemetry (AppendLazy's) first
+//     and events (Append's) only once no telemetry is left, and returns
+//     what it dropped in Record.Dropped (the first and last seq, and how
+//     many: kept events lie between them), so the caller can report it with
+//     a "dropped" event. The batch leaves room for that report. Telemetry
+//     is found through an index (the telemetry bucket: the same seq keys),
+//     so a drop costs the records it drops, not the events before them.
+//     The counters of records and bytes are kept in meta beside the seq
+//     counter, in the same transactions as the records.
 //   - Values read from bbolt are only valid inside their transaction; every
 //     value returned by this package is a copy.
 //   - Every stored record carries a CRC-32C of its seq and content, the
@@ -85,7 +92,11 @@
 // Files from before the checksums (format 1) are upgraded by Open: counters
 // and latch are rewritten with theirs, and the version 1 records already
 // stored are still read, without a checksum to check. The seq the upgrade
-// happened at is kept: a version 1 record at or above it is corrupt.
+// happened at is kept: a version 1 record at or above it is corrupt. Files
+// from before the telemetry index (format 2, and format 1 after the above)
+// are upgraded by Open to format 3: an empty index and the byte counter,
+// counted from the records. Their records count as events, kept until no
+// telemetry is left, since the journal cannot tell what they were.
 //
 // # Damage
 //
@@ -110,7 +121,10 @@
 //     of overflow pages is never read whole (only its element array, keys
 //     and buckets), so a huge sparse file costs no memory. It then checks the
 //     counters, that no record is at or above the next seq, and the next
-//     seq against the seq file. bbolt's tx.Check itself is not used: it
+//     seq against the seq file. The record and byte counters and the
+//     telemetry index are checked against the records (a walk of the
+//     outbox), and healed rather than called damage when they disagree:
+//     see audit in store.go for why. bbolt's tx.Check itself is not used: it
 //     runs in a goroutine of its own, where a fault cannot be caught. Open
 //     reports damage as an error wrapping ErrDamaged.
 //   - Every exported method of Store that reads or writes the file (all but

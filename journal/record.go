@@ -15,14 +15,28 @@ type Record struct {
 	Created time.Time
 	Payload []byte
 
-	// Dropped is set only by Append: the range of older records it deleted
-	// to make room for this one because the outbox was full. Zero when none.
-	Dropped SeqRange
+	// Dropped is set only by Append and AppendLazy: the older records
+	// deleted, in the same transaction, to make room for this one because
+	// the outbox was full (see Options.MaxOutbox). Zero when none.
+	Dropped Dropped
 	// Corrupt is set only by Pending, for a stored value that cannot be
 	// decoded or fails its checksum; Payload then holds the raw stored bytes
 	// and Topic and Created are zero. The caller reports it and deletes it.
 	Corrupt error
 }
+
+// Dropped describes the records one drop deleted from a full outbox.
+// Telemetry is dropped before events, so the seqs dropped are not
+// contiguous: between From and To, records that were kept (events, or
+// records already delivered) are not counted. The zero value is no drop.
+type Dropped struct {
+	From  uint64 // the lowest seq dropped
+	To    uint64 // the highest seq dropped
+	Count uint64 // how many records were dropped, at most To-From+1
+}
+
+// Empty reports whether nothing was dropped.
+func (d Dropped) Empty() bool { return d.Count == 0 }
 
 // SeqRange is an inclusive range of seqs; the zero value is empty.
 type SeqRange struct{ From, To uint64 }

@@ -261,6 +261,9 @@ func createFresh(path string, o Options, next uint64, latch latchMemo) error {
 		if _, err := tx.CreateBucket(bucketOutbox); err != nil {
 			return err
 		}
+		if _, err := tx.CreateBucket(bucketTelemetry); err != nil {
+			return err
+		}
 		if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
 			return err
 		}

@@ -20,13 +20,43 @@ type Options struct {
 	// process (or another Store in this one) holding the file makes Open fail
 	// after it. Default 1s.
 	Timeout time.Duration
-	// MaxOutbox is the most records the outbox holds. At 1 Hz telemetry the
-	// default, 200000, is more than two days without a broker. When it is
-	// full, Append deletes the oldest max(2, MaxOutbox/100) records at once:
-	// a batch, so a long outage costs one "dropped" report per batch instead
-	// of one per record, and at least two, so the report itself fits. It must
-	// be 0 (the default) or at least 2.
-	MaxOutbox int
+	// MaxOutbox is the most records the outbox holds, and MaxOutboxBytes
+	// the most bytes its stored values take (a record's value is its payload,
+	// its topic and 18 bytes of header; keys and bbolt's pages are not
+	// counted). When an append would pass either bound, the oldest records
+	// are dropped in the same transaction, in a batch: telemetry (records
+	// of AppendLazy) first, oldest first; events (records of Append) only
+	// once no telemetry is left, so the bounds are the events' hard limit.
+	// A batch is at least max(2, MaxOutbox/100) records when the count
+	// would pass, and at least max(MaxOutboxBytes/100, 1 KiB) bytes when the
+	// bytes would, so a long outage costs one "dropped" report per batch
+	// instead of one per record; and it always leaves room, after the new
+	// record, for one more record of up to 1 KiB: the caller's report of
+	// the drop (Record.Dropped).
+	//
+	// The defaults, 200000 records and 96 MiB, hold a night without a
+	// broker, and two, with no drop. A telemetry record as the uplink stores
+	// it (uplink's encodeRecord of a Telemetry body) is 295 bytes of payload
+	// with both vitals valid, 325 with every field set; its value adds 18
+	// bytes of header and the 37-byte topic: 350 to 380 bytes. At 1 Hz:
+	//
+	//   - 12 h is 43200 records, 15 MB of values; the file grows to 32 MiB
+	//     (measured: uplink's TestTwelveHourOutageFileSize);
+	//   - 48 h is 172800 records, 66 MB; the count bound, 200000 records,
+	//     is 55 h, 76 MB at most, and its file 96 MiB (measured the same
+	//     way): so at the default rates the count bound trips first, and
+	//     the byte bound (100.7 MB) only stops records bigger than expected
+	//     from filling the card.
+	//
+	// On a 512 MB armv6 board that file is mapped, not read into memory:
+	// its pages are page cache, which the kernel drops under pressure. See
+	// Open for how the file shrinks again.
+	//
+	// MaxOutbox must be 0 (the default) or at least 2; MaxOutboxBytes 0
+	// (the default) or at least 64 KiB. A record bigger than MaxOutboxBytes
+	// less 1 KiB is refused (an error, nothing stored or dropped).
+	MaxOutbox      int
+	MaxOutboxBytes int64
 	// SeqBlock is how many seqs are reserved in the seq file at a time (see
 	// the package doc): a store started after damage skips at most this many,
 	// and every SeqBlock appends one costs a write of the seq file (two
@@ -44,18 +74,32 @@ type Options struct {
 	MaxBatch int
 }
 
+// The defaults of Options.MaxOutbox (records) and Options.MaxOutboxBytes
+// (bytes of stored values); see there for why.
 const (
-	defaultTimeout   = time.Second
-	defaultMaxOutbox = 200000
-	defaultSeqBlock  = 1000
+	DefaultMaxOutbox      = 200000
+	DefaultMaxOutboxBytes = 96 << 20
+)
+
+const (
+	defaultTimeout = time.Second
+	// minMaxOutboxBytes is the least MaxOutboxBytes: a few records of a
+	// few KiB, and the room for a report.
+	minMaxOutboxBytes = 64 << 10
+	// reportRoom is the bytes a drop leaves free after the record that
+	// caused it, for the report of the drop.
+	reportRoom = 1 << 10
+
+	defaultSeqBlock = 1000
 
 	defaultCommitInterval = 10 * time.Second
 	defaultMaxBatch       = 256
 
 	// formatVersion is the layout of the buckets; a file with another version
 	// is refused rather than misread. Format 2 added the checksums of the
-	// counters and the latch; Open upgrades a format 1 file.
-	formatVersion = 2
+	// counters and the latch; format 3 the telemetry index and the byte
+	// counter. Open upgrades a format 1 or 2 file.
+	formatVersion = 3
 
 	// damagedCloseWait bounds Close on a damaged store: a panic inside bbolt
 	// can leave its locks held, and bbolt's Close would wait for them forever.
@@ -65,11 +109,18 @@ const (
 var (
 	bucketOutbox = []byte("outbox")
 	bucketMeta   = []byte("meta")
+	// bucketTelemetry indexes the records of the outbox that AppendLazy
+	// stored: the same seq keys, empty values. A record not in it is an
+	// event. It lets a full outbox drop its oldest telemetry without
+	// walking the events before it.
+	bucketTelemetry = []byte("telemetry")
 
 	keyFormat    = []byte("format")
 	keyNextSeq   = []byte("next_seq")
 	keyOutboxLen = []byte("outbox_len")
-	keyLatch     = []byte("latch")
+	// keyOutboxBytes is the sum of the lengths of the outbox's values.
+	keyOutboxBytes = []byte("outbox_bytes")
+	keyLatch       = []byte("latch")
 	// keySeqUnknown marks a store started after damage without a seq file:
 	// it hands out no seq until SetSeqFloor.
 	keySeqUnknown = []byte("seq_unknown")
@@ -112,6 +163,8 @@ type Store struct {
 	opts      Options
 	maxOutbox uint64
 	dropBatch uint64
+	maxBytes  uint64
+	dropBytes uint64
 	seqBlock  uint64
 	// reserved is the mark in the seq file: no seq above it is committed
 	// without writing a new one first. Only write transactions touch it,
@@ -122,8 +175,9 @@ type Store struct {
 	// batch, so that seqs are handed out and committed in order.
 	wmu sync.Mutex
 	// batch holds the records of AppendLazy not yet committed, in seq
-	// order; guarded by wmu.
-	batch []queued
+	// order, and batchBytes the length of their values; guarded by wmu.
+	batch      []queued
+	batchBytes uint64
 	// commitFailed: the last commit failed; AppendLazy commits before it
 	// queues. Guarded by wmu.
 	commitFailed bool
@@ -177,9 +231,15 @@ func (o *Options) resolve() (Options, error) {
 	}
 	switch {
 	case r.MaxOutbox == 0:
-		r.MaxOutbox = defaultMaxOutbox
+		r.MaxOutbox = DefaultMaxOutbox
 	case r.MaxOutbox < 2:
-		return r, fmt.Errorf("MaxOutbox %d: must be 0 (default %d) or at least 2", r.MaxOutbox, defaultMaxOutbox)
+		return r, fmt.Errorf("MaxOutbox %d: must be 0 (default %d) or at least 2", r.MaxOutbox, DefaultMaxOutbox)
+	}
+	switch {
+	case r.MaxOutboxBytes == 0:
+		r.MaxOutboxBytes = DefaultMaxOutboxBytes
+	case r.MaxOutboxBytes < minMaxOutboxBytes:
+		return r, fmt.Errorf("MaxOutboxBytes %d: must be 0 (default %d) or at least %d", r.MaxOutboxBytes, DefaultMaxOutboxBytes, minMaxOutboxBytes)
 	}
 	switch {
 	case r.SeqBlock == 0:
@@ -210,6 +270,19 @@ func (o *Options) resolve() (Options, error) {
 // empty while its seq file exists, is an error wrapping ErrDamaged, which
 // OpenOrRecover handles. Open never panics and never faults on a damaged
 // file.
+//
+// bbolt never returns pages to the file system: a file grown by an outage
+// keeps its size once the backlog is delivered. So Open, before it starts
+// the writer, compacts a sound file that is larger than 16 MiB and more
+// than twice the bytes of its pages in use (the pages below bbolt's high
+// water mark less those on its freelist): bbolt's Compact copies every
+// bucket into path + ".compact", which is synced, checked as the file was,
+// renamed over it, and the directory synced; the copy is then opened as
+// any file. A power cut leaves the old file or the whole copy, never part
+// of one; a copy left by a cut is removed by the next Open. A copy that
+// fails (a full disk) is removed and the file opened as it is. After a
+// 12 h outage at the default rates, the 32 MiB file is 32 KiB again at the
+// next start.
 func Open(path string, opts *Options) (*Store, error) {
 	o, err := opts.resolve()
 	if err != nil {
@@ -236,7 +309,17 @@ func openError(path string, o Options, err error) error {
 	return fmt.Errorf("journal.Open: %s: %w", path, err)
 }
 
-func openChecked(path string, o Options) (st *Store, err error) {
+// openChecked opens the file at path, checked; a file it compacted is
+// opened again, checked as any other.
+func openChecked(path string, o Options) (*Store, error) {
+	s, err := openOnce(path, o, true)
+	if errors.Is(err, errCompacted) {
+		return openOnce(path, o, false)
+	}
+	return s, err
+}
+
+func openOnce(path string, o Options, compact bool) (st *Store, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	hook := &fileHook{timeout: o.Timeout}
 	s := &Store{
@@ -244,6 +327,8 @@ func openChecked(path string, o Options) (st *Store, err error) {
 		opts:      o,
 		maxOutbox: uint64(o.MaxOutbox),
 		dropBatch: max(uint64(o.MaxOutbox/100), 2),
+		maxBytes:  uint64(o.MaxOutboxBytes),
+		dropBytes: max(uint64(o.MaxOutboxBytes/100), reportRoom),
 		seqBlock:  uint64(o.SeqBlock),
 		damagedCh: make(chan struct{}),
 		deletes:   map[uint64]struct{}{},
@@ -272,6 +357,9 @@ func openChecked(path string, o Options) (st *Store, err error) {
 		return nil, err
 	}
 	s.db, s.file = db, hook.file
+	// The file is locked: a compaction cut short by a power cut is ours to
+	// clear. Failing to, the next compaction fails in turn and is skipped.
+	_ = os.Remove(compactPath(path))
 	// Most opens write nothing: a read transaction, without a commit and its
 	// fsyncs, unless setUp asks for a write.
 	err = db.View(s.setUp)
@@ -281,6 +369,12 @@ func openChecked(path string, o Options) (st *Store, err error) {
 	if err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	if compact && s.compact() {
+		if err := db.Close(); err != nil {
+			return nil, err
+		}
+		return nil, errCompacted
 	}
 	go s.run()
 	return s, nil
@@ -313,11 +407,16 @@ func (s *Store) setUp(tx *bolt.Tx) error {
 		return damagef("format %x", v)
 	}
 	switch f := binary.BigEndian.Uint64(v); f {
-	case 1:
+	case 1, 2:
 		if !tx.Writable() {
 			return errNeedsWrite
 		}
-		if err := upgrade(meta); err != nil {
+		if f == 1 {
+			if err := upgrade(meta); err != nil {
+				return err
+			}
+		}
+		if err := upgrade3(tx, meta, out); err != nil {
 			return err
 		}
 	case formatVersion:
@@ -327,7 +426,11 @@ func (s *Store) setUp(tx *bolt.Tx) error {
 		return damagef("unsupported journal format %d (want %d)", f, formatVersion)
 	}
 
-	if _, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen)); err != nil {
+	tel := tx.Bucket(bucketTelemetry)
+	if tel == nil {
+		return damagef("no telemetry bucket in a format %d file", formatVersion)
+	}
+	if err := audit(tx, meta, out, tel); err != nil {
 		return err
 	}
 	// A latch that fails its checksum is left unknown here; Latch reports it.
@@ -369,6 +472,9 @@ func (s *Store) create(tx *bolt.Tx) error {
 	}
 	out, err := tx.CreateBucket(bucketOutbox)
 	if err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucket(bucketTelemetry); err != nil {
 		return err
 	}
 	next := uint64(1)
@@ -420,7 +526,79 @@ func upgrade(meta *bolt.Bucket) error {
 			return err
 		}
 	}
+	return meta.Put(keyFormat, u64(2))
+}
+
+// upgrade3 turns a format 2 file into format 3: an empty telemetry index,
+// and the byte counter. The records a format 2 file holds cannot be told
+// apart, so they all count as events: kept until no telemetry is left.
+func upgrade3(tx *bolt.Tx, meta, out *bolt.Bucket) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketTelemetry); err != nil {
+		return err
+	}
+	_, b := outboxSize(out)
+	if err := meta.Put(keyOutboxBytes, encodeCounter(keyOutboxBytes, b)); err != nil {
+		return err
+	}
 	return meta.Put(keyFormat, u64(formatVersion))
+}
+
+// outboxSize counts the outbox's records (those under a seq key: nothing
+// else is written there) and the bytes of their values.
+func outboxSize(out *bolt.Bucket) (n, bytes uint64) {
+	c := out.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(k) == 8 {
+			n++
+			bytes += uint64(len(v))
+		}
+	}
+	return n, bytes
+}
+
+// audit checks the outbox's counters against its records, and the
+// telemetry index against the outbox, at every Open. A counter that fails
+// its checksum is damage, as every counter. A counter that disagrees with
+// the records, or an index entry with no record (or not under a seq key),
+// is healed instead (in a write transaction): the counters are rewritten
+// from the records, the entry deleted. Both only steer when and what a
+// full outbox drops, never a seq or a record, and bbolt commits them with
+// the records they count, so a disagreement is a bug of an earlier podd,
+// not a file gone bad: setting the file aside, and latching the pod, for
+// it would cost far more than it protects. A record missing from the index
+// cannot be told from an event, and is kept as one: the safe side.
+func audit(tx *bolt.Tx, meta, out, tel *bolt.Bucket) error {
+	n, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen))
+	if err != nil {
+		return err
+	}
+	b, _, err := decodeCounter(keyOutboxBytes, meta.Get(keyOutboxBytes))
+	if err != nil {
+		return err
+	}
+	count, bytes := outboxSize(out)
+	var orphans [][]byte
+	c := tel.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		if len(k) != 8 || out.Get(k) == nil {
+			orphans = append(orphans, append([]byte(nil), k...))
+		}
+	}
+	if n == count && b == bytes && len(orphans) == 0 {
+		return nil
+	}
+	if !tx.Writable() {
+		return errNeedsWrite
+	}
+	for _, k := range orphans {
+		if err := tel.Delete(k); err != nil {
+			return damagef("telemetry index: entry %x: %v", k, err)
+		}
+	}
+	if err := meta.Put(keyOutboxLen, encodeCounter(keyOutboxLen, count)); err != nil {
+		return err
+	}
+	return meta.Put(keyOutboxBytes, encodeCounter(keyOutboxBytes, bytes))
 }
 
 // reserve writes the seq file so that the seqs from seq (the store's next
@@ -564,8 +742,11 @@ func (s *Store) closeDamaged() error {
 // deadlock). If build fails (or panics) nothing is committed, the batch
 // stays queued, and the seq is not consumed.
 //
-// When the outbox is full the oldest records are deleted first, in the same
-// transaction, and their range is returned in Record.Dropped.
+// The record is an event: when the outbox is full (Options.MaxOutbox), the
+// oldest telemetry is deleted first, in the same transaction, and events
+// only once no telemetry is left; what was deleted is returned in
+// Record.Dropped. A record whose stored value is larger than
+// MaxOutboxBytes less 1 KiB is refused, nothing committed.
 func (s *Store) Append(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (_ Record, err error) {
 	if build == nil {
 		return Record{}, errors.New("journal.Append: nil build function")
@@ -595,26 +776,6 @@ func callBuild(build func(uint64) ([]byte, error), seq uint64) (p []byte, err er
 		}
 	}()
 	return build(seq)
-}
-
-// dropOldest deletes the first k records. Keys are collected before deleting
-// because deleting under a bbolt cursor moves it.
-func dropOldest(out *bolt.Bucket, k uint64) (SeqRange, uint64, error) {
-	keys := make([][]byte, 0, k)
-	c := out.Cursor()
-	for key, _ := c.First(); key != nil && uint64(len(keys)) < k; key, _ = c.Next() {
-		keys = append(keys, append([]byte(nil), key...))
-	}
-	if len(keys) == 0 {
-		return SeqRange{}, 0, nil
-	}
-	for _, key := range keys {
-		if err := out.Delete(key); err != nil {
-			return SeqRange{}, 0, err
-		}
-	}
-	r := SeqRange{From: binary.BigEndian.Uint64(keys[0]), To: binary.BigEndian.Uint64(keys[len(keys)-1])}
-	return r, uint64(len(keys)), nil
 }
 
 // Pending returns up to max committed records with Seq > after, oldest

@@ -16,6 +16,13 @@
 // within the journal's CommitInterval (10 s), and a power cut before then
 // loses it before it was ever sent. The drainer looks again at each commit
 // (Journal.Committed). A dropped report is an event, durable. When the
+// journal's outbox is full, an append drops its oldest telemetry (events
+// only once none is left) and the uplink reports it at once, right after
+// the record that caused it: a "dropped" event with from and to, the
+// first and last seq dropped, count, how many records (fewer than
+// to-from+1 when records between them were kept or already delivered),
+// and reason
+// "outbox_full". When the
 // append fails (a full disk: an error wrapping
 // syscall.ENOSPC; a journal not open yet: journal.ErrNotOpen) they return
 // that error, wrapped: nothing is stored, nothing is sent, no seq is used,

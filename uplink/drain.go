@@ -270,7 +270,7 @@ func (d *drainer) discard(r journal.Record) {
 	}
 	u.log.Error("corrupt record discarded", "seq", r.Seq, "err", cause)
 	u.appendMu.Lock()
-	_, err := u.reportDropped(journal.SeqRange{From: r.Seq, To: r.Seq}, "corrupt", cause.Error())
+	_, err := u.reportDropped(journal.Dropped{From: r.Seq, To: r.Seq, Count: 1}, "corrupt", cause.Error())
 	u.appendMu.Unlock()
 	if err != nil {
 		// Keep the record: deleting it unreported would leave a silent gap.

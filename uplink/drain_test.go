@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -265,13 +266,45 @@ func TestAFullOutboxReportsTheDroppedRange(t *testing.T) {
 	}
 }
 
+// Telemetry is dropped around the events a full outbox keeps: the report
+// says the first and last seq dropped and how many records went, not the
+// span between them.
+func TestADroppedReportCountsTheRecordsNotTheSpan(t *testing.T) {
+	store := openStore(t, &journal.Options{MaxOutbox: 4})
+	u := newTestUplink(t, store, nil)
+	telemetry(t, u, 1) // 1
+	if _, err := u.Event(Event{Type: "state", Fields: map[string]any{"state": "idle"}}, time.Now()); err != nil {
+		t.Fatal(err) // 2
+	}
+	telemetry(t, u, 3) // 3 4, then 5 drops 1 and 3 and is followed by the report, 6
+	recs, err := store.Pending(0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, r := range recs {
+		seqs = append(seqs, r.Seq)
+	}
+	if !slices.Equal(seqs, []uint64{2, 4, 5, 6}) {
+		t.Fatalf("outbox %v, want [2 4 5 6]", seqs)
+	}
+	var ev Event
+	if err := ev.UnmarshalJSON(recs[3].Payload); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"from": 1.0, "to": 3.0, "count": 2.0, "reason": "outbox_full"}
+	if ev.Type != "dropped" || !maps.Equal(ev.Fields, want) {
+		t.Fatalf("report %s, want a dropped event with %v", recs[3].Payload, want)
+	}
+}
+
 func TestAReportThatFillsTheOutboxReportsWhatItPushedOut(t *testing.T) {
 	store := openStore(t, &journal.Options{MaxOutbox: 4})
 	u := newTestUplink(t, store, nil)
 	telemetry(t, u, 4) // full: [1 2 3 4]
 	// The drainer discards corrupt seq 1 and reports it: that report pushes 1 and 2 out.
 	u.appendMu.Lock()
-	_, err := u.reportDropped(journal.SeqRange{From: 1, To: 1}, "corrupt", "bad record")
+	_, err := u.reportDropped(journal.Dropped{From: 1, To: 1, Count: 1}, "corrupt", "bad record")
 	u.appendMu.Unlock()
 	if err != nil {
 		t.Fatal(err)

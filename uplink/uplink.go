@@ -385,7 +385,7 @@ func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []by
 		return 0, err
 	}
 	if !rec.Dropped.Empty() {
-		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To)
+		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To, "count", rec.Dropped.Count)
 		// The journal left room for this report, so it cannot drop in turn;
 		// if it ever did, the log above is the record of it.
 		if _, err := u.reportDropped(rec.Dropped, "outbox_full", ""); err != nil {
@@ -420,9 +420,11 @@ func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []by
 	return rec, err
 }
 
-// reportDropped journals a dropped event; appendMu must be held.
-func (u *Uplink) reportDropped(r journal.SeqRange, reason, detail string) (uint64, error) {
-	fields := map[string]any{"from": r.From, "to": r.To, "count": r.Len(), "reason": reason}
+// reportDropped journals a dropped event: from and to the first and last
+// seq dropped, count how many records (not to-from+1: a full outbox drops
+// telemetry around the events it keeps). appendMu must be held.
+func (u *Uplink) reportDropped(d journal.Dropped, reason, detail string) (uint64, error) {
+	fields := map[string]any{"from": d.From, "to": d.To, "count": d.Count, "reason": reason}
 	if detail != "" {
 		fields["error"] = detail
 	}
@@ -440,7 +442,7 @@ func (u *Uplink) reportDropped(r journal.SeqRange, reason, detail string) (uint6
 		// Only a full outbox does this (a corrupt record discarded while
 		// full): the batch this report pushed out is reported in turn. The
 		// journal leaves room for that report, so this ends.
-		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To)
+		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To, "count", rec.Dropped.Count)
 		if _, err := u.reportDropped(rec.Dropped, "outbox_full", ""); err != nil {
 			return rec.Seq, err
 		}

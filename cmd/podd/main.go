@@ -128,7 +128,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	var pod *controller.Pod // set before Run, which alone runs the parts
 	slot := journal.NewSlot()
 	services := []controller.Part{{Name: "store", Run: func(ctx context.Context, up func()) error {
-		return openStore(ctx, log, cfg.Storage.Path, slot, pod.Post, up)
+		return openStore(ctx, log, cfg.Storage.Path, storeOptions(cfg.Storage), slot, pod.Post, up)
 	}}}
 	broker := cfg.Uplink.Broker
 	if cfg.Uplink.Embedded() {
@@ -241,7 +241,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 // the supervisor to report and retry, and so is damage the store finds
 // while open: the retry reopens the store the slot holds (setting the file
 // aside if it is damaged indeed) and hands the new one to the slot.
-func openStore(ctx context.Context, log *slog.Logger, path string, slot *journal.Slot, report func(uplink.Event, time.Time), up func()) error {
+func openStore(ctx context.Context, log *slog.Logger, path string, opts *journal.Options, slot *journal.Slot, report func(uplink.Event, time.Time), up func()) error {
 	// A missing directory is not created: a mistyped storage.path would
 	// start a blank store, without the latch of an earlier abort.
 	if fi, err := os.Stat(filepath.Dir(path)); err != nil || !fi.IsDir() {
@@ -256,7 +256,7 @@ func openStore(ctx context.Context, log *slog.Logger, path string, slot *journal
 	if old != nil {
 		s, rec, err = old.Reopen()
 	} else {
-		s, rec, err = journal.OpenOrRecover(path, &journal.Options{Timeout: time.Second})
+		s, rec, err = journal.OpenOrRecover(path, opts)
 	}
 	if rec != nil {
 		log.Error("store damaged: the file is set aside and a fresh store started", "store", rec)
@@ -281,6 +281,12 @@ func openStore(ctx context.Context, log *slog.Logger, path string, slot *journal
 	case <-s.Damaged():
 		return fmt.Errorf("storage: %w", s.Damage())
 	}
+}
+
+// storeOptions are the journal's options from the storage section: the
+// outbox's bounds; the rest are the journal's defaults.
+func storeOptions(c configs.StorageConfig) *journal.Options {
+	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes}
 }
 
 // reportRecovery tells the hub, once the fresh store takes events, that the

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/sleegation/podd/configs"
+	"github.com/sleegation/podd/journal"
+)
+
+// The outbox's bounds reach the journal as configured, and the shipped
+// configuration's are ones the journal accepts.
+func TestStoreOptionsCarryTheOutboxBounds(t *testing.T) {
+	o := storeOptions(configs.StorageConfig{Path: "/x.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20})
+	if o.MaxOutbox != 5000 || o.MaxOutboxBytes != 64<<20 {
+		t.Fatalf("options %+v; want 5000 records, 64 MiB", *o)
+	}
+	c, err := configs.Load("../../configs/pod.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := journal.Open(filepath.Join(t.TempDir(), "podd.db"), storeOptions(c.Storage))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
