@@ -117,6 +117,9 @@ func validateAll(t *testing.T, msgs []hubMsg) map[string]bool {
 					seen["event "+typ+" session"] = true
 				}
 			}
+			if typ == "fault" && m.body["polls"] != nil {
+				seen["event fault polls"] = true
+			}
 			if typ == "panic" && m.body["session"] != nil {
 				seen["event panic session"] = true
 			}
@@ -126,8 +129,11 @@ func validateAll(t *testing.T, msgs []hubMsg) map[string]bool {
 }
 
 // A real pod (the controller with the simulated hardware, its real journal
-// and uplink) runs a short night against a real mosquitto: a part that
-// fails once, telemetry the store refuses before it opens, consent, a merge
+// and uplink) runs a short night against a real mosquitto: another pod
+// online under its id when it starts (so it keeps its records, and sends
+// them as historical once that pod has gone), a part that fails once,
+// telemetry the store refuses before it opens, a stalled sensor loop that
+// loses samples to the FIFO's overflow, consent, a merge
 // through baseline to merged and ending, a merge left on a panic, one left
 // on merge/abort, a withdrawal, a sensor fault that becomes an abort and is
 // acknowledged, and a clean stop. Every message the hub receives validates
@@ -178,12 +184,13 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 
 	slot := journal.NewSlot()
 	dbPath := filepath.Join(t.TempDir(), "podd.db")
-	var oxFail atomic.Bool
+	var oxFail, oxStall atomic.Bool
 	var flakyRuns atomic.Int32
 	up, err := uplink.New(uplink.Config{
 		Broker: m.URL(), Pod: podID, Boot: "c0ffee0000000001", Version: "contract-test", Simulated: true,
 		ClockSynced: func() bool { return true }, Logger: log,
 		ProbeWait: 200 * time.Millisecond, KeepAlive: 5 * time.Second,
+		DuplicateGrace: time.Second, DuplicateBackoff: uplink.BackoffPolicy{Initial: 500 * time.Millisecond, Max: time.Second},
 	}, slot)
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +246,7 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			return failingOximeter{Oximeter: d, fail: &oxFail}, nil
+			return failingOximeter{Oximeter: d, fail: &oxFail, stall: &oxStall}, nil
 		},
 		Strip: strip, Gate: gate, ConsentButton: consentB, PanicButton: panicB,
 		Store: slot, Uplink: up, Services: services,
@@ -247,6 +254,21 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Another pod is online under the same id when this one starts: this
+	// one publishes nothing until it has gone, then sends what it kept.
+	other, err := uplink.New(uplink.Config{Broker: m.URL(), Pod: podID, Boot: "0be40be40be40be4", Version: "other",
+		ClientID: "podd-other", ProbeWait: 200 * time.Millisecond}, &captureJournal{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCtx, otherCancel := context.WithCancel(context.Background())
+	otherDone := make(chan error, 1)
+	go func() { otherDone <- other.Run(otherCtx) }()
+	defer func() { otherCancel(); <-otherDone }()
+	mqtttest.WaitFor(t, 10*time.Second, "the other pod online", func() bool {
+		return hub.has(uplink.TopicStatus, func(b map[string]any) bool { return b["boot"] == "0be40be40be40be4" && b["online"] == true })
+	})
+
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pod.Run(ctx) }()
@@ -275,6 +297,15 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 		t.Helper()
 		mqtttest.WaitFor(t, within, what, cond)
 	}
+	wait(10*time.Second, "the other pod to be found", func() bool { return up.Duplicate() != nil })
+	// The recorder reports it within its tick; the telemetry made meanwhile
+	// is kept, and sent as historical.
+	time.Sleep(2 * time.Second)
+	otherCancel()
+	if err := <-otherDone; err != nil {
+		t.Fatalf("the other pod's uplink: %v", err)
+	}
+	otherDone <- nil
 	wait(20*time.Second, "the dropped event of the telemetry refused before the store opened",
 		func() bool { return hub.has(uplink.TopicEvents, event("dropped", "reason", "store_refused")) })
 	wait(20*time.Second, "the flaky part's recovery", func() bool {
@@ -282,6 +313,10 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 			return b["type"] == "fault" && b["part"] == "flaky" && b["active"] == false
 		})
 	})
+
+	// The sensor loop stalls once for longer than the oximeter's FIFO
+	// holds: samples are lost, a repeating fault that ends once quiet.
+	oxStall.Store(true)
 
 	merge := func(session string) {
 		t.Helper()
@@ -340,6 +375,11 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 		}
 		return last == nil
 	})
+	wait(20*time.Second, "the end of the FIFO overflow", func() bool {
+		return hub.has(uplink.TopicEvents, func(b map[string]any) bool {
+			return b["type"] == "fault" && b["fault"] == "fifo_overflow" && b["active"] == false
+		})
+	})
 	wait(20*time.Second, "the ack at the hub", func() bool { return hub.has(uplink.TopicEvents, event("ack")) })
 	stop()
 	wait(10*time.Second, "the offline status", func() bool {
@@ -348,7 +388,8 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 
 	seen := validateAll(t, hub.messages())
 	for _, want := range []string{
-		"status", "status offline", "telemetry",
+		"status", "status offline", "telemetry", "telemetry historical",
+		"event fault fault duplicate_pod", "event fault fault fifo_overflow", "event fault polls",
 		"event state", "event state to idle", "event state to baseline", "event state to merged", "event state to ending", "event state to aborted",
 		"event state session",
 		"event abort", "event ack",
@@ -371,13 +412,18 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	}
 }
 
-// failingOximeter stops answering while fail is set.
+// failingOximeter stops answering while fail is set, and stalls once for
+// two seconds, longer than the chip's 32-sample FIFO holds at 25 Hz, when
+// stall is set.
 type failingOximeter struct {
 	controller.Oximeter
-	fail *atomic.Bool
+	fail, stall *atomic.Bool
 }
 
 func (f failingOximeter) ReadFIFO(dst []max30102.Sample) (int, int, error) {
+	if f.stall.CompareAndSwap(true, false) {
+		time.Sleep(2 * time.Second)
+	}
 	if f.fail.Load() {
 		return 0, 0, errors.New("max30102: read FIFO: no answer on the bus (test)")
 	}
