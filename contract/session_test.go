@@ -132,7 +132,8 @@ func validateAll(t *testing.T, msgs []hubMsg) map[string]bool {
 // and uplink) runs a short night against a real mosquitto: another pod
 // online under its id when it starts (so it keeps its records, and sends
 // them as historical once that pod has gone), a part that fails once,
-// telemetry the store refuses before it opens, a stalled sensor loop that
+// telemetry the store refuses and more events than it keeps in memory
+// before its store opens, a stalled sensor loop that
 // loses samples to the FIFO's overflow, consent, a merge
 // through baseline to merged and ending, a merge left on a panic, one left
 // on merge/abort, a withdrawal, a sensor fault that becomes an abort and is
@@ -272,6 +273,13 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pod.Run(ctx) }()
+	// More events than the pod keeps in memory before its store opens: the
+	// oldest are let go and reported (unstored_overflow).
+	for range 300 {
+		if _, err := pod.GrantConsent("api", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
 	stopped := false
 	stop := func() {
 		if stopped {
@@ -394,7 +402,7 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 		"event state session",
 		"event abort", "event ack",
 		"event fault", "event fault part flaky", "event fault device max30102",
-		"event dropped", "event dropped reason store_refused",
+		"event dropped", "event dropped reason store_refused", "event dropped reason unstored_overflow",
 		"event consent", "event consent action granted", "event consent action withdrawn",
 		"event panic", "event panic session",
 	} {
