@@ -13,8 +13,8 @@ import (
 
 // A pod whose outbox filled up while no broker was reachable: the uplink
 // reports the records its journal dropped (a "dropped" event, outbox_full)
-// and sends what it kept as historical once a broker is there. Each message
-// validates.
+// and a record it could not send (corrupt), and sends what it kept as
+// historical once a broker is there. Each message validates.
 func TestAFullOutboxValidates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an uplink against mosquitto")
@@ -40,11 +40,17 @@ func TestAFullOutboxValidates(t *testing.T) {
 			t.Fatalf("telemetry %d: %v", i, err)
 		}
 	}
+	// A record the drainer cannot send (its payload is not a JSON object,
+	// as a damaged one can be) is discarded and reported.
+	if _, err := store.Append(uplink.Root(podID)+uplink.TopicEvents, time.Now(), func(uint64) ([]byte, error) { return []byte("not an object"), nil }); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- u.Run(ctx) }()
 	mqtttest.WaitFor(t, 20*time.Second, "the dropped event and the historical telemetry", func() bool {
 		return hub.has(uplink.TopicEvents, event("dropped", "reason", "outbox_full")) &&
+			hub.has(uplink.TopicEvents, event("dropped", "reason", "corrupt")) &&
 			hub.has(uplink.TopicTelemetry, func(b map[string]any) bool { return b["historical"] == true })
 	})
 	cancel()
@@ -55,7 +61,7 @@ func TestAFullOutboxValidates(t *testing.T) {
 		return hub.has(uplink.TopicStatus, func(b map[string]any) bool { return b["online"] == false })
 	})
 	seen := validateAll(t, hub.messages())
-	for _, want := range []string{"status", "status offline", "telemetry historical", "event dropped reason outbox_full"} {
+	for _, want := range []string{"status", "status offline", "telemetry historical", "event dropped reason outbox_full", "event dropped reason corrupt"} {
 		if !seen[want] {
 			t.Errorf("no %q message", want)
 		}
