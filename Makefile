@@ -8,7 +8,7 @@ CMDS     := podd podctl
 # Cross-compiled targets: GOARCH[/GOARM], for Raspberry Pi class boards and amd64.
 TARGETS  := arm64 arm/7 arm/6 amd64
 
-.PHONY: all build run test bench lint fuzz cross deb deps clean
+.PHONY: all build run test contract bench lint fuzz cross deb deps clean
 
 all: lint test build
 
@@ -29,11 +29,18 @@ run: build
 # The integration tests need a real mosquitto; deps installs it when missing.
 # The tests run twice: with the race detector, and built for armv7 (32 bits,
 # as the armv6/armv7 pods are) under qemu-user's qemu-arm; the end-to-end
-# tests skip there with -short.
-test: deps
+# tests skip there with -short. The contract's AsyncAPI document is checked
+# first (make contract: it needs Node.js and npm).
+test: deps contract
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 9m ./...
 	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 8m -exec qemu-arm ./...
+
+# The MQTT contract (contract/asyncapi.yaml) validated by the AsyncAPI
+# project's parser, pinned in contract/package-lock.json; the schemas are
+# checked against what the pod emits by go test ./contract.
+contract:
+	scripts/asyncapi-validate.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
