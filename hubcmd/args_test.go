@@ -289,8 +289,7 @@ func TestNewVerifierRefuses(t *testing.T) {
 	}{
 		{"no pod id", hubcmd.VerifierConfig{Keys: ks, Replay: cache}, "hubcmd.NewVerifier: no pod id"},
 		{"a merge audience as pod id", hubcmd.VerifierConfig{PodID: "merge:s-1", Keys: ks, Replay: cache}, `hubcmd.NewVerifier: pod id "merge:s-1" would be read as a merge audience`},
-		{"no keys", hubcmd.VerifierConfig{PodID: podID, Replay: cache}, "hubcmd.NewVerifier: no hub keys"},
-		{"an empty key set", hubcmd.VerifierConfig{PodID: podID, Keys: &hubcmd.KeySet{}, Replay: cache}, "hubcmd.NewVerifier: no hub keys"},
+		{"an empty key set", hubcmd.VerifierConfig{PodID: podID, Keys: &hubcmd.KeySet{}, Replay: cache}, "hubcmd.NewVerifier: an empty key set (nil means none)"},
 		{"no replay cache", hubcmd.VerifierConfig{PodID: podID, Keys: ks}, "hubcmd.NewVerifier: no replay cache"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -298,5 +297,22 @@ func TestNewVerifierRefuses(t *testing.T) {
 				t.Fatalf("NewVerifier: %v, want %q", err, c.want)
 			}
 		})
+	}
+}
+
+// A pod without hub keys accepts only merge/abort, never Signed; a signed
+// command of any other kind is refused unknown_key.
+func TestAVerifierWithoutKeysAcceptsOnlyAborts(t *testing.T) {
+	v, err := hubcmd.NewVerifier(hubcmd.VerifierConfig{PodID: podID, Replay: hubcmd.NewMemoryReplayCache(0, func() time.Time { return t0 })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := map[string]any{"alg": "EdDSA", "kid": "hub-1"}
+	if _, err := v.Verify(token(hdr, claims("merge/end", nil), hub1), t0, true); !errors.Is(err, hubcmd.ReasonUnknownKey) {
+		t.Fatalf("a signed merge/end: %v, want unknown_key", err)
+	}
+	c, err := v.Verify(token(hdr, claims("merge/abort", nil), hub1), t0, true)
+	if err != nil || c.Signed || !errors.Is(c.Unverified, hubcmd.ReasonUnknownKey) {
+		t.Fatalf("a signed merge/abort: %+v, %v; want accepted unsigned (unknown_key)", c, err)
 	}
 }

@@ -2,6 +2,7 @@ package hubcmd
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -52,7 +53,9 @@ type Command struct {
 type VerifierConfig struct {
 	// PodID is the aud that names this pod.
 	PodID string
-	// Keys are the hub's keys.
+	// Keys are the hub's keys. nil: the pod has none, and accepts only
+	// merge/abort (never Signed); every other command is refused
+	// unknown_key.
 	Keys *KeySet
 	// Replay remembers the jtis of the commands accepted.
 	Replay ReplayCache
@@ -75,8 +78,8 @@ func NewVerifier(c VerifierConfig) (*Verifier, error) {
 		return nil, errors.New("hubcmd.NewVerifier: no pod id")
 	case strings.HasPrefix(c.PodID, mergePrefix):
 		return nil, fmt.Errorf("hubcmd.NewVerifier: pod id %q would be read as a merge audience", c.PodID)
-	case c.Keys == nil || len(c.Keys.keys) == 0:
-		return nil, errors.New("hubcmd.NewVerifier: no hub keys")
+	case c.Keys != nil && len(c.Keys.keys) == 0:
+		return nil, errors.New("hubcmd.NewVerifier: an empty key set (nil means none)")
 	case c.Replay == nil:
 		return nil, errors.New("hubcmd.NewVerifier: no replay cache")
 	}
@@ -290,7 +293,10 @@ func (v *Verifier) checkSignature(raw []byte, env envelope) (string, []byte, *Er
 	if env.kid == "" {
 		return "", nil, errorf(ReasonUnknownKey, "", "no kid in the header")
 	}
-	pub := v.c.Keys.key(env.kid)
+	var pub ed25519.PublicKey
+	if v.c.Keys != nil {
+		pub = v.c.Keys.key(env.kid)
+	}
 	if pub == nil {
 		return "", nil, errorf(ReasonUnknownKey, "", "kid %q is not in the hub's key set", truncate(env.kid))
 	}
