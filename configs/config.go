@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/uplink"
@@ -41,10 +42,12 @@ const Embedded = "embedded"
 
 // Bounds of the numeric keys.
 const (
-	MinLEDCount          = 1
-	MaxLEDCount          = 1024
-	MinTelemetryInterval = 100 * time.Millisecond // as written in the problem line
-	MaxTelemetryInterval = 60 * time.Second
+	MinLEDCount = 1
+	MaxLEDCount = 1024
+	// MinTelemetryInterval and MaxTelemetryInterval bound telemetry.interval,
+	// as they bound a hub's telemetry/interval command.
+	MinTelemetryInterval = hubcmd.MinTelemetryInterval
+	MaxTelemetryInterval = hubcmd.MaxTelemetryInterval
 	maxSocketPath        = 107 // sun_path is 108 bytes with its terminating NUL
 	// The bounds of storage.max_outbox_records and storage.max_outbox_bytes:
 	// the journal's least (room for a record and the report of a drop), and

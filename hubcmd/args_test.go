@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/hubcmd"
 )
 
@@ -82,10 +81,10 @@ func TestVerifyArguments(t *testing.T) {
 		{"identify", "zero", map[string]any{"duration_s": 0}, bad("duration_s")},
 		{"identify", "missing", map[string]any{"duration_s": del}, bad("duration_s")},
 		{"identify", "a boolean", map[string]any{"duration_s": true}, bad("duration_s")},
-		{"telemetry/interval", "the pod's minimum", map[string]any{"interval_ms": configs.MinTelemetryInterval.Milliseconds()}, accepted},
-		{"telemetry/interval", "under the minimum", map[string]any{"interval_ms": configs.MinTelemetryInterval.Milliseconds() - 1}, bad("interval_ms")},
-		{"telemetry/interval", "the pod's maximum", map[string]any{"interval_ms": configs.MaxTelemetryInterval.Milliseconds()}, accepted},
-		{"telemetry/interval", "over the maximum", map[string]any{"interval_ms": configs.MaxTelemetryInterval.Milliseconds() + 1}, bad("interval_ms")},
+		{"telemetry/interval", "the pod's minimum", map[string]any{"interval_ms": hubcmd.MinTelemetryInterval.Milliseconds()}, accepted},
+		{"telemetry/interval", "under the minimum", map[string]any{"interval_ms": hubcmd.MinTelemetryInterval.Milliseconds() - 1}, bad("interval_ms")},
+		{"telemetry/interval", "the pod's maximum", map[string]any{"interval_ms": hubcmd.MaxTelemetryInterval.Milliseconds()}, accepted},
+		{"telemetry/interval", "over the maximum", map[string]any{"interval_ms": hubcmd.MaxTelemetryInterval.Milliseconds() + 1}, bad("interval_ms")},
 		{"telemetry/interval", "zero", map[string]any{"interval_ms": 0}, bad("interval_ms")},
 		{"telemetry/interval", "fractional", map[string]any{"interval_ms": 1000.5}, bad("interval_ms")},
 		{"telemetry/interval", "a Go duration", map[string]any{"interval_ms": "1s"}, bad("interval_ms")},

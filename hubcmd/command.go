@@ -5,8 +5,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/sleegation/podd/configs"
 )
 
 // Name is a command's name, the cmd claim.
@@ -59,8 +57,8 @@ const (
 
 	// MinTelemetryInterval and MaxTelemetryInterval bound
 	// telemetry/interval's interval_ms: the pod's own configuration bounds.
-	MinTelemetryInterval = configs.MinTelemetryInterval
-	MaxTelemetryInterval = configs.MaxTelemetryInterval
+	MinTelemetryInterval = 100 * time.Millisecond
+	MaxTelemetryInterval = 60 * time.Second
 )
 
 // Args are a command's arguments; each command has its own type.
