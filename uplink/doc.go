@@ -203,12 +203,14 @@
 //     connection. The drainer tries again when next woken (a record
 //     appended, an acknowledgement) and otherwise every second. It logs the
 //     fault once when it starts and once when it ends, not at every try.
-//   - Deletions are queued by the journal and committed in its next commit;
-//     a Delete that fails (its commit failed) leaves them queued, and a
-//     deletion lost (a power cut, a journal that could not take it) leaves
-//     the record in the outbox: it goes out again when the drain next starts
-//     from the oldest record (a rewind, or the next connection), a
-//     duplicate the hub discards, never a loss. Logged likewise.
+//   - Deletions are queued by the journal and committed by it, in its
+//     next commit: never in the drainer's goroutine. A commit that fails
+//     leaves them queued; a Delete that fails (a journal closed, or not
+//     open) queues nothing. A deletion lost (a power cut, a journal that
+//     could not take it) leaves the record in the outbox: it goes out again
+//     when the drain next starts from the oldest record (a rewind, or the
+//     next connection), a duplicate the hub discards, never a loss. A
+//     Delete that fails is logged likewise.
 //
 // # Stopping
 //
