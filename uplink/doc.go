@@ -48,7 +48,10 @@
 //   - fill: the window is refilled to Window at once, from the records
 //     read ahead. The journal is read (Pending: committed records only,
 //     after the highest seq read) only when those are all published, and
-//     then a whole window's worth. What was read ahead is dropped on a
+//     then a whole window's worth; once a read comes back short (the
+//     drainer has caught up with the journal), not again before the
+//     journal's next commit, the only way a record becomes visible to
+//     Pending. What was read ahead is dropped on a
 //     rewind and at the end of the connection, and read again from the
 //     journal: the read-ahead never outlives the connection, and holds at
 //     most Window records.
@@ -64,7 +67,8 @@
 // fdatasyncs every 256 acknowledgements during which nothing was reaped nor
 // sent (17% of the drain's time in a profile of the 100,000-record backlog);
 // and the journal was read once per wake-up for the few slots it freed
-// (about 6 records a read). Both are gone. Each record's envelope is
+// (about 6 records a read), and again at every acknowledgement once the
+// drainer had caught up with the appends. All three are gone. Each record's envelope is
 // written without encoding/json (pod and boot escaped once, in New), which
 // leaves the body's json.Marshal as an append's only reflection.
 //

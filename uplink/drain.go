@@ -57,7 +57,7 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			return ctx.Err()
 		}
 		// Taken before the read: a commit after it wakes the loop.
-		committed := u.store.Committed()
+		d.committed = u.store.Committed()
 		var retryC <-chan time.Time
 		if read, err := d.advance(ctx); err != nil {
 			u.readFault.fail(err)
@@ -91,7 +91,7 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 		case <-watchDone:
 			d.watchSettled()
 		case <-u.wake:
-		case <-committed:
+		case <-d.committed:
 		case <-u.statusWake:
 			d.publishStatus()
 		case <-statusDone:
@@ -119,11 +119,19 @@ type drainer struct {
 	// published; read is the highest seq read, where the next read starts.
 	// The journal is read a window's worth at a time, not once per freed
 	// slot.
-	ahead     []journal.Record
-	read      uint64
-	rewind    bool // a send failed: stop, let the window settle, start over
-	statusTok mqtt.Token
-	watchTok  mqtt.Token // the subscription to the pod's own status, until acknowledged
+	ahead []journal.Record
+	read  uint64
+	// committed is the journal's Committed channel, taken at the top of
+	// each turn of serve's loop, before the journal is read. caughtUp: a
+	// read found fewer records than it asked for while the channel was
+	// caughtUpAt, so there is nothing more to read until the journal's
+	// next commit, the only way a record becomes visible to Pending, which
+	// replaces the channel.
+	committed, caughtUpAt <-chan struct{}
+	caughtUp              bool
+	rewind                bool // a send failed: stop, let the window settle, start over
+	statusTok             mqtt.Token
+	watchTok              mqtt.Token // the subscription to the pod's own status, until acknowledged
 }
 
 // watchSettled reports a subscription to the pod's own status that did not
@@ -178,16 +186,21 @@ func (d *drainer) advance(ctx context.Context) (read bool, err error) {
 // fill publishes the records after the last one published until the
 // window is full, the outbox has no more, the link refuses a publish or ctx
 // is done. It reads the journal only when what it read before is all
-// published, and then a whole window's worth.
+// published, and then a whole window's worth; once a read came back short,
+// not again before the journal's next commit.
 func (d *drainer) fill(ctx context.Context) error {
 	u := d.u
 	startSeq := d.c.startSeq.Load()
 	for len(d.window) < u.cfg.Window {
 		if len(d.ahead) == 0 {
+			if d.caughtUp && d.caughtUpAt == d.committed {
+				return nil
+			}
 			recs, err := u.store.Pending(d.read, u.cfg.Window)
 			if err != nil {
 				return err
 			}
+			d.caughtUp, d.caughtUpAt = len(recs) < u.cfg.Window, d.committed
 			if len(recs) == 0 {
 				return nil
 			}
@@ -271,7 +284,7 @@ func (d *drainer) reap() {
 		// Start over from the oldest record in the journal: what was read
 		// ahead is read again.
 		clear(d.ahead)
-		d.rewind, d.ahead, d.read = false, nil, 0
+		d.rewind, d.ahead, d.read, d.caughtUp = false, nil, 0, false
 	}
 }
 

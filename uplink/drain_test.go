@@ -397,3 +397,59 @@ func TestTheDrainerReadsTheJournalAWindowAtATime(t *testing.T) {
 		}
 	})
 }
+
+// Once a read of the journal came back short, it is not read again for
+// every acknowledgement, only after its next commit, which is the only way
+// a record becomes visible.
+func TestACaughtUpDrainerReadsTheJournalAgainOnlyAfterACommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		fj := &faultyJournal{Journal: store}
+		u := newTestUplink(t, fj, nil) // Window 4
+		telemetry(t, u, 2)
+		l := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2}) {
+			t.Fatalf("sent %v, want [1 2]", got)
+		}
+		if n := fj.count("Pending"); n != 1 {
+			t.Fatalf("%d journal reads, want 1", n)
+		}
+		l.records()[0].tok.complete(nil)
+		synctest.Wait()
+		l.records()[1].tok.complete(nil)
+		synctest.Wait()
+		if n := fj.count("Pending"); n != 1 {
+			t.Fatalf("%d journal reads after two acknowledgements and no commit, want still 1", n)
+		}
+		if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "ok"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := fj.count("Pending"); n != 1 {
+			t.Fatalf("%d journal reads after an append not yet committed, want still 1", n)
+		}
+		commitJournal(t, store)
+		synctest.Wait()
+		if n := fj.count("Pending"); n != 2 {
+			t.Fatalf("%d journal reads after the commit, want 2", n)
+		}
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Fatalf("sent %v, want [1 2 3]", got)
+		}
+		if _, err := u.Event(Event{Type: "fault"}, time.Now()); err != nil { // committed at once
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+			t.Fatalf("sent %v after an event, want [1 2 3 4]", got)
+		}
+		if n := fj.count("Pending"); n != 3 {
+			t.Fatalf("%d journal reads, want 3", n)
+		}
+		if err := stop(); err == nil {
+			t.Fatal("serve returned nil after cancel")
+		}
+	})
+}
