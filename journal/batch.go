@@ -137,6 +137,19 @@ func (s *Store) queuedLocked() {
 	}
 }
 
+// flushIfFullLocked asks the writer for a commit now when MaxBatch
+// deletions are queued. qmu must be held.
+func (s *Store) flushIfFullLocked() {
+	if len(s.deletes) < s.opts.MaxBatch {
+		return
+	}
+	s.flush = true
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
 // deleteQueued reports whether the deletion of seq is queued.
 func (s *Store) deleteQueued(seq uint64) bool {
 	s.qmu.Lock()
@@ -281,9 +294,11 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 	}
 	s.batchLen = 0
 	s.since = time.Time{}
+	s.flush = false
 	if len(s.deletes) > 0 {
 		// Queued while the transaction ran.
 		s.since = time.Now()
+		s.flushIfFullLocked()
 	}
 	close(s.committed)
 	s.committed = make(chan struct{})
@@ -410,8 +425,10 @@ func (s *Store) run() {
 }
 
 // commitDue commits what is queued if its oldest has waited CommitInterval,
-// and returns how long until the next commit is due (0: nothing queued). A
-// commit that fails is tried again CommitInterval later.
+// or at once when Delete asked for it (MaxBatch deletions queued), and
+// returns how long until the next commit is due (0: nothing queued). A
+// commit that fails is tried again CommitInterval later, or at the next
+// Delete that finds MaxBatch deletions queued.
 func (s *Store) commitDue() (wait time.Duration) {
 	var err error
 	defer s.guard("commit", &err)
@@ -422,12 +439,12 @@ func (s *Store) commitDue() (wait time.Duration) {
 	defer s.wmu.Unlock()
 	defer s.guard("commit", &err)
 	s.qmu.Lock()
-	since := s.since
+	since, flush := s.since, s.flush
 	s.qmu.Unlock()
 	if since.IsZero() {
 		return 0
 	}
-	if d := time.Until(since.Add(s.opts.CommitInterval)); d > 0 {
+	if d := time.Until(since.Add(s.opts.CommitInterval)); d > 0 && !flush {
 		return d
 	}
 	if _, err = s.commitLocked(nil); err != nil {

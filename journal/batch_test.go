@@ -227,14 +227,61 @@ func TestMaxBatchCommitsAtOnce(t *testing.T) {
 		if got := pendingSeqs(t, s); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
 			t.Fatalf("Pending once MaxBatch records are queued = %v, want [1 2 3 4]", got)
 		}
-		before := txCount(s)
+		before, start := txCount(s), time.Now()
 		if err := s.Delete(1, 2, 3, 4); err != nil {
 			t.Fatal(err)
 		}
+		synctest.Wait()
 		if n := txCount(s) - before; n != 1 {
 			t.Fatalf("MaxBatch deletions committed in %d transactions, want 1", n)
 		}
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("MaxBatch deletions committed after %v, want at once", waited)
+		}
+		if n := outboxLen(t, s); n != 0 {
+			t.Fatalf("OutboxLen = %d, want 0", n)
+		}
 	})
+}
+
+// Delete queues and returns: the commit of MaxBatch deletions is the
+// writer's, so a caller is never held by a commit in progress, nor makes
+// one itself.
+func TestDeleteNeverCommitsNorWaitsForTheWriter(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "j.db"), &Options{MaxBatch: 4, CommitInterval: time.Hour})
+	for range 8 {
+		mustAppend(t, s, "events")
+	}
+	before := txCount(s)
+	committed := s.Committed()
+	s.wmu.Lock() // a commit in progress
+	done := make(chan error, 1)
+	go func() { done <- s.Delete(1, 2, 3, 4, 5) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Delete waited for the commit in progress")
+	}
+	if n := txCount(s) - before; n != 0 {
+		t.Fatalf("Delete committed %d transactions, want none", n)
+	}
+	if got := pendingSeqs(t, s); !slices.Equal(got, []uint64{6, 7, 8}) {
+		t.Fatalf("Pending with 1..5 queued for deletion = %v, want [6 7 8]", got)
+	}
+	s.wmu.Unlock()
+	<-committed // the writer's, CommitInterval (an hour) early
+	if n := txCount(s) - before; n != 1 {
+		t.Fatalf("%d commits for MaxBatch deletions, want 1", n)
+	}
+	s.qmu.Lock()
+	queued := len(s.deletes)
+	s.qmu.Unlock()
+	if queued != 0 {
+		t.Fatalf("%d deletions still queued after the writer's commit, want 0", queued)
+	}
 }
 
 // The outbox full: a lazy record commits at once, so that the caller learns

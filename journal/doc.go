@@ -73,9 +73,12 @@
 //     above it and before its commit.
 //   - Delete only queues the deletions: Pending and OutboxLen leave the
 //     records out at once, so the drainer does not send them again, and
-//     they are deleted in the next commit (or at once when MaxBatch are
-//     queued). A deletion lost in a power cut is a record sent again after
-//     the restart, a duplicate the hub drops.
+//     they are deleted in the next commit. Once MaxBatch are queued, the
+//     writer goroutine commits them at once; Delete never commits itself,
+//     so the uplink's drainer, which calls it for every acknowledgement,
+//     never waits for two fsyncs with its window idle. A deletion lost in a
+//     power cut is a record sent again after the restart, a duplicate the
+//     hub drops.
 //   - A commit that fails (a full disk: ENOSPC) commits nothing and leaves
 //     the batch and the deletions queued, to be retried at the next commit
 //     (the writer tries again after CommitInterval). After a failed commit,

@@ -194,6 +194,9 @@ type Store struct {
 	since     time.Time
 	batchLen  int
 	committed chan struct{}
+	// flush: MaxBatch deletions are queued, and the writer commits them
+	// at once rather than at CommitInterval.
+	flush bool
 	// lazyNext is one past the highest seq AppendLazy handed out.
 	lazyNext uint64
 	// commits counts the transactions commitLocked committed.
@@ -827,13 +830,15 @@ func (s *Store) Pending(after uint64, max int) (_ []Record, err error) {
 }
 
 // Delete removes the records with the given seqs, acknowledged by the
-// broker. The deletion is queued, not committed at once: Pending and
-// OutboxLen stop returning and counting them at once, and they are deleted
-// in the next commit (an Append, the batch's, or CommitInterval after the
-// oldest thing queued), or at once when MaxBatch deletions are queued. A
-// deletion lost in a power cut is a record sent again, a duplicate the hub
-// drops. Seqs not in the outbox (already deleted, or dropped) are ignored.
-// An error is that of a commit Delete made; the deletions stay queued.
+// broker. The deletion is queued, not committed: Pending and OutboxLen stop
+// returning and counting them at once, and they are deleted in the next
+// commit (an Append, the batch's, or CommitInterval after the oldest thing
+// queued), or, once MaxBatch deletions are queued, in a commit the writer
+// goroutine makes at once. Delete itself never commits and never waits for
+// one: the drainer that calls it keeps sending meanwhile. A deletion lost in
+// a power cut is a record sent again, a duplicate the hub drops. Seqs not in
+// the outbox (already deleted, or dropped) are ignored. An error is a store
+// that is closed or damaged: nothing is then queued.
 func (s *Store) Delete(seqs ...uint64) (err error) {
 	if len(seqs) == 0 {
 		return nil
@@ -850,19 +855,9 @@ func (s *Store) Delete(seqs ...uint64) (err error) {
 	for _, seq := range seqs {
 		s.deletes[seq] = struct{}{}
 	}
-	full := len(s.deletes) >= s.opts.MaxBatch
 	s.queuedLocked()
+	s.flushIfFullLocked()
 	s.qmu.Unlock()
-	if !full {
-		return nil
-	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	// Before the unlock: whoever waits for wmu must find the damage.
-	defer s.guard("Delete", &err)
-	if _, err := s.commitLocked(nil); err != nil {
-		return s.opError("Delete", err)
-	}
 	return nil
 }
 

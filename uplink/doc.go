@@ -44,6 +44,41 @@
 // oldest undelivered record. A window that sees no acknowledgement for
 // PublishTimeout ends the connection, which is then re-established.
 //
+// The drainer's loop, per wake-up (an acknowledgement at the head of the
+// window, a commit of the journal, an appended event):
+//
+//   - reap: every completed token at once; the trusted ones are handed to
+//     the journal in one Delete, which only queues them (Pending leaves
+//     them out from then on) and never commits: the journal's writer
+//     goroutine commits them, at once when MaxBatch are queued, so the
+//     window is never left idle for a commit's fsyncs;
+//   - fill: the window is refilled to Window at once, from the records
+//     read ahead. The journal is read (Pending: committed records only,
+//     after the highest seq read) only when those are all published, and
+//     then a whole window's worth; once a read comes back short (the
+//     drainer has caught up with the journal), not again before the
+//     journal's next commit, the only way a record becomes visible to
+//     Pending. What was read ahead is dropped on a rewind and at the end
+//     of the connection, and read again from the journal: the read-ahead
+//     never outlives the connection, and holds at most Window records.
+//
+// A record the journal drops from a full outbox while it waits in the
+// read-ahead may still go out once after its "dropped" report, as one
+// already in flight may: the hub then has a record it was told it lost,
+// never the other way round.
+//
+// What this loop cost and what changed, measured with scripts/uplink-bench.sh
+// (README, "Measuring"): the journal used to commit MaxBatch queued
+// deletions inside Delete, in the drainer's goroutine, about 2 ms of two
+// fdatasyncs every 256 acknowledgements during which nothing was reaped nor
+// sent (17% of the drain's time, timed in the drainer, rows 2 and 4);
+// and the journal was read once per wake-up for the few slots it freed
+// (about 6 records a read), and again at every acknowledgement once the
+// drainer had caught up with the appends. All three are gone. Each
+// record's envelope is written without encoding/json (pod and boot escaped
+// once, in New), which leaves the body's json.Marshal as an append's only
+// reflection.
+//
 // historical is written into each message when it is sent, not when it is
 // stored: it is true when the record was appended before the connection it
 // goes out on was established. "Before" is decided by seq, not by wall-clock
@@ -210,12 +245,14 @@
 //     connection. The drainer tries again when next woken (a record
 //     appended, an acknowledgement) and otherwise every second. It logs the
 //     fault once when it starts and once when it ends, not at every try.
-//   - Deletions are queued by the journal and committed in its next commit;
-//     a Delete that fails (its commit failed) leaves them queued, and a
-//     deletion lost (a power cut, a journal that could not take it) leaves
-//     the record in the outbox: it goes out again when the drain next starts
-//     from the oldest record (a rewind, or the next connection), a
-//     duplicate the hub discards, never a loss. Logged likewise.
+//   - Deletions are queued by the journal and committed by it, in its
+//     next commit: never in the drainer's goroutine. A commit that fails
+//     leaves them queued; a Delete that fails (a journal closed, or not
+//     open) queues nothing. A deletion lost (a power cut, a journal that
+//     could not take it) leaves the record in the outbox: it goes out again
+//     when the drain next starts from the oldest record (a rewind, or the
+//     next connection), a duplicate the hub discards, never a loss. A
+//     Delete that fails is logged likewise.
 //
 // # Stopping
 //

@@ -57,7 +57,7 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			return ctx.Err()
 		}
 		// Taken before the read: a commit after it wakes the loop.
-		committed := u.store.Committed()
+		d.committed = u.store.Committed()
 		var retryC <-chan time.Time
 		if read, err := d.advance(ctx); err != nil {
 			u.readFault.fail(err)
@@ -91,7 +91,7 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 		case <-watchDone:
 			d.watchSettled()
 		case <-u.wake:
-		case <-committed:
+		case <-d.committed:
 		case <-u.statusWake:
 			d.publishStatus()
 		case <-statusDone:
@@ -111,13 +111,27 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 // drainer is the state of one connection's drain; it lives in serve's
 // goroutine only.
 type drainer struct {
-	u         *Uplink
-	c         *conn
-	window    []inflight
-	cursor    uint64 // highest seq published on this connection
-	rewind    bool   // a send failed: stop, let the window settle, start over
-	statusTok mqtt.Token
-	watchTok  mqtt.Token // the subscription to the pod's own status, until acknowledged
+	u      *Uplink
+	c      *conn
+	window []inflight
+	// ahead holds records read from the journal (so committed) and not yet
+	// published on this connection, oldest first, all above the last one
+	// published; read is the highest seq read, where the next read starts.
+	// The journal is read a window's worth at a time, not once per freed
+	// slot.
+	ahead []journal.Record
+	read  uint64
+	// committed is the journal's Committed channel, taken at the top of
+	// each turn of serve's loop, before the journal is read. caughtUp: a
+	// read found fewer records than it asked for while the channel was
+	// caughtUpAt, so there is nothing more to read until the journal's
+	// next commit, the only way a record becomes visible to Pending, which
+	// replaces the channel.
+	committed, caughtUpAt <-chan struct{}
+	caughtUp              bool
+	rewind                bool // a send failed: stop, let the window settle, start over
+	statusTok             mqtt.Token
+	watchTok              mqtt.Token // the subscription to the pod's own status, until acknowledged
 }
 
 // watchSettled reports a subscription to the pod's own status that did not
@@ -169,43 +183,53 @@ func (d *drainer) advance(ctx context.Context) (read bool, err error) {
 	return true, d.fill(ctx)
 }
 
-// fill publishes records after the cursor until the window is full, the
-// outbox has no more, the link refuses a publish or ctx is done.
+// fill publishes the records after the last one published until the
+// window is full, the outbox has no more, the link refuses a publish or ctx
+// is done. It reads the journal only when what it read before is all
+// published, and then a whole window's worth; once a read came back short,
+// not again before the journal's next commit.
 func (d *drainer) fill(ctx context.Context) error {
 	u := d.u
 	startSeq := d.c.startSeq.Load()
 	for len(d.window) < u.cfg.Window {
-		recs, err := u.store.Pending(d.cursor, u.cfg.Window-len(d.window))
-		if err != nil {
-			return err
+		if len(d.ahead) == 0 {
+			if d.caughtUp && d.caughtUpAt == d.committed {
+				return nil
+			}
+			recs, err := u.store.Pending(d.read, u.cfg.Window)
+			if err != nil {
+				return err
+			}
+			d.caughtUp, d.caughtUpAt = len(recs) < u.cfg.Window, d.committed
+			if len(recs) == 0 {
+				return nil
+			}
+			d.ahead, d.read = recs, recs[len(recs)-1].Seq
 		}
-		if len(recs) == 0 {
+		if ctx.Err() != nil {
+			// Each Publish may block while paho's writer is stalled: a
+			// stop must not wait for the rest of the window.
 			return nil
 		}
-		for _, r := range recs {
-			if ctx.Err() != nil {
-				// Each Publish may block while paho's writer is stalled:
-				// a stop must not wait for the rest of the window.
-				return nil
-			}
-			d.cursor = r.Seq
-			payload, ok := []byte(nil), r.Corrupt == nil
-			if ok {
-				payload, ok = withHistorical(r.Payload, r.Seq < startSeq)
-			}
-			if !ok {
-				d.discard(r)
-				continue
-			}
-			tok := d.c.link.Publish(r.Topic, 1, false, payload)
-			d.window = append(d.window, inflight{seq: r.Seq, tok: tok, sent: time.Now()})
-			if failed(tok) {
-				// Not connected, or paho gave up handing it to its writer:
-				// the ones after it would fail alike. Send nothing more
-				// until the window settles and reap starts over.
-				d.rewind = true
-				return nil
-			}
+		r := d.ahead[0]
+		d.ahead[0] = journal.Record{}
+		d.ahead = d.ahead[1:]
+		payload, ok := []byte(nil), r.Corrupt == nil
+		if ok {
+			payload, ok = withHistorical(r.Payload, r.Seq < startSeq)
+		}
+		if !ok {
+			d.discard(r)
+			continue
+		}
+		tok := d.c.link.Publish(r.Topic, 1, false, payload)
+		d.window = append(d.window, inflight{seq: r.Seq, tok: tok, sent: time.Now()})
+		if failed(tok) {
+			// Not connected, or paho gave up handing it to its writer:
+			// the ones after it would fail alike. Send nothing more until
+			// the window settles and reap starts over.
+			d.rewind = true
+			return nil
 		}
 	}
 	return nil
@@ -257,7 +281,10 @@ func (d *drainer) reap() {
 		}
 	}
 	if d.rewind && len(d.window) == 0 {
-		d.rewind, d.cursor = false, 0
+		// Start over from the oldest record in the journal: what was read
+		// ahead is read again.
+		clear(d.ahead)
+		d.rewind, d.ahead, d.read, d.caughtUp = false, nil, 0, false
 	}
 }
 

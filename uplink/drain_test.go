@@ -374,3 +374,115 @@ func TestTelemetryIsSentOnceCommittedAndAnEventCommitsItAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// The journal is read a window's worth at a time, not once per freed slot:
+// what was read ahead is sent as the window frees, in seq order.
+func TestTheDrainerReadsTheJournalAWindowAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		fj := &faultyJournal{Journal: store}
+		u := newTestUplink(t, fj, nil) // Window 4
+		telemetry(t, u, 10)
+		l := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+			t.Fatalf("sent %v, want [1 2 3 4]", got)
+		}
+		if n := fj.count("Pending"); n != 1 {
+			t.Fatalf("%d journal reads for the first window, want 1", n)
+		}
+		ack := func(seqs ...uint64) {
+			t.Helper()
+			recs := l.records()
+			for _, seq := range seqs {
+				recs[seq-1].tok.complete(nil)
+			}
+			synctest.Wait()
+		}
+		ack(1, 2) // frees 2 slots: one read of 4 (5..8), two of them sent
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3, 4, 5, 6}) {
+			t.Fatalf("sent %v, want [1 .. 6]", got)
+		}
+		if n := fj.count("Pending"); n != 2 {
+			t.Fatalf("%d journal reads, want 2", n)
+		}
+		ack(3, 4) // 7 and 8 were read already
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3, 4, 5, 6, 7, 8}) {
+			t.Fatalf("sent %v, want [1 .. 8]", got)
+		}
+		if n := fj.count("Pending"); n != 2 {
+			t.Fatalf("%d journal reads, want still 2", n)
+		}
+		if got := outbox(t, store); !slices.Equal(got, []uint64{5, 6, 7, 8, 9, 10}) {
+			t.Fatalf("outbox %v, want [5 .. 10]", got)
+		}
+		ack(5, 6, 7, 8)
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) {
+			t.Fatalf("sent %v, want [1 .. 10]", got)
+		}
+		ack(9, 10)
+		if got := outbox(t, store); len(got) != 0 {
+			t.Fatalf("outbox %v, want empty", got)
+		}
+		if err := stop(); err == nil {
+			t.Fatal("serve returned nil after cancel")
+		}
+	})
+}
+
+// Once a read of the journal came back short, it is not read again for
+// every acknowledgement, only after its next commit, which is the only way
+// a record becomes visible.
+func TestACaughtUpDrainerReadsTheJournalAgainOnlyAfterACommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		fj := &faultyJournal{Journal: store}
+		u := newTestUplink(t, fj, nil) // Window 4
+		telemetry(t, u, 2)
+		l := &fakeLink{}
+		stop, _ := serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2}) {
+			t.Fatalf("sent %v, want [1 2]", got)
+		}
+		if n := fj.count("Pending"); n != 1 {
+			t.Fatalf("%d journal reads, want 1", n)
+		}
+		l.records()[0].tok.complete(nil)
+		synctest.Wait()
+		l.records()[1].tok.complete(nil)
+		synctest.Wait()
+		if n := fj.count("Pending"); n != 1 {
+			t.Fatalf("%d journal reads after two acknowledgements and no commit, want still 1", n)
+		}
+		if _, err := u.Telemetry(Telemetry{State: "idle", Safety: "ok"}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := fj.count("Pending"); n != 1 {
+			t.Fatalf("%d journal reads after an append not yet committed, want still 1", n)
+		}
+		commitJournal(t, store)
+		synctest.Wait()
+		if n := fj.count("Pending"); n != 2 {
+			t.Fatalf("%d journal reads after the commit, want 2", n)
+		}
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3}) {
+			t.Fatalf("sent %v, want [1 2 3]", got)
+		}
+		if _, err := u.Event(Event{Type: "fault"}, time.Now()); err != nil { // committed at once
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := seqsOf(t, l.records()); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+			t.Fatalf("sent %v after an event, want [1 2 3 4]", got)
+		}
+		if n := fj.count("Pending"); n != 3 {
+			t.Fatalf("%d journal reads, want 3", n)
+		}
+		if err := stop(); err == nil {
+			t.Fatal("serve returned nil after cancel")
+		}
+	})
+}

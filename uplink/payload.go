@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -179,12 +180,43 @@ func withHistorical(p []byte, historical bool) (out []byte, ok bool) {
 	return append(out, p[1:]...), true
 }
 
-// encodeRecord writes the journal payload of one message: the envelope
-// without historical, then the body's keys.
-func encodeRecord(h storedHeader, body []byte) ([]byte, error) {
-	hb, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
+// envelope writes the journal payload of this pod's messages: the
+// envelope without historical (storedHeader, as encoding/json writes it),
+// then the body's keys. What never changes (pod and boot, escaped by
+// encoding/json once) is written once, in New; the rest is appended without
+// reflection, into the one slice returned: an append's JSON is its body's
+// alone.
+type envelope struct {
+	head      []byte // {"pod":...,"boot":...,"seq":
+	simulated bool
+}
+
+func newEnvelope(pod, boot string, simulated bool) envelope {
+	p, _ := json.Marshal(pod) // a string: Marshal cannot fail
+	b, _ := json.Marshal(boot)
+	head := append([]byte(`{"pod":`), p...)
+	head = append(head, `,"boot":`...)
+	head = append(head, b...)
+	return envelope{head: append(head, `,"seq":`...), simulated: simulated}
+}
+
+// encode writes one record's payload. body must be a non-empty JSON object
+// as encoding/json writes it.
+func (e envelope) encode(seq uint64, at time.Time, synced bool, body []byte) ([]byte, error) {
+	if len(body) < 3 || body[0] != '{' || body[len(body)-1] != '}' {
+		return nil, errEmptyObject
 	}
-	return joinObjects(hb, body)
+	const rest = len(`,"ts":"2006-01-02T15:04:05.000000000Z","clock_synced":false,"simulated":false,`)
+	out := make([]byte, 0, len(e.head)+20+rest+len(body))
+	out = append(out, e.head...)
+	out = strconv.AppendUint(out, seq, 10)
+	out = append(out, `,"ts":"`...)
+	// TimeFormat writes digits and -:.TZ only: nothing JSON escapes.
+	out = at.UTC().AppendFormat(out, TimeFormat)
+	out = append(out, `","clock_synced":`...)
+	out = strconv.AppendBool(out, synced)
+	out = append(out, `,"simulated":`...)
+	out = strconv.AppendBool(out, e.simulated)
+	out = append(out, ',')
+	return append(out, body[1:]...), nil
 }

@@ -10,6 +10,81 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+// encodeRecord is the stored payload written with encoding/json: the
+// reference envelope.encode must match byte for byte.
+func encodeRecord(h storedHeader, body []byte) ([]byte, error) {
+	hb, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	return joinObjects(hb, body)
+}
+
+func TestEnvelopeWritesWhatEncodingJSONWrites(t *testing.T) {
+	at := []time.Time{
+		time.Date(2031, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 7200)),
+		time.Unix(0, 0),
+		time.Date(1970, 1, 1, 0, 0, 0, 999999999, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 1, time.Local),
+	}
+	bodies := [][]byte{[]byte(`{"state":"idle"}`), []byte(`{"a":1,"b":{"c":[1,2]}}`)}
+	for _, pod := range []string{"p1", `p"1\`, "pod <&> \u2028 \u00e9 \x01", "é😀"} {
+		for _, boot := range []string{"b1", "0123456789abcdef", `"<>"`} {
+			for _, sim := range []bool{false, true} {
+				e := newEnvelope(pod, boot, sim)
+				for _, seq := range []uint64{0, 1, 7, 1 << 53} {
+					for _, ts := range at {
+						for _, synced := range []bool{false, true} {
+							for _, body := range bodies {
+								want, err := encodeRecord(storedHeader{Pod: pod, Boot: boot, Seq: seq, TS: FormatTime(ts), ClockSynced: synced, Simulated: sim}, body)
+								if err != nil {
+									t.Fatal(err)
+								}
+								got, err := e.encode(seq, ts, synced, body)
+								if err != nil || string(got) != string(want) {
+									t.Fatalf("encode(%d, %v, %v, %s) for pod %q boot %q = %s, %v\nwant %s", seq, ts, synced, body, pod, boot, got, err, want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, body := range []string{"", "{}", "[]", `{"a":1`, "null"} {
+		if got, err := newEnvelope("p1", "b1", false).encode(1, at[0], true, []byte(body)); err == nil {
+			t.Errorf("encode of body %q = %s, want an error", body, got)
+		}
+	}
+}
+
+// BenchmarkEnvelope is the envelope of one record: encoding/json and a
+// join (before), and envelope.encode.
+func BenchmarkEnvelope(b *testing.B) {
+	body, err := json.Marshal(benchTelemetry())
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := time.Now()
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeRecord(storedHeader{Pod: "p1", Boot: "0123456789abcdef", Seq: 123456, TS: FormatTime(at), ClockSynced: true}, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("envelope", func(b *testing.B) {
+		e := newEnvelope("p1", "0123456789abcdef", false)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.encode(123456, at, true, body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func TestTelemetryRecordHasTheContractFieldNamesAndNullForUnknownVitals(t *testing.T) {
 	body, err := json.Marshal(Telemetry{
 		State:     "merged",

@@ -134,6 +134,7 @@ type Uplink struct {
 	log   *slog.Logger
 
 	topicStatus, topicTelemetry, topicEvents string
+	envelope                                 envelope
 
 	brokers []string
 	// tlsConf is the TLS configuration of each broker, nil for plain TCP.
@@ -254,6 +255,7 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 		topicStatus:    root + TopicStatus,
 		topicTelemetry: root + TopicTelemetry,
 		topicEvents:    root + TopicEvents,
+		envelope:       newEnvelope(cfg.Pod, cfg.Boot, cfg.Simulated),
 		wake:           make(chan struct{}, 1),
 		statusWake:     make(chan struct{}, 1),
 		state:          "starting",
@@ -399,10 +401,7 @@ func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []by
 // lazy; appendMu must be held.
 func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []byte, lazy bool) (journal.Record, error) {
 	build := func(seq uint64) ([]byte, error) {
-		return encodeRecord(storedHeader{
-			Pod: u.cfg.Pod, Boot: u.cfg.Boot, Seq: seq, TS: FormatTime(at),
-			ClockSynced: synced, Simulated: u.cfg.Simulated,
-		}, body)
+		return u.envelope.encode(seq, at, synced, body)
 	}
 	appendFn := u.store.Append
 	if lazy {

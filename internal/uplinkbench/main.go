@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +41,7 @@ func main() {
 type flags struct {
 	baseline, n, backlog, window, fsyncN int
 	broker, dir, cmdline, pass           string
+	cpuprofile                           string
 	fsync                                bool
 }
 
@@ -54,6 +56,7 @@ func run() error {
 	flag.StringVar(&f.broker, "broker", "", "use this broker (tcp://host:port) instead of starting mosquitto")
 	flag.StringVar(&f.dir, "dir", "", "directory for the journals (default: a new temporary directory, removed at the end)")
 	flag.StringVar(&f.cmdline, "cmdline", "", "the command line to print (default: this program's)")
+	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of rows 2 to 4 (the uplink's rows, not the baseline nor the strace passes) to this file")
 	flag.StringVar(&f.pass, "pass", "", "internal: run one strace pass (append or durable) of -n records and exit")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -116,6 +119,14 @@ func measure(ctx context.Context, w io.Writer, b *bench, f flags, brokerDesc str
 		return fmt.Errorf("row 1: %w", err)
 	}
 
+	if f.cpuprofile != "" {
+		stop, err := startCPUProfile(f.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
 	progress("row 2: durable path, %d records", f.n)
 	dur, err := b.durable(ctx, "pod-row-2", f.n, 0)
 	if err != nil {
@@ -126,6 +137,10 @@ func measure(ctx context.Context, w io.Writer, b *bench, f flags, brokerDesc str
 	bl, err := b.backlog(ctx, "pod-row-4", f.backlog)
 	if err != nil {
 		return fmt.Errorf("rows 3 and 4: %w", err)
+	}
+
+	if f.cpuprofile != "" {
+		pprof.StopCPUProfile()
 	}
 
 	fsyncDurable := fsyncCount{reason: "-fsync=false"}
@@ -206,6 +221,23 @@ func ratio(r, base float64) string {
 		return "1.00"
 	}
 	return strings.TrimSuffix(fmt.Sprintf("%.3g", r/base), ".")
+}
+
+// startCPUProfile starts a CPU profile written to path; the returned
+// function stops it (again) and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	fh, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(fh); err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		fh.Close()
+	}, nil
 }
 
 // cpuModel is the first model name in /proc/cpuinfo, or the architecture.
