@@ -14,12 +14,15 @@ import (
 // A pod whose outbox filled up while no broker was reachable: the uplink
 // reports the records its journal dropped (a "dropped" event, outbox_full)
 // and a record it could not send (corrupt), and sends what it kept as
-// historical once a broker is there. Each message validates.
+// historical once a broker is there. Each message validates. The outbox
+// holds six records: the eight telemetry records and the corrupt one push
+// the oldest telemetry out in pairs (telemetry goes before any event), and
+// the two newest are left to go out as historical.
 func TestAFullOutboxValidates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs an uplink against mosquitto")
 	}
-	store, err := journal.Open(filepath.Join(t.TempDir(), "podd.db"), &journal.Options{MaxOutbox: 4})
+	store, err := journal.Open(filepath.Join(t.TempDir(), "podd.db"), &journal.Options{MaxOutbox: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
