@@ -74,6 +74,7 @@ type Config struct {
 	Sim       SimConfig
 	Telemetry TelemetryConfig
 	Session   SessionConfig
+	Security  SecurityConfig
 	Safety    safety.Limits
 	Watchdog  WatchdogConfig
 	Log       LogConfig
@@ -105,6 +106,14 @@ type HardwareConfig struct {
 	// their line to ground when pressed (the line's pull-up is enabled);
 	// false: they drive it high (its pull-down is enabled).
 	ButtonsActiveLow bool
+}
+
+// SecurityConfig is what the pod trusts.
+type SecurityConfig struct {
+	// HubKeys is security.hub_keys: the hub's JWK Set (a JSON file of
+	// Ed25519 public keys, package hubcmd), the keys its commands are
+	// signed with; empty: none, and the pod accepts only merge/abort.
+	HubKeys string
 }
 
 // SessionConfig tunes merge sessions (controller.SessionConfig).
@@ -252,6 +261,7 @@ func keys() []key {
 		{"api.metrics_listen", "", str(func(c *Config, s string) { c.API.MetricsListen = s })},
 		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
 		{"telemetry.interval", time.Second, duration(func(c *Config, v time.Duration) { c.Telemetry.Interval = v })},
+		{"security.hub_keys", "", str(func(c *Config, s string) { c.Security.HubKeys = s })},
 		{"session.baseline_duration", controller.DefaultBaselineDuration, duration(func(c *Config, v time.Duration) { c.Session.BaselineDuration = v })},
 		{"session.ending_duration", controller.DefaultEndingDuration, duration(func(c *Config, v time.Duration) { c.Session.EndingDuration = v })},
 		{"session.consent_duration", controller.DefaultConsentDuration, duration(func(c *Config, v time.Duration) { c.Session.ConsentDuration = v })},
@@ -743,6 +753,11 @@ func (c *Config) problems() []problem {
 	} {
 		if b.d < b.min || b.d > b.max {
 			add(b.key, "%q is outside %v..%v", b.d.String(), b.min, b.max)
+		}
+	}
+	if f := c.Security.HubKeys; f != "" {
+		if _, err := hubcmd.LoadKeySet(f); err != nil {
+			add("security.hub_keys", "%q cannot be used: %v", f, err)
 		}
 	}
 	if b := c.Hardware.ConsentButton; b != "" && b == c.Hardware.PanicButton {

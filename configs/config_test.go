@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"github.com/sleegation/podd/hubclient"
 	"github.com/sleegation/podd/internal/mqtttest"
 	"log/slog"
 	"net"
@@ -113,6 +114,15 @@ func TestDefaults(t *testing.T) {
 func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	ca := mqtttest.NewCA(t, "hub CA")
 	client := ca.Client(t, "pod-8")
+	hubKey, err := hubclient.GenerateKey("hub-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDir := t.TempDir()
+	hubKeys := filepath.Join(keyDir, "hub-keys.json")
+	if err := hubclient.WriteKeyFiles(hubKey, filepath.Join(keyDir, "hub-private.json"), hubKeys); err != nil {
+		t.Fatal(err)
+	}
 	password := filepath.Join(t.TempDir(), "password")
 	if err := os.WriteFile(password, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -143,6 +153,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_API_METRICS_LISTEN=127.0.0.1:9464",
 		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
 		"PODD_TELEMETRY_INTERVAL=250ms",
+		"PODD_SECURITY_HUB_KEYS=" + hubKeys,
 		"PODD_SESSION_BASELINE_DURATION=2m",
 		"PODD_SESSION_ENDING_DURATION=30s",
 		"PODD_SESSION_CONSENT_DURATION=8h",
@@ -175,6 +186,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
 		Session:   SessionConfig{BaselineDuration: 2 * time.Minute, EndingDuration: 30 * time.Second, ConsentDuration: 8 * time.Hour},
+		Security:  SecurityConfig{HubKeys: hubKeys},
 		Safety: safety.Limits{
 			HeartRateHighBPM: 120.5, HeartRateLowBPM: 45, HeartRateDelay: 5 * time.Second,
 			SpO2LowPct: 92, SpO2Delay: 8 * time.Second, StaleAfter: 3 * time.Second, StartupGrace: time.Minute,
@@ -987,6 +999,8 @@ func TestSessionDurationsAndButtons(t *testing.T) {
 		{withKey("session.consent_duration", "48h"), `session.consent_duration: "48h0m0s" is outside 1m0s..24h0m0s`},
 		{minimal + "safety:\n  startup_grace: 1s\n  stale_after: 2s\n",
 			"safety.startup_grace: 1 s with safety.stale_after 2 s gives the first valid reading 3 s, less than the 5 s it takes (the estimator's first 4 s of signal and the sensor's start): the pod would latch vitals_stale at every start"},
+		{minimal + "security:\n  hub_keys: /nonexistent/hub-keys.json\n",
+			`security.hub_keys: "/nonexistent/hub-keys.json" cannot be used: hubcmd.LoadKeySet: open /nonexistent/hub-keys.json: no such file or directory`},
 		{strings.Replace(minimal, "mode: linux", "mode: linux\n  consent_button: GPIO17\n  panic_button: GPIO17", 1),
 			`hardware.panic_button: "GPIO17" is also the consent button: each button needs its own line`},
 	} {

@@ -63,6 +63,10 @@
 // the gentle wake) and session.consent_duration (12h, 1m..24h: how long a
 // press of the consent button lasts); the bounds are package controller's.
 //
+// security.hub_keys is the hub's JWK Set (package hubcmd: Ed25519 public
+// keys with their kids), read and checked at start; empty, the pod has no
+// hub keys and accepts only merge/abort, which needs no signature.
+//
 // The outbox's bounds, storage.max_outbox_records (2..2000000, default
 // 200000) and storage.max_outbox_bytes (64KiB..1GiB of stored records,
 // default 96MiB), are journal.Options.MaxOutbox and MaxOutboxBytes; see

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sensors/vitals"
@@ -55,6 +56,10 @@ type Uplink interface {
 	// Duplicate is non-nil while another pod with this pod's id is online:
 	// the uplink then publishes nothing as this pod (records are kept).
 	Duplicate() error
+	// Commands delivers the hub's commands (never retained ones).
+	Commands() <-chan uplink.Inbound
+	// Reply journals the reply to a command.
+	Reply(r uplink.Reply, at time.Time) (uint64, error)
 }
 
 // Store is the local store as the pod uses it (a journal.Slot: a store that
@@ -83,6 +88,12 @@ type Config struct {
 	Limits     safety.Limits
 	// Session tunes the merge sessions.
 	Session SessionConfig
+	// HubKeys are the keys the hub signs its commands with; nil: none, and
+	// the pod accepts only merge/abort (which needs no signature).
+	HubKeys *hubcmd.KeySet
+	// ClockSynced reports whether the wall clock is synchronised: commands
+	// with times are refused while it is not. nil: never.
+	ClockSynced func() bool
 	// AmbientLight is what the strip shows while the pod is idle.
 	AmbientLight apa102.Color
 	LEDCount     int
@@ -149,6 +160,10 @@ type Pod struct {
 	sess        session
 	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
 
+	verifier        *hubcmd.Verifier
+	telemetryEvery  atomic.Int64  // the telemetry interval now, ns (SetTelemetryInterval)
+	intervalChanged chan struct{} // signalled when it changes
+
 	// Owned by the recorder goroutine.
 	storeErr    error
 	openFailing bool
@@ -203,6 +218,20 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}
 	p.wd = wd
+	p.telemetryEvery.Store(int64(cfg.TelemetryInterval))
+	p.intervalChanged = make(chan struct{}, 1)
+	// The jtis of accepted commands are kept in memory: a restart forgets
+	// them, and a command could be replayed until its exp (at most
+	// hubcmd.MaxLifetime).
+	v, err := hubcmd.NewVerifier(hubcmd.VerifierConfig{
+		PodID: cfg.Pod, Keys: cfg.HubKeys,
+		Replay:  hubcmd.NewMemoryReplayCache(0, time.Now),
+		Session: func() string { return deref(p.sessionID()) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("controller.New: %w", err)
+	}
+	p.verifier = v
 	return p, nil
 }
 
@@ -320,6 +349,7 @@ func (p *Pod) Run(ctx context.Context) error {
 	var parts sync.WaitGroup
 	parts.Go(func() { _ = p.telemetryLoop(ctx) })
 	parts.Go(func() { p.sessionLoop(ctx) })
+	parts.Go(func() { p.commandLoop(ctx) })
 	lateCtx, lateCancel := context.WithCancel(context.Background())
 	defer lateCancel()
 	var late sync.WaitGroup

@@ -18,6 +18,7 @@ import (
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/button"
+	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sim"
@@ -56,7 +57,9 @@ type fakeUplink struct {
 	duplicate error
 	// connected is what Connected reports.
 	connected atomic.Bool
-	degraded  []string // the last SetDegraded
+	cmds      chan uplink.Inbound // under mu
+	replies   []uplink.Reply      // under mu
+	degraded  []string            // the last SetDegraded
 
 	mu        sync.Mutex
 	statuses  []string
@@ -102,6 +105,32 @@ func (u *fakeUplink) Event(e uplink.Event, at time.Time) (uint64, error) {
 
 func (u *fakeUplink) Connected() bool { return u.connected.Load() }
 
+// Commands delivers what the test puts on cmds (made on first use).
+func (u *fakeUplink) Commands() <-chan uplink.Inbound {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.cmds == nil {
+		u.cmds = make(chan uplink.Inbound, 16)
+	}
+	return u.cmds
+}
+
+func (u *fakeUplink) Reply(r uplink.Reply, _ time.Time) (uint64, error) {
+	if err := u.disk.err(); err != nil {
+		return 0, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.replies = append(u.replies, r)
+	return uint64(len(u.replies)), nil
+}
+
+func (u *fakeUplink) Replies() []uplink.Reply {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]uplink.Reply(nil), u.replies...)
+}
+
 func (u *fakeUplink) Broker() string { return "" }
 
 func (u *fakeUplink) SetDegraded(parts []string) {
@@ -126,6 +155,12 @@ func (u *fakeUplink) Events(typ string) []uplink.Event {
 		}
 	}
 	return out
+}
+
+func (u *fakeUplink) telemetrySnapshot() []uplink.Telemetry {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]uplink.Telemetry(nil), u.telemetry...)
 }
 
 func (u *fakeUplink) LastTelemetry() uplink.Telemetry {
@@ -262,6 +297,8 @@ type rigOpts struct {
 	hang     *haltHang               // makes the strip's Halt hang
 	services []Part                  // supervised parts besides the simulator
 	logger   *slog.Logger
+	hubKeys  *hubcmd.KeySet // the hub's keys; nil: none
+	unsynced bool           // the wall clock is not synchronised
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -313,6 +350,8 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
 		LEDCount:          ledCount,
 		Logger:            opts.logger,
+		HubKeys:           opts.hubKeys,
+		ClockSynced:       func() bool { return !opts.unsynced },
 	}, Parts{
 		OpenOximeter: func() (Oximeter, error) {
 			d, err := max30102.New(hw.I2C, &max30102.DefaultOpts)

@@ -184,7 +184,7 @@ func (f *repeatingFault) end(now time.Time) {
 // lost, and when, is reported in a "dropped" event once the store takes
 // them again.
 func (p *Pod) telemetryLoop(ctx context.Context) error {
-	t := time.NewTicker(p.cfg.TelemetryInterval)
+	t := time.NewTicker(time.Duration(p.telemetryEvery.Load()))
 	defer t.Stop()
 	var (
 		lost        int
@@ -194,6 +194,9 @@ func (p *Pod) telemetryLoop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-p.intervalChanged:
+			t.Reset(time.Duration(p.telemetryEvery.Load()))
+			continue
 		case <-t.C:
 		}
 		now := time.Now()

@@ -193,6 +193,18 @@
 //   - Every connection costs a second TCP (and TLS) handshake for the
 //     probe, and up to ProbeWait when no status is retained.
 //
+// # Commands from the hub
+//
+// On every connection, after the status watch, the uplink subscribes at
+// QoS 1 to the pod's cmd topic and to every merge-wide abort
+// (sleegation/v1/merges/+/abort). paho hands each message to a handler that
+// never blocks: a retained message is ignored and counted (a command is
+// acted on only when it is sent, never replayed by the broker to a pod that
+// connects later), and the others are queued (16 at most; more are let go
+// and counted) for Commands, which the pod reads. The uplink neither reads
+// nor verifies them: package hubcmd does, in the pod. Reply journals the
+// pod's reply to a command durably, as Event does, on the reply topic.
+//
 // # Brokers, TLS and credentials
 //
 // A broker URL is tcp:// or mqtt:// for plain TCP, ssl://, tls:// or

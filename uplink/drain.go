@@ -39,6 +39,11 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	// Subscribed before the birth, on the same connection: what the broker
 	// holds retained then is what was there before this pod spoke.
 	d.watchTok = c.link.Subscribe(u.topicStatus, 1, u.watchStatus(c))
+	// The hub's commands, and every merge's merge-wide abort (the pod
+	// acts only on its own merge's). paho delivers them to handle, which
+	// never blocks; retained ones are ignored there.
+	c.link.Subscribe(u.root+TopicCmd, 1, u.handle)
+	c.link.Subscribe(MergeAbortFilter, 1, u.handle)
 	// The birth carries the latest status, so a change signalled while
 	// disconnected is already in it.
 	select {

@@ -325,8 +325,11 @@ func TestRunLeavesWhenAnotherPodsStatusArrivesWhileConnected(t *testing.T) {
 		l.mu.Lock()
 		subs := slices.Clone(l.subs)
 		l.mu.Unlock()
-		if len(subs) != 1 || subs[0].topic != Root("p1")+TopicStatus || subs[0].qos != 1 || subs[0].published != 0 {
-			t.Fatalf("subscriptions %+v, want the status topic, at QoS 1, before the birth", subs)
+		if len(subs) != 3 || subs[0].topic != Root("p1")+TopicStatus || subs[0].qos != 1 || subs[0].published != 0 {
+			t.Fatalf("subscriptions %+v, want the status topic, at QoS 1, before the birth, then the commands", subs)
+		}
+		if subs[1].topic != Root("p1")+TopicCmd || subs[2].topic != MergeAbortFilter || subs[1].qos != 1 || subs[2].qos != 1 {
+			t.Fatalf("subscriptions %+v, want the pod's cmd and the merge-wide aborts at QoS 1", subs)
 		}
 
 		status := Root("p1") + TopicStatus

@@ -133,7 +133,9 @@ type Uplink struct {
 	store Journal
 	log   *slog.Logger
 
+	root                                     string // Root(pod)
 	topicStatus, topicTelemetry, topicEvents string
+	in                                       inbound
 	envelope                                 envelope
 
 	brokers []string
@@ -252,6 +254,8 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 		connectFault:   connectLog{log: log, username: cfg.Username, clockSynced: cfg.ClockSynced},
 		readFault:      faultLog{log: log, what: "journal read"},
 		deleteFault:    faultLog{log: log, what: "deleting acknowledged records", consequence: "they stay in the outbox and are sent again"},
+		root:           root,
+		in:             inbound{c: make(chan Inbound, inboundQueue)},
 		topicStatus:    root + TopicStatus,
 		topicTelemetry: root + TopicTelemetry,
 		topicEvents:    root + TopicEvents,

@@ -33,6 +33,7 @@ import (
 	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/internal/ratelog"
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
@@ -196,6 +197,12 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	if hwdog != nil {
 		pinger = hwdog
 	}
+	var hubKeys *hubcmd.KeySet // nil: no keys, only merge/abort is accepted
+	if cfg.Security.HubKeys != "" {
+		if hubKeys, err = hubcmd.LoadKeySet(cfg.Security.HubKeys); err != nil {
+			return fmt.Errorf("security.hub_keys: %w", err)
+		}
+	}
 	pod, err = controller.New(controller.Config{
 		Pod: cfg.Pod.ID, Boot: boot, Version: version, Broker: strings.Join(brokers, ","),
 		Simulated:         hw.simulated,
@@ -208,7 +215,9 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 			EndingDuration:   cfg.Session.EndingDuration,
 			ConsentDuration:  cfg.Session.ConsentDuration,
 		},
-		Logger: log,
+		HubKeys:     hubKeys,
+		ClockSynced: clockSynced,
+		Logger:      log,
 	}, controller.Parts{
 		OpenOximeter:     hw.openOximeter,
 		ConsentButton:    hw.consentButton,
