@@ -18,6 +18,8 @@ import (
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/button"
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/hubclient"
+	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/internal/mqtttest"
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
@@ -49,6 +51,9 @@ func (h hubView) messages() []hubMsg {
 		kind, ok := strings.CutPrefix(m.Topic(), root)
 		if !ok {
 			h.t.Fatalf("message on a topic outside the pod's: %s", m.Topic())
+		}
+		if kind == uplink.TopicCmd {
+			continue // the hub's own commands (checked by hubcmd's tests)
 		}
 		var body map[string]any
 		if err := json.Unmarshal(m.Payload(), &body); err != nil {
@@ -83,7 +88,7 @@ func event(typ string, kv ...string) func(map[string]any) bool {
 }
 
 // schemaFor names the schema of a topic of the pod.
-var schemaFor = map[string]string{uplink.TopicStatus: "status", uplink.TopicTelemetry: "telemetry", uplink.TopicEvents: "event"}
+var schemaFor = map[string]string{uplink.TopicStatus: "status", uplink.TopicTelemetry: "telemetry", uplink.TopicEvents: "event", uplink.TopicReply: "reply"}
 
 // validateAll validates every message the hub received and returns what it
 // saw: event types, and the forms of each.
@@ -358,10 +363,31 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	wait(10*time.Second, "idle after the panic", state(controller.StateIdle))
 
 	merge("m-3")
-	if err := pod.AbortMerge("m-3", "hub"); err != nil {
+	// A command the pod refuses (it has no hub keys: unknown_key), then an
+	// unsigned merge/abort it acts on, both through the broker.
+	k, err := hubclient.GenerateKey("hub-x")
+	if err != nil {
 		t.Fatal(err)
 	}
+	signer, err := hubclient.NewSigner(k, hubclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, err := signer.Sign(hubcmd.TelemetryInterval{Interval: 2 * time.Second}, podID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mqtttest.Publish(t, m.URL(), "contract-hub-cmd", uplink.Root(podID)+uplink.TopicCmd, refused.Raw, false)
+	abort, err := hubclient.UnsignedAbort(hubcmd.MergeAbort{Session: "m-3", Reason: "test"}, podID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mqtttest.Publish(t, m.URL(), "contract-hub-cmd", uplink.Root(podID)+uplink.TopicCmd, abort.Raw, false)
 	wait(10*time.Second, "idle after merge/abort", state(controller.StateIdle))
+	wait(20*time.Second, "both replies at the hub", func() bool {
+		return hub.has(uplink.TopicReply, func(b map[string]any) bool { return b["jti"] == refused.ID && b["ok"] == false }) &&
+			hub.has(uplink.TopicReply, func(b map[string]any) bool { return b["jti"] == abort.ID && b["ok"] == true })
+	})
 	pod.WithdrawConsent("api")
 
 	// The oximeter stops answering: a device fault, then vitals_stale.
@@ -405,6 +431,7 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 		"event dropped", "event dropped reason store_refused", "event dropped reason unstored_overflow",
 		"event consent", "event consent action granted", "event consent action withdrawn",
 		"event panic", "event panic session",
+		"reply", "event command",
 	} {
 		if !seen[want] {
 			t.Errorf("the run produced no %q message", want)
