@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/sleegation/podd/safety"
@@ -24,6 +25,16 @@ const noSamplesAfter = time.Second
 // errNoSamples is the fault of an oximeter that answers but does not sample.
 var errNoSamples = errors.New("max30102: no new samples: the chip is not sampling")
 
+// errRepeating is the fault of a read that returns the very samples of the
+// read before, repeatsBeforeFault times in a row: a bus that repeats its
+// last answer (noise makes two real reads differ), whose samples say
+// nothing of the sleeper.
+var errRepeating = errors.New("max30102: every read returns the same samples: the bus repeats itself")
+
+// repeatsBeforeFault is how many reads in a row may repeat the samples of
+// the one before.
+const repeatsBeforeFault = 2
+
 // sensorLoop polls the oximeter and feeds the watchdog. It owns the device
 // between opens and halts it when it stops.
 func (p *Pod) sensorLoop(ctx context.Context) error {
@@ -35,6 +46,8 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		faulty     bool      // a fault is active; reported once when it starts and once when it ends
 		lastSample time.Time // when the oximeter last delivered a sample
 		buf        = make([]max30102.Sample, 32)
+		prev       = make([]max30102.Sample, 0, 32) // the samples of the last read
+		repeats    int                              // reads in a row that repeated prev
 	)
 	report := func(err error) {
 		if (err != nil) == faulty {
@@ -83,6 +96,7 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 				continue
 			}
 			dev, failures = d, 0
+			prev, repeats = prev[:0], 0
 			est = vitals.NewEstimator(d.SampleRate())
 			lastSample = time.Now()
 		}
@@ -92,6 +106,17 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		}
 		if err == nil && time.Since(lastSample) > noSamplesAfter {
 			err = errNoSamples
+		}
+		if err == nil && n > 0 {
+			if slices.Equal(buf[:n], prev) {
+				repeats++
+			} else {
+				repeats = 0
+			}
+			prev = append(prev[:0], buf[:n]...)
+			if repeats >= repeatsBeforeFault {
+				err = errRepeating
+			}
 		}
 		if err != nil {
 			report(err)

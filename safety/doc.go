@@ -31,7 +31,12 @@
 // within StaleAfter, has vitals.ContactNone): an empty pod never latches.
 // A sensor that fails, or says nothing of contact, or a reading that stops
 // being refreshed, keeps it armed: silence is not evidence of an empty pod.
-// A rule armed anew grants StaleAfter from that moment. Outside a merge a
+// A rule armed anew after a disarm of at least StaleAfter (someone lay down
+// in an empty pod) grants StaleAfter from that moment; after a shorter one
+// (a contact judgement flickering, a finger half on the sensor) it grants
+// nothing, and staleness counts from the last valid reading as before. A
+// dark signal of identical counts (a sensor repeating itself) is never
+// judged "no one" (vitals.ContactUnknown). Outside a merge a
 // sleeper whose finger leaves the sensor cannot be told from one who left
 // the pod; both disarm vitals_stale. During a merge both trip it.
 // Status.Armed lists the rules armed now.

@@ -115,10 +115,13 @@ type Watchdog struct {
 	lastFeed  time.Time // when the last reading was fed (zero before the first)
 	lastValid time.Time // when the last valid reading was fed (or start + grace)
 	merge     bool      // SetMerge: a merge is under way, every rule is armed
-	// staleArmed is whether vitals_stale was armed at the last evaluation,
-	// and staleFrom when it was last armed: a rule armed anew grants
-	// StaleAfter from that moment, as the start grants StartupGrace.
+	// staleArmed is whether vitals_stale was armed at the last evaluation;
+	// disarmedAt when it was last disarmed; staleFrom when it was last
+	// armed anew after a disarm of at least StaleAfter: such a rule grants
+	// StaleAfter from that moment, as the start grants StartupGrace. A
+	// shorter disarm (a contact judgement flickering) grants nothing.
 	staleArmed bool
+	disarmedAt time.Time
 	staleFrom  time.Time
 	pending    map[string]time.Time // rule -> when its alarm condition began
 	latched    *Abort
@@ -303,10 +306,14 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 		w.condition(RuleSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
 	}
 
-	if !w.staleArmedLocked(now) {
-		w.staleArmed = false
-	} else if !w.staleArmed {
-		w.staleArmed, w.staleFrom = true, now
+	switch armed := w.staleArmedLocked(now); {
+	case !armed && w.staleArmed:
+		w.staleArmed, w.disarmedAt = false, now
+	case armed && !w.staleArmed:
+		w.staleArmed = true
+		if now.Sub(w.disarmedAt) >= l.StaleAfter {
+			w.staleFrom = now
+		}
 	}
 	if stale := now.Sub(later(w.lastValid, w.staleFrom)); w.staleArmed && stale > l.StaleAfter {
 		return Abort{

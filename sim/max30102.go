@@ -63,11 +63,16 @@ const (
 const (
 	mxIRCountsPerMA  = 17000.0
 	mxRedCountsPerMA = 12750.0
-	mxIRPerfusion    = 0.02   // AC/DC of the IR channel: a perfusion index of 2 %
-	mxNoiseFrac      = 1e-4   // noise standard deviation relative to DC, before averaging
-	mxNoFingerFrac   = 0.01   // light that reaches the photodiode with no finger on it
-	mxRefPulseWidth  = 411e-6 // the pulse width at which the counts above hold
-	mxRefRangeNA     = 4096.0
+	mxIRPerfusion    = 0.02 // AC/DC of the IR channel: a perfusion index of 2 %
+	mxNoiseFrac      = 1e-4 // noise standard deviation relative to DC, before averaging
+	// mxNoiseFloor is the noise that remains with little light (the ADC's
+	// and the photodiode's dark current), counts, before averaging: a
+	// model figure, not the datasheet's; an empty sensor's counts are never
+	// exactly constant.
+	mxNoiseFloor    = 2.0
+	mxNoFingerFrac  = 0.01   // light that reaches the photodiode with no finger on it
+	mxRefPulseWidth = 411e-6 // the pulse width at which the counts above hold
+	mxRefRangeNA    = 4096.0
 )
 
 var (
@@ -346,7 +351,11 @@ func (m *MAX30102) measure(hr, spo2 float64) [3]uint32 {
 			dc *= mxNoFingerFrac
 		}
 		dc *= gain
-		v := dc*(1-k*pulse) + dc*mxNoiseFrac/math.Sqrt(ave)*m.rng.NormFloat64()
+		noise := 0.0
+		if dc > 0 { // an LED that is off gives a channel of zeros
+			noise = math.Hypot(dc*mxNoiseFrac, mxNoiseFloor)
+		}
+		v := dc*(1-k*pulse) + noise/math.Sqrt(ave)*m.rng.NormFloat64()
 		s[i] = uint32(math.Round(min(max(v, 0), mxADCMax))) & mask
 	}
 	return s

@@ -280,14 +280,25 @@ func (e *Estimator) contact() Contact {
 	if e.count < k {
 		return ContactUnknown
 	}
-	sum := 0.0
+	sum, first, constant := 0.0, -1.0, true
 	for i, j := 0, e.head; i < k; i++ {
 		if j--; j < 0 {
 			j = len(e.ir) - 1
 		}
 		sum += e.ir[j]
+		if first < 0 {
+			first = e.ir[j]
+		}
+		constant = constant && e.ir[j] == first
 	}
 	if sum/float64(k) < MinDC {
+		if constant && k > 1 {
+			// Little light is never exactly constant: the ADC and the
+			// photodiode add noise. A second of identical dark counts is
+			// a sensor repeating itself (a stuck bus), which says
+			// nothing of the sleeper: never "no one".
+			return ContactUnknown
+		}
 		return ContactNone
 	}
 	return ContactSkin

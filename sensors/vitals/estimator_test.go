@@ -570,6 +570,8 @@ func TestEstimatorContact(t *testing.T) {
 		{"a second without", fs / 2, empty, ContactNone},
 		{"ten seconds without", 10 * fs, empty, ContactNone},
 		{"a clipped second", fs, clipped, ContactSkin},
+		{"a second of the same dark counts (a stuck bus)", fs, func(int, *rand.Rand) (uint32, uint32) { return 1200, 1200 }, ContactUnknown},
+		{"dark counts with noise again", fs, empty, ContactNone},
 	}
 	for _, st := range steps {
 		add(st.samples, st.sample)

@@ -36,8 +36,9 @@ type Reading struct {
 type Contact uint8
 
 const (
-	// ContactUnknown: no judgement (no samples, a failed read, or less
-	// than ContactSeconds of signal since the estimator was reset). A
+	// ContactUnknown: no judgement (no samples, a failed read, less than
+	// ContactSeconds of signal since the estimator was reset, or a dark
+	// second of identical counts: a sensor repeating itself). A
 	// sensor that fails says nothing about the sleeper, so the safety
 	// watchdog treats this as contact.
 	ContactUnknown Contact = iota
