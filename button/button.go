@@ -79,13 +79,38 @@ func (d *Dev) active() bool {
 	return (d.pin.Read() == gpio.Low) == d.opts.ActiveLow
 }
 
-// Run calls press for every debounced press until ctx is done. press runs
-// on Run's goroutine: a slow press delays the next one, never loses it
-// (the line keeps its level).
+// failFast is how many waits in a row may return at once without an edge
+// before Run gives up on the line: edge detection that fails (a line
+// periph's driver can no longer read) returns false at once, and Run would
+// otherwise spin.
+const failFast = 10
+
+// ErrEdges is returned by Run when the line's edge detection fails.
+var ErrEdges = errors.New("button: the line's edge detection fails (WaitForEdge returns at once)")
+
+// Run calls press for every debounced press until ctx is done, and returns
+// nil then. A line whose edge detection fails (failFast waits in a row that
+// return at once, without an edge, well before Poll) makes it return
+// ErrEdges, so its caller can report the button and start it again; it
+// waits Poll after each such wait rather than spin. press runs on Run's
+// goroutine: a slow press delays the next one, never loses it (the line
+// keeps its level).
 func (d *Dev) Run(ctx context.Context, press func()) error {
 	pressed := d.active() // a button already held at start is not a press
+	fast := 0
 	for ctx.Err() == nil {
-		d.pin.WaitForEdge(d.opts.Poll)
+		began := time.Now()
+		edge := d.pin.WaitForEdge(d.opts.Poll)
+		if !edge && time.Since(began) < d.opts.Poll/2 {
+			if fast++; fast >= failFast {
+				return fmt.Errorf("%w: %s", ErrEdges, d.pin)
+			}
+			if !sleep(ctx, d.opts.Poll) {
+				break
+			}
+		} else {
+			fast = 0
+		}
 		if d.active() == pressed {
 			continue
 		}
@@ -104,4 +129,16 @@ func (d *Dev) Run(ctx context.Context, press func()) error {
 		}
 	}
 	return nil
+}
+
+// sleep waits d, or until ctx is done; it reports whether it waited d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -475,6 +475,17 @@ func quote(raw any) string {
 	return fmt.Sprint(raw)
 }
 
+// lineNumber is a GPIO line name as periph's gpioreg takes it, with its
+// spellings of one line folded: "GPIO17", "gpio17" and "17" are line 17.
+// Header-pin aliases (P1_11) are board-specific: podd compares the lines
+// they resolve to when it opens them.
+func lineNumber(name string) string {
+	if len(name) > 4 && strings.EqualFold(name[:4], "GPIO") {
+		name = name[4:]
+	}
+	return strings.ToUpper(name)
+}
+
 // boolean reads a bool: YAML true/false, or "true"/"false" (and the other
 // spellings strconv.ParseBool takes) from the environment.
 func boolean(store func(*Config, bool)) func(*Config, any) error {
@@ -760,7 +771,7 @@ func (c *Config) problems() []problem {
 			add("security.hub_keys", "%q cannot be used: %v", f, err)
 		}
 	}
-	if b := c.Hardware.ConsentButton; b != "" && b == c.Hardware.PanicButton {
+	if b := c.Hardware.ConsentButton; b != "" && lineNumber(b) == lineNumber(c.Hardware.PanicButton) {
 		addWith([]string{"hardware.consent_button"}, "hardware.panic_button", "%q is also the consent button: each button needs its own line", b)
 	}
 	for _, err := range c.Safety.Problems() {

@@ -103,29 +103,60 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 	if !opts.ActiveLow {
 		opts.Pull = gpio.PullDown
 	}
-	for _, b := range []struct {
-		key, line string
-		dst       *controller.Button
-	}{
-		{"hardware.consent_button", cfg.Hardware.ConsentButton, &hw.consentButton},
-		{"hardware.panic_button", cfg.Hardware.PanicButton, &hw.panicButton},
-	} {
-		if b.line == "" {
+	pins, err := buttonLines(cfg.Hardware.ConsentButton, cfg.Hardware.PanicButton)
+	if err != nil {
+		hw.close()
+		return nil, err
+	}
+	names := [2]string{cfg.Hardware.ConsentButton, cfg.Hardware.PanicButton}
+	for i, dst := range []*controller.Button{&hw.consentButton, &hw.panicButton} {
+		if pins[i] == nil {
 			continue
 		}
-		pin := gpioreg.ByName(b.line)
-		if pin == nil {
-			hw.close()
-			return nil, fmt.Errorf("%s %q: no such GPIO line", b.key, b.line)
-		}
-		d, err := button.New(pin, &opts)
+		d, err := button.New(pins[i], &opts)
 		if err != nil {
 			hw.close()
-			return nil, fmt.Errorf("%s %q: %w", b.key, b.line, err)
+			return nil, fmt.Errorf("%s %q: %w", buttonKeys[i], names[i], err)
 		}
-		*b.dst = d
+		*dst = d
 	}
 	return hw, nil
+}
+
+// realPin is the line behind p's aliases (gpio.RealPin).
+func realPin(p gpio.PinIO) gpio.PinIO {
+	for {
+		r, ok := p.(gpio.RealPin)
+		if !ok {
+			return p
+		}
+		p = r.Real()
+	}
+}
+
+var buttonKeys = [2]string{"hardware.consent_button", "hardware.panic_button"}
+
+// buttonLines resolves the buttons' lines by their gpioreg names (nil for
+// a name left empty), and refuses a name that resolves to nothing and two
+// names of one line (a number and a header-pin alias, say): one press would
+// be both a panic and a grant of consent.
+func buttonLines(consent, panicName string) ([2]gpio.PinIO, error) {
+	var pins [2]gpio.PinIO
+	for i, name := range []string{consent, panicName} {
+		if name == "" {
+			continue
+		}
+		if pins[i] = gpioreg.ByName(name); pins[i] == nil {
+			return pins, fmt.Errorf("%s %q: no such GPIO line", buttonKeys[i], name)
+		}
+	}
+	if pins[0] != nil && pins[1] != nil {
+		a, b := realPin(pins[0]), realPin(pins[1])
+		if a == b || a.Name() == b.Name() {
+			return pins, fmt.Errorf("%s %q and %s %q are one line (%s): each button needs its own", buttonKeys[0], consent, buttonKeys[1], panicName, a.Name())
+		}
+	}
+	return pins, nil
 }
 
 func oximeterOn(bus i2c.Bus) func() (controller.Oximeter, error) {
