@@ -235,8 +235,21 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 			return nil
 		}},
 	}
+	hubKey, err := hubclient.GenerateKey("hub-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keySet, err := hubclient.PublicSet(hubKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubKeys, err := hubcmd.ParseKeySet(keySet)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pod, err := controller.New(controller.Config{
 		Pod: podID, Boot: "c0ffee0000000001", Version: "contract-test", Simulated: true,
+		HubKeys: hubKeys, ClockSynced: func() bool { return true },
 		TelemetryInterval: time.Second,
 		Limits:            safety.DefaultLimits(),
 		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
@@ -363,17 +376,13 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	wait(10*time.Second, "idle after the panic", state(controller.StateIdle))
 
 	merge("m-3")
-	// A command the pod refuses (it has no hub keys: unknown_key), then an
+	// A signed command the pod refuses (identify: not supported), then an
 	// unsigned merge/abort it acts on, both through the broker.
-	k, err := hubclient.GenerateKey("hub-x")
+	signer, err := hubclient.NewSigner(hubKey, hubclient.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := hubclient.NewSigner(k, hubclient.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused, err := signer.Sign(hubcmd.TelemetryInterval{Interval: 2 * time.Second}, podID)
+	refused, err := signer.Sign(hubcmd.Identify{Duration: 10 * time.Second}, podID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,23 +22,39 @@ const (
 // until ctx is done. It runs beside the telemetry loop: a command never
 // touches the safety core except through the gate's direct safe state.
 func (p *Pod) commandLoop(ctx context.Context) {
-	in := p.parts.Uplink.Commands()
+	in, aborts := p.parts.Uplink.Commands(), p.parts.Uplink.MergeAborts()
 	for {
+		// A merge-wide abort goes before any command waiting.
+		select {
+		case m := <-aborts:
+			p.handleCommand(m)
+			continue
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			return
+		case m := <-aborts:
+			p.handleCommand(m)
 		case m := <-in:
 			p.handleCommand(m)
 		}
 	}
 }
 
-// handleCommand verifies a command, acts on it, replies (when it carries a
-// jti to reply to) and reports it in a "command" event. A command the
-// verifier refuses changes nothing. The hub can only make the pod safer:
-// no command grants consent, clears a latch, loosens a limit or disarms a
-// rule, and merge/start is accepted only on the pod's own conditions
-// (StartMerge).
+// handleCommand verifies a command, acts on it, replies and reports it in a
+// "command" event. It never waits for the disk: replies and events go
+// through the recorder's queue. A command the verifier refuses changes
+// nothing. The hub can only make the pod safer: no command grants consent,
+// clears a latch, loosens a limit or disarms a rule, and merge/start is
+// accepted only on the pod's own conditions (StartMerge).
+//
+// What anyone could have sent (a refusal whose signature did not verify:
+// malformed, unsigned, forged, an unknown key) gets no reply, and at most
+// one event a minute, which counts those not reported since: a flood on
+// the cmd topic is not turned into records on the SD card. A command
+// answered before (a broker's redelivery, QoS 1 being at least once) gets
+// the same reply again and nothing else.
 func (p *Pod) handleCommand(m uplink.Inbound) {
 	now := time.Now()
 	if m.Session != "" {
@@ -53,17 +69,21 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 	cmd, err := p.verifier.Verify(m.Payload, now, p.clockSynced())
 	if err != nil {
 		var ve *hubcmd.Error
-		fields := map[string]any{"source": "hub"}
-		jti := ""
-		if errors.As(err, &ve) {
-			jti = ve.JTI
+		if !errors.As(err, &ve) || !ve.Signed {
+			p.unauthenticated(now, err)
+			return
 		}
-		if jti != "" {
-			fields["jti"] = jti
+		if r, ok := p.answered.get(ve.JTI); ok && errors.Is(err, hubcmd.ReasonReplayed) {
+			p.postReply(r, now)
+			return
 		}
-		p.log.Warn("hub command refused", "jti", jti, "err", err)
-		p.commandEvent(now, fields, err)
-		p.reply(now, jti, err)
+		p.log.Warn("hub command refused", "jti", ve.JTI, "err", err)
+		p.commandEvent(now, map[string]any{"source": "hub", "jti": ve.JTI, "signed": true}, err)
+		p.reply(now, ve.JTI, err)
+		return
+	}
+	if r, ok := p.answered.get(cmd.ID); ok {
+		p.postReply(r, now) // an unsigned abort delivered again
 		return
 	}
 	fields := map[string]any{"source": "hub", "jti": cmd.ID, "cmd": string(cmd.Name()), "signed": cmd.Signed}
@@ -77,6 +97,66 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 	p.log.Info("hub command", "cmd", cmd.Name(), "jti", cmd.ID, "signed", cmd.Signed, "err", err)
 	p.commandEvent(now, fields, err)
 	p.reply(now, cmd.ID, err)
+}
+
+// unauthenticatedEvery is how often a refusal of a command that anyone
+// could have sent is reported.
+const unauthenticatedEvery = time.Minute
+
+// unauthenticated reports a refusal that carries no proof it came from the
+// hub: at most one event per unauthenticatedEvery, counting the others.
+func (p *Pod) unauthenticated(now time.Time, err error) {
+	u := &p.unauth
+	if !u.last.IsZero() && now.Sub(u.last) < unauthenticatedEvery {
+		u.suppressed++
+		return
+	}
+	fields := map[string]any{"source": "hub", "signed": false}
+	if u.suppressed > 0 {
+		fields["unreported_before"] = u.suppressed
+	}
+	p.log.Warn("unauthenticated command refused", "err", err, "unreported_before", u.suppressed)
+	p.commandEvent(now, fields, err)
+	u.last, u.suppressed = now, 0
+}
+
+// unauthLog is the rate limit of unauthenticated; only the command loop
+// touches it.
+type unauthLog struct {
+	last       time.Time
+	suppressed int
+}
+
+// answeredCache keeps the replies given to the last answeredMax commands
+// by jti, to answer a redelivery the same way; only the command loop
+// touches it.
+type answeredCache struct {
+	byJTI map[string]uplink.Reply
+	order []string
+}
+
+const answeredMax = 256
+
+func (c *answeredCache) get(jti string) (uplink.Reply, bool) {
+	r, ok := c.byJTI[jti]
+	return r, ok && jti != ""
+}
+
+func (c *answeredCache) put(r uplink.Reply) {
+	if r.JTI == "" {
+		return
+	}
+	if c.byJTI == nil {
+		c.byJTI = map[string]uplink.Reply{}
+	}
+	if _, ok := c.byJTI[r.JTI]; !ok {
+		c.order = append(c.order, r.JTI)
+	}
+	c.byJTI[r.JTI] = r
+	if len(c.order) > answeredMax {
+		delete(c.byJTI, c.order[0])
+		c.order = c.order[1:]
+	}
 }
 
 // act carries out a verified command.
@@ -120,14 +200,24 @@ func (p *Pod) commandEvent(now time.Time, fields map[string]any, err error) {
 	p.post(uplink.Event{Type: "command", Fields: fields}, now)
 }
 
-// reply journals the reply to a command with a jti; one without a jti
-// cannot be answered (the event reports it).
+// reply queues the reply to a command with a jti, and keeps it for a
+// redelivery; one without a jti cannot be answered (the event reports it).
 func (p *Pod) reply(now time.Time, jti string, err error) {
 	if jti == "" {
 		return
 	}
-	if _, rerr := p.parts.Uplink.Reply(uplink.Reply{JTI: jti, OK: err == nil, Error: reasonOf(err)}, now); rerr != nil {
-		p.log.Error("reply not recorded", "jti", jti, "err", rerr)
+	r := uplink.Reply{JTI: jti, OK: err == nil, Error: reasonOf(err)}
+	p.answered.put(r)
+	p.postReply(r, now)
+}
+
+// postReply queues a reply for the recorder, which stores it in order with
+// the events; it never blocks.
+func (p *Pod) postReply(r uplink.Reply, at time.Time) {
+	p.queue.pushReply(r, at)
+	select {
+	case p.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -58,6 +58,10 @@ type Uplink interface {
 	Duplicate() error
 	// Commands delivers the hub's commands (never retained ones).
 	Commands() <-chan uplink.Inbound
+	// MergeAborts delivers the merge-wide aborts of the merge named by
+	// SetMergeSession ("" for none), on their own queue.
+	MergeAborts() <-chan uplink.Inbound
+	SetMergeSession(session string)
 	// Reply journals the reply to a command.
 	Reply(r uplink.Reply, at time.Time) (uint64, error)
 }
@@ -161,6 +165,8 @@ type Pod struct {
 	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
 
 	verifier        *hubcmd.Verifier
+	answered        answeredCache // owned by the command loop
+	unauth          unauthLog     // owned by the command loop
 	telemetryEvery  atomic.Int64  // the telemetry interval now, ns (SetTelemetryInterval)
 	intervalChanged chan struct{} // signalled when it changes
 
@@ -175,7 +181,10 @@ type Pod struct {
 	mu      sync.Mutex
 	latchSt latchState
 	since   time.Time // of the current state
-	state   string    // last state reported, to detect transitions
+	// heldUntil keeps the outputs in their safe state after a merge left
+	// at once (panic, withdrawal, merge/abort): HoldMergeLeft.
+	heldUntil time.Time
+	state     string // last state reported, to detect transitions
 }
 
 // New builds a pod from its parts.
@@ -423,6 +432,7 @@ func waitFor(ctx context.Context, c <-chan struct{}) bool {
 // reported and tried again every ReopenPeriod: the panic button must come
 // back by itself.
 func (p *Pod) runButton(ctx context.Context, name string, b Button, press func()) {
+	reported := false
 	for {
 		err := b.Run(ctx, func() {
 			p.log.Info("button pressed", "button", name)
@@ -431,7 +441,13 @@ func (p *Pod) runButton(ctx context.Context, name string, b Button, press func()
 		if ctx.Err() != nil {
 			return
 		}
-		p.log.Error("button stopped; retrying", "button", name, "err", err)
+		if !reported {
+			// Once: a line that keeps failing is retried every
+			// ReopenPeriod and would otherwise fill the store.
+			reported = true
+			p.log.Error("button stopped; retrying", "button", name, "err", err)
+			p.post(uplink.Event{Type: "fault", Fields: map[string]any{"device": name + "_button", "active": true, "error": fmt.Sprint(err)}}, time.Now())
+		}
 		select {
 		case <-ctx.Done():
 			return

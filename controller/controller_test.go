@@ -58,6 +58,8 @@ type fakeUplink struct {
 	// connected is what Connected reports.
 	connected atomic.Bool
 	cmds      chan uplink.Inbound // under mu
+	aborts    chan uplink.Inbound // under mu
+	session   string              // the last SetMergeSession, under mu
 	replies   []uplink.Reply      // under mu
 	degraded  []string            // the last SetDegraded
 
@@ -113,6 +115,22 @@ func (u *fakeUplink) Commands() <-chan uplink.Inbound {
 		u.cmds = make(chan uplink.Inbound, 16)
 	}
 	return u.cmds
+}
+
+// MergeAborts delivers what the test puts on aborts (made on first use).
+func (u *fakeUplink) MergeAborts() <-chan uplink.Inbound {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.aborts == nil {
+		u.aborts = make(chan uplink.Inbound, 4)
+	}
+	return u.aborts
+}
+
+func (u *fakeUplink) SetMergeSession(s string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.session = s
 }
 
 func (u *fakeUplink) Reply(r uplink.Reply, _ time.Time) (uint64, error) {
@@ -298,6 +316,7 @@ type rigOpts struct {
 	services []Part                  // supervised parts besides the simulator
 	logger   *slog.Logger
 	hubKeys  *hubcmd.KeySet // the hub's keys; nil: none
+	uplink   Uplink         // the pod's uplink when not up itself (up wrapped)
 	unsynced bool           // the wall clock is not synchronised
 }
 
@@ -368,7 +387,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		ConsentButton: consent,
 		PanicButton:   panicB,
 		Store:         store,
-		Uplink:        r.up,
+		Uplink:        r.uplink(opts.uplink),
 		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)
@@ -382,6 +401,15 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	r.cancel = cancel
 	go func() { r.done <- pod.Run(ctx) }()
 	return r
+}
+
+// uplink is the pod's uplink: wrapped when the rig was given one, the fake
+// itself otherwise.
+func (r *rig) uplink(wrapped Uplink) Uplink {
+	if wrapped != nil {
+		return wrapped
+	}
+	return r.up
 }
 
 func (r *rig) stop() {

@@ -122,8 +122,11 @@
 // watchdog's abort does) before anything else, then the merge is left for
 // idle. None of them latches: the panic and the withdrawal are the
 // sleeper's choice, and a merge/abort reports no danger this pod found.
-// The outputs then light again by the usual rule (nothing latched and the
-// vitals within every limit for SettleTime).
+// The outputs are held in their safe state for SettleTime after such an
+// end (HoldMergeLeft, set before the safe state is applied, so the
+// recorder cannot reopen them in between), then light again by the usual
+// rule (nothing latched and the vitals within every limit for
+// SettleTime).
 //
 // A merge does not survive a restart of the daemon: the pod starts idle.
 //

@@ -13,10 +13,12 @@ import (
 // state changes), so this covers hours of a dead SD card.
 const maxUnstored = 256
 
-// queued is an event waiting to be stored, with the time it happened.
+// queued is an event waiting to be stored, with the time it happened; or,
+// with reply set, a reply to a hub command (e is then unset).
 type queued struct {
-	e  uplink.Event
-	at time.Time
+	e     uplink.Event
+	at    time.Time
+	reply *uplink.Reply
 }
 
 // eventQueue is the recorder's in-memory queue of events, in the order they
@@ -39,20 +41,36 @@ func newEventQueue(max int) *eventQueue {
 
 // push appends e, letting the oldest non-abort event go if the queue is full
 // (the oldest abort if it holds nothing else).
-func (q *eventQueue) push(e uplink.Event, at time.Time) {
+func (q *eventQueue) push(e uplink.Event, at time.Time) { q.add(queued{e: e, at: at}) }
+
+// replyEntry is the type a reply counts under in a loss report.
+const replyEntry = "reply"
+
+// pushReply appends a reply to a hub command, under the same rules.
+func (q *eventQueue) pushReply(r uplink.Reply, at time.Time) { q.add(queued{at: at, reply: &r}) }
+
+// kind is what an entry counts as in a loss report.
+func (it queued) kind() string {
+	if it.reply != nil {
+		return replyEntry
+	}
+	return it.e.Type
+}
+
+func (q *eventQueue) add(it queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) >= q.max {
 		victim := 0
 		for i, it := range q.items {
-			if it.e.Type != "abort" {
+			if it.kind() != "abort" {
 				victim = i
 				break
 			}
 		}
 		v := q.items[victim]
 		q.items = append(q.items[:victim], q.items[victim+1:]...)
-		q.lost[v.e.Type]++
+		q.lost[v.kind()]++
 		if q.first.IsZero() || v.at.Before(q.first) {
 			q.first = v.at
 		}
@@ -60,7 +78,7 @@ func (q *eventQueue) push(e uplink.Event, at time.Time) {
 			q.last = v.at
 		}
 	}
-	q.items = append(q.items, queued{e, at})
+	q.items = append(q.items, it)
 }
 
 // head returns the oldest event without removing it. When events were let
@@ -85,10 +103,10 @@ func (q *eventQueue) head() (queued, bool) {
 		}
 		// The losses move into the report: those that happen while it is
 		// being stored go into the next one.
-		q.report = &queued{uplink.Event{Type: "dropped", Fields: map[string]any{
+		q.report = &queued{e: uplink.Event{Type: "dropped", Fields: map[string]any{
 			"reason": "unstored_overflow", "count": count, "types": types,
 			"first_at": uplink.FormatTime(q.first), "last_at": uplink.FormatTime(q.last),
-		}}, q.last}
+		}}, at: q.last}
 		clear(q.lost)
 		q.first, q.last = time.Time{}, time.Time{}
 		return *q.report, true

@@ -47,3 +47,27 @@ func TestALossDuringTheStoreOfTheLossReportIsReported(t *testing.T) {
 		t.Fatalf("%d events posted, %d stored, %d reported lost: %d lost without a report", pushed, stored, reported, pushed-stored-reported)
 	}
 }
+
+// Replies wait in the same queue as the events, in order, and a full queue
+// lets one go as it lets an event go, counted under "reply".
+func TestRepliesQueueWithTheEvents(t *testing.T) {
+	q := newEventQueue(2)
+	at := time.Unix(1, 0)
+	q.pushReply(uplink.Reply{JTI: "c-1", OK: true}, at)
+	q.push(uplink.Event{Type: "abort"}, at)
+	q.push(uplink.Event{Type: "state"}, at)
+	it, ok := q.head()
+	if !ok || it.e.Type != "dropped" || it.e.Fields["types"].(map[string]any)["reply"] != 1 {
+		t.Fatalf("head %+v, want a loss report of one reply", it)
+	}
+	q.pop()
+	if it, _ := q.head(); it.e.Type != "abort" || it.reply != nil {
+		t.Fatalf("head %+v, want the abort", it)
+	}
+	q.pop()
+	q.pushReply(uplink.Reply{JTI: "c-2"}, at)
+	q.pop()
+	if it, _ := q.head(); it.reply == nil || it.reply.JTI != "c-2" {
+		t.Fatalf("head %+v, want the reply to c-2", it)
+	}
+}

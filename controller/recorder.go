@@ -190,7 +190,13 @@ func (p *Pod) syncStore() bool {
 		if !more {
 			break
 		}
-		if _, err := p.parts.Uplink.Event(q.e, q.at); err != nil {
+		var err error
+		if q.reply != nil {
+			_, err = p.parts.Uplink.Reply(*q.reply, q.at)
+		} else {
+			_, err = p.parts.Uplink.Event(q.e, q.at)
+		}
+		if err != nil {
 			p.storeFailing(err)
 			return false
 		}
@@ -422,6 +428,12 @@ func (p *Pod) holds() []string {
 	}
 	if p.wd.SafeFor() < p.cfg.SettleTime {
 		h = append(h, HoldSettling)
+	}
+	p.mu.Lock()
+	held := time.Now().Before(p.heldUntil)
+	p.mu.Unlock()
+	if held {
+		h = append(h, HoldMergeLeft)
 	}
 	return h
 }

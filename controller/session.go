@@ -346,21 +346,22 @@ func (p *Pod) WithdrawConsent(source string) Consent {
 	s := &p.sess
 	s.mu.Lock()
 	merged := s.inMerge()
+	// Withdrawn first, under the lock: no merge can start while the safe
+	// state is applied below (StartMerge needs consent).
+	if s.consent {
+		p.withdrawLocked(time.Now(), source)
+	} else {
+		s.consentBy = source
+	}
 	s.mu.Unlock()
 	if merged {
 		p.safeNow()
 	}
-	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inMerge() {
-		p.leaveLocked(now, "consent withdrawn")
+		p.leaveLocked(time.Now(), "consent withdrawn")
 	}
-	if !s.consent {
-		s.consentBy = source
-		return s.consentLocked()
-	}
-	p.withdrawLocked(now, source)
 	return s.consentLocked()
 }
 
@@ -398,8 +399,13 @@ func (p *Pod) withdrawLocked(now time.Time, source string) {
 }
 
 // safeNow applies the outputs' safe state by the direct path, bounded by
-// safeStateTimeout, on the caller's goroutine.
+// safeStateTimeout, on the caller's goroutine, and holds them there for
+// SettleTime (HoldMergeLeft): the hold is set first, so the recorder cannot
+// reopen the outputs between the two.
 func (p *Pod) safeNow() {
+	p.mu.Lock()
+	p.heldUntil = time.Now().Add(p.cfg.SettleTime)
+	p.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), safeStateTimeout)
 	defer cancel()
 	if err := p.parts.Gate.SafeStateContext(ctx); err != nil {
@@ -413,6 +419,11 @@ func (p *Pod) safeNow() {
 func (p *Pod) enterLocked(state string, now time.Time, reason string, extra map[string]any) {
 	s := &p.sess
 	s.state, s.since = state, now
+	if state == StateIdle {
+		p.parts.Uplink.SetMergeSession("")
+	} else {
+		p.parts.Uplink.SetMergeSession(s.req.Session)
+	}
 	if p.wd.Status().Latched != nil {
 		return
 	}
@@ -523,6 +534,7 @@ func (p *Pod) abortedLocked(now time.Time, rule string) {
 	s := &p.sess
 	p.log.Warn("merge left on abort", "session", s.req.Session, "rule", rule)
 	s.state, s.since = StateIdle, now
+	p.parts.Uplink.SetMergeSession("")
 	p.wd.SetMerge(false)
 	p.withdrawLocked(now, "abort")
 }

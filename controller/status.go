@@ -70,6 +70,7 @@ const (
 	HoldLatchUnknown = "latch_unknown" // the store has not been read: a stored abort may exist
 	HoldSettling     = "settling"      // not yet SettleTime of valid vitals within every limit
 	HoldStopping     = "stopping"      // the daemon is stopping
+	HoldMergeLeft    = "merge_left"    // a merge was left at once (panic, withdrawal, merge/abort): SettleTime before the light comes back
 )
 
 // Outputs tells whether the actuators are in their safe state, and why.

@@ -315,3 +315,27 @@ func TestAVerifierWithoutKeysAcceptsOnlyAborts(t *testing.T) {
 		t.Fatalf("a signed merge/abort: %+v, %v; want accepted unsigned (unknown_key)", c, err)
 	}
 }
+
+// A refusal says whether the command's signature verified: a refusal of a
+// signed command (expired, replayed, for another pod) came from the hub;
+// one of an unsigned or forged command could come from anyone.
+func TestARefusalSaysWhetherItWasSigned(t *testing.T) {
+	f := newFixture(t)
+	hdr := map[string]any{"alg": "EdDSA", "kid": "hub-1"}
+	for _, tt := range []struct {
+		name   string
+		raw    []byte
+		signed bool
+	}{
+		{"expired", token(hdr, claims("merge/end", map[string]any{"exp": t0.Unix() - 1, "iat": t0.Unix() - 60}), hub1), true},
+		{"for another pod", token(hdr, claims("merge/end", map[string]any{"aud": "pod-8"}), hub1), true},
+		{"forged", token(hdr, claims("merge/end", nil), outsider), false},
+		{"unsigned", token(map[string]any{"alg": "none"}, claims("merge/end", nil), nil), false},
+	} {
+		_, err := f.v.Verify(tt.raw, t0, true)
+		var e *hubcmd.Error
+		if !errors.As(err, &e) || e.Signed != tt.signed || e.JTI != "c-1" {
+			t.Errorf("%s: %v (signed %v), want a refusal with signed %v and the jti", tt.name, err, e != nil && e.Signed, tt.signed)
+		}
+	}
+}

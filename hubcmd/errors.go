@@ -36,6 +36,11 @@ type Error struct {
 	// name the command it refuses; it is empty when there is none or it is not
 	// a well-formed jti. It is not authenticated.
 	JTI string
+	// Signed is true when the refused command's signature verified by a
+	// key of the set: it came from the hub (a refusal for its claims,
+	// times, audience or replay), and it is worth an answer. False: anyone
+	// could have sent it.
+	Signed bool
 	// Err is the underlying error, when another package reported it (the
 	// replay cache).
 	Err error

@@ -130,7 +130,7 @@ func (v *Verifier) Verify(raw []byte, now time.Time, clockSynced bool) (Command,
 	}
 	d, cerr := decodeClaims(payload)
 	if cerr != nil {
-		cerr.JTI = d.ID
+		cerr.JTI, cerr.Signed = d.ID, true
 		return Command{}, cerr
 	}
 	cmd := Command{Claims: d.Claims, KeyID: kid}
@@ -138,14 +138,14 @@ func (v *Verifier) Verify(raw []byte, now time.Time, clockSynced bool) (Command,
 		if d.Name() == MergeAbortName {
 			return v.unverified(cmd, e)
 		}
-		e.JTI = d.ID
+		e.JTI, e.Signed = d.ID, true
 		return Command{}, e
 	}
 	if len(d.Audience) == 0 {
 		return refuse(errorf(ReasonWrongAudience, "aud", "required"))
 	}
 	if err := v.matchAudience(d.Audience); err != nil {
-		err.JTI = d.ID
+		err.JTI, err.Signed = d.ID, true
 		return Command{}, err // a command for someone else, abort or not
 	}
 	if err := checkTimes(d, now, clockSynced); err != nil {

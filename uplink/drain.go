@@ -42,8 +42,8 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	// The hub's commands, and every merge's merge-wide abort (the pod
 	// acts only on its own merge's). paho delivers them to handle, which
 	// never blocks; retained ones are ignored there.
-	c.link.Subscribe(u.root+TopicCmd, 1, u.handle)
-	c.link.Subscribe(MergeAbortFilter, 1, u.handle)
+	u.in.refused.Store(false)
+	d.cmdToks = []mqtt.Token{c.link.Subscribe(u.root+TopicCmd, 1, u.handle), c.link.Subscribe(MergeAbortFilter, 1, u.handle)}
 	// The birth carries the latest status, so a change signalled while
 	// disconnected is already in it.
 	select {
@@ -72,9 +72,12 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			u.readFault.ok()
 		}
 
-		var headDone, statusDone, watchDone <-chan struct{}
+		var headDone, statusDone, watchDone, cmdDone <-chan struct{}
 		if d.watchTok != nil {
 			watchDone = d.watchTok.Done()
+		}
+		if len(d.cmdToks) > 0 && d.cmdToks[0] != nil {
+			cmdDone = d.cmdToks[0].Done()
 		}
 		if len(d.window) > 0 {
 			headDone = d.window[0].tok.Done()
@@ -95,6 +98,8 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			return c.watch.foreign
 		case <-watchDone:
 			d.watchSettled()
+		case <-cmdDone:
+			d.commandSubscriptionSettled()
 		case <-u.wake:
 		case <-d.committed:
 		case <-u.statusWake:
@@ -136,7 +141,8 @@ type drainer struct {
 	caughtUp              bool
 	rewind                bool // a send failed: stop, let the window settle, start over
 	statusTok             mqtt.Token
-	watchTok              mqtt.Token // the subscription to the pod's own status, until acknowledged
+	watchTok              mqtt.Token   // the subscription to the pod's own status, until acknowledged
+	cmdToks               []mqtt.Token // the subscriptions to the commands and the merge-wide aborts, until acknowledged
 }
 
 // watchSettled reports a subscription to the pod's own status that did not
@@ -157,6 +163,32 @@ func (d *drainer) watchSettled() {
 	if refused(tok) {
 		d.u.watchRefused(d.u.topicStatus)
 	}
+}
+
+// commandSubscriptionSettled checks the first of the command subscriptions
+// still waiting. One the broker refused (an ACL that lets the pod publish
+// but not read them) leaves the pod deaf to the hub's aborts on this
+// connection: that is an error in the log, and CommandsRefused says so
+// until the next connection subscribes again.
+func (d *drainer) commandSubscriptionSettled() {
+	tok := d.cmdToks[0]
+	d.cmdToks = d.cmdToks[1:]
+	topic := d.u.root + TopicCmd
+	if len(d.cmdToks) == 0 {
+		topic = MergeAbortFilter
+	}
+	err := tok.Error()
+	if err == nil && !refused(tok) {
+		return
+	}
+	select {
+	case <-d.c.lost:
+		return // the connection ended: the next one subscribes again
+	default:
+	}
+	d.u.in.refused.Store(true)
+	d.u.log.Error("subscription refused: the pod does not hear the hub's commands or merge-wide aborts on this connection",
+		"topic", topic, "err", err, "remedy", "let the pod's user read "+topic)
 }
 
 func (d *drainer) publishStatus() {

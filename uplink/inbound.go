@@ -38,16 +38,39 @@ type Inbound struct {
 	Session string
 }
 
-// inbound is the uplink's side of the commands: the queue paho's handler
+// inbound is the uplink's side of the commands: the queues paho's handler
 // fills and the counts of what it let go.
 type inbound struct {
-	c        chan Inbound
+	c        chan Inbound // commands on the pod's cmd topic
+	aborts   chan Inbound // merge-wide aborts of the pod's merge
+	session  atomic.Pointer[string]
 	retained atomic.Uint64 // retained messages ignored
-	dropped  atomic.Uint64 // messages let go on a full queue
+	dropped  atomic.Uint64 // commands let go on a full queue
+	refused  atomic.Bool   // the broker refused a command subscription
 }
 
-// Commands delivers the commands received, in order. It is never closed.
+// abortQueue is how many merge-wide aborts of the pod's merge wait: one is
+// enough (more say the same), a few cover a session changing meanwhile.
+const abortQueue = 4
+
+// Commands delivers the commands received on the pod's cmd topic, in
+// order. It is never closed.
 func (u *Uplink) Commands() <-chan Inbound { return u.in.c }
+
+// MergeAborts delivers the merge-wide aborts of the merge SetMergeSession
+// named. They have their own queue, so no command (and no other merge's
+// abort) can crowd one out; when it is full, aborts of that merge are
+// already waiting. It is never closed.
+func (u *Uplink) MergeAborts() <-chan Inbound { return u.in.aborts }
+
+// SetMergeSession names the merge the pod is in ("" for none): the
+// merge-wide aborts of other merges are let go on arrival.
+func (u *Uplink) SetMergeSession(session string) { u.in.session.Store(&session) }
+
+// CommandsRefused reports whether the broker refused the pod's subscription
+// to its commands or to the merge-wide aborts on the current connection:
+// the pod then cannot hear the hub's aborts.
+func (u *Uplink) CommandsRefused() bool { return u.in.refused.Load() }
 
 // InboundDropped is how many received messages were not delivered: retained
 // ones (never acted on) and those let go on a full queue.
@@ -63,12 +86,20 @@ func (u *Uplink) handle(_ mqtt.Client, m mqtt.Message) {
 		u.log.Warn("retained command ignored", "topic", m.Topic())
 		return
 	}
-	in := Inbound{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), Received: time.Now()}
 	if s, ok := mergeAbortSession(m.Topic()); ok {
-		in.Session = s
-	} else if m.Topic() != u.root+TopicCmd {
+		if cur := u.in.session.Load(); cur == nil || *cur != s {
+			return // another merge's, or none is under way
+		}
+		select {
+		case u.in.aborts <- Inbound{Topic: m.Topic(), Session: s, Received: time.Now()}:
+		default: // aborts of this merge are already waiting
+		}
 		return
 	}
+	if m.Topic() != u.root+TopicCmd {
+		return
+	}
+	in := Inbound{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), Received: time.Now()}
 	select {
 	case u.in.c <- in:
 	default:

@@ -46,14 +46,20 @@ func TestIntegrationCommandsAndReplies(t *testing.T) {
 		retained, _ := u.InboundDropped()
 		return retained == 1
 	})
+	u.SetMergeSession("m-7")
 	mqtttest.Publish(t, m.URL(), "hub", Root("p1")+TopicCmd, []byte("a.b.c"), false)
+	mqtttest.Publish(t, m.URL(), "hub", "sleegation/v1/merges/m-6/abort", nil, false) // another merge's
 	mqtttest.Publish(t, m.URL(), "hub", "sleegation/v1/merges/m-7/abort", nil, false)
 	for i, want := range []Inbound{
 		{Topic: Root("p1") + TopicCmd, Payload: []byte("a.b.c")},
-		{Topic: "sleegation/v1/merges/m-7/abort", Payload: []byte{}, Session: "m-7"},
+		{Topic: "sleegation/v1/merges/m-7/abort", Session: "m-7"},
 	} {
+		from := u.Commands()
+		if want.Session != "" {
+			from = u.MergeAborts()
+		}
 		select {
-		case got := <-u.Commands():
+		case got := <-from:
 			if got.Topic != want.Topic || string(got.Payload) != string(want.Payload) || got.Session != want.Session || got.Received.IsZero() {
 				t.Fatalf("command %d: %+v, want %+v", i, got, want)
 			}
@@ -64,6 +70,8 @@ func TestIntegrationCommandsAndReplies(t *testing.T) {
 	select {
 	case got := <-u.Commands():
 		t.Fatalf("unexpected command %+v", got)
+	case got := <-u.MergeAborts():
+		t.Fatalf("unexpected merge-wide abort %+v", got)
 	default:
 	}
 

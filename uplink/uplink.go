@@ -255,7 +255,7 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 		readFault:      faultLog{log: log, what: "journal read"},
 		deleteFault:    faultLog{log: log, what: "deleting acknowledged records", consequence: "they stay in the outbox and are sent again"},
 		root:           root,
-		in:             inbound{c: make(chan Inbound, inboundQueue)},
+		in:             inbound{c: make(chan Inbound, inboundQueue), aborts: make(chan Inbound, abortQueue)},
 		topicStatus:    root + TopicStatus,
 		topicTelemetry: root + TopicTelemetry,
 		topicEvents:    root + TopicEvents,

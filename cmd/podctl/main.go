@@ -205,6 +205,7 @@ var holdText = map[string]string{
 	"latch_unknown": "the store has not been read: an earlier abort may be latched there",
 	"settling":      "waiting for 10 s of vitals within every limit",
 	"stopping":      "podd is stopping",
+	"merge_left":    "a merge was just left at once (panic, withdrawal or abort): 10 s before the light comes back",
 }
 
 func formatOutputs(o api.Outputs) string {
