@@ -64,8 +64,8 @@ func newFakePod(t *testing.T, url, id string, keys ...hubclient.Key) *fakePod {
 		t.Fatal(err)
 	}
 	p := &fakePod{t: t, id: id, v: v}
-	p.c = mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("fake-"+id).
-		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(3*time.Second))
+	p.c = mqtt.NewClient(mqtt.NewClientOptions().AddBroker(url).SetClientID("fake-" + id).
+		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(3 * time.Second))
 	if tok := p.c.Connect(); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
 		t.Fatalf("fake pod connect: %v", tok.Error())
 	}
