@@ -4,7 +4,7 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin
-CMDS     := podd podctl
+CMDS     := podd podctl hubctl
 # Cross-compiled targets: GOARCH[/GOARM], for Raspberry Pi class boards and amd64.
 TARGETS  := arm64 arm/7 arm/6 amd64
 

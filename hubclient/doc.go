@@ -5,7 +5,18 @@
 // key's kid in the header, iat from a clock, exp a lifetime later, a fresh
 // random jti.
 //
-// It does not send anything: connecting to a broker, sending commands and
-// following pods are not part of it yet. It must not depend on the pod's
-// state or configuration.
+// Its MQTT side (Connect) is the hub's end of the contract: the hub's
+// retained status (online, ts) with its will of online false; Send, which
+// publishes a command on sleegation/v1/pods/{pod}/cmd (QoS 1, never
+// retained), and Await, which waits for the pod's reply with that jti on
+// .../reply; AbortMerge, on sleegation/v1/merges/{session}/abort; and
+// Follow, which follows pods' status, telemetry, events and reply, delivers
+// each record once per (pod, seq), reports gaps in the seqs (a seq missing
+// that neither arrived later nor is covered by a dropped event's from..to)
+// and passes historical through. A Client does not reconnect: once its
+// connection is lost (Lost) the caller connects again. Every goroutine it
+// starts is stopped by Close, which waits for them.
+//
+// cmd/hubctl is its command line. It must not depend on the pod's state or
+// configuration.
 package hubclient

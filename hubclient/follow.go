@@ -1,0 +1,345 @@
+package hubclient
+
+import (
+	"encoding/json"
+	"slices"
+	"sync"
+)
+
+// UpdateKind is what an Update says.
+type UpdateKind string
+
+const (
+	// UpdateRecord is a record seen for the first time: a telemetry,
+	// event or reply message new on (pod, seq), or a status (which has no
+	// seq and is never deduplicated).
+	UpdateRecord UpdateKind = "record"
+	// UpdateGap is a range of seqs (From..To) missing: a later seq arrived,
+	// and neither these nor a dropped event covering them did. It may
+	// still be in flight.
+	UpdateGap UpdateKind = "gap"
+	// UpdateFilled is a range of a gap closed by its records arriving late
+	// (By "record") or by a dropped event reporting them lost (By
+	// "dropped").
+	UpdateFilled UpdateKind = "filled"
+)
+
+// Update is one thing a Follower reports, in the order it learnt it.
+type Update struct {
+	Kind   UpdateKind
+	Record *Record // UpdateRecord
+	Pod    string
+	// From and To are the seqs of a gap or of what filled it, inclusive.
+	From, To uint64
+	By       string // UpdateFilled: "record" or "dropped"
+}
+
+// Record is one message of a pod.
+type Record struct {
+	Pod  string
+	Kind string // status, telemetry, events or reply (the topic's last level)
+	// Seq, Boot and Historical are the envelope's; Seq is 0 for a status.
+	Seq        uint64
+	Boot       string
+	TS         string
+	Historical bool
+	// Type is an event's type ("state", "dropped", ...).
+	Type string
+	// Retained is set on a status the broker kept.
+	Retained bool
+	Body     map[string]any // the payload, decoded
+	Raw      []byte
+}
+
+// Range is a closed range of seqs.
+type Range struct{ From, To uint64 }
+
+// PodStats is what a Follower knows of one pod.
+type PodStats struct {
+	Received   int     // distinct seqs received
+	Duplicates int     // records received again, not delivered
+	First, Max uint64  // the lowest and the highest seq received
+	Gaps       []Range // seqs missing now (above First, below Max): neither received nor reported dropped
+	Dropped    []Range // ranges reported by dropped events
+	Historical int     // records received marked historical
+}
+
+// maxQueued bounds the updates waiting for a reader of Updates; beyond
+// it they are let go and counted (Lost), while the stats stay exact.
+const maxQueued = 1 << 16
+
+// Follower follows pods' status, telemetry, events and reply topics,
+// delivers each record once per (pod, seq), and reports gaps in the seqs:
+// a seq is missing when a later one arrived and it has neither arrived nor
+// been covered by a dropped event's from..to. Records below the first seq
+// it saw of a pod are delivered (a backlog), never counted as gaps.
+//
+// Updates are delivered in order on Updates by the Follower's own
+// goroutine; the stats (Stats, Records) can be read at any time. Close
+// stops it.
+type Follower struct {
+	cl   *Client
+	pods map[string]bool
+	out  chan Update
+	wake chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+	// filters are the topics subscribed, set once subscribed.
+	filters []string
+
+	mu      sync.Mutex
+	queue   []Update
+	lost    int
+	state   map[string]*podState
+	records []Record
+}
+
+type podState struct {
+	seen    map[uint64]bool
+	stats   PodStats
+	dropped []Range
+	gaps    []Range
+}
+
+// Follow subscribes (QoS 1) to the status, telemetry, events and reply
+// topics of each pod.
+func (cl *Client) Follow(pods ...string) (*Follower, error) {
+	if len(pods) == 0 {
+		return nil, errUsage("hubclient.Follow: no pod")
+	}
+	f := &Follower{
+		cl: cl, pods: map[string]bool{}, out: make(chan Update), wake: make(chan struct{}, 1),
+		stop: make(chan struct{}), done: make(chan struct{}), state: map[string]*podState{},
+	}
+	var filters []string
+	for _, p := range pods {
+		if err := checkPod(p); err != nil {
+			return nil, err
+		}
+		f.pods[p] = true
+		for _, k := range []string{"status", "telemetry", "events", "reply"} {
+			filters = append(filters, PodTopic(p, k))
+		}
+	}
+	cl.mu.Lock()
+	if cl.closed {
+		cl.mu.Unlock()
+		return nil, ErrClosed
+	}
+	cl.followers[f] = true
+	cl.mu.Unlock()
+	go f.pump()
+	if err := cl.subscribe(filters...); err != nil {
+		f.close(false)
+		return nil, err
+	}
+	f.filters = filters
+	return f, nil
+}
+
+type errUsage string
+
+func (e errUsage) Error() string { return string(e) }
+
+// Updates delivers the updates in order; it is closed by Close.
+func (f *Follower) Updates() <-chan Update { return f.out }
+
+// Lost is how many updates were let go because nobody read Updates.
+func (f *Follower) Lost() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lost
+}
+
+// Stats is what the Follower knows of pod.
+func (f *Follower) Stats(pod string) PodStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.state[pod]
+	if !ok {
+		return PodStats{}
+	}
+	s := st.stats
+	s.Gaps = slices.Clone(st.gaps)
+	s.Dropped = slices.Clone(st.dropped)
+	return s
+}
+
+// Records is the records delivered so far, in order: every one, or
+// the latest 32768 to 65536 of a long follow.
+func (f *Follower) Records() []Record {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.records)
+}
+
+// Close unsubscribes, stops the Follower's goroutine and closes Updates.
+func (f *Follower) Close() { f.close(true) }
+
+func (f *Follower) close(unsubscribe bool) {
+	f.once.Do(func() {
+		f.cl.mu.Lock()
+		delete(f.cl.followers, f)
+		f.cl.mu.Unlock()
+		if unsubscribe && f.filters != nil {
+			f.cl.unsubscribe(f.filters...)
+		}
+		close(f.stop)
+		<-f.done
+	})
+}
+
+// pump delivers the queue on out until stop.
+func (f *Follower) pump() {
+	defer close(f.done)
+	defer close(f.out)
+	for {
+		f.mu.Lock()
+		var next *Update
+		if len(f.queue) > 0 {
+			u := f.queue[0]
+			f.queue[0] = Update{}
+			f.queue = f.queue[1:]
+			next = &u
+		}
+		f.mu.Unlock()
+		if next == nil {
+			select {
+			case <-f.wake:
+				continue
+			case <-f.stop:
+				return
+			}
+		}
+		select {
+		case f.out <- *next:
+		case <-f.stop:
+			return
+		}
+	}
+}
+
+// receive takes one message from the client's handler. It never blocks.
+func (f *Follower) receive(pod, kind string, payload []byte, retained bool) {
+	if !f.pods[pod] {
+		return
+	}
+	switch kind {
+	case "status", "telemetry", "events", "reply":
+	default:
+		return
+	}
+	r := Record{Pod: pod, Kind: kind, Retained: retained, Raw: payload}
+	if json.Unmarshal(payload, &r.Body) != nil {
+		return // not the contract's; nothing to report on
+	}
+	r.Boot, _ = r.Body["boot"].(string)
+	r.TS, _ = r.Body["ts"].(string)
+	r.Historical, _ = r.Body["historical"].(bool)
+	r.Type, _ = r.Body["type"].(string)
+	if n, ok := r.Body["seq"].(float64); ok && n >= 1 && kind != "status" {
+		r.Seq = uint64(n)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state[pod]
+	if st == nil {
+		st = &podState{seen: map[uint64]bool{}}
+		f.state[pod] = st
+	}
+	if r.Seq == 0 {
+		f.deliver(Update{Kind: UpdateRecord, Record: &r, Pod: pod})
+		return
+	}
+	if st.seen[r.Seq] {
+		st.stats.Duplicates++
+		return
+	}
+	st.seen[r.Seq] = true
+	st.stats.Received++
+	if r.Historical {
+		st.stats.Historical++
+	}
+	f.deliver(Update{Kind: UpdateRecord, Record: &r, Pod: pod})
+	switch {
+	case st.stats.Received == 1:
+		st.stats.First, st.stats.Max = r.Seq, r.Seq
+	case r.Seq > st.stats.Max:
+		if r.Seq > st.stats.Max+1 {
+			for _, g := range subtract(Range{st.stats.Max + 1, r.Seq - 1}, st.dropped) {
+				st.gaps = append(st.gaps, g)
+				f.deliver(Update{Kind: UpdateGap, Pod: pod, From: g.From, To: g.To})
+			}
+		}
+		st.stats.Max = r.Seq
+	default:
+		f.fill(pod, st, Range{r.Seq, r.Seq}, "record")
+		st.stats.First = min(st.stats.First, r.Seq)
+	}
+	if r.Kind == "events" && r.Type == "dropped" {
+		from, _ := r.Body["from"].(float64)
+		to, _ := r.Body["to"].(float64)
+		if from >= 1 && to >= from {
+			d := Range{uint64(from), uint64(to)}
+			st.dropped = append(st.dropped, d)
+			f.fill(pod, st, d, "dropped")
+		}
+	}
+}
+
+// fill removes c from the pod's gaps, reporting each part it closed.
+func (f *Follower) fill(pod string, st *podState, c Range, by string) {
+	var left []Range
+	for _, g := range st.gaps {
+		lo, hi := max(g.From, c.From), min(g.To, c.To)
+		if lo > hi {
+			left = append(left, g)
+			continue
+		}
+		f.deliver(Update{Kind: UpdateFilled, Pod: pod, From: lo, To: hi, By: by})
+		left = append(left, subtract(g, []Range{c})...)
+	}
+	st.gaps = left
+}
+
+// subtract is r without the ranges of cut, in order.
+func subtract(r Range, cut []Range) []Range {
+	out := []Range{r}
+	for _, c := range cut {
+		var next []Range
+		for _, o := range out {
+			if c.To < o.From || c.From > o.To {
+				next = append(next, o)
+				continue
+			}
+			if c.From > o.From {
+				next = append(next, Range{o.From, c.From - 1})
+			}
+			if c.To < o.To {
+				next = append(next, Range{c.To + 1, o.To})
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+// deliver queues u for Updates; f.mu is held.
+func (f *Follower) deliver(u Update) {
+	if u.Kind == UpdateRecord {
+		if len(f.records) >= maxQueued {
+			f.records = append(f.records[:0], f.records[maxQueued/2:]...)
+		}
+		f.records = append(f.records, *u.Record)
+	}
+	if len(f.queue) >= maxQueued {
+		f.lost++
+		return
+	}
+	f.queue = append(f.queue, u)
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
