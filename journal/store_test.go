@@ -441,6 +441,24 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendLazy is one telemetry append into the batch, a commit
+// every MaxBatch records: the journal's share of the uplink's Telemetry.
+func BenchmarkAppendLazy(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "j.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	payload := bytes.Repeat([]byte("x"), 300) // about one telemetry record
+	created := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.AppendLazy("sleegation/v1/pods/p1/telemetry", created, func(uint64) ([]byte, error) { return payload, nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func TestEveryCallOnAClosedStoreFailsWithErrClosed(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "j.db"), nil)
 	mustAppend(t, s, "t")
