@@ -54,6 +54,10 @@ type urgent struct {
 // dropped in Record.Dropped. Its record is telemetry: dropped before any
 // event of Append (see Options.MaxOutbox). A record larger than
 // MaxOutboxBytes less 1 KiB is refused, as a build that fails.
+//
+// It opens no transaction unless it commits: the seq and the bounds are
+// taken from the Store's copy of the committed counters (see the package
+// doc).
 func (s *Store) AppendLazy(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (_ Record, err error) {
 	if build == nil {
 		return Record{}, errors.New("journal.AppendLazy: nil build function")
@@ -75,22 +79,12 @@ func (s *Store) AppendLazy(topic string, created time.Time, build func(seq uint6
 			return Record{}, s.opError("AppendLazy", err)
 		}
 	}
-	var next, n, b uint64
-	err = s.db.View(func(tx *bolt.Tx) error {
-		meta := tx.Bucket(bucketMeta)
-		var err error
-		if next, err = nextSeq(meta); err != nil {
-			return err
-		}
-		if n, _, err = decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen)); err != nil {
-			return err
-		}
-		b, _, err = decodeCounter(keyOutboxBytes, meta.Get(keyOutboxBytes))
-		return err
-	})
-	if err != nil {
-		return Record{}, s.opError("AppendLazy", err)
+	// The committed counters, from the Store's copy: no transaction.
+	c := s.counts
+	if c.seqUnknown {
+		return Record{}, s.opError("AppendLazy", ErrSeqUnknown)
 	}
+	next, n, b := c.next, c.records, c.bytes
 	seq := next + uint64(len(s.batch))
 	payload, err := callBuild(build, seq)
 	if err != nil {
@@ -185,6 +179,9 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 		return Record{}, nil
 	}
 	var rec Record
+	// What the transaction writes to the counters, for the Store's copy
+	// once (and only if) it committed.
+	var committed committedCounts
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta, out := tx.Bucket(bucketMeta), tx.Bucket(bucketOutbox)
 		next, err := nextSeq(meta)
@@ -277,12 +274,19 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 		if err := meta.Put(keyOutboxBytes, encodeCounter(keyOutboxBytes, b)); err != nil {
 			return err
 		}
-		return meta.Put(keyOutboxLen, encodeCounter(keyOutboxLen, n))
+		if err := meta.Put(keyOutboxLen, encodeCounter(keyOutboxLen, n)); err != nil {
+			return err
+		}
+		// The file's counters now (next is 0 on a store without a seq
+		// floor, which commits only deletions).
+		committed = committedCounts{next: top, seqUnknown: next == 0, records: n, bytes: b}
+		return nil
 	})
 	if err != nil {
 		s.commitFailed = true
 		return Record{}, err
 	}
+	s.counts = committed
 	s.commitFailed = false
 	s.commits.Add(1)
 	clear(s.batch)

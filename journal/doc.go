@@ -30,7 +30,14 @@
 //     is found through an index (the telemetry bucket: the same seq keys),
 //     so a drop costs the records it drops, not the events before them.
 //     The counters of records and bytes are kept in meta beside the seq
-//     counter, in the same transactions as the records.
+//     counter, in the same transactions as the records. The Store keeps a
+//     copy of the three as committed: read from the file at Open, after its
+//     check and healing (see "Damage"), and set by each commit that
+//     succeeded to what it wrote, never by one that failed or was rolled
+//     back. AppendLazy decides from the copy, without a transaction, whether
+//     its record fits or the batch must be committed now to drop; every
+//     commit reads the counters from the file, which stays the truth (a
+//     counter that fails its checksum is then found, as damage).
 //   - Values read from bbolt are only valid inside their transaction; every
 //     value returned by this package is a copy.
 //   - Every stored record carries a CRC-32C of its seq and content, the

@@ -200,16 +200,22 @@ func TestWithoutASeqFileARecoveredStoreHandsOutNoSeqUntilAFloorIsSet(t *testing.
 			if _, err := s.NextSeq(); !errors.Is(err, ErrSeqUnknown) {
 				t.Fatalf("NextSeq = %v, want ErrSeqUnknown", err)
 			}
+			if _, err := s.AppendLazy("t", time.Now(), payloadFor); !errors.Is(err, ErrSeqUnknown) {
+				t.Fatalf("AppendLazy = %v, want ErrSeqUnknown", err)
+			}
 			if err := s.SetSeqFloor(5000); err != nil {
 				t.Fatal(err)
 			}
-			if rec := mustAppend(t, s, "t"); rec.Seq != 5000 {
-				t.Fatalf("seq after SetSeqFloor(5000) = %d", rec.Seq)
+			if rec := mustAppendLazy(t, s); rec.Seq != 5000 {
+				t.Fatalf("AppendLazy's seq after SetSeqFloor(5000) = %d", rec.Seq)
+			}
+			if rec := mustAppend(t, s, "t"); rec.Seq != 5001 {
+				t.Fatalf("seq after SetSeqFloor(5000) and one AppendLazy = %d", rec.Seq)
 			}
 			if err := s.SetSeqFloor(10); err != nil {
 				t.Fatal(err)
 			}
-			if next, _ := s.NextSeq(); next != 5001 {
+			if next, _ := s.NextSeq(); next != 5002 {
 				t.Fatalf("SetSeqFloor lowered the seq: next %d", next)
 			}
 			if sf := mustReadSeqFile(t, fx.path); sf.mark < 5000 {

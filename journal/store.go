@@ -181,6 +181,10 @@ type Store struct {
 	// commitFailed: the last commit failed; AppendLazy commits before it
 	// queues. Guarded by wmu.
 	commitFailed bool
+	// counts holds the file's counters as last committed, so that
+	// AppendLazy decides whether a record fits without a transaction.
+	// Guarded by wmu.
+	counts committedCounts
 	// closed is set first thing in Close, whose last commit then takes
 	// wmu: AppendLazy checks it under wmu, so no record is queued after
 	// that commit.
@@ -215,6 +219,40 @@ type Store struct {
 	damage    error
 	damagedCh chan struct{}
 	closeOnce sync.Once
+}
+
+// committedCounts is the Store's copy of the counters in meta, as committed: read
+// from the file at Open (after its check and healing) and set by each
+// commit that succeeded, to what it wrote, never by one that failed. The
+// file stays the truth: every commit reads its counters from the file,
+// and only AppendLazy decides from the copy.
+type committedCounts struct {
+	next       uint64 // the next seq; 0 when the seq floor is unknown
+	seqUnknown bool   // ErrSeqUnknown: no seq until SetSeqFloor
+	records    uint64 // outbox_len
+	bytes      uint64 // outbox_bytes
+}
+
+// loadCounters reads the counters from the file into the Store's copy.
+func (s *Store) loadCounters(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	var c committedCounts
+	var err error
+	c.next, err = nextSeq(meta)
+	switch {
+	case errors.Is(err, ErrSeqUnknown):
+		c.next, c.seqUnknown = 0, true
+	case err != nil:
+		return err
+	}
+	if c.records, _, err = decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen)); err != nil {
+		return err
+	}
+	if c.bytes, _, err = decodeCounter(keyOutboxBytes, meta.Get(keyOutboxBytes)); err != nil {
+		return err
+	}
+	s.counts = c
+	return nil
 }
 
 // latchMemo is what a Store knows of its stored latch.
@@ -378,6 +416,10 @@ func openOnce(path string, o Options, compact bool) (st *Store, err error) {
 			return nil, err
 		}
 		return nil, errCompacted
+	}
+	if err := db.View(s.loadCounters); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	go s.run()
 	return s, nil
@@ -938,6 +980,7 @@ func (s *Store) SetSeqFloor(next uint64) (err error) {
 			return s.opError("SetSeqFloor", err)
 		}
 	}
+	var floor uint64
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		cur, err := nextSeq(meta)
@@ -947,7 +990,7 @@ func (s *Store) SetSeqFloor(next uint64) (err error) {
 		case err != nil:
 			return err
 		}
-		floor := max(cur, next)
+		floor = max(cur, next)
 		if err := s.reserve(floor, floor, tx.Bucket(bucketOutbox)); err != nil {
 			return err
 		}
@@ -959,6 +1002,7 @@ func (s *Store) SetSeqFloor(next uint64) (err error) {
 	if err != nil {
 		return s.opError("SetSeqFloor", err)
 	}
+	s.counts.next, s.counts.seqUnknown = floor, false
 	return nil
 }
 

@@ -441,6 +441,61 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendLazy is one telemetry append into the batch: with its
+// share of the commits (one every MaxBatch records, their fsyncs most of
+// the time), and queue alone, the commits made outside the timer.
+func BenchmarkAppendLazy(b *testing.B) {
+	payload := bytes.Repeat([]byte("x"), 300) // about one telemetry record
+	created := time.Now()
+	build := func(uint64) ([]byte, error) { return payload, nil }
+	const topic = "sleegation/v1/pods/p1/telemetry"
+	b.Run("commits", func(b *testing.B) {
+		s, err := Open(filepath.Join(b.TempDir(), "j.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.AppendLazy(topic, created, build); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("queue", func(b *testing.B) {
+		const batch = 1000
+		s, err := Open(filepath.Join(b.TempDir(), "j.db"), &Options{MaxBatch: batch + 1, CommitInterval: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		seqs := make([]uint64, 0, batch)
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := s.AppendLazy(topic, created, build)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if seqs = append(seqs, r.Seq); len(seqs) == batch {
+				// Committed and deleted, as the drain would: the outbox
+				// never fills, and nothing is dropped.
+				b.StopTimer()
+				if err := s.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Delete(seqs...); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				seqs = seqs[:0]
+				b.StartTimer()
+			}
+		}
+	})
+}
+
 func TestEveryCallOnAClosedStoreFailsWithErrClosed(t *testing.T) {
 	s := open(t, filepath.Join(t.TempDir(), "j.db"), nil)
 	mustAppend(t, s, "t")
