@@ -150,7 +150,7 @@ func TestAMergeGoesThroughBaselineToMerged(t *testing.T) {
 		defer r.stop()
 		until(start, 20*time.Second)
 		c, err := r.pod.GrantConsent("button", 0)
-		if err != nil || !c.Granted || c.ExpiresAt == nil || c.ExpiresAt.Sub(time.Now()) != DefaultConsentDuration {
+		if err != nil || !c.Granted || c.ExpiresAt == nil || time.Until(*c.ExpiresAt) != DefaultConsentDuration {
 			t.Fatalf("GrantConsent = %+v, %v", c, err)
 		}
 		if err := r.pod.StartMerge(merge1); err != nil {
