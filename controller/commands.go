@@ -221,13 +221,6 @@ func (p *Pod) postReply(r uplink.Reply, at time.Time) {
 	}
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 func (p *Pod) clockSynced() bool {
 	return p.cfg.ClockSynced != nil && p.cfg.ClockSynced()
 }

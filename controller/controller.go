@@ -235,7 +235,7 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	v, err := hubcmd.NewVerifier(hubcmd.VerifierConfig{
 		PodID: cfg.Pod, Keys: cfg.HubKeys,
 		Replay:  hubcmd.NewMemoryReplayCache(0, time.Now),
-		Session: func() string { return deref(p.sessionID()) },
+		Session: p.sessionID,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)

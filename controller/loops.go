@@ -248,7 +248,10 @@ func (p *Pod) telemetryLoop(ctx context.Context) error {
 func (p *Pod) telemetry() uplink.Telemetry {
 	state, _ := p.State()
 	ws := p.wd.Status()
-	t := uplink.Telemetry{State: state, Safety: ws.Level, Session: p.sessionID()}
+	t := uplink.Telemetry{State: state, Safety: ws.Level}
+	if id := p.sessionID(); id != "" {
+		t.Session = &id
+	}
 	if ws.Latched != nil {
 		stored := sameAbort(ws.Latched, p.latch().stored)
 		t.LatchStored = &stored

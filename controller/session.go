@@ -165,8 +165,7 @@ type session struct {
 	linkDownSince  time.Time // zero while the link is up or no merge runs
 
 	consent      bool
-	consentUntil time.Time // monotonic
-	consentWall  time.Time // the same, on the wall clock, for people
+	consentUntil time.Time // from time.Now: compared on the monotonic clock, shown by its wall reading
 	consentBy    string
 }
 
@@ -203,7 +202,7 @@ func (p *Pod) StartMerge(req MergeRequest) error {
 	if req.MaxDuration < MinMergeDuration || req.MaxDuration > MaxMergeDuration {
 		bad = append(bad, fmt.Sprintf("max duration %v: want %v..%v", req.MaxDuration, MinMergeDuration, MaxMergeDuration))
 	}
-	if !req.StartAt.IsZero() && req.StartAt.Sub(p.wall()) > MaxStartDelay {
+	if !req.StartAt.IsZero() && time.Until(req.StartAt) > MaxStartDelay {
 		bad = append(bad, fmt.Sprintf("start %s is more than %v ahead", req.StartAt.UTC().Format(time.RFC3339), MaxStartDelay))
 	}
 	if len(bad) > 0 {
@@ -332,10 +331,10 @@ func (p *Pod) GrantConsent(source string, d time.Duration) (Consent, error) {
 	s := &p.sess
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.consent, s.consentUntil, s.consentWall, s.consentBy = true, now.Add(d), p.wall().Add(d).Round(0), source
-	p.log.Info("consent granted", "source", source, "until", s.consentWall)
+	s.consent, s.consentUntil, s.consentBy = true, now.Add(d), source
+	p.log.Info("consent granted", "source", source, "until", s.consentUntil.Round(0))
 	p.post(uplink.Event{Type: "consent", Fields: map[string]any{
-		"action": "granted", "source": source, "expires_at": uplink.FormatTime(s.consentWall),
+		"action": "granted", "source": source, "expires_at": uplink.FormatTime(s.consentUntil),
 	}}, now)
 	return s.consentLocked(), nil
 }
@@ -376,7 +375,7 @@ func (p *Pod) Consent() Consent {
 func (s *session) consentLocked() Consent {
 	c := Consent{Granted: s.consent, Source: s.consentBy}
 	if s.consent {
-		t := s.consentWall
+		t := s.consentUntil.Round(0) // the wall clock's reading, for people
 		c.ExpiresAt = &t
 	}
 	return c
@@ -493,7 +492,7 @@ func (p *Pod) sessionStep(now time.Time) {
 			s.spo2Sum += r.SpO2Pct
 			s.readings++
 		}
-		if now.Sub(s.since) < p.cfg.Session.BaselineDuration || p.wall().Before(s.req.StartAt) {
+		if now.Sub(s.since) < p.cfg.Session.BaselineDuration || now.Before(s.req.StartAt) {
 			return
 		}
 		if s.readings == 0 {
@@ -558,17 +557,13 @@ func (p *Pod) sessionStatus() *SessionStatus {
 	return st
 }
 
-// sessionID returns the id of the merge under way, or nil.
-func (p *Pod) sessionID() *string {
+// sessionID returns the id of the merge under way, "" when there is none.
+func (p *Pod) sessionID() string {
 	s := &p.sess
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.inMerge() {
-		return nil
+		return ""
 	}
-	id := s.req.Session
-	return &id
+	return s.req.Session
 }
-
-// wall is the wall clock, for timestamps people and the hub read.
-func (p *Pod) wall() time.Time { return time.Now() }
