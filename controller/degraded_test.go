@@ -1,10 +1,10 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/sleegation/podd/internal/mqtttest"
 	"log/slog"
 	"slices"
 	"strings"
@@ -422,7 +422,7 @@ func (o overflowingOximeter) ReadFIFO(dst []max30102.Sample) (int, int, error) {
 func TestARepeatingFIFOOverflowIsReportedByEpisodeNotByPoll(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		var buf lockedBuffer
+		var buf mqtttest.LockedBuffer
 		logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 			if a.Key == slog.TimeKey {
 				return slog.Attr{}
@@ -466,23 +466,6 @@ func TestARepeatingFIFOOverflowIsReportedByEpisodeNotByPoll(t *testing.T) {
 			t.Fatalf("fault events = %v, want %v", events, wantEvents)
 		}
 	})
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestPartBackoffDoublesWithJitterAndNeverPassesItsCap(t *testing.T) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,26 +87,9 @@ func run(t *testing.T, bin string, args ...string) (string, int) {
 	return "", -1
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startPod runs podd as pod e2e-pod trusting the public key set, and
 // returns its API socket and its log.
-func startPod(t *testing.T, podd, broker, publicKeys string) (string, *lockedBuffer) {
+func startPod(t *testing.T, podd, broker, publicKeys string) (string, *mqtttest.LockedBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	sockDir, err := os.MkdirTemp("", "podd") // t.TempDir's path can be too long for a socket
@@ -132,7 +114,7 @@ baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp
 		"PODD_API_SOCKET="+socket,
 		"PODD_SECURITY_HUB_KEYS="+publicKeys,
 	)
-	out := &lockedBuffer{}
+	out := &mqtttest.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -332,7 +314,7 @@ func TestHubctlFollowPrintsGapsAndExitCodes(t *testing.T) {
 			args = append(args, "--json")
 		}
 		cmd := exec.Command(hubctl, args...)
-		out := &lockedBuffer{}
+		out := &mqtttest.LockedBuffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

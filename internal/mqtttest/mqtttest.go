@@ -36,7 +36,7 @@ type Mosquitto struct {
 	ObserverPort int
 
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *LockedBuffer
 	exited chan struct{}
 	frozen bool
 }
@@ -161,7 +161,7 @@ func (m *Mosquitto) ObserverURL() string { return "tcp://127.0.0.1:" + strconv.I
 // Start starts the broker again after Stop, on the same port.
 func (m *Mosquitto) Start() {
 	m.t.Helper()
-	m.out = &lockedBuffer{}
+	m.out = &LockedBuffer{}
 	m.cmd = exec.Command(m.bin, "-c", m.conf)
 	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
 	if err := m.cmd.Start(); err != nil {
@@ -368,19 +368,23 @@ func (s *Subscriber) Messages() []mqtt.Message {
 	return append([]mqtt.Message(nil), s.msgs...)
 }
 
-type lockedBuffer struct {
+// LockedBuffer is an output buffer safe for concurrent use: a process's
+// stdout or a logger's, written by one goroutine and read by the test.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  []byte
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.b = append(l.b, p...)
 	return len(p), nil
 }
 
-func (l *lockedBuffer) String() string {
+// String returns what was written so far.
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.b)
