@@ -50,11 +50,13 @@ func (p *Pod) commandLoop(ctx context.Context) {
 // accepted only on the pod's own conditions (StartMerge).
 //
 // What anyone could have sent (a refusal whose signature did not verify:
-// malformed, unsigned, forged, an unknown key) gets no reply, and at most
-// one event a minute, which counts those not reported since: a flood on
-// the cmd topic is not turned into records on the SD card. A command
-// answered before (a broker's redelivery, QoS 1 being at least once) gets
-// the same reply again and nothing else.
+// malformed, unsigned, forged, an unknown key; or an unsigned merge/abort
+// that changed nothing) gets no reply, and at most one event a minute,
+// which counts those not reported since: a flood on the cmd topic is not
+// turned into records on the SD card. A signed command answered before (a
+// broker's redelivery, QoS 1 being at least once) gets the same reply
+// again and nothing else; an unsigned abort that ended a merge is answered
+// each time (a second one finds no merge, and changes nothing).
 func (p *Pod) handleCommand(m uplink.Inbound) {
 	now := time.Now()
 	if m.Session != "" {
@@ -74,16 +76,21 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 			return
 		}
 		if r, ok := p.answered.get(ve.JTI); ok && errors.Is(err, hubcmd.ReasonReplayed) {
+			// A signed command delivered again: its first answer.
 			p.postReply(r, now)
 			return
 		}
 		p.log.Warn("hub command refused", "jti", ve.JTI, "err", err)
 		p.commandEvent(now, map[string]any{"source": "hub", "jti": ve.JTI, "signed": true}, err)
-		p.reply(now, ve.JTI, err)
+		p.reply(now, ve.JTI, true, err)
 		return
 	}
-	if r, ok := p.answered.get(cmd.ID); ok {
-		p.postReply(r, now) // an unsigned abort delivered again
+	err = p.act(cmd)
+	if !cmd.Signed && err != nil {
+		// An unsigned abort that changed nothing (no merge, or another
+		// one): anyone could have sent it, so it is treated as any
+		// unauthenticated message.
+		p.unauthenticated(now, err)
 		return
 	}
 	fields := map[string]any{"source": "hub", "jti": cmd.ID, "cmd": string(cmd.Name()), "signed": cmd.Signed}
@@ -93,10 +100,9 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 	if cmd.Unverified != nil {
 		fields["unverified"] = cmd.Unverified.Error()
 	}
-	err = p.act(cmd)
 	p.log.Info("hub command", "cmd", cmd.Name(), "jti", cmd.ID, "signed", cmd.Signed, "err", err)
 	p.commandEvent(now, fields, err)
-	p.reply(now, cmd.ID, err)
+	p.reply(now, cmd.ID, cmd.Signed, err)
 }
 
 // unauthenticatedEvery is how often a refusal of a command that anyone
@@ -202,12 +208,16 @@ func (p *Pod) commandEvent(now time.Time, fields map[string]any, err error) {
 
 // reply queues the reply to a command with a jti, and keeps it for a
 // redelivery; one without a jti cannot be answered (the event reports it).
-func (p *Pod) reply(now time.Time, jti string, err error) {
+func (p *Pod) reply(now time.Time, jti string, signed bool, err error) {
 	if jti == "" {
 		return
 	}
 	r := uplink.Reply{JTI: jti, OK: err == nil, Error: reasonOf(err)}
-	p.answered.put(r)
+	if signed {
+		// Only the answers to signed commands are kept: an unsigned one
+		// must not spend a jti the hub may sign, nor push out its answers.
+		p.answered.put(r)
+	}
 	p.postReply(r, now)
 }
 

@@ -387,6 +387,10 @@ func (p *Pod) ack(req ackRequest) ackReply {
 	a := *st.Latched
 	if ls := p.latch(); !ls.known || !sameAbort(&a, ls.stored) {
 		return ackReply{err: fmt.Errorf("%w: the abort is not stored yet (the store is not accepting writes); try again", ErrRefused)}
+	} else if !ls.reported {
+		// Cleared now, the latch could no longer bring the abort's event
+		// back after a restart: the hub would never learn of the abort.
+		return ackReply{err: fmt.Errorf("%w: the abort's event is not stored yet (the store is not accepting writes); try again", ErrRefused)}
 	}
 	if err := p.wd.CanAck(); err != nil {
 		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
