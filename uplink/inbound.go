@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,7 +48,26 @@ type inbound struct {
 	retained atomic.Uint64 // retained messages ignored
 	dropped  atomic.Uint64 // commands let go on a full queue
 	refused  atomic.Bool   // the broker refused a command subscription
+
+	// recent are the merge-wide aborts of other merges, newest last (at
+	// most recentAborts): a merge/start still waiting in the command queue
+	// when its merge's abort arrives must not join an aborted merge.
+	mu     sync.Mutex
+	recent []recentAbort
 }
+
+type recentAbort struct {
+	session string
+	at      time.Time
+}
+
+// Bounds of the memory of other merges' aborts: the most recent ones, and
+// no older than a hub command lives (hubcmd.MaxLifetime), so no merge/start
+// still valid can predate its merge's abort unseen.
+const (
+	recentAborts   = 32
+	recentAbortAge = 10 * time.Minute
+)
 
 // abortQueue is how many merge-wide aborts of the pod's merge wait: one is
 // enough (more say the same), a few cover a session changing meanwhile.
@@ -65,7 +85,28 @@ func (u *Uplink) MergeAborts() <-chan Inbound { return u.in.aborts }
 
 // SetMergeSession names the merge the pod is in ("" for none): the
 // merge-wide aborts of other merges are let go on arrival.
-func (u *Uplink) SetMergeSession(session string) { u.in.session.Store(&session) }
+//
+// An abort of that merge received in the last recentAbortAge, while the pod
+// was in no merge or another (its merge/start waiting to be handled), is
+// delivered on MergeAborts at once.
+func (u *Uplink) SetMergeSession(session string) {
+	u.in.mu.Lock()
+	u.in.session.Store(&session)
+	var pending *recentAbort
+	now := time.Now()
+	for i, r := range u.in.recent {
+		if session != "" && r.session == session && now.Sub(r.at) <= recentAbortAge {
+			pending = &u.in.recent[i]
+		}
+	}
+	u.in.mu.Unlock()
+	if pending != nil {
+		select {
+		case u.in.aborts <- Inbound{Topic: "sleegation/v1/merges/" + session + "/abort", Session: session, Received: pending.at}:
+		default: // aborts of this merge are already waiting
+		}
+	}
+}
 
 // CommandsRefused reports whether the broker refused the pod's subscription
 // to its commands or to the merge-wide aborts on the current connection:
@@ -87,9 +128,18 @@ func (u *Uplink) handle(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	if s, ok := mergeAbortSession(m.Topic()); ok {
+		u.in.mu.Lock()
 		if cur := u.in.session.Load(); cur == nil || *cur != s {
-			return // another merge's, or none is under way
+			// Another merge's, or none is under way: remembered, in case
+			// the pod is about to join it.
+			if len(u.in.recent) == recentAborts {
+				u.in.recent = append(u.in.recent[:0], u.in.recent[1:]...)
+			}
+			u.in.recent = append(u.in.recent, recentAbort{session: s, at: time.Now()})
+			u.in.mu.Unlock()
+			return
 		}
+		u.in.mu.Unlock()
 		select {
 		case u.in.aborts <- Inbound{Topic: m.Topic(), Session: s, Received: time.Now()}:
 		default: // aborts of this merge are already waiting

@@ -167,6 +167,9 @@ type Uplink struct {
 	// appendMu makes a record and the report of what its append dropped
 	// adjacent, so the room Append leaves is used by the report.
 	appendMu sync.Mutex
+	// unreported is a drop whose report failed, retried before the next
+	// append; under appendMu.
+	unreported journal.Dropped
 
 	// Connection failures seen by Run; touched only by Run's goroutine.
 	connectFault connectLog
@@ -386,19 +389,44 @@ func (u *Uplink) append(topic string, at time.Time, body []byte, lazy bool) (uin
 }
 
 func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []byte, lazy bool) (uint64, error) {
+	if !u.unreported.Empty() {
+		// A drop whose report failed: reported before anything else.
+		if err := u.reportOutboxFull(journal.Dropped{}); err != nil {
+			u.log.Error("reporting dropped records", "err", err)
+		}
+	}
 	rec, err := u.appendRecord(topic, at, synced, body, lazy)
 	if err != nil {
 		return 0, err
 	}
 	if !rec.Dropped.Empty() {
 		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To, "count", rec.Dropped.Count)
-		// The journal left room for this report, so it cannot drop in turn;
-		// if it ever did, the log above is the record of it.
-		if _, err := u.reportDropped(rec.Dropped, "outbox_full", ""); err != nil {
-			u.log.Error("reporting dropped records", "err", err)
+		if err := u.reportOutboxFull(rec.Dropped); err != nil {
+			u.log.Error("reporting dropped records; retried before the next record", "err", err)
 		}
 	}
 	return rec.Seq, nil
+}
+
+// reportOutboxFull journals the report of what a full outbox dropped, d,
+// together with an earlier drop whose report failed; a report that fails
+// is kept, to be tried again before the next append, so every drop is
+// reported (the record the drop made room for is stored already). appendMu
+// must be held.
+func (u *Uplink) reportOutboxFull(d journal.Dropped) error {
+	if p := u.unreported; !p.Empty() {
+		if d.Empty() {
+			d = p
+		} else {
+			d = journal.Dropped{From: min(p.From, d.From), To: max(p.To, d.To), Count: p.Count + d.Count}
+		}
+	}
+	if _, err := u.reportDropped(d, "outbox_full", ""); err != nil {
+		u.unreported = d
+		return err
+	}
+	u.unreported = journal.Dropped{}
+	return nil
 }
 
 // appendRecord appends one record with its envelope, with AppendLazy when
@@ -446,7 +474,7 @@ func (u *Uplink) reportDropped(d journal.Dropped, reason, detail string) (uint64
 		// full): the batch this report pushed out is reported in turn. The
 		// journal leaves room for that report, so this ends.
 		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To, "count", rec.Dropped.Count)
-		if _, err := u.reportDropped(rec.Dropped, "outbox_full", ""); err != nil {
+		if err := u.reportOutboxFull(rec.Dropped); err != nil {
 			return rec.Seq, err
 		}
 	}
