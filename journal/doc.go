@@ -45,8 +45,11 @@
 //     A record that cannot be decoded or fails its checksum does not stop the
 //     others: Pending returns it in its place with Record.Corrupt set, never
 //     as a record it is not, and the caller reports and deletes it. A latch
-//     that fails is an error from Latch (the caller latches on it). A counter
-//     that fails is damage (below): read wrong, it could reuse seqs.
+//     that fails is an error from Latch (the caller latches on it). A seq
+//     counter that fails is damage (below): read wrong, it could reuse seqs.
+//     The outbox's record and byte counters only steer what a full outbox
+//     drops: one that fails, or disagrees with the records, is rewritten
+//     from them at Open.
 //
 // Keys in the outbox are big-endian uint64 seqs, so cursor order is seq order.
 //

@@ -602,26 +602,28 @@ func outboxSize(out *bolt.Bucket) (n, bytes uint64) {
 }
 
 // audit checks the outbox's counters against its records, and the
-// telemetry index against the outbox, at every Open. A counter that fails
-// its checksum is damage, as every counter. A counter that disagrees with
-// the records, or an index entry with no record (or not under a seq key),
-// is healed instead (in a write transaction): the counters are rewritten
-// from the records, the entry deleted. Both only steer when and what a
+// telemetry index against the outbox, at every Open. A counter that
+// disagrees with the records or fails its checksum, or an index entry with
+// no record (or not under a seq key), is healed (in a write transaction):
+// the counters are rewritten from the records, the entry deleted. (The seq
+// counter is not one of these: read wrong it would reuse seqs, and a
+// checksum failure there is damage.) Both only steer when and what a
 // full outbox drops, never a seq or a record, and bbolt commits them with
 // the records they count, so a disagreement is a bug of an earlier podd,
 // not a file gone bad: setting the file aside, and latching the pod, for
 // it would cost far more than it protects. A record missing from the index
 // cannot be told from an event, and is kept as one: the safe side.
 func audit(tx *bolt.Tx, meta, out, tel *bolt.Bucket) error {
+	count, bytes := outboxSize(out)
+	// A counter that cannot be read counts as one that disagrees.
 	n, _, err := decodeCounter(keyOutboxLen, meta.Get(keyOutboxLen))
 	if err != nil {
-		return err
+		n = count + 1
 	}
 	b, _, err := decodeCounter(keyOutboxBytes, meta.Get(keyOutboxBytes))
 	if err != nil {
-		return err
+		b = bytes + 1
 	}
-	count, bytes := outboxSize(out)
 	var orphans [][]byte
 	c := tel.Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
