@@ -111,8 +111,10 @@
 // local consent, no latch, the stored latch read, valid vitals now and no
 // sensor fault, and no merge under way; a refusal (RefusedError) names
 // every condition that failed and changes nothing. The baseline is the
-// mean of the valid readings over BaselineDuration (1 min), every rule
-// armed; a baseline without one valid reading ends the merge.
+// mean of the valid readings of the last BaselineDuration (1 min) before
+// the pod joins, each counted once, every rule armed: with a start time far
+// ahead, the minute before it, not the whole wait. A baseline without one
+// valid reading ends the merge.
 //
 // Consent is local: the consent button (a grant for ConsentDuration, 12 h)
 // or the local API (a grant with its own expiry, or a withdrawal). It

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sleegation/podd/sensors/vitals"
 	"github.com/sleegation/podd/uplink"
 )
 
@@ -130,11 +131,20 @@ type Consent struct {
 }
 
 // Baseline is the sleeper's vitals captured before a merge: the mean of
-// the valid readings of the baseline state.
+// the valid readings of the last BaselineDuration before the pod joined,
+// each reading counted once (Readings of them). A merge whose start time
+// lies far ahead is joined with the baseline of the minute before it, not
+// of the whole wait.
 type Baseline struct {
 	HeartRateBPM float64 `json:"heart_rate_bpm"`
 	SpO2Pct      float64 `json:"spo2_pct"`
 	Readings     int     `json:"readings"`
+}
+
+// baselineSample is one valid reading of the baseline state.
+type baselineSample struct {
+	at       time.Time
+	hr, spo2 float64
 }
 
 // SessionStatus is the merge under way, as Status reports it.
@@ -157,12 +167,12 @@ type session struct {
 	state string // idle, baseline, merged or ending
 	since time.Time
 	req   MergeRequest
-	// Baseline capture.
-	hrSum, spo2Sum float64
-	readings       int
-	baseline       *Baseline
-	mergedAt       time.Time
-	linkDownSince  time.Time // zero while the link is up or no merge runs
+	// Baseline capture: the valid readings of the last BaselineDuration,
+	// oldest first.
+	window        []baselineSample
+	baseline      *Baseline
+	mergedAt      time.Time
+	linkDownSince time.Time // zero while the link is up or no merge runs
 
 	consent      bool
 	consentUntil time.Time // from time.Now: compared on the monotonic clock, shown by its wall reading
@@ -237,7 +247,7 @@ func (p *Pod) StartMerge(req MergeRequest) error {
 		return &RefusedError{Reasons: reasons, Detail: strings.Join(details, "; ")}
 	}
 	s.req = req
-	s.hrSum, s.spo2Sum, s.readings, s.baseline = 0, 0, 0, nil
+	s.window, s.baseline = s.window[:0], nil
 	s.mergedAt, s.linkDownSince = time.Time{}, time.Time{}
 	p.wd.SetMerge(true)
 	p.enterLocked(StateBaseline, now, "merge/start", nil)
@@ -487,20 +497,15 @@ func (p *Pod) sessionStep(now time.Time) {
 	}
 	switch s.state {
 	case StateBaseline:
-		if r := p.latest.Load(); r != nil && r.Valid() && now.Sub(r.At) <= p.cfg.Limits.StaleAfter {
-			s.hrSum += r.HeartRateBPM
-			s.spo2Sum += r.SpO2Pct
-			s.readings++
-		}
+		s.sampleBaseline(p.latest.Load(), now, p.cfg.Limits.StaleAfter, p.cfg.Session.BaselineDuration)
 		if now.Sub(s.since) < p.cfg.Session.BaselineDuration || now.Before(s.req.StartAt) {
 			return
 		}
-		if s.readings == 0 {
+		if len(s.window) == 0 {
 			p.enterLocked(StateEnding, now, "no baseline: no valid vitals", nil)
 			return
 		}
-		n := float64(s.readings)
-		s.baseline = &Baseline{HeartRateBPM: round1(s.hrSum / n), SpO2Pct: round1(s.spo2Sum / n), Readings: s.readings}
+		s.baseline = meanBaseline(s.window)
 		s.mergedAt = now
 		p.enterLocked(StateMerged, now, "baseline captured", map[string]any{"baseline": *s.baseline})
 	case StateMerged:
@@ -512,6 +517,34 @@ func (p *Pod) sessionStep(now time.Time) {
 			p.leaveLocked(now, "merge ended")
 		}
 	}
+}
+
+// sampleBaseline adds r to the baseline's window if it is a valid reading
+// not seen before and not older than staleAfter, and drops the readings
+// older than span. s.mu must be held.
+func (s *session) sampleBaseline(r *vitals.Reading, now time.Time, staleAfter, span time.Duration) {
+	if r != nil && r.Valid() && now.Sub(r.At) <= staleAfter &&
+		(len(s.window) == 0 || r.At.After(s.window[len(s.window)-1].at)) {
+		s.window = append(s.window, baselineSample{at: r.At, hr: r.HeartRateBPM, spo2: r.SpO2Pct})
+	}
+	i := 0
+	for i < len(s.window) && now.Sub(s.window[i].at) > span {
+		i++
+	}
+	if i > 0 {
+		s.window = append(s.window[:0], s.window[i:]...)
+	}
+}
+
+// meanBaseline is the mean of w, which is not empty.
+func meanBaseline(w []baselineSample) *Baseline {
+	var hr, spo2 float64
+	for _, x := range w {
+		hr += x.hr
+		spo2 += x.spo2
+	}
+	n := float64(len(w))
+	return &Baseline{HeartRateBPM: round1(hr / n), SpO2Pct: round1(spo2 / n), Readings: len(w)}
 }
 
 // sessionAborted leaves a merge under way because an abort is latched. The
