@@ -25,8 +25,8 @@ func (b *replayBus) Tx(_ uint16, w, r []byte) error {
 	switch {
 	case len(w) == 1 && w[0] == 0xFF:
 		r[0] = 0x15
-	case len(w) == 1 && w[0] == 0x04:
-		r[0], r[1], r[2] = 5, 1, 5
+	case len(w) == 1 && w[0] == 0x00:
+		r[4], r[5], r[6] = 5, 1, 5
 	case len(w) == 1 && w[0] == 0x07:
 		copy(r, b.bursts[b.next])
 		b.next = (b.next + 1) % len(b.bursts)

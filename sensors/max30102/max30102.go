@@ -25,7 +25,9 @@ const FIFODepth = 32
 var ErrHalted = errors.New("max30102: halted")
 
 const (
+	regIntStatus1  = 0x00 // INT_STATUS1, then INT_STATUS2, INT_ENABLE1/2 and the FIFO pointers
 	regFIFOPtrs    = 0x04 // FIFO_WR_PTR, then OVF_COUNTER and FIFO_RD_PTR
+	intAFull       = 0x80 // INT_STATUS1's A_FULL
 	regFIFOData    = 0x07
 	regFIFOConfig  = 0x08
 	regModeConfig  = 0x09
@@ -153,9 +155,9 @@ type Dev struct {
 	mu     sync.Mutex
 	halted bool
 	// Buffers reused by ReadFIFO so that polling does not allocate.
-	cmd  [2]byte // FIFO_WR_PTR, FIFO_DATA
-	ptrs [3]byte // WR, OVF, RD
-	buf  [FIFODepth * sampleBytes]byte
+	cmd   [2]byte // INT_STATUS1, FIFO_DATA
+	regs7 [7]byte // INT_STATUS1, INT_STATUS2, INT_ENABLE1, INT_ENABLE2, WR, OVF, RD
+	buf   [FIFODepth * sampleBytes]byte
 }
 
 // New checks that a MAX30102 answers on bus, resets it and starts it
@@ -168,7 +170,7 @@ func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dev{c: i2c.Dev{Bus: bus, Addr: Addr}, rate: cfg.rate, cmd: [2]byte{regFIFOPtrs, regFIFOData}}
+	d := &Dev{c: i2c.Dev{Bus: bus, Addr: Addr}, rate: cfg.rate, cmd: [2]byte{regIntStatus1, regFIFOData}}
 	d.regs = mmr.Dev8{Conn: &d.c, Order: binary.BigEndian}
 
 	id, err := d.regs.ReadUint8(regPartID)
@@ -229,18 +231,28 @@ func (d *Dev) reset() error {
 // when it is not 0 the samples before dst[0] are missing and the caller
 // must not treat the signal as continuous. On an error n and lost are 0:
 // the samples the chip had may be gone, so the signal is broken either way.
+//
+// The FIFO's 5-bit pointers are equal both when it is empty and when it
+// holds 32 samples (datasheet, "FIFO Data"): OVF_COUNTER tells them apart
+// only once a sample was lost. So each read takes INT_STATUS1 in the same
+// burst as the pointers (registers 0x00 to 0x06; the read clears the
+// status): A_FULL, set once the FIFO held 32 - FIFO_A_FULL (17) unread
+// samples, is set when equal pointers mean a full FIFO. The status is read,
+// and cleared, on every call, so A_FULL always speaks of the samples since
+// the last call. ReadFIFO must be the only reader of INT_STATUS1.
 func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.halted {
 		return 0, 0, ErrHalted
 	}
-	if err := d.c.Tx(d.cmd[:1], d.ptrs[:]); err != nil {
+	if err := d.c.Tx(d.cmd[:1], d.regs7[:]); err != nil {
 		return 0, 0, fmt.Errorf("max30102: read FIFO pointers: %w", err)
 	}
-	wr, ovf, rd := d.ptrs[0]&ptrMask, d.ptrs[1]&ptrMask, d.ptrs[2]&ptrMask
+	aFull := d.regs7[0]&intAFull != 0
+	wr, ovf, rd := d.regs7[4]&ptrMask, d.regs7[5]&ptrMask, d.regs7[6]&ptrMask
 	n = int((wr - rd) & ptrMask)
-	if n == 0 && ovf > 0 {
+	if n == 0 && (ovf > 0 || aFull) {
 		n = FIFODepth
 	}
 	n = min(n, len(dst))

@@ -229,21 +229,28 @@ func frames(n int, junk byte) ([]byte, []max30102.Sample) {
 func TestReadFIFO(t *testing.T) {
 	tests := []struct {
 		name     string
+		status   byte   // INT_STATUS1 as read
 		ptrs     []byte // WR, OVF, RD as read
 		dst      int
 		want     int
 		wantLost int
 	}{
-		{"empty", []byte{0x09, 0x00, 0x09}, 32, 0, 0},
-		{"wrap-around", []byte{0x02, 0x00, 0x1D}, 32, 5, 0},
-		{"full with overflow", []byte{0x07, 0x05, 0x07}, 32, 32, 5},
-		{"full, counter saturated", []byte{0x00, 0x1F, 0x00}, 32, 32, 31},
-		{"dst shorter than the FIFO", []byte{0x0A, 0x00, 0x00}, 4, 4, 0},
-		{"junk in the pointers' top bits", []byte{0xE3, 0xE0, 0xE1}, 32, 2, 0},
+		{"empty", 0x00, []byte{0x09, 0x00, 0x09}, 32, 0, 0},
+		{"empty, PPG_RDY and PWR_RDY set", 0x41, []byte{0x09, 0x00, 0x09}, 32, 0, 0},
+		{"wrap-around", 0x40, []byte{0x02, 0x00, 0x1D}, 32, 5, 0},
+		// Equal pointers with A_FULL: 32 unread, none lost yet.
+		{"full, no overflow yet", 0xC0, []byte{0x09, 0x00, 0x09}, 32, 32, 0},
+		{"almost full", 0xC0, []byte{0x1A, 0x00, 0x09}, 32, 17, 0},
+		{"full with overflow", 0xC0, []byte{0x07, 0x05, 0x07}, 32, 32, 5},
+		{"full, counter saturated", 0x80, []byte{0x00, 0x1F, 0x00}, 32, 32, 31},
+		{"dst shorter than the FIFO", 0x00, []byte{0x0A, 0x00, 0x00}, 4, 4, 0},
+		{"dst shorter than a full FIFO", 0x80, []byte{0x03, 0x00, 0x03}, 4, 4, 0},
+		{"junk in the pointers' top bits", 0x00, []byte{0xE3, 0xE0, 0xE1}, 32, 2, 0},
 	}
 	for _, tt := range tests {
 		data, samples := frames(tt.want, 0xFC)
-		ops := []i2ctest.IO{{Addr: 0x57, W: []byte{0x04}, R: tt.ptrs}}
+		regs := append([]byte{tt.status, 0x00, 0x00, 0x00}, tt.ptrs...)
+		ops := []i2ctest.IO{{Addr: 0x57, W: []byte{0x00}, R: regs}}
 		if tt.want > 0 {
 			ops = append(ops, i2ctest.IO{Addr: 0x57, W: []byte{0x07}, R: data})
 		}
@@ -273,7 +280,7 @@ func TestReadFIFOReportsBusErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		ops := slices.Concat(initOps(0x4F, 0x27, 0x24, 0x24), []i2ctest.IO{
-			{Addr: 0x57, W: []byte{0x04}, R: []byte{0x03, 0x00, 0x00}},
+			{Addr: 0x57, W: []byte{0x00}, R: []byte{0x40, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00}},
 			{Addr: 0x57, W: []byte{0x07}, R: data},
 		})
 		ops = slices.Delete(ops, len(ops)-2+tt.failAt, len(ops)-1+tt.failAt)
@@ -374,6 +381,8 @@ func TestReadFIFOOnSimulator(t *testing.T) {
 		{poll: 500 * time.Millisecond, wantN: 250, wantLo: 0}, // 12.5 samples a poll
 		{poll: time.Second, wantN: 250, wantLo: 0},
 		{poll: 2 * time.Second, wantN: 32 * 5, wantLo: 5 * 18}, // 50 made a poll, 32 kept
+		// 32 made a poll: the FIFO is full, not empty, at each read.
+		{poll: 1280 * time.Millisecond, wantN: 32 * 8, wantLo: 0},
 	}
 	for _, tt := range tests {
 		synctest.Test(t, func(t *testing.T) {
