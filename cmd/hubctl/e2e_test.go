@@ -91,6 +91,16 @@ func run(t *testing.T, bin string, args ...string) (string, int) {
 // returns its API socket and its log.
 func startPod(t *testing.T, podd, broker, publicKeys string) (string, *mqtttest.LockedBuffer) {
 	t.Helper()
+	return startPodWith(t, podd, broker, publicKeys, `
+name: e2e-calm
+baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
+`)
+}
+
+// startPodWith starts podd on sim.yaml as pod e2e-pod with scenario and the
+// extra PODD_ variables env, and returns its API socket and its output.
+func startPodWith(t *testing.T, podd, broker, publicKeys, scenario string, env ...string) (string, *mqtttest.LockedBuffer) {
+	t.Helper()
 	dir := t.TempDir()
 	sockDir, err := os.MkdirTemp("", "podd") // t.TempDir's path can be too long for a socket
 	if err != nil {
@@ -99,10 +109,7 @@ func startPod(t *testing.T, podd, broker, publicKeys string) (string, *mqtttest.
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	socket := filepath.Join(sockDir, "podd.sock")
 	sc := filepath.Join(dir, "scenario.yaml")
-	if err := os.WriteFile(sc, []byte(`
-name: e2e-calm
-baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
-`), 0o600); err != nil {
+	if err := os.WriteFile(sc, []byte(scenario), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(podd, "--config", "../../configs/sim.yaml")
@@ -114,6 +121,7 @@ baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp
 		"PODD_API_SOCKET="+socket,
 		"PODD_SECURITY_HUB_KEYS="+publicKeys,
 	)
+	cmd.Env = append(cmd.Env, env...)
 	out := &mqtttest.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
