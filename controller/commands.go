@@ -51,9 +51,13 @@ func (p *Pod) commandLoop(ctx context.Context) {
 //
 // What anyone could have sent (a refusal whose signature did not verify:
 // malformed, unsigned, forged, an unknown key; or an unsigned merge/abort
-// that changed nothing) gets no reply, and at most one event a minute,
-// which counts those not reported since: a flood on the cmd topic is not
-// turned into records on the SD card. A signed command answered before (a
+// that changed nothing) gets an error reply (when it names a jti) and an
+// event, each, up to unauthenticatedBurst of them, the budget coming back at
+// unauthenticatedBurst a minute; beyond it they are only counted, in the
+// next one's event: a flood on the cmd topic is not turned into records on
+// the SD card, and a hub whose key the pod does not know is still told
+// why. Their answers are not kept: an unsigned message must not spend a
+// jti the hub may sign. A signed command answered before (a
 // broker's redelivery, QoS 1 being at least once) gets the same reply
 // again and nothing else; an unsigned abort that ended a merge is answered
 // each time (a second one finds no merge, and changes nothing).
@@ -72,7 +76,11 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 	if err != nil {
 		var ve *hubcmd.Error
 		if !errors.As(err, &ve) || !ve.Signed {
-			p.unauthenticated(now, err)
+			jti := ""
+			if ve != nil {
+				jti = ve.JTI
+			}
+			p.unauthenticated(now, jti, err)
 			return
 		}
 		if r, ok := p.answered.get(ve.JTI); ok && errors.Is(err, hubcmd.ReasonReplayed) {
@@ -90,7 +98,7 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 		// An unsigned abort that changed nothing (no merge, or another
 		// one): anyone could have sent it, so it is treated as any
 		// unauthenticated message.
-		p.unauthenticated(now, err)
+		p.unauthenticated(now, cmd.ID, err)
 		return
 	}
 	fields := map[string]any{"source": "hub", "jti": cmd.ID, "cmd": string(cmd.Name()), "signed": cmd.Signed}
@@ -105,32 +113,58 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 	p.reply(now, cmd.ID, cmd.Signed, err)
 }
 
-// unauthenticatedEvery is how often a refusal of a command that anyone
-// could have sent is reported.
-const unauthenticatedEvery = time.Minute
+// unauthenticatedBurst is how many refusals of commands that anyone could
+// have sent are reported (an event and a reply each) at once; the budget
+// refills at unauthenticatedBurst per unauthenticatedRefill.
+const (
+	unauthenticatedBurst  = 5
+	unauthenticatedRefill = time.Minute
+)
 
 // unauthenticated reports a refusal that carries no proof it came from the
-// hub: at most one event per unauthenticatedEvery, counting the others.
-func (p *Pod) unauthenticated(now time.Time, err error) {
+// hub, within the budget of unauthLog: an event, and a reply to jti when
+// there is one. Beyond the budget it is only counted, and the count goes in
+// the next event.
+func (p *Pod) unauthenticated(now time.Time, jti string, err error) {
 	u := &p.unauth
-	if !u.last.IsZero() && now.Sub(u.last) < unauthenticatedEvery {
+	if !u.take(now) {
 		u.suppressed++
 		return
 	}
 	fields := map[string]any{"source": "hub", "signed": false}
+	if jti != "" {
+		fields["jti"] = jti
+	}
 	if u.suppressed > 0 {
 		fields["unreported_before"] = u.suppressed
 	}
-	p.log.Warn("unauthenticated command refused", "err", err, "unreported_before", u.suppressed)
+	p.log.Warn("unauthenticated command refused", "jti", jti, "err", err, "unreported_before", u.suppressed)
 	p.commandEvent(now, fields, err)
-	u.last, u.suppressed = now, 0
+	p.reply(now, jti, false, err)
+	u.suppressed = 0
 }
 
-// unauthLog is the rate limit of unauthenticated; only the command loop
-// touches it.
+// unauthLog is the budget of unauthenticated, a token bucket; only the
+// command loop touches it.
 type unauthLog struct {
-	last       time.Time
+	tokens     float64
+	at         time.Time // when tokens was last brought up to date
 	suppressed int
+}
+
+// take spends one report of the budget, if there is one left at now.
+func (u *unauthLog) take(now time.Time) bool {
+	if u.at.IsZero() {
+		u.tokens = unauthenticatedBurst
+	} else if d := now.Sub(u.at); d > 0 {
+		u.tokens = min(unauthenticatedBurst, u.tokens+unauthenticatedBurst*d.Seconds()/unauthenticatedRefill.Seconds())
+	}
+	u.at = now
+	if u.tokens < 1 {
+		return false
+	}
+	u.tokens--
+	return true
 }
 
 // answeredCache keeps the replies given to the last answeredMax commands

@@ -172,8 +172,14 @@ func TestCommandsThatFailVerificationChangeNothing(t *testing.T) {
 				if len(ev) != 1 || ev[0].Fields["ok"] != false || !strings.HasPrefix(ev[0].Fields["error"].(string), tt.reason+": ") {
 					t.Fatalf("command events %+v, want one refused for %s", ev, tt.reason)
 				}
-				if rs := r.up.Replies(); len(rs) > 0 && (rs[0].OK || !strings.HasPrefix(rs[0].Error, tt.reason+": ")) {
-					t.Fatalf("replies %+v, want refused for %s", rs, tt.reason)
+				// Every refusal naming a jti is answered, signed or not;
+				// a message with no jti cannot be.
+				wantReplies := 1
+				if tt.reason == "malformed" {
+					wantReplies = 0
+				}
+				if rs := r.up.Replies(); len(rs) != wantReplies || (len(rs) == 1 && (rs[0].OK || rs[0].JTI == "" || !strings.HasPrefix(rs[0].Error, tt.reason+": "))) {
+					t.Fatalf("replies %+v, want %d refused for %s", rs, wantReplies, tt.reason)
 				}
 				if st := r.pod.Status(); st.State != StateIdle || st.Session != nil {
 					t.Fatalf("status %+v after a refused command", st)
