@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sleegation/podd/hubclient"
+	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/internal/mqtttest"
 )
 
@@ -107,5 +111,90 @@ timeline:
 	st = statusOf(t, podctl, socket)
 	if st.Consent.Granted || st.Consent.Source != "panic" || st.Safety.Latched != nil || !st.Outputs.Safe || !slices.Contains(st.Outputs.Holds, "merge_left") {
 		t.Fatalf("status after the panic press %+v: want consent withdrawn by panic, nothing latched, outputs safe and held (merge_left)", st)
+	}
+}
+
+// TestCommandsThatFailVerificationAreRefusedByARealPod: against a real
+// mosquitto, a real pod answers a merge/start signed by a key it does not
+// trust (under the trusted kid, and under another), an expired one and an
+// unsigned one each with its reason, and none of them changes anything.
+func TestCommandsThatFailVerificationAreRefusedByARealPod(t *testing.T) {
+	podd, podctl, hubctl := binaries(t)
+	m := mqtttest.Start(t, false)
+	keys := t.TempDir()
+	private, public := filepath.Join(keys, "hub.jwks"), filepath.Join(keys, "hub-public.json")
+	if out, code := run(t, hubctl, "keygen", "--kid", "hub-e2e", "--private", private, "--public", public); code != 0 {
+		t.Fatalf("hubctl keygen: exit %d: %s", code, out)
+	}
+	trusted, err := hubclient.LoadKeys(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := func(kid string, o hubclient.Options) *hubclient.Signer {
+		t.Helper()
+		k := trusted[0]
+		if kid != "" {
+			var err error
+			if k, err = hubclient.GenerateKey(kid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := hubclient.NewSigner(k, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	socket, _ := startPod(t, podd, m.URL(), public)
+	if out, code := run(t, podctl, "--socket", socket, "consent", "grant", "--for", "1h"); code != 0 {
+		t.Fatalf("podctl consent grant: exit %d: %s", code, out)
+	}
+	hub, err := hubclient.Connect(m.URL(), "hub-e2e", hubclient.ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hub.Close()
+	start := hubcmd.MergeStart{Session: "s-forged", Dreamscape: "ocean-drift", Start: time.Now().Truncate(time.Second), MaxDuration: time.Hour}
+	request := func(tok hubclient.Token) hubclient.Reply {
+		t.Helper()
+		var r hubclient.Reply
+		// Until the pod has subscribed, a command reaches no one.
+		mqtttest.WaitFor(t, 20*time.Second, "a reply to "+tok.ID, func() bool {
+			var err error
+			r, err = hub.Request("e2e-pod", tok, 2*time.Second)
+			if err != nil && !errors.Is(err, hubclient.ErrNoReply) {
+				t.Fatal(err)
+			}
+			return err == nil
+		})
+		return r
+	}
+	sign := func(s *hubclient.Signer) hubclient.Token {
+		t.Helper()
+		tok, err := s.Sign(start, "e2e-pod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	unsigned := sign(signer("", hubclient.Options{}))
+	dot := bytes.IndexByte(unsigned.Raw, '.')
+	unsigned.Raw = append([]byte("eyJhbGciOiJub25lIn0"), unsigned.Raw[dot:bytes.LastIndexByte(unsigned.Raw, '.')+1]...) // {"alg":"none"}, no signature
+	for _, tt := range []struct {
+		name   string
+		tok    hubclient.Token
+		reason string
+	}{
+		{"a forged key under the hub's kid", sign(signer("hub-e2e", hubclient.Options{})), "bad_signature"},
+		{"a key the pod does not know", sign(signer("hub-other", hubclient.Options{})), "unknown_key"},
+		{"expired", sign(signer("", hubclient.Options{Now: func() time.Time { return time.Now().Add(-time.Hour) }})), "expired"},
+		{"unsigned", unsigned, "unsigned"},
+	} {
+		if r := request(tt.tok); r.OK || r.Reason() != tt.reason || r.JTI != tt.tok.ID {
+			t.Errorf("%s: reply %+v, want refused for %s", tt.name, r, tt.reason)
+		}
+	}
+	if st := statusOf(t, podctl, socket); st.State != "idle" || !st.Consent.Granted || st.Safety.Latched != nil {
+		t.Fatalf("status after the refused commands %+v: want idle, consent as granted, nothing latched", st)
 	}
 }
