@@ -9,12 +9,18 @@
 //     path is a direct call to the actuators' safe state;
 //   - the sensor loop: polls the pulse oximeter's FIFO every SensorPeriod,
 //     feeds the vitals estimator and hands each reading to the watchdog
-//     (Feed never blocks). A read error, or a chip that answers but has
-//     delivered no sample for a second (a brown-out reset it), resets the
-//     estimator and feeds an invalid reading; three failures in a row drop
-//     the device, which is reopened every ReopenPeriod. A FIFO overflow is a
-//     repeating fault: reported when it starts, when it ends and as a count
-//     once a minute while it lasts, never once per poll;
+//     (Feed never blocks). A read the bus refuses (a NACK) feeds an invalid
+//     reading but keeps the estimator's window: the chip keeps sampling
+//     into its FIFO, and the next good read returns those samples, the
+//     estimator bridging the few the chip counted as dropped
+//     (vitals.Estimator.Bridge); a bus that refuses for longer than the chip
+//     can count (holdFIFO, 2.5 s) drops the device. A chip that answers but
+//     has delivered no sample for a second (a brown-out reset it), or repeats
+//     its samples, resets the estimator and feeds an invalid reading, and
+//     three such reads in a row drop the device, which is reopened every
+//     ReopenPeriod. A FIFO overflow is a repeating fault: reported when it
+//     starts, when it ends and as a count once a minute while it lasts,
+//     never once per poll;
 //   - the keepalive: READY=1 to systemd once started, then WATCHDOG=1 and a
 //     ping to the hardware watchdog, only while the safety watchdog has
 //     evaluated within stalledAfter on the monotonic clock.

@@ -12,9 +12,24 @@ import (
 	"github.com/sleegation/podd/uplink"
 )
 
-// failuresBeforeReopen is how many read errors in a row drop the oximeter so
-// it is opened again from scratch (a chip that lost power lost its settings).
+// failuresBeforeReopen is how many faulty reads in a row (no samples, or
+// the same samples again) drop the oximeter so it is opened again from
+// scratch (a chip that lost power lost its settings). Reads the bus
+// refuses are judged by holdFIFO instead.
 const failuresBeforeReopen = 3
+
+// holdFIFO is how long the bus may refuse the oximeter's reads before the
+// chip is opened again from scratch (which clears its FIFO): as long as the
+// chip can keep and count what it samples meanwhile, its 32-sample FIFO
+// and then its overflow counter (MaxLost), 2.5 s at 25 Hz. Within it a
+// refused read loses nothing; the next good read returns what the chip
+// kept and the estimator bridges what it dropped (vitals.Estimator.Bridge),
+// so a bus that NACKs for a moment (electrical noise) does not restart the
+// estimator, whose first estimate needs 4 s of signal: with vitals_stale at
+// 5 s, that restart made a 1 s NACK a false abort.
+func holdFIFO(rateHz float64) time.Duration {
+	return time.Duration(float64(max30102.FIFODepth+max30102.MaxLost) / rateHz * float64(time.Second))
+}
 
 // noSamplesAfter is how long the oximeter may deliver no sample before it
 // counts as failed. A chip reset by a brown-out answers every read without
@@ -45,6 +60,7 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		lastOpen   time.Time
 		faulty     bool      // a fault is active; reported once when it starts and once when it ends
 		lastSample time.Time // when the oximeter last delivered a sample
+		lastRead   time.Time // when a read last succeeded
 		buf        = make([]max30102.Sample, 32)
 		prev       = make([]max30102.Sample, 0, 32) // the samples of the last read
 		repeats    int                              // reads in a row that repeated prev
@@ -98,13 +114,33 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 			dev, failures = d, 0
 			prev, repeats = prev[:0], 0
 			est = vitals.NewEstimator(d.SampleRate())
-			lastSample = time.Now()
+			lastSample, lastRead = time.Now(), time.Now()
 		}
 		n, lost, err := dev.ReadFIFO(buf)
-		if err == nil && n > 0 {
-			lastSample = time.Now()
+		now := time.Now()
+		if err != nil {
+			// The bus refused the read. Unless the read may have popped
+			// samples uncounted, the chip keeps sampling into its FIFO
+			// and counts what it drops once it is full: the estimator
+			// keeps its window, for the next read to continue or
+			// bridge. Only a bus that refuses for longer than the chip
+			// can count (holdFIFO) gets the chip opened from scratch.
+			report(err)
+			invalid()
+			if errors.Is(err, max30102.ErrSamplesLost) {
+				est.Reset()
+			}
+			if now.Sub(lastRead) > holdFIFO(dev.SampleRate()) {
+				_ = dev.Halt() // best effort: the device is not answering
+				dev = nil
+			}
+			continue
 		}
-		if err == nil && time.Since(lastSample) > noSamplesAfter {
+		lastRead = now
+		if n > 0 {
+			lastSample = now
+		}
+		if time.Since(lastSample) > noSamplesAfter {
 			err = errNoSamples
 		}
 		if err == nil && n > 0 {
@@ -130,10 +166,14 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		}
 		failures = 0
 		report(nil)
-		overflow.observe(lost, time.Now())
-		if lost > 0 {
-			// Samples were dropped: the window no longer has a time base.
+		overflow.observe(lost, now)
+		switch {
+		case lost >= max30102.MaxLost:
+			// The counter saturated: how many were lost is unknown, and
+			// the window has no time base.
 			est.Reset()
+		case lost > 0:
+			est.Bridge(lost)
 		}
 		for _, s := range buf[:n] {
 			est.Add(s.Red, s.IR)

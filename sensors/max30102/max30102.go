@@ -21,8 +21,19 @@ const Addr = 0x57
 // ReadFIFO drain the FIFO in one call.
 const FIFODepth = 32
 
+// MaxLost is the most OVF_COUNTER counts: a ReadFIFO that reports this many
+// lost samples may have lost more.
+const MaxLost = 31
+
 // ErrHalted is returned by ReadFIFO after Halt.
 var ErrHalted = errors.New("max30102: halted")
+
+// ErrSamplesLost is wrapped by a ReadFIFO error after which samples may be
+// gone without OVF_COUNTER counting them: a read of FIFO_DATA that failed
+// part way pops the samples whose bytes were read. A failed read of the
+// pointers consumes nothing: the chip goes on filling its FIFO, and the
+// next read returns those samples (and counts any it had to drop).
+var ErrSamplesLost = errors.New("samples may be lost")
 
 const (
 	regIntStatus1  = 0x00 // INT_STATUS1, then INT_STATUS2, INT_ENABLE1/2 and the FIFO pointers
@@ -227,10 +238,12 @@ func (d *Dev) reset() error {
 
 // ReadFIFO moves up to len(dst) of the oldest unread samples into dst and
 // returns how many it moved. lost is the chip's overflow counter: how many
-// samples a full FIFO dropped since the previous read (saturating at 31);
+// samples a full FIFO dropped since the previous read (saturating at
+// MaxLost);
 // when it is not 0 the samples before dst[0] are missing and the caller
-// must not treat the signal as continuous. On an error n and lost are 0:
-// the samples the chip had may be gone, so the signal is broken either way.
+// must not treat the signal as continuous. On an error n and lost are 0
+// and dst is untouched; an error wrapping ErrSamplesLost means samples may
+// be gone uncounted, any other leaves them in the chip for the next read.
 //
 // The FIFO's 5-bit pointers are equal both when it is empty and when it
 // holds 32 samples (datasheet, "FIFO Data"): OVF_COUNTER tells them apart
@@ -261,7 +274,7 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 	}
 	b := d.buf[:n*sampleBytes]
 	if err := d.c.Tx(d.cmd[1:], b); err != nil {
-		return 0, 0, fmt.Errorf("max30102: read FIFO data: %w", err)
+		return 0, 0, fmt.Errorf("max30102: read FIFO data (%w): %w", ErrSamplesLost, err)
 	}
 	for i := range n {
 		s := b[i*sampleBytes:]

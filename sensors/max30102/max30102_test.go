@@ -272,11 +272,12 @@ func TestReadFIFO(t *testing.T) {
 func TestReadFIFOReportsBusErrors(t *testing.T) {
 	data, _ := frames(3, 0)
 	tests := []struct {
-		failAt int
-		want   string
+		failAt   int
+		want     string
+		wantLost bool // errors.Is(err, max30102.ErrSamplesLost)
 	}{
-		{0, "max30102: read FIFO pointers: nack"},
-		{1, "max30102: read FIFO data: nack"}, // a NACK mid-read
+		{0, "max30102: read FIFO pointers: nack", false},
+		{1, "max30102: read FIFO data (samples may be lost): nack", true}, // a NACK mid-read
 	}
 	for _, tt := range tests {
 		ops := slices.Concat(initOps(0x4F, 0x27, 0x24, 0x24), []i2ctest.IO{
@@ -294,8 +295,8 @@ func TestReadFIFOReportsBusErrors(t *testing.T) {
 		})
 		dst := []max30102.Sample{{1, 1}, {1, 1}, {1, 1}}
 		n, lost, err := d.ReadFIFO(dst)
-		if err == nil || err.Error() != tt.want || !errors.Is(err, errNACK) || n != 0 || lost != 0 {
-			t.Errorf("ReadFIFO = %d, %d, %v; want 0, 0, %q", n, lost, err, tt.want)
+		if err == nil || err.Error() != tt.want || !errors.Is(err, errNACK) || errors.Is(err, max30102.ErrSamplesLost) != tt.wantLost || n != 0 || lost != 0 {
+			t.Errorf("ReadFIFO = %d, %d, %v; want 0, 0, %q (samples lost: %v)", n, lost, err, tt.want, tt.wantLost)
 		}
 		if want := []max30102.Sample{{1, 1}, {1, 1}, {1, 1}}; !slices.Equal(dst, want) {
 			t.Errorf("dst = %v after a failed read, want untouched %v", dst, want)

@@ -122,6 +122,14 @@ const (
 	// "unknown". Beyond that range R is not physiological.
 	minR = 0.25
 	maxR = 1.8
+
+	// MaxBridgeSeconds is the longest gap in the samples Bridge fills; a
+	// longer one is a Reset. It covers what a MAX30102 can count: its
+	// overflow counter saturates at 31 samples, 1.24 s at 25 Hz.
+	MaxBridgeSeconds = 1.5
+	// maxBridges is how many bridged gaps the window remembers; older
+	// ones have left it (or the samples came in too broken to measure).
+	maxBridges = 4
 )
 
 // Estimator derives heart rate and SpO2 from a pulse oximeter's red and IR
@@ -151,9 +159,20 @@ type Estimator struct {
 	head    int       // next slot to write
 	count   int       // valid samples, up to len(ir)
 
+	// Bridged gaps (see Bridge): added counts the samples since Reset,
+	// bridged ones included; bridges holds the newest gaps as [from, to)
+	// in that count; pending is a gap waiting for the next Add.
+	added   int
+	bridges []span
+	pending int
+
 	// Scratch space for Estimate, sized once.
 	rawRed, rawIR, ac, smooth, peaks, peakIdx []float64
+	usable                                    []bool // per interval between peaks: not across a bridged gap
 }
+
+// span is a run of samples [from, to).
+type span struct{ from, to int }
 
 // NewEstimator returns an Estimator for samples arriving at sampleRateHz.
 // It panics if the rate is not positive and finite: that is a wiring error.
@@ -177,13 +196,37 @@ func NewEstimator(sampleRateHz float64) *Estimator {
 		smooth:       make([]float64, n),
 		peaks:        make([]float64, n/2+1),
 		peakIdx:      make([]float64, n/2+1),
+		usable:       make([]bool, n/2+1),
+		bridges:      make([]span, 0, maxBridges),
 	}
 }
 
-// Add appends one sample, in the order the sensor produced them.
+// Add appends one sample, in the order the sensor produced them. After a
+// Bridge it first fills the gap.
 func (e *Estimator) Add(red, ir uint32) {
-	e.red[e.head] = float64(red)
-	e.ir[e.head] = float64(ir)
+	r, i := float64(red), float64(ir)
+	if k := e.pending; k > 0 {
+		e.pending = 0
+		last := e.head - 1
+		if last < 0 {
+			last = len(e.ir) - 1
+		}
+		r0, i0 := e.red[last], e.ir[last]
+		if len(e.bridges) == maxBridges {
+			e.bridges = append(e.bridges[:0], e.bridges[1:]...)
+		}
+		e.bridges = append(e.bridges, span{e.added, e.added + k})
+		for j := 1; j <= k; j++ {
+			f := float64(j) / float64(k+1)
+			e.add(r0+f*(r-r0), i0+f*(i-i0))
+		}
+	}
+	e.add(r, i)
+}
+
+func (e *Estimator) add(red, ir float64) {
+	e.red[e.head] = red
+	e.ir[e.head] = ir
 	e.head++
 	if e.head == len(e.ir) {
 		e.head = 0
@@ -191,13 +234,37 @@ func (e *Estimator) Add(red, ir uint32) {
 	if e.count < len(e.ir) {
 		e.count++
 	}
+	e.added++
 }
 
-// Reset forgets every sample. The caller resets after any gap in the
-// samples (a FIFO overflow, a read error), which would otherwise look like
-// a beat.
+// Reset forgets every sample. The caller resets after a gap in the samples
+// it cannot measure (a read that may have lost samples uncounted), which
+// would otherwise look like a beat, and after one longer than
+// MaxBridgeSeconds.
 func (e *Estimator) Reset() {
-	e.head, e.count = 0, 0
+	e.head, e.count, e.added, e.pending = 0, 0, 0, 0
+	e.bridges = e.bridges[:0]
+}
+
+// Bridge says that n samples were lost between the last Add and the next
+// (a FIFO overflow: the chip counted them), so that the window keeps its
+// time base: the next Add first fills the gap with n samples on the
+// straight line from the last sample to its own. A beat may have been lost
+// in the gap, so the interval between the peaks on either side of it never
+// counts, neither in the heart rate nor in the regularity checks; the beats
+// on each side still do. A gap longer than MaxBridgeSeconds, or with no
+// sample before it, is a Reset (none before: nothing to bridge). Gaps
+// reported before the next Add add up.
+func (e *Estimator) Bridge(n int) {
+	if n <= 0 {
+		return
+	}
+	if e.count == 0 {
+		return
+	}
+	if e.pending += n; float64(e.pending) > MaxBridgeSeconds*e.fs || e.pending >= len(e.ir) {
+		e.Reset()
+	}
 }
 
 // Estimate returns the vitals over the most recent beats. A value is marked
@@ -241,8 +308,15 @@ func (e *Estimator) Estimate() Reading {
 	// needs for minRecentPeaks. The threshold is relative to the recent
 	// span's tallest, so that an older artefact cannot hide the current
 	// pulse.
-	peaks := e.findPeaks(smooth, slices.Max(smooth[recent:]))
-	peaks = recentPeaks(peaks, recent)
+	all := e.findPeaks(smooth, slices.Max(smooth[recent:]))
+	peaks := recentPeaks(all, recent)
+	// Intervals across a bridged gap do not count: reach back for as many
+	// that do as the recent span would have had.
+	usable := e.markUsable(peaks, n)
+	for countTrue(usable) < minRecentPeaks-1 && len(peaks) < len(all) {
+		peaks = all[len(all)-len(peaks)-1:]
+		usable = e.markUsable(peaks, n)
+	}
 	if len(peaks) < minPeaks {
 		return r
 	}
@@ -252,7 +326,7 @@ func (e *Estimator) Estimate() Reading {
 	if from < recent && (!signalPresent(red[from:]) || !signalPresent(ir[from:])) {
 		return r
 	}
-	hr, ok := e.heartRate(peaks, smooth)
+	hr, ok := e.heartRate(peaks, smooth, usable)
 	if !ok {
 		return r
 	}
@@ -364,27 +438,69 @@ func (e *Estimator) findPeaks(x []float64, top float64) []float64 {
 	return peaks
 }
 
-// heartRate returns 60·fs over the mean interval of peaks (the recent
-// beats), if they form a regular pulse in the plausible range: each interval
-// within maxIntervalDeviation of its neighbours, and each beat of x (the
-// filtered pulse the peaks index) like the next.
-func (e *Estimator) heartRate(peaks, x []float64) (float64, bool) {
+// markUsable marks, for each interval between successive peaks of a window
+// of n samples, whether it is clear of every bridged gap (by a sample on
+// each side, since the gap's straight line bends the filtered pulse there).
+func (e *Estimator) markUsable(peaks []float64, n int) []bool {
+	usable := e.usable[:max(len(peaks)-1, 0)]
+	first := e.added - n // the window's first sample, in e.added's count
+	for i := range usable {
+		usable[i] = true
+		for _, b := range e.bridges {
+			from, to := float64(b.from-first), float64(b.to-first)
+			if from-1 <= peaks[i+1] && to >= peaks[i] {
+				usable[i] = false
+			}
+		}
+	}
+	return usable
+}
+
+func countTrue(b []bool) int {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+// heartRate returns 60·fs over the mean of the usable intervals between
+// peaks (the recent beats), if they form a regular pulse in the plausible
+// range: each usable interval within maxIntervalDeviation of its usable
+// neighbours, at least minPeaks-1 of them, and each beat of x (the filtered
+// pulse the peaks index) like the next. usable[i] is false for the
+// interval from peaks[i] to peaks[i+1] when it spans a bridged gap.
+func (e *Estimator) heartRate(peaks, x []float64, usable []bool) (float64, bool) {
 	if len(peaks) < minPeaks {
 		return 0, false
 	}
 	for i := 2; i < len(peaks); i++ {
+		if !usable[i-2] || !usable[i-1] {
+			continue
+		}
 		a, b := peaks[i-1]-peaks[i-2], peaks[i]-peaks[i-1]
 		if max(a, b) > (1+maxIntervalDeviation)*min(a, b) {
 			return 0, false
 		}
 	}
-	m := len(peaks) - 1 // intervals
-	mean := (peaks[m] - peaks[0]) / float64(m)
-	hr := 60 * e.fs / mean
+	var sum float64
+	m := 0 // usable intervals
+	for i, ok := range usable {
+		if ok {
+			sum += peaks[i+1] - peaks[i]
+			m++
+		}
+	}
+	if m < minPeaks-1 {
+		return 0, false
+	}
+	hr := 60 * e.fs / (sum / float64(m))
 	if hr < MinHeartRateBPM || hr > MaxHeartRateBPM {
 		return 0, false
 	}
-	if beatSimilarity(x, peaks) < minBeatSimilarity {
+	if beatSimilarity(x, peaks, usable) < minBeatSimilarity {
 		return 0, false
 	}
 	return hr, true
@@ -397,10 +513,15 @@ func (e *Estimator) heartRate(peaks, x []float64) (float64, bool) {
 // autocorrelation at one beat interval; unlike an autocorrelation at the
 // mean interval, it stays near 1 while the rate changes, because each beat
 // is compared at its own lag. Noise does not repeat itself: only the
-// samples at its peaks line up, and it stays well below a pulse.
-func beatSimilarity(x, peaks []float64) float64 {
+// samples at its peaks line up, and it stays well below a pulse. A beat
+// whose interval to the next is not usable (it spans a bridged gap) is not
+// compared.
+func beatSimilarity(x, peaks []float64, usable []bool) float64 {
 	var xy, xx, yy float64
 	for j := range len(peaks) - 1 {
+		if !usable[j] {
+			continue
+		}
 		lag := peaks[j+1] - peaks[j]
 		lo := int(lag)
 		f := lag - float64(lo)

@@ -589,3 +589,78 @@ func TestEstimatorContact(t *testing.T) {
 		}
 	}
 }
+
+// A gap the chip counted (a FIFO overflow after a bus that refused reads
+// for a moment) is bridged: the estimate stays valid and right at once,
+// at every gap up to MaxBridgeSeconds and wherever it falls in the beat,
+// even when it swallows a whole beat (the interval across the gap never
+// counts); the same gap handled by Reset leaves the estimate invalid for
+// FirstEstimateSeconds.
+func TestEstimatorBridgesACountedGap(t *testing.T) {
+	for _, hr := range []float64{50, 72, 140} {
+		for _, gap := range []float64{0.04, 0.3, 0.6, 1.0, 1.24} {
+			for _, offset := range []float64{0, 0.25, 0.5, 0.75} { // of a beat, where the gap starts
+				e := NewEstimator(25)
+				g := newPPG(25, hr, 97)
+				g.feed(e, 10+offset*60/hr)
+				lost := int(math.Round(gap * 25))
+				for range lost {
+					g.next() // sampled by the chip, dropped from its full FIFO
+				}
+				e.Bridge(lost)
+				for i := range 25 { // the next second, read at 5 Hz
+					e.Add(g.next())
+					if i%5 != 4 {
+						continue
+					}
+					r := e.Estimate()
+					if !r.Valid() || math.Abs(r.HeartRateBPM-hr) > 2 || math.Abs(r.SpO2Pct-97) > 2 {
+						t.Fatalf("%v bpm, a %v s gap %v of a beat in, %d samples after it: %+v; want %v ± 2 bpm, 97 ± 2 %%, valid", hr, gap, offset, i+1, r, hr)
+					}
+				}
+			}
+		}
+	}
+	e := NewEstimator(25)
+	g := newPPG(25, 72, 97)
+	g.feed(e, 10)
+	for range 12 {
+		g.next()
+	}
+	e.Reset()
+	g.feed(e, 1)
+	if r := e.Estimate(); r.HeartRateValid {
+		t.Errorf("a Reset for the same gap: %+v a second later, want invalid", r)
+	}
+}
+
+// Bridge with no sample before the gap, or a gap longer than
+// MaxBridgeSeconds (in one report or several before the next Add), is a
+// Reset.
+func TestEstimatorBridgeLimits(t *testing.T) {
+	e := NewEstimator(25)
+	e.Bridge(10)
+	g := newPPG(25, 72, 97)
+	g.feed(e, 4)
+	if r := e.Estimate(); !r.Valid() || e.count != 100 {
+		t.Errorf("a Bridge before any sample: %+v over %d samples; want valid over the 100 added", r, e.count)
+	}
+	for _, reports := range [][]int{{38}, {20, 18}} {
+		e := NewEstimator(25)
+		g.feed(e, 10)
+		for _, n := range reports {
+			e.Bridge(n)
+		}
+		if e.count != 0 {
+			t.Errorf("gaps %v (%.2f s): %d samples kept, want a Reset", reports, 38.0/25, e.count)
+		}
+	}
+	e = NewEstimator(25)
+	g.feed(e, 10)
+	e.Bridge(20)
+	e.Bridge(17) // 37 samples: 1.48 s, within MaxBridgeSeconds
+	e.Add(g.next())
+	if e.count != 200 || e.added != 250+37+1 || len(e.bridges) != 1 || e.bridges[0] != (span{250, 287}) {
+		t.Errorf("gaps of 20 and 17: count %d, added %d, bridges %v; want 200, 288, [{250 287}]", e.count, e.added, e.bridges)
+	}
+}
