@@ -119,17 +119,14 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		n, lost, err := dev.ReadFIFO(buf)
 		now := time.Now()
 		if err != nil {
-			// The bus refused the read. Unless the read may have popped
-			// samples uncounted, the chip keeps sampling into its FIFO
-			// and counts what it drops once it is full: the estimator
-			// keeps its window, for the next read to continue or
-			// bridge. Only a bus that refuses for longer than the chip
-			// can count (holdFIFO) gets the chip opened from scratch.
+			// The bus refused the read. The chip keeps sampling into its
+			// FIFO, and the next good read returns what it kept and
+			// counts what is missing (ReadFIFO's lost): the estimator
+			// keeps its window, for that read to continue or bridge.
+			// Only a bus that refuses for longer than the chip can count
+			// (holdFIFO) gets the chip opened from scratch.
 			report(err)
 			invalid()
-			if errors.Is(err, max30102.ErrSamplesLost) {
-				est.Reset()
-			}
 			if now.Sub(lastRead) > holdFIFO(dev.SampleRate()) {
 				_ = dev.Halt() // best effort: the device is not answering
 				dev = nil

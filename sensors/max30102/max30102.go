@@ -28,13 +28,6 @@ const MaxLost = 31
 // ErrHalted is returned by ReadFIFO after Halt.
 var ErrHalted = errors.New("max30102: halted")
 
-// ErrSamplesLost is wrapped by a ReadFIFO error after which samples may be
-// gone without OVF_COUNTER counting them: a read of FIFO_DATA that failed
-// part way pops the samples whose bytes were read. A failed read of the
-// pointers consumes nothing: the chip goes on filling its FIFO, and the
-// next read returns those samples (and counts any it had to drop).
-var ErrSamplesLost = errors.New("samples may be lost")
-
 const (
 	regIntStatus1  = 0x00 // INT_STATUS1, then INT_STATUS2, INT_ENABLE1/2 and the FIFO pointers
 	regFIFOPtrs    = 0x04 // FIFO_WR_PTR, then OVF_COUNTER and FIFO_RD_PTR
@@ -169,6 +162,16 @@ type Dev struct {
 	cmd   [2]byte // INT_STATUS1, FIFO_DATA
 	regs7 [7]byte // INT_STATUS1, INT_STATUS2, INT_ENABLE1, INT_ENABLE2, WR, OVF, RD
 	buf   [FIFODepth * sampleBytes]byte
+	// popped is set by a read of FIFO_DATA that failed, for the next
+	// read to count the samples it popped.
+	popped *poppedFrom
+}
+
+// poppedFrom is where a failed read of FIFO_DATA started: FIFO_RD_PTR then,
+// and how many samples it asked for.
+type poppedFrom struct {
+	rd    byte
+	asked int
 }
 
 // New checks that a MAX30102 answers on bus, resets it and starts it
@@ -237,13 +240,14 @@ func (d *Dev) reset() error {
 }
 
 // ReadFIFO moves up to len(dst) of the oldest unread samples into dst and
-// returns how many it moved. lost is the chip's overflow counter: how many
-// samples a full FIFO dropped since the previous read (saturating at
-// MaxLost);
-// when it is not 0 the samples before dst[0] are missing and the caller
-// must not treat the signal as continuous. On an error n and lost are 0
-// and dst is untouched; an error wrapping ErrSamplesLost means samples may
-// be gone uncounted, any other leaves them in the chip for the next read.
+// returns how many it moved. lost is how many samples are missing before
+// dst[0] since the previous read: the chip's overflow counter (the samples
+// a full FIFO dropped), plus those a failed read of FIFO_DATA popped
+// (counted from FIFO_RD_PTR; all 32 or none read as MaxLost), saturating
+// at MaxLost; when it is not 0 the caller must not treat the signal as
+// continuous. On an error n and lost are 0 and dst is untouched; the chip
+// keeps sampling, and the next read that succeeds returns what it kept and
+// counts what is missing.
 //
 // The FIFO's 5-bit pointers are equal both when it is empty and when it
 // holds 32 samples (datasheet, "FIFO Data"): OVF_COUNTER tells them apart
@@ -264,17 +268,29 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 	}
 	aFull := d.regs7[0]&intAFull != 0
 	wr, ovf, rd := d.regs7[4]&ptrMask, d.regs7[5]&ptrMask, d.regs7[6]&ptrMask
+	lost = int(ovf)
+	if p := d.popped; p != nil {
+		d.popped = nil
+		k := int((rd - p.rd) & ptrMask)
+		if k == 0 && p.asked == FIFODepth {
+			k = MaxLost // none or all 32: unknown
+		}
+		lost = min(lost+k, MaxLost)
+	}
 	n = int((wr - rd) & ptrMask)
 	if n == 0 && (ovf > 0 || aFull) {
 		n = FIFODepth
 	}
 	n = min(n, len(dst))
 	if n == 0 {
-		return 0, int(ovf), nil
+		return 0, lost, nil
 	}
 	b := d.buf[:n*sampleBytes]
 	if err := d.c.Tx(d.cmd[1:], b); err != nil {
-		return 0, 0, fmt.Errorf("max30102: read FIFO data (%w): %w", ErrSamplesLost, err)
+		// The read may have popped some of the samples, uncounted by
+		// OVF_COUNTER: the next read counts them from FIFO_RD_PTR.
+		d.popped = &poppedFrom{rd: rd, asked: n}
+		return 0, 0, fmt.Errorf("max30102: read FIFO data: %w", err)
 	}
 	for i := range n {
 		s := b[i*sampleBytes:]
@@ -283,7 +299,7 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 			IR:  (uint32(s[3])<<16 | uint32(s[4])<<8 | uint32(s[5])) & sampleMask,
 		}
 	}
-	return n, int(ovf), nil
+	return n, lost, nil
 }
 
 // SampleRate returns the rate, in Hz, at which samples enter the FIFO: the
