@@ -376,7 +376,7 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	wait(10*time.Second, "idle after the panic", state(controller.StateIdle))
 
 	merge("m-3")
-	// A signed command the pod refuses (identify: not supported), then an
+	// A signed command the pod refuses (identify during a merge), then an
 	// unsigned merge/abort it acts on, both through the broker.
 	signer, err := hubclient.NewSigner(hubKey, hubclient.Options{})
 	if err != nil {

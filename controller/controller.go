@@ -169,6 +169,7 @@ type Pod struct {
 	jitter     func() float64 // uniform in [0, 1), for the parts' backoff
 
 	sess        session
+	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
 
 	verifier        *hubcmd.Verifier
