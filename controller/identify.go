@@ -55,7 +55,8 @@ type identifier struct {
 }
 
 // Identify shows IdentifyLight, steady, on the whole strip for d (0 is
-// DefaultIdentify; hubcmd bounds it to 1 s..2 min), so that a technician
+// DefaultIdentify; else hubcmd.MinIdentify..MaxIdentify, 1 s..2 min, the
+// hub's duration_s, which the hub must give), so that a technician
 // finds the pod the hub means; then the strip shows the ambient light
 // again. The sleeper comes first: it is accepted only when the sensor sees
 // no one (contact none, no sensor fault), no merge is under way, nothing
