@@ -52,6 +52,7 @@ type identifier struct {
 	until time.Time // zero: none in progress
 	gen   uint64    // the gate's generation when it began
 	ended time.Time // when the last one ended
+	ends  uint64    // how many have ended
 }
 
 // Identify shows IdentifyLight, steady, on the whole strip for d (0 is
@@ -122,6 +123,7 @@ func (p *Pod) Identify(d time.Duration) error {
 		return &RefusedError{Reasons: reasons, Detail: strings.Join(details, "; ")}
 	}
 	id.until, id.gen = now.Add(d), gen
+	ends := id.ends
 	id.mu.Unlock()
 
 	pixels := make([]apa102.Color, p.cfg.LEDCount)
@@ -130,6 +132,15 @@ func (p *Pod) Identify(d time.Duration) error {
 	}
 	err := p.parts.Gate.Do(func() error { return p.parts.Strip.Write(pixels) })
 	if err == nil {
+		id.mu.Lock()
+		endedMeanwhile := id.ends != ends
+		id.mu.Unlock()
+		if endedMeanwhile {
+			// The session loop ended it between the check and the frame,
+			// and showed the ambient light before this frame: again.
+			p.light()
+			return nil
+		}
 		p.log.Info("identify: showing the identify light", "for", d)
 		return nil
 	}
@@ -198,6 +209,7 @@ func (p *Pod) endIdentify(now time.Time, why string) {
 		return
 	}
 	id.until, id.ended = time.Time{}, now
+	id.ends++
 	id.mu.Unlock()
 	p.log.Info("identify ended", "why", why)
 	p.light()
