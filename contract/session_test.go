@@ -144,13 +144,17 @@ func validateAll(t *testing.T, msgs []hubMsg) map[string]bool {
 // on merge/abort, a withdrawal, a sensor fault that becomes an abort and is
 // acknowledged, and a clean stop. Every message the hub receives validates
 // against the contract's schemas, and every event type and form that run
-// produces is seen.
+// produces is seen. Every message published under sleegation/ during it
+// passes the privacy check (privacyProblems): no raw waveform leaves the
+// pod, and it uses no topic but its own four.
 func TestEveryMessageOfASessionValidates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a pod against mosquitto for about a minute")
 	}
 	m := mqtttest.Start(t, false)
 	hub := hubView{t: t, sub: mqtttest.Subscribe(t, m.URL(), uplink.Root(podID)+"#", "contract-hub", true)}
+	// Everything anyone publishes under sleegation/, for the privacy check.
+	everything := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "contract-privacy", true)
 
 	sc, err := scenario.Parse([]byte("name: contract\nbaseline: {heart_rate_bpm: 58, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}\n"))
 	if err != nil {
@@ -376,7 +380,7 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	wait(10*time.Second, "idle after the panic", state(controller.StateIdle))
 
 	merge("m-3")
-	// A signed command the pod refuses (identify: not supported), then an
+	// A signed command the pod refuses (identify during a merge), then an
 	// unsigned merge/abort it acts on, both through the broker.
 	signer, err := hubclient.NewSigner(hubKey, hubclient.Options{})
 	if err != nil {
@@ -430,6 +434,18 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	})
 
 	seen := validateAll(t, hub.messages())
+	// Raw waveforms never leave the pod: every topic used under
+	// sleegation/ is one of the pod's four or the hub's cmd, and nothing
+	// the pod published holds a series of samples.
+	all := everything.Messages()
+	if len(all) < len(hub.messages()) {
+		t.Errorf("the sleegation/# subscriber saw %d messages, fewer than the pod's %d", len(all), len(hub.messages()))
+	}
+	for _, msg := range all {
+		for _, p := range privacyProblems(podID, msg.Topic(), msg.Payload()) {
+			t.Error(p)
+		}
+	}
 	for _, want := range []string{
 		"status", "status offline", "telemetry", "telemetry historical",
 		"event fault fault duplicate_pod", "event fault fault fifo_overflow", "event fault polls",

@@ -10,14 +10,6 @@ import (
 	"github.com/sleegation/podd/uplink"
 )
 
-// Command reasons of the pod's own, beside hubcmd's (the verification) and
-// the Refuse* ones (the merge's conditions).
-const (
-	// ReasonNotSupported: identify needs a light the pod can blink
-	// outside its ambient light, which it does not have yet.
-	ReasonNotSupported = "not_supported"
-)
-
 // commandLoop hands each command the uplink received to handleCommand,
 // until ctx is done. It runs beside the telemetry loop: a command never
 // touches the safety core except through the gate's direct safe state.
@@ -212,7 +204,7 @@ func (p *Pod) act(cmd hubcmd.Command) error {
 		p.SetTelemetryInterval(a.Interval)
 		return nil
 	case hubcmd.Identify:
-		return &RefusedError{Reasons: []string{ReasonNotSupported}, Detail: "identify is not supported by this pod yet"}
+		return p.Identify(a.Duration)
 	}
 	return &RefusedError{Reasons: []string{string(hubcmd.ReasonUnknownCommand)}, Detail: "unknown command"}
 }

@@ -56,7 +56,7 @@ func TestAMergeAbortDoesNotWaitBehindAHungReply(t *testing.T) {
 			t.Fatalf("state %s, want merged", st.State)
 		}
 		close(up.armed)
-		// A signed command the pod refuses (identify: not supported), and
+		// A signed command the pod refuses (identify during a merge), and
 		// answers: its reply is what hangs.
 		refused := h.sign(h.trusted, hubcmd.Identify{Duration: 10 * time.Second})
 		fake.Commands()

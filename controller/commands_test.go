@@ -285,7 +285,7 @@ func TestNoCommandClearsALatchOrGrantsConsent(t *testing.T) {
 			got = append(got, e.Fields["cmd"].(string)+"="+strings.SplitN(reason+":", ":", 2)[0])
 		}
 		// Only telemetry/interval is done; the rest is refused.
-		want := []string{"merge/start=no_consent,latched", "merge/end=no_session", "merge/abort=no_session", "identify=not_supported", "telemetry/interval="}
+		want := []string{"merge/start=no_consent,latched", "merge/end=no_session", "merge/abort=no_session", "identify=occupied,latched,outputs_held", "telemetry/interval="}
 		if !slices.Equal(got, want) {
 			t.Fatalf("commands %v, want %v", got, want)
 		}

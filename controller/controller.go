@@ -131,6 +131,13 @@ type Parts struct {
 	HardwareWatchdog Pinger
 	// SimStatus reports the simulated outputs; nil on real hardware.
 	SimStatus func() *SimStatus
+	// Replay is the replay cache of the hub's commands: the store's
+	// (journal.ReplayCache), so that a command accepted before a restart
+	// is refused as replayed after it. While the store cannot answer it
+	// fails, and every signed command but merge/abort is refused
+	// replay_unchecked. nil: a hubcmd.MemoryReplayCache, which forgets at
+	// a restart (for tests).
+	Replay hubcmd.ReplayCache
 	// ConsentButton and PanicButton are the sleeper's buttons; nil for
 	// none. They run in the safety core: a press of the panic button
 	// reaches the outputs' safe state whatever the other parts do.
@@ -162,6 +169,7 @@ type Pod struct {
 	jitter     func() float64 // uniform in [0, 1), for the parts' backoff
 
 	sess        session
+	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
 
 	verifier        *hubcmd.Verifier
@@ -229,12 +237,13 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	p.wd = wd
 	p.telemetryEvery.Store(int64(cfg.TelemetryInterval))
 	p.intervalChanged = make(chan struct{}, 1)
-	// The jtis of accepted commands are kept in memory: a restart forgets
-	// them, and a command could be replayed until its exp (at most
-	// hubcmd.MaxLifetime).
+	replay := parts.Replay
+	if replay == nil {
+		replay = hubcmd.NewMemoryReplayCache(0, time.Now)
+	}
 	v, err := hubcmd.NewVerifier(hubcmd.VerifierConfig{
 		PodID: cfg.Pod, Keys: cfg.HubKeys,
-		Replay:  hubcmd.NewMemoryReplayCache(0, time.Now),
+		Replay:  replay,
 		Session: p.sessionID,
 	})
 	if err != nil {

@@ -315,9 +315,10 @@ type rigOpts struct {
 	hang     *haltHang               // makes the strip's Halt hang
 	services []Part                  // supervised parts besides the simulator
 	logger   *slog.Logger
-	hubKeys  *hubcmd.KeySet // the hub's keys; nil: none
-	uplink   Uplink         // the pod's uplink when not up itself (up wrapped)
-	unsynced bool           // the wall clock is not synchronised
+	hubKeys  *hubcmd.KeySet     // the hub's keys; nil: none
+	uplink   Uplink             // the pod's uplink when not up itself (up wrapped)
+	unsynced bool               // the wall clock is not synchronised
+	replay   hubcmd.ReplayCache // the replay cache; nil: the memory one
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -387,6 +388,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		ConsentButton: consent,
 		PanicButton:   panicB,
 		Store:         store,
+		Replay:        opts.replay,
 		Uplink:        r.uplink(opts.uplink),
 		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()

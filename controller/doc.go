@@ -138,6 +138,24 @@
 //
 // A merge does not survive a restart of the daemon: the pod starts idle.
 //
+// # Identify
+//
+// The hub's identify (Identify) shows a steady IdentifyLight on the whole
+// strip for a technician to find the pod, then the ambient light again.
+// The sleeper comes first: it is accepted only when the sensor sees no one,
+// no merge is under way, nothing is latched and the outputs are open; it
+// never opens them, so a pod empty since its start (no evidence of safety)
+// refuses it (outputs_held). The light goes through the gate like any
+// normal output, so a safe state darkens it at once; the identify records
+// the gate's generation when it begins and ends once it changes, and the
+// only frame it writes afterwards is the ambient light, through the gate:
+// the identify light never reappears after a safe state. The session loop
+// ends it at its time, and at once when someone lies down, a merge starts
+// or an abort latches. Photosensitivity: each identify is two frames (on,
+// off); a second identify during one extends it without a frame, and one
+// within IdentifyRest of the last end is refused, so no sequence of
+// commands makes the strip flash.
+//
 // The session's state is guarded by its own mutex; it is changed by the
 // callers of StartMerge, EndMerge, AbortMerge, Panic, GrantConsent and
 // WithdrawConsent, and by the session loop (a goroutine of

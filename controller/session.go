@@ -464,7 +464,9 @@ func (p *Pod) sessionLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		p.sessionStep(time.Now())
+		now := time.Now()
+		p.sessionStep(now)
+		p.identifyStep(now)
 	}
 }
 

@@ -33,10 +33,10 @@ var ErrReplayCacheFull = errors.New("hubcmd: replay cache full of unexpired comm
 // than it sends to one pod. Each entry costs about 100 bytes.
 const DefaultReplayCapacity = 1024
 
-// MemoryReplayCache is a ReplayCache in memory: for tests, and the fallback
-// while the store cannot keep the jtis. It forgets everything when the
-// process ends, so a command recorded only here can be replayed after a
-// restart until its exp (at most MaxLifetime).
+// MemoryReplayCache is a ReplayCache in memory, for tests (the pod keeps
+// its jtis in its store: journal.ReplayCache). It forgets everything when
+// the process ends, so a command recorded only here can be replayed after
+// a restart until its exp (at most MaxLifetime).
 //
 // It holds at most its capacity of jtis. Eviction is by exp only: on every
 // Seen, each entry whose exp is at or before now() is dropped, so it is

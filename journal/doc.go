@@ -1,10 +1,10 @@
 // Package journal is the pod's local store: one bbolt file that owns the
 // outbox (every telemetry and event record between its creation and the
-// broker's acknowledgement), the per-pod sequence counter, and the latched
-// abort, plus a small seq file beside it that outlives the store. It knows
-// nothing of MQTT or of the payloads' format (except the one latch it writes
-// itself, below); it must not be used for raw biometric waveforms, which
-// never leave memory.
+// broker's acknowledgement), the per-pod sequence counter, the latched
+// abort and the replay cache of the hub's commands, plus a small seq file
+// beside it that outlives the store. It knows nothing of MQTT or of the
+// payloads' format (except the one latch it writes itself, below); it must
+// not be used for raw biometric waveforms, which never leave memory.
 //
 // # Durability rules
 //
@@ -231,6 +231,36 @@
 // until a technician, having asked the hub for the highest seq it holds from
 // the pod, calls SetSeqFloor above it. Deleting both the store and its seq
 // file is how a technician declares the pod new: numbering then starts at 1.
+//
+// # The replay cache
+//
+// The jti bucket holds the jti of every signed command the pod accepted,
+// each until its exp, so that a command replayed after a restart is still
+// refused (hubcmd's ReplayCache; ReplayCache here, over a Slot, so that it
+// follows the Store the Slot holds after a Reopen). Each Seen is one write
+// transaction, committed with fsync before the command is acted on: it
+// deletes the entries whose exp is at or before now, reports whether the jti
+// is held, and records it. Commands are a handful a night, so the walk of
+// the bucket (at most ReplayLimits.Capacity entries, 1024) and the fsync per
+// command cost nothing that matters, and no separate index by exp is kept.
+// The cache is bounded as hubcmd's memory cache is: when Capacity unexpired
+// jtis are held, Seen refuses (ErrReplayFull) rather than forget one. The
+// bucket is created by Open when missing (a file of an earlier podd, which
+// kept its jtis in memory) without changing the format.
+//
+// An entry carries a CRC-32C of its key and value. One that fails it tells
+// neither which jti it was (the key may be what changed) nor until when it
+// is needed, so it cannot simply count as "seen": a replay of the jti it
+// was would pass. Instead it is deleted and the bucket marks every jti
+// unknown from now (a key no jti can be, holding the time): until
+// ReplayLimits.Lifetime (hubcmd.MaxLifetime) has passed, by when every
+// command accepted before has expired, Seen refuses every jti
+// (ErrReplayUnknown). The fresh store put in place of a damaged file starts
+// with the same mark, at the time of the recovery. A refusal costs the hub
+// a retry ten minutes later; the pod's verifier still acts on merge/abort,
+// which needs no replay check, so no refusal makes the pod less safe. The
+// same holds while the Slot has no open Store, or a damaged one: Seen
+// fails, and only merge/abort is acted on.
 //
 // # A journal that opens later
 //

@@ -475,6 +475,9 @@ func (s *Store) setUp(tx *bolt.Tx) error {
 	if tel == nil {
 		return damagef("no telemetry bucket in a format %d file", formatVersion)
 	}
+	if err := setUpJTI(tx); err != nil {
+		return err
+	}
 	if err := audit(tx, meta, out, tel); err != nil {
 		return err
 	}
@@ -520,6 +523,9 @@ func (s *Store) create(tx *bolt.Tx) error {
 		return err
 	}
 	if _, err := tx.CreateBucket(bucketTelemetry); err != nil {
+		return err
+	}
+	if err := setUpJTI(tx); err != nil {
 		return err
 	}
 	next := uint64(1)

@@ -91,23 +91,33 @@ func run(t *testing.T, bin string, args ...string) (string, int) {
 // returns its API socket and its log.
 func startPod(t *testing.T, podd, broker, publicKeys string) (string, *mqtttest.LockedBuffer) {
 	t.Helper()
-	return startPodWith(t, podd, broker, publicKeys, `
+	return startPodWith(t, podd, broker, publicKeys, calmScenario)
+}
+
+// calmScenario is a sleeper at rest for the whole test.
+const calmScenario = `
 name: e2e-calm
 baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
-`)
-}
+`
 
 // startPodWith starts podd on sim.yaml as pod e2e-pod with scenario and the
 // extra PODD_ variables env, and returns its API socket and its output.
 func startPodWith(t *testing.T, podd, broker, publicKeys, scenario string, env ...string) (string, *mqtttest.LockedBuffer) {
 	t.Helper()
-	dir := t.TempDir()
+	socket, out, _ := startPodIn(t, t.TempDir(), podd, broker, publicKeys, scenario, env...)
+	return socket, out
+}
+
+// startPodIn is startPodWith with its store in dir; stop stops it (SIGTERM)
+// and waits for it, at once or at the end of the test.
+func startPodIn(t *testing.T, dir, podd, broker, publicKeys, scenario string, env ...string) (socket string, out *mqtttest.LockedBuffer, stop func()) {
+	t.Helper()
 	sockDir, err := os.MkdirTemp("", "podd") // t.TempDir's path can be too long for a socket
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	socket := filepath.Join(sockDir, "podd.sock")
+	socket = filepath.Join(sockDir, "podd.sock")
 	sc := filepath.Join(dir, "scenario.yaml")
 	if err := os.WriteFile(sc, []byte(scenario), 0o600); err != nil {
 		t.Fatal(err)
@@ -122,25 +132,29 @@ func startPodWith(t *testing.T, podd, broker, publicKeys, scenario string, env .
 		"PODD_SECURITY_HUB_KEYS="+publicKeys,
 	)
 	cmd.Env = append(cmd.Env, env...)
-	out := &mqtttest.LockedBuffer{}
+	out = &mqtttest.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("podd output:\n%s", out.String())
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(15 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+			if t.Failed() {
+				t.Logf("podd output:\n%s", out.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
 	mqtttest.WaitFor(t, 10*time.Second, "podd's API socket", func() bool {
 		c, err := net.Dial("unix", socket)
 		if err == nil {
@@ -148,7 +162,7 @@ func startPodWith(t *testing.T, podd, broker, publicKeys, scenario string, env .
 		}
 		return err == nil
 	})
-	return socket, out
+	return socket, out, stop
 }
 
 // TestTheHubDrivesARealPod: a signed merge/start is refused without the

@@ -203,6 +203,13 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 			return fmt.Errorf("security.hub_keys: %w", err)
 		}
 	}
+	// The jtis of the commands accepted are kept in the store until their
+	// exp: a command is refused as replayed after a restart too.
+	replay, err := journal.NewReplayCache(slot, journal.ReplayLimits{Lifetime: hubcmd.MaxLifetime}, time.Now)
+	if err != nil {
+		closeAll(log, hw, gate, slot, hwdog)
+		return err
+	}
 	pod, err = controller.New(controller.Config{
 		Pod: cfg.Pod.ID, Boot: boot, Version: version, Broker: strings.Join(brokers, ","),
 		Simulated:         hw.simulated,
@@ -225,6 +232,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		Strip:            strip,
 		Gate:             gate,
 		Store:            slot,
+		Replay:           replay,
 		Uplink:           up,
 		Services:         services,
 		Notify:           controller.SystemdNotify,
