@@ -52,8 +52,14 @@ type ConnectOptions struct {
 	OpTimeout time.Duration
 	// KeepAlive is the MQTT keep-alive; 30 s when 0.
 	KeepAlive time.Duration
-	// Now is the clock of the hub status's ts; time.Now when nil.
+	// Now is the clock of the hub status's and the receipts' ts; time.Now
+	// when nil.
 	Now func() time.Time
+	// DeferOnline: Connect registers the will but does not publish the
+	// hub online; Announce (or FollowWith with receipts) does, once the
+	// hub listens. A hub that publishes receipts connects so, or pods
+	// requiring the hub may send before it has subscribed.
+	DeferOnline bool
 }
 
 // Client is a hub's connection to the broker. On Connect it publishes the
@@ -172,6 +178,9 @@ func Connect(broker, clientID string, o ConnectOptions) (*Client, error) {
 	}
 	if err := tok.Error(); err != nil {
 		return nil, fmt.Errorf("hubclient.Connect: %s: %w", broker, err)
+	}
+	if o.DeferOnline {
+		return cl, nil
 	}
 	if err := cl.publishStatus(true); err != nil {
 		cl.c.Disconnect(0)
