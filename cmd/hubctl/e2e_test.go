@@ -87,9 +87,9 @@ func run(t *testing.T, bin string, args ...string) (string, int) {
 	return "", -1
 }
 
-// startPod runs podd as pod e2e-pod trusting the public key set, and
-// returns its API socket and its log.
-func startPod(t *testing.T, podd, broker, publicKeys string) (string, *mqtttest.LockedBuffer) {
+// startPod runs podd as pod e2e-pod trusting the public key set, with env
+// added to its environment, and returns its API socket and its log.
+func startPod(t *testing.T, podd, broker, publicKeys string, env ...string) (string, *mqtttest.LockedBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	sockDir, err := os.MkdirTemp("", "podd") // t.TempDir's path can be too long for a socket
@@ -114,6 +114,7 @@ baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp
 		"PODD_API_SOCKET="+socket,
 		"PODD_SECURITY_HUB_KEYS="+publicKeys,
 	)
+	cmd.Env = append(cmd.Env, env...)
 	out := &mqtttest.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
