@@ -146,10 +146,7 @@ func Connect(broker, clientID string, o ConnectOptions) (*Client, error) {
 		followers: map[*Follower]bool{},
 		subs:      map[string]int{},
 	}
-	will, err := hubStatus(false, o.Now())
-	if err != nil {
-		return nil, err
-	}
+	will := HubStatusPayload(false, o.Now())
 	po := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(clientID).
@@ -189,19 +186,18 @@ func Connect(broker, clientID string, o ConnectOptions) (*Client, error) {
 	return cl, nil
 }
 
-func hubStatus(online bool, now time.Time) ([]byte, error) {
-	return json.Marshal(struct {
+// HubStatusPayload is the hub's status as the Client publishes it:
+// {"online":online,"ts":now in RFC 3339, UTC}.
+func HubStatusPayload(online bool, now time.Time) []byte {
+	b, _ := json.Marshal(struct {
 		Online bool   `json:"online"`
 		TS     string `json:"ts"`
-	}{online, now.UTC().Format(time.RFC3339Nano)})
+	}{online, now.UTC().Format(time.RFC3339Nano)}) // a bool and a string: Marshal cannot fail
+	return b
 }
 
 func (cl *Client) publishStatus(online bool) error {
-	b, err := hubStatus(online, cl.opts.Now())
-	if err != nil {
-		return err
-	}
-	return cl.publish(HubStatusTopic, b, true)
+	return cl.publish(HubStatusTopic, HubStatusPayload(online, cl.opts.Now()), true)
 }
 
 func (cl *Client) markLost() {

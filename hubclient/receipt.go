@@ -9,6 +9,16 @@ import (
 // sleegation/v1/pods/{pod}/receipt.
 func ReceiptTopic(pod string) string { return PodTopic(pod, "receipt") }
 
+// ReceiptPayload is a receipt as a Follower publishes it:
+// {"upto":upto,"ts":now in RFC 3339, UTC}.
+func ReceiptPayload(upto uint64, now time.Time) []byte {
+	b, _ := json.Marshal(struct {
+		Upto uint64 `json:"upto"`
+		TS   string `json:"ts"`
+	}{upto, now.UTC().Format(time.RFC3339Nano)}) // a number and a string: Marshal cannot fail
+	return b
+}
+
 // receiptState is what a receipting Follower knows of one pod's receipt.
 type receiptState struct {
 	// base is the seq up to which the hub held the pod's records before
@@ -131,14 +141,7 @@ func (f *Follower) receipts() {
 		}
 		f.mu.Unlock()
 		for _, d := range out {
-			b, err := json.Marshal(struct {
-				Upto uint64 `json:"upto"`
-				TS   string `json:"ts"`
-			}{d.upto, f.cl.opts.Now().UTC().Format(time.RFC3339Nano)})
-			if err != nil {
-				continue
-			}
-			if f.cl.publish(ReceiptTopic(d.pod), b, true) != nil {
+			if f.cl.publish(ReceiptTopic(d.pod), ReceiptPayload(d.upto, f.cl.opts.Now()), true) != nil {
 				continue // tried again at the next turn
 			}
 			f.mu.Lock()
