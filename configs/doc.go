@@ -48,7 +48,7 @@
 // false) makes a record leave the outbox only once the hub has receipted it,
 // and holds the backlog while the hub is not online; uplink.receipt_timeout
 // (default 30s, 5s..10m) is how long records sent and not receipted wait,
-// with it, before they are sent again (package uplink, "Delivery rule").
+// with it, before they are sent again (package uplink, "The hub's receipts").
 // The listen addresses (api.metrics_listen, uplink.embedded_listen) are
 // host:port with a port from 1024 up, since podd runs unprivileged, and a
 // host that binds without a name lookup on any machine: an IP address or

@@ -32,8 +32,9 @@
 // most Window messages in flight. A record is deleted from the journal only
 // when its publish token completed without error AND the connection it was
 // sent on is still the current one (and, with Config.RequireHub, only once
-// the hub has receipted it: see "The hub's receipts" below). The current connection is a counter, the
-// epoch, advanced in paho's OnConnect and OnConnectionLost handlers and when
+// the hub has receipted it: see "The hub's receipts" below). The current
+// connection is a counter, the epoch, advanced in paho's OnConnect and
+// OnConnectionLost handlers and when
 // this package closes a connection itself; a token that reports success
 // after the epoch moved is not trusted, because paho completes tokens without
 // a PUBACK when it resends or abandons them around a reconnect. The record

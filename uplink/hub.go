@@ -225,7 +225,7 @@ func (u *Uplink) handleHubStatus(_ mqtt.Client, m mqtt.Message) {
 // handleReceipt is paho's handler of the pod's receipt. It never blocks. A
 // payload that does not parse is logged and changes nothing. The drainer
 // judges what arrives against what it has applied and against the
-// journal (see "Delivery rule" in the package doc).
+// journal (see "The hub's receipts" in the package doc).
 func (u *Uplink) handleReceipt(_ mqtt.Client, m mqtt.Message) {
 	if len(m.Payload()) == 0 {
 		return // a retained receipt cleared: what was receipted stays so

@@ -7,7 +7,7 @@ import (
 )
 
 // The drainer's side of Config.RequireHub: the hub's status and receipts,
-// applied in serve's goroutine (see "Delivery rule" in the package doc).
+// applied in serve's goroutine (see "The hub's receipts" in the package doc).
 
 // hubTurn applies what paho's handlers learnt of the hub since the last
 // turn: a receipt that advanced deletes what it covers; an announcement of

@@ -123,7 +123,7 @@ type Config struct {
 
 	// RequireHub makes a record leave the outbox only once the hub has
 	// receipted it, and holds the backlog while the hub is not known to
-	// be online (see "Delivery rule" in the package doc). False: a record
+	// be online (see "The hub's receipts" in the package doc). False: a record
 	// leaves it on the broker's PUBACK.
 	RequireHub bool
 	// ReceiptTimeout is, with RequireHub, how long records sent and not
