@@ -3,6 +3,7 @@ package uplink
 import (
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -234,6 +235,30 @@ func TestWithoutRequireHubThePodNeitherReadsTheHubNorWaitsForIt(t *testing.T) {
 		synctest.Wait()
 		if got := outbox(t, store); len(got) != 0 {
 			t.Fatalf("outbox %v after the PUBACKs, want empty", got)
+		}
+	})
+}
+
+// A broker that refuses the subscriptions to the hub's status and receipt
+// leaves the backlog held: each refusal is an error in the log, naming the
+// topic.
+func TestARefusedHubSubscriptionIsLoggedAndHoldsTheBacklog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		rec := &logRecorder{}
+		u := newTestUplink(t, store, func(c *Config) { requireHub(c); c.Logger = slog.New(rec) })
+		telemetry(t, u, 2)
+		l := &fakeLink{refuse: true}
+		serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		lines := rec.logged("subscription refused: with require_hub the pod sends nothing without the hub's status and deletes nothing without its receipt")
+		if len(lines) != 2 || !strings.Contains(lines[0], "topic="+HubStatusTopic) || !strings.Contains(lines[1], "topic=sleegation/v1/pods/p1/receipt") {
+			t.Fatalf("logged %q, want the hub's status then the receipt", lines)
+		}
+		if n := len(l.records()); n != 0 {
+			t.Fatalf("%d records sent without the hub's status", n)
 		}
 	})
 }
