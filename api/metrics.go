@@ -84,7 +84,7 @@ var (
 	descHR        = prometheus.NewDesc("podd_heart_rate_bpm", "Latest valid heart rate (absent when unknown).", nil, nil)
 	descSpO2      = prometheus.NewDesc("podd_spo2_pct", "Latest valid SpO2 (absent when unknown).", nil, nil)
 	descConnected = prometheus.NewDesc("podd_uplink_connected", "1 while connected to the hub's broker.", nil, nil)
-	descOutbox    = prometheus.NewDesc("podd_outbox_records", "Records stored and not yet acknowledged by the broker.", nil, nil)
+	descOutbox    = prometheus.NewDesc("podd_outbox_records", "Records stored and not yet acknowledged: by the broker, or with uplink.require_hub by the hub's receipt.", nil, nil)
 	descSimulated = prometheus.NewDesc("podd_simulated", "1 when the hardware is simulated.", nil, nil)
 	descUnstored  = prometheus.NewDesc("podd_unstored_events", "Events kept in memory because the store refused them.", nil, nil)
 	descOutputs   = prometheus.NewDesc("podd_outputs_safe", "1 while the actuators are held in their safe state.", nil, nil)

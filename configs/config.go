@@ -58,6 +58,11 @@ const (
 	MaxOutboxRecords = 2000000
 	MinOutboxBytes   = 64 << 10
 	MaxOutboxBytes   = 1 << 30
+	// The bounds of uplink.receipt_timeout: more than a hub's receipt
+	// interval (1 s) and a window's round trips, and less than a resend
+	// that waits past the end of a short merge.
+	MinReceiptTimeout = 5 * time.Second
+	MaxReceiptTimeout = 10 * time.Minute
 	// MinListenPort is the lowest port podd listens on: it runs as the
 	// unprivileged user podd (systemd/podd.service), which may not bind
 	// the ports below.
@@ -144,6 +149,15 @@ type UplinkConfig struct {
 	// or [::] for every interface.
 	EmbeddedListen string
 	ClientID       string // uplink.client_id
+	// RequireHub is uplink.require_hub (default false): a record leaves
+	// the outbox only once the hub has receipted it, not on the broker's
+	// PUBACK, and the backlog is held while the hub is not online
+	// (uplink.Config.RequireHub).
+	RequireHub bool
+	// ReceiptTimeout is uplink.receipt_timeout (default 30s, 5s..10m): with
+	// require_hub, how long records sent and not receipted wait before
+	// they are sent again.
+	ReceiptTimeout time.Duration
 }
 
 // TLSConfig is uplink.tls: ca (the CA certificates to trust; empty: the
@@ -254,6 +268,8 @@ func keys() []key {
 		{"uplink.password_file", "", str(func(c *Config, s string) { c.Uplink.PasswordFile = s })},
 		{"uplink.embedded_listen", "127.0.0.1:1883", str(func(c *Config, s string) { c.Uplink.EmbeddedListen = s })},
 		{"uplink.client_id", nil, str(func(c *Config, s string) { c.Uplink.ClientID = s })}, // default derived from pod.id
+		{"uplink.require_hub", false, boolean(func(c *Config, b bool) { c.Uplink.RequireHub = b })},
+		{"uplink.receipt_timeout", uplink.DefaultReceiptTimeout, duration(func(c *Config, d time.Duration) { c.Uplink.ReceiptTimeout = d })},
 		{"storage.path", nil, str(func(c *Config, s string) { c.Storage.Path = s })},
 		{"storage.max_outbox_records", journal.DefaultMaxOutbox, integer(MinOutboxRecords, MaxOutboxRecords, func(c *Config, n int) { c.Storage.MaxOutboxRecords = n })},
 		{"storage.max_outbox_bytes", journal.DefaultMaxOutboxBytes, size(func(c *Config, n int64) { c.Storage.MaxOutboxBytes = n })},
@@ -761,6 +777,7 @@ func (c *Config) problems() []problem {
 		{"session.baseline_duration", c.Session.BaselineDuration, controller.MinBaselineDuration, controller.MaxBaselineDuration},
 		{"session.ending_duration", c.Session.EndingDuration, controller.MinEndingDuration, controller.MaxEndingDuration},
 		{"session.consent_duration", c.Session.ConsentDuration, controller.MinConsentDuration, controller.MaxConsentDuration},
+		{"uplink.receipt_timeout", c.Uplink.ReceiptTimeout, MinReceiptTimeout, MaxReceiptTimeout},
 	} {
 		if b.d < b.min || b.d > b.max {
 			add(b.key, "%q is outside %v..%v", b.d.String(), b.min, b.max)

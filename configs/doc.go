@@ -44,7 +44,11 @@
 // certificate is uplink.tls.cert with uplink.tls.key. uplink.username goes
 // with a password read from the first line of uplink.password_file, never
 // from the YAML. The loader reads these files, so a file that cannot be
-// used stops podd at start with its name.
+// used stops podd at start with its name. uplink.require_hub (default
+// false) makes a record leave the outbox only once the hub has receipted it,
+// and holds the backlog while the hub is not online; uplink.receipt_timeout
+// (default 30s, 5s..10m) is how long records sent and not receipted wait,
+// with it, before they are sent again (package uplink, "The hub's receipts").
 // The listen addresses (api.metrics_listen, uplink.embedded_listen) are
 // host:port with a port from 1024 up, since podd runs unprivileged, and a
 // host that binds without a name lookup on any machine: an IP address or

@@ -24,7 +24,7 @@ import (
 )
 
 // The schemas by name: status, telemetry, event, envelope, reply, cmd,
-// hub-status, and events/{type} for each event type.
+// hub-status, receipt, and events/{type} for each event type.
 var (
 	schemasOnce sync.Once
 	schemas     map[string]*jsonschema.Schema
@@ -98,7 +98,7 @@ func mustValidate(t testing.TB, name string, payload []byte) {
 
 func TestSchemasCompile(t *testing.T) {
 	s := loadSchemas(t)
-	for _, want := range []string{"status", "telemetry", "event", "envelope", "reply", "cmd", "hub-status"} {
+	for _, want := range []string{"status", "telemetry", "event", "envelope", "reply", "cmd", "hub-status", "receipt"} {
 		if s[want] == nil {
 			t.Errorf("schemas/%s.json missing", want)
 		}

@@ -52,8 +52,14 @@ type ConnectOptions struct {
 	OpTimeout time.Duration
 	// KeepAlive is the MQTT keep-alive; 30 s when 0.
 	KeepAlive time.Duration
-	// Now is the clock of the hub status's ts; time.Now when nil.
+	// Now is the clock of the hub status's and the receipts' ts; time.Now
+	// when nil.
 	Now func() time.Time
+	// DeferOnline: Connect registers the will but does not publish the
+	// hub online; Announce (or FollowWith with receipts) does, once the
+	// hub listens. A hub that publishes receipts connects so, or pods
+	// requiring the hub may send before it has subscribed.
+	DeferOnline bool
 }
 
 // Client is a hub's connection to the broker. On Connect it publishes the
@@ -140,10 +146,7 @@ func Connect(broker, clientID string, o ConnectOptions) (*Client, error) {
 		followers: map[*Follower]bool{},
 		subs:      map[string]int{},
 	}
-	will, err := hubStatus(false, o.Now())
-	if err != nil {
-		return nil, err
-	}
+	will := HubStatusPayload(false, o.Now())
 	po := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(clientID).
@@ -173,6 +176,9 @@ func Connect(broker, clientID string, o ConnectOptions) (*Client, error) {
 	if err := tok.Error(); err != nil {
 		return nil, fmt.Errorf("hubclient.Connect: %s: %w", broker, err)
 	}
+	if o.DeferOnline {
+		return cl, nil
+	}
 	if err := cl.publishStatus(true); err != nil {
 		cl.c.Disconnect(0)
 		return nil, fmt.Errorf("hubclient.Connect: the hub's status: %w", err)
@@ -180,19 +186,18 @@ func Connect(broker, clientID string, o ConnectOptions) (*Client, error) {
 	return cl, nil
 }
 
-func hubStatus(online bool, now time.Time) ([]byte, error) {
-	return json.Marshal(struct {
+// HubStatusPayload is the hub's status as the Client publishes it:
+// {"online":online,"ts":now in RFC 3339, UTC}.
+func HubStatusPayload(online bool, now time.Time) []byte {
+	b, _ := json.Marshal(struct {
 		Online bool   `json:"online"`
 		TS     string `json:"ts"`
-	}{online, now.UTC().Format(time.RFC3339Nano)})
+	}{online, now.UTC().Format(time.RFC3339Nano)}) // a bool and a string: Marshal cannot fail
+	return b
 }
 
 func (cl *Client) publishStatus(online bool) error {
-	b, err := hubStatus(online, cl.opts.Now())
-	if err != nil {
-		return err
-	}
-	return cl.publish(HubStatusTopic, b, true)
+	return cl.publish(HubStatusTopic, HubStatusPayload(online, cl.opts.Now()), true)
 }
 
 func (cl *Client) markLost() {

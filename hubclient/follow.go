@@ -2,8 +2,10 @@ package hubclient
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // UpdateKind is what an Update says.
@@ -83,10 +85,11 @@ type Follower struct {
 	out  chan Update
 	wake chan struct{}
 	stop chan struct{}
-	done chan struct{}
 	once sync.Once
 	// filters are the topics subscribed, set once subscribed.
 	filters []string
+	opts    FollowOptions
+	wg      sync.WaitGroup // pump and receipts
 
 	mu      sync.Mutex
 	queue   []Update
@@ -100,17 +103,47 @@ type podState struct {
 	stats   PodStats
 	dropped []Range
 	gaps    []Range
+	rc      receiptState
 }
 
 // Follow subscribes (QoS 1) to the status, telemetry, events and reply
-// topics of each pod.
+// topics of each pod; it publishes no receipts.
 func (cl *Client) Follow(pods ...string) (*Follower, error) {
+	return cl.FollowWith(FollowOptions{}, pods...)
+}
+
+// FollowOptions configure a Follower.
+type FollowOptions struct {
+	// Receipts makes the Follower publish each pod's receipt (see
+	// "Receipts" in the package doc) and announce the hub online once it
+	// is subscribed.
+	Receipts bool
+	// ReceiptEvery is the least time between two receipts of one pod; 1 s
+	// when 0.
+	ReceiptEvery time.Duration
+}
+
+// FollowWith subscribes (QoS 1) to the status, telemetry, events and reply
+// topics of each pod, and with o.Receipts to its receipt topic; once
+// subscribed it then publishes the hub's status, online, again, which
+// makes every pod requiring the hub send what it has not receipted.
+func (cl *Client) FollowWith(o FollowOptions, pods ...string) (*Follower, error) {
 	if len(pods) == 0 {
 		return nil, errUsage("hubclient.Follow: no pod")
 	}
+	if o.ReceiptEvery < 0 {
+		return nil, errUsage("hubclient.Follow: negative ReceiptEvery")
+	}
+	if o.ReceiptEvery == 0 {
+		o.ReceiptEvery = time.Second
+	}
 	f := &Follower{
 		cl: cl, pods: map[string]bool{}, out: make(chan Update), wake: make(chan struct{}, 1),
-		stop: make(chan struct{}), done: make(chan struct{}), state: map[string]*podState{},
+		stop: make(chan struct{}), state: map[string]*podState{}, opts: o,
+	}
+	kinds := []string{"status", "telemetry", "events", "reply"}
+	if o.Receipts {
+		kinds = append(kinds, "receipt")
 	}
 	var filters []string
 	for _, p := range pods {
@@ -118,7 +151,7 @@ func (cl *Client) Follow(pods ...string) (*Follower, error) {
 			return nil, err
 		}
 		f.pods[p] = true
-		for _, k := range []string{"status", "telemetry", "events", "reply"} {
+		for _, k := range kinds {
 			filters = append(filters, PodTopic(p, k))
 		}
 	}
@@ -129,12 +162,29 @@ func (cl *Client) Follow(pods ...string) (*Follower, error) {
 	}
 	cl.followers[f] = true
 	cl.mu.Unlock()
-	go f.pump()
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		f.pump()
+	}()
+	if o.Receipts {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			f.receipts()
+		}()
+	}
 	if err := cl.subscribe(filters...); err != nil {
 		f.close(false)
 		return nil, err
 	}
 	f.filters = filters
+	if o.Receipts {
+		if err := cl.Announce(); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("hubclient.Follow: announcing the hub: %w", err)
+		}
+	}
 	return f, nil
 }
 
@@ -186,13 +236,12 @@ func (f *Follower) close(unsubscribe bool) {
 			f.cl.unsubscribe(f.filters...)
 		}
 		close(f.stop)
-		<-f.done
+		f.wg.Wait()
 	})
 }
 
 // pump delivers the queue on out until stop.
 func (f *Follower) pump() {
-	defer close(f.done)
 	defer close(f.out)
 	for {
 		f.mu.Lock()
@@ -214,6 +263,9 @@ func (f *Follower) pump() {
 		}
 		select {
 		case f.out <- *next:
+			if f.opts.Receipts {
+				f.handed(*next)
+			}
 		case <-f.stop:
 			return
 		}
@@ -227,6 +279,11 @@ func (f *Follower) receive(pod, kind string, payload []byte, retained bool) {
 	}
 	switch kind {
 	case "status", "telemetry", "events", "reply":
+	case "receipt":
+		if f.opts.Receipts && retained {
+			f.retainedReceipt(pod, payload)
+		}
+		return
 	default:
 		return
 	}
@@ -335,6 +392,14 @@ func (f *Follower) deliver(u Update) {
 	}
 	if len(f.queue) >= maxQueued {
 		f.lost++
+		if u.Kind == UpdateRecord && u.Record.Seq > 0 {
+			// Not held: the record is forgotten, so that the pod's next
+			// sending of it is delivered.
+			if st := f.state[u.Pod]; st != nil && st.seen[u.Record.Seq] {
+				delete(st.seen, u.Record.Seq)
+				st.stats.Received--
+			}
+		}
 		return
 	}
 	f.queue = append(f.queue, u)

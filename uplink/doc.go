@@ -31,8 +31,10 @@
 // One drainer per connection sends the outbox in seq order, QoS 1, with at
 // most Window messages in flight. A record is deleted from the journal only
 // when its publish token completed without error AND the connection it was
-// sent on is still the current one. The current connection is a counter, the
-// epoch, advanced in paho's OnConnect and OnConnectionLost handlers and when
+// sent on is still the current one (and, with Config.RequireHub, only once
+// the hub has receipted it: see "The hub's receipts" below). The current
+// connection is a counter, the epoch, advanced in paho's OnConnect and
+// OnConnectionLost handlers and when
 // this package closes a connection itself; a token that reports success
 // after the epoch moved is not trusted, because paho completes tokens without
 // a PUBACK when it resends or abandons them around a reconnect. The record
@@ -45,7 +47,8 @@
 // PublishTimeout ends the connection, which is then re-established.
 //
 // The drainer's loop, per wake-up (an acknowledgement at the head of the
-// window, a commit of the journal, an appended event):
+// window, a commit of the journal, an appended event, and with RequireHub
+// the hub's status or receipt, or the receipt timeout):
 //
 //   - reap: every completed token at once; the trusted ones are handed to
 //     the journal in one Delete, which only queues them (Pending leaves
@@ -78,6 +81,65 @@
 // record's envelope is written without encoding/json (pod and boot escaped
 // once, in New), which leaves the body's json.Marshal as an append's only
 // reflection.
+//
+// # The hub's receipts (Config.RequireHub)
+//
+// A broker's PUBACK says the broker has the record, not that the hub does.
+// With RequireHub, the pod reads the hub's side of the contract on every
+// connection: the hub's retained status on HubStatusTopic
+// ({"online":bool,"ts":...}, with its will of online false) and its own
+// retained receipt on Root(pod)+"receipt" ({"upto":N,"ts":...}: the hub
+// holds every record of this pod with seq <= N, or was told by a dropped
+// event that it is lost). Both are parsed strictly (ParseHubStatus,
+// ParseReceipt); a payload that does not parse is logged and changes
+// nothing. Then:
+//
+//   - The hub's status is unknown on each new connection until it arrives
+//     (an empty retained status makes it unknown again). The drainer fills
+//     the window only while it is online; otherwise the backlog is held in
+//     the journal (the records already in flight complete). The window is
+//     still paced by the broker's PUBACK.
+//   - A PUBACK no longer deletes: the seq waits, in memory, for a receipt.
+//     A receipt above the one applied deletes (Delete, queued as ever)
+//     every awaiting seq it covers, and a record read from the journal
+//     that a receipt covers is deleted instead of sent. A receipt lower
+//     than the one applied is ignored; one at or above the journal's next
+//     seq names records this pod never made (a hub's mistake, or another
+//     pod under this id) and is ignored, logged once per value: clamping
+//     it would delete records the hub never saw.
+//   - What was sent and not receipted is sent again from the oldest record
+//     in the journal (a rewind, as after a failed publish): on every
+//     connection; at every status that announces the hub (a change to
+//     online, or an online status that is not retained, which a hub
+//     publishes once it is subscribed and ready to read); and when no
+//     receipt has advanced for ReceiptTimeout (30 s) while the hub is
+//     online and seqs await a receipt. The hub deduplicates on (pod, seq).
+//     Each such rewind sends every record not yet receipted, however many:
+//     a hub that never receipts (one that does not publish receipts) gets
+//     the whole backlog every ReceiptTimeout, and the outbox fills until
+//     its oldest telemetry is dropped and reported.
+//
+// The delivery guarantee, end to end (pod to hub), for a record on disk:
+//
+//   - Without RequireHub: at least once to the broker. The record is
+//     deleted on the broker's PUBACK; from then on the broker alone holds
+//     it. A broker that loses it after that (killed without persistence
+//     before delivering it, a subscriber queue it overflowed, a hub that
+//     was not subscribed) loses it for good, silently: no dropped event,
+//     since the pod no longer knows. Only an outbox that overflows is
+//     reported.
+//   - With RequireHub: at least once to the hub, as the hub defines
+//     holding a record. A record leaves the outbox only when the hub's
+//     receipt covers it; a broker that loses records it acknowledged costs
+//     a resend, not the records. Every record is either receipted or
+//     reported in a dropped event (a full outbox, a corrupt record), which
+//     the hub receipts in turn. What it costs: the backlog grows while no
+//     hub is online or receipting (55 h of 1 Hz telemetry by default
+//     before the oldest is dropped), and resends. What it cannot cover: a
+//     lost receipt deletion (a power cut before the journal's commit)
+//     only sends records again; a store lost with its file is reported as
+//     ever; a hub that receipts what it did not hold (package hubclient
+//     documents how its reference hub decides) is believed.
 //
 // historical is written into each message when it is sent, not when it is
 // stored: it is true when the record was appended before the connection it

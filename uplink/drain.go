@@ -44,6 +44,14 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	// never blocks; retained ones are ignored there.
 	u.in.refused.Store(false)
 	d.cmdToks = []mqtt.Token{c.link.Subscribe(u.root+TopicCmd, 1, u.handle), c.link.Subscribe(MergeAbortFilter, 1, u.handle)}
+	if u.cfg.RequireHub {
+		// What the pod knew of the hub is stale on a new connection: the
+		// retained status, delivered on subscribing, tells it afresh.
+		u.hub.state.Store(hubUnknown)
+		d.announced = u.hub.announced.Load()
+		d.progress = time.Now()
+		d.hubToks = []mqtt.Token{c.link.Subscribe(HubStatusTopic, 1, u.handleHubStatus), c.link.Subscribe(u.root+TopicReceipt, 1, u.handleReceipt)}
+	}
 	// The birth carries the latest status, so a change signalled while
 	// disconnected is already in it.
 	select {
@@ -57,9 +65,22 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 	retry := time.NewTimer(journalRetry)
 	retry.Stop()
 	defer retry.Stop()
+	receiptTimer := time.NewTimer(time.Hour)
+	receiptTimer.Stop()
+	defer receiptTimer.Stop()
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		var receiptC <-chan time.Time
+		if u.cfg.RequireHub {
+			d.hubTurn()
+			if due, ok := d.receiptDue(); ok {
+				receiptTimer.Reset(time.Until(due))
+				receiptC = receiptTimer.C
+			} else {
+				receiptTimer.Stop()
+			}
 		}
 		// Taken before the read: a commit after it wakes the loop.
 		d.committed = u.store.Committed()
@@ -72,9 +93,12 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			u.readFault.ok()
 		}
 
-		var headDone, statusDone, watchDone, cmdDone <-chan struct{}
+		var headDone, statusDone, watchDone, cmdDone, hubSubDone <-chan struct{}
 		if d.watchTok != nil {
 			watchDone = d.watchTok.Done()
+		}
+		if len(d.hubToks) > 0 {
+			hubSubDone = d.hubToks[0].Done()
 		}
 		if len(d.cmdToks) > 0 && d.cmdToks[0] != nil {
 			cmdDone = d.cmdToks[0].Done()
@@ -100,6 +124,11 @@ func (u *Uplink) serve(ctx context.Context, c *conn) error {
 			d.watchSettled()
 		case <-cmdDone:
 			d.commandSubscriptionSettled()
+		case <-hubSubDone:
+			d.hubSubscriptionSettled()
+		case <-u.hub.wake:
+		case <-receiptC:
+			d.receiptTimedOut()
 		case <-u.wake:
 		case <-d.committed:
 		case <-u.statusWake:
@@ -143,6 +172,15 @@ type drainer struct {
 	statusTok             mqtt.Token
 	watchTok              mqtt.Token   // the subscription to the pod's own status, until acknowledged
 	cmdToks               []mqtt.Token // the subscriptions to the commands and the merge-wide aborts, until acknowledged
+
+	// With Config.RequireHub: hubToks are the subscriptions to the hub's
+	// status and to the pod's receipt, until acknowledged; announced is the
+	// hub's announcements already answered by a rewind; progress is when
+	// the receipt last advanced, or the backlog was last sent again from
+	// its oldest record.
+	hubToks   []mqtt.Token
+	announced uint64
+	progress  time.Time
 }
 
 // watchSettled reports a subscription to the pod's own status that did not
@@ -227,6 +265,9 @@ func (d *drainer) advance(ctx context.Context) (read bool, err error) {
 // not again before the journal's next commit.
 func (d *drainer) fill(ctx context.Context) error {
 	u := d.u
+	if u.cfg.RequireHub && u.hub.state.Load() != hubOnline {
+		return nil // the backlog is held until the hub is online
+	}
 	startSeq := d.c.startSeq.Load()
 	for len(d.window) < u.cfg.Window {
 		if len(d.ahead) == 0 {
@@ -251,6 +292,12 @@ func (d *drainer) fill(ctx context.Context) error {
 		r := d.ahead[0]
 		d.ahead[0] = journal.Record{}
 		d.ahead = d.ahead[1:]
+		if u.cfg.RequireHub && d.receipted(r.Seq) {
+			// The hub holds it: a deletion queued after the journal was
+			// read, or one lost. Deleted, not sent.
+			d.delete(r.Seq)
+			continue
+		}
 		payload, ok := []byte(nil), r.Corrupt == nil
 		if ok {
 			payload, ok = withHistorical(r.Payload, r.Seq < startSeq)
@@ -307,21 +354,40 @@ func (d *drainer) reap() {
 	}
 	clear(d.window[len(kept):])
 	d.window = kept
-	if len(acked) > 0 {
-		if err := d.u.store.Delete(acked...); err != nil {
-			// They stay in the outbox and go out again when the drain next
-			// starts over (a rewind, the next connection): a duplicate, not
-			// a loss.
-			d.u.deleteFault.fail(err)
-		} else {
-			d.u.deleteFault.ok()
+	if d.u.cfg.RequireHub {
+		// The broker's PUBACK only paces the window: the record waits in
+		// the outbox for the hub's receipt.
+		for _, seq := range acked {
+			d.await(seq)
 		}
+	} else {
+		d.delete(acked...)
 	}
+	d.resetIfSettled()
+}
+
+// resetIfSettled starts the drain over from the oldest record in the
+// journal once a rewind's window has emptied: what was read ahead is read
+// again.
+func (d *drainer) resetIfSettled() {
 	if d.rewind && len(d.window) == 0 {
-		// Start over from the oldest record in the journal: what was read
-		// ahead is read again.
 		clear(d.ahead)
 		d.rewind, d.ahead, d.read, d.caughtUp = false, nil, 0, false
+	}
+}
+
+// delete queues the deletion of seqs in the journal.
+func (d *drainer) delete(seqs ...uint64) {
+	if len(seqs) == 0 {
+		return
+	}
+	if err := d.u.store.Delete(seqs...); err != nil {
+		// They stay in the outbox and go out again when the drain next
+		// starts over (a rewind, the next connection): a duplicate, not
+		// a loss.
+		d.u.deleteFault.fail(err)
+	} else {
+		d.u.deleteFault.ok()
 	}
 }
 

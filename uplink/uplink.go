@@ -120,6 +120,16 @@ type Config struct {
 	// DuplicateBackoff spaces the checks while another pod holds the id,
 	// default DefaultDuplicateBackoff.
 	DuplicateBackoff BackoffPolicy
+
+	// RequireHub makes a record leave the outbox only once the hub has
+	// receipted it, and holds the backlog while the hub is not known to
+	// be online (see "The hub's receipts" in the package doc). False: a record
+	// leaves it on the broker's PUBACK.
+	RequireHub bool
+	// ReceiptTimeout is, with RequireHub, how long records sent and not
+	// receipted wait, while the hub is online and no receipt advances,
+	// before they are sent again; default DefaultReceiptTimeout (30 s).
+	ReceiptTimeout time.Duration
 }
 
 // DefaultDuplicateBackoff is used for a zero Config.DuplicateBackoff: a pod
@@ -155,6 +165,15 @@ type Uplink struct {
 
 	// Journal faults seen by the drainer; touched only by Run's goroutine.
 	readFault, deleteFault faultLog
+
+	// hub is what the pod knows of the hub (Config.RequireHub).
+	hub hubView
+	// awaiting are the seqs the broker acknowledged and the hub has not
+	// receipted, ascending (Config.RequireHub); rejected is the last
+	// receipt refused as above every seq made, logged once. Touched only
+	// by Run's goroutine.
+	awaiting []uint64
+	rejected uint64
 
 	wake       chan struct{} // a record was appended
 	statusWake chan struct{} // the status changed
@@ -205,7 +224,7 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 		problems = append(problems, "password without a username")
 	}
 	if cfg.Window < 0 || cfg.ConnectTimeout < 0 || cfg.PublishTimeout < 0 || cfg.StopTimeout < 0 || cfg.KeepAlive < 0 ||
-		cfg.ProbeWait < 0 || cfg.DuplicateGrace < 0 {
+		cfg.ProbeWait < 0 || cfg.DuplicateGrace < 0 || cfg.ReceiptTimeout < 0 {
 		problems = append(problems, "negative window or timeout")
 	}
 	if len(problems) > 0 {
@@ -234,6 +253,9 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 	}
 	if cfg.ProbeWait == 0 {
 		cfg.ProbeWait = 2 * time.Second
+	}
+	if cfg.ReceiptTimeout == 0 {
+		cfg.ReceiptTimeout = DefaultReceiptTimeout
 	}
 	if cfg.DuplicateGrace == 0 {
 		cfg.DuplicateGrace = 2*cfg.KeepAlive + 10*time.Second
@@ -270,6 +292,7 @@ func New(cfg Config, j Journal) (*Uplink, error) {
 		rng:            rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		now:            time.Now,
 	}
+	u.hub.init()
 	u.connect = u.connectPaho
 	if cfg.Password != "" && tlsConfs[brokers[0]] == nil {
 		for _, b := range brokers {

@@ -87,11 +87,11 @@ func run(t *testing.T, bin string, args ...string) (string, int) {
 	return "", -1
 }
 
-// startPod runs podd as pod e2e-pod trusting the public key set, and
-// returns its API socket and its log.
-func startPod(t *testing.T, podd, broker, publicKeys string) (string, *mqtttest.LockedBuffer) {
+// startPod runs podd as pod e2e-pod trusting the public key set, with env
+// added to its environment, and returns its API socket and its log.
+func startPod(t *testing.T, podd, broker, publicKeys string, env ...string) (string, *mqtttest.LockedBuffer) {
 	t.Helper()
-	return startPodWith(t, podd, broker, publicKeys, calmScenario)
+	return startPodWith(t, podd, broker, publicKeys, calmScenario, env...)
 }
 
 // calmScenario is a sleeper at rest for the whole test.

@@ -10,10 +10,12 @@
 //	hubctl send ... identify --for 10s
 //	hubctl send ... telemetry-interval --every 5s
 //	hubctl abort-merge --broker URL --session S
-//	hubctl follow --broker URL --pod POD [--pod POD...] [--json] [--for D]
+//	hubctl follow --broker URL --pod POD [--pod POD...] [--json] [--receipts] [--for D]
 //
 // While connected, hubctl publishes the hub's retained status
-// (sleegation/v1/hub/status), online, and offline when it leaves.
+// (sleegation/v1/hub/status), online, and offline when it leaves. follow
+// --receipts also publishes each pod's receipt (sleegation/v1/pods/{pod}/receipt):
+// the hub that pods with uplink.require_hub wait for.
 //
 // Exit codes: 0 done (the pod accepted the command); 1 an error (flags,
 // keys, the broker); 3 the pod refused the command; 4 no reply within
@@ -90,11 +92,15 @@ func (c *conn) flags(cmd *cobra.Command, persistent bool) {
 	f.StringVar(&c.serverName, "tls-server-name", "", "the name the broker's certificate must carry (default: the broker's host)")
 }
 
-func (c *conn) connect() (*hubclient.Client, error) {
+func (c *conn) connect() (*hubclient.Client, error) { return c.connectWith(hubclient.ConnectOptions{}) }
+
+// connectWith connects with o's DeferOnline and timeouts, and the
+// connection's flags for the rest.
+func (c *conn) connectWith(o hubclient.ConnectOptions) (*hubclient.Client, error) {
 	if c.broker == "" {
 		return nil, errors.New("--broker is required")
 	}
-	o := hubclient.ConnectOptions{Username: c.username, Password: os.Getenv("HUBCTL_PASSWORD")}
+	o.Username, o.Password = c.username, os.Getenv("HUBCTL_PASSWORD")
 	if c.passwordFile != "" {
 		b, err := os.ReadFile(c.passwordFile)
 		if err != nil {
@@ -343,22 +349,33 @@ func abortMergeCmd() *cobra.Command {
 func followCmd(out io.Writer) *cobra.Command {
 	var c conn
 	var pods []string
-	var asJSON bool
+	var asJSON, receipts bool
 	var dur time.Duration
 	cmd := &cobra.Command{
 		Use:   "follow",
 		Short: "Print pods' records once each (deduplicated on pod and seq), and the gaps in their seqs, one per line",
-		Args:  cobra.NoArgs,
+		Long: `Print pods' records once each (deduplicated on pod and seq), and the gaps in their seqs, one per line.
+
+The hub's status (sleegation/v1/hub/status) is online, retained, while it follows, and
+offline (its will, or its goodbye) once it stops.
+
+With --receipts it is the hub that pods with uplink.require_hub wait for: it announces
+itself online only once subscribed, and publishes each pod's receipt (retained, on
+sleegation/v1/pods/{pod}/receipt, at most once a second): every record up to that seq
+was printed, or reported dropped. Those pods delete a record only on its receipt, hold
+their backlog while no such hub is online, and send it when one is. Run one receipting
+hub per pod.`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if len(pods) == 0 {
 				return errors.New("--pod is required")
 			}
-			cl, err := c.connect()
+			cl, err := c.connectWith(hubclient.ConnectOptions{DeferOnline: receipts})
 			if err != nil {
 				return err
 			}
 			defer cl.Close()
-			f, err := cl.Follow(pods...)
+			f, err := cl.FollowWith(hubclient.FollowOptions{Receipts: receipts}, pods...)
 			if err != nil {
 				return err
 			}
@@ -389,6 +406,7 @@ func followCmd(out io.Writer) *cobra.Command {
 	c.flags(cmd, false)
 	cmd.Flags().StringArrayVar(&pods, "pod", nil, "a pod to follow (repeat for several)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
+	cmd.Flags().BoolVar(&receipts, "receipts", false, "publish each pod's receipt: the hub pods with uplink.require_hub wait for")
 	cmd.Flags().DurationVar(&dur, "for", 0, "stop after this long (default: until interrupted)")
 	return cmd
 }

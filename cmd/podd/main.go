@@ -179,6 +179,9 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		Simulated:    hw.simulated,
 		ClockSynced:  clockSynced,
 		Logger:       log,
+
+		RequireHub:     cfg.Uplink.RequireHub,
+		ReceiptTimeout: cfg.Uplink.ReceiptTimeout,
 	}, slot)
 	if err != nil {
 		closeAll(log, hw, gate, slot, hwdog)
