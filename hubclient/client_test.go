@@ -45,6 +45,9 @@ type fakePod struct {
 	mu  sync.Mutex
 	seq uint64
 	got []string // the jti of each command received
+	// replies are the goroutines publishing replies; the cleanup waits
+	// for them before it disconnects.
+	replies sync.WaitGroup
 }
 
 func newFakePod(t *testing.T, url, id string, keys ...hubclient.Key) *fakePod {
@@ -69,7 +72,10 @@ func newFakePod(t *testing.T, url, id string, keys ...hubclient.Key) *fakePod {
 	if tok := p.c.Connect(); !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
 		t.Fatalf("fake pod connect: %v", tok.Error())
 	}
-	t.Cleanup(func() { p.c.Disconnect(100) })
+	t.Cleanup(func() {
+		p.replies.Wait()
+		p.c.Disconnect(100)
+	})
 	tok := p.c.Subscribe(hubclient.PodTopic(id, "cmd"), 1, func(_ mqtt.Client, m mqtt.Message) {
 		if m.Retained() {
 			return
@@ -87,7 +93,11 @@ func newFakePod(t *testing.T, url, id string, keys ...hubclient.Key) *fakePod {
 		p.got = append(p.got, jti)
 		p.mu.Unlock()
 		reply["jti"] = jti
-		go p.publish("reply", reply, false) // not in paho's handler, which must not wait
+		p.replies.Add(1)
+		go func() { // not in paho's handler, which must not wait
+			defer p.replies.Done()
+			p.publish("reply", reply, false)
+		}()
 	})
 	if !tok.WaitTimeout(3*time.Second) || tok.Error() != nil {
 		t.Fatalf("fake pod subscribe: %v", tok.Error())
