@@ -170,7 +170,7 @@ func setAside(path string, o Options, damage error, carried *latchMemo) (*Recove
 		latch = &latchMemo{known: true, set: true, doc: doc}
 	}
 	fresh := path + ".new"
-	if err := createFresh(fresh, o, rec.NextSeq, *latch); err != nil {
+	if err := createFresh(fresh, o, rec.NextSeq, *latch, func(tx *bolt.Tx) error { return restartAudit(tx, rec, moved, rec.NextSeq) }); err != nil {
 		return nil, fmt.Errorf("fresh store %s: %w", fresh, err)
 	}
 	rec.Latched = latch.set
@@ -244,8 +244,9 @@ func damagedLatch(rec *Recovery, moved string, seqState seqState, seqErr error) 
 }
 
 // createFresh makes a complete store at path: numbering from next (or
-// refusing to number when next is 0) and holding latch.
-func createFresh(path string, o Options, next uint64, latch latchMemo) error {
+// refusing to number when next is 0), holding latch, and its audit log
+// started by audit.
+func createFresh(path string, o Options, next uint64, latch latchMemo, audit func(*bolt.Tx) error) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -262,6 +263,9 @@ func createFresh(path string, o Options, next uint64, latch latchMemo) error {
 			return err
 		}
 		if _, err := tx.CreateBucket(bucketTelemetry); err != nil {
+			return err
+		}
+		if err := audit(tx); err != nil {
 			return err
 		}
 		if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
