@@ -293,9 +293,9 @@ func openStore(ctx context.Context, log *slog.Logger, path string, opts *journal
 }
 
 // storeOptions are the journal's options from the storage section: the
-// outbox's bounds; the rest are the journal's defaults.
+// outbox's and the audit log's bounds; the rest are the journal's defaults.
 func storeOptions(c configs.StorageConfig) *journal.Options {
-	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes}
+	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes, MaxAuditEntries: c.MaxAuditEntries}
 }
 
 // reportRecovery tells the hub, once the fresh store takes events, that the
