@@ -23,14 +23,17 @@ type queued struct {
 
 // eventQueue is the recorder's in-memory queue of events, in the order they
 // were posted. Posting never blocks and never fails: when the queue is full,
-// the oldest event that is not an abort is let go and counted, so the loss
-// itself can be reported.
+// the oldest event that is neither an abort nor audited is let go (the
+// oldest that is not an abort when every other one is audited) and
+// counted, so the loss itself can be reported; the report is audited when
+// an audited event was let go.
 type eventQueue struct {
 	mu    sync.Mutex
 	items []queued
 	max   int
 
 	lost        map[string]int // event type -> events let go, not yet reported
+	lostAudited bool           // one of them was audited
 	first, last time.Time      // times of the first and last event let go
 	report      *queued        // the loss report head gave, until pop
 }
@@ -61,16 +64,30 @@ func (q *eventQueue) add(it queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) >= q.max {
-		victim := 0
+		victim, audited := -1, -1
 		for i, it := range q.items {
-			if it.kind() != "abort" {
+			if it.kind() == "abort" {
+				continue
+			}
+			if !it.e.Audit {
 				victim = i
 				break
 			}
+			if audited < 0 {
+				audited = i
+			}
+		}
+		switch {
+		case victim >= 0:
+		case audited >= 0:
+			victim = audited
+		default:
+			victim = 0
 		}
 		v := q.items[victim]
 		q.items = append(q.items[:victim], q.items[victim+1:]...)
 		q.lost[v.kind()]++
+		q.lostAudited = q.lostAudited || v.e.Audit
 		if q.first.IsZero() || v.at.Before(q.first) {
 			q.first = v.at
 		}
@@ -106,8 +123,9 @@ func (q *eventQueue) head() (queued, bool) {
 		q.report = &queued{e: uplink.Event{Type: "dropped", Fields: map[string]any{
 			"reason": "unstored_overflow", "count": count, "types": types,
 			"first_at": uplink.FormatTime(q.first), "last_at": uplink.FormatTime(q.last),
-		}}, at: q.last}
+		}, Audit: q.lostAudited}, at: q.last}
 		clear(q.lost)
+		q.lostAudited = false
 		q.first, q.last = time.Time{}, time.Time{}
 		return *q.report, true
 	}

@@ -217,6 +217,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		},
 		HubKeys:     hubKeys,
 		ClockSynced: clockSynced,
+		Settings:    cfg.Settings(),
 		Logger:      log,
 	}, controller.Parts{
 		OpenOximeter:     hw.openOximeter,
@@ -306,7 +307,9 @@ func reportRecovery(rec *journal.Recovery, report func(uplink.Event, time.Time))
 		"part": "store", "fault": "store_damaged", "active": true,
 		"error": rec.Damage.Error(), "moved_to": rec.MovedTo, "latched": rec.Latched,
 	}
-	report(uplink.Event{Type: "fault", Fields: fields}, rec.At)
+	// Audited: an entry of the fresh store's chain, whose entry 1 (the
+	// journal's) says it restarted.
+	report(uplink.Event{Type: "fault", Fields: fields, Audit: true}, rec.At)
 	if !rec.Lost.Empty() {
 		report(uplink.Event{Type: "dropped", Fields: map[string]any{
 			"from": rec.Lost.From, "to": rec.Lost.To, "count": rec.Lost.Len(), "reason": "store_damaged",
