@@ -336,7 +336,7 @@ func TestSchemasRejectWhatThePodNeverSends(t *testing.T) {
 	telemetry := j.wire(t, false)
 	mustValidate(t, "telemetry", telemetry)
 	mustValidate(t, "telemetry", j.wire(t, true))
-	if _, err := u.Event(uplink.Event{Type: "consent", Fields: map[string]any{"action": "withdrawn", "source": "api"}}, at); err != nil {
+	if _, err := u.Event(uplink.Event{Type: "consent", Fields: map[string]any{"action": "withdrawn", "source": "api"}, Audit: true}, at); err != nil {
 		t.Fatal(err)
 	}
 	consent := j.wire(t, false)
@@ -366,6 +366,10 @@ func TestSchemasRejectWhatThePodNeverSends(t *testing.T) {
 		{"consent with an extra field", "event", mutate(t, consent, func(m map[string]any) { m["person"] = "Ada" })},
 		{"consent with an unknown action", "event", mutate(t, consent, func(m map[string]any) { m["action"] = "maybe" })},
 		{"consent granted without expiry", "event", mutate(t, consent, func(m map[string]any) { m["action"] = "granted" })},
+		{"consent without its audit link", "event", mutate(t, consent, func(m map[string]any) { delete(m, "audit") })},
+		{"an audit link with a short hash", "event", mutate(t, consent, func(m map[string]any) { m["audit"].(map[string]any)["hash"] = "abc" })},
+		{"an audit link numbered 0", "event", mutate(t, consent, func(m map[string]any) { m["audit"].(map[string]any)["n"] = 0 })},
+		{"an audit link with an extra field", "event", mutate(t, consent, func(m map[string]any) { m["audit"].(map[string]any)["seq"] = 1 })},
 		{"status with an unknown state", "status", mutate(t, status, func(m map[string]any) { m["state"] = "asleep" })},
 		{"status without boot", "status", mutate(t, status, func(m map[string]any) { delete(m, "boot") })},
 		{"status with an extra field", "status", mutate(t, status, func(m map[string]any) { m["seq"] = 4 })},

@@ -83,8 +83,9 @@
 // other faults and telemetry are not. The entry and its event are stored
 // in one transaction, in the recorder's order, so the log follows the
 // events; an event kept in memory while the store refuses writes is
-// audited when it is stored, with its original time. A full queue lets
-// unaudited events go before audited ones (aborts last of all). Pod.Audit
+// audited when it is stored, with its original time; one the full queue
+// lets go is missing from the log, and the audited loss report says how
+// many of which type. Pod.Audit
 // reports the chain's extent and its first broken link (the local API's
 // GET /v1/audit, podctl audit verify).
 //

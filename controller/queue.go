@@ -23,10 +23,9 @@ type queued struct {
 
 // eventQueue is the recorder's in-memory queue of events, in the order they
 // were posted. Posting never blocks and never fails: when the queue is full,
-// the oldest event that is neither an abort nor audited is let go (the
-// oldest that is not an abort when every other one is audited) and
-// counted, so the loss itself can be reported; the report is audited when
-// an audited event was let go.
+// the oldest event that is not an abort is let go and counted, so the loss
+// itself can be reported; the report is audited when an audited event was
+// let go (the audit log then says what it lacks).
 type eventQueue struct {
 	mu    sync.Mutex
 	items []queued
@@ -64,25 +63,12 @@ func (q *eventQueue) add(it queued) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) >= q.max {
-		victim, audited := -1, -1
+		victim := 0
 		for i, it := range q.items {
-			if it.kind() == "abort" {
-				continue
-			}
-			if !it.e.Audit {
+			if it.kind() != "abort" {
 				victim = i
 				break
 			}
-			if audited < 0 {
-				audited = i
-			}
-		}
-		switch {
-		case victim >= 0:
-		case audited >= 0:
-			victim = audited
-		default:
-			victim = 0
 		}
 		v := q.items[victim]
 		q.items = append(q.items[:victim], q.items[victim+1:]...)
