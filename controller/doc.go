@@ -84,8 +84,8 @@
 // in one transaction, in the recorder's order, so the log follows the
 // events; an event kept in memory while the store refuses writes is
 // audited when it is stored, with its original time; one the full queue
-// lets go is missing from the log, and the audited loss report says how
-// many of which type. Pod.Audit
+// lets go (never the config, kept as aborts are) is missing from the log,
+// and the audited loss report says how many of which type. Pod.Audit
 // reports the chain's extent and its first broken link (the local API's
 // GET /v1/audit, podctl audit verify).
 //

@@ -23,9 +23,10 @@ type queued struct {
 
 // eventQueue is the recorder's in-memory queue of events, in the order they
 // were posted. Posting never blocks and never fails: when the queue is full,
-// the oldest event that is not an abort is let go and counted, so the loss
-// itself can be reported; the report is audited when an audited event was
-// let go (the audit log then says what it lacks).
+// the oldest event that is neither an abort nor the start's config (one
+// per start, the head of its audit entries) is let go and counted, so the
+// loss itself can be reported; the report is audited when an audited event
+// was let go (the audit log then says what it lacks).
 type eventQueue struct {
 	mu    sync.Mutex
 	items []queued
@@ -41,8 +42,8 @@ func newEventQueue(max int) *eventQueue {
 	return &eventQueue{max: max, lost: map[string]int{}}
 }
 
-// push appends e, letting the oldest non-abort event go if the queue is full
-// (the oldest abort if it holds nothing else).
+// push appends e, letting the oldest event that is neither an abort nor a
+// config go if the queue is full (the oldest if it holds nothing else).
 func (q *eventQueue) push(e uplink.Event, at time.Time) { q.add(queued{e: e, at: at}) }
 
 // replyEntry is the type a reply counts under in a loss report.
@@ -65,7 +66,7 @@ func (q *eventQueue) add(it queued) {
 	if len(q.items) >= q.max {
 		victim := 0
 		for i, it := range q.items {
-			if it.kind() != "abort" {
+			if k := it.kind(); k != "abort" && k != "config" {
 				victim = i
 				break
 			}

@@ -105,3 +105,26 @@ func TestALossReportIsAuditedWhenAnAuditedEventWasLost(t *testing.T) {
 		t.Fatalf("kept %v, want panic consent", left)
 	}
 }
+
+// The start's config event is kept, as an abort is, when the queue
+// overflows before the store opens.
+func TestAFullQueueKeepsTheConfig(t *testing.T) {
+	at := time.Unix(1, 0)
+	q := newEventQueue(2)
+	q.push(uplink.Event{Type: "config", Audit: true}, at)
+	for range 5 {
+		q.push(uplink.Event{Type: "consent", Audit: true}, at)
+	}
+	var left []string
+	for {
+		it, ok := q.head()
+		if !ok {
+			break
+		}
+		left = append(left, it.e.Type)
+		q.pop()
+	}
+	if strings.Join(left, " ") != "dropped config consent" {
+		t.Fatalf("queue held %v, want the loss report, the config and the last consent", left)
+	}
+}
