@@ -51,6 +51,9 @@ type Pod interface {
 	// default); WithdrawConsent withdraws it, ending a merge at once.
 	GrantConsent(source string, d time.Duration) (controller.Consent, error)
 	WithdrawConsent(source string) controller.Consent
+	// Audit checks the store's audit log: its extent and its first broken
+	// link; an error when the store is not open.
+	Audit() (AuditReport, error)
 }
 
 // ErrRefused marks an Ack error that is the pod's decision (nothing latched,
@@ -89,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 			writeJSON(w, http.StatusOK, AckReply{OK: true, Cleared: &a})
 		}
 	})
+	mux.HandleFunc("GET /v1/audit", s.audit)
 	mux.HandleFunc("POST /v1/consent", func(w http.ResponseWriter, r *http.Request) {
 		action, d, err := ParseConsentRequest(r.Body)
 		if err != nil {

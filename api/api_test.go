@@ -19,11 +19,19 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type fakePod struct {
-	mu      sync.Mutex
-	state   string
-	ackErr  error
-	acks    int
-	consent []string // each call: "grant <d> by <source>" or "withdraw by <source>"
+	mu       sync.Mutex
+	state    string
+	ackErr   error
+	acks     int
+	consent  []string // each call: "grant <d> by <source>" or "withdraw by <source>"
+	audit    AuditReport
+	auditErr error
+}
+
+func (p *fakePod) Audit() (AuditReport, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.audit, p.auditErr
 }
 
 func (p *fakePod) GrantConsent(source string, d time.Duration) (Consent, error) {

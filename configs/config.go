@@ -63,6 +63,11 @@ const (
 	// that waits past the end of a short merge.
 	MinReceiptTimeout = 5 * time.Second
 	MaxReceiptTimeout = 10 * time.Minute
+
+	// The bounds of storage.max_audit_entries: a night's audited events at
+	// the least, and at most about 300 MB of entries.
+	MinAuditEntries = 100
+	MaxAuditEntries = 1000000
 	// MinListenPort is the lowest port podd listens on: it runs as the
 	// unprivileged user podd (systemd/podd.service), which may not bind
 	// the ports below.
@@ -214,6 +219,9 @@ type StorageConfig struct {
 	// bounds, journal.Options.MaxOutbox and MaxOutboxBytes.
 	MaxOutboxRecords int
 	MaxOutboxBytes   int64
+	// MaxAuditEntries is storage.max_audit_entries: the most entries the
+	// audit log keeps, journal.Options.MaxAuditEntries.
+	MaxAuditEntries int
 }
 
 // APIConfig is the local API.
@@ -273,6 +281,7 @@ func keys() []key {
 		{"storage.path", nil, str(func(c *Config, s string) { c.Storage.Path = s })},
 		{"storage.max_outbox_records", journal.DefaultMaxOutbox, integer(MinOutboxRecords, MaxOutboxRecords, func(c *Config, n int) { c.Storage.MaxOutboxRecords = n })},
 		{"storage.max_outbox_bytes", journal.DefaultMaxOutboxBytes, size(func(c *Config, n int64) { c.Storage.MaxOutboxBytes = n })},
+		{"storage.max_audit_entries", journal.DefaultMaxAuditEntries, integer(MinAuditEntries, MaxAuditEntries, func(c *Config, n int) { c.Storage.MaxAuditEntries = n })},
 		{"api.socket", nil, str(func(c *Config, s string) { c.API.Socket = s })},
 		{"api.metrics_listen", "", str(func(c *Config, s string) { c.API.MetricsListen = s })},
 		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
@@ -749,6 +758,9 @@ func (c *Config) problems() []problem {
 	}
 	if n := c.Storage.MaxOutboxBytes; n < MinOutboxBytes || n > MaxOutboxBytes {
 		add("storage.max_outbox_bytes", "%d is outside 64KiB..1GiB (%d..%d bytes)", n, MinOutboxBytes, MaxOutboxBytes)
+	}
+	if n := c.Storage.MaxAuditEntries; n < MinAuditEntries || n > MaxAuditEntries {
+		add("storage.max_audit_entries", "%d is outside %d..%d", n, MinAuditEntries, MaxAuditEntries)
 	}
 	switch s := c.API.Socket; {
 	case s == "":

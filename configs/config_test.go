@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"encoding/json"
 	"github.com/sleegation/podd/hubclient"
 	"github.com/sleegation/podd/internal/mqtttest"
 	"log/slog"
@@ -31,7 +32,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Pod:       PodConfig{ID: "sim-pod-1"},
 			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
 			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1", ReceiptTimeout: 30 * time.Second},
-			Storage:   StorageConfig{Path: "./var/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes},
+			Storage:   StorageConfig{Path: "./var/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 			API:       APIConfig{Socket: "./var/podd.sock"},
 			Sim:       SimConfig{Scenario: "sim/scenarios/calm.yaml"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
@@ -44,7 +45,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Pod:       PodConfig{ID: "pod-0001"},
 			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", ButtonsActiveLow: true},
 			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001", ReceiptTimeout: 30 * time.Second},
-			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes},
+			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
@@ -91,7 +92,7 @@ func minimalConfig() Config {
 		Pod:       PodConfig{ID: "pod-7"},
 		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
 		Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7", ReceiptTimeout: 30 * time.Second},
-		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes},
+		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 		API:       APIConfig{Socket: "/run/podd/podd.sock"},
 		Telemetry: TelemetryConfig{Interval: time.Second},
 		Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
@@ -151,6 +152,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_STORAGE_PATH=/tmp/p.db",
 		"PODD_STORAGE_MAX_OUTBOX_RECORDS=5000",
 		"PODD_STORAGE_MAX_OUTBOX_BYTES=64MiB",
+		"PODD_STORAGE_MAX_AUDIT_ENTRIES=500",
 		"PODD_API_SOCKET=/tmp/p.sock",
 		"PODD_API_METRICS_LISTEN=127.0.0.1:9464",
 		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
@@ -184,7 +186,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7",
 			RequireHub: true, ReceiptTimeout: 45 * time.Second,
 		},
-		Storage:   StorageConfig{Path: "/tmp/p.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20},
+		Storage:   StorageConfig{Path: "/tmp/p.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20, MaxAuditEntries: 500},
 		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
@@ -202,6 +204,35 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	}
 	if n := len(environ) - 1; n != len(keys()) {
 		t.Errorf("the test overrides %d keys; there are %d", n, len(keys()))
+	}
+	// Every key overridden, every key in Settings with its value, and the
+	// password nowhere.
+	settings := map[string]any{
+		"pod.id": "pod-8", "hardware.mode": "sim", "hardware.i2c_bus": "3", "hardware.spi_port": "SPI1.2",
+		"hardware.led_count": 150, "hardware.consent_button": "GPIO17", "hardware.panic_button": "GPIO27",
+		"hardware.buttons_active_low": false,
+		"uplink.broker":               []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"},
+		"uplink.tls.ca":               ca.CertFile, "uplink.tls.cert": client.CertFile, "uplink.tls.key": client.KeyFile,
+		"uplink.tls.server_name": "hub.example", "uplink.username": "pod-8", "uplink.password_file": password,
+		"uplink.embedded_listen": "0.0.0.0:1884", "uplink.client_id": "bench-7",
+		"storage.path": "/tmp/p.db", "storage.max_outbox_records": 5000, "storage.max_outbox_bytes": int64(64 << 20),
+		"storage.max_audit_entries": 500, "api.socket": "/tmp/p.sock", "api.metrics_listen": "127.0.0.1:9464",
+		"sim.scenario": "sim/scenarios/desat.yaml", "telemetry.interval": "250ms", "security.hub_keys": hubKeys,
+		"session.baseline_duration": "2m0s", "session.ending_duration": "30s", "session.consent_duration": "8h0m0s",
+		"safety.heart_rate_high_bpm": 120.5, "safety.heart_rate_low_bpm": 45.0, "safety.heart_rate_delay": "5s",
+		"safety.spo2_low_pct": 92.0, "safety.spo2_delay": "8s", "safety.stale_after": "3s", "safety.startup_grace": "1m0s",
+		"watchdog.device": "/dev/watchdog1", "watchdog.timeout": "5s", "log.level": "warn",
+	}
+	if got := c.Settings(); !reflect.DeepEqual(got, settings) {
+		t.Errorf("Settings =\n%v\nwant\n%v", got, settings)
+	}
+	for _, k := range keys() {
+		if _, ok := c.Settings()[k.name]; !ok {
+			t.Errorf("Settings has no %s", k.name)
+		}
+	}
+	if b, err := json.Marshal(c.Settings()); err != nil || strings.Contains(string(b), "s3cret") {
+		t.Errorf("Settings as JSON: %s, %v; want JSON without the password", b, err)
 	}
 	if pw, err := c.Uplink.Password(); pw != "s3cret" || err != nil {
 		t.Errorf("Password() = %q, %v; want the file's first line", pw, err)
@@ -442,6 +473,12 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 			"18446744073709551615":  "18446744073709551615 is outside 2..2000000",
 			"many":                  `"many" is not an integer`,
 			"[1, 2]":                "[1, 2] is not an integer",
+		}},
+		{"storage.max_audit_entries", map[string]string{
+			"99":      "99 is outside 100..1000000",
+			"1000001": "1000001 is outside 100..1000000",
+			"1.5":     "1.5 is not an integer",
+			"many":    `"many" is not an integer`,
 		}},
 		{"storage.max_outbox_bytes", map[string]string{
 			".inf":                    "+Inf " + notSize,

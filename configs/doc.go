@@ -78,6 +78,12 @@
 // integer with a binary unit: B, KiB, MiB or GiB ("96MiB", "96 MiB"); any
 // other spelling (12MB, 1.5GiB, 12 mib) is an error, not a guess.
 //
+// storage.max_audit_entries (100..1000000, default 20000) bounds the
+// hash-chained audit log, journal.Options.MaxAuditEntries: beyond it the
+// oldest entries are deleted. Config.Settings is the effective
+// configuration, key by key, that the pod reports at start; it holds no
+// secret (the configuration has none: only paths to the files that do).
+//
 // Relative paths (storage.path, api.socket, sim.scenario) are kept as written
 // and so resolve against the daemon's working directory, as the paths of
 // most daemons do, not against the configuration file's directory. The

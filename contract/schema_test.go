@@ -2,6 +2,8 @@ package contract_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -228,9 +230,11 @@ func TestEveryPostedEventTypeHasASchema(t *testing.T) {
 // captureJournal is an uplink.Journal that keeps the payload of every
 // record the uplink appends, as the uplink's own encoder wrote it.
 type captureJournal struct {
-	mu   sync.Mutex
-	seq  uint64
-	recs []journal.Record
+	mu     sync.Mutex
+	seq    uint64
+	recs   []journal.Record
+	audits uint64 // the last audit entry's number
+	last   string // and its hash
 }
 
 func (j *captureJournal) append(topic string, at time.Time, build func(uint64) ([]byte, error)) (journal.Record, error) {
@@ -253,6 +257,27 @@ func (j *captureJournal) Append(topic string, at time.Time, build func(uint64) (
 func (j *captureJournal) AppendLazy(topic string, at time.Time, build func(uint64) ([]byte, error)) (journal.Record, error) {
 	return j.append(topic, at, build)
 }
+
+// AppendAudited stores the record with a link of an entry it does not
+// keep: a chain of hashes of the fields, for the payload's shape.
+func (j *captureJournal) AppendAudited(topic string, at time.Time, typ string, fields []byte, build func(uint64, journal.AuditLink) ([]byte, error)) (journal.Record, error) {
+	j.mu.Lock()
+	prev := j.last
+	if prev == "" {
+		prev = strings.Repeat("0", 64)
+	}
+	h := sha256.Sum256(append([]byte(prev+typ), fields...))
+	link := journal.AuditLink{N: j.audits + 1, Prev: prev, Hash: hex.EncodeToString(h[:])}
+	j.mu.Unlock()
+	rec, err := j.append(topic, at, func(seq uint64) ([]byte, error) { return build(seq, link) })
+	if err == nil {
+		j.mu.Lock()
+		j.audits, j.last = link.N, link.Hash
+		j.mu.Unlock()
+	}
+	return rec, err
+}
+
 func (j *captureJournal) Pending(after uint64, max int) ([]journal.Record, error) { return nil, nil }
 func (j *captureJournal) Delete(seqs ...uint64) error                             { return nil }
 func (j *captureJournal) NextSeq() (uint64, error)                                { return j.seq + 1, nil }
@@ -311,7 +336,7 @@ func TestSchemasRejectWhatThePodNeverSends(t *testing.T) {
 	telemetry := j.wire(t, false)
 	mustValidate(t, "telemetry", telemetry)
 	mustValidate(t, "telemetry", j.wire(t, true))
-	if _, err := u.Event(uplink.Event{Type: "consent", Fields: map[string]any{"action": "withdrawn", "source": "api"}}, at); err != nil {
+	if _, err := u.Event(uplink.Event{Type: "consent", Fields: map[string]any{"action": "withdrawn", "source": "api"}, Audit: true}, at); err != nil {
 		t.Fatal(err)
 	}
 	consent := j.wire(t, false)
@@ -341,6 +366,10 @@ func TestSchemasRejectWhatThePodNeverSends(t *testing.T) {
 		{"consent with an extra field", "event", mutate(t, consent, func(m map[string]any) { m["person"] = "Ada" })},
 		{"consent with an unknown action", "event", mutate(t, consent, func(m map[string]any) { m["action"] = "maybe" })},
 		{"consent granted without expiry", "event", mutate(t, consent, func(m map[string]any) { m["action"] = "granted" })},
+		{"consent without its audit link", "event", mutate(t, consent, func(m map[string]any) { delete(m, "audit") })},
+		{"an audit link with a short hash", "event", mutate(t, consent, func(m map[string]any) { m["audit"].(map[string]any)["hash"] = "abc" })},
+		{"an audit link numbered 0", "event", mutate(t, consent, func(m map[string]any) { m["audit"].(map[string]any)["n"] = 0 })},
+		{"an audit link with an extra field", "event", mutate(t, consent, func(m map[string]any) { m["audit"].(map[string]any)["seq"] = 1 })},
 		{"status with an unknown state", "status", mutate(t, status, func(m map[string]any) { m["state"] = "asleep" })},
 		{"status without boot", "status", mutate(t, status, func(m map[string]any) { delete(m, "boot") })},
 		{"status with an extra field", "status", mutate(t, status, func(m map[string]any) { m["seq"] = 4 })},

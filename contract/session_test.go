@@ -17,6 +17,7 @@ import (
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/button"
+	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/hubclient"
 	"github.com/sleegation/podd/hubcmd"
@@ -251,9 +252,14 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	simConfig, err := configs.Load("../configs/sim.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pod, err := controller.New(controller.Config{
 		Pod: podID, Boot: "c0ffee0000000001", Version: "contract-test", Simulated: true,
-		HubKeys: hubKeys, ClockSynced: func() bool { return true },
+		Settings: simConfig.Settings(),
+		HubKeys:  hubKeys, ClockSynced: func() bool { return true },
 		TelemetryInterval: time.Second,
 		Limits:            safety.DefaultLimits(),
 		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
@@ -428,6 +434,11 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 		})
 	})
 	wait(20*time.Second, "the ack at the hub", func() bool { return hub.has(uplink.TopicEvents, event("ack")) })
+	// The ack is the last audited event: the pod's log ends with it.
+	rep, err := slot.VerifyAudit()
+	if err != nil || !rep.Intact() {
+		t.Errorf("VerifyAudit = %+v (broken %+v), %v", rep, rep.Broken, err)
+	}
 	stop()
 	wait(10*time.Second, "the offline status", func() bool {
 		return hub.has(uplink.TopicStatus, func(b map[string]any) bool { return b["online"] == false })
@@ -456,11 +467,32 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 		"event dropped", "event dropped reason store_refused", "event dropped reason unstored_overflow",
 		"event consent", "event consent action granted", "event consent action withdrawn",
 		"event panic", "event panic session",
-		"reply", "event command",
+		"reply", "event command", "event config",
 	} {
 		if !seen[want] {
 			t.Errorf("the run produced no %q message", want)
 		}
+	}
+	// The audited events the hub holds are the pod's chain: consecutive
+	// entries, each holding the hash of the one before, ending where the
+	// pod's log ends.
+	links := map[uint64]map[string]any{}
+	for _, m := range hub.messages() {
+		if a, ok := m.body["audit"].(map[string]any); ok {
+			links[uint64(a["n"].(float64))] = a
+		}
+	}
+	for n := uint64(1); n <= rep.Last; n++ {
+		l, ok := links[n]
+		switch {
+		case !ok:
+			t.Errorf("no event at the hub carries audit entry %d (of %d)", n, rep.Last)
+		case n > 1 && links[n-1] != nil && l["prev"] != links[n-1]["hash"]:
+			t.Errorf("audit entry %d's prev %v is not entry %d's hash %v", n, l["prev"], n-1, links[n-1]["hash"])
+		}
+	}
+	if l := links[rep.Last]; l == nil || l["hash"] != rep.LastHash || len(links) != int(rep.Last) {
+		t.Errorf("the hub holds %d audited events, the last %v; the pod's log ends at %d with %s", len(links), l, rep.Last, rep.LastHash)
 	}
 	if t.Failed() {
 		var keys []string

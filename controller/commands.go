@@ -229,7 +229,7 @@ func (p *Pod) commandEvent(now time.Time, fields map[string]any, err error) {
 	if err != nil {
 		fields["error"] = reasonOf(err)
 	}
-	p.post(uplink.Event{Type: "command", Fields: fields}, now)
+	p.post(uplink.Event{Type: "command", Fields: fields, Audit: true}, now)
 }
 
 // reply queues the reply to a command with a jti, and keeps it for a

@@ -15,6 +15,7 @@ import (
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/hubcmd"
+	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sensors/vitals"
@@ -74,6 +75,8 @@ type Store interface {
 	Latch() ([]byte, bool, error)
 	ClearLatch() error
 	OutboxLen() (int, error)
+	// VerifyAudit checks the audit log's chain (journal.Store.VerifyAudit).
+	VerifyAudit() (journal.AuditReport, error)
 }
 
 // Config is what the pod needs to know about itself.
@@ -98,6 +101,10 @@ type Config struct {
 	// ClockSynced reports whether the wall clock is synchronised: commands
 	// with times are refused while it is not. nil: never.
 	ClockSynced func() bool
+	// Settings is the effective configuration, key by key
+	// (configs.Config.Settings), reported at start in an audited "config"
+	// event with Version; nil reports an empty one.
+	Settings map[string]any
 	// AmbientLight is what the strip shows while the pod is idle.
 	AmbientLight apa102.Color
 	LEDCount     int
@@ -290,6 +297,7 @@ const (
 // bounded (see the package doc).
 func (p *Pod) Run(ctx context.Context) error {
 	defer close(p.stopped)
+	p.postConfig()
 	logStop, logDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(logDone); p.logs.run(logStop) }()
 	defer func() {

@@ -19,6 +19,7 @@ import (
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/button"
 	"github.com/sleegation/podd/hubcmd"
+	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sim"
@@ -274,6 +275,9 @@ func (s *memStore) ClearLatch() error {
 
 func (s *memStore) OutboxLen() (int, error) { return 0, nil }
 
+// VerifyAudit: a memStore keeps no audit log; its report is empty.
+func (s *memStore) VerifyAudit() (journal.AuditReport, error) { return journal.AuditReport{}, nil }
+
 // loggedStrip records halts in the shared log.
 type loggedStrip struct {
 	*apa102.Dev
@@ -319,6 +323,7 @@ type rigOpts struct {
 	uplink   Uplink             // the pod's uplink when not up itself (up wrapped)
 	unsynced bool               // the wall clock is not synchronised
 	replay   hubcmd.ReplayCache // the replay cache; nil: the memory one
+	store    Store              // the pod's store in place of the memStore
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -387,7 +392,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		Gate:          gate,
 		ConsentButton: consent,
 		PanicButton:   panicB,
-		Store:         store,
+		Store:         r.storeOr(opts.store),
 		Replay:        opts.replay,
 		Uplink:        r.uplink(opts.uplink),
 		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
@@ -403,6 +408,14 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	r.cancel = cancel
 	go func() { r.done <- pod.Run(ctx) }()
 	return r
+}
+
+// storeOr is the pod's store: s when set, the rig's memStore otherwise.
+func (r *rig) storeOr(s Store) Store {
+	if s != nil {
+		return s
+	}
+	return r.store
 }
 
 // uplink is the pod's uplink: wrapped when the rig was given one, the fake

@@ -115,8 +115,8 @@ func TestAStoreThatCannotOpenHoldsTheOutputsAndStillAborts(t *testing.T) {
 		if st.State != StateAborted || st.Safety.Latched == nil || st.Safety.Latched.Rule != safety.RuleHeartRateHigh || !r.hw.Strip.Dark() {
 			t.Fatalf("status = %+v, want heart_rate_high with the strip dark", st)
 		}
-		if got := r.up.Events("abort"); len(got) != 0 || st.Uplink.Unstored != 2 {
-			t.Fatalf("abort events %v, unstored %d; want the abort and its state change kept in memory", got, st.Uplink.Unstored)
+		if got := r.up.Events("abort"); len(got) != 0 || st.Uplink.Unstored != 3 {
+			t.Fatalf("abort events %v, unstored %d; want the start's config event, the abort and its state change kept in memory", got, st.Uplink.Unstored)
 		}
 		if _, err := r.pod.Ack(context.Background()); !errors.Is(err, ErrRefused) {
 			t.Fatalf("Ack with the store unread = %v, want refused", err)
@@ -131,8 +131,9 @@ func TestAStoreThatCannotOpenHoldsTheOutputsAndStillAborts(t *testing.T) {
 		if got := strings.Join(stateEvents(r.up), " "); got != "offline>aborted" {
 			t.Fatalf("state events = %q", got)
 		}
-		if r.up.times[0] != st.Safety.Latched.At {
-			t.Fatalf("abort event stored with time %v, want the detection time %v", r.up.times[0], st.Safety.Latched.At)
+		// The start's config event first, then the abort.
+		if r.up.events[0].Type != "config" || r.up.times[1] != st.Safety.Latched.At {
+			t.Fatalf("events %+v, the second stored with time %v; want config, then the abort with the detection time %v", r.up.events, r.up.times[1], st.Safety.Latched.At)
 		}
 		var stored safety.Abort
 		if b, ok, _ := store.Latch(); !ok || json.Unmarshal(b, &stored) != nil || !stored.At.Equal(st.Safety.Latched.At) {

@@ -70,6 +70,31 @@
 //     acknowledgement. Opening uses the gate's generation, so an abort that
 //     applies a safe state during the check keeps the outputs dark.
 //
+// # The audit log
+//
+// The store keeps a hash-chained audit log (package journal, "Audit
+// log"): what the pod must be able to account for is an entry of it, and
+// the event that reports it carries the entry's link (uplink.Event.Audit).
+// Audited: every command received ("command": acted on or refused, and
+// why; refused signed ones, and the unauthenticated ones as they are
+// reported, at most one a minute with the count of the others), every
+// consent change ("consent": granted, withdrawn, expired), the panic
+// ("panic"), the abort ("abort"; again when a start finds its event may be
+// lost), its acknowledgement ("ack"), the configuration at start
+// ("config": the version and configs.Config.Settings, posted first by
+// Run, so it heads each start's entries), a store set aside after damage
+// (the "fault" cmd/podd reports; the fresh store's chain starts with the
+// journal's own chain_restarted entry), and a loss of audited events from
+// the recorder's queue ("dropped", unstored_overflow). State changes,
+// other faults and telemetry are not. The entry and its event are stored
+// in one transaction, in the recorder's order, so the log follows the
+// events; an event kept in memory while the store refuses writes is
+// audited when it is stored, with its original time; one the full queue
+// lets go (never the config, kept as aborts are) is missing from the log,
+// and the audited loss report says how many of which type. Pod.Audit
+// reports the chain's extent and its first broken link (the local API's
+// GET /v1/audit, podctl audit verify).
+//
 // # Stopping
 //
 // When the context ends (SIGTERM), the gate is sealed (it can never open

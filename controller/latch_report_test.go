@@ -85,11 +85,10 @@ func TestAStoredLatchWhoseEventWasLostIsReportedAtTheStart(t *testing.T) {
 			t.Fatalf("abort event %+v, want the stored abort %+v", f, a)
 		}
 		r.up.mu.Lock()
-		first := r.up.events[0]
-		at := r.up.times[0]
+		config, first, at := r.up.events[0], r.up.events[1], r.up.times[1]
 		r.up.mu.Unlock()
-		if first.Type != "abort" || !at.Equal(a.At) {
-			t.Fatalf("first event %+v at %v, want the abort, at its detection", first, at)
+		if config.Type != "config" || first.Type != "abort" || !at.Equal(a.At) {
+			t.Fatalf("first events %+v, then %+v at %v; want the start's config, then the abort, at its detection", config, first, at)
 		}
 		if got := stateEvents(r.up); len(got) != 1 || got[0] != "offline>aborted" {
 			t.Fatalf("state events %v", got)

@@ -23,14 +23,17 @@ type queued struct {
 
 // eventQueue is the recorder's in-memory queue of events, in the order they
 // were posted. Posting never blocks and never fails: when the queue is full,
-// the oldest event that is not an abort is let go and counted, so the loss
-// itself can be reported.
+// the oldest event that is neither an abort nor the start's config (one
+// per start, the head of its audit entries) is let go and counted, so the
+// loss itself can be reported; the report is audited when an audited event
+// was let go (the audit log then says what it lacks).
 type eventQueue struct {
 	mu    sync.Mutex
 	items []queued
 	max   int
 
 	lost        map[string]int // event type -> events let go, not yet reported
+	lostAudited bool           // one of them was audited
 	first, last time.Time      // times of the first and last event let go
 	report      *queued        // the loss report head gave, until pop
 }
@@ -39,8 +42,8 @@ func newEventQueue(max int) *eventQueue {
 	return &eventQueue{max: max, lost: map[string]int{}}
 }
 
-// push appends e, letting the oldest non-abort event go if the queue is full
-// (the oldest abort if it holds nothing else).
+// push appends e, letting the oldest event that is neither an abort nor a
+// config go if the queue is full (the oldest if it holds nothing else).
 func (q *eventQueue) push(e uplink.Event, at time.Time) { q.add(queued{e: e, at: at}) }
 
 // replyEntry is the type a reply counts under in a loss report.
@@ -63,7 +66,7 @@ func (q *eventQueue) add(it queued) {
 	if len(q.items) >= q.max {
 		victim := 0
 		for i, it := range q.items {
-			if it.kind() != "abort" {
+			if k := it.kind(); k != "abort" && k != "config" {
 				victim = i
 				break
 			}
@@ -71,6 +74,7 @@ func (q *eventQueue) add(it queued) {
 		v := q.items[victim]
 		q.items = append(q.items[:victim], q.items[victim+1:]...)
 		q.lost[v.kind()]++
+		q.lostAudited = q.lostAudited || v.e.Audit
 		if q.first.IsZero() || v.at.Before(q.first) {
 			q.first = v.at
 		}
@@ -106,8 +110,9 @@ func (q *eventQueue) head() (queued, bool) {
 		q.report = &queued{e: uplink.Event{Type: "dropped", Fields: map[string]any{
 			"reason": "unstored_overflow", "count": count, "types": types,
 			"first_at": uplink.FormatTime(q.first), "last_at": uplink.FormatTime(q.last),
-		}}, at: q.last}
+		}, Audit: q.lostAudited}, at: q.last}
 		clear(q.lost)
+		q.lostAudited = false
 		q.first, q.last = time.Time{}, time.Time{}
 		return *q.report, true
 	}

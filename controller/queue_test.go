@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +70,61 @@ func TestRepliesQueueWithTheEvents(t *testing.T) {
 	q.pop()
 	if it, _ := q.head(); it.reply == nil || it.reply.JTI != "c-2" {
 		t.Fatalf("head %+v, want the reply to c-2", it)
+	}
+}
+
+// A loss report is audited when an audited event was let go, so the audit
+// log says what it lacks; a report of unaudited losses is not.
+func TestALossReportIsAuditedWhenAnAuditedEventWasLost(t *testing.T) {
+	at := time.Unix(1, 0)
+	q := newEventQueue(2)
+	q.push(uplink.Event{Type: "fault"}, at)
+	q.push(uplink.Event{Type: "command", Audit: true}, at)
+	q.push(uplink.Event{Type: "panic", Audit: true}, at) // the fault goes
+	it, _ := q.head()
+	if it.e.Type != "dropped" || it.e.Audit || it.e.Fields["types"].(map[string]any)["fault"] != 1 {
+		t.Fatalf("head %+v, want an unaudited report of the fault", it)
+	}
+	q.pop()
+	q.push(uplink.Event{Type: "consent", Audit: true}, at) // the command goes
+	it, _ = q.head()
+	if it.e.Type != "dropped" || !it.e.Audit || it.e.Fields["types"].(map[string]any)["command"] != 1 {
+		t.Fatalf("head %+v, want an audited report of the command", it)
+	}
+	q.pop()
+	var left []string
+	for {
+		it, ok := q.head()
+		if !ok {
+			break
+		}
+		left = append(left, it.e.Type)
+		q.pop()
+	}
+	if strings.Join(left, " ") != "panic consent" {
+		t.Fatalf("kept %v, want panic consent", left)
+	}
+}
+
+// The start's config event is kept, as an abort is, when the queue
+// overflows before the store opens.
+func TestAFullQueueKeepsTheConfig(t *testing.T) {
+	at := time.Unix(1, 0)
+	q := newEventQueue(2)
+	q.push(uplink.Event{Type: "config", Audit: true}, at)
+	for range 5 {
+		q.push(uplink.Event{Type: "consent", Audit: true}, at)
+	}
+	var left []string
+	for {
+		it, ok := q.head()
+		if !ok {
+			break
+		}
+		left = append(left, it.e.Type)
+		q.pop()
+	}
+	if strings.Join(left, " ") != "dropped config consent" {
+		t.Fatalf("queue held %v, want the loss report, the config and the last consent", left)
 	}
 }

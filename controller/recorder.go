@@ -169,7 +169,7 @@ func (p *Pod) postAbort(a safety.Abort) {
 	if a.SafeStateError != "" {
 		fields["safe_state_error"] = a.SafeStateError
 	}
-	p.post(uplink.Event{Type: "abort", Fields: fields}, a.At)
+	p.post(uplink.Event{Type: "abort", Fields: fields, Audit: true}, a.At)
 }
 
 // syncStore reads the stored latch once the store is open, stores the
@@ -413,7 +413,7 @@ func (p *Pod) ack(req ackRequest) ackReply {
 	now := time.Now()
 	req.reply <- ackReply{a: a}
 	p.log.Info("abort acknowledged locally", "rule", a.Rule)
-	p.post(uplink.Event{Type: "ack", Fields: map[string]any{"rule": a.Rule, "detected_at": uplink.FormatTime(a.At), "by": "local"}}, now)
+	p.post(uplink.Event{Type: "ack", Fields: map[string]any{"rule": a.Rule, "detected_at": uplink.FormatTime(a.At), "by": "local"}, Audit: true}, now)
 	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)
 	return ackReply{a: a}
 }

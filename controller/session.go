@@ -320,7 +320,7 @@ func (p *Pod) Panic(source string) {
 		fields["session"] = s.req.Session
 	}
 	p.log.Warn("panic button", "source", source)
-	p.post(uplink.Event{Type: "panic", Fields: fields}, now)
+	p.post(uplink.Event{Type: "panic", Fields: fields, Audit: true}, now)
 	if s.inMerge() {
 		p.leaveLocked(now, "panic")
 	}
@@ -345,7 +345,7 @@ func (p *Pod) GrantConsent(source string, d time.Duration) (Consent, error) {
 	p.log.Info("consent granted", "source", source, "until", s.consentUntil.Round(0))
 	p.post(uplink.Event{Type: "consent", Fields: map[string]any{
 		"action": "granted", "source": source, "expires_at": uplink.FormatTime(s.consentUntil),
-	}}, now)
+	}, Audit: true}, now)
 	return s.consentLocked(), nil
 }
 
@@ -404,7 +404,7 @@ func (p *Pod) withdrawLocked(now time.Time, source string) {
 		action = "expired"
 	}
 	p.log.Info("consent "+action, "source", source)
-	p.post(uplink.Event{Type: "consent", Fields: map[string]any{"action": action, "source": source}}, now)
+	p.post(uplink.Event{Type: "consent", Fields: map[string]any{"action": action, "source": source}, Audit: true}, now)
 }
 
 // safeNow applies the outputs' safe state by the direct path, bounded by

@@ -25,6 +25,9 @@ type urgent struct {
 	topic   string
 	created time.Time
 	build   func(uint64) ([]byte, error)
+	// audit, when set, is the audit entry of an AppendAudited: appended
+	// in the same transaction, its link handed to its build.
+	audit *auditAppend
 
 	lazy    bool
 	seq     uint64
@@ -244,7 +247,13 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 				return fmt.Errorf("a record built for seq %d, but the next seq is %d", u.seq, seq)
 			}
 			if !u.lazy {
-				payload, err = callBuild(u.build, seq)
+				build := u.build
+				if u.audit != nil {
+					if build, err = u.audit.put(tx, uint64(s.opts.MaxAuditEntries), u.created, seq); err != nil {
+						return err
+					}
+				}
+				payload, err = callBuild(build, seq)
 				if err != nil {
 					return fmt.Errorf("build seq %d: %w", seq, err)
 				}

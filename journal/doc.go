@@ -1,10 +1,11 @@
 // Package journal is the pod's local store: one bbolt file that owns the
 // outbox (every telemetry and event record between its creation and the
 // broker's acknowledgement), the per-pod sequence counter, the latched
-// abort and the replay cache of the hub's commands, plus a small seq file
-// beside it that outlives the store. It knows nothing of MQTT or of the
-// payloads' format (except the one latch it writes itself, below); it must
-// not be used for raw biometric waveforms, which never leave memory.
+// abort, the replay cache of the hub's commands and the hash-chained audit
+// log, plus a small seq file beside it that outlives the store. It knows
+// nothing of MQTT or of the payloads' format (except the latch and the
+// audit entries it writes itself, below); it must not be used for raw
+// biometric waveforms, which never leave memory.
 //
 // # Durability rules
 //
@@ -261,6 +262,53 @@
 // which needs no replay check, so no refusal makes the pod less safe. The
 // same holds while the Slot has no open Store, or a damaged one: Seen
 // fails, and only merge/abort is acted on.
+//
+// # Audit log
+//
+// The audit bucket is a hash-chained log of what the pod must be able to
+// account for (every command received, consent changes, panics, aborts,
+// acknowledgements, the configuration at start: the caller decides which
+// events are audited). Keys are big-endian uint64 entry numbers n from 1;
+// an entry is the JSON object, written by encoding/json in this order,
+//
+//	{"n":N,"prev":"<hex SHA-256>","ts":"<RFC 3339, UTC, nine digits>","seq":S,"type":"<event type>","fields":{...}}
+//
+// with seq the outbox record that reported it (left out when none) and
+// fields the event's fields. An entry's hash is the SHA-256 of its exact
+// stored bytes, and prev is the hash of the entry before it; the first
+// entry of a chain holds 64 zeros. AppendAudited writes the entry and the
+// event that reports it in one transaction, durably as Append, and hands
+// the entry's link (n, prev, hash) to the event's build, so the event
+// carries it: what the pod sent the hub pins the chain, and the hub can
+// check the links between the events it holds. A build that fails stores
+// neither.
+//
+// Where the chain stands is not kept as a counter: each append reads the
+// last entry (bbolt's cursor, in the write transaction) and hashes it, so
+// there is nothing to disagree with the entries or to heal at Open. The
+// log is bounded (Options.MaxAuditEntries, 20000): the append that passes
+// the bound deletes the oldest entries in its transaction and moves the
+// anchor (meta's audit_anchor, JSON behind a CRC-32C) to the last one
+// deleted, n and hash; the first entry kept must hold the anchor's hash as
+// prev. Each entry deleted is checked against the anchor first, as
+// VerifyAudit checks, and the first break found in what is pruned is kept
+// in the anchor, so pruning never hides one.
+//
+// VerifyAudit walks the kept chain from the anchor and reports the first
+// broken link: an entry that is not one (bad JSON, a field missing), one
+// whose n is not its key, a gap (missing entries), or a prev that is not
+// the hash of the entry before. A broken chain is not damage: the store
+// works on, and the report is evidence for a technician. What the pod
+// alone cannot see: a change to the last entry (nothing after it holds its
+// hash; the hub does, from its event), and entries cut from the end (the
+// hub sees the numbers stop).
+//
+// A file without the bucket (a new one, or one written before the audit
+// log) gets it at Open; its chain starts at 1. A fresh store that
+// OpenOrRecover or Reopen put in place of a damaged one starts a new
+// chain, whose entry 1, written with the fresh store, is of type
+// chain_restarted: the damaged store's path, where it was moved, the
+// damage, the next seq. The old chain stays in the damaged file.
 //
 // # A journal that opens later
 //

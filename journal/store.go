@@ -72,6 +72,10 @@ type Options struct {
 	// queues, before they are committed at once. Default 256; 0 means the
 	// default.
 	MaxBatch int
+	// MaxAuditEntries is the most entries the audit log keeps (see
+	// AppendAudited); the oldest are deleted beyond it, in the transaction
+	// that appends. Default DefaultMaxAuditEntries; 0 means the default.
+	MaxAuditEntries int
 }
 
 // The defaults of Options.MaxOutbox (records) and Options.MaxOutboxBytes
@@ -300,6 +304,12 @@ func (o *Options) resolve() (Options, error) {
 	case r.MaxBatch < 0:
 		return r, fmt.Errorf("MaxBatch %d: must be 0 (default %d) or positive", r.MaxBatch, defaultMaxBatch)
 	}
+	switch {
+	case r.MaxAuditEntries == 0:
+		r.MaxAuditEntries = DefaultMaxAuditEntries
+	case r.MaxAuditEntries < 0:
+		return r, fmt.Errorf("MaxAuditEntries %d: must be 0 (default %d) or positive", r.MaxAuditEntries, DefaultMaxAuditEntries)
+	}
 	return r, nil
 }
 
@@ -478,6 +488,15 @@ func (s *Store) setUp(tx *bolt.Tx) error {
 	if err := setUpJTI(tx); err != nil {
 		return err
 	}
+	if tx.Bucket(bucketAudit) == nil {
+		// A file from before the audit log: its chain starts now.
+		if !tx.Writable() {
+			return errNeedsWrite
+		}
+		if err := createAudit(tx); err != nil {
+			return err
+		}
+	}
 	if err := audit(tx, meta, out, tel); err != nil {
 		return err
 	}
@@ -526,6 +545,9 @@ func (s *Store) create(tx *bolt.Tx) error {
 		return err
 	}
 	if err := setUpJTI(tx); err != nil {
+		return err
+	}
+	if err := createAudit(tx); err != nil {
 		return err
 	}
 	next := uint64(1)

@@ -28,6 +28,14 @@
 // that error, wrapped: nothing is stored, nothing is sent, no seq is used,
 // and the caller decides what the record was worth.
 //
+// An Event with Audit set is also an entry of the journal's hash-chained
+// audit log (journal.Store.AppendAudited): its type and fields, written in
+// the transaction that stores the event, so the two are stored together or
+// not at all. The event carries the entry's link, "audit": {"n", "prev",
+// "hash"}, as its last key, for the hub to match the event to the entry
+// and check the chain on the events it holds. Which events are audited is
+// the caller's decision (package controller's), not the uplink's.
+//
 // One drainer per connection sends the outbox in seq order, QoS 1, with at
 // most Window messages in flight. A record is deleted from the journal only
 // when its publish token completed without error AND the connection it was

@@ -187,7 +187,7 @@ func (u *Uplink) Reply(r Reply, at time.Time) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Reply: %w", err)
 	}
-	seq, err := u.append(u.root+TopicReply, at, body, false)
+	seq, err := u.append(u.root+TopicReply, at, body, false, nil)
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Reply: %w", err)
 	}

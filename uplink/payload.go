@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/sleegation/podd/journal"
 )
 
 // TimeFormat is how ts and since are written: RFC 3339 in UTC with all nine
@@ -84,13 +86,29 @@ type Telemetry struct {
 type Event struct {
 	Type   string
 	Fields map[string]any
+	// Audit asks Uplink.Event to make the event an entry of the journal's
+	// audit log as well; the event then carries the entry's link as
+	// "audit". It is not marshalled.
+	Audit bool
 }
 
-// reserved are the keys of the envelope and of Event itself; an event field
-// with one of these names would be ambiguous on the wire.
+// reserved are the keys of the envelope and of Event itself (audit is the
+// link of an audited event); an event field with one of these names would
+// be ambiguous on the wire.
 var reserved = map[string]bool{
 	"pod": true, "boot": true, "seq": true, "ts": true, "clock_synced": true,
-	"historical": true, "simulated": true, "type": true,
+	"historical": true, "simulated": true, "type": true, "audit": true,
+}
+
+// withAuditLink returns the event body b with "audit": link added last.
+func withAuditLink(b []byte, link journal.AuditLink) ([]byte, error) {
+	l, err := json.Marshal(struct {
+		Audit journal.AuditLink `json:"audit"`
+	}{link})
+	if err != nil {
+		return nil, err
+	}
+	return joinObjects(b, l)
 }
 
 var errEmptyObject = errors.New("empty JSON object")

@@ -40,6 +40,10 @@ type Journal interface {
 	// batch and is stored with it, within the journal's CommitInterval; see
 	// journal.Store.AppendLazy.
 	AppendLazy(topic string, created time.Time, build func(seq uint64) ([]byte, error)) (journal.Record, error)
+	// AppendAudited is Append for an event that is also an entry of the
+	// journal's audit log, both in one transaction; see
+	// journal.Store.AppendAudited.
+	AppendAudited(topic string, created time.Time, entryType string, fields []byte, build func(seq uint64, link journal.AuditLink) ([]byte, error)) (journal.Record, error)
 	// Pending returns up to max records with Seq > after, oldest first.
 	Pending(after uint64, max int) ([]journal.Record, error)
 	// Delete removes acknowledged records.
@@ -374,7 +378,7 @@ func (u *Uplink) Telemetry(t Telemetry, at time.Time) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Telemetry: %w", err)
 	}
-	seq, err := u.append(u.topicTelemetry, at, body, true)
+	seq, err := u.append(u.topicTelemetry, at, body, true, nil)
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Telemetry: %w", err)
 	}
@@ -384,13 +388,26 @@ func (u *Uplink) Telemetry(t Telemetry, at time.Time) (uint64, error) {
 // Event journals one event and wakes the drainer. It returns the event's seq
 // once it is on disk, with every telemetry record queued before it (a
 // journal.Store.Append), or the journal's error, wrapped: nothing is then
-// stored, nor sent.
+// stored, nor sent. An event with Audit set is also an entry of the
+// journal's audit log (journal.Store.AppendAudited: its type and fields,
+// in the same transaction), and carries the entry's link as "audit":
+// {"n", "prev", "hash"}.
 func (u *Uplink) Event(e Event, at time.Time) (uint64, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Event: %w", err)
 	}
-	seq, err := u.append(u.topicEvents, at, body, false)
+	var audit *auditEntry
+	if e.Audit {
+		fields := []byte("{}")
+		if len(e.Fields) > 0 {
+			if fields, err = json.Marshal(e.Fields); err != nil {
+				return 0, fmt.Errorf("uplink.Event: %w", err)
+			}
+		}
+		audit = &auditEntry{typ: e.Type, fields: fields}
+	}
+	seq, err := u.append(u.topicEvents, at, body, false, audit)
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Event: %w", err)
 	}
@@ -400,25 +417,25 @@ func (u *Uplink) Event(e Event, at time.Time) (uint64, error) {
 // append journals a record, lazily (telemetry) or durably. A durable one
 // wakes the drainer; a lazy one is not sent before it is committed, and the
 // drainer waits for the journal's commits too (Journal.Committed).
-func (u *Uplink) append(topic string, at time.Time, body []byte, lazy bool) (uint64, error) {
+func (u *Uplink) append(topic string, at time.Time, body []byte, lazy bool, audit *auditEntry) (uint64, error) {
 	synced := u.cfg.ClockSynced != nil && u.cfg.ClockSynced()
 	u.appendMu.Lock()
 	defer u.appendMu.Unlock()
-	seq, err := u.appendLocked(topic, at, synced, body, lazy)
+	seq, err := u.appendLocked(topic, at, synced, body, lazy, audit)
 	if err == nil && !lazy {
 		signal(u.wake)
 	}
 	return seq, err
 }
 
-func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []byte, lazy bool) (uint64, error) {
+func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []byte, lazy bool, audit *auditEntry) (uint64, error) {
 	if !u.unreported.Empty() {
 		// A drop whose report failed: reported before anything else.
 		if err := u.reportOutboxFull(journal.Dropped{}); err != nil {
 			u.log.Error("reporting dropped records", "err", err)
 		}
 	}
-	rec, err := u.appendRecord(topic, at, synced, body, lazy)
+	rec, err := u.appendRecord(topic, at, synced, body, lazy, audit)
 	if err != nil {
 		return 0, err
 	}
@@ -452,17 +469,36 @@ func (u *Uplink) reportOutboxFull(d journal.Dropped) error {
 	return nil
 }
 
+// auditEntry is what an audited event's entry in the audit log holds: the
+// event's type and its fields, as a JSON object.
+type auditEntry struct {
+	typ    string
+	fields []byte
+}
+
 // appendRecord appends one record with its envelope, with AppendLazy when
-// lazy; appendMu must be held.
-func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []byte, lazy bool) (journal.Record, error) {
+// lazy, with AppendAudited when audit is set (the body then gains the
+// entry's link); appendMu must be held.
+func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []byte, lazy bool, audit *auditEntry) (journal.Record, error) {
 	build := func(seq uint64) ([]byte, error) {
 		return u.envelope.encode(seq, at, synced, body)
 	}
-	appendFn := u.store.Append
-	if lazy {
-		appendFn = u.store.AppendLazy
+	var rec journal.Record
+	var err error
+	switch {
+	case audit != nil:
+		rec, err = u.store.AppendAudited(topic, at, audit.typ, audit.fields, func(seq uint64, link journal.AuditLink) ([]byte, error) {
+			b, err := withAuditLink(body, link)
+			if err != nil {
+				return nil, err
+			}
+			return u.envelope.encode(seq, at, synced, b)
+		})
+	case lazy:
+		rec, err = u.store.AppendLazy(topic, at, build)
+	default:
+		rec, err = u.store.Append(topic, at, build)
 	}
-	rec, err := appendFn(topic, at, build)
 	if err == nil {
 		if c := u.current.Load(); c != nil {
 			// Appends are serialised by appendMu, so the first one made on a
@@ -488,7 +524,7 @@ func (u *Uplink) reportDropped(d journal.Dropped, reason, detail string) (uint64
 	}
 	at := u.now()
 	synced := u.cfg.ClockSynced != nil && u.cfg.ClockSynced()
-	rec, err := u.appendRecord(u.topicEvents, at, synced, body, false)
+	rec, err := u.appendRecord(u.topicEvents, at, synced, body, false, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -3,6 +3,12 @@
 //
 //	podctl status            show the pod's state, safety, vitals and uplink
 //	podctl ack               clear a latched abort (refused while still unsafe)
+//	podctl consent grant|withdraw
+//	podctl audit verify      check the hash chain of the pod's audit log
+//
+// Exit status: 0 done; 1 an error (podd not running, a bad request, the
+// store not open); 3 the pod refused (an ack while still unsafe); 4 the
+// audit log is broken (audit verify).
 package main
 
 import (
@@ -25,8 +31,11 @@ import (
 func main() {
 	if err := newRoot(os.Stdout).Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "podctl:", err)
-		if errors.Is(err, api.ErrRefused) {
+		switch {
+		case errors.Is(err, api.ErrRefused):
 			os.Exit(3)
+		case errors.Is(err, errAuditBroken):
+			os.Exit(4)
 		}
 		os.Exit(1)
 	}
@@ -45,7 +54,7 @@ func newRoot(out io.Writer) *cobra.Command {
 	root.PersistentFlags().BoolVar(&asJSON, "json", false, "print the raw JSON reply")
 
 	// request runs one call against the pod and prints its reply as JSON or as text.
-	request := func(call func(context.Context, *api.Client) (any, error), text func(any) string) func(*cobra.Command, []string) error {
+	var request requester = func(call func(context.Context, *api.Client) (any, error), text func(any) string) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			c := api.NewClient(socket)
 			defer c.Close()
@@ -110,7 +119,69 @@ func newRoot(out io.Writer) *cobra.Command {
 			func(v any) string { return formatConsent(v.(api.ConsentReply).Consent) }),
 	})
 	root.AddCommand(consent)
+	root.AddCommand(auditCommand(request))
 	return root
+}
+
+// errAuditBroken is returned by audit verify when the chain is broken:
+// the exit status is then 4.
+var errAuditBroken = errors.New("the audit log is broken")
+
+// requester runs one call against the pod and prints its reply (see newRoot).
+type requester func(call func(context.Context, *api.Client) (any, error), text func(any) string) func(*cobra.Command, []string) error
+
+func auditCommand(request requester) *cobra.Command {
+	audit := &cobra.Command{
+		Use:   "audit",
+		Short: "The pod's hash-chained audit log",
+	}
+	var broken bool
+	verify := request(
+		func(ctx context.Context, c *api.Client) (any, error) {
+			r, err := c.Audit(ctx)
+			broken = err == nil && !r.Intact
+			return r, err
+		},
+		func(v any) string { return formatAudit(v.(api.AuditReply)) })
+	audit.AddCommand(&cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit log's hash chain and report its first broken link",
+		Long: `Check the hash chain of the pod's audit log (every command, consent change,
+panic, abort, acknowledgement and the configuration at each start): each
+entry must hold the SHA-256 of the one before. Prints the entries kept and
+how many the bound pruned, or the first broken link.
+
+Exit status: 0 intact; 4 broken; 1 the check could not run (podd not
+running, its store not open).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := verify(cmd, args); err != nil {
+				return err
+			}
+			if broken {
+				return errAuditBroken
+			}
+			return nil
+		},
+	})
+	return audit
+}
+
+// formatAudit is audit verify's line: "audit log intact: entries 1-57 (0
+// pruned)", or where the chain breaks first and why.
+func formatAudit(r api.AuditReply) string {
+	extent := fmt.Sprintf("entries %d-%d (%d pruned)", r.First, r.Last, r.Pruned)
+	if r.Entries == 0 {
+		extent = fmt.Sprintf("no entries (%d pruned)", r.Pruned)
+	}
+	if b := r.Broken; b != nil {
+		where := fmt.Sprintf("audit log broken at entry %d", b.N)
+		if b.Pruned {
+			where += " (pruned since)"
+		}
+		return fmt.Sprintf("%s: %s\n           kept: %s\n", where, b.Detail, extent)
+	}
+	return fmt.Sprintf("audit log intact: %s\n", extent)
 }
 
 func formatConsent(c api.Consent) string {

@@ -227,6 +227,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		},
 		HubKeys:     hubKeys,
 		ClockSynced: clockSynced,
+		Settings:    cfg.Settings(),
 		Logger:      log,
 	}, controller.Parts{
 		OpenOximeter:     hw.openOximeter,
@@ -304,9 +305,9 @@ func openStore(ctx context.Context, log *slog.Logger, path string, opts *journal
 }
 
 // storeOptions are the journal's options from the storage section: the
-// outbox's bounds; the rest are the journal's defaults.
+// outbox's and the audit log's bounds; the rest are the journal's defaults.
 func storeOptions(c configs.StorageConfig) *journal.Options {
-	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes}
+	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes, MaxAuditEntries: c.MaxAuditEntries}
 }
 
 // reportRecovery tells the hub, once the fresh store takes events, that the
@@ -317,7 +318,9 @@ func reportRecovery(rec *journal.Recovery, report func(uplink.Event, time.Time))
 		"part": "store", "fault": "store_damaged", "active": true,
 		"error": rec.Damage.Error(), "moved_to": rec.MovedTo, "latched": rec.Latched,
 	}
-	report(uplink.Event{Type: "fault", Fields: fields}, rec.At)
+	// Audited: an entry of the fresh store's chain, whose entry 1 (the
+	// journal's) says it restarted.
+	report(uplink.Event{Type: "fault", Fields: fields, Audit: true}, rec.At)
 	if !rec.Lost.Empty() {
 		report(uplink.Event{Type: "dropped", Fields: map[string]any{
 			"from": rec.Lost.From, "to": rec.Lost.To, "count": rec.Lost.Len(), "reason": "store_damaged",

@@ -11,9 +11,9 @@ import (
 // The outbox's bounds reach the journal as configured, and the shipped
 // configuration's are ones the journal accepts.
 func TestStoreOptionsCarryTheOutboxBounds(t *testing.T) {
-	o := storeOptions(configs.StorageConfig{Path: "/x.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20})
-	if o.MaxOutbox != 5000 || o.MaxOutboxBytes != 64<<20 {
-		t.Fatalf("options %+v; want 5000 records, 64 MiB", *o)
+	o := storeOptions(configs.StorageConfig{Path: "/x.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20, MaxAuditEntries: 700})
+	if o.MaxOutbox != 5000 || o.MaxOutboxBytes != 64<<20 || o.MaxAuditEntries != 700 {
+		t.Fatalf("options %+v; want 5000 records, 64 MiB, 700 audit entries", *o)
 	}
 	c, err := configs.Load("../../configs/pod.yaml", nil)
 	if err != nil {
