@@ -215,6 +215,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"uplink.tls.ca":               ca.CertFile, "uplink.tls.cert": client.CertFile, "uplink.tls.key": client.KeyFile,
 		"uplink.tls.server_name": "hub.example", "uplink.username": "pod-8", "uplink.password_file": password,
 		"uplink.embedded_listen": "0.0.0.0:1884", "uplink.client_id": "bench-7",
+		"uplink.require_hub": true, "uplink.receipt_timeout": "45s",
 		"storage.path": "/tmp/p.db", "storage.max_outbox_records": 5000, "storage.max_outbox_bytes": int64(64 << 20),
 		"storage.max_audit_entries": 500, "api.socket": "/tmp/p.sock", "api.metrics_listen": "127.0.0.1:9464",
 		"sim.scenario": "sim/scenarios/desat.yaml", "telemetry.interval": "250ms", "security.hub_keys": hubKeys,

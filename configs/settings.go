@@ -37,6 +37,8 @@ func (c *Config) Settings() map[string]any {
 		"uplink.password_file":        c.Uplink.PasswordFile,
 		"uplink.embedded_listen":      c.Uplink.EmbeddedListen,
 		"uplink.client_id":            c.Uplink.ClientID,
+		"uplink.require_hub":          c.Uplink.RequireHub,
+		"uplink.receipt_timeout":      c.Uplink.ReceiptTimeout.String(),
 		"storage.path":                c.Storage.Path,
 		"storage.max_outbox_records":  c.Storage.MaxOutboxRecords,
 		"storage.max_outbox_bytes":    c.Storage.MaxOutboxBytes,
