@@ -163,8 +163,10 @@ type Dev struct {
 	regs7 [7]byte // INT_STATUS1, INT_STATUS2, INT_ENABLE1, INT_ENABLE2, WR, OVF, RD
 	buf   [FIFODepth * sampleBytes]byte
 	// popped is set by a read of FIFO_DATA that failed, for the next
-	// read to count the samples it popped.
-	popped *poppedFrom
+	// read to count the samples it popped; dropped is OVF_COUNTER at the
+	// last read, the samples missing before the next read's.
+	popped  *poppedFrom
+	dropped int
 }
 
 // poppedFrom is where a failed read of FIFO_DATA started: FIFO_RD_PTR then,
@@ -240,14 +242,19 @@ func (d *Dev) reset() error {
 }
 
 // ReadFIFO moves up to len(dst) of the oldest unread samples into dst and
-// returns how many it moved. lost is how many samples are missing before
-// dst[0] since the previous read: the chip's overflow counter (the samples
-// a full FIFO dropped), plus those a failed read of FIFO_DATA popped
-// (counted from FIFO_RD_PTR; all 32 or none read as MaxLost), saturating
-// at MaxLost; when it is not 0 the caller must not treat the signal as
-// continuous. On an error n and lost are 0 and dst is untouched; the chip
-// keeps sampling, and the next read that succeeds returns what it kept and
-// counts what is missing.
+// returns how many it moved. lost is how many samples are missing just
+// before dst[0], saturating at MaxLost: the chip runs with
+// FIFO_ROLLOVER_EN off, so a full FIFO drops the newest samples, after the
+// ones it holds, and OVF_COUNTER counts them; those are missing after the
+// samples of the read that saw the count, so the next read reports them.
+// Samples a failed read of FIFO_DATA popped (counted from FIFO_RD_PTR; all
+// 32 or none read as MaxLost) are missing before the next read's too. When
+// lost is not 0 the caller must not treat the signal as continuous. The
+// place of the gap is exact when every read drains the FIFO (dst of
+// FIFODepth samples) and no read fails; otherwise it may be off by the
+// samples that read left in the FIFO. On an error n and lost are 0 and dst
+// is untouched; the chip keeps sampling, and the next read that succeeds
+// returns what it kept and counts what is missing.
 //
 // The FIFO's 5-bit pointers are equal both when it is empty and when it
 // holds 32 samples (datasheet, "FIFO Data"): OVF_COUNTER tells them apart
@@ -268,15 +275,19 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 	}
 	aFull := d.regs7[0]&intAFull != 0
 	wr, ovf, rd := d.regs7[4]&ptrMask, d.regs7[5]&ptrMask, d.regs7[6]&ptrMask
-	lost = int(ovf)
+	// Missing before the samples read now: those a full FIFO dropped after
+	// the previous read's (counted then), and those a failed read popped.
+	lost = d.dropped
 	if p := d.popped; p != nil {
 		d.popped = nil
 		k := int((rd - p.rd) & ptrMask)
 		if k == 0 && p.asked == FIFODepth {
 			k = MaxLost // none or all 32: unknown
 		}
-		lost = min(lost+k, MaxLost)
+		lost += k
 	}
+	lost = min(lost, MaxLost)
+	d.dropped = 0
 	n = int((wr - rd) & ptrMask)
 	if n == 0 && (ovf > 0 || aFull) {
 		n = FIFODepth
@@ -292,6 +303,9 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 		d.popped = &poppedFrom{rd: rd, asked: n}
 		return 0, 0, fmt.Errorf("max30102: read FIFO data: %w", err)
 	}
+	// The samples a full FIFO dropped come after those it held, read now:
+	// they are missing before the next read's.
+	d.dropped = int(ovf)
 	for i := range n {
 		s := b[i*sampleBytes:]
 		dst[i] = Sample{

@@ -254,14 +254,20 @@ func TestReadFIFO(t *testing.T) {
 		if tt.want > 0 {
 			ops = append(ops, i2ctest.IO{Addr: 0x57, W: []byte{0x07}, R: data})
 		}
+		// The next read finds the FIFO empty, and reports what the full
+		// FIFO dropped after the samples of the first: missing before its.
+		ops = append(ops, i2ctest.IO{Addr: 0x57, W: []byte{0x00}, R: []byte{0, 0, 0, 0, 0x04, 0x00, 0x04}})
 		d, bus := newPlayback(t, nil, ops...)
 		dst := make([]max30102.Sample, tt.dst)
 		n, lost, err := d.ReadFIFO(dst)
-		if err != nil || n != tt.want || lost != tt.wantLost {
-			t.Errorf("%s: ReadFIFO = %d, %d, %v; want %d, %d, nil", tt.name, n, lost, err, tt.want, tt.wantLost)
+		if err != nil || n != tt.want || lost != 0 {
+			t.Errorf("%s: ReadFIFO = %d, %d, %v; want %d, 0, nil", tt.name, n, lost, err, tt.want)
 		}
 		if !slices.Equal(dst[:n], samples) {
 			t.Errorf("%s: samples = %X, want %X", tt.name, dst[:n], samples)
+		}
+		if n, lost, err := d.ReadFIFO(dst); err != nil || n != 0 || lost != tt.wantLost {
+			t.Errorf("%s: the next ReadFIFO = %d, %d, %v; want 0, %d, nil", tt.name, n, lost, err, tt.wantLost)
 		}
 		if err := bus.Close(); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
@@ -407,6 +413,13 @@ func TestReadFIFOOnSimulator(t *testing.T) {
 				total += n
 				lostTotal += lost
 			}
+			// What the last poll's full FIFO dropped is reported by the
+			// next read, before its samples.
+			if _, lost, err := d.ReadFIFO(buf[:0]); err != nil {
+				t.Fatalf("ReadFIFO: %v", err)
+			} else {
+				lostTotal += lost
+			}
 			if total != tt.wantN || lostTotal != tt.wantLo || m.LostSamples() != tt.wantLo {
 				t.Errorf("polling every %v: %d samples, %d lost (chip: %d); want %d, %d", tt.poll, total, lostTotal, m.LostSamples(), tt.wantN, tt.wantLo)
 			}
@@ -454,7 +467,8 @@ func TestReadFIFOCountsWhatAFailedDataReadPopped(t *testing.T) {
 		before, after  []byte // INT_STATUS1..FIFO_RD_PTR read before and after the failed read
 		wantN, wantLos int
 	}{
-		{"4 popped, 2 dropped", []byte{0x40, 0, 0, 0, 10, 0, 0}, []byte{0x40, 0, 0, 0, 15, 2, 4}, 11, 6},
+		// The 2 dropped come after the 11 held, read now: the next read reports them.
+		{"4 popped, 2 dropped", []byte{0x40, 0, 0, 0, 10, 0, 0}, []byte{0x40, 0, 0, 0, 15, 2, 4}, 11, 4},
 		{"none popped", []byte{0x40, 0, 0, 0, 10, 0, 0}, []byte{0x40, 0, 0, 0, 12, 0, 0}, 12, 0},
 		{"all 10 popped", []byte{0x40, 0, 0, 0, 10, 0, 0}, []byte{0x40, 0, 0, 0, 12, 0, 10}, 2, 10},
 		{"a full FIFO, the pointer unmoved", []byte{0x80, 0, 0, 0, 5, 0, 5}, []byte{0x80, 0, 0, 0, 5, 3, 5}, 32, max30102.MaxLost},
