@@ -597,6 +597,7 @@ func (p *Pod) Status() Status {
 	if err := p.parts.Uplink.Duplicate(); err != nil {
 		st.Uplink.Duplicate = err.Error()
 	}
+	hubStatus(&st.Uplink, p.parts.Uplink)
 	st.Vitals.Contact = vitals.ContactUnknown.String()
 	if r := p.latest.Load(); r != nil {
 		st.Vitals.Contact = r.Contact.String()

@@ -107,6 +107,56 @@ type UplinkStatus struct {
 	// Duplicate says why nothing is published: another pod with this id is
 	// online (a copied configuration). Empty when not.
 	Duplicate string `json:"duplicate,omitempty"`
+	// CommandsRefused: the broker refused the pod's subscription to its
+	// commands or to the merge-wide aborts, so the pod cannot hear the
+	// hub's aborts (the broker's ACL must allow them).
+	CommandsRefused bool `json:"commands_refused,omitempty"`
+	// Hub is the hub's presence as its retained status says, read only
+	// with uplink.require_hub: "online", "offline" or "unknown" (no
+	// status yet on this connection). Absent without require_hub.
+	Hub string `json:"hub,omitempty"`
+	// Receipt is the hub's receipt with require_hub: it holds every
+	// record up to this seq. Absent when none has been received.
+	Receipt *uint64 `json:"receipt,omitempty"`
+}
+
+// Hub presences, as UplinkStatus.Hub reports them.
+const (
+	HubOnline  = "online"
+	HubOffline = "offline"
+	HubUnknown = "unknown"
+)
+
+// hubView is what an uplink that reads the hub's presence and receipts
+// tells of them (uplink.Uplink does).
+type hubView interface {
+	CommandsRefused() bool
+	RequiresHub() bool
+	HubOnline() (online, known bool)
+	HubReceipt() (upto uint64, ok bool)
+}
+
+// hubStatus fills the hub's part of s from u, if u can tell.
+func hubStatus(s *UplinkStatus, u Uplink) {
+	h, ok := u.(hubView)
+	if !ok {
+		return
+	}
+	s.CommandsRefused = h.CommandsRefused()
+	if !h.RequiresHub() {
+		return
+	}
+	switch online, known := h.HubOnline(); {
+	case !known:
+		s.Hub = HubUnknown
+	case online:
+		s.Hub = HubOnline
+	default:
+		s.Hub = HubOffline
+	}
+	if r, ok := h.HubReceipt(); ok {
+		s.Receipt = &r
+	}
 }
 
 // Part states, as PartStatus.State reports them.

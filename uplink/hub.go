@@ -174,6 +174,10 @@ func (h *hubView) init() {
 	h.receipt.Store(math.MaxUint64)
 }
 
+// RequiresHub reports whether the pod holds its records for the hub's
+// receipts (Config.RequireHub); only then does it read the hub's status.
+func (u *Uplink) RequiresHub() bool { return u.cfg.RequireHub }
+
 // HubOnline reports what the pod knows of the hub's status on the current
 // connection: known false until a status has arrived (always, without
 // Config.RequireHub, which is when the pod reads it).

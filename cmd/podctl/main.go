@@ -241,6 +241,20 @@ func formatStatus(st api.Status) string {
 	if st.Uplink.Duplicate != "" {
 		fmt.Fprintf(&b, "           NOT PUBLISHING: %s (give each pod its own pod.id)\n", st.Uplink.Duplicate)
 	}
+	if st.Uplink.CommandsRefused {
+		fmt.Fprintf(&b, "           DEAF TO THE HUB: the broker refused the subscription to commands or merge-wide aborts (allow the pod's cmd topic and sleegation/v1/merges/+/abort in the broker's ACL)\n")
+	}
+	if st.Uplink.Hub != "" {
+		receipt := "no receipt yet"
+		if st.Uplink.Receipt != nil {
+			receipt = fmt.Sprintf("receipted up to seq %d", *st.Uplink.Receipt)
+		}
+		hold := ""
+		if st.Uplink.Hub != "online" {
+			hold = " (records held until it is online)"
+		}
+		fmt.Fprintf(&b, "hub        %s%s, %s\n", st.Uplink.Hub, hold, receipt)
+	}
 	for _, ps := range st.Parts {
 		if ps.State == "up" {
 			continue

@@ -81,6 +81,30 @@ version    , boot
 	}
 }
 
+// With require_hub, status shows the hub's presence and its receipt; a
+// refused subscription to commands is shown with what to fix.
+func TestFormatStatusOfTheHub(t *testing.T) {
+	receipt := uint64(4711)
+	for _, tt := range []struct {
+		uplink api.UplinkStatus
+		want   string
+	}{
+		{api.UplinkStatus{Broker: "tcp://hub:1883", Connected: true, Outbox: 3, Hub: "online", Receipt: &receipt},
+			"uplink     tcp://hub:1883 connected, 3 waiting\nhub        online, receipted up to seq 4711\n"},
+		{api.UplinkStatus{Broker: "tcp://hub:1883", Connected: true, Outbox: 40, Hub: "offline"},
+			"uplink     tcp://hub:1883 connected, 40 waiting\nhub        offline (records held until it is online), no receipt yet\n"},
+		{api.UplinkStatus{Broker: "tcp://hub:1883", Connected: true, CommandsRefused: true},
+			"uplink     tcp://hub:1883 connected, 0 waiting\n           DEAF TO THE HUB: the broker refused the subscription to commands or merge-wide aborts (allow the pod's cmd topic and sleegation/v1/merges/+/abort in the broker's ACL)\n"},
+	} {
+		got := formatStatus(api.Status{Pod: "pod-1", State: "idle", Uplink: tt.uplink})
+		i := strings.Index(got, "uplink ")
+		j := strings.Index(got, "version ")
+		if i < 0 || j < i || got[i:j] != tt.want {
+			t.Errorf("formatStatus with %+v:\n%s\nwant the uplink lines:\n%s", tt.uplink, got, tt.want)
+		}
+	}
+}
+
 func TestStatusWithoutADaemonSaysSo(t *testing.T) {
 	var out strings.Builder
 	root := newRoot(&out)
