@@ -132,7 +132,9 @@ type Consent struct {
 
 // Baseline is the sleeper's vitals captured before a merge: the mean of
 // the valid readings of the last BaselineDuration before the pod joined,
-// each reading counted once (Readings of them). A merge whose start time
+// as the session loop finds them at each of its ticks, each reading
+// counted once (Readings of them: at most one per sensor poll, 300 a
+// minute). A merge whose start time
 // lies far ahead is joined with the baseline of the minute before it, not
 // of the whole wait.
 type Baseline struct {

