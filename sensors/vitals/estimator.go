@@ -344,7 +344,7 @@ func (e *Estimator) Estimate() Reading {
 	if ratio < minR || ratio > maxR {
 		return r
 	}
-	r.SpO2Pct, r.SpO2Valid = min(110-25*ratio, 100), true
+	r.SpO2Pct, r.SpO2Valid = SpO2FromRatio(ratio), true
 	return r
 }
 
@@ -588,3 +588,6 @@ func movingAverage(dst, x []float64, half int) {
 		dst[i] = sum / float64(hi-lo)
 	}
 }
+
+// SpO2FromRatio returns the SpO2 (%) for a ratio of ratios R.
+func SpO2FromRatio(r float64) float64 { return min(110-25*r, 100) }
