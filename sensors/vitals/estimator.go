@@ -96,12 +96,15 @@ const (
 	// lowest point since the last higher sample, so a dicrotic wave rises
 	// only from its notch, and a sample of noise on an upstroke only from
 	// the dip before it. On the real recordings in testdata a threshold
-	// relative to the recent span's tallest peak (the estimator's first
-	// rule) compared each beat with an artefact up to 3.5 s away, and a
-	// movement of an empty sensor passed as a 176 bpm pulse; relative to
-	// the neighbouring beats it does not, and 0.5 keeps the dicrotic waves
-	// of the HeartPy recordings out (0.4 lets them in and halves the valid
-	// readings there).
+	// of half the recent span's tallest peak compared each beat with an
+	// artefact up to 3.5 s away, and a movement of an empty sensor passed
+	// as a 176 bpm pulse; relative to the neighbouring beats neither
+	// happens. 0.5 keeps the dicrotic waves of the HeartPy recordings out
+	// (their rises are 0.3–0.45 of the systolic ones; at 0.4 some pass and
+	// heartpy_data's valid readings fall from 100 % to 26 %). On a103l's
+	// alternating pulse the weak beats rise 0.35–0.45 of the strong ones,
+	// as much as its dicrotic waves: no threshold on the rise alone tells
+	// them apart there.
 	riseThreshold = 0.5
 	// localSeconds is how far either side of a peak the rises it is
 	// compared with lie: at least two beats down to 40 bpm, so that a beat
@@ -316,6 +319,21 @@ func (e *Estimator) Estimate() Reading {
 	if !signalPresent(red[recent:]) || !signalPresent(ir[recent:]) {
 		return r
 	}
+	// The window starts after the last IR sample below MinDC: what came
+	// before was no finger, and the step from it to a finger's level rings
+	// through the baseline filter into a rise larger than any beat's,
+	// which would hide the beats near it (riseThreshold). A finger that
+	// arrives is a fresh start, as after Reset: FirstEstimateSeconds of
+	// it before any estimate.
+	for i := n - 1; i >= 0; i-- {
+		if ir[i] < MinDC {
+			red, ir, n, recent = red[i+1:], ir[i+1:], n-i-1, max(recent-i-1, 0)
+			if n < e.minSamples {
+				return r
+			}
+			break
+		}
+	}
 
 	// Invert the IR channel so that systoles are maxima, remove its
 	// baseline, smooth it. The filters run over the whole window so that
@@ -449,8 +467,7 @@ func (e *Estimator) findPeaks(x []float64) []float64 {
 		}
 	}
 	local := int(localSeconds * e.fs)
-	kept := idx[:0]
-	keptRise := e.keptRise[:0]
+	kept, keptRise := e.peaks[:0], e.keptRise[:0]
 	lo, hi := 0, 0
 	for c, p := range idx {
 		for lo < len(idx) && int(idx[lo]) < int(p)-local {
@@ -470,7 +487,6 @@ func (e *Estimator) findPeaks(x []float64) []float64 {
 		}
 		kept, keptRise = append(kept, p), append(keptRise, rise[c])
 	}
-	peaks := e.peaks[:len(kept)]
 	for j, p := range kept {
 		i := int(p)
 		// Parabolic interpolation through the three samples around the
@@ -480,9 +496,9 @@ func (e *Estimator) findPeaks(x []float64) []float64 {
 		if d := a - 2*b + c; d < 0 {
 			delta = 0.5 * (a - c) / d
 		}
-		peaks[j] = float64(i) + delta
+		kept[j] = float64(i) + delta
 	}
-	return peaks
+	return kept
 }
 
 // markUsable marks, for each interval between successive peaks of a window

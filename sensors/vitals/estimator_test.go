@@ -696,3 +696,41 @@ func TestEstimatorBridgeLimits(t *testing.T) {
 		t.Errorf("gaps of 20 and 17: count %d, added %d, bridges %v; want 200, 288, [{250 287}]", e.count, e.added, e.bridges)
 	}
 }
+
+// A finger placed on an empty sensor is a fresh start: no valid reading
+// before FirstEstimateSeconds of it, as after Reset, and from then on (or
+// once minPeaks beats and a poll have arrived, for a slow pulse) every
+// reading valid and right. The step from the empty sensor's counts
+// to the finger's stays out of the estimate: filtered with the pulse, it
+// would look like a beat larger than any other and hide the beats near it.
+func TestEstimatorFingerArrives(t *testing.T) {
+	const fs = 25
+	for _, hr := range []float64{40, 58, 72, 120, 180} {
+		for _, offset := range []float64{0, 0.3, 0.6} { // of a beat, when the finger arrives
+			e := NewEstimator(fs)
+			empty := scaled(newPPG(fs, hr, 97), 0.01)
+			for i := range 10 * fs {
+				e.Add(empty(i, nil))
+			}
+			g := newPPG(fs, hr, 97)
+			for range int(offset * 60 / hr * fs) {
+				g.next()
+			}
+			validFrom := max(FirstEstimateSeconds, minPeaks*60/hr+pollSeconds)
+			for i := 1; i <= 10*fs; i++ {
+				e.Add(g.next())
+				if i%5 != 0 {
+					continue
+				}
+				r := e.Estimate()
+				at := float64(i) / fs
+				if at < FirstEstimateSeconds && (r.HeartRateValid || r.SpO2Valid) {
+					t.Errorf("%v bpm, offset %v: valid at %.1f s, before %v s of finger", hr, offset, at, FirstEstimateSeconds)
+				}
+				if at >= validFrom && (!r.Valid() || math.Abs(r.HeartRateBPM-hr) > 2 || math.Abs(r.SpO2Pct-97) > 1.5) {
+					t.Errorf("%v bpm, offset %v: at %.1f s of finger %+v, want %v ± 2 bpm and 97 ± 1.5 %%", hr, offset, at, r, hr)
+				}
+			}
+		}
+	}
+}

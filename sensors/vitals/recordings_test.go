@@ -456,9 +456,9 @@ func TestEstimatorOnRealRecordings(t *testing.T) {
 	}{
 		// measured: 100 %, 0 s, 0.32 and 2.87 bpm
 		{"heartpy_data", 1, 0, 0.4, 3},
-		// measured: 86.8 %, 4.4 s, 0.25 and 2.78 bpm
-		{"heartpy_data2", 0.85, 4.6, 0.3, 3},
-		// measured: 58.4 %, 97.6 s, 0.23 and 1.92 bpm
+		// measured: 87.8 %, 4.4 s (from the end of the excluded span at 80.8 s), 0.25 and 2.78 bpm
+		{"heartpy_data2", 0.86, 4.6, 0.3, 3},
+		// measured: 58.4 %, 97.6 s (165.4 to 263 s), 0.23 and 1.92 bpm
 		{"a103l", 0.57, 98, 0.3, 2},
 	}
 	for _, tt := range tests {
