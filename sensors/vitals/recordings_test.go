@@ -279,7 +279,7 @@ func resample(ts, x []float64, from, to float64) []float64 {
 	var out []float64
 	sum, n, bin := 0.0, 0, 0
 	for i, v := range x {
-		for b := int(at(i) * to); b > bin; bin++ {
+		for b := int(at(i) * to); bin < b; bin++ {
 			if n > 0 {
 				out = append(out, sum/float64(n))
 			} else if len(out) > 0 {
