@@ -136,8 +136,8 @@ const (
 	adcFullScale = (1<<18 - 1) &^ 7
 
 	// minR and maxR bound the ratio of ratios SpO2FromRatio is trusted
-	// with. Below minR the curve passes 104 % (clamped to 100 % from
-	// R 0.31); above maxR it falls below 55.5 %: neither is a ratio a finger
+	// with. Below minR the curve passes 104 % (it is clamped to 100 %
+	// below R 0.37); above maxR it falls below 55.5 %: neither is a ratio a finger
 	// gives, so the reading is invalid. Between 1.31 (70 %) and maxR the
 	// curve is extrapolated beyond the range oximeters are calibrated over
 	// (ISO 80601-2-61 asks for accuracy over 70–100 %): such a reading is
@@ -652,10 +652,10 @@ func movingAverage(dst, x []float64, half int) {
 	}
 }
 
-// SpO2 calibration: SpO2 (%) = spo2A·R² + spo2B·R + spo2C, Maxim
-// Integrated's curve for the MAX3010x optical front ends (application note
-// 6845, "Guidelines for SpO2 Measurement Using the Maxim MAX32664 Sensor
-// Hub": its default coefficients).
+// SpO2 calibration: SpO2 (%) = spo2A·R² + spo2B·R + spo2C, the default
+// coefficients of Maxim Integrated's application note 6845
+// (maximintegrated.com/en/design/technical-documents/app-notes/6/6845.html)
+// for its MAX3010x optical front ends.
 //
 // Chosen on the measurements in the real recordings' README: on red/IR
 // recordings of a similar Maxim chip against a reference oximeter, the
