@@ -15,7 +15,10 @@
 // since the last higher sample), each compared with the rises of the beats
 // within 1.5 s of it rather than with the tallest peak of the span: a
 // dicrotic wave rises only from its notch and stays out, and neither an
-// artefact nor a strong beat seconds away hides the current pulse.
+// artefact nor a strong beat seconds away hides the current pulse. The
+// signal before a finger arrived (IR below MinDC) is left out of the
+// window, since its step to a finger's level would otherwise be the
+// largest "beat" of all.
 //
 // SpO2 is mapped from the ratio of ratios by Maxim's AN6845 curve, chosen
 // over the linear 110 − 25·R and Maxim's older reference curve because on
