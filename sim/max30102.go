@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/sleegation/podd/sensors/vitals"
 )
 
 // MAX30102Addr is the chip's fixed 7-bit I²C address.
@@ -92,8 +94,9 @@ var (
 // configured rate (SR / SMP_AVE), using time.Now (so testing/synctest's fake
 // clock drives it). Each sample is a photoplethysmogram of the simulated
 // finger: the light that reaches the photodiode falls at every systole, more
-// for red than for IR as SpO2 falls, in the ratio the pulse oximeter formula
-// SpO2 = 110 − 25·R inverts.
+// for red than for IR as SpO2 falls, in the ratio of ratios R that the
+// estimator's calibration curve maps to the SpO2 (vitals.RatioFromSpO2): a
+// finger that follows the calibration.
 //
 // What the datasheet leaves open, the model decides as follows: a software
 // reset and a die-temperature conversion complete at once; reading FIFO_DATA
@@ -337,7 +340,7 @@ func (m *MAX30102) measure(hr, spo2 float64) [3]uint32 {
 	if hr > 0 && !m.noFinger {
 		pulse = ppgPulse(m.phase) - ppgPulseMean
 	}
-	r := (110 - spo2) / 25
+	r := vitals.RatioFromSpO2(spo2)
 	var s [3]uint32
 	for i := range min(n, len(s)) {
 		var dc, k float64

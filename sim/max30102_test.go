@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/sleegation/podd/sensors/vitals"
 )
 
 func steady(hr, spo2 float64) func(time.Time) (float64, float64) {
@@ -376,7 +378,7 @@ func TestMAX30102WaveformEncodesVitals(t *testing.T) {
 				varIR += (ir[i] - mIR) * (ir[i] - mIR)
 			}
 			r := cov / varIR * mIR / mRed
-			if want := (110 - v.spo2) / 25; math.Abs(r-want) > 0.01*want {
+			if want := vitals.RatioFromSpO2(v.spo2); math.Abs(r-want) > 0.01*want {
 				t.Errorf("HR %v SpO2 %v: R = %.4f, want %.4f ± 1 %%", v.hr, v.spo2, r, want)
 			}
 			// Systoles: the IR counts dip to their lowest third once per

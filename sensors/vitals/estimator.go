@@ -90,9 +90,29 @@ const (
 	// the range does not merge two beats; faster rates are rejected by the
 	// range check.
 	refractorySeconds = 0.2
-	// peakThreshold is the fraction of the tallest peak a systolic peak
-	// must reach; the dicrotic wave stays well below half.
-	peakThreshold = 0.5
+	// riseThreshold is the fraction of the largest rise within
+	// localSeconds on either side that a systolic peak's own rise must
+	// reach (findPeaks). A peak's rise is its height above its foot, the
+	// lowest point since the last higher sample, so a dicrotic wave rises
+	// only from its notch, and a sample of noise on an upstroke only from
+	// the dip before it. On the real recordings in testdata a threshold
+	// of half the recent span's tallest peak compared each beat with an
+	// artefact up to 3.5 s away, and a movement of an empty sensor passed
+	// as a 176 bpm pulse; relative to the neighbouring beats neither
+	// happens. 0.5 keeps the dicrotic waves of the HeartPy recordings out
+	// (their rises are 0.3–0.45 of the systolic ones; at 0.4 some pass and
+	// heartpy_data's valid readings fall from 100 % to 26 %). On a103l's
+	// alternating pulse the weak beats rise 0.35–0.45 of the strong ones,
+	// as much as its dicrotic waves: no threshold on the rise alone tells
+	// them apart there.
+	riseThreshold = 0.5
+	// localSeconds is how far either side of a peak the rises it is
+	// compared with lie: at least two beats down to 40 bpm, so that a beat
+	// is judged against its neighbours rather than against the whole span.
+	localSeconds = 1.5
+	// maxFootSeconds bounds how far back findPeaks looks for a peak's
+	// foot: a beat at MinHeartRateBPM.
+	maxFootSeconds = 2.4
 	// smoothSeconds is the widest moving average that removes sample noise
 	// before peak detection. It is narrower than a systolic upstroke: at
 	// 25 Hz (the chip already averaged 4 ADC samples into each) it is no
@@ -115,11 +135,14 @@ const (
 	// above it was clipped, which flattens the pulse.
 	adcFullScale = (1<<18 - 1) &^ 7
 
-	// The linear calibration SpO2 = 110 − 25·R is fitted for R 0.4–1.0
-	// (SpO2 85–100 %). Below 0.4 the result is clamped to 100 %. Above 1.0
-	// it is extrapolated down to 65 % (R 1.8) rather than hidden: a deep
-	// desaturation must reach the safety rules as a low value, not as
-	// "unknown". Beyond that range R is not physiological.
+	// minR and maxR bound the ratio of ratios SpO2FromRatio is trusted
+	// with. Below minR the curve passes 104 % (it is clamped to 100 %
+	// below R 0.37); above maxR it falls below 55.5 %: neither is a ratio a finger
+	// gives, so the reading is invalid. Between 1.31 (70 %) and maxR the
+	// curve is extrapolated beyond the range oximeters are calibrated over
+	// (ISO 80601-2-61 asks for accuracy over 70–100 %): such a reading is
+	// reported as the low value it is, so that a deep desaturation reaches
+	// the safety rules as one rather than as "unknown".
 	minR = 0.25
 	maxR = 1.8
 
@@ -168,6 +191,7 @@ type Estimator struct {
 
 	// Scratch space for Estimate, sized once.
 	rawRed, rawIR, ac, smooth, peaks, peakIdx []float64
+	rise, keptRise                            []float64
 	usable                                    []bool // per interval between peaks: not across a bridged gap
 }
 
@@ -196,6 +220,8 @@ func NewEstimator(sampleRateHz float64) *Estimator {
 		smooth:       make([]float64, n),
 		peaks:        make([]float64, n/2+1),
 		peakIdx:      make([]float64, n/2+1),
+		rise:         make([]float64, n/2+1),
+		keptRise:     make([]float64, n/2+1),
 		usable:       make([]bool, n/2+1),
 		bridges:      make([]span, 0, maxBridges),
 	}
@@ -293,6 +319,21 @@ func (e *Estimator) Estimate() Reading {
 	if !signalPresent(red[recent:]) || !signalPresent(ir[recent:]) {
 		return r
 	}
+	// The window starts after the last IR sample below MinDC: what came
+	// before was no finger, and the step from it to a finger's level rings
+	// through the baseline filter into a rise larger than any beat's,
+	// which would hide the beats near it (riseThreshold). A finger that
+	// arrives is a fresh start, as after Reset: FirstEstimateSeconds of
+	// it before any estimate.
+	for i := n - 1; i >= 0; i-- {
+		if ir[i] < MinDC {
+			red, ir, n, recent = red[i+1:], ir[i+1:], n-i-1, max(recent-i-1, 0)
+			if n < e.minSamples {
+				return r
+			}
+			break
+		}
+	}
 
 	// Invert the IR channel so that systoles are maxima, remove its
 	// baseline, smooth it. The filters run over the whole window so that
@@ -305,10 +346,11 @@ func (e *Estimator) Estimate() Reading {
 	movingAverage(smooth, ac, e.smoothHalf)
 
 	// The peaks of the recent span, and before it as many as a slow pulse
-	// needs for minRecentPeaks. The threshold is relative to the recent
-	// span's tallest, so that an older artefact cannot hide the current
+	// needs for minRecentPeaks. Each peak is judged against its
+	// neighbours' rises (riseThreshold), so that neither an older
+	// artefact nor a strong beat a few seconds away hides the current
 	// pulse.
-	all := e.findPeaks(smooth, slices.Max(smooth[recent:]))
+	all := e.findPeaks(smooth)
 	peaks := recentPeaks(all, recent)
 	// Intervals across a bridged gap do not count: reach back for as many
 	// that do as the recent span would have had.
@@ -344,7 +386,7 @@ func (e *Estimator) Estimate() Reading {
 	if ratio < minR || ratio > maxR {
 		return r
 	}
-	r.SpO2Pct, r.SpO2Valid = min(110-25*ratio, 100), true
+	r.SpO2Pct, r.SpO2Valid = SpO2FromRatio(ratio), true
 	return r
 }
 
@@ -402,29 +444,50 @@ func signalPresent(x []float64) bool {
 }
 
 // findPeaks returns the positions of the systolic peaks in x, refined to a
-// fraction of a sample. A peak is a local maximum of at least peakThreshold
-// of top (the tallest that counts); of two peaks closer than
-// refractorySeconds only the taller is kept.
-func (e *Estimator) findPeaks(x []float64, top float64) []float64 {
-	if top <= 0 {
-		return nil
-	}
-	th := peakThreshold * top
-	idx := e.peakIdx[:0] // integer positions
+// fraction of a sample.
+//
+// A peak is a local maximum whose rise (its height above its foot: the
+// lowest sample between it and the nearest sample before it that is
+// higher, at most maxFootSeconds back) is at least riseThreshold of the
+// largest rise within localSeconds on either side; of two peaks closer than
+// refractorySeconds only the one with the larger rise is kept.
+func (e *Estimator) findPeaks(x []float64) []float64 {
+	idx, rise := e.peakIdx[:0], e.rise[:0] // candidates: integer positions, rises
+	back := max(int(maxFootSeconds*e.fs), 1)
 	for i := 1; i < len(x)-1; i++ {
-		if x[i] < th || x[i] <= x[i-1] || x[i] < x[i+1] {
+		if x[i] <= x[i-1] || x[i] < x[i+1] {
 			continue
 		}
-		if m := len(idx); m > 0 && i-int(idx[m-1]) < e.refractory {
-			if x[i] > x[int(idx[m-1])] {
-				idx[m-1] = float64(i)
+		foot := x[i]
+		for j := i - 1; j >= max(i-back, 0) && x[j] <= x[i]; j-- {
+			foot = min(foot, x[j])
+		}
+		if r := x[i] - foot; r > 0 {
+			idx, rise = append(idx, float64(i)), append(rise, r)
+		}
+	}
+	local := int(localSeconds * e.fs)
+	kept, keptRise := e.peaks[:0], e.keptRise[:0]
+	lo, hi := 0, 0
+	for c, p := range idx {
+		for lo < len(idx) && int(idx[lo]) < int(p)-local {
+			lo++
+		}
+		for hi < len(idx) && int(idx[hi]) <= int(p)+local {
+			hi++
+		}
+		if rise[c] < riseThreshold*slices.Max(rise[lo:hi]) {
+			continue
+		}
+		if m := len(kept); m > 0 && int(p)-int(kept[m-1]) < e.refractory {
+			if rise[c] > keptRise[m-1] {
+				kept[m-1], keptRise[m-1] = p, rise[c]
 			}
 			continue
 		}
-		idx = append(idx, float64(i))
+		kept, keptRise = append(kept, p), append(keptRise, rise[c])
 	}
-	peaks := e.peaks[:len(idx)]
-	for j, p := range idx {
+	for j, p := range kept {
 		i := int(p)
 		// Parabolic interpolation through the three samples around the
 		// maximum: at 25 Hz a sample is 40 ms, 5 % of a beat at 75 bpm.
@@ -433,9 +496,9 @@ func (e *Estimator) findPeaks(x []float64, top float64) []float64 {
 		if d := a - 2*b + c; d < 0 {
 			delta = 0.5 * (a - c) / d
 		}
-		peaks[j] = float64(i) + delta
+		kept[j] = float64(i) + delta
 	}
-	return peaks
+	return kept
 }
 
 // markUsable marks, for each interval between successive peaks of a window
@@ -587,4 +650,48 @@ func movingAverage(dst, x []float64, half int) {
 		}
 		dst[i] = sum / float64(hi-lo)
 	}
+}
+
+// SpO2 calibration: SpO2 (%) = spo2A·R² + spo2B·R + spo2C, the default
+// coefficients for Maxim Integrated's MAX3010x optical front ends that
+// implementations cite to its application note 6845
+// (maximintegrated.com/en/design/technical-documents/app-notes/6/6845.html);
+// checked against those implementations, not against the note's own text.
+//
+// Chosen on the measurements in the real recordings' README: on red/IR
+// recordings of a similar Maxim chip against a reference oximeter, the
+// linear 110 − 25·R read high by +2.4 points at 90–98 %, +5.2 at 80–89 %
+// and +8.4 at 70–79 %, which hides a desaturation. Taking the R that the
+// linear curve maps to each band's midpoint plus its error (R 0.54, 0.81,
+// 1.08 for 94, 84.5, 74.5 %), this curve reads 94.3, 85.6 and 77.0 %:
+// +0.3, +1.1 and +2.5 points. Maxim's older reference curve
+// −45.060·R² + 30.354·R + 94.845 (their RD117 firmware, as ported by
+// SparkFun's spo2_algorithm.cpp) reads 98.0, 89.8 and 74.8 %: +4.0, +5.3
+// and +0.3, higher than the linear one where the 90 % alarm limit lies.
+// Neither is a calibration of this pod's optics: this curve still reads
+// up to 2.5 points high below 80 %, so the pod's own calibration against
+// a reference oximeter remains to be done.
+const (
+	spo2A = 1.5958422
+	spo2B = -34.6596622
+	spo2C = 112.6898759
+)
+
+// SpO2FromRatio returns the SpO2 (%) of a ratio of ratios
+// R = (AC_red/DC_red)/(AC_ir/DC_ir) by the calibration curve above,
+// clamped to at most 100 %. It does not check R's range: Estimate accepts
+// only R in [0.25, 1.8], which map to 100 % down to 55.5 %.
+func SpO2FromRatio(r float64) float64 {
+	return min(spo2A*r*r+spo2B*r+spo2C, 100)
+}
+
+// RatioFromSpO2 is the inverse of SpO2FromRatio below 100 %: the ratio of
+// ratios R in [0.25, 1.8] that the calibration curve maps to spo2 (%), the
+// smaller root of the quadratic (the curve falls over that range). It is
+// what a finger that follows the calibration gives, for simulators and
+// tests; spo2 at or above the curve's 100 % gives the R where the curve
+// reaches 100 %.
+func RatioFromSpO2(spo2 float64) float64 {
+	c := spo2C - min(spo2, 100)
+	return (-spo2B - math.Sqrt(spo2B*spo2B-4*spo2A*c)) / (2 * spo2A)
 }

@@ -55,7 +55,7 @@ func (g *ppg) next() (red, ir uint32) {
 	g.n++
 	g.phase = math.Mod(g.phase+g.hr(t)/60/g.fs, 1)
 	p := shape(g.phase) - shapeMean
-	r := (110 - g.spo2) / 25
+	r := ratioForSpO2(g.spo2)
 	base := 1 + g.wander*math.Sin(2*math.Pi*0.25*t)
 	red = uint32(math.Max(0, g.dcRed*(base-r*g.perfusion*p)+g.noise*g.rng.NormFloat64()))
 	ir = uint32(math.Max(0, g.dcIR*(base-g.perfusion*p)+g.noise*g.rng.NormFloat64()))
@@ -111,11 +111,11 @@ func TestEstimatorSpO2Range(t *testing.T) {
 		want      float64
 		wantValid bool
 	}{
-		{spo2: 70, want: 70, wantValid: true},   // R 1.6: extrapolated, reported low rather than hidden
-		{spo2: 80, want: 80, wantValid: true},   // R 1.2
-		{spo2: 102, want: 100, wantValid: true}, // R 0.32: clamped
-		{spo2: 60, wantValid: false},            // R 2.0: not physiological
-		{spo2: 105, wantValid: false},           // R 0.2: not physiological
+		{spo2: 70, want: 70, wantValid: true},   // R 1.31: extrapolated, reported low rather than hidden
+		{spo2: 80, want: 80, wantValid: true},   // R 0.99
+		{spo2: 102, want: 100, wantValid: true}, // R 0.31: clamped
+		{spo2: 50, wantValid: false},            // R 1.99: not physiological
+		{spo2: 105, wantValid: false},           // R 0.22: not physiological
 	}
 	for _, tt := range tests {
 		e := NewEstimator(25)
@@ -126,6 +126,38 @@ func TestEstimatorSpO2Range(t *testing.T) {
 		}
 		if !got.HeartRateValid {
 			t.Errorf("finger at %v %%: heart rate invalid, want valid", tt.spo2)
+		}
+	}
+}
+
+// ratioForSpO2 is the ratio of ratios SpO2FromRatio maps to spo2 (%),
+// the root of the calibration quadratic on its falling branch, beyond 100 %
+// too: what a synthetic finger at spo2 shows the sensor.
+func ratioForSpO2(spo2 float64) float64 {
+	return (-spo2B - math.Sqrt(spo2B*spo2B-4*spo2A*(spo2C-spo2))) / (2 * spo2A)
+}
+
+// The calibration curve at exact ratios: the values of
+// 1.5958422·R² − 34.6596622·R + 112.6898759 worked out by hand, and 100 %
+// where the curve passes it.
+func TestSpO2FromRatio(t *testing.T) {
+	for _, tt := range []struct{ r, want float64 }{
+		{0.25, 100},       // 104.1247005, clamped
+		{0.3, 100},        // 102.4356030, clamped
+		{0.4, 99.0813458}, // 0.2553348 − 13.8638649 + 112.6898759
+		{0.5, 95.7590054}, // 0.3989606 − 17.3298311 + 112.6898759
+		{0.7, 89.2100750}, // 0.7819627 − 24.2617635 + 112.6898759
+		{1, 79.6260559},   // 1.5958422 − 34.6596622 + 112.6898759
+		{1.5, 64.2910276}, // 3.5906450 − 51.9894933 + 112.6898759
+		{1.8, 55.4730127}, // 5.1705287 − 62.3873920 + 112.6898759
+	} {
+		if got := SpO2FromRatio(tt.r); math.Abs(got-tt.want) > 1e-6 {
+			t.Errorf("SpO2FromRatio(%v) = %.7f, want %.7f", tt.r, got, tt.want)
+		}
+	}
+	for _, s := range []float64{55.5, 70, 85, 90, 99} {
+		if got := SpO2FromRatio(ratioForSpO2(s)); math.Abs(got-s) > 1e-9 {
+			t.Errorf("SpO2FromRatio(ratioForSpO2(%v)) = %v", s, got)
 		}
 	}
 }
@@ -662,5 +694,56 @@ func TestEstimatorBridgeLimits(t *testing.T) {
 	e.Add(g.next())
 	if e.count != 200 || e.added != 250+37+1 || len(e.bridges) != 1 || e.bridges[0] != (span{250, 287}) {
 		t.Errorf("gaps of 20 and 17: count %d, added %d, bridges %v; want 200, 288, [{250 287}]", e.count, e.added, e.bridges)
+	}
+}
+
+// A finger placed on an empty sensor is a fresh start: no valid reading
+// before FirstEstimateSeconds of it, as after Reset, and from then on (or
+// once minPeaks beats and a poll have arrived, for a slow pulse) every
+// reading valid and right. The step from the empty sensor's counts
+// to the finger's stays out of the estimate: filtered with the pulse, it
+// would look like a beat larger than any other and hide the beats near it.
+func TestEstimatorFingerArrives(t *testing.T) {
+	const fs = 25
+	for _, hr := range []float64{40, 58, 72, 120, 180} {
+		for _, offset := range []float64{0, 0.3, 0.6} { // of a beat, when the finger arrives
+			e := NewEstimator(fs)
+			empty := scaled(newPPG(fs, hr, 97), 0.01)
+			for i := range 10 * fs {
+				e.Add(empty(i, nil))
+			}
+			g := newPPG(fs, hr, 97)
+			for range int(offset * 60 / hr * fs) {
+				g.next()
+			}
+			validFrom := max(FirstEstimateSeconds, minPeaks*60/hr+pollSeconds)
+			for i := 1; i <= 10*fs; i++ {
+				e.Add(g.next())
+				if i%5 != 0 {
+					continue
+				}
+				r := e.Estimate()
+				at := float64(i) / fs
+				if at < FirstEstimateSeconds && (r.HeartRateValid || r.SpO2Valid) {
+					t.Errorf("%v bpm, offset %v: valid at %.1f s, before %v s of finger", hr, offset, at, FirstEstimateSeconds)
+				}
+				if at >= validFrom && (!r.Valid() || math.Abs(r.HeartRateBPM-hr) > 2 || math.Abs(r.SpO2Pct-97) > 1.5) {
+					t.Errorf("%v bpm, offset %v: at %.1f s of finger %+v, want %v ± 2 bpm and 97 ± 1.5 %%", hr, offset, at, r, hr)
+				}
+			}
+		}
+	}
+}
+
+// RatioFromSpO2 inverts SpO2FromRatio from 55.5 to 100 %.
+func TestRatioFromSpO2InvertsTheCurve(t *testing.T) {
+	for spo2 := 56.0; spo2 <= 100; spo2 += 0.5 {
+		r := RatioFromSpO2(spo2)
+		if r < 0.25 || r > 1.8 || math.Abs(SpO2FromRatio(r)-spo2) > 1e-9 {
+			t.Errorf("RatioFromSpO2(%v) = %v, which maps to %v", spo2, r, SpO2FromRatio(r))
+		}
+	}
+	if r := RatioFromSpO2(104); r != RatioFromSpO2(100) {
+		t.Errorf("RatioFromSpO2(104) = %v, want the R of 100 %% (%v)", r, RatioFromSpO2(100))
 	}
 }

@@ -10,6 +10,28 @@
 // rather than turn invalid until a whole window has passed: it stays valid
 // through such a ramp, lagging about 2.5 s, and is valid again within about
 // 3.5 s of an instant jump. See the Estimator's constants for the reasoning.
+//
+// Systolic peaks are found by their rise (height above the lowest point
+// since the last higher sample), each compared with the rises of the beats
+// within 1.5 s of it rather than with the tallest peak of the span: a
+// dicrotic wave rises only from its notch and stays out, and neither an
+// artefact nor a strong beat seconds away hides the current pulse. The
+// signal before a finger arrived (IR below MinDC) is left out of the
+// window, since its step to a finger's level would otherwise be the
+// largest "beat" of all.
+//
+// SpO2 is mapped from the ratio of ratios by Maxim's AN6845 curve, chosen
+// over the linear 110 − 25·R and Maxim's older reference curve because on
+// red/IR recordings of a Maxim chip against a reference oximeter it reads
+// nearest the truth in a desaturation (see SpO2FromRatio).
+//
+// recordings_test.go plays real recordings (testdata/) to the Estimator as
+// the pod plays its chip and scores it against reference beats. On one of
+// them, an ICU pleth whose beats change shape from one to the next
+// (alternating amplitudes, a dicrotic wave as tall as the weak beats), the
+// beat-similarity check rejects the pulse for about 90 s: the Estimator
+// says "unknown" there rather than guess, which on a pod is a
+// vitals_stale abort. The test pins that figure until it is fixed.
 package vitals
 
 import "time"
