@@ -121,11 +121,13 @@
 //     online, or an online status that is not retained, which a hub
 //     publishes once it is subscribed and ready to read); and when no
 //     receipt has advanced for ReceiptTimeout (30 s) while the hub is
-//     online and seqs await a receipt. The hub deduplicates on (pod, seq).
-//     Each such rewind sends every record not yet receipted, however many:
-//     a hub that never receipts (one that does not publish receipts) gets
-//     the whole backlog every ReceiptTimeout, and the outbox fills until
-//     its oldest telemetry is dropped and reported.
+//     online and seqs await a receipt, then after twice as long after each
+//     such resend, up to 16 times ReceiptTimeout (8 min), until a receipt
+//     advances or the hub announces itself. The hub deduplicates on (pod,
+//     seq). Each such rewind sends every record not yet receipted, however
+//     many: a hub that never receipts (one that does not publish receipts)
+//     gets the whole backlog every 8 min, and the outbox fills until its
+//     oldest telemetry is dropped and reported.
 //
 // The delivery guarantee, end to end (pod to hub), for a record on disk:
 //

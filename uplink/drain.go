@@ -177,10 +177,12 @@ type drainer struct {
 	// status and to the pod's receipt, until acknowledged; announced is the
 	// hub's announcements already answered by a rewind; progress is when
 	// the receipt last advanced, or the backlog was last sent again from
-	// its oldest record.
+	// its oldest record; timeouts counts the resends since the receipt
+	// last advanced (receiptDue backs off by it).
 	hubToks   []mqtt.Token
 	announced uint64
 	progress  time.Time
+	timeouts  int
 }
 
 // watchSettled reports a subscription to the pod's own status that did not

@@ -16,7 +16,7 @@ import (
 func (d *drainer) hubTurn() {
 	d.applyReceipt()
 	if a := d.u.hub.announced.Load(); a != d.announced {
-		d.announced = a
+		d.announced, d.timeouts = a, 0
 		d.startOver()
 	}
 }
@@ -44,7 +44,7 @@ func (d *drainer) applyReceipt() {
 		return
 	}
 	u.hub.receipt.Store(offered)
-	d.progress = time.Now()
+	d.progress, d.timeouts = time.Now(), 0
 	n, _ := slices.BinarySearch(u.awaiting, offered+1)
 	done := slices.Clone(u.awaiting[:n])
 	u.awaiting = slices.Delete(u.awaiting, 0, n)
@@ -74,14 +74,23 @@ func (d *drainer) await(seq uint64) {
 	}
 }
 
+// maxReceiptBackoff bounds the doubling of the wait between resends that
+// no receipt follows: ReceiptTimeout times 2^4 (8 min at the default).
+const maxReceiptBackoff = 4
+
 // receiptDue is when the records acknowledged and not receipted are sent
-// again: ReceiptTimeout after the receipt last advanced or the backlog was
-// last sent again, while the hub is online. ok is false when nothing waits.
+// again, while the hub is online: ReceiptTimeout after the receipt last
+// advanced, and after each resend that no receipt followed twice as long
+// as before, up to 2^maxReceiptBackoff times ReceiptTimeout (a hub that
+// reads but does not receipt, or one that is stuck, is not sent the whole
+// backlog every ReceiptTimeout all night). A receipt that advances, a hub
+// that announces itself and a new connection start again from
+// ReceiptTimeout. ok is false when nothing waits.
 func (d *drainer) receiptDue() (due time.Time, ok bool) {
 	if len(d.u.awaiting) == 0 || d.u.hub.state.Load() != hubOnline {
 		return time.Time{}, false
 	}
-	return d.progress.Add(d.u.cfg.ReceiptTimeout), true
+	return d.progress.Add(d.u.cfg.ReceiptTimeout << min(d.timeouts, maxReceiptBackoff)), true
 }
 
 // receiptTimedOut sends the backlog again from its oldest record: the hub
@@ -91,7 +100,8 @@ func (d *drainer) receiptTimedOut() {
 	u := d.u
 	r, _ := u.HubReceipt()
 	u.log.Info("no receipt from the hub: sending the records it has not receipted again",
-		"receipted_upto", r, "awaiting", len(u.awaiting), "timeout", u.cfg.ReceiptTimeout)
+		"receipted_upto", r, "awaiting", len(u.awaiting), "waited", u.cfg.ReceiptTimeout<<min(d.timeouts, maxReceiptBackoff))
+	d.timeouts++
 	d.startOver()
 }
 

@@ -262,3 +262,49 @@ func TestARefusedHubSubscriptionIsLoggedAndHoldsTheBacklog(t *testing.T) {
 		}
 	})
 }
+
+// A hub that stays online and never receipts is sent the backlog again
+// after ReceiptTimeout, then after twice as long each time, up to 16 times
+// ReceiptTimeout; a receipt that advances starts again from ReceiptTimeout.
+func TestResendsWithoutAReceiptBackOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := openStore(t, nil)
+		u := newTestUplink(t, store, requireHub)
+		telemetry(t, u, 2)
+		l := &fakeLink{}
+		serveInBackground(t, u, fakeConn(t, u, l))
+		synctest.Wait()
+		l.deliver(HubStatusTopic, hubStatusMsg(true), true)
+		synctest.Wait()
+		ackAll(l)
+		synctest.Wait()
+		start := time.Now()
+		var resentAt []time.Duration
+		for len(resentAt) < 7 {
+			before := len(l.records())
+			time.Sleep(time.Second)
+			synctest.Wait()
+			ackAll(l)
+			synctest.Wait()
+			if len(l.records()) > before {
+				resentAt = append(resentAt, time.Since(start).Truncate(time.Second))
+			}
+		}
+		// 30 s, then 60, 120, 240, 480, 480, 480 s after each resend.
+		want := []time.Duration{30 * time.Second, 90 * time.Second, 210 * time.Second, 450 * time.Second, 930 * time.Second, 1410 * time.Second, 1890 * time.Second}
+		if !slices.Equal(resentAt, want) {
+			t.Fatalf("resent at %v, want %v", resentAt, want)
+		}
+		l.deliver("sleegation/v1/pods/p1/receipt", receiptMsg("1"), false)
+		synctest.Wait()
+		from := time.Now()
+		for before := len(l.records()); len(l.records()) == before; {
+			time.Sleep(time.Second)
+			synctest.Wait()
+		}
+		if d := time.Since(from).Truncate(time.Second); d != 30*time.Second {
+			t.Fatalf("resent %v after a receipt advanced, want 30s", d)
+		}
+		ackAll(l)
+	})
+}
