@@ -23,7 +23,7 @@ func TestTheStoresReplayCacheFailsClosedAndOutlivesThePod(t *testing.T) {
 		h := newHub(t)
 		slot := journal.NewSlot()
 		defer slot.Close()
-		cache, err := journal.NewReplayCache(slot, journal.ReplayLimits{Lifetime: hubcmd.MaxLifetime}, time.Now)
+		cache, err := journal.NewReplayCache(slot, journal.ReplayLimits{Lifetime: hubcmd.MaxRemainingLife}, time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestTheStoresReplayCacheFailsClosedAndOutlivesThePod(t *testing.T) {
 		if err := slot2.Set(s2); err != nil {
 			t.Fatal(err)
 		}
-		cache2, err := journal.NewReplayCache(slot2, journal.ReplayLimits{Lifetime: hubcmd.MaxLifetime}, time.Now)
+		cache2, err := journal.NewReplayCache(slot2, journal.ReplayLimits{Lifetime: hubcmd.MaxRemainingLife}, time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,8 +28,14 @@ const (
 	// ten minutes covers a broker queueing it through a short outage, and a
 	// command older than that (a merge/start held back for hours) is
 	// refused rather than acted on late. exp has no leeway, so a jti is
-	// needed in the replay cache no longer than exp.
+	// needed in the replay cache no longer than exp (at most
+	// MaxRemainingLife after it is accepted).
 	MaxLifetime = 10 * time.Minute
+	// MaxRemainingLife bounds exp - now for a command accepted now: its exp
+	// may be MaxLifetime after an iat up to IssuedAtLeeway ahead of the
+	// pod's clock. A replay cache must keep a jti, or refuse the jtis it
+	// lost, this long.
+	MaxRemainingLife = MaxLifetime + IssuedAtLeeway
 )
 
 // Command is a verified command.

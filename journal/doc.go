@@ -254,10 +254,13 @@
 // is needed, so it cannot simply count as "seen": a replay of the jti it
 // was would pass. Instead it is deleted and the bucket marks every jti
 // unknown from now (a key no jti can be, holding the time): until
-// ReplayLimits.Lifetime (hubcmd.MaxLifetime) has passed, by when every
+// ReplayLimits.Lifetime (hubcmd.MaxRemainingLife) has passed, by when every
 // command accepted before has expired, Seen refuses every jti
 // (ErrReplayUnknown). The fresh store put in place of a damaged file starts
-// with the same mark, at the time of the recovery. A refusal costs the hub
+// with the same mark, undated: the first Seen dates it by its own clock,
+// not the recovery by the clock at boot, which on a Pi after a power cut
+// is behind until NTP steps it (the verifier calls Seen only with the clock
+// synchronised), so the mark lasts a Lifetime of true time. A refusal costs the hub
 // a retry ten minutes later; the pod's verifier still acts on merge/abort,
 // which needs no replay check, so no refusal makes the pod less safe. The
 // same holds while the Slot has no open Store, or a damaged one: Seen

@@ -170,7 +170,7 @@ func setAside(path string, o Options, damage error, carried *latchMemo) (*Recove
 		latch = &latchMemo{known: true, set: true, doc: doc}
 	}
 	fresh := path + ".new"
-	if err := createFresh(fresh, o, rec.NextSeq, *latch, now, func(tx *bolt.Tx) error { return restartAudit(tx, rec, moved, rec.NextSeq) }); err != nil {
+	if err := createFresh(fresh, o, rec.NextSeq, *latch, func(tx *bolt.Tx) error { return restartAudit(tx, rec, moved, rec.NextSeq) }); err != nil {
 		return nil, fmt.Errorf("fresh store %s: %w", fresh, err)
 	}
 	rec.Latched = latch.set
@@ -245,8 +245,8 @@ func damagedLatch(rec *Recovery, moved string, seqState seqState, seqErr error) 
 
 // createFresh makes a complete store at path: numbering from next (or
 // refusing to number when next is 0), holding latch, not knowing the jtis
-// accepted up to at, and its audit log started by audit.
-func createFresh(path string, o Options, next uint64, latch latchMemo, at time.Time, audit func(*bolt.Tx) error) error {
+// accepted before it (freshJTI), and its audit log started by audit.
+func createFresh(path string, o Options, next uint64, latch latchMemo, audit func(*bolt.Tx) error) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -265,7 +265,7 @@ func createFresh(path string, o Options, next uint64, latch latchMemo, at time.T
 		if _, err := tx.CreateBucket(bucketTelemetry); err != nil {
 			return err
 		}
-		if err := freshJTI(tx, at); err != nil {
+		if err := freshJTI(tx); err != nil {
 			return err
 		}
 		if err := audit(tx); err != nil {

@@ -93,24 +93,32 @@ func setUpJTI(tx *bolt.Tx) error {
 
 // freshJTI creates the jti bucket of the fresh store put in place of a
 // damaged file: the jtis the damaged one held are lost, so it holds only
-// keyJTIUnknown since at.
-func freshJTI(tx *bolt.Tx, at time.Time) error {
+// keyJTIUnknown, undated: the first Seen dates it by its own clock. The
+// recovery runs at boot, by a clock that may be far behind (a Pi after a
+// power cut, until NTP steps it); Seen runs only once the verifier has
+// found the clock synchronised, so a mark dated by it lasts a Lifetime of
+// true time, and a mark dated at the recovery could have passed already.
+func freshJTI(tx *bolt.Tx) error {
 	b, err := tx.CreateBucket(bucketJTI)
 	if err != nil {
 		return err
 	}
-	return b.Put(keyJTIUnknown, encodeJTI(keyJTIUnknown, at))
+	return b.Put(keyJTIUnknown, encodeJTI(keyJTIUnknown, jtiUndated))
 }
+
+// jtiUndated is the time of a keyJTIUnknown that the next Seen dates.
+var jtiUndated = time.Unix(0, 0).UTC()
 
 // ReplayLimits bound a ReplayCache.
 type ReplayLimits struct {
 	// Capacity is the most unexpired jtis held; 0 means
 	// DefaultReplayCapacity.
 	Capacity int
-	// Lifetime is the longest a command lives (exp - iat at most, and so
-	// exp - now at most for one accepted now): hubcmd.MaxLifetime. The jtis
-	// that are not known stay so for Lifetime after the moment they were
-	// lost. Required.
+	// Lifetime is the longest a command accepted now lives (exp - now at
+	// most): hubcmd.MaxRemainingLife, its MaxLifetime after an iat that may
+	// be IssuedAtLeeway ahead of the pod's clock. The jtis that are not
+	// known stay so for Lifetime after the moment they were lost.
+	// Required.
 	Lifetime time.Duration
 }
 
@@ -225,6 +233,9 @@ func seenIn(tx *bolt.Tx, key []byte, exp, now time.Time, lim ReplayLimits) (seen
 			stale = append(stale, append([]byte(nil), k...))
 			unknown, hasUnknown = now, true
 		case k[0] == keyJTIUnknown[0]:
+			if t.Equal(jtiUndated) {
+				t = now // a fresh store's mark: dated by this first Seen
+			}
 			if !hasUnknown || t.After(unknown) {
 				unknown, hasUnknown = t, true
 			}

@@ -249,7 +249,7 @@ func TestAFreshStoreAfterDamageKnowsNoJTIForALifetime(t *testing.T) {
 	if _, err := c.Seen("a", clock.now().Add(time.Minute)); !errors.Is(err, ErrReplayUnknown) {
 		t.Fatalf("Seen on the fresh store = %v, want ErrReplayUnknown", err)
 	}
-	clock.set(rec.At.Add(testLifetime))
+	clock.set(rec.At.Add(time.Second + testLifetime)) // a Lifetime after the first Seen dated the mark
 	mustSeen(t, c, "a", clock.now().Add(time.Minute), false)
 	mustSeen(t, c, "a", clock.now().Add(time.Minute), true)
 }

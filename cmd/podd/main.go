@@ -208,7 +208,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	}
 	// The jtis of the commands accepted are kept in the store until their
 	// exp: a command is refused as replayed after a restart too.
-	replay, err := journal.NewReplayCache(slot, journal.ReplayLimits{Lifetime: hubcmd.MaxLifetime}, time.Now)
+	replay, err := journal.NewReplayCache(slot, journal.ReplayLimits{Lifetime: hubcmd.MaxRemainingLife}, time.Now)
 	if err != nil {
 		closeAll(log, hw, gate, slot, hwdog)
 		return err
