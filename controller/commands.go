@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -15,6 +16,10 @@ import (
 // touches the safety core except through the gate's direct safe state.
 func (p *Pod) commandLoop(ctx context.Context) {
 	in, aborts := p.parts.Uplink.Commands(), p.parts.Uplink.MergeAborts()
+	// Unreported refusals are flushed as soon as their budget has a report
+	// again: one comes back every unauthenticatedRefill/unauthenticatedBurst.
+	flush := time.NewTicker(unauthenticatedRefill / unauthenticatedBurst)
+	defer flush.Stop()
 	for {
 		// A merge-wide abort goes before any command waiting.
 		select {
@@ -30,6 +35,8 @@ func (p *Pod) commandLoop(ctx context.Context) {
 			p.handleCommand(m)
 		case m := <-in:
 			p.handleCommand(m)
+		case <-flush.C:
+			p.flushUnreported(time.Now())
 		}
 	}
 }
@@ -72,12 +79,21 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 			if ve != nil {
 				jti = ve.JTI
 			}
-			p.unauthenticated(now, jti, err)
+			p.budgeted(&p.unauth, now, jti, false, err)
 			return
 		}
-		if r, ok := p.answered.get(ve.JTI); ok && errors.Is(err, hubcmd.ReasonReplayed) {
-			// A signed command delivered again: its first answer.
-			p.postReply(r, now)
+		if r, ok := p.answered.get(ve.JTI); ok {
+			// A signed command answered before. Delivered again (the
+			// broker's redelivery, QoS 1 being at least once): its first
+			// answer, once. Any later copy (anyone who read the token on
+			// the broker can publish it again, expired or not) is only
+			// counted, and reported by flushUnreported: copies of one
+			// token are not turned into a record each.
+			if errors.Is(err, hubcmd.ReasonReplayed) && p.answered.resend(ve.JTI) {
+				p.postReply(r, now)
+				return
+			}
+			p.copies.suppressed++
 			return
 		}
 		p.log.Warn("hub command refused", "jti", ve.JTI, "err", err)
@@ -90,7 +106,7 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 		// An unsigned abort that changed nothing (no merge, or another
 		// one): anyone could have sent it, so it is treated as any
 		// unauthenticated message.
-		p.unauthenticated(now, cmd.ID, err)
+		p.budgeted(&p.unauth, now, cmd.ID, false, err)
 		return
 	}
 	fields := map[string]any{"source": "hub", "jti": cmd.ID, "cmd": string(cmd.Name()), "signed": cmd.Signed}
@@ -107,37 +123,62 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 
 // unauthenticatedBurst is how many refusals of commands that anyone could
 // have sent are reported (an event and a reply each) at once; the budget
-// refills at unauthenticatedBurst per unauthenticatedRefill.
+// refills at unauthenticatedBurst per unauthenticatedRefill. The copies of
+// signed commands answered before are counted in a budget of their own,
+// only ever reported by flushUnreported.
 const (
 	unauthenticatedBurst  = 5
 	unauthenticatedRefill = time.Minute
 )
 
-// unauthenticated reports a refusal that carries no proof it came from the
-// hub, within the budget of unauthLog: an event, and a reply to jti when
-// there is one. Beyond the budget it is only counted, and the count goes in
-// the next event.
-func (p *Pod) unauthenticated(now time.Time, jti string, err error) {
-	u := &p.unauth
+// budgeted reports a refusal by the verifier within the budget u: an
+// event, and a reply to jti when there is one. Beyond the budget it is
+// only counted, and the count goes in the next event of the same budget:
+// the next refusal reported, or flushUnreported's once the budget is back.
+// (The copies' budget is spent by flushUnreported alone.)
+func (p *Pod) budgeted(u *unauthLog, now time.Time, jti string, signed bool, err error) {
 	if !u.take(now) {
 		u.suppressed++
 		return
 	}
-	fields := map[string]any{"source": "hub", "signed": false}
+	fields := map[string]any{"source": "hub", "signed": signed}
 	if jti != "" {
 		fields["jti"] = jti
 	}
 	if u.suppressed > 0 {
 		fields["unreported_before"] = u.suppressed
 	}
-	p.log.Warn("unauthenticated command refused", "jti", jti, "err", err, "unreported_before", u.suppressed)
+	p.log.Warn("hub command refused", "signed", signed, "jti", jti, "err", err, "unreported_before", u.suppressed)
 	p.commandEvent(now, fields, err)
-	p.reply(now, jti, false, err)
+	p.reply(now, jti, signed, err)
 	u.suppressed = 0
 }
 
-// unauthLog is the budget of unauthenticated, a token bucket; only the
-// command loop touches it.
+// ReasonUnreported is the error of the event that counts refusals that
+// were not reported one by one, once their budget is back.
+const ReasonUnreported = "unreported"
+
+// flushUnreported reports, for each budget whose refusals went unreported
+// and that has a report to spend again, how many: a flood that stops is
+// accounted for without waiting for the next refusal.
+func (p *Pod) flushUnreported(now time.Time) {
+	for _, b := range []struct {
+		u      *unauthLog
+		signed bool
+	}{{&p.unauth, false}, {&p.copies, true}} {
+		if b.u.suppressed == 0 || !b.u.take(now) {
+			continue
+		}
+		n := b.u.suppressed
+		p.log.Warn("hub command refusals not reported one by one", "signed", b.signed, "count", n)
+		p.commandEvent(now, map[string]any{"source": "hub", "signed": b.signed, "unreported_before": n},
+			&RefusedError{Reasons: []string{ReasonUnreported}, Detail: fmt.Sprintf("%d refused command(s) over the budget of %d a minute", n, unauthenticatedBurst)})
+		b.u.suppressed = 0
+	}
+}
+
+// unauthLog is a budget of reports, a token bucket; only the command loop
+// touches it.
 type unauthLog struct {
 	tokens     float64
 	at         time.Time // when tokens was last brought up to date
@@ -163,8 +204,9 @@ func (u *unauthLog) take(now time.Time) bool {
 // by jti, to answer a redelivery the same way; only the command loop
 // touches it.
 type answeredCache struct {
-	byJTI map[string]uplink.Reply
-	order []string
+	byJTI  map[string]uplink.Reply
+	resent map[string]bool // answered again once already
+	order  []string
 }
 
 const answeredMax = 256
@@ -172,6 +214,19 @@ const answeredMax = 256
 func (c *answeredCache) get(jti string) (uplink.Reply, bool) {
 	r, ok := c.byJTI[jti]
 	return r, ok && jti != ""
+}
+
+// resend reports whether jti's answer may be given again (once), and
+// spends that.
+func (c *answeredCache) resend(jti string) bool {
+	if c.resent[jti] {
+		return false
+	}
+	if c.resent == nil {
+		c.resent = map[string]bool{}
+	}
+	c.resent[jti] = true
+	return true
 }
 
 func (c *answeredCache) put(r uplink.Reply) {
@@ -187,6 +242,7 @@ func (c *answeredCache) put(r uplink.Reply) {
 	c.byJTI[r.JTI] = r
 	if len(c.order) > answeredMax {
 		delete(c.byJTI, c.order[0])
+		delete(c.resent, c.order[0])
 		c.order = c.order[1:]
 	}
 }

@@ -182,6 +182,7 @@ type Pod struct {
 	verifier        *hubcmd.Verifier
 	answered        answeredCache // owned by the command loop
 	unauth          unauthLog     // owned by the command loop
+	copies          unauthLog     // owned by the command loop
 	telemetryEvery  atomic.Int64  // the telemetry interval now, ns (SetTelemetryInterval)
 	intervalChanged chan struct{} // signalled when it changes
 

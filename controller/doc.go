@@ -76,8 +76,11 @@
 // log"): what the pod must be able to account for is an entry of it, and
 // the event that reports it carries the entry's link (uplink.Event.Audit).
 // Audited: every command received ("command": acted on or refused, and
-// why; refused signed ones, and the unauthenticated ones as they are
-// reported, at most one a minute with the count of the others), every
+// why; the first refusal of each signed command, and the unauthenticated
+// ones as they are reported, within a budget of 5 refilled at 5 a minute;
+// the others, and copies of signed commands answered before, are counted,
+// and the counts reported in an "unreported" command event as soon as the
+// budget allows, so a flood that stops is accounted for too), every
 // consent change ("consent": granted, withdrawn, expired), the panic
 // ("panic"), the abort ("abort"; again when a start finds its event may be
 // lost), its acknowledgement ("ack"), the configuration at start

@@ -49,6 +49,8 @@ const (
 
 	// LinkLossLimit is how long the city link may be lost during a merge
 	// before the pod ends the merge itself, gracefully (the MQTT contract).
+	// The city link is the broker connection and, with
+	// uplink.require_hub, the hub online behind it (cityLink).
 	LinkLossLimit = 30 * time.Second
 )
 
@@ -490,7 +492,7 @@ func (p *Pod) sessionStep(now time.Time) {
 		return
 	}
 	if s.state != StateEnding {
-		if p.parts.Uplink.Connected() {
+		if cityLink(p.parts.Uplink) {
 			s.linkDownSince = time.Time{}
 		} else if s.linkDownSince.IsZero() {
 			s.linkDownSince = now

@@ -136,6 +136,23 @@ type hubView interface {
 	HubReceipt() (upto uint64, ok bool)
 }
 
+// cityLink reports whether the pod is linked to the city: connected to its
+// broker and, with require_hub, the hub online behind it (a broker with no
+// hub behind it is no city link: nobody reads the pod's records, which it
+// holds, nor can end its merge). Without require_hub the broker alone
+// counts.
+func cityLink(u Uplink) bool {
+	if !u.Connected() {
+		return false
+	}
+	h, ok := u.(hubView)
+	if !ok || !h.RequiresHub() {
+		return true
+	}
+	online, known := h.HubOnline()
+	return known && online
+}
+
 // hubStatus fills the hub's part of s from u, if u can tell.
 func hubStatus(s *UplinkStatus, u Uplink) {
 	h, ok := u.(hubView)
