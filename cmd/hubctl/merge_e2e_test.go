@@ -197,4 +197,15 @@ func TestCommandsThatFailVerificationAreRefusedByARealPod(t *testing.T) {
 	if st := statusOf(t, podctl, socket); st.State != "idle" || !st.Consent.Granted || st.Safety.Latched != nil {
 		t.Fatalf("status after the refused commands %+v: want idle, consent as granted, nothing latched", st)
 	}
+	// Each refusal is audited: the chain holds the configuration at start,
+	// the consent and the four refusals (a command sent before the pod had
+	// subscribed reached no one), and it verifies.
+	out, code := run(t, podctl, "--socket", socket, "audit", "verify", "--json")
+	var audit struct {
+		Entries uint64          `json:"entries"`
+		Broken  json.RawMessage `json:"broken"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &audit) != nil || audit.Entries != 6 || audit.Broken != nil {
+		t.Fatalf("podctl audit verify --json: exit %d: %s; want an intact chain of 6 entries (config, consent, 4 refusals)", code, out)
+	}
 }
