@@ -73,6 +73,22 @@ func binaries(t *testing.T) (podd, podctl, hubctl string) {
 }
 
 // run runs a binary and returns its combined output and exit code.
+// hubKeys makes a hub key named kid with hubctl keygen, and returns the
+// private and public key set files and the keys the private one holds.
+func hubKeys(t *testing.T, hubctl, kid string) (private, public string, keys []hubclient.Key) {
+	t.Helper()
+	dir := t.TempDir()
+	private, public = filepath.Join(dir, "hub.jwks"), filepath.Join(dir, "hub-public.json")
+	if out, code := run(t, hubctl, "keygen", "--kid", kid, "--private", private, "--public", public); code != 0 {
+		t.Fatalf("hubctl keygen: exit %d: %s", code, out)
+	}
+	keys, err := hubclient.LoadKeys(private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return private, public, keys
+}
+
 func run(t *testing.T, bin string, args ...string) (string, int) {
 	t.Helper()
 	out, err := exec.Command(bin, args...).CombinedOutput()
@@ -173,15 +189,7 @@ func startPodIn(t *testing.T, dir, podd, broker, publicKeys, scenario string, en
 func TestTheHubDrivesARealPod(t *testing.T) {
 	podd, podctl, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
-	keys := t.TempDir()
-	private, public := filepath.Join(keys, "hub.jwks"), filepath.Join(keys, "hub-public.json")
-	if out, code := run(t, hubctl, "keygen", "--kid", "hub-e2e", "--private", private, "--public", public); code != 0 {
-		t.Fatalf("hubctl keygen: exit %d: %s", code, out)
-	}
-	keysIn, err := hubclient.LoadKeys(private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	private, public, keysIn := hubKeys(t, hubctl, "hub-e2e")
 	signer, err := hubclient.NewSigner(keysIn[0], hubclient.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -52,11 +51,7 @@ func statusOf(t *testing.T, podctl, socket string) podStatus {
 func TestAMergeWideAbortAndAPanicPressEndAMerge(t *testing.T) {
 	podd, podctl, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
-	keys := t.TempDir()
-	private, public := filepath.Join(keys, "hub.jwks"), filepath.Join(keys, "hub-public.json")
-	if out, code := run(t, hubctl, "keygen", "--kid", "hub-e2e", "--private", private, "--public", public); code != 0 {
-		t.Fatalf("hubctl keygen: exit %d: %s", code, out)
-	}
+	private, public, _ := hubKeys(t, hubctl, "hub-e2e")
 	const pressAt = 40 * time.Second
 	began := time.Now()
 	socket, _ := startPodWith(t, podd, m.URL(), public, `
@@ -121,15 +116,7 @@ timeline:
 func TestCommandsThatFailVerificationAreRefusedByARealPod(t *testing.T) {
 	podd, podctl, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
-	keys := t.TempDir()
-	private, public := filepath.Join(keys, "hub.jwks"), filepath.Join(keys, "hub-public.json")
-	if out, code := run(t, hubctl, "keygen", "--kid", "hub-e2e", "--private", private, "--public", public); code != 0 {
-		t.Fatalf("hubctl keygen: exit %d: %s", code, out)
-	}
-	trusted, err := hubclient.LoadKeys(private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, public, trusted := hubKeys(t, hubctl, "hub-e2e")
 	signer := func(kid string, o hubclient.Options) *hubclient.Signer {
 		t.Helper()
 		k := trusted[0]

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,15 +17,7 @@ import (
 func TestACommandReplayedAfterARestartIsRefused(t *testing.T) {
 	podd, _, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
-	keys := t.TempDir()
-	private, public := filepath.Join(keys, "hub.jwks"), filepath.Join(keys, "hub-public.json")
-	if out, code := run(t, hubctl, "keygen", "--kid", "hub-replay", "--private", private, "--public", public); code != 0 {
-		t.Fatalf("hubctl keygen: exit %d: %s", code, out)
-	}
-	keysIn, err := hubclient.LoadKeys(private)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, public, keysIn := hubKeys(t, hubctl, "hub-replay")
 	signer, err := hubclient.NewSigner(keysIn[0], hubclient.Options{})
 	if err != nil {
 		t.Fatal(err)
