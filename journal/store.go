@@ -93,6 +93,10 @@ const (
 	// reportRoom is the bytes a drop leaves free after the record that
 	// caused it, for the report of the drop.
 	reportRoom = 1 << 10
+	// maxKept is the most kept seqs a drop with room lets inside its
+	// range (Dropped.Kept): 32 seqs of up to 11 digits and a comma are
+	// 384 bytes, which with the rest of a report fit reportRoom.
+	maxKept = 32
 
 	defaultSeqBlock = 1000
 
