@@ -12,7 +12,8 @@
 // .../reply; AbortMerge, on sleegation/v1/merges/{session}/abort; and
 // Follow, which follows pods' status, telemetry, events and reply, delivers
 // each record once per (pod, seq), reports gaps in the seqs (a seq missing
-// that neither arrived later nor is covered by a dropped event's from..to)
+// that neither arrived later nor is reported lost by a dropped event: its
+// from..to less its kept)
 // and passes historical through; with receipts (FollowWith), it publishes
 // each pod's receipt (see "Receipts"). A Client does not reconnect: once its
 // connection is lost (Lost) the caller connects again. Every goroutine it
@@ -31,8 +32,15 @@
 //   - Held means handed to the reader of Updates. A record queued and let
 //     go because nobody read Updates (Lost) is not held, and is forgotten,
 //     so that the pod's next sending of it is delivered.
-//   - A dropped event's from..to counts as held once the event is handed
-//     on: the pod says those records are gone.
+//   - A dropped event's from..to, less the seqs it lists in kept, counts
+//     as held once the event is handed on: the pod says those records are
+//     gone. A kept seq is a record the pod still has (a full outbox drops
+//     telemetry around the events it keeps): it is held only once it
+//     arrives, and until then it is a gap like any other, so the receipt
+//     stays below a kept event that a broker lost, and the pod, which
+//     deletes only what is receipted, sends it again. A kept that does
+//     not parse (not a list of integer seqs, ascending, within from..to)
+//     makes the event count for nothing.
 //   - A gap is never given up on: a pod requiring the hub keeps every
 //     record until it is receipted and sends what is not again (after its
 //     receipt timeout, on reconnecting, when the hub announces itself), so

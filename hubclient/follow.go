@@ -17,8 +17,9 @@ const (
 	// seq and is never deduplicated).
 	UpdateRecord UpdateKind = "record"
 	// UpdateGap is a range of seqs (From..To) missing: a later seq arrived,
-	// and neither these nor a dropped event covering them did. It may
-	// still be in flight.
+	// and neither these nor a dropped event reporting them lost did (a seq
+	// a dropped event lists in kept is not lost: it stays a gap until it
+	// arrives). It may still be in flight.
 	UpdateGap UpdateKind = "gap"
 	// UpdateFilled is a range of a gap closed by its records arriving late
 	// (By "record") or by a dropped event reporting them lost (By
@@ -51,6 +52,10 @@ type Record struct {
 	Retained bool
 	Body     map[string]any // the payload, decoded
 	Raw      []byte
+	// Lost is, for a dropped event, the seqs it reports lost, in order:
+	// its from..to less its kept (see "Receipts" in the package doc for
+	// when that is all or none of it).
+	Lost []Range
 }
 
 // Range is a closed range of seqs.
@@ -62,7 +67,7 @@ type PodStats struct {
 	Duplicates int     // records received again, not delivered
 	First, Max uint64  // the lowest and the highest seq received
 	Gaps       []Range // seqs missing now (above First, below Max): neither received nor reported dropped
-	Dropped    []Range // ranges reported by dropped events
+	Dropped    []Range // seqs reported lost by dropped events: each one's from..to less its kept
 	Historical int     // records received marked historical
 }
 
@@ -73,7 +78,7 @@ const maxQueued = 1 << 16
 // Follower follows pods' status, telemetry, events and reply topics,
 // delivers each record once per (pod, seq), and reports gaps in the seqs:
 // a seq is missing when a later one arrived and it has neither arrived nor
-// been covered by a dropped event's from..to. Records below the first seq
+// been reported lost by a dropped event (its from..to less its kept). Records below the first seq
 // it saw of a pod are delivered (a backlog), never counted as gaps.
 //
 // Updates are delivered in order on Updates by the Follower's own
@@ -318,6 +323,9 @@ func (f *Follower) receive(pod, kind string, payload []byte, retained bool) {
 	if r.Historical {
 		st.stats.Historical++
 	}
+	if r.Kind == "events" && r.Type == "dropped" {
+		r.Lost = droppedLost(r.Body, st.dropped)
+	}
 	f.deliver(Update{Kind: UpdateRecord, Record: &r, Pod: pod})
 	switch {
 	case st.stats.Received == 1:
@@ -334,15 +342,72 @@ func (f *Follower) receive(pod, kind string, payload []byte, retained bool) {
 		f.fill(pod, st, Range{r.Seq, r.Seq}, "record")
 		st.stats.First = min(st.stats.First, r.Seq)
 	}
-	if r.Kind == "events" && r.Type == "dropped" {
-		from, _ := r.Body["from"].(float64)
-		to, _ := r.Body["to"].(float64)
-		if from >= 1 && to >= from {
-			d := Range{uint64(from), uint64(to)}
-			st.dropped = append(st.dropped, d)
-			f.fill(pod, st, d, "dropped")
-		}
+	for _, d := range r.Lost {
+		st.dropped = append(st.dropped, d)
+		f.fill(pod, st, d, "dropped")
 	}
+}
+
+// droppedLost is what a dropped event's body reports lost, as ranges in
+// order, given the ranges earlier dropped events of the pod reported lost:
+//
+//   - with kept (the records a full outbox kept between the ones it
+//     dropped, which arrive on their own): its from..to less the kept seqs;
+//   - without kept, when count says every seq of from..to not reported
+//     lost before was dropped now: all of from..to;
+//   - without kept, when count says fewer (a pod that does not list what
+//     it kept: any seq of the range may be a record still to come):
+//     nothing.
+//
+// A body that is not a range (from >= 1, to >= from, count >= 1,
+// integers), or whose kept is not a list of integer seqs, ascending,
+// within from..to and leaving room for count, reports nothing: a seq
+// wrongly taken for lost would be receipted without being held.
+func droppedLost(body map[string]any, before []Range) []Range {
+	from, ok1 := seqOf(body["from"])
+	to, ok2 := seqOf(body["to"])
+	count, ok3 := seqOf(body["count"])
+	if !ok1 || !ok2 || !ok3 || to < from {
+		return nil
+	}
+	r := Range{from, to}
+	span := to - from + 1
+	v, ok := body["kept"]
+	if !ok {
+		var left uint64
+		for _, g := range subtract(r, before) {
+			left += g.To - g.From + 1
+		}
+		if count != left {
+			return nil
+		}
+		return []Range{r}
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	var kept []Range
+	for _, e := range list {
+		s, ok := seqOf(e)
+		if !ok || s < from || s > to || len(kept) > 0 && s <= kept[len(kept)-1].From {
+			return nil
+		}
+		kept = append(kept, Range{s, s})
+	}
+	if count > span-uint64(len(kept)) {
+		return nil
+	}
+	return subtract(r, kept)
+}
+
+// seqOf reads a seq (an integer >= 1) from a decoded JSON number.
+func seqOf(v any) (uint64, bool) {
+	n, ok := v.(float64)
+	if !ok || n < 1 || n >= 1<<53 || n != float64(uint64(n)) {
+		return 0, false
+	}
+	return uint64(n), true
 }
 
 // fill removes c from the pod's gaps, reporting each part it closed.

@@ -28,7 +28,7 @@ type receiptState struct {
 	known     bool
 	retained  uint64 // the retained receipt read on subscribing
 	hasRet    bool
-	upto      uint64          // every seq in base+1..upto is held (or reported dropped)
+	upto      uint64          // every seq in base+1..upto is held (or reported lost by a dropped event)
 	held      map[uint64]bool // seqs above upto handed on
 	published uint64          // the latest receipt published
 	lowest    uint64          // the lowest seq handed on before base was known
@@ -61,7 +61,8 @@ func (f *Follower) podStateLocked(pod string) *podState {
 }
 
 // handed records that u was handed to the reader of Updates: a record is
-// held from then on, and a dropped event's range with it.
+// held from then on, and what a dropped event reports lost with it (its
+// range less its kept, droppedLost).
 func (f *Follower) handed(u Update) {
 	if u.Kind != UpdateRecord || u.Record.Seq == 0 {
 		return
@@ -78,11 +79,14 @@ func (f *Follower) handed(u Update) {
 	}
 	rc.held[u.Record.Seq] = true
 	if u.Record.Kind == "events" && u.Record.Type == "dropped" {
-		from, _ := u.Record.Body["from"].(float64)
-		to, _ := u.Record.Body["to"].(float64)
-		if from >= 1 && to >= from && to-from < 1<<20 {
-			for s := uint64(from); s <= uint64(to); s++ {
-				rc.held[s] = true
+		// Only what it reports lost: a seq it lists kept is held once it
+		// arrives, never before.
+		lost := u.Record.Lost
+		if len(lost) > 0 && lost[len(lost)-1].To-lost[0].From < 1<<20 {
+			for _, d := range lost {
+				for s := d.From; s <= d.To; s++ {
+					rc.held[s] = true
+				}
 			}
 		}
 	}

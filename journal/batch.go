@@ -348,13 +348,21 @@ func (s *Store) fits(value []byte) error {
 // dropped and them after. An index entry with no record is deleted on the
 // way (see audit). Keys are collected before deleting, because deleting
 // under a bbolt cursor moves it.
+//
+// Two conditions stop it: room (the new record and its report fit) and
+// the batch's target (Options.MaxOutbox). The events between the
+// telemetry it takes are kept and listed in Dropped.Kept, found by a
+// second cursor over the outbox that follows the telemetry taken; once
+// the new record has room, the batch stops before a telemetry record that
+// would bring more than maxKept kept seqs inside its range, target or not.
+// Without room it goes on, and Kept lists every one.
 func (s *Store) drop(out, tel *bolt.Bucket, n, b, l uint64) (Dropped, uint64, uint64, error) {
 	overCount, overBytes := n+1 > s.maxOutbox, b+l > s.maxBytes
 	var d Dropped
 	var freed uint64
-	done := func() bool {
-		return (!overCount || d.Count >= s.dropBatch) && (!overBytes || freed >= s.dropBytes) &&
-			n+2 <= s.maxOutbox && b+l+reportRoom <= s.maxBytes
+	room := func() bool { return n+2 <= s.maxOutbox && b+l+reportRoom <= s.maxBytes }
+	target := func() bool {
+		return (!overCount || d.Count >= s.dropBatch) && (!overBytes || freed >= s.dropBytes)
 	}
 	take := func(k, v []byte) []byte {
 		seq := binary.BigEndian.Uint64(k)
@@ -369,8 +377,11 @@ func (s *Store) drop(out, tel *bolt.Bucket, n, b, l uint64) (Dropped, uint64, ui
 		return append([]byte(nil), k...)
 	}
 	var keys, orphans [][]byte
+	var between []uint64
+	oc := out.Cursor()
 	c := tel.Cursor()
-	for k, _ := c.First(); k != nil && !done(); k, _ = c.Next() {
+	k, _ := c.First()
+	for ; k != nil && !(room() && target()); k, _ = c.Next() {
 		var v []byte
 		if len(k) == 8 {
 			v = out.Get(k)
@@ -379,8 +390,30 @@ func (s *Store) drop(out, tel *bolt.Bucket, n, b, l uint64) (Dropped, uint64, ui
 			orphans = append(orphans, append([]byte(nil), k...))
 			continue
 		}
+		if d.Count > 0 {
+			// The records between the last telemetry taken and this one
+			// are events (every telemetry record between them would have
+			// been taken first): kept, inside the range once this is taken.
+			seq := binary.BigEndian.Uint64(k)
+			bounded := room()
+			between = between[:0]
+			for ek, _ := oc.Seek(seqKey(d.To + 1)); ek != nil && binary.BigEndian.Uint64(ek) < seq; ek, _ = oc.Next() {
+				if len(ek) != 8 {
+					continue
+				}
+				between = append(between, binary.BigEndian.Uint64(ek))
+				if bounded && len(d.Kept)+len(between) > maxKept {
+					break
+				}
+			}
+			if bounded && len(d.Kept)+len(between) > maxKept {
+				break
+			}
+			d.Kept = append(d.Kept, between...)
+		}
 		keys = append(keys, take(k, v))
 	}
+	exhausted := k == nil
 	for _, k := range orphans {
 		if err := tel.Delete(k); err != nil {
 			return Dropped{}, 0, 0, damagef("telemetry index: entry %x: %v", k, err)
@@ -394,23 +427,66 @@ func (s *Store) drop(out, tel *bolt.Bucket, n, b, l uint64) (Dropped, uint64, ui
 			return Dropped{}, 0, 0, err
 		}
 	}
-	if done() {
+	if !exhausted || room() && target() {
 		return d, n, b, nil
 	}
-	// No telemetry is left: events.
+	// No telemetry is left: events, oldest first. Taking a prefix of the
+	// outbox, up to an event below the telemetry's To, keeps the records
+	// between it and that To, inside the range: once the new record has
+	// room, the batch stops before that would be more than maxKept. The
+	// records above a candidate only get fewer as the candidates rise, so
+	// the first that passes is the last to check.
+	to := d.To
+	var last uint64
+	checked := false
 	keys = keys[:0]
 	c = out.Cursor()
-	for k, v := c.First(); k != nil && !done(); k, v = c.Next() {
-		if len(k) == 8 {
-			keys = append(keys, take(k, v))
+	for k, v := c.First(); k != nil && !(room() && target()); k, v = c.Next() {
+		if len(k) != 8 {
+			continue
 		}
+		seq := binary.BigEndian.Uint64(k)
+		if !checked && room() && seq < to {
+			checked = true
+			if len(keptIn(out, seq+1, to, maxKept+1)) > maxKept {
+				break
+			}
+		}
+		keys = append(keys, take(k, v))
+		last = seq
 	}
 	for _, k := range keys {
 		if err := out.Delete(k); err != nil {
 			return Dropped{}, 0, 0, err
 		}
 	}
+	if len(keys) > 0 {
+		// Every record up to the last event taken is gone: kept are the
+		// records above it, up to the telemetry's To.
+		d.Kept = nil
+		if last < to {
+			d.Kept = keptIn(out, last+1, to, 0)
+		}
+	}
 	return d, n, b, nil
+}
+
+// keptIn lists the seqs of the outbox's records in from..to, at most limit
+// of them (0: all).
+func keptIn(out *bolt.Bucket, from, to uint64, limit int) []uint64 {
+	var seqs []uint64
+	c := out.Cursor()
+	for k, _ := c.Seek(seqKey(from)); k != nil && (limit == 0 || len(seqs) < limit); k, _ = c.Next() {
+		if len(k) != 8 {
+			continue
+		}
+		seq := binary.BigEndian.Uint64(k)
+		if seq > to {
+			break
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs
 }
 
 // run is the writer goroutine: it commits what is queued CommitInterval

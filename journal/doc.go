@@ -25,11 +25,25 @@
 //     records, or Options.MaxOutboxBytes bytes of values): then the append
 //     deletes the oldest records in a batch, telemetry (AppendLazy's) first
 //     and events (Append's) only once no telemetry is left, and returns
-//     what it dropped in Record.Dropped (the first and last seq, and how
-//     many: kept events lie between them), so the caller can report it with
-//     a "dropped" event. The batch leaves room for that report. Telemetry
-//     is found through an index (the telemetry bucket: the same seq keys),
-//     so a drop costs the records it drops, not the events before them.
+//     what it dropped in Record.Dropped (the first and last seq, how many,
+//     and the events it kept between them, Dropped.Kept), so the caller can
+//     report it with a "dropped" event. The batch leaves room for that
+//     report. Telemetry is found through an index (the telemetry bucket:
+//     the same seq keys), so a drop costs the records it drops, not the
+//     events before them; a second cursor over the outbox follows the
+//     telemetry taken and collects the events between, which is what
+//     Kept costs. A reader of the report must not count the kept seqs as
+//     gone (a hub that did would receipt an event it never received, and
+//     the pod would delete it), so Kept lists every one, and to keep the
+//     report within its room a drop stops in two steps: first the room
+//     (the new record and its report fit), then the batch's target
+//     (Options.MaxOutbox). Once there is room, the batch stops short of
+//     its target before a record whose taking would bring more than 32
+//     kept seqs inside its range (in the events step: before an event
+//     below the range's end that would keep more than 32 records above
+//     it). A drop that needs more to make room still lists every kept seq,
+//     however many; its report may then not fit the room, and the drop
+//     its append makes is reported in turn.
 //     The counters of records and bytes are kept in meta beside the seq
 //     counter, in the same transactions as the records. The Store keeps a
 //     copy of the three as committed: read from the file at Open, after its

@@ -47,8 +47,9 @@ func liveSeqs(t *rapid.T, s *Store) map[uint64]bool {
 
 // Random sequences of appends (telemetry and events, of random sizes),
 // deletions, commits and reopens: after every append what was dropped is
-// exactly what Record.Dropped says, the oldest telemetry first and an
-// event only when no older telemetry is left; after every commit the
+// exactly what Record.Dropped says (its range, its count and the records
+// of the range it kept), the oldest telemetry first and an event only
+// when no older telemetry is left; after every commit the
 // counters, the index and the outbox agree with the model and hold the
 // bounds.
 func TestOutboxBoundsAndPrioritiesHoldForAnySequence(t *testing.T) {
@@ -127,6 +128,18 @@ func TestOutboxBoundsAndPrioritiesHoldForAnySequence(t *testing.T) {
 				rt.Fatalf("dropped %v, reported %+v", dropped, d)
 			case slices.Contains(dropped, r.Seq):
 				rt.Fatalf("the new record %d was dropped", r.Seq)
+			}
+			// Kept: exactly the records of the range still held, ascending.
+			var kept []uint64
+			if !d.Empty() {
+				for seq := d.From; seq <= d.To; seq++ {
+					if live[seq] {
+						kept = append(kept, seq)
+					}
+				}
+			}
+			if !slices.Equal(d.Kept, kept) {
+				rt.Fatalf("drop %d..%d kept %v, reported %v", d.From, d.To, kept, d.Kept)
 			}
 			var eventDropped bool
 			maxDropped := map[bool]uint64{}

@@ -76,13 +76,13 @@ func TestAFullOutboxDropsTelemetryBeforeEvents(t *testing.T) {
 			lazy bool
 			want Dropped
 		}{ // lazy: telemetry into a full outbox; see TestALazyRecordIntoAFullOutboxReportsTheDrop
-			{false, Dropped{From: 2, To: 4, Count: 2}},  // 11
-			{false, Dropped{}},                          // 12: the room left for the report
-			{false, Dropped{From: 6, To: 8, Count: 2}},  // 13
-			{false, Dropped{}},                          // 14
-			{false, Dropped{From: 1, To: 10, Count: 2}}, // 15: the last telemetry, then the oldest event
-			{false, Dropped{}},                          // 16
-			{false, Dropped{From: 3, To: 5, Count: 2}},  // 17: events only now
+			{false, Dropped{From: 2, To: 4, Count: 2, Kept: []uint64{3}}}, // 11
+			{false, Dropped{}}, // 12: the room left for the report
+			{false, Dropped{From: 6, To: 8, Count: 2, Kept: []uint64{7}}}, // 13
+			{false, Dropped{}}, // 14
+			{false, Dropped{From: 1, To: 10, Count: 2, Kept: []uint64{3, 5, 7, 9}}}, // 15: the last telemetry, then the oldest event
+			{false, Dropped{}},                         // 16
+			{false, Dropped{From: 3, To: 5, Count: 2}}, // 17: events only now, none kept between
 		}
 		for i, st := range steps {
 			var r Record
@@ -91,7 +91,7 @@ func TestAFullOutboxDropsTelemetryBeforeEvents(t *testing.T) {
 			} else {
 				r = appendEvent(t, s)
 			}
-			if r.Seq != uint64(11+i) || r.Dropped != st.want {
+			if r.Seq != uint64(11+i) || !sameDropped(r.Dropped, st.want) {
 				t.Fatalf("seq %d: dropped %+v, want %+v", r.Seq, r.Dropped, st.want)
 			}
 		}
@@ -115,7 +115,7 @@ func TestTheDropBatchIsAHundredthOfTheOutbox(t *testing.T) {
 			mustAppendLazy(t, s)
 		}
 		r := mustAppendLazy(t, s)
-		if r.Seq != 501 || r.Dropped != (Dropped{From: 2, To: 6, Count: 5}) {
+		if r.Seq != 501 || !sameDropped(r.Dropped, Dropped{From: 2, To: 6, Count: 5}) {
 			t.Fatalf("seq %d dropped %+v, want 501, 2..6 (5)", r.Seq, r.Dropped)
 		}
 		if n := outboxLen(t, s); n != 496 {
@@ -141,7 +141,7 @@ func TestTheByteBoundTripsBeforeTheCountBound(t *testing.T) {
 		// 8 × 8019 = 64152 bytes; a ninth passes 65536. One record frees
 		// more than MaxOutboxBytes/100 and leaves 1 KiB for the report.
 		r, err := s.AppendLazy("t", time.Time{}, build)
-		if err != nil || r.Seq != 9 || r.Dropped != (Dropped{From: 1, To: 1, Count: 1}) {
+		if err != nil || r.Seq != 9 || !sameDropped(r.Dropped, Dropped{From: 1, To: 1, Count: 1}) {
 			t.Fatalf("ninth = seq %d, dropped %+v, err %v; want 9, 1..1 (1)", r.Seq, r.Dropped, err)
 		}
 		n, b, tel := counters(t, s)
@@ -241,8 +241,8 @@ func TestAFormat2FileIsUpgradedItsRecordsKeptAsEvents(t *testing.T) {
 			t.Fatalf("first seq %d, want 4", r.Seq)
 		}
 		// Full: telemetry 4 goes first, then the oldest old record.
-		if r := appendEvent(t, s); r.Seq != 5 || r.Dropped != (Dropped{From: 1, To: 4, Count: 2}) {
-			t.Fatalf("seq %d dropped %+v, want 5, 1..4 (2)", r.Seq, r.Dropped)
+		if r := appendEvent(t, s); r.Seq != 5 || !sameDropped(r.Dropped, Dropped{From: 1, To: 4, Count: 2, Kept: []uint64{2, 3}}) {
+			t.Fatalf("seq %d dropped %+v, want 5, 1..4 (2) kept [2 3]", r.Seq, r.Dropped)
 		}
 		if got := pendingSeqs(t, s); !slices.Equal(got, []uint64{2, 3, 5}) {
 			t.Fatalf("outbox %v, want [2 3 5]", got)
@@ -325,7 +325,7 @@ func TestADropSkipsAnIndexEntryWithoutARecord(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := appendEvent(t, s)
-		if r.Dropped != (Dropped{From: 2, To: 3, Count: 2}) {
+		if !sameDropped(r.Dropped, Dropped{From: 2, To: 3, Count: 2}) {
 			t.Fatalf("dropped %+v, want 2..3 (2)", r.Dropped)
 		}
 		if _, _, tel := counters(t, s); !slices.Equal(tel, []uint64{4}) {

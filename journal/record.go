@@ -27,12 +27,20 @@ type Record struct {
 
 // Dropped describes the records one drop deleted from a full outbox.
 // Telemetry is dropped before events, so the seqs dropped are not
-// contiguous: between From and To, records that were kept (events, or
-// records already delivered) are not counted. The zero value is no drop.
+// contiguous: between From and To lie records that were kept (events,
+// listed in Kept) and seqs no longer in the outbox before the drop
+// (records already delivered and deleted), neither counted. The seqs
+// dropped are exactly From..To less Kept less those already gone. The
+// zero value is no drop.
 type Dropped struct {
 	From  uint64 // the lowest seq dropped
 	To    uint64 // the highest seq dropped
 	Count uint64 // how many records were dropped, at most To-From+1
+	// Kept are the seqs between From and To still in the outbox after the
+	// drop, ascending; nil when none. A drop whose new record has room
+	// stops before its range would hold more than 32 (maxKept); one that
+	// needs more room to fit the record lists every one.
+	Kept []uint64
 }
 
 // Empty reports whether nothing was dropped.

@@ -32,7 +32,9 @@ type Options struct {
 	// bytes would, so a long outage costs one "dropped" report per batch
 	// instead of one per record; and it always leaves room, after the new
 	// record, for one more record of up to 1 KiB: the caller's report of
-	// the drop (Record.Dropped).
+	// the drop (Record.Dropped). Once that room is made, a batch stops
+	// short of its size rather than keep more than 32 events inside its
+	// range (Dropped.Kept), so that the report fits it.
 	//
 	// The defaults, 200000 records and 96 MiB, hold a night without a
 	// broker, and two, with no drop. A telemetry record as the uplink stores
@@ -93,6 +95,10 @@ const (
 	// reportRoom is the bytes a drop leaves free after the record that
 	// caused it, for the report of the drop.
 	reportRoom = 1 << 10
+	// maxKept is the most kept seqs a drop with room lets inside its
+	// range (Dropped.Kept): 32 seqs of up to 11 digits and a comma are
+	// 384 bytes, which with the rest of a report fit reportRoom.
+	maxKept = 32
 
 	defaultSeqBlock = 1000
 

@@ -21,8 +21,13 @@
 // the record that caused it: a "dropped" event with from and to, the
 // first and last seq dropped, count, how many records (fewer than
 // to-from+1 when records between them were kept or already delivered),
-// and reason
-// "outbox_full". When the
+// kept, the seqs between from and to the outbox still holds (the events
+// it kept, journal.Dropped.Kept; absent when none), and reason
+// "outbox_full". A hub must not count a kept seq as lost: with
+// RequireHub, a receipt over a kept event the broker lost would delete
+// it unsent. A drop whose report fails is reported before the next
+// append, each drop in its own report: two drops merged into one range
+// would hide the seqs between them that neither dropped. When the
 // append fails (a full disk: an error wrapping
 // syscall.ENOSPC; a journal not open yet: journal.ErrNotOpen) they return
 // that error, wrapped: nothing is stored, nothing is sent, no seq is used,
@@ -143,7 +148,7 @@
 //     receipt covers it; a broker that loses records it acknowledged costs
 //     a resend, not the records. Every record is either receipted or
 //     reported in a dropped event (a full outbox, a corrupt record), which
-//     the hub receipts in turn. What it costs: the backlog grows while no
+//     the hub receipts in turn: from..to less the seqs it lists kept. What it costs: the backlog grows while no
 //     hub is online or receipting (55 h of 1 Hz telemetry by default
 //     before the oldest is dropped), and resends. What it cannot cover: a
 //     lost receipt deletion (a power cut before the journal's commit)

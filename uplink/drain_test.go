@@ -2,7 +2,6 @@ package uplink
 
 import (
 	"errors"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -261,14 +260,15 @@ func TestAFullOutboxReportsTheDroppedRange(t *testing.T) {
 	if err := ev.UnmarshalJSON(recs[3].Payload); err != nil {
 		t.Fatal(err)
 	}
-	if ev.Type != "dropped" || ev.Fields["from"] != 1.0 || ev.Fields["to"] != 2.0 || ev.Fields["count"] != 2.0 || ev.Fields["reason"] != "outbox_full" {
-		t.Fatalf("report %s", recs[3].Payload)
+	want := map[string]any{"from": 1.0, "to": 2.0, "count": 2.0, "reason": "outbox_full"} // no kept: none
+	if ev.Type != "dropped" || !reflect.DeepEqual(ev.Fields, want) {
+		t.Fatalf("report %s, want a dropped event with %v", recs[3].Payload, want)
 	}
 }
 
 // Telemetry is dropped around the events a full outbox keeps: the report
-// says the first and last seq dropped and how many records went, not the
-// span between them.
+// says the first and last seq dropped, how many records went, not the
+// span between them, and which seqs between them were kept.
 func TestADroppedReportCountsTheRecordsNotTheSpan(t *testing.T) {
 	store := openStore(t, &journal.Options{MaxOutbox: 4})
 	u := newTestUplink(t, store, nil)
@@ -292,8 +292,8 @@ func TestADroppedReportCountsTheRecordsNotTheSpan(t *testing.T) {
 	if err := ev.UnmarshalJSON(recs[3].Payload); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"from": 1.0, "to": 3.0, "count": 2.0, "reason": "outbox_full"}
-	if ev.Type != "dropped" || !maps.Equal(ev.Fields, want) {
+	want := map[string]any{"from": 1.0, "to": 3.0, "count": 2.0, "kept": []any{2.0}, "reason": "outbox_full"}
+	if ev.Type != "dropped" || !reflect.DeepEqual(ev.Fields, want) {
 		t.Fatalf("report %s, want a dropped event with %v", recs[3].Payload, want)
 	}
 }

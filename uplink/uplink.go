@@ -190,9 +190,9 @@ type Uplink struct {
 	// appendMu makes a record and the report of what its append dropped
 	// adjacent, so the room Append leaves is used by the report.
 	appendMu sync.Mutex
-	// unreported is a drop whose report failed, retried before the next
-	// append; under appendMu.
-	unreported journal.Dropped
+	// unreported are the drops whose report failed, oldest first, each
+	// retried as its own report before the next append; under appendMu.
+	unreported []journal.Dropped
 
 	// Connection failures seen by Run; touched only by Run's goroutine.
 	connectFault connectLog
@@ -429,7 +429,7 @@ func (u *Uplink) append(topic string, at time.Time, body []byte, lazy bool, audi
 }
 
 func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []byte, lazy bool, audit *auditEntry) (uint64, error) {
-	if !u.unreported.Empty() {
+	if len(u.unreported) > 0 {
 		// A drop whose report failed: reported before anything else.
 		if err := u.reportOutboxFull(journal.Dropped{}); err != nil {
 			u.log.Error("reporting dropped records", "err", err)
@@ -448,24 +448,29 @@ func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []by
 	return rec.Seq, nil
 }
 
-// reportOutboxFull journals the report of what a full outbox dropped, d,
-// together with an earlier drop whose report failed; a report that fails
-// is kept, to be tried again before the next append, so every drop is
-// reported (the record the drop made room for is stored already). appendMu
-// must be held.
+// reportOutboxFull journals the report of what a full outbox dropped, d
+// (none when empty), after the earlier drops whose report failed, each in
+// its own report, oldest first; a report that fails is kept, with those
+// after it, to be tried again before the next append, so every drop is
+// reported (the record the drop made room for is stored already). Drops
+// are not merged: the seqs two drops' kept lists leave out between their
+// ranges would be neither kept nor dropped in one report. appendMu must
+// be held.
 func (u *Uplink) reportOutboxFull(d journal.Dropped) error {
-	if p := u.unreported; !p.Empty() {
-		if d.Empty() {
-			d = p
-		} else {
-			d = journal.Dropped{From: min(p.From, d.From), To: max(p.To, d.To), Count: p.Count + d.Count}
+	if !d.Empty() {
+		u.unreported = append(u.unreported, d)
+	}
+	for len(u.unreported) > 0 {
+		// Taken off before its report: a drop the report's own append
+		// makes is queued behind it, and reported by the call it makes.
+		d := u.unreported[0]
+		u.unreported = u.unreported[1:]
+		if _, err := u.reportDropped(d, "outbox_full", ""); err != nil {
+			u.unreported = append([]journal.Dropped{d}, u.unreported...)
+			return err
 		}
 	}
-	if _, err := u.reportDropped(d, "outbox_full", ""); err != nil {
-		u.unreported = d
-		return err
-	}
-	u.unreported = journal.Dropped{}
+	u.unreported = nil
 	return nil
 }
 
@@ -512,9 +517,15 @@ func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []by
 
 // reportDropped journals a dropped event: from and to the first and last
 // seq dropped, count how many records (not to-from+1: a full outbox drops
-// telemetry around the events it keeps). appendMu must be held.
+// telemetry around the events it keeps), kept the seqs between from and
+// to still in the outbox (journal.Dropped.Kept; absent when none). Its
+// error is the report's own: a drop its append made whose report fails
+// is queued (reportOutboxFull) and logged. appendMu must be held.
 func (u *Uplink) reportDropped(d journal.Dropped, reason, detail string) (uint64, error) {
 	fields := map[string]any{"from": d.From, "to": d.To, "count": d.Count, "reason": reason}
+	if len(d.Kept) > 0 {
+		fields["kept"] = d.Kept
+	}
 	if detail != "" {
 		fields["error"] = detail
 	}
@@ -534,7 +545,7 @@ func (u *Uplink) reportDropped(d journal.Dropped, reason, detail string) (uint64
 		// journal leaves room for that report, so this ends.
 		u.log.Warn("outbox full: oldest records dropped", "from", rec.Dropped.From, "to", rec.Dropped.To, "count", rec.Dropped.Count)
 		if err := u.reportOutboxFull(rec.Dropped); err != nil {
-			return rec.Seq, err
+			u.log.Error("reporting dropped records; retried before the next record", "err", err)
 		}
 	}
 	return rec.Seq, nil
