@@ -275,7 +275,7 @@ func reasonOf(err error) string {
 	case errors.As(err, &re):
 		return strings.Join(re.Reasons, ",") + ": " + re.Detail
 	case errors.As(err, &ve):
-		return string(ve.Reason) + ": " + ve.Error()
+		return string(ve.Reason) + ": " + ve.Detail()
 	}
 	return "failed: " + err.Error()
 }

@@ -1,6 +1,9 @@
 package hubcmd
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Reason is the stable code of a refusal: it is the reply's error and the
 // audit's reason, and it never changes meaning. A Reason is also an error, so
@@ -58,6 +61,25 @@ func (e *Error) Error() string {
 		s += ": " + e.Err.Error()
 	}
 	return s
+}
+
+// Detail is the refusal without its reason: the claim at fault, the
+// message and the underlying error, joined by ": "; "refused" when none
+// is set. Reason + ": " + Detail is how a reply states it.
+func (e *Error) Detail() string {
+	var parts []string
+	for _, p := range []string{e.Field, e.Msg} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if e.Err != nil {
+		parts = append(parts, e.Err.Error())
+	}
+	if len(parts) == 0 {
+		return "refused"
+	}
+	return strings.Join(parts, ": ")
 }
 
 // Is reports whether target is this error's Reason.

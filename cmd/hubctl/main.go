@@ -175,6 +175,10 @@ func sendCmd(out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Sign a command, send it to a pod and print its reply",
+		Args:  cobra.NoArgs,
+		// Alone it prints its help; a mistyped command is refused by
+		// cobra.NoArgs as unknown (exit status 1).
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	s.conn.flags(cmd, true)
 	pf := cmd.PersistentFlags()
@@ -292,6 +296,9 @@ func (s *send) token(args hubcmd.Args, unsigned bool) (hubclient.Token, error) {
 func (s *send) run(out io.Writer, args hubcmd.Args, unsigned bool) error {
 	if s.pod == "" {
 		return errors.New("--pod is required")
+	}
+	if s.timeout <= 0 {
+		return fmt.Errorf("--timeout %v: want more than 0, the time to wait for the pod's reply", s.timeout)
 	}
 	tok, err := s.token(args, unsigned)
 	if err != nil {

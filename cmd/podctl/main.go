@@ -26,6 +26,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sleegation/podd/api"
+	"github.com/sleegation/podd/controller"
 )
 
 func main() {
@@ -99,17 +100,30 @@ func newRoot(out io.Writer) *cobra.Command {
 	consent := &cobra.Command{
 		Use:   "consent",
 		Short: "Grant or withdraw the sleeper's consent to join merges",
+		Args:  cobra.NoArgs,
+		RunE:  groupHelp,
 	}
-	var grantFor time.Duration
+	var (
+		grantFor     time.Duration
+		grantFlagSet bool // --for was given
+	)
 	grant := &cobra.Command{
 		Use:   "grant",
 		Short: "Grant consent (for --for, or the pod's default: one night)",
 		Args:  cobra.NoArgs,
 		RunE: request(
-			func(ctx context.Context, c *api.Client) (any, error) { return c.Consent(ctx, "grant", grantFor) },
+			func(ctx context.Context, c *api.Client) (any, error) {
+				if grantFor <= 0 && grantFlagSet {
+					// 0 is the API's "not given": refused here, as the pod
+					// refuses any other duration outside the bounds.
+					return nil, fmt.Errorf("--for %v is outside %v..%v", grantFor, controller.MinConsentDuration, controller.MaxConsentDuration)
+				}
+				return c.Consent(ctx, "grant", grantFor)
+			},
 			func(v any) string { return formatConsent(v.(api.ConsentReply).Consent) }),
 	}
 	grant.Flags().DurationVar(&grantFor, "for", 0, "how long the consent lasts (1m..24h; default: the pod's session.consent_duration)")
+	grant.PreRun = func(cmd *cobra.Command, _ []string) { grantFlagSet = cmd.Flags().Changed("for") }
 	consent.AddCommand(grant, &cobra.Command{
 		Use:   "withdraw",
 		Short: "Withdraw consent; a merge under way ends at once",
@@ -134,6 +148,8 @@ func auditCommand(request requester) *cobra.Command {
 	audit := &cobra.Command{
 		Use:   "audit",
 		Short: "The pod's hash-chained audit log",
+		Args:  cobra.NoArgs,
+		RunE:  groupHelp,
 	}
 	var broken bool
 	verify := request(
@@ -334,3 +350,8 @@ func envOr(key, def string) string {
 	}
 	return def
 }
+
+// groupHelp is the RunE of a command that only groups others: alone it
+// prints its help; with an argument (a mistyped subcommand) cobra.NoArgs
+// has already refused it as an unknown command, exit status 1.
+func groupHelp(cmd *cobra.Command, _ []string) error { return cmd.Help() }
