@@ -107,14 +107,26 @@
 //     the window only while it is online; otherwise the backlog is held in
 //     the journal (the records already in flight complete). The window is
 //     still paced by the broker's PUBACK.
-//   - A PUBACK no longer deletes: the seq waits, in memory, for a receipt.
-//     A receipt above the one applied deletes (Delete, queued as ever)
-//     every awaiting seq it covers, and a record read from the journal
-//     that a receipt covers is deleted instead of sent. A receipt lower
-//     than the one applied is ignored; one at or above the journal's next
-//     seq names records this pod never made (a hub's mistake, or another
-//     pod under this id) and is ignored, logged once per value: clamping
-//     it would delete records the hub never saw.
+//   - A PUBACK no longer deletes: the seq waits, in memory, for a receipt
+//     (the awaiting seqs: sent on this connection and acknowledged by the
+//     broker). A receipt above the one applied deletes (Delete, queued as
+//     ever) every awaiting seq it covers, and nothing else: a record this
+//     pod has not sent, or sent and not seen acknowledged, is never
+//     deleted by a receipt. A record read from the journal that a receipt
+//     already covers (a deletion lost, a receipt retained from before a
+//     restart) is sent all the same, and deleted once the broker
+//     acknowledges it; the hub deduplicates. A receipt lower than the one
+//     applied is ignored; one at or above the journal's next seq names
+//     records this pod never made (a hub's mistake, or another pod under
+//     this id) and is ignored, logged once per value: clamping it would
+//     delete records the hub never saw.
+//   - Receipts and the hub's status are not signed, unlike the hub's
+//     commands. The broker's ACL must let only the hub publish on the
+//     pod's receipt topic and on HubStatusTopic, as on the pod's cmd
+//     topic: whoever else may publish there can hold the backlog (an
+//     offline status) or forge a receipt. A forged receipt deletes only
+//     what a broker acknowledged, the guarantee without RequireHub, never
+//     a record it has not been handed.
 //   - What was sent and not receipted is sent again from the oldest record
 //     in the journal (a rewind, as after a failed publish): on every
 //     connection; at every status that announces the hub (a change to
