@@ -107,6 +107,29 @@
 //     the window only while it is online; otherwise the backlog is held in
 //     the journal (the records already in flight complete). The window is
 //     still paced by the broker's PUBACK.
+//   - A hub that restarts can be online again before the broker gives up
+//     on its old connection (1.5 keep-alives) and publishes that
+//     connection's will, retained, after the new online status. The will
+//     carries the ts of its connection's CONNECT, older than that
+//     connection's online status, and a restarted hub connects after its
+//     previous connection announced itself. So once an online status
+//     newer than the online status applied before it arrives, an offline
+//     status older than that earlier online status is the will of a
+//     replaced connection: it is ignored, logged once per ts, for the
+//     Uplink's life (across connections and a cleared status). The
+//     current connection's own will, older than its own online status but
+//     newer than every status of the connection before, is applied: "older
+//     than the status last applied" would ignore every hub's will. An
+//     online status is never ignored: one older than the newest applied (a
+//     hub's clock stepped back) starts the order again from it. A status
+//     without a parsable ts is refused by ParseHubStatus and changes
+//     nothing. What it assumes: a hub announces itself online once per
+//     connection (package hubclient announces at Connect unless
+//     DeferOnline, and at each FollowWith with receipts: hubctl follow
+//     --receipts connects with DeferOnline and follows once); a hub that
+//     announces twice on one connection has its own will taken for a
+//     replaced one's, and is believed online after it died, until its
+//     next connection.
 //   - A PUBACK no longer deletes: the seq waits, in memory, for a receipt
 //     (the awaiting seqs: sent on this connection and acknowledged by the
 //     broker). A receipt above the one applied deletes (Delete, queued as
