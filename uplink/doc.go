@@ -308,9 +308,23 @@
 // never blocks: a retained message is ignored and counted (a command is
 // acted on only when it is sent, never replayed by the broker to a pod that
 // connects later), and the others are queued (16 at most; more are let go
-// and counted) for Commands, which the pod reads. The uplink neither reads
-// nor verifies them: package hubcmd does, in the pod. Reply journals the
-// pod's reply to a command durably, as Event does, on the reply topic.
+// and counted) for Commands, which the pod reads. The uplink does not
+// verify them: package hubcmd does, in the pod. Reply journals the pod's
+// reply to a command durably, as Event does, on the reply topic.
+//
+// The hub's merge/abort on the cmd topic is never let go for another
+// command: whoever may publish there could otherwise fill the queue with
+// junk ahead of it. When the queue is full, the handler peeks at the name
+// of the arriving command, unverified (hubcmd.PeekName: the claims' cmd of
+// a compact JWS, at most hubcmd.MaxCommandSize bytes), and, for a
+// merge/abort, lets the oldest queued message that is not a merge/abort go
+// (counted as let go, as any other) to queue it. The merge/aborts that
+// waited ahead of the one let go are queued again behind the rest, in their
+// order (a channel is taken only from its head); other commands keep their
+// order. A merge/abort is let go only when the queue holds nothing but
+// merge/aborts. A peek decides nothing else: a junk payload named
+// merge/abort is queued, and refused by the pod's verification, like any
+// other. Merge-wide aborts keep their own queue (MergeAborts).
 //
 // # Brokers, TLS and credentials
 //
