@@ -37,6 +37,10 @@
 // why, and its times are not checked, so the caller must not rely on them.
 // It is never recorded in the replay cache.
 //
+// PeekName reads a command's name without verifying anything, so that a
+// merge/abort can be queued ahead of other commands before Verify; it is
+// never a reason to act.
+//
 // Reasons (Reason values, also usable with errors.Is): oversized, malformed,
 // unsigned, bad_signature, unknown_key, unknown_command, bad_argument,
 // wrong_audience, clock_unsynced, expired, not_yet_valid, replayed,

@@ -112,14 +112,49 @@
 //     the window only while it is online; otherwise the backlog is held in
 //     the journal (the records already in flight complete). The window is
 //     still paced by the broker's PUBACK.
-//   - A PUBACK no longer deletes: the seq waits, in memory, for a receipt.
-//     A receipt above the one applied deletes (Delete, queued as ever)
-//     every awaiting seq it covers, and a record read from the journal
-//     that a receipt covers is deleted instead of sent. A receipt lower
-//     than the one applied is ignored; one at or above the journal's next
-//     seq names records this pod never made (a hub's mistake, or another
-//     pod under this id) and is ignored, logged once per value: clamping
-//     it would delete records the hub never saw.
+//   - A hub that restarts can be online again before the broker gives up
+//     on its old connection (1.5 keep-alives) and publishes that
+//     connection's will, retained, after the new online status. The will
+//     carries the ts of its connection's CONNECT, older than that
+//     connection's online status, and a restarted hub connects after its
+//     previous connection announced itself. So once an online status
+//     newer than the online status applied before it arrives, an offline
+//     status older than that earlier online status is the will of a
+//     replaced connection: it is ignored, logged once per ts, for the
+//     Uplink's life (across connections and a cleared status). The
+//     current connection's own will, older than its own online status but
+//     newer than every status of the connection before, is applied: "older
+//     than the status last applied" would ignore every hub's will. An
+//     online status is never ignored: one older than the newest applied (a
+//     hub's clock stepped back) starts the order again from it. A status
+//     without a parsable ts is refused by ParseHubStatus and changes
+//     nothing. What it assumes: a hub announces itself online once per
+//     connection (package hubclient announces at Connect unless
+//     DeferOnline, and at each FollowWith with receipts: hubctl follow
+//     --receipts connects with DeferOnline and follows once); a hub that
+//     announces twice on one connection has its own will taken for a
+//     replaced one's, and is believed online after it died, until its
+//     next connection.
+//   - A PUBACK no longer deletes: the seq waits, in memory, for a receipt
+//     (the awaiting seqs: sent on this connection and acknowledged by the
+//     broker). A receipt above the one applied deletes (Delete, queued as
+//     ever) every awaiting seq it covers, and nothing else: a record this
+//     pod has not sent, or sent and not seen acknowledged, is never
+//     deleted by a receipt. A record read from the journal that a receipt
+//     already covers (a deletion lost, a receipt retained from before a
+//     restart) is sent all the same, and deleted once the broker
+//     acknowledges it; the hub deduplicates. A receipt lower than the one
+//     applied is ignored; one at or above the journal's next seq names
+//     records this pod never made (a hub's mistake, or another pod under
+//     this id) and is ignored, logged once per value: clamping it would
+//     delete records the hub never saw.
+//   - Receipts and the hub's status are not signed, unlike the hub's
+//     commands. The broker's ACL must let only the hub publish on the
+//     pod's receipt topic and on HubStatusTopic, as on the pod's cmd
+//     topic: whoever else may publish there can hold the backlog (an
+//     offline status) or forge a receipt. A forged receipt deletes only
+//     what a broker acknowledged, the guarantee without RequireHub, never
+//     a record it has not been handed.
 //   - What was sent and not receipted is sent again from the oldest record
 //     in the journal (a rewind, as after a failed publish): on every
 //     connection; at every status that announces the hub (a change to
@@ -278,9 +313,23 @@
 // never blocks: a retained message is ignored and counted (a command is
 // acted on only when it is sent, never replayed by the broker to a pod that
 // connects later), and the others are queued (16 at most; more are let go
-// and counted) for Commands, which the pod reads. The uplink neither reads
-// nor verifies them: package hubcmd does, in the pod. Reply journals the
-// pod's reply to a command durably, as Event does, on the reply topic.
+// and counted) for Commands, which the pod reads. The uplink does not
+// verify them: package hubcmd does, in the pod. Reply journals the pod's
+// reply to a command durably, as Event does, on the reply topic.
+//
+// The hub's merge/abort on the cmd topic is never let go for another
+// command: whoever may publish there could otherwise fill the queue with
+// junk ahead of it. When the queue is full, the handler peeks at the name
+// of the arriving command, unverified (hubcmd.PeekName: the claims' cmd of
+// a compact JWS, at most hubcmd.MaxCommandSize bytes), and, for a
+// merge/abort, lets the oldest queued message that is not a merge/abort go
+// (counted as let go, as any other) to queue it. The merge/aborts that
+// waited ahead of the one let go are queued again behind the rest, in their
+// order (a channel is taken only from its head); other commands keep their
+// order. A merge/abort is let go only when the queue holds nothing but
+// merge/aborts. A peek decides nothing else: a junk payload named
+// merge/abort is queued, and refused by the pod's verification, like any
+// other. Merge-wide aborts keep their own queue (MergeAborts).
 //
 // # Brokers, TLS and credentials
 //

@@ -294,12 +294,9 @@ func (d *drainer) fill(ctx context.Context) error {
 		r := d.ahead[0]
 		d.ahead[0] = journal.Record{}
 		d.ahead = d.ahead[1:]
-		if u.cfg.RequireHub && d.receipted(r.Seq) {
-			// The hub holds it: a deletion queued after the journal was
-			// read, or one lost. Deleted, not sent.
-			d.delete(r.Seq)
-			continue
-		}
+		// A record a receipt already covers is sent all the same: a
+		// receipt deletes only what a broker acknowledged (await), since
+		// anyone who may publish on the receipt topic can write one.
 		payload, ok := []byte(nil), r.Corrupt == nil
 		if ok {
 			payload, ok = withHistorical(r.Payload, r.Seq < startSeq)

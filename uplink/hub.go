@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -166,6 +167,53 @@ type hubView struct {
 	// bad counts payloads refused by the parsers (logged once each
 	// episode by the handler).
 	bad atomic.Uint64
+	// ts orders the hub's statuses (see staleWill), for the Uplink's
+	// whole life, across connections.
+	ts statusOrder
+}
+
+// statusOrder tells the will of a hub connection that was replaced from
+// the will of the current one, by the statuses' ts. A hub writes its will
+// when it connects, so the will is older than the online status it
+// publishes on that connection; and a restarted hub connects after its
+// previous connection announced itself. So once an online status newer
+// than the one before arrives (a hub that restarted), every offline status
+// older than that earlier online status is a replaced connection's will:
+// floor. Only paho's handler of the hub's status uses it.
+type statusOrder struct {
+	mu sync.Mutex
+	// online is the ts of the newest online status applied; floor the ts
+	// of the online status it replaced (zero for none); logged the ts of
+	// the last stale will logged.
+	online, floor, logged time.Time
+}
+
+// staleWill reports whether st, a status that parsed, is the will of a
+// replaced hub connection, to be ignored, and otherwise takes st into the
+// order. The first stale will of each ts is logged.
+func (u *Uplink) staleWill(st HubStatus) bool {
+	o := &u.hub.ts
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case !st.Online && st.TS.Before(o.floor):
+		if !st.TS.Equal(o.logged) {
+			o.logged = st.TS
+			u.log.Info("hub offline status older than the hub's connection: the will of a connection it replaced, ignored",
+				"ts", st.TS, "online_since", o.online)
+		}
+		return true
+	case !st.Online:
+	case o.online.IsZero():
+		o.online = st.TS
+	case st.TS.After(o.online):
+		o.floor, o.online = o.online, st.TS
+	case st.TS.Before(o.online):
+		// Older than an online status applied: the hub's clock was
+		// stepped back. What the order knew is no longer comparable.
+		o.floor, o.online = time.Time{}, st.TS
+	}
+	return false
 }
 
 func (h *hubView) init() {
@@ -200,7 +248,8 @@ func (u *Uplink) HubReceipt() (upto uint64, ok bool) {
 
 // handleHubStatus is paho's handler of the hub's status. It never blocks.
 // An empty payload (the retained status cleared) makes the hub unknown; a
-// payload that does not parse is logged and changes nothing.
+// payload that does not parse is logged and changes nothing, and so does
+// the will of a hub connection that was replaced (staleWill).
 func (u *Uplink) handleHubStatus(_ mqtt.Client, m mqtt.Message) {
 	if len(m.Payload()) == 0 {
 		u.hub.state.Store(hubUnknown)
@@ -211,6 +260,9 @@ func (u *Uplink) handleHubStatus(_ mqtt.Client, m mqtt.Message) {
 	if err != nil {
 		u.hub.bad.Add(1)
 		u.log.Warn("hub status refused", "err", err)
+		return
+	}
+	if u.staleWill(st) {
 		return
 	}
 	if !st.Online {

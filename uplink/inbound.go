@@ -9,6 +9,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/sleegation/podd/hubcmd"
 )
 
 // Topics the pod subscribes to.
@@ -48,6 +50,10 @@ type inbound struct {
 	retained atomic.Uint64 // retained messages ignored
 	dropped  atomic.Uint64 // commands let go on a full queue
 	refused  atomic.Bool   // the broker refused a command subscription
+	// send is held while a command is queued: one sender at a time, even
+	// across a reconnection's handlers, so that the room made for a
+	// merge/abort is its own (makeRoomForAbort).
+	send sync.Mutex
 
 	// recent are the merge-wide aborts of other merges, newest last (at
 	// most recentAborts): a merge/start still waiting in the command queue
@@ -150,13 +156,57 @@ func (u *Uplink) handle(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	in := Inbound{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), Received: time.Now()}
+	u.in.send.Lock()
+	defer u.in.send.Unlock()
 	select {
 	case u.in.c <- in:
+		return
 	default:
-		if u.in.dropped.Add(1) == 1 {
-			u.log.Warn("commands arriving faster than the pod handles them; let go", "topic", m.Topic())
-		}
 	}
+	if isAbort(in) && u.makeRoomForAbort() {
+		u.in.c <- in // room was made; send makes this the only sender
+		return
+	}
+	u.letGo(in)
+}
+
+// letGo counts a command not queued; the first is logged.
+func (u *Uplink) letGo(in Inbound) {
+	if u.in.dropped.Add(1) == 1 {
+		u.log.Warn("commands arriving faster than the pod handles them; let go", "topic", in.Topic)
+	}
+}
+
+// isAbort reports whether a command names merge/abort, unverified
+// (hubcmd.PeekName): it decides the queue, not what is done.
+func isAbort(in Inbound) bool {
+	name, ok := hubcmd.PeekName(in.Payload)
+	return ok && name == hubcmd.MergeAbortName
+}
+
+// makeRoomForAbort lets the oldest queued command that is not a
+// merge/abort go, for a merge/abort arriving at a full queue. The
+// merge/aborts ahead of it are taken from the head and queued again at the
+// tail, in their order, behind the commands that followed them: only
+// merge/aborts move, and the other commands keep their order. It reports
+// false when every queued message is a merge/abort; they are then back in
+// their order. The caller holds in.send, so that every slot freed here is
+// this goroutine's to fill; the pod only takes from the queue.
+func (u *Uplink) makeRoomForAbort() bool {
+	for range cap(u.in.c) {
+		var head Inbound
+		select {
+		case head = <-u.in.c:
+		default:
+			return true // the pod read them meanwhile
+		}
+		if !isAbort(head) {
+			u.letGo(head)
+			return true
+		}
+		u.in.c <- head // the slot it left
+	}
+	return false
 }
 
 // mergeAbortSession returns the session of a merge-wide abort's topic.

@@ -24,7 +24,8 @@ func (d *drainer) hubTurn() {
 // applyReceipt takes the latest receipt if it is above the one applied and
 // below the journal's next seq (a receipt for seqs the pod never made is
 // the hub's mistake, or another pod's under this id: ignored, logged once
-// per value), and deletes the records it covers.
+// per value), and deletes the records it covers among those the broker
+// acknowledged (awaiting): never one this pod has not sent.
 func (d *drainer) applyReceipt() {
 	u := d.u
 	offered := u.hub.offered.Load()
@@ -57,7 +58,8 @@ func (d *drainer) receipted(seq uint64) bool {
 	return r != math.MaxUint64 && seq <= r
 }
 
-// await keeps seq, acknowledged by the broker, until the hub receipts it.
+// await keeps seq, acknowledged by the broker, until the hub receipts it;
+// one a receipt applied earlier covers is deleted at once.
 func (d *drainer) await(seq uint64) {
 	if d.receipted(seq) {
 		// The receipt came before the PUBACK.

@@ -1,0 +1,47 @@
+package hubcmd
+
+import (
+	"bytes"
+	"encoding/base64"
+)
+
+// PeekName reads the command name (the claims' "cmd") of raw, a compact
+// JWS, without verifying anything: no signature, time, audience or other
+// claim is checked. It is for deciding how to queue a message before
+// Verify reads it (a merge/abort ahead of other commands), never for acting
+// on it: anyone who may publish on a pod's cmd topic can write any name.
+//
+// ok is false, and name "", when raw is longer than MaxCommandSize, is not
+// three base64url parts separated by dots, its payload is not a JSON object
+// whose members are each named once, or its cmd is absent, not a string, or
+// not a command of this package. A raw that Verify accepts always peeks to
+// the Command's Name.
+func PeekName(raw []byte) (name Name, ok bool) {
+	if len(raw) > MaxCommandSize {
+		return "", false
+	}
+	parts := bytes.Split(raw, []byte("."))
+	if len(parts) != 3 {
+		return "", false
+	}
+	payload, err := base64.RawURLEncoding.Strict().DecodeString(string(parts[1]))
+	if err != nil {
+		return "", false
+	}
+	obj, err := decodeObject(payload)
+	if err != nil {
+		return "", false
+	}
+	raw1, found := obj["cmd"]
+	if !found {
+		return "", false
+	}
+	s, e := decodeString("cmd", raw1)
+	if e != nil {
+		return "", false
+	}
+	if _, known := argClaims[Name(s)]; !known {
+		return "", false
+	}
+	return Name(s), true
+}
