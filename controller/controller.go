@@ -575,7 +575,7 @@ func (p *Pod) Status() Status {
 	}
 	st := Status{
 		Pod: p.cfg.Pod, Boot: p.cfg.Boot, Version: p.cfg.Version,
-		State: state, Since: since, Simulated: p.cfg.Simulated,
+		State: state, Since: since, Simulated: p.cfg.Simulated, ClockSynced: p.clockSynced(),
 		Session: p.sessionStatus(), Consent: p.Consent(),
 		Safety: SafetyStatus{
 			Level: ws.Level, Pending: ws.Pending, Armed: ws.Armed, Latched: ws.Latched, Latch: latch,

@@ -56,3 +56,18 @@ func TestStatusReportsTheHub(t *testing.T) {
 		})
 	}
 }
+
+// Status says whether the wall clock is synchronised, as the pod's
+// ClockSynced reports it.
+func TestStatusReportsTheClock(t *testing.T) {
+	for _, unsynced := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			r := newRigWith(t, calm, &memStore{}, rigOpts{unsynced: unsynced})
+			defer r.stop()
+			time.Sleep(time.Second)
+			if got := r.pod.Status().ClockSynced; got != !unsynced {
+				t.Fatalf("Status().ClockSynced = %v with the clock unsynchronised %v", got, unsynced)
+			}
+		})
+	}
+}

@@ -20,6 +20,10 @@ type Status struct {
 	State     string    `json:"state"`
 	Since     time.Time `json:"since"`
 	Simulated bool      `json:"simulated"`
+	// ClockSynced: the wall clock is synchronised (NTP). Until it is, every
+	// hub command that needs a time check is refused clock_unsynced; only
+	// merge/abort is acted on.
+	ClockSynced bool `json:"clock_synced"`
 	// Session is the merge under way; absent outside one.
 	Session *SessionStatus `json:"session,omitempty"`
 	Consent Consent        `json:"consent"`

@@ -288,6 +288,9 @@ func formatStatus(st api.Status) string {
 		}
 		fmt.Fprintf(&b, "sim strip  %s after %d frames\n", light, st.Sim.StripFrames)
 	}
+	if !st.ClockSynced {
+		b.WriteString("clock      NOT SYNCHRONISED: the hub's signed commands are refused (clock_unsynced) until NTP has set the clock; only merge/abort is obeyed\n")
+	}
 	fmt.Fprintf(&b, "version    %s, boot %s\n", st.Version, st.Boot)
 	return b.String()
 }

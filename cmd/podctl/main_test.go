@@ -16,7 +16,7 @@ func TestFormatStatus(t *testing.T) {
 	hr := 151.2
 	at := time.Date(2026, 11, 26, 3, 12, 0, 0, time.UTC)
 	st := api.Status{
-		Pod: "sim-pod-1", Boot: "b1", Version: "v0.1.0", State: "aborted", Since: at, Simulated: true,
+		Pod: "sim-pod-1", Boot: "b1", Version: "v0.1.0", State: "aborted", Since: at, Simulated: true, ClockSynced: true,
 		Safety:  api.SafetyStatus{Level: "abort", Latch: "unsaved", Armed: []string{"heart_rate_high", "heart_rate_low", "spo2_low", "vitals_stale"}, Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
 		Outputs: api.Outputs{Safe: true, Holds: []string{"latched", "settling"}},
 		Vitals:  api.Vitals{HeartRateBPM: &hr, Contact: "skin"},
@@ -53,7 +53,7 @@ func TestFormatStatusInAMerge(t *testing.T) {
 	at := time.Date(2026, 11, 26, 23, 0, 0, 0, time.UTC)
 	until := at.Add(12 * time.Hour)
 	st := api.Status{
-		Pod: "pod-1", State: "merged", Since: at,
+		Pod: "pod-1", State: "merged", Since: at, ClockSynced: true,
 		Session: &controller.SessionStatus{ID: "m-1", Dreamscape: "tide", State: "merged", Since: at, MaxDuration: 3600,
 			Baseline: &controller.Baseline{HeartRateBPM: 58.2, SpO2Pct: 97.1, Readings: 300}},
 		Consent: api.Consent{Granted: true, ExpiresAt: &until, Source: "button"},
@@ -96,12 +96,24 @@ func TestFormatStatusOfTheHub(t *testing.T) {
 		{api.UplinkStatus{Broker: "tcp://hub:1883", Connected: true, CommandsRefused: true},
 			"uplink     tcp://hub:1883 connected, 0 waiting\n           DEAF TO THE HUB: the broker refused the subscription to commands or merge-wide aborts (allow the pod's cmd topic and sleegation/v1/merges/+/abort in the broker's ACL)\n"},
 	} {
-		got := formatStatus(api.Status{Pod: "pod-1", State: "idle", Uplink: tt.uplink})
+		got := formatStatus(api.Status{Pod: "pod-1", State: "idle", ClockSynced: true, Uplink: tt.uplink})
 		i := strings.Index(got, "uplink ")
 		j := strings.Index(got, "version ")
 		if i < 0 || j < i || got[i:j] != tt.want {
 			t.Errorf("formatStatus with %+v:\n%s\nwant the uplink lines:\n%s", tt.uplink, got, tt.want)
 		}
+	}
+}
+
+// A clock not synchronised is shown with what it means for the hub's
+// commands.
+func TestFormatStatusOfAnUnsynchronisedClock(t *testing.T) {
+	const want = "clock      NOT SYNCHRONISED: the hub's signed commands are refused (clock_unsynced) until NTP has set the clock; only merge/abort is obeyed\nversion    v1, boot b\n"
+	if got := formatStatus(api.Status{Pod: "pod-1", State: "idle", Version: "v1", Boot: "b"}); !strings.HasSuffix(got, want) {
+		t.Fatalf("formatStatus:\n%s\nwant it to end with:\n%s", got, want)
+	}
+	if got := formatStatus(api.Status{Pod: "pod-1", State: "idle", ClockSynced: true}); strings.Contains(got, "clock ") {
+		t.Fatalf("formatStatus with the clock synchronised:\n%s\nwant no clock line", got)
 	}
 }
 
