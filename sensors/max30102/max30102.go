@@ -37,6 +37,11 @@ const (
 	regModeConfig  = 0x09
 	regSpO2Config  = 0x0A
 	regLED1PA      = 0x0C // red; LED2_PA (IR) follows
+	regTempInt     = 0x1F // TEMP_INT, then TEMP_FRAC
+	regTempConfig  = 0x21 // TEMP_CONFIG: TEMP_EN, bit 0, self-clearing
+	tempEn         = 0x01
+	tempTimeout    = 100 * time.Millisecond // a conversion takes 29 ms (datasheet, tTEMP)
+	tempPoll       = 2 * time.Millisecond
 	regPartID      = 0xFF
 	partID         = 0x15
 	modeShutdown   = 0x80
@@ -314,6 +319,44 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 		}
 	}
 	return n, lost, nil
+}
+
+// Temperature measures the die's temperature: TEMP_EN starts one
+// conversion and clears itself when it is done (polled every 2 ms, for at
+// most 100 ms), then T = TEMP_INT (two's complement, °C) + TEMP_FRAC ×
+// 0.0625 °C (datasheet, "Temperature Data"). DIE_TEMP_RDY is not waited
+// for: ReadFIFO's burst read of the status registers clears it. The die
+// is warmed by the LEDs and the finger: it says whether the sensor is
+// working in range, not the sleeper's temperature.
+func (d *Dev) Temperature() (physic.Temperature, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.halted {
+		return 0, ErrHalted
+	}
+	if err := d.regs.WriteUint8(regTempConfig, tempEn); err != nil {
+		return 0, fmt.Errorf("max30102: start a temperature conversion: %w", err)
+	}
+	deadline := time.Now().Add(tempTimeout)
+	for {
+		v, err := d.regs.ReadUint8(regTempConfig)
+		if err != nil {
+			return 0, fmt.Errorf("max30102: poll the temperature conversion: %w", err)
+		}
+		if v&tempEn == 0 {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			return 0, fmt.Errorf("max30102: temperature conversion not done after %s", tempTimeout)
+		}
+		time.Sleep(tempPoll)
+	}
+	var t [2]byte
+	if err := d.c.Tx([]byte{regTempInt}, t[:]); err != nil {
+		return 0, fmt.Errorf("max30102: read the temperature: %w", err)
+	}
+	// 0.0625 °C is 62 500 µK.
+	return physic.ZeroCelsius + physic.Temperature(int8(t[0]))*physic.Kelvin + physic.Temperature(t[1]&0x0F)*62500*physic.MicroKelvin, nil
 }
 
 // SampleRate returns the rate, in Hz, at which samples enter the FIFO: the

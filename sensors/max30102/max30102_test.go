@@ -499,3 +499,68 @@ func TestReadFIFOCountsWhatAFailedDataReadPopped(t *testing.T) {
 		}
 	}
 }
+
+// Temperature starts a conversion, waits for TEMP_EN to clear and reads
+// TEMP_INT (two's complement) and TEMP_FRAC (1/16 °C).
+func TestTemperature(t *testing.T) {
+	tests := []struct {
+		name     string
+		int_     byte
+		frac     byte
+		want     physic.Temperature
+		wantText string
+	}{
+		{"warm", 31, 4, physic.ZeroCelsius + 31250*physic.MilliKelvin, "31.250°C"},
+		{"below zero", 0xF6, 8, physic.ZeroCelsius - 9500*physic.MilliKelvin, "-9.500°C"}, // -10 + 0.5
+		{"reserved bits of TEMP_FRAC set", 25, 0xF1, physic.ZeroCelsius + 25062500*physic.MicroKelvin, "25.062°C"},
+	}
+	for _, tt := range tests {
+		d, bus := newPlayback(t, nil,
+			i2ctest.IO{Addr: 0x57, W: []byte{0x21, 0x01}},
+			i2ctest.IO{Addr: 0x57, W: []byte{0x21}, R: []byte{0x01}}, // converting
+			i2ctest.IO{Addr: 0x57, W: []byte{0x21}, R: []byte{0x00}}, // done
+			i2ctest.IO{Addr: 0x57, W: []byte{0x1F}, R: []byte{tt.int_, tt.frac}},
+		)
+		var got physic.Temperature
+		var err error
+		synctest.Test(t, func(t *testing.T) { got, err = d.Temperature() })
+		if err != nil || got != tt.want || got.String() != tt.wantText {
+			t.Errorf("%s: Temperature = %v (%d), %v; want %s (%d)", tt.name, got, got, err, tt.wantText, tt.want)
+		}
+		if err := bus.Close(); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
+
+// A conversion that never ends is an error after 100 ms, and a halted chip
+// measures nothing.
+func TestTemperatureTimesOutAndNeedsAWorkingChip(t *testing.T) {
+	ops := []i2ctest.IO{{Addr: 0x57, W: []byte{0x21, 0x01}}}
+	for range 51 { // every 2 ms for 100 ms, and the one at the deadline
+		ops = append(ops, i2ctest.IO{Addr: 0x57, W: []byte{0x21}, R: []byte{0x01}})
+	}
+	d, _ := newPlayback(t, nil, ops...)
+	synctest.Test(t, func(t *testing.T) {
+		if _, err := d.Temperature(); err == nil || err.Error() != "max30102: temperature conversion not done after 100ms" {
+			t.Errorf("Temperature with TEMP_EN stuck = %v", err)
+		}
+	})
+	bus, _ := newSim(t, steady)
+	var dev *max30102.Dev
+	synctest.Test(t, func(t *testing.T) {
+		var err error
+		if dev, err = max30102.New(bus, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := dev.Temperature(); err != nil || got.String() != "31.250°C" {
+			t.Errorf("Temperature on the simulator = %v, %v; want 31.250°C", got, err)
+		}
+		if err := dev.Halt(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dev.Temperature(); !errors.Is(err, max30102.ErrHalted) {
+			t.Errorf("Temperature after Halt = %v, want ErrHalted", err)
+		}
+	})
+}
