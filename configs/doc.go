@@ -61,7 +61,11 @@
 // hardware.panic_button, each a GPIO line by its periph gpioreg name (e.g.
 // GPIO17) or empty for none, and hardware.buttons_active_low (true: a
 // button to ground with the line's pull-up; false: a button that drives the
-// line high, with its pull-down); the two buttons need two lines. Merge
+// line high, with its pull-down); the two buttons need two lines.
+// hardware.oximeter_swap_red_ir (false) is for pulse oximeter boards whose
+// LEDs are wired the other way round (some MAX30102 clones): a pod that
+// reads an implausibly low SpO2 from a sleeper who is well reports a
+// max30102 fault saying so. Merge
 // sessions take session.baseline_duration (1m, 10s..5m: the sleeper's
 // baseline captured before joining), session.ending_duration (1m, 5s..10m:
 // the gentle wake) and session.consent_duration (12h, 1m..24h: how long a

@@ -68,7 +68,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		panicButton:   panicB,
 		simulated:     true,
 		spi:           hw.SPI,
-		openOximeter:  oximeterOn(hw.I2C),
+		openOximeter:  oximeterOn(hw.I2C, cfg.Hardware.OximeterSwapRedIR),
 		services: []controller.Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)
@@ -95,7 +95,7 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 	}
 	hw := &hardware{
 		spi:          port,
-		openOximeter: oximeterOn(bus),
+		openOximeter: oximeterOn(bus, cfg.Hardware.OximeterSwapRedIR),
 		close:        func() { port.Close(); bus.Close() },
 	}
 	opts := button.DefaultOpts
@@ -159,9 +159,11 @@ func buttonLines(consent, panicName string) ([2]gpio.PinIO, error) {
 	return pins, nil
 }
 
-func oximeterOn(bus i2c.Bus) func() (controller.Oximeter, error) {
+func oximeterOn(bus i2c.Bus, swapRedIR bool) func() (controller.Oximeter, error) {
+	opts := max30102.DefaultOpts
+	opts.SwapRedIR = swapRedIR
 	return func() (controller.Oximeter, error) {
-		d, err := max30102.New(bus, &max30102.DefaultOpts)
+		d, err := max30102.New(bus, &opts)
 		if err != nil {
 			return nil, err
 		}

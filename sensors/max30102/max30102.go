@@ -74,6 +74,11 @@ type Opts struct {
 	// RedCurrent and IRCurrent drive LED1 (red) and LED2 (IR), 0 to 50 mA
 	// in steps of 50/255 mA. 0 switches an LED off.
 	RedCurrent, IRCurrent physic.ElectricCurrent
+	// SwapRedIR is for boards that wire the LEDs the other way round (some
+	// clone modules: LED1 is the IR LED): RedCurrent then drives LED2 and
+	// IRCurrent LED1, and ReadFIFO swaps each sample's two channels, so
+	// that Red and IR are the colours they say.
+	SwapRedIR bool
 }
 
 // DefaultOpts is Maxim's reference design setting (RD117): 100 sps averaged
@@ -100,8 +105,9 @@ var (
 
 // config holds the register values Opts encodes to.
 type config struct {
-	fifo, spo2, red, ir byte
+	fifo, spo2, red, ir byte    // red drives LED1, ir LED2; swapped by New when swap
 	rate                float64 // effective sample rate, Hz
+	swap                bool
 }
 
 func (o *Opts) encode() (config, error) {
@@ -138,6 +144,7 @@ func (o *Opts) encode() (config, error) {
 		spo2: byte(rge)<<5 | byte(sr)<<2 | byte(pw),
 		red:  red,
 		ir:   ir,
+		swap: o.SwapRedIR,
 		rate: float64(sampleRates[sr]/physic.Hertz) / float64(o.Averaging),
 	}, nil
 }
@@ -160,6 +167,7 @@ type Dev struct {
 	c    i2c.Dev
 	regs mmr.Dev8
 	rate float64
+	swap bool // Opts.SwapRedIR
 
 	mu     sync.Mutex
 	halted bool
@@ -191,7 +199,11 @@ func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dev{c: i2c.Dev{Bus: bus, Addr: Addr}, rate: cfg.rate, cmd: [2]byte{regIntStatus1, regFIFOData}}
+	d := &Dev{c: i2c.Dev{Bus: bus, Addr: Addr}, rate: cfg.rate, swap: cfg.swap, cmd: [2]byte{regIntStatus1, regFIFOData}}
+	led1, led2 := cfg.red, cfg.ir
+	if cfg.swap {
+		led1, led2 = led2, led1
+	}
 	d.regs = mmr.Dev8{Conn: &d.c, Order: binary.BigEndian}
 
 	id, err := d.regs.ReadUint8(regPartID)
@@ -212,7 +224,7 @@ func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 	}{
 		{"FIFO_CONFIG", []byte{regFIFOConfig, cfg.fifo}},
 		{"SPO2_CONFIG", []byte{regSpO2Config, cfg.spo2}},
-		{"LED_PA", []byte{regLED1PA, cfg.red, cfg.ir}},
+		{"LED_PA", []byte{regLED1PA, led1, led2}},
 		{"FIFO pointers", []byte{regFIFOPtrs, 0, 0, 0}},
 		{"MODE_CONFIG", []byte{regModeConfig, modeSpO2}},
 	}
@@ -313,10 +325,12 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 	d.dropped = int(ovf)
 	for i := range n {
 		s := b[i*sampleBytes:]
-		dst[i] = Sample{
-			Red: (uint32(s[0])<<16 | uint32(s[1])<<8 | uint32(s[2])) & sampleMask,
-			IR:  (uint32(s[3])<<16 | uint32(s[4])<<8 | uint32(s[5])) & sampleMask,
+		led1 := (uint32(s[0])<<16 | uint32(s[1])<<8 | uint32(s[2])) & sampleMask
+		led2 := (uint32(s[3])<<16 | uint32(s[4])<<8 | uint32(s[5])) & sampleMask
+		if d.swap {
+			led1, led2 = led2, led1
 		}
+		dst[i] = Sample{Red: led1, IR: led2}
 	}
 	return n, lost, nil
 }

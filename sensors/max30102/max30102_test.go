@@ -564,3 +564,36 @@ func TestTemperatureTimesOutAndNeedsAWorkingChip(t *testing.T) {
 		}
 	})
 }
+
+// With SwapRedIR (a board whose LED1 is the IR LED) RedCurrent drives
+// LED2, IRCurrent LED1, and each sample's channels are swapped back: Red is
+// what LED2 lit, IR what LED1 lit.
+func TestSwapRedIR(t *testing.T) {
+	opts := max30102.DefaultOpts
+	opts.RedCurrent, opts.IRCurrent, opts.SwapRedIR = 10*physic.MilliAmpere, 200*physic.MicroAmpere, true
+	data, samples := frames(3, 0)
+	ops := append(initOps(0x4F, 0x27, 0x01, 0x33), // LED1_PA = IR's 0.2 mA, LED2_PA = red's 10 mA
+		i2ctest.IO{Addr: 0x57, W: []byte{0x00}, R: []byte{0x40, 0, 0, 0, 3, 0, 0}},
+		i2ctest.IO{Addr: 0x57, W: []byte{0x07}, R: data})
+	bus := &i2ctest.Playback{Ops: ops, DontPanic: true}
+	var d *max30102.Dev
+	synctest.Test(t, func(t *testing.T) {
+		var err error
+		if d, err = max30102.New(bus, &opts); err != nil {
+			t.Fatalf("New: %v", err)
+		}
+	})
+	dst := make([]max30102.Sample, max30102.FIFODepth)
+	n, lost, err := d.ReadFIFO(dst)
+	if err != nil || n != 3 || lost != 0 {
+		t.Fatalf("ReadFIFO = %d, %d, %v; want 3, 0, nil", n, lost, err)
+	}
+	for i, s := range samples {
+		if want := (max30102.Sample{Red: s.IR, IR: s.Red}); dst[i] != want {
+			t.Errorf("sample %d = %+v, want the channels swapped %+v", i, dst[i], want)
+		}
+	}
+	if err := bus.Close(); err != nil {
+		t.Error(err)
+	}
+}
