@@ -116,10 +116,10 @@ type HardwareConfig struct {
 	// their line to ground when pressed (the line's pull-up is enabled);
 	// false: they drive it high (its pull-down is enabled).
 	ButtonsActiveLow bool
-	// OximeterSwapRedIR is hardware.oximeter_swap_red_ir: the pulse
+	// OximeterLEDsSwapped is hardware.oximeter_leds_swapped: the pulse
 	// oximeter's board wires its LEDs the other way round (some MAX30102
 	// clone modules; max30102.Opts.SwapRedIR).
-	OximeterSwapRedIR bool
+	OximeterLEDsSwapped bool
 }
 
 // SecurityConfig is what the pod trusts.
@@ -271,7 +271,7 @@ func keys() []key {
 		{"hardware.consent_button", "", str(func(c *Config, s string) { c.Hardware.ConsentButton = s })},
 		{"hardware.panic_button", "", str(func(c *Config, s string) { c.Hardware.PanicButton = s })},
 		{"hardware.buttons_active_low", true, boolean(func(c *Config, b bool) { c.Hardware.ButtonsActiveLow = b })},
-		{"hardware.oximeter_swap_red_ir", false, boolean(func(c *Config, b bool) { c.Hardware.OximeterSwapRedIR = b })},
+		{"hardware.oximeter_leds_swapped", false, boolean(func(c *Config, b bool) { c.Hardware.OximeterLEDsSwapped = b })},
 		{"uplink.broker", nil, brokerList},
 		{"uplink.tls.ca", "", str(func(c *Config, s string) { c.Uplink.TLS.CA = s })},
 		{"uplink.tls.cert", "", str(func(c *Config, s string) { c.Uplink.TLS.Cert = s })},

@@ -138,7 +138,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_HARDWARE_CONSENT_BUTTON=GPIO17",
 		"PODD_HARDWARE_PANIC_BUTTON=GPIO27",
 		"PODD_HARDWARE_BUTTONS_ACTIVE_LOW=false",
-		"PODD_HARDWARE_OXIMETER_SWAP_RED_IR=true",
+		"PODD_HARDWARE_OXIMETER_LEDS_SWAPPED=true",
 		"PODD_UPLINK_BROKER=ssl://hub.example:8883,mqtts://hub2.example:8884",
 		"PODD_UPLINK_TLS_CA=" + ca.CertFile,
 		"PODD_UPLINK_TLS_CERT=" + client.CertFile,
@@ -179,7 +179,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	}
 	want := Config{
 		Pod:      PodConfig{ID: "pod-8"},
-		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", OximeterSwapRedIR: true},
+		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", OximeterLEDsSwapped: true},
 		Uplink: UplinkConfig{
 			Brokers: []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"}, Broker: "ssl://hub.example:8883",
 			TLS:      TLSConfig{CA: ca.CertFile, Cert: client.CertFile, Key: client.KeyFile, ServerName: "hub.example"},
@@ -211,7 +211,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	settings := map[string]any{
 		"pod.id": "pod-8", "hardware.mode": "sim", "hardware.i2c_bus": "3", "hardware.spi_port": "SPI1.2",
 		"hardware.led_count": 150, "hardware.consent_button": "GPIO17", "hardware.panic_button": "GPIO27",
-		"hardware.buttons_active_low": false, "hardware.oximeter_swap_red_ir": true,
+		"hardware.buttons_active_low": false, "hardware.oximeter_leds_swapped": true,
 		"uplink.broker": []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"},
 		"uplink.tls.ca": ca.CertFile, "uplink.tls.cert": client.CertFile, "uplink.tls.key": client.KeyFile,
 		"uplink.tls.server_name": "hub.example", "uplink.username": "pod-8", "uplink.password_file": password,
@@ -530,7 +530,7 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 			"[]":     "[] is not true or false",
 			"{a: 1}": "{a: 1} is not true or false",
 		}},
-		{"hardware.oximeter_swap_red_ir", map[string]string{
+		{"hardware.oximeter_leds_swapped", map[string]string{
 			"0":       "0 is not true or false",
 			"swapped": `"swapped" is not true or false`,
 			"[]":      "[] is not true or false",

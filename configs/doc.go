@@ -62,7 +62,7 @@
 // GPIO17) or empty for none, and hardware.buttons_active_low (true: a
 // button to ground with the line's pull-up; false: a button that drives the
 // line high, with its pull-down); the two buttons need two lines.
-// hardware.oximeter_swap_red_ir (false) is for pulse oximeter boards whose
+// hardware.oximeter_leds_swapped (false) is for pulse oximeter boards whose
 // LEDs are wired the other way round (some MAX30102 clones): a pod that
 // reads an implausibly low SpO2 from a sleeper who is well reports a
 // max30102 fault saying so. Merge

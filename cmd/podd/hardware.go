@@ -68,7 +68,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		panicButton:   panicB,
 		simulated:     true,
 		spi:           hw.SPI,
-		openOximeter:  oximeterOn(hw.I2C, cfg.Hardware.OximeterSwapRedIR),
+		openOximeter:  oximeterOn(hw.I2C, cfg.Hardware.OximeterLEDsSwapped),
 		services: []controller.Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)
@@ -95,7 +95,7 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 	}
 	hw := &hardware{
 		spi:          port,
-		openOximeter: oximeterOn(bus, cfg.Hardware.OximeterSwapRedIR),
+		openOximeter: oximeterOn(bus, cfg.Hardware.OximeterLEDsSwapped),
 		close:        func() { port.Close(); bus.Close() },
 	}
 	opts := button.DefaultOpts
