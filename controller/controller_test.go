@@ -314,16 +314,17 @@ func newRig(t *testing.T, scenarioYAML string, store *memStore) *rig {
 
 // rigOpts make parts of a rig misbehave.
 type rigOpts struct {
-	up       *fakeUplink             // default: a fakeUplink that records
-	wrap     func(Oximeter) Oximeter // wraps the oximeter
-	hang     *haltHang               // makes the strip's Halt hang
-	services []Part                  // supervised parts besides the simulator
-	logger   *slog.Logger
-	hubKeys  *hubcmd.KeySet     // the hub's keys; nil: none
-	uplink   Uplink             // the pod's uplink when not up itself (up wrapped)
-	unsynced bool               // the wall clock is not synchronised
-	replay   hubcmd.ReplayCache // the replay cache; nil: the memory one
-	store    Store              // the pod's store in place of the memStore
+	up        *fakeUplink             // default: a fakeUplink that records
+	wrap      func(Oximeter) Oximeter // wraps the oximeter
+	hang      *haltHang               // makes the strip's Halt hang
+	services  []Part                  // supervised parts besides the simulator
+	logger    *slog.Logger
+	hubKeys   *hubcmd.KeySet     // the hub's keys; nil: none
+	uplink    Uplink             // the pod's uplink when not up itself (up wrapped)
+	unsynced  bool               // the wall clock is not synchronised
+	swapRedIR bool               // the oximeter opened with max30102.Opts.SwapRedIR (the simulated board is not)
+	replay    hubcmd.ReplayCache // the replay cache; nil: the memory one
+	store     Store              // the pod's store in place of the memStore
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -379,7 +380,9 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		ClockSynced:       func() bool { return !opts.unsynced },
 	}, Parts{
 		OpenOximeter: func() (Oximeter, error) {
-			d, err := max30102.New(hw.I2C, &max30102.DefaultOpts)
+			o := max30102.DefaultOpts
+			o.SwapRedIR = opts.swapRedIR
+			d, err := max30102.New(hw.I2C, &o)
 			if err != nil {
 				return nil, err
 			}

@@ -82,6 +82,7 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 	}
 	invalid := func() { p.feed(vitals.Reading{At: time.Now()}) }
 	overflow := repeatingFault{pod: p, device: "max30102", fault: "fifo_overflow", msg: "oximeter FIFO overflow"}
+	swapped := swapCheck{pod: p}
 	defer overflow.end(time.Now())
 	defer func() {
 		if dev != nil {
@@ -178,6 +179,7 @@ func (p *Pod) sensorLoop(ctx context.Context) error {
 		r := est.Estimate()
 		r.At = time.Now()
 		p.feed(r)
+		swapped.observe(r)
 	}
 }
 

@@ -383,6 +383,7 @@ func (e *Estimator) Estimate() Reading {
 		return r
 	}
 	ratio := (acRed / dcRed) / (acIR / dcIR)
+	r.Ratio = ratio
 	if ratio < minR || ratio > maxR {
 		return r
 	}

@@ -47,6 +47,12 @@ type Reading struct {
 
 	SpO2Pct   float64
 	SpO2Valid bool
+	// Ratio is the ratio of ratios R = (AC_red/DC_red)/(AC_ir/DC_ir) the
+	// SpO2 is computed from, measured whenever the heart rate is valid,
+	// also when it lies outside the range SpO2 is given for (then
+	// SpO2Valid is false); 0 when not measured. A ratio far above any a
+	// sleeper who is well shows is how swapped red and IR channels show.
+	Ratio float64
 
 	// Contact says whether the sensor sees a body: the pod's evidence that
 	// someone lies in it. ContactUnknown when the reading says nothing of
