@@ -18,17 +18,20 @@ import (
 // refuses are judged by holdFIFO instead.
 const failuresBeforeReopen = 3
 
-// holdFIFO is how long the bus may refuse the oximeter's reads before the
-// chip is opened again from scratch (which clears its FIFO): as long as the
+// holdFIFO is how long after the last good read (which drained the FIFO)
+// the bus may refuse the oximeter's reads before the chip is opened again
+// from scratch (which clears its FIFO): as long as the
 // chip can keep and count what it samples meanwhile, its 32-sample FIFO
-// and then its overflow counter (MaxLost), 2.5 s at 25 Hz. Within it a
+// and then its overflow counter (below MaxLost), 2.48 s at 25 Hz. Within it a
 // refused read loses nothing; the next good read returns what the chip
 // kept and the estimator bridges what it dropped (vitals.Estimator.Bridge),
 // so a bus that NACKs for a moment (electrical noise) does not restart the
 // estimator, whose first estimate needs 4 s of signal: with vitals_stale at
 // 5 s, that restart made a 1 s NACK a false abort.
 func holdFIFO(rateHz float64) time.Duration {
-	return time.Duration(float64(max30102.FIFODepth+max30102.MaxLost) / rateHz * float64(time.Second))
+	// MaxLost itself is a saturated counter (the loss unknown), so the
+	// hold ends one sample before it.
+	return time.Duration(float64(max30102.FIFODepth+max30102.MaxLost-1) / rateHz * float64(time.Second))
 }
 
 // noSamplesAfter is how long the oximeter may deliver no sample before it

@@ -29,6 +29,9 @@ const (
 	// swapSuspectAfter is how long every measured R must stay at or above
 	// swapSuspectRatio, with a regular pulse, before the fault is reported.
 	swapSuspectAfter = 30 * time.Second
+	// swapRunGap ends a run of suspect ratios: a run with no measured R
+	// for longer (a finger off, a sensor fault) starts again.
+	swapRunGap = 5 * time.Second
 )
 
 // FaultChannelsSwapped is the fault of an oximeter whose red and IR
@@ -40,12 +43,13 @@ const FaultChannelsSwapped = "channels_swapped"
 type swapCheck struct {
 	pod    *Pod
 	since  time.Time // the first of the run of suspect ratios; zero when none
+	last   time.Time // the latest suspect ratio of the run
 	active bool      // the fault was reported and has not ended
 }
 
 // observe notes one reading: a measured R (a valid heart rate) at or above
-// swapSuspectRatio continues the run, one below it ends it; a reading
-// without R says nothing.
+// swapSuspectRatio continues the run (or starts one, after swapRunGap
+// without any), one below it ends it; a reading without R says nothing.
 func (c *swapCheck) observe(r vitals.Reading) {
 	if !r.HeartRateValid || r.Ratio == 0 {
 		return
@@ -61,9 +65,10 @@ func (c *swapCheck) observe(r vitals.Reading) {
 		}
 		return
 	}
-	if c.since.IsZero() {
+	if c.since.IsZero() || r.At.Sub(c.last) > swapRunGap {
 		c.since = r.At
 	}
+	c.last = r.At
 	if c.active || r.At.Sub(c.since) < swapSuspectAfter {
 		return
 	}

@@ -187,6 +187,7 @@ type Dev struct {
 type poppedFrom struct {
 	rd    byte
 	asked int
+	ovf   int // OVF_COUNTER then
 }
 
 // New checks that a MAX30102 answers on bus, resets it and starts it
@@ -296,30 +297,37 @@ func (d *Dev) ReadFIFO(dst []Sample) (n, lost int, err error) {
 	// the previous read's (counted then), and those a failed read popped.
 	lost = d.dropped
 	if p := d.popped; p != nil {
-		d.popped = nil
 		k := int((rd - p.rd) & ptrMask)
 		if k == 0 && p.asked == FIFODepth {
 			k = MaxLost // none or all 32: unknown
 		}
+		if k > 0 {
+			// A pop clears OVF_COUNTER: what it counted before the
+			// failed read is only known from then.
+			k += p.ovf
+		}
 		lost += k
 	}
 	lost = min(lost, MaxLost)
-	d.dropped = 0
 	n = int((wr - rd) & ptrMask)
 	if n == 0 && (ovf > 0 || aFull) {
 		n = FIFODepth
 	}
 	n = min(n, len(dst))
 	if n == 0 {
+		d.dropped, d.popped = 0, nil
 		return 0, lost, nil
 	}
 	b := d.buf[:n*sampleBytes]
 	if err := d.c.Tx(d.cmd[1:], b); err != nil {
 		// The read may have popped some of the samples, uncounted by
-		// OVF_COUNTER: the next read counts them from FIFO_RD_PTR.
-		d.popped = &poppedFrom{rd: rd, asked: n}
+		// OVF_COUNTER: the next read counts them from FIFO_RD_PTR. What
+		// was missing before them is still missing: kept for the read
+		// that succeeds.
+		d.dropped, d.popped = lost, &poppedFrom{rd: rd, asked: n, ovf: int(ovf)}
 		return 0, 0, fmt.Errorf("max30102: read FIFO data: %w", err)
 	}
+	d.popped = nil
 	// The samples a full FIFO dropped come after those it held, read now:
 	// they are missing before the next read's.
 	d.dropped = int(ovf)

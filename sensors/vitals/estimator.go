@@ -124,6 +124,11 @@ const (
 	// fundamental from 25 bpm up.
 	baselineSeconds = 1.2
 
+	// darkRunSeconds is the shortest run of IR samples below MinDC that is
+	// no finger rather than a glitch: half of ContactSeconds, over which
+	// Contact judges a finger present.
+	darkRunSeconds = 0.5
+
 	// MinDC is the lowest mean ADC count (of 262 143) that means a finger
 	// is on the sensor; without one only a few percent of it comes back.
 	MinDC = 20000
@@ -177,6 +182,7 @@ type Estimator struct {
 	refractory   int // samples within which a second peak is the same beat
 	smoothHalf   int // half-width of the noise filter, samples
 	baselineHalf int // half-width of the baseline filter, samples
+	darkRun      int // samples of darkRunSeconds
 
 	red, ir []float64 // ring buffers
 	head    int       // next slot to write
@@ -212,6 +218,7 @@ func NewEstimator(sampleRateHz float64) *Estimator {
 		refractory:   max(int(refractorySeconds*sampleRateHz), 1),
 		smoothHalf:   int(smoothSeconds * sampleRateHz / 2),
 		baselineHalf: int(math.Round(baselineSeconds * sampleRateHz / 2)),
+		darkRun:      max(int(math.Round(darkRunSeconds*sampleRateHz)), 2),
 		red:          make([]float64, n),
 		ir:           make([]float64, n),
 		rawRed:       make([]float64, n),
@@ -314,25 +321,47 @@ func (e *Estimator) Estimate() Reading {
 	copy(red, e.red[start:min(start+n, len(e.red))])
 	copy(red[k:], e.red[:n-k])
 
-	// Cheap first: no finger or a clipped signal in the recent span.
+	// Runs of IR samples below MinDC. One of darkRunSeconds or more is no
+	// finger: the window starts after the last such run, because the step
+	// from it to a finger's level rings through the baseline filter into a
+	// rise larger than any beat's, which would hide the beats near it
+	// (riseThreshold). A finger that arrives is a fresh start, as after
+	// Reset: FirstEstimateSeconds of it before any estimate. A shorter run
+	// is a glitch (a slip of the fingertip, a corrupted read), not a
+	// finger that left: it is bridged in this copy of the window, on the
+	// straight line between its neighbours, so that one dark sample does
+	// not restart the estimate for FirstEstimateSeconds (two of them 2 s
+	// apart would leave it invalid for longer than the watchdog's 5 s).
+	from := 0
+	for i := 0; i < n; {
+		if ir[i] >= MinDC {
+			i++
+			continue
+		}
+		j := i
+		for j < n && ir[j] < MinDC {
+			j++
+		}
+		if j-i >= e.darkRun || i == 0 || j == n {
+			// No finger, or a dark edge of the window that has no
+			// neighbour on one side to bridge from.
+			from = j
+		} else {
+			bridgeRun(red, i, j)
+			bridgeRun(ir, i, j)
+		}
+		i = j
+	}
 	recent := max(n-e.recent, 0)
+	if from > 0 {
+		red, ir, n, recent = red[from:], ir[from:], n-from, max(recent-from, 0)
+		if n < e.minSamples {
+			return r
+		}
+	}
+	// Cheap first: no finger or a clipped signal in the recent span.
 	if !signalPresent(red[recent:]) || !signalPresent(ir[recent:]) {
 		return r
-	}
-	// The window starts after the last IR sample below MinDC: what came
-	// before was no finger, and the step from it to a finger's level rings
-	// through the baseline filter into a rise larger than any beat's,
-	// which would hide the beats near it (riseThreshold). A finger that
-	// arrives is a fresh start, as after Reset: FirstEstimateSeconds of
-	// it before any estimate.
-	for i := n - 1; i >= 0; i-- {
-		if ir[i] < MinDC {
-			red, ir, n, recent = red[i+1:], ir[i+1:], n-i-1, max(recent-i-1, 0)
-			if n < e.minSamples {
-				return r
-			}
-			break
-		}
 	}
 
 	// Invert the IR channel so that systoles are maxima, remove its
@@ -364,8 +393,8 @@ func (e *Estimator) Estimate() Reading {
 	}
 	// A slow pulse reached back before the recent span: check the signal
 	// it reached into too.
-	from := min(recent, int(peaks[0]))
-	if from < recent && (!signalPresent(red[from:]) || !signalPresent(ir[from:])) {
+	back := min(recent, int(peaks[0]))
+	if back < recent && (!signalPresent(red[back:]) || !signalPresent(ir[back:])) {
 		return r
 	}
 	hr, ok := e.heartRate(peaks, smooth, usable)
@@ -391,24 +420,42 @@ func (e *Estimator) Estimate() Reading {
 	return r
 }
 
-// contact judges the newest ContactSeconds of IR signal against MinDC.
+// bridgeRun replaces x[i:j] with the straight line from x[i-1] to x[j];
+// 0 < i <= j < len(x).
+func bridgeRun(x []float64, i, j int) {
+	a, b := x[i-1], x[j]
+	for k := i; k < j; k++ {
+		f := float64(k-i+1) / float64(j-i+1)
+		x[k] = a + f*(b-a)
+	}
+}
+
+// contact judges the newest ContactSeconds of IR signal against MinDC;
+// red at a finger's level under a dark IR is a failed channel (unknown),
+// not no one.
 func (e *Estimator) contact() Contact {
 	k := max(int(math.Round(ContactSeconds*e.fs)), 1)
 	if e.count < k {
 		return ContactUnknown
 	}
-	sum, first, constant := 0.0, -1.0, true
+	sum, redSum, first, constant := 0.0, 0.0, -1.0, true
 	for i, j := 0, e.head; i < k; i++ {
 		if j--; j < 0 {
 			j = len(e.ir) - 1
 		}
 		sum += e.ir[j]
+		redSum += e.red[j]
 		if first < 0 {
 			first = e.ir[j]
 		}
 		constant = constant && e.ir[j] == first
 	}
 	if sum/float64(k) < MinDC {
+		if redSum/float64(k) >= MinDC {
+			// The red channel sees a finger while IR is dark: an IR LED
+			// (or its channel) that failed, not an empty pod.
+			return ContactUnknown
+		}
 		if constant && k > 1 {
 			// Little light is never exactly constant: the ADC and the
 			// photodiode add noise. A second of identical dark counts is

@@ -65,8 +65,9 @@ type Contact uint8
 
 const (
 	// ContactUnknown: no judgement (no samples, a failed read, less than
-	// ContactSeconds of signal since the estimator was reset, or a dark
-	// second of identical counts: a sensor repeating itself). A
+	// ContactSeconds of signal since the estimator was reset, a dark
+	// second of identical counts: a sensor repeating itself, or a dark IR
+	// channel while red sees a finger: a failed IR LED). A
 	// sensor that fails says nothing about the sleeper, so the safety
 	// watchdog treats this as contact.
 	ContactUnknown Contact = iota
