@@ -204,28 +204,34 @@ func (u *unauthLog) take(now time.Time) bool {
 // by jti, to answer a redelivery the same way; only the command loop
 // touches it.
 type answeredCache struct {
-	byJTI  map[string]uplink.Reply
-	resent map[string]bool // answered again once already
-	order  []string
+	byJTI map[string]*answer
+	order []string
+}
+
+// answer is a reply given, and whether it was given again already.
+type answer struct {
+	reply  uplink.Reply
+	resent bool
 }
 
 const answeredMax = 256
 
 func (c *answeredCache) get(jti string) (uplink.Reply, bool) {
-	r, ok := c.byJTI[jti]
-	return r, ok && jti != ""
+	a, ok := c.byJTI[jti]
+	if !ok || jti == "" {
+		return uplink.Reply{}, false
+	}
+	return a.reply, true
 }
 
 // resend reports whether jti's answer may be given again (once), and
 // spends that.
 func (c *answeredCache) resend(jti string) bool {
-	if c.resent[jti] {
+	a, ok := c.byJTI[jti]
+	if !ok || a.resent {
 		return false
 	}
-	if c.resent == nil {
-		c.resent = map[string]bool{}
-	}
-	c.resent[jti] = true
+	a.resent = true
 	return true
 }
 
@@ -234,15 +240,14 @@ func (c *answeredCache) put(r uplink.Reply) {
 		return
 	}
 	if c.byJTI == nil {
-		c.byJTI = map[string]uplink.Reply{}
+		c.byJTI = map[string]*answer{}
 	}
 	if _, ok := c.byJTI[r.JTI]; !ok {
 		c.order = append(c.order, r.JTI)
 	}
-	c.byJTI[r.JTI] = r
+	c.byJTI[r.JTI] = &answer{reply: r}
 	if len(c.order) > answeredMax {
 		delete(c.byJTI, c.order[0])
-		delete(c.resent, c.order[0])
 		c.order = c.order[1:]
 	}
 }

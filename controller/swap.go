@@ -81,4 +81,4 @@ func (c *swapCheck) observe(r vitals.Reading) {
 	}}, r.At)
 }
 
-func round2(v float64) float64 { return float64(int(v*100+0.5)) / 100 }
+func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
