@@ -1,9 +1,6 @@
 package hubcmd
 
-import (
-	"bytes"
-	"encoding/base64"
-)
+import "encoding/base64"
 
 // PeekName reads the command name (the claims' "cmd") of raw, a compact
 // JWS, without verifying anything: no signature, time, audience or other
@@ -20,8 +17,8 @@ func PeekName(raw []byte) (name Name, ok bool) {
 	if len(raw) > MaxCommandSize {
 		return "", false
 	}
-	parts := bytes.Split(raw, []byte("."))
-	if len(parts) != 3 {
+	parts, ok := splitCompact(raw)
+	if !ok {
 		return "", false
 	}
 	payload, err := base64.RawURLEncoding.Strict().DecodeString(string(parts[1]))

@@ -245,8 +245,8 @@ var headerParams = map[string]bool{"alg": true, "kid": true, "typ": true}
 // then checked by go-jose on the same bytes.
 func parseEnvelope(raw []byte) (envelope, *Error) {
 	var env envelope
-	parts := bytes.Split(raw, []byte("."))
-	if len(parts) != 3 {
+	parts, ok := splitCompact(raw)
+	if !ok {
 		return env, errorf(ReasonMalformed, "", "not a compact JWS (three base64url parts separated by dots)")
 	}
 	dec := base64.RawURLEncoding.Strict()
@@ -284,6 +284,13 @@ func parseEnvelope(raw []byte) (envelope, *Error) {
 		}
 	}
 	return env, nil
+}
+
+// splitCompact splits a compact JWS into its header, payload and
+// signature (still base64url), or reports that raw is not three parts.
+func splitCompact(raw []byte) ([][]byte, bool) {
+	parts := bytes.Split(raw, []byte("."))
+	return parts, len(parts) == 3
 }
 
 // checkSignature verifies a command's signature with go-jose, EdDSA only,
