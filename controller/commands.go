@@ -14,8 +14,25 @@ import (
 // commandLoop hands each command the uplink received to handleCommand,
 // until ctx is done. It runs beside the telemetry loop: a command never
 // touches the safety core except through the gate's direct safe state.
+//
+// There are two paths, each with its own verifier, budgets and answers,
+// owned by one goroutine each. The aborts (merge-wide ones, and those on
+// the cmd topic whose name reads merge/abort, unverified) are handled here,
+// by a verifier whose replay cache is in memory: an abort never waits for
+// the disk, whose replay cache can hang on a stuck SD card, and a replayed
+// abort can only end a merge the pod is in. Every other command goes to
+// commandWorker, whose verifier records each jti in the store's replay
+// cache; its queue is bounded, and a command that finds it full is let go
+// and counted (the worker is stuck on the disk).
 func (p *Pod) commandLoop(ctx context.Context) {
 	in, aborts := p.parts.Uplink.Commands(), p.parts.Uplink.MergeAborts()
+	work := make(chan uplink.Inbound, workQueue)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.commandWorker(ctx, work)
+	}()
+	defer func() { <-done }()
 	// Unreported refusals are flushed as soon as their budget has a report
 	// again: one comes back every unauthenticatedRefill/unauthenticatedBurst.
 	flush := time.NewTicker(unauthenticatedRefill / unauthenticatedBurst)
@@ -24,7 +41,7 @@ func (p *Pod) commandLoop(ctx context.Context) {
 		// A merge-wide abort goes before any command waiting.
 		select {
 		case m := <-aborts:
-			p.handleCommand(m)
+			p.handleCommand(&p.abortPath, m)
 			continue
 		default:
 		}
@@ -32,13 +49,53 @@ func (p *Pod) commandLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case m := <-aborts:
-			p.handleCommand(m)
+			p.handleCommand(&p.abortPath, m)
 		case m := <-in:
-			p.handleCommand(m)
+			if name, ok := hubcmd.PeekName(m.Payload); ok && name == hubcmd.MergeAbortName {
+				p.handleCommand(&p.abortPath, m)
+				continue
+			}
+			select {
+			case work <- m:
+			default:
+				if p.cmdsLetGo.Add(1) == 1 {
+					p.log.Warn("hub commands let go: the command worker is stuck (the store's replay cache)")
+				}
+			}
 		case <-flush.C:
-			p.flushUnreported(time.Now())
+			p.flushUnreported(&p.abortPath, time.Now())
 		}
 	}
+}
+
+// workQueue is how many commands wait for commandWorker.
+const workQueue = 16
+
+// commandWorker handles the commands that are not aborts, one at a time,
+// until ctx is done.
+func (p *Pod) commandWorker(ctx context.Context, work <-chan uplink.Inbound) {
+	flush := time.NewTicker(unauthenticatedRefill / unauthenticatedBurst)
+	defer flush.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-work:
+			p.handleCommand(&p.cmdPath, m)
+		case <-flush.C:
+			p.flushUnreported(&p.cmdPath, time.Now())
+		}
+	}
+}
+
+// commandPath is one path of the hub's commands (see commandLoop): its
+// verifier, the answers it gave and its report budgets. Only the goroutine
+// of the path touches it.
+type commandPath struct {
+	verifier *hubcmd.Verifier
+	answered answeredCache
+	unauth   unauthLog // refusals of what anyone could have sent
+	copies   unauthLog // copies of signed commands
 }
 
 // handleCommand verifies a command, acts on it, replies and reports it in a
@@ -60,7 +117,7 @@ func (p *Pod) commandLoop(ctx context.Context) {
 // broker's redelivery, QoS 1 being at least once) gets the same reply
 // again and nothing else; an unsigned abort that ended a merge is answered
 // each time (a second one finds no merge, and changes nothing).
-func (p *Pod) handleCommand(m uplink.Inbound) {
+func (p *Pod) handleCommand(c *commandPath, m uplink.Inbound) {
 	now := time.Now()
 	if m.Session != "" {
 		// A merge-wide abort names its merge in its topic; like any
@@ -71,7 +128,7 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 		p.commandEvent(now, map[string]any{"cmd": string(hubcmd.MergeAbortName), "source": "merge-wide", "session": m.Session, "signed": false}, nil)
 		return
 	}
-	cmd, err := p.verifier.Verify(m.Payload, now, p.clockSynced())
+	cmd, err := c.verifier.Verify(m.Payload, now, p.clockSynced())
 	if err != nil {
 		var ve *hubcmd.Error
 		if !errors.As(err, &ve) || !ve.Signed {
@@ -79,26 +136,34 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 			if ve != nil {
 				jti = ve.JTI
 			}
-			p.budgeted(&p.unauth, now, jti, false, err)
+			p.budgeted(c, &c.unauth, now, jti, false, err)
 			return
 		}
-		if r, ok := p.answered.get(ve.JTI); ok {
+		if r, ok := c.answered.get(ve.JTI); ok {
 			// A signed command answered before. Delivered again (the
 			// broker's redelivery, QoS 1 being at least once): its first
 			// answer, once. Any later copy (anyone who read the token on
 			// the broker can publish it again, expired or not) is only
 			// counted, and reported by flushUnreported: copies of one
 			// token are not turned into a record each.
-			if errors.Is(err, hubcmd.ReasonReplayed) && p.answered.resend(ve.JTI) {
+			if errors.Is(err, hubcmd.ReasonReplayed) && c.answered.resend(ve.JTI) {
 				p.postReply(r, now)
 				return
 			}
-			p.copies.suppressed++
+			c.copies.suppressed++
+			return
+		}
+		if errors.Is(err, hubcmd.ReasonExpired) || errors.Is(err, hubcmd.ReasonWrongAudience) || errors.Is(err, hubcmd.ReasonReplayed) {
+			// What a copy of a token the hub signed for another time or
+			// another pod is refused for, and one whose answer is no
+			// longer kept: the copies' budget, so that cycling through
+			// more tokens than the answers kept is not a record each.
+			p.budgeted(c, &c.copies, now, ve.JTI, true, err)
 			return
 		}
 		p.log.Warn("hub command refused", "jti", ve.JTI, "err", err)
 		p.commandEvent(now, map[string]any{"source": "hub", "jti": ve.JTI, "signed": true}, err)
-		p.reply(now, ve.JTI, true, err)
+		p.reply(c, now, ve.JTI, true, err)
 		return
 	}
 	err = p.act(cmd)
@@ -106,7 +171,7 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 		// An unsigned abort that changed nothing (no merge, or another
 		// one): anyone could have sent it, so it is treated as any
 		// unauthenticated message.
-		p.budgeted(&p.unauth, now, cmd.ID, false, err)
+		p.budgeted(c, &c.unauth, now, cmd.ID, false, err)
 		return
 	}
 	fields := map[string]any{"source": "hub", "jti": cmd.ID, "cmd": string(cmd.Name()), "signed": cmd.Signed}
@@ -118,14 +183,15 @@ func (p *Pod) handleCommand(m uplink.Inbound) {
 	}
 	p.log.Info("hub command", "cmd", cmd.Name(), "jti", cmd.ID, "signed", cmd.Signed, "err", err)
 	p.commandEvent(now, fields, err)
-	p.reply(now, cmd.ID, cmd.Signed, err)
+	p.reply(c, now, cmd.ID, cmd.Signed, err)
 }
 
 // unauthenticatedBurst is how many refusals of commands that anyone could
 // have sent are reported (an event and a reply each) at once; the budget
-// refills at unauthenticatedBurst per unauthenticatedRefill. The copies of
-// signed commands answered before are counted in a budget of their own,
-// only ever reported by flushUnreported.
+// refills at unauthenticatedBurst per unauthenticatedRefill. Copies of
+// signed commands have a budget of their own: refusals for what a copy is
+// refused for (expired, wrong audience, replayed), and copies of commands
+// answered before, which are only counted.
 const (
 	unauthenticatedBurst  = 5
 	unauthenticatedRefill = time.Minute
@@ -135,8 +201,7 @@ const (
 // event, and a reply to jti when there is one. Beyond the budget it is
 // only counted, and the count goes in the next event of the same budget:
 // the next refusal reported, or flushUnreported's once the budget is back.
-// (The copies' budget is spent by flushUnreported alone.)
-func (p *Pod) budgeted(u *unauthLog, now time.Time, jti string, signed bool, err error) {
+func (p *Pod) budgeted(c *commandPath, u *unauthLog, now time.Time, jti string, signed bool, err error) {
 	if !u.take(now) {
 		u.suppressed++
 		return
@@ -150,7 +215,7 @@ func (p *Pod) budgeted(u *unauthLog, now time.Time, jti string, signed bool, err
 	}
 	p.log.Warn("hub command refused", "signed", signed, "jti", jti, "err", err, "unreported_before", u.suppressed)
 	p.commandEvent(now, fields, err)
-	p.reply(now, jti, signed, err)
+	p.reply(c, now, jti, signed, err)
 	u.suppressed = 0
 }
 
@@ -161,11 +226,11 @@ const ReasonUnreported = "unreported"
 // flushUnreported reports, for each budget whose refusals went unreported
 // and that has a report to spend again, how many: a flood that stops is
 // accounted for without waiting for the next refusal.
-func (p *Pod) flushUnreported(now time.Time) {
+func (p *Pod) flushUnreported(c *commandPath, now time.Time) {
 	for _, b := range []struct {
 		u      *unauthLog
 		signed bool
-	}{{&p.unauth, false}, {&p.copies, true}} {
+	}{{&c.unauth, false}, {&c.copies, true}} {
 		if b.u.suppressed == 0 || !b.u.take(now) {
 			continue
 		}
@@ -295,7 +360,7 @@ func (p *Pod) commandEvent(now time.Time, fields map[string]any, err error) {
 
 // reply queues the reply to a command with a jti, and keeps it for a
 // redelivery; one without a jti cannot be answered (the event reports it).
-func (p *Pod) reply(now time.Time, jti string, signed bool, err error) {
+func (p *Pod) reply(c *commandPath, now time.Time, jti string, signed bool, err error) {
 	if jti == "" {
 		return
 	}
@@ -303,7 +368,7 @@ func (p *Pod) reply(now time.Time, jti string, signed bool, err error) {
 	if signed {
 		// Only the answers to signed commands are kept: an unsigned one
 		// must not spend a jti the hub may sign, nor push out its answers.
-		p.answered.put(r)
+		c.answered.put(r)
 	}
 	p.postReply(r, now)
 }

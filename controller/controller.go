@@ -179,10 +179,9 @@ type Pod struct {
 	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
 
-	verifier        *hubcmd.Verifier
-	answered        answeredCache // owned by the command loop
-	unauth          unauthLog     // owned by the command loop
-	copies          unauthLog     // owned by the command loop
+	abortPath       commandPath   // owned by the command loop
+	cmdPath         commandPath   // owned by the command worker
+	cmdsLetGo       atomic.Int64  // commands let go on the worker's full queue
 	telemetryEvery  atomic.Int64  // the telemetry interval now, ns (SetTelemetryInterval)
 	intervalChanged chan struct{} // signalled when it changes
 
@@ -249,15 +248,24 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	if replay == nil {
 		replay = hubcmd.NewMemoryReplayCache(0, time.Now)
 	}
-	v, err := hubcmd.NewVerifier(hubcmd.VerifierConfig{
-		PodID: cfg.Pod, Keys: cfg.HubKeys,
-		Replay:  replay,
-		Session: p.sessionID,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("controller.New: %w", err)
+	for _, path := range []struct {
+		c      *commandPath
+		replay hubcmd.ReplayCache
+	}{
+		{&p.cmdPath, replay},
+		// The aborts' path never waits for the disk (commandLoop).
+		{&p.abortPath, hubcmd.NewMemoryReplayCache(0, time.Now)},
+	} {
+		v, err := hubcmd.NewVerifier(hubcmd.VerifierConfig{
+			PodID: cfg.Pod, Keys: cfg.HubKeys,
+			Replay:  path.replay,
+			Session: p.sessionID,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("controller.New: %w", err)
+		}
+		path.c.verifier = v
 	}
-	p.verifier = v
 	return p, nil
 }
 

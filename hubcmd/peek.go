@@ -14,6 +14,24 @@ import "encoding/base64"
 // not a command of this package. A raw that Verify accepts always peeks to
 // the Command's Name.
 func PeekName(raw []byte) (name Name, ok bool) {
+	s, ok := peekString(raw, "cmd")
+	if !ok {
+		return "", false
+	}
+	if _, known := argClaims[Name(s)]; !known {
+		return "", false
+	}
+	return Name(s), true
+}
+
+// PeekSession reads the claims' "session" of raw, a compact JWS, as
+// PeekName reads "cmd": unverified, for queueing only. ok is false when
+// raw is not a compact JWS whose claims are a JSON object with a string
+// session.
+func PeekSession(raw []byte) (session string, ok bool) { return peekString(raw, "session") }
+
+// peekString reads the string claim name of raw without verifying it.
+func peekString(raw []byte, name string) (string, bool) {
 	if len(raw) > MaxCommandSize {
 		return "", false
 	}
@@ -29,16 +47,13 @@ func PeekName(raw []byte) (name Name, ok bool) {
 	if err != nil {
 		return "", false
 	}
-	raw1, found := obj["cmd"]
+	v, found := obj[name]
 	if !found {
 		return "", false
 	}
-	s, e := decodeString("cmd", raw1)
+	s, e := decodeString(name, v)
 	if e != nil {
 		return "", false
 	}
-	if _, known := argClaims[Name(s)]; !known {
-		return "", false
-	}
-	return Name(s), true
+	return s, true
 }

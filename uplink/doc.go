@@ -319,17 +319,21 @@
 //
 // The hub's merge/abort on the cmd topic is never let go for another
 // command: whoever may publish there could otherwise fill the queue with
-// junk ahead of it. When the queue is full, the handler peeks at the name
-// of the arriving command, unverified (hubcmd.PeekName: the claims' cmd of
-// a compact JWS, at most hubcmd.MaxCommandSize bytes), and, for a
-// merge/abort, lets the oldest queued message that is not a merge/abort go
-// (counted as let go, as any other) to queue it. The merge/aborts that
-// waited ahead of the one let go are queued again behind the rest, in their
-// order (a channel is taken only from its head); other commands keep their
-// order. A merge/abort is let go only when the queue holds nothing but
-// merge/aborts. A peek decides nothing else: a junk payload named
-// merge/abort is queued, and refused by the pod's verification, like any
-// other. Merge-wide aborts keep their own queue (MergeAborts).
+// junk ahead of it. When the queue is full, the handler ranks the arriving
+// command, unverified (hubcmd.PeekName and PeekSession: the claims' cmd and
+// session of a compact JWS, at most hubcmd.MaxCommandSize bytes): a
+// merge/abort of the pod's merge (SetMergeSession) above any other
+// merge/abort, above any other command. It lets the oldest queued message
+// of a lower rank go (counted as let go, as any other) to queue it. Those
+// of its rank or above that waited ahead of the one let go are queued
+// again behind the rest, in their order (a channel is taken only from its
+// head); the others keep their order. So junk naming merge/abort of
+// another merge never crowds out an abort of the pod's merge; junk naming
+// the pod's merge could, which only the broker's ACL on the cmd topic
+// prevents. A peek decides nothing else: a junk payload is queued, and
+// refused by the pod's verification, like any other. Merge-wide aborts
+// keep their own queue (MergeAborts). The pod handles merge/aborts on a
+// path that never waits for the disk (controller's commandLoop).
 //
 // # Brokers, TLS and credentials
 //

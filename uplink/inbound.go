@@ -52,7 +52,7 @@ type inbound struct {
 	refused  atomic.Bool   // the broker refused a command subscription
 	// send is held while a command is queued: one sender at a time, even
 	// across a reconnection's handlers, so that the room made for a
-	// merge/abort is its own (makeRoomForAbort).
+	// merge/abort is its own (makeRoomFor).
 	send sync.Mutex
 
 	// recent are the merge-wide aborts of other merges, newest last (at
@@ -163,11 +163,35 @@ func (u *Uplink) handle(_ mqtt.Client, m mqtt.Message) {
 		return
 	default:
 	}
-	if isAbort(in) && u.makeRoomForAbort() {
+	if r := u.rank(in); r > rankOther && u.makeRoomFor(r) {
 		u.in.c <- in // room was made; send makes this the only sender
 		return
 	}
 	u.letGo(in)
+}
+
+// The ranks of a command at a full queue, read unverified (hubcmd.PeekName,
+// PeekSession): an abort naming the pod's merge goes before any other
+// abort, which goes before any other command. Junk that names merge/abort
+// of another merge (anyone who may publish on the cmd topic can write it)
+// then never crowds out an abort of the pod's own merge; junk naming the
+// pod's merge can still, which the broker's ACL on the cmd topic prevents.
+const (
+	rankOther = iota
+	rankAbort
+	rankOwnAbort
+)
+
+func (u *Uplink) rank(in Inbound) int {
+	if !isAbort(in) {
+		return rankOther
+	}
+	if s, ok := hubcmd.PeekSession(in.Payload); ok {
+		if cur := u.in.session.Load(); cur != nil && *cur != "" && s == *cur {
+			return rankOwnAbort
+		}
+	}
+	return rankAbort
 }
 
 // letGo counts a command not queued; the first is logged.
@@ -184,15 +208,15 @@ func isAbort(in Inbound) bool {
 	return ok && name == hubcmd.MergeAbortName
 }
 
-// makeRoomForAbort lets the oldest queued command that is not a
-// merge/abort go, for a merge/abort arriving at a full queue. The
-// merge/aborts ahead of it are taken from the head and queued again at the
-// tail, in their order, behind the commands that followed them: only
-// merge/aborts move, and the other commands keep their order. It reports
-// false when every queued message is a merge/abort; they are then back in
-// their order. The caller holds in.send, so that every slot freed here is
-// this goroutine's to fill; the pod only takes from the queue.
-func (u *Uplink) makeRoomForAbort() bool {
+// makeRoomFor lets the oldest queued command of a rank below r go, for a
+// command of rank r arriving at a full queue. The commands of rank r or
+// above ahead of it are taken from the head and queued again at the tail,
+// in their order, behind the commands that followed them: only they move,
+// and the others keep their order. It reports false when every queued
+// message ranks r or above; they are then back in their order. The caller
+// holds in.send, so that every slot freed here is this goroutine's to
+// fill; the pod only takes from the queue.
+func (u *Uplink) makeRoomFor(r int) bool {
 	for range cap(u.in.c) {
 		var head Inbound
 		select {
@@ -200,7 +224,7 @@ func (u *Uplink) makeRoomForAbort() bool {
 		default:
 			return true // the pod read them meanwhile
 		}
-		if !isAbort(head) {
+		if u.rank(head) < r {
 			u.letGo(head)
 			return true
 		}
