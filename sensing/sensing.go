@@ -1,0 +1,319 @@
+// Package sensing owns the loop that keeps one biometric sensor read: it
+// opens the device, polls it, retries a bus that refuses with backoff,
+// opens the device anew after a loss, and judges the sensor's health for
+// the safety watchdog and telemetry. Every sensor of the pod runs the same
+// loop; what differs per chip (how to read it, what its data mean) is its
+// Device.
+//
+// # Health
+//
+// A sensor is in one State at a time:
+//
+//   - starting: not read yet since the loop began or the device was opened
+//     anew; it becomes stale once StaleAfter has passed without fresh data,
+//     so a sensor that never answers is never "starting" for long;
+//   - ok: the last poll succeeded and delivered fresh data within
+//     StaleAfter, and the data are plausible;
+//   - stale: polls succeed but nothing fresh came for StaleAfter (a chip
+//     that stopped converting, a stuck data-ready flag). The device never
+//     repeats an old value as new: freshness is the chip's own (a
+//     data-ready bit, new FIFO samples, a DRDY edge), reported by Poll;
+//   - bus_error: the last poll or open failed on the bus (a NACK, a
+//     missing device, a failed ID check);
+//   - flatline, saturated, lead_off, no_contact: the device answers with
+//     fresh data that say nothing of the sleeper (Poll's judgement).
+//
+// Only ok is healthy. The loop reports each change of State (OnChange)
+// and keeps counts (failed polls, failed opens, reopens) for telemetry.
+//
+// # Retry and reopen
+//
+// A failed poll is retried after a backoff that starts at the sensor's
+// Period and doubles up to maxRetry, so a bus that refuses for a moment
+// (electrical noise) costs one or two polls and a dead one is not
+// hammered. Once polls have failed, or delivered nothing fresh, for
+// ReopenAfter in a row, the device is halted and opened anew (a chip
+// reset by a brown-out has lost its configuration); a failed open is
+// retried after a backoff from reopenMin doubling to reopenMax, so a
+// sensor plugged back in is healthy again within reopenMax.
+//
+// # Concurrency
+//
+// A Loop's Run is its only goroutine and the only user of its Device;
+// Health may be called from any goroutine. Time is read with time.Now and
+// waited for with timers, on the monotonic clock.
+package sensing
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// State is a sensor's health.
+type State string
+
+// The states of a sensor (see the package doc).
+const (
+	Starting  State = "starting"
+	OK        State = "ok"
+	Stale     State = "stale"
+	BusError  State = "bus_error"
+	Flatline  State = "flatline"
+	Saturated State = "saturated"
+	LeadOff   State = "lead_off"
+	NoContact State = "no_contact"
+)
+
+// Poll is what one poll of a device gave.
+type Poll struct {
+	// Fresh is true when the poll delivered data the chip produced since
+	// the poll before (new samples, a new conversion).
+	Fresh bool
+	// State is OK, or the implausibility of the fresh data (Flatline,
+	// Saturated, LeadOff, NoContact). The zero value means OK.
+	State State
+}
+
+// Device is an opened sensor. Poll reads what the chip has now and feeds
+// the sensor's estimator; an error is a failure of the bus or of the
+// device (it does not answer as the chip does). A Device whose Sensor has
+// no Period paces itself: its Poll waits for the chip's data-ready signal,
+// at most about a second. Halt leaves the chip in its low-power state; it
+// is called once, by the loop, when the device is dropped or the loop
+// ends.
+type Device interface {
+	Poll(now time.Time) (Poll, error)
+	Halt() error
+}
+
+// Sensor describes one sensor to keep read.
+type Sensor struct {
+	// Name names the sensor in health reports, events and telemetry: the
+	// chip's name (max30102, ads1299, ads1115, tmp117).
+	Name string
+	// Open opens (and opens anew after a loss) the device.
+	Open func() (Device, error)
+	// Period is the time between polls; zero when Poll paces itself.
+	Period time.Duration
+	// StaleAfter is how long the sensor may deliver nothing fresh before
+	// it is stale: a few of its own sample periods.
+	StaleAfter time.Duration
+	// ReopenAfter is how long polls may fail, or deliver nothing fresh,
+	// before the device is halted and opened anew.
+	ReopenAfter time.Duration
+}
+
+// Backoff bounds.
+const (
+	// maxRetry is the longest wait before a failed poll is retried.
+	maxRetry = 2 * time.Second
+	// selfPacedRetry is the first wait before a self-paced device's
+	// failed poll is retried.
+	selfPacedRetry = 50 * time.Millisecond
+	// reopenMin and reopenMax bound the wait before a failed open is
+	// retried.
+	reopenMin = 500 * time.Millisecond
+	reopenMax = 5 * time.Second
+)
+
+// Health is a snapshot of a sensor's health.
+type Health struct {
+	Sensor string
+	State  State
+	// Since is when the sensor entered State.
+	Since time.Time
+	// LastFresh is when it last delivered fresh data (zero: never).
+	LastFresh time.Time
+	// Err is the last failure while State is BusError.
+	Err string
+	// PollErrors and OpenErrors count failed polls and opens since the
+	// loop began; Reopens counts devices dropped to be opened anew.
+	PollErrors, OpenErrors, Reopens uint64
+}
+
+// Healthy reports whether the sensor delivers fresh, plausible data.
+func (h Health) Healthy() bool { return h.State == OK }
+
+// Loop keeps one Sensor read. Create it with New; Run it once.
+type Loop struct {
+	s        Sensor
+	onChange func(Health)
+
+	mu sync.Mutex
+	h  Health
+}
+
+// New returns a loop for s. onChange, if not nil, is called from Run's
+// goroutine with each new State; it must not block.
+func New(s Sensor, onChange func(Health)) (*Loop, error) {
+	switch {
+	case s.Name == "":
+		return nil, errors.New("sensing: a sensor needs a name")
+	case s.Open == nil:
+		return nil, errors.New("sensing: sensor " + s.Name + ": no Open")
+	case s.Period < 0 || s.StaleAfter <= 0 || s.ReopenAfter <= 0:
+		return nil, errors.New("sensing: sensor " + s.Name + ": Period must be >= 0 and StaleAfter, ReopenAfter > 0")
+	}
+	return &Loop{s: s, onChange: onChange, h: Health{Sensor: s.Name, State: Starting}}, nil
+}
+
+// Name is the sensor's name.
+func (l *Loop) Name() string { return l.s.Name }
+
+// Health returns the sensor's health now. A sensor whose loop is blocked
+// (a bus transaction that hangs) does not get to say so itself: a state
+// of Starting or OK whose fresh data are older than StaleAfter is
+// reported as Stale.
+func (l *Loop) Health() Health {
+	l.mu.Lock()
+	h := l.h
+	l.mu.Unlock()
+	if h.State == OK || h.State == Starting {
+		last := h.LastFresh
+		if last.IsZero() {
+			last = h.Since
+		}
+		if since := time.Since(last); since > l.s.StaleAfter {
+			h.State, h.Since = Stale, last.Add(l.s.StaleAfter)
+		}
+	}
+	return h
+}
+
+// set records a new state (and err for BusError) and reports a change.
+func (l *Loop) set(st State, err error, now time.Time) {
+	l.mu.Lock()
+	changed := l.h.State != st
+	if changed {
+		l.h.State, l.h.Since = st, now
+	}
+	if st == BusError && err != nil {
+		l.h.Err = err.Error()
+	} else if st != BusError {
+		l.h.Err = ""
+	}
+	h := l.h
+	l.mu.Unlock()
+	if changed && l.onChange != nil {
+		l.onChange(h)
+	}
+}
+
+func (l *Loop) count(f func(h *Health)) {
+	l.mu.Lock()
+	f(&l.h)
+	l.mu.Unlock()
+}
+
+// Run keeps the sensor read until ctx is done, then halts the device. It
+// returns nil.
+func (l *Loop) Run(ctx context.Context) error {
+	var (
+		dev        Device
+		opened     time.Time // when dev was opened
+		failing    time.Time // when polls began failing or delivering nothing fresh; zero while fine
+		lastFresh  time.Time
+		retry      time.Duration // wait after a failed poll
+		reopenWait = reopenMin
+	)
+	defer func() {
+		if dev != nil {
+			_ = dev.Halt()
+		}
+	}()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	wait := func(d time.Duration) bool {
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		}
+	}
+	drop := func() {
+		_ = dev.Halt() // best effort: the device is failing
+		dev = nil
+		l.count(func(h *Health) { h.Reopens++ })
+	}
+	for ctx.Err() == nil {
+		if dev == nil {
+			d, err := l.s.Open()
+			now := time.Now()
+			if err != nil {
+				l.count(func(h *Health) { h.OpenErrors++ })
+				l.set(BusError, err, now)
+				if !wait(reopenWait) {
+					return nil
+				}
+				reopenWait = min(2*reopenWait, reopenMax)
+				continue
+			}
+			dev, opened, failing, retry, reopenWait = d, now, time.Time{}, 0, reopenMin
+			lastFresh = now // a fresh open is given StaleAfter to deliver
+			l.set(Starting, nil, now)
+		}
+		p, err := dev.Poll(time.Now())
+		now := time.Now()
+		switch {
+		case err != nil:
+			l.count(func(h *Health) { h.PollErrors++ })
+			l.set(BusError, err, now)
+			retry = l.backoff(retry)
+		case p.Fresh:
+			lastFresh = now
+			l.count(func(h *Health) { h.LastFresh = now })
+			st := p.State
+			if st == "" {
+				st = OK
+			}
+			l.set(st, nil, now)
+			retry = 0
+		case now.Sub(lastFresh) > l.s.StaleAfter:
+			l.set(Stale, nil, now)
+			retry = 0
+		default:
+			retry = 0
+		}
+		// Failing: a failed poll, or nothing fresh for StaleAfter.
+		if err != nil || now.Sub(lastFresh) > l.s.StaleAfter {
+			if failing.IsZero() {
+				failing = now
+			}
+		} else {
+			failing = time.Time{}
+		}
+		if !failing.IsZero() && now.Sub(failing) >= l.s.ReopenAfter && now.Sub(opened) >= l.s.ReopenAfter {
+			drop()
+			continue
+		}
+		next := l.s.Period
+		if retry > 0 {
+			next = retry
+		} else if next == 0 && !p.Fresh {
+			// A self-paced device that returned with nothing: do not
+			// spin on it.
+			next = selfPacedRetry
+		}
+		if next > 0 && !wait(next) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// backoff returns the wait after a failed poll, given the one before (0
+// after a good poll): the Period (selfPacedRetry without one), doubling up
+// to maxRetry.
+func (l *Loop) backoff(prev time.Duration) time.Duration {
+	if prev == 0 {
+		if l.s.Period > 0 {
+			return l.s.Period
+		}
+		return selfPacedRetry
+	}
+	return min(2*prev, maxRetry)
+}
