@@ -78,6 +78,7 @@ const (
 type Config struct {
 	Pod       PodConfig
 	Hardware  HardwareConfig
+	Sensors   SensorsConfig
 	Uplink    UplinkConfig
 	Storage   StorageConfig
 	API       APIConfig
@@ -262,7 +263,7 @@ type key struct {
 
 func keys() []key {
 	d := safety.DefaultLimits()
-	return []key{
+	return append([]key{
 		{"pod.id", nil, str(func(c *Config, s string) { c.Pod.ID = s })},
 		{"hardware.mode", nil, str(func(c *Config, s string) { c.Hardware.Mode = Mode(s) })},
 		{"hardware.i2c_bus", "1", str(func(c *Config, s string) { c.Hardware.I2CBus = s })},
@@ -305,7 +306,7 @@ func keys() []key {
 		{"watchdog.device", "", str(func(c *Config, s string) { c.Watchdog.Device = s })},
 		{"watchdog.timeout", 10 * time.Second, duration(func(c *Config, v time.Duration) { c.Watchdog.Timeout = v })},
 		{"log.level", "info", logLevel},
-	}
+	}, sensorKeys()...)
 }
 
 var logLevels = map[string]slog.Level{
@@ -823,6 +824,7 @@ func (c *Config) problems() []problem {
 			addWith([]string{"watchdog.device"}, "watchdog.timeout", "%q is not a whole number of seconds in %v..%v", d.String(), safety.MinHardwareTimeout, safety.MaxHardwareTimeout)
 		}
 	}
+	c.sensorProblems(add, addWith)
 	switch c.Log.Level {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
 	default:

@@ -31,6 +31,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		{"sim.yaml", Config{
 			Pod:       PodConfig{ID: "sim-pod-1"},
 			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
+			Sensors:   defaultSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "./var/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 			API:       APIConfig{Socket: "./var/podd.sock"},
@@ -44,6 +45,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		{"pod.yaml", Config{
 			Pod:       PodConfig{ID: "pod-0001"},
 			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", ButtonsActiveLow: true},
+			Sensors:   defaultSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
@@ -91,6 +93,7 @@ func minimalConfig() Config {
 	return Config{
 		Pod:       PodConfig{ID: "pod-7"},
 		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
+		Sensors:   defaultSensors(),
 		Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7", ReceiptTimeout: 30 * time.Second},
 		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 		API:       APIConfig{Socket: "/run/podd/podd.sock"},
@@ -99,6 +102,17 @@ func minimalConfig() Config {
 		Safety:    safety.DefaultLimits(),
 		Watchdog:  WatchdogConfig{Timeout: 10 * time.Second},
 		Log:       LogConfig{Level: slog.LevelInfo},
+	}
+}
+
+// defaultSensors is the inventory of a file that names no sensor: the
+// pulse oximeter alone.
+func defaultSensors() SensorsConfig {
+	return SensorsConfig{
+		MAX30102: MAX30102Config{Enabled: true},
+		ADS1299:  ADS1299Config{SPIPort: "SPI0.1", DRDY: "GPIO25", RateHz: 250, Gain: 24, Channels: 8},
+		ADS1115:  ADS1115Config{Address: 0x49, RateHz: 4, SupplyV: 3.3, RefOhms: 200000},
+		TMP117:   TMP117Config{Address: 0x48, RateHz: 1},
 	}
 }
 
@@ -172,6 +186,25 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_WATCHDOG_DEVICE=/dev/watchdog1",
 		"PODD_WATCHDOG_TIMEOUT=5s",
 		"PODD_LOG_LEVEL=warn",
+		"PODD_SENSORS_MAX30102_ENABLED=false",
+		"PODD_SENSORS_MAX30102_I2C_BUS=4",
+		"PODD_SENSORS_ADS1299_ENABLED=true",
+		"PODD_SENSORS_ADS1299_SPI_PORT=SPI1.0",
+		"PODD_SENSORS_ADS1299_DRDY=GPIO22",
+		"PODD_SENSORS_ADS1299_RATE_HZ=500",
+		"PODD_SENSORS_ADS1299_GAIN=12",
+		"PODD_SENSORS_ADS1299_CHANNELS=4",
+		"PODD_SENSORS_ADS1115_ENABLED=true",
+		"PODD_SENSORS_ADS1115_I2C_BUS=5",
+		"PODD_SENSORS_ADS1115_ADDRESS=0x4A",
+		"PODD_SENSORS_ADS1115_CHANNEL=2",
+		"PODD_SENSORS_ADS1115_RATE_HZ=10",
+		"PODD_SENSORS_ADS1115_SUPPLY_V=5",
+		"PODD_SENSORS_ADS1115_REF_OHMS=470000",
+		"PODD_SENSORS_TMP117_ENABLED=true",
+		"PODD_SENSORS_TMP117_I2C_BUS=5",
+		"PODD_SENSORS_TMP117_ADDRESS=0x4b",
+		"PODD_SENSORS_TMP117_RATE_HZ=2",
 	}
 	c, err := Parse([]byte(minimal), environ)
 	if err != nil {
@@ -180,6 +213,12 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	want := Config{
 		Pod:      PodConfig{ID: "pod-8"},
 		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", OximeterLEDsSwapped: true},
+		Sensors: SensorsConfig{
+			MAX30102: MAX30102Config{I2CBus: "4"},
+			ADS1299:  ADS1299Config{Enabled: true, SPIPort: "SPI1.0", DRDY: "GPIO22", RateHz: 500, Gain: 12, Channels: 4},
+			ADS1115:  ADS1115Config{Enabled: true, I2CBus: "5", Address: 0x4A, Channel: 2, RateHz: 10, SupplyV: 5, RefOhms: 470000},
+			TMP117:   TMP117Config{Enabled: true, I2CBus: "5", Address: 0x4B, RateHz: 2},
+		},
 		Uplink: UplinkConfig{
 			Brokers: []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"}, Broker: "ssl://hub.example:8883",
 			TLS:      TLSConfig{CA: ca.CertFile, Cert: client.CertFile, Key: client.KeyFile, ServerName: "hub.example"},
@@ -224,6 +263,12 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"safety.heart_rate_high_bpm": 120.5, "safety.heart_rate_low_bpm": 45.0, "safety.heart_rate_delay": "5s",
 		"safety.spo2_low_pct": 92.0, "safety.spo2_delay": "8s", "safety.stale_after": "3s", "safety.startup_grace": "1m0s",
 		"watchdog.device": "/dev/watchdog1", "watchdog.timeout": "5s", "log.level": "warn",
+		"sensors.max30102.enabled": false, "sensors.max30102.i2c_bus": "4",
+		"sensors.ads1299.enabled": true, "sensors.ads1299.spi_port": "SPI1.0", "sensors.ads1299.drdy": "GPIO22",
+		"sensors.ads1299.rate_hz": 500, "sensors.ads1299.gain": 12, "sensors.ads1299.channels": 4,
+		"sensors.ads1115.enabled": true, "sensors.ads1115.i2c_bus": "5", "sensors.ads1115.address": 0x4A,
+		"sensors.ads1115.channel": 2, "sensors.ads1115.rate_hz": 10, "sensors.ads1115.supply_v": 5.0, "sensors.ads1115.ref_ohms": 470000.0,
+		"sensors.tmp117.enabled": true, "sensors.tmp117.i2c_bus": "5", "sensors.tmp117.address": 0x4B, "sensors.tmp117.rate_hz": 2,
 	}
 	if got := c.Settings(); !reflect.DeepEqual(got, settings) {
 		t.Errorf("Settings =\n%v\nwant\n%v", got, settings)
@@ -536,6 +581,33 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 			"[]":      "[] is not true or false",
 		}},
 	}
+	for _, k := range []string{"sensors.max30102.enabled", "sensors.ads1299.enabled", "sensors.ads1115.enabled", "sensors.tmp117.enabled"} {
+		cases = append(cases, struct {
+			key   string
+			lines map[string]string
+		}{k, map[string]string{"1": "1 is not true or false", "on!": `"on!" is not true or false`}})
+	}
+	for _, k := range []string{"sensors.ads1299.rate_hz", "sensors.ads1299.gain", "sensors.ads1115.rate_hz"} {
+		cases = append(cases, struct {
+			key   string
+			lines map[string]string
+		}{k, map[string]string{"2.5": "2.5 is not an integer", "fast": `"fast" is not an integer`}})
+	}
+	cases = append(cases, []struct {
+		key   string
+		lines map[string]string
+	}{
+		{"sensors.ads1299.channels", map[string]string{"9": "9 is outside 1..8", "0": "0 is outside 1..8", "all": `"all" is not an integer`}},
+		{"sensors.ads1299.rate_hz", map[string]string{"200": "200 is not one of 250, 500"}},
+		{"sensors.ads1299.gain", map[string]string{"3": "3 is not one of 1, 2, 4, 6, 8, 12, 24"}},
+		{"sensors.ads1115.rate_hz", map[string]string{"0": "0 is outside 1..100", "860": "860 is outside 1..100"}},
+		{"sensors.ads1115.channel", map[string]string{"4": "4 is outside 0..3", "-1": "-1 is outside 0..3"}},
+		{"sensors.tmp117.rate_hz", map[string]string{"0": "0 is not one of 1, 2, 4", "1.5": "1.5 is not an integer"}},
+		{"sensors.ads1115.address", map[string]string{`"0x80"`: `"0x80" is not a 7-bit I2C address (e.g. 0x49)`, `"ADDR"`: `"ADDR" is not a 7-bit I2C address (e.g. 0x49)`, "1.5": "1.5 is not an integer"}},
+		{"sensors.tmp117.address", map[string]string{`"0x"`: `"0x" is not a 7-bit I2C address (e.g. 0x49)`}},
+		{"sensors.ads1115.supply_v", map[string]string{"volts": `"volts" is not a number`}},
+		{"sensors.ads1115.ref_ohms", map[string]string{".inf": "+Inf is not a finite number"}},
+	}...)
 	tested := map[string]bool{}
 	for _, tc := range cases {
 		tested[tc.key] = true

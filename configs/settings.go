@@ -19,7 +19,7 @@ func (c *Config) Settings() map[string]any {
 	if brokers == nil {
 		brokers = []string{}
 	}
-	return map[string]any{
+	m := map[string]any{
 		"pod.id":                         c.Pod.ID,
 		"hardware.mode":                  string(c.Hardware.Mode),
 		"hardware.i2c_bus":               c.Hardware.I2CBus,
@@ -63,4 +63,6 @@ func (c *Config) Settings() map[string]any {
 		"watchdog.timeout":               c.Watchdog.Timeout.String(),
 		"log.level":                      strings.ToLower(c.Log.Level.String()),
 	}
+	c.sensorSettings(m)
+	return m
 }

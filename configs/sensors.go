@@ -1,0 +1,249 @@
+package configs
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// SensorsConfig is the pod's sensor inventory (sensors.*): which biometric
+// chips it has and how each is wired. A pod has at most one of each chip.
+type SensorsConfig struct {
+	MAX30102 MAX30102Config
+	ADS1299  ADS1299Config
+	ADS1115  ADS1115Config
+	TMP117   TMP117Config
+}
+
+// MAX30102Config is the pulse oximeter (sensors.max30102.*), at its fixed
+// address 0x57.
+type MAX30102Config struct {
+	Enabled bool   // sensors.max30102.enabled (default true)
+	I2CBus  string // sensors.max30102.i2c_bus: empty for hardware.i2c_bus
+}
+
+// ADS1299Config is the EEG front end (sensors.ads1299.*) on its own SPI
+// chip select, with its DRDY line.
+type ADS1299Config struct {
+	Enabled  bool   // sensors.ads1299.enabled
+	SPIPort  string // sensors.ads1299.spi_port: a periph spireg name, not the LED strip's
+	DRDY     string // sensors.ads1299.drdy: the DRDY line's gpioreg name
+	RateHz   int    // sensors.ads1299.rate_hz: 250 or 500 samples per second
+	Gain     int    // sensors.ads1299.gain: the PGA gain, 1, 2, 4, 6, 8, 12 or 24
+	Channels int    // sensors.ads1299.channels: 1..8 channels wired, from CH1
+}
+
+// ADS1115Config is the skin conductance ADC (sensors.ads1115.*) and its
+// measuring circuit: a supply of SupplyV through a reference resistor of
+// RefOhms in series with the skin, the ADC reading the voltage across the
+// skin on Channel.
+type ADS1115Config struct {
+	Enabled bool    // sensors.ads1115.enabled
+	I2CBus  string  // sensors.ads1115.i2c_bus: empty for hardware.i2c_bus
+	Address int     // sensors.ads1115.address: 0x48..0x4B (ADDR strapping)
+	Channel int     // sensors.ads1115.channel: AIN0..AIN3, single-ended
+	RateHz  int     // sensors.ads1115.rate_hz: conversions a second, 1..100
+	SupplyV float64 // sensors.ads1115.supply_v: the circuit's supply, volts
+	RefOhms float64 // sensors.ads1115.ref_ohms: the reference resistor, ohms
+}
+
+// TMP117Config is the body temperature sensor (sensors.tmp117.*).
+type TMP117Config struct {
+	Enabled bool   // sensors.tmp117.enabled
+	I2CBus  string // sensors.tmp117.i2c_bus: empty for hardware.i2c_bus
+	Address int    // sensors.tmp117.address: 0x48..0x4B (ADD0 strapping)
+	RateHz  int    // sensors.tmp117.rate_hz: conversions a second, 1, 2 or 4
+}
+
+// Choices of the sensor keys.
+var (
+	ads1299Rates = []int{250, 500}
+	ads1299Gains = []int{1, 2, 4, 6, 8, 12, 24}
+	tmp117Rates  = []int{1, 2, 4}
+)
+
+// MinSensorAddress and MaxSensorAddress bound the ADS1115's and the
+// TMP117's I²C address: both strap to 0x48..0x4B and both default to
+// 0x48 (FACTS.md: "strap one to 0x49").
+const (
+	MinSensorAddress = 0x48
+	MaxSensorAddress = 0x4B
+)
+
+func sensorKeys() []key {
+	return []key{
+		{"sensors.max30102.enabled", true, boolean(func(c *Config, b bool) { c.Sensors.MAX30102.Enabled = b })},
+		{"sensors.max30102.i2c_bus", "", str(func(c *Config, s string) { c.Sensors.MAX30102.I2CBus = s })},
+		{"sensors.ads1299.enabled", false, boolean(func(c *Config, b bool) { c.Sensors.ADS1299.Enabled = b })},
+		{"sensors.ads1299.spi_port", "SPI0.1", str(func(c *Config, s string) { c.Sensors.ADS1299.SPIPort = s })},
+		{"sensors.ads1299.drdy", "GPIO25", str(func(c *Config, s string) { c.Sensors.ADS1299.DRDY = s })},
+		{"sensors.ads1299.rate_hz", 250, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.ADS1299.RateHz = n })},
+		{"sensors.ads1299.gain", 24, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.ADS1299.Gain = n })},
+		{"sensors.ads1299.channels", 8, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.ADS1299.Channels = n })},
+		{"sensors.ads1115.enabled", false, boolean(func(c *Config, b bool) { c.Sensors.ADS1115.Enabled = b })},
+		{"sensors.ads1115.i2c_bus", "", str(func(c *Config, s string) { c.Sensors.ADS1115.I2CBus = s })},
+		{"sensors.ads1115.address", 0x49, address(func(c *Config, n int) { c.Sensors.ADS1115.Address = n })},
+		{"sensors.ads1115.channel", 0, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.ADS1115.Channel = n })},
+		{"sensors.ads1115.rate_hz", 4, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.ADS1115.RateHz = n })},
+		{"sensors.ads1115.supply_v", 3.3, float(func(c *Config, v float64) { c.Sensors.ADS1115.SupplyV = v })},
+		{"sensors.ads1115.ref_ohms", 200000.0, float(func(c *Config, v float64) { c.Sensors.ADS1115.RefOhms = v })},
+		{"sensors.tmp117.enabled", false, boolean(func(c *Config, b bool) { c.Sensors.TMP117.Enabled = b })},
+		{"sensors.tmp117.i2c_bus", "", str(func(c *Config, s string) { c.Sensors.TMP117.I2CBus = s })},
+		{"sensors.tmp117.address", 0x48, address(func(c *Config, n int) { c.Sensors.TMP117.Address = n })},
+		{"sensors.tmp117.rate_hz", 1, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.TMP117.RateHz = n })},
+	}
+}
+
+// address reads a 7-bit I²C address: an integer, or a string in decimal
+// or 0x hex (an environment variable says "0x49"). Its range is checked
+// with the other problems.
+func address(store func(*Config, int)) func(*Config, any) error {
+	asInt := integer(0, math.MaxInt, store)
+	return func(c *Config, raw any) error {
+		s, ok := raw.(string)
+		if !ok {
+			return asInt(c, raw)
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 0, 7)
+		if err != nil {
+			return errors.New(`is not a 7-bit I2C address (e.g. 0x49)`)
+		}
+		store(c, int(n))
+		return nil
+	}
+}
+
+// Bus returns the I²C bus a sensor is on: its own i2c_bus, or
+// hardware.i2c_bus when that is empty.
+func (c *Config) Bus(sensorBus string) string {
+	if sensorBus != "" {
+		return sensorBus
+	}
+	return c.Hardware.I2CBus
+}
+
+// sensorSettings are the sensors.* keys of Settings.
+func (c *Config) sensorSettings(m map[string]any) {
+	s := c.Sensors
+	m["sensors.max30102.enabled"] = s.MAX30102.Enabled
+	m["sensors.max30102.i2c_bus"] = s.MAX30102.I2CBus
+	m["sensors.ads1299.enabled"] = s.ADS1299.Enabled
+	m["sensors.ads1299.spi_port"] = s.ADS1299.SPIPort
+	m["sensors.ads1299.drdy"] = s.ADS1299.DRDY
+	m["sensors.ads1299.rate_hz"] = s.ADS1299.RateHz
+	m["sensors.ads1299.gain"] = s.ADS1299.Gain
+	m["sensors.ads1299.channels"] = s.ADS1299.Channels
+	m["sensors.ads1115.enabled"] = s.ADS1115.Enabled
+	m["sensors.ads1115.i2c_bus"] = s.ADS1115.I2CBus
+	m["sensors.ads1115.address"] = s.ADS1115.Address
+	m["sensors.ads1115.channel"] = s.ADS1115.Channel
+	m["sensors.ads1115.rate_hz"] = s.ADS1115.RateHz
+	m["sensors.ads1115.supply_v"] = s.ADS1115.SupplyV
+	m["sensors.ads1115.ref_ohms"] = s.ADS1115.RefOhms
+	m["sensors.tmp117.enabled"] = s.TMP117.Enabled
+	m["sensors.tmp117.i2c_bus"] = s.TMP117.I2CBus
+	m["sensors.tmp117.address"] = s.TMP117.Address
+	m["sensors.tmp117.rate_hz"] = s.TMP117.RateHz
+}
+
+// sensorProblems checks the inventory: choices, ranges, and two chips at
+// one address of one bus.
+func (c *Config) sensorProblems(add func(key, format string, args ...any), addWith func(with []string, key, format string, args ...any)) {
+	s := c.Sensors
+	oneOf := func(key string, v int, choices []int) {
+		if !slices.Contains(choices, v) {
+			add(key, "%d is not one of %s", v, ints(choices))
+		}
+	}
+	oneOf("sensors.ads1299.rate_hz", s.ADS1299.RateHz, ads1299Rates)
+	oneOf("sensors.ads1299.gain", s.ADS1299.Gain, ads1299Gains)
+	inRange := func(key string, v, lo, hi int) {
+		if v < lo || v > hi {
+			add(key, "%d is outside %d..%d", v, lo, hi)
+		}
+	}
+	inRange("sensors.ads1299.channels", s.ADS1299.Channels, 1, 8)
+	inRange("sensors.ads1115.channel", s.ADS1115.Channel, 0, 3)
+	inRange("sensors.ads1115.rate_hz", s.ADS1115.RateHz, 1, 100)
+	oneOf("sensors.tmp117.rate_hz", s.TMP117.RateHz, tmp117Rates)
+	if s.ADS1299.Enabled {
+		if s.ADS1299.SPIPort == "" {
+			add("sensors.ads1299.spi_port", `"" is not an SPI port name (e.g. "SPI0.1")`)
+		} else if s.ADS1299.SPIPort == c.Hardware.SPIPort {
+			addWith([]string{"hardware.spi_port"}, "sensors.ads1299.spi_port", "%q is the LED strip's port (hardware.spi_port): the EEG front end needs its own chip select", s.ADS1299.SPIPort)
+		}
+		if s.ADS1299.DRDY == "" {
+			add("sensors.ads1299.drdy", `"" is not a GPIO line: the ADS1299 says when a frame is ready on its DRDY line (e.g. "GPIO25")`)
+		} else {
+			for _, b := range []struct{ key, line string }{{"hardware.consent_button", c.Hardware.ConsentButton}, {"hardware.panic_button", c.Hardware.PanicButton}} {
+				if b.line != "" && lineNumber(b.line) == lineNumber(s.ADS1299.DRDY) {
+					addWith([]string{b.key}, "sensors.ads1299.drdy", "%q is also %s: DRDY needs its own line", s.ADS1299.DRDY, b.key)
+				}
+			}
+		}
+	}
+	if s.ADS1115.Enabled {
+		if !(s.ADS1115.SupplyV > 0 && s.ADS1115.SupplyV <= 5.5) {
+			add("sensors.ads1115.supply_v", "%g is outside (0, 5.5] V: the ADS1115's supply range", s.ADS1115.SupplyV)
+		}
+		if !(s.ADS1115.RefOhms >= 1000 && s.ADS1115.RefOhms <= 100e6) {
+			add("sensors.ads1115.ref_ohms", "%g is outside 1 kΩ..100 MΩ", s.ADS1115.RefOhms)
+		}
+	}
+	type placed struct {
+		key  string
+		bus  string
+		addr int
+	}
+	var at []placed
+	if s.MAX30102.Enabled {
+		at = append(at, placed{"sensors.max30102", c.Bus(s.MAX30102.I2CBus), 0x57})
+	}
+	for _, d := range []struct {
+		on   bool
+		key  string
+		bus  string
+		addr int
+	}{
+		{s.ADS1115.Enabled, "sensors.ads1115", s.ADS1115.I2CBus, s.ADS1115.Address},
+		{s.TMP117.Enabled, "sensors.tmp117", s.TMP117.I2CBus, s.TMP117.Address},
+	} {
+		if !d.on {
+			continue
+		}
+		if d.addr < MinSensorAddress || d.addr > MaxSensorAddress {
+			add(d.key+".address", "0x%02X is outside 0x48..0x4B, the addresses the chip's address pin selects", d.addr)
+			continue
+		}
+		for _, o := range at {
+			if o.bus == c.Bus(d.bus) && o.addr == d.addr {
+				addWith([]string{o.key + ".address"}, d.key+".address", "0x%02X is also %s's address on I2C bus %q: strap one of them to another address (the ADS1115 and the TMP117 both default to 0x48)", d.addr, o.key, o.bus)
+			}
+		}
+		at = append(at, placed{d.key, c.Bus(d.bus), d.addr})
+	}
+}
+
+func ints(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Enabled names the sensors the inventory enables, in a fixed order.
+func (s SensorsConfig) Enabled() []string {
+	var out []string
+	for _, e := range []struct {
+		on   bool
+		name string
+	}{{s.MAX30102.Enabled, "max30102"}, {s.ADS1299.Enabled, "ads1299"}, {s.ADS1115.Enabled, "ads1115"}, {s.TMP117.Enabled, "tmp117"}} {
+		if e.on {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}
