@@ -19,7 +19,17 @@
 //     longer than StaleAfter. At start the first valid reading is granted
 //     StartupGrace on top, because the estimator needs a window of samples
 //     before it can report anything: with the defaults the pod aborts for
-//     missing vitals 20 s after start at the earliest.
+//     missing vitals 20 s after start at the earliest;
+//   - sensor_stale: during a merge, a biometric sensor besides the pulse
+//     oximeter (WatchSensors: the EEG front end, the skin conductance ADC,
+//     the thermometer) not healthy (sensing.Health: stale, failing on its
+//     bus, flat, saturated, electrodes off, no contact) for longer than
+//     StaleAfter, counted from the latest of when it stopped being
+//     healthy, when the merge began and the end of the start-up grace. The
+//     watchdog asks each sensor's loop for its health on every tick, so a
+//     loop stuck in a bus transaction is seen as stale too. Outside a
+//     merge it is not armed: those sensors watch the merge's sleeper, and
+//     an empty pod's electrodes are off.
 //
 // # Arming
 //

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/vitals"
 )
 
@@ -19,6 +20,7 @@ const (
 	RuleHeartRateLow  = "heart_rate_low"
 	RuleSpO2Low       = "spo2_low"
 	RuleVitalsStale   = "vitals_stale"
+	RuleSensorStale   = "sensor_stale"
 )
 
 // Levels of the watchdog, as reported in telemetry.
@@ -127,6 +129,20 @@ type Watchdog struct {
 	latched    *Abort
 	safeSince  time.Time     // first evaluation of the current run with no condition present; zero when one is
 	safeFor    time.Duration // from safeSince to the last evaluation
+	// sensors are the biometric sensors besides the pulse oximeter
+	// (WatchSensors); mergeFrom is when the current merge armed
+	// sensor_stale, graceEnd when the start-up grace ends.
+	sensors   []SensorWatch
+	mergeFrom time.Time
+	graceEnd  time.Time
+}
+
+// SensorWatch is a biometric sensor the watchdog watches besides the
+// pulse oximeter, whose readings it is fed: its health as its own loop
+// judges it (sensing.Loop). Health must not block.
+type SensorWatch interface {
+	Name() string
+	Health() sensing.Health
 }
 
 // New returns a watchdog with the given limits. It panics on nothing: invalid
@@ -157,11 +173,26 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 		clock:       opts.Clock,
 		base:        now,
 		lastValid:   now.Add(l.StartupGrace),
+		graceEnd:    now.Add(l.StartupGrace),
 		pending:     map[string]time.Time{},
 		staleArmed:  true, // no reading yet: contact unknown
 	}
 	w.lastEval.Store(-1)
 	return w, nil
+}
+
+// WatchSensors sets the sensors the watchdog watches besides the pulse
+// oximeter. During a merge (SetMerge), one that has not been healthy for
+// StaleAfter trips sensor_stale: a sensor stale, unplugged, failing on its
+// bus, flat, saturated, with its electrodes off or without contact says
+// nothing of the sleeper it is there to watch. The time counts from the
+// latest of: when the sensor stopped being healthy, when the merge began,
+// the end of the start-up grace. Outside a merge it trips nothing. Call
+// it before Run.
+func (w *Watchdog) WatchSensors(s ...SensorWatch) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sensors = append(w.sensors[:0], s...)
 }
 
 // Feed hands the watchdog the latest reading. It never blocks on the watchdog's
@@ -322,6 +353,22 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 			Values: map[string]float64{"stale_s": round3(stale.Seconds())},
 		}, true
 	}
+	if w.merge {
+		for _, sw := range w.sensors {
+			h := sw.Health()
+			if h.Healthy() {
+				continue
+			}
+			from := later(later(h.Since, w.mergeFrom), w.graceEnd)
+			if d := now.Sub(from); d > l.StaleAfter {
+				return Abort{
+					Rule:   RuleSensorStale,
+					Detail: fmt.Sprintf("%s %s for %.1f s (limit %.1f s)", h.Sensor, h.State, d.Seconds(), l.StaleAfter.Seconds()),
+					Values: map[string]float64{"stale_s": round3(d.Seconds())},
+				}, true
+			}
+		}
+	}
 	checks := []struct {
 		rule  string
 		delay time.Duration
@@ -374,6 +421,9 @@ func (w *Watchdog) vacantLocked(now time.Time) bool {
 func (w *Watchdog) SetMerge(active bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if active && !w.merge {
+		w.mergeFrom = time.Now()
+	}
 	w.merge = active
 }
 
@@ -407,6 +457,15 @@ func (w *Watchdog) Status() Status {
 	for _, rule := range []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low} {
 		if _, ok := w.pending[rule]; ok {
 			s.Pending = append(s.Pending, rule)
+		}
+	}
+	if w.merge && len(w.sensors) > 0 {
+		s.Armed = append(s.Armed, RuleSensorStale)
+		for _, sw := range w.sensors {
+			if h := sw.Health(); !h.Healthy() {
+				s.Pending = append(s.Pending, RuleSensorStale)
+				break
+			}
 		}
 	}
 	if len(s.Pending) > 0 {
