@@ -17,6 +17,7 @@ import (
 	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sensors/vitals"
 	"github.com/sleegation/podd/uplink"
@@ -149,6 +150,11 @@ type Parts struct {
 	// none. They run in the safety core: a press of the panic button
 	// reaches the outputs' safe state whatever the other parts do.
 	ConsentButton, PanicButton Button
+	// Sensors are the biometric sensors besides the pulse oximeter (the
+	// EEG front end, the skin conductance ADC, the thermometer), each
+	// kept read by its own sensing.Loop in the safety core, watched by
+	// the safety watchdog (sensor_stale) and reported in telemetry.
+	Sensors []sensing.Sensor
 }
 
 // Button is a push button as the pod uses it (package button): Run calls
@@ -175,6 +181,9 @@ type Pod struct {
 	partsState parts
 	jitter     func() float64 // uniform in [0, 1), for the parts' backoff
 
+	sensors     []*sensing.Loop // Parts.Sensors' loops
+	sensorMu    sync.Mutex
+	sensorOK    map[string]bool // per sensor, whether it was last healthy (sensorChanged)
 	sess        session
 	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
@@ -242,6 +251,16 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}
 	p.wd = wd
+	watched := make([]safety.SensorWatch, 0, len(parts.Sensors))
+	for _, s := range parts.Sensors {
+		l, err := sensing.New(s, p.sensorChanged)
+		if err != nil {
+			return nil, fmt.Errorf("controller.New: %w", err)
+		}
+		p.sensors = append(p.sensors, l)
+		watched = append(watched, l)
+	}
+	wd.WatchSensors(watched...)
 	p.telemetryEvery.Store(int64(cfg.TelemetryInterval))
 	p.intervalChanged = make(chan struct{}, 1)
 	replay := parts.Replay
@@ -336,6 +355,9 @@ func (p *Pod) Run(ctx context.Context) error {
 	var core sync.WaitGroup
 	core.Go(func() { _ = p.wd.Run(ctx) })
 	core.Go(func() { _ = p.sensorLoop(ctx) })
+	for _, l := range p.sensors {
+		core.Go(func() { _ = l.Run(ctx) })
+	}
 	core.Go(func() { p.keepSafe(ctx) })
 	if b := p.parts.PanicButton; b != nil {
 		core.Go(func() { p.runButton(ctx, "panic", b, func() { p.Panic("button") }) })

@@ -21,6 +21,7 @@ import (
 	"github.com/sleegation/podd/hubcmd"
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sim"
 	"github.com/sleegation/podd/sim/scenario"
@@ -325,6 +326,7 @@ type rigOpts struct {
 	swapRedIR bool               // the oximeter opened with max30102.Opts.SwapRedIR (the simulated board is not)
 	replay    hubcmd.ReplayCache // the replay cache; nil: the memory one
 	store     Store              // the pod's store in place of the memStore
+	sensors   []sensing.Sensor   // the biometric sensors besides the oximeter
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -398,6 +400,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		Store:         r.storeOr(opts.store),
 		Replay:        opts.replay,
 		Uplink:        r.uplink(opts.uplink),
+		Sensors:       opts.sensors,
 		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)

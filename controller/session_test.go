@@ -30,7 +30,16 @@ var merge1 = MergeRequest{Session: "m-1", Dreamscape: "tide", MaxDuration: time.
 // it is merged after the baseline.
 func mergedRig(t *testing.T, start time.Time, scenarioYAML string) *rig {
 	t.Helper()
-	r := connectedRig(t, scenarioYAML)
+	return mergedRigWith(t, start, scenarioYAML, rigOpts{})
+}
+
+// mergedRigWith is mergedRig with opts (its uplink is always a connected
+// fake).
+func mergedRigWith(t *testing.T, start time.Time, scenarioYAML string, opts rigOpts) *rig {
+	t.Helper()
+	opts.up = &fakeUplink{}
+	opts.up.connected.Store(true)
+	r := newRigWith(t, scenarioYAML, &memStore{}, opts)
 	until(start, 20*time.Second)
 	if _, err := r.pod.GrantConsent("api", 0); err != nil {
 		t.Fatal(err)

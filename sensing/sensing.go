@@ -103,6 +103,25 @@ type Sensor struct {
 	// ReopenAfter is how long polls may fail, or deliver nothing fresh,
 	// before the device is halted and opened anew.
 	ReopenAfter time.Duration
+	// Report, if not nil, writes the sensor's latest vitals into v. The
+	// loop calls it only while the sensor is healthy (Loop.Report), so a
+	// value the sensor no longer refreshes is never reported as current.
+	// It is called from other goroutines than the loop's: the Device
+	// publishes its vitals safely (an atomic value).
+	Report func(v *Vitals)
+}
+
+// Vitals are the vitals of the sensors besides the pulse oximeter, as the
+// city may see them. A nil field is unknown.
+type Vitals struct {
+	// SkinConductanceUS is the tonic skin conductance, µS.
+	SkinConductanceUS *float64
+	// BodyTempC is the body temperature, °C.
+	BodyTempC *float64
+	// EEG is the relative power of each EEG band (delta, theta, alpha,
+	// sigma, beta, gamma): its share, 0..1, of the power over 0.5–40 Hz,
+	// the median over the valid channels.
+	EEG map[string]float64
 }
 
 // Backoff bounds.
@@ -161,6 +180,14 @@ func New(s Sensor, onChange func(Health)) (*Loop, error) {
 
 // Name is the sensor's name.
 func (l *Loop) Name() string { return l.s.Name }
+
+// Report writes the sensor's latest vitals into v while it is healthy, and
+// nothing otherwise.
+func (l *Loop) Report(v *Vitals) {
+	if l.s.Report != nil && l.Health().Healthy() {
+		l.s.Report(v)
+	}
+}
 
 // Health returns the sensor's health now. A sensor whose loop is blocked
 // (a bus transaction that hangs) does not get to say so itself: a state

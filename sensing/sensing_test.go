@@ -109,12 +109,12 @@ func states(cs []change) []State {
 func TestHealthyDeviceIsOK(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, sensor(), nil, func(time.Duration) (Poll, error) { return Poll{Fresh: true}, nil })
-		r.run(time.Second)
+		r.run(950 * time.Millisecond)
 		if got := states(r.changes); !slices.Equal(got, []State{OK}) {
 			t.Fatalf("states %v, want [ok] (a loop begins starting)", got)
 		}
 		if len(r.polls) != 10 {
-			t.Errorf("%d polls in 1 s at 100 ms, want 10", len(r.polls))
+			t.Errorf("%d polls in 0.95 s at 100 ms, want 10", len(r.polls))
 		}
 		if r.halts != 1 {
 			t.Errorf("device halted %d times at the end, want once", r.halts)
@@ -291,4 +291,36 @@ func TestNewRefusesIncompleteSensors(t *testing.T) {
 			t.Errorf("New(%+v) accepted", s)
 		}
 	}
+}
+
+// Report passes the sensor's vitals on only while it is healthy.
+func TestReportOnlyWhileHealthy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := sensor()
+		temp := 36.6
+		s.Report = func(v *Vitals) { v.BodyTempC = &temp }
+		r := newRig(t, s, nil, func(d time.Duration) (Poll, error) {
+			if d >= 500*time.Millisecond {
+				return Poll{}, errNACK
+			}
+			return Poll{Fresh: true}, nil
+		})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { r.loop.Run(ctx); close(done) }()
+		time.Sleep(300 * time.Millisecond)
+		var v Vitals
+		r.loop.Report(&v)
+		if v.BodyTempC == nil || *v.BodyTempC != 36.6 {
+			t.Errorf("healthy: body temperature %v, want 36.6", v.BodyTempC)
+		}
+		time.Sleep(time.Second)
+		v = Vitals{}
+		r.loop.Report(&v)
+		if v.BodyTempC != nil {
+			t.Errorf("failing on its bus: body temperature %v reported, want none", *v.BodyTempC)
+		}
+		cancel()
+		<-done
+	})
 }

@@ -79,6 +79,22 @@ type Telemetry struct {
 	// LatchStored is set while an abort is latched: false until the pod's
 	// store has confirmed the latch (it is retried until then).
 	LatchStored *bool `json:"latch_stored,omitempty"`
+	// Sensors is the health of each biometric sensor besides the pulse
+	// oximeter, by name; absent on a pod with none.
+	Sensors map[string]SensorHealth `json:"sensors,omitempty"`
+}
+
+// SensorHealth is a sensor's health in telemetry (sensing.Health).
+type SensorHealth struct {
+	// State is ok, starting, stale, bus_error, flatline, saturated,
+	// lead_off or no_contact.
+	State string `json:"state"`
+	// PollErrors and OpenErrors count the failed polls and opens since
+	// the pod started; Reopens the times the device was dropped and
+	// opened anew.
+	PollErrors uint64 `json:"poll_errors"`
+	OpenErrors uint64 `json:"open_errors"`
+	Reopens    uint64 `json:"reopens"`
 }
 
 // Event is the body of one event record. It marshals flat: its fields sit

@@ -1,0 +1,78 @@
+package controller
+
+import (
+	"github.com/sleegation/podd/sensing"
+	"github.com/sleegation/podd/uplink"
+)
+
+// sensorChanged reports a change of a biometric sensor's health (from its
+// loop's goroutine; it does not block): a fault event when the sensor
+// stops being healthy, with its state and error, and one when it is
+// healthy again. A sensor that goes from one unhealthy state to another
+// (bus_error to starting, when it is opened anew) is one fault, reported
+// once with the state it began in.
+func (p *Pod) sensorChanged(h sensing.Health) {
+	healthy := h.Healthy()
+	was, known := p.sensorHealthy(h.Sensor)
+	if known && was == healthy || !known && (healthy || h.State == sensing.Starting) {
+		p.setSensorHealthy(h.Sensor, healthy)
+		return
+	}
+	p.setSensorHealthy(h.Sensor, healthy)
+	fields := map[string]any{"device": h.Sensor, "active": !healthy}
+	if !healthy {
+		fields["state"] = string(h.State)
+		if h.Err != "" {
+			fields["error"] = h.Err
+		}
+		p.log.Warn("sensor fault", "device", h.Sensor, "state", h.State, "err", h.Err)
+	} else {
+		p.log.Info("sensor recovered", "device", h.Sensor)
+	}
+	p.post(uplink.Event{Type: "fault", Fields: fields}, h.Since)
+}
+
+func (p *Pod) sensorHealthy(name string) (healthy, known bool) {
+	p.sensorMu.Lock()
+	defer p.sensorMu.Unlock()
+	healthy, known = p.sensorOK[name]
+	return healthy, known
+}
+
+func (p *Pod) setSensorHealthy(name string, healthy bool) {
+	p.sensorMu.Lock()
+	defer p.sensorMu.Unlock()
+	if p.sensorOK == nil {
+		p.sensorOK = map[string]bool{}
+	}
+	p.sensorOK[name] = healthy
+}
+
+// sensorTelemetry adds the sensors' vitals (while each is healthy) and
+// their health to t.
+func (p *Pod) sensorTelemetry(t *uplink.Telemetry) {
+	if len(p.sensors) == 0 {
+		return
+	}
+	var v sensing.Vitals
+	t.Sensors = make(map[string]uplink.SensorHealth, len(p.sensors))
+	for _, l := range p.sensors {
+		l.Report(&v)
+		h := l.Health()
+		t.Sensors[h.Sensor] = uplink.SensorHealth{
+			State: string(h.State), PollErrors: h.PollErrors, OpenErrors: h.OpenErrors, Reopens: h.Reopens,
+		}
+	}
+	if v.SkinConductanceUS != nil {
+		t.Vitals.SkinConductanceUS = ptr(round2(*v.SkinConductanceUS))
+	}
+	if v.BodyTempC != nil {
+		t.Vitals.BodyTempC = ptr(round2(*v.BodyTempC))
+	}
+	if len(v.EEG) > 0 {
+		t.Vitals.EEG = make(map[string]float64, len(v.EEG))
+		for band, x := range v.EEG {
+			t.Vitals.EEG[band] = float64(int64(x*1000+0.5)) / 1000
+		}
+	}
+}
