@@ -1,0 +1,42 @@
+// Package ads1115 drives Texas Instruments' ADS1115, a 16-bit, 4-channel
+// delta-sigma ADC, over I²C, in single-shot mode.
+//
+// It owns the chip's register protocol: identifying it, starting one
+// conversion of one single-ended input (AIN0 to AIN3 against GND), waiting
+// for it, and reading the result in volts; and leaving the chip powered down.
+// It takes a bus it does not own and starts no goroutine: the caller polls
+// Read at its own pace. Turning volts into skin conductance is package eda's.
+//
+// # Identification
+//
+// The ADS1115 has no ID register. New writes a distinctive configuration
+// (every field away from its reset value, no conversion started, power-down
+// single-shot mode) and reads it back: an ADS1115 returns the 15 bits below
+// OS as written. That tells apart a chip that is absent (a NACK), a TMP117
+// (its Configuration register has read-only flags and reserved bits, and it
+// answers Device_ID 0x0117 at pointer 0x0F: New then names it), and most
+// other chips. It cannot tell an ADS1115 from an ADS1114 or ADS1015 (same
+// register map; the ADS1015 is 12-bit and would read 16 times too coarse), nor
+// from another device whose register at pointer 1 stores 15 bits as written.
+// The probe leaves the chip's configuration changed until the first Read;
+// Read writes the whole configuration every time.
+//
+// # A conversion
+//
+// Read writes Config with OS = 1 (start), MODE = 1 (single shot), the input,
+// the PGA range and the data rate, and COMP_QUE = 11 (comparator off, ALERT/RDY
+// high-impedance). It polls Config at once (a conversion may be over before a
+// slow bus has carried the poll), then after one conversion time (1/DR), then
+// every eighth of it, until OS reads 1 (not converting); after two conversion
+// times it gives up (the internal oscillator is within ±10 %). Then it reads
+// the Conversion register: a two's complement code, LSB = FSR / 32768. A code
+// of 32767 or −32768 is the converter at full scale: the input is at or beyond
+// it and the true value is unknown (ErrSaturated).
+//
+// The PGA sets the full-scale range only: an input must stay between GND −
+// 0.3 V and VDD + 0.3 V whatever the range (datasheet, "Absolute Maximum
+// Ratings"), so ±6.144 V reads at most VDD.
+//
+// Datasheet: https://www.ti.com/lit/ds/symlink/ads1115.pdf (registers and
+// config bits: section 9.6; Adafruit_ADS1X15's Adafruit_ADS1X15.h agrees).
+package ads1115
