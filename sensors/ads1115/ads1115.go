@@ -23,7 +23,7 @@ var (
 	ErrHalted = errors.New("ads1115: halted")
 	// ErrSaturated is wrapped by Read's error when the code is at full
 	// scale: the input is at or beyond the volts Read returns with it.
-	ErrSaturated = errors.New("ads1115: saturated at full scale")
+	ErrSaturated = errors.New("saturated at full scale")
 )
 
 // Register pointers and Config fields (datasheet, section 9.6).
@@ -213,16 +213,16 @@ func (d *Dev) Read() (volts float64, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: read Conversion: %w", d.name, err)
 	}
-	return decode(c, d.lsb)
+	return d.decode(c)
 }
 
 // decode turns a Conversion register into volts; a full-scale code is
 // ErrSaturated.
-func decode(c uint16, lsb float64) (float64, error) {
+func (d *Dev) decode(c uint16) (float64, error) {
 	code := int16(c)
-	v := float64(code) * lsb
+	v := float64(code) * d.lsb
 	if code == codeMax || code == codeMin {
-		return v, fmt.Errorf("%w: code %d (%g V)", ErrSaturated, code, v)
+		return v, fmt.Errorf("%s: %w: code %d (%g V)", d.name, ErrSaturated, code, v)
 	}
 	return v, nil
 }

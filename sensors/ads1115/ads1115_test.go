@@ -263,8 +263,8 @@ func TestReadSaturated(t *testing.T) {
 		volts float64
 		msg   string
 	}{
-		{0x7FFF, 4.096 * 32767 / 32768, "ads1115: saturated at full scale: code 32767 (4.095875 V)"},
-		{0x8000, -4.096, "ads1115: saturated at full scale: code -32768 (-4.096 V)"},
+		{0x7FFF, 4.096 * 32767 / 32768, "ads1115 at 0x49: saturated at full scale: code 32767 (4.095875 V)"},
+		{0x8000, -4.096, "ads1115 at 0x49: saturated at full scale: code -32768 (-4.096 V)"},
 	}
 	for _, tt := range tests {
 		bus := &i2ctest.Playback{Ops: slices.Concat(initOps(0x49, defaultCfg), readOps(0x49, defaultCfg, tt.code)), DontPanic: true}

@@ -10,16 +10,16 @@
 // # Identification
 //
 // The ADS1115 has no ID register. New writes a distinctive configuration
-// (every field away from its reset value, no conversion started, power-down
-// single-shot mode) and reads it back: an ADS1115 returns the 15 bits below
-// OS as written. That tells apart a chip that is absent (a NACK), a TMP117
-// (its Configuration register has read-only flags and reserved bits, and it
-// answers Device_ID 0x0117 at pointer 0x0F: New then names it), and most
-// other chips. It cannot tell an ADS1115 from an ADS1114 or ADS1015 (same
-// register map; the ADS1015 is 12-bit and would read 16 times too coarse), nor
-// from another device whose register at pointer 1 stores 15 bits as written.
-// The probe leaves the chip's configuration changed until the first Read;
-// Read writes the whole configuration every time.
+// (every field but MODE away from its reset value, no conversion started,
+// power-down single-shot mode) and reads it back: an ADS1115 returns the 15
+// bits below OS as written. That tells apart a chip that is absent (a NACK),
+// a TMP117 (its Configuration has read-only flags and a reserved bit, and it
+// answers Device_ID 0x0117 at pointer 0x0F: New then names it) and most other
+// chips. It cannot tell an ADS1115 from an ADS1015 (the same register map; it
+// left-justifies 12-bit codes, so its volts come out right at a sixteenth of
+// the resolution, and its data-rate codes mean other rates), nor from another
+// device whose register at pointer 1 keeps 15 bits as written. New then
+// writes opts's configuration and reads it back.
 //
 // # A conversion
 //

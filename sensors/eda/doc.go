@@ -22,7 +22,7 @@
 //
 // The divider is most sensitive where Rskin = Rref (V = Vs/2): Rref = 200 kΩ
 // centres it on 5 µS, in the middle of the usual range of skin conductance
-// levels (about 1 to 20 µS; W. Boucsein, Electrodermal Activity, 2nd ed.,
+// levels (about 2 to 20 µS; W. Boucsein, Electrodermal Activity, 2nd ed.,
 // Springer 2012).
 //
 // No contact leaves the skin's side open: no current flows, V rises to Vs and

@@ -26,11 +26,11 @@ var (
 	ErrHalted = errors.New("tmp117: halted")
 	// ErrNoConversion is wrapped by Read's error while Temp_Result holds
 	// 0x8000: no conversion has ended since power-up.
-	ErrNoConversion = errors.New("tmp117: no conversion yet (Temp_Result 0x8000)")
+	ErrNoConversion = errors.New("no conversion yet (Temp_Result 0x8000)")
 	// ErrDataReadyTooSoon is wrapped by Read's error when Data_Ready is set
 	// again sooner than half a conversion cycle after the last fresh
 	// result.
-	ErrDataReadyTooSoon = errors.New("tmp117: Data_Ready set again too soon")
+	ErrDataReadyTooSoon = errors.New("Data_Ready set again too soon")
 )
 
 // Registers and Configuration fields (datasheet, section 7.6).
@@ -72,8 +72,7 @@ type Opts struct {
 }
 
 // DefaultOpts is the pod's wiring and the chip's reset configuration: ADD0 to
-// GND (0x48, the ADS1115 moves to 0x49), 8 averages (RMS noise about
-// 3.9 m°C), a result a second.
+// GND (0x48, the ADS1115 moves to 0x49), 8 averages, a result a second.
 var DefaultOpts = Opts{Addr: AddrGND, Averaging: 8, ConversionCycle: time.Second}
 
 func (o *Opts) encode() (uint16, error) {
@@ -220,7 +219,7 @@ func (d *Dev) decode(cfg, raw uint16, now time.Time) (float64, bool, error) {
 func (d *Dev) ConversionCycle() time.Duration { return d.cycle }
 
 // Halt puts the chip in shutdown (MOD 01: a conversion in progress ends,
-// then it draws 250 nA); later Reads return ErrHalted. Halting a halted Dev
+// then it draws its shutdown current); later Reads return ErrHalted. Halting a halted Dev
 // does nothing; a Halt that failed can be retried.
 func (d *Dev) Halt() error {
 	d.mu.Lock()

@@ -160,7 +160,7 @@ func TestReadOnSimulator(t *testing.T) {
 			t.Errorf("Configuration after New = %#04x, want 0x0220", got)
 		}
 		if r := read(d); !errors.Is(r.err, tmp117.ErrNoConversion) || r.c != 0 || r.fresh ||
-			r.err.Error() != "tmp117 at 0x48: tmp117: no conversion yet (Temp_Result 0x8000)" {
+			r.err.Error() != "tmp117 at 0x48: no conversion yet (Temp_Result 0x8000)" {
 			t.Errorf("Read before the first conversion = %+v, want 0, false, ErrNoConversion", r)
 		}
 		time.Sleep(125 * time.Millisecond) // 8 averages
@@ -223,7 +223,7 @@ func TestReadDataReadyTooSoon(t *testing.T) {
 		bus.SetFault(0x48, sim.FaultStuck)
 		time.Sleep(100 * time.Millisecond)
 		r := read(d)
-		want := "tmp117 at 0x48: tmp117: Data_Ready set again too soon: 100ms after the last, the cycle is 1s (a chip or bus repeating itself)"
+		want := "tmp117 at 0x48: Data_Ready set again too soon: 100ms after the last, the cycle is 1s (a chip or bus repeating itself)"
 		if !errors.Is(r.err, tmp117.ErrDataReadyTooSoon) || r.err.Error() != want || r.fresh || r.c != 37 {
 			t.Errorf("Read on a stuck bus = %+v, want 37, not fresh, %q", r, want)
 		}
