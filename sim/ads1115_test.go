@@ -66,11 +66,11 @@ func TestADS1115SingleShot(t *testing.T) {
 		}
 		// OS = 1 during a conversion starts nothing more.
 		adsTx(t, m, []byte{adsRegConfig, 0xC3, 0x83}, 0)
-		time.Sleep(7812500*time.Nanosecond - 1)
+		time.Sleep(7812500*time.Nanosecond - time.Nanosecond)
 		if got := adsTx(t, m, []byte{adsRegConversion}, 2); !bytes.Equal(got, []byte{0, 0}) || m.Register(adsRegConfig) != 0x4383 {
 			t.Errorf("just before 1/128 s: Conversion % X, Config %#04x; want 00 00, 0x4383", got, m.Register(adsRegConfig))
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		// 1.65 V / 125 µV = 13200 = 0x3390
 		if got := adsTx(t, m, []byte{adsRegConversion}, 2); !bytes.Equal(got, []byte{0x33, 0x90}) || m.Register(adsRegConfig) != 0xC383 {
 			t.Errorf("at 1/128 s: Conversion % X, Config %#04x; want 33 90, 0xC383", got, m.Register(adsRegConfig))
@@ -88,11 +88,11 @@ func TestADS1115ConversionTimeFollowsDataRate(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			m := NewADS1115(constant(1))
 			adsTx(t, m, []byte{adsRegConfig, 0xC3, byte(dr<<5 | 3)}, 0)
-			time.Sleep(want - 1)
+			time.Sleep(want - time.Nanosecond)
 			if m.Conversions() != 0 {
 				t.Errorf("DR %d: converted before %v", dr, want)
 			}
-			time.Sleep(1)
+			time.Sleep(time.Nanosecond)
 			if m.Conversions() != 1 {
 				t.Errorf("DR %d: not converted at %v", dr, want)
 			}

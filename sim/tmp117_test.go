@@ -65,11 +65,11 @@ func TestTMP117ContinuousAndDataReady(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		m := NewTMP117(func(t time.Time) float64 { return 36 + t.Sub(start).Seconds() })
-		time.Sleep(125*time.Millisecond - 1)
+		time.Sleep(125*time.Millisecond - time.Nanosecond)
 		if got := m.Register(tmpRegConfig); got != 0x0220 || m.Conversions() != 0 {
 			t.Errorf("just before 125 ms: Configuration %#04x, %d conversions; want 0x0220, 0", got, m.Conversions())
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		if got := tmpTx(t, m, []byte{tmpRegConfig}, 2); !bytes.Equal(got, []byte{0x22, 0x20}) {
 			t.Errorf("Configuration at 125 ms = % X, want 22 20 (Data_Ready)", got)
 		}
@@ -112,11 +112,11 @@ func TestTMP117CycleFollowsConfiguration(t *testing.T) {
 			m := NewTMP117(func(time.Time) float64 { return 20 })
 			time.Sleep(3 * time.Millisecond)
 			tmpTx(t, m, []byte{tmpRegConfig, byte(tt.cfg >> 8), byte(tt.cfg)}, 0)
-			time.Sleep(tt.first - 1)
+			time.Sleep(tt.first - time.Nanosecond)
 			if n := m.Conversions(); n != 0 {
 				t.Errorf("Configuration %#04x: %d conversions before %v", tt.cfg, n, tt.first)
 			}
-			time.Sleep(1)
+			time.Sleep(time.Nanosecond)
 			if n := m.Conversions(); n != 1 {
 				t.Errorf("Configuration %#04x: %d conversions at %v, want 1", tt.cfg, n, tt.first)
 			}
