@@ -24,6 +24,11 @@ var (
 	// ErrSaturated is wrapped by Read's error when the code is at full
 	// scale: the input is at or beyond the volts Read returns with it.
 	ErrSaturated = errors.New("saturated at full scale")
+	// ErrDoneTooSoon is wrapped by Read's error when OS reads 1 (not
+	// converting) at the poll right after the start, sooner than half a
+	// conversion time: no conversion was made, and Conversion holds an
+	// older result.
+	ErrDoneTooSoon = errors.New("conversion done too soon")
 )
 
 // Register pointers and Config fields (datasheet, section 9.6).
@@ -180,27 +185,31 @@ func (d *Dev) readReg(reg byte) (uint16, error) {
 // returns the input's voltage against GND, in V, with a resolution of
 // FullScaleV/32768. At full scale (code 32767 or −32768) it returns the
 // code's voltage, FullScaleV − LSB or −FullScaleV, and an error wrapping
-// ErrSaturated. Bus errors name the chip and its address and
-// wrap the bus's error; a conversion that has not ended after two conversion
-// times is an error. After Halt it returns ErrHalted.
+// ErrSaturated. Bus errors name the chip and its address and wrap the bus's
+// error; a conversion that has not ended after two conversion times is an
+// error, and one done sooner than half of one is ErrDoneTooSoon. After Halt
+// it returns ErrHalted.
 func (d *Dev) Read() (volts float64, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.halted {
 		return 0, ErrHalted
 	}
+	start := time.Now()
 	if err := d.writeConfig(d.cfg | cfgOS); err != nil {
 		return 0, fmt.Errorf("%s: start a conversion: %w", d.name, err)
 	}
-	start := time.Now()
 	deadline := start.Add(2 * d.period)
 	wait := d.period
-	for {
+	for first := true; ; first = false {
 		v, err := d.readReg(regConfig)
 		if err != nil {
 			return 0, fmt.Errorf("%s: poll the conversion: %w", d.name, err)
 		}
 		if v&cfgOS != 0 {
+			if since := time.Since(start); first && since < d.period/2 {
+				return 0, fmt.Errorf("%s: %w: %s after it was started, the conversion takes %s (a chip or bus repeating itself)", d.name, ErrDoneTooSoon, since, d.period)
+			}
 			break
 		}
 		if !time.Now().Before(deadline) {

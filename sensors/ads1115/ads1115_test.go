@@ -293,6 +293,34 @@ func TestReadSaturated(t *testing.T) {
 	})
 }
 
+// A bus replaying old answers (the simulator's stuck fault) shows the
+// conversion done at the first poll: no old result is read as new.
+func TestReadDoneTooSoon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := 1.0
+		d, bus, m := newSim(t, nil, func(time.Time) float64 { return v })
+		if got, err := d.Read(); err != nil || got != 1 {
+			t.Fatalf("Read = %v, %v; want 1, nil", got, err)
+		}
+		bus.SetFault(0x49, sim.FaultStuck)
+		v = 2
+		got, err := d.Read()
+		want := "ads1115 at 0x49: conversion done too soon: 0s after it was started, the conversion takes 7.8125ms (a chip or bus repeating itself)"
+		if !errors.Is(err, ads1115.ErrDoneTooSoon) || err.Error() != want || got != 0 {
+			t.Errorf("Read on a stuck bus = %v, %v; want 0, %q", got, err, want)
+		}
+		// The chip did convert behind the replayed answers.
+		time.Sleep(d.ConversionTime())
+		if n := m.Conversions(); n != 2 {
+			t.Errorf("%d conversions, want 2", n)
+		}
+		bus.SetFault(0x49, sim.FaultNone)
+		if got, err := d.Read(); err != nil || got != 2 {
+			t.Errorf("Read after the fault = %v, %v; want 2, nil", got, err)
+		}
+	})
+}
+
 func TestBusFaultsNameTheChip(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bus := sim.NewI2CBus("sim-i2c")
@@ -377,7 +405,8 @@ func (b *fuzzBus) Tx(_ uint16, w, r []byte) error {
 }
 
 // Any bytes from the bus give either a value under full scale and no error,
-// a saturation with the value at full scale, or a timeout: never a panic.
+// a saturation with the value at full scale, a conversion done too soon or a
+// timeout: never a panic.
 func FuzzRead(f *testing.F) {
 	f.Add([]byte{0x43, 0x83, 0xC3, 0x83, 0x30, 0x00})
 	f.Add([]byte{0xC3, 0x83, 0x7F, 0xFF})
@@ -402,7 +431,8 @@ func FuzzRead(f *testing.F) {
 				if v != 4.096-d.LSB() && v != -4.096 {
 					t.Fatalf("Read = %v, %v", v, err)
 				}
-			case strings.HasPrefix(err.Error(), "ads1115 at 0x49: conversion not done after 15.625ms"):
+			case strings.HasPrefix(err.Error(), "ads1115 at 0x49: conversion not done after 15.625ms"),
+				errors.Is(err, ads1115.ErrDoneTooSoon):
 				if v != 0 {
 					t.Fatalf("Read = %v, %v", v, err)
 				}

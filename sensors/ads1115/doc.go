@@ -25,12 +25,19 @@
 //
 // Read writes Config with OS = 1 (start), MODE = 1 (single shot), the input,
 // the PGA range and the data rate, and COMP_QUE = 11 (comparator off, ALERT/RDY
-// high-impedance). It polls Config at once (a conversion may be over before a
-// slow bus has carried the poll), then after one conversion time (1/DR), then
-// every eighth of it, until OS reads 1 (not converting); after two conversion
-// times it gives up (the internal oscillator is within ±10 %). Then it reads
-// the Conversion register: a two's complement code, LSB = FSR / 32768. A code
-// of 32767 or −32768 is the converter at full scale: the input is at or beyond
+// high-impedance). It polls Config at once, then after one conversion time
+// (1/DR), then every eighth of it, until OS reads 1 (not converting); after
+// two conversion times it gives up (the internal oscillator is within ±10 %).
+// OS reads 0 from the start of a conversion (Adafruit_ADS1X15's readADC
+// relies on it: it polls right after the start), so OS at 1 at the first
+// poll, sooner than half a conversion time after the start, means that no
+// conversion was made for this Read: a chip that ignored the start, or a bus
+// that replays old answers. Read reports it (ErrDoneTooSoon) rather than an
+// old result as a new one. A first poll delayed past half a conversion time
+// is not checked: the check never blames a working chip, and may miss a
+// stuck one. Then Read reads the Conversion register: a two's complement
+// code, LSB = FSR / 32768. A code of 32767 or −32768 is the converter at full
+// scale: the input is at or beyond
 // it and the true value is unknown (ErrSaturated).
 //
 // The PGA sets the full-scale range only: an input must stay between GND −
