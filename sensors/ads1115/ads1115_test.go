@@ -442,3 +442,26 @@ func FuzzRead(f *testing.F) {
 		})
 	})
 }
+
+// New accepts a chip only when both read-backs are the configurations it
+// wrote (OS aside); any other bytes are an error, never a panic.
+func FuzzNew(f *testing.F) {
+	f.Add([]byte{0xBF, 0x1D, 0xC3, 0x83})
+	f.Add([]byte{0x3F, 0x1D, 0x43, 0x83})
+	f.Add([]byte{0x0F, 0x1C, 0x01, 0x17})
+	f.Add([]byte{0xBF})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := append([]byte(nil), data...)
+		d, err := ads1115.New(&fuzzBus{data: data, live: true}, nil)
+		if err != nil {
+			if d != nil || !strings.HasPrefix(err.Error(), "ads1115 at 0x49: ") {
+				t.Fatalf("New on % X = %v, %v", in, d, err)
+			}
+			return
+		}
+		probe, cfg := uint16(in[0])<<8|uint16(in[1]), uint16(in[2])<<8|uint16(in[3])
+		if probe&0x7FFF != 0x3F1D || cfg&0x7FFF != defaultCfg {
+			t.Fatalf("New accepted read-backs %#04x, %#04x", probe, cfg)
+		}
+	})
+}

@@ -388,3 +388,55 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// New accepts a chip only when the bytes it reads are a TMP117's Device_ID
+// and its own configuration; any others are an error, never a panic.
+func FuzzNew(f *testing.F) {
+	f.Add([]byte{0x01, 0x17, 0x02, 0x20})
+	f.Add([]byte{0x11, 0x17, 0x22, 0x20})
+	f.Add([]byte{0x85, 0x83})
+	f.Add([]byte{0x01, 0x17, 0x02})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := append([]byte(nil), data...)
+		bus := &fuzzBus{data: data, live: true}
+		d, err := tmp117.New(bus, nil)
+		if err != nil {
+			if d != nil || !strings.HasPrefix(err.Error(), "tmp117 at 0x48: ") {
+				t.Fatalf("New on % X = %v, %v", in, d, err)
+			}
+			return
+		}
+		id, cfg := uint16(in[0])<<8|uint16(in[1]), uint16(in[2])<<8|uint16(in[3])
+		if id&0x0FFF != 0x0117 || cfg&0x0FFC != 0x0220 {
+			t.Fatalf("New accepted Device_ID %#04x, Configuration %#04x", id, cfg)
+		}
+	})
+}
+
+// Options other than the reset configuration reach the chip: the model
+// converts at their averaging and cycle.
+func TestNewConfiguresTheSimulator(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		opts := &tmp117.Opts{Addr: 0x49, Averaging: 32, ConversionCycle: 4 * time.Second}
+		d, _, m := newSim(t, opts, func(time.Time) float64 { return 36 })
+		if got := m.Register(0x01); got != 0x02C0 {
+			t.Errorf("Configuration after New = %#04x, want 0x02C0", got)
+		}
+		time.Sleep(500*time.Millisecond - time.Nanosecond)
+		if r := read(d); !errors.Is(r.err, tmp117.ErrNoConversion) {
+			t.Errorf("Read before 500 ms = %+v, want ErrNoConversion", r)
+		}
+		time.Sleep(time.Nanosecond)
+		if r := read(d); r != (reading{36, true, nil}) {
+			t.Errorf("Read at 500 ms = %+v, want 36, fresh", r)
+		}
+		time.Sleep(4*time.Second - time.Nanosecond)
+		if r := read(d); r != (reading{36, false, nil}) {
+			t.Errorf("Read just before the next result = %+v, want 36, not fresh", r)
+		}
+		time.Sleep(time.Nanosecond)
+		if r := read(d); r != (reading{36, true, nil}) {
+			t.Errorf("Read 4 s later = %+v, want 36, fresh", r)
+		}
+	})
+}
