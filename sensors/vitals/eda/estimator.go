@@ -1,0 +1,363 @@
+package eda
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Parameters of the estimate; see the package doc for their sources.
+const (
+	// TonicCutoffHz is the low-pass cutoff of the tonic level.
+	TonicCutoffHz = 0.05
+	// MinSCRMicrosiemens is the smallest trough-to-peak amplitude that
+	// counts as a response.
+	MinSCRMicrosiemens = 0.02
+	// MaxRiseSeconds is the longest onset-to-peak time of a response.
+	MaxRiseSeconds = 5.0
+	// WindowSeconds is the span SCRs are counted over, and the good
+	// signal a valid reading needs.
+	WindowSeconds = 60.0
+	// MinContactMicrosiemens and MaxMicrosiemens bound a sample of skin.
+	MinContactMicrosiemens = 0.05
+	MaxMicrosiemens        = 60.0
+	// MaxSlopeMicrosiemensPerSecond bounds the change between samples.
+	MaxSlopeMicrosiemensPerSecond = 10.0
+	// FlatSeconds of identical samples are a stuck converter. A level at
+	// a turning point of its drift, measured by a coarse converter, can
+	// repeat itself for a few seconds (8 samples, 2 s, on the E4
+	// recording in testdata); half a minute it does not.
+	FlatSeconds = 30.0
+	// MinSampleRateHz and MaxSampleRateHz bound the rate.
+	MinSampleRateHz = 1.0
+	MaxSampleRateHz = 1000.0
+
+	// smoothSeconds is the moving average the SCR detector runs on: it
+	// takes a converter step of noise off the peaks and troughs and is
+	// short against a response's rise (1-3 s).
+	smoothSeconds = 0.5
+	// hysteresisFraction of MinSCRMicrosiemens is how far the signal
+	// falls from a maximum before it is taken as a peak: four steps of an
+	// E4's converter (0.0013 µS).
+	hysteresisFraction = 0.25
+	// maxSCRs bounds the responses remembered over WindowSeconds: one
+	// per second is beyond any sleeper's.
+	maxSCRs = 64
+)
+
+// Reason says why a Reading is invalid.
+type Reason uint8
+
+const (
+	// ReasonNone: valid.
+	ReasonNone Reason = iota
+	// ReasonFilling: fewer than WindowSeconds of good samples since the
+	// start, a Reset or the last bad sample.
+	ReasonFilling
+	// ReasonNoContact: a sample below MinContactMicrosiemens.
+	ReasonNoContact
+	// ReasonOutOfRange: a sample above MaxMicrosiemens.
+	ReasonOutOfRange
+	// ReasonJump: a change faster than MaxSlopeMicrosiemensPerSecond.
+	ReasonJump
+	// ReasonFlat: the same value for FlatSeconds.
+	ReasonFlat
+	// ReasonNonFinite: a NaN or infinite sample.
+	ReasonNonFinite
+)
+
+// String returns the reason as used in telemetry: "", "filling",
+// "no_contact", "out_of_range", "jump", "flat" or "non_finite".
+func (r Reason) String() string {
+	switch r {
+	case ReasonNone:
+		return ""
+	case ReasonFilling:
+		return "filling"
+	case ReasonNoContact:
+		return "no_contact"
+	case ReasonOutOfRange:
+		return "out_of_range"
+	case ReasonJump:
+		return "jump"
+	case ReasonFlat:
+		return "flat"
+	case ReasonNonFinite:
+		return "non_finite"
+	}
+	return "unknown"
+}
+
+// Reading is one estimate of the skin conductance. Its values are
+// meaningful only when Valid is set; they are zero otherwise.
+type Reading struct {
+	// At is when the reading was made (monotonic clock of the caller);
+	// Estimate leaves it zero.
+	At time.Time
+	// TonicMicrosiemens is the skin conductance level, µS.
+	TonicMicrosiemens float64
+	// PhasicMicrosiemens is the newest smoothed sample less the tonic
+	// level, µS (negative while a response recovers below the lagging
+	// tonic).
+	PhasicMicrosiemens float64
+	// SCRPerMinute is the number of responses whose peak lies in the last
+	// WindowSeconds (a minute).
+	SCRPerMinute int
+	// SCRAmplitudeMicrosiemens is their mean trough-to-peak amplitude, µS;
+	// 0 when there is none.
+	SCRAmplitudeMicrosiemens float64
+	Valid                    bool
+	// Reason says why the reading is invalid; ReasonNone when valid.
+	Reason Reason
+}
+
+// SCR is one skin conductance response.
+type SCR struct {
+	// Onset and Peak are sample numbers counted from the first Add after
+	// New or Reset (the first sample is 0).
+	Onset, Peak int
+	// AmplitudeMicrosiemens is peak minus onset of the smoothed signal.
+	AmplitudeMicrosiemens float64
+}
+
+// ErrRate is returned by New for a sample rate out of range.
+var ErrRate = errors.New("eda: invalid sample rate")
+
+// Estimator splits a skin-conductance stream into tonic and phasic parts
+// and counts responses. It is not safe for concurrent use; its one owner
+// feeds and reads it. Add and Estimate do not allocate.
+type Estimator struct {
+	fs      float64
+	window  int // samples of WindowSeconds
+	maxRise int // samples of MaxRiseSeconds
+	flatRun int // samples of FlatSeconds
+	maxStep float64
+
+	n     int     // samples since Reset, bad ones included
+	good  int     // good samples since the last bad one
+	fault Reason  // the newest bad sample's fault
+	prev  float64 // the previous sample, when n > 0
+	same  int     // samples equal to their predecessor, in a row
+
+	// The tonic low-pass: a biquad in transposed direct form II.
+	b0, b1, b2, a1, a2 float64
+	z1, z2, tonic      float64
+
+	// The moving average: the last len(box) good samples.
+	box    []float64
+	boxSum float64
+
+	// The smoothed signal's recent history, for onsets: hist[i%len] is
+	// smoothed sample i (sample numbers since Reset).
+	hist []float64
+
+	// The TTP detector: since the last peak, the lowest smoothed value
+	// (falling) or, once it rose by the hysteresis, the highest (rising).
+	rising   bool
+	lo, hi   float64
+	hiAt     int
+	lastPeak int // sample number of the last peak, or of the first good sample
+	smoothed float64
+
+	scrs    [maxSCRs]SCR // ring of the newest responses
+	scrHead int
+	scrN    int
+}
+
+// New returns an Estimator for samples arriving at sampleRateHz, or
+// ErrRate outside MinSampleRateHz..MaxSampleRateHz.
+func New(sampleRateHz float64) (*Estimator, error) {
+	if !(sampleRateHz >= MinSampleRateHz && sampleRateHz <= MaxSampleRateHz) {
+		return nil, fmt.Errorf("%w: %g Hz, want %g..%g", ErrRate, sampleRateHz, MinSampleRateHz, MaxSampleRateHz)
+	}
+	e := &Estimator{
+		fs:      sampleRateHz,
+		window:  int(math.Round(WindowSeconds * sampleRateHz)),
+		maxRise: max(int(math.Round(MaxRiseSeconds*sampleRateHz)), 1),
+		flatRun: int(math.Round(FlatSeconds * sampleRateHz)),
+		maxStep: MaxSlopeMicrosiemensPerSecond / sampleRateHz,
+		box:     make([]float64, max(int(math.Round(smoothSeconds*sampleRateHz)), 1)),
+	}
+	// The onset search reaches MaxRiseSeconds back from a peak confirmed
+	// up to WindowSeconds after it.
+	e.hist = make([]float64, e.maxRise+e.window+1)
+	// Butterworth, second order, by the bilinear transform with the
+	// cutoff prewarped.
+	k := math.Tan(math.Pi * TonicCutoffHz / sampleRateHz)
+	norm := 1 / (1 + math.Sqrt2*k + k*k)
+	e.b0 = k * k * norm
+	e.b1 = 2 * e.b0
+	e.b2 = e.b0
+	e.a1 = 2 * (k*k - 1) * norm
+	e.a2 = (1 - math.Sqrt2*k + k*k) * norm
+	e.Reset()
+	return e, nil
+}
+
+// Reset forgets every sample: after a gap in the samples.
+func (e *Estimator) Reset() {
+	e.n, e.good, e.fault, e.same = 0, 0, ReasonFilling, 0
+	e.restart()
+}
+
+// restart empties the filters and the detector, to start on the next good
+// sample.
+func (e *Estimator) restart() {
+	e.good = 0
+	e.scrN, e.scrHead = 0, 0
+	e.rising = false
+}
+
+// Add appends one sample in µS, in the order the sensor produced them.
+func (e *Estimator) Add(us float64) {
+	i := e.n
+	e.n++
+	r := e.judge(us)
+	e.prev = us
+	if r != ReasonNone {
+		e.fault = r
+		e.restart()
+		return
+	}
+	if e.good == 0 {
+		e.start(us, i)
+	}
+	e.good++
+
+	y := e.b0*us + e.z1
+	e.z1 = e.b1*us - e.a1*y + e.z2
+	e.z2 = e.b2*us - e.a2*y
+	e.tonic = y
+
+	j := (e.good - 1) % len(e.box)
+	e.boxSum += us - e.box[j]
+	e.box[j] = us
+	s := e.boxSum / float64(min(e.good, len(e.box)))
+	e.smoothed = s
+	e.hist[i%len(e.hist)] = s
+	e.detect(s, i)
+}
+
+// judge returns the fault of sample us, ReasonNone for a good one.
+func (e *Estimator) judge(us float64) Reason {
+	switch {
+	case math.IsNaN(us) || math.IsInf(us, 0):
+		e.same = 0
+		return ReasonNonFinite
+	case us < MinContactMicrosiemens:
+		e.same = 0
+		return ReasonNoContact
+	case us > MaxMicrosiemens:
+		e.same = 0
+		return ReasonOutOfRange
+	}
+	if e.n <= 1 {
+		return ReasonNone
+	}
+	if us == e.prev {
+		e.same++
+		if e.same+1 >= e.flatRun {
+			return ReasonFlat
+		}
+		return ReasonNone
+	}
+	e.same = 0
+	// A jump is judged against a good previous sample only: the first one
+	// after contact comes back is compared with nothing.
+	if e.good > 0 && math.Abs(us-e.prev) > e.maxStep {
+		return ReasonJump
+	}
+	return ReasonNone
+}
+
+// start sets the filters to the steady state of a signal at us, sample i
+// being the first good one.
+func (e *Estimator) start(us float64, i int) {
+	e.z1 = us * (1 - e.b0)
+	e.z2 = us * (e.b2 - e.a2)
+	e.tonic = us
+	for k := range e.box {
+		e.box[k] = 0
+	}
+	e.boxSum = 0
+	e.lo, e.hi, e.hiAt = math.Inf(1), 0, i
+	e.lastPeak = i
+}
+
+// detect runs the trough-to-peak detector on smoothed sample s, number i.
+func (e *Estimator) detect(s float64, i int) {
+	hyst := hysteresisFraction * MinSCRMicrosiemens
+	if !e.rising {
+		e.lo = min(e.lo, s)
+		if s >= e.lo+hyst {
+			e.rising, e.hi, e.hiAt = true, s, i
+		}
+		return
+	}
+	if s > e.hi {
+		e.hi, e.hiAt = s, i
+		return
+	}
+	if s > e.hi-hyst {
+		return
+	}
+	// A peak at hiAt: its onset is the lowest point within MaxRiseSeconds
+	// before it, after the previous peak, and still in the history.
+	peak := e.hiAt
+	from := max(peak-e.maxRise, e.lastPeak, i-len(e.hist)+1)
+	onset, low := peak, e.hi
+	for k := peak - 1; k >= from; k-- {
+		if v := e.hist[k%len(e.hist)]; v < low {
+			onset, low = k, v
+		}
+	}
+	if amp := e.hi - low; amp >= MinSCRMicrosiemens {
+		e.scrs[e.scrHead] = SCR{Onset: onset, Peak: peak, AmplitudeMicrosiemens: amp}
+		e.scrHead = (e.scrHead + 1) % maxSCRs
+		e.scrN = min(e.scrN+1, maxSCRs)
+	}
+	e.lastPeak = peak
+	e.rising, e.lo = false, s
+}
+
+// SCRs appends to dst the responses whose peak lies within the last
+// WindowSeconds, oldest first, and returns it. It allocates only when dst
+// is too small.
+func (e *Estimator) SCRs(dst []SCR) []SCR {
+	for k := e.scrN; k > 0; k-- {
+		s := e.scrs[(e.scrHead-k+maxSCRs)%maxSCRs]
+		if s.Peak > e.n-1-e.window {
+			dst = append(dst, s)
+		}
+	}
+	return dst
+}
+
+// Estimate returns the tonic level, the phasic component and the responses
+// of the last WindowSeconds. At is left zero for the caller to stamp.
+func (e *Estimator) Estimate() Reading {
+	if e.good == 0 {
+		return Reading{Reason: e.fault}
+	}
+	if e.good < e.window {
+		return Reading{Reason: ReasonFilling}
+	}
+	r := Reading{
+		TonicMicrosiemens:  e.tonic,
+		PhasicMicrosiemens: e.smoothed - e.tonic,
+		Valid:              true,
+	}
+	sum := 0.0
+	for k := e.scrN; k > 0; k-- {
+		s := e.scrs[(e.scrHead-k+maxSCRs)%maxSCRs]
+		if s.Peak > e.n-1-e.window {
+			r.SCRPerMinute++
+			sum += s.AmplitudeMicrosiemens
+		}
+	}
+	if r.SCRPerMinute > 0 {
+		r.SCRAmplitudeMicrosiemens = sum / float64(r.SCRPerMinute)
+	}
+	return r
+}
