@@ -43,14 +43,20 @@
 // electrode off the skin, or not on it yet), above MaxMicrosiemens (60 µS)
 // out of range, and a change faster than MaxSlopeMicrosiemensPerSecond
 // (10 µS/s) an implausible jump (an electrode moving or coming off; a real
-// response rises by at most a few µS/s). Added here: a NaN or infinite
-// sample, and a flat signal (the same value for FlatSeconds: a stuck
-// converter; real conductance wanders by more than a converter's step
-// within seconds). A bad sample starts the estimate over: a reading is
-// valid once WindowSeconds of good samples have followed the last bad one,
-// so that the SCR count is always over a whole minute of skin contact, and
-// until then it says why (the newest fault, or "filling" once the samples
-// are good again).
+// response rises by at most a few µS/s). Added here: a flat signal (the
+// same value for FlatSeconds: a stuck converter; real conductance wanders
+// by more than a converter's step within seconds). A bad sample starts the
+// estimate over: a reading is valid once WindowSeconds of good samples
+// have followed the last bad one, so that the SCR count is always over a
+// whole minute of skin contact, and until then it says why (the newest
+// fault, or "filling" once the samples are good again).
+//
+// A missing sample (NaN or ±Inf: a failed read) says nothing about the
+// skin. Up to MaxGapSeconds of them in a row (the safety watchdog's stale
+// limit) make the reading invalid while they last and are then bridged on
+// the straight line to the next good sample (judged for a jump over the
+// whole gap), so the estimate is valid again with the first sample after
+// a glitch; a longer gap starts it over.
 //
 // The E4 wristband recording in testdata (a very dry wrist, 0.00-0.12 µS)
 // is mostly above 0.05 µS: 56 of its 9998 samples lie below, and each such

@@ -29,6 +29,11 @@ const (
 	// repeat itself for a few seconds (8 samples, 2 s, on the E4
 	// recording in testdata); half a minute it does not.
 	FlatSeconds = 30.0
+	// MaxGapSeconds is the longest run of missing (NaN) samples that is
+	// bridged rather than starting the estimate over: the safety
+	// watchdog's stale limit, so that a glitch shorter than it never
+	// leaves a reading invalid for longer than itself.
+	MaxGapSeconds = 5.0
 	// MinSampleRateHz and MaxSampleRateHz bound the rate.
 	MinSampleRateHz = 1.0
 	MaxSampleRateHz = 1000.0
@@ -63,7 +68,8 @@ const (
 	ReasonJump
 	// ReasonFlat: the same value for FlatSeconds.
 	ReasonFlat
-	// ReasonNonFinite: a NaN or infinite sample.
+	// ReasonNonFinite: a NaN or infinite sample: while a gap of them is
+	// being bridged, or after one longer than MaxGapSeconds.
 	ReasonNonFinite
 )
 
@@ -139,6 +145,9 @@ type Estimator struct {
 	fault Reason  // the newest bad sample's fault
 	prev  float64 // the previous sample, when n > 0
 	same  int     // samples equal to their predecessor, in a row
+	gap   int     // NaN samples since the last good one, to bridge
+	// maxGap is the most NaN samples in a row that are bridged.
+	maxGap int
 
 	// The tonic low-pass: a biquad in transposed direct form II.
 	b0, b1, b2, a1, a2 float64
@@ -177,6 +186,7 @@ func New(sampleRateHz float64) (*Estimator, error) {
 		maxRise: max(int(math.Round(MaxRiseSeconds*sampleRateHz)), 1),
 		flatRun: int(math.Round(FlatSeconds * sampleRateHz)),
 		maxStep: MaxSlopeMicrosiemensPerSecond / sampleRateHz,
+		maxGap:  int(MaxGapSeconds * sampleRateHz),
 		box:     make([]float64, max(int(math.Round(smoothSeconds*sampleRateHz)), 1)),
 	}
 	// The onset search reaches MaxRiseSeconds back from a peak confirmed
@@ -197,34 +207,62 @@ func New(sampleRateHz float64) (*Estimator, error) {
 
 // Reset forgets every sample: after a gap in the samples.
 func (e *Estimator) Reset() {
-	e.n, e.good, e.fault, e.same = 0, 0, ReasonFilling, 0
+	e.n, e.fault, e.same = 0, ReasonFilling, 0
 	e.restart()
 }
 
 // restart empties the filters and the detector, to start on the next good
 // sample.
 func (e *Estimator) restart() {
-	e.good = 0
+	e.good, e.gap = 0, 0
 	e.scrN, e.scrHead = 0, 0
 	e.rising = false
 }
 
-// Add appends one sample in µS, in the order the sensor produced them.
+// Add appends one sample in µS, in the order the sensor produced them. A
+// sample the sensor failed to deliver is added as NaN: up to MaxGapSeconds
+// of them in a row are bridged on the straight line to the next good
+// sample, so that a short glitch costs no more than its own length.
 func (e *Estimator) Add(us float64) {
 	i := e.n
 	e.n++
-	r := e.judge(us)
+	if math.IsNaN(us) || math.IsInf(us, 0) {
+		e.same = 0
+		if e.good == 0 || e.gap >= e.maxGap {
+			e.fail(ReasonNonFinite)
+			return
+		}
+		e.gap++
+		return
+	}
+	gap := e.gap
+	e.gap = 0
+	r := e.judge(us, gap)
+	prev := e.prev
 	e.prev = us
 	if r != ReasonNone {
-		e.fault = r
-		e.restart()
+		e.fail(r)
 		return
 	}
 	if e.good == 0 {
 		e.start(us, i)
 	}
-	e.good++
+	for j := 1; j <= gap; j++ {
+		e.accept(prev+(us-prev)*float64(j)/float64(gap+1), i-gap+j-1)
+	}
+	e.accept(us, i)
+}
 
+// fail records a bad sample: the estimate starts over.
+func (e *Estimator) fail(r Reason) {
+	e.fault = r
+	e.restart()
+}
+
+// accept runs good sample us, number i, through the filters and the
+// detector.
+func (e *Estimator) accept(us float64, i int) {
+	e.good++
 	y := e.b0*us + e.z1
 	e.z1 = e.b1*us - e.a1*y + e.z2
 	e.z2 = e.b2*us - e.a2*y
@@ -239,12 +277,10 @@ func (e *Estimator) Add(us float64) {
 	e.detect(s, i)
 }
 
-// judge returns the fault of sample us, ReasonNone for a good one.
-func (e *Estimator) judge(us float64) Reason {
+// judge returns the fault of finite sample us, which follows gap bridged
+// samples; ReasonNone for a good one.
+func (e *Estimator) judge(us float64, gap int) Reason {
 	switch {
-	case math.IsNaN(us) || math.IsInf(us, 0):
-		e.same = 0
-		return ReasonNonFinite
 	case us < MinContactMicrosiemens:
 		e.same = 0
 		return ReasonNoContact
@@ -252,10 +288,11 @@ func (e *Estimator) judge(us float64) Reason {
 		e.same = 0
 		return ReasonOutOfRange
 	}
-	if e.n <= 1 {
+	if e.good == 0 {
+		e.same = 0
 		return ReasonNone
 	}
-	if us == e.prev {
+	if us == e.prev && gap == 0 {
 		e.same++
 		if e.same+1 >= e.flatRun {
 			return ReasonFlat
@@ -265,7 +302,7 @@ func (e *Estimator) judge(us float64) Reason {
 	e.same = 0
 	// A jump is judged against a good previous sample only: the first one
 	// after contact comes back is compared with nothing.
-	if e.good > 0 && math.Abs(us-e.prev) > e.maxStep {
+	if math.Abs(us-e.prev) > e.maxStep*float64(gap+1) {
 		return ReasonJump
 	}
 	return ReasonNone
@@ -339,6 +376,9 @@ func (e *Estimator) SCRs(dst []SCR) []SCR {
 func (e *Estimator) Estimate() Reading {
 	if e.good == 0 {
 		return Reading{Reason: e.fault}
+	}
+	if e.gap > 0 {
+		return Reading{Reason: ReasonNonFinite}
 	}
 	if e.good < e.window {
 		return Reading{Reason: ReasonFilling}

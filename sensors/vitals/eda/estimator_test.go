@@ -153,8 +153,8 @@ func TestValidity(t *testing.T) {
 		{"negative", []float64{-1}, ReasonNoContact},
 		{"above range", []float64{60.5}, ReasonOutOfRange},
 		{"jump of 2.6 µS in 0.25 s", []float64{5.6}, ReasonJump},
-		{"NaN", []float64{math.NaN()}, ReasonNonFinite},
-		{"+Inf", []float64{math.Inf(1)}, ReasonNonFinite},
+		{"NaN for longer than MaxGapSeconds", nans(int(MaxGapSeconds*fs)+1, math.NaN()), ReasonNonFinite},
+		{"+Inf for longer than MaxGapSeconds", nans(int(MaxGapSeconds*fs)+1, math.Inf(1)), ReasonNonFinite},
 		{"stuck converter", func() []float64 {
 			v := make([]float64, int(FlatSeconds*fs)-1) // with the sample before: FlatSeconds of one value
 			for k := range v {
@@ -178,6 +178,12 @@ func TestValidity(t *testing.T) {
 				i++
 				r := e.Estimate()
 				if k < len(tt.bad)-1 {
+					if tt.reason == ReasonNonFinite {
+						if r != (Reading{Reason: ReasonNonFinite}) {
+							t.Fatalf("in a gap: %+v, want invalid non_finite", r)
+						}
+						continue
+					}
 					if !r.Valid {
 						t.Fatalf("invalid (%v) %d samples before the fault", r.Reason, len(tt.bad)-1-k)
 					}
@@ -200,6 +206,53 @@ func TestValidity(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func nans(n int, v float64) []float64 {
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = v
+	}
+	return s
+}
+
+// TestShortGapBridged: missing samples (NaN) up to MaxGapSeconds make the
+// reading invalid while they last and are bridged when samples flow again:
+// the estimate is valid at once and goes on as if they had been there.
+func TestShortGapBridged(t *testing.T) {
+	const fs = 4
+	x := synth(func(t float64) float64 { return 3 + 0.002*t }, []response{{80, 0.3}, {105, 0.2}})
+	e, ref := newTest(t, fs), newTest(t, fs)
+	for i := range int(120 * fs) {
+		v := x(float64(i) / fs)
+		ref.Add(v)
+		gap := i >= 280 && i < 300 // 5 s, from 70 s
+		if gap {
+			e.Add(math.NaN())
+		} else {
+			e.Add(v)
+		}
+		r, want := e.Estimate(), ref.Estimate()
+		if gap {
+			if r != (Reading{Reason: ReasonNonFinite}) {
+				t.Fatalf("sample %d, in the gap: %+v", i, r)
+			}
+			continue
+		}
+		if !r.Valid && i >= 240 {
+			t.Fatalf("sample %d, after the gap: invalid (%v)", i, r.Reason)
+		}
+		// The bridge is a straight line where the signal rose by 0.01 µS:
+		// the tonic differs by less than that, the responses (after the
+		// gap) not at all.
+		if math.Abs(r.TonicMicrosiemens-want.TonicMicrosiemens) > 0.002 || r.SCRPerMinute != want.SCRPerMinute ||
+			math.Abs(r.SCRAmplitudeMicrosiemens-want.SCRAmplitudeMicrosiemens) > 1e-9 {
+			t.Fatalf("sample %d: %+v, without the gap %+v", i, r, want)
+		}
+	}
+	if r := e.Estimate(); r.SCRPerMinute != 2 {
+		t.Fatalf("at the end: %+v, want both responses", r)
 	}
 }
 
