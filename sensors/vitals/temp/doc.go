@@ -18,7 +18,6 @@
 //     or the room's air reads below it. Core temperature lies above skin
 //     temperature, so a fever of up to about 42 °C core still reads within
 //     range on the skin;
-//   - a NaN or infinite sample;
 //   - a rate of change over RateSeconds faster than MaxRateCelsiusPerMinute
 //     (1 °C a minute) either way: a sensor falling off the body cools
 //     towards the room at several °C a minute, one put on warms as fast,
@@ -32,4 +31,10 @@
 // A bad sample starts the estimate over: a reading is valid once RateSeconds
 // of good samples have followed it (the slope needs them), and the rate
 // check holds it invalid for as long as the temperature moves too fast.
+//
+// A missing sample (NaN or ±Inf: a failed read) says nothing about the
+// skin. Up to MaxGapSeconds of them in a row (the safety watchdog's stale
+// limit) make the reading invalid while they last and are then bridged on
+// the straight line to the next good sample, so the estimate is valid
+// again with the first sample after a glitch; a longer gap starts it over.
 package temp

@@ -20,6 +20,10 @@ const (
 	// MaxRateCelsiusPerMinute bounds the rate of change of skin
 	// temperature, either way.
 	MaxRateCelsiusPerMinute = 1.0
+	// MaxGapSeconds is the longest run of missing (NaN) samples that is
+	// bridged rather than starting the estimate over: the safety
+	// watchdog's stale limit.
+	MaxGapSeconds = 5.0
 	// MinSampleRateHz and MaxSampleRateHz bound the rate.
 	MinSampleRateHz = 0.2
 	MaxSampleRateHz = 100.0
@@ -38,7 +42,8 @@ const (
 	ReasonBelowRange
 	// ReasonAboveRange: a sample above MaxCelsius.
 	ReasonAboveRange
-	// ReasonNonFinite: a NaN or infinite sample.
+	// ReasonNonFinite: a NaN or infinite sample: while a gap of them is
+	// being bridged, or after one longer than MaxGapSeconds.
 	ReasonNonFinite
 	// ReasonChangingFast: the temperature changes faster than
 	// MaxRateCelsiusPerMinute (a sensor falling off or just put on).
@@ -94,6 +99,8 @@ type Estimator struct {
 	head   int       // next slot to write
 	good   int       // good samples since the last bad one
 	fault  Reason    // the newest bad sample's fault
+	gap    int       // NaN samples since the last good one, to bridge
+	maxGap int       // the most NaN samples in a row that are bridged
 }
 
 // New returns an Estimator for samples arriving at sampleRateHz, or ErrRate
@@ -108,19 +115,27 @@ func New(sampleRateHz float64) (*Estimator, error) {
 		smooth: min(max(int(math.Round(SmoothSeconds*sampleRateHz)), 1), n),
 		ring:   make([]float64, n),
 		fault:  ReasonFilling,
+		maxGap: int(MaxGapSeconds * sampleRateHz),
 	}, nil
 }
 
 // Reset forgets every sample: after a gap in the samples.
 func (e *Estimator) Reset() {
-	e.head, e.good, e.fault = 0, 0, ReasonFilling
+	e.head, e.good, e.gap, e.fault = 0, 0, 0, ReasonFilling
 }
 
-// Add appends one sample in °C, in the order the sensor produced them.
+// Add appends one sample in °C, in the order the sensor produced them. A
+// sample the sensor failed to deliver is added as NaN: up to MaxGapSeconds
+// of them in a row are bridged on the straight line to the next good
+// sample.
 func (e *Estimator) Add(celsius float64) {
 	switch {
 	case math.IsNaN(celsius) || math.IsInf(celsius, 0):
-		e.bad(ReasonNonFinite)
+		if e.good == 0 || e.gap >= e.maxGap {
+			e.bad(ReasonNonFinite)
+			return
+		}
+		e.gap++
 		return
 	case celsius < MinCelsius:
 		e.bad(ReasonBelowRange)
@@ -129,6 +144,17 @@ func (e *Estimator) Add(celsius float64) {
 		e.bad(ReasonAboveRange)
 		return
 	}
+	if gap := e.gap; gap > 0 {
+		e.gap = 0
+		prev := e.ring[(e.head+len(e.ring)-1)%len(e.ring)]
+		for j := 1; j <= gap; j++ {
+			e.put(prev + (celsius-prev)*float64(j)/float64(gap+1))
+		}
+	}
+	e.put(celsius)
+}
+
+func (e *Estimator) put(celsius float64) {
 	e.ring[e.head] = celsius
 	e.head++
 	if e.head == len(e.ring) {
@@ -139,7 +165,7 @@ func (e *Estimator) Add(celsius float64) {
 
 func (e *Estimator) bad(r Reason) {
 	e.fault = r
-	e.good = 0
+	e.good, e.gap = 0, 0
 }
 
 // Estimate returns the smoothed temperature and its rate of change. At is
@@ -148,6 +174,9 @@ func (e *Estimator) Estimate() Reading {
 	n := len(e.ring)
 	if e.good == 0 {
 		return Reading{Reason: e.fault}
+	}
+	if e.gap > 0 {
+		return Reading{Reason: ReasonNonFinite}
 	}
 	if e.good < n {
 		return Reading{Reason: ReasonFilling}

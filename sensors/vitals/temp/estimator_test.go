@@ -129,8 +129,6 @@ func TestBadSamples(t *testing.T) {
 		{"room air", 29.99, ReasonBelowRange},
 		{"zero: a sensor's reset value", 0, ReasonBelowRange},
 		{"above range", 40.01, ReasonAboveRange},
-		{"NaN", math.NaN(), ReasonNonFinite},
-		{"-Inf", math.Inf(-1), ReasonNonFinite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +149,49 @@ func TestBadSamples(t *testing.T) {
 				if i == 29 && (!r.Valid || r.Celsius != 36.5) {
 					t.Fatalf("30 good samples later: %+v, want valid 36.5 °C", r)
 				}
+			}
+		})
+	}
+}
+
+// TestGaps: missing samples up to MaxGapSeconds are bridged (invalid while
+// they last, valid with the first sample after), a longer run starts the
+// estimate over.
+func TestGaps(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		missing float64
+		n       int
+		bridged bool
+	}{
+		{"one NaN", math.NaN(), 1, true},
+		{"5 s of +Inf", math.Inf(1), 5, true},
+		{"6 s of NaN", math.NaN(), 6, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTest(t, 1)
+			for i := range 40 {
+				e.Add(36 + 0.01*float64(i))
+			}
+			for range tt.n {
+				e.Add(tt.missing)
+				if r := e.Estimate(); r != (Reading{Reason: ReasonNonFinite}) {
+					t.Fatalf("in the gap: %+v", r)
+				}
+			}
+			e.Add(36 + 0.01*float64(40+tt.n))
+			r := e.Estimate()
+			if !tt.bridged {
+				if r != (Reading{Reason: ReasonFilling}) {
+					t.Fatalf("after the gap: %+v, want filling", r)
+				}
+				return
+			}
+			// The bridge restores the ramp exactly: the mean of its last
+			// 10 s and its slope of 0.6 °C/min.
+			want := 36 + 0.01*(float64(40+tt.n)-4.5)
+			if !r.Valid || math.Abs(r.Celsius-want) > 1e-9 || math.Abs(r.RateCelsiusPerMinute-0.6) > 1e-9 {
+				t.Fatalf("after the gap: %+v, want valid %.3f °C rising 0.6 °C/min", r, want)
 			}
 		})
 	}
