@@ -20,6 +20,14 @@
 // applies exactly and the bands' integrals add up to the integral over
 // 0.5–40 Hz: the relative powers are each band over their sum.
 //
+// Simpson's weights (1, 4, 2, 4, …, 1) make the rule exact for a smooth
+// spectrum such as the EEG's, but not for a line: a pure tone on a bin
+// spreads over that bin and its two neighbours (a Hann window's main lobe),
+// and integrates to 8/9 of its power when its bin is an even number of
+// bins from the band's lower edge and 10/9 when odd. A simulator that
+// checks this estimator with tones must expect that, or spread its power
+// over a band.
+//
 // Simpson's rule is linear in the PSD, so integrating each segment's
 // periodogram and averaging the band powers equals integrating the averaged
 // PSD. The Estimator therefore computes one FFT per channel per hop
@@ -45,11 +53,12 @@
 //     in testdata).
 //
 // A channel is valid when the span holds its full number of segments, the
-// newest segment is neither flat, saturated nor non-finite (a lead that is
+// newest segment is neither flat nor saturated (a lead that is
 // off now measures nothing now, whatever the span held before), and at
 // least half of the span's segments are clean. The band powers are the mean
-// over the clean segments only: a blink or a turn in bed takes out the one
-// or two segments that overlap it rather than the whole span. An invalid
+// over the clean segments only: a blink, a turn in bed or a glitch of the
+// bus (lost samples, added as NaN) takes out the one or two segments that
+// overlap it rather than the whole span. An invalid
 // channel names the reason: the span not full yet, or the newest rejected
 // segment's fault.
 //

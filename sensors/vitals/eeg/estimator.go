@@ -233,7 +233,7 @@ func (e *Estimator) channel(c int) Channel {
 		newest = e.span - 1
 	}
 	switch r := e.segReason[c][newest]; r {
-	case ReasonFlat, ReasonSaturated, ReasonNonFinite:
+	case ReasonFlat, ReasonSaturated:
 		ch.Reason = r
 		return ch
 	}

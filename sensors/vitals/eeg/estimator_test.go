@@ -162,8 +162,14 @@ func TestChannelFaults(t *testing.T) {
 			}
 			return clean(0, i)
 		}, false, ReasonSaturated, 0},
-		{"NaN in the newest segment", func(i int) float64 {
-			if i == 7300 {
+		{"NaN in the newest segment: a lost sample, left out", func(i int) float64 {
+			if i == 7300 { // in the segment from 6500 only
+				return math.NaN()
+			}
+			return clean(0, i)
+		}, true, ReasonNone, 13},
+		{"lost samples in more than half of the span", func(i int) float64 {
+			if i%1000 == 0 {
 				return math.NaN()
 			}
 			return clean(0, i)

@@ -62,8 +62,8 @@ const (
 	// ReasonFilling: fewer segments than the span holds since the
 	// estimator started or was reset.
 	ReasonFilling
-	// ReasonNonFinite: a NaN or infinite sample in the newest segment, or
-	// in too many of the span's.
+	// ReasonNonFinite: NaN or infinite samples (lost samples) in more
+	// than half of the span's segments.
 	ReasonNonFinite
 	// ReasonSaturated: a sample at full scale (lead off, railed input).
 	ReasonSaturated
