@@ -122,7 +122,7 @@ type Reading struct {
 type SCR struct {
 	// Onset and Peak are sample numbers counted from the first Add after
 	// New or Reset (the first sample is 0).
-	Onset, Peak int
+	Onset, Peak int64
 	// AmplitudeMicrosiemens is peak minus onset of the smoothed signal.
 	AmplitudeMicrosiemens float64
 }
@@ -140,8 +140,8 @@ type Estimator struct {
 	flatRun int // samples of FlatSeconds
 	maxStep float64
 
-	n     int     // samples since Reset, bad ones included
-	good  int     // good samples since the last bad one
+	n     int64   // samples since Reset, bad ones included
+	good  int     // good samples since the last bad one, up to window
 	fault Reason  // the newest bad sample's fault
 	prev  float64 // the previous sample, when n > 0
 	same  int     // samples equal to their predecessor, in a row
@@ -155,6 +155,7 @@ type Estimator struct {
 
 	// The moving average: the last len(box) good samples.
 	box    []float64
+	boxN   int // samples in box, up to len(box)
 	boxSum float64
 
 	// The smoothed signal's recent history, for onsets: hist[i%len] is
@@ -165,8 +166,8 @@ type Estimator struct {
 	// (falling) or, once it rose by the hysteresis, the highest (rising).
 	rising   bool
 	lo, hi   float64
-	hiAt     int
-	lastPeak int // sample number of the last peak, or of the first good sample
+	hiAt     int64
+	lastPeak int64 // sample number of the last peak, or of the first good sample
 	smoothed float64
 
 	scrs    [maxSCRs]SCR // ring of the newest responses
@@ -248,7 +249,7 @@ func (e *Estimator) Add(us float64) {
 		e.start(us, i)
 	}
 	for j := 1; j <= gap; j++ {
-		e.accept(prev+(us-prev)*float64(j)/float64(gap+1), i-gap+j-1)
+		e.accept(prev+(us-prev)*float64(j)/float64(gap+1), i-int64(gap-j+1))
 	}
 	e.accept(us, i)
 }
@@ -261,19 +262,20 @@ func (e *Estimator) fail(r Reason) {
 
 // accept runs good sample us, number i, through the filters and the
 // detector.
-func (e *Estimator) accept(us float64, i int) {
-	e.good++
+func (e *Estimator) accept(us float64, i int64) {
+	e.good = min(e.good+1, e.window)
 	y := e.b0*us + e.z1
 	e.z1 = e.b1*us - e.a1*y + e.z2
 	e.z2 = e.b2*us - e.a2*y
 	e.tonic = y
 
-	j := (e.good - 1) % len(e.box)
+	j := int(i % int64(len(e.box)))
 	e.boxSum += us - e.box[j]
 	e.box[j] = us
-	s := e.boxSum / float64(min(e.good, len(e.box)))
+	e.boxN = min(e.boxN+1, len(e.box))
+	s := e.boxSum / float64(e.boxN)
 	e.smoothed = s
-	e.hist[i%len(e.hist)] = s
+	e.hist[i%int64(len(e.hist))] = s
 	e.detect(s, i)
 }
 
@@ -310,20 +312,20 @@ func (e *Estimator) judge(us float64, gap int) Reason {
 
 // start sets the filters to the steady state of a signal at us, sample i
 // being the first good one.
-func (e *Estimator) start(us float64, i int) {
+func (e *Estimator) start(us float64, i int64) {
 	e.z1 = us * (1 - e.b0)
 	e.z2 = us * (e.b2 - e.a2)
 	e.tonic = us
 	for k := range e.box {
 		e.box[k] = 0
 	}
-	e.boxSum = 0
+	e.boxSum, e.boxN = 0, 0
 	e.lo, e.hi, e.hiAt = math.Inf(1), 0, i
 	e.lastPeak = i
 }
 
 // detect runs the trough-to-peak detector on smoothed sample s, number i.
-func (e *Estimator) detect(s float64, i int) {
+func (e *Estimator) detect(s float64, i int64) {
 	hyst := hysteresisFraction * MinSCRMicrosiemens
 	if !e.rising {
 		e.lo = min(e.lo, s)
@@ -342,10 +344,10 @@ func (e *Estimator) detect(s float64, i int) {
 	// A peak at hiAt: its onset is the lowest point within MaxRiseSeconds
 	// before it, after the previous peak, and still in the history.
 	peak := e.hiAt
-	from := max(peak-e.maxRise, e.lastPeak, i-len(e.hist)+1)
+	from := max(peak-int64(e.maxRise), e.lastPeak, i-int64(len(e.hist))+1)
 	onset, low := peak, e.hi
 	for k := peak - 1; k >= from; k-- {
-		if v := e.hist[k%len(e.hist)]; v < low {
+		if v := e.hist[k%int64(len(e.hist))]; v < low {
 			onset, low = k, v
 		}
 	}
@@ -364,7 +366,7 @@ func (e *Estimator) detect(s float64, i int) {
 func (e *Estimator) SCRs(dst []SCR) []SCR {
 	for k := e.scrN; k > 0; k-- {
 		s := e.scrs[(e.scrHead-k+maxSCRs)%maxSCRs]
-		if s.Peak > e.n-1-e.window {
+		if s.Peak > e.n-1-int64(e.window) {
 			dst = append(dst, s)
 		}
 	}
@@ -391,7 +393,7 @@ func (e *Estimator) Estimate() Reading {
 	sum := 0.0
 	for k := e.scrN; k > 0; k-- {
 		s := e.scrs[(e.scrHead-k+maxSCRs)%maxSCRs]
-		if s.Peak > e.n-1-e.window {
+		if s.Peak > e.n-1-int64(e.window) {
 			r.SCRPerMinute++
 			sum += s.AmplitudeMicrosiemens
 		}

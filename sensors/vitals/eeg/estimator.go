@@ -71,9 +71,9 @@ type Estimator struct {
 	minClean int // clean segments a valid channel needs
 	clipAt   float64
 
-	ring  [][]float64 // per channel, the last n samples
-	head  int         // next slot to write
-	added int         // samples since Reset
+	ring [][]float64 // per channel, the last n samples
+	head int         // next slot to write
+	due  int         // samples until the next segment is complete
 
 	// Per channel, the span's segments in a ring: their band powers and
 	// verdicts. segHead is the next slot, segCount the segments held.
@@ -123,6 +123,7 @@ func New(opts Opts) (*Estimator, error) {
 		segReason: make([][]Reason, opts.Channels),
 		welch:     newWelch(seg, opts.SampleRateHz),
 		seg:       make([]float64, seg),
+		due:       seg,
 	}
 	for c := range opts.Channels {
 		e.ring[c] = make([]float64, seg)
@@ -150,15 +151,15 @@ func (e *Estimator) Add(frame []float64) {
 	if e.head == e.n {
 		e.head = 0
 	}
-	e.added++
-	if e.added >= e.n && (e.added-e.n)%e.hop == 0 {
+	if e.due--; e.due == 0 {
+		e.due = e.hop
 		e.segment()
 	}
 }
 
 // Reset forgets every sample and segment: after a gap of unknown length.
 func (e *Estimator) Reset() {
-	e.head, e.added, e.segHead, e.segCount = 0, 0, 0, 0
+	e.head, e.due, e.segHead, e.segCount = 0, e.n, 0, 0
 }
 
 // segment judges the newest segment of every channel and keeps its band

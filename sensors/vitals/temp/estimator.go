@@ -97,7 +97,7 @@ type Estimator struct {
 	smooth int       // samples of SmoothSeconds
 	ring   []float64 // the last RateSeconds of good samples
 	head   int       // next slot to write
-	good   int       // good samples since the last bad one
+	good   int       // good samples since the last bad one, up to len(ring)
 	fault  Reason    // the newest bad sample's fault
 	gap    int       // NaN samples since the last good one, to bridge
 	maxGap int       // the most NaN samples in a row that are bridged
@@ -160,7 +160,7 @@ func (e *Estimator) put(celsius float64) {
 	if e.head == len(e.ring) {
 		e.head = 0
 	}
-	e.good++
+	e.good = min(e.good+1, len(e.ring))
 }
 
 func (e *Estimator) bad(r Reason) {
