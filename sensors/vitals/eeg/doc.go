@@ -45,8 +45,8 @@
 //     samples were lost adds NaN frames for them to keep the time base);
 //   - saturated: a sample at the amplifier's full scale (a railed input,
 //     typical of a lead that came off);
-//   - flat: less than FlatMicrovolts peak-to-peak (a disconnected or
-//     shorted input: EEG on a scalp is never that still over 4 s);
+//   - flat: less than FlatMicrovolts peak-to-peak (a shorted input, a
+//     stuck converter: EEG on a scalp is never that still over 4 s);
 //   - artefact: more than ArtefactMicrovolts peak-to-peak (movement, large
 //     blinks, electrode pops; the sleep EEG's largest waves, K-complexes
 //     and slow waves, stay under about 300 µV: 290 µV on the N2 recording

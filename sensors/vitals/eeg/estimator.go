@@ -22,9 +22,13 @@ const (
 	// fastest).
 	MaxSampleRateHz = 16000
 	// FlatMicrovolts is the peak-to-peak amplitude over a segment below
-	// which a channel is flat. An ADS1299 input shorted at gain 24
-	// shows about 1 µV peak-to-peak of noise; a scalp never shows less.
-	FlatMicrovolts = 1.0
+	// which a channel is flat. The background EEG of a scalp, asleep or
+	// awake, spans tens of µV over 4 s; an ADS1299 input shorted at gain
+	// 24 shows about 1 µV peak-to-peak of noise (its datasheet's
+	// input-referred noise), and a converter or driver that repeats a
+	// value shows none. A lead that comes off mostly floats to a rail or
+	// picks up mains hum: saturated or artefact rather than flat.
+	FlatMicrovolts = 2.0
 	// ArtefactMicrovolts is the peak-to-peak amplitude over a segment
 	// above which the segment is an artefact.
 	ArtefactMicrovolts = 500.0
