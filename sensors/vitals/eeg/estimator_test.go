@@ -153,7 +153,9 @@ func TestChannelFaults(t *testing.T) {
 		reason Reason
 		segs   int // clean segments when valid
 	}{
-		{"flat: lead disconnected", func(i int) float64 { return 12.5 + 0.2*rng.Float64() }, false, ReasonFlat, 0},
+		{"flat: a converter stuck near one value", func(i int) float64 { return 12.5 + 0.2*rng.Float64() }, false, ReasonFlat, 0},
+		{"flat: shorted input, ADS1299 noise of 0.14 µV rms", func(i int) float64 { return 0.14 * rng.NormFloat64() }, false, ReasonFlat, 0},
+		{"quiet EEG of 3.6 µV peak-to-peak is not flat", func(i int) float64 { return 0.02 * clean(0, i) }, true, ReasonNone, 14},
 		{"saturated: railed at +full scale", func(i int) float64 { return 187500 }, false, ReasonSaturated, 0},
 		{"saturated: railed at −full scale, within 0.01 %", func(i int) float64 { return -187490 + clean(0, i) }, false, ReasonSaturated, 0},
 		{"lead comes off in the newest segment", func(i int) float64 {
