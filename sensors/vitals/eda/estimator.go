@@ -290,11 +290,9 @@ func (e *Estimator) judge(us float64, gap int) Reason {
 		e.same = 0
 		return ReasonOutOfRange
 	}
-	if e.good == 0 {
-		e.same = 0
-		return ReasonNone
-	}
-	if us == e.prev && gap == 0 {
+	// A stuck converter stays flat: the run is counted across the
+	// restarts it causes.
+	if us == e.prev && gap == 0 && e.n > 1 {
 		e.same++
 		if e.same+1 >= e.flatRun {
 			return ReasonFlat
@@ -304,7 +302,7 @@ func (e *Estimator) judge(us float64, gap int) Reason {
 	e.same = 0
 	// A jump is judged against a good previous sample only: the first one
 	// after contact comes back is compared with nothing.
-	if math.Abs(us-e.prev) > e.maxStep*float64(gap+1) {
+	if e.good > 0 && math.Abs(us-e.prev) > e.maxStep*float64(gap+1) {
 		return ReasonJump
 	}
 	return ReasonNone

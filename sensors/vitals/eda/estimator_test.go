@@ -193,6 +193,16 @@ func TestValidity(t *testing.T) {
 					t.Fatalf("after the fault: %+v, want invalid %v with zero values", r, tt.reason)
 				}
 			}
+			if tt.reason == ReasonFlat {
+				// Still stuck: still flat, not a fresh start.
+				for range 200 {
+					e.Add(tt.bad[0])
+					i++
+					if r := e.Estimate(); r != (Reading{Reason: ReasonFlat}) {
+						t.Fatalf("still stuck: %+v, want flat", r)
+					}
+				}
+			}
 			// Good again: filling for a minute, then valid.
 			for k := range 240 {
 				e.Add(good(i))
