@@ -13,7 +13,10 @@
 //     anew; it becomes stale once StaleAfter has passed without fresh data,
 //     so a sensor that never answers is never "starting" for long;
 //   - ok: the last poll succeeded and delivered fresh data within
-//     StaleAfter, and the data are plausible;
+//     StaleAfter, and the data are plausible. An estimate still filling
+//     its window (after the start, or after a movement made it start
+//     over) is ok: the chip works and the sleeper is there; the vital is
+//     not reported until the estimate is valid (Sensor.Report);
 //   - stale: polls succeed but nothing fresh came for StaleAfter (a chip
 //     that stopped converting, a stuck data-ready flag). The device never
 //     repeats an old value as new: freshness is the chip's own (a

@@ -1,0 +1,106 @@
+package sensing
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/sleegation/podd/sensors/ads1115"
+	"github.com/sleegation/podd/sensors/eda"
+	vitalseda "github.com/sleegation/podd/sensors/vitals/eda"
+)
+
+// SkinConductance is the skin conductance sensor: an ADS1115 reading the
+// voltage across the skin in a divider circuit, converted to µS and read
+// into an eda.Estimator at rateHz.
+func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rateHz int) (Sensor, error) {
+	if rateHz <= 0 {
+		return Sensor{}, fmt.Errorf("sensing: skin conductance: rate %d Hz", rateHz)
+	}
+	if _, err := vitalseda.New(float64(rateHz)); err != nil {
+		return Sensor{}, fmt.Errorf("sensing: skin conductance: %w", err)
+	}
+	if err := circuit.Validate(); err != nil {
+		return Sensor{}, fmt.Errorf("sensing: skin conductance: %w", err)
+	}
+	latest := new(atomic.Pointer[float64])
+	period := time.Second / time.Duration(rateHz)
+	return Sensor{
+		Name: "ads1115",
+		Open: func() (Device, error) {
+			d, err := open()
+			if err != nil {
+				return nil, err
+			}
+			est, _ := vitalseda.New(float64(rateHz)) // the rate was checked above
+			latest.Store(nil)
+			return &skin{dev: d, circuit: circuit, est: est, latest: latest}, nil
+		},
+		Period:      period,
+		StaleAfter:  max(3*period, 3*time.Second),
+		ReopenAfter: max(5*period, 5*time.Second),
+		Report: func(v *Vitals) {
+			if us := latest.Load(); us != nil {
+				v.SkinConductanceUS = us
+			}
+		},
+	}, nil
+}
+
+type skin struct {
+	dev     *ads1115.Dev
+	circuit eda.Divider
+	est     *vitalseda.Estimator
+	latest  *atomic.Pointer[float64]
+}
+
+// Poll takes one conversion. A saturated input, or electrodes bridged, is
+// saturated; an open circuit is no contact (fed to the estimator as 0 µS,
+// which it judges so too); the estimator's own judgement of the stream
+// (jumps, a flat line, out of range) is passed on.
+func (s *skin) Poll(time.Time) (Poll, error) {
+	v, err := s.dev.Read()
+	switch {
+	case errors.Is(err, ads1115.ErrSaturated):
+		s.est.Reset()
+		s.latest.Store(nil)
+		return Poll{Fresh: true, State: Saturated}, nil
+	case err != nil:
+		return Poll{}, err
+	}
+	us, err := s.circuit.Conductance(v)
+	switch {
+	case errors.Is(err, eda.ErrShortCircuit):
+		s.est.Reset()
+		s.latest.Store(nil)
+		return Poll{Fresh: true, State: Saturated}, nil
+	case errors.Is(err, eda.ErrOpenCircuit):
+		us = 0
+	case err != nil:
+		us = math.NaN()
+	}
+	s.est.Add(us)
+	r := s.est.Estimate()
+	if !r.Valid {
+		s.latest.Store(nil)
+		switch r.Reason {
+		case vitalseda.ReasonNoContact:
+			return Poll{Fresh: true, State: NoContact}, nil
+		case vitalseda.ReasonFlat:
+			return Poll{Fresh: true, State: Flatline}, nil
+		case vitalseda.ReasonOutOfRange:
+			return Poll{Fresh: true, State: Saturated}, nil
+		}
+		// Filling its window, after the start or after a jump (a
+		// movement) or a lost sample: the sensor works and the skin is
+		// there; the estimate is not ready, and nothing is reported.
+		return Poll{Fresh: true}, nil
+	}
+	tonic := r.TonicMicrosiemens
+	s.latest.Store(&tonic)
+	return Poll{Fresh: true}, nil
+}
+
+func (s *skin) Halt() error { return s.dev.Halt() }

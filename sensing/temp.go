@@ -1,0 +1,83 @@
+package sensing
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/sleegation/podd/sensors/tmp117"
+	"github.com/sleegation/podd/sensors/vitals/temp"
+)
+
+// Thermometer is the body temperature sensor: a TMP117 read into a
+// temp.Estimator. open opens the chip (at start and after a loss); the
+// chip converts rateHz times a second, and is polled twice as often so
+// that no conversion is missed.
+func Thermometer(open func() (*tmp117.Dev, error), rateHz int) (Sensor, error) {
+	if rateHz <= 0 {
+		return Sensor{}, fmt.Errorf("sensing: thermometer: rate %d Hz", rateHz)
+	}
+	if _, err := temp.New(float64(rateHz)); err != nil {
+		return Sensor{}, fmt.Errorf("sensing: thermometer: %w", err)
+	}
+	latest := new(atomic.Pointer[float64])
+	period := time.Second / time.Duration(rateHz)
+	return Sensor{
+		Name: "tmp117",
+		Open: func() (Device, error) {
+			d, err := open()
+			if err != nil {
+				return nil, err
+			}
+			est, _ := temp.New(float64(rateHz)) // the rate was checked above
+			latest.Store(nil)
+			return &thermometer{dev: d, est: est, latest: latest}, nil
+		},
+		Period:      period / 2,
+		StaleAfter:  max(3*period, 3*time.Second),
+		ReopenAfter: max(5*period, 5*time.Second),
+		Report: func(v *Vitals) {
+			if c := latest.Load(); c != nil {
+				v.BodyTempC = c
+			}
+		},
+	}, nil
+}
+
+type thermometer struct {
+	dev    *tmp117.Dev
+	est    *temp.Estimator
+	latest *atomic.Pointer[float64]
+}
+
+// Poll reads a conversion the chip finished since the last poll. A
+// temperature the estimator does not trust (out of the skin's range,
+// changing faster than a body does) is no contact: a sensor off the body.
+func (t *thermometer) Poll(time.Time) (Poll, error) {
+	c, fresh, err := t.dev.Read()
+	switch {
+	case errors.Is(err, tmp117.ErrNoConversion):
+		return Poll{}, nil
+	case err != nil:
+		return Poll{}, err
+	case !fresh:
+		return Poll{}, nil
+	}
+	t.est.Add(c)
+	r := t.est.Estimate()
+	if !r.Valid {
+		t.latest.Store(nil)
+		if r.Reason == temp.ReasonFilling {
+			// The sensor works; the estimate is not ready, and nothing
+			// is reported.
+			return Poll{Fresh: true}, nil
+		}
+		return Poll{Fresh: true, State: NoContact}, nil
+	}
+	v := r.Celsius
+	t.latest.Store(&v)
+	return Poll{Fresh: true}, nil
+}
+
+func (t *thermometer) Halt() error { return t.dev.Halt() }
