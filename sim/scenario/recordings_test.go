@@ -197,3 +197,52 @@ func TestPlaybackErrors(t *testing.T) {
 		})
 	}
 }
+
+// Each shipped playback scenario plays its recording from the file's first
+// row to its last, and stops or loops as its comment says.
+func TestShippedPlayback(t *testing.T) {
+	tests := []struct {
+		scenario, device string
+		first            playback.Sample
+		rows             int
+		end              time.Duration
+		loop             bool
+	}{
+		{"ppg-heartpy", DeviceMAX30102, playback.Sample{PlaybackIR: 530}, 2483, 24820 * time.Millisecond, true},
+		{"ppg-no-finger", DeviceMAX30102, playback.Sample{PlaybackIR: 515}, 15000, 128210 * time.Millisecond, false},
+		{"eeg-n2", DeviceADS1299, playback.Sample{-2.805092048645019531e+01}, 3000, 14995 * time.Millisecond, true},
+		{"eda-e4", DeviceADS1115, playback.Sample{PlaybackEDAUS: 0}, 9998, 2499250 * time.Millisecond, false},
+		{"temp-e4", DeviceTMP117, playback.Sample{PlaybackTempC: 32.13}, 4998, 1249250 * time.Millisecond, true},
+	}
+	for _, tt := range tests {
+		s, err := Load("../scenarios/" + tt.scenario + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := s.Playback(tt.device)
+		if p == nil || len(s.Recordings) != 1 {
+			t.Fatalf("%s: Playback(%s) = %v, Recordings %+v", tt.scenario, tt.device, p, s.Recordings)
+		}
+		if got, ok := p.At(0); got != tt.first || !ok {
+			t.Errorf("%s: At(0) = %v, %v; want %v, true", tt.scenario, got, ok, tt.first)
+		}
+		if p.Rows() != tt.rows || p.End() != tt.end || p.Loop() != tt.loop {
+			t.Errorf("%s: Rows, End, Loop = %d, %v, %v; want %d, %v, %v", tt.scenario, p.Rows(), p.End(), p.Loop(), tt.rows, tt.end, tt.loop)
+		}
+		if _, ok := p.At(p.End() + 1); ok != tt.loop {
+			t.Errorf("%s: At(End+1ns) ok = %v, want %v", tt.scenario, ok, tt.loop)
+		}
+	}
+	if got := mustLoad(t, "../scenarios/eeg-n2.yaml").VitalsAt(0).EEG; got != n2 {
+		t.Errorf("eeg-n2: baseline EEG %+v, want N2's", got)
+	}
+}
+
+func mustLoad(t *testing.T, path string) *Scenario {
+	t.Helper()
+	s, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

@@ -552,7 +552,10 @@ func TestShippedScenarios(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	for _, want := range []string{"calm", "desaturation", "nightmare", "sensor-loss", "tachycardia"} {
+	for _, want := range []string{
+		"calm", "desaturation", "nightmare", "sensor-loss", "tachycardia",
+		"ppg-heartpy", "ppg-no-finger", "eeg-n2", "eda-e4", "temp-e4",
+	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("../scenarios/%s.yaml missing or broken", want)
 		}
