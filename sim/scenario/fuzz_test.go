@@ -25,6 +25,12 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(base + "timeline:\n  - {at: 0s, ramp: 10s, set: {heart_rate_bpm: 300}}\n  - {at: 5s, ramp: 1ns, set: {heart_rate_bpm: 0}}\n"))
 	f.Add([]byte(base + "timeline:\n  - {at: 1s, set: {spo2_pct: 130}}\n  - {at: 0s, press: snooze}\n"))
+	f.Add([]byte(base + "timeline:\n  - {at: 1s, ramp: 1m, set: {eeg: {stage: n3, delta: 9000}}}\n" +
+		"  - {at: 2s, fault: {device: ads1299, kind: lead_off, channels: [8, 1]}}\n" +
+		"  - {at: 3s, fault: {device: ads1115, kind: saturate, for: 1s}}\n" +
+		"  - {at: 4s, event: {kind: movement, for: 5s}}\n  - {at: 4s, event: {kind: scr, amplitude_us: 1}}\n"))
+	f.Add([]byte("baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.5, eeg: {stage: n2, gamma: 0}}\n" +
+		"timeline:\n  - {at: 1s, fault: {device: tmp117, kind: lead_off, channels: [0]}}\n  - {at: 2s, event: {kind: blink}}\n"))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data)
@@ -46,9 +52,12 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 			for _, dev := range devices {
-				if k := s.FaultAt(dev, d); k != "" && !slices.Contains(faultKinds, k) {
+				if k := s.FaultAt(dev, d); k != "" && !slices.Contains(deviceFaults[dev], k) {
 					t.Fatalf("FaultAt(%s, %v) = %q", dev, d, k)
 				}
+			}
+			if off := s.LeadOffAt(d); (off != 0) != (s.FaultAt(DeviceADS1299, d) == FaultLeadOff) {
+				t.Fatalf("LeadOffAt(%v) = %v with FaultAt(ads1299) %q", d, off, s.FaultAt(DeviceADS1299, d))
 			}
 		}
 		if v := s.VitalsAt(s.Duration()); v != s.VitalsAt(s.Duration()+time.Hour) {
@@ -57,6 +66,23 @@ func FuzzParse(f *testing.F) {
 		for _, p := range s.PressesBetween(-1, s.Duration()) {
 			if !slices.Contains(pressKinds, p) {
 				t.Fatalf("press %q", p)
+			}
+		}
+		events := 0
+		for _, st := range s.Timeline {
+			if st.Event != nil {
+				events++
+			}
+		}
+		evs := s.EventsBetween(-1, s.Duration())
+		if evs.Len() != events {
+			t.Fatalf("EventsBetween over the whole scenario has %d events, the timeline %d", evs.Len(), events)
+		}
+		for ev := range evs.All() {
+			lasts := ev.Kind == EventBlink || ev.Kind == EventMovement
+			if !slices.Contains(eventKinds, ev.Kind) || lasts != (ev.For > 0) || (ev.Kind == EventSCR) != (ev.AmplitudeUS > 0) ||
+				ev.At+ev.For > s.Duration() {
+				t.Fatalf("event %+v (Duration %v)", ev, s.Duration())
 			}
 		}
 	})

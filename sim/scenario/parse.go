@@ -20,10 +20,11 @@ import (
 // durations stay text until validation so that a bad one is reported with
 // the step it belongs to.
 type fileDoc struct {
-	Name     string     `yaml:"name"`
-	Baseline *vitalsDoc `yaml:"baseline"`
-	Occupied *bool      `yaml:"occupied"`
-	Timeline []stepDoc  `yaml:"timeline"`
+	Name     string        `yaml:"name"`
+	Baseline *vitalsDoc    `yaml:"baseline"`
+	Occupied *bool         `yaml:"occupied"`
+	Timeline []stepDoc     `yaml:"timeline"`
+	Playback []playbackDoc `yaml:"playback"`
 }
 
 type vitalsDoc struct {
@@ -31,6 +32,17 @@ type vitalsDoc struct {
 	SpO2Pct           *float64 `yaml:"spo2_pct"`
 	SkinConductanceUS *float64 `yaml:"skin_conductance_us"`
 	BodyTempC         *float64 `yaml:"body_temp_c"`
+	EEG               *eegDoc  `yaml:"eeg"`
+}
+
+type eegDoc struct {
+	Stage *string  `yaml:"stage"`
+	Delta *float64 `yaml:"delta"`
+	Theta *float64 `yaml:"theta"`
+	Alpha *float64 `yaml:"alpha"`
+	Sigma *float64 `yaml:"sigma"`
+	Beta  *float64 `yaml:"beta"`
+	Gamma *float64 `yaml:"gamma"`
 }
 
 type stepDoc struct {
@@ -40,16 +52,37 @@ type stepDoc struct {
 	Fault    *faultDoc  `yaml:"fault"`
 	Press    *string    `yaml:"press"`
 	Occupied *bool      `yaml:"occupied"`
+	Event    *eventDoc  `yaml:"event"`
 }
 
 type faultDoc struct {
-	Device *string `yaml:"device"`
-	Kind   *string `yaml:"kind"`
-	For    *string `yaml:"for"`
+	Device   *string `yaml:"device"`
+	Kind     *string `yaml:"kind"`
+	For      *string `yaml:"for"`
+	Channels *[]int  `yaml:"channels"`
 }
 
+type eventDoc struct {
+	Kind        *string  `yaml:"kind"`
+	For         *string  `yaml:"for"`
+	AmplitudeUS *float64 `yaml:"amplitude_us"`
+}
+
+type playbackDoc struct {
+	Device *string  `yaml:"device"`
+	File   *string  `yaml:"file"`
+	RateHz *float64 `yaml:"rate_hz"`
+	Loop   *bool    `yaml:"loop"`
+}
+
+// array returns the vitals the document gives, the EEG bands after the
+// four others; a stage is not resolved here.
 func (v *vitalsDoc) array() [numVitals]*float64 {
-	return [numVitals]*float64{v.HeartRateBPM, v.SpO2Pct, v.SkinConductanceUS, v.BodyTempC}
+	a := [numVitals]*float64{v.HeartRateBPM, v.SpO2Pct, v.SkinConductanceUS, v.BodyTempC}
+	if e := v.EEG; e != nil {
+		copy(a[vitalEEG:], []*float64{e.Delta, e.Theta, e.Alpha, e.Sigma, e.Beta, e.Gamma})
+	}
+	return a
 }
 
 // vitalSpec is what validation knows about one vital. The ranges are what a
@@ -61,17 +94,31 @@ type vitalSpec struct {
 	positive bool // a baseline of 0 would be a sleeper without a pulse
 }
 
+// maxBandPowerUV2 bounds an EEG band's power: scalp delta in N3 reaches a
+// few thousand µV² in children, ten times the adult N2/N3 of StageBands.
+const maxBandPowerUV2 = 10000
+
 var vitalSpecs = [numVitals]vitalSpec{
-	vitalHR:   {key: "heart_rate_bpm", lo: 0, hi: 300, positive: true},
-	vitalSpO2: {key: "spo2_pct", lo: 0, hi: 100, positive: true},
-	vitalSC:   {key: "skin_conductance_us", lo: 0, hi: 100},
-	vitalTemp: {key: "body_temp_c", lo: 20, hi: 45, positive: true},
+	vitalHR:      {key: "heart_rate_bpm", lo: 0, hi: 300, positive: true},
+	vitalSpO2:    {key: "spo2_pct", lo: 0, hi: 100, positive: true},
+	vitalSC:      {key: "skin_conductance_us", lo: 0, hi: 100},
+	vitalTemp:    {key: "body_temp_c", lo: 20, hi: 45, positive: true},
+	vitalEEG + 0: {key: "eeg.delta", hi: maxBandPowerUV2},
+	vitalEEG + 1: {key: "eeg.theta", hi: maxBandPowerUV2},
+	vitalEEG + 2: {key: "eeg.alpha", hi: maxBandPowerUV2},
+	vitalEEG + 3: {key: "eeg.sigma", hi: maxBandPowerUV2},
+	vitalEEG + 4: {key: "eeg.beta", hi: maxBandPowerUV2},
+	vitalEEG + 5: {key: "eeg.gamma", hi: maxBandPowerUV2},
 }
 
 // Parse reads a scenario from YAML and validates it. Every problem found is
 // reported, one error per line, each naming the key (as in
 // "timeline[2].set.spo2_pct") and, where it can, the line of the file.
-func Parse(data []byte) (*Scenario, error) {
+// Recordings it plays are loaded with relative paths against the working
+// directory; Load takes them against the scenario file's.
+func Parse(data []byte) (*Scenario, error) { return parse(data, "") }
+
+func parse(data []byte, dir string) (*Scenario, error) {
 	// The first pass reads the document as a tree to report syntax errors
 	// and to map each key back to its line; the second decodes it strictly.
 	var root yaml.Node
@@ -105,193 +152,179 @@ func Parse(data []byte) (*Scenario, error) {
 		}
 		return nil, err
 	}
-	return build(&doc, idx)
+	return build(&doc, idx, dir)
 }
 
 // maxDuration bounds `at + ramp` and `at + for`, which must stay representable.
 const maxDuration = time.Duration(math.MaxInt64)
 
-// build validates a decoded document and compiles it.
-func build(doc *fileDoc, idx *nodeIndex) (*Scenario, error) {
-	var errs []error
-	bad := func(path, format string, args ...any) {
-		msg := path + ": " + fmt.Sprintf(format, args...)
-		if line := idx.lineOf(path); line > 0 {
-			msg += fmt.Sprintf(" (line %d)", line)
-		}
-		errs = append(errs, errors.New(msg))
-	}
-	// duration parses an optional duration key; ok is false when it is
-	// present and bad (and reported).
-	duration := func(path string, text *string) (d time.Duration, ok bool) {
-		if text == nil {
-			return 0, true
-		}
-		d, err := time.ParseDuration(*text)
-		switch {
-		case err != nil:
-			bad(path, "%q is not a duration (write e.g. 10s or 1m30s)", *text)
-			return 0, false
-		case d < 0:
-			bad(path, "%s is negative", d)
-			return 0, false
-		}
-		return d, true
-	}
+// checker collects the problems validation finds, each naming its key and
+// the key's line.
+type checker struct {
+	idx  *nodeIndex
+	errs []error
+}
 
+func (c *checker) bad(path, format string, args ...any) {
+	msg := path + ": " + fmt.Sprintf(format, args...)
+	if line := c.idx.lineOf(path); line > 0 {
+		msg += fmt.Sprintf(" (line %d)", line)
+	}
+	c.errs = append(c.errs, errors.New(msg))
+}
+
+// duration parses an optional duration key; ok is false when it is present
+// and bad (and reported).
+func (c *checker) duration(path string, text *string) (d time.Duration, ok bool) {
+	if text == nil {
+		return 0, true
+	}
+	d, err := time.ParseDuration(*text)
+	switch {
+	case err != nil:
+		c.bad(path, "%q is not a duration (write e.g. 10s or 1m30s)", *text)
+		return 0, false
+	case d < 0:
+		c.bad(path, "%s is negative", d)
+		return 0, false
+	}
+	return d, true
+}
+
+// build validates a decoded document and compiles it. Each top-level key
+// has its piece; each kind of timeline step has its own (stepKinds).
+func build(doc *fileDoc, idx *nodeIndex, dir string) (*Scenario, error) {
+	c := &checker{idx: idx}
 	s := &Scenario{Name: doc.Name, Occupied: doc.Occupied == nil || *doc.Occupied}
-
-	if doc.Baseline == nil {
-		bad("baseline", "missing (give %s)", vitalKeys())
-	} else {
-		var base [numVitals]float64
-		for i, v := range doc.Baseline.array() {
-			spec := vitalSpecs[i]
-			path := "baseline." + spec.key
-			switch {
-			case v == nil:
-				bad(path, "missing")
-			case !spec.contains(*v):
-				bad(path, "%g is outside %g..%g", *v, spec.lo, spec.hi)
-			case spec.positive && *v <= 0:
-				bad(path, "%g must be above 0", *v)
-			default:
-				base[i] = *v
-			}
-		}
-		s.Baseline = vitalsFromArray(base)
+	s.Baseline = c.baseline(doc.Baseline)
+	s.Timeline = c.timeline(doc.Timeline)
+	recs, loaded := c.recordings(doc.Playback, dir)
+	s.Recordings = recs
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
 	}
+	s.plan = compile(s.Baseline, s.Occupied, s.Timeline, loaded)
+	return s, nil
+}
 
+// baseline validates the vitals at the start: every vital is required but
+// the EEG, whose bands left out take their stage's (DefaultStage's without
+// one).
+func (c *checker) baseline(d *vitalsDoc) Vitals {
+	if d == nil {
+		c.bad("baseline", "missing (give %s)", vitalKeys())
+		return Vitals{}
+	}
+	given := d.array()
+	stage := DefaultStage
+	if d.EEG != nil {
+		if st, ok := c.stage("baseline.eeg", d.EEG); ok && st != "" {
+			stage = st
+		}
+	}
+	defaults := stageBands[stage].Array()
+	var base [numVitals]float64
+	for i, v := range given {
+		spec := vitalSpecs[i]
+		path := "baseline." + spec.key
+		switch {
+		case v == nil && i >= vitalEEG:
+			base[i] = defaults[i-vitalEEG]
+		case v == nil:
+			c.bad(path, "missing")
+		case !spec.contains(*v):
+			c.bad(path, "%g is outside %g..%g", *v, spec.lo, spec.hi)
+		case spec.positive && *v <= 0:
+			c.bad(path, "%g must be above 0", *v)
+		default:
+			base[i] = *v
+		}
+	}
+	return vitalsFromArray(base)
+}
+
+// stage validates an eeg mapping's stage, "" when it names none; ok is
+// false when it names an unknown one. An eeg mapping must give a stage or
+// a band.
+func (c *checker) stage(path string, e *eegDoc) (stage string, ok bool) {
+	if e.Stage == nil {
+		if e.Delta == nil && e.Theta == nil && e.Alpha == nil && e.Sigma == nil && e.Beta == nil && e.Gamma == nil {
+			c.bad(path, "names no band (give stage or at least one of delta, theta, alpha, sigma, beta, gamma)")
+		}
+		return "", true
+	}
+	if !slices.Contains(stages, *e.Stage) {
+		c.bad(path+".stage", "%q is not a stage (one of %s)", *e.Stage, strings.Join(stages, ", "))
+		return "", false
+	}
+	return *e.Stage, true
+}
+
+// timeline validates the steps: each one's `at` and `ramp` here, then the
+// piece of the one kind it gives.
+func (c *checker) timeline(docs []stepDoc) []Step {
+	var out []Step
 	var prevAt time.Duration
 	prevStep := -1
-	for i, sd := range doc.Timeline {
+	for i := range docs {
+		sd := &docs[i]
 		path := fmt.Sprintf("timeline[%d]", i)
 		var st Step
 
 		if sd.At == nil {
-			bad(path+".at", "missing")
-		} else if at, ok := duration(path+".at", sd.At); ok {
+			c.bad(path+".at", "missing")
+		} else if at, ok := c.duration(path+".at", sd.At); ok {
 			st.At = at
 			if prevStep >= 0 && at < prevAt {
-				bad(path+".at", "%s is before timeline[%d].at %s (steps must be in time order)", at, prevStep, prevAt)
+				c.bad(path+".at", "%s is before timeline[%d].at %s (steps must be in time order)", at, prevStep, prevAt)
 			}
 			prevAt, prevStep = at, i
 		}
 
-		var kinds []string
-		if sd.Set != nil {
-			kinds = append(kinds, "set")
-		}
-		if sd.Fault != nil {
-			kinds = append(kinds, "fault")
-		}
-		if sd.Press != nil {
-			kinds = append(kinds, "press")
-		}
-		if sd.Occupied != nil {
-			kinds = append(kinds, "occupied")
-			v := *sd.Occupied
-			st.Occupied = &v
-		}
-		if len(kinds) != 1 {
-			has := "none"
-			if len(kinds) > 1 {
-				has = strings.Join(kinds, " and ")
+		var given []string
+		for _, k := range stepKinds {
+			if k.given(sd) {
+				given = append(given, k.key)
 			}
-			bad(path, "needs exactly one of set, fault, press, occupied (has %s)", has)
+		}
+		if len(given) != 1 {
+			has := "none"
+			if len(given) > 1 {
+				has = strings.Join(given, " and ")
+			}
+			c.bad(path, "needs exactly one of %s (has %s)", stepKindKeys(), has)
 		}
 
 		if sd.Ramp != nil {
 			if sd.Set == nil {
-				bad(path+".ramp", "only a set step ramps")
-			} else if ramp, ok := duration(path+".ramp", sd.Ramp); ok {
+				c.bad(path+".ramp", "only a set step ramps")
+			} else if ramp, ok := c.duration(path+".ramp", sd.Ramp); ok {
 				if ramp > maxDuration-st.At {
-					bad(path+".ramp", "%s after %s ends too late to represent", ramp, st.At)
+					c.bad(path+".ramp", "%s after %s ends too late to represent", ramp, st.At)
 				} else {
 					st.Ramp = ramp
 				}
 			}
 		}
 
-		if sd.Set != nil {
-			t := &Targets{}
-			targets := [numVitals]**float64{&t.HeartRateBPM, &t.SpO2Pct, &t.SkinConductanceUS, &t.BodyTempC}
-			named := false
-			for j, v := range sd.Set.array() {
-				if v == nil {
-					continue
-				}
-				named = true
-				spec := vitalSpecs[j]
-				if !spec.contains(*v) {
-					bad(path+".set."+spec.key, "%g is outside %g..%g", *v, spec.lo, spec.hi)
-					continue
-				}
-				val := *v
-				*targets[j] = &val
-			}
-			if !named {
-				bad(path+".set", "names no vital (give at least one of %s)", vitalKeys())
-			}
-			st.Set = t
-		}
-
-		if fd := sd.Fault; fd != nil {
-			f := &Fault{}
-			switch {
-			case fd.Device == nil:
-				bad(path+".fault.device", "missing (one of %s)", strings.Join(devices, ", "))
-			case !slices.Contains(devices, *fd.Device):
-				bad(path+".fault.device", "%q is not a device (one of %s)", *fd.Device, strings.Join(devices, ", "))
-			default:
-				f.Device = *fd.Device
-			}
-			switch {
-			case fd.Kind == nil:
-				bad(path+".fault.kind", "missing (one of %s)", strings.Join(faultKinds, ", "))
-			case !slices.Contains(faultKinds, *fd.Kind):
-				bad(path+".fault.kind", "%q is not a fault kind (one of %s)", *fd.Kind, strings.Join(faultKinds, ", "))
-			default:
-				f.Kind = *fd.Kind
-			}
-			if forD, ok := duration(path+".fault.for", fd.For); ok && fd.For != nil {
-				switch {
-				case forD == 0:
-					bad(path+".fault.for", "0s ends the fault as it starts (leave for out to keep it until the end)")
-				case forD > maxDuration-st.At:
-					bad(path+".fault.for", "%s after %s ends too late to represent", forD, st.At)
-				default:
-					f.For = forD
-				}
-			}
-			st.Fault = f
-		}
-
-		if sd.Press != nil {
-			if slices.Contains(pressKinds, *sd.Press) {
-				st.Press = *sd.Press
-			} else {
-				bad(path+".press", "%q is not a press (one of %s)", *sd.Press, strings.Join(pressKinds, ", "))
+		for _, k := range stepKinds {
+			if k.given(sd) {
+				k.build(c, path+"."+k.key, sd, &st)
 			}
 		}
-
-		s.Timeline = append(s.Timeline, st)
+		out = append(out, st)
 	}
-
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	s.plan = compile(s.Baseline, s.Occupied, s.Timeline)
-	return s, nil
+	return out
 }
 
 func (v vitalSpec) contains(x float64) bool {
 	return x >= v.lo && x <= v.hi // false for NaN
 }
 
+// vitalKeys lists the vitals a baseline requires.
 func vitalKeys() string {
-	keys := make([]string, len(vitalSpecs))
-	for i, v := range vitalSpecs {
+	keys := make([]string, vitalEEG)
+	for i, v := range vitalSpecs[:vitalEEG] {
 		keys[i] = v.key
 	}
 	return strings.Join(keys, ", ")
@@ -390,7 +423,7 @@ var (
 // "unknown key" errors to say what was meant.
 var allowedKeys = func() map[string]string {
 	m := map[string]string{}
-	for _, v := range []any{fileDoc{}, vitalsDoc{}, stepDoc{}, faultDoc{}} {
+	for _, v := range []any{fileDoc{}, vitalsDoc{}, eegDoc{}, stepDoc{}, faultDoc{}, eventDoc{}, playbackDoc{}} {
 		t := reflect.TypeOf(v)
 		var keys []string
 		for i := range t.NumField() {
@@ -481,6 +514,10 @@ func describeType(goType string) string {
 	switch {
 	case goType == "float64":
 		return "a number"
+	case goType == "int":
+		return "a whole number"
+	case goType == "bool":
+		return "true or false"
 	case goType == "string":
 		return "a single value"
 	case strings.HasPrefix(goType, "[]"):

@@ -8,52 +8,19 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sleegation/podd/sim/playback"
 )
-
-// The devices a fault step can name: the simulated chips with a fault
-// injection point on their bus.
-const (
-	DeviceMAX30102 = "max30102"
-	DeviceAPA102   = "apa102"
-)
-
-// The faults a device can have. They are the same words as sim.Fault, kept as
-// plain strings so that this package does not depend on the bus it drives.
-const (
-	FaultNACK       = "nack"
-	FaultStuck      = "stuck"
-	FaultDisconnect = "disconnect"
-)
-
-// The buttons a press step can press.
-const (
-	PressConsent = "consent"
-	PressPanic   = "panic"
-)
-
-var (
-	devices    = []string{DeviceMAX30102, DeviceAPA102}
-	faultKinds = []string{FaultNACK, FaultStuck, FaultDisconnect}
-	pressKinds = []string{PressConsent, PressPanic}
-)
-
-// Devices returns the device names a fault step may name, so that the
-// simulator can check that it hosts a model for each. The slice is a copy.
-func Devices() []string { return slices.Clone(devices) }
-
-// FaultKinds returns the fault kinds a fault step may inject. The slice is a copy.
-func FaultKinds() []string { return slices.Clone(faultKinds) }
-
-// PressKinds returns the buttons a press step may press. The slice is a copy.
-func PressKinds() []string { return slices.Clone(pressKinds) }
 
 // Vitals are the sleeper's physiology at one moment, in the units of the
-// telemetry contract.
+// telemetry contract. A plain value with no map or slice, so that VitalsAt
+// can return it for every sample without allocating.
 type Vitals struct {
 	HeartRateBPM      float64
 	SpO2Pct           float64
 	SkinConductanceUS float64
 	BodyTempC         float64
+	EEG               EEGBands // absolute band powers, µV²
 }
 
 // Targets are the values a set step moves vitals toward. A nil field leaves
@@ -63,17 +30,21 @@ type Targets struct {
 	SpO2Pct           *float64
 	SkinConductanceUS *float64
 	BodyTempC         *float64
+	EEG               EEGTargets
 }
 
 // Fault is a fault step's injection.
 type Fault struct {
 	Device string        // one of Devices()
-	Kind   string        // one of FaultKinds()
+	Kind   string        // one of FaultKindsOf(Device)
 	For    time.Duration // 0: until the end of the scenario
+	// Channels are the ADS1299 channels a lead_off fault takes off
+	// (AllChannels when the step names none); 0 for other kinds.
+	Channels Channels
 }
 
-// Step is one timeline entry. Exactly one of Set, Fault, Press and
-// Occupied is given.
+// Step is one timeline entry. Exactly one of Set, Fault, Press, Occupied
+// and Event is given.
 type Step struct {
 	At    time.Duration // since the daemon started
 	Ramp  time.Duration // set steps only: time to reach the targets linearly; 0 is a step change
@@ -83,11 +54,12 @@ type Step struct {
 	// Occupied: the sleeper lies down in the pod (true) or leaves it
 	// (false), with their finger on the pulse oximeter or off it.
 	Occupied *bool
+	Event    *Event
 }
 
 // Scenario is a validated script of the sleeper's night. Build it with Parse
-// or Load: they also precompute the tables that let VitalsAt, FaultAt and
-// PressesBetween answer without allocating. Its fields are for reading;
+// or Load: they also precompute the tables that let VitalsAt, FaultAt,
+// LeadOffAt, EventsBetween and the recordings answer without allocating. Its fields are for reading;
 // changing them after Parse does not change the answers.
 type Scenario struct {
 	Name     string
@@ -96,19 +68,23 @@ type Scenario struct {
 	// top-level `occupied`, true when left out).
 	Occupied bool
 	Timeline []Step
+	// Recordings are the file's `playback` entries, loaded by Parse or
+	// Load; Playback returns each device's.
+	Recordings []Recording
 
 	plan *plan
 }
 
-// Load reads and parses the scenario file at path. A scenario without a name
-// takes the file's base name without its extension, so that the daemon can
-// report which script it runs.
+// Load reads and parses the scenario file at path, and loads the recordings
+// it plays, relative paths against the file's directory. A scenario without
+// a name takes the file's base name without its extension, so that the
+// daemon can report which script it runs.
 func Load(path string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", path, err)
 	}
-	s, err := Parse(data)
+	s, err := parse(data, filepath.Dir(path))
 	if err != nil {
 		// Each problem is its own line; each line names the file so that a
 		// technician reading one line of the log knows where to look.
@@ -141,11 +117,31 @@ func (s *Scenario) VitalsAt(d time.Duration) Vitals {
 }
 
 // FaultAt returns the fault device has d after the start: "" when it is
-// healthy, else one of FaultKinds(). A fault step replaces any fault the
-// device already has, so when the later fault's `for` runs out the device
-// is healthy even if the earlier fault would have lasted longer. A fault is
-// active from its `at` (included) to `at + for` (excluded).
+// healthy, else one of FaultKindsOf(device). A fault step replaces any fault
+// the device already has, so when the later fault's `for` runs out the
+// device is healthy even if the earlier fault would have lasted longer. A
+// fault is active from its `at` (included) to `at + for` (excluded). It does
+// not allocate.
 func (s *Scenario) FaultAt(device string, d time.Duration) string {
+	sp, ok := s.faultAt(device, d)
+	if !ok {
+		return ""
+	}
+	return sp.kind
+}
+
+// LeadOffAt returns the ADS1299 channels whose electrodes are off d after
+// the start: those of the lead_off fault the ads1299 has then, none when
+// its fault is another or it has none. It does not allocate.
+func (s *Scenario) LeadOffAt(d time.Duration) Channels {
+	sp, ok := s.faultAt(DeviceADS1299, d)
+	if !ok || sp.kind != FaultLeadOff {
+		return 0
+	}
+	return sp.channels
+}
+
+func (s *Scenario) faultAt(device string, d time.Duration) (faultSpan, bool) {
 	spans := s.mustPlan().faults[device]
 	n, _ := slices.BinarySearchFunc(spans, d, func(sp faultSpan, d time.Duration) int {
 		if sp.start <= d {
@@ -154,13 +150,10 @@ func (s *Scenario) FaultAt(device string, d time.Duration) string {
 		return 1
 	})
 	if n == 0 {
-		return ""
+		return faultSpan{}, false
 	}
 	sp := spans[n-1]
-	if sp.open || d < sp.end {
-		return sp.kind
-	}
-	return ""
+	return sp, sp.open || d < sp.end
 }
 
 // PressesBetween returns the presses with from < at <= to, in timeline
@@ -172,14 +165,7 @@ func (s *Scenario) PressesBetween(from, to time.Duration) []string {
 	if to <= from {
 		return nil
 	}
-	after := func(at, d time.Duration) int {
-		if at <= d {
-			return -1
-		}
-		return 1
-	}
-	i, _ := slices.BinarySearchFunc(p.pressAt, from, after)
-	j, _ := slices.BinarySearchFunc(p.pressAt, to, after)
+	i, j := between(p.pressAt, from, to)
 	if i >= j {
 		return nil
 	}
@@ -203,10 +189,11 @@ func (s *Scenario) OccupiedAt(d time.Duration) bool {
 }
 
 // Duration returns the time of the scenario's last change: the end of its
-// last ramp or fault, or its last step. A ramp or fault cut short by a later
-// step of the same vital or device ends where it is cut. A fault without
-// `for` changes things only when it starts. From Duration on, every answer
-// stays the same.
+// last ramp, fault, blink or movement, or its last step. A ramp or fault cut
+// short by a later step of the same vital or device ends where it is cut. A
+// fault without `for` changes things only when it starts. From Duration on,
+// every answer of the timeline stays the same; a recording plays on to its
+// own End, or for ever if it loops.
 func (s *Scenario) Duration() time.Duration { return s.mustPlan().end }
 
 func (s *Scenario) mustPlan() *plan {
@@ -218,24 +205,43 @@ func (s *Scenario) mustPlan() *plan {
 
 // The vitals in a fixed order, so that the tables can be arrays indexed by
 // vital and the per-sample path loops instead of naming each field.
+// The EEG bands follow the four vitals, in the order of EEGBands.
 const (
 	vitalHR = iota
 	vitalSpO2
 	vitalSC
 	vitalTemp
-	numVitals
+	vitalEEG  // the first band, delta
+	numVitals = vitalEEG + NumEEGBands
 )
 
 func (v Vitals) array() [numVitals]float64 {
-	return [numVitals]float64{v.HeartRateBPM, v.SpO2Pct, v.SkinConductanceUS, v.BodyTempC}
+	a := [numVitals]float64{v.HeartRateBPM, v.SpO2Pct, v.SkinConductanceUS, v.BodyTempC}
+	eeg := v.EEG.Array()
+	copy(a[vitalEEG:], eeg[:])
+	return a
 }
 
 func vitalsFromArray(a [numVitals]float64) Vitals {
-	return Vitals{HeartRateBPM: a[vitalHR], SpO2Pct: a[vitalSpO2], SkinConductanceUS: a[vitalSC], BodyTempC: a[vitalTemp]}
+	return Vitals{
+		HeartRateBPM: a[vitalHR], SpO2Pct: a[vitalSpO2], SkinConductanceUS: a[vitalSC], BodyTempC: a[vitalTemp],
+		EEG: eegFromArray([NumEEGBands]float64(a[vitalEEG:])),
+	}
 }
 
 func (t *Targets) array() [numVitals]*float64 {
-	return [numVitals]*float64{t.HeartRateBPM, t.SpO2Pct, t.SkinConductanceUS, t.BodyTempC}
+	a := [numVitals]*float64{t.HeartRateBPM, t.SpO2Pct, t.SkinConductanceUS, t.BodyTempC}
+	eeg := t.EEG.array()
+	copy(a[vitalEEG:], eeg[:])
+	return a
+}
+
+// fields returns where each target goes, for building a Targets.
+func (t *Targets) fields() [numVitals]**float64 {
+	a := [numVitals]**float64{&t.HeartRateBPM, &t.SpO2Pct, &t.SkinConductanceUS, &t.BodyTempC}
+	eeg := t.EEG.fields()
+	copy(a[vitalEEG:], eeg[:])
+	return a
 }
 
 // plan is a scenario compiled for lookups by time.
@@ -245,6 +251,9 @@ type plan struct {
 	faults   map[string][]faultSpan
 	pressAt  []time.Duration
 	presses  []string
+	eventAt  []time.Duration
+	events   []Event
+	playback map[string]*playback.Playback
 	// occupied at the start, then the occupied steps' times and values.
 	occupied   bool
 	occupiedAt []time.Duration
@@ -289,14 +298,15 @@ type faultSpan struct {
 	start, end time.Duration
 	open       bool // no `for`: until the end
 	kind       string
+	channels   Channels // lead_off
 }
 
 // compile turns a validated timeline into lookup tables. A set step starts
 // each vital it names from the value that vital has at the step's `at`,
 // which is where an earlier ramp has got to if it is still running; the
 // earlier ramp stops there.
-func compile(baseline Vitals, occupied bool, timeline []Step) *plan {
-	p := &plan{baseline: baseline.array(), faults: map[string][]faultSpan{}, occupied: occupied}
+func compile(baseline Vitals, occupied bool, timeline []Step, recordings map[string]*playback.Playback) *plan {
+	p := &plan{baseline: baseline.array(), faults: map[string][]faultSpan{}, occupied: occupied, playback: recordings}
 	for _, st := range timeline {
 		switch {
 		case st.Set != nil:
@@ -310,7 +320,7 @@ func compile(baseline Vitals, occupied bool, timeline []Step) *plan {
 		case st.Fault != nil:
 			f := st.Fault
 			p.faults[f.Device] = append(p.faults[f.Device], faultSpan{
-				start: st.At, end: st.At + f.For, open: f.For == 0, kind: f.Kind,
+				start: st.At, end: st.At + f.For, open: f.For == 0, kind: f.Kind, channels: f.Channels,
 			})
 		case st.Press != "":
 			p.pressAt = append(p.pressAt, st.At)
@@ -318,6 +328,10 @@ func compile(baseline Vitals, occupied bool, timeline []Step) *plan {
 		case st.Occupied != nil:
 			p.occupiedAt = append(p.occupiedAt, st.At)
 			p.occupiedTo = append(p.occupiedTo, *st.Occupied)
+		case st.Event != nil:
+			p.eventAt = append(p.eventAt, st.At)
+			p.events = append(p.events, *st.Event)
+			p.end = max(p.end, st.At+st.Event.For)
 		}
 		// A step of any kind is a change at its `at`.
 		p.end = max(p.end, st.At)

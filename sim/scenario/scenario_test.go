@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sleegation/podd/sim/playback"
 )
 
 const base = "baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.5}\n"
@@ -23,10 +25,13 @@ func mustParse(t testing.TB, src string) *Scenario {
 	return s
 }
 
+// awake is the EEG of a baseline that gives none.
+var awake = EEGBands{Delta: 15, Theta: 8, Alpha: 40, Sigma: 6, Beta: 8, Gamma: 1.5}
+
 func sec(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 func TestVitalsAt(t *testing.T) {
-	baseline := Vitals{HeartRateBPM: 60, SpO2Pct: 97, SkinConductanceUS: 2, BodyTempC: 36.5}
+	baseline := Vitals{HeartRateBPM: 60, SpO2Pct: 97, SkinConductanceUS: 2, BodyTempC: 36.5, EEG: awake}
 	withHR := func(hr float64) Vitals { v := baseline; v.HeartRateBPM = hr; return v }
 	type at struct {
 		d    time.Duration
@@ -64,7 +69,7 @@ func TestVitalsAt(t *testing.T) {
 			name:     "a ramp down",
 			timeline: "  - {at: 0s, ramp: 4s, set: {spo2_pct: 85}}\n",
 			at: []at{
-				{sec(1), Vitals{60, 94, 2, 36.5}}, {sec(4), Vitals{60, 85, 2, 36.5}},
+				{sec(1), Vitals{60, 94, 2, 36.5, awake}}, {sec(4), Vitals{60, 85, 2, 36.5, awake}},
 			},
 		},
 		{
@@ -93,8 +98,8 @@ func TestVitalsAt(t *testing.T) {
 			timeline: "  - {at: 0s, ramp: 10s, set: {heart_rate_bpm: 160}}\n" +
 				"  - {at: 5s, set: {spo2_pct: 90}}\n",
 			at: []at{
-				{sec(4), Vitals{100, 97, 2, 36.5}}, {sec(5), Vitals{110, 90, 2, 36.5}},
-				{sec(10), Vitals{160, 90, 2, 36.5}},
+				{sec(4), Vitals{100, 97, 2, 36.5, awake}}, {sec(5), Vitals{110, 90, 2, 36.5, awake}},
+				{sec(10), Vitals{160, 90, 2, 36.5, awake}},
 			},
 		},
 		{
@@ -106,7 +111,7 @@ func TestVitalsAt(t *testing.T) {
 		{
 			name:     "one step ramps several vitals together",
 			timeline: "  - {at: 0s, ramp: 8s, set: {heart_rate_bpm: 100, spo2_pct: 89, skin_conductance_us: 10, body_temp_c: 38.5}}\n",
-			at:       []at{{sec(2), Vitals{70, 95, 4, 37}}, {sec(8), Vitals{100, 89, 10, 38.5}}},
+			at:       []at{{sec(2), Vitals{70, 95, 4, 37, awake}}, {sec(8), Vitals{100, 89, 10, 38.5, awake}}},
 		},
 		{
 			name: "faults and presses do not move vitals",
@@ -300,7 +305,7 @@ timeline:
 	want := &Scenario{
 		Name:     "nightmare",
 		Occupied: true,
-		Baseline: Vitals{HeartRateBPM: 58, SpO2Pct: 97, SkinConductanceUS: 2, BodyTempC: 36.6},
+		Baseline: Vitals{HeartRateBPM: 58, SpO2Pct: 97, SkinConductanceUS: 2, BodyTempC: 36.6, EEG: awake},
 		Timeline: []Step{
 			{At: sec(10), Ramp: sec(5), Set: &Targets{HeartRateBPM: &hr}},
 			{At: sec(40), Fault: &Fault{Device: "max30102", Kind: "disconnect", For: sec(10)}},
@@ -354,15 +359,15 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			"unknown top-level key", base + "nmae: x\n",
-			[]string{"nmae: unknown key (allowed: name, baseline, occupied, timeline) (line 2)"},
+			[]string{"nmae: unknown key (allowed: name, baseline, occupied, timeline, playback) (line 2)"},
 		},
 		{
 			"unknown keys in a step, its set and its fault",
 			step("{at: 1s, sett: {heart_rate_bpm: 1}}", "{at: 2s, set: {hr: 1}}", "{at: 3s, fault: {device: apa102, kind: nack, until: 4s}}"),
 			[]string{
-				"timeline[0].sett: unknown key (allowed: at, ramp, set, fault, press, occupied) (line 3)",
-				"timeline[1].set.hr: unknown key (allowed: heart_rate_bpm, spo2_pct, skin_conductance_us, body_temp_c) (line 4)",
-				"timeline[2].fault.until: unknown key (allowed: device, kind, for) (line 5)",
+				"timeline[0].sett: unknown key (allowed: at, ramp, set, fault, press, occupied, event) (line 3)",
+				"timeline[1].set.hr: unknown key (allowed: heart_rate_bpm, spo2_pct, skin_conductance_us, body_temp_c, eeg) (line 4)",
+				"timeline[2].fault.until: unknown key (allowed: device, kind, for, channels) (line 5)",
 			},
 		},
 		{
@@ -387,7 +392,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			"an empty set", step("{at: 1s, set: {}}"),
-			[]string{"timeline[0].set: names no vital (give at least one of heart_rate_bpm, spo2_pct, skin_conductance_us, body_temp_c) (line 3)"},
+			[]string{"timeline[0].set: names no vital (give at least one of heart_rate_bpm, spo2_pct, skin_conductance_us, body_temp_c, eeg) (line 3)"},
 		},
 		{
 			"at missing, not a duration, negative",
@@ -405,13 +410,13 @@ func TestParseErrors(t *testing.T) {
 		{
 			"no kind, and two kinds", step("{at: 1s}", "{at: 2s, press: panic, set: {spo2_pct: 90}}"),
 			[]string{
-				"timeline[0]: needs exactly one of set, fault, press, occupied (has none) (line 3)",
-				"timeline[1]: needs exactly one of set, fault, press, occupied (has set and press) (line 4)",
+				"timeline[0]: needs exactly one of set, fault, press, occupied, event (has none) (line 3)",
+				"timeline[1]: needs exactly one of set, fault, press, occupied, event (has set and press) (line 4)",
 			},
 		},
 		{
 			"occupied with a press", step("{at: 2s, press: panic, occupied: false}"),
-			[]string{"timeline[0]: needs exactly one of set, fault, press, occupied (has press and occupied) (line 3)"},
+			[]string{"timeline[0]: needs exactly one of set, fault, press, occupied, event (has press and occupied) (line 3)"},
 		},
 		{
 			"ramp negative, ramp on a press", step("{at: 1s, ramp: -2s, set: {spo2_pct: 90}}", "{at: 2s, ramp: 2s, press: panic}"),
@@ -427,15 +432,15 @@ func TestParseErrors(t *testing.T) {
 		{
 			"fault device and kind missing", step("{at: 1s, fault: {for: 1s}}"),
 			[]string{
-				"timeline[0].fault.device: missing (one of max30102, apa102) (line 3)",
-				"timeline[0].fault.kind: missing (one of nack, stuck, disconnect) (line 3)",
+				"timeline[0].fault.device: missing (one of max30102, apa102, ads1299, ads1115, tmp117) (line 3)",
+				"timeline[0].fault.kind: missing (one of nack, stuck, disconnect, lead_off, saturate) (line 3)",
 			},
 		},
 		{
 			"fault device and kind unknown, for zero", step("{at: 1s, fault: {device: bme280, kind: smoke, for: 0s}}"),
 			[]string{
-				`timeline[0].fault.device: "bme280" is not a device (one of max30102, apa102) (line 3)`,
-				`timeline[0].fault.kind: "smoke" is not a fault kind (one of nack, stuck, disconnect) (line 3)`,
+				`timeline[0].fault.device: "bme280" is not a device (one of max30102, apa102, ads1299, ads1115, tmp117) (line 3)`,
+				`timeline[0].fault.kind: "smoke" is not a fault kind (one of nack, stuck, disconnect, lead_off, saturate) (line 3)`,
 				"timeline[0].fault.for: 0s ends the fault as it starts (leave for out to keep it until the end) (line 3)",
 			},
 		},
@@ -547,7 +552,10 @@ func TestShippedScenarios(t *testing.T) {
 		}
 		names = append(names, name)
 	}
-	for _, want := range []string{"calm", "desaturation", "nightmare", "sensor-loss", "tachycardia"} {
+	for _, want := range []string{
+		"calm", "desaturation", "nightmare", "sensor-loss", "tachycardia",
+		"ppg-heartpy", "ppg-no-finger", "eeg-n2", "eda-e4", "temp-e4",
+	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("../scenarios/%s.yaml missing or broken", want)
 		}
@@ -633,24 +641,47 @@ func TestShippedScenarios(t *testing.T) {
 }
 
 func TestLookupsDoNotAllocate(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"ppg.csv": "ir,red\n1,2\n3,4\n5,6\n", "eeg.csv": "t,ch1,ch8\n0,1,2\n0.1,3,4\n0.3,5,6\n"})
+	t.Chdir(dir)
 	s := mustParse(t, base+`timeline:
-  - {at: 0s, ramp: 10s, set: {heart_rate_bpm: 160}}
+  - {at: 0s, ramp: 10s, set: {heart_rate_bpm: 160, eeg: {stage: n3}}}
   - {at: 5s, ramp: 10s, set: {heart_rate_bpm: 60, spo2_pct: 90}}
   - {at: 6s, fault: {device: max30102, kind: stuck, for: 1s}}
+  - {at: 6s, fault: {device: ads1299, kind: lead_off, channels: [2, 5]}}
   - {at: 7s, press: consent}
+  - {at: 7s, event: {kind: blink, for: 200ms}}
+  - {at: 7s, event: {kind: scr, amplitude_us: 0.2}}
+playback:
+  - {device: max30102, file: ppg.csv, rate_hz: 100, loop: true}
+  - {device: ads1299, file: eeg.csv}
 `)
 	var sink Vitals
+	var sample playback.Sample
+	var n int
 	lookups := map[string]func(){
 		"VitalsAt":       func() { sink = s.VitalsAt(sec(7)) },
 		"FaultAt":        func() { _ = s.FaultAt(DeviceMAX30102, sec(6.5)) },
+		"LeadOffAt":      func() { _ = s.LeadOffAt(sec(6.5)) },
 		"PressesBetween": func() { _ = s.PressesBetween(sec(7), sec(8)) },
+		"EventsBetween": func() {
+			evs := s.EventsBetween(sec(6), sec(8))
+			for i := range evs.Len() {
+				n += int(evs.At(i).For)
+			}
+			for ev := range evs.All() {
+				n += int(ev.For)
+			}
+		},
+		"Playback(max30102).At": func() { sample, _ = s.Playback(DeviceMAX30102).At(sec(7.0123)) },
+		"Playback(ads1299).At":  func() { sample, _ = s.Playback(DeviceADS1299).At(sec(0.2)) },
 	}
 	for name, f := range lookups {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s allocates %v times per call", name, n)
 		}
 	}
-	_ = sink
+	_, _, _ = sink, sample, n
 }
 
 func TestKindListsAreCopies(t *testing.T) {
@@ -659,8 +690,14 @@ func TestKindListsAreCopies(t *testing.T) {
 		get  func() []string
 		want []string
 	}{
-		{"Devices", Devices, []string{"max30102", "apa102"}},
-		{"FaultKinds", FaultKinds, []string{"nack", "stuck", "disconnect"}},
+		{"Devices", Devices, []string{"max30102", "apa102", "ads1299", "ads1115", "tmp117"}},
+		{"FaultKinds", FaultKinds, []string{"nack", "stuck", "disconnect", "lead_off", "saturate"}},
+		{"FaultKindsOf(ads1299)", func() []string { return FaultKindsOf("ads1299") }, []string{"nack", "stuck", "disconnect", "lead_off", "saturate"}},
+		{"FaultKindsOf(tmp117)", func() []string { return FaultKindsOf("tmp117") }, []string{"nack", "stuck", "disconnect"}},
+		{"EventKinds", EventKinds, []string{"blink", "movement", "scr"}},
+		{"Stages", Stages, []string{"awake", "n2", "n3"}},
+		{"PlaybackDevices", PlaybackDevices, []string{"max30102", "ads1299", "ads1115", "tmp117"}},
+		{"PlaybackColumns(max30102)", func() []string { return PlaybackColumns("max30102") }, []string{"ir", "red"}},
 		{"PressKinds", PressKinds, []string{"consent", "panic"}},
 	}
 	for _, l := range lists {
