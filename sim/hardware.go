@@ -8,25 +8,36 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"github.com/sleegation/podd/sensors/eda"
 	"github.com/sleegation/podd/sim/scenario"
 )
 
-// Hardware is a whole simulated pod: the I²C bus with the pulse oximeter, the
-// SPI port with the LED strip, and the sleeper of a scenario.
+// Hardware is a whole simulated pod: the I²C bus with the pulse oximeter,
+// the skin conductance ADC and the thermometer, the SPI port with the LED
+// strip, and the sleeper of a scenario.
 type Hardware struct {
 	I2C      *I2CBus
 	SPI      *SPIPort
 	Oximeter *MAX30102
 	Strip    *APA102
+	// Skin is the ADS1115 of the skin conductance circuit (SkinCircuit) at
+	// SkinAddr; Thermo the TMP117 at ThermoAddr.
+	Skin   *ADS1115
+	Thermo *TMP117
 	// ConsentLine and PanicLine are the sleeper's buttons, each to ground
 	// on a line with its pull-up: a scenario's press holds the line Low for
 	// PressHold.
 	ConsentLine, PanicLine *Line
 
+	opts     HardwareOpts
 	scenario *scenario.Scenario
 	start    time.Time
 	log      *slog.Logger
 	occupied bool // what the oximeter model was last told
+	// The sleeper's signals besides the pulse: a wander of the skin
+	// temperature and a drift of the skin conductance on top of the
+	// scenario's values, functions of the time since the start.
+	tempWander, skinDrift func(time.Duration) float64
 	// held are the lines a press holds Low, with when they are released
 	// (scenario time); only Run's goroutine uses it.
 	held map[*Line]time.Duration
@@ -38,20 +49,64 @@ const PressHold = 200 * time.Millisecond
 // FaultPeriod is how often Run applies the scenario's faults.
 const FaultPeriod = 100 * time.Millisecond
 
+// HardwareOpts place the simulated chips as the pod's configuration wires
+// them.
+type HardwareOpts struct {
+	// SkinAddr and ThermoAddr are the ADS1115's and the TMP117's I²C
+	// addresses: 0x49 and 0x48 when zero.
+	SkinAddr, ThermoAddr uint16
+	// SkinCircuit is the skin conductance divider; eda.DefaultDivider
+	// when zero.
+	SkinCircuit eda.Divider
+}
+
+// RoomC is the temperature a thermometer off the body reads, °C.
+const RoomC = 22.0
+
 // NewHardware builds the simulated pod for sc, with the scenario's clock
-// starting at start and a strip of leds LEDs.
+// starting at start and a strip of leds LEDs, its chips where
+// HardwareOpts' defaults put them.
 func NewHardware(sc *scenario.Scenario, leds int, start time.Time, log *slog.Logger) (*Hardware, error) {
+	return NewHardwareWith(sc, leds, start, log, HardwareOpts{})
+}
+
+// NewHardwareWith is NewHardware with the chips placed by o.
+func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog.Logger, o HardwareOpts) (*Hardware, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Hardware{scenario: sc, start: start, log: log}
+	if o.SkinAddr == 0 {
+		o.SkinAddr = 0x49
+	}
+	if o.ThermoAddr == 0 {
+		o.ThermoAddr = 0x48
+	}
+	if o.SkinCircuit == (eda.Divider{}) {
+		o.SkinCircuit = eda.DefaultDivider
+	}
+	if err := o.SkinCircuit.Validate(); err != nil {
+		return nil, fmt.Errorf("sim.NewHardware: %w", err)
+	}
+	h := &Hardware{scenario: sc, start: start, log: log, opts: o}
+	h.tempWander = BodyTemperature{WanderC: 0.05, Seed: 117}.Celsius()
+	h.skinDrift = SkinConductance{DriftUS: 0.05, Seed: 1115}.Microsiemens()
 	h.Oximeter = NewMAX30102(func(t time.Time) (float64, float64) {
 		v := sc.VitalsAt(t.Sub(start))
 		return v.HeartRateBPM, v.SpO2Pct
 	}, 1)
+	if pb := sc.Playback(scenario.DeviceMAX30102); pb != nil {
+		h.Oximeter.SetRecording(ppgRecording(pb, func(t time.Time) float64 { return sc.VitalsAt(t.Sub(start)).SpO2Pct }, start))
+	}
+	h.Skin = NewADS1115(h.skinVolts)
+	h.Thermo = NewTMP117(h.bodyCelsius)
 	h.I2C = NewI2CBus("sim-i2c")
-	if err := h.I2C.Attach(MAX30102Addr, h.Oximeter); err != nil {
-		return nil, fmt.Errorf("sim.NewHardware: %w", err)
+	for _, d := range []struct {
+		addr uint16
+		dev  Device
+	}{{MAX30102Addr, h.Oximeter}, {o.SkinAddr, h.Skin}, {o.ThermoAddr, h.Thermo}} {
+		if err := h.I2C.Attach(d.addr, d.dev); err != nil {
+			return nil, fmt.Errorf("sim.NewHardware: %w", err)
+		}
 	}
 	h.ConsentLine = NewLine("SIM_CONSENT", 17)
 	h.PanicLine = NewLine("SIM_PANIC", 27)
@@ -85,8 +140,66 @@ func (h *Hardware) setFaults(now time.Duration) {
 		h.occupied = occ
 		h.Oximeter.SetFingerPresent(occ)
 	}
-	h.I2C.SetFault(MAX30102Addr, Fault(h.scenario.FaultAt(scenario.DeviceMAX30102, now)))
+	for _, d := range []struct {
+		name string
+		addr uint16
+	}{{scenario.DeviceMAX30102, MAX30102Addr}, {scenario.DeviceADS1115, h.opts.SkinAddr}, {scenario.DeviceTMP117, h.opts.ThermoAddr}} {
+		h.I2C.SetFault(d.addr, h.busFault(d.name, now))
+	}
+	sat := h.scenario.FaultAt(scenario.DeviceADS1115, now) == scenario.FaultSaturate
+	h.Skin.Saturate(sat)
+	h.Oximeter.SetSaturated(h.scenario.FaultAt(scenario.DeviceMAX30102, now) == scenario.FaultSaturate)
 	h.SPI.SetFault(Fault(h.scenario.FaultAt(scenario.DeviceAPA102, now)))
+}
+
+// busFault is the bus fault of a device at now: the scenario's nack, stuck
+// or disconnect, or a disconnect once its recording has ended.
+func (h *Hardware) busFault(device string, now time.Duration) Fault {
+	switch f := h.scenario.FaultAt(device, now); f {
+	case scenario.FaultNACK, scenario.FaultStuck, scenario.FaultDisconnect:
+		return Fault(f)
+	}
+	if pb := h.scenario.Playback(device); pb != nil && !pb.Loop() && now > pb.End() {
+		return FaultDisconnect
+	}
+	return FaultNone
+}
+
+// bodyCelsius is what the thermometer reads at t: the recording's
+// temperature, or the scenario's with a slow wander; the room's when no
+// one lies in the pod.
+func (h *Hardware) bodyCelsius(t time.Time) float64 {
+	d := t.Sub(h.start)
+	if pb := h.scenario.Playback(scenario.DeviceTMP117); pb != nil {
+		s, _ := pb.At(d)
+		return s[scenario.PlaybackTempC]
+	}
+	if !h.scenario.OccupiedAt(d) {
+		return RoomC
+	}
+	return h.scenario.VitalsAt(d).BodyTempC + h.tempWander(d)
+}
+
+// skinVolts is the voltage across the skin at t: the divider's for the
+// recording's conductance, or the scenario's tonic level with a slow drift
+// and its scr events' responses; the supply's (an open circuit) when no
+// one lies in the pod.
+func (h *Hardware) skinVolts(t time.Time) float64 {
+	d := t.Sub(h.start)
+	if pb := h.scenario.Playback(scenario.DeviceADS1115); pb != nil {
+		s, _ := pb.At(d)
+		return h.opts.SkinCircuit.Volts(s[scenario.PlaybackEDAUS])
+	}
+	if !h.scenario.OccupiedAt(d) {
+		return h.opts.SkinCircuit.Volts(0)
+	}
+	us := h.scenario.VitalsAt(d).SkinConductanceUS + h.skinDrift(d)
+	for ev := range h.scenario.EventsBetween(d-scrSpan, d).All() {
+		if ev.Kind == scenario.EventSCR {
+			us += ev.AmplitudeUS * scrShape((d - ev.At).Seconds())
+		}
+	}
+	return h.opts.SkinCircuit.Volts(us)
 }
 
 // apply sets the faults and occupancy of now, releases the buttons whose

@@ -119,6 +119,36 @@ type MAX30102 struct {
 	rng      *rand.Rand
 	lost     int
 	noFinger bool
+	// recording, when set, replaces the synthetic pulse (SetRecording).
+	recording func(time.Time) (ir, red float64)
+	saturated bool // SetSaturated
+}
+
+// SetSaturated models a photodiode flooded with light (ambient light
+// through the pod's canopy, a sensor lifted towards a lamp): while on,
+// every channel of every sample reads the ADC's full scale.
+func (m *MAX30102) SetSaturated(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.advance(time.Now())
+	m.saturated = on
+}
+
+// PerfusionIR is the model's perfusion index: the IR channel's pulse
+// amplitude relative to its DC level (2 %).
+const PerfusionIR = mxIRPerfusion
+
+// SetRecording replaces the synthetic pulse by a recorded one: rec gives,
+// at a sample's time, each channel's deviation from its DC level as a
+// fraction of it (counts = DC·(1 + dev); a systole makes it negative, as
+// less light comes back). The LED currents, ranges, averaging and noise
+// still apply. rec is called with the model's lock held and must not call
+// back into it; nil restores the synthetic pulse.
+func (m *MAX30102) SetRecording(rec func(t time.Time) (ir, red float64)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.advance(time.Now())
+	m.recording = rec
 }
 
 // NewMAX30102 returns a powered-up chip. vitals reports the sleeper's heart
@@ -296,7 +326,7 @@ func (m *MAX30102) advance(now time.Time) {
 		if hr > 0 {
 			m.phase = math.Mod(m.phase+hr/60*p.Seconds(), 1)
 		}
-		m.push(m.measure(hr, spo2))
+		m.push(m.measure(m.next, hr, spo2))
 		m.next = m.next.Add(p)
 	}
 }
@@ -326,7 +356,7 @@ func (m *MAX30102) push(s [3]uint32) {
 }
 
 // measure returns one FIFO sample: the counts for each slot.
-func (m *MAX30102) measure(hr, spo2 float64) [3]uint32 {
+func (m *MAX30102) measure(t time.Time, hr, spo2 float64) [3]uint32 {
 	ch, n := m.channels()
 	spo2Cfg := m.regs[mxRegSpO2Config]
 	gain := mxRefRangeNA / mxRanges[spo2Cfg>>5&0x03] * mxPulseWidths[spo2Cfg&0x03] / mxRefPulseWidth
@@ -341,6 +371,10 @@ func (m *MAX30102) measure(hr, spo2 float64) [3]uint32 {
 		pulse = ppgPulse(m.phase) - ppgPulseMean
 	}
 	r := vitals.RatioFromSpO2(spo2)
+	var recIR, recRed float64
+	if m.recording != nil && !m.noFinger {
+		recIR, recRed = m.recording(t)
+	}
 	var s [3]uint32
 	for i := range min(n, len(s)) {
 		var dc, k float64
@@ -358,7 +392,17 @@ func (m *MAX30102) measure(hr, spo2 float64) [3]uint32 {
 		if dc > 0 { // an LED that is off gives a channel of zeros
 			noise = math.Hypot(dc*mxNoiseFrac, mxNoiseFloor)
 		}
-		v := dc*(1-k*pulse) + noise/math.Sqrt(ave)*m.rng.NormFloat64()
+		mod := 1 - k*pulse
+		if m.recording != nil {
+			mod = 1 + recIR
+			if ch[i] == mxSlotRed {
+				mod = 1 + recRed
+			}
+		}
+		v := dc*mod + noise/math.Sqrt(ave)*m.rng.NormFloat64()
+		if m.saturated && dc > 0 {
+			v = mxADCMax
+		}
 		s[i] = uint32(math.Round(min(max(v, 0), mxADCMax))) & mask
 	}
 	return s
