@@ -59,7 +59,7 @@ const (
 	muxShort = 0x01 // CHnSET: inputs shorted
 	loffComp = 0x02 // CONFIG4: PD_LOFF_COMP, lead-off comparators on
 
-	fCLK      = 2.048e6 // internal oscillator, Hz
+	fCLK      = 2.048e6              // internal oscillator, Hz
 	resetWait = 9 * time.Microsecond // 18 tCLK
 	frameBits = 8 * FrameSize
 )

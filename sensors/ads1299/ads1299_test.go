@@ -55,12 +55,12 @@ func zero(time.Time, int) float64 { return 0 }
 
 func TestNewWritesConfiguration(t *testing.T) {
 	tests := []struct {
-		name                 string
-		opts                 *ads1299.Opts
-		config1              byte
-		chset                [8]byte
+		name                  string
+		opts                  *ads1299.Opts
+		config1               byte
+		chset                 [8]byte
 		loffP, loffN, config4 byte
-		rate, channels       int
+		rate, channels        int
 	}{
 		{"nil is DefaultOpts", nil, 0x95,
 			[8]byte{0x60, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60}, 0xFF, 0xFF, 0x02, 500, 8},
