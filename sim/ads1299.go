@@ -62,8 +62,10 @@ var adsGains = [8]float64{1, 2, 4, 6, 8, 12, 24, 24} // GAIN code 7 is reserved:
 //
 // Commands: WAKEUP, STANDBY, RESET, START, STOP, RDATAC, SDATAC, RDATA, and
 // RREG/WREG with their count byte (registers 0x00..0x17; the ID and
-// LOFF_STATP/N are read-only, CONFIG3's BIAS_STAT reads 0). In RDATAC mode
-// RREG and WREG are ignored, as on the chip, and every transaction shifts
+// LOFF_STATP/N are read-only, CONFIG3's BIAS_STAT reads 0). In standby the
+// model takes no command but WAKEUP (the datasheet forbids any other) and
+// shifts out zeros. In RDATAC mode RREG and WREG are ignored, as on the
+// chip, and every transaction shifts
 // out the newest conversion: a 27-byte frame (status 1100 | LOFF_STATP |
 // LOFF_STATN | GPIO[7:4], then channels 1 to 8, 24-bit two's complement,
 // MSB first), then zeros; RDATA does the same in SDATAC mode. The chip
@@ -232,6 +234,17 @@ func (m *ADS1299) Tx(w, r []byte) error {
 	left := 0
 	haveCount := false
 	for i := range n {
+		if m.standby && op == 0 {
+			// In standby the chip takes no command but WAKEUP
+			// (datasheet, "STANDBY").
+			if i < len(w) && w[i] == adsOpWakeup {
+				m.opcode(now, w[i], &frame, &out)
+			}
+			if i < len(r) {
+				r[i] = 0
+			}
+			continue
+		}
 		var o byte
 		if len(out) > 0 {
 			o, out = out[0], out[1:]

@@ -42,9 +42,11 @@ func TestADS1299ResetValues(t *testing.T) {
 	m := NewADS1299(constSignal(0), NewLine("DRDY", 1))
 	want := []byte{0x3E, 0x96, 0xC0, 0x60, 0x00, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61,
 		0, 0, 0, 0, 0, 0, 0, 0x0F, 0, 0, 0}
-	// Power-up is in RDATAC: RREG is ignored until SDATAC.
-	if got := adsRREG(t, m, 0, 24); bytes.Equal(got, want) {
-		t.Errorf("RREG answered in RDATAC mode")
+	// Power-up is in RDATAC: RREG is ignored until SDATAC, and the
+	// transaction shifts out a frame (no conversion yet: zeros after the
+	// status word C0 00 00).
+	if got := adsTx(t, m, 26, adsOpRREG, 23); !bytes.Equal(got, append([]byte{0xC0, 0, 0}, make([]byte, 23)...)) {
+		t.Errorf("RREG in RDATAC mode = % X, want a frame C0 00 00 and zeros", got)
 	}
 	adsTx(t, m, 0, adsOpSDATAC)
 	if got := adsRREG(t, m, 0, 24); !bytes.Equal(got, want) {
@@ -70,7 +72,7 @@ func TestADS1299RegisterAccess(t *testing.T) {
 		t.Errorf("LOFF..CH5SET = % X, want 00 10 20 30 81 61", got)
 	}
 	// Read-only: ID, LOFF_STATP/N, CONFIG3's BIAS_STAT.
-	adsTx(t, m, 0, adsOpWREG|0x00, 0, 0x00)
+	adsTx(t, m, 0, adsOpWREG, 0, 0x00) // ID
 	adsTx(t, m, 0, adsOpWREG|0x12, 1, 0xFF, 0xFF)
 	adsTx(t, m, 0, adsOpWREG|0x03, 0, 0xED)
 	if got := []byte{m.Register(0x00), m.Register(0x12), m.Register(0x13), m.Register(0x03)}; !bytes.Equal(got, []byte{0x3E, 0, 0, 0xEC}) {
@@ -222,7 +224,7 @@ func TestADS1299DRDY(t *testing.T) {
 			t.Errorf("next conversion: %d edges, DRDY %v; want 1, Low", got, drdy.Read())
 		}
 		// STOP, STANDBY and a power loss stop the edges.
-		for _, stop := range []func(){
+		for k, stop := range []func(){
 			func() { adsTx(t, m, 0, adsOpSDATAC, adsOpStop) },
 			func() { adsTx(t, m, 0, adsOpStandby) },
 			func() { m.SetPowered(false) },
@@ -230,14 +232,14 @@ func TestADS1299DRDY(t *testing.T) {
 			adsTx(t, m, 0, adsOpStart, adsOpWakeup)
 			m.SetPowered(true)
 			adsStart(t, m, 5)
-			time.Sleep(4 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond) // between conversions: Run has had its turn
 			if !m.Converting() || edges(drdy) == 0 {
 				t.Fatalf("not converting after START")
 			}
 			stop()
 			time.Sleep(20 * time.Millisecond)
-			if m.Converting() || edges(drdy) != 0 {
-				t.Errorf("edges after a stop")
+			if c, e := m.Converting(), edges(drdy); c || e != 0 {
+				t.Errorf("stop %d: converting %v, %d edges after it; want false, 0", k, c, e)
 			}
 		}
 		// Unpowered, the chip answers zeros.

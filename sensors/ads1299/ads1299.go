@@ -177,6 +177,7 @@ var regNames = map[byte]string{
 type Dev struct {
 	c       spi.Conn
 	drdy    gpio.PinIn
+	cfg     config
 	rate    int
 	gain    int
 	n       int
@@ -212,43 +213,71 @@ func New(p spi.Port, drdy gpio.PinIn, o *Opts) (*Dev, error) {
 		return nil, fmt.Errorf("ads1299: connect to %s: %w", p, err)
 	}
 	d := &Dev{
-		c: c, drdy: drdy, rate: o.RateHz, gain: o.Gain, n: o.Channels, mask: cfg.mask, leadOff: o.LeadOff,
+		c: c, drdy: drdy, cfg: cfg, rate: o.RateHz, gain: o.Gain, n: o.Channels, mask: cfg.mask, leadOff: o.LeadOff,
 		lsb:    2 * VREF / float64(o.Gain) / (1 << 24) * 1e6,
 		period: time.Second / time.Duration(o.RateHz),
 	}
-	if err := d.command(opReset, "RESET"); err != nil {
+	if err := d.start(); err != nil {
 		return nil, err
+	}
+	return d, nil
+}
+
+// Restart runs New's sequence again on the same connection, from RESET to
+// RDATAC: for a chip that lost its supply or its configuration (Read
+// returning ErrNoDRDY), once it answers again, or to stream again after
+// Halt. On an error the Dev stays halted.
+func (d *Dev) Restart() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.halted = true
+	if err := d.start(); err != nil {
+		return err
+	}
+	d.halted, d.last = false, time.Time{}
+	return nil
+}
+
+// start resets, identifies, configures and starts the chip.
+func (d *Dev) start() error {
+	// In standby (after Halt) the chip takes no command but WAKEUP; awake,
+	// WAKEUP does nothing.
+	if err := d.command(opWakeup, "WAKEUP"); err != nil {
+		return err
+	}
+	if err := d.command(opReset, "RESET"); err != nil {
+		return err
 	}
 	time.Sleep(resetWait)
 	// The chip wakes, and resets, in RDATAC mode, where it ignores RREG and
 	// WREG.
 	if err := d.command(opSDATAC, "SDATAC"); err != nil {
-		return nil, err
+		return err
 	}
 	var id [1]byte
 	if err := d.rreg(regID, id[:]); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkID(id[0]); err != nil {
-		return nil, err
+		return err
 	}
 	writes := []struct {
 		addr byte
 		v    []byte
 	}{
-		{regConfig1, cfg.block1[:]},
-		{regLOFFSensP, cfg.loff[:]},
-		{regConfig4, []byte{cfg.cfg4}},
+		{regConfig1, d.cfg.block1[:]},
+		{regLOFFSensP, d.cfg.loff[:]},
+		{regConfig4, []byte{d.cfg.cfg4}},
 	}
 	for _, w := range writes {
 		if err := d.wreg(w.addr, w.v); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, w := range writes {
 		got := make([]byte, len(w.v))
 		if err := d.rreg(w.addr, got); err != nil {
-			return nil, err
+			return err
 		}
 		for i, want := range w.v {
 			addr := w.addr + byte(i)
@@ -257,20 +286,19 @@ func New(p spi.Port, drdy gpio.PinIn, o *Opts) (*Dev, error) {
 				v &^= biasStat
 			}
 			if v != want {
-				return nil, fmt.Errorf("ads1299: %s reads 0x%02X after writing 0x%02X: the chip did not take its configuration", regNames[addr], got[i], want)
+				return fmt.Errorf("ads1299: %s reads 0x%02X after writing 0x%02X: the chip did not take its configuration", regNames[addr], got[i], want)
 			}
 		}
 	}
-	if err := drdy.In(gpio.Float, gpio.FallingEdge); err != nil {
-		return nil, fmt.Errorf("ads1299: DRDY %s: %w", drdy, err)
+	// In() also drops edges queued before: none is taken for a conversion
+	// of this start.
+	if err := d.drdy.In(gpio.Float, gpio.FallingEdge); err != nil {
+		return fmt.Errorf("ads1299: DRDY %s: %w", d.drdy, err)
 	}
 	if err := d.command(opStart, "START"); err != nil {
-		return nil, err
+		return err
 	}
-	if err := d.command(opRDATAC, "RDATAC"); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return d.command(opRDATAC, "RDATAC")
 }
 
 // checkID accepts the 8-channel part whatever its revision.
@@ -283,8 +311,10 @@ func checkID(id byte) error {
 		return fmt.Errorf("ads1299: ID 0x%02X, %s: an ADS1299-4, a 4-channel part", id, want)
 	case id&idMask == id6ch:
 		return fmt.Errorf("ads1299: ID 0x%02X, %s: an ADS1299-6, a 6-channel part", id, want)
-	case id == 0x00 || id == 0xFF:
-		return fmt.Errorf("ads1299: ID 0x%02X, %s: no chip answers (MISO stuck at the level 0x%02X reads as)", id, want, id)
+	case id == 0x00:
+		return fmt.Errorf("ads1299: ID 0x00, %s: no chip answers (MISO held low)", want)
+	case id == 0xFF:
+		return fmt.Errorf("ads1299: ID 0xFF, %s: no chip answers (MISO held high)", want)
 	}
 	return fmt.Errorf("ads1299: ID 0x%02X, %s: not an ADS1299", id, want)
 }

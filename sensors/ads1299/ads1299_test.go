@@ -152,8 +152,8 @@ func TestNewChecksID(t *testing.T) {
 		{0x3C, "ads1299: ID 0x3C, want 0x3E (ID & 0x1F == 0x1E): an ADS1299-4, a 4-channel part"},
 		{0x3D, "ads1299: ID 0x3D, want 0x3E (ID & 0x1F == 0x1E): an ADS1299-6, a 6-channel part"},
 		{0x92, "ads1299: ID 0x92, want 0x3E (ID & 0x1F == 0x1E): not an ADS1299"},
-		{0x00, "ads1299: ID 0x00, want 0x3E (ID & 0x1F == 0x1E): no chip answers (MISO stuck at the level 0x00 reads as)"},
-		{0xFF, "ads1299: ID 0xFF, want 0x3E (ID & 0x1F == 0x1E): no chip answers (MISO stuck at the level 0xFF reads as)"},
+		{0x00, "ads1299: ID 0x00, want 0x3E (ID & 0x1F == 0x1E): no chip answers (MISO held low)"},
+		{0xFF, "ads1299: ID 0xFF, want 0x3E (ID & 0x1F == 0x1E): no chip answers (MISO held high)"},
 	}
 	for _, tt := range tests {
 		_, err := ads1299.New(sim.NewSPIPort("sim-spi", idChip{tt.id}), sim.NewLine("DRDY", 25), nil)
@@ -553,6 +553,16 @@ func TestReadNoDRDY(t *testing.T) {
 		if err := r.dev.Read(&f, 50*time.Millisecond); !errors.Is(err, ads1299.ErrNoDRDY) {
 			t.Errorf("after a power-on reset: Read = %v, want ErrNoDRDY", err)
 		}
+		// Restart configures it again and the stream resumes.
+		if err := r.dev.Restart(); err != nil {
+			t.Fatalf("Restart: %v", err)
+		}
+		if got := r.chip.Register(0x01); got != 0x95 || !r.chip.Converting() {
+			t.Errorf("after Restart: CONFIG1 %#x, converting %v; want 0x95, true", got, r.chip.Converting())
+		}
+		if err := r.dev.Read(&f, 10*time.Millisecond); err != nil || f.Skipped != 0 {
+			t.Errorf("after Restart: Read = %v, Skipped %d; want nil, 0", err, f.Skipped)
+		}
 		if err := r.dev.Read(&f, 0); err == nil || err.Error() != "ads1299: Read timeout 0s, want > 0" {
 			t.Errorf("Read(timeout 0) = %v", err)
 		}
@@ -580,6 +590,20 @@ func TestHaltTwice(t *testing.T) {
 		}
 		if err := r.dev.Read(&f, 10*time.Millisecond); !errors.Is(err, ads1299.ErrHalted) {
 			t.Errorf("Read after Halt = %v, want ErrHalted", err)
+		}
+		// A Restart that fails leaves it halted; one that succeeds streams.
+		if err := r.dev.Restart(); err == nil || !strings.HasPrefix(err.Error(), "ads1299: WAKEUP: ") {
+			t.Errorf("Restart on a NACKing bus = %v, want a WAKEUP error", err)
+		}
+		if err := r.dev.Read(&f, 10*time.Millisecond); !errors.Is(err, ads1299.ErrHalted) {
+			t.Errorf("Read after a failed Restart = %v, want ErrHalted", err)
+		}
+		r.port.SetFault(sim.FaultNone)
+		if err := r.dev.Restart(); err != nil || r.chip.Standby() || !r.chip.Converting() {
+			t.Errorf("Restart = %v, standby %v, converting %v", err, r.chip.Standby(), r.chip.Converting())
+		}
+		if err := r.dev.Read(&f, 10*time.Millisecond); err != nil {
+			t.Errorf("Read after Restart = %v", err)
 		}
 	})
 }
