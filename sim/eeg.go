@@ -21,22 +21,23 @@ const (
 	Sigma                // 12-16 Hz (sleep spindles)
 	Beta                 // 16-30 Hz
 	Gamma                // 30-40 Hz
-	eegBands
+	// EEGBands is how many bands there are.
+	EEGBands
 )
 
 // EEGBandEdges are each band's lower and upper edge in Hz, [lo, hi).
-var EEGBandEdges = [eegBands][2]float64{{0.5, 4}, {4, 8}, {8, 12}, {12, 16}, {16, 30}, {30, 40}}
+var EEGBandEdges = [EEGBands][2]float64{{0.5, 4}, {4, 8}, {8, 12}, {12, 16}, {16, 30}, {30, 40}}
 
 // eegSpacing is the width, Hz, of the slice of a band each sinusoid
 // stands for: narrower in the slow bands, where sleep EEG has its
 // structure.
-var eegSpacing = [eegBands]float64{0.25, 0.25, 0.25, 0.25, 0.5, 0.5}
+var eegSpacing = [EEGBands]float64{0.25, 0.25, 0.25, 0.25, 0.5, 0.5}
 
 // EEGOpts configures an EEGSignal.
 type EEGOpts struct {
 	// Bands is each band's power in µV² (the variance of the signal
 	// band-limited to it), indexed by EEGBand.
-	Bands [eegBands]float64
+	Bands [EEGBands]float64
 	// PinkNoise is the level K (µV²) of 1/f noise over 0.5-40 Hz: its
 	// spectral density is K/f µV²/Hz, so it adds K·ln(hi/lo) to the
 	// power of a band [lo, hi).

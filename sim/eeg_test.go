@@ -36,7 +36,7 @@ func fft(x []complex128) {
 // bandPowers estimates each band's power (µV²) from a Hann-windowed
 // periodogram of x sampled at fs: P = 2/(N·Σw²)·Σ|X_k|² over the band's
 // bins (Parseval; the factor 2 for the negative frequencies).
-func bandPowers(x []float64, fs float64) [eegBands]float64 {
+func bandPowers(x []float64, fs float64) [EEGBands]float64 {
 	n := len(x)
 	c := make([]complex128, n)
 	sw := 0.0
@@ -46,7 +46,7 @@ func bandPowers(x []float64, fs float64) [eegBands]float64 {
 		sw += w * w
 	}
 	fft(c)
-	var p [eegBands]float64
+	var p [EEGBands]float64
 	for k := 1; k < n/2; k++ {
 		f := float64(k) * fs / float64(n)
 		for b, e := range EEGBandEdges {
@@ -62,12 +62,12 @@ func TestEEGSignalBandPowers(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 22, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name  string
-		bands [eegBands]float64
+		bands [EEGBands]float64
 		pink  float64
 	}{
-		{"deep sleep", [eegBands]float64{400, 40, 10, 5, 3, 1}, 5},
-		{"relaxed wake", [eegBands]float64{20, 15, 60, 8, 10, 2}, 2},
-		{"spindles, no 1/f", [eegBands]float64{50, 20, 10, 40, 4, 0.5}, 0},
+		{"deep sleep", [EEGBands]float64{400, 40, 10, 5, 3, 1}, 5},
+		{"relaxed wake", [EEGBands]float64{20, 15, 60, 8, 10, 2}, 2},
+		{"spindles, no 1/f", [EEGBands]float64{50, 20, 10, 40, 4, 0.5}, 0},
 	}
 	const fs, n = 250.0, 1 << 15 // 131 s
 	worst := 0.0
@@ -103,7 +103,7 @@ func TestEEGSignalBandPowers(t *testing.T) {
 
 func TestEEGSignalDeterministic(t *testing.T) {
 	t0 := time.Now()
-	o := EEGOpts{Bands: [eegBands]float64{100, 20, 30, 10, 5, 1}, PinkNoise: 3, BlinksPerMinute: 30, MovementsPerMinute: 10, Start: t0, Seed: 42}
+	o := EEGOpts{Bands: [EEGBands]float64{100, 20, 30, 10, 5, 1}, PinkNoise: 3, BlinksPerMinute: 30, MovementsPerMinute: 10, Start: t0, Seed: 42}
 	a, _ := NewEEGSignal(o)
 	b, _ := NewEEGSignal(o)
 	o.Seed = 43
@@ -213,7 +213,7 @@ func TestEEGSignalMovements(t *testing.T) {
 }
 
 func TestNewEEGSignalRejects(t *testing.T) {
-	_, err := NewEEGSignal(EEGOpts{Bands: [eegBands]float64{-1, 0, math.NaN()}, BlinksPerMinute: math.Inf(1), Frontal: []int{0, 9}})
+	_, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{-1, 0, math.NaN()}, BlinksPerMinute: math.Inf(1), Frontal: []int{0, 9}})
 	want := "sim: eeg: band 0 power -1 µV², want a finite value ≥ 0\nband 2 power NaN µV², want a finite value ≥ 0\n" +
 		"BlinksPerMinute +Inf, want a finite value ≥ 0\nfrontal channel 0, want 1 to 8\nfrontal channel 9, want 1 to 8"
 	if err == nil || err.Error() != want {

@@ -1,10 +1,13 @@
 // Package ads1299 drives Texas Instruments' ADS1299 eight-channel, 24-bit
 // biopotential front end (EEG) over SPI, paced by its DRDY line.
 //
-// It owns the chip's command and register protocol: a RESET, leaving the
+// It owns the chip's command and register protocol: a WAKEUP (a chip left in
+// standby takes no other command) and a RESET, leaving the
 // read-data-continuous mode the chip wakes in (SDATAC) so that registers can
 // be accessed, checking the ID, writing the configuration and reading it
-// back, then starting conversions and streaming them (START, RDATAC). It
+// back, then starting conversions and streaming them (START, RDATAC); Halt
+// stops them and puts the chip in standby, Restart runs the start-up again
+// (after a power loss: Read returns ErrNoDRDY). It
 // takes an SPI port and a GPIO line it does not own and never opens or
 // closes them; it starts no goroutine: the caller calls Read at the
 // conversion rate, each call waiting for DRDY.
@@ -42,7 +45,8 @@
 // chip does not number its conversions, so it is estimated from the time
 // since the previous frame: exact while reads follow DRDY within half a
 // period of it (1 ms at 500 sps), as an edge-driven reader's do; a reader
-// late by more than that may be off by one.
+// late by more than that may be off by one. A frame lost to a failed Read
+// counts as skipped.
 //
 // Timing. Each byte of a multi-byte command needs 4 tCLK (1.96 µs at
 // 2.048 MHz) to decode, so the SCLK is at most 4 MHz (no inter-byte delays
