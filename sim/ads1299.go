@@ -119,6 +119,7 @@ type ADS1299 struct {
 	edgeConv  uint64    // the newest conversion DRDY fell for
 	leadOff   [8]bool
 	saturated [8]bool
+	frame     [adsFrameSize]byte // what a transaction shifts out
 }
 
 // NewADS1299 returns a powered-up chip whose channel ch (1..8) measures
@@ -221,11 +222,11 @@ func (m *ADS1299) Tx(w, r []byte) error {
 		clear(r) // MISO pulled low; nothing listens
 		return nil
 	}
-	var frame [adsFrameSize]byte
+	frame := &m.frame
 	var out []byte
 	n := max(len(w), len(r))
 	if m.rdatac && n > 0 {
-		m.readFrame(&frame)
+		m.readFrame(frame)
 		out = frame[:]
 	}
 	// The command being decoded: its opcode, and for RREG/WREG its
@@ -238,7 +239,7 @@ func (m *ADS1299) Tx(w, r []byte) error {
 			// In standby the chip takes no command but WAKEUP
 			// (datasheet, "STANDBY").
 			if i < len(w) && w[i] == adsOpWakeup {
-				m.opcode(now, w[i], &frame, &out)
+				m.opcode(now, w[i], frame, &out)
 			}
 			if i < len(r) {
 				r[i] = 0
@@ -258,7 +259,7 @@ func (m *ADS1299) Tx(w, r []byte) error {
 		}
 		switch {
 		case op == 0:
-			op, addr = m.opcode(now, in, &frame, &out)
+			op, addr = m.opcode(now, in, frame, &out)
 		case !haveCount:
 			haveCount, left = true, int(in&0x1F)+1
 			if op == adsOpRREG {

@@ -265,3 +265,37 @@ func TestADS1299WakeupAfterStandby(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkADS1299Frame measures the model's side of one 500 sps frame with
+// an EEGSignal of every band, 1/f noise and artefacts: what the simulator
+// spends per conversion.
+func BenchmarkADS1299Frame(b *testing.B) {
+	t0 := time.Now()
+	eeg, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{100, 20, 30, 10, 5, 1}, PinkNoise: 3,
+		BlinksPerMinute: 15, MovementsPerMinute: 1, Start: t0, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Each frame is a new conversion 2 ms after the previous, as at
+	// 500 sps, whenever the benchmark reads it.
+	k := 0
+	sig := func(_ time.Time, ch int) float64 { return eeg.At(t0.Add(time.Duration(k)*2*time.Millisecond), ch) }
+	m := NewADS1299(sig, NewLine("DRDY", 1))
+	cfg := []byte{adsOpSDATAC, adsOpWREG | 0x01, 11, 0x95, 0xC0, 0xEC, 0, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60,
+		adsOpStart, adsOpRDATAC}
+	if err := m.Tx(cfg, nil); err != nil {
+		b.Fatal(err)
+	}
+	w, r := make([]byte, adsFrameSize), make([]byte, adsFrameSize)
+	time.Sleep(3 * time.Millisecond) // a conversion to read
+	b.ReportAllocs()
+	for b.Loop() {
+		k++
+		if err := m.Tx(w, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if r[0] != 0xC0 || bytes.Equal(r[3:], make([]byte, 24)) {
+		b.Fatalf("frame % X: no conversion was computed", r)
+	}
+}
