@@ -74,7 +74,9 @@ type EEGOpts struct {
 // channel: the channels have the same spectra and are uncorrelated.
 // Artefacts add to this: blinks and movements, whose times and shapes are
 // drawn from Seed in order of time. An EEGSignal keeps the artefacts it has
-// drawn (a few hundred kilobytes a night). Its methods are safe for
+// drawn (a few hundred kilobytes a night); a query more than an hour past
+// the last one skips the time between (no artefact is drawn for it), so a
+// clock that jumps does not draw years of blinks. Its methods are safe for
 // concurrent use.
 type EEGSignal struct {
 	freq    []float64                 // Hz, one per sinusoid
@@ -120,6 +122,9 @@ func NewEEGSignal(o EEGOpts) (*EEGSignal, error) {
 		if ch < 1 || ch > MaxEEGChannels {
 			errs = append(errs, fmt.Errorf("frontal channel %d, want 1 to 8", ch))
 		}
+	}
+	if (o.BlinksPerMinute > 0 || o.MovementsPerMinute > 0) && o.Start.IsZero() {
+		errs = append(errs, errors.New("artefacts need a Start time"))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("sim: eeg: %w", errors.Join(errs...))
@@ -221,7 +226,10 @@ type artefact struct {
 	phase      [MaxEEGChannels]float64
 }
 
-const maxArtefact = 2.0 // s, the longest artefact
+const (
+	maxArtefact     = 2.0    // s, the longest artefact
+	artefactHorizon = 3600.0 // s: a query further past the drawn artefacts skips ahead
+)
 
 // value is the artefact's contribution at sec on channel ch (0-based).
 func (e *artefact) value(sec float64, ch int) float64 {
@@ -262,6 +270,10 @@ type artefacts struct {
 func (a *artefacts) around(sec float64) []artefact {
 	if a.rate == 0 {
 		return nil
+	}
+	if sec > a.until+artefactHorizon {
+		// A jump of the clock: nothing is drawn for the time skipped.
+		a.until = sec - maxArtefact
 	}
 	for a.until <= sec {
 		a.until += a.rng.ExpFloat64() / a.rate

@@ -210,12 +210,19 @@ func TestEEGSignalMovements(t *testing.T) {
 	if s.At(t0.Add(-time.Second), 1) != 0 {
 		t.Errorf("an artefact before Start")
 	}
+	// Ten years later: drawn at once, not for every blink in between.
+	n := len(s.moves.events)
+	s.At(t0.Add(10*365*24*time.Hour), 1)
+	if drawn := len(s.moves.events) - n; drawn > 2 {
+		t.Errorf("a 10-year jump drew %d movements", drawn)
+	}
 }
 
 func TestNewEEGSignalRejects(t *testing.T) {
 	_, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{-1, 0, math.NaN()}, BlinksPerMinute: math.Inf(1), Frontal: []int{0, 9}})
 	want := "sim: eeg: band 0 power -1 µV², want a finite value ≥ 0\nband 2 power NaN µV², want a finite value ≥ 0\n" +
-		"BlinksPerMinute +Inf, want a finite value ≥ 0\nfrontal channel 0, want 1 to 8\nfrontal channel 9, want 1 to 8"
+		"BlinksPerMinute +Inf, want a finite value ≥ 0\nfrontal channel 0, want 1 to 8\nfrontal channel 9, want 1 to 8\n" +
+		"artefacts need a Start time"
 	if err == nil || err.Error() != want {
 		t.Errorf("NewEEGSignal = %v, want %q", err, want)
 	}
