@@ -65,10 +65,10 @@ var adsGains = [8]float64{1, 2, 4, 6, 8, 12, 24, 24} // GAIN code 7 is reserved:
 // LOFF_STATP/N are read-only, CONFIG3's BIAS_STAT reads 0). In standby the
 // model takes no command but WAKEUP (the datasheet forbids any other) and
 // shifts out zeros. In RDATAC mode RREG and WREG are ignored, as on the
-// chip, and every transaction shifts
-// out the newest conversion: a 27-byte frame (status 1100 | LOFF_STATP |
-// LOFF_STATN | GPIO[7:4], then channels 1 to 8, 24-bit two's complement,
-// MSB first), then zeros; RDATA does the same in SDATAC mode. The chip
+// chip, and every transaction shifts out the newest conversion: a 27-byte
+// frame (status 1100 | LOFF_STATP | LOFF_STATN | GPIO[7:4], then channels 1
+// to 8, 24-bit two's complement, MSB first), then zeros; RDATA does the
+// same in SDATAC mode. The chip
 // powers up, and resets, in RDATAC mode, not converting, with the datasheet's
 // reset values (ID 0x3E, CONFIG1 0x96, CONFIG2 0xC0, CONFIG3 0x60, CHnSET
 // 0x61, GPIO 0x0F, others 0).
@@ -113,7 +113,7 @@ type ADS1299 struct {
 	started   bool // START
 	standby   bool
 	next      time.Time // the next conversion's instant, while converting
-	conv      uint64    // conversions since power-up
+	conv      uint64    // conversions since NewADS1299
 	convAt    time.Time // the newest conversion's instant; zero: none since the last reset
 	readConv  uint64    // the newest conversion a transaction read
 	edgeConv  uint64    // the newest conversion DRDY fell for
@@ -125,7 +125,7 @@ type ADS1299 struct {
 // NewADS1299 returns a powered-up chip whose channel ch (1..8) measures
 // signal(t, ch) µV at time t, and which drives drdy (its DRDY line: high
 // while idle). signal is called with the model's lock held and must not
-// call back into the model; a value that is not finite reads 0.
+// call back into the model; NaN reads 0, ±Inf the full scale.
 func NewADS1299(signal func(t time.Time, ch int) float64, drdy *Line) *ADS1299 {
 	m := &ADS1299{signal: signal, drdy: drdy, wake: make(chan struct{}, 1)}
 	m.powerOn()
