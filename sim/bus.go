@@ -229,3 +229,17 @@ func (p *SPIPort) tx(w, r []byte) error {
 	}
 	return p.dev.Tx(w, r)
 }
+
+// Mode returns the SPI mode the device connected with (0 before Connect).
+func (p *SPIPort) Mode() spi.Mode {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mode
+}
+
+// Speed returns the clock the device connected with (0 before Connect).
+func (p *SPIPort) Speed() physic.Frequency {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.speed
+}

@@ -8,5 +8,6 @@
 // where the driver would see them on real hardware.
 //
 // The package owns no goroutine except Hardware.Run, which applies the
-// scenario's timeline and stops with its context.
+// scenario's timeline, and ADS1299.Run, which pulses the EEG front end's
+// DRDY line at each conversion; both stop with their context.
 package sim
