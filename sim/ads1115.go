@@ -17,8 +17,8 @@ const (
 	adsHiReset       = 0x7FFF
 	adsOS            = 1 << 15
 	adsModeSingle    = 1 << 8
-	adsCodeMax       = 32767
-	adsCodeMin       = -32768
+	a1115CodeMax     = 32767
+	a1115CodeMin     = -32768
 )
 
 var (
@@ -186,7 +186,7 @@ func (m *ADS1115) advance(now time.Time) {
 // code converts the input at t with the configuration of the conversion.
 func (m *ADS1115) code(t time.Time) uint16 {
 	if m.saturated {
-		return adsCodeMax
+		return a1115CodeMax
 	}
 	mux := adsMUX[m.convCfg>>12&0x07]
 	v := m.volts(mux[0], t) - m.volts(mux[1], t)
@@ -195,7 +195,7 @@ func (m *ADS1115) code(t time.Time) uint16 {
 	if math.IsNaN(c) {
 		c = 0
 	}
-	return uint16(int16(min(max(c, adsCodeMin), adsCodeMax)))
+	return uint16(int16(min(max(c, a1115CodeMin), a1115CodeMax)))
 }
 
 func (m *ADS1115) volts(ch int, t time.Time) float64 {

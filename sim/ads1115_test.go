@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-func adsTx(t *testing.T, m *ADS1115, w []byte, n int) []byte {
+func a1115Tx(t *testing.T, m *ADS1115, w []byte, n int) []byte {
 	t.Helper()
 	r := make([]byte, n)
 	if err := m.Tx(w, r); err != nil {
@@ -32,21 +32,21 @@ func TestADS1115RegistersAndPointer(t *testing.T) {
 		{0x05, []byte{0x85, 0x83}}, // the reserved pointer bits are ignored
 	}
 	for _, tt := range tests {
-		if got := adsTx(t, m, []byte{tt.ptr}, 2); !bytes.Equal(got, tt.want) {
+		if got := a1115Tx(t, m, []byte{tt.ptr}, 2); !bytes.Equal(got, tt.want) {
 			t.Errorf("register %#x = % X, want % X", tt.ptr, got, tt.want)
 		}
 	}
 	// The pointer is kept: a read alone reads the last register pointed
 	// at; a longer read repeats it.
-	adsTx(t, m, []byte{adsRegHiThresh}, 0)
-	if got := adsTx(t, m, nil, 5); !bytes.Equal(got, []byte{0x7F, 0xFF, 0x7F, 0xFF, 0x7F}) {
+	a1115Tx(t, m, []byte{adsRegHiThresh}, 0)
+	if got := a1115Tx(t, m, nil, 5); !bytes.Equal(got, []byte{0x7F, 0xFF, 0x7F, 0xFF, 0x7F}) {
 		t.Errorf("read of 5 at Hi_thresh = % X, want 7F FF 7F FF 7F", got)
 	}
 	// Thresholds keep what is written; a half write and a write of
 	// Conversion change nothing.
-	adsTx(t, m, []byte{adsRegLoThresh, 0x12, 0x34}, 0)
-	adsTx(t, m, []byte{adsRegHiThresh, 0x56}, 0)
-	adsTx(t, m, []byte{adsRegConversion, 0x11, 0x11}, 0)
+	a1115Tx(t, m, []byte{adsRegLoThresh, 0x12, 0x34}, 0)
+	a1115Tx(t, m, []byte{adsRegHiThresh, 0x56}, 0)
+	a1115Tx(t, m, []byte{adsRegConversion, 0x11, 0x11}, 0)
 	for ptr, want := range map[byte]uint16{adsRegLoThresh: 0x1234, adsRegHiThresh: 0x7FFF, adsRegConversion: 0} {
 		if got := m.Register(ptr); got != want {
 			t.Errorf("register %#x = %#04x, want %#04x", ptr, got, want)
@@ -60,19 +60,19 @@ func TestADS1115RegistersAndPointer(t *testing.T) {
 func TestADS1115SingleShot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewADS1115(constant(1.65))
-		adsTx(t, m, []byte{adsRegConfig, 0xC3, 0x83}, 0) // OS, AIN0, ±4.096 V, single shot, 128 sps
-		if got := adsTx(t, m, []byte{adsRegConfig}, 2); !bytes.Equal(got, []byte{0x43, 0x83}) || m.PoweredDown() {
+		a1115Tx(t, m, []byte{adsRegConfig, 0xC3, 0x83}, 0) // OS, AIN0, ±4.096 V, single shot, 128 sps
+		if got := a1115Tx(t, m, []byte{adsRegConfig}, 2); !bytes.Equal(got, []byte{0x43, 0x83}) || m.PoweredDown() {
 			t.Errorf("Config while converting = % X, powered down %v; want 43 83, false", got, m.PoweredDown())
 		}
 		// OS = 1 during a conversion starts nothing more.
-		adsTx(t, m, []byte{adsRegConfig, 0xC3, 0x83}, 0)
+		a1115Tx(t, m, []byte{adsRegConfig, 0xC3, 0x83}, 0)
 		time.Sleep(7812500*time.Nanosecond - time.Nanosecond)
-		if got := adsTx(t, m, []byte{adsRegConversion}, 2); !bytes.Equal(got, []byte{0, 0}) || m.Register(adsRegConfig) != 0x4383 {
+		if got := a1115Tx(t, m, []byte{adsRegConversion}, 2); !bytes.Equal(got, []byte{0, 0}) || m.Register(adsRegConfig) != 0x4383 {
 			t.Errorf("just before 1/128 s: Conversion % X, Config %#04x; want 00 00, 0x4383", got, m.Register(adsRegConfig))
 		}
 		time.Sleep(time.Nanosecond)
 		// 1.65 V / 125 µV = 13200 = 0x3390
-		if got := adsTx(t, m, []byte{adsRegConversion}, 2); !bytes.Equal(got, []byte{0x33, 0x90}) || m.Register(adsRegConfig) != 0xC383 {
+		if got := a1115Tx(t, m, []byte{adsRegConversion}, 2); !bytes.Equal(got, []byte{0x33, 0x90}) || m.Register(adsRegConfig) != 0xC383 {
 			t.Errorf("at 1/128 s: Conversion % X, Config %#04x; want 33 90, 0xC383", got, m.Register(adsRegConfig))
 		}
 		time.Sleep(time.Second)
@@ -87,7 +87,7 @@ func TestADS1115ConversionTimeFollowsDataRate(t *testing.T) {
 		15625 * time.Microsecond, 7812500, 4 * time.Millisecond, time.Second / 475, time.Second / 860} {
 		synctest.Test(t, func(t *testing.T) {
 			m := NewADS1115(constant(1))
-			adsTx(t, m, []byte{adsRegConfig, 0xC3, byte(dr<<5 | 3)}, 0)
+			a1115Tx(t, m, []byte{adsRegConfig, 0xC3, byte(dr<<5 | 3)}, 0)
 			time.Sleep(want - time.Nanosecond)
 			if m.Conversions() != 0 {
 				t.Errorf("DR %d: converted before %v", dr, want)
@@ -104,7 +104,7 @@ func TestADS1115Continuous(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		m := NewADS1115(func(t time.Time) float64 { return t.Sub(start).Seconds() }) // 1 V/s
-		adsTx(t, m, []byte{adsRegConfig, 0x42, 0x83}, 0)                             // continuous, 128 sps
+		a1115Tx(t, m, []byte{adsRegConfig, 0x42, 0x83}, 0)                             // continuous, 128 sps
 		time.Sleep(time.Second)
 		if got := m.Register(adsRegConfig); got != 0x4283 || m.Conversions() != 128 || m.PoweredDown() {
 			t.Errorf("after 1 s: Config %#04x, %d conversions, powered down %v; want 0x4283, 128, false", got, m.Conversions(), m.PoweredDown())
@@ -115,7 +115,7 @@ func TestADS1115Continuous(t *testing.T) {
 		// Back to single shot: the conversion in progress ends, then the
 		// chip powers down.
 		time.Sleep(time.Millisecond)
-		adsTx(t, m, []byte{adsRegConfig, 0x43, 0x83}, 0)
+		a1115Tx(t, m, []byte{adsRegConfig, 0x43, 0x83}, 0)
 		time.Sleep(time.Second)
 		if !m.PoweredDown() || m.Conversions() != 129 {
 			t.Errorf("after single shot: powered down %v, %d conversions; want true, 129", m.PoweredDown(), m.Conversions())
@@ -146,7 +146,7 @@ func TestADS1115InputsAndRanges(t *testing.T) {
 			m.SetInput(1, constant(0.2))
 			m.SetInput(2, constant(0.3))
 			m.SetInput(3, constant(0.4))
-			adsTx(t, m, []byte{adsRegConfig, byte(tt.cfg >> 8), byte(tt.cfg)}, 0)
+			a1115Tx(t, m, []byte{adsRegConfig, byte(tt.cfg >> 8), byte(tt.cfg)}, 0)
 			time.Sleep(time.Second)
 			if got := int16(m.Register(adsRegConversion)); got != tt.want {
 				t.Errorf("Config %#04x: code %d, want %d", tt.cfg, got, tt.want)
@@ -160,7 +160,7 @@ func TestADS1115SaturateAndNaN(t *testing.T) {
 		v := 1.0
 		m := NewADS1115(func(time.Time) float64 { return v })
 		convert := func() int16 {
-			adsTx(t, m, []byte{adsRegConfig, 0xC3, 0x83}, 0)
+			a1115Tx(t, m, []byte{adsRegConfig, 0xC3, 0x83}, 0)
 			time.Sleep(time.Second)
 			return int16(m.Register(adsRegConversion))
 		}
