@@ -122,7 +122,9 @@ type Sensor struct {
 	// it is stale: a few of its own sample periods.
 	StaleAfter time.Duration
 	// ReopenAfter is how long polls may fail, or deliver nothing fresh,
-	// before the device is halted and opened anew.
+	// before the device is halted and opened anew. A Device that judges
+	// its own loss (Poll.Reopen) is given a ReopenAfter longer than its
+	// own rules, a backstop.
 	ReopenAfter time.Duration
 	// Backoff bounds the loop's waits after failures; its zero fields
 	// take the defaults.
