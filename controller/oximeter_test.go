@@ -8,6 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sleegation/podd/sensing"
+	"github.com/sleegation/podd/sim"
 	"github.com/sleegation/podd/uplink"
 )
 
@@ -98,6 +100,35 @@ func TestWithoutADeviceTheWatchdogHearsUnknownEveryPeriod(t *testing.T) {
 		until(start, 40*time.Second)
 		if h := r.up.LastTelemetry().Sensors["max30102"]; h.State != "ok" || h.OpenErrors != 8 {
 			t.Fatalf("plugged back in: %+v, want ok after 8 open errors", h)
+		}
+	})
+}
+
+// A chip reset by a brown-out (at 15 s) answers without error but makes no
+// sample: stale, not a bus error, once a second has passed without one, and
+// dropped after three such reads (16.2, 16.4, 16.6 s), to be opened anew a
+// period later: one reopen, no failed poll or open.
+func TestAChipThatStopsSamplingIsStaleThenReopened(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := newRig(t, calm, &memStore{})
+		defer r.stop()
+		until(start, 15*time.Second)
+		// MODE_CONFIG RESET: the registers return to their power-on values.
+		if err := r.hw.I2C.Tx(sim.MAX30102Addr, []byte{0x09, 0x40}, nil); err != nil {
+			t.Fatal(err)
+		}
+		until(start, 15900*time.Millisecond)
+		if h := r.pod.oxiLoop.Health(); h.State != sensing.OK {
+			t.Fatalf("0.9 s after the reset: %+v, want still ok (the last samples at 15 s)", h)
+		}
+		until(start, 16500*time.Millisecond)
+		if h := r.pod.oxiLoop.Health(); h.State != sensing.Stale || h.PollErrors != 0 {
+			t.Fatalf("1.5 s after the reset: %+v, want stale, no failed poll", h)
+		}
+		until(start, 20500*time.Millisecond)
+		if h := r.up.LastTelemetry().Sensors["max30102"]; h != (uplink.SensorHealth{State: "ok", Reopens: 1}) {
+			t.Fatalf("after the reopen: %+v, want ok with one reopen and no failed poll or open", h)
 		}
 	})
 }
