@@ -181,12 +181,14 @@ type Pod struct {
 	partsState parts
 	jitter     func() float64 // uniform in [0, 1), for the parts' backoff
 
+	oximeter    *oximeter
+	oxiLoop     *sensing.Loop   // the pulse oximeter's loop
 	sensors     []*sensing.Loop // Parts.Sensors' loops
 	sensorMu    sync.Mutex
 	sensorOK    map[string]bool // per sensor, whether it was last healthy (sensorChanged)
 	sess        session
 	ident       identifier  // the identify in progress (Identify)
-	sensorFault atomic.Bool // the oximeter is in fault (reported by the sensor loop)
+	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
 
 	abortPath       commandPath   // owned by the command loop
 	cmdPath         commandPath   // owned by the command worker
@@ -251,6 +253,10 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}
 	p.wd = wd
+	p.oximeter = newOximeter(p)
+	if p.oxiLoop, err = sensing.New(p.oximeter.sensor(cfg), nil); err != nil {
+		return nil, fmt.Errorf("controller.New: %w", err)
+	}
 	watched := make([]safety.SensorWatch, 0, len(parts.Sensors))
 	for _, s := range parts.Sensors {
 		l, err := sensing.New(s, p.sensorChanged)
@@ -354,7 +360,10 @@ func (p *Pod) Run(ctx context.Context) error {
 	// hardware watchdog pinged through the bounded stop, until Run returns.
 	var core sync.WaitGroup
 	core.Go(func() { _ = p.wd.Run(ctx) })
-	core.Go(func() { _ = p.sensorLoop(ctx) })
+	core.Go(func() {
+		_ = p.oxiLoop.Run(ctx)
+		p.oximeter.stop()
+	})
 	for _, l := range p.sensors {
 		core.Go(func() { _ = l.Run(ctx) })
 	}

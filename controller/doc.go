@@ -7,20 +7,32 @@
 // Pod.Run starts the safety core first and stops it last:
 //   - the safety watchdog (package safety), on its own ticker, whose abort
 //     path is a direct call to the actuators' safe state;
-//   - the sensor loop: polls the pulse oximeter's FIFO every SensorPeriod,
-//     feeds the vitals estimator and hands each reading to the watchdog
-//     (Feed never blocks). A read the bus refuses (a NACK) feeds an invalid
-//     reading but keeps the estimator's window: the chip keeps sampling
-//     into its FIFO, and the next good read returns those samples, the
-//     estimator bridging the few the chip counted as dropped
-//     (vitals.Estimator.Bridge); a bus that refuses for longer than the chip
-//     can count (holdFIFO, 2.5 s) drops the device. A chip that answers but
-//     has delivered no sample for a second (a brown-out reset it), or repeats
-//     its samples, resets the estimator and feeds an invalid reading, and
-//     three such reads in a row drop the device, which is reopened every
-//     ReopenPeriod. A FIFO overflow is a repeating fault: reported when it
-//     starts, when it ends and as a count once a minute while it lasts,
-//     never once per poll;
+//   - the sensor loops: each biometric sensor is kept read by a
+//     sensing.Loop (open, poll, retry, reopen, health). The pulse
+//     oximeter's (oximeter.go) polls its FIFO every SensorPeriod, feeds the
+//     vitals estimator and hands each reading to the watchdog (Feed never
+//     blocks). A read the bus refuses (a NACK) feeds an invalid reading but
+//     keeps the estimator's window: the chip keeps sampling into its FIFO,
+//     and the next good read returns those samples, the estimator bridging
+//     the few the chip counted as dropped (vitals.Estimator.Bridge). The
+//     refused read is retried at the next period, never later (sensing's
+//     backoff capped at SensorPeriod), so the 32-sample FIFO, 1.28 s at
+//     25 Hz, never overflows for want of a read; a bus that refuses for
+//     longer than the chip can count (holdFIFO, 2.5 s) has the device
+//     dropped (sensing.Poll.Reopen). A chip that answers but has delivered
+//     no sample for a second (a brown-out reset it), or repeats its
+//     samples, resets the estimator and feeds an invalid reading, and three
+//     such reads in a row drop the device. A dropped device is opened anew
+//     a period later and then every ReopenPeriod while that fails,
+//     and meanwhile an invalid reading is fed every period (sensing's
+//     Idle): the watchdog hears "unknown", never an old reading. The
+//     oximeter's faults are fault events of their own shape (device,
+//     active, error); its health and counts are in telemetry's sensors
+//     map with the other sensors', whose loops report their own faults
+//     (sensorChanged) and are watched by the watchdog (sensor_stale). A
+//     FIFO overflow is a repeating fault: reported when it starts, when it
+//     ends and as a count once a minute while it lasts, never once per
+//     poll;
 //   - the keepalive: READY=1 to systemd once started, then WATCHDOG=1 and a
 //     ping to the hardware watchdog, only while the safety watchdog has
 //     evaluated within stalledAfter on the monotonic clock.

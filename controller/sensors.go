@@ -49,19 +49,19 @@ func (p *Pod) setSensorHealthy(name string, healthy bool) {
 }
 
 // sensorTelemetry adds the sensors' vitals (while each is healthy) and
-// their health to t.
+// the health of every sensor, the pulse oximeter's included, to t.
 func (p *Pod) sensorTelemetry(t *uplink.Telemetry) {
-	if len(p.sensors) == 0 {
-		return
-	}
 	var v sensing.Vitals
-	t.Sensors = make(map[string]uplink.SensorHealth, len(p.sensors))
-	for _, l := range p.sensors {
-		l.Report(&v)
-		h := l.Health()
+	t.Sensors = make(map[string]uplink.SensorHealth, 1+len(p.sensors))
+	health := func(h sensing.Health) {
 		t.Sensors[h.Sensor] = uplink.SensorHealth{
 			State: string(h.State), PollErrors: h.PollErrors, OpenErrors: h.OpenErrors, Reopens: h.Reopens,
 		}
+	}
+	health(p.oxiLoop.Health())
+	for _, l := range p.sensors {
+		l.Report(&v)
+		health(l.Health())
 	}
 	if v.SkinConductanceUS != nil {
 		t.Vitals.SkinConductanceUS = ptr(round2(*v.SkinConductanceUS))

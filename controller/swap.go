@@ -39,7 +39,7 @@ const (
 const FaultChannelsSwapped = "channels_swapped"
 
 // swapCheck watches the ratio of ratios for swapped channels. Only the
-// sensor loop touches it.
+// oximeter's loop touches it.
 type swapCheck struct {
 	pod    *Pod
 	since  time.Time // the first of the run of suspect ratios; zero when none

@@ -32,13 +32,30 @@
 // # Retry and reopen
 //
 // A failed poll is retried after a backoff that starts at the sensor's
-// Period and doubles up to maxRetry, so a bus that refuses for a moment
-// (electrical noise) costs one or two polls and a dead one is not
-// hammered. Once polls have failed, or delivered nothing fresh, for
-// ReopenAfter in a row, the device is halted and opened anew (a chip
-// reset by a brown-out has lost its configuration); a failed open is
-// retried after a backoff from reopenMin doubling to reopenMax, so a
-// sensor plugged back in is healthy again within reopenMax.
+// Period and doubles up to Backoff.RetryMax (2 s by default), so a bus
+// that refuses for a moment (electrical noise) costs one or two polls and
+// a dead one is not hammered. A chip that buffers what it samples sets a
+// RetryMax shorter than its buffer takes to fill: the pulse oximeter's
+// 32-sample FIFO fills in 1.28 s at 25 Hz, so its loop retries every
+// Period, and the read after a refusal still finds every sample. Once
+// polls have failed, or delivered nothing fresh, for ReopenAfter in a
+// row, the device is halted and opened anew (a chip reset by a brown-out
+// has lost its configuration); a failed open is retried after a backoff
+// from Backoff.ReopenMin doubling to ReopenMax (0.5 s to 5 s by default),
+// so a sensor plugged back in is healthy again within ReopenMax.
+//
+// A device that knows better than the loop when it is lost (the oximeter
+// knows how long its FIFO keeps samples while the bus refuses, and that
+// three faulty reads in a row mean a chip to set up again) says so with
+// Poll.Reopen: the loop halts it at once and opens it anew after a
+// Period, and no sooner than ReopenMin after the open before, so a device
+// that fails as soon as it is opened is not opened in a busy loop.
+// ReopenAfter then stays as a backstop longer than the device's own rules.
+//
+// While no device is open the loop has nothing to poll; Idle, when set,
+// is called every Period meanwhile, so a consumer that must hear from the
+// sensor at its pace (the safety watchdog fed by the oximeter) hears "no
+// data" rather than nothing.
 //
 // # Concurrency
 //
@@ -77,6 +94,10 @@ type Poll struct {
 	// State is OK, or the implausibility of the fresh data (Flatline,
 	// Saturated, LeadOff, NoContact). The zero value means OK.
 	State State
+	// Reopen is true when the device judges itself lost, with or without
+	// an error: the loop halts it and opens it anew (see the package
+	// doc, "Retry and reopen").
+	Reopen bool
 }
 
 // Device is an opened sensor. Poll reads what the chip has now and feeds
@@ -104,8 +125,19 @@ type Sensor struct {
 	// it is stale: a few of its own sample periods.
 	StaleAfter time.Duration
 	// ReopenAfter is how long polls may fail, or deliver nothing fresh,
-	// before the device is halted and opened anew.
+	// before the device is halted and opened anew. A Device that judges
+	// its own loss (Poll.Reopen) is given a ReopenAfter longer than its
+	// own rules, a backstop.
 	ReopenAfter time.Duration
+	// Backoff bounds the loop's waits after failures; its zero fields
+	// take the defaults.
+	Backoff Backoff
+	// Idle, if not nil, is called from Run's goroutine every Period while
+	// no device is open (after a failed open, after a device was
+	// dropped), but not at the instants an open is tried: a sensor whose
+	// consumers must keep hearing from it (the safety watchdog) tells
+	// them it knows nothing. It must not block.
+	Idle func(now time.Time)
 	// Report, if not nil, writes the sensor's latest vitals into v. The
 	// loop calls it only while the sensor is healthy (Loop.Report), so a
 	// value the sensor no longer refreshes is never reported as current.
@@ -127,18 +159,53 @@ type Vitals struct {
 	EEG map[string]float64
 }
 
-// Backoff bounds.
+// Backoff bounds the waits of a sensor's loop after failures. A zero field
+// takes its default.
+type Backoff struct {
+	// RetryMax is the longest wait before a failed poll is retried
+	// (default 2 s). The wait starts at the Period and doubles up to
+	// RetryMax; a chip that buffers samples (a FIFO) needs a RetryMax
+	// shorter than the time its buffer takes to fill, or a bus that
+	// refuses for a moment costs samples the chip would have kept. When
+	// set, it is at least the Period.
+	RetryMax time.Duration
+	// ReopenMin and ReopenMax bound the wait before a failed open is
+	// tried again: from ReopenMin, doubling, to ReopenMax (defaults 0.5 s
+	// and 5 s). ReopenMin is also the least time between two opens when
+	// the device asks to be opened anew (Poll.Reopen). Equal values
+	// retry at a fixed period.
+	ReopenMin, ReopenMax time.Duration
+}
+
+// Backoff defaults.
 const (
-	// maxRetry is the longest wait before a failed poll is retried.
+	// maxRetry is the default Backoff.RetryMax.
 	maxRetry = 2 * time.Second
 	// selfPacedRetry is the first wait before a self-paced device's
 	// failed poll is retried.
 	selfPacedRetry = 50 * time.Millisecond
-	// reopenMin and reopenMax bound the wait before a failed open is
-	// retried.
+	// reopenMin and reopenMax are the default Backoff.ReopenMin and
+	// ReopenMax.
 	reopenMin = 500 * time.Millisecond
 	reopenMax = 5 * time.Second
 )
+
+// withDefaults returns b with its zero fields set to the defaults.
+func (b Backoff) withDefaults() Backoff {
+	if b.RetryMax == 0 {
+		b.RetryMax = maxRetry
+	}
+	if b.ReopenMin == 0 {
+		b.ReopenMin = reopenMin
+		if b.ReopenMax > 0 {
+			b.ReopenMin = min(reopenMin, b.ReopenMax)
+		}
+	}
+	if b.ReopenMax == 0 {
+		b.ReopenMax = max(reopenMax, b.ReopenMin)
+	}
+	return b
+}
 
 // Health is a snapshot of a sensor's health.
 type Health struct {
@@ -177,7 +244,14 @@ func New(s Sensor, onChange func(Health)) (*Loop, error) {
 		return nil, errors.New("sensing: sensor " + s.Name + ": no Open")
 	case s.Period < 0 || s.StaleAfter <= 0 || s.ReopenAfter <= 0:
 		return nil, errors.New("sensing: sensor " + s.Name + ": Period must be >= 0 and StaleAfter, ReopenAfter > 0")
+	case s.Backoff.RetryMax < 0 || s.Backoff.ReopenMin < 0 || s.Backoff.ReopenMax < 0:
+		return nil, errors.New("sensing: sensor " + s.Name + ": a negative backoff")
+	case s.Backoff.RetryMax > 0 && s.Backoff.RetryMax < s.Period:
+		return nil, errors.New("sensing: sensor " + s.Name + ": Backoff.RetryMax is shorter than the Period")
+	case s.Backoff.ReopenMin > 0 && s.Backoff.ReopenMax > 0 && s.Backoff.ReopenMin > s.Backoff.ReopenMax:
+		return nil, errors.New("sensing: sensor " + s.Name + ": Backoff.ReopenMin is longer than ReopenMax")
 	}
+	s.Backoff = s.Backoff.withDefaults()
 	return &Loop{s: s, onChange: onChange, h: Health{Sensor: s.Name, State: Starting}}, nil
 }
 
@@ -242,11 +316,12 @@ func (l *Loop) count(f func(h *Health)) {
 func (l *Loop) Run(ctx context.Context) error {
 	var (
 		dev        Device
-		opened     time.Time // when dev was opened
+		opened     time.Time // when dev, or the last device, was opened
 		failing    time.Time // when polls began failing or delivering nothing fresh; zero while fine
 		lastFresh  time.Time
 		retry      time.Duration // wait after a failed poll
-		reopenWait = reopenMin
+		reopenWait = l.s.Backoff.ReopenMin
+		holdOff    time.Duration // the wait before the next open
 	)
 	defer func() {
 		if dev != nil {
@@ -264,6 +339,19 @@ func (l *Loop) Run(ctx context.Context) error {
 			return true
 		}
 	}
+	// idle waits d with no device open, calling Idle every Period before
+	// its end.
+	idle := func(d time.Duration) bool {
+		if l.s.Idle != nil && l.s.Period > 0 {
+			for ; d > l.s.Period; d -= l.s.Period {
+				if !wait(l.s.Period) {
+					return false
+				}
+				l.s.Idle(time.Now())
+			}
+		}
+		return wait(d)
+	}
 	drop := func() {
 		_ = dev.Halt() // best effort: the device is failing
 		dev = nil
@@ -271,18 +359,21 @@ func (l *Loop) Run(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		if dev == nil {
+			if holdOff > 0 && !idle(holdOff) {
+				return nil
+			}
+			holdOff = 0
 			d, err := l.s.Open()
 			now := time.Now()
+			opened = now
 			if err != nil {
 				l.count(func(h *Health) { h.OpenErrors++ })
 				l.set(BusError, err, now)
-				if !wait(reopenWait) {
-					return nil
-				}
-				reopenWait = min(2*reopenWait, reopenMax)
+				holdOff = reopenWait
+				reopenWait = min(2*reopenWait, l.s.Backoff.ReopenMax)
 				continue
 			}
-			dev, opened, failing, retry, reopenWait = d, now, time.Time{}, 0, reopenMin
+			dev, failing, retry, reopenWait = d, time.Time{}, 0, l.s.Backoff.ReopenMin
 			lastFresh = now // a fresh open is given StaleAfter to deliver
 			l.set(Starting, nil, now)
 		}
@@ -307,6 +398,13 @@ func (l *Loop) Run(ctx context.Context) error {
 			retry = 0
 		default:
 			retry = 0
+		}
+		if p.Reopen {
+			// The device's own judgement: opened anew after a Period,
+			// and no sooner than ReopenMin after the last open.
+			drop()
+			holdOff = max(l.s.Period, l.s.Backoff.ReopenMin-time.Since(opened))
+			continue
 		}
 		// Failing: a failed poll, or nothing fresh for StaleAfter.
 		if err != nil || now.Sub(lastFresh) > l.s.StaleAfter {
@@ -337,13 +435,13 @@ func (l *Loop) Run(ctx context.Context) error {
 
 // backoff returns the wait after a failed poll, given the one before (0
 // after a good poll): the Period (selfPacedRetry without one), doubling up
-// to maxRetry.
+// to Backoff.RetryMax.
 func (l *Loop) backoff(prev time.Duration) time.Duration {
 	if prev == 0 {
 		if l.s.Period > 0 {
 			return l.s.Period
 		}
-		return selfPacedRetry
+		return min(selfPacedRetry, l.s.Backoff.RetryMax)
 	}
-	return min(2*prev, maxRetry)
+	return min(2*prev, l.s.Backoff.RetryMax)
 }

@@ -79,8 +79,8 @@ type Telemetry struct {
 	// LatchStored is set while an abort is latched: false until the pod's
 	// store has confirmed the latch (it is retried until then).
 	LatchStored *bool `json:"latch_stored,omitempty"`
-	// Sensors is the health of each biometric sensor besides the pulse
-	// oximeter, by name; absent on a pod with none.
+	// Sensors is the health of each biometric sensor by chip name, the
+	// pulse oximeter's (max30102) included: podd always sends it.
 	Sensors map[string]SensorHealth `json:"sensors,omitempty"`
 }
 
