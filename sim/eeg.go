@@ -28,6 +28,10 @@ const (
 // EEGBandEdges are each band's lower and upper edge in Hz, [lo, hi).
 var EEGBandEdges = [EEGBands][2]float64{{0.5, 4}, {4, 8}, {8, 12}, {12, 16}, {16, 30}, {30, 40}}
 
+// eegMargin is the width, Hz, kept clear of sinusoids at each edge of a
+// band (see EEGSignal).
+const eegMargin = 0.5
+
 // eegSpacing is the width, Hz, of the slice of a band each sinusoid
 // stands for: narrower in the slow bands, where sleep EEG has its
 // structure.
@@ -38,9 +42,9 @@ type EEGOpts struct {
 	// Bands is each band's power in µV² (the variance of the signal
 	// band-limited to it), indexed by EEGBand.
 	Bands [EEGBands]float64
-	// PinkNoise is the level K (µV²) of 1/f noise over 0.5-40 Hz: its
-	// spectral density is K/f µV²/Hz, so it adds K·ln(hi/lo) to the
-	// power of a band [lo, hi).
+	// PinkNoise is the level K (µV²) of 1/f noise: its spectral density
+	// is K/f µV²/Hz inside each band's core (see EEGSignal), so it adds
+	// K·ln((hi−m)/(lo+m)) to the power of a band [lo, hi), m its margin.
 	PinkNoise float64
 	// BlinksPerMinute is the mean rate of eye blinks (a Poisson process):
 	// each a 0.3 s raised-cosine deflection of 100-200 µV on the
@@ -53,7 +57,10 @@ type EEGOpts struct {
 	// Poisson process): each a 0.5-2 s burst of slow (1-3 Hz) swings of
 	// 200-600 µV on every channel, under a Hann window.
 	MovementsPerMinute float64
-	// Start is when the artefact processes start; none come before.
+	// Start is when the artefact processes start; none come before. It
+	// is also the origin of the sinusoids' phases; without it their
+	// origin is the Unix epoch (a time.Time's zero is too far back for a
+	// time.Duration, and every time would read as the same instant).
 	Start time.Time
 	// Seed makes the signal reproducible: the same options give the same
 	// signal.
@@ -63,14 +70,19 @@ type EEGOpts struct {
 // EEGSignal synthesises 8 channels of EEG as a function of time, to use as
 // an ADS1299 model's signal (its At method).
 //
-// Each band [lo, hi) of power P (µV²) is cut into slices Δ wide (0.25 Hz
-// up to 16 Hz, 0.5 Hz above); each slice [a, a+Δ) is one sinusoid at a
-// random frequency inside it (at least 0.1·Δ from its edges, so a
-// periodogram of a long window sees it within the slice) with power
-// P·Δ/(hi−lo) + K·ln((a+Δ)/a), K the PinkNoise level: amplitude
-// √(2·power). So the band's power is exactly P + K·ln(hi/lo), its
-// spectrum flat plus 1/f, and a window much longer than 1/Δ (4 s) resolves
-// it. The frequencies are shared by all channels, the phases drawn for each
+// Each band [lo, hi) of power P (µV²) keeps a margin m = eegMargin
+// (0.5 Hz) clear at each edge, and its core [lo+m, hi−m) is cut into
+// slices Δ wide (0.25 Hz up to 16 Hz, 0.5 Hz above); each slice [a, a+Δ)
+// is one sinusoid at a random frequency inside it (at least 0.1·Δ from its
+// edges, so a periodogram of a long window sees it within the slice) with
+// power P·Δ/(hi−lo−2m) + K·ln((a+Δ)/a), K the PinkNoise level: amplitude
+// √(2·power). So the band's power is exactly P + K·ln((hi−m)/(lo+m)) (its
+// BandPower), its core's spectrum flat plus 1/f, and a window much longer
+// than 1/Δ (4 s) resolves it. The margin keeps a strong band from leaking
+// into a weak neighbour through a Welch estimate's window: a 4 s Hann
+// window's main lobe reaches ±0.5 Hz, so with it a band's estimate sees
+// only the −31 dB side lobes of its neighbours' sinusoids (without it,
+// delta at 386 µV² put 40 % more power into a theta of 24.5 µV²). The frequencies are shared by all channels, the phases drawn for each
 // channel: the channels have the same spectra and are uncorrelated.
 // Artefacts add to this: blinks and movements, whose times and shapes are
 // drawn from Seed in order of time. An EEGSignal keeps the artefacts it has
@@ -81,6 +93,7 @@ type EEGOpts struct {
 type EEGSignal struct {
 	freq    []float64                 // Hz, one per sinusoid
 	power   []float64                 // µV²
+	band    []EEGBand                 // the band of each sinusoid
 	quad    [][MaxEEGChannels]float64 // amplitude·cos(phase), per channel
 	inph    [][MaxEEGChannels]float64 // amplitude·sin(phase)
 	frontal [MaxEEGChannels]bool
@@ -89,6 +102,7 @@ type EEGSignal struct {
 	moves   artefacts
 
 	mu     sync.Mutex
+	scale  func(time.Time) [EEGBands]float64 // SetBandScale
 	cached bool
 	at     time.Time
 	values [MaxEEGChannels]float64
@@ -131,7 +145,7 @@ func NewEEGSignal(o EEGOpts) (*EEGSignal, error) {
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0xEE6))
 	s := &EEGSignal{
-		start:  o.Start,
+		start:  origin(o.Start),
 		blinks: artefacts{rate: o.BlinksPerMinute / 60, rng: rand.New(rand.NewPCG(o.Seed, 0xB11))},
 		moves:  artefacts{rate: o.MovementsPerMinute / 60, rng: rand.New(rand.NewPCG(o.Seed, 0x30E))},
 	}
@@ -141,7 +155,7 @@ func NewEEGSignal(o EEGOpts) (*EEGSignal, error) {
 		s.frontal[ch-1] = true
 	}
 	for b, edges := range EEGBandEdges {
-		lo, hi, d := edges[0], edges[1], eegSpacing[b]
+		lo, hi, d := edges[0]+eegMargin, edges[1]-eegMargin, eegSpacing[b]
 		for a := lo; a < hi-1e-9; a += d {
 			p := o.Bands[b]*d/(hi-lo) + o.PinkNoise*math.Log((a+d)/a)
 			if p == 0 {
@@ -150,6 +164,7 @@ func NewEEGSignal(o EEGOpts) (*EEGSignal, error) {
 			amp := math.Sqrt(2 * p)
 			s.freq = append(s.freq, a+(0.1+0.8*rng.Float64())*d)
 			s.power = append(s.power, p)
+			s.band = append(s.band, EEGBand(b))
 			var q, i [MaxEEGChannels]float64
 			for ch := range MaxEEGChannels {
 				ph := 2 * math.Pi * rng.Float64()
@@ -159,6 +174,15 @@ func NewEEGSignal(o EEGOpts) (*EEGSignal, error) {
 		}
 	}
 	return s, nil
+}
+
+// origin is the time the sinusoids' phases count from: start, or the Unix
+// epoch without one.
+func origin(start time.Time) time.Time {
+	if start.IsZero() {
+		return time.Unix(0, 0)
+	}
+	return start
 }
 
 // BandPower returns the power, in µV², the signal has in band b without its
@@ -172,6 +196,18 @@ func (s *EEGSignal) BandPower(b EEGBand) float64 {
 		}
 	}
 	return p
+}
+
+// SetBandScale makes the bands' amplitudes follow scale: at time t each
+// band's sinusoids (its configured power and its share of the 1/f noise)
+// are multiplied by scale(t)[band], so its power by the square. A scenario
+// whose band powers change through the night builds the signal with 1 µV²
+// in each band and scales each by the square root of its power. scale is
+// called with the signal's lock held; nil restores constant bands.
+func (s *EEGSignal) SetBandScale(scale func(t time.Time) [EEGBands]float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scale, s.cached = scale, false
 }
 
 // At returns channel ch's (1..8) value in µV at time t; 0 for another ch.
@@ -191,9 +227,14 @@ func (s *EEGSignal) At(t time.Time, ch int) float64 {
 // cos ωt·sin φ, one Sincos per sinusoid for all channels.
 func (s *EEGSignal) compute(t time.Time) {
 	sec := t.Sub(s.start).Seconds()
+	gain := [EEGBands]float64{1, 1, 1, 1, 1, 1}
+	if s.scale != nil {
+		gain = s.scale(t)
+	}
 	var v [MaxEEGChannels]float64
 	for i, f := range s.freq {
 		sn, cs := math.Sincos(2 * math.Pi * f * sec)
+		sn, cs = sn*gain[s.band[i]], cs*gain[s.band[i]]
 		q, in := &s.quad[i], &s.inph[i]
 		for ch := range MaxEEGChannels {
 			v[ch] += sn*q[ch] + cs*in[ch]

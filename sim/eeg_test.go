@@ -87,8 +87,9 @@ func TestEEGSignalBandPowers(t *testing.T) {
 			}
 		}
 		for b, e := range EEGBandEdges {
-			// The documented truth: the band's power plus K·ln(hi/lo).
-			truth := tt.bands[b] + tt.pink*math.Log(e[1]/e[0])
+			// The documented truth: the band's power plus
+			// K·ln((hi−m)/(lo+m)), m the margin.
+			truth := tt.bands[b] + tt.pink*math.Log((e[1]-eegMargin)/(e[0]+eegMargin))
 			if got := s.BandPower(EEGBand(b)); math.Abs(got-truth) > 1e-9*truth {
 				t.Errorf("%s: BandPower(%v) = %v, want %v", tt.name, e, got, truth)
 			}
@@ -233,5 +234,42 @@ func TestNewEEGSignalRejects(t *testing.T) {
 		"artefacts need a Start time"
 	if err == nil || err.Error() != want {
 		t.Errorf("NewEEGSignal = %v, want %q", err, want)
+	}
+}
+
+// Without a Start the signal still moves: its phases count from the Unix
+// epoch, not from the zero time.Time (every time after it would be the
+// same saturated duration, a constant signal).
+func TestEEGSignalWithoutStartMoves(t *testing.T) {
+	s, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{100, 10, 10, 10, 1, 1}, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
+	a, b := s.At(t0, 1), s.At(t0.Add(37*time.Millisecond), 1)
+	if a == b {
+		t.Fatalf("the signal reads %g µV 37 ms apart: constant", a)
+	}
+}
+
+// SetBandScale scales each band's amplitude: three times the alpha
+// amplitude is nine times its power, the other bands unchanged.
+func TestEEGSignalBandScale(t *testing.T) {
+	bands := [EEGBands]float64{1, 1, 1, 1, 1, 1}
+	s, err := NewEEGSignal(EEGOpts{Bands: bands, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{1, 1, 9, 1, 1, 1}, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetBandScale(func(time.Time) [EEGBands]float64 { return [EEGBands]float64{1, 1, 3, 1, 1, 1} })
+	t0 := time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		at := t0.Add(time.Duration(i) * 7 * time.Millisecond)
+		if a, b := s.At(at, 3), ref.At(at, 3); math.Abs(a-b) > 1e-9*max(1, math.Abs(b)) {
+			t.Fatalf("at %d: scaled signal %g µV, a signal of 9 µV² alpha %g µV", i, a, b)
+		}
 	}
 }

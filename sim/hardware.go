@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
+	"sync"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -24,6 +26,14 @@ type Hardware struct {
 	// SkinAddr; Thermo the TMP117 at ThermoAddr.
 	Skin   *ADS1115
 	Thermo *TMP117
+	// EEG is the ADS1299 on its own SPI port (EEGPort, the pod's second
+	// chip select) with its DRDY line; its signal is an EEGSignal whose
+	// bands follow the scenario's eeg powers, plus the scenario's blinks
+	// and movements, or a recording.
+	EEG     *ADS1299
+	EEGPort *SPIPort
+	DRDY    *Line
+	eeg     *EEGSignal
 	// ConsentLine and PanicLine are the sleeper's buttons, each to ground
 	// on a line with its pull-up: a scenario's press holds the line Low for
 	// PressHold.
@@ -41,6 +51,11 @@ type Hardware struct {
 	// held are the lines a press holds Low, with when they are released
 	// (scenario time); only Run's goroutine uses it.
 	held map[*Line]time.Duration
+	// eegOff and eegSat are the channels (bit n-1 for channel n) whose
+	// electrode the EEG model was last told is off or saturated, and
+	// eegPowered its supply; only Run's goroutine uses them.
+	eegOff, eegSat scenario.Channels
+	eegPowered     bool
 }
 
 // PressHold is how long a scenario's press holds its button down.
@@ -97,6 +112,23 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	if pb := sc.Playback(scenario.DeviceMAX30102); pb != nil {
 		h.Oximeter.SetRecording(ppgRecording(pb, func(t time.Time) float64 { return sc.VitalsAt(t.Sub(start)).SpO2Pct }, start))
 	}
+	sig, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{1, 1, 1, 1, 1, 1}, Seed: 1299})
+	if err != nil {
+		return nil, fmt.Errorf("sim.NewHardware: %w", err)
+	}
+	sig.SetBandScale(func(t time.Time) [EEGBands]float64 {
+		p := sc.VitalsAt(t.Sub(start)).EEG.Array()
+		var g [EEGBands]float64
+		for b := range g {
+			g[b] = math.Sqrt(max(p[b], 0))
+		}
+		return g
+	})
+	h.eeg = sig
+	h.DRDY = NewLine("SIM_DRDY", 25)
+	h.EEG = NewADS1299(h.eegMicrovolts, h.DRDY)
+	h.EEGPort = NewSPIPort("sim-spi-eeg", h.EEG)
+	h.eegPowered = true
 	h.Skin = NewADS1115(h.skinVolts)
 	h.Thermo = NewTMP117(h.bodyCelsius)
 	h.I2C = NewI2CBus("sim-i2c")
@@ -117,9 +149,14 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	return h, nil
 }
 
-// Run applies the scenario's faults and occupancy (a finger on the
-// oximeter or not) and reports its presses until ctx is done.
+// Run runs the EEG model (its DRDY edges, in a goroutine Run owns) and
+// applies the scenario's faults and occupancy (a finger on the oximeter,
+// electrodes on the skin, or not) and reports its presses until ctx is
+// done.
 func (h *Hardware) Run(ctx context.Context) error {
+	var eeg sync.WaitGroup
+	defer eeg.Wait()
+	eeg.Go(func() { _ = h.EEG.Run(ctx) })
 	t := time.NewTicker(FaultPeriod)
 	defer t.Stop()
 	prev := -time.Nanosecond // so a press at 0s is reported
@@ -150,6 +187,74 @@ func (h *Hardware) setFaults(now time.Duration) {
 	h.Skin.Saturate(sat)
 	h.Oximeter.SetSaturated(h.scenario.FaultAt(scenario.DeviceMAX30102, now) == scenario.FaultSaturate)
 	h.SPI.SetFault(Fault(h.scenario.FaultAt(scenario.DeviceAPA102, now)))
+	h.setEEGFaults(now)
+}
+
+// setEEGFaults applies the EEG's faults of now: a bus fault on its port (a
+// disconnect also cuts its supply: no DRDY, MISO low; back on, the chip
+// is reset and must be configured again), electrodes off (the scenario's
+// lead_off channels, and every channel while no one lies in the pod), and
+// saturated channels.
+func (h *Hardware) setEEGFaults(now time.Duration) {
+	bus := h.busFault(scenario.DeviceADS1299, now)
+	h.EEGPort.SetFault(bus)
+	if powered := bus != FaultDisconnect; powered != h.eegPowered {
+		h.eegPowered = powered
+		h.EEG.SetPowered(powered)
+	}
+	var off, sat scenario.Channels
+	switch h.scenario.FaultAt(scenario.DeviceADS1299, now) {
+	case scenario.FaultLeadOff:
+		off = h.scenario.LeadOffAt(now)
+	case scenario.FaultSaturate:
+		sat = scenario.AllChannels
+	}
+	if !h.occupied {
+		off = scenario.AllChannels
+	}
+	for ch := 1; ch <= scenario.NumChannels; ch++ {
+		if off.Has(ch) != h.eegOff.Has(ch) {
+			_ = h.EEG.SetLeadOff(ch, off.Has(ch)) // ch is 1..8
+		}
+		if sat.Has(ch) != h.eegSat.Has(ch) {
+			_ = h.EEG.SetSaturated(ch, sat.Has(ch))
+		}
+	}
+	h.eegOff, h.eegSat = off, sat
+}
+
+// eegArtefactSpan is how far back eegMicrovolts looks for a blink or a
+// movement still under way: an artefact lasting longer is cut short.
+const eegArtefactSpan = 30 * time.Second
+
+// eegMicrovolts is EEG channel ch (1..8) at t, µV: the recording's column
+// for ch (0 for a channel it does not have), or the scenario's bands with
+// its blinks (frontal channels 1 and 2, a 150 µV raised cosine over the
+// blink) and movements (every channel, 400 µV swings at 2 Hz under a Hann
+// window).
+func (h *Hardware) eegMicrovolts(t time.Time, ch int) float64 {
+	d := t.Sub(h.start)
+	if pb := h.scenario.Playback(scenario.DeviceADS1299); pb != nil {
+		s, _ := pb.At(d)
+		return s[ch-1]
+	}
+	v := h.eeg.At(t, ch)
+	for ev := range h.scenario.EventsBetween(d-eegArtefactSpan, d).All() {
+		if ev.For <= 0 || d > ev.At+ev.For {
+			continue
+		}
+		x := float64(d-ev.At) / float64(ev.For)
+		w := (1 - math.Cos(2*math.Pi*x)) / 2
+		switch ev.Kind {
+		case scenario.EventBlink:
+			if ch <= 2 {
+				v += 150 * w
+			}
+		case scenario.EventMovement:
+			v += 400 * w * math.Sin(2*math.Pi*2*(d-ev.At).Seconds()+float64(ch))
+		}
+	}
+	return v
 }
 
 // busFault is the bus fault of a device at now: the scenario's nack, stuck

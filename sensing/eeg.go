@@ -1,0 +1,162 @@
+package sensing
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/sleegation/podd/sensors/ads1299"
+	"github.com/sleegation/podd/sensors/vitals/eeg"
+)
+
+// eegBatch is how much signal one poll of the EEG reads: a tenth of a
+// second of frames, each read on its own DRDY edge.
+const eegBatch = 100 * time.Millisecond
+
+// eegTimeout is how long a poll waits for one DRDY edge: many conversion
+// periods, so a late edge is not a lost chip.
+const eegTimeout = 500 * time.Millisecond
+
+// maxBridgedFrames bounds the lost frames (ads1299.Frame.Skipped) the EEG
+// fills with NaN, which the estimator leaves out of its segments; a longer
+// gap starts the estimate over.
+const maxBridgedFrames = 50
+
+// EEG is the EEG front end: an ADS1299 streaming frames, paced by its DRDY
+// line, into an eeg.Estimator. open opens the chip (at start; after a
+// loss, it restarts the same one: periph's ports connect once). channels
+// are the channels wired, from CH1; rateHz and gain the chip's
+// configuration.
+//
+// Health: an electrode off on every wired channel (the chip's lead-off
+// bits) is lead_off; every channel saturated or flat is saturated or
+// flatline. An estimate still filling its span, one electrode of several
+// off, or movement artefacts leave the sensor ok: the summary is the
+// median over the channels that are valid, and no band powers are reported
+// while none is.
+func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor, error) {
+	opts := eeg.DefaultOpts
+	opts.Channels, opts.SampleRateHz = channels, float64(rateHz)
+	if gain <= 0 {
+		return Sensor{}, fmt.Errorf("sensing: eeg: gain %d", gain)
+	}
+	opts.FullScaleMicrovolts = ads1299.VREF / float64(gain) * 1e6
+	if _, err := eeg.New(opts); err != nil {
+		return Sensor{}, fmt.Errorf("sensing: eeg: %w", err)
+	}
+	latest := new(eegLatest)
+	return Sensor{
+		Name: "ads1299",
+		Open: func() (Device, error) {
+			d, err := open()
+			if err != nil {
+				return nil, err
+			}
+			est, _ := eeg.New(opts) // the options were checked above
+			latest.set(nil)
+			return &eegDevice{
+				dev: d, est: est, latest: latest, frame: make([]float64, channels),
+				batch: max(int(eegBatch.Seconds()*float64(rateHz)), 1),
+				all:   uint8(1<<channels - 1),
+			}, nil
+		},
+		StaleAfter:  time.Second,
+		ReopenAfter: 3 * time.Second,
+		Report: func(v *Vitals) {
+			latest.mu.Lock()
+			defer latest.mu.Unlock()
+			if latest.ok {
+				v.EEG = make(map[string]float64, eeg.NumBands)
+				for b := range eeg.NumBands {
+					v.EEG[eeg.Band(b).String()] = latest.rel[b]
+				}
+			}
+		},
+	}, nil
+}
+
+// eegLatest is the newest valid summary's relative band powers, shared
+// between the loop (set) and telemetry (Report) without allocating.
+type eegLatest struct {
+	mu  sync.Mutex
+	ok  bool
+	rel eeg.Powers
+}
+
+func (l *eegLatest) set(c *eeg.Channel) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ok = c != nil
+	if c != nil {
+		l.rel = c.Rel
+	}
+}
+
+type eegDevice struct {
+	dev    *ads1299.Dev
+	est    *eeg.Estimator
+	latest *eegLatest
+	frame  []float64
+	f      ads1299.Frame
+	batch  int
+	all    uint8 // every wired channel's bit
+}
+
+// Poll reads a batch of frames, each on its DRDY edge, and judges them.
+func (e *eegDevice) Poll(time.Time) (Poll, error) {
+	var off uint8 = 0xFF
+	read := 0
+	for range e.batch {
+		if err := e.dev.Read(&e.f, eegTimeout); err != nil {
+			if read > 0 && errors.Is(err, ads1299.ErrNoDRDY) {
+				break // judge what came; the next poll reports the loss
+			}
+			return Poll{}, err
+		}
+		read++
+		switch {
+		case e.f.Skipped > maxBridgedFrames:
+			e.est.Reset()
+		case e.f.Skipped > 0:
+			for i := range e.frame {
+				e.frame[i] = math.NaN()
+			}
+			for range e.f.Skipped {
+				e.est.Add(e.frame)
+			}
+		}
+		for i := range e.frame {
+			e.frame[i] = e.dev.Microvolts(e.f.Raw[i])
+		}
+		e.est.Add(e.frame)
+		off &= e.dev.LeadOff(&e.f)
+	}
+	r := e.est.Estimate()
+	if r.Summary.Valid {
+		e.latest.set(&r.Summary)
+	} else {
+		e.latest.set(nil)
+	}
+	// off holds the channels off in every frame of the batch.
+	if off&e.all == e.all {
+		return Poll{Fresh: true, State: LeadOff}, nil
+	}
+	if !r.Summary.Valid && r.NumChannels > 0 {
+		flat, sat := true, true
+		for _, c := range r.Channels[:r.NumChannels] {
+			flat = flat && c.Reason == eeg.ReasonFlat
+			sat = sat && c.Reason == eeg.ReasonSaturated
+		}
+		switch {
+		case flat:
+			return Poll{Fresh: true, State: Flatline}, nil
+		case sat:
+			return Poll{Fresh: true, State: Saturated}, nil
+		}
+	}
+	return Poll{Fresh: true}, nil
+}
+
+func (e *eegDevice) Halt() error { return e.dev.Halt() }
