@@ -104,7 +104,7 @@ func TestADS1115Continuous(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		m := NewADS1115(func(t time.Time) float64 { return t.Sub(start).Seconds() }) // 1 V/s
-		a1115Tx(t, m, []byte{adsRegConfig, 0x42, 0x83}, 0)                             // continuous, 128 sps
+		a1115Tx(t, m, []byte{adsRegConfig, 0x42, 0x83}, 0)                           // continuous, 128 sps
 		time.Sleep(time.Second)
 		if got := m.Register(adsRegConfig); got != 0x4283 || m.Conversions() != 128 || m.PoweredDown() {
 			t.Errorf("after 1 s: Config %#04x, %d conversions, powered down %v; want 0x4283, 128, false", got, m.Conversions(), m.PoweredDown())
