@@ -31,7 +31,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		{"sim.yaml", Config{
 			Pod:       PodConfig{ID: "sim-pod-1"},
 			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
-			Sensors:   defaultSensors(),
+			Sensors:   allSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "./var/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 			API:       APIConfig{Socket: "./var/podd.sock"},
@@ -45,7 +45,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		{"pod.yaml", Config{
 			Pod:       PodConfig{ID: "pod-0001"},
 			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", ButtonsActiveLow: true},
-			Sensors:   defaultSensors(),
+			Sensors:   allSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
@@ -110,10 +110,18 @@ func minimalConfig() Config {
 func defaultSensors() SensorsConfig {
 	return SensorsConfig{
 		MAX30102: MAX30102Config{Enabled: true},
-		ADS1299:  ADS1299Config{SPIPort: "SPI0.1", DRDY: "GPIO25", RateHz: 250, Gain: 24, Channels: 8},
+		ADS1299:  ADS1299Config{SPIPort: "SPI1.0", DRDY: "GPIO25", RateHz: 250, Gain: 24, Channels: 8},
 		ADS1115:  ADS1115Config{Address: 0x49, RateHz: 4, SupplyV: 3.3, RefOhms: 200000},
 		TMP117:   TMP117Config{Address: 0x48, RateHz: 1},
 	}
+}
+
+// allSensors is the shipped files' inventory: every sensor, at the
+// default wiring.
+func allSensors() SensorsConfig {
+	s := defaultSensors()
+	s.ADS1299.Enabled, s.ADS1115.Enabled, s.TMP117.Enabled = true, true, true
+	return s
 }
 
 func TestDefaults(t *testing.T) {
@@ -186,10 +194,10 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_WATCHDOG_DEVICE=/dev/watchdog1",
 		"PODD_WATCHDOG_TIMEOUT=5s",
 		"PODD_LOG_LEVEL=warn",
-		"PODD_SENSORS_MAX30102_ENABLED=false",
+		"PODD_SENSORS_MAX30102_ENABLED=true",
 		"PODD_SENSORS_MAX30102_I2C_BUS=4",
 		"PODD_SENSORS_ADS1299_ENABLED=true",
-		"PODD_SENSORS_ADS1299_SPI_PORT=SPI1.0",
+		"PODD_SENSORS_ADS1299_SPI_PORT=SPI2.0",
 		"PODD_SENSORS_ADS1299_DRDY=GPIO22",
 		"PODD_SENSORS_ADS1299_RATE_HZ=500",
 		"PODD_SENSORS_ADS1299_GAIN=12",
@@ -214,8 +222,8 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		Pod:      PodConfig{ID: "pod-8"},
 		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", OximeterLEDsSwapped: true},
 		Sensors: SensorsConfig{
-			MAX30102: MAX30102Config{I2CBus: "4"},
-			ADS1299:  ADS1299Config{Enabled: true, SPIPort: "SPI1.0", DRDY: "GPIO22", RateHz: 500, Gain: 12, Channels: 4},
+			MAX30102: MAX30102Config{Enabled: true, I2CBus: "4"},
+			ADS1299:  ADS1299Config{Enabled: true, SPIPort: "SPI2.0", DRDY: "GPIO22", RateHz: 500, Gain: 12, Channels: 4},
 			ADS1115:  ADS1115Config{Enabled: true, I2CBus: "5", Address: 0x4A, Channel: 2, RateHz: 10, SupplyV: 5, RefOhms: 470000},
 			TMP117:   TMP117Config{Enabled: true, I2CBus: "5", Address: 0x4B, RateHz: 2},
 		},
@@ -263,8 +271,8 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"safety.heart_rate_high_bpm": 120.5, "safety.heart_rate_low_bpm": 45.0, "safety.heart_rate_delay": "5s",
 		"safety.spo2_low_pct": 92.0, "safety.spo2_delay": "8s", "safety.stale_after": "3s", "safety.startup_grace": "1m0s",
 		"watchdog.device": "/dev/watchdog1", "watchdog.timeout": "5s", "log.level": "warn",
-		"sensors.max30102.enabled": false, "sensors.max30102.i2c_bus": "4",
-		"sensors.ads1299.enabled": true, "sensors.ads1299.spi_port": "SPI1.0", "sensors.ads1299.drdy": "GPIO22",
+		"sensors.max30102.enabled": true, "sensors.max30102.i2c_bus": "4",
+		"sensors.ads1299.enabled": true, "sensors.ads1299.spi_port": "SPI2.0", "sensors.ads1299.drdy": "GPIO22",
 		"sensors.ads1299.rate_hz": 500, "sensors.ads1299.gain": 12, "sensors.ads1299.channels": 4,
 		"sensors.ads1115.enabled": true, "sensors.ads1115.i2c_bus": "5", "sensors.ads1115.address": 0x4A,
 		"sensors.ads1115.channel": 2, "sensors.ads1115.rate_hz": 10, "sensors.ads1115.supply_v": 5.0, "sensors.ads1115.ref_ohms": 470000.0,

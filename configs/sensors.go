@@ -20,7 +20,7 @@ type SensorsConfig struct {
 // MAX30102Config is the pulse oximeter (sensors.max30102.*), at its fixed
 // address 0x57.
 type MAX30102Config struct {
-	Enabled bool   // sensors.max30102.enabled (default true)
+	Enabled bool   // sensors.max30102.enabled: true (a pod without one is refused)
 	I2CBus  string // sensors.max30102.i2c_bus: empty for hardware.i2c_bus
 }
 
@@ -28,7 +28,7 @@ type MAX30102Config struct {
 // chip select, with its DRDY line.
 type ADS1299Config struct {
 	Enabled  bool   // sensors.ads1299.enabled
-	SPIPort  string // sensors.ads1299.spi_port: a periph spireg name, not the LED strip's
+	SPIPort  string // sensors.ads1299.spi_port: a periph spireg name, on another bus than the LED strip's
 	DRDY     string // sensors.ads1299.drdy: the DRDY line's gpioreg name
 	RateHz   int    // sensors.ads1299.rate_hz: 250 or 500 samples per second
 	Gain     int    // sensors.ads1299.gain: the PGA gain, 1, 2, 4, 6, 8, 12 or 24
@@ -77,7 +77,7 @@ func sensorKeys() []key {
 		{"sensors.max30102.enabled", true, boolean(func(c *Config, b bool) { c.Sensors.MAX30102.Enabled = b })},
 		{"sensors.max30102.i2c_bus", "", str(func(c *Config, s string) { c.Sensors.MAX30102.I2CBus = s })},
 		{"sensors.ads1299.enabled", false, boolean(func(c *Config, b bool) { c.Sensors.ADS1299.Enabled = b })},
-		{"sensors.ads1299.spi_port", "SPI0.1", str(func(c *Config, s string) { c.Sensors.ADS1299.SPIPort = s })},
+		{"sensors.ads1299.spi_port", "SPI1.0", str(func(c *Config, s string) { c.Sensors.ADS1299.SPIPort = s })},
 		{"sensors.ads1299.drdy", "GPIO25", str(func(c *Config, s string) { c.Sensors.ADS1299.DRDY = s })},
 		{"sensors.ads1299.rate_hz", 250, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.ADS1299.RateHz = n })},
 		{"sensors.ads1299.gain", 24, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.ADS1299.Gain = n })},
@@ -152,6 +152,9 @@ func (c *Config) sensorSettings(m map[string]any) {
 // one address of one bus.
 func (c *Config) sensorProblems(add func(key, format string, args ...any), addWith func(with []string, key, format string, args ...any)) {
 	s := c.Sensors
+	if !s.MAX30102.Enabled {
+		add("sensors.max30102.enabled", "false: the pulse oximeter is required (the safety watchdog's heart rate and SpO2 come from it)")
+	}
 	oneOf := func(key string, v int, choices []int) {
 		if !slices.Contains(choices, v) {
 			add(key, "%d is not one of %s", v, ints(choices))
@@ -171,8 +174,8 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 	if s.ADS1299.Enabled {
 		if s.ADS1299.SPIPort == "" {
 			add("sensors.ads1299.spi_port", `"" is not an SPI port name (e.g. "SPI0.1")`)
-		} else if s.ADS1299.SPIPort == c.Hardware.SPIPort {
-			addWith([]string{"hardware.spi_port"}, "sensors.ads1299.spi_port", "%q is the LED strip's port (hardware.spi_port): the EEG front end needs its own chip select", s.ADS1299.SPIPort)
+		} else if spiBus(s.ADS1299.SPIPort) == spiBus(c.Hardware.SPIPort) {
+			addWith([]string{"hardware.spi_port"}, "sensors.ads1299.spi_port", "%q is on the LED strip's SPI bus (hardware.spi_port %q): an APA102 strip has no chip select and takes every transfer on its bus as LED data; put the EEG front end on another bus (e.g. SPI1.0)", s.ADS1299.SPIPort, c.Hardware.SPIPort)
 		}
 		if s.ADS1299.DRDY == "" {
 			add("sensors.ads1299.drdy", `"" is not a GPIO line: the ADS1299 says when a frame is ready on its DRDY line (e.g. "GPIO25")`)
@@ -224,6 +227,13 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 		}
 		at = append(at, placed{d.key, c.Bus(d.bus), d.addr})
 	}
+}
+
+// spiBus is the bus of a periph SPI port name: "SPI0" of "SPI0.1"; a name
+// without a dot is its own bus.
+func spiBus(port string) string {
+	bus, _, _ := strings.Cut(strings.ToUpper(port), ".")
+	return bus
 }
 
 func ints(v []int) string {

@@ -20,10 +20,10 @@ sensors:
 sensors:
   tmp117: {enabled: true, address: 0x40}
 `, `sensors.tmp117.address: 0x40 is outside 0x48..0x4B, the addresses the chip's address pin selects`},
-		{"the EEG on the LED strip's port", `
+		{"the EEG on the LED strip's bus", `
 sensors:
-  ads1299: {enabled: true, spi_port: SPI0.0}
-`, `sensors.ads1299.spi_port: "SPI0.0" is the LED strip's port (hardware.spi_port): the EEG front end needs its own chip select`},
+  ads1299: {enabled: true, spi_port: SPI0.1}
+`, `sensors.ads1299.spi_port: "SPI0.1" is on the LED strip's SPI bus (hardware.spi_port "SPI0.0"): an APA102 strip has no chip select and takes every transfer on its bus as LED data; put the EEG front end on another bus (e.g. SPI1.0)`},
 		{"DRDY on the panic button's line", `
 hardware:
   mode: linux
@@ -39,6 +39,10 @@ sensors:
 sensors:
   ads1115: {enabled: true, supply_v: 12}
 `, `sensors.ads1115.supply_v: 12 is outside (0, 5.5] V: the ADS1115's supply range`},
+		{"no pulse oximeter", `
+sensors:
+  max30102: {enabled: false}
+`, `sensors.max30102.enabled: false: the pulse oximeter is required (the safety watchdog's heart rate and SpO2 come from it)`},
 		{"a reference resistor of nothing", `
 sensors:
   ads1115: {enabled: true, ref_ohms: 0}

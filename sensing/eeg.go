@@ -19,10 +19,17 @@ const eegBatch = 100 * time.Millisecond
 // periods, so a late edge is not a lost chip.
 const eegTimeout = 500 * time.Millisecond
 
-// maxBridgedFrames bounds the lost frames (ads1299.Frame.Skipped) the EEG
-// fills with NaN, which the estimator leaves out of its segments; a longer
-// gap starts the estimate over.
-const maxBridgedFrames = 50
+// Lost frames (ads1299.Frame.Skipped: a poll that came late, and the chip
+// overwrote conversions nobody read): up to maxHeldFrames are filled with
+// the frame before them, a few milliseconds of a held value that moves no
+// band's power measurably (a scheduler that is late now and then must not
+// cost whole 4 s segments); up to maxBridgedFrames with NaN, which the
+// estimator leaves out of their segments; a longer gap starts the estimate
+// over.
+const (
+	maxHeldFrames    = 3
+	maxBridgedFrames = 50
+)
 
 // EEG is the EEG front end: an ADS1299 streaming frames, paced by its DRDY
 // line, into an eeg.Estimator. open opens the chip (at start; after a
@@ -102,6 +109,7 @@ type eegDevice struct {
 	f      ads1299.Frame
 	batch  int
 	all    uint8 // every wired channel's bit
+	primed bool  // frame holds a frame read
 }
 
 // Poll reads a batch of frames, each on its DRDY edge, and judges them.
@@ -117,16 +125,20 @@ func (e *eegDevice) Poll(time.Time) (Poll, error) {
 		}
 		read++
 		switch {
-		case e.f.Skipped > maxBridgedFrames:
+		case e.f.Skipped > maxBridgedFrames || e.f.Skipped > 0 && !e.primed:
 			e.est.Reset()
-		case e.f.Skipped > 0:
+		case e.f.Skipped > maxHeldFrames:
 			for i := range e.frame {
 				e.frame[i] = math.NaN()
 			}
+			fallthrough
+		case e.f.Skipped > 0:
+			// e.frame holds the frame before (or NaN, above).
 			for range e.f.Skipped {
 				e.est.Add(e.frame)
 			}
 		}
+		e.primed = true
 		for i := range e.frame {
 			e.frame[i] = e.dev.Microvolts(e.f.Raw[i])
 		}

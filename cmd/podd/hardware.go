@@ -17,6 +17,8 @@ import (
 	"github.com/sleegation/podd/button"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/sensing"
+	"github.com/sleegation/podd/sensors/eda"
 	"github.com/sleegation/podd/sensors/max30102"
 	"github.com/sleegation/podd/sim"
 	"github.com/sleegation/podd/sim/scenario"
@@ -30,7 +32,9 @@ type hardware struct {
 	openOximeter func() (controller.Oximeter, error)
 	// consentButton and panicButton are nil when not configured.
 	consentButton, panicButton controller.Button
-	services                   []controller.Part
+	// sensors are the biometric sensors besides the oximeter.
+	sensors  []sensing.Sensor
+	services []controller.Part
 	simStatus                  func() *controller.SimStatus
 	close                      func()
 }
@@ -50,7 +54,21 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 	if err != nil {
 		return nil, err
 	}
-	hw, err := sim.NewHardware(sc, cfg.Hardware.LEDCount, time.Now(), log.With("component", "sim"))
+	hw, err := sim.NewHardwareWith(sc, cfg.Hardware.LEDCount, time.Now(), log.With("component", "sim"), sim.HardwareOpts{
+		SkinAddr:    uint16(cfg.Sensors.ADS1115.Address),
+		ThermoAddr:  uint16(cfg.Sensors.TMP117.Address),
+		SkinCircuit: eda.Divider{SupplyV: cfg.Sensors.ADS1115.SupplyV, RefOhms: cfg.Sensors.ADS1115.RefOhms},
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The simulator has one I²C bus: every sensor is on it, whatever bus
+	// the configuration names.
+	sensors, err := biometricSensors(cfg, sensorBuses{
+		i2c:     func(string) (i2c.Bus, error) { return hw.I2C, nil },
+		eegPort: hw.EEGPort,
+		drdy:    hw.DRDY,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +86,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		panicButton:   panicB,
 		simulated:     true,
 		spi:           hw.SPI,
+		sensors:       sensors,
 		openOximeter:  oximeterOn(hw.I2C, cfg.Hardware.OximeterLEDsSwapped),
 		services: []controller.Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
@@ -76,7 +95,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		simStatus: func() *controller.SimStatus {
 			return &controller.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark()}
 		},
-		close: func() { hw.I2C.Close(); hw.SPI.Close() },
+		close: func() { hw.I2C.Close(); hw.SPI.Close(); hw.EEGPort.Close() },
 	}, nil
 }
 
@@ -93,11 +112,59 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 		bus.Close()
 		return nil, fmt.Errorf("hardware.spi_port %q: %w", cfg.Hardware.SPIPort, err)
 	}
+	// The sensors' buses, opened once each by name; hardware.i2c_bus is
+	// open already.
+	buses := map[string]i2c.BusCloser{cfg.Hardware.I2CBus: bus}
+	var closers []func() error
 	hw := &hardware{
-		spi:          port,
-		openOximeter: oximeterOn(bus, cfg.Hardware.OximeterLEDsSwapped),
-		close:        func() { port.Close(); bus.Close() },
+		spi: port,
+		close: func() {
+			for _, c := range closers {
+				_ = c()
+			}
+			for _, b := range buses {
+				_ = b.Close()
+			}
+			_ = port.Close()
+		},
 	}
+	sb := sensorBuses{i2c: func(name string) (i2c.Bus, error) {
+		if b, ok := buses[name]; ok {
+			return b, nil
+		}
+		b, err := i2creg.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		buses[name] = b
+		return b, nil
+	}}
+	oxBus, err := sb.i2c(cfg.Bus(cfg.Sensors.MAX30102.I2CBus))
+	if err != nil {
+		hw.close()
+		return nil, fmt.Errorf("sensors.max30102.i2c_bus %q: %w", cfg.Bus(cfg.Sensors.MAX30102.I2CBus), err)
+	}
+	hw.openOximeter = oximeterOn(oxBus, cfg.Hardware.OximeterLEDsSwapped)
+	if e := cfg.Sensors.ADS1299; e.Enabled {
+		p, err := spireg.Open(e.SPIPort)
+		if err != nil {
+			hw.close()
+			return nil, fmt.Errorf("sensors.ads1299.spi_port %q: %w", e.SPIPort, err)
+		}
+		closers = append(closers, p.Close)
+		pin := gpioreg.ByName(e.DRDY)
+		if pin == nil {
+			hw.close()
+			return nil, fmt.Errorf("sensors.ads1299.drdy %q: no such GPIO line", e.DRDY)
+		}
+		sb.eegPort, sb.drdy = p, pin
+	}
+	sensors, err := biometricSensors(cfg, sb)
+	if err != nil {
+		hw.close()
+		return nil, err
+	}
+	hw.sensors = sensors
 	opts := button.DefaultOpts
 	opts.ActiveLow = cfg.Hardware.ButtonsActiveLow
 	if !opts.ActiveLow {

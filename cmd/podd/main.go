@@ -231,6 +231,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		Logger:      log,
 	}, controller.Parts{
 		OpenOximeter:     hw.openOximeter,
+		Sensors:          hw.sensors,
 		ConsentButton:    hw.consentButton,
 		PanicButton:      hw.panicButton,
 		Strip:            strip,

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/i2c"
+	"periph.io/x/conn/v3/spi"
+
+	"github.com/sleegation/podd/configs"
+	"github.com/sleegation/podd/sensing"
+	"github.com/sleegation/podd/sensors/ads1115"
+	"github.com/sleegation/podd/sensors/ads1299"
+	"github.com/sleegation/podd/sensors/eda"
+	"github.com/sleegation/podd/sensors/tmp117"
+)
+
+// sensorBuses are what the biometric sensors besides the oximeter are
+// wired to: the I²C bus of a configured name, and the EEG's SPI port and
+// DRDY line (nil when no EEG is configured).
+type sensorBuses struct {
+	i2c     func(name string) (i2c.Bus, error)
+	eegPort spi.Port
+	drdy    gpio.PinIn
+}
+
+// biometricSensors builds the configuration's sensors besides the pulse
+// oximeter, each opening its chip on its bus (sensors.*).
+func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, error) {
+	s := cfg.Sensors
+	var out []sensing.Sensor
+	if s.ADS1299.Enabled {
+		if b.eegPort == nil || b.drdy == nil {
+			return nil, fmt.Errorf("sensors.ads1299: no SPI port or DRDY line")
+		}
+		opts := ads1299.DefaultOpts()
+		opts.RateHz, opts.Gain, opts.Channels = s.ADS1299.RateHz, s.ADS1299.Gain, s.ADS1299.Channels
+		var dev *ads1299.Dev
+		// periph's ports connect once: a chip that was lost is restarted
+		// on the connection it has.
+		open := func() (*ads1299.Dev, error) {
+			if dev != nil {
+				if err := dev.Restart(); err != nil {
+					return nil, err
+				}
+				return dev, nil
+			}
+			d, err := ads1299.New(b.eegPort, b.drdy, &opts)
+			if err != nil {
+				return nil, err
+			}
+			dev = d
+			return d, nil
+		}
+		sn, err := sensing.EEG(open, s.ADS1299.Channels, s.ADS1299.RateHz, s.ADS1299.Gain)
+		if err != nil {
+			return nil, fmt.Errorf("sensors.ads1299: %w", err)
+		}
+		out = append(out, sn)
+	}
+	if s.ADS1115.Enabled {
+		bus, err := b.i2c(cfg.Bus(s.ADS1115.I2CBus))
+		if err != nil {
+			return nil, fmt.Errorf("sensors.ads1115.i2c_bus %q: %w", cfg.Bus(s.ADS1115.I2CBus), err)
+		}
+		opts := ads1115.DefaultOpts
+		opts.Addr, opts.Channel = uint16(s.ADS1115.Address), s.ADS1115.Channel
+		opts.FullScaleV = fullScaleFor(s.ADS1115.SupplyV)
+		circuit := eda.Divider{SupplyV: s.ADS1115.SupplyV, RefOhms: s.ADS1115.RefOhms}
+		sn, err := sensing.SkinConductance(func() (*ads1115.Dev, error) { return ads1115.New(bus, &opts) }, circuit, s.ADS1115.RateHz)
+		if err != nil {
+			return nil, fmt.Errorf("sensors.ads1115: %w", err)
+		}
+		out = append(out, sn)
+	}
+	if s.TMP117.Enabled {
+		bus, err := b.i2c(cfg.Bus(s.TMP117.I2CBus))
+		if err != nil {
+			return nil, fmt.Errorf("sensors.tmp117.i2c_bus %q: %w", cfg.Bus(s.TMP117.I2CBus), err)
+		}
+		opts := tmp117.DefaultOpts
+		opts.Addr = uint16(s.TMP117.Address)
+		opts.ConversionCycle = time.Second / time.Duration(s.TMP117.RateHz)
+		sn, err := sensing.Thermometer(func() (*tmp117.Dev, error) { return tmp117.New(bus, &opts) }, s.TMP117.RateHz)
+		if err != nil {
+			return nil, fmt.Errorf("sensors.tmp117: %w", err)
+		}
+		out = append(out, sn)
+	}
+	return out, nil
+}
+
+// fullScaleFor is the ADS1115's narrowest range that holds a divider's
+// whole swing, 0 V to its supply (an open circuit reads the supply).
+func fullScaleFor(supplyV float64) float64 {
+	for _, fs := range []float64{0.256, 0.512, 1.024, 2.048, 4.096} {
+		if supplyV < fs {
+			return fs
+		}
+	}
+	return 6.144
+}
