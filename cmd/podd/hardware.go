@@ -33,10 +33,10 @@ type hardware struct {
 	// consentButton and panicButton are nil when not configured.
 	consentButton, panicButton controller.Button
 	// sensors are the biometric sensors besides the oximeter.
-	sensors  []sensing.Sensor
-	services []controller.Part
-	simStatus                  func() *controller.SimStatus
-	close                      func()
+	sensors   []sensing.Sensor
+	services  []controller.Part
+	simStatus func() *controller.SimStatus
+	close     func()
 }
 
 func openHardware(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
