@@ -65,8 +65,22 @@
 // hardware.oximeter_leds_swapped (false) is for pulse oximeter boards whose
 // LEDs are wired the other way round (some MAX30102 clones): a pod that
 // reads an implausibly low SpO2 from a sleeper who is well reports a
-// max30102 fault saying so. Merge
-// sessions take session.baseline_duration (1m, 10s..5m: the sleeper's
+// max30102 fault saying so.
+//
+// The sensor inventory (SensorsConfig) is sensors.<chip>.*:
+// sensors.max30102.enabled (true; required) and .i2c_bus (empty: hardware.i2c_bus);
+// sensors.ads1299.enabled (false), .spi_port (SPI1.0: not on the LED
+// strip's bus, as an APA102 has no chip select), .drdy (GPIO25), .rate_hz
+// (250 or 500), .gain (24: 1, 2, 4, 6, 8, 12, 24) and .channels (8: 1..8,
+// from CH1); sensors.ads1115.enabled (false), .i2c_bus, .address (0x49,
+// 0x48..0x4B), .channel (0: AIN0..AIN3), .rate_hz (4, 1..100), .supply_v
+// (3.3, up to 5.5 V) and .ref_ohms (200000, 1 kΩ..100 MΩ): the skin
+// conductance divider; sensors.tmp117.enabled (false), .i2c_bus,
+// .address (0x48, 0x48..0x4B) and .rate_hz (1: 1, 2 or 4). Addresses take
+// 0x hex in YAML and in PODD_ variables. Two chips at one address of one
+// bus, and DRDY on a button's line, are refused.
+//
+// Merge sessions take session.baseline_duration (1m, 10s..5m: the sleeper's
 // baseline captured before joining), session.ending_duration (1m, 5s..10m:
 // the gentle wake) and session.consent_duration (12h, 1m..24h: how long a
 // press of the consent button lasts); the bounds are package controller's.
