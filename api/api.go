@@ -33,6 +33,7 @@ type (
 	Vitals       = controller.Vitals
 	UplinkStatus = controller.UplinkStatus
 	PartStatus   = controller.PartStatus
+	SensorStatus = controller.SensorStatus
 )
 
 // AckReply is the reply of POST /v1/ack.

@@ -623,6 +623,10 @@ func (p *Pod) Status() Status {
 		Outputs: Outputs{Safe: p.parts.Gate.Safe(), Unsafe: p.parts.Gate.Unsafe()},
 		Uplink:  UplinkStatus{Broker: cmp.Or(p.parts.Uplink.Broker(), p.cfg.Broker), Connected: p.parts.Uplink.Connected(), Outbox: -1, Unstored: p.queue.len()},
 		Parts:   p.partsState.snapshot(),
+		Sensors: []SensorStatus{sensorStatus(p.oxiLoop.Health())},
+	}
+	for _, l := range p.sensors {
+		st.Sensors = append(st.Sensors, sensorStatus(l.Health()))
 	}
 	if st.Outputs.Safe {
 		st.Outputs.Holds = p.holds()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/sensing"
 )
 
 // ErrRefused marks an Ack error that is the pod's decision (nothing latched,
@@ -31,11 +32,36 @@ type Status struct {
 	Outputs Outputs        `json:"outputs"`
 	Vitals  Vitals         `json:"vitals"`
 	Uplink  UplinkStatus   `json:"uplink"`
+	// Sensors is each biometric sensor's health: the pulse oximeter first,
+	// then the others in the order of the inventory.
+	Sensors []SensorStatus `json:"sensors"`
 	// Parts are the supervised parts (store, uplink, local API, metrics,
 	// simulator), in start order.
 	Parts []PartStatus `json:"parts"`
 	// Sim is what the simulated hardware shows; absent on real hardware.
 	Sim *SimStatus `json:"sim,omitempty"`
+}
+
+// SensorStatus is one sensor's health (sensing.Health).
+type SensorStatus struct {
+	Name string `json:"name"`
+	// State is ok, starting, stale, bus_error, flatline, saturated,
+	// lead_off or no_contact.
+	State string    `json:"state"`
+	Since time.Time `json:"since"`
+	// Error is the last failure while State is bus_error.
+	Error string `json:"error,omitempty"`
+	// PollErrors, OpenErrors and Reopens count since the pod started.
+	PollErrors uint64 `json:"poll_errors"`
+	OpenErrors uint64 `json:"open_errors"`
+	Reopens    uint64 `json:"reopens"`
+}
+
+func sensorStatus(h sensing.Health) SensorStatus {
+	return SensorStatus{
+		Name: h.Sensor, State: string(h.State), Since: h.Since, Error: h.Err,
+		PollErrors: h.PollErrors, OpenErrors: h.OpenErrors, Reopens: h.Reopens,
+	}
 }
 
 // SimStatus reports the simulated outputs, read from their device models.

@@ -241,6 +241,7 @@ func formatStatus(st api.Status) string {
 	fmt.Fprintf(&b, "heart rate %s\n", orUnknown(st.Vitals.HeartRateBPM, "%.0f bpm"))
 	fmt.Fprintf(&b, "SpO2       %s\n", orUnknown(st.Vitals.SpO2Pct, "%.1f %%"))
 	fmt.Fprintf(&b, "sensor     %s\n", contactText[st.Vitals.Contact])
+	b.WriteString(formatSensors(st.Sensors))
 	fmt.Fprintf(&b, "armed      %s\n", strings.Join(st.Safety.Armed, ", "))
 	conn := "disconnected"
 	if st.Uplink.Connected {
@@ -293,6 +294,46 @@ func formatStatus(st api.Status) string {
 	}
 	fmt.Fprintf(&b, "version    %s, boot %s\n", st.Version, st.Boot)
 	return b.String()
+}
+
+// formatSensors lists the sensors that are well on one line and each
+// that is not on its own, with what to check.
+func formatSensors(ss []api.SensorStatus) string {
+	var b strings.Builder
+	var ok []string
+	for _, s := range ss {
+		if s.State == "ok" {
+			ok = append(ok, s.Name)
+		}
+	}
+	if len(ok) > 0 {
+		fmt.Fprintf(&b, "sensors    ok: %s\n", strings.Join(ok, ", "))
+	}
+	for _, s := range ss {
+		if s.State == "ok" {
+			continue
+		}
+		fmt.Fprintf(&b, "sensor     %s %s since %s: %s", s.Name, strings.ToUpper(s.State), s.Since.UTC().Format(time.RFC3339), sensorHint[s.State])
+		if s.Error != "" {
+			fmt.Fprintf(&b, " (%s)", s.Error)
+		}
+		if n := s.PollErrors + s.OpenErrors; n > 0 {
+			fmt.Fprintf(&b, "; %d bus errors, %d reopens so far", n, s.Reopens)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// sensorHint says what a sensor's state means and what to check.
+var sensorHint = map[string]string{
+	"starting":   "opening the chip",
+	"stale":      "the chip answers but produces nothing new (reset by a brown-out?); it is opened again",
+	"bus_error":  "the chip does not answer on its bus: check its wiring, its address (sensors.*) and its supply",
+	"flatline":   "a flat signal: an input disconnected or shorted",
+	"saturated":  "at full scale: an electrode off, a shorted circuit, or light flooding the sensor",
+	"lead_off":   "every EEG electrode is off the skin: check the cap and its gel",
+	"no_contact": "not on the sleeper: check the sensor's placement",
 }
 
 // contactText says what the pulse oximeter sees.

@@ -20,7 +20,13 @@ func TestFormatStatus(t *testing.T) {
 		Safety:  api.SafetyStatus{Level: "abort", Latch: "unsaved", Armed: []string{"heart_rate_high", "heart_rate_low", "spo2_low", "vitals_stale"}, Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
 		Outputs: api.Outputs{Safe: true, Holds: []string{"latched", "settling"}},
 		Vitals:  api.Vitals{HeartRateBPM: &hr, Contact: "skin"},
-		Uplink:  api.UplinkStatus{Broker: "tcp://127.0.0.1:1883", Connected: false, Outbox: 12, Unstored: 2},
+		Sensors: []api.SensorStatus{
+			{Name: "max30102", State: "ok", Since: at},
+			{Name: "ads1299", State: "lead_off", Since: at},
+			{Name: "ads1115", State: "ok", Since: at},
+			{Name: "tmp117", State: "bus_error", Since: at, Error: "tmp117 at 0x48: i2c: NACK", PollErrors: 3, OpenErrors: 2, Reopens: 1},
+		},
+		Uplink: api.UplinkStatus{Broker: "tcp://127.0.0.1:1883", Connected: false, Outbox: 12, Unstored: 2},
 		Parts: []api.PartStatus{
 			{Name: "uplink", State: "up", Since: at},
 			{Name: "store", State: "failed", Since: at, Error: "journal.Append: write /var/lib/podd/podd.db: no space left on device", Failures: 3},
@@ -38,6 +44,9 @@ outputs    safe (dark): an abort is latched (podctl ack once the vitals are back
 heart rate 151 bpm
 SpO2       unknown
 sensor     sees the sleeper
+sensors    ok: max30102, ads1115
+sensor     ads1299 LEAD_OFF since 2026-11-26T03:12:00Z: every EEG electrode is off the skin: check the cap and its gel
+sensor     tmp117 BUS_ERROR since 2026-11-26T03:12:00Z: the chip does not answer on its bus: check its wiring, its address (sensors.*) and its supply (tmp117 at 0x48: i2c: NACK); 5 bus errors, 1 reopens so far
 armed      heart_rate_high, heart_rate_low, spo2_low, vitals_stale
 uplink     tcp://127.0.0.1:1883 disconnected, 12 waiting, 2 events not stored yet (kept in memory)
 part       store FAILED since 2026-11-26T03:12:00Z: journal.Append: write /var/lib/podd/podd.db: no space left on device (3 failures; retried)
