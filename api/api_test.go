@@ -54,7 +54,11 @@ func (p *fakePod) Status() Status {
 	defer p.mu.Unlock()
 	hr := 61.5
 	return Status{Pod: "pod-7", State: p.state, Simulated: true, Vitals: Vitals{HeartRateBPM: &hr},
-		Safety: SafetyStatus{Level: safety.LevelAbort, Latched: &safety.Abort{Rule: safety.RuleHeartRateHigh}}}
+		Safety: SafetyStatus{Level: safety.LevelAbort, Latched: &safety.Abort{Rule: safety.RuleHeartRateHigh}},
+		Sensors: []SensorStatus{
+			{Name: "max30102", State: "ok"},
+			{Name: "tmp117", State: "bus_error", PollErrors: 4, OpenErrors: 3, Reopens: 1},
+		}}
 }
 
 func (p *fakePod) Ack(context.Context) (safety.Abort, error) {

@@ -90,13 +90,17 @@ var (
 	descOutputs   = prometheus.NewDesc("podd_outputs_safe", "1 while the actuators are held in their safe state.", nil, nil)
 	descPartUp    = prometheus.NewDesc("podd_part_up", "1 while a supervised part (store, uplink, api, metrics, sim, broker) is up.", []string{"part"}, nil)
 	descPartFails = prometheus.NewDesc("podd_part_failures_total", "Failures of a supervised part since the daemon started.", []string{"part"}, nil)
+	descSensorOK  = prometheus.NewDesc("podd_sensor_ok", "1 while a biometric sensor delivers fresh, plausible data.", []string{"sensor"}, nil)
+	descSensorSt  = prometheus.NewDesc("podd_sensor_state", "1 for a biometric sensor's current health (ok, starting, stale, bus_error, flatline, saturated, lead_off, no_contact).", []string{"sensor", "state"}, nil)
+	descBusErrors = prometheus.NewDesc("podd_sensor_bus_errors_total", "A biometric sensor's failed polls and opens since the daemon started.", []string{"sensor"}, nil)
+	descReopens   = prometheus.NewDesc("podd_sensor_reopens_total", "Times a biometric sensor's chip was dropped and opened anew since the daemon started.", []string{"sensor"}, nil)
 )
 
 // statusCollector turns one Status into metrics at each scrape.
 type statusCollector struct{ pod Pod }
 
 func (statusCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descSafety, descLatched, descHR, descSpO2, descConnected, descOutbox, descSimulated, descUnstored, descOutputs, descPartUp, descPartFails} {
+	for _, d := range []*prometheus.Desc{descState, descSafety, descLatched, descHR, descSpO2, descConnected, descOutbox, descSimulated, descUnstored, descOutputs, descPartUp, descPartFails, descSensorOK, descSensorSt, descBusErrors, descReopens} {
 		ch <- d
 	}
 }
@@ -127,6 +131,12 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, ps := range st.Parts {
 		gauge(descPartUp, bool01(ps.State == controller.PartUp), ps.Name)
 		ch <- prometheus.MustNewConstMetric(descPartFails, prometheus.CounterValue, float64(ps.Failures), ps.Name)
+	}
+	for _, s := range st.Sensors {
+		gauge(descSensorOK, bool01(s.State == "ok"), s.Name)
+		gauge(descSensorSt, 1, s.Name, s.State)
+		ch <- prometheus.MustNewConstMetric(descBusErrors, prometheus.CounterValue, float64(s.PollErrors+s.OpenErrors), s.Name)
+		ch <- prometheus.MustNewConstMetric(descReopens, prometheus.CounterValue, float64(s.Reopens), s.Name)
 	}
 }
 

@@ -38,6 +38,11 @@ func TestMetricsReflectTheStatus(t *testing.T) {
 		`podd_uplink_connected 0`,
 		`podd_outbox_records 0`,
 		`podd_simulated 1`,
+		`podd_sensor_ok{sensor="max30102"} 1`,
+		`podd_sensor_ok{sensor="tmp117"} 0`,
+		`podd_sensor_state{sensor="tmp117",state="bus_error"} 1`,
+		`podd_sensor_bus_errors_total{sensor="tmp117"} 7`,
+		`podd_sensor_reopens_total{sensor="tmp117"} 1`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, body)
