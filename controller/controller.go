@@ -385,7 +385,7 @@ func (p *Pod) Run(ctx context.Context) error {
 	if p.parts.Notify != nil || p.parts.HardwareWatchdog != nil {
 		go func() {
 			defer close(pingDone)
-			_ = runKeepalive(pingCtx, ctx.Done(), p.parts.Notify, p.parts.HardwareWatchdog, p.wd.SinceEvaluation, p.log.Error)
+			_ = runKeepalive(pingCtx, ctx.Done(), p.parts.Notify, p.parts.HardwareWatchdog, p.sinceCheckIn, p.log.Error)
 		}()
 	} else {
 		close(pingDone)
@@ -681,6 +681,9 @@ func (p *Pod) Healthy() error {
 	var problems []string
 	if age := p.wd.SinceEvaluation(); age >= stalledAfter {
 		problems = append(problems, "safety watchdog has not evaluated for "+fmtAge(age))
+	}
+	if l, age := p.stuckLoop(); l != "" {
+		problems = append(problems, fmt.Sprintf("the %s sensor loop has not turned for %s", l, fmtAge(age)))
 	}
 	for _, ps := range p.partsState.snapshot() {
 		switch {

@@ -35,7 +35,12 @@
 //     poll;
 //   - the keepalive: READY=1 to systemd once started, then WATCHDOG=1 and a
 //     ping to the hardware watchdog, only while the safety watchdog has
-//     evaluated within stalledAfter on the monotonic clock.
+//     evaluated within stalledAfter and every sensor loop has turned (begun
+//     an open or a poll) within loopStalledAfter (30 s), on the monotonic
+//     clock: a loop stuck in a bus transaction that never returns gets the
+//     daemon restarted and, failing that, the board rebooted (the watchdog
+//     has made the pod safe on the vitals it lost by then). /healthz names
+//     such a loop.
 //
 // Every other part (the store, the uplink, the local API, the metrics
 // listener, the simulator) is a Part run by a supervisor: a part that fails

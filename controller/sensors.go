@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"time"
+
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/uplink"
 )
@@ -75,4 +77,38 @@ func (p *Pod) sensorTelemetry(t *uplink.Telemetry) {
 			t.Vitals.EEG[band] = float64(int64(x*1000+0.5)) / 1000
 		}
 	}
+}
+
+// loopStalledAfter is how long a sensor loop may go without a turn (an
+// open or a poll) before it counts as stuck: beyond the longest wait
+// between its turns (a reopen's backoff, 5 s) and the longest poll (an
+// EEG batch whose DRDY edges come late), so only a bus transaction that
+// never returns reaches it.
+const loopStalledAfter = 30 * time.Second
+
+// stuckLoop names a sensor loop (the pulse oximeter's first) that has not
+// turned for loopStalledAfter, with how long; "" when every loop turns.
+func (p *Pod) stuckLoop() (string, time.Duration) {
+	loops := append([]*sensing.Loop{p.oxiLoop}, p.sensors...)
+	for _, l := range loops {
+		if age := l.SinceTurn(); age >= loopStalledAfter && age != sensing.NotRunning {
+			return l.Name(), age
+		}
+	}
+	return "", 0
+}
+
+// sinceCheckIn is what the keepalive judges the safety core by: the time
+// since the safety watchdog last evaluated, or, when a sensor loop is
+// stuck (stuckLoop), the time since it last turned. The pings to systemd
+// and to the hardware watchdog stop while either is stale: the watchdog
+// has already made the pod safe on the vitals it lost (vitals_stale,
+// sensor_stale), and a restart, or a reboot, is what may free a bus that
+// hangs.
+func (p *Pod) sinceCheckIn() time.Duration {
+	d := p.wd.SinceEvaluation()
+	if _, age := p.stuckLoop(); age > d {
+		return age
+	}
+	return d
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -108,6 +109,62 @@ func TestASensorFailingDuringAMergeAborts(t *testing.T) {
 		}
 		if st := r.pod.Status(); st.State != StateAborted {
 			t.Errorf("state %s, want aborted", st.State)
+		}
+	})
+}
+
+// hungThermo is a thermometer whose poll hangs in its bus transaction
+// from hangFrom after start until release is closed.
+type hungThermo struct {
+	start    time.Time
+	hangFrom time.Duration
+	release  chan struct{}
+}
+
+func (h *hungThermo) sensor() sensing.Sensor {
+	return sensing.Sensor{
+		Name: "tmp117", Period: time.Second, StaleAfter: 3 * time.Second, ReopenAfter: 5 * time.Second,
+		Open: func() (sensing.Device, error) { return hungDev{h}, nil },
+	}
+}
+
+type hungDev struct{ h *hungThermo }
+
+func (d hungDev) Poll(now time.Time) (sensing.Poll, error) {
+	if now.Sub(d.h.start) >= d.h.hangFrom {
+		<-d.h.release
+	}
+	return sensing.Poll{Fresh: true}, nil
+}
+
+func (hungDev) Halt() error { return nil }
+
+// A sensor loop stuck in a bus transaction that never returns cannot say
+// so itself: /healthz names it, and the keepalive's check-in goes stale,
+// so systemd restarts the daemon and the hardware watchdog, failing that,
+// reboots the board.
+func TestAStuckSensorLoopStopsTheKeepalive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		h := &hungThermo{start: start, hangFrom: 20 * time.Second, release: make(chan struct{})}
+		r := newRigWith(t, calm, &memStore{}, rigOpts{sensors: []sensing.Sensor{h.sensor()}})
+		defer r.stop()
+		defer close(h.release)
+
+		until(start, 45*time.Second)
+		if err := r.pod.Healthy(); err != nil {
+			t.Fatalf("at 45 s (hung for 25 s): Healthy = %v, want nil", err)
+		}
+		if d := r.pod.sinceCheckIn(); d >= stalledAfter {
+			t.Fatalf("at 45 s: check-in %v old, want fresh", d)
+		}
+		until(start, 51*time.Second)
+		err := r.pod.Healthy()
+		if err == nil || !strings.Contains(err.Error(), "the tmp117 sensor loop has not turned for 31s") {
+			t.Fatalf("at 51 s (hung for 31 s): Healthy = %v, want the tmp117 loop named", err)
+		}
+		if d := r.pod.sinceCheckIn(); d < loopStalledAfter {
+			t.Fatalf("at 51 s: check-in %v old, want the stuck loop's 31 s", d)
 		}
 	})
 }

@@ -67,7 +67,9 @@ package sensing
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -230,9 +232,32 @@ type Loop struct {
 	s        Sensor
 	onChange func(Health)
 
+	// base is the monotonic origin of turned: nanoseconds from base to the
+	// start of the loop's latest turn (an open or a poll); -1 before Run.
+	base   time.Time
+	turned atomic.Int64
+
 	mu sync.Mutex
 	h  Health
 }
+
+// NotRunning is what SinceTurn returns before Run's first turn.
+const NotRunning = time.Duration(math.MaxInt64)
+
+// SinceTurn is the time since the loop last began an open or a poll, on
+// the monotonic clock, or NotRunning before Run. A loop waits at most
+// reopenMax (or its Backoff's ReopenMax) between turns, plus the longest a
+// transaction of its device takes: a loop far beyond that is stuck in a
+// bus transaction that does not return, which its own Health cannot say.
+func (l *Loop) SinceTurn() time.Duration {
+	ns := l.turned.Load()
+	if ns < 0 {
+		return NotRunning
+	}
+	return time.Since(l.base) - time.Duration(ns)
+}
+
+func (l *Loop) turn() { l.turned.Store(int64(time.Since(l.base))) }
 
 // New returns a loop for s. onChange, if not nil, is called from Run's
 // goroutine with each new State; it must not block.
@@ -252,7 +277,9 @@ func New(s Sensor, onChange func(Health)) (*Loop, error) {
 		return nil, errors.New("sensing: sensor " + s.Name + ": Backoff.ReopenMin is longer than ReopenMax")
 	}
 	s.Backoff = s.Backoff.withDefaults()
-	return &Loop{s: s, onChange: onChange, h: Health{Sensor: s.Name, State: Starting}}, nil
+	l := &Loop{s: s, onChange: onChange, h: Health{Sensor: s.Name, State: Starting}, base: time.Now()}
+	l.turned.Store(-1)
+	return l, nil
 }
 
 // Name is the sensor's name.
@@ -363,6 +390,7 @@ func (l *Loop) Run(ctx context.Context) error {
 				return nil
 			}
 			holdOff = 0
+			l.turn()
 			d, err := l.s.Open()
 			now := time.Now()
 			opened = now
@@ -377,6 +405,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			lastFresh = now // a fresh open is given StaleAfter to deliver
 			l.set(Starting, nil, now)
 		}
+		l.turn()
 		p, err := dev.Poll(time.Now())
 		now := time.Now()
 		switch {

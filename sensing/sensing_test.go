@@ -324,3 +324,37 @@ func TestReportOnlyWhileHealthy(t *testing.T) {
 		<-done
 	})
 }
+
+// SinceTurn grows while a poll hangs in its bus transaction and is small
+// while the loop turns, even with its device failing.
+func TestSinceTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		r := newRig(t, sensor(), nil, func(d time.Duration) (Poll, error) {
+			switch {
+			case d >= 5*time.Second:
+				<-release
+			case d >= time.Second:
+				return Poll{}, errNACK
+			}
+			return Poll{Fresh: true}, nil
+		})
+		if got := r.loop.SinceTurn(); got != NotRunning {
+			t.Fatalf("before Run: %v, want NotRunning", got)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { r.loop.Run(ctx); close(done) }()
+		time.Sleep(4500 * time.Millisecond)
+		if got := r.loop.SinceTurn(); got > maxRetry {
+			t.Errorf("failing but turning: %v since the last turn, want at most the retry backoff %v", got, maxRetry)
+		}
+		time.Sleep(20 * time.Second)
+		if got := r.loop.SinceTurn(); got < 18*time.Second {
+			t.Errorf("hung in a poll: %v since the last turn, want the time since it began (about 20 s)", got)
+		}
+		close(release)
+		cancel()
+		<-done
+	})
+}
