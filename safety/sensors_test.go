@@ -26,6 +26,12 @@ func (f *fakeSensor) Health() sensing.Health {
 func (f *fakeSensor) set(st sensing.State) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	switch {
+	case st == sensing.OK:
+		f.h.UnhealthySince = time.Time{}
+	case f.h.State == sensing.OK:
+		f.h.UnhealthySince = time.Now()
+	}
 	f.h.State, f.h.Since = st, time.Now()
 }
 

@@ -186,8 +186,9 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 // StaleAfter trips sensor_stale: a sensor stale, unplugged, failing on its
 // bus, flat, saturated, with its electrodes off or without contact says
 // nothing of the sleeper it is there to watch. The time counts from the
-// latest of: when the sensor stopped being healthy, when the merge began,
-// the end of the start-up grace. Outside a merge it trips nothing. Call
+// latest of: when the sensor stopped being healthy (Health.UnhealthySince,
+// kept through its reopens), when the merge began, the end of the
+// start-up grace. Outside a merge it trips nothing. Call
 // it before Run.
 func (w *Watchdog) WatchSensors(s ...SensorWatch) {
 	w.mu.Lock()
@@ -359,7 +360,7 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 			if h.Healthy() {
 				continue
 			}
-			from := later(later(h.Since, w.mergeFrom), w.graceEnd)
+			from := later(later(h.UnhealthySince, w.mergeFrom), w.graceEnd)
 			if d := now.Sub(from); d > l.StaleAfter {
 				return Abort{
 					Rule:   RuleSensorStale,

@@ -28,7 +28,7 @@ func longestGap(ps []time.Duration) time.Duration {
 	return g
 }
 
-// The default backoff lets a 2.5 s refusal leave the chip unread for 1.6 s
+// A backoff of 2 s lets a 2.5 s refusal leave the chip unread for 1.6 s
 // (polls at 2 s and 3.6 s), longer than its FIFO holds; Backoff.RetryMax at
 // the Period keeps polling every 200 ms, so the first poll after the
 // refusal (at 3 s) comes 200 ms after the last refused one.
@@ -40,10 +40,12 @@ func TestRetryMaxKeepsABufferingChipFromOverflowing(t *testing.T) {
 		return Poll{Fresh: true}, nil
 	}
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, oximeterLike(), nil, refuse)
+		s := oximeterLike()
+		s.Backoff.RetryMax = 2 * time.Second
+		r := newRig(t, s, nil, refuse)
 		r.run(4 * time.Second)
 		if g := longestGap(r.polls); g <= fifoFill {
-			t.Fatalf("default backoff: longest gap between polls %v; this test assumes it exceeds %v", g, fifoFill)
+			t.Fatalf("a 2 s backoff: longest gap between polls %v; this test assumes it exceeds %v", g, fifoFill)
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {

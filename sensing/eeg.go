@@ -39,10 +39,11 @@ const (
 //
 // Health: an electrode off on every wired channel (the chip's lead-off
 // bits) is lead_off; every channel saturated or flat is saturated or
-// flatline. An estimate still filling its span, one electrode of several
-// off, or movement artefacts leave the sensor ok: the summary is the
-// median over the channels that are valid, and no band powers are reported
-// while none is.
+// flatline; no valid summary for eegInvalidFor (a minute) is no_contact. An
+// estimate still filling its span, one electrode of several off, or
+// movement artefacts leave the sensor ok: the summary is the median over
+// the channels that are valid, and no band powers are reported while none
+// is.
 func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor, error) {
 	opts := eeg.DefaultOpts
 	opts.Channels, opts.SampleRateHz = channels, float64(rateHz)
@@ -65,8 +66,9 @@ func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor,
 			latest.set(nil)
 			return &eegDevice{
 				dev: d, est: est, latest: latest, frame: make([]float64, channels),
-				batch: max(int(eegBatch.Seconds()*float64(rateHz)), 1),
-				all:   uint8(1<<channels - 1),
+				batch:     max(int(eegBatch.Seconds()*float64(rateHz)), 1),
+				all:       uint8(1<<channels - 1),
+				lastValid: time.Now(),
 			}, nil
 		},
 		StaleAfter:  time.Second,
@@ -101,6 +103,12 @@ func (l *eegLatest) set(c *eeg.Channel) {
 	}
 }
 
+// eegInvalidFor is how long the EEG may have no valid summary before it is
+// no_contact: its span (30 s) filled after an open, and as long again (a
+// restless minute, frames lost to a loaded board). A summary invalid for longer says nothing of the sleeper (a
+// reference electrode off: every channel mains hum), whatever the reason.
+const eegInvalidFor = time.Minute
+
 type eegDevice struct {
 	dev    *ads1299.Dev
 	est    *eeg.Estimator
@@ -110,10 +118,13 @@ type eegDevice struct {
 	batch  int
 	all    uint8 // every wired channel's bit
 	primed bool  // frame holds a frame read
+	// lastValid is when the summary was last valid, or when the device
+	// was opened.
+	lastValid time.Time
 }
 
 // Poll reads a batch of frames, each on its DRDY edge, and judges them.
-func (e *eegDevice) Poll(time.Time) (Poll, error) {
+func (e *eegDevice) Poll(now time.Time) (Poll, error) {
 	var off uint8 = 0xFF
 	read := 0
 	for range e.batch {
@@ -148,6 +159,7 @@ func (e *eegDevice) Poll(time.Time) (Poll, error) {
 	r := e.est.Estimate()
 	if r.Summary.Valid {
 		e.latest.set(&r.Summary)
+		e.lastValid = now
 	} else {
 		e.latest.set(nil)
 	}
@@ -167,6 +179,9 @@ func (e *eegDevice) Poll(time.Time) (Poll, error) {
 		case sat:
 			return Poll{Fresh: true, State: Saturated}, nil
 		}
+	}
+	if now.Sub(e.lastValid) > eegInvalidFor {
+		return Poll{Fresh: true, State: NoContact}, nil
 	}
 	return Poll{Fresh: true}, nil
 }

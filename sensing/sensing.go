@@ -32,7 +32,8 @@
 // # Retry and reopen
 //
 // A failed poll is retried after a backoff that starts at the sensor's
-// Period and doubles up to Backoff.RetryMax (2 s by default), so a bus
+// Period and doubles up to Backoff.RetryMax (by default an eighth of
+// StaleAfter, at least the Period and at most 2 s), so a bus
 // that refuses for a moment (electrical noise) costs one or two polls and
 // a dead one is not hammered. A chip that buffers what it samples sets a
 // RetryMax shorter than its buffer takes to fill: the pulse oximeter's
@@ -165,7 +166,7 @@ type Vitals struct {
 // takes its default.
 type Backoff struct {
 	// RetryMax is the longest wait before a failed poll is retried
-	// (default 2 s). The wait starts at the Period and doubles up to
+	// (default: an eighth of StaleAfter, at least the Period, at most 2 s). The wait starts at the Period and doubles up to
 	// RetryMax; a chip that buffers samples (a FIFO) needs a RetryMax
 	// shorter than the time its buffer takes to fill, or a bus that
 	// refuses for a moment costs samples the chip would have kept. When
@@ -215,6 +216,11 @@ type Health struct {
 	State  State
 	// Since is when the sensor entered State.
 	Since time.Time
+	// UnhealthySince is when the sensor stopped being healthy, kept
+	// across the unhealthy states it goes through (bus_error, starting
+	// when its chip is opened anew, bus_error again...); zero while it is
+	// healthy. A loop begins unhealthy (starting) from New.
+	UnhealthySince time.Time
 	// LastFresh is when it last delivered fresh data (zero: never).
 	LastFresh time.Time
 	// Err is the last failure while State is BusError.
@@ -276,8 +282,15 @@ func New(s Sensor, onChange func(Health)) (*Loop, error) {
 	case s.Backoff.ReopenMin > 0 && s.Backoff.ReopenMax > 0 && s.Backoff.ReopenMin > s.Backoff.ReopenMax:
 		return nil, errors.New("sensing: sensor " + s.Name + ": Backoff.ReopenMin is longer than ReopenMax")
 	}
+	if s.Backoff.RetryMax == 0 {
+		// Retried often enough that a bus answering again is noticed
+		// within an eighth of StaleAfter: a refusal shorter than the
+		// safety watchdog's stale limit must not outlast it.
+		s.Backoff.RetryMax = min(max(s.StaleAfter/8, s.Period), maxRetry)
+	}
 	s.Backoff = s.Backoff.withDefaults()
-	l := &Loop{s: s, onChange: onChange, h: Health{Sensor: s.Name, State: Starting}, base: time.Now()}
+	now := time.Now()
+	l := &Loop{s: s, onChange: onChange, h: Health{Sensor: s.Name, State: Starting, Since: now, UnhealthySince: now}, base: now}
 	l.turned.Store(-1)
 	return l, nil
 }
@@ -307,7 +320,11 @@ func (l *Loop) Health() Health {
 			last = h.Since
 		}
 		if since := time.Since(last); since > l.s.StaleAfter {
+			wasOK := h.State == OK
 			h.State, h.Since = Stale, last.Add(l.s.StaleAfter)
+			if wasOK {
+				h.UnhealthySince = h.Since
+			}
 		}
 	}
 	return h
@@ -318,6 +335,12 @@ func (l *Loop) set(st State, err error, now time.Time) {
 	l.mu.Lock()
 	changed := l.h.State != st
 	if changed {
+		switch {
+		case st == OK:
+			l.h.UnhealthySince = time.Time{}
+		case l.h.State == OK:
+			l.h.UnhealthySince = now
+		}
 		l.h.State, l.h.Since = st, now
 	}
 	if st == BusError && err != nil {

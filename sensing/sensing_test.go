@@ -126,8 +126,10 @@ func TestHealthyDeviceIsOK(t *testing.T) {
 }
 
 // A bus that refuses for 1 s (less than ReopenAfter) costs a few polls,
-// retried with backoff (100, 200, 400, 800 ms after the failures at 0.5,
-// 0.6, 0.8 and 1.2 s), and the same device reads again at 2 s: no reopen.
+// retried with backoff from the Period (100 ms) up to an eighth of
+// StaleAfter (125 ms): failures at 0.5, 0.6, 0.725, 0.85, 0.975, 1.1,
+// 1.225, 1.35 and 1.475 s, and the same device reads again at 1.6 s, 100
+// ms after the bus answers again: no reopen.
 func TestShortBusErrorIsRetriedWithBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, sensor(), nil, func(d time.Duration) (Poll, error) {
@@ -137,13 +139,13 @@ func TestShortBusErrorIsRetriedWithBackoff(t *testing.T) {
 			return Poll{Fresh: true}, nil
 		})
 		r.run(3 * time.Second)
-		want := []change{{0, OK}, {500 * time.Millisecond, BusError}, {2 * time.Second, OK}}
+		want := []change{{0, OK}, {500 * time.Millisecond, BusError}, {1600 * time.Millisecond, OK}}
 		if !slices.Equal(r.changes, want) {
 			t.Fatalf("changes %v, want %v", r.changes, want)
 		}
 		h := r.loop.Health()
-		if h.PollErrors != 4 || h.Reopens != 0 || len(r.opens) != 1 {
-			t.Errorf("poll errors %d, reopens %d, opens %d; want 4, 0, 1", h.PollErrors, h.Reopens, len(r.opens))
+		if h.PollErrors != 9 || h.Reopens != 0 || len(r.opens) != 1 {
+			t.Errorf("poll errors %d, reopens %d, opens %d; want 9, 0, 1", h.PollErrors, h.Reopens, len(r.opens))
 		}
 	})
 }

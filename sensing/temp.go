@@ -59,6 +59,10 @@ func (t *thermometer) Poll(time.Time) (Poll, error) {
 	switch {
 	case errors.Is(err, tmp117.ErrNoConversion):
 		return Poll{}, nil
+	case errors.Is(err, tmp117.ErrReset):
+		// A brown-out put the chip back to its power-on configuration:
+		// open it anew now rather than after ReopenAfter.
+		return Poll{Reopen: true}, err
 	case err != nil:
 		return Poll{}, err
 	case !fresh:

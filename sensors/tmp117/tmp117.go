@@ -31,6 +31,15 @@ var (
 	// again sooner than half a conversion cycle after the last fresh
 	// result.
 	ErrDataReadyTooSoon = errors.New("Data_Ready set again too soon")
+	// ErrReset is returned by Read when the chip's Configuration is not
+	// the one New wrote: a brown-out or a soft reset put it back to its
+	// power-on values (continuous conversions at its defaults). Open it
+	// anew (New) to configure it again.
+	ErrReset = errors.New("the chip was reset or reconfigured")
+	// ErrNotCleared is returned by Read when Data_Ready, which reading
+	// Configuration clears, reads set again at once: a bus that replays
+	// its last answers, whose result is not new.
+	ErrNotCleared = errors.New("Data_Ready did not clear when read: the bus repeats its answers")
 )
 
 // Registers and Configuration fields (datasheet, section 7.6).
@@ -186,12 +195,26 @@ func (d *Dev) Read() (celsius float64, fresh bool, err error) {
 		return 0, false, fmt.Errorf("%s: read Configuration: %w", d.name, err)
 	}
 	if cfg&configMask != d.cfg {
-		return 0, false, fmt.Errorf("%s: Configuration 0x%04X, want 0x%04X in bits 11:2: the chip was reset or reconfigured", d.name, cfg, d.cfg)
+		return 0, false, fmt.Errorf("%s: Configuration 0x%04X, want 0x%04X in bits 11:2: %w", d.name, cfg, d.cfg, ErrReset)
 	}
 	now := time.Now()
 	raw, err := d.readReg(regTempResult)
 	if err != nil {
 		return 0, false, fmt.Errorf("%s: read Temp_Result: %w", d.name, err)
+	}
+	if cfg&dataReady != 0 {
+		// Reading Configuration cleared Data_Ready on the chip: read
+		// again, it is clear, unless a conversion ended in the
+		// microseconds between (one in many thousands at a 1 s cycle,
+		// then an error once). Still set is a bus replaying its last
+		// answers: an old result must not pass for a new one.
+		again, err := d.readReg(regConfig)
+		if err != nil {
+			return 0, false, fmt.Errorf("%s: read Configuration again: %w", d.name, err)
+		}
+		if again&dataReady != 0 {
+			return float64(int16(raw)) * LSB, false, fmt.Errorf("%s: %w", d.name, ErrNotCleared)
+		}
 	}
 	return d.decode(cfg, raw, now)
 }
