@@ -4,7 +4,9 @@
 # set (8-channel EEG at 500 sps, PPG at 100 sps, skin conductance at 10 sps,
 # temperature at 1 sps) through the drivers, the simulator's chips and buses
 # and the estimators on their sensing loops, against the estimators alone
-# (the baseline), with the ratios. About 20 s with the defaults.
+# (the baseline), with the ratios; then the same rate set on testing/synctest's
+# fake clock (TestRateSetBusTransactions): its CPU per second of signal, the
+# work without the real clock's timers and wake-ups. About 30 s.
 # Usage: scripts/bench-sensing.sh [-seconds N] [-warmup DURATION]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +21,10 @@ while [ $# -gt 0 ]; do
 done
 cmd="go test -run '^\$' -bench '^BenchmarkRateSet' -benchtime ${seconds}x -count 1 ./sensing/ -args -sensing.warmup=$warmup"
 out=$(eval "$cmd")
+fakecmd="go test -run '^TestRateSetBusTransactions\$' -v -count 1 ./sensing/"
+fake=$(eval "$fakecmd" | sed -n 's/.*CPU \([0-9.]*\) ms per second of signal.*/\1/p')
 echo "$out" | grep -E '^(goos|goarch|cpu|Benchmark)' >&2
-echo "$out" | awk -v cmd="$cmd" -v cores="$(nproc)" '
+echo "$out" | awk -v cmd="$cmd" -v fakecmd="$fakecmd" -v fake="${fake:-n/a}" -v cores="$(nproc)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" '
 function metric(line, unit,   n, f, i) {
 	n = split(line, f, /[ \t]+/)
 	for (i = 2; i <= n; i++) if (f[i] == unit) return f[i-1]
@@ -28,15 +32,16 @@ function metric(line, unit,   n, f, i) {
 }
 /^BenchmarkRateSet-/ { full = $0 }
 /^BenchmarkRateSetEstimators-/ { base = $0 }
-/^cpu:/ { sub(/^cpu: */, ""); cpu = $0 }
+/^cpu:/ { sub(/^cpu: */, ""); sub(/ *$/, ""); cpu = $0 }
 END {
 	if (full == "" || base == "") { print "a benchmark did not run" > "/dev/stderr"; exit 1 }
-	printf "Command: `%s` (%s, %d cores)\n\n", cmd, cpu, cores
+	printf "Command: `%s` (%s, %d cores, load average %s after the run)\n\n", cmd, cpu, cores, load
 	print "| | drivers + buses + loops | estimators alone | ratio |"
 	print "|---|---:|---:|---:|"
 	fc = metric(full, "cpu-ms/signal-s"); bc = metric(base, "cpu-ms/signal-s")
 	printf "| CPU per second of signal | %.2f ms | %.3f ms | %.0f× |\n", fc, bc, fc / bc
 	printf "| share of one core | %.2f %% | %.3f %% | |\n", metric(full, "core-%"), metric(base, "core-%")
+	printf "| CPU per second of signal on the fake clock (`%s`) | %s ms | | %.0f× |\n", fakecmd, fake, fake / bc
 	fa = metric(full, "allocs/op"); ba = metric(base, "allocs/op")
 	printf "| allocations per second of signal | %d | %d | |\n", fa, ba
 	printf "| allocations per sample (611 samples/s) | %.2f | %.2f | |\n", fa / 611, ba / 611
