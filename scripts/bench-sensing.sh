@@ -44,7 +44,7 @@ END {
 	printf "| CPU per second of signal on the fake clock (`%s`) | %s ms | | %.0f× |\n", fakecmd, fake, fake / bc
 	fa = metric(full, "allocs/op"); ba = metric(base, "allocs/op")
 	printf "| allocations per second of signal | %d | %d | |\n", fa, ba
-	printf "| allocations per sample (611 samples/s) | %.2f | %.2f | |\n", fa / 611, ba / 611
+	printf "| allocations per sample (611 samples/s) | %.2f | %.2f | |\n", metric(full, "allocs/sample"), ba / 611
 	printf "| bytes allocated per second of signal | %d | %d | |\n", metric(full, "B/op"), metric(base, "B/op")
 	print ""
 	print "| bus | transactions/s | minimum/s | ratio |"

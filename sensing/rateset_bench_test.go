@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"math"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -198,13 +199,16 @@ func cpuTime(tb testing.TB) time.Duration {
 // plus system, every goroutine, the garbage collector, and the simulated
 // chips' own work) is the figure: cpu-ms/signal-s and core-% (of one
 // core). allocs/op is per second of signal, allocs/sample per frame or
-// sample of any sensor (611 a second). txs/s is every bus's transactions a
+// sample of any sensor (611 a second; the process's allocations, from
+// runtime.MemStats). txs/s is every bus's transactions a
 // second, min-txs/s what the rate set needs at least (minTxsPerSecond).
 // The sensors run -sensing.warmup before the measurement.
 func BenchmarkRateSet(b *testing.B) {
 	rs := newRateSet(b)
 	defer rs.stop()
 	time.Sleep(*benchWarmUp)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
 	tx0, cpu0, wall0 := rs.txs(), cpuTime(b), time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -213,6 +217,7 @@ func BenchmarkRateSet(b *testing.B) {
 	}
 	b.StopTimer()
 	cpu, wall, tx1 := cpuTime(b)-cpu0, time.Since(wall0), rs.txs()
+	runtime.ReadMemStats(&m1)
 	for _, l := range rs.loops {
 		if h := l.Health(); h.State != OK {
 			b.Errorf("%s: %+v, want ok: the benchmark did not measure a working rate set", l.Name(), h)
@@ -221,6 +226,7 @@ func BenchmarkRateSet(b *testing.B) {
 	sec := wall.Seconds()
 	b.ReportMetric(cpu.Seconds()*1e3/sec, "cpu-ms/signal-s")
 	b.ReportMetric(cpu.Seconds()/sec*100, "core-%")
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/sec/samplesPerSecond, "allocs/sample")
 	total, minTotal := 0.0, 0.0
 	for i, name := range []string{"eeg", "ppg", "eda", "temp"} {
 		got := float64(tx1[i]-tx0[i]) / sec
