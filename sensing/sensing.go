@@ -122,7 +122,9 @@ type Sensor struct {
 	Name string
 	// Open opens (and opens anew after a loss) the device.
 	Open func() (Device, error)
-	// Period is the time between polls; zero when Poll paces itself.
+	// Period is the time from the start of one poll to the start of the
+	// next (a poll that takes longer is followed at once); zero when Poll
+	// paces itself.
 	Period time.Duration
 	// StaleAfter is how long the sensor may deliver nothing fresh before
 	// it is stale: a few of its own sample periods.
@@ -429,7 +431,8 @@ func (l *Loop) Run(ctx context.Context) error {
 			l.set(Starting, nil, now)
 		}
 		l.turn()
-		p, err := dev.Poll(time.Now())
+		polled := time.Now()
+		p, err := dev.Poll(polled)
 		now := time.Now()
 		switch {
 		case err != nil:
@@ -470,10 +473,16 @@ func (l *Loop) Run(ctx context.Context) error {
 			drop()
 			continue
 		}
-		next := l.s.Period
+		// Period runs from the start of the poll: a poll that takes
+		// time (a conversion waited for) does not slow the sensor's
+		// rate, which its estimator's time base assumes.
+		next := l.s.Period - now.Sub(polled)
+		if l.s.Period == 0 {
+			next = 0
+		}
 		if retry > 0 {
 			next = retry
-		} else if next == 0 && !p.Fresh {
+		} else if l.s.Period == 0 && !p.Fresh {
 			// A self-paced device that returned with nothing: do not
 			// spin on it.
 			next = selfPacedRetry

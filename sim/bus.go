@@ -147,6 +147,7 @@ type SPIPort struct {
 	closed    bool
 	speed     physic.Frequency
 	mode      spi.Mode
+	txs       int
 }
 
 // NewSPIPort returns a port called name with dev behind its chip select.
@@ -218,6 +219,7 @@ func (c *spiConn) TxPackets(pkts []spi.Packet) error {
 func (p *SPIPort) tx(w, r []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.txs++
 	if p.closed {
 		return errors.New("sim: spi: port closed")
 	}
@@ -228,6 +230,15 @@ func (p *SPIPort) tx(w, r []byte) error {
 		return nil // the device ignores what it is sent
 	}
 	return p.dev.Tx(w, r)
+}
+
+// Transactions reports how many transactions (chip-select assertions: one
+// per Tx, one per packet of TxPackets) the port has carried, failed ones
+// included, as I2CBus.Transactions counts them.
+func (p *SPIPort) Transactions() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.txs
 }
 
 // Mode returns the SPI mode the device connected with (0 before Connect).
