@@ -188,7 +188,7 @@ type Dev struct {
 
 	mu     sync.Mutex
 	halted bool
-	last   time.Time // when the previous frame was read
+	last   time.Time // the conversion grid (Read): the last conversion read, plus the least latency seen
 	// Buffers reused by Read so that streaming does not allocate.
 	tx, rx [FrameSize]byte
 	cmd    [1]byte

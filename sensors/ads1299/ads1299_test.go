@@ -410,11 +410,10 @@ func TestReadLateGetsTheNewestConversion(t *testing.T) {
 		if time.Since(before) != 0 {
 			t.Errorf("a Read with a conversion waiting took %v, want 0", time.Since(before))
 		}
-		if got := math.Round(r.dev.Microvolts(f.Raw[0])); got != first+6 || f.Skipped != 3 {
-			// 7.5 ms since the previous read rounds to 4 periods: the
-			// estimate is off by one for a reader this late (the package
-			// doc says so); the data is the newest conversion.
-			t.Errorf("late read: conversion at %v ms (skipped %d), want %v ms (skipped 3)", got, f.Skipped, first+6)
+		if got := math.Round(r.dev.Microvolts(f.Raw[0])); got != first+6 || f.Skipped != 2 {
+			// The newest conversion, 3 periods after the one read
+			// before: the 2 between were overwritten.
+			t.Errorf("late read: conversion at %v ms (skipped %d), want %v ms (skipped 2)", got, f.Skipped, first+6)
 		}
 		// The queued edges of the overwritten conversions are not frames:
 		// the next Read waits for the next conversion.

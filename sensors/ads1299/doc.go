@@ -42,11 +42,15 @@
 // floating MISO (0xF) or a frame read out of step.
 //
 // Frame.Skipped counts the conversions overwritten before the one read. The
-// chip does not number its conversions, so it is estimated from the time
-// since the previous frame: exact while reads follow DRDY within half a
-// period of it (1 ms at 500 sps), as an edge-driven reader's do; a reader
-// late by more than that may be off by one. A frame lost to a failed Read
-// counts as skipped.
+// chip does not number its conversions, so it is estimated on a grid of
+// conversion times: the first read's time, moved on by whole periods and
+// moved back to any read that comes earlier in its period than every one
+// before (the grid keeps the least latency seen). A read is of conversion
+// floor((t − grid)/period): exact for any read within a period of its
+// DRDY, however late, once the grid has seen the reader's least latency; a
+// read more than a tenth of a period earlier in its period than every
+// read before it may be counted one short, once. A frame lost to a
+// failed Read counts as skipped.
 //
 // Timing. Each byte of a multi-byte command needs 4 tCLK (1.96 µs at
 // 2.048 MHz) to decode, so the SCLK is at most 4 MHz (no inter-byte delays

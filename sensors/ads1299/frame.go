@@ -107,11 +107,19 @@ func (d *Dev) Read(f *Frame, timeout time.Duration) error {
 		return err
 	}
 	f.Skipped = 0
-	if !d.last.IsZero() {
-		// Periods since the previous frame, rounded: one is the normal
-		// step.
-		f.Skipped = max(int((now.Sub(d.last)+d.period/2)/d.period)-1, 0)
+	if d.last.IsZero() {
+		d.last = now
+		return nil
 	}
-	d.last = now
+	// d.last is the conversion grid: the time of the conversion read
+	// last, plus the least latency seen (see the package doc). Whole
+	// periods since it, with a tenth of one for a read a little earlier
+	// than every one before; one is the normal step.
+	n := max(int((now.Sub(d.last)+d.period/10)/d.period), 1)
+	f.Skipped = n - 1
+	d.last = d.last.Add(time.Duration(n) * d.period)
+	if now.Before(d.last) {
+		d.last = now // a read earlier in its period than any before
+	}
 	return nil
 }

@@ -383,9 +383,15 @@ func (e *Estimator) Estimate() Reading {
 	if e.good < e.window {
 		return Reading{Reason: ReasonFilling}
 	}
+	// The low-pass's step response overshoots (about 4 %): after a fast
+	// fall the filtered level can pass below every sample that went into
+	// it, even below 0. A valid reading's samples are all at least
+	// MinContactMicrosiemens, and the tonic level is never reported below
+	// that.
+	tonic := max(e.tonic, MinContactMicrosiemens)
 	r := Reading{
-		TonicMicrosiemens:  e.tonic,
-		PhasicMicrosiemens: e.smoothed - e.tonic,
+		TonicMicrosiemens:  tonic,
+		PhasicMicrosiemens: e.smoothed - tonic,
 		Valid:              true,
 	}
 	sum := 0.0
