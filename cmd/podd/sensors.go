@@ -36,9 +36,13 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		}
 		opts := ads1299.DefaultOpts()
 		opts.RateHz, opts.Gain, opts.Channels = s.ADS1299.RateHz, s.ADS1299.Gain, s.ADS1299.Channels
-		var dev *ads1299.Dev
-		// periph's ports connect once: a chip that was lost is restarted
-		// on the connection it has.
+		var (
+			conn spi.Conn
+			dev  *ads1299.Dev
+		)
+		// periph's ports connect once: the port is connected at the first
+		// open, and a chip that does not answer (unplugged at start) or
+		// was lost is started again on that connection.
 		open := func() (*ads1299.Dev, error) {
 			if dev != nil {
 				if err := dev.Restart(); err != nil {
@@ -46,7 +50,14 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 				}
 				return dev, nil
 			}
-			d, err := ads1299.New(b.eegPort, b.drdy, &opts)
+			if conn == nil {
+				c, err := ads1299.Connect(b.eegPort, &opts)
+				if err != nil {
+					return nil, err
+				}
+				conn = c
+			}
+			d, err := ads1299.NewConn(conn, b.drdy, &opts)
 			if err != nil {
 				return nil, err
 			}

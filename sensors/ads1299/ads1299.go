@@ -200,6 +200,37 @@ type Dev struct {
 // have been connected yet (periph's ports connect once). Invalid Opts are
 // refused before p is touched.
 func New(p spi.Port, drdy gpio.PinIn, o *Opts) (*Dev, error) {
+	c, err := Connect(p, o)
+	if err != nil {
+		return nil, err
+	}
+	return NewConn(c, drdy, o)
+}
+
+// Connect checks o (DefaultOpts if nil) and connects to p as the chip
+// needs: SPI mode 1, 8-bit words, o.Speed. periph's ports connect once:
+// a caller that must retry a chip that does not answer yet (unplugged, or
+// its supply not up) connects once and calls NewConn again on the same
+// connection.
+func Connect(p spi.Port, o *Opts) (spi.Conn, error) {
+	if o == nil {
+		def := DefaultOpts()
+		o = &def
+	}
+	if _, err := o.encode(); err != nil {
+		return nil, err
+	}
+	c, err := p.Connect(o.Speed, spi.Mode1, 8)
+	if err != nil {
+		return nil, fmt.Errorf("ads1299: connect to %s: %w", p, err)
+	}
+	return c, nil
+}
+
+// NewConn is New on a connection made by Connect with the same o: a chip
+// that fails its ID check or its configuration leaves c usable, for
+// NewConn to try again.
+func NewConn(c spi.Conn, drdy gpio.PinIn, o *Opts) (*Dev, error) {
 	if o == nil {
 		def := DefaultOpts()
 		o = &def
@@ -207,10 +238,6 @@ func New(p spi.Port, drdy gpio.PinIn, o *Opts) (*Dev, error) {
 	cfg, err := o.encode()
 	if err != nil {
 		return nil, err
-	}
-	c, err := p.Connect(o.Speed, spi.Mode1, 8)
-	if err != nil {
-		return nil, fmt.Errorf("ads1299: connect to %s: %w", p, err)
 	}
 	d := &Dev{
 		c: c, drdy: drdy, cfg: cfg, rate: o.RateHz, gain: o.Gain, n: o.Channels, mask: cfg.mask, leadOff: o.LeadOff,
