@@ -185,7 +185,7 @@ type Pod struct {
 	oxiLoop     *sensing.Loop   // the pulse oximeter's loop
 	sensors     []*sensing.Loop // Parts.Sensors' loops
 	sensorMu    sync.Mutex
-	sensorOK    map[string]bool // per sensor, whether it was last healthy (sensorChanged)
+	sensorEp    map[string]*sensorEpisode // per sensor, its fault episode (sensorChanged)
 	sess        session
 	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
@@ -366,6 +366,9 @@ func (p *Pod) Run(ctx context.Context) error {
 	})
 	for _, l := range p.sensors {
 		core.Go(func() { _ = l.Run(ctx) })
+	}
+	if len(p.sensors) > 0 {
+		core.Go(func() { p.runSensorEpisodes(ctx) })
 	}
 	core.Go(func() { p.keepSafe(ctx) })
 	if b := p.parts.PanicButton; b != nil {

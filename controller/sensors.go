@@ -1,53 +1,109 @@
 package controller
 
 import (
+	"context"
 	"time"
 
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/uplink"
 )
 
-// sensorChanged reports a change of a biometric sensor's health (from its
-// loop's goroutine; it does not block): a fault event when the sensor
-// stops being healthy, with its state and error, and one when it is
-// healthy again. A sensor that goes from one unhealthy state to another
-// (bus_error to starting, when it is opened anew) is one fault, reported
-// once with the state it began in.
+// A sensor's faults are reported by episode, as the oximeter's repeating
+// faults are: a fault event (active) when the sensor stops being healthy,
+// with its state and error; a fault that comes back within repeatQuiet of
+// its recovery is the same episode (counted in recurrences, not reported);
+// and the end (active false, with recurrences) once the sensor has been
+// healthy for repeatQuiet. A sensor whose health flickers (a dry wrist
+// dipping under the contact threshold every second) is one episode, not
+// two events a second in the outbox. A sensor that goes from one unhealthy
+// state to another (bus_error to starting, when it is opened anew) is the
+// same fault.
+type sensorEpisode struct {
+	active       bool
+	healthySince time.Time // while active: when it last became healthy; zero while unhealthy
+	recurrences  int
+}
+
+// sensorChanged notes a change of a biometric sensor's health (from its
+// loop's goroutine; it does not block) and reports the start of a fault
+// episode.
 func (p *Pod) sensorChanged(h sensing.Health) {
+	p.sensorMu.Lock()
+	if p.sensorEp == nil {
+		p.sensorEp = map[string]*sensorEpisode{}
+	}
+	ep := p.sensorEp[h.Sensor]
+	if ep == nil {
+		ep = &sensorEpisode{}
+		p.sensorEp[h.Sensor] = ep
+	}
 	healthy := h.Healthy()
-	was, known := p.sensorHealthy(h.Sensor)
-	if known && was == healthy || !known && (healthy || h.State == sensing.Starting) {
-		p.setSensorHealthy(h.Sensor, healthy)
+	start := false
+	switch {
+	case healthy:
+		if ep.active && ep.healthySince.IsZero() {
+			ep.healthySince = h.Since
+		}
+	case !ep.active:
+		if h.State == sensing.Starting && h.UnhealthySince.Equal(h.Since) && h.PollErrors+h.OpenErrors == 0 {
+			// A sensor opening for the first time is not a fault.
+			break
+		}
+		ep.active, ep.healthySince, ep.recurrences, start = true, time.Time{}, 0, true
+	case !ep.healthySince.IsZero():
+		ep.healthySince = time.Time{}
+		ep.recurrences++
+	}
+	p.sensorMu.Unlock()
+	if !start {
 		return
 	}
-	p.setSensorHealthy(h.Sensor, healthy)
-	fields := map[string]any{"device": h.Sensor, "active": !healthy}
-	if !healthy {
-		fields["state"] = string(h.State)
-		if h.Err != "" {
-			fields["error"] = h.Err
-		}
-		p.log.Warn("sensor fault", "device", h.Sensor, "state", h.State, "err", h.Err)
-	} else {
-		p.log.Info("sensor recovered", "device", h.Sensor)
+	fields := map[string]any{"device": h.Sensor, "active": true, "state": string(h.State)}
+	if h.Err != "" {
+		fields["error"] = h.Err
 	}
+	p.log.Warn("sensor fault", "device", h.Sensor, "state", h.State, "err", h.Err)
 	p.post(uplink.Event{Type: "fault", Fields: fields}, h.Since)
 }
 
-func (p *Pod) sensorHealthy(name string) (healthy, known bool) {
+// endSensorEpisodes reports the end of every fault episode whose sensor
+// has been healthy for repeatQuiet by now.
+func (p *Pod) endSensorEpisodes(now time.Time) {
+	type ended struct {
+		name        string
+		at          time.Time
+		recurrences int
+	}
+	var done []ended
 	p.sensorMu.Lock()
-	defer p.sensorMu.Unlock()
-	healthy, known = p.sensorOK[name]
-	return healthy, known
+	for name, ep := range p.sensorEp {
+		if ep.active && !ep.healthySince.IsZero() && now.Sub(ep.healthySince) >= repeatQuiet {
+			done = append(done, ended{name, ep.healthySince, ep.recurrences})
+			*ep = sensorEpisode{}
+		}
+	}
+	p.sensorMu.Unlock()
+	for _, e := range done {
+		p.log.Info("sensor recovered", "device", e.name, "recurrences", e.recurrences)
+		p.post(uplink.Event{Type: "fault", Fields: map[string]any{
+			"device": e.name, "active": false, "recurrences": e.recurrences,
+		}}, e.at)
+	}
 }
 
-func (p *Pod) setSensorHealthy(name string, healthy bool) {
-	p.sensorMu.Lock()
-	defer p.sensorMu.Unlock()
-	if p.sensorOK == nil {
-		p.sensorOK = map[string]bool{}
+// runSensorEpisodes ends the sensors' fault episodes (endSensorEpisodes)
+// every second until ctx is done.
+func (p *Pod) runSensorEpisodes(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			p.endSensorEpisodes(now)
+		}
 	}
-	p.sensorOK[name] = healthy
 }
 
 // sensorTelemetry adds the sensors' vitals (while each is healthy) and

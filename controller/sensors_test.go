@@ -75,9 +75,13 @@ func TestASensorFailingOutsideAMerge(t *testing.T) {
 			faults[0].Fields["state"] != "bus_error" || faults[0].Fields["error"] != "tmp117: i2c 0x48: NACK" {
 			t.Fatalf("fault events %+v, want one active tmp117 bus_error", faults)
 		}
-		until(start, 50*time.Second)
+		until(start, 45*time.Second)
+		if faults = r.up.Events("fault"); len(faults) != 1 {
+			t.Fatalf("5 s after the recovery: fault events %+v, want the episode still open (it ends 10 s after)", faults)
+		}
+		until(start, 52*time.Second)
 		faults = r.up.Events("fault")
-		if len(faults) != 2 || faults[1].Fields["device"] != "tmp117" || faults[1].Fields["active"] != false {
+		if len(faults) != 2 || faults[1].Fields["device"] != "tmp117" || faults[1].Fields["active"] != false || faults[1].Fields["recurrences"] != 0 {
 			t.Fatalf("fault events %+v, want the recovery reported", faults)
 		}
 		tm = r.up.LastTelemetry()
