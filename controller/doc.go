@@ -29,7 +29,9 @@
 //     oximeter's faults are fault events of their own shape (device,
 //     active, error); its health and counts are in telemetry's sensors
 //     map with the other sensors', whose loops report their own faults
-//     (sensorChanged) and are watched by the watchdog (sensor_stale). A
+//     by episode (sensorChanged: a fault back within 10 s of its recovery
+//     is the same episode, counted) and are watched by the watchdog
+//     (sensor_stale). A
 //     FIFO overflow is a repeating fault: reported when it starts, when it
 //     ends and as a count once a minute while it lasts, never once per
 //     poll;
