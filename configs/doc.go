@@ -78,7 +78,10 @@
 // conductance divider; sensors.tmp117.enabled (false), .i2c_bus,
 // .address (0x48, 0x48..0x4B) and .rate_hz (1: 1, 2 or 4). Addresses take
 // 0x hex in YAML and in PODD_ variables. Two chips at one address of one
-// bus, and DRDY on a button's line, are refused.
+// bus, and DRDY on a button's line, are refused. In sim mode every sensor
+// is on the simulator's one I²C bus whatever its i2c_bus says, so two
+// chips at one address clash there even on two buses (podd then stops
+// with the simulator's "i2c address 0x49 already in use").
 //
 // Merge sessions take session.baseline_duration (1m, 10s..5m: the sleeper's
 // baseline captured before joining), session.ending_duration (1m, 5s..10m:
