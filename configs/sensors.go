@@ -175,10 +175,16 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 		if s.ADS1299.SPIPort == "" {
 			add("sensors.ads1299.spi_port", `"" is not an SPI port name (e.g. "SPI0.1")`)
 		} else if spiBus(s.ADS1299.SPIPort) == spiBus(c.Hardware.SPIPort) {
-			addWith([]string{"hardware.spi_port"}, "sensors.ads1299.spi_port", "%q is on the LED strip's SPI bus (hardware.spi_port %q): an APA102 strip has no chip select and takes every transfer on its bus as LED data; put the EEG front end on another bus (e.g. SPI1.0)", s.ADS1299.SPIPort, c.Hardware.SPIPort)
+			other := "SPI1.0"
+			if spiBus(c.Hardware.SPIPort) == "1" {
+				other = "SPI0.0"
+			}
+			addWith([]string{"hardware.spi_port"}, "sensors.ads1299.spi_port", "%q is on the LED strip's SPI bus (hardware.spi_port %q): an APA102 strip has no chip select and takes every transfer on its bus as LED data; put the EEG front end on another bus (e.g. %s)", s.ADS1299.SPIPort, c.Hardware.SPIPort, other)
 		}
 		if s.ADS1299.DRDY == "" {
 			add("sensors.ads1299.drdy", `"" is not a GPIO line: the ADS1299 says when a frame is ready on its DRDY line (e.g. "GPIO25")`)
+		} else if bus := c.busOfLine(s.ADS1299.DRDY); bus != "" {
+			add("sensors.ads1299.drdy", "%q is a line of %s on a Raspberry Pi: DRDY needs a free GPIO line (e.g. GPIO25)", s.ADS1299.DRDY, bus)
 		} else {
 			for _, b := range []struct{ key, line string }{{"hardware.consent_button", c.Hardware.ConsentButton}, {"hardware.panic_button", c.Hardware.PanicButton}} {
 				if b.line != "" && lineNumber(b.line) == lineNumber(s.ADS1299.DRDY) {
@@ -221,7 +227,7 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 			continue
 		}
 		for _, o := range at {
-			if o.bus == c.Bus(d.bus) && o.addr == d.addr {
+			if i2cBus(o.bus) == i2cBus(c.Bus(d.bus)) && o.addr == d.addr {
 				addWith([]string{o.key + ".address"}, d.key+".address", "0x%02X is also %s's address on I2C bus %q: strap one of them to another address (the ADS1115 and the TMP117 both default to 0x48)", d.addr, o.key, o.bus)
 			}
 		}
@@ -229,11 +235,78 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 	}
 }
 
-// spiBus is the bus of a periph SPI port name: "SPI0" of "SPI0.1"; a name
-// without a dot is its own bus.
+// spiBus is the bus number of a periph SPI port name, whichever of its
+// names it is: periph registers chip select M of bus N as "/dev/spidevN.M",
+// alias "SPIN.M", and chip select 0 also by its number N (host/sysfs). A
+// name of another form is returned as it is.
 func spiBus(port string) string {
-	bus, _, _ := strings.Cut(strings.ToUpper(port), ".")
+	p := strings.ToUpper(strings.TrimSpace(port))
+	switch {
+	case strings.HasPrefix(p, "/DEV/SPIDEV"):
+		p = p[len("/DEV/SPIDEV"):]
+	case strings.HasPrefix(p, "SPI"):
+		p = p[len("SPI"):]
+	default:
+		return p // a bus number (chip select 0 of it), or a name of another form
+	}
+	bus, _, _ := strings.Cut(p, ".")
 	return bus
+}
+
+// i2cBus is the bus number of a periph I²C bus name, whichever of its
+// names it is: periph registers bus N as "/dev/i2c-N", alias "I2CN", and
+// by its number N (host/sysfs). A name of another form is returned as it
+// is.
+func i2cBus(name string) string {
+	n := strings.ToUpper(strings.TrimSpace(name))
+	for _, prefix := range []string{"/DEV/I2C-", "I2C"} {
+		if rest, ok := strings.CutPrefix(n, prefix); ok {
+			if _, err := strconv.Atoi(rest); err == nil {
+				return rest
+			}
+		}
+	}
+	return n
+}
+
+// piBusLines are the GPIO lines of a Raspberry Pi's buses (BCM numbers):
+// I²C bus 1 on GPIO2-3, SPI0 on GPIO7-11 (CE1, CE0, MISO, MOSI, SCLK),
+// SPI1 on GPIO16-21 (CE2, CE1, CE0, MISO, MOSI, SCLK).
+var piBusLines = []struct {
+	bus        string
+	kind       string // "i2c" or "spi"
+	num        string
+	first, end int // GPIO first..end-1
+}{
+	{"I2C bus 1", "i2c", "1", 2, 4},
+	{"SPI0", "spi", "0", 7, 12},
+	{"SPI1", "spi", "1", 16, 22},
+}
+
+// busOfLine names the configured bus (the pod's I²C buses, the strip's and
+// the EEG's SPI buses) whose pins include the GPIO line named, on a
+// Raspberry Pi; "" when none does.
+func (c *Config) busOfLine(line string) string {
+	n, err := strconv.Atoi(lineNumber(line))
+	if err != nil {
+		return ""
+	}
+	used := map[string]bool{
+		"i2c" + i2cBus(c.Hardware.I2CBus):        true,
+		"spi" + spiBus(c.Hardware.SPIPort):       true,
+		"spi" + spiBus(c.Sensors.ADS1299.SPIPort): true,
+	}
+	for _, b := range []string{c.Sensors.MAX30102.I2CBus, c.Sensors.ADS1115.I2CBus, c.Sensors.TMP117.I2CBus} {
+		if b != "" {
+			used["i2c"+i2cBus(b)] = true
+		}
+	}
+	for _, b := range piBusLines {
+		if used[b.kind+b.num] && n >= b.first && n < b.end {
+			return b.bus
+		}
+	}
+	return ""
 }
 
 func ints(v []int) string {

@@ -20,14 +20,14 @@ const eegBatch = 100 * time.Millisecond
 const eegTimeout = 500 * time.Millisecond
 
 // Lost frames (ads1299.Frame.Skipped: a poll that came late, and the chip
-// overwrote conversions nobody read): up to maxHeldFrames are filled with
-// the frame before them, a few milliseconds of a held value that moves no
-// band's power measurably (a scheduler that is late now and then must not
-// cost whole 4 s segments); up to maxBridgedFrames with NaN, which the
-// estimator leaves out of their segments; a longer gap starts the estimate
-// over.
+// overwrote conversions nobody read): a gap of up to maxFilledGap is filled
+// on the straight line from the frame before it to the one after, tens of
+// milliseconds that move no band's power measurably (a host that is late
+// now and then, as a loaded board is every second, must not cost whole 4 s
+// segments); up to maxBridgedFrames frames with NaN, which the estimator
+// leaves out of their segments; a longer gap starts the estimate over.
 const (
-	maxHeldFrames    = 3
+	maxFilledGap     = 50 * time.Millisecond
 	maxBridgedFrames = 50
 )
 
@@ -66,6 +66,8 @@ func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor,
 			latest.set(nil)
 			return &eegDevice{
 				dev: d, est: est, latest: latest, frame: make([]float64, channels),
+				next: make([]float64, channels), fill: make([]float64, channels),
+				maxFilled: int(maxFilledGap.Seconds() * float64(rateHz)),
 				batch:     max(int(eegBatch.Seconds()*float64(rateHz)), 1),
 				all:       uint8(1<<channels - 1),
 				lastValid: time.Now(),
@@ -118,6 +120,10 @@ type eegDevice struct {
 	batch  int
 	all    uint8 // every wired channel's bit
 	primed bool  // frame holds a frame read
+	// next and fill are working space of a frame each; maxFilled is
+	// maxFilledGap in frames.
+	next, fill []float64
+	maxFilled  int
 	// lastValid is when the summary was last valid, or when the device
 	// was opened.
 	lastValid time.Time
@@ -135,24 +141,33 @@ func (e *eegDevice) Poll(now time.Time) (Poll, error) {
 			return Poll{}, err
 		}
 		read++
-		switch {
-		case e.f.Skipped > maxBridgedFrames || e.f.Skipped > 0 && !e.primed:
+		for i := range e.next {
+			e.next[i] = e.dev.Microvolts(e.f.Raw[i])
+		}
+		switch n := e.f.Skipped; {
+		case n > maxBridgedFrames || n > 0 && !e.primed:
 			e.est.Reset()
-		case e.f.Skipped > maxHeldFrames:
+		case n > e.maxFilled:
 			for i := range e.frame {
 				e.frame[i] = math.NaN()
 			}
-			fallthrough
-		case e.f.Skipped > 0:
-			// e.frame holds the frame before (or NaN, above).
-			for range e.f.Skipped {
+			for range n {
 				e.est.Add(e.frame)
+			}
+		case n > 0:
+			// e.frame holds the frame before the gap, e.next the one
+			// after: the line between them.
+			prev := e.frame
+			for k := 1; k <= n; k++ {
+				w := float64(k) / float64(n+1)
+				for i := range e.fill {
+					e.fill[i] = prev[i] + w*(e.next[i]-prev[i])
+				}
+				e.est.Add(e.fill)
 			}
 		}
 		e.primed = true
-		for i := range e.frame {
-			e.frame[i] = e.dev.Microvolts(e.f.Raw[i])
-		}
+		copy(e.frame, e.next)
 		e.est.Add(e.frame)
 		off &= e.dev.LeadOff(&e.f)
 	}

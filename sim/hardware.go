@@ -228,17 +228,19 @@ func (h *Hardware) setEEGFaults(now time.Duration) {
 const eegArtefactSpan = 30 * time.Second
 
 // eegMicrovolts is EEG channel ch (1..8) at t, µV: the recording's column
-// for ch (0 for a channel it does not have), or the scenario's bands with
-// its blinks (frontal channels 1 and 2, a 150 µV raised cosine over the
-// blink) and movements (every channel, 400 µV swings at 2 Hz under a Hann
-// window).
+// for ch, or for a channel it does not have (or without a recording) the
+// scenario's bands; with the scenario's blinks (frontal channels 1 and 2,
+// a 150 µV raised cosine over the blink) and movements (every channel,
+// 400 µV swings at 2 Hz under a Hann window) on top.
 func (h *Hardware) eegMicrovolts(t time.Time, ch int) float64 {
 	d := t.Sub(h.start)
-	if pb := h.scenario.Playback(scenario.DeviceADS1299); pb != nil {
+	var v float64
+	if pb := h.scenario.Playback(scenario.DeviceADS1299); pb != nil && pb.Has(ch-1) {
 		s, _ := pb.At(d)
-		return s[ch-1]
+		v = s[ch-1]
+	} else {
+		v = h.eeg.At(t, ch)
 	}
-	v := h.eeg.At(t, ch)
 	for ev := range h.scenario.EventsBetween(d-eegArtefactSpan, d).All() {
 		if ev.For <= 0 || d > ev.At+ev.For {
 			continue

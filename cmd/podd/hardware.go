@@ -54,6 +54,10 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s := cfg.Sensors; s.ADS1115.Address == s.TMP117.Address {
+		// The loader allows them on two buses; the simulator has one.
+		return nil, fmt.Errorf("sensors.ads1115.address and sensors.tmp117.address are both 0x%02X: the simulator has one I2C bus, so in sim mode give them different addresses", s.ADS1115.Address)
+	}
 	hw, err := sim.NewHardwareWith(sc, cfg.Hardware.LEDCount, time.Now(), log.With("component", "sim"), sim.HardwareOpts{
 		SkinAddr:    uint16(cfg.Sensors.ADS1115.Address),
 		ThermoAddr:  uint16(cfg.Sensors.TMP117.Address),
