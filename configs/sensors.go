@@ -292,8 +292,8 @@ func (c *Config) busOfLine(line string) string {
 		return ""
 	}
 	used := map[string]bool{
-		"i2c" + i2cBus(c.Hardware.I2CBus):        true,
-		"spi" + spiBus(c.Hardware.SPIPort):       true,
+		"i2c" + i2cBus(c.Hardware.I2CBus):         true,
+		"spi" + spiBus(c.Hardware.SPIPort):        true,
 		"spi" + spiBus(c.Sensors.ADS1299.SPIPort): true,
 	}
 	for _, b := range []string{c.Sensors.MAX30102.I2CBus, c.Sensors.ADS1115.I2CBus, c.Sensors.TMP117.I2CBus} {
