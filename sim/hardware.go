@@ -75,6 +75,17 @@ type HardwareOpts struct {
 	SkinCircuit eda.Divider
 }
 
+// SkinRippleUS and SkinRipplePeriod are a small fast fluctuation of the
+// simulated skin conductance on top of its minutes-long drift: real
+// conductance wanders by more than the ADS1115's step within seconds, and a
+// skin without it reads the same code for half a minute where the drift
+// turns (near 4 µS one step is about 0.0006 µS), which the skin
+// conductance estimator rightly takes for a stuck converter (flat).
+const (
+	SkinRippleUS     = 0.005
+	SkinRipplePeriod = 20 * time.Second
+)
+
 // RoomC is the temperature a thermometer off the body reads, °C.
 const RoomC = 22.0
 
@@ -286,9 +297,9 @@ func (h *Hardware) bodyCelsius(t time.Time) float64 {
 }
 
 // skinVolts is the voltage across the skin at t: the divider's for the
-// recording's conductance, or the scenario's tonic level with a slow drift
-// and its scr events' responses; the supply's (an open circuit) when no
-// one lies in the pod.
+// recording's conductance, or the scenario's tonic level with a slow drift,
+// a ripple (SkinRippleUS) and its scr events' responses; the supply's (an
+// open circuit) when no one lies in the pod.
 func (h *Hardware) skinVolts(t time.Time) float64 {
 	d := t.Sub(h.start)
 	if pb := h.scenario.Playback(scenario.DeviceADS1115); pb != nil {
@@ -298,7 +309,7 @@ func (h *Hardware) skinVolts(t time.Time) float64 {
 	if !h.scenario.OccupiedAt(d) {
 		return h.opts.SkinCircuit.Volts(0)
 	}
-	us := h.scenario.VitalsAt(d).SkinConductanceUS + h.skinDrift(d)
+	us := h.scenario.VitalsAt(d).SkinConductanceUS + h.skinDrift(d) + SkinRippleUS*math.Sin(2*math.Pi*d.Seconds()/SkinRipplePeriod.Seconds())
 	for ev := range h.scenario.EventsBetween(d-scrSpan, d).All() {
 		if ev.Kind == scenario.EventSCR {
 			us += ev.AmplitudeUS * scrShape((d - ev.At).Seconds())
