@@ -78,9 +78,10 @@ type HardwareOpts struct {
 // SkinRippleUS and SkinRipplePeriod are a small fast fluctuation of the
 // simulated skin conductance on top of its minutes-long drift: real
 // conductance wanders by more than the ADS1115's step within seconds, and a
-// skin without it reads the same code for half a minute where the drift
-// turns (near 4 µS one step is about 0.0006 µS), which the skin
-// conductance estimator rightly takes for a stuck converter (flat).
+// skin without it reads the same code for half a minute and more where the
+// drift turns (one step of the pod's 4.096 V range is about 0.0006 µS at
+// 4 µS, 0.005 µS at 20 µS), which the skin conductance estimator rightly
+// takes for a stuck converter (flat).
 const (
 	SkinRippleUS     = 0.005
 	SkinRipplePeriod = 20 * time.Second
@@ -115,7 +116,12 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	}
 	h := &Hardware{scenario: sc, start: start, log: log, opts: o}
 	h.tempWander = BodyTemperature{WanderC: 0.05, Seed: 117}.Celsius()
-	h.skinDrift = SkinConductance{DriftUS: 0.05, Seed: 1115}.Microsiemens()
+	// The drift is about a tonic level of its own amplitude, taken off
+	// again: SkinConductance never reads below 0 µS, and a drift about 0
+	// would be cut off in its every negative half.
+	const skinDriftUS = 0.05
+	drift := SkinConductance{TonicUS: skinDriftUS, DriftUS: skinDriftUS, Seed: 1115}.Microsiemens()
+	h.skinDrift = func(d time.Duration) float64 { return drift(d) - skinDriftUS }
 	h.Oximeter = NewMAX30102(func(t time.Time) (float64, float64) {
 		v := sc.VitalsAt(t.Sub(start))
 		return v.HeartRateBPM, v.SpO2Pct
