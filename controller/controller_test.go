@@ -878,8 +878,8 @@ func TestAChipThatStopsSamplingIsAFault(t *testing.T) {
 			t.Fatalf("heart rate %.1f still reported 1.5 s after the chip stopped sampling", *st.Vitals.HeartRateBPM)
 		}
 		faults := r.up.Events("fault")
-		if len(faults) == 0 || faults[0].Fields["error"] != errNoSamples.Error() {
-			t.Fatalf("fault events = %+v, want the no-samples fault", faults)
+		if len(faults) == 0 || faults[0].Fields["error"] != errNoSamples.Error() || faults[0].Fields["state"] != "stale" {
+			t.Fatalf("fault events = %+v, want the no-samples fault, stale", faults)
 		}
 		// The pod reopens the chip, which initialises it again.
 		until(start, 30*time.Second)

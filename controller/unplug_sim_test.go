@@ -91,14 +91,7 @@ func TestUnpluggingEachSensorInTurn(t *testing.T) {
 			}
 			if i < len(faults)/2 {
 				on, off := faults[2*i], faults[2*i+1]
-				// The oximeter's fault names its error, not its state.
 				state := on.Fields["state"]
-				if u.chip == "max30102" {
-					state = "bus_error"
-					if on.Fields["error"] == nil {
-						state = nil
-					}
-				}
 				if on.Fields["device"] != u.chip || on.Fields["active"] != true ||
 					(state != "stale" && state != "bus_error") ||
 					off.Fields["device"] != u.chip || off.Fields["active"] != false {
