@@ -327,6 +327,12 @@ type rigOpts struct {
 	replay    hubcmd.ReplayCache // the replay cache; nil: the memory one
 	store     Store              // the pod's store in place of the memStore
 	sensors   []sensing.Sensor   // the biometric sensors besides the oximeter
+	// simSensors are chips of the simulated pod (chipEEG, chipSkin,
+	// chipThermo) read as cmd/podd reads them, after sensors.
+	simSensors []string
+	// scenarioFile is the scenario's file, read in place of the YAML
+	// given (its playback's files resolve against it).
+	scenarioFile string
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -343,6 +349,9 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		up = &fakeUplink{}
 	}
 	sc, err := scenario.Parse([]byte(scenarioYAML))
+	if opts.scenarioFile != "" {
+		sc, err = scenario.Load(opts.scenarioFile)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,6 +359,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	if err != nil {
 		t.Fatal(err)
 	}
+	sensors := append(opts.sensors[:len(opts.sensors):len(opts.sensors)], simSensors(t, hw, opts.simSensors)...)
 	strip, err := apa102.New(hw.SPI, &apa102.Opts{NumPixels: ledCount, Speed: apa102.DefaultOpts.Speed})
 	if err != nil {
 		t.Fatal(err)
@@ -400,7 +410,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		Store:         r.storeOr(opts.store),
 		Replay:        opts.replay,
 		Uplink:        r.uplink(opts.uplink),
-		Sensors:       opts.sensors,
+		Sensors:       sensors,
 		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)
@@ -868,8 +878,8 @@ func TestAChipThatStopsSamplingIsAFault(t *testing.T) {
 			t.Fatalf("heart rate %.1f still reported 1.5 s after the chip stopped sampling", *st.Vitals.HeartRateBPM)
 		}
 		faults := r.up.Events("fault")
-		if len(faults) == 0 || faults[0].Fields["error"] != errNoSamples.Error() {
-			t.Fatalf("fault events = %+v, want the no-samples fault", faults)
+		if len(faults) == 0 || faults[0].Fields["error"] != errNoSamples.Error() || faults[0].Fields["state"] != "stale" {
+			t.Fatalf("fault events = %+v, want the no-samples fault, stale", faults)
 		}
 		// The pod reopens the chip, which initialises it again.
 		until(start, 30*time.Second)

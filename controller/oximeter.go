@@ -113,7 +113,8 @@ func (o *oximeter) open() (sensing.Device, error) {
 // stop closes what the loop leaves open when it ends.
 func (o *oximeter) stop() { o.overflow.end(time.Now()) }
 
-// report reports the start (err not nil) and the end of a fault.
+// report reports the start (err not nil) and the end of a fault; the
+// start names its state, as the other sensors' faults do.
 func (o *oximeter) report(err error) {
 	if (err != nil) == o.faulty {
 		return
@@ -123,7 +124,14 @@ func (o *oximeter) report(err error) {
 	now := time.Now()
 	if err != nil {
 		o.p.log.Warn("sensor fault", "device", "max30102", "err", err)
-		o.p.post(uplink.Event{Type: "fault", Fields: map[string]any{"device": "max30102", "active": true, "error": err.Error()}}, now)
+		// The state its sensing loop reports in telemetry: a chip that
+		// answers with nothing new is stale, any other failure a
+		// failure of the bus.
+		state := sensing.BusError
+		if errors.Is(err, errNoSamples) {
+			state = sensing.Stale
+		}
+		o.p.post(uplink.Event{Type: "fault", Fields: map[string]any{"device": "max30102", "active": true, "state": string(state), "error": err.Error()}}, now)
 	} else {
 		o.p.log.Info("sensor recovered", "device", "max30102")
 		o.p.post(uplink.Event{Type: "fault", Fields: map[string]any{"device": "max30102", "active": false}}, now)

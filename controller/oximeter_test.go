@@ -33,8 +33,8 @@ func oximeterFaults(u *fakeUplink) []string {
 // read at 60.0 s: the device is dropped at the poll at 62.6 s (2.6 s >
 // 2.48 s), after 13 refused polls; it is opened anew a period later
 // (62.8 s) and then every second (63.8 s), both refused, and opened again
-// at 64.8 s. Its fault events keep their shape: device, active, error;
-// device, active.
+// at 64.8 s. Its fault events have the other sensors' shape: device,
+// active, state (bus_error), error; device, active.
 func TestTheOximetersHealthIsInTelemetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
@@ -66,9 +66,14 @@ func TestTheOximetersHealthIsInTelemetry(t *testing.T) {
 		if h := health(); h != (uplink.SensorHealth{State: "ok", PollErrors: 18, OpenErrors: 2, Reopens: 1}) {
 			t.Fatalf("after a 4 s NACK: %+v, want ok, 18 poll errors, 2 open errors, 1 reopen", h)
 		}
-		want := []string{"[active device error]", "[active device]", "[active device error]", "[active device]"}
+		want := []string{"[active device error state]", "[active device]", "[active device error state]", "[active device]"}
 		if got := oximeterFaults(r.up); !slices.Equal(got, want) {
 			t.Fatalf("max30102 fault events %v, want %v", got, want)
+		}
+		for _, e := range r.up.Events("fault") {
+			if e.Fields["active"] == true && e.Fields["state"] != "bus_error" {
+				t.Errorf("fault event %+v, want state bus_error", e.Fields)
+			}
 		}
 	})
 }

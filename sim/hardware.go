@@ -75,6 +75,18 @@ type HardwareOpts struct {
 	SkinCircuit eda.Divider
 }
 
+// SkinRippleUS and SkinRipplePeriod are a small fast fluctuation of the
+// simulated skin conductance on top of its minutes-long drift: real
+// conductance wanders by more than the ADS1115's step within seconds, and a
+// skin without it reads the same code for half a minute and more where the
+// drift turns (one step of the pod's 4.096 V range is about 0.0006 µS at
+// 4 µS, 0.005 µS at 20 µS), which the skin conductance estimator rightly
+// takes for a stuck converter (flat).
+const (
+	SkinRippleUS     = 0.005
+	SkinRipplePeriod = 20 * time.Second
+)
+
 // RoomC is the temperature a thermometer off the body reads, °C.
 const RoomC = 22.0
 
@@ -104,7 +116,12 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	}
 	h := &Hardware{scenario: sc, start: start, log: log, opts: o}
 	h.tempWander = BodyTemperature{WanderC: 0.05, Seed: 117}.Celsius()
-	h.skinDrift = SkinConductance{DriftUS: 0.05, Seed: 1115}.Microsiemens()
+	// The drift is about a tonic level of its own amplitude, taken off
+	// again: SkinConductance never reads below 0 µS, and a drift about 0
+	// would be cut off in its every negative half.
+	const skinDriftUS = 0.05
+	drift := SkinConductance{TonicUS: skinDriftUS, DriftUS: skinDriftUS, Seed: 1115}.Microsiemens()
+	h.skinDrift = func(d time.Duration) float64 { return drift(d) - skinDriftUS }
 	h.Oximeter = NewMAX30102(func(t time.Time) (float64, float64) {
 		v := sc.VitalsAt(t.Sub(start))
 		return v.HeartRateBPM, v.SpO2Pct
@@ -288,9 +305,9 @@ func (h *Hardware) bodyCelsius(t time.Time) float64 {
 }
 
 // skinVolts is the voltage across the skin at t: the divider's for the
-// recording's conductance, or the scenario's tonic level with a slow drift
-// and its scr events' responses; the supply's (an open circuit) when no
-// one lies in the pod.
+// recording's conductance, or the scenario's tonic level with a slow drift,
+// a ripple (SkinRippleUS) and its scr events' responses; the supply's (an
+// open circuit) when no one lies in the pod.
 func (h *Hardware) skinVolts(t time.Time) float64 {
 	d := t.Sub(h.start)
 	if pb := h.scenario.Playback(scenario.DeviceADS1115); pb != nil {
@@ -300,7 +317,7 @@ func (h *Hardware) skinVolts(t time.Time) float64 {
 	if !h.scenario.OccupiedAt(d) {
 		return h.opts.SkinCircuit.Volts(0)
 	}
-	us := h.scenario.VitalsAt(d).SkinConductanceUS + h.skinDrift(d)
+	us := h.scenario.VitalsAt(d).SkinConductanceUS + h.skinDrift(d) + SkinRippleUS*math.Sin(2*math.Pi*d.Seconds()/SkinRipplePeriod.Seconds())
 	for ev := range h.scenario.EventsBetween(d-scrSpan, d).All() {
 		if ev.Kind == scenario.EventSCR {
 			us += ev.AmplitudeUS * scrShape((d - ev.At).Seconds())

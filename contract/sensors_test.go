@@ -1,0 +1,115 @@
+package contract_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sleegation/podd/internal/mqtttest"
+	"github.com/sleegation/podd/uplink"
+)
+
+// allVitals reports whether a telemetry body carries every vital (heart
+// rate, SpO2, skin conductance, body temperature and the six EEG bands)
+// and every sensor of configs/sim.yaml ok.
+func allVitals(b map[string]any) bool {
+	v, _ := b["vitals"].(map[string]any)
+	for _, k := range []string{"heart_rate_bpm", "spo2_pct", "skin_conductance_us", "body_temp_c"} {
+		if _, ok := v[k].(float64); !ok {
+			return false
+		}
+	}
+	eeg, _ := v["eeg"].(map[string]any)
+	for _, band := range []string{"delta", "theta", "alpha", "sigma", "beta", "gamma"} {
+		if _, ok := eeg[band].(float64); !ok {
+			return false
+		}
+	}
+	sensors, _ := b["sensors"].(map[string]any)
+	for _, chip := range []string{"max30102", "ads1299", "ads1115", "tmp117"} {
+		if h, _ := sensors[chip].(map[string]any); h["state"] != "ok" {
+			return false
+		}
+	}
+	return true
+}
+
+// The daemon in sim mode with configs/sim.yaml (every sensor simulated:
+// the oximeter, the EEG front end, the skin conductance ADC and the
+// thermometer, each through its driver): its telemetry at the hub comes to
+// carry every vital with every sensor ok, within the skin conductance
+// estimator's first minute, and every message the hub receives
+// validates, those whose vitals are still null included.
+func TestEveryVitalOfTheSimulatedPodValidates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon against mosquitto")
+	}
+	bin := podd(t)
+	dir := t.TempDir()
+	sockDir, err := os.MkdirTemp("", "podd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(sockDir)
+	scenarioFile := filepath.Join(dir, "scenario.yaml")
+	if err := os.WriteFile(scenarioFile, []byte("name: contract-calm\nbaseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := mqtttest.Start(t, false)
+	hub := hubView{t: t, sub: mqtttest.Subscribe(t, m.URL(), uplink.Root(podID)+"#", "contract-hub", true)}
+	var out bytes.Buffer
+	var outMu sync.Mutex
+	cmd := exec.Command(bin, "--config", "../configs/sim.yaml")
+	cmd.Env = append(os.Environ(), "PODD_POD_ID="+podID, "PODD_UPLINK_BROKER="+m.URL(), "PODD_SIM_SCENARIO="+scenarioFile,
+		"PODD_STORAGE_PATH="+filepath.Join(dir, "podd.db"), "PODD_API_SOCKET="+filepath.Join(sockDir, "podd.sock"))
+	w := &lockedWriter{mu: &outMu, w: &out}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			outMu.Lock()
+			t.Logf("podd output:\n%s", out.String())
+			outMu.Unlock()
+		}
+	}()
+	began := time.Now()
+	mqtttest.WaitFor(t, 90*time.Second, "telemetry with every vital and every sensor ok", func() bool {
+		return hub.has(uplink.TopicTelemetry, allVitals)
+	})
+	t.Logf("every vital in telemetry %.1f s after the start", time.Since(began).Seconds())
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("podd exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("podd did not stop within 15 s of SIGTERM")
+	}
+	seen := validateAll(t, hub.messages())
+	for _, want := range []string{"status", "telemetry", "status offline"} {
+		if !seen[want] {
+			t.Errorf("no %q message", want)
+		}
+	}
+	for _, msg := range hub.messages() {
+		if msg.kind == uplink.TopicEvents && msg.body["type"] == "fault" {
+			t.Errorf("a fault on a healthy simulated pod: %s", msg.payload)
+		}
+	}
+}
