@@ -3,6 +3,7 @@ package safety
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sleegation/podd/sensors/vitals"
@@ -47,11 +48,11 @@ type bound struct {
 	unit     string
 }
 
-// Problems returns one error per field outside its hard bounds, each naming
-// the configuration key (under "safety."), the value and what is allowed.
-func (l Limits) Problems() []error {
+// bounds are the hard bounds of l's fields, with l's values: the one list
+// Problems checks and RuleTable prints.
+func (l Limits) bounds() []bound {
 	sec := func(d time.Duration) float64 { return d.Seconds() }
-	bounds := []bound{
+	return []bound{
 		{"safety.heart_rate_high_bpm", l.HeartRateHighBPM, 90, 150, "bpm"},
 		{"safety.heart_rate_low_bpm", l.HeartRateLowBPM, 30, 60, "bpm"},
 		{"safety.heart_rate_delay", sec(l.HeartRateDelay), 1, 15, "s"},
@@ -60,8 +61,14 @@ func (l Limits) Problems() []error {
 		{"safety.stale_after", sec(l.StaleAfter), 1, 10, "s"},
 		{"safety.startup_grace", sec(l.StartupGrace), 0, 60, "s"},
 	}
+}
+
+// Problems returns one error per field outside its hard bounds, each naming
+// the configuration key (under "safety."), the value and what is allowed.
+func (l Limits) Problems() []error {
+	sec := func(d time.Duration) float64 { return d.Seconds() }
 	var errs []error
-	for _, b := range bounds {
+	for _, b := range l.bounds() {
 		if !(b.value >= b.min && b.value <= b.max) {
 			errs = append(errs, fmt.Errorf("%s: %g %s is outside the hard bounds %g..%g %s", b.key, b.value, b.unit, b.min, b.max, b.unit))
 		}
@@ -78,3 +85,32 @@ func (l Limits) Problems() []error {
 
 // Validate joins Problems into one error, or returns nil.
 func (l Limits) Validate() error { return errors.Join(l.Problems()...) }
+
+// RuleTable is the table of the safety rules, their defaults and their
+// hard bounds, in Markdown, made from DefaultLimits and the bounds Problems
+// checks: the README shows it, and a test holds the two together.
+func RuleTable() string {
+	d := DefaultLimits()
+	b := map[string]bound{}
+	for _, x := range d.bounds() {
+		b[x.key] = x
+	}
+	r := func(key string) string {
+		x := b[key]
+		return fmt.Sprintf("%g..%g", x.min, x.max)
+	}
+	sec := func(t time.Duration) string { return fmt.Sprintf("%g s", t.Seconds()) }
+	var t strings.Builder
+	t.WriteString("| rule | default | hard bounds | key |\n|---|---|---|---|\n")
+	fmt.Fprintf(&t, "| `%s` | > %g bpm for %s | limit %s bpm, delay %s s | `heart_rate_high_bpm`, `heart_rate_delay` |\n",
+		RuleHeartRateHigh, d.HeartRateHighBPM, sec(d.HeartRateDelay), r("safety.heart_rate_high_bpm"), r("safety.heart_rate_delay"))
+	fmt.Fprintf(&t, "| `%s` | < %g bpm for %s | limit %s bpm, delay %s s | `heart_rate_low_bpm`, `heart_rate_delay` |\n",
+		RuleHeartRateLow, d.HeartRateLowBPM, sec(d.HeartRateDelay), r("safety.heart_rate_low_bpm"), r("safety.heart_rate_delay"))
+	fmt.Fprintf(&t, "| `%s` | < %g %% for %s | limit %s %%, delay %s s | `spo2_low_pct`, `spo2_delay` |\n",
+		RuleSpO2Low, d.SpO2LowPct, sec(d.SpO2Delay), r("safety.spo2_low_pct"), r("safety.spo2_delay"))
+	fmt.Fprintf(&t, "| `%s` | no valid heart rate and SpO2 for %s (%s more at start) | %s s (start: %s s) | `stale_after`, `startup_grace` |\n",
+		RuleVitalsStale, sec(d.StaleAfter), sec(d.StartupGrace), r("safety.stale_after"), r("safety.startup_grace"))
+	fmt.Fprintf(&t, "| `%s` | during a merge, the EEG, skin conductance or thermometer not healthy for %s | as `%s` | `stale_after` |\n",
+		RuleSensorStale, sec(d.StaleAfter), RuleVitalsStale)
+	return t.String()
+}
