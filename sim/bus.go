@@ -130,7 +130,14 @@ func (b *I2CBus) Tx(addr uint16, w, r []byte) error {
 			m = map[string][]byte{}
 			b.last[addr] = m
 		}
-		m[string(w)] = append([]byte(nil), r...)
+		// The answer kept for a stuck bus: the slice of the request's
+		// last answer is reused when it has the length (a steady
+		// poller allocates nothing), made anew otherwise.
+		if prev, ok := m[string(w)]; ok && len(prev) == len(r) {
+			copy(prev, r)
+		} else {
+			m[string(w)] = append([]byte(nil), r...)
+		}
 	}
 	return nil
 }

@@ -27,6 +27,13 @@ type Line struct {
 	out   bool
 	edges chan struct{}
 	lost  int
+
+	// wait is WaitForEdge's timer, made once and reset at each wait
+	// (since Go 1.23 a Reset timer delivers no stale tick): a reader
+	// waiting for every edge of a 500 sps DRDY line allocates nothing.
+	// waitMu holds it for one waiter at a time, as a line has one reader.
+	waitMu sync.Mutex
+	wait   *time.Timer
 }
 
 // lineEdges is how many unread edges a Line keeps.
@@ -119,12 +126,23 @@ func (l *Line) WaitForEdge(timeout time.Duration) bool {
 		<-l.edges
 		return true
 	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
 	select {
 	case <-l.edges:
 		return true
-	case <-t.C:
+	default:
+	}
+	l.waitMu.Lock()
+	defer l.waitMu.Unlock()
+	if l.wait == nil {
+		l.wait = time.NewTimer(timeout)
+	} else {
+		l.wait.Reset(timeout)
+	}
+	defer l.wait.Stop()
+	select {
+	case <-l.edges:
+		return true
+	case <-l.wait.C:
 		return false
 	}
 }
