@@ -301,6 +301,8 @@ func keys() []key {
 		{"safety.heart_rate_delay", d.HeartRateDelay, duration(func(c *Config, v time.Duration) { c.Safety.HeartRateDelay = v })},
 		{"safety.spo2_low_pct", d.SpO2LowPct, float(func(c *Config, v float64) { c.Safety.SpO2LowPct = v })},
 		{"safety.spo2_delay", d.SpO2Delay, duration(func(c *Config, v time.Duration) { c.Safety.SpO2Delay = v })},
+		{"safety.spo2_critical_pct", d.SpO2CriticalPct, float(func(c *Config, v float64) { c.Safety.SpO2CriticalPct = v })},
+		{"safety.spo2_critical_delay", d.SpO2CriticalDelay, duration(func(c *Config, v time.Duration) { c.Safety.SpO2CriticalDelay = v })},
 		{"safety.stale_after", d.StaleAfter, duration(func(c *Config, v time.Duration) { c.Safety.StaleAfter = v })},
 		{"safety.startup_grace", d.StartupGrace, duration(func(c *Config, v time.Duration) { c.Safety.StartupGrace = v })},
 		{"watchdog.device", "", str(func(c *Config, s string) { c.Watchdog.Device = s })},

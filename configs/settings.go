@@ -57,6 +57,8 @@ func (c *Config) Settings() map[string]any {
 		"safety.heart_rate_delay":        c.Safety.HeartRateDelay.String(),
 		"safety.spo2_low_pct":            c.Safety.SpO2LowPct,
 		"safety.spo2_delay":              c.Safety.SpO2Delay.String(),
+		"safety.spo2_critical_pct":       c.Safety.SpO2CriticalPct,
+		"safety.spo2_critical_delay":     c.Safety.SpO2CriticalDelay.String(),
 		"safety.stale_after":             c.Safety.StaleAfter.String(),
 		"safety.startup_grace":           c.Safety.StartupGrace.String(),
 		"watchdog.device":                c.Watchdog.Device,

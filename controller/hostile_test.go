@@ -206,7 +206,7 @@ func TestNoHostileCommandMakesThePodLessSafe(t *testing.T) {
 		r := commandRig(t, h.hub, calm+"timeline:\n  - {at: 3m, ramp: 10s, set: {heart_rate_bpm: 140}}\n", false)
 		defer r.stop()
 		until(start, 30*time.Second)
-		if st := r.pod.Status(); st.State != StateIdle || st.Vitals.Contact != "skin" || len(st.Safety.Armed) != 4 || st.Outputs.Safe {
+		if st := r.pod.Status(); st.State != StateIdle || st.Vitals.Contact != "skin" || len(st.Safety.Armed) != 5 || st.Outputs.Safe {
 			t.Fatalf("status at 30 s %+v: want idle, someone in the pod, every rule armed, outputs open", st)
 		}
 		sendHostile(t, r, h, hostileCommands(time.Now(), RefuseNoConsent, RefuseOccupied))
@@ -248,7 +248,7 @@ func TestNoHostileCommandDisarmsARuleDuringAMerge(t *testing.T) {
 		}
 		until(start, 81*time.Second)
 		st := r.pod.Status()
-		if st.State != StateMerged || !slices.Contains(st.Safety.Armed, safety.RuleVitalsStale) || len(st.Safety.Armed) != 4 {
+		if st.State != StateMerged || !slices.Contains(st.Safety.Armed, safety.RuleVitalsStale) || len(st.Safety.Armed) != 5 {
 			t.Fatalf("status %+v: want merged, every rule armed", st)
 		}
 		cases := hostileCommands(time.Now(), RefuseBusy, RefuseOccupied+","+RefuseBusy)
@@ -259,7 +259,7 @@ func TestNoHostileCommandDisarmsARuleDuringAMerge(t *testing.T) {
 			}
 		}
 		sendHostile(t, r, h, cases)
-		if st := r.pod.Status(); st.State != StateMerged || len(st.Safety.Armed) != 4 || !st.Consent.Granted {
+		if st := r.pod.Status(); st.State != StateMerged || len(st.Safety.Armed) != 5 || !st.Consent.Granted {
 			t.Fatalf("status after the hostile commands %+v: want still merged, every rule armed, consent kept", st)
 		}
 	})

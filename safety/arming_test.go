@@ -23,7 +23,7 @@ func occupied(hr, spo2 float64) vitals.Reading {
 	return r
 }
 
-var allRules = []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleVitalsStale}
+var allRules = []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleVitalsStale}
 
 // An empty pod never latches: a sensor that answers and sees no one
 // disarms vitals_stale outside a merge, however long it lasts, from the
@@ -36,8 +36,8 @@ func TestAnEmptyPodNeverLatches(t *testing.T) {
 			t.Fatalf("an empty pod latched: %+v", got)
 		}
 		st := h.w.Status()
-		if st.Level != LevelOK || !slices.Equal(st.Armed, allRules[:3]) {
-			t.Fatalf("status %+v, want level ok and armed %v", st, allRules[:3])
+		if st.Level != LevelOK || !slices.Equal(st.Armed, allRules[:4]) {
+			t.Fatalf("status %+v, want level ok and armed %v", st, allRules[:4])
 		}
 	})
 }

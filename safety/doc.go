@@ -15,6 +15,9 @@
 //   - heart_rate_high / heart_rate_low: a valid heart rate beyond its limit for
 //     longer than HeartRateDelay;
 //   - spo2_low: a valid SpO2 below its limit for longer than SpO2Delay;
+//   - spo2_critical: a valid SpO2 below SpO2CriticalPct (85 %) for longer
+//     than SpO2CriticalDelay (2 s): a deep desaturation, acted on before
+//     spo2_low's delay has run (checked first when both trip at once);
 //   - vitals_stale: no valid reading (heart rate and SpO2 both valid) for
 //     longer than StaleAfter. At start the first valid reading is granted
 //     StartupGrace on top, because the estimator needs a window of samples

@@ -17,20 +17,26 @@ type Limits struct {
 	HeartRateDelay   time.Duration // alarm-condition delay of both heart-rate rules
 	SpO2LowPct       float64       // abort when SpO2 stays below this
 	SpO2Delay        time.Duration // alarm-condition delay of the SpO2 rule
-	StaleAfter       time.Duration // abort when no valid vitals arrived for this long
-	StartupGrace     time.Duration // extra time granted to the first valid vitals after start
+	// SpO2CriticalPct and SpO2CriticalDelay are the critical SpO2 rule: a
+	// deeper desaturation acted on sooner (IEC 60601-1-8 high priority).
+	SpO2CriticalPct   float64
+	SpO2CriticalDelay time.Duration
+	StaleAfter        time.Duration // abort when no valid vitals arrived for this long
+	StartupGrace      time.Duration // extra time granted to the first valid vitals after start
 }
 
 // DefaultLimits are the factory defaults, from adult bedside monitors.
 func DefaultLimits() Limits {
 	return Limits{
-		HeartRateHighBPM: 130,
-		HeartRateLowBPM:  40,
-		HeartRateDelay:   10 * time.Second,
-		SpO2LowPct:       90,
-		SpO2Delay:        10 * time.Second,
-		StaleAfter:       5 * time.Second,
-		StartupGrace:     15 * time.Second,
+		HeartRateHighBPM:  130,
+		HeartRateLowBPM:   40,
+		HeartRateDelay:    10 * time.Second,
+		SpO2LowPct:        90,
+		SpO2Delay:         10 * time.Second,
+		SpO2CriticalPct:   85,
+		SpO2CriticalDelay: 2 * time.Second,
+		StaleAfter:        5 * time.Second,
+		StartupGrace:      15 * time.Second,
 	}
 }
 
@@ -58,6 +64,8 @@ func (l Limits) bounds() []bound {
 		{"safety.heart_rate_delay", sec(l.HeartRateDelay), 1, 15, "s"},
 		{"safety.spo2_low_pct", l.SpO2LowPct, 85, 95, "%"},
 		{"safety.spo2_delay", sec(l.SpO2Delay), 1, 15, "s"},
+		{"safety.spo2_critical_pct", l.SpO2CriticalPct, 80, 88, "%"},
+		{"safety.spo2_critical_delay", sec(l.SpO2CriticalDelay), 1, 5, "s"},
 		{"safety.stale_after", sec(l.StaleAfter), 1, 10, "s"},
 		{"safety.startup_grace", sec(l.StartupGrace), 0, 60, "s"},
 	}
@@ -76,6 +84,9 @@ func (l Limits) Problems() []error {
 	if first := l.StartupGrace + l.StaleAfter; l.StartupGrace >= 0 && l.StaleAfter > 0 && first < MinFirstReading {
 		errs = append(errs, fmt.Errorf("safety.startup_grace: %g s with safety.stale_after %g s gives the first valid reading %g s, less than the %g s it takes (the estimator's first %g s of signal and the sensor's start): the pod would latch vitals_stale at every start",
 			sec(l.StartupGrace), sec(l.StaleAfter), sec(first), sec(MinFirstReading), vitals.FirstEstimateSeconds))
+	}
+	if l.SpO2CriticalPct >= l.SpO2LowPct {
+		errs = append(errs, fmt.Errorf("safety.spo2_critical_pct: %g must be below safety.spo2_low_pct %g", l.SpO2CriticalPct, l.SpO2LowPct))
 	}
 	if l.HeartRateLowBPM >= l.HeartRateHighBPM {
 		errs = append(errs, fmt.Errorf("safety.heart_rate_low_bpm: %g must be below safety.heart_rate_high_bpm %g", l.HeartRateLowBPM, l.HeartRateHighBPM))
@@ -108,6 +119,8 @@ func RuleTable() string {
 		RuleHeartRateLow, d.HeartRateLowBPM, sec(d.HeartRateDelay), r("safety.heart_rate_low_bpm"), r("safety.heart_rate_delay"))
 	fmt.Fprintf(&t, "| `%s` | < %g %% for %s | limit %s %%, delay %s s | `spo2_low_pct`, `spo2_delay` |\n",
 		RuleSpO2Low, d.SpO2LowPct, sec(d.SpO2Delay), r("safety.spo2_low_pct"), r("safety.spo2_delay"))
+	fmt.Fprintf(&t, "| `%s` | < %g %% for %s | limit %s %%, delay %s s | `spo2_critical_pct`, `spo2_critical_delay` |\n",
+		RuleSpO2Critical, d.SpO2CriticalPct, sec(d.SpO2CriticalDelay), r("safety.spo2_critical_pct"), r("safety.spo2_critical_delay"))
 	fmt.Fprintf(&t, "| `%s` | no valid heart rate and SpO2 for %s (%s more at start) | %s s (start: %s s) | `stale_after`, `startup_grace` |\n",
 		RuleVitalsStale, sec(d.StaleAfter), sec(d.StartupGrace), r("safety.stale_after"), r("safety.startup_grace"))
 	fmt.Fprintf(&t, "| `%s` | during a merge, the EEG, skin conductance or thermometer not healthy for %s | as `%s` | `stale_after` |\n",

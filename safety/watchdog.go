@@ -19,6 +19,7 @@ const (
 	RuleHeartRateHigh = "heart_rate_high"
 	RuleHeartRateLow  = "heart_rate_low"
 	RuleSpO2Low       = "spo2_low"
+	RuleSpO2Critical  = "spo2_critical"
 	RuleVitalsStale   = "vitals_stale"
 	RuleSensorStale   = "sensor_stale"
 )
@@ -336,6 +337,7 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	}
 	if r.SpO2Valid {
 		w.condition(RuleSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
+		w.condition(RuleSpO2Critical, now, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
 	}
 
 	switch armed := w.staleArmedLocked(now); {
@@ -378,6 +380,7 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 		limit float64
 		dir   string
 	}{
+		{RuleSpO2Critical, l.SpO2CriticalDelay, "spo2_pct", r.SpO2Pct, l.SpO2CriticalPct, "below"},
 		{RuleHeartRateHigh, l.HeartRateDelay, "heart_rate_bpm", r.HeartRateBPM, l.HeartRateHighBPM, "above"},
 		{RuleHeartRateLow, l.HeartRateDelay, "heart_rate_bpm", r.HeartRateBPM, l.HeartRateLowBPM, "below"},
 		{RuleSpO2Low, l.SpO2Delay, "spo2_pct", r.SpO2Pct, l.SpO2LowPct, "below"},
@@ -451,11 +454,11 @@ func (w *Watchdog) condition(rule string, now time.Time, crossed, cleared bool) 
 func (w *Watchdog) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := Status{Level: LevelOK, Merge: w.merge, Armed: []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low}}
+	s := Status{Level: LevelOK, Merge: w.merge, Armed: []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical}}
 	if w.staleArmedLocked(time.Now()) {
 		s.Armed = append(s.Armed, RuleVitalsStale)
 	}
-	for _, rule := range []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low} {
+	for _, rule := range []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical} {
 		if _, ok := w.pending[rule]; ok {
 			s.Pending = append(s.Pending, rule)
 		}
