@@ -145,9 +145,15 @@ const loopStalledAfter = 30 * time.Second
 // stuckLoop names a sensor loop (the pulse oximeter's first) that has not
 // turned for loopStalledAfter, with how long; "" when every loop turns.
 func (p *Pod) stuckLoop() (string, time.Duration) {
-	loops := append([]*sensing.Loop{p.oxiLoop}, p.sensors...)
-	for _, l := range loops {
-		if age := l.SinceTurn(); age >= loopStalledAfter && age != sensing.NotRunning {
+	stuck := func(l *sensing.Loop) (time.Duration, bool) {
+		age := l.SinceTurn()
+		return age, age >= loopStalledAfter && age != sensing.NotRunning
+	}
+	if age, ok := stuck(p.oxiLoop); ok {
+		return p.oxiLoop.Name(), age
+	}
+	for _, l := range p.sensors {
+		if age, ok := stuck(l); ok {
 			return l.Name(), age
 		}
 	}
