@@ -248,7 +248,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		closeAll(log, hw, gate, slot, hwdog)
 		return err
 	}
-	log.Info("podd starting", "pod", cfg.Pod.ID, "version", version, "boot", boot, "simulated", hw.simulated, "broker", broker, "api", cfg.API.Socket)
+	log.Info("podd starting", "pod", cfg.Pod.ID, "version", version, "boot", boot, "simulated", hw.simulated, "broker", broker, "api", cfg.API.Socket, "sensors", cfg.Sensors.Enabled())
 	err = pod.Run(ctx)
 	stopAt := time.Now()
 	closeAll(log, hw, gate, slot, hwdog)
