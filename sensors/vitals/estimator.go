@@ -84,12 +84,6 @@ const (
 	// because a few seconds of band-limited noise line up a few peaks by
 	// chance far more often than eight seconds do.
 	minBeatSimilarity = 0.75
-	// minShapeSimilarity is the least beatShapeSimilarity of the beats of
-	// an alternating pulse (alternation). A weak beat rides on the tail
-	// of the strong one before it, so even a weak beat that is an exact
-	// scaled copy of the strong one correlates with it at only about 0.7
-	// (a 140 bpm pulse with weak beats at 30 %).
-	minShapeSimilarity = 0.6
 	// refractorySeconds is the time after a peak within which another peak
 	// belongs to the same beat: a little shorter than a beat at
 	// MaxHeartRateBPM (0.24 s), so that a sample of jitter at the top of
@@ -110,20 +104,25 @@ const (
 	// heartpy_data's valid readings fall from 100 % to 26 %). On a103l's
 	// alternating pulse the weak beats rise 0.35–0.45 of the strong ones,
 	// as much as its dicrotic waves: no threshold on the rise alone tells
-	// them apart there. Where they stay under it, alternation finds them by
-	// their place in the rhythm.
+	// them apart there. Where they stay under it, midBeats finds them by
+	// their place in the rhythm, and the pulse is no valid reading.
 	riseThreshold = 0.5
-	// altFrom, altTo and altRise find the weak beats of an alternating
-	// pulse (alternation): a candidate peak in the middle of an interval
-	// between two peaks, from altFrom to altTo of it, whose rise reaches
-	// altRise of the smaller of theirs. A weak beat of pulsus alternans
-	// comes half way, as the rhythm is regular and only the strength
-	// alternates; a dicrotic wave comes 0.16–0.2 s after its systole
-	// (0.15–0.25 of a beat at 50–75 bpm), outside the middle. Wherever a
-	// dicrotic wave does fall there, the intervals it makes must still
-	// pass maxIntervalDeviation (within 0.44–0.56 of the interval) and the
-	// wave must be shaped like a beat (beatShapeSimilarity) before the
-	// rate is doubled. altRise is under the 30 % weak beats that a failing
+	// altFrom, altTo and altRise find what may be the weak beats of an
+	// alternating pulse (midBeats): a candidate peak in the middle of an
+	// interval between two peaks, from altFrom to altTo of it, whose rise
+	// reaches altRise of the smaller of theirs. A weak beat of pulsus
+	// alternans comes half way, as the rhythm is regular and only the
+	// strength alternates; but a diastolic wave comes a fixed 0.16–0.35 s
+	// after its systole (the arteries' stiffness sets it, not the rate),
+	// in the middle of the interval at 100–120 bpm, and no shape or
+	// timing told the two apart on the pulses tried. The strong beats
+	// alone would read half the heart's rate if the bumps are beats; all
+	// of them, twice the heart's if they are diastolic waves (a normal
+	// 100 bpm read as a valid 200 bpm). So a pulse with such a bump in
+	// every interval is no valid reading: vitals_stale acts on it, never a
+	// rate that may be half or twice the heart's. altFrom and altTo are
+	// where a weak beat makes intervals within maxIntervalDeviation of
+	// each other; altRise is under the 30 % weak beats that a failing
 	// ventricle gives (at 30 % a 140 bpm tachycardia read as a valid
 	// 70 bpm) and over a sample's noise on a flat diastole.
 	altFrom = 1 / (2 + maxIntervalDeviation)
@@ -220,10 +219,10 @@ type Estimator struct {
 
 	// Scratch space for Estimate, sized once.
 	rawRed, rawIR, ac, smooth, peaks, peakIdx []float64
-	rise, keptRise, doubled                   []float64
+	rise, keptRise                            []float64
 	usable                                    []bool // per interval between peaks: not across a bridged gap
 	// candidates holds findPeaks' local maxima (positions, rises) until
-	// the next findPeaks; alternation reads them.
+	// the next findPeaks; midBeats reads them.
 	candidates, candidateRise []float64
 }
 
@@ -255,7 +254,6 @@ func NewEstimator(sampleRateHz float64) *Estimator {
 		peakIdx:      make([]float64, n/2+1),
 		rise:         make([]float64, n/2+1),
 		keptRise:     make([]float64, n/2+1),
-		doubled:      make([]float64, n+1),
 		usable:       make([]bool, n+1),
 		bridges:      make([]span, 0, maxBridges),
 	}
@@ -424,18 +422,13 @@ func (e *Estimator) Estimate() Reading {
 	if back < recent && (!signalPresent(red[back:]) || !signalPresent(ir[back:])) {
 		return r
 	}
-	hr, ok := e.heartRate(peaks, smooth, usable, false)
-	// Weak beats under riseThreshold between the strong ones (pulsus
-	// alternans): in every interval, or where the strong beats alone are
-	// no regular pulse, the pulse is measured on all of them. Where every
-	// interval has one, the strong beats alone are never reported: their
-	// rate is half the heart's.
+	hr, ok := e.heartRate(peaks, smooth, usable)
+	// A bump in the middle of every interval: the weak beats of pulsus
+	// alternans or diastolic waves, the rate half or twice the heart's
+	// (see altFrom).
 	rises := e.keptRise[len(all)-len(peaks) : len(all)]
-	if both, weak := e.alternation(peaks, rises, smooth); weak > 0 && (weak == len(peaks)-1 || !ok) {
-		usable = e.markUsable(both, n)
-		if hr, ok = e.heartRate(both, smooth, usable, true); ok {
-			peaks = both
-		}
+	if ok && e.midBeats(peaks, rises, smooth) {
+		ok = false
 	}
 	if !ok {
 		return r
@@ -628,10 +621,7 @@ func countTrue(b []bool) int {
 // neighbours, at least minPeaks-1 of them, and each beat of x (the filtered
 // pulse the peaks index) like the next. usable[i] is false for the
 // interval from peaks[i] to peaks[i+1] when it spans a bridged gap.
-//
-// With shapeOnly, each beat is compared with the next in shape, not in
-// amplitude (beatShapeSimilarity): the beats of an alternating pulse.
-func (e *Estimator) heartRate(peaks, x []float64, usable []bool, shapeOnly bool) (float64, bool) {
+func (e *Estimator) heartRate(peaks, x []float64, usable []bool) (float64, bool) {
 	if len(peaks) < minPeaks {
 		return 0, false
 	}
@@ -659,49 +649,40 @@ func (e *Estimator) heartRate(peaks, x []float64, usable []bool, shapeOnly bool)
 	if hr < MinHeartRateBPM || hr > MaxHeartRateBPM {
 		return 0, false
 	}
-	similarity, least := beatSimilarity, minBeatSimilarity
-	if shapeOnly {
-		similarity, least = beatShapeSimilarity, minShapeSimilarity
-	}
-	if similarity(x, peaks, usable) < least {
+	if beatSimilarity(x, peaks, usable) < minBeatSimilarity {
 		return 0, false
 	}
 	return hr, true
 }
 
-// alternation returns peaks with the weak beats of an alternating pulse
-// added, and how many it added: in each interval between successive
-// peaks, the candidate local maximum of findPeaks (the last one it ran)
-// of largest rise that lies within the middle of the interval
-// ([altFrom, altTo] of it) and rises at least altRise of the smaller of
-// the two peaks' rises. rises are the peaks' own.
-func (e *Estimator) alternation(peaks, rises, x []float64) ([]float64, int) {
-	out := e.doubled[:0]
-	weak, c := 0, 0
+// midBeats reports whether every interval between successive peaks has a
+// candidate local maximum of findPeaks (the last one it ran) within the
+// middle of the interval ([altFrom, altTo] of it) that rises at least
+// altRise of the smaller of the two peaks' rises. rises are the peaks'
+// own.
+func (e *Estimator) midBeats(peaks, rises, x []float64) bool {
+	if len(peaks) < 2 {
+		return false
+	}
+	c := 0
 	for i := range len(peaks) - 1 {
-		out = append(out, peaks[i])
 		l := peaks[i+1] - peaks[i]
 		from, to := peaks[i]+altFrom*l, peaks[i]+altTo*l
 		floor := altRise * min(rises[i], rises[i+1])
-		best := -1
-		bestAt := 0.0
+		found := false
 		for ; c < len(e.candidates) && e.candidates[c] <= to+1; c++ {
-			if e.candidateRise[c] < floor || (best >= 0 && e.candidateRise[c] <= e.candidateRise[best]) {
+			if e.candidateRise[c] < floor {
 				continue
 			}
 			if p := refine(x, int(e.candidates[c])); p >= from && p <= to {
-				best, bestAt = c, p
+				found = true
 			}
 		}
-		if best >= 0 {
-			out = append(out, bestAt)
-			weak++
+		if !found {
+			return false
 		}
 	}
-	if len(peaks) > 0 {
-		out = append(out, peaks[len(peaks)-1])
-	}
-	return out, weak
+	return true
 }
 
 // beatSimilarity is the normalised correlation of each beat with the next:
@@ -735,53 +716,6 @@ func beatSimilarity(x, peaks []float64, usable []bool) float64 {
 		return 0
 	}
 	return xy / math.Sqrt(xx*yy)
-}
-
-// beatShapeSimilarity is beatSimilarity with each pair of beats
-// compared on its own: the mean over the compared pairs of their Pearson
-// correlation, which a weak beat shaped like a strong one passes whatever
-// their amplitudes.
-func beatShapeSimilarity(x, peaks []float64, usable []bool) float64 {
-	var total float64
-	pairs := 0
-	for j := range len(peaks) - 1 {
-		if !usable[j] {
-			continue
-		}
-		var sa, sb, xy, xx, yy float64
-		lag := peaks[j+1] - peaks[j]
-		lo := int(lag)
-		f := lag - float64(lo)
-		m := 0
-		for i := max(int(math.Ceil(peaks[j]-lag/2)), 0); float64(i) < peaks[j]+lag/2 && i+lo+1 < len(x); i++ {
-			a := x[i]
-			b := (1-f)*x[i+lo] + f*x[i+lo+1]
-			sa += a
-			sb += b
-			xy += a * b
-			xx += a * a
-			yy += b * b
-			m++
-		}
-		if m == 0 {
-			return 0
-		}
-		// Pearson's: each beat about its own mean, since a weak beat
-		// sits on the baseline its strong neighbours pull.
-		fm := float64(m)
-		xy -= sa * sb / fm
-		xx -= sa * sa / fm
-		yy -= sb * sb / fm
-		if xx <= 0 || yy <= 0 {
-			return 0
-		}
-		total += xy / math.Sqrt(xx*yy)
-		pairs++
-	}
-	if pairs == 0 {
-		return 0
-	}
-	return total / float64(pairs)
 }
 
 // highPass removes x's baseline in place: its moving average over
