@@ -247,6 +247,13 @@ func (p *Pod) StartMerge(req MergeRequest) error {
 	} else if p.sensorFault.Load() {
 		refuse(RefuseSensors, "a sensor is in fault")
 	}
+	// A sensor the watchdog watches during a merge (sensor_stale) that is
+	// not well now would abort the merge stale_after into it.
+	for _, l := range p.sensors {
+		if h := l.Health(); !h.Healthy() {
+			refuse(RefuseSensors, fmt.Sprintf("%s is %s", h.Sensor, h.State))
+		}
+	}
 	if len(reasons) > 0 {
 		return &RefusedError{Reasons: reasons, Detail: strings.Join(details, "; ")}
 	}
