@@ -317,8 +317,11 @@ func (l *Loop) Health() Health {
 	h := l.h
 	l.mu.Unlock()
 	if h.State == OK || h.State == Starting {
+		// Starting counts from the open that began it (the fresh data
+		// before it were of the device dropped), ok from its last
+		// fresh data.
 		last := h.LastFresh
-		if last.IsZero() {
+		if h.State == Starting && h.Since.After(last) {
 			last = h.Since
 		}
 		if since := time.Since(last); since > l.s.StaleAfter {
