@@ -43,14 +43,16 @@
 //
 // Frame.Skipped counts the conversions overwritten before the one read. The
 // chip does not number its conversions, so it is estimated on a grid of
-// conversion times: the first read's time, moved on by whole periods and
+// conversion times: the first read's time, moved on by whole periods;
 // moved back to any read that comes earlier in its period than every one
-// before (the grid keeps the least latency seen). A read is of conversion
-// floor((t − grid)/period): exact for any read within a period of its
-// DRDY, however late, once the grid has seen the reader's least latency; a
-// read more than a tenth of a period earlier in its period than every
-// read before it may be counted one short, once. A frame lost to a
-// failed Read counts as skipped.
+// before (the grid keeps the least latency seen); and moved on to half a
+// period behind any read that comes later than that (a chip whose
+// oscillator runs slow, ±2.5 % over temperature, drifts from the nominal
+// grid). A read is of conversion floor((t − grid)/period + 0.1): exact
+// while reads come within about half a period of the least latency seen;
+// a read later than that may count one too many, once, and one more than
+// a tenth of a period earlier than every read before it one too few,
+// once. A frame lost to a failed Read counts as skipped.
 //
 // Timing. Each byte of a multi-byte command needs 4 tCLK (1.96 µs at
 // 2.048 MHz) to decode, so the SCLK is at most 4 MHz (no inter-byte delays

@@ -118,8 +118,14 @@ func (d *Dev) Read(f *Frame, timeout time.Duration) error {
 	n := max(int((now.Sub(d.last)+d.period/10)/d.period), 1)
 	f.Skipped = n - 1
 	d.last = d.last.Add(time.Duration(n) * d.period)
-	if now.Before(d.last) {
+	switch {
+	case now.Before(d.last):
 		d.last = now // a read earlier in its period than any before
+	case now.Sub(d.last) > d.period/2:
+		// A chip whose oscillator runs slow (±2.5 % over temperature)
+		// converts later than the nominal grid: the grid follows, no
+		// more than half a period behind the read.
+		d.last = now.Add(-d.period / 2)
 	}
 	return nil
 }
