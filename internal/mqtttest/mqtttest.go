@@ -303,8 +303,10 @@ func (m *Mosquitto) Save() {
 		m.t.Fatalf("signal mosquitto to save: %v", err)
 	}
 	// mosquitto writes mosquitto.db.new and renames it over mosquitto.db:
-	// a file that is not the one from before is the complete new one.
-	WaitFor(m.t, 5*time.Second, "mosquitto to write its persistence file", func() bool {
+	// a file that is not the one from before is the complete new one. The
+	// wait returns as soon as it is; its bound is for a machine loaded by
+	// other test binaries (5 s once ran out there).
+	WaitFor(m.t, 30*time.Second, "mosquitto to write its persistence file", func() bool {
 		now, err := os.Stat(db)
 		return err == nil && (before == nil || !os.SameFile(before, now))
 	})
