@@ -187,6 +187,7 @@ type Pod struct {
 	sensorMu    sync.Mutex
 	sensorEp    map[string]*sensorEpisode // per sensor, its fault episode (sensorChanged)
 	sess        session
+	sessionTurn checkin // the session loop's turns (sessionLoop)
 	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
 
@@ -248,6 +249,7 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		since:   time.Now(),
 		jitter:  rand.Float64,
 	}
+	p.sessionTurn.start(p.since)
 	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort})
 	if err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
@@ -687,6 +689,9 @@ func (p *Pod) Healthy() error {
 	}
 	if l, age := p.stuckLoop(); l != "" {
 		problems = append(problems, fmt.Sprintf("the %s sensor loop has not turned for %s", l, fmtAge(age)))
+	}
+	if age, stuck := p.stuckSession(); stuck {
+		problems = append(problems, "the session loop has not turned for "+fmtAge(age))
 	}
 	for _, ps := range p.partsState.snapshot() {
 		switch {

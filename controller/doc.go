@@ -37,9 +37,10 @@
 //     poll;
 //   - the keepalive: READY=1 to systemd once started, then WATCHDOG=1 and a
 //     ping to the hardware watchdog, only while the safety watchdog has
-//     evaluated within stalledAfter and every sensor loop has turned (begun
-//     an open or a poll) within loopStalledAfter (30 s), on the monotonic
-//     clock: a loop stuck in a bus transaction that never returns gets the
+//     evaluated within stalledAfter, every sensor loop has turned (begun
+//     an open or a poll) within loopStalledAfter (30 s) and the session
+//     loop (which ends merges on their clocks and consent) within
+//     sessionStalledAfter (5 s), on the monotonic clock: a loop stuck in a bus transaction that never returns gets the
 //     daemon restarted and, failing that, the board rebooted (the watchdog
 //     has made the pod safe on the vitals it lost by then). /healthz names
 //     such a loop.

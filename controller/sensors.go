@@ -161,8 +161,9 @@ func (p *Pod) stuckLoop() (string, time.Duration) {
 }
 
 // sinceCheckIn is what the keepalive judges the safety core by: the time
-// since the safety watchdog last evaluated, or, when a sensor loop is
-// stuck (stuckLoop), the time since it last turned. The pings to systemd
+// since the safety watchdog last evaluated, or, when a sensor loop or the
+// session loop is stuck (stuckLoop, stuckSession), the time since it last
+// turned. The pings to systemd
 // and to the hardware watchdog stop while either is stale: the watchdog
 // has already made the pod safe on the vitals it lost (vitals_stale,
 // sensor_stale), and a restart, or a reboot, is what may free a bus that
@@ -170,7 +171,10 @@ func (p *Pod) stuckLoop() (string, time.Duration) {
 func (p *Pod) sinceCheckIn() time.Duration {
 	d := p.wd.SinceEvaluation()
 	if _, age := p.stuckLoop(); age > d {
-		return age
+		d = age
+	}
+	if age, stuck := p.stuckSession(); stuck && age > d {
+		d = age
 	}
 	return d
 }

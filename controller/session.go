@@ -469,6 +469,7 @@ func (p *Pod) leaveLocked(now time.Time, reason string) {
 func (p *Pod) sessionLoop(ctx context.Context) {
 	t := time.NewTicker(sessionTick)
 	defer t.Stop()
+	p.sessionTurn.turn(time.Now())
 	for {
 		select {
 		case <-ctx.Done():
@@ -478,6 +479,7 @@ func (p *Pod) sessionLoop(ctx context.Context) {
 		now := time.Now()
 		p.sessionStep(now)
 		p.identifyStep(now)
+		p.sessionTurn.turn(time.Now())
 	}
 }
 
