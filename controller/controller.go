@@ -187,7 +187,7 @@ type Pod struct {
 	sensorMu    sync.Mutex
 	sensorEp    map[string]*sensorEpisode // per sensor, its fault episode (sensorChanged)
 	sess        session
-	sessionTurn checkin // the session loop's turns (sessionLoop)
+	sessionTurn checkin     // the session loop's turns (sessionLoop)
 	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
 

@@ -40,10 +40,10 @@
 //     evaluated within stalledAfter, every sensor loop has turned (begun
 //     an open or a poll) within loopStalledAfter (30 s) and the session
 //     loop (which ends merges on their clocks and consent) within
-//     sessionStalledAfter (5 s), on the monotonic clock: a loop stuck in a bus transaction that never returns gets the
-//     daemon restarted and, failing that, the board rebooted (the watchdog
-//     has made the pod safe on the vitals it lost by then). /healthz names
-//     such a loop.
+//     sessionStalledAfter (5 s), on the monotonic clock: a loop stuck in
+//     a bus transaction that never returns gets the daemon restarted and,
+//     failing that, the board rebooted (the watchdog has made the pod safe
+//     on the vitals it lost by then). /healthz names such a loop.
 //
 // Every other part (the store, the uplink, the local API, the metrics
 // listener, the simulator) is a Part run by a supervisor: a part that fails
