@@ -11,37 +11,50 @@ import (
 	"github.com/sleegation/podd/sim/scenario"
 )
 
-// lagCase is one rule's detection lag on a scenario of sim/scenarios/:
-// when the simulated vital crosses the rule's threshold (from the
-// scenario itself), the rule's alarm delay, and the most lag the test
-// accepts: half a second above the most measured over 10 runs
-// (scripts/detection-lag.sh -count 10), so that a slower estimator, loop
-// or watchdog fails the test.
+// lagCase is one rule's detection lag on a scenario of sim/scenarios/. A
+// rule on a vital (vital set) crosses its threshold when the scenario's
+// true vital goes past limit (above it when above, else below); a rule
+// without one (vitals_stale) when the oximeter's fault begins. maxLag is
+// the most lag the test accepts: half a second above the most measured
+// over 10 runs (scripts/detection-lag.sh -count 10), so that a slower
+// estimator, loop or watchdog fails the test.
 type lagCase struct {
 	rule, scenario string
-	crosses        func(scenario.Vitals, string) bool // the true vitals, the oximeter's fault
+	vital          func(scenario.Vitals) float64
+	reported       func(Vitals) *float64
+	limit          func(safety.Limits) float64
+	above          bool
 	delay          func(safety.Limits) time.Duration
 	maxLag         time.Duration
 }
 
+var (
+	trueHR       = func(v scenario.Vitals) float64 { return v.HeartRateBPM }
+	trueSpO2     = func(v scenario.Vitals) float64 { return v.SpO2Pct }
+	reportedHR   = func(v Vitals) *float64 { return v.HeartRateBPM }
+	reportedSpO2 = func(v Vitals) *float64 { return v.SpO2Pct }
+)
+
 var lagCases = []lagCase{
-	{safety.RuleHeartRateHigh, "tachycardia",
-		func(v scenario.Vitals, _ string) bool {
-			return v.HeartRateBPM > safety.DefaultLimits().HeartRateHighBPM
-		},
-		func(l safety.Limits) time.Duration { return l.HeartRateDelay }, 2500 * time.Millisecond},
-	{safety.RuleHeartRateLow, "bradycardia",
-		func(v scenario.Vitals, _ string) bool { return v.HeartRateBPM < safety.DefaultLimits().HeartRateLowBPM },
-		func(l safety.Limits) time.Duration { return l.HeartRateDelay }, 3500 * time.Millisecond},
-	{safety.RuleSpO2Low, "desaturation-slow",
-		func(v scenario.Vitals, _ string) bool { return v.SpO2Pct < safety.DefaultLimits().SpO2LowPct },
-		func(l safety.Limits) time.Duration { return l.SpO2Delay }, 3500 * time.Millisecond},
-	{safety.RuleSpO2Critical, "desaturation-deep",
-		func(v scenario.Vitals, _ string) bool { return v.SpO2Pct < safety.DefaultLimits().SpO2CriticalPct },
-		func(l safety.Limits) time.Duration { return l.SpO2CriticalDelay }, 2500 * time.Millisecond},
-	{safety.RuleVitalsStale, "sensor-loss",
-		func(_ scenario.Vitals, fault string) bool { return fault != "" },
-		func(l safety.Limits) time.Duration { return l.StaleAfter }, 500 * time.Millisecond},
+	{rule: safety.RuleHeartRateHigh, scenario: "tachycardia", vital: trueHR, reported: reportedHR, above: true,
+		limit:  func(l safety.Limits) float64 { return l.HeartRateHighBPM },
+		delay:  func(l safety.Limits) time.Duration { return l.HeartRateDelay },
+		maxLag: 2500 * time.Millisecond},
+	{rule: safety.RuleHeartRateLow, scenario: "bradycardia", vital: trueHR, reported: reportedHR,
+		limit:  func(l safety.Limits) float64 { return l.HeartRateLowBPM },
+		delay:  func(l safety.Limits) time.Duration { return l.HeartRateDelay },
+		maxLag: 3500 * time.Millisecond},
+	{rule: safety.RuleSpO2Low, scenario: "desaturation-slow", vital: trueSpO2, reported: reportedSpO2,
+		limit:  func(l safety.Limits) float64 { return l.SpO2LowPct },
+		delay:  func(l safety.Limits) time.Duration { return l.SpO2Delay },
+		maxLag: 3500 * time.Millisecond},
+	{rule: safety.RuleSpO2Critical, scenario: "desaturation-deep", vital: trueSpO2, reported: reportedSpO2,
+		limit:  func(l safety.Limits) float64 { return l.SpO2CriticalPct },
+		delay:  func(l safety.Limits) time.Duration { return l.SpO2CriticalDelay },
+		maxLag: 2500 * time.Millisecond},
+	{rule: safety.RuleVitalsStale, scenario: "sensor-loss",
+		delay:  func(l safety.Limits) time.Duration { return l.StaleAfter },
+		maxLag: 500 * time.Millisecond},
 }
 
 // minLag is the least lag accepted: vitals_stale counts from the last
@@ -49,17 +62,39 @@ var lagCases = []lagCase{
 // rule may trip half a second before its threshold and delay are past.
 const minLag = -500 * time.Millisecond
 
-// crossing is the first millisecond after the start at which c's
-// condition holds on the scenario's true vitals and the oximeter's fault.
-func (c lagCase) crossing(t *testing.T, sc *scenario.Scenario) time.Duration {
-	t.Helper()
+// past reports whether x is past y in c's direction (x == y is not).
+func (c lagCase) past(x, y float64) bool {
+	if c.above {
+		return x > y
+	}
+	return x < y
+}
+
+// first is the first millisecond after the start at which cond holds,
+// within ten minutes; -1 if it never does.
+func first(cond func(time.Duration) bool) time.Duration {
 	for d := time.Duration(0); d < 10*time.Minute; d += time.Millisecond {
-		if c.crosses(sc.VitalsAt(d), sc.FaultAt(scenario.DeviceMAX30102, d)) {
+		if cond(d) {
 			return d
 		}
 	}
-	t.Fatalf("%s: the threshold of %s is never crossed", c.scenario, c.rule)
-	return 0
+	return -1
+}
+
+// crossing is when c's threshold is crossed in the scenario.
+func (c lagCase) crossing(sc *scenario.Scenario) time.Duration {
+	if c.vital == nil {
+		return first(func(d time.Duration) bool { return sc.FaultAt(scenario.DeviceMAX30102, d) != "" })
+	}
+	limit := c.limit(safety.DefaultLimits())
+	return first(func(d time.Duration) bool { return c.past(c.vital(sc.VitalsAt(d)), limit) })
+}
+
+// trueAt is when the scenario's true vital first reached v (went as far
+// as v in c's direction): the moment a reported value v describes, on a
+// scenario that moves one way.
+func (c lagCase) trueAt(sc *scenario.Scenario, v float64) time.Duration {
+	return first(func(d time.Duration) bool { return !c.past(v, c.vital(sc.VitalsAt(d))) })
 }
 
 // Detection lag through the pod (the four simulated chips read by their
@@ -67,12 +102,14 @@ func (c lagCase) crossing(t *testing.T, sc *scenario.Scenario) time.Duration {
 // estimator and watchdog, testing/synctest's fake clock), one rule
 // per scenario of sim/scenarios/: the time from the moment the simulated
 // vital crosses the rule's threshold to the abort, minus the rule's alarm
-// delay. For the rules with an alarm delay it splits into the time until
-// the watchdog's delay began (the estimator's lag, the oximeter's polling
+// delay. For the rules on a vital it splits into the time until the
+// watchdog's delay began (the estimator's lag, the oximeter's polling
 // and the watchdog's tick) and the time from the end of the delay to the
-// abort (the watchdog's tick). Each scenario aborts with its rule, its
-// lag within minLag and the case's bound. scripts/detection-lag.sh prints
-// the logged lines as a table.
+// abort (the watchdog's tick); and it gives the age of the value the pod
+// reported when the delay began: how long before then the true vital had
+// that value. Each scenario aborts with its rule, its lag within minLag
+// and the case's bound. scripts/detection-lag.sh prints the logged lines
+// as a table.
 func TestDetectionLag(t *testing.T) {
 	for _, c := range lagCases {
 		t.Run(c.rule, func(t *testing.T) {
@@ -81,19 +118,23 @@ func TestDetectionLag(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			crossed := c.crossing(t, sc)
+			crossed := c.crossing(sc)
+			if crossed < 0 {
+				t.Fatalf("%s: the threshold of %s is never crossed", c.scenario, c.rule)
+			}
 			delay := c.delay(safety.DefaultLimits())
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
 				r := newRigWith(t, "", &memStore{}, rigOpts{simSensors: allSimSensors, scenarioFile: file})
 				defer r.stop()
 				var began time.Duration = -1 // when the watchdog's alarm delay began
+				var value *float64           // the value reported then
 				var latched *safety.Abort
 				for d := safety.DefaultPeriod; d <= crossed+delay+10*time.Second; d += safety.DefaultPeriod {
 					until(start, d)
 					st := r.pod.wd.Status()
 					if began < 0 && slices.Contains(st.Pending, c.rule) {
-						began = d
+						began, value = d, c.reported(r.pod.Status().Vitals)
 					}
 					if latched = st.Latched; latched != nil {
 						break
@@ -108,12 +149,13 @@ func TestDetectionLag(t *testing.T) {
 				abort := latched.At.Sub(start)
 				lag := abort - crossed - delay
 				split := ""
-				if c.rule != safety.RuleVitalsStale {
-					if began < 0 {
-						t.Fatalf("%s: %s tripped without its alarm delay seen running", c.scenario, c.rule)
+				if c.vital != nil {
+					if began < 0 || value == nil {
+						t.Fatalf("%s: %s tripped without its alarm delay seen running on a reported value", c.scenario, c.rule)
 					}
-					split = fmt.Sprintf(" (delay began %.1f s after the crossing, tripped %.1f s after the delay)",
-						(began - crossed).Seconds(), (abort - began - delay).Seconds())
+					age := began - c.trueAt(sc, *value)
+					split = fmt.Sprintf(" (delay began %.1f s after the crossing, tripped %.1f s after the delay; the value then, %.1f, was %.1f s old)",
+						(began - crossed).Seconds(), (abort - began - delay).Seconds(), *value, age.Seconds())
 				}
 				t.Logf("detection-lag %s %s: crossed %.3f s, abort %.3f s, delay %.0f s, lag %.3f s%s",
 					c.rule, c.scenario, crossed.Seconds(), abort.Seconds(), delay.Seconds(), lag.Seconds(), split)
