@@ -60,6 +60,16 @@
 // nor clear it, so a flickering sensor cannot reset a running delay. Any
 // running delay reports the level "warn".
 //
+// A delay starts at the evaluation that first sees a value past the limit,
+// not at the time the value describes. The estimator's heart rate and SpO2
+// are means over the newest beats (vitals.RecentSeconds), so on a steady
+// change they describe the sleeper as it was 1.5 to 2.6 s before the
+// watchdog sees them; with the oximeter's polling and the tick, a rule
+// trips 1.7 to 2.8 s after its threshold and delay are past on the
+// simulated nights of scripts/detection-lag.sh (docs/safety.md, with what
+// dating the value would change). Evaluating every rule allocates nothing, so the tick
+// creates no garbage; a trip allocates (the abort's detail and values).
+//
 // # The abort path
 //
 // When a rule trips, the watchdog goroutine latches the abort, then calls

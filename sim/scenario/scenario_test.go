@@ -555,6 +555,7 @@ func TestShippedScenarios(t *testing.T) {
 	for _, want := range []string{
 		"calm", "desaturation", "nightmare", "sensor-loss", "tachycardia",
 		"ppg-heartpy", "ppg-no-finger", "eeg-n2", "eda-e4", "temp-e4",
+		"bradycardia", "desaturation-slow", "desaturation-deep",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("../scenarios/%s.yaml missing or broken", want)
@@ -606,6 +607,19 @@ func TestShippedScenarios(t *testing.T) {
 		{"desaturation", spo2, "SpO2", sec(27), 90},
 		{"desaturation", spo2, "SpO2", sec(32), 85},
 		{"desaturation", spo2, "SpO2", 8 * time.Hour, 85},
+		{"bradycardia", hr, "HR", sec(20), 60},
+		{"bradycardia", hr, "HR", sec(40), 40},
+		{"bradycardia", hr, "HR", sec(45), 35},
+		{"bradycardia", hr, "HR", 8 * time.Hour, 35},
+		{"desaturation-slow", spo2, "SpO2", sec(20), 97},
+		{"desaturation-slow", spo2, "SpO2", sec(62), 90},
+		{"desaturation-slow", spo2, "SpO2", sec(80), 87},
+		{"desaturation-slow", spo2, "SpO2", 8 * time.Hour, 87},
+		{"desaturation-deep", spo2, "SpO2", sec(20), 97},
+		{"desaturation-deep", spo2, "SpO2", sec(23.5), 90},
+		{"desaturation-deep", spo2, "SpO2", sec(26), 85},
+		{"desaturation-deep", spo2, "SpO2", sec(28), 81},
+		{"desaturation-deep", spo2, "SpO2", 8 * time.Hour, 81},
 		{"nightmare", hr, "HR", sec(10), 58},
 		{"nightmare", hr, "HR", sec(15), 150},
 		{"sensor-loss", hr, "HR", sec(40), 58},

@@ -1,0 +1,168 @@
+package controller
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/sim/scenario"
+)
+
+// lagCase is one rule's detection lag on a scenario of sim/scenarios/. A
+// rule on a vital (vital set) crosses its threshold when the scenario's
+// true vital goes past limit (above it when above, else below); a rule
+// without one (vitals_stale) when the oximeter's fault begins. maxLag is
+// the most lag the test accepts: half a second above the most measured
+// over 10 runs (scripts/detection-lag.sh -count 10), so that a slower
+// estimator, loop or watchdog fails the test.
+type lagCase struct {
+	rule, scenario string
+	vital          func(scenario.Vitals) float64
+	reported       func(Vitals) *float64
+	limit          func(safety.Limits) float64
+	above          bool
+	delay          func(safety.Limits) time.Duration
+	maxLag         time.Duration
+}
+
+var (
+	trueHR       = func(v scenario.Vitals) float64 { return v.HeartRateBPM }
+	trueSpO2     = func(v scenario.Vitals) float64 { return v.SpO2Pct }
+	reportedHR   = func(v Vitals) *float64 { return v.HeartRateBPM }
+	reportedSpO2 = func(v Vitals) *float64 { return v.SpO2Pct }
+)
+
+var lagCases = []lagCase{
+	{rule: safety.RuleHeartRateHigh, scenario: "tachycardia", vital: trueHR, reported: reportedHR, above: true,
+		limit:  func(l safety.Limits) float64 { return l.HeartRateHighBPM },
+		delay:  func(l safety.Limits) time.Duration { return l.HeartRateDelay },
+		maxLag: 2500 * time.Millisecond},
+	{rule: safety.RuleHeartRateLow, scenario: "bradycardia", vital: trueHR, reported: reportedHR,
+		limit:  func(l safety.Limits) float64 { return l.HeartRateLowBPM },
+		delay:  func(l safety.Limits) time.Duration { return l.HeartRateDelay },
+		maxLag: 3500 * time.Millisecond},
+	{rule: safety.RuleSpO2Low, scenario: "desaturation-slow", vital: trueSpO2, reported: reportedSpO2,
+		limit:  func(l safety.Limits) float64 { return l.SpO2LowPct },
+		delay:  func(l safety.Limits) time.Duration { return l.SpO2Delay },
+		maxLag: 3500 * time.Millisecond},
+	{rule: safety.RuleSpO2Critical, scenario: "desaturation-deep", vital: trueSpO2, reported: reportedSpO2,
+		limit:  func(l safety.Limits) float64 { return l.SpO2CriticalPct },
+		delay:  func(l safety.Limits) time.Duration { return l.SpO2CriticalDelay },
+		maxLag: 2500 * time.Millisecond},
+	{rule: safety.RuleVitalsStale, scenario: "sensor-loss",
+		delay:  func(l safety.Limits) time.Duration { return l.StaleAfter },
+		maxLag: 500 * time.Millisecond},
+}
+
+// minLag is the least lag accepted: vitals_stale counts from the last
+// valid reading, up to a poll (200 ms) before the sensor was lost; no
+// rule may trip half a second before its threshold and delay are past.
+const minLag = -500 * time.Millisecond
+
+// past reports whether x is past y in c's direction (x == y is not).
+func (c lagCase) past(x, y float64) bool {
+	if c.above {
+		return x > y
+	}
+	return x < y
+}
+
+// first is the first millisecond after the start at which cond holds,
+// within ten minutes; -1 if it never does.
+func first(cond func(time.Duration) bool) time.Duration {
+	for d := time.Duration(0); d < 10*time.Minute; d += time.Millisecond {
+		if cond(d) {
+			return d
+		}
+	}
+	return -1
+}
+
+// crossing is when c's threshold is crossed in the scenario.
+func (c lagCase) crossing(sc *scenario.Scenario) time.Duration {
+	if c.vital == nil {
+		return first(func(d time.Duration) bool { return sc.FaultAt(scenario.DeviceMAX30102, d) != "" })
+	}
+	limit := c.limit(safety.DefaultLimits())
+	return first(func(d time.Duration) bool { return c.past(c.vital(sc.VitalsAt(d)), limit) })
+}
+
+// trueAt is when the scenario's true vital first reached v (went as far
+// as v in c's direction): the moment a reported value v describes, on a
+// scenario that moves one way.
+func (c lagCase) trueAt(sc *scenario.Scenario, v float64) time.Duration {
+	return first(func(d time.Duration) bool { return !c.past(v, c.vital(sc.VitalsAt(d))) })
+}
+
+// Detection lag through the pod (the four simulated chips read by their
+// drivers on their sensing loops as cmd/podd reads them, the real
+// estimator and watchdog, testing/synctest's fake clock), one rule
+// per scenario of sim/scenarios/: the time from the moment the simulated
+// vital crosses the rule's threshold to the abort, minus the rule's alarm
+// delay. For the rules on a vital it splits into the time until the
+// watchdog's delay began (the estimator's lag, the oximeter's polling
+// and the watchdog's tick) and the time from the end of the delay to the
+// abort (the watchdog's tick); and it gives the age of the value the pod
+// reported when the delay began: how long before then the true vital had
+// that value. Each scenario aborts with its rule, its lag within minLag
+// and the case's bound. scripts/detection-lag.sh prints the logged lines
+// as a table.
+func TestDetectionLag(t *testing.T) {
+	for _, c := range lagCases {
+		t.Run(c.rule, func(t *testing.T) {
+			file := "../sim/scenarios/" + c.scenario + ".yaml"
+			sc, err := scenario.Load(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			crossed := c.crossing(sc)
+			if crossed < 0 {
+				t.Fatalf("%s: the threshold of %s is never crossed", c.scenario, c.rule)
+			}
+			delay := c.delay(safety.DefaultLimits())
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				r := newRigWith(t, "", &memStore{}, rigOpts{simSensors: allSimSensors, scenarioFile: file})
+				defer r.stop()
+				var began time.Duration = -1 // when the watchdog's alarm delay began
+				var value *float64           // the value reported then
+				var latched *safety.Abort
+				for d := safety.DefaultPeriod; d <= crossed+delay+10*time.Second; d += safety.DefaultPeriod {
+					until(start, d)
+					st := r.pod.wd.Status()
+					if began < 0 && slices.Contains(st.Pending, c.rule) {
+						began, value = d, c.reported(r.pod.Status().Vitals)
+					}
+					if latched = st.Latched; latched != nil {
+						break
+					}
+				}
+				if latched == nil {
+					t.Fatalf("%s: no abort within 10 s past the threshold (%v) and the delay (%v)", c.scenario, crossed, delay)
+				}
+				if latched.Rule != c.rule {
+					t.Fatalf("%s: abort %s (%s), want %s", c.scenario, latched.Rule, latched.Detail, c.rule)
+				}
+				abort := latched.At.Sub(start)
+				lag := abort - crossed - delay
+				split := ""
+				if c.vital != nil {
+					if began < 0 || value == nil {
+						t.Fatalf("%s: %s tripped without its alarm delay seen running on a reported value", c.scenario, c.rule)
+					}
+					age := began - c.trueAt(sc, *value)
+					split = fmt.Sprintf(" (delay began %.1f s after the crossing, tripped %.1f s after the delay; the value then, %.1f, was %.1f s old)",
+						(began - crossed).Seconds(), (abort - began - delay).Seconds(), *value, age.Seconds())
+				}
+				t.Logf("detection-lag %s %s: crossed %.3f s, abort %.3f s, delay %.0f s, lag %.3f s%s",
+					c.rule, c.scenario, crossed.Seconds(), abort.Seconds(), delay.Seconds(), lag.Seconds(), split)
+				if lag < minLag || lag > c.maxLag {
+					t.Errorf("%s: lag %v, want within %v..%v", c.scenario, lag, minLag, c.maxLag)
+				}
+			})
+		})
+	}
+}
