@@ -2,7 +2,6 @@ package vitals
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sleegation/podd/internal/wfdb"
 )
 
 // The real recordings in testdata/ (see testdata/README.md) played to the
@@ -72,12 +73,11 @@ func loadRecording(t testing.TB, name string) recording {
 		// the finger being placed from about 30 s.
 		rec.noFinger = [][2]float64{{0, 30}}
 	case "a103l":
-		var h wfdbHeader
-		h, err = readWFDBHeader(filepath.Join("testdata", name+".hea"))
+		var h wfdb.Header
+		var x []float64
+		h, x, err = wfdb.ReadPhysical(filepath.Join("testdata", name+".hea"), "PLETH")
 		if err == nil {
-			var x []float64
-			x, err = readWFDB16(filepath.Join("testdata", name+".mat"), h, "PLETH")
-			rec.x = resample(nil, x, h.fs, podRate)
+			rec.x = resample(nil, x, h.FrequencyHz, podRate)
 		}
 	default:
 		t.Fatalf("unknown recording %s", name)
@@ -136,134 +136,6 @@ func readCSV(path string, header bool) ([][]float64, error) {
 		}
 	}
 	return cols, sc.Err()
-}
-
-// wfdbHeader is what the harness needs of a WFDB header (.hea): the record
-// line ("name nsig fs nsamp") and, per signal, its format, byte offset,
-// gain, baseline and description.
-type wfdbHeader struct {
-	fs      float64
-	samples int
-	signals []wfdbSignal
-}
-
-type wfdbSignal struct {
-	file           string
-	format, offset int
-	gain, baseline float64 // physical = (stored − baseline)/gain
-	desc           string
-}
-
-// parseWFDBHeader parses a WFDB header of one segment whose signals share
-// one file: "name nsig fs nsamp", then per signal "file fmt[+offset]
-// gain[(baseline)][/units] adcres adczero initval checksum blocksize desc";
-// lines starting with # are comments. Only format 16 is accepted. With no
-// baseline given, the baseline is adczero (the WFDB convention).
-func parseWFDBHeader(text string) (wfdbHeader, error) {
-	var h wfdbHeader
-	var lines []string
-	for l := range strings.SplitSeq(text, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			lines = append(lines, l)
-		}
-	}
-	if len(lines) == 0 {
-		return h, fmt.Errorf("wfdb header: empty")
-	}
-	rec := strings.Fields(lines[0])
-	if len(rec) < 4 {
-		return h, fmt.Errorf("wfdb header: record line %q: want name, signals, frequency, samples", lines[0])
-	}
-	nsig, err := strconv.Atoi(rec[1])
-	if err != nil || nsig < 1 || nsig > 64 {
-		return h, fmt.Errorf("wfdb header: %q signals: want 1 to 64", rec[1])
-	}
-	fs, err := strconv.ParseFloat(strings.SplitN(rec[2], "/", 2)[0], 64)
-	if err != nil || !(fs > 0) || math.IsInf(fs, 0) {
-		return h, fmt.Errorf("wfdb header: sampling frequency %q: want a positive number", rec[2])
-	}
-	n, err := strconv.Atoi(rec[3])
-	if err != nil || n < 1 {
-		return h, fmt.Errorf("wfdb header: %q samples: want a positive count", rec[3])
-	}
-	if len(lines)-1 != nsig {
-		return h, fmt.Errorf("wfdb header: %d signal lines, want %d", len(lines)-1, nsig)
-	}
-	h.fs, h.samples = fs, n
-	for i, l := range lines[1:] {
-		f := strings.Fields(l)
-		if len(f) < 9 {
-			return h, fmt.Errorf("wfdb header: signal %d: %d fields, want 9", i+1, len(f))
-		}
-		s := wfdbSignal{file: f[0], desc: strings.Join(f[8:], " ")}
-		fmtStr, off, hasOff := strings.Cut(f[1], "+")
-		if s.format, err = strconv.Atoi(fmtStr); err != nil || s.format != 16 {
-			return h, fmt.Errorf("wfdb header: signal %d: format %q: only 16 is read", i+1, f[1])
-		}
-		if hasOff {
-			if s.offset, err = strconv.Atoi(off); err != nil || s.offset < 0 {
-				return h, fmt.Errorf("wfdb header: signal %d: byte offset %q", i+1, off)
-			}
-		}
-		gain, _, _ := strings.Cut(f[2], "/")
-		gain, base, hasBase := strings.Cut(gain, "(")
-		if s.gain, err = strconv.ParseFloat(gain, 64); err != nil || s.gain == 0 || math.IsInf(s.gain, 0) || math.IsNaN(s.gain) {
-			return h, fmt.Errorf("wfdb header: signal %d: gain %q: want a non-zero number", i+1, f[2])
-		}
-		zero, err := strconv.Atoi(f[4])
-		if err != nil {
-			return h, fmt.Errorf("wfdb header: signal %d: adc zero %q", i+1, f[4])
-		}
-		s.baseline = float64(zero)
-		if hasBase {
-			b, err := strconv.Atoi(strings.TrimSuffix(base, ")"))
-			if err != nil || !strings.HasSuffix(base, ")") {
-				return h, fmt.Errorf("wfdb header: signal %d: baseline in %q", i+1, f[2])
-			}
-			s.baseline = float64(b)
-		}
-		if i > 0 && (s.file != h.signals[0].file || s.offset != h.signals[0].offset) {
-			return h, fmt.Errorf("wfdb header: signal %d: in %s+%d, want every signal in one file", i+1, s.file, s.offset)
-		}
-		h.signals = append(h.signals, s)
-	}
-	return h, nil
-}
-
-func readWFDBHeader(path string) (wfdbHeader, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return wfdbHeader{}, err
-	}
-	return parseWFDBHeader(string(b))
-}
-
-// readWFDB16 returns the named signal of a format 16 file (16-bit
-// little-endian two's complement, the signals interleaved frame by frame)
-// in physical units.
-func readWFDB16(path string, h wfdbHeader, desc string) ([]float64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return decodeWFDB16(b, h, desc)
-}
-
-func decodeWFDB16(b []byte, h wfdbHeader, desc string) ([]float64, error) {
-	k := slices.IndexFunc(h.signals, func(s wfdbSignal) bool { return s.desc == desc })
-	if k < 0 {
-		return nil, fmt.Errorf("wfdb: no signal %q", desc)
-	}
-	s, nsig := h.signals[k], len(h.signals)
-	if want := s.offset + 2*nsig*h.samples; len(b) != want {
-		return nil, fmt.Errorf("wfdb: %d bytes, want %d (%d samples of %d signals after %d)", len(b), want, h.samples, nsig, s.offset)
-	}
-	x := make([]float64, h.samples)
-	for i := range x {
-		v := int16(binary.LittleEndian.Uint16(b[s.offset+2*(i*nsig+k):]))
-		x[i] = (float64(v) - s.baseline) / s.gain
-	}
-	return x, nil
 }
 
 // resample returns x, sampled at times ts (s) or, with ts nil, at rate
