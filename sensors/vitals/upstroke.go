@@ -41,14 +41,18 @@ import (
 // changes from beat to beat so that the peaks fail and the upstrokes are
 // read (TestEstimatorDoesNotDoubleADiastolicWaveOfChangingHeight).
 //
-// Measured on the recordings (recordings_test.go) for the choice of
-// checks. The four ways to tell a weak beat from a diastolic wave:
+// The four ways to tell a weak beat from a diastolic wave, measured on
+// a103l (recordings_test.go) and on the synthetic pulses of the tests:
 //   - the depth of the notch before the bump, relative to the pulse's
 //     amplitude: 0.85–0.90 on the synthetic diastolic waves (they fall
 //     nearly to the foot), 0.5–2.2 on a103l's weak beats: they overlap,
 //     so it is not used;
 //   - the rate: the bound maxUpstrokeBPM, above;
-//   - the upstroke's slope: upstrokeThreshold, below;
+//   - the upstroke's slope, less steep for a diastolic wave than for
+//     its systole: it is not what keeps the synthetic diastolic waves
+//     out (TestEstimatorDoesNotDoubleADiastolicWaveOfChangingHeight
+//     passes with upstrokeThreshold anywhere from 0.1 to 0.4), and
+//     upstrokeThreshold is set on the recordings, below;
 //   - the regularity of every bump's interval: the neighbour check of
 //     the systolic peaks (maxIntervalDeviation), which a wave in the
 //     middle passes by construction, so it bounds where a wave can be
@@ -80,10 +84,8 @@ const (
 	// heart rate where its pleth carries a pulse: 4.4 s from 0.2 to 0.3,
 	// 4.8 s at 0.35 and 0.4 (its weakest beats go), 6.0 s at 0.5; the
 	// valid share of heartpy_data2: 89.7 % at 0.2, 93.0 % at 0.3, 96.5 %
-	// at 0.4, 93.2 % at 0.5. 0.3 keeps the synthetic diastolic waves of
-	// changing height (TestEstimatorDoesNotDoubleADiastolicWaveOfChangingHeight)
-	// out, whose upstrokes are less steep than the systole's in
-	// proportion to their height.
+	// at 0.4, 93.2 % at 0.5. At 0.1 a loose alternating pulse at 60 bpm
+	// (TestEstimatorReadsALooseAlternatingPulse) is valid less often.
 	upstrokeThreshold = 0.3
 	// minUpstrokeShape and minPulseShape are the least shapeSimilarity
 	// of the slope and of the pulse over the beats read by their
