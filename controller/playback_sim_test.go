@@ -45,11 +45,14 @@ func readColumns(t *testing.T, path string) [][]float64 {
 
 // beatRef is a PPG recording's reference beats (s, from its start) and the
 // spans where they are not trustworthy, repeated every period when the
-// recording loops (period 0: it does not).
+// recording loops (period 0: it does not). pulseless are the spans (s)
+// where the recording carries no pulse (not repeated: only a103l has
+// them).
 type beatRef struct {
-	beats    []float64
-	excluded [][2]float64
-	period   float64
+	beats     []float64
+	excluded  [][2]float64
+	period    float64
+	pulseless [][2]float64
 }
 
 func loadBeats(t *testing.T, name string, period float64) beatRef {
@@ -119,6 +122,9 @@ type hrScore struct {
 	maxErrAt         float64 // s
 	longestInvalid   float64 // s without a valid heart rate, outside excluded spans
 	longestInvalidAt float64 // s, when it ended
+	// The same where the recording carries a pulse: a run also starts at
+	// the end of a pulseless span.
+	longestWithPulse, longestWithPulseAt float64
 }
 
 // scoreHR scores records until end (s): record n is the telemetry of
@@ -126,14 +132,20 @@ type hrScore struct {
 func scoreHR(records []uplink.Telemetry, ref beatRef, end float64) hrScore {
 	var sc hrScore
 	runFrom := vitals.FirstEstimateSeconds
+	pulseFrom := runFrom
 	for n, tm := range records {
 		t := float64(n + 1)
 		if t > end {
 			break
 		}
 		if ref.inExcluded(t-1, t) {
-			runFrom = t
+			runFrom, pulseFrom = t, t
 			continue
+		}
+		for _, s := range ref.pulseless {
+			if t-1 < s[1] && t > s[0] {
+				pulseFrom = t
+			}
 		}
 		if t < vitals.FirstEstimateSeconds {
 			continue
@@ -143,9 +155,12 @@ func scoreHR(records []uplink.Telemetry, ref beatRef, end float64) hrScore {
 			if t-runFrom > sc.longestInvalid {
 				sc.longestInvalid, sc.longestInvalidAt = t-runFrom, t
 			}
+			if t-pulseFrom > sc.longestWithPulse {
+				sc.longestWithPulse, sc.longestWithPulseAt = t-pulseFrom, t
+			}
 			continue
 		}
-		runFrom = t
+		runFrom, pulseFrom = t, t
 		sc.valid++
 		if ref.inExcluded(t-vitals.WindowSeconds, t) {
 			continue
@@ -237,27 +252,24 @@ func TestPlaybackOfAPPGWithoutAFingerAtFirst(t *testing.T) {
 				break
 			}
 		}
-		// Measured: none before 45 s; at 45 and 46 s 67.2 and 67.8 bpm,
-		// before the first reference beat (the reference reads 72.7 bpm
-		// at 49 s).
+		// Measured over four runs: the first at 50 or 51 s, 74.2 to 74.6
+		// bpm.
 		if first < 45 {
 			t.Errorf("a valid heart rate at %d s, with no finger on the sensor", first)
 		}
-		// Measured over four runs: 57 to 60 of 71 valid, 35 or 36 scored,
-		// 88.6 to 94.4 % within 2 bpm, mean error 0.74 to 0.90 bpm,
-		// largest 4.18 to 4.66 bpm; the longest run without a valid heart
-		// rate 5 or 6 s (56 to 61 s, as the pulse slows from 74 to 59 bpm
-		// in 8 s): the 5 s is missed here by up to a second
-		// (sensors/vitals measures 3.4 s on the same recording fed to the
-		// estimator directly).
-		if sc.longestInvalid > 5 {
-			t.Logf("NOT within the issue's target: %.0f s without a valid heart rate", sc.longestInvalid)
+		// Measured over four runs: 63 or 64 of 71 valid, 41 scored, 87.8
+		// to 95.1 % within 2 bpm, mean error 0.71 to 0.85 bpm, largest
+		// 2.76 to 4.66 bpm; the longest run without a valid heart rate 3 s
+		// (47 to 50 s, from the end of the excluded span to the first
+		// estimate). Before the upstroke reading (sensors/vitals'
+		// upstroke.go) 55 or 56 valid and a run of 5 or 6 s at 56 to 61 s,
+		// as the pulse slows from 74 to 59 bpm; the upstrokes read it
+		// without a looser interval check.
+		if sc.longestInvalid > 5 || sc.maxErr > 10 {
+			t.Errorf("outside the issue's targets: no valid heart rate for more than 5 s, or one off by more than 10 bpm")
 		}
-		if sc.longestInvalid > 6 || sc.maxErr > 10 {
-			t.Errorf("no valid heart rate for more than 6 s, or one off by more than 10 bpm")
-		}
-		if sc.scored < 32 || sc.mae > 1.2 || sc.maxErr > 6 {
-			t.Errorf("worse than measured: at least 32 scored, mean error at most 1.2 bpm, largest 6 bpm")
+		if sc.valid < 60 || sc.scored < 38 || sc.mae > 1.2 || sc.maxErr > 6 {
+			t.Errorf("worse than measured: at least 60 valid, 38 scored, mean error at most 1.2 bpm, largest 6 bpm")
 		}
 		for n := 131; n < len(records); n++ { // the recording ends at 128.2 s
 			if tm := records[n-1]; tm.Vitals.HeartRateBPM != nil || tm.Sensors["max30102"].State != "bus_error" {
@@ -374,6 +386,66 @@ func TestPlaybackOfWristTemperature(t *testing.T) {
 		// 0.0085 °C.
 		if score.valid != score.records || score.maxErr > 0.02 {
 			t.Errorf("want every record from 40 s on, within 0.02 °C")
+		}
+	})
+}
+
+// The ICU record a103l (ppg-a103l.yaml: a monitor's finger PLETH at
+// 250 Hz, 330 s, a sinus rhythm of 120-128 bpm whose pulse alternates
+// strong and weaker beats) through the oximeter: every valid heart rate
+// within 10 bpm of the ECG's beats, and no run without one longer than
+// 6 s where the trace carries a pulse (the 5 s is missed by up to
+// a second, see below). Where it carries none, the pod aborts
+// on vitals_stale, as it must: the trace clips at both rails at 165.5 s
+// and is flat from 169.0 to 172.9 s (the spans below are those
+// sensors/vitals' recordings test finds: no sample rising by a tenth of
+// the median beat for a second or more). Never a heart_rate_high abort:
+// the rate stays under 130 bpm. After 330 s the recording has ended and
+// the oximeter is lost.
+func TestPlaybackOfAnAlternatingICUPleth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		records, up, _ := playbackRig(t, "ppg-a103l", 340*time.Second)
+		ref := loadBeats(t, "a103l", 0)
+		ref.pulseless = [][2]float64{{168.96, 172.92}, {316.28, 318.24}}
+		sc := scoreHR(records, ref, 330)
+		sc.log(t, "ppg-a103l")
+		t.Logf("longest run without a valid heart rate where the trace carries a pulse: %.0f s (until %.0f s)", sc.longestWithPulse, sc.longestWithPulseAt)
+		aborted := 0
+		for n, tm := range records {
+			if tm.State == "aborted" {
+				aborted = n + 1
+				break
+			}
+		}
+		ab := up.Events("abort")
+		for _, e := range ab {
+			t.Logf("abort %v (the state aborted from %d s)", e.Fields, aborted)
+		}
+		// Measured over four runs: 241 to 245 of 278 records valid, 233
+		// to 237 scored, 100 % within 2 bpm, mean error 0.22 to 0.24 bpm,
+		// largest 1.52 to 1.74 bpm; the longest run without a valid heart
+		// rate 11 or 12 s (165 to 177 s, the clipped and flat trace); where
+		// the trace carries a pulse 5 or 6 s, after its dip at 187.8 s
+		// (to 193 s) or its clip to the bottom rail at 258.2 s (to 263 s),
+		// where the estimator fed directly measures 4.4 s; one abort,
+		// vitals_stale, the state aborted from 171 s. Before the upstroke
+		// reading: 164 of 278 valid, runs of 98 and 90 s.
+		if sc.longestWithPulse > 5 {
+			t.Logf("NOT within the issue's target: %.0f s without a valid heart rate where the trace carries a pulse", sc.longestWithPulse)
+		}
+		if sc.longestWithPulse > 6 || sc.maxErr > 10 {
+			t.Errorf("no valid heart rate for more than 6 s where the trace carries a pulse, or one off by more than 10 bpm")
+		}
+		if float64(sc.valid) < 0.85*float64(sc.records) || sc.scored < 225 || sc.mae > 0.3 || sc.maxErr > 2.5 || sc.longestInvalid > 13 {
+			t.Errorf("worse than measured: at least 85 %% valid, 225 scored, mean error at most 0.3 bpm, largest 2.5 bpm, no run over 13 s")
+		}
+		if len(ab) != 1 || ab[0].Fields["rule"] != "vitals_stale" || aborted <= 165 || aborted > 173 {
+			t.Errorf("aborts %+v, the state aborted from %d s; want one, vitals_stale, while the trace clips and is flat (165 to 173 s)", ab, aborted)
+		}
+		for n := 333; n <= len(records); n++ { // the recording ends at 330 s
+			if tm := records[n-1]; tm.Vitals.HeartRateBPM != nil || tm.Sensors["max30102"].State != "bus_error" {
+				t.Errorf("%d s, after the recording: heart rate %v, oximeter %+v", n, tm.Vitals.HeartRateBPM, tm.Sensors["max30102"])
+			}
 		}
 	})
 }

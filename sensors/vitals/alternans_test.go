@@ -84,9 +84,10 @@ func TestEstimatorNeverHalvesAnAlternatingPulse(t *testing.T) {
 			}
 		}
 	}
-	// measured: 1016 of 2800 polls valid
-	if valid < 1000 {
-		t.Errorf("%d of %d polls valid; measured 1016", valid, polls)
+	// measured: 1626 of 2800 polls valid (1016 before the upstroke
+	// reading, upstroke.go)
+	if valid < 1600 {
+		t.Errorf("%d of %d polls valid; measured 1626", valid, polls)
 	}
 	t.Logf("%d of %d polls valid", valid, polls)
 }

@@ -25,13 +25,22 @@
 // red/IR recordings of a Maxim chip against a reference oximeter it reads
 // nearest the truth in a desaturation (see SpO2FromRatio).
 //
+// When the systolic peaks are no regular pulse, because some beats of an
+// alternating pulse are too weak to pass against their neighbours and
+// others are not, the pulse is read by its upstrokes instead (the local
+// maxima of its slope: every beat has one, also a weak beat whose top is
+// only a shoulder), at most 180 bpm, with checks on the beats' shape in
+// place of their amplitude (upstroke.go). A regular pulse with a bump of
+// at least altRise (15 %) of its beats in the middle of every interval
+// stays invalid: the bump may be the weak beat of alternans (the rate
+// twice the peaks') or a diastolic wave (the rate the peaks'). A weaker
+// bump is not seen: weak beats of 10 % of the strong ones under noise of
+// about 5 % of the pulse are read as a valid half rate (measured at 120
+// and 140 bpm), a limit of this estimator.
+//
 // recordings_test.go plays real recordings (testdata/) to the Estimator as
-// the pod plays its chip and scores it against reference beats. On one of
-// them, an ICU pleth whose beats change shape from one to the next
-// (alternating amplitudes, a dicrotic wave as tall as the weak beats), the
-// beat-similarity check rejects the pulse for about 90 s: the Estimator
-// says "unknown" there rather than guess, which on a pod is a
-// vitals_stale abort. The test pins that figure until it is fixed.
+// the pod plays its chip and scores it against reference beats; the
+// figures are in docs/sensing.md.
 package vitals
 
 import "time"

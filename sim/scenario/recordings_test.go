@@ -210,6 +210,7 @@ func TestShippedPlayback(t *testing.T) {
 	}{
 		{"ppg-heartpy", DeviceMAX30102, playback.Sample{PlaybackIR: 530}, 2483, 24820 * time.Millisecond, true},
 		{"ppg-no-finger", DeviceMAX30102, playback.Sample{PlaybackIR: 515}, 15000, 128210 * time.Millisecond, false},
+		{"ppg-a103l", DeviceMAX30102, playback.Sample{PlaybackIR: 6042}, 82500, 329996 * time.Millisecond, false},
 		{"eeg-n2", DeviceADS1299, playback.Sample{-2.805092048645019531e+01}, 3000, 14995 * time.Millisecond, true},
 		{"eda-e4", DeviceADS1115, playback.Sample{PlaybackEDAUS: 0}, 9998, 2499250 * time.Millisecond, false},
 		{"temp-e4", DeviceTMP117, playback.Sample{PlaybackTempC: 32.13}, 4998, 1249250 * time.Millisecond, true},

@@ -554,7 +554,7 @@ func TestShippedScenarios(t *testing.T) {
 	}
 	for _, want := range []string{
 		"calm", "desaturation", "nightmare", "sensor-loss", "tachycardia",
-		"ppg-heartpy", "ppg-no-finger", "eeg-n2", "eda-e4", "temp-e4",
+		"ppg-heartpy", "ppg-no-finger", "ppg-a103l", "eeg-n2", "eda-e4", "temp-e4",
 		"bradycardia", "desaturation-slow", "desaturation-deep",
 	} {
 		if !slices.Contains(names, want) {

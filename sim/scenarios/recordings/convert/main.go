@@ -6,11 +6,13 @@
 //	go run ./sim/scenarios/recordings/convert -src ../shared/data/real -dst sim/scenarios/recordings
 //
 // Each conversion only reshapes a file: it adds the header, drops the
-// Empatica E4 export's two leading lines (start time and rate, checked), and
-// turns HeartPy's millisecond timer into seconds. Sample values are copied
-// as the source writes them. The licence file of each source is copied
-// beside the recordings. The test checks that the committed recordings are
-// what this command writes.
+// Empatica E4 export's two leading lines (start time and rate, checked),
+// turns HeartPy's millisecond timer into seconds, and writes one signal of
+// a WFDB record (internal/wfdb: PhysioNet's header and format-16 binary)
+// as text, one stored sample (ADC units) per line. Sample values are
+// copied as the source writes them. The licence file of each source is
+// copied beside the recordings. The test checks that the committed
+// recordings are what this command writes.
 package main
 
 import (
@@ -23,6 +25,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sleegation/podd/internal/wfdb"
 )
 
 // conversion turns one source file into one recording.
@@ -44,8 +48,23 @@ var conversions = []conversion{
 	{src: "eda-temp/TEMP.csv", dst: "e4_temp.csv", convert: empatica("temp_c", 4)},
 }
 
+// record is one signal of a WFDB record written as a recording: the column
+// name, then the signal's stored samples, one per line.
+type record struct {
+	src      string  // the header, relative to -src; the signal file lies beside it
+	signal   string  // the signal's description in the header
+	rateHz   float64 // the record's sampling frequency, checked
+	dst, col string  // the recording, relative to -dst, and its column
+}
+
+var records = []record{
+	// a103l (PhysioNet/CinC Challenge 2015, from wfdb-python's sample
+	// data): an ICU record's finger PLETH, 250 Hz, 330 s.
+	{src: "ppg/a103l.hea", signal: "PLETH", rateHz: 250, dst: "a103l_pleth.csv", col: "ir"},
+}
+
 // licences are copied unchanged.
-var licences = []string{"ppg/LICENSE.heartpy", "eeg/LICENSE.yasa", "eda-temp/LICENSE.flirt"}
+var licences = []string{"ppg/LICENSE.heartpy", "ppg/LICENSE.wfdb-python", "eeg/LICENSE.yasa", "eda-temp/LICENSE.flirt"}
 
 func main() {
 	src := flag.String("src", "../shared/data/real", "directory of the original files")
@@ -60,6 +79,11 @@ func main() {
 func run(src, dst string) error {
 	for _, c := range conversions {
 		if err := convertFile(filepath.Join(src, c.src), filepath.Join(dst, c.dst), c.convert); err != nil {
+			return err
+		}
+	}
+	for _, r := range records {
+		if err := writeRecord(filepath.Join(src, r.src), filepath.Join(dst, r.dst), r); err != nil {
 			return err
 		}
 	}
@@ -91,6 +115,48 @@ func convertFile(from, to string, convert func(io.Reader, io.Writer) error) (err
 		return fmt.Errorf("%s: %w", from, err)
 	}
 	return w.Flush()
+}
+
+// writeRecord writes the signal r names of the WFDB record whose header is
+// at from into the file to.
+func writeRecord(from, to string, r record) (err error) {
+	h, x, err := wfdb.ReadSignal(from, r.signal)
+	if err != nil {
+		return err
+	}
+	if h.FrequencyHz != r.rateHz {
+		return fmt.Errorf("%s: %g Hz, want %g", from, h.FrequencyHz, r.rateHz)
+	}
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	w := bufio.NewWriter(out)
+	if err := signalColumn(w, r.col, x); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// signalColumn writes a header row of name and one stored sample per line.
+func signalColumn(w io.Writer, name string, x []int16) error {
+	if _, err := fmt.Fprintln(w, name); err != nil {
+		return err
+	}
+	b := make([]byte, 0, 8)
+	for _, v := range x {
+		b = strconv.AppendInt(b[:0], int64(v), 10)
+		b = append(b, '\n')
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func copyAll(r io.Reader, w io.Writer) error {

@@ -57,6 +57,37 @@ func TestConversions(t *testing.T) {
 	}
 }
 
+// A WFDB record's signal becomes a column of its stored samples; a record
+// at another rate than the one expected, or without the signal, is
+// refused and writes nothing.
+func TestWriteRecord(t *testing.T) {
+	dir := t.TempDir()
+	hea := "r 2 100 3\nr.dat 16+2 100(10)/mV 16 0 0 0 0 A\nr.dat 16+2 4/NU 16 0 0 0 0 B\n"
+	if err := os.WriteFile(filepath.Join(dir, "r.hea"), []byte(hea), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dat := []byte{0xff, 0xff, 110, 0, 8, 0, 0xa6, 0xff, 0xfc, 0xff, 10, 0, 0x90, 0x01} // 110 8, -90 -4, 10 400
+	if err := os.WriteFile(filepath.Join(dir, "r.dat"), dat, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "b.csv")
+	if err := writeRecord(filepath.Join(dir, "r.hea"), out, record{signal: "B", rateHz: 100, col: "ir"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(out); err != nil || string(got) != "ir\n8\n-4\n400\n" {
+		t.Errorf("wrote %q, %v; want the column ir of 8, -4, 400", got, err)
+	}
+	for _, r := range []record{{signal: "B", rateHz: 250, col: "ir"}, {signal: "PLETH", rateHz: 100, col: "ir"}} {
+		bad := filepath.Join(dir, "bad.csv")
+		if err := writeRecord(filepath.Join(dir, "r.hea"), bad, r); err == nil {
+			t.Errorf("%+v: no error", r)
+		}
+		if _, err := os.Stat(bad); !os.IsNotExist(err) {
+			t.Errorf("%+v: wrote %s (%v)", r, bad, err)
+		}
+	}
+}
+
 // The committed recordings are what the command writes from the original
 // files, where this checkout has them beside it (../shared/data/real from
 // the repository's root).
@@ -73,8 +104,8 @@ func TestRecordingsAreUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(names) != len(conversions)+len(licences) {
-		t.Errorf("wrote %d files, want %d", len(names), len(conversions)+len(licences))
+	if want := len(conversions) + len(records) + len(licences); len(names) != want {
+		t.Errorf("wrote %d files, want %d", len(names), want)
 	}
 	for _, e := range names {
 		want, err := os.ReadFile(filepath.Join(dst, e.Name()))
