@@ -211,6 +211,7 @@ type Pod struct {
 	// at once (panic, withdrawal, merge/abort): HoldMergeLeft.
 	heldUntil time.Time
 	state     string // last state reported, to detect transitions
+	lastAck   *LastAck
 }
 
 // New builds a pod from its parts.
@@ -621,7 +622,7 @@ func (p *Pod) Status() Status {
 		Session: p.sessionStatus(), Consent: p.Consent(),
 		Safety: SafetyStatus{
 			Level: ws.Level, Pending: ws.Pending, Armed: ws.Armed, Latched: ws.Latched, Latch: latch,
-			SafeForS: round1(p.wd.SafeFor().Seconds()),
+			SafeForS: round1(p.wd.SafeFor().Seconds()), LastAck: p.LastAck(),
 		},
 		Outputs: Outputs{Safe: p.parts.Gate.Safe(), Unsafe: p.parts.Gate.Unsafe()},
 		Uplink:  UplinkStatus{Broker: cmp.Or(p.parts.Uplink.Broker(), p.cfg.Broker), Connected: p.parts.Uplink.Connected(), Outbox: -1, Unstored: p.queue.len()},

@@ -517,13 +517,13 @@ func TestTachycardiaAbortsLatchesAndAcksOnceSafe(t *testing.T) {
 			t.Fatalf("telemetry after abort = %+v", tm)
 		}
 
-		_, err := r.pod.Ack(context.Background())
+		_, err := r.pod.Ack(context.Background(), techAck)
 		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "heart_rate_bpm") {
 			t.Fatalf("Ack while the heart rate is high = %v, want a refusal naming it", err)
 		}
 
 		until(start, 125*time.Second)
-		cleared, err := r.pod.Ack(context.Background())
+		cleared, err := r.pod.Ack(context.Background(), techAck)
 		if err != nil || cleared.Rule != safety.RuleHeartRateHigh {
 			t.Fatalf("Ack once safe = %+v, %v", cleared, err)
 		}
@@ -573,7 +573,7 @@ func TestStoredLatchSurvivesARestart(t *testing.T) {
 			t.Fatalf("state events = %v", got)
 		}
 		// Vitals are normal (62 bpm, 97 %): a local ack clears the latch.
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 		time.Sleep(DefaultSettleTime + time.Second)
@@ -665,7 +665,7 @@ func TestUnpersistedAbortCannotBeAcked(t *testing.T) {
 			t.Fatalf("abort events = %d, want the abort reported even unpersisted", len(got))
 		}
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not stored yet") {
+		if _, err := r.pod.Ack(context.Background(), techAck); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not stored yet") {
 			t.Fatalf("Ack of an unpersisted latch = %v, want refused", err)
 		}
 	})
@@ -681,7 +681,7 @@ func TestAckFailsCleanlyWhenTheStoreFails(t *testing.T) {
 		store.mu.Lock()
 		store.clearErr = errors.New("journal: read-only file system")
 		store.mu.Unlock()
-		if _, err := r.pod.Ack(context.Background()); err == nil || errors.Is(err, ErrRefused) {
+		if _, err := r.pod.Ack(context.Background(), techAck); err == nil || errors.Is(err, ErrRefused) {
 			t.Fatalf("Ack with a failing store = %v, want a failure", err)
 		}
 		if st := r.pod.Status(); st.State != StateAborted || !r.hw.Strip.Dark() {
@@ -997,7 +997,7 @@ func TestALatchTheStoreRefusedIsRetried(t *testing.T) {
 			t.Fatal("the refused latch was not stored once the store recovered")
 		}
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack once stored and safe: %v", err)
 		}
 	})
@@ -1012,7 +1012,7 @@ func TestOutputsReopenOnceAHungHaltReturns(t *testing.T) {
 		until(start, 20*time.Second)
 		hang.armed.Store(true)
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 		if st := r.pod.Status(); st.State != StateIdle {
