@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,6 +23,15 @@ const (
 	// AckByButton is the pod's acknowledgement button, held for its hold
 	// time (hardware.ack_button, hardware.ack_hold).
 	AckByButton = "button"
+)
+
+// The acknowledgement button's hold time (hardware.ack_hold): how long it
+// must be held down before it acknowledges. Long enough that a sleeper
+// rolling onto it clears nothing, short enough for a technician to hold.
+const (
+	DefaultAckHold = 3 * time.Second
+	MinAckHold     = time.Second
+	MaxAckHold     = 10 * time.Second
 )
 
 // MaxAckNote is the longest note an acknowledgement may carry, in runes
@@ -130,6 +140,22 @@ func ackFields(a safety.Abort, src AckSource) map[string]any {
 		f["note"] = src.Note
 	}
 	return f
+}
+
+// ackButtonWait bounds how long a press of the acknowledgement button waits
+// for the recorder (a hung store): the button's goroutine is then free for
+// the next press, and the pod stays latched.
+const ackButtonWait = 5 * time.Second
+
+// pressAck is a press of the acknowledgement button, held for its hold
+// time: an acknowledgement by AckByButton. A refusal or a failure is
+// logged, and the latch stays.
+func (p *Pod) pressAck(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, ackButtonWait)
+	defer cancel()
+	if _, err := p.Ack(ctx, AckSource{Kind: AckByButton}); err != nil {
+		p.log.Warn("acknowledgement button: not acknowledged", "err", err)
+	}
 }
 
 // LastAck returns the latest acknowledgement since the pod started, nil

@@ -12,6 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"periph.io/x/conn/v3/gpio"
+
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/uplink"
@@ -335,6 +337,67 @@ func TestAHubCommandThatTriesToClearTheLatchIsRefusedAndAudited(t *testing.T) {
 		}
 		if es := auditEntries(t, slot, "ack"); len(es) != 0 {
 			t.Fatalf("ack entries %+v after the hub's commands", es)
+		}
+	})
+}
+
+// The acknowledgement button clears the latch only when held for its hold
+// time (3 s after its 30 ms debounce) and only once the vitals are back
+// within every limit: held while the heart rate is still high it is
+// refused; a 1 s press, a sleeper rolling onto it, does nothing; a 3 s
+// hold acknowledges at exactly its hold time, recorded as by the button.
+func TestTheAckButtonClearsTheLatchOnlyWhenHeldAndSafe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := newRig(t, tachycardia, &memStore{})
+		defer r.stop()
+		until(start, 70*time.Second)
+		a := r.pod.Status().Safety.Latched
+		if a == nil || a.Rule != safety.RuleHeartRateHigh {
+			t.Fatalf("latched %+v at 70 s, want heart_rate_high", a)
+		}
+		hold := func(d time.Duration) {
+			r.hw.AckLine.Set(gpio.Low)
+			time.Sleep(d)
+			r.hw.AckLine.Set(gpio.High)
+			synctest.Wait()
+		}
+		latched := func(when string) {
+			t.Helper()
+			if st := r.pod.Status(); st.State != StateAborted || st.Safety.Latched == nil || len(r.up.Events("ack")) != 0 || st.Safety.LastAck != nil {
+				t.Fatalf("%s: state %s, latched %+v, ack events %d; want still aborted", when, st.State, st.Safety.Latched, len(r.up.Events("ack")))
+			}
+		}
+		hold(4 * time.Second) // the heart rate is still about 150 bpm
+		latched("held 4 s while the heart rate is high")
+
+		until(start, 125*time.Second) // back within every limit: a local ack would succeed
+		hold(time.Second)
+		latched("held 1 s")
+
+		pressed := start.Add(130 * time.Second)
+		until(start, 130*time.Second)
+		r.hw.AckLine.Set(gpio.Low)
+		time.Sleep(30*time.Millisecond + DefaultAckHold - time.Millisecond)
+		synctest.Wait()
+		latched("1 ms before the hold time")
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		r.hw.AckLine.Set(gpio.High)
+		st := r.pod.Status()
+		if st.State != StateIdle || st.Safety.Latched != nil {
+			t.Fatalf("after the hold: state %s, latched %+v; want idle", st.State, st.Safety.Latched)
+		}
+		ackAt := pressed.Add(30*time.Millisecond + DefaultAckHold)
+		want := map[string]any{"rule": "heart_rate_high", "detected_at": uplink.FormatTime(a.At), "by": "local", "source": "button"}
+		if evs := r.up.Events("ack"); len(evs) != 1 || !reflect.DeepEqual(evs[0].Fields, want) {
+			t.Fatalf("ack events %+v; want one with %v", evs, want)
+		}
+		if la := st.Safety.LastAck; la == nil || !la.At.Equal(ackAt) || la.Kind != AckByButton || !la.DetectedAt.Equal(a.At) {
+			t.Fatalf("last ack %+v; want by the button at %v", la, ackAt)
+		}
+		if _, ok, _ := r.store.Latch(); ok {
+			t.Fatal("the stored latch survived the button's ack")
 		}
 	})
 }

@@ -150,6 +150,11 @@ type Parts struct {
 	// none. They run in the safety core: a press of the panic button
 	// reaches the outputs' safe state whatever the other parts do.
 	ConsentButton, PanicButton Button
+	// AckButton is the acknowledgement button (package button with its
+	// Opts.Hold, hardware.ack_hold); nil for none. A press acknowledges as
+	// Ack does, source AckByButton, and is refused as any ack while an
+	// alarm condition is present (logged: a button has no screen).
+	AckButton Button
 	// Sensors are the biometric sensors besides the pulse oximeter (the
 	// EEG front end, the skin conductance ADC, the thermometer), each
 	// kept read by its own sensing.Loop in the safety core, watched by
@@ -383,6 +388,9 @@ func (p *Pod) Run(ctx context.Context) error {
 				}
 			})
 		})
+	}
+	if b := p.parts.AckButton; b != nil {
+		core.Go(func() { p.runButton(ctx, "ack", b, func() { p.pressAck(ctx) }) })
 	}
 	pingCtx, pingCancel := context.WithCancel(context.Background())
 	pingDone := make(chan struct{})

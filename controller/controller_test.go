@@ -380,6 +380,12 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	if err != nil {
 		t.Fatal(err)
 	}
+	ackOpts := button.DefaultOpts
+	ackOpts.Hold = DefaultAckHold
+	ackB, err := button.New(hw.AckLine, &ackOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &rig{t: t, hw: hw, up: up, store: store, log: log, done: make(chan error, 1)}
 	pod, err := New(Config{
 		Pod: "pod-1", Boot: "b", Version: "test", Simulated: true,
@@ -407,6 +413,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		Gate:          gate,
 		ConsentButton: consent,
 		PanicButton:   panicB,
+		AckButton:     ackB,
 		Store:         r.storeOr(opts.store),
 		Replay:        opts.replay,
 		Uplink:        r.uplink(opts.uplink),
