@@ -158,8 +158,9 @@ func (p *Pod) pressAck(ctx context.Context) {
 	}
 }
 
-// LastAck returns the latest acknowledgement since the pod started, nil
-// when there was none.
+// LastAck returns the latest acknowledgement: since the start, or the
+// latest the audit log recorded before it (readLastAck); nil when there is
+// none.
 func (p *Pod) LastAck() *LastAck {
 	p.mu.Lock()
 	defer p.mu.Unlock()

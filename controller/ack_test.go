@@ -240,6 +240,7 @@ func TestAnAckFromAnInvalidSourceChangesNothing(t *testing.T) {
 func TestTheLatchOutlivesARestartOnTheSameFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "podd.db")
 	var latched safety.Abort
+	var acked *LastAck
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		r, slot, closeAll := journalRig(t, path, tachycardia, rigOpts{})
@@ -269,9 +270,13 @@ func TestTheLatchOutlivesARestartOnTheSameFile(t *testing.T) {
 		if got := r.up.Events("abort"); len(got) != 0 {
 			t.Fatalf("the stored abort reported again: %+v", got)
 		}
+		if la := r.pod.Status().Safety.LastAck; la != nil {
+			t.Fatalf("a last ack %+v before any", la)
+		}
 		if _, err := r.pod.Ack(context.Background(), AckSource{Kind: AckByButton}); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
+		acked = r.pod.Status().Safety.LastAck
 		if _, ok, err := slot.Latch(); ok || err != nil {
 			t.Fatalf("stored latch after the ack: %v, %v; want none", ok, err)
 		}
@@ -286,8 +291,14 @@ func TestTheLatchOutlivesARestartOnTheSameFile(t *testing.T) {
 		r, _, closeAll := journalRig(t, path, calm, rigOpts{})
 		defer closeAll()
 		until(start, 15*time.Second)
-		if st := r.pod.Status(); st.State != StateIdle || st.Safety.Latched != nil || st.Safety.Latch != LatchNone {
+		st := r.pod.Status()
+		if st.State != StateIdle || st.Safety.Latched != nil || st.Safety.Latch != LatchNone {
 			t.Fatalf("status after a third start %+v; want idle, nothing latched", st.Safety)
+		}
+		// Who cleared the last abort, and when, is read back from the
+		// audit log.
+		if la := st.Safety.LastAck; acked == nil || la == nil || la.Rule != acked.Rule || !la.DetectedAt.Equal(acked.DetectedAt) || !la.At.Equal(acked.At) || !reflect.DeepEqual(la.AckSource, acked.AckSource) {
+			t.Fatalf("last ack after a third start %+v; want the second run's %+v", la, acked)
 		}
 	})
 }

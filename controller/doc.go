@@ -92,7 +92,9 @@
 //     acknowledged. The audited ack event carries the cleared abort's rule
 //     and detected_at, the source's kind, uid, pid, user and note, and the
 //     time of the acknowledgement (the event's ts, wall clock); the
-//     status's last_ack repeats the latest since the start.
+//     status's last_ack repeats the latest, found again after a start at
+//     the end of the audit log (readLastAck: its last lastAckScan entries,
+//     read once when the store opens).
 //   - The outputs: the gate is closed at start (cmd/podd applies the safe
 //     state before anything else) and the recorder opens it only when
 //     nothing holds it: no latched abort, the stored latch read, and

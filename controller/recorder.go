@@ -184,6 +184,7 @@ func (p *Pod) syncStore() bool {
 	}
 	if !p.latch().known {
 		p.readLatch()
+		p.readLastAck()
 	}
 	ok := p.storeLatch()
 	for {
@@ -420,11 +421,11 @@ func (p *Pod) ack(req ackRequest) ackReply {
 		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
 	}
 	now := time.Now()
-	req.reply <- ackReply{a: a}
-	p.log.Info("abort acknowledged locally", "rule", a.Rule, "source", req.src.Kind, "user", req.src.User)
 	p.mu.Lock()
 	p.lastAck = &LastAck{Rule: a.Rule, DetectedAt: a.At, At: now, AckSource: req.src}
 	p.mu.Unlock()
+	req.reply <- ackReply{a: a}
+	p.log.Info("abort acknowledged locally", "rule", a.Rule, "source", req.src.Kind, "user", req.src.User)
 	p.post(uplink.Event{Type: "ack", Fields: ackFields(a, req.src), Audit: true}, now)
 	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)
 	return ackReply{a: a}
