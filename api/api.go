@@ -10,7 +10,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -36,18 +35,12 @@ type (
 	SensorStatus = controller.SensorStatus
 )
 
-// AckReply is the reply of POST /v1/ack.
-type AckReply struct {
-	OK      bool          `json:"ok"`
-	Cleared *safety.Abort `json:"cleared,omitempty"`
-	Error   string        `json:"error,omitempty"`
-}
-
 // Pod is what the API needs from the controller.
 type Pod interface {
 	Status() Status
-	// Ack clears the latched abort. It returns the abort it cleared.
-	Ack(ctx context.Context) (safety.Abort, error)
+	// Ack clears the latched abort on the request of src. It returns the
+	// abort it cleared.
+	Ack(ctx context.Context, src controller.AckSource) (safety.Abort, error)
 	// GrantConsent records the sleeper's consent for d (0: the pod's
 	// default); WithdrawConsent withdraws it, ending a merge at once.
 	GrantConsent(source string, d time.Duration) (controller.Consent, error)
@@ -66,6 +59,8 @@ type Server struct {
 	pod  Pod
 	path string
 	log  *slog.Logger
+	// userName resolves a uid to its user name (os/user).
+	userName func(uid string) (string, error)
 }
 
 // NewServer returns a server for pod on the socket at path.
@@ -73,7 +68,7 @@ func NewServer(pod Pod, path string, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{pod: pod, path: path, log: log}
+	return &Server{pod: pod, path: path, log: log, userName: lookupUserName}
 }
 
 // Handler returns the API's HTTP handler.
@@ -82,17 +77,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.pod.Status())
 	})
-	mux.HandleFunc("POST /v1/ack", func(w http.ResponseWriter, r *http.Request) {
-		a, err := s.pod.Ack(r.Context())
-		switch {
-		case errors.Is(err, ErrRefused):
-			writeJSON(w, http.StatusConflict, AckReply{Error: err.Error()})
-		case err != nil:
-			writeJSON(w, http.StatusInternalServerError, AckReply{Error: err.Error()})
-		default:
-			writeJSON(w, http.StatusOK, AckReply{OK: true, Cleared: &a})
-		}
-	})
+	mux.HandleFunc("POST /v1/ack", s.ack)
 	mux.HandleFunc("GET /v1/audit", s.audit)
 	mux.HandleFunc("POST /v1/consent", func(w http.ResponseWriter, r *http.Request) {
 		action, d, err := ParseConsentRequest(r.Body)
@@ -123,7 +108,7 @@ func (s *Server) Run(ctx context.Context, up func()) error {
 	if up != nil {
 		up()
 	}
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, ConnContext: connContext}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/safety"
 )
 
@@ -23,7 +24,8 @@ type fakePod struct {
 	state    string
 	ackErr   error
 	acks     int
-	consent  []string // each call: "grant <d> by <source>" or "withdraw by <source>"
+	ackSrc   []controller.AckSource // each call's source
+	consent  []string               // each call: "grant <d> by <source>" or "withdraw by <source>"
 	audit    AuditReport
 	auditErr error
 }
@@ -61,10 +63,11 @@ func (p *fakePod) Status() Status {
 		}}
 }
 
-func (p *fakePod) Ack(context.Context) (safety.Abort, error) {
+func (p *fakePod) Ack(_ context.Context, src controller.AckSource) (safety.Abort, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.acks++
+	p.ackSrc = append(p.ackSrc, src)
 	if p.ackErr != nil {
 		return safety.Abort{}, p.ackErr
 	}
@@ -149,7 +152,7 @@ func TestAckReplies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pod := &fakePod{state: "aborted", ackErr: tt.ackErr}
 			c, _ := serve(t, pod)
-			r, err := c.Ack(context.Background())
+			r, err := c.Ack(context.Background(), "")
 			if tt.wantErr == "" {
 				if err != nil || !r.OK || r.Cleared == nil || r.Cleared.Rule != safety.RuleHeartRateHigh {
 					t.Fatalf("Ack = %+v, %v", r, err)

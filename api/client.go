@@ -37,11 +37,17 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 	return st, err
 }
 
-// Ack asks the pod to clear its latched abort. A refusal is returned as an
-// error wrapping ErrRefused, with the pod's reason.
-func (c *Client) Ack(ctx context.Context) (AckReply, error) {
+// Ack asks the pod to clear its latched abort, with note (may be empty)
+// recorded beside it. The pod records who asked from the socket, not from
+// the request. A refusal is returned as an error wrapping ErrRefused, with
+// the pod's reason.
+func (c *Client) Ack(ctx context.Context, note string) (AckReply, error) {
+	body, err := json.Marshal(AckRequest{Note: note})
+	if err != nil {
+		return AckReply{}, err
+	}
 	var r AckReply
-	code, err := c.do(ctx, http.MethodPost, "/v1/ack", &r)
+	code, err := c.doBody(ctx, http.MethodPost, "/v1/ack", body, &r)
 	if err != nil {
 		return r, err
 	}

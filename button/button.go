@@ -1,6 +1,7 @@
 // Package button reads a push button on a GPIO input line: the sleeper's
-// consent and panic buttons. It owns the line's configuration (pull and
-// edge detection) and the debouncing; what a press does is the caller's.
+// consent and panic buttons, and the pod's acknowledgement button. It owns
+// the line's configuration (pull and edge detection), the debouncing and
+// the hold time; what a press does is the caller's.
 //
 // A press is the line held at its active level for Opts.Debounce: contact
 // bounce (a few milliseconds of alternating levels as the contacts close)
@@ -10,6 +11,15 @@
 // its active level) is one press. Edges wake the reader at once; it also
 // reads the level every Opts.Poll, so a lost edge (a full kernel buffer)
 // delays a press by at most Poll, never loses it.
+//
+// A button with a hold time (Opts.Hold, the acknowledgement button's) counts
+// a press only once the line, its press recognised, has stayed active for
+// Hold more: a sleeper who rolls onto it for a moment clears nothing. A
+// release that holds for Debounce ends the hold and nothing is reported;
+// a bounce shorter than Debounce during it does not. Holds do not add up:
+// two presses of half the hold each are no press. The press is reported
+// at Debounce + Hold after the line's last edge into its active level, and
+// once, however long the button stays down.
 package button
 
 import (
@@ -35,6 +45,9 @@ type Opts struct {
 	// Poll is how often the level is read without an edge; 100 ms when
 	// zero.
 	Poll time.Duration
+	// Hold is how long the line must stay active after its press is
+	// recognised before the press counts; 0 counts it at once.
+	Hold time.Duration
 }
 
 // DefaultOpts is a button to ground on a line with its pull-up enabled.
@@ -123,12 +136,47 @@ func (d *Dev) Run(ctx context.Context, press func()) error {
 		}
 		if now := d.active(); now != pressed {
 			pressed = now
+			if pressed && d.opts.Hold > 0 {
+				pressed = d.held(ctx)
+			}
 			if pressed {
 				press()
 			}
 		}
 	}
 	return nil
+}
+
+// held waits, once a press is recognised, until the line has stayed
+// active for Hold (true), or a release has held for Debounce (false), or
+// ctx is done (false). A wait that returns at once without an edge (failed
+// edge detection) is followed by a sleep of the same length rather than a
+// spin; the level is read after each wait, so lost edges delay a release by
+// at most Poll.
+func (d *Dev) held(ctx context.Context) bool {
+	deadline := time.Now().Add(d.opts.Hold)
+	for ctx.Err() == nil {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return d.active()
+		}
+		w := min(left, d.opts.Poll)
+		began := time.Now()
+		if edge := d.pin.WaitForEdge(w); !edge && time.Since(began) < w/2 && !sleep(ctx, w) {
+			return false
+		}
+		if d.active() {
+			continue
+		}
+		// Released, or a bounce: a release counts once it has held, without
+		// an edge, for Debounce.
+		for ctx.Err() == nil && d.pin.WaitForEdge(d.opts.Debounce) {
+		}
+		if !d.active() {
+			return false
+		}
+	}
+	return false
 }
 
 // sleep waits d, or until ctx is done; it reports whether it waited d.

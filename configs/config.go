@@ -113,6 +113,12 @@ type HardwareConfig struct {
 	// periph gpioreg name (e.g. "GPIO17"), or empty for none. In sim mode
 	// the simulator's lines are used whatever they say.
 	ConsentButton, PanicButton string
+	// AckButton is hardware.ack_button: the pod's acknowledgement button,
+	// a GPIO line as the others, or empty for none. AckHold is
+	// hardware.ack_hold: how long it must be held down before it clears a
+	// latched abort (controller.MinAckHold..MaxAckHold).
+	AckButton string
+	AckHold   time.Duration
 	// ButtonsActiveLow is hardware.buttons_active_low: the buttons pull
 	// their line to ground when pressed (the line's pull-up is enabled);
 	// false: they drive it high (its pull-down is enabled).
@@ -271,6 +277,8 @@ func keys() []key {
 		{"hardware.led_count", 60, integer(MinLEDCount, MaxLEDCount, func(c *Config, n int) { c.Hardware.LEDCount = n })},
 		{"hardware.consent_button", "", str(func(c *Config, s string) { c.Hardware.ConsentButton = s })},
 		{"hardware.panic_button", "", str(func(c *Config, s string) { c.Hardware.PanicButton = s })},
+		{"hardware.ack_button", "", str(func(c *Config, s string) { c.Hardware.AckButton = s })},
+		{"hardware.ack_hold", controller.DefaultAckHold, duration(func(c *Config, v time.Duration) { c.Hardware.AckHold = v })},
 		{"hardware.buttons_active_low", true, boolean(func(c *Config, b bool) { c.Hardware.ButtonsActiveLow = b })},
 		{"hardware.oximeter_leds_swapped", false, boolean(func(c *Config, b bool) { c.Hardware.OximeterLEDsSwapped = b })},
 		{"uplink.broker", nil, brokerList},
@@ -797,6 +805,7 @@ func (c *Config) problems() []problem {
 		{"session.baseline_duration", c.Session.BaselineDuration, controller.MinBaselineDuration, controller.MaxBaselineDuration},
 		{"session.ending_duration", c.Session.EndingDuration, controller.MinEndingDuration, controller.MaxEndingDuration},
 		{"session.consent_duration", c.Session.ConsentDuration, controller.MinConsentDuration, controller.MaxConsentDuration},
+		{"hardware.ack_hold", c.Hardware.AckHold, controller.MinAckHold, controller.MaxAckHold},
 		{"uplink.receipt_timeout", c.Uplink.ReceiptTimeout, MinReceiptTimeout, MaxReceiptTimeout},
 	} {
 		if b.d < b.min || b.d > b.max {
@@ -810,6 +819,11 @@ func (c *Config) problems() []problem {
 	}
 	if b := c.Hardware.ConsentButton; b != "" && lineNumber(b) == lineNumber(c.Hardware.PanicButton) {
 		addWith([]string{"hardware.consent_button"}, "hardware.panic_button", "%q is also the consent button: each button needs its own line", b)
+	}
+	for _, other := range []struct{ key, line string }{{"hardware.consent_button", c.Hardware.ConsentButton}, {"hardware.panic_button", c.Hardware.PanicButton}} {
+		if b := c.Hardware.AckButton; b != "" && lineNumber(b) == lineNumber(other.line) {
+			addWith([]string{other.key}, "hardware.ack_button", "%q is also %s: each button needs its own line", b, other.key)
+		}
 	}
 	for _, err := range c.Safety.Problems() {
 		k, msg, _ := strings.Cut(err.Error(), ":")

@@ -30,7 +30,7 @@ func TestShippedFilesLoad(t *testing.T) {
 	}{
 		{"sim.yaml", Config{
 			Pod:       PodConfig{ID: "sim-pod-1"},
-			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
+			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, AckHold: 3 * time.Second, ButtonsActiveLow: true},
 			Sensors:   allSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "./var/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
@@ -44,7 +44,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		}},
 		{"pod.yaml", Config{
 			Pod:       PodConfig{ID: "pod-0001"},
-			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", ButtonsActiveLow: true},
+			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", AckButton: "GPIO22", AckHold: 3 * time.Second, ButtonsActiveLow: true},
 			Sensors:   allSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
@@ -92,7 +92,7 @@ api:
 func minimalConfig() Config {
 	return Config{
 		Pod:       PodConfig{ID: "pod-7"},
-		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ButtonsActiveLow: true},
+		Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, AckHold: 3 * time.Second, ButtonsActiveLow: true},
 		Sensors:   defaultSensors(),
 		Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-7", ReceiptTimeout: 30 * time.Second},
 		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
@@ -158,6 +158,8 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_HARDWARE_SPI_PORT=SPI1.2",
 		"PODD_HARDWARE_LED_COUNT=150",
 		"PODD_HARDWARE_CONSENT_BUTTON=GPIO17",
+		"PODD_HARDWARE_ACK_BUTTON=GPIO23",
+		"PODD_HARDWARE_ACK_HOLD=5s",
 		"PODD_HARDWARE_PANIC_BUTTON=GPIO27",
 		"PODD_HARDWARE_BUTTONS_ACTIVE_LOW=false",
 		"PODD_HARDWARE_OXIMETER_LEDS_SWAPPED=true",
@@ -222,7 +224,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	}
 	want := Config{
 		Pod:      PodConfig{ID: "pod-8"},
-		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", OximeterLEDsSwapped: true},
+		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", AckButton: "GPIO23", AckHold: 5 * time.Second, OximeterLEDsSwapped: true},
 		Sensors: SensorsConfig{
 			MAX30102: MAX30102Config{Enabled: true, I2CBus: "4"},
 			ADS1299:  ADS1299Config{Enabled: true, SPIPort: "SPI2.0", DRDY: "GPIO22", RateHz: 500, Gain: 12, Channels: 4},
@@ -260,7 +262,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	// password nowhere.
 	settings := map[string]any{
 		"pod.id": "pod-8", "hardware.mode": "sim", "hardware.i2c_bus": "3", "hardware.spi_port": "SPI1.2",
-		"hardware.led_count": 150, "hardware.consent_button": "GPIO17", "hardware.panic_button": "GPIO27",
+		"hardware.led_count": 150, "hardware.consent_button": "GPIO17", "hardware.panic_button": "GPIO27", "hardware.ack_button": "GPIO23", "hardware.ack_hold": "5s",
 		"hardware.buttons_active_low": false, "hardware.oximeter_leds_swapped": true,
 		"uplink.broker": []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"},
 		"uplink.tls.ca": ca.CertFile, "uplink.tls.cert": client.CertFile, "uplink.tls.key": client.KeyFile,
@@ -576,6 +578,7 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 		{"session.baseline_duration", durationLines},
 		{"session.ending_duration", durationLines},
 		{"session.consent_duration", durationLines},
+		{"hardware.ack_hold", durationLines},
 		{"uplink.receipt_timeout", durationLines},
 		{"uplink.require_hub", map[string]string{
 			"1":      "1 is not true or false",
@@ -1145,6 +1148,14 @@ func TestSessionDurationsAndButtons(t *testing.T) {
 			`security.hub_keys: "/nonexistent/hub-keys.json" cannot be used: hubcmd.LoadKeySet: open /nonexistent/hub-keys.json: no such file or directory`},
 		{strings.Replace(minimal, "mode: linux", "mode: linux\n  consent_button: GPIO17\n  panic_button: GPIO17", 1),
 			`hardware.panic_button: "GPIO17" is also the consent button: each button needs its own line`},
+		{withKey("hardware.ack_hold", "500ms"), `hardware.ack_hold: "500ms" is outside 1s..10s`},
+		{withKey("hardware.ack_hold", "11s"), `hardware.ack_hold: "11s" is outside 1s..10s`},
+		{strings.Replace(minimal, "mode: linux", "mode: linux\n  consent_button: GPIO17\n  ack_button: \"17\"", 1),
+			`hardware.ack_button: "17" is also hardware.consent_button: each button needs its own line`},
+		{strings.Replace(minimal, "mode: linux", "mode: linux\n  panic_button: GPIO27\n  ack_button: gpio27", 1),
+			`hardware.ack_button: "gpio27" is also hardware.panic_button: each button needs its own line`},
+		{strings.Replace(minimal, "mode: linux", "mode: linux\n  ack_button: GPIO25", 1) + "sensors:\n  ads1299: {enabled: true}\n",
+			`sensors.ads1299.drdy: "GPIO25" is also hardware.ack_button: DRDY needs its own line`},
 	} {
 		if _, err := Parse([]byte(tc.yaml), nil); err == nil || err.Error() != tc.want {
 			t.Errorf("Parse = %v; want %q", err, tc.want)

@@ -62,6 +62,13 @@
 // GPIO17) or empty for none, and hardware.buttons_active_low (true: a
 // button to ground with the line's pull-up; false: a button that drives the
 // line high, with its pull-down); the two buttons need two lines.
+// hardware.ack_button is the acknowledgement button (a GPIO line as the
+// others, wired as hardware.buttons_active_low says, or empty for none; a
+// line of its own) and hardware.ack_hold (3s, 1s..10s; the bounds are
+// package controller's) how long it must be held down before it clears a
+// latched abort, refused as any acknowledgement while an alarm condition
+// is present. In sim mode the simulator's three lines are used whatever
+// the button keys say; hardware.ack_hold applies.
 // hardware.oximeter_leds_swapped (false) is for pulse oximeter boards whose
 // LEDs are wired the other way round (some MAX30102 clones): a pod that
 // reads an implausibly low SpO2 from a sleeper who is well reports a
@@ -78,7 +85,8 @@
 // conductance divider; sensors.tmp117.enabled (false), .i2c_bus,
 // .address (0x48, 0x48..0x4B) and .rate_hz (1: 1, 2 or 4). Addresses take
 // 0x hex in YAML and in PODD_ variables. Two chips at one address of one
-// bus, and DRDY on a button's line, are refused. In sim mode every sensor
+// bus, and DRDY on a button's line (the acknowledgement button's too), are
+// refused. In sim mode every sensor
 // is on the simulator's one I²C bus whatever its i2c_bus says, so two
 // chips at one address clash there even on two buses (podd then stops
 // with the simulator's "i2c address 0x49 already in use").

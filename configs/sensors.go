@@ -186,7 +186,7 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 		} else if bus := c.busOfLine(s.ADS1299.DRDY); bus != "" {
 			add("sensors.ads1299.drdy", "%q is a line of %s on a Raspberry Pi: DRDY needs a free GPIO line (e.g. GPIO25)", s.ADS1299.DRDY, bus)
 		} else {
-			for _, b := range []struct{ key, line string }{{"hardware.consent_button", c.Hardware.ConsentButton}, {"hardware.panic_button", c.Hardware.PanicButton}} {
+			for _, b := range []struct{ key, line string }{{"hardware.consent_button", c.Hardware.ConsentButton}, {"hardware.panic_button", c.Hardware.PanicButton}, {"hardware.ack_button", c.Hardware.AckButton}} {
 				if b.line != "" && lineNumber(b.line) == lineNumber(s.ADS1299.DRDY) {
 					addWith([]string{b.key}, "sensors.ads1299.drdy", "%q is also %s: DRDY needs its own line", s.ADS1299.DRDY, b.key)
 				}

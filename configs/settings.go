@@ -27,6 +27,8 @@ func (c *Config) Settings() map[string]any {
 		"hardware.led_count":             c.Hardware.LEDCount,
 		"hardware.consent_button":        c.Hardware.ConsentButton,
 		"hardware.panic_button":          c.Hardware.PanicButton,
+		"hardware.ack_button":            c.Hardware.AckButton,
+		"hardware.ack_hold":              c.Hardware.AckHold.String(),
 		"hardware.buttons_active_low":    c.Hardware.ButtonsActiveLow,
 		"hardware.oximeter_leds_swapped": c.Hardware.OximeterLEDsSwapped,
 		"uplink.broker":                  brokers,

@@ -422,7 +422,7 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	wait(60*time.Second, "the abort to be acknowledged", func() bool {
 		actx, acancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer acancel()
-		_, last = pod.Ack(actx)
+		_, last = pod.Ack(actx, techAck)
 		if last != nil {
 			time.Sleep(500 * time.Millisecond)
 		}
@@ -532,3 +532,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// techAck is a technician's acknowledgement through the local API, with
+// every field an ack event can carry.
+var techAck = controller.AckSource{Kind: controller.AckByAPI, UID: new(uint32(0)), PID: new(int32(4242)), User: "root", Note: "sleeper checked, electrode refixed"}

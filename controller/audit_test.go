@@ -71,7 +71,7 @@ func TestWhatThePodAuditsIsInTheChain(t *testing.T) {
 		r.pod.Panic("button")
 		until(start, 70*time.Second) // heart_rate_high latched
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 		synctest.Wait()

@@ -150,6 +150,11 @@ type Parts struct {
 	// none. They run in the safety core: a press of the panic button
 	// reaches the outputs' safe state whatever the other parts do.
 	ConsentButton, PanicButton Button
+	// AckButton is the acknowledgement button (package button with its
+	// Opts.Hold, hardware.ack_hold); nil for none. A press acknowledges as
+	// Ack does, source AckByButton, and is refused as any ack while an
+	// alarm condition is present (logged: a button has no screen).
+	AckButton Button
 	// Sensors are the biometric sensors besides the pulse oximeter (the
 	// EEG front end, the skin conductance ADC, the thermometer), each
 	// kept read by its own sensing.Loop in the safety core, watched by
@@ -212,6 +217,7 @@ type Pod struct {
 	// at once (panic, withdrawal, merge/abort): HoldMergeLeft.
 	heldUntil time.Time
 	state     string // last state reported, to detect transitions
+	lastAck   *LastAck
 }
 
 // New builds a pod from its parts.
@@ -384,6 +390,9 @@ func (p *Pod) Run(ctx context.Context) error {
 				}
 			})
 		})
+	}
+	if b := p.parts.AckButton; b != nil {
+		core.Go(func() { p.runButton(ctx, "ack", b, func() { p.pressAck(ctx) }) })
 	}
 	pingCtx, pingCancel := context.WithCancel(context.Background())
 	pingDone := make(chan struct{})
@@ -623,7 +632,7 @@ func (p *Pod) Status() Status {
 		Session: p.sessionStatus(), Consent: p.Consent(),
 		Safety: SafetyStatus{
 			Level: ws.Level, Pending: ws.Pending, Armed: ws.Armed, Latched: ws.Latched, Latch: latch,
-			SafeForS: round1(p.wd.SafeFor().Seconds()),
+			SafeForS: round1(p.wd.SafeFor().Seconds()), LastAck: p.LastAck(),
 		},
 		Outputs: Outputs{Safe: p.parts.Gate.Safe(), Unsafe: p.parts.Gate.Unsafe()},
 		Uplink:  UplinkStatus{Broker: cmp.Or(p.parts.Uplink.Broker(), p.cfg.Broker), Connected: p.parts.Uplink.Connected(), Outbox: -1, Unstored: p.queue.len()},

@@ -380,6 +380,12 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	if err != nil {
 		t.Fatal(err)
 	}
+	ackOpts := button.DefaultOpts
+	ackOpts.Hold = DefaultAckHold
+	ackB, err := button.New(hw.AckLine, &ackOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r := &rig{t: t, hw: hw, up: up, store: store, log: log, done: make(chan error, 1)}
 	pod, err := New(Config{
 		Pod: "pod-1", Boot: "b", Version: "test", Simulated: true,
@@ -407,6 +413,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		Gate:          gate,
 		ConsentButton: consent,
 		PanicButton:   panicB,
+		AckButton:     ackB,
 		Store:         r.storeOr(opts.store),
 		Replay:        opts.replay,
 		Uplink:        r.uplink(opts.uplink),
@@ -517,13 +524,13 @@ func TestTachycardiaAbortsLatchesAndAcksOnceSafe(t *testing.T) {
 			t.Fatalf("telemetry after abort = %+v", tm)
 		}
 
-		_, err := r.pod.Ack(context.Background())
+		_, err := r.pod.Ack(context.Background(), techAck)
 		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "heart_rate_bpm") {
 			t.Fatalf("Ack while the heart rate is high = %v, want a refusal naming it", err)
 		}
 
 		until(start, 125*time.Second)
-		cleared, err := r.pod.Ack(context.Background())
+		cleared, err := r.pod.Ack(context.Background(), techAck)
 		if err != nil || cleared.Rule != safety.RuleHeartRateHigh {
 			t.Fatalf("Ack once safe = %+v, %v", cleared, err)
 		}
@@ -573,7 +580,7 @@ func TestStoredLatchSurvivesARestart(t *testing.T) {
 			t.Fatalf("state events = %v", got)
 		}
 		// Vitals are normal (62 bpm, 97 %): a local ack clears the latch.
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 		time.Sleep(DefaultSettleTime + time.Second)
@@ -665,7 +672,7 @@ func TestUnpersistedAbortCannotBeAcked(t *testing.T) {
 			t.Fatalf("abort events = %d, want the abort reported even unpersisted", len(got))
 		}
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not stored yet") {
+		if _, err := r.pod.Ack(context.Background(), techAck); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "not stored yet") {
 			t.Fatalf("Ack of an unpersisted latch = %v, want refused", err)
 		}
 	})
@@ -681,7 +688,7 @@ func TestAckFailsCleanlyWhenTheStoreFails(t *testing.T) {
 		store.mu.Lock()
 		store.clearErr = errors.New("journal: read-only file system")
 		store.mu.Unlock()
-		if _, err := r.pod.Ack(context.Background()); err == nil || errors.Is(err, ErrRefused) {
+		if _, err := r.pod.Ack(context.Background(), techAck); err == nil || errors.Is(err, ErrRefused) {
 			t.Fatalf("Ack with a failing store = %v, want a failure", err)
 		}
 		if st := r.pod.Status(); st.State != StateAborted || !r.hw.Strip.Dark() {
@@ -997,7 +1004,7 @@ func TestALatchTheStoreRefusedIsRetried(t *testing.T) {
 			t.Fatal("the refused latch was not stored once the store recovered")
 		}
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack once stored and safe: %v", err)
 		}
 	})
@@ -1012,7 +1019,7 @@ func TestOutputsReopenOnceAHungHaltReturns(t *testing.T) {
 		until(start, 20*time.Second)
 		hang.armed.Store(true)
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 		if st := r.pod.Status(); st.State != StateIdle {

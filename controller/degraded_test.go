@@ -118,7 +118,7 @@ func TestAStoreThatCannotOpenHoldsTheOutputsAndStillAborts(t *testing.T) {
 		if got := r.up.Events("abort"); len(got) != 0 || st.Uplink.Unstored != 3 {
 			t.Fatalf("abort events %v, unstored %d; want the start's config event, the abort and its state change kept in memory", got, st.Uplink.Unstored)
 		}
-		if _, err := r.pod.Ack(context.Background()); !errors.Is(err, ErrRefused) {
+		if _, err := r.pod.Ack(context.Background(), techAck); !errors.Is(err, ErrRefused) {
 			t.Fatalf("Ack with the store unread = %v, want refused", err)
 		}
 
@@ -292,7 +292,7 @@ func TestAnAckOnAHungStoreGivesUpAndTheLatchStays(t *testing.T) {
 
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
-		_, err := r.pod.Ack(ctx)
+		_, err := r.pod.Ack(ctx, techAck)
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 128*time.Second {
 			t.Fatalf("Ack on a hung store = %v after %v, want the deadline after 3 s", err, time.Since(start)-125*time.Second)
 		}
@@ -313,7 +313,7 @@ func TestAnAckOnAHungStoreGivesUpAndTheLatchStays(t *testing.T) {
 		if st := r.pod.Status(); st.State != StateAborted || st.Safety.Latch != LatchStored {
 			t.Fatalf("status = %+v, want aborted and stored", st)
 		}
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack once the store answers: %v", err)
 		}
 	})

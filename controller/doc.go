@@ -77,11 +77,25 @@
 //     between the two) posts its abort event again. A kill after the
 //     event's commit and before the mark therefore sends the abort twice,
 //     under two seqs, with the same detected_at.
-//   - Acknowledgement: Ack hands the request to the recorder and waits at
-//     most as long as its context. The recorder clears the stored latch
-//     before the watchdog's, so a failing disk leaves the pod latched; if
-//     the caller gave up while the store was being written, the latch is
-//     written back and the watchdog is not acknowledged.
+//   - Acknowledgement: only a local one clears the latch, and it says who
+//     asked (AckSource): a caller of the local API, by the uid and pid the
+//     kernel gives for its socket (package api, SO_PEERCRED) and the uid's
+//     user name, with the caller's note (CleanAckNote: plain text, at most
+//     MaxAckNote characters); or the acknowledgement button, held for its
+//     hold time. No hub command clears it: package hubcmd has none, and
+//     any other name is refused unknown_command and audited as every
+//     command is. An ack is refused (ErrRefused) while an alarm condition
+//     is still present, whoever asks. Ack hands the request to the
+//     recorder and waits at most as long as its context. The recorder
+//     clears the stored latch before the watchdog's, so a failing disk
+//     leaves the pod latched; if the caller gave up while the store was
+//     being written, the latch is written back and the watchdog is not
+//     acknowledged. The audited ack event carries the cleared abort's rule
+//     and detected_at, the source's kind, uid, pid, user and note, and the
+//     time of the acknowledgement (the event's ts, wall clock); the
+//     status's last_ack repeats the latest, found again after a start at
+//     the end of the audit log (readLastAck: its last lastAckScan entries,
+//     read once when the store opens).
 //   - The outputs: the gate is closed at start (cmd/podd applies the safe
 //     state before anything else) and the recorder opens it only when
 //     nothing holds it: no latched abort, the stored latch read, and

@@ -27,7 +27,7 @@ func TestAnAckDoesNotLoseAnAbortEventNotYetStored(t *testing.T) {
 		if st := r.pod.Status(); st.Safety.Latched == nil {
 			t.Fatalf("no abort latched: %+v", st)
 		}
-		_, ackErr := r.pod.Ack(context.Background())
+		_, ackErr := r.pod.Ack(context.Background(), techAck)
 		r.stop() // the pod restarts before the store takes events again
 		events.fail(nil)
 

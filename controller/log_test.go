@@ -67,7 +67,7 @@ func TestAnAckThatGivesUpLeavesThePodLatched(t *testing.T) {
 		until(start, 125*time.Second)
 		stderr.armed.Store(true)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_, err := r.pod.Ack(ctx)
+		_, err := r.pod.Ack(ctx, techAck)
 		cancel()
 		latched := r.pod.wd.Status().Latched
 		stderr.armed.Store(false)

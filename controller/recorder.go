@@ -24,6 +24,7 @@ const (
 // ackRequest is a local acknowledgement handed to the recorder.
 type ackRequest struct {
 	ctx   context.Context
+	src   AckSource
 	reply chan ackReply // buffered: the recorder never waits for the caller
 	// fate is decided once, by whoever gets there first: the recorder
 	// (ackCommitted, just before it acknowledges the watchdog) or the
@@ -183,6 +184,7 @@ func (p *Pod) syncStore() bool {
 	}
 	if !p.latch().known {
 		p.readLatch()
+		p.readLastAck()
 	}
 	ok := p.storeLatch()
 	for {
@@ -347,11 +349,19 @@ func (p *Pod) latch() latchState {
 	return p.latchSt
 }
 
-// Ack clears the latched abort on a local acknowledgement. It waits for the
-// recorder at most until ctx is done: a store that hangs makes it fail, and
-// the pod stays latched. A refusal wraps ErrRefused.
-func (p *Pod) Ack(ctx context.Context) (safety.Abort, error) {
-	req := ackRequest{ctx: ctx, reply: make(chan ackReply, 1), fate: new(atomic.Int32)}
+// Ack clears the latched abort on a local acknowledgement by src, and
+// returns the abort it cleared. The ack event and its audit entry carry the
+// abort's rule and detected_at, src and the time of the acknowledgement. It
+// waits for the recorder at most until ctx is done: a store that hangs
+// makes it fail, and the pod stays latched. A refusal wraps ErrRefused; a
+// src that is not valid (an unknown kind, an API caller without
+// credentials, a note CleanAckNote would change) is an error that changes
+// nothing.
+func (p *Pod) Ack(ctx context.Context, src AckSource) (safety.Abort, error) {
+	if err := src.check(); err != nil {
+		return safety.Abort{}, fmt.Errorf("controller: ack: %w", err)
+	}
+	req := ackRequest{ctx: ctx, src: src, reply: make(chan ackReply, 1), fate: new(atomic.Int32)}
 	if err := ctx.Err(); err != nil {
 		return safety.Abort{}, fmt.Errorf("controller: ack: %w", err)
 	}
@@ -411,9 +421,12 @@ func (p *Pod) ack(req ackRequest) ackReply {
 		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
 	}
 	now := time.Now()
+	p.mu.Lock()
+	p.lastAck = &LastAck{Rule: a.Rule, DetectedAt: a.At, At: now, AckSource: req.src}
+	p.mu.Unlock()
 	req.reply <- ackReply{a: a}
-	p.log.Info("abort acknowledged locally", "rule", a.Rule)
-	p.post(uplink.Event{Type: "ack", Fields: map[string]any{"rule": a.Rule, "detected_at": uplink.FormatTime(a.At), "by": "local"}, Audit: true}, now)
+	p.log.Info("abort acknowledged locally", "rule", a.Rule, "source", req.src.Kind, "user", req.src.User)
+	p.post(uplink.Event{Type: "ack", Fields: ackFields(a, req.src), Audit: true}, now)
 	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)
 	return ackReply{a: a}
 }

@@ -39,7 +39,7 @@ func TestTheLightDoesNotComeBackOnASensorThatStoppedAnswering(t *testing.T) {
 			return freezableOximeter{Oximeter: o, frozen: frozen, release: release}
 		}})
 		until(start, 125*time.Second)
-		if _, err := r.pod.Ack(context.Background()); err != nil {
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
 			t.Fatalf("Ack: %v", err)
 		}
 		for r.pod.wd.SafeFor() < 5500*time.Millisecond {

@@ -92,6 +92,10 @@ type SafetyStatus struct {
 	// SafeForS is how long every alarm condition has been absent, in
 	// seconds: the evidence the outputs wait for after a start.
 	SafeForS float64 `json:"safe_for_s"`
+	// LastAck is the latest acknowledgement: the abort it cleared, who and
+	// when; after a start, the latest the audit log records (within its
+	// last 2048 entries); absent when there is none.
+	LastAck *LastAck `json:"last_ack,omitempty"`
 }
 
 // Reasons the outputs are held in their safe state, as Outputs.Holds lists them.

@@ -37,6 +37,12 @@
 // why, and its times are not checked, so the caller must not rely on them.
 // It is never recorded in the replay cache.
 //
+// No command clears a latched abort: the commands are merge/start,
+// merge/end, merge/abort, identify and telemetry/interval, none of which
+// takes an argument that acknowledges, and any other name ("ack",
+// "latch/clear") is refused unknown_command. The latch is cleared only
+// locally (package controller, Pod.Ack).
+//
 // PeekName reads a command's name without verifying anything, so that a
 // merge/abort can be queued ahead of other commands before Verify; it is
 // never a reason to act.

@@ -36,8 +36,9 @@ type Hardware struct {
 	eeg     *EEGSignal
 	// ConsentLine and PanicLine are the sleeper's buttons, each to ground
 	// on a line with its pull-up: a scenario's press holds the line Low for
-	// PressHold.
-	ConsentLine, PanicLine *Line
+	// PressHold. AckLine is the acknowledgement button, wired the same
+	// way; a scenario's ack press holds it for HardwareOpts.AckPressHold.
+	ConsentLine, PanicLine, AckLine *Line
 
 	opts     HardwareOpts
 	scenario *scenario.Scenario
@@ -73,7 +74,15 @@ type HardwareOpts struct {
 	// SkinCircuit is the skin conductance divider; eda.DefaultDivider
 	// when zero.
 	SkinCircuit eda.Divider
+	// AckPressHold is how long a scenario's ack press holds the
+	// acknowledgement button down: longer than the pod's hold time, or the
+	// press acknowledges nothing; DefaultAckPressHold when zero.
+	AckPressHold time.Duration
 }
+
+// DefaultAckPressHold is HardwareOpts.AckPressHold when zero: a second
+// more than the pod's default hold time (controller.DefaultAckHold, 3 s).
+const DefaultAckPressHold = 4 * time.Second
 
 // SkinRippleUS and SkinRipplePeriod are a small fast fluctuation of the
 // simulated skin conductance on top of its minutes-long drift: real
@@ -110,6 +119,9 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	}
 	if o.SkinCircuit == (eda.Divider{}) {
 		o.SkinCircuit = eda.DefaultDivider
+	}
+	if o.AckPressHold <= 0 {
+		o.AckPressHold = DefaultAckPressHold
 	}
 	if err := o.SkinCircuit.Validate(); err != nil {
 		return nil, fmt.Errorf("sim.NewHardware: %w", err)
@@ -159,6 +171,7 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	}
 	h.ConsentLine = NewLine("SIM_CONSENT", 17)
 	h.PanicLine = NewLine("SIM_PANIC", 27)
+	h.AckLine = NewLine("SIM_ACK", 22)
 	h.held = map[*Line]time.Duration{}
 	h.Strip = NewAPA102(leds)
 	h.SPI = NewSPIPort("sim-spi", h.Strip)
@@ -327,8 +340,8 @@ func (h *Hardware) skinVolts(t time.Time) float64 {
 }
 
 // apply sets the faults and occupancy of now, releases the buttons whose
-// press has lasted PressHold, and presses those of the presses in
-// (prev, now].
+// press has lasted its hold (PressHold; AckPressHold for the
+// acknowledgement button), and presses those of the presses in (prev, now].
 func (h *Hardware) apply(prev, now time.Duration) {
 	h.setFaults(now)
 	for l, until := range h.held {
@@ -338,12 +351,15 @@ func (h *Hardware) apply(prev, now time.Duration) {
 		}
 	}
 	for _, p := range h.scenario.PressesBetween(prev, now) {
-		l := h.ConsentLine
-		if p == scenario.PressPanic {
+		l, hold := h.ConsentLine, PressHold
+		switch p {
+		case scenario.PressPanic:
 			l = h.PanicLine
+		case scenario.PressAck:
+			l, hold = h.AckLine, h.opts.AckPressHold
 		}
-		h.log.Info("simulated press", "button", p, "at", now)
+		h.log.Info("simulated press", "button", p, "at", now, "hold", hold)
 		l.Set(gpio.Low)
-		h.held[l] = now + PressHold
+		h.held[l] = now + hold
 	}
 }

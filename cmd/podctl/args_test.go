@@ -33,7 +33,7 @@ func (p *consentPod) Calls() []string {
 }
 
 func (p *consentPod) Status() api.Status { return api.Status{} }
-func (p *consentPod) Ack(context.Context) (safety.Abort, error) {
+func (p *consentPod) Ack(context.Context, controller.AckSource) (safety.Abort, error) {
 	return safety.Abort{}, errors.New("unused")
 }
 func (p *consentPod) GrantConsent(source string, d time.Duration) (controller.Consent, error) {

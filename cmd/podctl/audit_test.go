@@ -46,7 +46,7 @@ type auditPod struct {
 }
 
 func (p auditPod) Status() api.Status { return api.Status{} }
-func (p auditPod) Ack(context.Context) (safety.Abort, error) {
+func (p auditPod) Ack(context.Context, controller.AckSource) (safety.Abort, error) {
 	return safety.Abort{}, errors.New("unused")
 }
 func (p auditPod) GrantConsent(string, time.Duration) (controller.Consent, error) {

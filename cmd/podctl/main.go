@@ -2,7 +2,7 @@
 // API on its Unix socket.
 //
 //	podctl status            show the pod's state, safety, vitals and uplink
-//	podctl ack               clear a latched abort (refused while still unsafe)
+//	podctl ack [--note TEXT] clear a latched abort (refused while still unsafe)
 //	podctl consent grant|withdraw
 //	podctl audit verify      check the hash chain of the pod's audit log
 //
@@ -86,17 +86,22 @@ func newRoot(out io.Writer) *cobra.Command {
 			func(ctx context.Context, c *api.Client) (any, error) { return c.Status(ctx) },
 			func(v any) string { return formatStatus(v.(api.Status)) }),
 	})
-	root.AddCommand(&cobra.Command{
+	var note string
+	ack := &cobra.Command{
 		Use:   "ack",
 		Short: "Acknowledge and clear a latched abort",
-		Args:  cobra.NoArgs,
+		Long: `Acknowledge and clear a latched abort. The pod refuses while an alarm
+condition is still present. It records who asked from the socket (your
+uid, pid and user name), never from the request; --note adds your words
+beside it (at most 200 characters of plain text; line breaks become
+spaces).`,
+		Args: cobra.NoArgs,
 		RunE: request(
-			func(ctx context.Context, c *api.Client) (any, error) { return c.Ack(ctx) },
-			func(v any) string {
-				a := v.(api.AckReply).Cleared
-				return fmt.Sprintf("cleared abort %s (%s)\n", a.Rule, a.Detail)
-			}),
-	})
+			func(ctx context.Context, c *api.Client) (any, error) { return c.Ack(ctx, note) },
+			func(v any) string { return formatAck(v.(api.AckReply)) }),
+	}
+	ack.Flags().StringVar(&note, "note", "", "a note recorded beside the acknowledgement (plain text, at most 200 characters)")
+	root.AddCommand(ack)
 	consent := &cobra.Command{
 		Use:   "consent",
 		Short: "Grant or withdraw the sleeper's consent to join merges",
@@ -183,6 +188,40 @@ running, its store not open).`,
 	return audit
 }
 
+// formatAck is ack's reply: the abort cleared and who it was recorded as.
+func formatAck(r api.AckReply) string {
+	a := r.Cleared
+	if a == nil {
+		return "cleared\n"
+	}
+	s := fmt.Sprintf("cleared abort %s (%s)\n", a.Rule, a.Detail)
+	if r.By != nil {
+		s += fmt.Sprintf("recorded as by %s\n", formatAckSource(*r.By))
+	}
+	return s
+}
+
+// formatAckSource says who acknowledged: "api, user tech (uid 1000, pid
+// 4242): note", "button".
+func formatAckSource(s controller.AckSource) string {
+	b := s.Kind
+	if s.UID != nil {
+		who := fmt.Sprintf("uid %d", *s.UID)
+		if s.PID != nil {
+			who += fmt.Sprintf(", pid %d", *s.PID)
+		}
+		if s.User != "" {
+			b += ", user " + s.User + " (" + who + ")"
+		} else {
+			b += " (" + who + ")"
+		}
+	}
+	if s.Note != "" {
+		b += fmt.Sprintf(": %q", s.Note)
+	}
+	return b
+}
+
 // formatAudit is audit verify's line: "audit log intact: entries 1-57 (0
 // pruned)", or where the chain breaks first and why.
 func formatAudit(r api.AuditReply) string {
@@ -236,6 +275,9 @@ func formatStatus(st api.Status) string {
 		case "unknown":
 			b.WriteString("           the store has not been read yet\n")
 		}
+	}
+	if l := st.Safety.LastAck; l != nil {
+		fmt.Fprintf(&b, "last ack   %s (detected %s) cleared %s by %s\n", l.Rule, l.DetectedAt.UTC().Format(time.RFC3339), l.At.UTC().Format(time.RFC3339), formatAckSource(l.AckSource))
 	}
 	b.WriteString(formatOutputs(st.Outputs))
 	fmt.Fprintf(&b, "heart rate %s\n", orUnknown(st.Vitals.HeartRateBPM, "%.0f bpm"))

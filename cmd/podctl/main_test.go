@@ -17,7 +17,8 @@ func TestFormatStatus(t *testing.T) {
 	at := time.Date(2026, 11, 26, 3, 12, 0, 0, time.UTC)
 	st := api.Status{
 		Pod: "sim-pod-1", Boot: "b1", Version: "v0.1.0", State: "aborted", Since: at, Simulated: true, ClockSynced: true,
-		Safety:  api.SafetyStatus{Level: "abort", Latch: "unsaved", Armed: []string{"heart_rate_high", "heart_rate_low", "spo2_low", "vitals_stale"}, Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42}},
+		Safety: api.SafetyStatus{Level: "abort", Latch: "unsaved", Armed: []string{"heart_rate_high", "heart_rate_low", "spo2_low", "vitals_stale"}, Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42},
+			LastAck: &controller.LastAck{Rule: "spo2_low", DetectedAt: at.Add(-time.Hour), At: at.Add(-50 * time.Minute), AckSource: controller.AckSource{Kind: "api", UID: new(uint32(1000)), PID: new(int32(4242)), User: "tech", Note: "refixed the sensor"}}},
 		Outputs: api.Outputs{Safe: true, Holds: []string{"latched", "settling"}},
 		Vitals:  api.Vitals{HeartRateBPM: &hr, Contact: "skin"},
 		Sensors: []api.SensorStatus{
@@ -40,6 +41,7 @@ safety     abort
 latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)
            at 2026-11-26T03:12:00Z, safe state in 0.42 ms
            NOT STORED YET: the store refuses writes; retried every second
+last ack   spo2_low (detected 2026-11-26T02:12:00Z) cleared 2026-11-26T02:22:00Z by api, user tech (uid 1000, pid 4242): "refixed the sensor"
 outputs    safe (dark): an abort is latched (podctl ack once the vitals are back in range); waiting for 10 s of vitals within every limit
 heart rate 151 bpm
 SpO2       unknown

@@ -333,14 +333,29 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 	var out string
 	mqtttest.WaitFor(t, 12*time.Second, "podctl ack to succeed", func() bool {
 		var code int
-		out, code = b.podctl("ack")
+		out, code = b.podctl("ack", "--note", "sleeper checked")
 		if code != 0 && code != 3 {
 			t.Fatalf("podctl ack: exit %d: %s", code, out)
 		}
 		return code == 0
 	})
-	if !strings.Contains(out, "cleared abort heart_rate_high") {
+	if !strings.Contains(out, "cleared abort heart_rate_high") || !strings.Contains(out, fmt.Sprintf("uid %d, pid ", os.Getuid())) || !strings.HasSuffix(out, `: "sleeper checked"`+"\n") {
 		t.Fatalf("podctl ack said %q", out)
+	}
+	// The hub hears who cleared it: podctl's uid, from the socket.
+	mqtttest.WaitFor(t, 10*time.Second, "the ack event", func() bool {
+		_, ok := find(received(t, sub, b.podID), "events", func(e map[string]any) bool { return e["type"] == "ack" })
+		return ok
+	})
+	ackEv, _ := find(received(t, sub, b.podID), "events", func(e map[string]any) bool { return e["type"] == "ack" })
+	if ackEv["rule"] != "heart_rate_high" || ackEv["source"] != "api" || ackEv["uid"] != float64(os.Getuid()) || ackEv["note"] != "sleeper checked" || ackEv["detected_at"] != abort["detected_at"] {
+		t.Fatalf("ack event = %v; want heart_rate_high detected at %v, by uid %d, with the note", ackEv, abort["detected_at"], os.Getuid())
+	}
+	if pid, ok := ackEv["pid"].(float64); !ok || pid <= 0 {
+		t.Fatalf("ack event pid = %v", ackEv["pid"])
+	}
+	if text, _ := b.podctl("status"); !strings.Contains(text, "last ack   heart_rate_high (detected ") || !strings.Contains(text, " by api, ") {
+		t.Fatalf("podctl status after the ack does not say who cleared it:\n%s", text)
 	}
 	st = b.status()
 	if st.State != "idle" || st.Safety.Latched != nil || !st.Sim.StripDark || strings.Join(st.Outputs.Holds, ",") != "settling" {

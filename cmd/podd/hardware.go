@@ -30,8 +30,9 @@ type hardware struct {
 	simulated    bool
 	spi          spi.Port
 	openOximeter func() (controller.Oximeter, error)
-	// consentButton and panicButton are nil when not configured.
-	consentButton, panicButton controller.Button
+	// consentButton, panicButton and ackButton are nil when not
+	// configured.
+	consentButton, panicButton, ackButton controller.Button
 	// sensors are the biometric sensors besides the oximeter.
 	sensors   []sensing.Sensor
 	services  []controller.Part
@@ -62,6 +63,8 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		SkinAddr:    uint16(cfg.Sensors.ADS1115.Address),
 		ThermoAddr:  uint16(cfg.Sensors.TMP117.Address),
 		SkinCircuit: eda.Divider{SupplyV: cfg.Sensors.ADS1115.SupplyV, RefOhms: cfg.Sensors.ADS1115.RefOhms},
+		// A scenario's ack press holds the button a second past the hold.
+		AckPressHold: cfg.Hardware.AckHold + time.Second,
 	})
 	if err != nil {
 		return nil, err
@@ -85,9 +88,16 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 	if err != nil {
 		return nil, err
 	}
+	ackOpts := button.DefaultOpts
+	ackOpts.Hold = cfg.Hardware.AckHold
+	ackB, err := button.New(hw.AckLine, &ackOpts)
+	if err != nil {
+		return nil, err
+	}
 	return &hardware{
 		consentButton: consent,
 		panicButton:   panicB,
+		ackButton:     ackB,
 		simulated:     true,
 		spi:           hw.SPI,
 		sensors:       sensors,
@@ -174,17 +184,21 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 	if !opts.ActiveLow {
 		opts.Pull = gpio.PullDown
 	}
-	pins, err := buttonLines(cfg.Hardware.ConsentButton, cfg.Hardware.PanicButton)
+	names := [numButtons]string{cfg.Hardware.ConsentButton, cfg.Hardware.PanicButton, cfg.Hardware.AckButton}
+	pins, err := buttonLines(names)
 	if err != nil {
 		hw.close()
 		return nil, err
 	}
-	names := [2]string{cfg.Hardware.ConsentButton, cfg.Hardware.PanicButton}
-	for i, dst := range []*controller.Button{&hw.consentButton, &hw.panicButton} {
+	for i, dst := range []*controller.Button{&hw.consentButton, &hw.panicButton, &hw.ackButton} {
 		if pins[i] == nil {
 			continue
 		}
-		d, err := button.New(pins[i], &opts)
+		o := opts
+		if i == buttonAck {
+			o.Hold = cfg.Hardware.AckHold
+		}
+		d, err := button.New(pins[i], &o)
 		if err != nil {
 			hw.close()
 			return nil, fmt.Errorf("%s %q: %w", buttonKeys[i], names[i], err)
@@ -205,15 +219,24 @@ func realPin(p gpio.PinIO) gpio.PinIO {
 	}
 }
 
-var buttonKeys = [2]string{"hardware.consent_button", "hardware.panic_button"}
+// The buttons, in the order of buttonKeys.
+const (
+	buttonConsent = iota
+	buttonPanic
+	buttonAck
+	numButtons
+)
 
-// buttonLines resolves the buttons' lines by their gpioreg names (nil for
-// a name left empty), and refuses a name that resolves to nothing and two
-// names of one line (a number and a header-pin alias, say): one press would
-// be both a panic and a grant of consent.
-func buttonLines(consent, panicName string) ([2]gpio.PinIO, error) {
-	var pins [2]gpio.PinIO
-	for i, name := range []string{consent, panicName} {
+var buttonKeys = [numButtons]string{"hardware.consent_button", "hardware.panic_button", "hardware.ack_button"}
+
+// buttonLines resolves the buttons' lines (names, in the order of
+// buttonKeys) by their gpioreg names (nil for a name left empty), and
+// refuses a name that resolves to nothing and two names of one line (a
+// number and a header-pin alias, say): one press would be both a panic and
+// a grant of consent, or an acknowledgement.
+func buttonLines(names [numButtons]string) ([numButtons]gpio.PinIO, error) {
+	var pins [numButtons]gpio.PinIO
+	for i, name := range names {
 		if name == "" {
 			continue
 		}
@@ -221,10 +244,15 @@ func buttonLines(consent, panicName string) ([2]gpio.PinIO, error) {
 			return pins, fmt.Errorf("%s %q: no such GPIO line", buttonKeys[i], name)
 		}
 	}
-	if pins[0] != nil && pins[1] != nil {
-		a, b := realPin(pins[0]), realPin(pins[1])
-		if a == b || a.Name() == b.Name() {
-			return pins, fmt.Errorf("%s %q and %s %q are one line (%s): each button needs its own", buttonKeys[0], consent, buttonKeys[1], panicName, a.Name())
+	for i := range pins {
+		for j := i + 1; j < len(pins); j++ {
+			if pins[i] == nil || pins[j] == nil {
+				continue
+			}
+			a, b := realPin(pins[i]), realPin(pins[j])
+			if a == b || a.Name() == b.Name() {
+				return pins, fmt.Errorf("%s %q and %s %q are one line (%s): each button needs its own", buttonKeys[i], names[i], buttonKeys[j], names[j], a.Name())
+			}
 		}
 	}
 	return pins, nil

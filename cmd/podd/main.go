@@ -234,6 +234,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		Sensors:          hw.sensors,
 		ConsentButton:    hw.consentButton,
 		PanicButton:      hw.panicButton,
+		AckButton:        hw.ackButton,
 		Strip:            strip,
 		Gate:             gate,
 		Store:            slot,

@@ -37,16 +37,19 @@ const (
 	FaultSaturate = "saturate"
 )
 
-// The buttons a press step can press.
+// The buttons a press step can press: the sleeper's consent and panic
+// buttons, and the pod's acknowledgement button (held long enough to
+// acknowledge, see sim.HardwareOpts.AckPressHold).
 const (
 	PressConsent = "consent"
 	PressPanic   = "panic"
+	PressAck     = "ack"
 )
 
 var (
 	devices    = []string{DeviceMAX30102, DeviceAPA102, DeviceADS1299, DeviceADS1115, DeviceTMP117}
 	faultKinds = []string{FaultNACK, FaultStuck, FaultDisconnect, FaultLeadOff, FaultSaturate}
-	pressKinds = []string{PressConsent, PressPanic}
+	pressKinds = []string{PressConsent, PressPanic, PressAck}
 	// deviceFaults lists, per device, the fault kinds that apply to it.
 	deviceFaults = map[string][]string{
 		DeviceMAX30102: {FaultNACK, FaultStuck, FaultDisconnect, FaultSaturate},

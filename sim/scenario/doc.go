@@ -23,7 +23,7 @@
 //	  - {at: 22m, event: {kind: blink, for: 300ms}}
 //	  - {at: 23m, event: {kind: movement, for: 4s}}
 //	  - {at: 23m, event: {kind: scr, amplitude_us: 0.4}}
-//	  - {at: 30m, press: consent}
+//	  - {at: 30m, press: consent}                     # consent, panic or ack
 //	  - {at: 40m, occupied: false}
 //	playback:                                         # optional
 //	  - {device: max30102, file: recordings/ppg.csv, rate_hz: 100, loop: true}

@@ -450,7 +450,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			"press unknown", step("{at: 1s, press: snooze}"),
-			[]string{`timeline[0].press: "snooze" is not a press (one of consent, panic) (line 3)`},
+			[]string{`timeline[0].press: "snooze" is not a press (one of consent, panic, ack) (line 3)`},
 		},
 		{
 			"a block-style step reports the key's own line", base + "timeline:\n  - at: 1s\n    set:\n      spo2_pct: 130\n",
@@ -712,7 +712,7 @@ func TestKindListsAreCopies(t *testing.T) {
 		{"Stages", Stages, []string{"awake", "n2", "n3"}},
 		{"PlaybackDevices", PlaybackDevices, []string{"max30102", "ads1299", "ads1115", "tmp117"}},
 		{"PlaybackColumns(max30102)", func() []string { return PlaybackColumns("max30102") }, []string{"ir", "red"}},
-		{"PressKinds", PressKinds, []string{"consent", "panic"}},
+		{"PressKinds", PressKinds, []string{"consent", "panic", "ack"}},
 	}
 	for _, l := range lists {
 		got := l.get()
