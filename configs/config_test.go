@@ -331,7 +331,7 @@ func TestNullMeansTheDefault(t *testing.T) {
 }
 
 func TestSafetyBoundsCannotBeLoosened(t *testing.T) {
-	const want = "safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..150 bpm"
+	const want = "safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..160 bpm"
 	_, err := Parse([]byte(minimal+"safety:\n  heart_rate_high_bpm: 200\n"), nil)
 	if err == nil || err.Error() != want {
 		t.Errorf("in the file: Parse = %v; want %q", err, want)
@@ -369,7 +369,7 @@ uplink: {broker: "ws://hub:8883", embedded_listen: "localhost"}
 storage: {path: /x.db}
 api: {socket: /run/podd/` + strings.Repeat("s", 100) + `}
 telemetry: {interval: 5ms}
-safety: {heart_rate_low_bpm: 20, spo2_delay: 30s}
+safety: {heart_rate_low_bpm: 20, spo2_delay: 31s}
 log: {level: verbose}
 `,
 			want: []string{
@@ -382,8 +382,8 @@ log: {level: verbose}
 				`api.socket: "/run/podd/` + strings.Repeat("s", 100) + `" is longer than the 107 bytes a Unix socket path may have`,
 				`sim.scenario: "" is required when hardware.mode is sim: the path of a scenario YAML`,
 				`telemetry.interval: "5ms" is outside 100ms..60s`,
-				`safety.heart_rate_low_bpm: 20 bpm is outside the hard bounds 30..60 bpm`,
-				`safety.spo2_delay: 30 s is outside the hard bounds 1..15 s`,
+				`safety.heart_rate_low_bpm: 20 bpm is outside the hard bounds 35..60 bpm`,
+				`safety.spo2_delay: 31 s is outside the hard bounds 1..30 s`,
 				`log.level: "verbose" is not one of debug, info, warn, error`,
 			},
 		},
@@ -562,8 +562,8 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 			"9000000000GiB":           `"9000000000GiB" ` + outsideSize,
 			"99999999999999999999KiB": `"99999999999999999999KiB" ` + outsideSize,
 		}},
-		{"safety.heart_rate_high_bpm", number("bpm is outside the hard bounds 90..150 bpm")},
-		{"safety.heart_rate_low_bpm", number("bpm is outside the hard bounds 30..60 bpm")},
+		{"safety.heart_rate_high_bpm", number("bpm is outside the hard bounds 90..160 bpm")},
+		{"safety.heart_rate_low_bpm", number("bpm is outside the hard bounds 35..60 bpm")},
 		{"safety.spo2_low_pct", number("% is outside the hard bounds 85..95 %")},
 		{"safety.spo2_critical_pct", number("% is outside the hard bounds 80..88 %")},
 		{"telemetry.interval", durationLines},
@@ -686,18 +686,18 @@ func TestAProblemBetweenKeysIsLeftOutWhenOneOfThemHasItsOwn(t *testing.T) {
 		{
 			name: "high below its bounds and below low",
 			yaml: minimal + "safety: {heart_rate_high_bpm: 50, heart_rate_low_bpm: 55}\n",
-			want: "safety.heart_rate_high_bpm: 50 bpm is outside the hard bounds 90..150 bpm",
+			want: "safety.heart_rate_high_bpm: 50 bpm is outside the hard bounds 90..160 bpm",
 		},
 		{
 			name: "low above its bounds and above high",
 			yaml: minimal + "safety: {heart_rate_high_bpm: 130, heart_rate_low_bpm: 140}\n",
-			want: "safety.heart_rate_low_bpm: 140 bpm is outside the hard bounds 30..60 bpm",
+			want: "safety.heart_rate_low_bpm: 140 bpm is outside the hard bounds 35..60 bpm",
 		},
 		{
 			name: "both outside their bounds",
 			yaml: minimal + "safety: {heart_rate_high_bpm: 20, heart_rate_low_bpm: 200}\n",
-			want: "safety.heart_rate_high_bpm: 20 bpm is outside the hard bounds 90..150 bpm\n" +
-				"safety.heart_rate_low_bpm: 200 bpm is outside the hard bounds 30..60 bpm",
+			want: "safety.heart_rate_high_bpm: 20 bpm is outside the hard bounds 90..160 bpm\n" +
+				"safety.heart_rate_low_bpm: 200 bpm is outside the hard bounds 35..60 bpm",
 		},
 		{
 			name:    "high unreadable in the environment",

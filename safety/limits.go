@@ -59,11 +59,11 @@ type bound struct {
 func (l Limits) bounds() []bound {
 	sec := func(d time.Duration) float64 { return d.Seconds() }
 	return []bound{
-		{"safety.heart_rate_high_bpm", l.HeartRateHighBPM, 90, 150, "bpm"},
-		{"safety.heart_rate_low_bpm", l.HeartRateLowBPM, 30, 60, "bpm"},
-		{"safety.heart_rate_delay", sec(l.HeartRateDelay), 1, 15, "s"},
+		{"safety.heart_rate_high_bpm", l.HeartRateHighBPM, 90, 160, "bpm"},
+		{"safety.heart_rate_low_bpm", l.HeartRateLowBPM, 35, 60, "bpm"},
+		{"safety.heart_rate_delay", sec(l.HeartRateDelay), 1, 30, "s"},
 		{"safety.spo2_low_pct", l.SpO2LowPct, 85, 95, "%"},
-		{"safety.spo2_delay", sec(l.SpO2Delay), 1, 15, "s"},
+		{"safety.spo2_delay", sec(l.SpO2Delay), 1, 30, "s"},
 		{"safety.spo2_critical_pct", l.SpO2CriticalPct, 80, 88, "%"},
 		{"safety.spo2_critical_delay", sec(l.SpO2CriticalDelay), 1, 5, "s"},
 		{"safety.stale_after", sec(l.StaleAfter), 1, 10, "s"},

@@ -635,8 +635,8 @@ func TestLimitsRejectLooseningPastHardBounds(t *testing.T) {
 	l.SpO2Delay = time.Minute
 	err := l.Validate()
 	want := []string{
-		"safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..150 bpm",
-		"safety.spo2_delay: 60 s is outside the hard bounds 1..15 s",
+		"safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..160 bpm",
+		"safety.spo2_delay: 60 s is outside the hard bounds 1..30 s",
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Fatalf("Validate() = %v, want\n%s", err, strings.Join(want, "\n"))
