@@ -94,6 +94,10 @@ type Config struct {
 	// default DefaultSettleTime.
 	SettleTime time.Duration
 	Limits     safety.Limits
+	// TempCoreOffsetC is the core temperature less the thermometer's
+	// reading at its site, °C (sensors.tmp117.core_offset_c): the
+	// temperature rules judge the reading plus it.
+	TempCoreOffsetC float64
 	// Session tunes the merge sessions.
 	Session SessionConfig
 	// HubKeys are the keys the hub signs its commands with; nil: none, and
@@ -189,6 +193,7 @@ type Pod struct {
 	sess        session
 	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
+	body        bodyVitals  // the other sensors' latest estimates
 
 	abortPath       commandPath   // owned by the command loop
 	cmdPath         commandPath   // owned by the command worker
@@ -248,17 +253,21 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		since:   time.Now(),
 		jitter:  rand.Float64,
 	}
-	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort})
+	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort, CoreOffsetC: cfg.TempCoreOffsetC})
 	if err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}
 	p.wd = wd
+	p.body.p = p
 	p.oximeter = newOximeter(p)
 	if p.oxiLoop, err = sensing.New(p.oximeter.sensor(cfg), nil); err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}
 	watched := make([]safety.SensorWatch, 0, len(parts.Sensors))
 	for _, s := range parts.Sensors {
+		if s.SetEstimates != nil {
+			s.SetEstimates(&p.body)
+		}
 		l, err := sensing.New(s, p.sensorChanged)
 		if err != nil {
 			return nil, fmt.Errorf("controller.New: %w", err)

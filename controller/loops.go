@@ -134,6 +134,7 @@ func (p *Pod) telemetry() uplink.Telemetry {
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 
 // Notifier sends one sd_notify message (go-systemd's daemon.SdNotify).
 type Notifier func(state string) (bool, error)

@@ -56,13 +56,20 @@ type harness struct {
 
 func newHarness(t *testing.T, l Limits) *harness {
 	t.Helper()
+	return newHarnessWith(t, l, Options{})
+}
+
+// newHarnessWith is newHarness with opts (OnAbort is the harness's).
+func newHarnessWith(t *testing.T, l Limits, opts Options) *harness {
+	t.Helper()
 	h := &harness{t: t, stopped: make(chan struct{})}
 	h.act = &fakeActuators{reports: &h.aborts}
-	w, err := New(l, h.act, Options{OnAbort: func(a Abort) {
+	opts.OnAbort = func(a Abort) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.aborts = append(h.aborts, a)
-	}})
+	}
+	w, err := New(l, h.act, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +204,12 @@ func TestStaleVitalsAbortAfterStartupGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := DefaultLimits()
 		h := newHarness(t, l)
-		time.Sleep(l.StartupGrace + l.StaleAfter)
-		synctest.Wait()
+		// The sensor loop feeds what it has, nothing valid.
+		h.feedFor(noAnswer(), l.StartupGrace+l.StaleAfter)
 		if got := h.Aborts(); len(got) != 0 {
 			t.Fatalf("aborted within grace + stale_after: %+v", got)
 		}
+		h.w.Feed(noAnswer())
 		time.Sleep(200 * time.Millisecond)
 		synctest.Wait()
 		got := h.Aborts()
