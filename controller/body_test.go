@@ -40,16 +40,21 @@ func TestTheBaselineHasEveryVitalAndArmsTheMergeRules(t *testing.T) {
 				t.Fatalf("armed %v, want %s", st.Armed, rule)
 			}
 		}
-		if st.Stability < 0.9 || st.Level != safety.LevelOK || len(r.up.Events("abort")) != 0 {
+		if st.Stability == nil || *st.Stability < 0.9 || st.Level != safety.LevelOK || len(r.up.Events("abort")) != 0 {
 			t.Fatalf("status %+v, aborts %v: want a calm sleeper near the baseline", st, r.up.Events("abort"))
+		}
+		// Telemetry carries the index during the merge.
+		tel := r.up.telemetrySnapshot()
+		if last := tel[len(tel)-1]; last.Stability == nil || *last.Stability < 0.9 || *last.Stability > 1 {
+			t.Fatalf("telemetry's stability %v, want the index", last.Stability)
 		}
 	})
 }
 
 // A fever through the simulated thermometer (36.6 to 39 °C over 3 min,
-// slower than the estimator's 1 °C a minute) aborts the idle pod with
-// temperature_high 60 s after the core passed 38.5 °C, with the values it
-// judged.
+// slower than the estimator's 1 °C a minute) warns as the core passes
+// 38.5 °C and aborts the idle pod with temperature_high 60 s later, with
+// the values it judged.
 func TestAFeverAbortsWithItsValues(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
@@ -60,6 +65,15 @@ func TestAFeverAbortsWithItsValues(t *testing.T) {
 		until(start, 4*time.Minute+15*time.Second)
 		if a := r.up.Events("abort"); len(a) != 0 {
 			t.Fatalf("aborted within the delay: %+v", a)
+		}
+		// The delay's start was a warning, once.
+		w := r.up.Events("warning")
+		if len(w) != 1 || w[0].Fields["rule"] != safety.RuleTempHigh || w[0].Fields["priority"] != safety.PriorityMedium ||
+			w[0].Fields["limit"] != 38.5 || w[0].Fields["delay_s"] != 60.0 {
+			t.Fatalf("warnings %+v, want one of temperature_high", w)
+		}
+		if v, _ := w[0].Fields["values"].(map[string]float64); v["body_temp_c"] <= 38.5 {
+			t.Fatalf("warning values %v", w[0].Fields["values"])
 		}
 		until(start, 4*time.Minute+45*time.Second)
 		a := r.up.Events("abort")

@@ -253,7 +253,7 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		since:   time.Now(),
 		jitter:  rand.Float64,
 	}
-	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort, CoreOffsetC: cfg.TempCoreOffsetC})
+	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort, OnWarning: p.onWarning, CoreOffsetC: cfg.TempCoreOffsetC})
 	if err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}

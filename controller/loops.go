@@ -114,6 +114,9 @@ func (p *Pod) telemetry() uplink.Telemetry {
 	state, _ := p.State()
 	ws := p.wd.Status()
 	t := uplink.Telemetry{State: state, Safety: ws.Level}
+	if ws.Stability != nil {
+		t.Stability = ptr(round3(*ws.Stability))
+	}
 	if id := p.sessionID(); id != "" {
 		t.Session = &id
 	}

@@ -365,7 +365,7 @@ func TestStabilityLowAtItsBoundaries(t *testing.T) {
 			h := newMergeHarness(t, DefaultLimits())
 			h.feedBodyFor(under, 9500*time.Millisecond)
 			wantNoAbort(t, h, "0.294 for 9.5 s")
-			if st := h.w.Status(); st.Stability >= 0.3 || st.Level != LevelWarn {
+			if st := h.w.Status(); st.Stability == nil || *st.Stability >= 0.3 || st.Level != LevelWarn {
 				t.Fatalf("status %+v, want the index below 0.3 and warn", st)
 			}
 			h.feedBodyFor(under, time.Second)

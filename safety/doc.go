@@ -74,7 +74,10 @@
 //
 // Every delayed rule has an IEC 60601-1-8 priority (Priority): high for
 // an immediate danger, medium for the slower ones; the rule table shows
-// it. Only valid readings judged fresh (fed within StaleAfter) start or
+// it. When a delayed rule's delay starts, the watchdog calls OnWarning
+// (after releasing its lock, never for an evaluation that trips), once
+// per episode: the condition must clear past its deadband before the rule
+// warns again. The controller posts it as a "warning" event. Only valid readings judged fresh (fed within StaleAfter) start or
 // clear a condition of the thermometer, skin conductance and EEG rules;
 // an estimate that stops coming is sensor_stale's.
 //

@@ -53,52 +53,78 @@ func (w *Watchdog) riseReferenceLocked(now time.Time) float64 {
 	return ref
 }
 
+// Warning is the start of a rule's alarm delay: its condition began, and
+// the rule aborts if it lasts Delay (an IEC 60601-1-8 alarm condition
+// whose signal is delayed). A dreamscape may calm down on it.
+type Warning struct {
+	Rule     string
+	Priority string // PriorityHigh or PriorityMedium
+	// Name and Value are the value judged (as in Abort.Values), Limit the
+	// threshold it crossed, in its unit.
+	Name  string
+	Value float64
+	Limit float64
+	// Delay is the rule's alarm delay.
+	Delay time.Duration
+	// At is the wall-clock time the condition was seen (Options.Clock).
+	At time.Time
+}
+
+// warningLocked is delayed rule d's warning. w.mu must be held.
+func (w *Watchdog) warningLocked(d delayed, now, at time.Time) Warning {
+	name, value, _, limit := w.valueLocked(d, now)
+	return Warning{Rule: delayedNames[d], Priority: Priority(delayedNames[d]), Name: name, Value: round3(value), Limit: limit, Delay: w.delay(d), At: at}
+}
+
+// valueLocked is the value delayed rule d judges, its name, the direction
+// of its crossing and the threshold. w.mu must be held.
+func (w *Watchdog) valueLocked(d delayed, now time.Time) (name string, value float64, dir string, limit float64) {
+	l, r := w.limits, w.latest
+	switch d {
+	case dHeartRateHigh:
+		return "heart_rate_bpm", r.HeartRateBPM, "above", l.HeartRateHighBPM
+	case dHeartRateLow:
+		return "heart_rate_bpm", r.HeartRateBPM, "below", l.HeartRateLowBPM
+	case dSpO2Low:
+		return "spo2_pct", r.SpO2Pct, "below", l.SpO2LowPct
+	case dSpO2Critical:
+		return "spo2_pct", r.SpO2Pct, "below", l.SpO2CriticalPct
+	case dHeartRateRise:
+		return "heart_rate_bpm", r.HeartRateBPM, "above", w.riseReferenceLocked(now) + l.HeartRateRiseBPM
+	case dTempLow:
+		return "body_temp_c", w.temp.Celsius + w.coreOffset, "below", l.TemperatureLowC
+	case dTempHigh:
+		return "body_temp_c", w.temp.Celsius + w.coreOffset, "above", l.TemperatureHighC
+	case dStress:
+		return "scr_per_min", float64(w.skin.SCRPerMinute), "at or above", l.StressSCRPerMin
+	case dEEGArousal:
+		return "beta_alpha_ratio_to_baseline", w.eeg.BetaAlpha / w.baseline.BetaAlpha, "above", l.EEGArousalRatio
+	}
+	return "stability", w.stability, "below", l.StabilityMin
+}
+
 // abortFor is the abort of delayed rule d, whose condition has lasted for,
 // with the values it judged. w.mu must be held.
 func (w *Watchdog) abortFor(d delayed, lasted time.Duration, now time.Time) Abort {
-	l, r := w.limits, w.latest
-	a := Abort{Rule: delayedNames[d], Values: map[string]float64{}}
-	detail := func(name string, value float64, dir string, limit float64) {
-		a.Detail = fmt.Sprintf("%s %.1f %s %g for %.1f s (delay %.1f s)", name, value, dir, limit, lasted.Seconds(), w.delay(d).Seconds())
-		a.Values[name] = round3(value)
-		a.Limit = limit
-	}
+	name, value, dir, limit := w.valueLocked(d, now)
+	a := Abort{Rule: delayedNames[d], Values: map[string]float64{name: round3(value)}, Limit: limit,
+		Detail: fmt.Sprintf("%s %.1f %s %g for %.1f s (delay %.1f s)", name, value, dir, limit, lasted.Seconds(), w.delay(d).Seconds())}
 	switch d {
-	case dHeartRateHigh:
-		detail("heart_rate_bpm", r.HeartRateBPM, "above", l.HeartRateHighBPM)
-	case dHeartRateLow:
-		detail("heart_rate_bpm", r.HeartRateBPM, "below", l.HeartRateLowBPM)
-	case dSpO2Low:
-		detail("spo2_pct", r.SpO2Pct, "below", l.SpO2LowPct)
-	case dSpO2Critical:
-		detail("spo2_pct", r.SpO2Pct, "below", l.SpO2CriticalPct)
 	case dHeartRateRise:
-		ref := w.riseReferenceLocked(now)
-		detail("heart_rate_bpm", r.HeartRateBPM, "above", ref+l.HeartRateRiseBPM)
 		a.Values["baseline_heart_rate_bpm"] = round3(w.baseline.HeartRateBPM)
 		if lo, ok := w.hrWindow.lowest(int64(now.Sub(w.base) / time.Second)); ok {
 			a.Values["lowest_heart_rate_bpm"] = round3(lo)
 		}
 	case dTempLow, dTempHigh:
-		core := w.temp.Celsius + w.coreOffset
-		if d == dTempLow {
-			detail("body_temp_c", core, "below", l.TemperatureLowC)
-		} else {
-			detail("body_temp_c", core, "above", l.TemperatureHighC)
-		}
 		a.Values["sensor_temp_c"] = round3(w.temp.Celsius)
 		a.Values["core_offset_c"] = round3(w.coreOffset)
 	case dStress:
-		detail("scr_per_min", float64(w.skin.SCRPerMinute), "at or above", l.StressSCRPerMin)
 		a.Values["phasic_us"] = round3(w.skin.PhasicMicrosiemens)
 		a.Values["skin_conductance_us"] = round3(w.skin.TonicMicrosiemens)
 	case dEEGArousal:
-		x := w.eeg.BetaAlpha / w.baseline.BetaAlpha
-		detail("beta_alpha_ratio_to_baseline", x, "above", l.EEGArousalRatio)
 		a.Values["beta_alpha"] = round3(w.eeg.BetaAlpha)
 		a.Values["baseline_beta_alpha"] = round3(w.baseline.BetaAlpha)
 	case dStabilityLow:
-		detail("stability", w.stability, "below", l.StabilityMin)
 		dev := w.deviationsLocked(now)
 		for _, v := range []struct {
 			name string

@@ -127,8 +127,8 @@ type Status struct {
 	// Merge is what SetMerge last set.
 	Merge bool
 	// Stability is the stability index (Stability, 0..1) at the last
-	// evaluation during a merge with a baseline; 1 otherwise.
-	Stability float64
+	// evaluation; nil outside a merge and before its baseline is set.
+	Stability *float64
 }
 
 // Options configure a Watchdog.
@@ -144,6 +144,12 @@ type Options struct {
 	// Clock is the wall clock, read only for timestamps a person or the hub
 	// reads (Abort.At); time.Now when nil. No duration is measured with it.
 	Clock func() time.Time
+	// OnWarning, if not nil, is called by the watchdog goroutine when a
+	// rule's alarm delay starts (an alarm condition begins), once per
+	// episode: the condition must clear, past its deadband, before the
+	// rule warns again. It is not called for an evaluation that trips a
+	// rule (the abort is the report). It must not block.
+	OnWarning func(Warning)
 	// CoreOffsetC is the core temperature less the thermometer's reading
 	// at its site, °C, in MinCoreOffsetC..MaxCoreOffsetC: the temperature
 	// rules judge the reading plus it.
@@ -156,6 +162,7 @@ type Watchdog struct {
 	safe        SafeStater
 	period      time.Duration
 	onAbort     func(Abort)
+	onWarning   func(Warning)
 	safeTimeout time.Duration
 	clock       func() time.Time
 
@@ -178,6 +185,7 @@ type Watchdog struct {
 	disarmedAt time.Time
 	staleFrom  time.Time
 	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began; zero when absent
+	starting   uint16                // the delayed rules whose condition began at this evaluation
 	latched    *Abort
 	safeSince  time.Time     // first evaluation of the current run with no condition present; zero when one is
 	safeFor    time.Duration // from safeSince to the last evaluation
@@ -237,6 +245,7 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 		safe:        safe,
 		period:      opts.Period,
 		onAbort:     opts.OnAbort,
+		onWarning:   opts.OnWarning,
 		safeTimeout: opts.SafeStateTimeout,
 		clock:       opts.Clock,
 		base:        now,
@@ -345,6 +354,7 @@ func (w *Watchdog) evaluate() {
 		w.mu.Unlock()
 		return
 	}
+	w.starting = 0
 	a, tripped := w.evaluateLocked(now)
 	if !tripped {
 		if w.presentLocked(now) != 0 {
@@ -363,7 +373,21 @@ func (w *Watchdog) evaluate() {
 			}
 			w.safeFor = max(0, end.Sub(w.safeSince))
 		}
+		var warn [numDelayed]Warning
+		n := 0
+		if w.onWarning != nil && w.starting != 0 {
+			at := w.clock().Round(0)
+			for d := range numDelayed {
+				if w.starting&(1<<d) != 0 {
+					warn[n] = w.warningLocked(d, now, at)
+					n++
+				}
+			}
+		}
 		w.mu.Unlock()
+		for _, x := range warn[:n] {
+			w.onWarning(x)
+		}
 		return
 	}
 	latched := a // only a tripped abort moves to the heap, not every tick's
@@ -532,6 +556,7 @@ func (w *Watchdog) condition(d delayed, now time.Time, crossed, cleared bool) {
 	switch {
 	case crossed && !running:
 		w.pending[d] = now
+		w.starting |= 1 << d
 	case cleared && running:
 		w.pending[d] = time.Time{}
 	}
@@ -542,7 +567,7 @@ func (w *Watchdog) Status() Status {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := Status{Level: LevelOK, Merge: w.merge, Stability: w.stability,
+	s := Status{Level: LevelOK, Merge: w.merge,
 		Armed: []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleTempLow, RuleTempHigh}}
 	if w.staleArmedLocked(now) {
 		s.Armed = append(s.Armed, RuleVitalsStale, RulePipeline)
@@ -551,6 +576,8 @@ func (w *Watchdog) Status() Status {
 		s.Armed = append(s.Armed, RuleStress)
 		if w.hasBaseline {
 			s.Armed = append(s.Armed, RuleHeartRateRise, RuleEEGArousal, RuleStabilityLow)
+			x := w.stability
+			s.Stability = &x
 		}
 	}
 	for d, since := range w.pending {
