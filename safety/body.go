@@ -41,7 +41,8 @@ type Baseline struct {
 
 // SetBaseline hands the watchdog the session's baseline when the pod joins
 // the merge; heart_rate_rise, eeg_arousal and stability_low are armed from
-// then until SetMerge(false), which forgets it. It does not block.
+// then until SetMerge(false), which forgets it. Outside a merge it does
+// nothing. It does not block.
 func (w *Watchdog) SetBaseline(b Baseline) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

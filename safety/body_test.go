@@ -373,6 +373,9 @@ func TestStabilityLowAtItsBoundaries(t *testing.T) {
 			if s := a.Values["stability"]; s >= 0.3 || s < 0.29 {
 				t.Fatalf("stability %g in the abort", s)
 			}
+			if !strings.HasPrefix(a.Detail, "stability 0.294 below 0.3 for 10.") {
+				t.Fatalf("detail %q", a.Detail)
+			}
 		})
 	})
 	t.Run("just above the limit", func(t *testing.T) {

@@ -107,8 +107,12 @@ func (w *Watchdog) valueLocked(d delayed, now time.Time) (name string, value flo
 // with the values it judged. w.mu must be held.
 func (w *Watchdog) abortFor(d delayed, lasted time.Duration, now time.Time) Abort {
 	name, value, dir, limit := w.valueLocked(d, now)
+	format := "%s %.1f %s %g for %.1f s (delay %.1f s)"
+	if d == dStabilityLow || d == dEEGArousal {
+		format = "%s %.3f %s %g for %.1f s (delay %.1f s)" // an index and a factor near their limits
+	}
 	a := Abort{Rule: delayedNames[d], Values: map[string]float64{name: round3(value)}, Limit: limit,
-		Detail: fmt.Sprintf("%s %.1f %s %g for %.1f s (delay %.1f s)", name, value, dir, limit, lasted.Seconds(), w.delay(d).Seconds())}
+		Detail: fmt.Sprintf(format, name, value, dir, limit, lasted.Seconds(), w.delay(d).Seconds())}
 	switch d {
 	case dHeartRateRise:
 		a.Values["baseline_heart_rate_bpm"] = round3(w.baseline.HeartRateBPM)
