@@ -195,6 +195,17 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_SAFETY_SPO2_CRITICAL_DELAY=1500ms",
 		"PODD_SAFETY_STALE_AFTER=3s",
 		"PODD_SAFETY_STARTUP_GRACE=1m",
+		"PODD_SAFETY_HEART_RATE_RISE_BPM=30",
+		"PODD_SAFETY_TEMPERATURE_LOW_C=35.5",
+		"PODD_SAFETY_TEMPERATURE_HIGH_C=38",
+		"PODD_SAFETY_TEMPERATURE_DELAY=30s",
+		"PODD_SAFETY_STRESS_SCR_PER_MIN=10",
+		"PODD_SAFETY_STRESS_DELAY=90s",
+		"PODD_SAFETY_EEG_AROUSAL_RATIO=2.5",
+		"PODD_SAFETY_EEG_AROUSAL_DELAY=20s",
+		"PODD_SAFETY_STABILITY_MIN=0.35",
+		"PODD_SAFETY_STABILITY_DELAY=8s",
+		"PODD_SAFETY_PIPELINE_STALL_AFTER=700ms",
 		"PODD_WATCHDOG_DEVICE=/dev/watchdog1",
 		"PODD_WATCHDOG_TIMEOUT=5s",
 		"PODD_LOG_LEVEL=warn",
@@ -217,6 +228,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_SENSORS_TMP117_I2C_BUS=5",
 		"PODD_SENSORS_TMP117_ADDRESS=0x4b",
 		"PODD_SENSORS_TMP117_RATE_HZ=2",
+		"PODD_SENSORS_TMP117_CORE_OFFSET_C=3.5",
 	}
 	c, err := Parse([]byte(minimal), environ)
 	if err != nil {
@@ -229,7 +241,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			MAX30102: MAX30102Config{Enabled: true, I2CBus: "4"},
 			ADS1299:  ADS1299Config{Enabled: true, SPIPort: "SPI2.0", DRDY: "GPIO22", RateHz: 500, Gain: 12, Channels: 4},
 			ADS1115:  ADS1115Config{Enabled: true, I2CBus: "5", Address: 0x4A, Channel: 2, RateHz: 10, SupplyV: 5, RefOhms: 470000},
-			TMP117:   TMP117Config{Enabled: true, I2CBus: "5", Address: 0x4B, RateHz: 2},
+			TMP117:   TMP117Config{Enabled: true, I2CBus: "5", Address: 0x4B, RateHz: 2, CoreOffsetC: 3.5},
 		},
 		Uplink: UplinkConfig{
 			Brokers: []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"}, Broker: "ssl://hub.example:8883",
@@ -248,6 +260,9 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			HeartRateHighBPM: 120.5, HeartRateLowBPM: 45, HeartRateDelay: 5 * time.Second,
 			SpO2LowPct: 92, SpO2Delay: 8 * time.Second, SpO2CriticalPct: 86, SpO2CriticalDelay: 1500 * time.Millisecond,
 			StaleAfter: 3 * time.Second, StartupGrace: time.Minute,
+			HeartRateRiseBPM: 30, TemperatureLowC: 35.5, TemperatureHighC: 38, TemperatureDelay: 30 * time.Second,
+			StressSCRPerMin: 10, StressDelay: 90 * time.Second, EEGArousalRatio: 2.5, EEGArousalDelay: 20 * time.Second,
+			StabilityMin: 0.35, StabilityDelay: 8 * time.Second, PipelineStallAfter: 700 * time.Millisecond,
 		},
 		Watchdog: WatchdogConfig{Device: "/dev/watchdog1", Timeout: 5 * time.Second},
 		Log:      LogConfig{Level: slog.LevelWarn},
@@ -276,6 +291,10 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"safety.heart_rate_high_bpm": 120.5, "safety.heart_rate_low_bpm": 45.0, "safety.heart_rate_delay": "5s",
 		"safety.spo2_low_pct": 92.0, "safety.spo2_delay": "8s", "safety.stale_after": "3s", "safety.startup_grace": "1m0s",
 		"safety.spo2_critical_pct": 86.0, "safety.spo2_critical_delay": "1.5s",
+		"safety.heart_rate_rise_bpm": 30.0, "safety.temperature_low_c": 35.5, "safety.temperature_high_c": 38.0,
+		"safety.temperature_delay": "30s", "safety.stress_scr_per_min": 10.0, "safety.stress_delay": "1m30s",
+		"safety.eeg_arousal_ratio": 2.5, "safety.eeg_arousal_delay": "20s", "safety.stability_min": 0.35,
+		"safety.stability_delay": "8s", "safety.pipeline_stall_after": "700ms",
 		"watchdog.device": "/dev/watchdog1", "watchdog.timeout": "5s", "log.level": "warn",
 		"sensors.max30102.enabled": true, "sensors.max30102.i2c_bus": "4",
 		"sensors.ads1299.enabled": true, "sensors.ads1299.spi_port": "SPI2.0", "sensors.ads1299.drdy": "GPIO22",
@@ -283,6 +302,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"sensors.ads1115.enabled": true, "sensors.ads1115.i2c_bus": "5", "sensors.ads1115.address": 0x4A,
 		"sensors.ads1115.channel": 2, "sensors.ads1115.rate_hz": 10, "sensors.ads1115.supply_v": 5.0, "sensors.ads1115.ref_ohms": 470000.0,
 		"sensors.tmp117.enabled": true, "sensors.tmp117.i2c_bus": "5", "sensors.tmp117.address": 0x4B, "sensors.tmp117.rate_hz": 2,
+		"sensors.tmp117.core_offset_c": 3.5,
 	}
 	if got := c.Settings(); !reflect.DeepEqual(got, settings) {
 		t.Errorf("Settings =\n%v\nwant\n%v", got, settings)
@@ -333,7 +353,7 @@ func TestNullMeansTheDefault(t *testing.T) {
 }
 
 func TestSafetyBoundsCannotBeLoosened(t *testing.T) {
-	const want = "safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..150 bpm"
+	const want = "safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..160 bpm"
 	_, err := Parse([]byte(minimal+"safety:\n  heart_rate_high_bpm: 200\n"), nil)
 	if err == nil || err.Error() != want {
 		t.Errorf("in the file: Parse = %v; want %q", err, want)
@@ -371,7 +391,7 @@ uplink: {broker: "ws://hub:8883", embedded_listen: "localhost"}
 storage: {path: /x.db}
 api: {socket: /run/podd/` + strings.Repeat("s", 100) + `}
 telemetry: {interval: 5ms}
-safety: {heart_rate_low_bpm: 20, spo2_delay: 30s}
+safety: {heart_rate_low_bpm: 20, spo2_delay: 31s}
 log: {level: verbose}
 `,
 			want: []string{
@@ -384,8 +404,8 @@ log: {level: verbose}
 				`api.socket: "/run/podd/` + strings.Repeat("s", 100) + `" is longer than the 107 bytes a Unix socket path may have`,
 				`sim.scenario: "" is required when hardware.mode is sim: the path of a scenario YAML`,
 				`telemetry.interval: "5ms" is outside 100ms..60s`,
-				`safety.heart_rate_low_bpm: 20 bpm is outside the hard bounds 30..60 bpm`,
-				`safety.spo2_delay: 30 s is outside the hard bounds 1..15 s`,
+				`safety.heart_rate_low_bpm: 20 bpm is outside the hard bounds 35..60 bpm`,
+				`safety.spo2_delay: 31 s is outside the hard bounds 1..30 s`,
 				`log.level: "verbose" is not one of debug, info, warn, error`,
 			},
 		},
@@ -564,10 +584,22 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 			"9000000000GiB":           `"9000000000GiB" ` + outsideSize,
 			"99999999999999999999KiB": `"99999999999999999999KiB" ` + outsideSize,
 		}},
-		{"safety.heart_rate_high_bpm", number("bpm is outside the hard bounds 90..150 bpm")},
-		{"safety.heart_rate_low_bpm", number("bpm is outside the hard bounds 30..60 bpm")},
+		{"safety.heart_rate_high_bpm", number("bpm is outside the hard bounds 90..160 bpm")},
+		{"safety.heart_rate_low_bpm", number("bpm is outside the hard bounds 35..60 bpm")},
 		{"safety.spo2_low_pct", number("% is outside the hard bounds 85..95 %")},
 		{"safety.spo2_critical_pct", number("% is outside the hard bounds 80..88 %")},
+		{"safety.heart_rate_rise_bpm", number("bpm is outside the hard bounds 20..50 bpm")},
+		{"safety.temperature_low_c", number("°C is outside the hard bounds 34..36 °C")},
+		{"safety.temperature_high_c", number("°C is outside the hard bounds 37.5..39.5 °C")},
+		{"safety.stress_scr_per_min", number("/min is outside the hard bounds 6..30 /min")},
+		{"safety.eeg_arousal_ratio", number("x is outside the hard bounds 1.5..5 x")},
+		{"safety.stability_min", number("is outside the hard bounds 0.2..0.5")},
+		{"sensors.tmp117.core_offset_c", number("°C is outside 0..5 °C: the core less the reading at the sensor's site")},
+		{"safety.temperature_delay", durationLines},
+		{"safety.stress_delay", durationLines},
+		{"safety.eeg_arousal_delay", durationLines},
+		{"safety.stability_delay", durationLines},
+		{"safety.pipeline_stall_after", durationLines},
 		{"telemetry.interval", durationLines},
 		{"safety.heart_rate_delay", durationLines},
 		{"safety.spo2_delay", durationLines},
@@ -689,18 +721,18 @@ func TestAProblemBetweenKeysIsLeftOutWhenOneOfThemHasItsOwn(t *testing.T) {
 		{
 			name: "high below its bounds and below low",
 			yaml: minimal + "safety: {heart_rate_high_bpm: 50, heart_rate_low_bpm: 55}\n",
-			want: "safety.heart_rate_high_bpm: 50 bpm is outside the hard bounds 90..150 bpm",
+			want: "safety.heart_rate_high_bpm: 50 bpm is outside the hard bounds 90..160 bpm",
 		},
 		{
 			name: "low above its bounds and above high",
 			yaml: minimal + "safety: {heart_rate_high_bpm: 130, heart_rate_low_bpm: 140}\n",
-			want: "safety.heart_rate_low_bpm: 140 bpm is outside the hard bounds 30..60 bpm",
+			want: "safety.heart_rate_low_bpm: 140 bpm is outside the hard bounds 35..60 bpm",
 		},
 		{
 			name: "both outside their bounds",
 			yaml: minimal + "safety: {heart_rate_high_bpm: 20, heart_rate_low_bpm: 200}\n",
-			want: "safety.heart_rate_high_bpm: 20 bpm is outside the hard bounds 90..150 bpm\n" +
-				"safety.heart_rate_low_bpm: 200 bpm is outside the hard bounds 30..60 bpm",
+			want: "safety.heart_rate_high_bpm: 20 bpm is outside the hard bounds 90..160 bpm\n" +
+				"safety.heart_rate_low_bpm: 200 bpm is outside the hard bounds 35..60 bpm",
 		},
 		{
 			name:    "high unreadable in the environment",

@@ -83,7 +83,9 @@
 // 0x48..0x4B), .channel (0: AIN0..AIN3), .rate_hz (4, 1..100), .supply_v
 // (3.3, up to 5.5 V) and .ref_ohms (200000, 1 kΩ..100 MΩ): the skin
 // conductance divider; sensors.tmp117.enabled (false), .i2c_bus,
-// .address (0x48, 0x48..0x4B) and .rate_hz (1: 1, 2 or 4). Addresses take
+// .address (0x48, 0x48..0x4B), .rate_hz (1: 1, 2 or 4) and .core_offset_c
+// (0, 0..5 °C: the core temperature less the reading at the sensor's
+// site, which the temperature rules add to the reading). Addresses take
 // 0x hex in YAML and in PODD_ variables. Two chips at one address of one
 // bus, and DRDY on a button's line (the acknowledgement button's too), are
 // refused. In sim mode every sensor

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/sleegation/podd/safety"
 )
 
 // SensorsConfig is the pod's sensor inventory (sensors.*): which biometric
@@ -55,6 +57,12 @@ type TMP117Config struct {
 	I2CBus  string // sensors.tmp117.i2c_bus: empty for hardware.i2c_bus
 	Address int    // sensors.tmp117.address: 0x48..0x4B (ADD0 strapping)
 	RateHz  int    // sensors.tmp117.rate_hz: conversions a second, 1, 2 or 4
+	// CoreOffsetC is sensors.tmp117.core_offset_c: the core temperature
+	// less the reading at the sensor's site, °C, in
+	// safety.MinCoreOffsetC..safety.MaxCoreOffsetC (0 for a site that
+	// reads the core's level). The temperature rules judge the reading
+	// plus it; telemetry's body_temp_c stays the reading.
+	CoreOffsetC float64
 }
 
 // Choices of the sensor keys.
@@ -93,6 +101,7 @@ func sensorKeys() []key {
 		{"sensors.tmp117.i2c_bus", "", str(func(c *Config, s string) { c.Sensors.TMP117.I2CBus = s })},
 		{"sensors.tmp117.address", 0x48, address(func(c *Config, n int) { c.Sensors.TMP117.Address = n })},
 		{"sensors.tmp117.rate_hz", 1, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Sensors.TMP117.RateHz = n })},
+		{"sensors.tmp117.core_offset_c", 0.0, float(func(c *Config, v float64) { c.Sensors.TMP117.CoreOffsetC = v })},
 	}
 }
 
@@ -146,6 +155,7 @@ func (c *Config) sensorSettings(m map[string]any) {
 	m["sensors.tmp117.i2c_bus"] = s.TMP117.I2CBus
 	m["sensors.tmp117.address"] = s.TMP117.Address
 	m["sensors.tmp117.rate_hz"] = s.TMP117.RateHz
+	m["sensors.tmp117.core_offset_c"] = s.TMP117.CoreOffsetC
 }
 
 // sensorProblems checks the inventory: choices, ranges, and two chips at
@@ -171,6 +181,9 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 	inRange("sensors.ads1115.channel", s.ADS1115.Channel, 0, 3)
 	inRange("sensors.ads1115.rate_hz", s.ADS1115.RateHz, 1, 100)
 	oneOf("sensors.tmp117.rate_hz", s.TMP117.RateHz, tmp117Rates)
+	if v := s.TMP117.CoreOffsetC; !(v >= safety.MinCoreOffsetC && v <= safety.MaxCoreOffsetC) {
+		add("sensors.tmp117.core_offset_c", "%g °C is outside %d..%d °C: the core less the reading at the sensor's site", v, safety.MinCoreOffsetC, safety.MaxCoreOffsetC)
+	}
 	if s.ADS1299.Enabled {
 		if s.ADS1299.SPIPort == "" {
 			add("sensors.ads1299.spi_port", `"" is not an SPI port name (e.g. "SPI0.1")`)

@@ -157,7 +157,10 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 	// Everything anyone publishes under sleegation/, for the privacy check.
 	everything := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "contract-privacy", true)
 
-	sc, err := scenario.Parse([]byte("name: contract\nbaseline: {heart_rate_bpm: 58, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}\n"))
+	// A dip of SpO2 to 86 % for 6 s, shorter than spo2_low's delay: a
+	// warning, no abort.
+	sc, err := scenario.Parse([]byte("name: contract\nbaseline: {heart_rate_bpm: 58, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}\n" +
+		"timeline:\n  - {at: 8s, ramp: 1s, set: {spo2_pct: 86}}\n  - {at: 15s, ramp: 1s, set: {spo2_pct: 97}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +465,7 @@ func TestEveryMessageOfASessionValidates(t *testing.T) {
 		"event fault fault duplicate_pod", "event fault fault fifo_overflow", "event fault polls",
 		"event state", "event state to idle", "event state to baseline", "event state to merged", "event state to ending", "event state to aborted",
 		"event state session",
-		"event abort", "event ack",
+		"event abort", "event ack", "event warning",
 		"event fault", "event fault part flaky", "event fault device max30102",
 		"event dropped", "event dropped reason store_refused", "event dropped reason unstored_overflow",
 		"event consent", "event consent action granted", "event consent action withdrawn",

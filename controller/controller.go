@@ -94,6 +94,10 @@ type Config struct {
 	// default DefaultSettleTime.
 	SettleTime time.Duration
 	Limits     safety.Limits
+	// TempCoreOffsetC is the core temperature less the thermometer's
+	// reading at its site, °C (sensors.tmp117.core_offset_c): the
+	// temperature rules judge the reading plus it.
+	TempCoreOffsetC float64
 	// Session tunes the merge sessions.
 	Session SessionConfig
 	// HubKeys are the keys the hub signs its commands with; nil: none, and
@@ -195,6 +199,7 @@ type Pod struct {
 	sessionTurn checkin     // the session loop's turns (sessionLoop)
 	ident       identifier  // the identify in progress (Identify)
 	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
+	body        bodyVitals  // the other sensors' latest estimates
 
 	abortPath       commandPath   // owned by the command loop
 	cmdPath         commandPath   // owned by the command worker
@@ -256,17 +261,21 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		jitter:  rand.Float64,
 	}
 	p.sessionTurn.start(p.since)
-	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort})
+	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort, OnWarning: p.onWarning, CoreOffsetC: cfg.TempCoreOffsetC})
 	if err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}
 	p.wd = wd
+	p.body.p = p
 	p.oximeter = newOximeter(p)
 	if p.oxiLoop, err = sensing.New(p.oximeter.sensor(cfg), nil); err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
 	}
 	watched := make([]safety.SensorWatch, 0, len(parts.Sensors))
 	for _, s := range parts.Sensors {
+		if s.SetEstimates != nil {
+			s.SetEstimates(&p.body)
+		}
 		l, err := sensing.New(s, p.sensorChanged)
 		if err != nil {
 			return nil, fmt.Errorf("controller.New: %w", err)

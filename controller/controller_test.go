@@ -779,21 +779,24 @@ func (h hangingOximeter) ReadFIFO(dst []max30102.Sample) (int, int, error) {
 	return h.Oximeter.ReadFIFO(dst)
 }
 
-func TestAHungSensorLoopAbortsOnStaleVitals(t *testing.T) {
+// A loop stuck in a bus transaction feeds nothing at all: pipeline_stalled
+// aborts PipelineStallAfter (1 s) after the last reading, long before
+// vitals_stale would.
+func TestAHungSensorLoopAbortsOnAStalledPipeline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		release := make(chan struct{})
 		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{wrap: func(o Oximeter) Oximeter {
 			return hangingOximeter{Oximeter: o, hangAt: start.Add(15 * time.Second), release: release}
 		}})
-		until(start, 20*time.Second)
+		until(start, 16*time.Second)
 		if st := r.pod.Status(); st.State != StateIdle {
-			t.Fatalf("aborted within stale_after of the hang: %+v", st)
+			t.Fatalf("aborted within a second of the hang: %+v", st)
 		}
-		until(start, 21*time.Second)
+		until(start, 16300*time.Millisecond)
 		st := r.pod.Status()
-		if st.State != StateAborted || st.Safety.Latched.Rule != safety.RuleVitalsStale || !r.hw.Strip.Dark() {
-			t.Fatalf("status 6 s into the hang = %+v, want vitals_stale with the strip dark", st)
+		if st.State != StateAborted || st.Safety.Latched.Rule != safety.RulePipeline || !r.hw.Strip.Dark() {
+			t.Fatalf("status 1.3 s into the hang = %+v, want pipeline_stalled with the strip dark", st)
 		}
 		close(release)
 		r.stop()

@@ -115,8 +115,8 @@ func TestAStoreThatCannotOpenHoldsTheOutputsAndStillAborts(t *testing.T) {
 		if st.State != StateAborted || st.Safety.Latched == nil || st.Safety.Latched.Rule != safety.RuleHeartRateHigh || !r.hw.Strip.Dark() {
 			t.Fatalf("status = %+v, want heart_rate_high with the strip dark", st)
 		}
-		if got := r.up.Events("abort"); len(got) != 0 || st.Uplink.Unstored != 3 {
-			t.Fatalf("abort events %v, unstored %d; want the start's config event, the abort and its state change kept in memory", got, st.Uplink.Unstored)
+		if got := r.up.Events("abort"); len(got) != 0 || st.Uplink.Unstored != 4 {
+			t.Fatalf("abort events %v, unstored %d; want the start's config event, heart_rate_high's warning, the abort and its state change kept in memory", got, st.Uplink.Unstored)
 		}
 		if _, err := r.pod.Ack(context.Background(), techAck); !errors.Is(err, ErrRefused) {
 			t.Fatalf("Ack with the store unread = %v, want refused", err)
@@ -131,9 +131,10 @@ func TestAStoreThatCannotOpenHoldsTheOutputsAndStillAborts(t *testing.T) {
 		if got := strings.Join(stateEvents(r.up), " "); got != "offline>aborted" {
 			t.Fatalf("state events = %q", got)
 		}
-		// The start's config event first, then the abort.
-		if r.up.events[0].Type != "config" || r.up.times[1] != st.Safety.Latched.At {
-			t.Fatalf("events %+v, the second stored with time %v; want config, then the abort with the detection time %v", r.up.events, r.up.times[1], st.Safety.Latched.At)
+		// The start's config event first, heart_rate_high's warning, then
+		// the abort.
+		if r.up.events[0].Type != "config" || r.up.events[1].Type != "warning" || r.up.events[2].Type != "abort" || r.up.times[2] != st.Safety.Latched.At {
+			t.Fatalf("events %+v, the third stored with time %v; want config, a warning, then the abort with the detection time %v", r.up.events, r.up.times[2], st.Safety.Latched.At)
 		}
 		var stored safety.Abort
 		if b, ok, _ := store.Latch(); !ok || json.Unmarshal(b, &stored) != nil || !stored.At.Equal(st.Safety.Latched.At) {
@@ -206,7 +207,7 @@ func TestEventsOfADiskFullEpisodeAreStoredInOrderOnceItEnds(t *testing.T) {
 
 		until(start, 90500*time.Millisecond)
 		st := r.pod.Status()
-		if st.State != StateAborted || !r.hw.Strip.Dark() || st.Safety.Latch != LatchUnsaved || st.Uplink.Unstored != 2 {
+		if st.State != StateAborted || !r.hw.Strip.Dark() || st.Safety.Latch != LatchUnsaved || st.Uplink.Unstored != 3 {
 			t.Fatalf("status during the episode = %+v", st)
 		}
 		d.fail(nil)
@@ -225,8 +226,8 @@ func TestEventsOfADiskFullEpisodeAreStoredInOrderOnceItEnds(t *testing.T) {
 			}
 		}
 		r.up.mu.Unlock()
-		if strings.Join(got, " ") != "abort state dropped" {
-			t.Fatalf("events stored after the episode = %v, want abort, state, then the telemetry loss", got)
+		if strings.Join(got, " ") != "warning abort state dropped" {
+			t.Fatalf("events stored after the episode = %v, want heart_rate_high's warning, the abort, its state, then the telemetry loss", got)
 		}
 		if st := r.pod.Status(); st.Safety.Latch != LatchStored || st.Uplink.Unstored != 0 {
 			t.Fatalf("status after the episode = %+v", st)

@@ -164,13 +164,24 @@
 //
 // Which rules are armed (package safety, "Arming"):
 //
-//	state              sensor sees someone   sensor sees no one   sensor fails
-//	idle, aborted      every rule            heart rate, SpO2     every rule
-//	baseline..ending   every rule            every rule           every rule
+//	state              sensor sees someone     sensor sees no one        sensor fails
+//	idle, aborted      heart rate, SpO2,       heart rate, SpO2,         as someone
+//	                   temperature, stale,     temperature
+//	                   pipeline
+//	baseline..ending   every rule              every rule                every rule
 //
-// The heart-rate and SpO2 rules act only on valid readings, which need a
-// finger on the sensor, so an empty pod never latches; vitals_stale is what
-// an empty pod disarms outside a merge. Outside a merge a finger off the
+// "Every rule" during a merge adds sensor_stale and stress, and, once the
+// baseline is captured (merged, ending), the rules compared with it:
+// heart_rate_rise, eeg_arousal and stability_low. The baseline, with the
+// other sensors' vitals the controller keeps from their estimates
+// (sensing.Estimates, body.go), is handed to the watchdog
+// (safety.Watchdog.SetBaseline) as the pod joins; every estimate is
+// passed on to the watchdog as it comes, without waiting.
+//
+// The heart-rate, SpO2 and temperature rules act only on valid readings,
+// which need a finger on the sensor (the skin's range for the
+// thermometer), so an empty pod never latches; vitals_stale and
+// pipeline_stalled are what an empty pod disarms outside a merge. Outside a merge a finger off the
 // sensor and a sleeper out of the pod look the same, and both disarm it;
 // during a merge both trip it. A sensor that fails says nothing about the
 // sleeper: its loss trips vitals_stale wherever the pod is.

@@ -206,7 +206,7 @@ func TestNoHostileCommandMakesThePodLessSafe(t *testing.T) {
 		r := commandRig(t, h.hub, calm+"timeline:\n  - {at: 3m, ramp: 10s, set: {heart_rate_bpm: 140}}\n", false)
 		defer r.stop()
 		until(start, 30*time.Second)
-		if st := r.pod.Status(); st.State != StateIdle || st.Vitals.Contact != "skin" || len(st.Safety.Armed) != 5 || st.Outputs.Safe {
+		if st := r.pod.Status(); st.State != StateIdle || st.Vitals.Contact != "skin" || len(st.Safety.Armed) != 8 || st.Outputs.Safe {
 			t.Fatalf("status at 30 s %+v: want idle, someone in the pod, every rule armed, outputs open", st)
 		}
 		sendHostile(t, r, h, hostileCommands(time.Now(), RefuseNoConsent, RefuseOccupied))
@@ -231,6 +231,14 @@ func TestNoHostileCommandMakesThePodLessSafe(t *testing.T) {
 	})
 }
 
+// mergedArmed are the rules armed once a merge has its baseline, on a pod
+// with only the pulse oximeter (no sensor_stale).
+var mergedArmed = []string{
+	safety.RuleHeartRateHigh, safety.RuleHeartRateLow, safety.RuleSpO2Low, safety.RuleSpO2Critical,
+	safety.RuleTempLow, safety.RuleTempHigh, safety.RuleVitalsStale, safety.RulePipeline, safety.RuleStress,
+	safety.RuleHeartRateRise, safety.RuleEEGArousal, safety.RuleStabilityLow,
+}
+
 // During a merge the same commands are refused too, and no rule is
 // disarmed: vitals_stale stays armed with the others.
 func TestNoHostileCommandDisarmsARuleDuringAMerge(t *testing.T) {
@@ -248,7 +256,7 @@ func TestNoHostileCommandDisarmsARuleDuringAMerge(t *testing.T) {
 		}
 		until(start, 81*time.Second)
 		st := r.pod.Status()
-		if st.State != StateMerged || !slices.Contains(st.Safety.Armed, safety.RuleVitalsStale) || len(st.Safety.Armed) != 5 {
+		if st.State != StateMerged || !slices.Contains(st.Safety.Armed, safety.RuleVitalsStale) || len(st.Safety.Armed) != len(mergedArmed) {
 			t.Fatalf("status %+v: want merged, every rule armed", st)
 		}
 		cases := hostileCommands(time.Now(), RefuseBusy, RefuseOccupied+","+RefuseBusy)
@@ -259,7 +267,7 @@ func TestNoHostileCommandDisarmsARuleDuringAMerge(t *testing.T) {
 			}
 		}
 		sendHostile(t, r, h, cases)
-		if st := r.pod.Status(); st.State != StateMerged || len(st.Safety.Armed) != 5 || !st.Consent.Granted {
+		if st := r.pod.Status(); st.State != StateMerged || len(st.Safety.Armed) != len(mergedArmed) || !st.Consent.Granted {
 			t.Fatalf("status after the hostile commands %+v: want still merged, every rule armed, consent kept", st)
 		}
 	})

@@ -114,6 +114,9 @@ func (p *Pod) telemetry() uplink.Telemetry {
 	state, _ := p.State()
 	ws := p.wd.Status()
 	t := uplink.Telemetry{State: state, Safety: ws.Level}
+	if ws.Stability != nil {
+		t.Stability = ptr(round3(*ws.Stability))
+	}
 	if id := p.sessionID(); id != "" {
 		t.Session = &id
 	}
@@ -134,6 +137,7 @@ func (p *Pod) telemetry() uplink.Telemetry {
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 
 // Notifier sends one sd_notify message (go-systemd's daemon.SdNotify).
 type Notifier func(state string) (bool, error)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/vitals"
 	"github.com/sleegation/podd/uplink"
 )
@@ -139,10 +140,74 @@ type Consent struct {
 // minute). A merge whose start time
 // lies far ahead is joined with the baseline of the minute before it, not
 // of the whole wait.
+//
+// The other sensors' vitals are the mean of their valid estimates of the
+// same span, each counted once, and are left out (nil) when their sensor
+// gave none: the tonic skin conductance (µS), the body temperature at
+// the thermometer's site (°C, without the core offset) and the EEG's
+// beta/alpha power ratio.
 type Baseline struct {
-	HeartRateBPM float64 `json:"heart_rate_bpm"`
-	SpO2Pct      float64 `json:"spo2_pct"`
-	Readings     int     `json:"readings"`
+	HeartRateBPM      float64  `json:"heart_rate_bpm"`
+	SpO2Pct           float64  `json:"spo2_pct"`
+	Readings          int      `json:"readings"`
+	SkinConductanceUS *float64 `json:"skin_conductance_us,omitempty"`
+	BodyTempC         *float64 `json:"body_temp_c,omitempty"`
+	EEGBetaAlpha      *float64 `json:"eeg_beta_alpha,omitempty"`
+}
+
+// safety is the baseline as the watchdog takes it.
+func (b Baseline) safety() safety.Baseline {
+	s := safety.Baseline{HeartRateBPM: b.HeartRateBPM, SpO2Pct: b.SpO2Pct}
+	if b.SkinConductanceUS != nil {
+		s.SkinConductanceUS, s.SkinConductanceValid = *b.SkinConductanceUS, true
+	}
+	if b.BodyTempC != nil {
+		s.BodyTempC, s.BodyTempCValid = *b.BodyTempC, true
+	}
+	if b.EEGBetaAlpha != nil {
+		s.BetaAlpha, s.BetaAlphaValid = *b.EEGBetaAlpha, true
+	}
+	return s
+}
+
+// series is the valid estimates of one of the other sensors' vitals
+// over the baseline's span, oldest first, each counted once.
+type series []timedValue
+
+type timedValue struct {
+	at time.Time
+	v  float64
+}
+
+// add appends v made at at if it is valid, not older than staleAfter and
+// newer than the last one, and drops the values older than span.
+func (s *series) add(valid bool, at time.Time, v float64, now time.Time, staleAfter, span time.Duration) {
+	w := *s
+	if valid && !at.IsZero() && now.Sub(at) <= staleAfter && (len(w) == 0 || at.After(w[len(w)-1].at)) {
+		w = append(w, timedValue{at, v})
+	}
+	i := 0
+	for i < len(w) && now.Sub(w[i].at) > span {
+		i++
+	}
+	if i > 0 {
+		w = append(w[:0], w[i:]...)
+	}
+	*s = w
+}
+
+// mean returns the mean of s rounded as the baseline's vitals are, or
+// nil when s is empty.
+func (s series) mean(round func(float64) float64) *float64 {
+	if len(s) == 0 {
+		return nil
+	}
+	var sum float64
+	for _, x := range s {
+		sum += x.v
+	}
+	m := round(sum / float64(len(s)))
+	return &m
 }
 
 // baselineSample is one valid reading of the baseline state.
@@ -174,6 +239,8 @@ type session struct {
 	// Baseline capture: the valid readings of the last BaselineDuration,
 	// oldest first.
 	window        []baselineSample
+	skin, temp    series // the other sensors' valid estimates of the same span
+	betaAlpha     series
 	baseline      *Baseline
 	mergedAt      time.Time
 	linkDownSince time.Time // zero while the link is up or no merge runs
@@ -259,6 +326,7 @@ func (p *Pod) StartMerge(req MergeRequest) error {
 	}
 	s.req = req
 	s.window, s.baseline = s.window[:0], nil
+	s.skin, s.temp, s.betaAlpha = s.skin[:0], s.temp[:0], s.betaAlpha[:0]
 	s.mergedAt, s.linkDownSince = time.Time{}, time.Time{}
 	p.wd.SetMerge(true)
 	p.enterLocked(StateBaseline, now, "merge/start", nil)
@@ -513,6 +581,7 @@ func (p *Pod) sessionStep(now time.Time) {
 	switch s.state {
 	case StateBaseline:
 		s.sampleBaseline(p.latest.Load(), now, p.cfg.Limits.StaleAfter, p.cfg.Session.BaselineDuration)
+		s.sampleBody(p.body.snapshot(), now, p.cfg.Limits.StaleAfter, p.cfg.Session.BaselineDuration)
 		if now.Sub(s.since) < p.cfg.Session.BaselineDuration || now.Before(s.req.StartAt) {
 			return
 		}
@@ -521,7 +590,11 @@ func (p *Pod) sessionStep(now time.Time) {
 			return
 		}
 		s.baseline = meanBaseline(s.window)
+		s.baseline.SkinConductanceUS = s.skin.mean(round3)
+		s.baseline.BodyTempC = s.temp.mean(round2)
+		s.baseline.EEGBetaAlpha = s.betaAlpha.mean(round3)
 		s.mergedAt = now
+		p.wd.SetBaseline(s.baseline.safety())
 		p.enterLocked(StateMerged, now, "baseline captured", map[string]any{"baseline": *s.baseline})
 	case StateMerged:
 		if now.Sub(s.mergedAt) >= s.req.MaxDuration {
@@ -549,6 +622,14 @@ func (s *session) sampleBaseline(r *vitals.Reading, now time.Time, staleAfter, s
 	if i > 0 {
 		s.window = append(s.window[:0], s.window[i:]...)
 	}
+}
+
+// sampleBody adds the other sensors' valid estimates not seen before to
+// their series. s.mu must be held.
+func (s *session) sampleBody(b bodySnapshot, now time.Time, staleAfter, span time.Duration) {
+	s.skin.add(b.skin.Valid, b.skin.At, b.skin.TonicMicrosiemens, now, staleAfter, span)
+	s.temp.add(b.temp.Valid, b.temp.At, b.temp.Celsius, now, staleAfter, span)
+	s.betaAlpha.add(b.eeg.Valid && b.eeg.BetaAlpha > 0, b.eegAt, b.eeg.BetaAlpha, now, staleAfter, span)
 }
 
 // meanBaseline is the mean of w, which is not empty.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -251,15 +252,23 @@ func TestLeavingThePodDuringAMergeAborts(t *testing.T) {
 	})
 }
 
-// A tachycardia during a merge aborts as outside one.
+// A tachycardia during a merge aborts: a sudden one as a rise above the
+// session's baseline (58 bpm) by more than 40 bpm, before it reaches
+// heart_rate_high's 130, with the baseline and the last minute's lowest
+// rate among its values.
 func TestATachycardiaDuringAMergeAborts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		r := mergedRig(t, start, calm+"timeline:\n  - {at: 2m, ramp: 10s, set: {heart_rate_bpm: 150}}\n")
 		defer r.stop()
 		until(start, 3*time.Minute)
-		if a := r.up.Events("abort"); len(a) != 1 || a[0].Fields["rule"] != safety.RuleHeartRateHigh {
-			t.Fatalf("aborts %+v, want one heart_rate_high", a)
+		a := r.up.Events("abort")
+		if len(a) != 1 || a[0].Fields["rule"] != safety.RuleHeartRateRise {
+			t.Fatalf("aborts %+v, want one heart_rate_rise", a)
+		}
+		v, _ := a[0].Fields["values"].(map[string]float64)
+		if b := v["baseline_heart_rate_bpm"]; math.Abs(b-58) > 1 || v["heart_rate_bpm"] <= b+40 || math.Abs(v["lowest_heart_rate_bpm"]-58) > 2 {
+			t.Fatalf("values %v: want a baseline and a lowest rate near 58 bpm, the rate more than 40 above", a[0].Fields["values"])
 		}
 		if st := r.pod.Status(); st.State != StateAborted || st.Session != nil {
 			t.Fatalf("status %+v", st)

@@ -59,11 +59,12 @@ func TestTheLightDoesNotComeBackOnASensorThatStoppedAnswering(t *testing.T) {
 		l := r.pod.wd.Status().Latched
 		close(release)
 		r.stop()
-		if l == nil || l.Rule != safety.RuleVitalsStale {
-			t.Fatalf("latched = %+v, want vitals_stale", l)
+		// The wedged loop feeds nothing: pipeline_stalled trips first.
+		if l == nil || l.Rule != safety.RulePipeline {
+			t.Fatalf("latched = %+v, want pipeline_stalled", l)
 		}
 		if litAt >= 0 {
-			t.Fatalf("the strip lit %v after the sensor bus wedged, before vitals_stale tripped at %v: the settling time counted stale readings as evidence",
+			t.Fatalf("the strip lit %v after the sensor bus wedged, before pipeline_stalled tripped at %v: the settling time counted stale readings as evidence",
 				litAt, l.At.Sub(frozeAt))
 		}
 	})

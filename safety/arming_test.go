@@ -23,7 +23,12 @@ func occupied(hr, spo2 float64) vitals.Reading {
 	return r
 }
 
-var allRules = []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleVitalsStale}
+// alwaysArmed are the rules armed whoever lies in the pod; merged those
+// armed at the start of a merge, before its baseline is captured.
+var (
+	alwaysArmed = []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleTempLow, RuleTempHigh}
+	merged      = append(append([]string(nil), alwaysArmed...), RuleVitalsStale, RulePipeline, RuleStress)
+)
 
 // An empty pod never latches: a sensor that answers and sees no one
 // disarms vitals_stale outside a merge, however long it lasts, from the
@@ -36,8 +41,8 @@ func TestAnEmptyPodNeverLatches(t *testing.T) {
 			t.Fatalf("an empty pod latched: %+v", got)
 		}
 		st := h.w.Status()
-		if st.Level != LevelOK || !slices.Equal(st.Armed, allRules[:4]) {
-			t.Fatalf("status %+v, want level ok and armed %v", st, allRules[:4])
+		if st.Level != LevelOK || !slices.Equal(st.Armed, alwaysArmed) {
+			t.Fatalf("status %+v, want level ok and armed %v", st, alwaysArmed)
 		}
 	})
 }
@@ -63,7 +68,8 @@ func TestASilentSensorKeepsVitalsStaleArmed(t *testing.T) {
 
 // A reading of "no one" that stops being refreshed does not keep the rule
 // disarmed: a stalled sensor loop is caught StaleAfter after its last
-// reading, and StaleAfter again after the rule is armed anew.
+// reading, when vitals_stale and pipeline_stalled are armed anew, and
+// PipelineStallAfter after that.
 func TestAStalledVacantReadingRearmsVitalsStale(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, DefaultLimits())
@@ -74,11 +80,15 @@ func TestAStalledVacantReadingRearmsVitalsStale(t *testing.T) {
 			synctest.Wait()
 		}
 		// The last vacant reading was fed 500 ms before start. It stops
-		// disarming the rule at the first evaluation more than StaleAfter
-		// later (4.6 s after start), and the rule armed anew trips at the
-		// first evaluation more than StaleAfter after that.
-		if got, want := time.Since(start), 9700*time.Millisecond; got != want {
+		// disarming the rules at the first evaluation more than StaleAfter
+		// later (4.6 s after start), and pipeline_stalled, armed anew,
+		// trips at the first evaluation more than PipelineStallAfter after
+		// that.
+		if got, want := time.Since(start), 5700*time.Millisecond; got != want {
 			t.Fatalf("latched %v after the feed stopped, want %v", got, want)
+		}
+		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RulePipeline {
+			t.Fatalf("aborts %+v, want one pipeline_stalled", got)
 		}
 	})
 }
@@ -93,8 +103,13 @@ func TestAMergeArmsEveryRule(t *testing.T) {
 		h := newHarness(t, DefaultLimits())
 		h.feedFor(empty(), time.Minute)
 		h.w.SetMerge(true)
-		if st := h.w.Status(); !st.Merge || !slices.Equal(st.Armed, allRules) {
-			t.Fatalf("status %+v, want merge and every rule armed", st)
+		if st := h.w.Status(); !st.Merge || !slices.Equal(st.Armed, merged) {
+			t.Fatalf("status %+v, want merge and armed %v", st, merged)
+		}
+		h.w.SetBaseline(Baseline{HeartRateBPM: 60, SpO2Pct: 97})
+		want := append(append([]string(nil), merged...), RuleHeartRateRise, RuleEEGArousal, RuleStabilityLow)
+		if st := h.w.Status(); !slices.Equal(st.Armed, want) {
+			t.Fatalf("armed %v with a baseline, want %v", st.Armed, want)
 		}
 		h.feedFor(empty(), 5*time.Second)
 		if got := h.Aborts(); len(got) != 0 {

@@ -5,7 +5,9 @@
 // # Design
 //
 // The watchdog is one goroutine (Run) with its own ticker. Sensor code hands it
-// readings with Feed, which only stores the latest reading under a short lock:
+// readings with Feed (the pulse oximeter), FeedBodyTemp, FeedSkinConductance
+// and FeedEEG (the other sensors' estimates, as sensing.Estimates), each of
+// which only stores the latest reading under a short lock:
 // a slow or stuck sensor loop can never block the watchdog, and the watchdog
 // can never block a sensor loop. Each tick evaluates every rule against the
 // latest reading and the watchdog's own clock, so a sensor loop that stops
@@ -32,7 +34,73 @@
 //     watchdog asks each sensor's loop for its health on every tick, so a
 //     loop stuck in a bus transaction is seen as stale too. Outside a
 //     merge it is not armed: those sensors watch the merge's sleeper, and
-//     an empty pod's electrodes are off.
+//     an empty pod's electrodes are off. The EEG's electrodes off
+//     (lead_off) is such a state: during a merge it trips sensor_stale;
+//   - pipeline_stalled: no reading fed at all, valid or not, for longer
+//     than PipelineStallAfter (1 s), armed as vitals_stale is and granted
+//     the same start-up grace. The pulse oximeter's loop feeds a reading
+//     every period even while its chip fails (sensing's Idle), so silence
+//     means the loop itself is stuck: caught in a second, not in
+//     StaleAfter;
+//   - heart_rate_rise: during a merge, once the session's baseline is set
+//     (SetBaseline), a valid heart rate more than HeartRateRiseBPM (40)
+//     above both the baseline's and the lowest valid rate of the last
+//     RiseWindow (60 s, kept per second without allocating), for longer
+//     than HeartRateDelay. The second reference makes it a rise within
+//     the minute: a rate that climbed slowly is heart_rate_high's;
+//   - temperature_low / temperature_high: the core temperature (a valid
+//     thermometer estimate plus Options.CoreOffsetC: the TMP117 reads the
+//     skin where it lies, a wrist 3 to 5 °C below the core) below 35.0 or
+//     above 38.5 °C for longer than TemperatureDelay (60 s). Always armed,
+//     as the heart-rate rules are: the estimator reports a valid
+//     temperature only in the skin's range (30..40 °C), so a thermometer
+//     in an empty pod's air trips nothing;
+//   - stress: during a merge, a valid skin conductance reading with at
+//     least StressSCRPerMin (12) responses in its last minute, for longer
+//     than StressDelay (2 min). Responses per minute, not the phasic
+//     amplitude: the count does not depend on the electrodes' site and
+//     contact (a dry wrist reads 0.1 µS, a palm 10 µS), and the rate of
+//     non-specific responses is the classic index of arousal (Boucsein,
+//     Electrodermal Activity, 2012: 1 to 3 a minute at rest, above 10 under
+//     strain). The E4 recording (sim/scenarios/eda-e4.yaml) reaches 2 a
+//     minute at most. Slow-wave sleep has bursts of responses ("storms");
+//     the two minutes' delay is what keeps a burst from aborting;
+//   - eeg_arousal: during a merge with a baseline, the EEG summary's
+//     beta/alpha power ratio above EEGArousalRatio (3) times the
+//     baseline's for longer than EEGArousalDelay (30 s): cortical arousal
+//     shifts power from alpha to beta;
+//   - stability_low: during a merge with a baseline, the stability index
+//     below StabilityMin (0.3) for longer than StabilityDelay (10 s).
+//
+// Every delayed rule has an IEC 60601-1-8 priority (Priority): high for
+// an immediate danger, medium for the slower ones; the rule table shows
+// it. When a delayed rule's delay starts, the watchdog calls OnWarning
+// (after releasing its lock, never for an evaluation that trips), once
+// per episode: the condition must clear past its deadband before the rule
+// warns again. The controller posts it as a "warning" event. Only valid readings judged fresh (fed within StaleAfter) start or
+// clear a condition of the thermometer, skin conductance and EEG rules;
+// an estimate that stops coming is sensor_stale's.
+//
+// # Stability index
+//
+// Stability(d) = 1 / (1 + D²), D² = Σ (dᵢ / sᵢ)²: each vital's deviation
+// from the session's baseline in units of a scale sᵢ, the deviation at
+// which that vital alone halves the index: 40 bpm of heart rate (the rise
+// heart_rate_rise acts on), a 5 % fall of SpO2 (a sleeper's 95 % to
+// spo2_low's 90 %; a rise is no deviation), 2 °C at the thermometer (a
+// skin site's overnight swing), a factor 2 of tonic skin conductance and
+// a factor 3 of the EEG's beta/alpha ratio (eeg_arousal's), the ratios on
+// a log scale so that doubling and halving weigh alike. D² is the
+// squared Mahalanobis distance from the baseline with the vitals taken as
+// independent; 1/(1+D²) maps it onto (0, 1], 1 at the baseline and
+// falling as any deviation grows, without a cliff. A vital not valid now
+// or not in the baseline counts as no deviation (its loss is
+// sensor_stale's or vitals_stale's). The limit 0.3 is D² > 7/3: one vital
+// 1.53 scales off (a heart rate 61 bpm above the baseline), two each 1.08
+// off, three each 0.88 off. So several moderate deviations that no single
+// rule catches abort together, which is what the index is for: a
+// sleeper whose heart races a little, whose skin conductance doubles and
+// whose EEG arouses is in a nightmare before any one vital says so.
 //
 // # Arming
 //
@@ -56,9 +124,13 @@
 //
 // An alarm condition starts its delay when a valid reading crosses the limit.
 // It clears only when a valid reading comes back past a deadband (hysteresis:
-// 5 bpm for heart rate, 2 % for SpO2); readings that are invalid neither start
-// nor clear it, so a flickering sensor cannot reset a running delay. Any
-// running delay reports the level "warn".
+// 5 bpm for heart rate and its rise, 2 % for SpO2, 0.3 °C for the
+// temperature, 3 responses a minute for stress, 0.5 times the baseline's
+// beta/alpha for arousal, 0.05 for the stability index); readings that are
+// invalid neither start nor clear it, so a flickering sensor cannot reset a
+// running delay. Any running delay reports the level "warn". The
+// merge-only rules have no condition outside a merge, and those compared
+// with the baseline none before SetBaseline.
 //
 // A delay starts at the evaluation that first sees a value past the limit,
 // not at the time the value describes. The estimator's heart rate and SpO2

@@ -18,10 +18,10 @@ func TestRestoreDoesNotReplaceANewerLatch(t *testing.T) {
 		}
 		older := Abort{Rule: RuleSpO2Low, Detail: "latched by the previous run", At: time.Now().Add(-time.Hour).Round(0)}
 		time.Sleep(DefaultLimits().StartupGrace + DefaultLimits().StaleAfter + time.Second)
-		w.evaluate() // no sensor: vitals_stale latches
+		w.evaluate() // no reading fed: pipeline_stalled latches
 		newer := w.Status().Latched
-		if newer == nil || newer.Rule != RuleVitalsStale {
-			t.Fatalf("latched = %+v, want vitals_stale", newer)
+		if newer == nil || newer.Rule != RulePipeline {
+			t.Fatalf("latched = %+v, want pipeline_stalled", newer)
 		}
 		if err := w.Restore(older); !errors.Is(err, ErrLatched) {
 			t.Fatalf("Restore over a latched abort = %v, want ErrLatched", err)

@@ -12,6 +12,9 @@ import (
 
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/vitals"
+	"github.com/sleegation/podd/sensors/vitals/eda"
+	"github.com/sleegation/podd/sensors/vitals/eeg"
+	"github.com/sleegation/podd/sensors/vitals/temp"
 )
 
 // Rule names, as they appear in abort events.
@@ -22,7 +25,44 @@ const (
 	RuleSpO2Critical  = "spo2_critical"
 	RuleVitalsStale   = "vitals_stale"
 	RuleSensorStale   = "sensor_stale"
+	RuleHeartRateRise = "heart_rate_rise"
+	RuleTempLow       = "temperature_low"
+	RuleTempHigh      = "temperature_high"
+	RuleStress        = "stress"
+	RuleEEGArousal    = "eeg_arousal"
+	RuleStabilityLow  = "stability_low"
+	RulePipeline      = "pipeline_stalled"
 )
+
+// delayed is a rule with an alarm delay and hysteresis; its index is its
+// slot in Watchdog.pending.
+type delayed uint8
+
+const (
+	dHeartRateHigh delayed = iota
+	dHeartRateLow
+	dSpO2Low
+	dSpO2Critical
+	dHeartRateRise
+	dTempLow
+	dTempHigh
+	dStress
+	dEEGArousal
+	dStabilityLow
+	numDelayed
+)
+
+var delayedNames = [numDelayed]string{
+	RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleHeartRateRise,
+	RuleTempLow, RuleTempHigh, RuleStress, RuleEEGArousal, RuleStabilityLow,
+}
+
+// tripOrder is the order in which delayed rules whose delays ran out in
+// the same evaluation are reported: the most urgent first.
+var tripOrder = [numDelayed]delayed{
+	dSpO2Critical, dHeartRateHigh, dHeartRateLow, dSpO2Low, dHeartRateRise,
+	dTempHigh, dTempLow, dStabilityLow, dEEGArousal, dStress,
+}
 
 // Levels of the watchdog, as reported in telemetry.
 const (
@@ -35,6 +75,10 @@ const (
 const (
 	heartRateDeadbandBPM = 5
 	spo2DeadbandPct      = 2
+	tempDeadbandC        = 0.3
+	stressDeadbandSCR    = 3   // responses a minute
+	eegArousalDeadband   = 0.5 // times the baseline's ratio
+	stabilityDeadband    = 0.05
 )
 
 // DefaultPeriod is how often the watchdog evaluates its rules.
@@ -82,6 +126,9 @@ type Status struct {
 	Armed []string
 	// Merge is what SetMerge last set.
 	Merge bool
+	// Stability is the stability index (Stability, 0..1) at the last
+	// evaluation; nil outside a merge and before its baseline is set.
+	Stability *float64
 }
 
 // Options configure a Watchdog.
@@ -97,6 +144,16 @@ type Options struct {
 	// Clock is the wall clock, read only for timestamps a person or the hub
 	// reads (Abort.At); time.Now when nil. No duration is measured with it.
 	Clock func() time.Time
+	// OnWarning, if not nil, is called by the watchdog goroutine when a
+	// rule's alarm delay starts (an alarm condition begins), once per
+	// episode: the condition must clear, past its deadband, before the
+	// rule warns again. It is not called for an evaluation that trips a
+	// rule (the abort is the report). It must not block.
+	OnWarning func(Warning)
+	// CoreOffsetC is the core temperature less the thermometer's reading
+	// at its site, °C, in MinCoreOffsetC..MaxCoreOffsetC: the temperature
+	// rules judge the reading plus it.
+	CoreOffsetC float64
 }
 
 // Watchdog evaluates the safety rules. Create it with New and run it with Run.
@@ -105,6 +162,7 @@ type Watchdog struct {
 	safe        SafeStater
 	period      time.Duration
 	onAbort     func(Abort)
+	onWarning   func(Warning)
 	safeTimeout time.Duration
 	clock       func() time.Time
 
@@ -126,7 +184,8 @@ type Watchdog struct {
 	staleArmed bool
 	disarmedAt time.Time
 	staleFrom  time.Time
-	pending    map[string]time.Time // rule -> when its alarm condition began
+	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began; zero when absent
+	starting   uint16                // the delayed rules whose condition began at this evaluation
 	latched    *Abort
 	safeSince  time.Time     // first evaluation of the current run with no condition present; zero when one is
 	safeFor    time.Duration // from safeSince to the last evaluation
@@ -136,6 +195,19 @@ type Watchdog struct {
 	sensors   []SensorWatch
 	mergeFrom time.Time
 	graceEnd  time.Time
+
+	// The other vitals (FeedBodyTemp, FeedSkinConductance, FeedEEG), the
+	// core offset, the session's baseline (SetBaseline) and the lowest
+	// valid heart rate of each recent second (heart_rate_rise).
+	temp        temp.Reading
+	skin        eda.Reading
+	eeg         eeg.Channel
+	eegAt       time.Time
+	coreOffset  float64
+	baseline    Baseline
+	hasBaseline bool
+	hrWindow    heartRateWindow
+	stability   float64 // the index at the last evaluation with a baseline; 1 without
 }
 
 // SensorWatch is a biometric sensor the watchdog watches besides the
@@ -164,19 +236,24 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
+	if !(opts.CoreOffsetC >= MinCoreOffsetC && opts.CoreOffsetC <= MaxCoreOffsetC) {
+		return nil, fmt.Errorf("safety.New: core offset %g °C is outside %d..%d °C", opts.CoreOffsetC, MinCoreOffsetC, MaxCoreOffsetC)
+	}
 	now := time.Now()
 	w := &Watchdog{
 		limits:      l,
 		safe:        safe,
 		period:      opts.Period,
 		onAbort:     opts.OnAbort,
+		onWarning:   opts.OnWarning,
 		safeTimeout: opts.SafeStateTimeout,
 		clock:       opts.Clock,
 		base:        now,
 		lastValid:   now.Add(l.StartupGrace),
 		graceEnd:    now.Add(l.StartupGrace),
-		pending:     map[string]time.Time{},
 		staleArmed:  true, // no reading yet: contact unknown
+		coreOffset:  opts.CoreOffsetC,
+		stability:   1,
 	}
 	w.lastEval.Store(-1)
 	return w, nil
@@ -208,6 +285,9 @@ func (w *Watchdog) Feed(r vitals.Reading) {
 	if r.Valid() {
 		// The first valid reading ends the start-up grace.
 		w.lastValid = now
+	}
+	if r.HeartRateValid {
+		w.hrWindow.add(int64(now.Sub(w.base)/time.Second), r.HeartRateBPM)
 	}
 }
 
@@ -274,6 +354,7 @@ func (w *Watchdog) evaluate() {
 		w.mu.Unlock()
 		return
 	}
+	w.starting = 0
 	a, tripped := w.evaluateLocked(now)
 	if !tripped {
 		if w.presentLocked(now) != 0 {
@@ -292,7 +373,21 @@ func (w *Watchdog) evaluate() {
 			}
 			w.safeFor = max(0, end.Sub(w.safeSince))
 		}
+		var warn [numDelayed]Warning
+		n := 0
+		if w.onWarning != nil && w.starting != 0 {
+			at := w.clock().Round(0)
+			for d := range numDelayed {
+				if w.starting&(1<<d) != 0 {
+					warn[n] = w.warningLocked(d, now, at)
+					n++
+				}
+			}
+		}
 		w.mu.Unlock()
+		for _, x := range warn[:n] {
+			w.onWarning(x)
+		}
 		return
 	}
 	latched := a // only a tripped abort moves to the heap, not every tick's
@@ -326,19 +421,20 @@ func (w *Watchdog) applySafeState(detected time.Time) {
 }
 
 // evaluateLocked updates the alarm conditions and reports the first rule that
-// tripped. w.mu must be held.
+// tripped. It does not allocate unless a rule trips. w.mu must be held.
 func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	l := w.limits
 	r := w.latest
 
 	if r.HeartRateValid {
-		w.condition(RuleHeartRateHigh, now, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
-		w.condition(RuleHeartRateLow, now, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
+		w.condition(dHeartRateHigh, now, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
+		w.condition(dHeartRateLow, now, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
 	}
 	if r.SpO2Valid {
-		w.condition(RuleSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
-		w.condition(RuleSpO2Critical, now, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
+		w.condition(dSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
+		w.condition(dSpO2Critical, now, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
 	}
+	w.bodyConditionsLocked(now)
 
 	switch armed := w.staleArmedLocked(now); {
 	case !armed && w.staleArmed:
@@ -348,6 +444,16 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 		if now.Sub(w.disarmedAt) >= l.StaleAfter {
 			w.staleFrom = now
 		}
+	}
+	// pipeline_stalled: armed as vitals_stale is, and granted the same
+	// start-up grace and re-arming.
+	if silent := now.Sub(later(later(w.lastFeed, w.graceEnd), w.staleFrom)); w.staleArmed && silent > l.PipelineStallAfter {
+		return Abort{
+			Rule:   RulePipeline,
+			Detail: fmt.Sprintf("no reading fed for %.1f s (limit %.1f s)", silent.Seconds(), l.PipelineStallAfter.Seconds()),
+			Values: map[string]float64{"stalled_s": round3(silent.Seconds())},
+			Limit:  l.PipelineStallAfter.Seconds(),
+		}, true
 	}
 	if stale := now.Sub(later(w.lastValid, w.staleFrom)); w.staleArmed && stale > l.StaleAfter {
 		return Abort{
@@ -372,32 +478,34 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 			}
 		}
 	}
-	checks := []struct {
-		rule  string
-		delay time.Duration
-		name  string
-		value float64
-		limit float64
-		dir   string
-	}{
-		{RuleSpO2Critical, l.SpO2CriticalDelay, "spo2_pct", r.SpO2Pct, l.SpO2CriticalPct, "below"},
-		{RuleHeartRateHigh, l.HeartRateDelay, "heart_rate_bpm", r.HeartRateBPM, l.HeartRateHighBPM, "above"},
-		{RuleHeartRateLow, l.HeartRateDelay, "heart_rate_bpm", r.HeartRateBPM, l.HeartRateLowBPM, "below"},
-		{RuleSpO2Low, l.SpO2Delay, "spo2_pct", r.SpO2Pct, l.SpO2LowPct, "below"},
-	}
-	for _, c := range checks {
-		since, ok := w.pending[c.rule]
-		if !ok || now.Sub(since) <= c.delay {
+	for _, d := range tripOrder {
+		since := w.pending[d]
+		if since.IsZero() || now.Sub(since) <= w.delay(d) {
 			continue
 		}
-		return Abort{
-			Rule:   c.rule,
-			Detail: fmt.Sprintf("%s %.1f %s %g for %.1f s (delay %.1f s)", c.name, c.value, c.dir, c.limit, now.Sub(since).Seconds(), c.delay.Seconds()),
-			Values: map[string]float64{c.name: round3(c.value)},
-			Limit:  c.limit,
-		}, true
+		return w.abortFor(d, now.Sub(since), now), true
 	}
 	return Abort{}, false
+}
+
+// delay is a delayed rule's alarm delay.
+func (w *Watchdog) delay(d delayed) time.Duration {
+	l := w.limits
+	switch d {
+	case dHeartRateHigh, dHeartRateLow, dHeartRateRise:
+		return l.HeartRateDelay
+	case dSpO2Low:
+		return l.SpO2Delay
+	case dSpO2Critical:
+		return l.SpO2CriticalDelay
+	case dTempLow, dTempHigh:
+		return l.TemperatureDelay
+	case dStress:
+		return l.StressDelay
+	case dEEGArousal:
+		return l.EEGArousalDelay
+	}
+	return l.StabilityDelay
 }
 
 // staleArmedLocked reports whether vitals_stale is armed: always during a
@@ -428,6 +536,9 @@ func (w *Watchdog) SetMerge(active bool) {
 	if active && !w.merge {
 		w.mergeFrom = time.Now()
 	}
+	if !active {
+		w.baseline, w.hasBaseline = Baseline{}, false
+	}
 	w.merge = active
 }
 
@@ -440,27 +551,38 @@ func later(a, b time.Time) time.Time {
 
 // condition starts a rule's alarm delay when the limit is crossed and clears
 // it once the value is back past the deadband.
-func (w *Watchdog) condition(rule string, now time.Time, crossed, cleared bool) {
-	_, running := w.pending[rule]
+func (w *Watchdog) condition(d delayed, now time.Time, crossed, cleared bool) {
+	running := !w.pending[d].IsZero()
 	switch {
 	case crossed && !running:
-		w.pending[rule] = now
+		w.pending[d] = now
+		w.starting |= 1 << d
 	case cleared && running:
-		delete(w.pending, rule)
+		w.pending[d] = time.Time{}
 	}
 }
 
 // Status returns a snapshot of the watchdog.
 func (w *Watchdog) Status() Status {
+	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := Status{Level: LevelOK, Merge: w.merge, Armed: []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical}}
-	if w.staleArmedLocked(time.Now()) {
-		s.Armed = append(s.Armed, RuleVitalsStale)
+	s := Status{Level: LevelOK, Merge: w.merge,
+		Armed: []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleTempLow, RuleTempHigh}}
+	if w.staleArmedLocked(now) {
+		s.Armed = append(s.Armed, RuleVitalsStale, RulePipeline)
 	}
-	for _, rule := range []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical} {
-		if _, ok := w.pending[rule]; ok {
-			s.Pending = append(s.Pending, rule)
+	if w.merge {
+		s.Armed = append(s.Armed, RuleStress)
+		if w.hasBaseline {
+			s.Armed = append(s.Armed, RuleHeartRateRise, RuleEEGArousal, RuleStabilityLow)
+			x := w.stability
+			s.Stability = &x
+		}
+	}
+	for d, since := range w.pending {
+		if !since.IsZero() {
+			s.Pending = append(s.Pending, delayedNames[d])
 		}
 	}
 	if w.merge && len(w.sensors) > 0 {
@@ -530,10 +652,10 @@ func (w *Watchdog) Ack(a Abort) error {
 			a.Rule, a.At.Format(time.RFC3339Nano), w.latched.Rule, w.latched.At.Format(time.RFC3339Nano))
 	}
 	if c := w.ackBlockersLocked(now); c != 0 {
-		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(c))
+		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(now, c))
 	}
 	w.latched = nil
-	clear(w.pending)
+	w.pending = [numDelayed]time.Time{}
 	w.resetSafeLocked()
 	return nil
 }
@@ -547,25 +669,33 @@ func (w *Watchdog) CanAck() error {
 		return ErrNotLatched
 	}
 	if c := w.ackBlockersLocked(now); c != 0 {
-		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(c))
+		return fmt.Errorf("safety: cannot acknowledge while %s", w.describeLocked(now, c))
 	}
 	return nil
 }
 
 // conditions is a set of alarm conditions judged by their clearing
 // thresholds, as Ack and SafeFor judge them.
-type conditions uint8
+type conditions uint16
 
 const (
 	condNotValid conditions = 1 << iota // no valid reading, or the last one is stale
 	condHeartRateHigh
 	condHeartRateLow
 	condSpO2Low
+	condTempLow
+	condTempHigh
+	condStress
+	condHeartRateRise
+	condEEGArousal
+	condStabilityLow
 )
 
 // presentLocked returns the alarm conditions present now, judged by the
-// clearing thresholds: a value inside the deadband still counts. It does not
-// allocate, as evaluate calls it on every tick. w.mu must be held.
+// clearing thresholds: a value inside the deadband still counts. The
+// merge-only rules count only during a merge (and those compared with the
+// baseline only once it is set). It does not allocate, as evaluate calls
+// it on every tick. w.mu must be held.
 func (w *Watchdog) presentLocked(now time.Time) conditions {
 	l, r := w.limits, w.latest
 	if now.Sub(w.lastValid) > l.StaleAfter || !r.Valid() {
@@ -580,6 +710,33 @@ func (w *Watchdog) presentLocked(now time.Time) conditions {
 	}
 	if r.SpO2Pct < l.SpO2LowPct+spo2DeadbandPct {
 		c |= condSpO2Low
+	}
+	if t, ok := w.coreTempLocked(now); ok {
+		if t < l.TemperatureLowC+tempDeadbandC {
+			c |= condTempLow
+		}
+		if t > l.TemperatureHighC-tempDeadbandC {
+			c |= condTempHigh
+		}
+	}
+	if !w.merge {
+		return c
+	}
+	if s, ok := w.skinLocked(now); ok && float64(s.SCRPerMinute) > l.StressSCRPerMin-stressDeadbandSCR {
+		c |= condStress
+	}
+	if !w.hasBaseline {
+		return c
+	}
+	if r.HeartRateBPM > w.riseReferenceLocked(now)+l.HeartRateRiseBPM-heartRateDeadbandBPM {
+		c |= condHeartRateRise
+	}
+	if e, ok := w.eegLocked(now); ok && w.baseline.BetaAlphaValid && w.baseline.BetaAlpha > 0 &&
+		e.BetaAlpha/w.baseline.BetaAlpha > l.EEGArousalRatio-eegArousalDeadband {
+		c |= condEEGArousal
+	}
+	if w.stability < l.StabilityMin+stabilityDeadband {
+		c |= condStabilityLow
 	}
 	return c
 }
@@ -598,7 +755,7 @@ func (w *Watchdog) ackBlockersLocked(now time.Time) conditions {
 
 // describeLocked says which conditions of c are present, with the latest
 // values. w.mu must be held.
-func (w *Watchdog) describeLocked(c conditions) string {
+func (w *Watchdog) describeLocked(now time.Time, c conditions) string {
 	l, r := w.limits, w.latest
 	if c&condNotValid != 0 {
 		return "vitals are not valid"
@@ -612,6 +769,25 @@ func (w *Watchdog) describeLocked(c conditions) string {
 	}
 	if c&condSpO2Low != 0 {
 		p = append(p, fmt.Sprintf("spo2_pct %.1f is not above %g", r.SpO2Pct, l.SpO2LowPct+spo2DeadbandPct))
+	}
+	core, _ := w.coreTempLocked(now)
+	if c&condTempLow != 0 {
+		p = append(p, fmt.Sprintf("body_temp_c %.2f is not above %g", core, l.TemperatureLowC+tempDeadbandC))
+	}
+	if c&condTempHigh != 0 {
+		p = append(p, fmt.Sprintf("body_temp_c %.2f is not below %g", core, l.TemperatureHighC-tempDeadbandC))
+	}
+	if c&condStress != 0 {
+		p = append(p, fmt.Sprintf("scr_per_min %d is not below %g", w.skin.SCRPerMinute, l.StressSCRPerMin-stressDeadbandSCR+1))
+	}
+	if c&condHeartRateRise != 0 {
+		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not below %g", r.HeartRateBPM, w.riseReferenceLocked(now)+l.HeartRateRiseBPM-heartRateDeadbandBPM))
+	}
+	if c&condEEGArousal != 0 {
+		p = append(p, fmt.Sprintf("beta/alpha %.2f times the baseline's is not below %g", w.eeg.BetaAlpha/w.baseline.BetaAlpha, l.EEGArousalRatio-eegArousalDeadband))
+	}
+	if c&condStabilityLow != 0 {
+		p = append(p, fmt.Sprintf("stability %.2f is not above %g", w.stability, l.StabilityMin+stabilityDeadband))
 	}
 	return strings.Join(p, " and ")
 }

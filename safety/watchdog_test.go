@@ -56,13 +56,20 @@ type harness struct {
 
 func newHarness(t *testing.T, l Limits) *harness {
 	t.Helper()
+	return newHarnessWith(t, l, Options{})
+}
+
+// newHarnessWith is newHarness with opts (OnAbort is the harness's).
+func newHarnessWith(t *testing.T, l Limits, opts Options) *harness {
+	t.Helper()
 	h := &harness{t: t, stopped: make(chan struct{})}
 	h.act = &fakeActuators{reports: &h.aborts}
-	w, err := New(l, h.act, Options{OnAbort: func(a Abort) {
+	opts.OnAbort = func(a Abort) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.aborts = append(h.aborts, a)
-	}})
+	}
+	w, err := New(l, h.act, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,11 +204,12 @@ func TestStaleVitalsAbortAfterStartupGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := DefaultLimits()
 		h := newHarness(t, l)
-		time.Sleep(l.StartupGrace + l.StaleAfter)
-		synctest.Wait()
+		// The sensor loop feeds what it has, nothing valid.
+		h.feedFor(noAnswer(), l.StartupGrace+l.StaleAfter)
 		if got := h.Aborts(); len(got) != 0 {
 			t.Fatalf("aborted within grace + stale_after: %+v", got)
 		}
+		h.w.Feed(noAnswer())
 		time.Sleep(200 * time.Millisecond)
 		synctest.Wait()
 		got := h.Aborts()
@@ -635,8 +643,8 @@ func TestLimitsRejectLooseningPastHardBounds(t *testing.T) {
 	l.SpO2Delay = time.Minute
 	err := l.Validate()
 	want := []string{
-		"safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..150 bpm",
-		"safety.spo2_delay: 60 s is outside the hard bounds 1..15 s",
+		"safety.heart_rate_high_bpm: 200 bpm is outside the hard bounds 90..160 bpm",
+		"safety.spo2_delay: 60 s is outside the hard bounds 1..30 s",
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Fatalf("Validate() = %v, want\n%s", err, strings.Join(want, "\n"))

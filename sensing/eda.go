@@ -26,6 +26,7 @@ func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rat
 		return Sensor{}, fmt.Errorf("sensing: skin conductance: %w", err)
 	}
 	latest := new(atomic.Pointer[float64])
+	sink := new(estimatesSink)
 	period := time.Second / time.Duration(rateHz)
 	return Sensor{
 		Name: "ads1115",
@@ -36,7 +37,7 @@ func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rat
 			}
 			est, _ := vitalseda.New(float64(rateHz)) // the rate was checked above
 			latest.Store(nil)
-			return &skin{dev: d, circuit: circuit, est: est, latest: latest}, nil
+			return &skin{dev: d, circuit: circuit, est: est, latest: latest, sink: sink}, nil
 		},
 		Period:      period,
 		StaleAfter:  max(3*period, 3*time.Second),
@@ -46,6 +47,7 @@ func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rat
 				v.SkinConductanceUS = us
 			}
 		},
+		SetEstimates: sink.set,
 	}, nil
 }
 
@@ -54,13 +56,14 @@ type skin struct {
 	circuit eda.Divider
 	est     *vitalseda.Estimator
 	latest  *atomic.Pointer[float64]
+	sink    *estimatesSink
 }
 
 // Poll takes one conversion. A saturated input, or electrodes bridged, is
 // saturated; an open circuit is no contact (fed to the estimator as 0 µS,
 // which it judges so too); the estimator's own judgement of the stream
 // (jumps, a flat line, out of range) is passed on.
-func (s *skin) Poll(time.Time) (Poll, error) {
+func (s *skin) Poll(now time.Time) (Poll, error) {
 	v, err := s.dev.Read()
 	switch {
 	case errors.Is(err, ads1115.ErrSaturated):
@@ -83,6 +86,10 @@ func (s *skin) Poll(time.Time) (Poll, error) {
 	}
 	s.est.Add(us)
 	r := s.est.Estimate()
+	if e := s.sink.get(); e != nil {
+		r.At = now
+		e.FeedSkinConductance(r)
+	}
 	if !r.Valid {
 		s.latest.Store(nil)
 		switch r.Reason {

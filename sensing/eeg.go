@@ -55,6 +55,7 @@ func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor,
 		return Sensor{}, fmt.Errorf("sensing: eeg: %w", err)
 	}
 	latest := new(eegLatest)
+	sink := new(estimatesSink)
 	return Sensor{
 		Name: "ads1299",
 		Open: func() (Device, error) {
@@ -65,7 +66,7 @@ func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor,
 			est, _ := eeg.New(opts) // the options were checked above
 			latest.set(nil)
 			return &eegDevice{
-				dev: d, est: est, latest: latest, frame: make([]float64, channels),
+				dev: d, est: est, latest: latest, sink: sink, frame: make([]float64, channels),
 				next: make([]float64, channels), fill: make([]float64, channels),
 				maxFilled: int(maxFilledGap.Seconds() * float64(rateHz)),
 				batch:     max(int(eegBatch.Seconds()*float64(rateHz)), 1),
@@ -85,6 +86,7 @@ func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor,
 				}
 			}
 		},
+		SetEstimates: sink.set,
 	}, nil
 }
 
@@ -115,6 +117,7 @@ type eegDevice struct {
 	dev    *ads1299.Dev
 	est    *eeg.Estimator
 	latest *eegLatest
+	sink   *estimatesSink
 	frame  []float64
 	f      ads1299.Frame
 	batch  int
@@ -172,6 +175,9 @@ func (e *eegDevice) Poll(now time.Time) (Poll, error) {
 		off &= e.dev.LeadOff(&e.f)
 	}
 	r := e.est.Estimate()
+	if s := e.sink.get(); s != nil {
+		s.FeedEEG(now, r.Summary)
+	}
 	if r.Summary.Valid {
 		e.latest.set(&r.Summary)
 		e.lastValid = now

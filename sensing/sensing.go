@@ -72,6 +72,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sleegation/podd/sensors/vitals/eda"
+	"github.com/sleegation/podd/sensors/vitals/eeg"
+	"github.com/sleegation/podd/sensors/vitals/temp"
 )
 
 // State is a sensor's health.
@@ -149,6 +153,45 @@ type Sensor struct {
 	// It is called from other goroutines than the loop's: the Device
 	// publishes its vitals safely (an atomic value).
 	Report func(v *Vitals)
+	// SetEstimates, if not nil, sets where the sensor's device hands
+	// every estimate it makes (Estimates). Call it before Run; nil stops
+	// the handing.
+	SetEstimates func(Estimates)
+}
+
+// Estimates receives every estimate the sensors besides the pulse
+// oximeter make, valid or not, each stamped with the time of the poll
+// that made it (time.Now, so with its monotonic reading), from the
+// sensor's loop goroutine: the skin conductance estimator's reading
+// (tonic, phasic, SCRs a minute), the thermometer's (°C at the sensor's
+// site) and the EEG's pod summary (relative band powers, beta/alpha).
+// Its methods must neither block nor keep what they are handed by
+// reference (safety.Watchdog stores a copy of the latest under a short
+// lock).
+type Estimates interface {
+	FeedSkinConductance(eda.Reading)
+	FeedBodyTemp(temp.Reading)
+	FeedEEG(at time.Time, summary eeg.Channel)
+}
+
+// estimatesSink is the Estimates a sensor's devices hand their estimates
+// to, set by Sensor.SetEstimates while the loop may run.
+type estimatesSink struct{ p atomic.Pointer[Estimates] }
+
+func (s *estimatesSink) set(e Estimates) {
+	if e == nil {
+		s.p.Store(nil)
+		return
+	}
+	s.p.Store(&e)
+}
+
+// get returns the Estimates set, or nil.
+func (s *estimatesSink) get() Estimates {
+	if e := s.p.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // Vitals are the vitals of the sensors besides the pulse oximeter, as the

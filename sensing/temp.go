@@ -22,6 +22,7 @@ func Thermometer(open func() (*tmp117.Dev, error), rateHz int) (Sensor, error) {
 		return Sensor{}, fmt.Errorf("sensing: thermometer: %w", err)
 	}
 	latest := new(atomic.Pointer[float64])
+	sink := new(estimatesSink)
 	period := time.Second / time.Duration(rateHz)
 	return Sensor{
 		Name: "tmp117",
@@ -32,7 +33,7 @@ func Thermometer(open func() (*tmp117.Dev, error), rateHz int) (Sensor, error) {
 			}
 			est, _ := temp.New(float64(rateHz)) // the rate was checked above
 			latest.Store(nil)
-			return &thermometer{dev: d, est: est, latest: latest}, nil
+			return &thermometer{dev: d, est: est, latest: latest, sink: sink}, nil
 		},
 		Period:      period / 2,
 		StaleAfter:  max(3*period, 3*time.Second),
@@ -42,6 +43,7 @@ func Thermometer(open func() (*tmp117.Dev, error), rateHz int) (Sensor, error) {
 				v.BodyTempC = c
 			}
 		},
+		SetEstimates: sink.set,
 	}, nil
 }
 
@@ -49,12 +51,13 @@ type thermometer struct {
 	dev    *tmp117.Dev
 	est    *temp.Estimator
 	latest *atomic.Pointer[float64]
+	sink   *estimatesSink
 }
 
 // Poll reads a conversion the chip finished since the last poll. A
 // temperature the estimator does not trust (out of the skin's range,
 // changing faster than a body does) is no contact: a sensor off the body.
-func (t *thermometer) Poll(time.Time) (Poll, error) {
+func (t *thermometer) Poll(now time.Time) (Poll, error) {
 	c, fresh, err := t.dev.Read()
 	switch {
 	case errors.Is(err, tmp117.ErrNoConversion):
@@ -70,6 +73,10 @@ func (t *thermometer) Poll(time.Time) (Poll, error) {
 	}
 	t.est.Add(c)
 	r := t.est.Estimate()
+	if e := t.sink.get(); e != nil {
+		r.At = now
+		e.FeedBodyTemp(r)
+	}
 	if !r.Valid {
 		t.latest.Store(nil)
 		if r.Reason == temp.ReasonFilling {

@@ -218,6 +218,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		Simulated:         hw.simulated,
 		TelemetryInterval: cfg.Telemetry.Interval,
 		Limits:            cfg.Safety,
+		TempCoreOffsetC:   cfg.Sensors.TMP117.CoreOffsetC,
 		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
 		LEDCount:          cfg.Hardware.LEDCount,
 		Session: controller.SessionConfig{

@@ -11,8 +11,10 @@
 // evenly spaced at the rate the caller gives (Options.RateHz, the
 // scenario's `rate_hz`). Exactly one of the two gives the timing. The other
 // columns are the caller's (Options.Columns): which names a device's file
-// may have, and which it must. Values keep the file's units; scaling them
-// to a chip's range is the chip model's job.
+// may have, and which it must. Values keep the file's units, plus
+// Options.Offset (the scenario's `offset`: a recording played at another
+// level, its shape kept); scaling them to a chip's range is the chip
+// model's job.
 //
 // Everything is checked when the file is read, so that a bad recording
 // stops the simulator before it starts rather than in the middle of a

@@ -28,6 +28,11 @@ type Options struct {
 	RateHz float64
 	// Loop repeats the recording after its last row.
 	Loop bool
+	// Offset is added to every value of the data columns, in the file's
+	// units: a recording played at another level than it was taken (a
+	// wrist's skin temperature raised to the core's), its shape kept.
+	// |Offset| is at most MaxAbsValue, and so is every value with it.
+	Offset float64
 }
 
 // Limits of what Read accepts.
@@ -94,6 +99,8 @@ func (o Options) check() error {
 		return fmt.Errorf("playback of %s: %d columns (1..%d)", o.Device, len(o.Columns), MaxColumns)
 	case !(o.RateHz >= 0 && o.RateHz <= MaxRateHz): // NaN too
 		return fmt.Errorf("playback of %s: rate %g Hz is outside 0..%g", o.Device, o.RateHz, MaxRateHz)
+	case !(math.Abs(o.Offset) <= MaxAbsValue): // NaN too
+		return fmt.Errorf("playback of %s: offset %g is outside ±%g", o.Device, o.Offset, MaxAbsValue)
 	}
 	for i, c := range o.Columns {
 		if c == "" || c == TimeColumn || slices.Contains(o.Columns[:i], c) {
@@ -178,6 +185,12 @@ func read(r io.Reader, o Options) (*Playback, error) {
 				}
 				p.t = append(p.t, v-t0)
 				continue
+			}
+			if o.Offset != 0 {
+				if v += o.Offset; math.Abs(v) > MaxAbsValue {
+					return nil, fmt.Errorf("line %d, column %d (%s): %s with the offset %g is outside ±%g",
+						line, c+1, p.columns[p.slots[dataCol]], f, o.Offset, MaxAbsValue)
+				}
 			}
 			p.vals = append(p.vals, v)
 			dataCol++

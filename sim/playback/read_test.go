@@ -4,10 +4,12 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadErrors(t *testing.T) {
@@ -123,5 +125,32 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(bad, withRate(ppg, 2, false)); err == nil || err.Error() != bad+`: line 3, column 1 (ir): "x" is not a number` {
 		t.Errorf("Load of a bad file = %v", err)
+	}
+}
+
+// Options.Offset is added to every data value, not to t; a value that the
+// offset takes past MaxAbsValue, and an offset that is not finite, are
+// errors.
+func TestReadOffset(t *testing.T) {
+	o := Options{Device: "tmp117", Columns: []string{"temp_c"}, Offset: 4.5}
+	p, err := Read(strings.NewReader("t,temp_c\n10,32\n12,33\n"), "temp.csv", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := p.At(time.Second); !ok || s[0] != 37 {
+		t.Fatalf("At(1s) = %v, %v; want 37 (32.5 + 4.5)", s, ok)
+	}
+	if p.End() != 2*time.Second {
+		t.Fatalf("End = %v: the offset moved t", p.End())
+	}
+	if _, err := Read(strings.NewReader("temp_c\n1e9\n0\n"), "temp.csv", Options{Device: "tmp117", Columns: []string{"temp_c"}, RateHz: 1, Offset: 1}); err == nil ||
+		err.Error() != `temp.csv: line 2, column 1 (temp_c): 1e9 with the offset 1 is outside ±1e+09` {
+		t.Fatalf("a value past the bound with the offset: %v", err)
+	}
+	for _, off := range []float64{math.NaN(), math.Inf(1), 2e9} {
+		if _, err := Read(strings.NewReader("temp_c\n1\n2\n"), "temp.csv", Options{Device: "tmp117", Columns: []string{"temp_c"}, RateHz: 1, Offset: off}); err == nil ||
+			!strings.Contains(err.Error(), "offset") {
+			t.Fatalf("offset %g: %v", off, err)
+		}
 	}
 }

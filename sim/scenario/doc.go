@@ -27,6 +27,7 @@
 //	  - {at: 40m, occupied: false}
 //	playback:                                         # optional
 //	  - {device: max30102, file: recordings/ppg.csv, rate_hz: 100, loop: true}
+//	  - {device: tmp117, file: recordings/temp.csv, rate_hz: 4, offset: 4.5}  # added to every value
 //
 // Vitals ramp linearly from the value they have at the step's `at` (where an
 // earlier ramp has got to) to the target; each EEG band is a vital of its

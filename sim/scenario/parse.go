@@ -73,6 +73,7 @@ type playbackDoc struct {
 	File   *string  `yaml:"file"`
 	RateHz *float64 `yaml:"rate_hz"`
 	Loop   *bool    `yaml:"loop"`
+	Offset *float64 `yaml:"offset"`
 }
 
 // array returns the vitals the document gives, the EEG bands after the

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +18,9 @@ type Recording struct {
 	Path   string  // File resolved against the scenario file's directory
 	RateHz float64 // the rows' rate; 0 when the file has a t column
 	Loop   bool    // repeat the recording after its last row
+	// Offset is added to every value, in the file's units (`offset`): a
+	// recording played at another level than it was taken.
+	Offset float64
 }
 
 // The slots of a playback.Sample, per device: which column of the file
@@ -84,9 +88,9 @@ func (s *Scenario) Playback(device string) *playback.Playback {
 }
 
 // playbackOpts returns the options of a recording of device.
-func playbackOpts(device string, rateHz float64, loop bool) playback.Options {
+func playbackOpts(device string, rateHz float64, loop bool, offset float64) playback.Options {
 	spec := playbackSpecs[device]
-	return playback.Options{Device: device, Columns: spec.columns, Required: spec.required, RateHz: rateHz, Loop: loop}
+	return playback.Options{Device: device, Columns: spec.columns, Required: spec.required, RateHz: rateHz, Loop: loop, Offset: offset}
 }
 
 // recordings validates the `playback` list and loads each file, relative
@@ -135,8 +139,16 @@ func (c *checker) recordings(docs []playbackDoc, dir string) ([]Recording, map[s
 			}
 		}
 		r.Loop = pd.Loop != nil && *pd.Loop
+		if pd.Offset != nil {
+			if v := *pd.Offset; math.Abs(v) <= playback.MaxAbsValue {
+				r.Offset = v
+			} else {
+				c.bad(path+".offset", "%g is not a finite number within ±%g (added to every value, in the file's units)", v, float64(playback.MaxAbsValue))
+				ok = false
+			}
+		}
 		if ok {
-			p, err := playback.Load(r.Path, playbackOpts(r.Device, r.RateHz, r.Loop))
+			p, err := playback.Load(r.Path, playbackOpts(r.Device, r.RateHz, r.Loop, r.Offset))
 			if err != nil {
 				c.bad(path+".file", "%v", err)
 			} else {

@@ -40,7 +40,7 @@ func TestPlayback(t *testing.T) {
   - {device: max30102, file: recordings/ppg.csv, rate_hz: 100}
   - {device: ads1299, file: recordings/eeg.csv, loop: true}
   - {device: ads1115, file: eda.csv, rate_hz: 4, loop: false}
-  - {device: tmp117, file: ` + abs + `, rate_hz: 1}
+  - {device: tmp117, file: ` + abs + `, rate_hz: 1, offset: -0.5}
 `})
 	s, err := Load(filepath.Join(dir, "night.yaml"))
 	if err != nil {
@@ -50,7 +50,7 @@ func TestPlayback(t *testing.T) {
 		{Device: "max30102", File: "recordings/ppg.csv", Path: filepath.Join(dir, "recordings/ppg.csv"), RateHz: 100},
 		{Device: "ads1299", File: "recordings/eeg.csv", Path: filepath.Join(dir, "recordings/eeg.csv"), Loop: true},
 		{Device: "ads1115", File: "eda.csv", Path: filepath.Join(dir, "eda.csv"), RateHz: 4},
-		{Device: "tmp117", File: abs, Path: abs, RateHz: 1},
+		{Device: "tmp117", File: abs, Path: abs, RateHz: 1, Offset: -0.5},
 	}
 	if !slices.Equal(s.Recordings, wantRecs) {
 		t.Errorf("Recordings = %+v\nwant %+v", s.Recordings, wantRecs)
@@ -67,7 +67,7 @@ func TestPlayback(t *testing.T) {
 		{"ads1299", 1250 * time.Millisecond, playback.Sample{1: 1.5, 6: -1.5}, true},
 		{"ads1299", 3 * time.Second, playback.Sample{1: 1, 6: -1}, true}, // one period is 2 s + a 1 s wrap
 		{"ads1115", 125 * time.Millisecond, playback.Sample{PlaybackEDAUS: 3}, true},
-		{"tmp117", 500 * time.Millisecond, playback.Sample{PlaybackTempC: 36.5}, true},
+		{"tmp117", 500 * time.Millisecond, playback.Sample{PlaybackTempC: 36}, true}, // 36.5 with the offset -0.5
 		{"tmp117", 2 * time.Second, playback.Sample{}, false},
 	}
 	for _, tt := range tests {
@@ -143,6 +143,14 @@ func TestPlaybackErrors(t *testing.T) {
 			},
 		},
 		{
+			"offset not finite, too large",
+			"  - {device: max30102, file: ppg.csv, rate_hz: 1, offset: .nan}\n  - {device: ads1115, file: ppg.csv, rate_hz: 1, offset: 2e9}\n",
+			[]string{
+				"playback[0].offset: NaN is not a finite number within ±1e+09 (added to every value, in the file's units) (line 3)",
+				"playback[1].offset: 2e+09 is not a finite number within ±1e+09 (added to every value, in the file's units) (line 4)",
+			},
+		},
+		{
 			"rate_hz not a number, loop not a bool", "  - {device: max30102, file: ppg.csv, rate_hz: fast, loop: often}\n",
 			[]string{
 				`playback[0].rate_hz: "fast" is not a number (line 3)`,
@@ -172,7 +180,7 @@ func TestPlaybackErrors(t *testing.T) {
 		},
 		{
 			"an unknown key", "  - {device: max30102, file: ppg.csv, rate: 100}\n",
-			[]string{"playback[0].rate: unknown key (allowed: device, file, rate_hz, loop) (line 3)"},
+			[]string{"playback[0].rate: unknown key (allowed: device, file, rate_hz, loop, offset) (line 3)"},
 		},
 		{
 			"not a list", "  device: max30102\n",
@@ -213,7 +221,7 @@ func TestShippedPlayback(t *testing.T) {
 		{"ppg-a103l", DeviceMAX30102, playback.Sample{PlaybackIR: 6042}, 82500, 329996 * time.Millisecond, false},
 		{"eeg-n2", DeviceADS1299, playback.Sample{-2.805092048645019531e+01}, 3000, 14995 * time.Millisecond, true},
 		{"eda-e4", DeviceADS1115, playback.Sample{PlaybackEDAUS: 0}, 9998, 2499250 * time.Millisecond, false},
-		{"temp-e4", DeviceTMP117, playback.Sample{PlaybackTempC: 32.13}, 4998, 1249250 * time.Millisecond, true},
+		{"temp-e4", DeviceTMP117, playback.Sample{PlaybackTempC: 32.13 + 4.5}, 4998, 1249250 * time.Millisecond, true},
 	}
 	for _, tt := range tests {
 		s, err := Load("../scenarios/" + tt.scenario + ".yaml")

@@ -1,0 +1,172 @@
+package safety
+
+import (
+	"time"
+
+	"github.com/sleegation/podd/sensors/vitals/eda"
+	"github.com/sleegation/podd/sensors/vitals/eeg"
+	"github.com/sleegation/podd/sensors/vitals/temp"
+)
+
+// Bounds of Options.CoreOffsetC, °C: no skin site the TMP117 can be
+// placed on reads more than 5 °C below the core, nor above it.
+const (
+	MinCoreOffsetC = 0
+	MaxCoreOffsetC = 5
+)
+
+// RiseWindow is how far back heart_rate_rise looks for the lowest valid
+// heart rate: a rise counts only if it happened within this window.
+const RiseWindow = 60 * time.Second
+
+// Baseline is the sleeper's vitals captured before a merge joined: what
+// heart_rate_rise, eeg_arousal and stability_low compare the vitals with.
+// The heart rate and SpO2 are always there (a baseline has at least one
+// valid oximeter reading); each other vital only when its sensor gave a
+// valid reading during the capture (its *Valid field).
+type Baseline struct {
+	HeartRateBPM float64 // bpm
+	SpO2Pct      float64 // %
+	// SkinConductanceUS is the tonic skin conductance, µS.
+	SkinConductanceUS    float64
+	SkinConductanceValid bool
+	// BodyTempC is the thermometer's reading at its site, °C (not the
+	// core: the offset cancels in a deviation).
+	BodyTempC      float64
+	BodyTempCValid bool
+	// BetaAlpha is the EEG summary's beta/alpha power ratio.
+	BetaAlpha      float64
+	BetaAlphaValid bool
+}
+
+// SetBaseline hands the watchdog the session's baseline when the pod joins
+// the merge; heart_rate_rise, eeg_arousal and stability_low are armed from
+// then until SetMerge(false), which forgets it. Outside a merge it does
+// nothing. It does not block.
+func (w *Watchdog) SetBaseline(b Baseline) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.merge {
+		return
+	}
+	w.baseline, w.hasBaseline = b, true
+}
+
+// heartRateWindow keeps the lowest valid heart rate of each of the last
+// RiseWindow's seconds, without allocating: slot s%len holds second s
+// (counted from the watchdog's base).
+type heartRateWindow [61]struct {
+	sec int64 // 0: empty (seconds are stored plus one)
+	bpm float64
+}
+
+func (h *heartRateWindow) add(sec int64, bpm float64) {
+	s := &h[sec%int64(len(h))]
+	switch {
+	case s.sec != sec+1:
+		s.sec, s.bpm = sec+1, bpm
+	case bpm < s.bpm:
+		s.bpm = bpm
+	}
+}
+
+// lowest returns the lowest rate stored for the seconds within RiseWindow
+// of sec, and whether there was one.
+func (h *heartRateWindow) lowest(sec int64) (float64, bool) {
+	lo, ok := 0.0, false
+	from := sec - int64(RiseWindow/time.Second)
+	for _, s := range h {
+		if s.sec == 0 || s.sec-1 < from || s.sec-1 > sec {
+			continue
+		}
+		if !ok || s.bpm < lo {
+			lo, ok = s.bpm, true
+		}
+	}
+	return lo, ok
+}
+
+// FeedBodyTemp hands the watchdog the thermometer's latest estimate,
+// valid or not, with r.At its time on the monotonic clock (temp.Estimator
+// leaves it zero: the caller stamps it). Only a valid estimate fed within
+// StaleAfter is judged by temperature_low and temperature_high; an
+// invalid one neither starts nor clears their delays. It stores the
+// estimate under a short lock and never blocks on the evaluation.
+func (w *Watchdog) FeedBodyTemp(r temp.Reading) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.temp = r
+}
+
+// FeedSkinConductance hands the watchdog the skin conductance
+// estimator's latest reading (tonic level, phasic component, SCRs in the
+// last minute), valid or not, with r.At its time on the monotonic clock.
+// Only a valid reading fed within StaleAfter is judged (stress, and the
+// stability index). It never blocks on the evaluation.
+func (w *Watchdog) FeedSkinConductance(r eda.Reading) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.skin = r
+}
+
+// FeedEEG hands the watchdog the EEG's latest pod summary (relative band
+// powers, beta/alpha ratio), valid or not, made at at on the monotonic
+// clock. Only a valid summary fed within StaleAfter is judged
+// (eeg_arousal, and the stability index). It never blocks on the
+// evaluation.
+func (w *Watchdog) FeedEEG(at time.Time, s eeg.Channel) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.eeg, w.eegAt = s, at
+}
+
+// fresh reports whether a reading made at at is recent enough to judge.
+func (w *Watchdog) fresh(now, at time.Time) bool {
+	return !at.IsZero() && now.Sub(at) <= w.limits.StaleAfter
+}
+
+// coreTempLocked returns the core temperature (the thermometer's valid,
+// fresh reading plus the core offset) and whether there is one. w.mu must
+// be held.
+func (w *Watchdog) coreTempLocked(now time.Time) (float64, bool) {
+	if !w.temp.Valid || !w.fresh(now, w.temp.At) {
+		return 0, false
+	}
+	return w.temp.Celsius + w.coreOffset, true
+}
+
+// skinLocked returns the valid, fresh skin conductance reading, if any.
+// w.mu must be held.
+func (w *Watchdog) skinLocked(now time.Time) (eda.Reading, bool) {
+	return w.skin, w.skin.Valid && w.fresh(now, w.skin.At)
+}
+
+// eegLocked returns the valid, fresh EEG summary, if any. w.mu must be
+// held.
+func (w *Watchdog) eegLocked(now time.Time) (eeg.Channel, bool) {
+	return w.eeg, w.eeg.Valid && w.fresh(now, w.eegAt)
+}
+
+// deviationsLocked are the current vitals' deviations from the baseline,
+// for Stability: each vital valid now and in the baseline counts. w.mu
+// must be held, with a baseline.
+func (w *Watchdog) deviationsLocked(now time.Time) Deviations {
+	var d Deviations
+	b := w.baseline
+	if r := w.latest; r.HeartRateValid && w.fresh(now, w.lastFeed) {
+		d.HeartRateBPM = r.HeartRateBPM - b.HeartRateBPM
+	}
+	if r := w.latest; r.SpO2Valid && w.fresh(now, w.lastFeed) {
+		d.SpO2Pct = r.SpO2Pct - b.SpO2Pct
+	}
+	if b.BodyTempCValid && w.temp.Valid && w.fresh(now, w.temp.At) {
+		d.BodyTempC = w.temp.Celsius - b.BodyTempC
+	}
+	if s, ok := w.skinLocked(now); ok && b.SkinConductanceValid && b.SkinConductanceUS > 0 && s.TonicMicrosiemens > 0 {
+		d.SkinConductanceRatio = s.TonicMicrosiemens / b.SkinConductanceUS
+	}
+	if e, ok := w.eegLocked(now); ok && b.BetaAlphaValid && b.BetaAlpha > 0 && e.BetaAlpha > 0 {
+		d.BetaAlphaRatio = e.BetaAlpha / b.BetaAlpha
+	}
+	return d
+}
