@@ -30,7 +30,7 @@ func TestReviewOneEmptyReadingDoesNotAcknowledgeATachycardia(t *testing.T) {
 			t.Fatal("not latched")
 		}
 		h.feedFor(occupied(150, 97), 3*time.Second) // still 150 bpm
-		h.w.Feed(empty())                            // one poll: the finger off
+		h.w.Feed(empty())                           // one poll: the finger off
 		if err := h.w.Ack(*a); err == nil {
 			t.Fatal("Ack succeeded 500 ms after a valid 150 bpm, on one reading of no contact; want refused")
 		}
