@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/sleegation/podd/controller"
 )
 
 // TestMain clears SUDO_USER: the tests run alike under sudo (as root, where
@@ -74,4 +76,36 @@ func TestAckThroughSudoNamesTheClaimedUserInTheNote(t *testing.T) {
 	if len(pod.srcs) != 0 {
 		t.Fatalf("the pod heard %+v", pod.srcs)
 	}
+}
+
+// Whatever SUDO_USER and the note hold, sudoNote as root with a sudo user
+// returns a note the pod records as it is, naming the sudo user as
+// claimed, or an error; without a sudo user, or as another user than
+// root, it returns the note unchanged (the pod checks it).
+func FuzzSudoNote(f *testing.F) {
+	f.Add("checked", "alice")
+	f.Add("", "al\x1bice")
+	f.Add(strings.Repeat("x", 190), "bob")
+	f.Add("line\nbreak", "\u202ealice")
+	f.Fuzz(func(t *testing.T, note, sudoUser string) {
+		if got, err := sudoNote(note, sudoUser, 1000); err != nil || got != note {
+			t.Fatalf("not root: %q, %v", got, err)
+		}
+		got, err := sudoNote(note, sudoUser, 0)
+		if sudoUser == "" {
+			if err != nil || got != note {
+				t.Fatalf("root without sudo: %q, %v; want the note as it is (the pod checks it)", got, err)
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+		if clean, cerr := controller.CleanAckNote(got); cerr != nil || clean != got {
+			t.Fatalf("sudoNote = %q, not a clean note (%q, %v)", got, clean, cerr)
+		}
+		if !strings.HasPrefix(got, "via sudo from ") || !strings.Contains(got, "(SUDO_USER, claimed)") {
+			t.Fatalf("sudoNote = %q, want the claimed sudo user", got)
+		}
+	})
 }
