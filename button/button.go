@@ -157,7 +157,7 @@ func (d *Dev) Run(ctx context.Context, press func()) error {
 
 // held waits, once a press is recognised, until the line has stayed
 // active for Hold (true), or a release has ended the hold (false, see
-// released), or ctx is done (false). A wait that returns at once without
+// settled), or ctx is done (false). A wait that returns at once without
 // an edge (failed edge detection) is followed by a sleep of the same length
 // rather than a spin; the level is read after each wait, so lost edges
 // delay a release by at most Poll.
