@@ -14,12 +14,20 @@
 //
 // A button with a hold time (Opts.Hold, the acknowledgement button's) counts
 // a press only once the line, its press recognised, has stayed active for
-// Hold more: a sleeper who rolls onto it for a moment clears nothing. A
-// release that holds for Debounce ends the hold and nothing is reported;
-// a bounce shorter than Debounce during it does not. Holds do not add up:
-// two presses of half the hold each are no press. The press is reported
-// at Debounce + Hold after the line's last edge into its active level, and
-// once, however long the button stays down.
+// Hold more: a sleeper who rolls onto it for a moment clears nothing. Only
+// time the line reads active counts. A release ends the hold, and nothing
+// is reported, once the line has read inactive for Debounce in all since
+// it last held one level for Debounce without an edge: a release that
+// holds, and equally a line that chatters (a worn contact, a shivering hand
+// resting on the button, interference on its cable), however many edges
+// come meanwhile. A bounce with less inactive time than that, followed by
+// Debounce of quiet at the active level, does not end the hold; its
+// inactive time is added to the hold. A line still unsettled when the hold
+// would end is no hold. Holds do not add up: two presses of half the hold
+// each are no press; the next press starts a hold afresh. The press is
+// reported at Debounce + Hold (plus any bounce's inactive time) after the
+// line's last edge into its active level, and once, however long the
+// button stays down.
 package button
 
 import (
@@ -148,11 +156,11 @@ func (d *Dev) Run(ctx context.Context, press func()) error {
 }
 
 // held waits, once a press is recognised, until the line has stayed
-// active for Hold (true), or a release has held for Debounce (false), or
-// ctx is done (false). A wait that returns at once without an edge (failed
-// edge detection) is followed by a sleep of the same length rather than a
-// spin; the level is read after each wait, so lost edges delay a release by
-// at most Poll.
+// active for Hold (true), or a release has ended the hold (false, see
+// settled), or ctx is done (false). A wait that returns at once without
+// an edge (failed edge detection) is followed by a sleep of the same length
+// rather than a spin; the level is read after each wait, so lost edges
+// delay a release by at most Poll.
 func (d *Dev) held(ctx context.Context) bool {
 	deadline := time.Now().Add(d.opts.Hold)
 	for ctx.Err() == nil {
@@ -168,15 +176,55 @@ func (d *Dev) held(ctx context.Context) bool {
 		if d.active() {
 			continue
 		}
-		// Released, or a bounce: a release counts once it has held, without
-		// an edge, for Debounce.
-		for ctx.Err() == nil && d.pin.WaitForEdge(d.opts.Debounce) {
-		}
-		if !d.active() {
+		bounce, ok := d.settled(ctx, deadline)
+		if !ok {
 			return false
 		}
+		deadline = deadline.Add(bounce)
 	}
 	return false
+}
+
+// settled follows the line from a reading of its inactive level during a
+// hold until it has held one level, without an edge, for Debounce. It
+// reports how long the line read inactive meanwhile and whether the hold
+// goes on: true only if the line settled active with less than Debounce of
+// inactive time in all. The line's level between two reads is taken as the
+// one read at the first of them.
+//
+// The hold ends (false) as soon as the inactive time reaches Debounce,
+// however many edges interrupt it (a contact that chatters, a hand that
+// shivers on the button: a line active a small part of the time is no
+// hold), when deadline (pushed back by the inactive time) passes before
+// the line settles, or when ctx is done.
+func (d *Dev) settled(ctx context.Context, deadline time.Time) (inactive time.Duration, ok bool) {
+	active, since := false, time.Now()
+	for ctx.Err() == nil {
+		w := min(d.opts.Debounce, time.Until(deadline.Add(inactive)))
+		if w <= 0 {
+			return inactive, false
+		}
+		began := time.Now()
+		edge := d.pin.WaitForEdge(w)
+		if !edge && time.Since(began) < w/2 && !sleep(ctx, w) {
+			return inactive, false
+		}
+		now := time.Now()
+		if !active {
+			inactive += now.Sub(since)
+		}
+		active, since = d.active(), now
+		if inactive >= d.opts.Debounce {
+			return inactive, false
+		}
+		if !edge && w == d.opts.Debounce {
+			if active {
+				return inactive, true
+			}
+			// Quiet and inactive for a whole Debounce: counted above.
+		}
+	}
+	return inactive, false
 }
 
 // sleep waits d, or until ctx is done; it reports whether it waited d.

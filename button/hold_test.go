@@ -127,3 +127,52 @@ func TestAStopDuringAHold(t *testing.T) {
 		}
 	})
 }
+
+// Only time the line reads active counts towards the hold: a bounce of
+// 5 ms during it puts the press 5 ms later, at Debounce + Hold + 5 ms
+// after the line went active.
+func TestABounceDuringAHoldDoesNotCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := sim.NewLine("GPIO22", 22)
+		var n atomic.Int32
+		var at time.Time
+		d, err := New(line, &holdOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = d.Run(ctx, func() { n.Add(1); at = time.Now() })
+		}()
+		defer func() { cancel(); <-done }()
+		synctest.Wait()
+		pressed := time.Now()
+		levels(line, gpio.Low, 1500*ms, gpio.High, 5*ms, gpio.Low, 2*time.Second)
+		want := 30*ms + 3*time.Second + 5*ms
+		if got := n.Load(); got != 1 || at.Sub(pressed) != want {
+			t.Fatalf("%d presses, the first %v after the line went active; want 1 at %v", got, at.Sub(pressed), want)
+		}
+	})
+}
+
+// A line that reads active most of the time but never settles (a spike to
+// inactive of 2 ms every 10 ms) is no hold: its inactive time adds up to
+// Debounce within 150 ms, and the hold ends there; the line settling
+// active afterwards starts a hold afresh.
+func TestALineThatNeverSettlesIsNoHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		line := sim.NewLine("GPIO22", 22)
+		n := run(t, line, &holdOpts)
+		steps := []any{gpio.Low, 40 * ms}
+		for range 400 { // 4 s
+			steps = append(steps, gpio.High, 2*ms, gpio.Low, 8*ms)
+		}
+		steps = append(steps, gpio.Low, 300*ms, gpio.High, 200*ms)
+		levels(line, steps...)
+		if got := n.Load(); got != 0 {
+			t.Fatalf("%d presses, want 0", got)
+		}
+	})
+}

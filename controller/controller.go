@@ -74,7 +74,6 @@ type Store interface {
 	Ready() <-chan struct{}
 	SetLatch(b []byte) error
 	Latch() ([]byte, bool, error)
-	ClearLatch() error
 	OutboxLen() (int, error)
 	// VerifyAudit checks the audit log's chain (journal.Store.VerifyAudit).
 	VerifyAudit() (journal.AuditReport, error)

@@ -55,6 +55,9 @@ type fakeUplink struct {
 	stuck chan struct{} // when set, Event hangs until it is closed
 	disk  *disk         // when set and failing, Event and Telemetry fail as a full disk makes them
 	times []time.Time   // of each event, as given
+	// latch is the store whose latch an event with ClearLatch deletes, in
+	// one step with storing the event (the journal's one transaction).
+	latch *memStore
 	// duplicate is what Duplicate reports (under mu).
 	duplicate error
 	// connected is what Connected reports.
@@ -97,14 +100,26 @@ func (u *fakeUplink) Event(e uplink.Event, at time.Time) (uint64, error) {
 	if u.stuck != nil {
 		<-u.stuck
 	}
+	if e.ClearLatch {
+		if u.latch == nil {
+			return 0, errors.New("fakeUplink: no store to clear the latch of")
+		}
+		var n uint64
+		err := u.latch.clearWith(func() { n = u.record(e, at) })
+		return n, err
+	}
 	if err := u.disk.err(); err != nil {
 		return 0, err
 	}
+	return u.record(e, at), nil
+}
+
+func (u *fakeUplink) record(e uplink.Event, at time.Time) uint64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.events = append(u.events, e)
 	u.times = append(u.times, at)
-	return uint64(len(u.events)), nil
+	return uint64(len(u.events))
 }
 
 func (u *fakeUplink) Connected() bool { return u.connected.Load() }
@@ -255,7 +270,11 @@ func (s *memStore) Latch() ([]byte, bool, error) {
 	return s.latch, s.latch != nil, nil
 }
 
-func (s *memStore) ClearLatch() error {
+func (s *memStore) ClearLatch() error { return s.clearWith(func() {}) }
+
+// clearWith deletes the latch and runs also, as one transaction: either
+// both happen or neither (clearStuck, the disk and clearErr as ClearLatch).
+func (s *memStore) clearWith(also func()) error {
 	s.mu.Lock()
 	stuck := s.clearStuck
 	s.mu.Unlock()
@@ -271,6 +290,7 @@ func (s *memStore) ClearLatch() error {
 		return s.clearErr
 	}
 	s.latch = nil
+	also()
 	return nil
 }
 
@@ -347,6 +367,9 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	up, wrap := opts.up, opts.wrap
 	if up == nil {
 		up = &fakeUplink{}
+	}
+	if up.latch == nil {
+		up.latch = store
 	}
 	sc, err := scenario.Parse([]byte(scenarioYAML))
 	if opts.scenarioFile != "" {

@@ -57,10 +57,34 @@ var lagCases = []lagCase{
 		maxLag: 500 * time.Millisecond},
 }
 
-// minLag is the least lag accepted: vitals_stale counts from the last
-// valid reading, up to a poll (200 ms) before the sensor was lost; no
-// rule may trip half a second before its threshold and delay are past.
-const minLag = -500 * time.Millisecond
+// minLag is the least lag accepted for c, the oximeter polled every poll.
+// A rule on a vital trips at the end of its alarm delay, which runs from
+// the first evaluation that sees a reading past its threshold: it can be
+// early only by the pipeline's quantisation, the reading that first
+// crosses holding samples up to one poll old and the watchdog evaluating
+// once a period (safety.DefaultPeriod). Earlier than one period plus one
+// poll is an alarm delay cut short, or a crossing the estimator reports
+// before the signal makes it, and fails. vitals_stale counts from the last
+// valid reading, up to a poll before the sensor was lost, and its fault
+// begins between the oximeter's reads: it keeps half a second (minStaleLag).
+func (c lagCase) minLag(poll time.Duration) time.Duration {
+	if c.vital == nil {
+		return minStaleLag
+	}
+	return -(safety.DefaultPeriod + poll)
+}
+
+// minStaleLag is vitals_stale's minLag.
+const minStaleLag = -500 * time.Millisecond
+
+// checkLag reports a lag outside c's bounds, the oximeter polled every
+// poll.
+func (c lagCase) checkLag(lag, poll time.Duration) error {
+	if lo := c.minLag(poll); lag < lo || lag > c.maxLag {
+		return fmt.Errorf("lag %v, want within %v..%v", lag, lo, c.maxLag)
+	}
+	return nil
+}
 
 // past reports whether x is past y in c's direction (x == y is not).
 func (c lagCase) past(x, y float64) bool {
@@ -107,8 +131,8 @@ func (c lagCase) trueAt(sc *scenario.Scenario, v float64) time.Duration {
 // and the watchdog's tick) and the time from the end of the delay to the
 // abort (the watchdog's tick); and it gives the age of the value the pod
 // reported when the delay began: how long before then the true vital had
-// that value. Each scenario aborts with its rule, its lag within minLag
-// and the case's bound. scripts/detection-lag.sh prints the logged lines
+// that value. Each scenario aborts with its rule, its lag within the
+// case's minLag and maxLag. scripts/detection-lag.sh prints the logged lines
 // as a table.
 func TestDetectionLag(t *testing.T) {
 	for _, c := range lagCases {
@@ -159,10 +183,33 @@ func TestDetectionLag(t *testing.T) {
 				}
 				t.Logf("detection-lag %s %s: crossed %.3f s, abort %.3f s, delay %.0f s, lag %.3f s%s",
 					c.rule, c.scenario, crossed.Seconds(), abort.Seconds(), delay.Seconds(), lag.Seconds(), split)
-				if lag < minLag || lag > c.maxLag {
-					t.Errorf("%s: lag %v, want within %v..%v", c.scenario, lag, minLag, c.maxLag)
+				if err := c.checkLag(lag, r.pod.cfg.SensorPeriod); err != nil {
+					t.Errorf("%s: %v", c.scenario, err)
 				}
 			})
 		})
+	}
+}
+
+// The early bound of a rule on a vital is one watchdog period plus one
+// poll: a lag of -300 ms passes (the default 200 ms poll), a millisecond
+// more does not, nor a trip half a second early (an alarm delay shortened
+// by 500 ms on a pipeline without lag); vitals_stale keeps half a second.
+func TestDetectionLagEarlyBounds(t *testing.T) {
+	const poll = 200 * time.Millisecond
+	for _, c := range lagCases {
+		early := -(safety.DefaultPeriod + poll)
+		if c.vital == nil {
+			early = minStaleLag
+		}
+		if err := c.checkLag(early, poll); err != nil {
+			t.Errorf("%s: %v; want %v accepted", c.rule, err, early)
+		}
+		if err := c.checkLag(early-time.Millisecond, poll); err == nil {
+			t.Errorf("%s: lag %v accepted, want refused", c.rule, early-time.Millisecond)
+		}
+		if err := c.checkLag(-500*time.Millisecond, poll); (err == nil) != (c.vital == nil) {
+			t.Errorf("%s: lag -500ms: %v", c.rule, err)
+		}
 	}
 }

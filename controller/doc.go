@@ -87,10 +87,18 @@
 //     command is. An ack is refused (ErrRefused) while an alarm condition
 //     is still present, whoever asks. Ack hands the request to the
 //     recorder and waits at most as long as its context. The recorder
-//     clears the stored latch before the watchdog's, so a failing disk
-//     leaves the pod latched; if the caller gave up while the store was
-//     being written, the latch is written back and the watchdog is not
-//     acknowledged. The audited ack event carries the cleared abort's rule
+//     stores the events queued before it, then deletes the stored latch
+//     and stores the audited ack event in one transaction of the store
+//     (uplink.Event.ClearLatch, journal.Store.ClearLatchAudited), and only
+//     once that has committed acknowledges the watchdog and answers: no
+//     moment, a power cut's or a failing card's, finds the latch gone
+//     from the disk without the entry that says who cleared it, and a
+//     store that refuses the transaction leaves the pod latched. If the
+//     caller gave up while the store was being written, or a condition
+//     came back meanwhile, the watchdog is not acknowledged and the latch
+//     is written back (the ack entry stays, followed in the store by the
+//     latch). The store interface has no other way to clear the latch.
+//     The audited ack event carries the cleared abort's rule
 //     and detected_at, the source's kind, uid, pid, user and note, and the
 //     time of the acknowledgement (the event's ts, wall clock); the
 //     status's last_ack repeats the latest, found again after a start at

@@ -351,9 +351,14 @@ func (p *Pod) latch() latchState {
 
 // Ack clears the latched abort on a local acknowledgement by src, and
 // returns the abort it cleared. The ack event and its audit entry carry the
-// abort's rule and detected_at, src and the time of the acknowledgement. It
-// waits for the recorder at most until ctx is done: a store that hangs
-// makes it fail, and the pod stays latched. A refusal wraps ErrRefused; a
+// abort's rule and detected_at, src and the time of the acknowledgement;
+// they are stored in the one store transaction that deletes the stored
+// latch, and Ack answers only once it has committed: a store that refuses
+// it (full, failing, read-only) makes Ack fail, and the pod stays latched.
+// It waits for the recorder at most until ctx is done: a store that hangs
+// makes it fail, and the pod stays latched (if the transaction commits
+// after the caller gave up, the latch is written back; the stored ack
+// event and its audit entry stay). A refusal wraps ErrRefused; a
 // src that is not valid (an unknown kind, an API caller without
 // credentials, a note CleanAckNote would change) is an error that changes
 // nothing.
@@ -405,28 +410,36 @@ func (p *Pod) ack(req ackRequest) ackReply {
 	if err := p.wd.CanAck(); err != nil {
 		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
 	}
-	if err := p.parts.Store.ClearLatch(); err != nil {
-		return ackReply{err: fmt.Errorf("controller: ack: %w", err)}
+	// The events queued before the acknowledgement are stored before its
+	// own, in order; a store that does not take them will not take it.
+	if p.queue.len() > 0 && !p.syncStore() {
+		return ackReply{err: errors.New("controller: ack: earlier events are not stored (the store is not accepting writes); the pod stays latched")}
+	}
+	// The latch's deletion, the ack event and its audit entry are one
+	// transaction (uplink.Event.ClearLatch): the latch is never gone from
+	// the disk without the record of who cleared it.
+	now := time.Now()
+	if _, err := p.parts.Uplink.Event(uplink.Event{Type: "ack", Fields: ackFields(a, req.src), Audit: true, ClearLatch: true}, now); err != nil {
+		return ackReply{err: fmt.Errorf("controller: ack: the acknowledgement was not stored; the pod stays latched: %w", err)}
 	}
 	p.mu.Lock()
 	p.latchSt.stored = nil
 	p.mu.Unlock()
 	// The caller gave up while the store was written, or a condition came
-	// back: no acknowledgement, and the latch is written back by syncStore.
-	p.sessionAborted(time.Now(), a.Rule)
+	// back: no acknowledgement, and the latch is written back by syncStore
+	// (the stored ack event and its entry stay, followed by the latch).
+	p.sessionAborted(now, a.Rule)
 	if !req.fate.CompareAndSwap(ackPending, ackCommitted) {
 		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", context.Canceled)}
 	}
 	if err := p.wd.Ack(a); err != nil {
 		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
 	}
-	now := time.Now()
 	p.mu.Lock()
 	p.lastAck = &LastAck{Rule: a.Rule, DetectedAt: a.At, At: now, AckSource: req.src}
 	p.mu.Unlock()
 	req.reply <- ackReply{a: a}
 	p.log.Info("abort acknowledged locally", "rule", a.Rule, "source", req.src.Kind, "user", req.src.User)
-	p.post(uplink.Event{Type: "ack", Fields: ackFields(a, req.src), Audit: true}, now)
 	p.setState(StateIdle, now, "acknowledged locally: "+a.Rule)
 	return ackReply{a: a}
 }

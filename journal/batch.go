@@ -28,6 +28,9 @@ type urgent struct {
 	// audit, when set, is the audit entry of an AppendAudited: appended
 	// in the same transaction, its link handed to its build.
 	audit *auditAppend
+	// clearLatch deletes the latched abort in the same transaction
+	// (ClearLatchAudited).
+	clearLatch bool
 
 	lazy    bool
 	seq     uint64
@@ -275,6 +278,11 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 			b += l
 			rec.Seq, rec.Topic, rec.Created, rec.Payload = seq, u.topic, u.created, payload
 		}
+		if u != nil && u.clearLatch {
+			if err := meta.Delete(keyLatch); err != nil {
+				return err
+			}
+		}
 		if top > next {
 			if err := meta.Put(keyNextSeq, encodeCounter(keyNextSeq, top)); err != nil {
 				return err
@@ -296,6 +304,9 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 		return Record{}, err
 	}
 	s.counts = committed
+	if u != nil && u.clearLatch {
+		s.setLatchMemo(latchMemo{known: true})
+	}
 	s.commitFailed = false
 	s.commits.Add(1)
 	clear(s.batch)

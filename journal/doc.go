@@ -298,7 +298,10 @@
 // the entry's link (n, prev, hash) to the event's build, so the event
 // carries it: what the pod sent the hub pins the chain, and the hub can
 // check the links between the events it holds. A build that fails stores
-// neither.
+// neither. ClearLatchAudited is AppendAudited that also deletes the latch
+// in that transaction (a local acknowledgement): the latch is never gone
+// from the file without the entry that records who cleared it, and a
+// commit that fails leaves all three as they were.
 //
 // Where the chain stands is not kept as a counter: each append reads the
 // last entry (bbolt's cursor, in the write transaction) and hashes it, so

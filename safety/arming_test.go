@@ -145,8 +145,9 @@ func TestTheSleeperLeavesAndComesBack(t *testing.T) {
 }
 
 // An abort latched on an occupied pod can be acknowledged once the sleeper
-// has left (outside a merge nothing contradicts it), but not while the
-// sensor is silent, nor during a merge.
+// has left (outside a merge nothing contradicts it) and the sensor has
+// seen no one for StaleAfter, but not while the sensor is silent, nor
+// during a merge, nor before StaleAfter without contact.
 func TestAckOnAVacantPod(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, DefaultLimits())
@@ -166,6 +167,11 @@ func TestAckOnAVacantPod(t *testing.T) {
 			t.Fatal("Ack of a vacant pod during a merge succeeded")
 		}
 		h.w.SetMerge(false)
+		h.feedFor(empty(), 3500*time.Millisecond) // 4.5 s without contact
+		if err := h.w.CanAck(); err == nil {
+			t.Fatal("CanAck 4.5 s after the sensor last saw someone: want refused")
+		}
+		h.feedFor(empty(), 500*time.Millisecond) // 5 s: StaleAfter
 		if err := h.w.CanAck(); err != nil {
 			t.Fatalf("CanAck on a vacant pod: %v", err)
 		}

@@ -155,8 +155,11 @@
 // While latched, further trips are ignored and the level stays "abort"
 // until Ack, which a local acknowledgement calls and which is refused while
 // any alarm condition is still present (outside a merge, a sensor that sees
-// no one is not a condition: an empty pod has no vitals to contradict the
-// acknowledgement). Restore re-latches a stored abort at start and
+// no one is not a condition once the pod is established empty: every
+// reading without contact for at least StaleAfter, and no valid reading
+// with an alarm condition in that time; an empty pod has no vitals to
+// contradict the acknowledgement, but one reading without contact is a
+// finger that slipped as often as a sleeper who left). Restore re-latches a stored abort at start and
 // re-applies the safe state.
 //
 // # Evidence of safety

@@ -176,6 +176,12 @@ type Watchdog struct {
 	lastFeed  time.Time // when the last reading was fed (zero before the first)
 	lastValid time.Time // when the last valid reading was fed (or start + grace)
 	merge     bool      // SetMerge: a merge is under way, every rule is armed
+	// emptySince is when the current run of readings with ContactNone
+	// began (zero while the latest has another contact); alarmedAt when
+	// the last valid reading with an alarm condition present was fed.
+	// emptyForAckLocked judges vacancy on them.
+	emptySince time.Time
+	alarmedAt  time.Time
 	// staleArmed is whether vitals_stale was armed at the last evaluation;
 	// disarmedAt when it was last disarmed; staleFrom when it was last
 	// armed anew after a disarm of at least StaleAfter: such a rule grants
@@ -282,9 +288,17 @@ func (w *Watchdog) Feed(r vitals.Reading) {
 	defer w.mu.Unlock()
 	w.latest = r
 	w.lastFeed = now
+	if r.Contact != vitals.ContactNone {
+		w.emptySince = time.Time{}
+	} else if w.emptySince.IsZero() {
+		w.emptySince = now
+	}
 	if r.Valid() {
 		// The first valid reading ends the start-up grace.
 		w.lastValid = now
+		if w.presentLocked(now) != 0 {
+			w.alarmedAt = now
+		}
 	}
 	if r.HeartRateValid {
 		w.hrWindow.add(int64(now.Sub(w.base)/time.Second), r.HeartRateBPM)
@@ -742,15 +756,29 @@ func (w *Watchdog) presentLocked(now time.Time) conditions {
 }
 
 // ackBlockersLocked returns the alarm conditions that refuse an Ack: those
-// present now, except that vitals which are not valid because the sensor
-// sees no one outside a merge do not refuse it (an empty pod has no vitals
-// to contradict the acknowledgement). w.mu must be held.
+// present now, except that vitals which are not valid because the pod is
+// established empty outside a merge (emptyForAckLocked) do not refuse it:
+// an empty pod has no vitals to contradict the acknowledgement. w.mu must
+// be held.
 func (w *Watchdog) ackBlockersLocked(now time.Time) conditions {
 	c := w.presentLocked(now)
-	if c == condNotValid && !w.merge && w.vacantLocked(now) {
+	if c == condNotValid && !w.merge && w.emptyForAckLocked(now) {
 		return 0
 	}
 	return c
+}
+
+// emptyForAckLocked reports whether the pod is established empty, as Ack
+// judges it: the sensor, read within StaleAfter (vacantLocked), has seen
+// no one on every reading for at least StaleAfter, and no valid reading
+// with an alarm condition present (by the clearing thresholds) was fed in
+// the last StaleAfter. One reading without contact (a finger that slips
+// off for a poll, a clip that falls off a sleeper in distress) is not an
+// empty pod. w.mu must be held.
+func (w *Watchdog) emptyForAckLocked(now time.Time) bool {
+	l := w.limits
+	return w.vacantLocked(now) && !w.emptySince.IsZero() && now.Sub(w.emptySince) >= l.StaleAfter &&
+		(w.alarmedAt.IsZero() || now.Sub(w.alarmedAt) >= l.StaleAfter)
 }
 
 // describeLocked says which conditions of c are present, with the latest

@@ -106,6 +106,12 @@ type Event struct {
 	// audit log as well; the event then carries the entry's link as
 	// "audit". It is not marshalled.
 	Audit bool
+	// ClearLatch asks Uplink.Event to delete the journal's latched abort
+	// in the transaction that stores the event and its audit entry
+	// (journal.Store.ClearLatchAudited): a local acknowledgement's event.
+	// It needs Audit, and a journal that implements LatchClearer. It is
+	// not marshalled.
+	ClearLatch bool
 }
 
 // reserved are the keys of the envelope and of Event itself (audit is the

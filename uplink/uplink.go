@@ -56,9 +56,18 @@ type Journal interface {
 	Committed() <-chan struct{}
 }
 
+// LatchClearer is a Journal that can delete its latched abort in the
+// transaction of an audited record (Event.ClearLatch); see
+// journal.Store.ClearLatchAudited.
+type LatchClearer interface {
+	ClearLatchAudited(topic string, created time.Time, entryType string, fields []byte, build func(seq uint64, link journal.AuditLink) ([]byte, error)) (journal.Record, error)
+}
+
 var (
-	_ Journal = (*journal.Store)(nil)
-	_ Journal = (*journal.Slot)(nil)
+	_ LatchClearer = (*journal.Store)(nil)
+	_ LatchClearer = (*journal.Slot)(nil)
+	_ Journal      = (*journal.Store)(nil)
+	_ Journal      = (*journal.Slot)(nil)
 )
 
 // Config configures an Uplink. Zero durations take the defaults noted.
@@ -397,6 +406,9 @@ func (u *Uplink) Event(e Event, at time.Time) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("uplink.Event: %w", err)
 	}
+	if e.ClearLatch && !e.Audit {
+		return 0, errors.New("uplink.Event: ClearLatch needs Audit")
+	}
 	var audit *auditEntry
 	if e.Audit {
 		fields := []byte("{}")
@@ -405,7 +417,7 @@ func (u *Uplink) Event(e Event, at time.Time) (uint64, error) {
 				return 0, fmt.Errorf("uplink.Event: %w", err)
 			}
 		}
-		audit = &auditEntry{typ: e.Type, fields: fields}
+		audit = &auditEntry{typ: e.Type, fields: fields, clearLatch: e.ClearLatch}
 	}
 	seq, err := u.append(u.topicEvents, at, body, false, audit)
 	if err != nil {
@@ -477,8 +489,9 @@ func (u *Uplink) reportOutboxFull(d journal.Dropped) error {
 // auditEntry is what an audited event's entry in the audit log holds: the
 // event's type and its fields, as a JSON object.
 type auditEntry struct {
-	typ    string
-	fields []byte
+	typ        string
+	fields     []byte
+	clearLatch bool // the journal's latch is deleted in the same transaction
 }
 
 // appendRecord appends one record with its envelope, with AppendLazy when
@@ -492,13 +505,22 @@ func (u *Uplink) appendRecord(topic string, at time.Time, synced bool, body []by
 	var err error
 	switch {
 	case audit != nil:
-		rec, err = u.store.AppendAudited(topic, at, audit.typ, audit.fields, func(seq uint64, link journal.AuditLink) ([]byte, error) {
+		build := func(seq uint64, link journal.AuditLink) ([]byte, error) {
 			b, err := withAuditLink(body, link)
 			if err != nil {
 				return nil, err
 			}
 			return u.envelope.encode(seq, at, synced, b)
-		})
+		}
+		if !audit.clearLatch {
+			rec, err = u.store.AppendAudited(topic, at, audit.typ, audit.fields, build)
+			break
+		}
+		lc, ok := u.store.(LatchClearer)
+		if !ok {
+			return journal.Record{}, errors.New("the journal cannot clear its latch with an audited record")
+		}
+		rec, err = lc.ClearLatchAudited(topic, at, audit.typ, audit.fields, build)
 	case lazy:
 		rec, err = u.store.AppendLazy(topic, at, build)
 	default:

@@ -94,10 +94,17 @@ func newRoot(out io.Writer) *cobra.Command {
 condition is still present. It records who asked from the socket (your
 uid, pid and user name), never from the request; --note adds your words
 beside it (at most 200 characters of plain text; line breaks become
-spaces).`,
+spaces). Through sudo the pod records root (uid 0), what the kernel
+proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 		Args: cobra.NoArgs,
 		RunE: request(
-			func(ctx context.Context, c *api.Client) (any, error) { return c.Ack(ctx, note) },
+			func(ctx context.Context, c *api.Client) (any, error) {
+				n, err := sudoNote(note, os.Getenv("SUDO_USER"), geteuid())
+				if err != nil {
+					return nil, err
+				}
+				return c.Ack(ctx, n)
+			},
 			func(v any) string { return formatAck(v.(api.AckReply)) }),
 	}
 	ack.Flags().StringVar(&note, "note", "", "a note recorded beside the acknowledgement (plain text, at most 200 characters)")
