@@ -86,7 +86,13 @@ func TestEveryVitalOfTheSimulatedPodValidates(t *testing.T) {
 		}
 	}()
 	began := time.Now()
-	mqtttest.WaitFor(t, 90*time.Second, "telemetry with every vital and every sensor ok", func() bool {
+	// Every vital needs its estimator's first window (the skin
+	// conductance's is a minute); on a quiet machine they are all in
+	// telemetry after 60 to 80 s. The wait returns as soon as they are,
+	// and allows for a machine loaded by other test binaries, on which
+	// the simulated EEG's real-time frames come late and its estimate
+	// starts over.
+	mqtttest.WaitFor(t, 4*time.Minute, "telemetry with every vital and every sensor ok", func() bool {
 		return hub.has(uplink.TopicTelemetry, allVitals)
 	})
 	t.Logf("every vital in telemetry %.1f s after the start", time.Since(began).Seconds())
