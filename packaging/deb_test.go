@@ -119,17 +119,19 @@ func runPath(t *testing.T, dir, name string, args ...string) string {
 // spyTools are the commands by which the maintainer scripts could reach
 // the running system. spy puts a wrapper of each in a directory (to go
 // first on PATH) that logs "NAME DPKG_ROOT=... ARGS" to the returned log
-// file and runs the real one.
+// file and runs the real one, or, with logOnly, exits 0.
 var spyTools = []string{"systemctl", "udevadm", "deb-systemd-invoke", "deb-systemd-helper", "systemd-sysusers", "systemd-tmpfiles"}
 
-func spy(t *testing.T) (dir, log string) {
+func spy(t *testing.T, logOnly bool) (dir, log string) {
 	dir = t.TempDir()
 	log = filepath.Join(dir, "calls.log")
 	for _, name := range spyTools {
 		// A tool missing here (udevadm in a container) is logged when
 		// called and fails as a missing command does.
 		then := "exit 127"
-		if real, err := exec.LookPath(name); err == nil {
+		if logOnly {
+			then = "exit 0"
+		} else if real, err := exec.LookPath(name); err == nil {
 			then = "exec '" + real + "' \"$@\""
 		} else if _, err := os.Stat("/usr/sbin/" + name); err == nil {
 			then = "exec '/usr/sbin/" + name + "' \"$@\""
@@ -265,7 +267,7 @@ func testDebLifecycle(t *testing.T, v1, v2 string) {
 	if os.Geteuid() != 0 {
 		t.Skip("dpkg --root installs as root only (CI runs as root)")
 	}
-	spyDir, spyLog := spy(t)
+	spyDir, spyLog := spy(t, false)
 	root := t.TempDir()
 	mustMkdir(t, filepath.Join(root, "var/lib/dpkg/info"), filepath.Join(root, "var/lib/dpkg/updates"))
 	mustWrite(t, filepath.Join(root, "var/lib/dpkg/status"), nil, 0o644)
@@ -438,4 +440,45 @@ func mapsEqual(a, b map[string]string) bool {
 		}
 	}
 	return len(a) == len(b)
+}
+
+// TestPrermStopsOnlyOnRemove runs prerm with every first argument dpkg
+// gives it, the tools replaced by loggers: it stops the service on remove
+// and deconfigure, and only on a running systemd without DPKG_ROOT; an
+// upgrade stops nothing (the new postinst restarts the service).
+func TestPrermStopsOnlyOnRemove(t *testing.T) {
+	sh := lookTool(t, "sh")
+	systemdRunning := false
+	if fi, err := os.Stat("/run/systemd/system"); err == nil && fi.IsDir() {
+		systemdRunning = true
+	}
+	for _, c := range []struct {
+		arg, dpkgRoot string
+		stops         bool
+	}{
+		{"remove", "", systemdRunning},
+		{"deconfigure", "", systemdRunning},
+		{"upgrade", "", false},
+		{"failed-upgrade", "", false},
+		{"remove", "/nonexistent-root", false},
+		{"upgrade", "/nonexistent-root", false},
+	} {
+		dir, log := spy(t, true)
+		cmd := exec.Command(sh, "./prerm", c.arg, "1.0.1")
+		cmd.Env = append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "DPKG_ROOT="+c.dpkgRoot)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("prerm %s: %v\n%s", c.arg, err, out)
+		}
+		calls, err := os.ReadFile(log)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		want := ""
+		if c.stops {
+			want = "deb-systemd-invoke DPKG_ROOT= stop podd.service\n"
+		}
+		if string(calls) != want {
+			t.Errorf("prerm %s (DPKG_ROOT=%q): calls %q, want %q", c.arg, c.dpkgRoot, calls, want)
+		}
+	}
 }
