@@ -66,32 +66,55 @@ func debArch(t *testing.T) string {
 }
 
 // buildDebs builds podd and podctl for this machine and packages them at
-// each version with build-deb.sh, returning the packages' paths.
+// each version with build-deb.sh, returning the packages' paths. The
+// builds, then the packagings, run side by side.
 func buildDebs(t *testing.T, arch string, versions ...string) []string {
 	t.Helper()
 	goTool := lookTool(t, "go")
 	bin := t.TempDir()
+	var builds []*exec.Cmd
 	for _, c := range []string{"podd", "podctl"} {
 		cmd := exec.Command(goTool, "build", "-o", filepath.Join(bin, c), "../cmd/"+c)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", c, err, out)
-		}
+		builds = append(builds, cmd)
 	}
+	runAll(t, builds)
 	out := t.TempDir()
 	var debs []string
+	var packs []*exec.Cmd
 	for _, v := range versions {
-		cmd := exec.Command("./build-deb.sh", bin, arch, v, out)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build-deb.sh %s: %v\n%s", v, err, b)
-		}
-		deb := filepath.Join(out, fmt.Sprintf("podd_%s_%s.deb", v, arch))
+		packs = append(packs, exec.Command("./build-deb.sh", bin, arch, v, out))
+		debs = append(debs, filepath.Join(out, fmt.Sprintf("podd_%s_%s.deb", v, arch)))
+	}
+	runAll(t, packs)
+	for _, deb := range debs {
 		if _, err := os.Stat(deb); err != nil {
 			t.Fatal(err)
 		}
-		debs = append(debs, deb)
 	}
 	return debs
+}
+
+// runAll runs the commands at once and waits for all; a failure fails
+// the test with the command's output.
+func runAll(t *testing.T, cmds []*exec.Cmd) {
+	t.Helper()
+	outs := make([]bytes.Buffer, len(cmds))
+	for i, c := range cmds {
+		c.Stdout, c.Stderr = &outs[i], &outs[i]
+		if err := c.Start(); err != nil {
+			t.Fatalf("%v: %v", c.Args, err)
+		}
+	}
+	var failed []string
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			failed = append(failed, fmt.Sprintf("%v: %v\n%s", c.Args, err, outs[i].String()))
+		}
+	}
+	if len(failed) > 0 {
+		t.Fatal(strings.Join(failed, "\n"))
+	}
 }
 
 func run(t *testing.T, name string, args ...string) string {
