@@ -70,17 +70,17 @@ cross:
 	  done; echo "built $$out"; \
 	done
 
-# Debian packages for every cross target, in bin/ (nfpm from the Go module proxy).
+# Debian packages for every cross target, as bin/deb/podd_VERSION_ARCH.deb:
+# one Debian architecture per target (armv6 is armel, armv7 armhf), so no
+# two share a file name. packaging/build-deb.sh runs nfpm from the Go module proxy.
 NFPM     := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 # Debian versions start with a digit; a release sets DEBVERSION.
 DEBVERSION ?= 0.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DEBARCH  := arm64:arm64 arm/7:armhf arm/6:armhf amd64:amd64
+DEBARCH  := arm64:arm64 arm/7:armhf arm/6:armel amd64:amd64
 deb: cross
 	@set -e; for p in $(DEBARCH); do \
 	  t=$${p%%:*}; arch=$${t%%/*}; arm=; case $$t in */*) arm=$${t#*/};; esac; \
-	  dir=$(BIN)/linux-$$arch$${arm:+v$$arm}; \
-	  rm -rf $(BIN)/stage; mkdir -p $(BIN)/stage; cp $$dir/podd $$dir/podctl $(BIN)/stage/; \
-	  ARCH=$${p#*:} VERSION=$(DEBVERSION) $(GO) run $(NFPM) package -p deb -f packaging/nfpm.yaml -t $$dir/; \
+	  NFPM="$(GO) run $(NFPM)" packaging/build-deb.sh $(BIN)/linux-$$arch$${arm:+v$$arm} $${p#*:} $(DEBVERSION) $(BIN)/deb; \
 	done
 
 deps:

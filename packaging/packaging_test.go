@@ -1,5 +1,3 @@
-// Package packaging holds the pod's Debian packaging (nfpm.yaml and its
-// maintainer scripts); its test checks that what the package ships exists.
 package packaging
 
 import (
