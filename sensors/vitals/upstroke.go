@@ -23,6 +23,11 @@ import (
 // pulse whose peaks pass, with a bump in the middle of every interval,
 // stays invalid (midBeats): the bump may be the weak beat of alternans
 // or a diastolic wave, and nothing measured told the two apart there.
+// The upstrokes read are held to the same: an upstroke in the middle of
+// every interval between them (midUpstrokes, halfrate.go) makes the
+// reading invalid, as the strong beats of an alternating pulse whose
+// weak beats' upstrokes are under upstrokeThreshold would read half its
+// rate (at 50 bpm with weak beats at 10-25 %, a valid 25 bpm).
 //
 // A diastolic wave read as a beat doubles the rate. Three bounds keep
 // that from hiding a danger: the doubled series must be regular
@@ -99,14 +104,13 @@ const (
 // recent: the upstrokes of that span (extended back as the systolic peaks
 // are, see recentPeaks), if they form a regular pulse (intervalRate) of at
 // most maxUpstrokeBPM whose beats are alike in shape (minUpstrokeShape,
-// minPulseShape). It returns the upstrokes' positions (samples of x) and
+// minPulseShape), with no upstroke in the middle of every interval
+// (midUpstrokes: the upstrokes read may be the strong beats of an
+// alternating pulse, at half its rate) and no more upstrokes per beat
+// than maxBumpsPerBeat (bumpsPerBeat). d is the slope of x (slopeOf). It
+// returns the upstrokes' positions (samples of x) and
 // the rate in bpm.
-func (e *Estimator) upstrokeRate(x []float64, recent, n int) ([]float64, float64, bool) {
-	d := e.slope[:len(x)]
-	d[0] = 0
-	for i := 1; i < len(x); i++ {
-		d[i] = x[i] - x[i-1]
-	}
+func (e *Estimator) upstrokeRate(x, d []float64, recent, n int) ([]float64, float64, bool) {
 	all := e.findUpstrokes(d)
 	up := recentPeaks(all, recent)
 	usable := e.markUsable(up, n)
@@ -115,7 +119,7 @@ func (e *Estimator) upstrokeRate(x []float64, recent, n int) ([]float64, float64
 		usable = e.markUsable(up, n)
 	}
 	hr, ok := e.intervalRate(up, usable)
-	if !ok || hr > maxUpstrokeBPM ||
+	if !ok || hr > maxUpstrokeBPM || midUpstrokes(up, d) || bumpsPerBeat(up, d) > maxBumpsPerBeat ||
 		shapeSimilarity(d, up, usable) < minUpstrokeShape ||
 		shapeSimilarity(x, up, usable) < minPulseShape {
 		return nil, 0, false
@@ -207,4 +211,15 @@ func shapeSimilarity(x, peaks []float64, usable []bool) float64 {
 		return 0
 	}
 	return total / float64(pairs)
+}
+
+// slopeOf returns the slope of x, the filtered pulse: x[i] - x[i-1], in
+// counts per sample, 0 at the first sample.
+func (e *Estimator) slopeOf(x []float64) []float64 {
+	d := e.slope[:len(x)]
+	d[0] = 0
+	for i := 1; i < len(x); i++ {
+		d[i] = x[i] - x[i-1]
+	}
+	return d
 }

@@ -1,0 +1,72 @@
+package vitals
+
+// Guards against reading a fraction of the heart's rate.
+//
+// The beats a rate is read from (systolic peaks or upstrokes) may be
+// only some of the heart's: the strong beats of an alternating pulse,
+// whose weak beats are too weak to pass against them, read half the
+// rate; a fast pulse whose beats ride on a slower swing (a103l played
+// 1.75 times as fast, 220 bpm) read a quarter. midBeats (estimator.go)
+// looks for the weak beat by its rise in the middle of each interval
+// between systolic peaks; midUpstrokes looks for it by its upstroke
+// between the upstrokes read, where a weak beat on a 50 bpm pulse at 10
+// % of the strong one has no rise of its own worth the name but a clear
+// rising slope; bumpsPerBeat counts the upstrokes between the beats
+// read, which a pulse read at a third or a quarter of its rate has
+// more of than any pulse read at its rate.
+
+// midUpstrokes reports whether every interval between successive
+// upstrokes ups (samples of d, the slope of the filtered pulse) has
+// another upstroke in its middle: a local maximum of d within [altFrom,
+// altTo] of the interval, refined to a fraction of a sample, at least
+// altSlope of the less steep of the two.
+func midUpstrokes(ups, d []float64) bool {
+	if len(ups) < 2 {
+		return false
+	}
+	for k := range len(ups) - 1 {
+		l := ups[k+1] - ups[k]
+		from, to := ups[k]+altFrom*l, ups[k]+altTo*l
+		floor := altSlope * min(steepness(d, ups[k]), steepness(d, ups[k+1]))
+		found := false
+		for i := max(int(from), 1); float64(i) <= to+1 && i < len(d)-1; i++ {
+			if d[i] > d[i-1] && d[i] >= d[i+1] && d[i] >= floor {
+				if p := refine(d, i); p >= from && p <= to {
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// steepness is d at the sample nearest p.
+func steepness(d []float64, p float64) float64 {
+	return d[min(max(int(p+0.5), 0), len(d)-1)]
+}
+
+// bumpsPerBeat is the number of upstrokes between the first and the last
+// of beats (samples of d, the slope of the filtered pulse), per interval
+// between them: the local maxima of d at least upstrokeThreshold of the
+// steepest there.
+func bumpsPerBeat(beats, d []float64) float64 {
+	if len(beats) < 2 {
+		return 0
+	}
+	lo, hi := max(int(beats[0]), 1), min(int(beats[len(beats)-1])+1, len(d)-1)
+	top := 0.0
+	for i := lo; i < hi; i++ {
+		top = max(top, d[i])
+	}
+	c := 0
+	for i := lo; i < hi; i++ {
+		if d[i] > d[i-1] && d[i] >= d[i+1] && d[i] >= upstrokeThreshold*top {
+			c++
+		}
+	}
+	return float64(c) / float64(len(beats)-1)
+}
