@@ -137,7 +137,7 @@ const (
 	altRise = 0.15
 	// altSlope is how steep, relative to the upstrokes read, the
 	// upstroke in the middle of an interval must be for midUpstrokes
-	// (halfrate.go) on the pulse read by its upstrokes. At 50 bpm with
+	// (halfrate.go). At 50 bpm with
 	// weak beats at 10 % of the strong ones (upstroke_review_test.go),
 	// 0.1 misses some of them and the strong beats read a valid 25 bpm
 	// on 28 of 160 polls; at 0.05 none does. Under noise of 8 counts on
@@ -152,6 +152,19 @@ const (
 	// 1.75 and 2 times as fast: at most 2.5 where the reading was right;
 	// 5.0 where a103l at 1.75x (220 bpm) read a valid 55 bpm, a quarter.
 	maxBumpsPerBeat = 3.0
+	// altUpFrom and altUpTo are where, between the upstrokes of two
+	// systolic peaks, the upstroke of a weak beat makes the peaks' rate
+	// half the heart's (midUpstrokes on the systolic peaks): a weak
+	// beat of alternans comes half way, and its upstroke at 0.49-0.53 of
+	// the interval on upstroke_review_test.go's pulses at 140 bpm with
+	// weak beats at 20-30 % and a diastolic wave of 0-40 % 0.3 s after
+	// systole (whose weak beats rise under altRise from the wave's
+	// falling limb, so midBeats misses them). Narrower than [altFrom,
+	// altTo]: a diastolic wave 0.35 s after systole at 75 bpm has its
+	// upstroke at 0.44-0.455 of the interval, and such a pulse is read
+	// at its rate (TestEstimatorDoesNotDoubleADiastolicWaveOfChangingHeight).
+	altUpFrom = 0.46
+	altUpTo   = 1 - altUpFrom
 	// detectSeconds is how long after its top a beat may still be
 	// unfound (overdue): a local maximum needs a lower sample after it,
 	// and the baseline filter, which averages fewer samples at the
@@ -466,10 +479,12 @@ func (e *Estimator) Estimate() Reading {
 	rises := e.keptRise[len(all)-len(peaks) : len(all)]
 	d := e.slopeOf(smooth)
 	switch {
-	case ok && (e.midBeats(peaks, rises, smooth) || bumpsPerBeat(peaks, d) > maxBumpsPerBeat):
+	case ok && (e.midBeats(peaks, rises, smooth) || midUpstrokes(e.peakUpstrokes(peaks, d), d, altUpFrom, altUpTo) || bumpsPerBeat(peaks, d) > maxBumpsPerBeat):
 		// A bump in the middle of every interval: the weak beats of
 		// pulsus alternans or diastolic waves, the rate half or twice
-		// the heart's (see altFrom). Or more upstrokes between the
+		// the heart's (see altFrom); or a weak beat's upstroke there,
+		// its rise lowered by a diastolic wave before it (altUpFrom).
+		// Or more upstrokes between the
 		// peaks than a beat has: the peaks are every third or fourth
 		// beat of a fast pulse (halfrate.go).
 		ok = false

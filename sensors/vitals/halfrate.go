@@ -9,9 +9,16 @@ package vitals
 // 1.75 times as fast, 220 bpm) read a quarter. midBeats (estimator.go)
 // looks for the weak beat by its rise in the middle of each interval
 // between systolic peaks; midUpstrokes looks for it by its upstroke
-// between the upstrokes read, where a weak beat on a 50 bpm pulse at 10
-// % of the strong one has no rise of its own worth the name but a clear
-// rising slope; bumpsPerBeat counts the upstrokes between the beats
+// between the upstrokes read (of the peaks, or those the rate was read
+// from), where a weak beat has a clear rising slope although its rise
+// is small: at 10 % of the strong beat on a 50 bpm pulse, or rising
+// from the falling limb of the strong beat's diastolic wave, which
+// lifts its foot (at 140 bpm with weak beats at 20-30 % the rise is
+// 0.13-0.15 of the strong one's, under altRise). A weak beat whose foot
+// falls on the diastolic wave's top merges with it into one hump, with
+// one top and one upstroke, which nothing here tells from a diastolic
+// wave (upstroke_review_test.go): such a pulse is read at half its
+// rate. bumpsPerBeat counts the upstrokes between the beats
 // read, which a pulse read at a third or a quarter of its rate has
 // more of than any pulse read at its rate.
 
@@ -20,13 +27,13 @@ package vitals
 // another upstroke in its middle: a local maximum of d within [altFrom,
 // altTo] of the interval, refined to a fraction of a sample, at least
 // altSlope of the less steep of the two.
-func midUpstrokes(ups, d []float64) bool {
+func midUpstrokes(ups, d []float64, at, until float64) bool {
 	if len(ups) < 2 {
 		return false
 	}
 	for k := range len(ups) - 1 {
 		l := ups[k+1] - ups[k]
-		from, to := ups[k]+altFrom*l, ups[k]+altTo*l
+		from, to := ups[k]+at*l, ups[k]+until*l
 		floor := altSlope * min(steepness(d, ups[k]), steepness(d, ups[k+1]))
 		found := false
 		for i := max(int(from), 1); float64(i) <= to+1 && i < len(d)-1; i++ {
@@ -69,4 +76,22 @@ func bumpsPerBeat(beats, d []float64) float64 {
 		}
 	}
 	return float64(c) / float64(len(beats)-1)
+}
+
+// peakUpstrokes returns the upstroke of each systolic peak in peaks: the
+// steepest rise of d (the slope of the filtered pulse) within
+// refractorySeconds before it, refined to a fraction of a sample.
+func (e *Estimator) peakUpstrokes(peaks, d []float64) []float64 {
+	ups := e.upIdx[:len(peaks)]
+	for k, p := range peaks {
+		i := min(int(p+0.5), len(d)-2)
+		j := i
+		for m := max(i-e.refractory, 1); m < i; m++ {
+			if d[m] > d[j] {
+				j = m
+			}
+		}
+		ups[k] = refine(d, max(j, 1))
+	}
+	return ups
 }

@@ -119,7 +119,7 @@ func (e *Estimator) upstrokeRate(x, d []float64, recent, n int) ([]float64, floa
 		usable = e.markUsable(up, n)
 	}
 	hr, ok := e.intervalRate(up, usable)
-	if !ok || hr > maxUpstrokeBPM || midUpstrokes(up, d) || bumpsPerBeat(up, d) > maxBumpsPerBeat ||
+	if !ok || hr > maxUpstrokeBPM || midUpstrokes(up, d, altFrom, altTo) || bumpsPerBeat(up, d) > maxBumpsPerBeat ||
 		shapeSimilarity(d, up, usable) < minUpstrokeShape ||
 		shapeSimilarity(x, up, usable) < minPulseShape {
 		return nil, 0, false
