@@ -165,6 +165,24 @@ const (
 	// at its rate (TestEstimatorDoesNotDoubleADiastolicWaveOfChangingHeight).
 	altUpFrom = 0.46
 	altUpTo   = 1 - altUpFrom
+	// maxWaveSeconds is the latest a diastolic wave comes after its
+	// systole (see altFrom: 0.16-0.35 s, set by the arteries' stiffness).
+	// minDoubledBPM follows: read as beats, the waves double the rate
+	// only when the doubled intervals pass maxIntervalDeviation, which
+	// puts each wave at altFrom of the interval or later, so the heart
+	// beats at least 60·altFrom/maxWaveSeconds (76 bpm) and the doubled
+	// rate is above minDoubledBPM (152 bpm).
+	maxWaveSeconds = 0.35
+	minDoubledBPM  = 2 * 60 * altFrom / maxWaveSeconds
+	// altStrength is how much weaker than both its neighbours every
+	// other beat must be, by the steepness of its upstroke, for
+	// alternatingStrength. On upstroke_review_test.go's pulses at
+	// 80-90 bpm with a 70 % diastolic wave 0.30-0.35 s after systole,
+	// read as 160-180 bpm on 13-101 of 160 polls without this check,
+	// every doubled reading is caught with altStrength from 0.1 to 0.3;
+	// at 0.4 some pass. A regular pulse's noise would have to make every
+	// other beat of the span weaker than both neighbours to pass it.
+	altStrength = 0.15
 	// detectSeconds is how long after its top a beat may still be
 	// unfound (overdue): a local maximum needs a lower sample after it,
 	// and the baseline filter, which averages fewer samples at the
@@ -478,6 +496,7 @@ func (e *Estimator) Estimate() Reading {
 	hr, ok := e.heartRate(peaks, smooth, usable)
 	rises := e.keptRise[len(all)-len(peaks) : len(all)]
 	d := e.slopeOf(smooth)
+	byUpstroke := false // peaks are upstrokes (upstrokeRate), not systolic peaks
 	switch {
 	case ok && (e.midBeats(peaks, rises, smooth) || midUpstrokes(e.peakUpstrokes(peaks, d), d, altUpFrom, altUpTo) || bumpsPerBeat(peaks, d) > maxBumpsPerBeat):
 		// A bump in the middle of every interval: the weak beats of
@@ -494,10 +513,15 @@ func (e *Estimator) Estimate() Reading {
 		// a shoulder. Read it by its upstrokes (upstroke.go).
 		var up []float64
 		if up, hr, ok = e.upstrokeRate(smooth, d, recent, n); ok {
-			peaks = up
+			peaks, byUpstroke = up, true
 			back := min(recent, int(peaks[0]))
 			ok = back >= recent || signalPresent(red[back:]) && signalPresent(ir[back:])
 		}
+	}
+	if ok && hr > minDoubledBPM && e.alternatingStrength(peaks, d, byUpstroke) {
+		// Every other beat weaker: the weak ones may be diastolic
+		// waves, the rate twice the heart's (halfrate.go).
+		ok = false
 	}
 	if !ok || e.overdue(peaks, hr, n) {
 		return r

@@ -95,3 +95,37 @@ func (e *Estimator) peakUpstrokes(peaks, d []float64) []float64 {
 	}
 	return ups
 }
+
+// alternatingStrength reports whether every other one of beats (at least
+// three; samples of d, the slope of the filtered pulse) rises less
+// steeply than each of its neighbours by altStrength of theirs: the
+// strong and weak beats of an alternating pulse read at its rate, or a
+// pulse read with its diastolic waves as beats, at twice the heart's
+// rate. Above minDoubledBPM Estimate cannot tell the two apart and
+// reports neither. beats are upstrokes when byUpstroke, else systolic
+// peaks (peakUpstrokes).
+func (e *Estimator) alternatingStrength(beats, d []float64, byUpstroke bool) bool {
+	if len(beats) < 3 {
+		return false
+	}
+	ups := beats
+	if !byUpstroke {
+		ups = e.peakUpstrokes(beats, d)
+	}
+	for first := range 2 {
+		weak := true
+		for i := first; i < len(ups) && weak; i += 2 {
+			s := steepness(d, ups[i])
+			if i > 0 {
+				weak = s < (1-altStrength)*steepness(d, ups[i-1])
+			}
+			if weak && i+1 < len(ups) {
+				weak = s < (1-altStrength)*steepness(d, ups[i+1])
+			}
+		}
+		if weak {
+			return true
+		}
+	}
+	return false
+}

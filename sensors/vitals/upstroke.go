@@ -39,7 +39,12 @@ import (
 // about 76–90 bpm as 152–180 bpm, above every heart_rate_high limit the
 // configuration allows (150 bpm at most): never a bradycardia hidden,
 // never a tachycardia read lower, at worst a false heart_rate_high. It
-// would still be a wrong valid rate, and none was seen: the pulses of
+// would still be a wrong valid rate. With a large wave (70 % of the
+// systole) and noise it was seen: 160-180 bpm read from pulses at
+// 80-90 bpm (upstroke_review_test.go). Such a doubled pulse alternates
+// strong and weak beats, so above minDoubledBPM a reading whose every
+// other beat is weaker (alternatingStrength, halfrate.go) is invalid.
+// Smaller waves were invalid without that check: the pulses of
 // dicrotic_review2_test.go's generator at 78–100 bpm with waves
 // 0.25–0.35 s after systole at 30–70 % of it are invalid (their
 // systolic peaks pass and midBeats acts), also when the wave's height

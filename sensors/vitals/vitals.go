@@ -42,6 +42,8 @@
 // falls on the top of the strong beat's diastolic wave (at 150-160 bpm
 // with the wave 0.25-0.3 s after systole): the two merge into one hump
 // that looks like a diastolic wave, and the pulse reads half its rate.
+// Above 152 bpm a reading whose every other beat is weaker is invalid:
+// it may be a pulse of half that rate with its diastolic waves counted.
 //
 // A reading is invalid once its next beat is overdue (more than 1.25
 // intervals after the newest), so a pulse that stops is seen within
