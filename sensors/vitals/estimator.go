@@ -137,14 +137,13 @@ const (
 	altRise = 0.15
 	// altSlope is how steep, relative to the upstrokes read, the
 	// upstroke in the middle of an interval must be for midUpstrokes
-	// (halfrate.go). At 50 bpm with
-	// weak beats at 10 % of the strong ones (upstroke_review_test.go),
-	// 0.1 misses some of them and the strong beats read a valid 25 bpm
-	// on 28 of 160 polls; at 0.05 none does. Under noise of 8 counts on
-	// a pulse of 1800 at 25 Hz, the steepest upstroke rises about 1000
-	// counts a sample and the slope's noise is about 11: 0.05 of it is
-	// 4.5 standard deviations of noise. The real recordings'
-	// figures are the same with and without it.
+	// (halfrate.go). At 50 bpm with weak beats at 10 % of the strong
+	// ones (upstroke_review_test.go), 0.1 misses some of them and the
+	// strong beats read a valid 25 bpm on 28 of 160 polls; at 0.05 none
+	// does. Under noise of 8 counts on a pulse of 1800 at 25 Hz, the
+	// steepest upstroke rises about 1000 counts a sample and the slope's
+	// noise is about 11: 0.05 of it is 4.5 standard deviations of noise.
+	// The real recordings' figures are the same with and without it.
 	altSlope = 0.05
 	// maxBumpsPerBeat is the most upstrokes (bumpsPerBeat) a pulse read
 	// at its own rate shows per beat: each beat's own, a notch's and a
@@ -498,14 +497,16 @@ func (e *Estimator) Estimate() Reading {
 	d := e.slopeOf(smooth)
 	byUpstroke := false // peaks are upstrokes (upstrokeRate), not systolic peaks
 	switch {
-	case ok && (e.midBeats(peaks, rises, smooth) || midUpstrokes(e.peakUpstrokes(peaks, d), d, altUpFrom, altUpTo) || bumpsPerBeat(peaks, d) > maxBumpsPerBeat):
+	case ok && (e.midBeats(peaks, rises, smooth) ||
+		midUpstrokes(e.peakUpstrokes(peaks, d), d, altUpFrom, altUpTo) ||
+		bumpsPerBeat(peaks, d) > maxBumpsPerBeat):
 		// A bump in the middle of every interval: the weak beats of
 		// pulsus alternans or diastolic waves, the rate half or twice
 		// the heart's (see altFrom); or a weak beat's upstroke there,
 		// its rise lowered by a diastolic wave before it (altUpFrom).
-		// Or more upstrokes between the
-		// peaks than a beat has: the peaks are every third or fourth
-		// beat of a fast pulse (halfrate.go).
+		// Or more upstrokes between the peaks than a beat has: the
+		// peaks are every third or fourth beat of a fast pulse
+		// (halfrate.go).
 		ok = false
 	case !ok:
 		// The systolic peaks are no regular pulse: some beats too weak

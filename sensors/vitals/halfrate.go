@@ -1,6 +1,6 @@
 package vitals
 
-// Guards against reading a fraction of the heart's rate.
+// Guards against reading a fraction or a multiple of the heart's rate.
 //
 // The beats a rate is read from (systolic peaks or upstrokes) may be
 // only some of the heart's: the strong beats of an alternating pulse,
@@ -18,15 +18,21 @@ package vitals
 // falls on the diastolic wave's top merges with it into one hump, with
 // one top and one upstroke, which nothing here tells from a diastolic
 // wave (upstroke_review_test.go): such a pulse is read at half its
-// rate. bumpsPerBeat counts the upstrokes between the beats
-// read, which a pulse read at a third or a quarter of its rate has
-// more of than any pulse read at its rate.
+// rate. bumpsPerBeat counts the upstrokes between the beats read, which
+// a pulse read at a third or a quarter of its rate has more of than any
+// pulse read at its rate.
+//
+// The other way round, a pulse read with its diastolic waves as beats
+// reads twice the heart's rate, which can only be above minDoubledBPM;
+// there a reading whose every other beat is weaker (alternatingStrength)
+// is invalid, since an alternating pulse read at its rate looks the
+// same.
 
 // midUpstrokes reports whether every interval between successive
 // upstrokes ups (samples of d, the slope of the filtered pulse) has
-// another upstroke in its middle: a local maximum of d within [altFrom,
-// altTo] of the interval, refined to a fraction of a sample, at least
-// altSlope of the less steep of the two.
+// another upstroke in its middle: a local maximum of d from at to until
+// of the interval (fractions, e.g. altFrom and altTo), refined to a
+// fraction of a sample, at least altSlope of the less steep of the two.
 func midUpstrokes(ups, d []float64, at, until float64) bool {
 	if len(ups) < 2 {
 		return false
