@@ -135,6 +135,61 @@ const (
 	altFrom = 1 / (2 + maxIntervalDeviation)
 	altTo   = 1 - altFrom
 	altRise = 0.15
+	// altSlope is how steep, relative to the upstrokes read, the
+	// upstroke in the middle of an interval must be for midUpstrokes
+	// (halfrate.go). At 50 bpm with weak beats at 10 % of the strong
+	// ones (upstroke_review_test.go), 0.1 misses some of them and the
+	// strong beats read a valid 25 bpm on 28 of 160 polls; at 0.05 none
+	// does. Under noise of 8 counts on a pulse of 1800 at 25 Hz, the
+	// steepest upstroke rises about 1000 counts a sample and the slope's
+	// noise is about 11: 0.05 of it is 4.5 standard deviations of noise.
+	// The real recordings' figures are the same with and without it.
+	altSlope = 0.05
+	// maxBumpsPerBeat is the most upstrokes (bumpsPerBeat) a pulse read
+	// at its own rate shows per beat: each beat's own, a notch's and a
+	// diastolic wave's. Measured on the real recordings, also played
+	// 1.75 and 2 times as fast: at most 2.5 where the reading was right;
+	// 5.0 where a103l at 1.75x (220 bpm) read a valid 55 bpm, a quarter.
+	maxBumpsPerBeat = 3.0
+	// altUpFrom and altUpTo are where, between the upstrokes of two
+	// systolic peaks, the upstroke of a weak beat makes the peaks' rate
+	// half the heart's (midUpstrokes on the systolic peaks): a weak
+	// beat of alternans comes half way, and its upstroke at 0.49-0.53 of
+	// the interval on upstroke_review_test.go's pulses at 140 bpm with
+	// weak beats at 20-30 % and a diastolic wave of 0-40 % 0.3 s after
+	// systole (whose weak beats rise under altRise from the wave's
+	// falling limb, so midBeats misses them). Narrower than [altFrom,
+	// altTo]: a diastolic wave 0.35 s after systole at 75 bpm has its
+	// upstroke at 0.44-0.455 of the interval, and such a pulse is read
+	// at its rate (TestEstimatorDoesNotDoubleADiastolicWaveOfChangingHeight).
+	altUpFrom = 0.46
+	altUpTo   = 1 - altUpFrom
+	// maxWaveSeconds is the latest a diastolic wave comes after its
+	// systole (see altFrom: 0.16-0.35 s, set by the arteries' stiffness).
+	// minDoubledBPM follows: read as beats, the waves double the rate
+	// only when the doubled intervals pass maxIntervalDeviation, which
+	// puts each wave at altFrom of the interval or later, so the heart
+	// beats at least 60·altFrom/maxWaveSeconds (76 bpm) and the doubled
+	// rate is above minDoubledBPM (152 bpm).
+	maxWaveSeconds = 0.35
+	minDoubledBPM  = 2 * 60 * altFrom / maxWaveSeconds
+	// altStrength is how much weaker than both its neighbours every
+	// other beat must be, by the steepness of its upstroke, for
+	// alternatingStrength. On upstroke_review_test.go's pulses at
+	// 80-90 bpm with a 70 % diastolic wave 0.30-0.35 s after systole,
+	// read as 160-180 bpm on 13-101 of 160 polls without this check,
+	// every doubled reading is caught with altStrength from 0.1 to 0.3;
+	// at 0.4 some pass. A regular pulse's noise would have to make every
+	// other beat of the span weaker than both neighbours to pass it.
+	altStrength = 0.15
+	// detectSeconds is how long after its top a beat may still be
+	// unfound (overdue): a local maximum needs a lower sample after it,
+	// and the baseline filter, which averages fewer samples at the
+	// window's edge, bends the newest ones; two samples at 25 Hz. From 0
+	// to 0.12 s the tests pass alike and a103l (recordings_test.go)
+	// loses 3-4 of its 1192 valid polls, where its intervals lengthen
+	// by more than a quarter.
+	detectSeconds = 0.08
 	// localSeconds is how far either side of a peak the rises it is
 	// compared with lie: at least two beats down to 40 bpm, so that a beat
 	// is judged against its neighbours rather than against the whole span.
@@ -439,24 +494,37 @@ func (e *Estimator) Estimate() Reading {
 	}
 	hr, ok := e.heartRate(peaks, smooth, usable)
 	rises := e.keptRise[len(all)-len(peaks) : len(all)]
+	d := e.slopeOf(smooth)
+	byUpstroke := false // peaks are upstrokes (upstrokeRate), not systolic peaks
 	switch {
-	case ok && e.midBeats(peaks, rises, smooth):
+	case ok && (e.midBeats(peaks, rises, smooth) ||
+		midUpstrokes(e.peakUpstrokes(peaks, d), d, altUpFrom, altUpTo) ||
+		bumpsPerBeat(peaks, d) > maxBumpsPerBeat):
 		// A bump in the middle of every interval: the weak beats of
 		// pulsus alternans or diastolic waves, the rate half or twice
-		// the heart's (see altFrom).
+		// the heart's (see altFrom); or a weak beat's upstroke there,
+		// its rise lowered by a diastolic wave before it (altUpFrom).
+		// Or more upstrokes between the peaks than a beat has: the
+		// peaks are every third or fourth beat of a fast pulse
+		// (halfrate.go).
 		ok = false
 	case !ok:
 		// The systolic peaks are no regular pulse: some beats too weak
 		// for riseThreshold (an alternating pulse), or a beat's top only
 		// a shoulder. Read it by its upstrokes (upstroke.go).
 		var up []float64
-		if up, hr, ok = e.upstrokeRate(smooth, recent, n); ok {
-			peaks = up
+		if up, hr, ok = e.upstrokeRate(smooth, d, recent, n); ok {
+			peaks, byUpstroke = up, true
 			back := min(recent, int(peaks[0]))
 			ok = back >= recent || signalPresent(red[back:]) && signalPresent(ir[back:])
 		}
 	}
-	if !ok {
+	if ok && hr > minDoubledBPM && e.alternatingStrength(peaks, d, byUpstroke) {
+		// Every other beat weaker: the weak ones may be diastolic
+		// waves, the rate twice the heart's (halfrate.go).
+		ok = false
+	}
+	if !ok || e.overdue(peaks, hr, n) {
 		return r
 	}
 	r.HeartRateBPM, r.HeartRateValid = hr, true
@@ -689,6 +757,31 @@ func (e *Estimator) intervalRate(peaks []float64, usable []bool) (float64, bool)
 		return 0, false
 	}
 	return hr, true
+}
+
+// overdue reports whether the next beat after peaks (the beats a heart
+// rate of hr bpm was read from, in samples of a window of n) is later than
+// a regular pulse allows: the time since the newest beat exceeds
+// (1+maxIntervalDeviation) of the mean interval, the longest the next
+// interval may be, plus the delay before a beat is detected (detectSeconds
+// and the noise filter's half-width). A pulse that stops with the finger
+// still on the sensor then turns invalid within about 1.25 intervals of
+// the last beat, instead of reading the old rate until the old beats
+// leave RecentSeconds (about 2 s): vitals_stale counts its 5 s from the
+// last valid reading. A bridged gap (see Bridge) after the newest beat
+// may have swallowed a beat, at its very end for all the window shows:
+// the time is then counted from the gap's end, so a glitch is never read
+// as a pulse that stopped, and a stop is seen at most MaxBridgeSeconds
+// later.
+func (e *Estimator) overdue(peaks []float64, hr float64, n int) bool {
+	interval := 60 * e.fs / hr
+	last := peaks[len(peaks)-1]
+	first := e.added - n // the window's first sample, in e.added's count
+	for _, b := range e.bridges {
+		last = max(last, float64(b.to-first))
+	}
+	since := float64(n-1) - last
+	return since > (1+maxIntervalDeviation)*interval+detectSeconds*e.fs+float64(e.smoothHalf)
 }
 
 // midBeats reports whether every interval between successive peaks has a

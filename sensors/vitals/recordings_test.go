@@ -394,7 +394,7 @@ func TestEstimatorOnRealRecordings(t *testing.T) {
 		{"heartpy_data", 1, 0, 0, 0.4, 3},
 		// measured: 93.0 %, 2.4 s, 2.4 s, 0.25 and 2.78 bpm
 		{"heartpy_data2", 0.92, 2.6, 2.6, 0.3, 3},
-		// measured: 85.5 %, 11.6 s (165.6 to 177.2 s), 4.4 s (188.4 to 192.8 s), 0.24 and 1.92 bpm
+		// measured: 85.3 %, 11.6 s (165.6 to 177.2 s), 4.4 s (188.4 to 192.8 s), 0.24 and 1.92 bpm
 		{"a103l", 0.85, 11.8, 5, 0.3, 2},
 	}
 	for _, tt := range tests {

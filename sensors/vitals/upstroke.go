@@ -23,6 +23,11 @@ import (
 // pulse whose peaks pass, with a bump in the middle of every interval,
 // stays invalid (midBeats): the bump may be the weak beat of alternans
 // or a diastolic wave, and nothing measured told the two apart there.
+// The upstrokes read are held to the same: an upstroke in the middle of
+// every interval between them (midUpstrokes, halfrate.go) makes the
+// reading invalid, as the strong beats of an alternating pulse whose
+// weak beats' upstrokes are under upstrokeThreshold would read half its
+// rate (at 50 bpm with weak beats at 10-25 %, a valid 25 bpm).
 //
 // A diastolic wave read as a beat doubles the rate. Three bounds keep
 // that from hiding a danger: the doubled series must be regular
@@ -34,7 +39,12 @@ import (
 // about 76–90 bpm as 152–180 bpm, above every heart_rate_high limit the
 // configuration allows (150 bpm at most): never a bradycardia hidden,
 // never a tachycardia read lower, at worst a false heart_rate_high. It
-// would still be a wrong valid rate, and none was seen: the pulses of
+// would still be a wrong valid rate. With a large wave (70 % of the
+// systole) and noise it was seen: 160-180 bpm read from pulses at
+// 80-90 bpm (upstroke_review_test.go). Such a doubled pulse alternates
+// strong and weak beats, so above minDoubledBPM a reading whose every
+// other beat is weaker (alternatingStrength, halfrate.go) is invalid.
+// Smaller waves were invalid without that check: the pulses of
 // dicrotic_review2_test.go's generator at 78–100 bpm with waves
 // 0.25–0.35 s after systole at 30–70 % of it are invalid (their
 // systolic peaks pass and midBeats acts), also when the wave's height
@@ -99,14 +109,13 @@ const (
 // recent: the upstrokes of that span (extended back as the systolic peaks
 // are, see recentPeaks), if they form a regular pulse (intervalRate) of at
 // most maxUpstrokeBPM whose beats are alike in shape (minUpstrokeShape,
-// minPulseShape). It returns the upstrokes' positions (samples of x) and
+// minPulseShape), with no upstroke in the middle of every interval
+// (midUpstrokes: the upstrokes read may be the strong beats of an
+// alternating pulse, at half its rate) and no more upstrokes per beat
+// than maxBumpsPerBeat (bumpsPerBeat). d is the slope of x (slopeOf). It
+// returns the upstrokes' positions (samples of x) and
 // the rate in bpm.
-func (e *Estimator) upstrokeRate(x []float64, recent, n int) ([]float64, float64, bool) {
-	d := e.slope[:len(x)]
-	d[0] = 0
-	for i := 1; i < len(x); i++ {
-		d[i] = x[i] - x[i-1]
-	}
+func (e *Estimator) upstrokeRate(x, d []float64, recent, n int) ([]float64, float64, bool) {
 	all := e.findUpstrokes(d)
 	up := recentPeaks(all, recent)
 	usable := e.markUsable(up, n)
@@ -115,7 +124,7 @@ func (e *Estimator) upstrokeRate(x []float64, recent, n int) ([]float64, float64
 		usable = e.markUsable(up, n)
 	}
 	hr, ok := e.intervalRate(up, usable)
-	if !ok || hr > maxUpstrokeBPM ||
+	if !ok || hr > maxUpstrokeBPM || midUpstrokes(up, d, altFrom, altTo) || bumpsPerBeat(up, d) > maxBumpsPerBeat ||
 		shapeSimilarity(d, up, usable) < minUpstrokeShape ||
 		shapeSimilarity(x, up, usable) < minPulseShape {
 		return nil, 0, false
@@ -207,4 +216,15 @@ func shapeSimilarity(x, peaks []float64, usable []bool) float64 {
 		return 0
 	}
 	return total / float64(pairs)
+}
+
+// slopeOf returns the slope of x, the filtered pulse: x[i] - x[i-1], in
+// counts per sample, 0 at the first sample.
+func (e *Estimator) slopeOf(x []float64) []float64 {
+	d := e.slope[:len(x)]
+	d[0] = 0
+	for i := 1; i < len(x); i++ {
+		d[i] = x[i] - x[i-1]
+	}
+	return d
 }

@@ -100,19 +100,37 @@ func (g *beatTrain) run(seconds, hr float64) (polls, valid int, wrong float64) {
 // its upstroke (a local maximum of the slope in the middle of every
 // interval) rather than by a rise measured from a foot that the
 // diastolic wave lifts, or lower altRise with a noise floor.
+//
+// Two of the cases first written here, 150 bpm (weak beats at 30 %) and
+// 160 bpm (25 %) with a 40 % wave 0.3 s after systole, are replaced by
+// the same pulses with a wave 0.25 and 0.2 s after systole and with a
+// 20 % wave: as first written they ask for something the signal does
+// not carry. There the wave's top (0.4 s after the strong beat's foot)
+// falls on the weak beat's foot (0.4 and 0.375 s): the two merge into
+// one hump with one maximum and one upstroke, measured 0.38-0.39 (150
+// bpm) and 0.43 (160 bpm) of the way from one strong beat's upstroke to
+// the next, the place and shape of a diastolic wave 0.35 s after systole
+// in a pulse at 75 bpm (0.44-0.45 there), which
+// TestEstimatorDoesNotDoubleADiastolicWaveOfChangingHeight requires to
+// be read at its rate: making that hump invalid would make an ordinary
+// pulse at 70-80 bpm with a young sleeper's reflected wave invalid, a
+// vitals_stale abort of a sleeper at rest. Such a pulse is still read at
+// half its rate; this is stated as a limit in the package doc.
 func TestReviewAlternatingTachycardiaWithADiastolicWaveIsNotHalved(t *testing.T) {
-	for _, c := range []struct{ hr, weak, rel float64 }{
-		{140, 0.3, 0.4},
-		{140, 0.3, 0.2},
-		{150, 0.3, 0.4},
-		{160, 0.25, 0.4},
-		{140, 0.2, 0},
+	for _, c := range []struct{ hr, weak, rel, dt float64 }{
+		{140, 0.3, 0.4, 0.3},
+		{140, 0.3, 0.2, 0.3},
+		{150, 0.3, 0.4, 0.25},
+		{150, 0.3, 0.2, 0.3},
+		{160, 0.25, 0.4, 0.2},
+		{160, 0.25, 0.2, 0.3},
+		{140, 0.2, 0, 0.3},
 	} {
-		g := alternatingTrain(c.hr, c.weak, c.rel, 0.3, 8, 40)
+		g := alternatingTrain(c.hr, c.weak, c.rel, c.dt, 8, 40)
 		polls, valid, wrong := g.run(40, c.hr)
 		if wrong != 0 {
-			t.Errorf("%.0f bpm, weak beats at %.0f %%, diastolic wave %.0f %%: %d of %d polls valid, a valid %.1f bpm (want %.0f or invalid)",
-				c.hr, 100*c.weak, 100*c.rel, valid, polls, wrong, c.hr)
+			t.Errorf("%.0f bpm, weak beats at %.0f %%, diastolic wave %.0f %% %.2f s after systole: %d of %d polls valid, a valid %.1f bpm (want %.0f or invalid)",
+				c.hr, 100*c.weak, 100*c.rel, c.dt, valid, polls, wrong, c.hr)
 		}
 	}
 }

@@ -33,10 +33,21 @@
 // place of their amplitude (upstroke.go). A regular pulse with a bump of
 // at least altRise (15 %) of its beats in the middle of every interval
 // stays invalid: the bump may be the weak beat of alternans (the rate
-// twice the peaks') or a diastolic wave (the rate the peaks'). A weaker
+// twice the peaks') or a diastolic wave (the rate the peaks'); so does
+// one with a weak beat's upstroke half way between every two beats read,
+// or more upstrokes per beat than a pulse has (halfrate.go). A weaker
 // bump is not seen: weak beats of 10 % of the strong ones under noise of
 // about 5 % of the pulse are read as a valid half rate (measured at 120
-// and 140 bpm), a limit of this estimator.
+// and 140 bpm), a limit of this estimator; so is a weak beat whose foot
+// falls on the top of the strong beat's diastolic wave (at 150-160 bpm
+// with the wave 0.25-0.3 s after systole): the two merge into one hump
+// that looks like a diastolic wave, and the pulse reads half its rate.
+// Above 152 bpm a reading whose every other beat is weaker is invalid:
+// it may be a pulse of half that rate with its diastolic waves counted.
+//
+// A reading is invalid once its next beat is overdue (more than 1.25
+// intervals after the newest), so a pulse that stops is seen within
+// about a beat rather than after the old beats leave RecentSeconds.
 //
 // recordings_test.go plays real recordings (testdata/) to the Estimator as
 // the pod plays its chip and scores it against reference beats; the
