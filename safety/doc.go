@@ -142,6 +142,12 @@
 // dating the value would change). Evaluating every rule allocates nothing, so the tick
 // creates no garbage; a trip allocates (the abort's detail and values).
 //
+// A warning and an abort carry the value the rule last judged, kept per
+// rule at each evaluation that judged one: a condition holds through
+// invalid readings, so the reading at the trip may be invalid (an
+// estimate changing fast, a bridged gap: its value is zero) and says
+// nothing of what the rule saw.
+//
 // # The abort path
 //
 // When a rule trips, the watchdog goroutine latches the abort, then calls

@@ -185,7 +185,14 @@ type Watchdog struct {
 	disarmedAt time.Time
 	staleFrom  time.Time
 	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began; zero when absent
-	starting   uint16                // the delayed rules whose condition began at this evaluation
+	// judged is the value each delayed rule last judged (a valid, fresh
+	// one: invalid readings are not judged), what its warning and abort
+	// report; judgedSkin and judgedEEG are the readings stress and
+	// eeg_arousal last judged, for the abort's other values.
+	judged     [numDelayed]float64
+	judgedSkin eda.Reading
+	judgedEEG  eeg.Channel
+	starting   uint16 // the delayed rules whose condition began at this evaluation
 	latched    *Abort
 	safeSince  time.Time     // first evaluation of the current run with no condition present; zero when one is
 	safeFor    time.Duration // from safeSince to the last evaluation
@@ -427,12 +434,12 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	r := w.latest
 
 	if r.HeartRateValid {
-		w.condition(dHeartRateHigh, now, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
-		w.condition(dHeartRateLow, now, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
+		w.condition(dHeartRateHigh, now, r.HeartRateBPM, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
+		w.condition(dHeartRateLow, now, r.HeartRateBPM, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
 	}
 	if r.SpO2Valid {
-		w.condition(dSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
-		w.condition(dSpO2Critical, now, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
+		w.condition(dSpO2Low, now, r.SpO2Pct, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
+		w.condition(dSpO2Critical, now, r.SpO2Pct, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
 	}
 	w.bodyConditionsLocked(now)
 
@@ -550,8 +557,10 @@ func later(a, b time.Time) time.Time {
 }
 
 // condition starts a rule's alarm delay when the limit is crossed and clears
-// it once the value is back past the deadband.
-func (w *Watchdog) condition(d delayed, now time.Time, crossed, cleared bool) {
+// it once the value is back past the deadband; v is the valid value judged,
+// kept as the rule's judged value for its warning and abort.
+func (w *Watchdog) condition(d delayed, now time.Time, v float64, crossed, cleared bool) {
+	w.judged[d] = v
 	running := !w.pending[d].IsZero()
 	switch {
 	case crossed && !running:
