@@ -162,7 +162,12 @@
 // until Ack, which a local acknowledgement calls and which is refused while
 // any alarm condition is still present (outside a merge, a sensor that sees
 // no one is not a condition: an empty pod has no vitals to contradict the
-// acknowledgement). Restore re-latches a stored abort at start and
+// acknowledgement). For a rule on
+// another sensor's vital (the temperature rules, stress, eeg_arousal), no
+// valid reading of that vital within StaleAfter: the latch is cleared
+// only on evidence that its own vital is back past the deadband, never on
+// a sensor's silence (after the abort the merge is over, and
+// sensor_stale no longer watches it). Restore re-latches a stored abort at start and
 // re-applies the safe state.
 //
 // # Evidence of safety

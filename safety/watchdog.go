@@ -647,8 +647,11 @@ func (w *Watchdog) safeState() error {
 
 // Ack clears the latched abort whose rule and detection time match a — so an
 // acknowledgement can never clear a newer abort it did not see — provided no
-// alarm condition is present now. Every alarm delay starts afresh, and so
-// does SafeFor, from the next evaluation.
+// alarm condition is present now (the pulse oximeter's vitals are valid,
+// fresh and past every deadband) and, for a rule on another sensor's vital
+// (temperature_low, temperature_high, stress, eeg_arousal), a valid, fresh
+// reading of that vital is back past the rule's deadband. Every alarm delay
+// starts afresh, and so does SafeFor, from the next evaluation.
 func (w *Watchdog) Ack(a Abort) error {
 	now := time.Now()
 	w.mu.Lock()
@@ -698,6 +701,7 @@ const (
 	condHeartRateRise
 	condEEGArousal
 	condStabilityLow
+	condVitalUnknown // Ack only: no valid, fresh reading of the latched rule's vital
 )
 
 // presentLocked returns the alarm conditions present now, judged by the
@@ -751,15 +755,49 @@ func (w *Watchdog) presentLocked(now time.Time) conditions {
 }
 
 // ackBlockersLocked returns the alarm conditions that refuse an Ack: those
-// present now, except that vitals which are not valid because the sensor
-// sees no one outside a merge do not refuse it (an empty pod has no vitals
-// to contradict the acknowledgement). w.mu must be held.
+// present now, and the latched rule's own vital unknown or not back past
+// its deadband (latchedVitalLocked), except that vitals which are not
+// valid because the sensor sees no one outside a merge do not refuse it
+// (an empty pod has no vitals to contradict the acknowledgement). w.mu
+// must be held, with an abort latched.
 func (w *Watchdog) ackBlockersLocked(now time.Time) conditions {
 	c := w.presentLocked(now)
 	if c == condNotValid && !w.merge && w.vacantLocked(now) {
 		return 0
 	}
-	return c
+	return c | w.latchedVitalLocked(now)
+}
+
+// latchedVitalLocked returns what refuses the Ack of a rule on one of the
+// other sensors' vitals besides the conditions present: no valid, fresh
+// reading of that vital (condVitalUnknown: a thermometer silent since a
+// fever's abort is no evidence the fever has gone), and for stress a
+// response rate not back past its deadband, judged outside a merge too (a
+// merge's end does not end the sleeper's stress). The rules on the pulse
+// oximeter's vitals need a valid reading already (condNotValid); those of
+// the session's baseline (eeg_arousal) need the vital valid, as the
+// baseline is gone with the merge. w.mu must be held, with an abort
+// latched.
+func (w *Watchdog) latchedVitalLocked(now time.Time) conditions {
+	switch w.latched.Rule {
+	case RuleTempLow, RuleTempHigh:
+		if _, ok := w.coreTempLocked(now); !ok {
+			return condVitalUnknown
+		}
+	case RuleStress:
+		s, ok := w.skinLocked(now)
+		if !ok {
+			return condVitalUnknown
+		}
+		if float64(s.SCRPerMinute) > w.limits.StressSCRPerMin-stressDeadbandSCR {
+			return condStress
+		}
+	case RuleEEGArousal:
+		if _, ok := w.eegLocked(now); !ok {
+			return condVitalUnknown
+		}
+	}
+	return 0
 }
 
 // describeLocked says which conditions of c are present, with the latest
@@ -770,6 +808,9 @@ func (w *Watchdog) describeLocked(now time.Time, c conditions) string {
 		return "vitals are not valid"
 	}
 	var p []string
+	if c&condVitalUnknown != 0 {
+		p = append(p, fmt.Sprintf("no valid %s has been fed within %.1f s", latchedVital(w.latched.Rule), l.StaleAfter.Seconds()))
+	}
 	if c&condHeartRateHigh != 0 {
 		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not below %g", r.HeartRateBPM, l.HeartRateHighBPM-heartRateDeadbandBPM))
 	}
@@ -799,6 +840,19 @@ func (w *Watchdog) describeLocked(now time.Time, c conditions) string {
 		p = append(p, fmt.Sprintf("stability %.2f is not above %g", w.stability, l.StabilityMin+stabilityDeadband))
 	}
 	return strings.Join(p, " and ")
+}
+
+// latchedVital names the vital rule judges, for describeLocked.
+func latchedVital(rule string) string {
+	switch rule {
+	case RuleTempLow, RuleTempHigh:
+		return "body temperature"
+	case RuleStress:
+		return "skin conductance"
+	case RuleEEGArousal:
+		return "EEG summary"
+	}
+	return rule + " vital"
 }
 
 // resetSafeLocked ends the current run of evaluations without a condition.
