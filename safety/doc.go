@@ -162,7 +162,8 @@
 // until Ack, which a local acknowledgement calls and which is refused while
 // any alarm condition is still present (outside a merge, a sensor that sees
 // no one is not a condition: an empty pod has no vitals to contradict the
-// acknowledgement). For a rule on
+// acknowledgement). A pulse oximeter's loop that has fed nothing for
+// PipelineStallAfter is such a condition, and so is, for a rule on
 // another sensor's vital (the temperature rules, stress, eeg_arousal), no
 // valid reading of that vital within StaleAfter: the latch is cleared
 // only on evidence that its own vital is back past the deadband, never on

@@ -647,8 +647,9 @@ func (w *Watchdog) safeState() error {
 
 // Ack clears the latched abort whose rule and detection time match a — so an
 // acknowledgement can never clear a newer abort it did not see — provided no
-// alarm condition is present now (the pulse oximeter's vitals are valid,
-// fresh and past every deadband) and, for a rule on another sensor's vital
+// alarm condition is present now (the pulse oximeter's loop has fed a
+// reading within PipelineStallAfter, its vitals are valid, fresh and past
+// every deadband) and, for a rule on another sensor's vital
 // (temperature_low, temperature_high, stress, eeg_arousal), a valid, fresh
 // reading of that vital is back past the rule's deadband. Every alarm delay
 // starts afresh, and so does SafeFor, from the next evaluation.
@@ -701,6 +702,7 @@ const (
 	condHeartRateRise
 	condEEGArousal
 	condStabilityLow
+	condStalled      // Ack only: no reading fed for longer than PipelineStallAfter
 	condVitalUnknown // Ack only: no valid, fresh reading of the latched rule's vital
 )
 
@@ -754,13 +756,18 @@ func (w *Watchdog) presentLocked(now time.Time) conditions {
 	return c
 }
 
-// ackBlockersLocked returns the alarm conditions that refuse an Ack: those
-// present now, and the latched rule's own vital unknown or not back past
+// ackBlockersLocked returns the alarm conditions that refuse an Ack: the
+// pulse oximeter's loop silent for longer than PipelineStallAfter
+// (condStalled: a stuck loop says nothing, and the next evaluation would
+// latch pipeline_stalled again), those present now, and the latched rule's own vital unknown or not back past
 // its deadband (latchedVitalLocked), except that vitals which are not
 // valid because the sensor sees no one outside a merge do not refuse it
 // (an empty pod has no vitals to contradict the acknowledgement). w.mu
 // must be held, with an abort latched.
 func (w *Watchdog) ackBlockersLocked(now time.Time) conditions {
+	if !w.lastFeed.IsZero() && now.Sub(w.lastFeed) > w.limits.PipelineStallAfter {
+		return condStalled
+	}
 	c := w.presentLocked(now)
 	if c == condNotValid && !w.merge && w.vacantLocked(now) {
 		return 0
@@ -804,6 +811,9 @@ func (w *Watchdog) latchedVitalLocked(now time.Time) conditions {
 // values. w.mu must be held.
 func (w *Watchdog) describeLocked(now time.Time, c conditions) string {
 	l, r := w.limits, w.latest
+	if c&condStalled != 0 {
+		return fmt.Sprintf("no reading has been fed for %.1f s (limit %.1f s)", now.Sub(w.lastFeed).Seconds(), l.PipelineStallAfter.Seconds())
+	}
 	if c&condNotValid != 0 {
 		return "vitals are not valid"
 	}
