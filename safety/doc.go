@@ -35,7 +35,10 @@
 //     loop stuck in a bus transaction is seen as stale too. Outside a
 //     merge it is not armed: those sensors watch the merge's sleeper, and
 //     an empty pod's electrodes are off. The EEG's electrodes off
-//     (lead_off) is such a state: during a merge it trips sensor_stale;
+//     (lead_off) is such a state: during a merge it trips sensor_stale.
+//     A sensor healthy again ends its episode only once it has stayed
+//     healthy for StaleAfter/SensorSettle (1 s by default; see
+//     "sensor_stale's episodes");
 //   - pipeline_stalled: no reading fed at all, valid or not, for longer
 //     than PipelineStallAfter (1 s), armed as vitals_stale is and granted
 //     the same start-up grace. The pulse oximeter's loop feeds a reading
@@ -101,6 +104,29 @@
 // rule catches abort together, which is what the index is for: a
 // sleeper whose heart races a little, whose skin conductance doubles and
 // whose EEG arouses is in a nightmare before any one vital says so.
+//
+// # sensor_stale's episodes
+//
+// sensing's loop judges each poll: one good batch of an EEG whose
+// electrodes are loose is ok, and its Health.UnhealthySince starts over.
+// Counting from it alone, an EEG off 4 s of every 4.15 s would be blind
+// 97 % of the time and never trip. So the watchdog, and only it, keeps
+// each watched sensor's episode: it begins when the sensor is first seen
+// unhealthy (from its UnhealthySince) and ends only when the sensor has
+// stayed healthy for a settling time, StaleAfter/SensorSettle (1 s with
+// the default 5 s, 2 s at the longest 10 s); a shorter healthy spell
+// continues it. The settling time is a fraction of the limit, not a fixed
+// time, so it scales with what the configuration allows a sensor to be
+// blind; a fifth of it is several polls of every sensor (the EEG's 0.1 s
+// batches, the skin conductance at 4 Hz, the thermometer's conversions at
+// 1 Hz), so a sensor that settled delivered fresh data the rules judge.
+// What it bounds: a sensor that flickers without tripping has been healthy
+// for at least a settling time after every StaleAfter at most, so each
+// rule on its vital sees a fresh value at least every StaleAfter plus the
+// settling time (6 s by default). A sensor that is unhealthy for less
+// than StaleAfter at a time and settled in between is not tripped on:
+// that is the loss the rules on its vital already bridge (they hold their
+// conditions through invalid readings).
 //
 // # Arming
 //

@@ -200,6 +200,7 @@ type Watchdog struct {
 	// (WatchSensors); mergeFrom is when the current merge armed
 	// sensor_stale, graceEnd when the start-up grace ends.
 	sensors   []SensorWatch
+	episodes  []sensorEpisode // per sensor, sensor_stale's episode (sensors.go)
 	mergeFrom time.Time
 	graceEnd  time.Time
 
@@ -273,12 +274,15 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 // nothing of the sleeper it is there to watch. The time counts from the
 // latest of: when the sensor stopped being healthy (Health.UnhealthySince,
 // kept through its reopens), when the merge began, the end of the
-// start-up grace. Outside a merge it trips nothing. Call
+// start-up grace; a sensor healthy again counts as recovered only once it
+// has stayed healthy for SensorSettle of StaleAfter (see the package
+// doc). Outside a merge it trips nothing. Call
 // it before Run.
 func (w *Watchdog) WatchSensors(s ...SensorWatch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sensors = append(w.sensors[:0], s...)
+	w.episodes = make([]sensorEpisode, len(s))
 }
 
 // Feed hands the watchdog the latest reading. It never blocks on the watchdog's
@@ -469,21 +473,8 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 			Values: map[string]float64{"stale_s": round3(stale.Seconds())},
 		}, true
 	}
-	if w.merge {
-		for _, sw := range w.sensors {
-			h := sw.Health()
-			if h.Healthy() {
-				continue
-			}
-			from := later(later(h.UnhealthySince, w.mergeFrom), w.graceEnd)
-			if d := now.Sub(from); d > l.StaleAfter {
-				return Abort{
-					Rule:   RuleSensorStale,
-					Detail: fmt.Sprintf("%s %s for %.1f s (limit %.1f s)", h.Sensor, h.State, d.Seconds(), l.StaleAfter.Seconds()),
-					Values: map[string]float64{"stale_s": round3(d.Seconds())},
-				}, true
-			}
-		}
+	if a, ok := w.sensorStaleLocked(now); ok {
+		return a, true
 	}
 	for _, d := range tripOrder {
 		since := w.pending[d]
