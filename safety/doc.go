@@ -30,7 +30,9 @@
 //     the thermometer) not healthy (sensing.Health: stale, failing on its
 //     bus, flat, saturated, electrodes off, no contact) for longer than
 //     StaleAfter, counted from the latest of when it stopped being
-//     healthy, when the merge began and the end of the start-up grace. The
+//     healthy (for a stale sensor, its last fresh data), when the merge
+//     began and the end of the start-up grace. The abort's Detail names
+//     the sensor and its state; its Limit is StaleAfter, in seconds. The
 //     watchdog asks each sensor's loop for its health on every tick, so a
 //     loop stuck in a bus transaction is seen as stale too. Outside a
 //     merge it is not armed: those sensors watch the merge's sleeper, and

@@ -3,6 +3,8 @@ package safety
 import (
 	"fmt"
 	"time"
+
+	"github.com/sleegation/podd/sensing"
 )
 
 // SensorSettle is the fraction of StaleAfter a sensor must stay healthy,
@@ -20,7 +22,11 @@ type sensorEpisode struct {
 
 // sensorStaleLocked updates each watched sensor's episode and returns
 // sensor_stale's abort when one has lasted longer than StaleAfter during a
-// merge. Outside a merge the episodes are forgotten. It does not allocate
+// merge: its Detail names the sensor and its state (Values holds numbers
+// only), its Limit is StaleAfter in seconds. A stale sensor's episode
+// begins at its last fresh data (Health.LastFresh), not when its own
+// StaleAfter ran out after them: the time it has said nothing is what
+// StaleAfter limits. Outside a merge the episodes are forgotten. It does not allocate
 // unless it trips. w.mu must be held.
 func (w *Watchdog) sensorStaleLocked(now time.Time) (Abort, bool) {
 	if !w.merge {
@@ -48,7 +54,13 @@ func (w *Watchdog) sensorStaleLocked(now time.Time) (Abort, bool) {
 			continue
 		}
 		ep.healthyFrom = time.Time{}
-		if start := h.UnhealthySince; ep.from.IsZero() || !start.IsZero() && start.Before(ep.from) {
+		start := h.UnhealthySince
+		if h.State == sensing.Stale && !h.LastFresh.IsZero() && (start.IsZero() || h.LastFresh.Before(start)) {
+			// Stale is judged by the sensor's own StaleAfter after its
+			// last fresh data: the sensor has said nothing since then.
+			start = h.LastFresh
+		}
+		if ep.from.IsZero() || !start.IsZero() && start.Before(ep.from) {
 			ep.from = start
 			if start.IsZero() {
 				ep.from = now
@@ -60,6 +72,7 @@ func (w *Watchdog) sensorStaleLocked(now time.Time) (Abort, bool) {
 				Rule:   RuleSensorStale,
 				Detail: fmt.Sprintf("%s %s for %.1f s (limit %.1f s)", h.Sensor, h.State, d.Seconds(), l.StaleAfter.Seconds()),
 				Values: map[string]float64{"stale_s": round3(d.Seconds())},
+				Limit:  l.StaleAfter.Seconds(),
 			}, true
 		}
 	}

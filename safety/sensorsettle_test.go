@@ -58,3 +58,45 @@ func TestSensorStaleCountsAHealthySpellOnlyOnceItSettled(t *testing.T) {
 		})
 	}
 }
+
+// A silent sensor trips stale_after after its last fresh data, not after
+// its own StaleAfter plus stale_after (a thermometer judged stale 3 s
+// after its last conversion tripped 13 s after it at stale_after 10 s),
+// and the abort names the sensor in its Detail and has stale_after as its
+// Limit.
+func TestSensorStaleCountsASilentSensorFromItsLastFreshData(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := DefaultLimits()
+		l.StaleAfter = 10 * time.Second
+		h := newHarness(t, l)
+		therm := newSensor("tmp117")
+		h.w.WatchSensors(therm)
+		h.feedFor(reading(60, 97), l.StartupGrace+time.Second)
+		h.w.SetMerge(true)
+		h.feedFor(reading(60, 97), 2*time.Second)
+		last := time.Now() // the thermometer's last conversion
+		therm.mu.Lock()
+		therm.h.LastFresh = last
+		therm.mu.Unlock()
+		h.feedFor(reading(60, 97), 3*time.Second) // its loop's own StaleAfter
+		therm.set(sensing.Stale)
+		h.feedFor(reading(60, 97), 6500*time.Millisecond)
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("aborts %+v within stale_after of the last conversion", got)
+		}
+		h.feedFor(reading(60, 97), time.Second)
+		got := h.Aborts()
+		if len(got) != 1 || got[0].Rule != RuleSensorStale {
+			t.Fatalf("aborts %+v, want sensor_stale 10 s after the last conversion", got)
+		}
+		if d := got[0].At.Sub(last); d <= 10*time.Second || d > 10100*time.Millisecond {
+			t.Errorf("tripped %v after the last conversion, want one period past 10 s", d)
+		}
+		if want := "tmp117 stale for 10.1 s (limit 10.0 s)"; got[0].Detail != want {
+			t.Errorf("detail %q, want %q", got[0].Detail, want)
+		}
+		if got[0].Limit != 10 {
+			t.Errorf("limit %g, want 10 (stale_after, s)", got[0].Limit)
+		}
+	})
+}

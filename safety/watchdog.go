@@ -103,7 +103,9 @@ type Abort struct {
 	Rule   string             `json:"rule"`
 	Detail string             `json:"detail"`
 	Values map[string]float64 `json:"values,omitempty"`
-	// Limit is the threshold that was crossed (0 for vitals_stale).
+	// Limit is the threshold that was crossed, in the unit of the value
+	// (seconds for pipeline_stalled and sensor_stale; 0 for
+	// vitals_stale).
 	Limit float64 `json:"limit"`
 	// At is the wall-clock time of detection, from Options.Clock, without a
 	// monotonic reading: a timestamp for people and the hub, never the base of
