@@ -59,7 +59,10 @@
 //     above 38.5 °C for longer than TemperatureDelay (60 s). Always armed,
 //     as the heart-rate rules are: the estimator reports a valid
 //     temperature only in the skin's range (30..40 °C), so a thermometer
-//     in an empty pod's air trips nothing;
+//     in an empty pod's air trips nothing. For the same reason New (and
+//     the configuration) refuses a CoreOffsetC that would hide a core
+//     TempLowSeenC (1 °C) below TemperatureLowC under 30 °C at the site
+//     (CoreOffsetProblem): temperature_low could never trip;
 //   - stress: during a merge, a valid skin conductance reading with at
 //     least StressSCRPerMin (12) responses in its last minute, for longer
 //     than StressDelay (2 min). Responses per minute, not the phasic

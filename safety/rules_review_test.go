@@ -2,6 +2,7 @@ package safety
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -28,31 +29,49 @@ func feedThermometerFor(h *harness, est *temp.Estimator, celsius float64, d time
 	synctest.Wait()
 }
 
-// DEFECT: temperature_low can never trip when the thermometer lies on a
-// wrist whose offset is at least temperature_low_c less the estimator's
-// lowest valid skin reading (temp.MinCelsius, 30 °C): with the default
-// 35.0 °C and core_offset_c 5 (the doc's own "a wrist 3 to 5 °C below the
-// core"), a core below 35 °C is a skin reading below 30 °C, which the
-// estimator reports invalid (below_range), and an invalid reading starts
-// nothing. The same holds for temperature_low_c 34 with core_offset_c >= 4.
-// Both keys are valid alone, so configuration disables the rule. Outside a
-// merge nothing else is armed on the thermometer: a cooling sleeper goes
-// unnoticed all night. Correct: a sleeper whose core is 34.5 °C for more
-// than 60 s trips temperature_low (or the configuration refuses the
-// combination core_offset_c >= temperature_low_c - temp.MinCelsius).
+// DEFECT (fixed by refusing the combination): temperature_low could never
+// trip when the thermometer lies on a wrist whose offset is at least
+// temperature_low_c less the estimator's lowest valid skin reading
+// (temp.MinCelsius, 30 °C): with the default 35.0 °C and core_offset_c 5
+// (the doc's own "a wrist 3 to 5 °C below the core"), a core below 35 °C
+// is a skin reading below 30 °C, which the estimator reports invalid
+// (below_range), and an invalid reading starts nothing. Both keys were
+// valid alone, so configuration disabled the rule.
+//
+// The fix refuses the combination (New here, the configuration loader in
+// configs) rather than judging a sustained below_range as cold: a
+// below_range estimate carries no temperature, and a thermometer that
+// slipped off the wrist into the bedding reads below range too while the
+// sleeper's finger is on the oximeter, so it would abort for a
+// hypothermia nobody has, with no value to show. The offset must leave the
+// rule seeing a core TempLowSeenC (1 °C) below its limit. So this test
+// asks for the refusal, and that the largest offset each limit allows
+// trips on a sleeper who is cold from the first sample on.
 func TestReviewTemperatureLowTripsAtAWristOffset(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newHarnessWith(t, DefaultLimits(), Options{CoreOffsetC: 5})
-		est, err := temp.New(1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Core 34.5 °C: the wrist reads 29.5 °C, from the first sample on.
-		feedThermometerFor(h, est, 29.5, 3*time.Minute)
-		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleTempLow {
-			t.Fatalf("core 34.5 °C for 3 min at core_offset_c 5: aborts %+v, want temperature_low (the estimator says %+v)", got, est.Estimate())
-		}
-	})
+	if _, err := New(DefaultLimits(), &fakeActuators{}, Options{CoreOffsetC: 5}); err == nil ||
+		!strings.Contains(err.Error(), "sensors.tmp117.core_offset_c: 5 °C with safety.temperature_low_c 35 °C reads a core of 34 °C as 29 °C") {
+		t.Fatalf("New at core_offset_c 5 with temperature_low_c 35: %v, want refused: the rule could never trip", err)
+	}
+	for _, tc := range []struct {
+		lowC, offsetC, coreC float64
+	}{
+		{35, 4, 34.1}, // the wrist reads 30.1 °C
+		{36, 5, 35.1}, // 30.1 °C too
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			l := DefaultLimits()
+			l.TemperatureLowC = tc.lowC
+			h := newHarnessWith(t, l, Options{CoreOffsetC: tc.offsetC})
+			est, err := temp.New(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			feedThermometerFor(h, est, tc.coreC-tc.offsetC, 3*time.Minute)
+			if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleTempLow || math.Abs(got[0].Values["body_temp_c"]-tc.coreC) > 0.05 {
+				t.Fatalf("core %g °C for 3 min at core_offset_c %g, temperature_low_c %g: aborts %+v, want temperature_low at %g °C", tc.coreC, tc.offsetC, tc.lowC, got, tc.coreC)
+			}
+		})
+	}
 }
 
 // DEFECT: the stability index counts a sleeper calming down as

@@ -154,7 +154,8 @@ type Options struct {
 	OnWarning func(Warning)
 	// CoreOffsetC is the core temperature less the thermometer's reading
 	// at its site, °C, in MinCoreOffsetC..MaxCoreOffsetC: the temperature
-	// rules judge the reading plus it.
+	// rules judge the reading plus it. New refuses one too large for the
+	// limits' TemperatureLowC (CoreOffsetProblem).
 	CoreOffsetC float64
 }
 
@@ -248,6 +249,9 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 	}
 	if !(opts.CoreOffsetC >= MinCoreOffsetC && opts.CoreOffsetC <= MaxCoreOffsetC) {
 		return nil, fmt.Errorf("safety.New: core offset %g °C is outside %d..%d °C", opts.CoreOffsetC, MinCoreOffsetC, MaxCoreOffsetC)
+	}
+	if err := CoreOffsetProblem(l, opts.CoreOffsetC); err != nil {
+		return nil, fmt.Errorf("safety.New: %w", err)
 	}
 	now := time.Now()
 	w := &Watchdog{
