@@ -39,6 +39,9 @@ func TestSensorStaleCountsAHealthySpellOnlyOnceItSettled(t *testing.T) {
 				h.feedFor(reading(60, 97), 3*time.Second)
 				eeg.set(sensing.OK)
 				h.feedFor(reading(60, 97), tt.spell)
+				if p := h.w.Status().Pending; tt.trips != (len(p) == 1 && p[0] == RuleSensorStale) {
+					t.Errorf("pending %v after a healthy spell of %v: sensor_stale pending only while the episode has not settled", p, tt.spell)
+				}
 				eeg.set(sensing.LeadOff)
 				h.feedFor(reading(60, 97), 4500*time.Millisecond) // the second episode alone stays within 5 s
 				got := h.Aborts()

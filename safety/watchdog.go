@@ -593,8 +593,9 @@ func (w *Watchdog) Status() Status {
 	}
 	if w.merge && len(w.sensors) > 0 {
 		s.Armed = append(s.Armed, RuleSensorStale)
-		for _, sw := range w.sensors {
-			if h := sw.Health(); !h.Healthy() {
+		for i, sw := range w.sensors {
+			// An episode not yet settled is pending, healthy or not.
+			if h := sw.Health(); !h.Healthy() || !w.episodes[i].from.IsZero() {
 				s.Pending = append(s.Pending, RuleSensorStale)
 				break
 			}
