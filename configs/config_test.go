@@ -441,6 +441,14 @@ safety: {spo2_low_pct: [90]}
 			},
 		},
 		{
+			name:    "a thermometer's offset that hides temperature_low",
+			yaml:    minimal,
+			environ: []string{"PODD_SENSORS_TMP117_CORE_OFFSET_C=4.1"},
+			want: []string{
+				"sensors.tmp117.core_offset_c: 4.1 °C with safety.temperature_low_c 35 °C reads a core of 34 °C as 29.9 °C, below the 30 °C the thermometer's estimator takes for skin: temperature_low could never see a sleeper 1 °C below its limit; put the thermometer on warmer skin (a smaller offset, at most 4 °C) or raise safety.temperature_low_c to 35.1 °C (from PODD_SENSORS_TMP117_CORE_OFFSET_C)",
+			},
+		},
+		{
 			name:    "hardware watchdog timeout",
 			yaml:    minimal,
 			environ: []string{"PODD_WATCHDOG_DEVICE=/dev/watchdog", "PODD_WATCHDOG_TIMEOUT=30s"},

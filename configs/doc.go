@@ -85,7 +85,10 @@
 // conductance divider; sensors.tmp117.enabled (false), .i2c_bus,
 // .address (0x48, 0x48..0x4B), .rate_hz (1: 1, 2 or 4) and .core_offset_c
 // (0, 0..5 °C: the core temperature less the reading at the sensor's
-// site, which the temperature rules add to the reading). Addresses take
+// site, which the temperature rules add to the reading; refused when
+// safety.temperature_low_c less 1 °C less it is below 30 °C, the lowest
+// reading the thermometer's estimator takes for skin: temperature_low
+// would not see a cold sleeper, see safety.CoreOffsetProblem). Addresses take
 // 0x hex in YAML and in PODD_ variables. Two chips at one address of one
 // bus, and DRDY on a button's line (the acknowledgement button's too), are
 // refused. In sim mode every sensor

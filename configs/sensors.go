@@ -183,6 +183,13 @@ func (c *Config) sensorProblems(add func(key, format string, args ...any), addWi
 	oneOf("sensors.tmp117.rate_hz", s.TMP117.RateHz, tmp117Rates)
 	if v := s.TMP117.CoreOffsetC; !(v >= safety.MinCoreOffsetC && v <= safety.MaxCoreOffsetC) {
 		add("sensors.tmp117.core_offset_c", "%g °C is outside %d..%d °C: the core less the reading at the sensor's site", v, safety.MinCoreOffsetC, safety.MaxCoreOffsetC)
+	} else if lowInBounds(c.Safety) {
+		// Within their bounds, the two together must leave
+		// temperature_low able to see a cold sleeper.
+		if err := safety.CoreOffsetProblem(c.Safety, v); err != nil {
+			_, msg, _ := strings.Cut(err.Error(), ": ")
+			addWith([]string{"safety.temperature_low_c"}, "sensors.tmp117.core_offset_c", "%s", msg)
+		}
 	}
 	if s.ADS1299.Enabled {
 		if s.ADS1299.SPIPort == "" {
@@ -342,4 +349,15 @@ func (s SensorsConfig) Enabled() []string {
 		}
 	}
 	return out
+}
+
+// lowInBounds reports whether safety.temperature_low_c is within its hard
+// bounds (a value outside them is reported on its own).
+func lowInBounds(l safety.Limits) bool {
+	for _, err := range l.Problems() {
+		if strings.HasPrefix(err.Error(), "safety.temperature_low_c:") {
+			return false
+		}
+	}
+	return true
 }

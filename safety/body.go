@@ -1,6 +1,8 @@
 package safety
 
 import (
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/sleegation/podd/sensors/vitals/eda"
@@ -14,6 +16,33 @@ const (
 	MinCoreOffsetC = 0
 	MaxCoreOffsetC = 5
 )
+
+// TempLowSeenC is how far below temperature_low_c, °C, the watchdog must
+// still see the core: the thermometer's estimator reports a reading below
+// temp.MinCelsius (30 °C) as invalid (not skin: the bedding's or the
+// room's air), so at a site CoreOffsetC below the core it sees no core
+// below temp.MinCelsius + CoreOffsetC. A sleeper whose core lies below the
+// limit but beyond what the estimator sees never starts temperature_low's
+// delay. 1 °C covers the mild hypothermia the default limit bounds (34 to
+// 35 °C), so a cooling sleeper crosses the limit, and one already below it
+// lies down within sight of the rule.
+const TempLowSeenC = 1.0
+
+// CoreOffsetProblem returns why a thermometer CoreOffsetC °C below the
+// core cannot go with l's TemperatureLowC, or nil: the core TempLowSeenC
+// below the limit must read at least temp.MinCelsius at the sensor's
+// site. The error names the configuration keys
+// (sensors.tmp117.core_offset_c first) and what would do.
+func CoreOffsetProblem(l Limits, offsetC float64) error {
+	// 1e-9: decimal settings (35.3 less 4.3) are not exact in binary.
+	if seen := l.TemperatureLowC - TempLowSeenC - offsetC; seen < temp.MinCelsius-1e-9 {
+		r := func(x float64) float64 { return math.Round(x*100) / 100 }
+		return fmt.Errorf("sensors.tmp117.core_offset_c: %g °C with safety.temperature_low_c %g °C reads a core of %g °C as %g °C, below the %g °C the thermometer's estimator takes for skin: temperature_low could never see a sleeper %g °C below its limit; put the thermometer on warmer skin (a smaller offset, at most %g °C) or raise safety.temperature_low_c to %g °C",
+			offsetC, l.TemperatureLowC, r(l.TemperatureLowC-TempLowSeenC), r(seen), temp.MinCelsius, TempLowSeenC,
+			r(l.TemperatureLowC-TempLowSeenC-temp.MinCelsius), r(offsetC+TempLowSeenC+temp.MinCelsius))
+	}
+	return nil
+}
 
 // RiseWindow is how far back heart_rate_rise looks for the lowest valid
 // heart rate: a rise counts only if it happened within this window.

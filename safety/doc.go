@@ -30,12 +30,17 @@
 //     the thermometer) not healthy (sensing.Health: stale, failing on its
 //     bus, flat, saturated, electrodes off, no contact) for longer than
 //     StaleAfter, counted from the latest of when it stopped being
-//     healthy, when the merge began and the end of the start-up grace. The
+//     healthy (for a stale sensor, its last fresh data), when the merge
+//     began and the end of the start-up grace. The abort's Detail names
+//     the sensor and its state; its Limit is StaleAfter, in seconds. The
 //     watchdog asks each sensor's loop for its health on every tick, so a
 //     loop stuck in a bus transaction is seen as stale too. Outside a
 //     merge it is not armed: those sensors watch the merge's sleeper, and
 //     an empty pod's electrodes are off. The EEG's electrodes off
-//     (lead_off) is such a state: during a merge it trips sensor_stale;
+//     (lead_off) is such a state: during a merge it trips sensor_stale.
+//     A sensor healthy again ends its episode only once it has stayed
+//     healthy for StaleAfter/SensorSettle (1 s by default; see
+//     "sensor_stale's episodes");
 //   - pipeline_stalled: no reading fed at all, valid or not, for longer
 //     than PipelineStallAfter (1 s), armed as vitals_stale is and granted
 //     the same start-up grace. The pulse oximeter's loop feeds a reading
@@ -54,7 +59,10 @@
 //     above 38.5 °C for longer than TemperatureDelay (60 s). Always armed,
 //     as the heart-rate rules are: the estimator reports a valid
 //     temperature only in the skin's range (30..40 °C), so a thermometer
-//     in an empty pod's air trips nothing;
+//     in an empty pod's air trips nothing. For the same reason New (and
+//     the configuration) refuses a CoreOffsetC that would hide a core
+//     TempLowSeenC (1 °C) below TemperatureLowC under 30 °C at the site
+//     (CoreOffsetProblem): temperature_low could never trip;
 //   - stress: during a merge, a valid skin conductance reading with at
 //     least StressSCRPerMin (12) responses in its last minute, for longer
 //     than StressDelay (2 min). Responses per minute, not the phasic
@@ -102,6 +110,29 @@
 // sleeper whose heart races a little, whose skin conductance doubles and
 // whose EEG arouses is in a nightmare before any one vital says so.
 //
+// # sensor_stale's episodes
+//
+// sensing's loop judges each poll: one good batch of an EEG whose
+// electrodes are loose is ok, and its Health.UnhealthySince starts over.
+// Counting from it alone, an EEG off 4 s of every 4.15 s would be blind
+// 97 % of the time and never trip. So the watchdog, and only it, keeps
+// each watched sensor's episode: it begins when the sensor is first seen
+// unhealthy (from its UnhealthySince) and ends only when the sensor has
+// stayed healthy for a settling time, StaleAfter/SensorSettle (1 s with
+// the default 5 s, 2 s at the longest 10 s); a shorter healthy spell
+// continues it. The settling time is a fraction of the limit, not a fixed
+// time, so it scales with what the configuration allows a sensor to be
+// blind; a fifth of it is several polls of every sensor (the EEG's 0.1 s
+// batches, the skin conductance at 4 Hz, the thermometer's conversions at
+// 1 Hz), so a sensor that settled delivered fresh data the rules judge.
+// What it bounds: a sensor that flickers without tripping has been healthy
+// for at least a settling time after every StaleAfter at most, so each
+// rule on its vital sees a fresh value at least every StaleAfter plus the
+// settling time (6 s by default). A sensor that is unhealthy for less
+// than StaleAfter at a time and settled in between is not tripped on:
+// that is the loss the rules on its vital already bridge (they hold their
+// conditions through invalid readings).
+//
 // # Arming
 //
 // The heart-rate and SpO2 rules are always armed: they act only on valid
@@ -142,6 +173,12 @@
 // dating the value would change). Evaluating every rule allocates nothing, so the tick
 // creates no garbage; a trip allocates (the abort's detail and values).
 //
+// A warning and an abort carry the value the rule last judged, kept per
+// rule at each evaluation that judged one: a condition holds through
+// invalid readings, so the reading at the trip may be invalid (an
+// estimate changing fast, a bridged gap: its value is zero) and says
+// nothing of what the rule saw.
+//
 // # The abort path
 //
 // When a rule trips, the watchdog goroutine latches the abort, then calls
@@ -159,7 +196,14 @@
 // reading without contact for at least StaleAfter, and no valid reading
 // with an alarm condition in that time; an empty pod has no vitals to
 // contradict the acknowledgement, but one reading without contact is a
-// finger that slipped as often as a sleeper who left). Restore re-latches a stored abort at start and
+// finger that slipped as often as a sleeper who left). A pulse oximeter's
+// loop that has fed nothing for PipelineStallAfter is such a condition,
+// and so is, for a rule on another sensor's vital (the temperature rules,
+// stress, eeg_arousal), no valid reading of that vital within StaleAfter:
+// the latch is cleared only on evidence that its own vital is back past
+// the deadband, never on a sensor's silence (after the abort the merge is
+// over, and sensor_stale no longer watches it). Restore re-latches a
+// stored abort at start and
 // re-applies the safe state.
 //
 // # Evidence of safety

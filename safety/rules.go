@@ -14,14 +14,15 @@ import (
 func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	l := w.limits
 	if c, ok := w.coreTempLocked(now); ok {
-		w.condition(dTempLow, now, c < l.TemperatureLowC, c >= l.TemperatureLowC+tempDeadbandC)
-		w.condition(dTempHigh, now, c > l.TemperatureHighC, c <= l.TemperatureHighC-tempDeadbandC)
+		w.condition(dTempLow, now, c, c < l.TemperatureLowC, c >= l.TemperatureLowC+tempDeadbandC)
+		w.condition(dTempHigh, now, c, c > l.TemperatureHighC, c <= l.TemperatureHighC-tempDeadbandC)
 	}
 	if !w.merge {
 		w.pending[dStress] = time.Time{}
 	} else if s, ok := w.skinLocked(now); ok {
 		n := float64(s.SCRPerMinute)
-		w.condition(dStress, now, n >= l.StressSCRPerMin, n <= l.StressSCRPerMin-stressDeadbandSCR)
+		w.judgedSkin = s
+		w.condition(dStress, now, n, n >= l.StressSCRPerMin, n <= l.StressSCRPerMin-stressDeadbandSCR)
 	}
 	if !w.merge || !w.hasBaseline {
 		w.pending[dHeartRateRise], w.pending[dEEGArousal], w.pending[dStabilityLow] = time.Time{}, time.Time{}, time.Time{}
@@ -31,14 +32,15 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	b := w.baseline
 	if r := w.latest; r.HeartRateValid && w.fresh(now, w.lastFeed) {
 		ref := w.riseReferenceLocked(now)
-		w.condition(dHeartRateRise, now, r.HeartRateBPM > ref+l.HeartRateRiseBPM, r.HeartRateBPM <= ref+l.HeartRateRiseBPM-heartRateDeadbandBPM)
+		w.condition(dHeartRateRise, now, r.HeartRateBPM, r.HeartRateBPM > ref+l.HeartRateRiseBPM, r.HeartRateBPM <= ref+l.HeartRateRiseBPM-heartRateDeadbandBPM)
 	}
 	if e, ok := w.eegLocked(now); ok && b.BetaAlphaValid && b.BetaAlpha > 0 {
 		x := e.BetaAlpha / b.BetaAlpha
-		w.condition(dEEGArousal, now, x > l.EEGArousalRatio, x <= l.EEGArousalRatio-eegArousalDeadband)
+		w.judgedEEG = e
+		w.condition(dEEGArousal, now, x, x > l.EEGArousalRatio, x <= l.EEGArousalRatio-eegArousalDeadband)
 	}
 	w.stability = Stability(w.deviationsLocked(now))
-	w.condition(dStabilityLow, now, w.stability < l.StabilityMin, w.stability >= l.StabilityMin+stabilityDeadband)
+	w.condition(dStabilityLow, now, w.stability, w.stability < l.StabilityMin, w.stability >= l.StabilityMin+stabilityDeadband)
 }
 
 // riseReferenceLocked is what heart_rate_rise measures a rise from: the
@@ -76,31 +78,33 @@ func (w *Watchdog) warningLocked(d delayed, now, at time.Time) Warning {
 	return Warning{Rule: delayedNames[d], Priority: Priority(delayedNames[d]), Name: name, Value: round3(value), Limit: limit, Delay: w.delay(d), At: at}
 }
 
-// valueLocked is the value delayed rule d judges, its name, the direction
-// of its crossing and the threshold. w.mu must be held.
+// valueLocked is the value delayed rule d last judged (a valid, fresh
+// reading: an estimate that went invalid since is not what the condition
+// holds on), its name, the direction of its crossing and the threshold.
+// w.mu must be held.
 func (w *Watchdog) valueLocked(d delayed, now time.Time) (name string, value float64, dir string, limit float64) {
-	l, r := w.limits, w.latest
+	l, v := w.limits, w.judged[d]
 	switch d {
 	case dHeartRateHigh:
-		return "heart_rate_bpm", r.HeartRateBPM, "above", l.HeartRateHighBPM
+		return "heart_rate_bpm", v, "above", l.HeartRateHighBPM
 	case dHeartRateLow:
-		return "heart_rate_bpm", r.HeartRateBPM, "below", l.HeartRateLowBPM
+		return "heart_rate_bpm", v, "below", l.HeartRateLowBPM
 	case dSpO2Low:
-		return "spo2_pct", r.SpO2Pct, "below", l.SpO2LowPct
+		return "spo2_pct", v, "below", l.SpO2LowPct
 	case dSpO2Critical:
-		return "spo2_pct", r.SpO2Pct, "below", l.SpO2CriticalPct
+		return "spo2_pct", v, "below", l.SpO2CriticalPct
 	case dHeartRateRise:
-		return "heart_rate_bpm", r.HeartRateBPM, "above", w.riseReferenceLocked(now) + l.HeartRateRiseBPM
+		return "heart_rate_bpm", v, "above", w.riseReferenceLocked(now) + l.HeartRateRiseBPM
 	case dTempLow:
-		return "body_temp_c", w.temp.Celsius + w.coreOffset, "below", l.TemperatureLowC
+		return "body_temp_c", v, "below", l.TemperatureLowC
 	case dTempHigh:
-		return "body_temp_c", w.temp.Celsius + w.coreOffset, "above", l.TemperatureHighC
+		return "body_temp_c", v, "above", l.TemperatureHighC
 	case dStress:
-		return "scr_per_min", float64(w.skin.SCRPerMinute), "at or above", l.StressSCRPerMin
+		return "scr_per_min", v, "at or above", l.StressSCRPerMin
 	case dEEGArousal:
-		return "beta_alpha_ratio_to_baseline", w.eeg.BetaAlpha / w.baseline.BetaAlpha, "above", l.EEGArousalRatio
+		return "beta_alpha_ratio_to_baseline", v, "above", l.EEGArousalRatio
 	}
-	return "stability", w.stability, "below", l.StabilityMin
+	return "stability", v, "below", l.StabilityMin
 }
 
 // abortFor is the abort of delayed rule d, whose condition has lasted for,
@@ -120,13 +124,13 @@ func (w *Watchdog) abortFor(d delayed, lasted time.Duration, now time.Time) Abor
 			a.Values["lowest_heart_rate_bpm"] = round3(lo)
 		}
 	case dTempLow, dTempHigh:
-		a.Values["sensor_temp_c"] = round3(w.temp.Celsius)
+		a.Values["sensor_temp_c"] = round3(value - w.coreOffset)
 		a.Values["core_offset_c"] = round3(w.coreOffset)
 	case dStress:
-		a.Values["phasic_us"] = round3(w.skin.PhasicMicrosiemens)
-		a.Values["skin_conductance_us"] = round3(w.skin.TonicMicrosiemens)
+		a.Values["phasic_us"] = round3(w.judgedSkin.PhasicMicrosiemens)
+		a.Values["skin_conductance_us"] = round3(w.judgedSkin.TonicMicrosiemens)
 	case dEEGArousal:
-		a.Values["beta_alpha"] = round3(w.eeg.BetaAlpha)
+		a.Values["beta_alpha"] = round3(w.judgedEEG.BetaAlpha)
 		a.Values["baseline_beta_alpha"] = round3(w.baseline.BetaAlpha)
 	case dStabilityLow:
 		dev := w.deviationsLocked(now)

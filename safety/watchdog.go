@@ -103,7 +103,9 @@ type Abort struct {
 	Rule   string             `json:"rule"`
 	Detail string             `json:"detail"`
 	Values map[string]float64 `json:"values,omitempty"`
-	// Limit is the threshold that was crossed (0 for vitals_stale).
+	// Limit is the threshold that was crossed, in the unit of the value
+	// (seconds for pipeline_stalled and sensor_stale; 0 for
+	// vitals_stale).
 	Limit float64 `json:"limit"`
 	// At is the wall-clock time of detection, from Options.Clock, without a
 	// monotonic reading: a timestamp for people and the hub, never the base of
@@ -152,7 +154,8 @@ type Options struct {
 	OnWarning func(Warning)
 	// CoreOffsetC is the core temperature less the thermometer's reading
 	// at its site, °C, in MinCoreOffsetC..MaxCoreOffsetC: the temperature
-	// rules judge the reading plus it.
+	// rules judge the reading plus it. New refuses one too large for the
+	// limits' TemperatureLowC (CoreOffsetProblem).
 	CoreOffsetC float64
 }
 
@@ -191,7 +194,14 @@ type Watchdog struct {
 	disarmedAt time.Time
 	staleFrom  time.Time
 	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began; zero when absent
-	starting   uint16                // the delayed rules whose condition began at this evaluation
+	// judged is the value each delayed rule last judged (a valid, fresh
+	// one: invalid readings are not judged), what its warning and abort
+	// report; judgedSkin and judgedEEG are the readings stress and
+	// eeg_arousal last judged, for the abort's other values.
+	judged     [numDelayed]float64
+	judgedSkin eda.Reading
+	judgedEEG  eeg.Channel
+	starting   uint16 // the delayed rules whose condition began at this evaluation
 	latched    *Abort
 	safeSince  time.Time     // first evaluation of the current run with no condition present; zero when one is
 	safeFor    time.Duration // from safeSince to the last evaluation
@@ -199,6 +209,7 @@ type Watchdog struct {
 	// (WatchSensors); mergeFrom is when the current merge armed
 	// sensor_stale, graceEnd when the start-up grace ends.
 	sensors   []SensorWatch
+	episodes  []sensorEpisode // per sensor, sensor_stale's episode (sensors.go)
 	mergeFrom time.Time
 	graceEnd  time.Time
 
@@ -245,6 +256,9 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 	if !(opts.CoreOffsetC >= MinCoreOffsetC && opts.CoreOffsetC <= MaxCoreOffsetC) {
 		return nil, fmt.Errorf("safety.New: core offset %g °C is outside %d..%d °C", opts.CoreOffsetC, MinCoreOffsetC, MaxCoreOffsetC)
 	}
+	if err := CoreOffsetProblem(l, opts.CoreOffsetC); err != nil {
+		return nil, fmt.Errorf("safety.New: %w", err)
+	}
 	now := time.Now()
 	w := &Watchdog{
 		limits:      l,
@@ -272,12 +286,15 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 // nothing of the sleeper it is there to watch. The time counts from the
 // latest of: when the sensor stopped being healthy (Health.UnhealthySince,
 // kept through its reopens), when the merge began, the end of the
-// start-up grace. Outside a merge it trips nothing. Call
+// start-up grace; a sensor healthy again counts as recovered only once it
+// has stayed healthy for SensorSettle of StaleAfter (see the package
+// doc). Outside a merge it trips nothing. Call
 // it before Run.
 func (w *Watchdog) WatchSensors(s ...SensorWatch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.sensors = append(w.sensors[:0], s...)
+	w.episodes = make([]sensorEpisode, len(s))
 }
 
 // Feed hands the watchdog the latest reading. It never blocks on the watchdog's
@@ -441,12 +458,12 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	r := w.latest
 
 	if r.HeartRateValid {
-		w.condition(dHeartRateHigh, now, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
-		w.condition(dHeartRateLow, now, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
+		w.condition(dHeartRateHigh, now, r.HeartRateBPM, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
+		w.condition(dHeartRateLow, now, r.HeartRateBPM, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
 	}
 	if r.SpO2Valid {
-		w.condition(dSpO2Low, now, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
-		w.condition(dSpO2Critical, now, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
+		w.condition(dSpO2Low, now, r.SpO2Pct, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
+		w.condition(dSpO2Critical, now, r.SpO2Pct, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
 	}
 	w.bodyConditionsLocked(now)
 
@@ -476,21 +493,8 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 			Values: map[string]float64{"stale_s": round3(stale.Seconds())},
 		}, true
 	}
-	if w.merge {
-		for _, sw := range w.sensors {
-			h := sw.Health()
-			if h.Healthy() {
-				continue
-			}
-			from := later(later(h.UnhealthySince, w.mergeFrom), w.graceEnd)
-			if d := now.Sub(from); d > l.StaleAfter {
-				return Abort{
-					Rule:   RuleSensorStale,
-					Detail: fmt.Sprintf("%s %s for %.1f s (limit %.1f s)", h.Sensor, h.State, d.Seconds(), l.StaleAfter.Seconds()),
-					Values: map[string]float64{"stale_s": round3(d.Seconds())},
-				}, true
-			}
-		}
+	if a, ok := w.sensorStaleLocked(now); ok {
+		return a, true
 	}
 	for _, d := range tripOrder {
 		since := w.pending[d]
@@ -564,8 +568,10 @@ func later(a, b time.Time) time.Time {
 }
 
 // condition starts a rule's alarm delay when the limit is crossed and clears
-// it once the value is back past the deadband.
-func (w *Watchdog) condition(d delayed, now time.Time, crossed, cleared bool) {
+// it once the value is back past the deadband; v is the valid value judged,
+// kept as the rule's judged value for its warning and abort.
+func (w *Watchdog) condition(d delayed, now time.Time, v float64, crossed, cleared bool) {
+	w.judged[d] = v
 	running := !w.pending[d].IsZero()
 	switch {
 	case crossed && !running:
@@ -601,8 +607,9 @@ func (w *Watchdog) Status() Status {
 	}
 	if w.merge && len(w.sensors) > 0 {
 		s.Armed = append(s.Armed, RuleSensorStale)
-		for _, sw := range w.sensors {
-			if h := sw.Health(); !h.Healthy() {
+		for i, sw := range w.sensors {
+			// An episode not yet settled is pending, healthy or not.
+			if h := sw.Health(); !h.Healthy() || !w.episodes[i].from.IsZero() {
 				s.Pending = append(s.Pending, RuleSensorStale)
 				break
 			}
@@ -652,8 +659,12 @@ func (w *Watchdog) safeState() error {
 
 // Ack clears the latched abort whose rule and detection time match a — so an
 // acknowledgement can never clear a newer abort it did not see — provided no
-// alarm condition is present now. Every alarm delay starts afresh, and so
-// does SafeFor, from the next evaluation.
+// alarm condition is present now (the pulse oximeter's loop has fed a
+// reading within PipelineStallAfter, its vitals are valid, fresh and past
+// every deadband) and, for a rule on another sensor's vital
+// (temperature_low, temperature_high, stress, eeg_arousal), a valid, fresh
+// reading of that vital is back past the rule's deadband. Every alarm delay
+// starts afresh, and so does SafeFor, from the next evaluation.
 func (w *Watchdog) Ack(a Abort) error {
 	now := time.Now()
 	w.mu.Lock()
@@ -703,6 +714,8 @@ const (
 	condHeartRateRise
 	condEEGArousal
 	condStabilityLow
+	condStalled      // Ack only: no reading fed for longer than PipelineStallAfter
+	condVitalUnknown // Ack only: no valid, fresh reading of the latched rule's vital
 )
 
 // presentLocked returns the alarm conditions present now, judged by the
@@ -755,17 +768,56 @@ func (w *Watchdog) presentLocked(now time.Time) conditions {
 	return c
 }
 
-// ackBlockersLocked returns the alarm conditions that refuse an Ack: those
-// present now, except that vitals which are not valid because the pod is
-// established empty outside a merge (emptyForAckLocked) do not refuse it:
-// an empty pod has no vitals to contradict the acknowledgement. w.mu must
-// be held.
+// ackBlockersLocked returns the alarm conditions that refuse an Ack: the
+// pulse oximeter's loop silent for longer than PipelineStallAfter
+// (condStalled: a stuck loop says nothing, and the next evaluation would
+// latch pipeline_stalled again), those present now, and the latched
+// rule's own vital unknown or not back past its deadband
+// (latchedVitalLocked), except that vitals which are not valid because
+// the pod is established empty outside a merge (emptyForAckLocked) do not
+// refuse it: an empty pod has no vitals to contradict the
+// acknowledgement. w.mu must be held, with an abort latched.
 func (w *Watchdog) ackBlockersLocked(now time.Time) conditions {
+	if !w.lastFeed.IsZero() && now.Sub(w.lastFeed) > w.limits.PipelineStallAfter {
+		return condStalled
+	}
 	c := w.presentLocked(now)
 	if c == condNotValid && !w.merge && w.emptyForAckLocked(now) {
 		return 0
 	}
-	return c
+	return c | w.latchedVitalLocked(now)
+}
+
+// latchedVitalLocked returns what refuses the Ack of a rule on one of the
+// other sensors' vitals besides the conditions present: no valid, fresh
+// reading of that vital (condVitalUnknown: a thermometer silent since a
+// fever's abort is no evidence the fever has gone), and for stress a
+// response rate not back past its deadband, judged outside a merge too (a
+// merge's end does not end the sleeper's stress). The rules on the pulse
+// oximeter's vitals need a valid reading already (condNotValid); those of
+// the session's baseline (eeg_arousal) need the vital valid, as the
+// baseline is gone with the merge. w.mu must be held, with an abort
+// latched.
+func (w *Watchdog) latchedVitalLocked(now time.Time) conditions {
+	switch w.latched.Rule {
+	case RuleTempLow, RuleTempHigh:
+		if _, ok := w.coreTempLocked(now); !ok {
+			return condVitalUnknown
+		}
+	case RuleStress:
+		s, ok := w.skinLocked(now)
+		if !ok {
+			return condVitalUnknown
+		}
+		if float64(s.SCRPerMinute) > w.limits.StressSCRPerMin-stressDeadbandSCR {
+			return condStress
+		}
+	case RuleEEGArousal:
+		if _, ok := w.eegLocked(now); !ok {
+			return condVitalUnknown
+		}
+	}
+	return 0
 }
 
 // emptyForAckLocked reports whether the pod is established empty, as Ack
@@ -785,10 +837,16 @@ func (w *Watchdog) emptyForAckLocked(now time.Time) bool {
 // values. w.mu must be held.
 func (w *Watchdog) describeLocked(now time.Time, c conditions) string {
 	l, r := w.limits, w.latest
+	if c&condStalled != 0 {
+		return fmt.Sprintf("no reading has been fed for %.1f s (limit %.1f s)", now.Sub(w.lastFeed).Seconds(), l.PipelineStallAfter.Seconds())
+	}
 	if c&condNotValid != 0 {
 		return "vitals are not valid"
 	}
 	var p []string
+	if c&condVitalUnknown != 0 {
+		p = append(p, fmt.Sprintf("no valid %s has been fed within %.1f s", latchedVital(w.latched.Rule), l.StaleAfter.Seconds()))
+	}
 	if c&condHeartRateHigh != 0 {
 		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not below %g", r.HeartRateBPM, l.HeartRateHighBPM-heartRateDeadbandBPM))
 	}
@@ -818,6 +876,19 @@ func (w *Watchdog) describeLocked(now time.Time, c conditions) string {
 		p = append(p, fmt.Sprintf("stability %.2f is not above %g", w.stability, l.StabilityMin+stabilityDeadband))
 	}
 	return strings.Join(p, " and ")
+}
+
+// latchedVital names the vital rule judges, for describeLocked.
+func latchedVital(rule string) string {
+	switch rule {
+	case RuleTempLow, RuleTempHigh:
+		return "body temperature"
+	case RuleStress:
+		return "skin conductance"
+	case RuleEEGArousal:
+		return "EEG summary"
+	}
+	return rule + " vital"
 }
 
 // resetSafeLocked ends the current run of evaluations without a condition.

@@ -37,7 +37,7 @@ func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rat
 			}
 			est, _ := vitalseda.New(float64(rateHz)) // the rate was checked above
 			latest.Store(nil)
-			return &skin{dev: d, circuit: circuit, est: est, latest: latest, sink: sink}, nil
+			return &skin{dev: d, circuit: circuit, est: est, latest: latest, sink: sink, lastValid: time.Now()}, nil
 		},
 		Period:      period,
 		StaleAfter:  max(3*period, 3*time.Second),
@@ -51,18 +51,37 @@ func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rat
 	}, nil
 }
 
+// skinInvalidFor is how long the skin conductance may have no valid
+// estimate before it is no_contact: the estimator's window
+// (vitalseda.WindowSeconds, a minute), which a movement (a jump) starts
+// over, and skinMovement for the movement itself. One movement, or a
+// start, never makes the sensor unhealthy; movements that come faster
+// than the window refills keep the estimate invalid for good, and the
+// sensor says so (see the package doc, "Invalid estimates").
+const skinInvalidFor = time.Duration(vitalseda.WindowSeconds*float64(time.Second)) + skinMovement
+
+// skinMovement is the longest a sleep movement keeps the skin
+// conductance jumping: turning over with the electrodes pressed takes a
+// few seconds; 20 s covers a restless one.
+const skinMovement = 20 * time.Second
+
 type skin struct {
 	dev     *ads1115.Dev
 	circuit eda.Divider
 	est     *vitalseda.Estimator
 	latest  *atomic.Pointer[float64]
 	sink    *estimatesSink
+	// lastValid is when the estimate was last valid, or when the device
+	// was opened.
+	lastValid time.Time
 }
 
 // Poll takes one conversion. A saturated input, or electrodes bridged, is
 // saturated; an open circuit is no contact (fed to the estimator as 0 µS,
 // which it judges so too); the estimator's own judgement of the stream
-// (jumps, a flat line, out of range) is passed on.
+// (a flat line, out of range) is passed on; an estimate invalid for
+// longer than skinInvalidFor for any other reason (jumps, filling) is no
+// contact.
 func (s *skin) Poll(now time.Time) (Poll, error) {
 	v, err := s.dev.Read()
 	switch {
@@ -100,11 +119,17 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 		case vitalseda.ReasonOutOfRange:
 			return Poll{Fresh: true, State: Saturated}, nil
 		}
+		if now.Sub(s.lastValid) > skinInvalidFor {
+			// Movements keep starting the window over: the sensor
+			// says nothing of the sleeper.
+			return Poll{Fresh: true, State: NoContact}, nil
+		}
 		// Filling its window, after the start or after a jump (a
 		// movement) or a lost sample: the sensor works and the skin is
 		// there; the estimate is not ready, and nothing is reported.
 		return Poll{Fresh: true}, nil
 	}
+	s.lastValid = now
 	tonic := r.TonicMicrosiemens
 	s.latest.Store(&tonic)
 	return Poll{Fresh: true}, nil

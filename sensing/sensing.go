@@ -29,6 +29,28 @@
 // Only ok is healthy. The loop reports each change of State (OnChange)
 // and keeps counts (failed polls, failed opens, reopens) for telemetry.
 //
+// # Invalid estimates
+//
+// A sensor's estimate can be invalid while its chip works and the skin is
+// there: after an open, and after a movement, the skin conductance
+// estimator starts its minute's window over (a jump faster than a
+// response) and the EEG's its 30 s span (artefacts). Sleepers move: a
+// sensor that turned unhealthy on every movement would make the safety
+// watchdog's sensor_stale abort a merge a few seconds after each one, on
+// calm nights. So an invalid estimate leaves the sensor ok for the time
+// the estimator takes to refill after a movement, and no longer: the skin
+// conductance is no_contact after skinInvalidFor without a valid
+// estimate (its 60 s window and 20 s for the movement itself), the EEG
+// after eegInvalidFor (a minute: its span and as long again). A single
+// movement never makes them unhealthy; movements that come faster than
+// the window refills (a restless nightmare) keep the estimate invalid
+// for good, and the sensor says so within those times, and a merge then
+// aborts on sensor_stale StaleAfter later. What this costs: during those
+// times the rules on that vital (stress, eeg_arousal) hold their
+// conditions but start none; with the safety defaults a skin conductance
+// blind from movements trips sensor_stale 85 s after its last valid
+// estimate, not 5 s.
+//
 // # Retry and reopen
 //
 // A failed poll is retried after a backoff that starts at the sensor's
