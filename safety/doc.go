@@ -91,7 +91,7 @@
 // aroused against it on one sensor alone:
 //   - REM sleep's EEG is low-amplitude, mixed-frequency, theta and little
 //     alpha (the AASM Manual for the Scoring of Sleep and Associated
-//     Events), so beta/alpha runs 3 to 5 times the baseline's for the
+//     Events), so beta/alpha runs 3 to 6 times the baseline's for the
 //     whole REM period, 10 to 30 min several times a night. The AASM
 //     manual itself scores an arousal in REM only with a concurrent rise
 //     of the chin's EMG, because REM's EEG alone resembles wakefulness;
@@ -101,10 +101,10 @@
 //     is the lowest of the night.
 //
 // The pod has no EMG; what it has is the heart. A cortical arousal from
-// sleep comes with a rise of the heart rate within a few beats (Sforza
-// et al., Sleep 2000), a stress response speeds the heart as it makes
-// the skin respond, and sleep itself brings the heart below the waking
-// baseline in every stage. So stress and eeg_arousal need the heart rate
+// sleep comes with a rise of the heart rate within a few beats (Sforza,
+// Jouny and Ibanez, Clin Neurophysiol 2000), a stress response speeds
+// the heart as it makes the skin respond, and sleep itself brings the
+// heart below the waking baseline in every stage. So stress and eeg_arousal need the heart rate
 // more than ArousalHeartRateBPM (10 bpm) above the baseline's along with
 // their own sign: a condition starts only when both hold, and clears
 // when either comes back past its deadband (the heart rate's is 5 bpm).
@@ -112,8 +112,8 @@
 // and a storm with a calm heart do not. A heart rate that is not valid
 // neither starts nor clears them. The price: an arousal with a heart
 // less than 10 bpm above the relaxed-wake baseline is not caught by
-// these two rules; the stability index still weighs the skin conductance
-// on its own.
+// these two rules; the stability index still weighs the tonic skin
+// conductance on its own.
 //
 // # Stability index
 //

@@ -76,8 +76,8 @@ var stages = []string{StageAwake, StageN1, StageN2, StageN3, StageREM}
 // (about 380-450 µV²), not a measurement.
 //
 // N1 and REM follow the AASM Manual for the Scoring of Sleep and
-// Associated Events (v2.6, 2020): N1 is "low-amplitude, mixed-frequency
-// activity, predominantly 4-7 Hz" with the alpha of wakefulness
+// Associated Events (v2.6, 2020): N1 is low-amplitude, mixed-frequency
+// activity, predominantly 4-7 Hz, with the alpha of wakefulness
 // attenuated; REM's EEG is the same low-amplitude, mixed-frequency
 // activity, with sawtooth waves (2-6 Hz) and little alpha. No recording
 // in the project's data measures them either: each is a profile of that
