@@ -178,9 +178,9 @@
 //	                   pipeline
 //	baseline..ending   every rule              every rule                every rule
 //
-// "Every rule" during a merge adds sensor_stale and stress, and, once the
-// baseline is captured (merged, ending), the rules compared with it:
-// heart_rate_rise, eeg_arousal and stability_low. The baseline, with the
+// "Every rule" during a merge adds sensor_stale, and, once the baseline
+// is captured (merged, ending), the rules compared with it:
+// heart_rate_rise, stress, eeg_arousal and stability_low. The baseline, with the
 // other sensors' vitals the controller keeps from their estimates
 // (sensing.Estimates, body.go), is handed to the watchdog
 // (safety.Watchdog.SetBaseline) as the pod joins; every estimate is

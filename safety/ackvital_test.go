@@ -36,6 +36,7 @@ func TestAckOfARuleOnAVitalNeedsThatVitalBack(t *testing.T) {
 			h := newMergeHarness(t, DefaultLimits())
 			storm := calmBody()
 			storm.scr = 14
+			storm.ox = reading(75, 97) // stress needs the heart 10 bpm above the baseline's 60
 			h.feedBodyFor(storm, 2*time.Minute+2*time.Second)
 			a := wantAbort(t, h, RuleStress, 12, map[string]float64{"scr_per_min": 14})
 			h.w.SetMerge(false) // the controller ends the merge on an abort

@@ -17,7 +17,7 @@ func everyRuleArmed(tb testing.TB) (*Watchdog, body) {
 		tb.Fatal(err)
 	}
 	w.WatchSensors(newSensor("ads1299"))
-	b := calmBody()
+	b := aroused() // stress needs the heart's rise
 	b.tempC, b.scr = 34.9, 12
 	b.feed(w)
 	w.SetMerge(true)

@@ -27,7 +27,7 @@ func occupied(hr, spo2 float64) vitals.Reading {
 // armed at the start of a merge, before its baseline is captured.
 var (
 	alwaysArmed = []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleTempLow, RuleTempHigh}
-	merged      = append(append([]string(nil), alwaysArmed...), RuleVitalsStale, RulePipeline, RuleStress)
+	merged      = append(append([]string(nil), alwaysArmed...), RuleVitalsStale, RulePipeline)
 )
 
 // An empty pod never latches: a sensor that answers and sees no one
@@ -107,7 +107,7 @@ func TestAMergeArmsEveryRule(t *testing.T) {
 			t.Fatalf("status %+v, want merge and armed %v", st, merged)
 		}
 		h.w.SetBaseline(Baseline{HeartRateBPM: 60, SpO2Pct: 97})
-		want := append(append([]string(nil), merged...), RuleHeartRateRise, RuleEEGArousal, RuleStabilityLow)
+		want := append(append([]string(nil), merged...), RuleStress, RuleHeartRateRise, RuleEEGArousal, RuleStabilityLow)
 		if st := h.w.Status(); !slices.Equal(st.Armed, want) {
 			t.Fatalf("armed %v with a baseline, want %v", st.Armed, want)
 		}

@@ -89,7 +89,7 @@ func TestEvaluationDoesNotAllocate(t *testing.T) {
 			// Every rule a merge arms before its baseline is handed over
 			// (the rules against the baseline: alloc_test.go).
 			want := []string{RuleHeartRateHigh, RuleHeartRateLow, RuleSpO2Low, RuleSpO2Critical, RuleTempLow, RuleTempHigh,
-				RuleVitalsStale, RulePipeline, RuleStress, RuleSensorStale}
+				RuleVitalsStale, RulePipeline, RuleSensorStale}
 			if st := w.Status(); st.Latched != nil || !st.Merge || !slices.Equal(st.Armed, want) {
 				t.Errorf("status %+v, want nothing latched and %v armed in a merge", st, want)
 			}

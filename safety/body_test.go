@@ -1,6 +1,8 @@
 package safety
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -173,102 +175,124 @@ func TestTemperatureRulesAtTheirBoundaries(t *testing.T) {
 	})
 }
 
-// stress: during a merge, at least 12 responses a minute for just over
-// 2 min trips; just under does not; 11 never does; 10 (inside the
-// deadband) keeps the delay running, 9 clears it; outside a merge it is
-// not armed. It needs no baseline.
+// aroused is calmBody with the heart rate just over ArousalHeartRateBPM
+// above the baseline's 60 bpm: the concurrent sign stress and
+// eeg_arousal need.
+func aroused() body {
+	b := calmBody()
+	b.ox = reading(71, 97)
+	return b
+}
+
+// stress: during a merge with a baseline (heart rate 60 bpm), at least 12
+// responses a minute with the heart rate above 70 bpm for just over 2 min
+// trips; just under does not; 11 never does, nor any count with the heart
+// at 70 bpm; 10 (inside the deadband) or 66 bpm (inside the heart rate's)
+// keeps the delay running, 9 or 65 bpm clears it; outside a merge and
+// before the baseline it is not armed.
 func TestStressAtItsBoundaries(t *testing.T) {
-	scr := func(n int) body { b := calmBody(); b.scr = n; return b }
+	scr := func(n int, bpm float64) body { b := aroused(); b.scr = n; b.ox = reading(bpm, 97); return b }
 	t.Run("just under and over the delay", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := newHarness(t, DefaultLimits())
-			h.feedBodyFor(calmBody(), 2*time.Second)
-			h.w.SetMerge(true)
-			h.feedBodyFor(scr(12), 119500*time.Millisecond)
+			h := newMergeHarness(t, DefaultLimits())
+			h.feedBodyFor(scr(12, 71), 119500*time.Millisecond)
 			wantNoAbort(t, h, "12 a minute for 119.5 s")
-			h.feedBodyFor(scr(12), time.Second)
+			h.feedBodyFor(scr(12, 71), time.Second)
 			a := wantAbort(t, h, RuleStress, 12, map[string]float64{"scr_per_min": 12, "skin_conductance_us": 2})
 			if err := h.w.Ack(a); err == nil || !strings.Contains(err.Error(), "scr_per_min 12") {
 				t.Fatalf("Ack during the merge at 12 a minute = %v, want refused", err)
 			}
 		})
 	})
-	t.Run("below the level, and outside a merge", func(t *testing.T) {
+	t.Run("below the level, with a calm heart, outside a merge, before the baseline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := newHarness(t, DefaultLimits())
-			h.feedBodyFor(scr(30), 5*time.Minute)
+			h.feedBodyFor(scr(30, 71), 5*time.Minute)
 			h.w.SetMerge(true)
-			h.feedBodyFor(scr(11), 10*time.Minute)
-			wantNoAbort(t, h, "30 a minute outside a merge, 11 during one")
+			h.feedBodyFor(scr(30, 71), 5*time.Minute)
+			if st := h.w.Status(); slices.Contains(st.Armed, RuleStress) {
+				t.Fatalf("stress armed before the baseline: %+v", st)
+			}
+			h.w.SetBaseline(mergeBaseline)
+			h.feedBodyFor(scr(11, 71), 10*time.Minute)
+			h.feedBodyFor(scr(30, 70), 10*time.Minute)
+			wantNoAbort(t, h, "30 a minute outside a merge and before the baseline, 11 during one, 30 at 70 bpm")
 		})
 	})
 	t.Run("hysteresis", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := newHarness(t, DefaultLimits())
-			h.w.SetMerge(true)
-			h.feedBodyFor(scr(12), 100*time.Second)
-			h.feedBodyFor(scr(10), 10*time.Second)
-			h.feedBodyFor(scr(12), 10500*time.Millisecond)
+			h := newMergeHarness(t, DefaultLimits())
+			h.feedBodyFor(scr(12, 71), 90*time.Second)
+			h.feedBodyFor(scr(10, 71), 10*time.Second)
+			h.feedBodyFor(scr(12, 66), 10*time.Second)
+			h.feedBodyFor(scr(12, 71), 10500*time.Millisecond)
 			wantAbort(t, h, RuleStress, 12, nil)
 		})
-		synctest.Test(t, func(t *testing.T) {
-			h := newHarness(t, DefaultLimits())
-			h.w.SetMerge(true)
-			h.feedBodyFor(scr(12), 100*time.Second)
-			h.feedBodyFor(scr(9), time.Second)
-			h.feedBodyFor(scr(12), 119*time.Second)
-			wantNoAbort(t, h, "9 a minute cleared the delay")
-		})
+		for _, clear := range []body{scr(9, 71), scr(12, 65)} {
+			synctest.Test(t, func(t *testing.T) {
+				h := newMergeHarness(t, DefaultLimits())
+				h.feedBodyFor(scr(12, 71), 100*time.Second)
+				h.feedBodyFor(clear, time.Second)
+				h.feedBodyFor(scr(12, 71), 119*time.Second)
+				wantNoAbort(t, h, fmt.Sprintf("%d a minute at %g bpm cleared the delay", clear.scr, clear.ox.HeartRateBPM))
+			})
+		}
 	})
 }
 
-// eeg_arousal: beta/alpha above 3 times the baseline's (0.5) for just
-// over 30 s trips; exactly 3 times never does; 2.6 times (inside the
-// 0.5 deadband) keeps the delay running, 2.5 times clears it; without a
+// eeg_arousal: beta/alpha above 3 times the baseline's (0.5) with the
+// heart rate above 70 bpm (the baseline's 60 and ArousalHeartRateBPM) for
+// just over 30 s trips; exactly 3 times never does, nor 5 times with the
+// heart at 70 bpm (REM); 2.6 times (inside the 0.5 deadband) or 66 bpm
+// keeps the delay running, 2.5 times or 65 bpm clears it; without a
 // baseline it is not armed.
 func TestEEGArousalAtItsBoundaries(t *testing.T) {
-	ba := func(x float64) body { b := calmBody(); b.betaAlpha = x; return b }
+	ba := func(x, bpm float64) body { b := aroused(); b.betaAlpha = x; b.ox = reading(bpm, 97); return b }
 	t.Run("just under and over the delay", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := newMergeHarness(t, DefaultLimits())
-			h.feedBodyFor(ba(1.51), 29500*time.Millisecond)
+			h.feedBodyFor(ba(1.51, 71), 29500*time.Millisecond)
 			wantNoAbort(t, h, "3.02 times for 29.5 s")
-			h.feedBodyFor(ba(1.51), time.Second)
+			h.feedBodyFor(ba(1.51, 71), time.Second)
 			a := wantAbort(t, h, RuleEEGArousal, 3, map[string]float64{"beta_alpha": 1.51, "baseline_beta_alpha": 0.5, "beta_alpha_ratio_to_baseline": 3.02})
 			if err := h.w.Ack(a); err == nil || !strings.Contains(err.Error(), "beta/alpha 3.02 times") {
 				t.Fatalf("Ack = %v, want refused while aroused", err)
 			}
 		})
 	})
-	t.Run("at the factor, and without a baseline", func(t *testing.T) {
+	t.Run("at the factor, with a calm heart, and without a baseline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := newMergeHarness(t, DefaultLimits())
-			h.feedBodyFor(ba(1.5), 5*time.Minute)
-			wantNoAbort(t, h, "3.0 times")
+			h.feedBodyFor(ba(1.5, 71), 5*time.Minute)
+			h.feedBodyFor(ba(2.5, 70), 5*time.Minute)
+			wantNoAbort(t, h, "3.0 times, and 5 times at 70 bpm")
 		})
 		synctest.Test(t, func(t *testing.T) {
 			h := newHarness(t, DefaultLimits())
 			h.feedBodyFor(calmBody(), 2*time.Second)
 			h.w.SetMerge(true)
-			h.feedBodyFor(ba(5), 5*time.Minute)
+			h.feedBodyFor(ba(5, 71), 5*time.Minute)
 			wantNoAbort(t, h, "no baseline")
 		})
 	})
 	t.Run("hysteresis", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			h := newMergeHarness(t, DefaultLimits())
-			h.feedBodyFor(ba(1.6), 20*time.Second)
-			h.feedBodyFor(ba(1.3), 5*time.Second) // 2.6 times: inside the deadband
-			h.feedBodyFor(ba(1.6), 5500*time.Millisecond)
+			h.feedBodyFor(ba(1.6, 71), 15*time.Second)
+			h.feedBodyFor(ba(1.3, 71), 5*time.Second) // 2.6 times: inside the deadband
+			h.feedBodyFor(ba(1.6, 66), 5*time.Second) // 6 bpm up: inside the heart rate's
+			h.feedBodyFor(ba(1.6, 71), 5500*time.Millisecond)
 			wantAbort(t, h, RuleEEGArousal, 3, nil)
 		})
-		synctest.Test(t, func(t *testing.T) {
-			h := newMergeHarness(t, DefaultLimits())
-			h.feedBodyFor(ba(1.6), 20*time.Second)
-			h.feedBodyFor(ba(1.25), time.Second) // 2.5 times: clears
-			h.feedBodyFor(ba(1.6), 29*time.Second)
-			wantNoAbort(t, h, "2.5 times cleared the delay")
-		})
+		for _, clear := range []body{ba(1.25, 71), ba(1.6, 65)} { // 2.5 times; 5 bpm up
+			synctest.Test(t, func(t *testing.T) {
+				h := newMergeHarness(t, DefaultLimits())
+				h.feedBodyFor(ba(1.6, 71), 20*time.Second)
+				h.feedBodyFor(clear, time.Second)
+				h.feedBodyFor(ba(1.6, 71), 29*time.Second)
+				wantNoAbort(t, h, fmt.Sprintf("beta/alpha %g at %g bpm cleared the delay", clear.betaAlpha, clear.ox.HeartRateBPM))
+			})
+		}
 	})
 }
 
@@ -341,12 +365,11 @@ func TestHeartRateRiseAtItsBoundaries(t *testing.T) {
 // above 0.3 never does; an index inside the 0.05 deadband keeps the
 // delay running, one past it clears it.
 func TestStabilityLowAtItsBoundaries(t *testing.T) {
-	// Heart rate 40 bpm and temperature 2 °C off the baseline: D² = 2
+	// Heart rate 40 bpm above the baseline and SpO2 5 % below it: D² = 2
 	// (0.333); the skin conductance's ratio brings D² to 2.4 or 2.2.
 	dev := func(tonic float64) body {
 		b := calmBody()
-		b.ox = reading(100, 97)
-		b.tempC = 38
+		b.ox = reading(100, 92)
 		b.tonicUS = tonic
 		return b
 	}
@@ -355,7 +378,7 @@ func TestStabilityLowAtItsBoundaries(t *testing.T) {
 		b      body
 		lo, hi float64
 	}{{under, 0.29, 0.3}, {over, 0.3, 0.32}, {inside, 0.3, 0.35}} {
-		s := Stability(Deviations{HeartRateBPM: c.b.ox.HeartRateBPM - 60, BodyTempC: c.b.tempC - 36, SkinConductanceRatio: c.b.tonicUS / 2})
+		s := Stability(Deviations{HeartRateBPM: c.b.ox.HeartRateBPM - 60, SpO2Pct: c.b.ox.SpO2Pct - 97, SkinConductanceRatio: c.b.tonicUS / 2})
 		if !(s > c.lo && s < c.hi) {
 			t.Fatalf("the test's vitals give %g, want in (%g, %g)", s, c.lo, c.hi)
 		}
@@ -369,7 +392,7 @@ func TestStabilityLowAtItsBoundaries(t *testing.T) {
 				t.Fatalf("status %+v, want the index below 0.3 and warn", st)
 			}
 			h.feedBodyFor(under, time.Second)
-			a := wantAbort(t, h, RuleStabilityLow, 0.3, map[string]float64{"heart_rate_deviation_bpm": 40, "body_temp_deviation_c": 2, "skin_conductance_ratio": 1.55, "beta_alpha_ratio": 1})
+			a := wantAbort(t, h, RuleStabilityLow, 0.3, map[string]float64{"heart_rate_deviation_bpm": 40, "body_temp_deviation_c": 0, "skin_conductance_ratio": 1.55, "beta_alpha_ratio": 1})
 			if s := a.Values["stability"]; s >= 0.3 || s < 0.29 {
 				t.Fatalf("stability %g in the abort", s)
 			}

@@ -63,20 +63,23 @@
 //     the configuration) refuses a CoreOffsetC that would hide a core
 //     TempLowSeenC (1 °C) below TemperatureLowC under 30 °C at the site
 //     (CoreOffsetProblem): temperature_low could never trip;
-//   - stress: during a merge, a valid skin conductance reading with at
-//     least StressSCRPerMin (12) responses in its last minute, for longer
-//     than StressDelay (2 min). Responses per minute, not the phasic
-//     amplitude: the count does not depend on the electrodes' site and
-//     contact (a dry wrist reads 0.1 µS, a palm 10 µS), and the rate of
-//     non-specific responses is the classic index of arousal (Boucsein,
-//     Electrodermal Activity, 2012: 1 to 3 a minute at rest, above 10 under
-//     strain). The E4 recording (sim/scenarios/eda-e4.yaml) reaches 2 a
-//     minute at most. Slow-wave sleep has bursts of responses ("storms");
-//     the two minutes' delay is what keeps a burst from aborting;
+//   - stress: during a merge with a baseline, a valid skin conductance
+//     reading with at least StressSCRPerMin (12) responses in its last
+//     minute, with the heart rate more than ArousalHeartRateBPM (10)
+//     above the baseline's, for longer than StressDelay (2 min).
+//     Responses per minute, not the phasic amplitude: the count does not
+//     depend on the electrodes' site and contact (a dry wrist reads 0.1
+//     µS, a palm 10 µS), and the rate of non-specific responses is the
+//     classic index of arousal (Boucsein, Electrodermal Activity, 2012: 1
+//     to 3 a minute at rest, above 10 under strain). The E4 recording
+//     (sim/scenarios/eda-e4.yaml) reaches 2 a minute at most. The heart's
+//     rise is there for slow-wave sleep (see "Concurrent heart rate");
 //   - eeg_arousal: during a merge with a baseline, the EEG summary's
 //     beta/alpha power ratio above EEGArousalRatio (3) times the
-//     baseline's for longer than EEGArousalDelay (30 s): cortical arousal
-//     shifts power from alpha to beta;
+//     baseline's, with the heart rate more than ArousalHeartRateBPM above
+//     the baseline's, for longer than EEGArousalDelay (30 s): cortical
+//     arousal shifts power from alpha to beta. The heart's rise is there
+//     for REM sleep (see "Concurrent heart rate");
 //   - stability_low: during a merge with a baseline, the stability index
 //     below StabilityMin (0.3) for longer than StabilityDelay (10 s).
 //
@@ -89,26 +92,71 @@
 // clear a condition of the thermometer, skin conductance and EEG rules;
 // an estimate that stops coming is sensor_stale's.
 //
+// # Concurrent heart rate
+//
+// The baseline is the minute before the join: relaxed wakefulness, eyes
+// closed, alpha at its strongest. Two normal stages of every night look
+// aroused against it on one sensor alone:
+//   - REM sleep's EEG is low-amplitude, mixed-frequency, theta and little
+//     alpha (the AASM Manual for the Scoring of Sleep and Associated
+//     Events), so beta/alpha runs 3 to 6 times the baseline's for the
+//     whole REM period, 10 to 30 min several times a night. The AASM
+//     manual itself scores an arousal in REM only with a concurrent rise
+//     of the chin's EMG, because REM's EEG alone resembles wakefulness;
+//   - slow-wave sleep has bursts of skin conductance responses ("storms")
+//     above 12 a minute that last many minutes (Sano, Picard and
+//     Stickgold, Int J Psychophysiol 2014), in the stage whose heart rate
+//     is the lowest of the night.
+//
+// The pod has no EMG; what it has is the heart. A cortical arousal from
+// sleep comes with a rise of the heart rate within a few beats (Sforza,
+// Jouny and Ibanez, Clin Neurophysiol 2000), a stress response speeds
+// the heart as it makes the skin respond, and sleep itself brings the
+// heart below the waking baseline in every stage. So stress and eeg_arousal need the heart rate
+// more than ArousalHeartRateBPM (10 bpm) above the baseline's along with
+// their own sign: a condition starts only when both hold, and clears
+// when either comes back past its deadband (the heart rate's is 5 bpm).
+// A nightmare or strain with a racing heart trips them as before; REM
+// and a storm with a calm heart do not. A heart rate that is not valid
+// neither starts nor clears them. The price: an arousal with a heart
+// less than 10 bpm above the relaxed-wake baseline is not caught by
+// these two rules; the stability index still weighs the tonic skin
+// conductance on its own.
+//
 // # Stability index
 //
-// Stability(d) = 1 / (1 + D²), D² = Σ (dᵢ / sᵢ)²: each vital's deviation
-// from the session's baseline in units of a scale sᵢ, the deviation at
-// which that vital alone halves the index: 40 bpm of heart rate (the rise
-// heart_rate_rise acts on), a 5 % fall of SpO2 (a sleeper's 95 % to
-// spo2_low's 90 %; a rise is no deviation), 2 °C at the thermometer (a
-// skin site's overnight swing), a factor 2 of tonic skin conductance and
-// a factor 3 of the EEG's beta/alpha ratio (eeg_arousal's), the ratios on
-// a log scale so that doubling and halving weigh alike. D² is the
-// squared Mahalanobis distance from the baseline with the vitals taken as
-// independent; 1/(1+D²) maps it onto (0, 1], 1 at the baseline and
-// falling as any deviation grows, without a cliff. A vital not valid now
-// or not in the baseline counts as no deviation (its loss is
-// sensor_stale's or vitals_stale's). The limit 0.3 is D² > 7/3: one vital
-// 1.53 scales off (a heart rate 61 bpm above the baseline), two each 1.08
-// off, three each 0.88 off. So several moderate deviations that no single
-// rule catches abort together, which is what the index is for: a
-// sleeper whose heart races a little, whose skin conductance doubles and
-// whose EEG arouses is in a nightmare before any one vital says so.
+// Stability(d) = 1 / (1 + D²), D² = Σ uᵢ²: each vital's deviation from
+// the session's baseline towards danger, uᵢ, in units of a scale, the
+// deviation at which that vital alone halves the index:
+//   - the heart rate's rise, per 40 bpm (the rise heart_rate_rise acts on);
+//   - SpO2's fall, per 5 % (a sleeper's 95 % to spo2_low's 90 %);
+//   - the thermometer's site more than 2 °C from the baseline either way,
+//     per 1 °C beyond those 2: the distal skin warms by 1 to 2 °C as
+//     sleep begins and swings as much through the night (Kräuchi et al.,
+//     Nature 1999; Sarabia et al., Physiol Behav 2008), so only a move
+//     beyond a sleeping body's range counts;
+//   - the tonic skin conductance's rise, per factor 2, on a log scale;
+//   - the EEG beta/alpha ratio's rise, per factor 3 (eeg_arousal's), on
+//     a log scale, weighed by the heart rate's rise up to
+//     ArousalHeartRateBPM (0 with a calm heart, whole from 10 bpm on), for
+//     REM's sake as eeg_arousal (see "Concurrent heart rate").
+//
+// A deviation away from danger is no deviation: a slower heart, a higher
+// SpO2, a drier skin and less beta are what falling asleep looks like
+// against a baseline of relaxed wakefulness (heart rate 66 to 52 bpm,
+// tonic conductance 2.0 to 0.8 µS, beta/alpha a half), and counting them
+// would abort a merge for a sleeper who only sleeps. So the index is 1 at
+// the baseline and on a calming sleeper, non-increasing in each deviation
+// towards danger, unchanged by any deviation away from it. D² is a
+// squared distance from the baseline with the vitals taken as
+// independent, one-sided; 1/(1+D²) maps it onto (0, 1] without a cliff. A
+// vital not valid now or not in the baseline counts as no deviation (its
+// loss is sensor_stale's or vitals_stale's). The limit 0.3 is D² > 7/3:
+// one vital 1.53 scales off (a heart rate 61 bpm above the baseline), two
+// each 1.08 off, three each 0.88 off. So several moderate deviations that
+// no single rule catches abort together, which is what the index is for:
+// a sleeper whose heart races a little, whose skin conductance doubles
+// and whose EEG arouses is in a nightmare before any one vital says so.
 //
 // # sensor_stale's episodes
 //
@@ -161,7 +209,7 @@
 // invalid neither start nor clear it, so a flickering sensor cannot reset a
 // running delay. Any running delay reports the level "warn". The
 // merge-only rules have no condition outside a merge, and those compared
-// with the baseline none before SetBaseline.
+// with the baseline (all but sensor_stale) none before SetBaseline.
 //
 // A delay starts at the evaluation that first sees a value past the limit,
 // not at the time the value describes. The estimator's heart rate and SpO2

@@ -189,10 +189,10 @@ func RuleTable() string {
 		RuleTempLow, Priority(RuleTempLow), d.TemperatureLowC, sec(d.TemperatureDelay), r("safety.temperature_low_c"), r("safety.temperature_delay"))
 	fmt.Fprintf(&t, "| `%s` | %s | core > %g °C for %s | limit %s °C, delay %s s | `temperature_high_c`, `temperature_delay` |\n",
 		RuleTempHigh, Priority(RuleTempHigh), d.TemperatureHighC, sec(d.TemperatureDelay), r("safety.temperature_high_c"), r("safety.temperature_delay"))
-	fmt.Fprintf(&t, "| `%s` | %s | during a merge, >= %g skin conductance responses a minute for %s | level %s /min, delay %s s | `stress_scr_per_min`, `stress_delay` |\n",
-		RuleStress, Priority(RuleStress), d.StressSCRPerMin, sec(d.StressDelay), r("safety.stress_scr_per_min"), r("safety.stress_delay"))
-	fmt.Fprintf(&t, "| `%s` | %s | during a merge, EEG beta/alpha > %g x the baseline's for %s | factor %s, delay %s s | `eeg_arousal_ratio`, `eeg_arousal_delay` |\n",
-		RuleEEGArousal, Priority(RuleEEGArousal), d.EEGArousalRatio, sec(d.EEGArousalDelay), r("safety.eeg_arousal_ratio"), r("safety.eeg_arousal_delay"))
+	fmt.Fprintf(&t, "| `%s` | %s | during a merge, >= %g skin conductance responses a minute with the heart rate > %g bpm above the baseline's, for %s | level %s /min, delay %s s | `stress_scr_per_min`, `stress_delay` |\n",
+		RuleStress, Priority(RuleStress), d.StressSCRPerMin, float64(ArousalHeartRateBPM), sec(d.StressDelay), r("safety.stress_scr_per_min"), r("safety.stress_delay"))
+	fmt.Fprintf(&t, "| `%s` | %s | during a merge, EEG beta/alpha > %g x the baseline's with the heart rate > %g bpm above the baseline's, for %s | factor %s, delay %s s | `eeg_arousal_ratio`, `eeg_arousal_delay` |\n",
+		RuleEEGArousal, Priority(RuleEEGArousal), d.EEGArousalRatio, float64(ArousalHeartRateBPM), sec(d.EEGArousalDelay), r("safety.eeg_arousal_ratio"), r("safety.eeg_arousal_delay"))
 	fmt.Fprintf(&t, "| `%s` | %s | during a merge, stability index < %g for %s | limit %s, delay %s s | `stability_min`, `stability_delay` |\n",
 		RuleStabilityLow, Priority(RuleStabilityLow), d.StabilityMin, sec(d.StabilityDelay), r("safety.stability_min"), r("safety.stability_delay"))
 	return t.String()

@@ -17,30 +17,56 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 		w.condition(dTempLow, now, c, c < l.TemperatureLowC, c >= l.TemperatureLowC+tempDeadbandC)
 		w.condition(dTempHigh, now, c, c > l.TemperatureHighC, c <= l.TemperatureHighC-tempDeadbandC)
 	}
-	if !w.merge {
-		w.pending[dStress] = time.Time{}
-	} else if s, ok := w.skinLocked(now); ok {
-		n := float64(s.SCRPerMinute)
-		w.judgedSkin = s
-		w.condition(dStress, now, n, n >= l.StressSCRPerMin, n <= l.StressSCRPerMin-stressDeadbandSCR)
-	}
 	if !w.merge || !w.hasBaseline {
-		w.pending[dHeartRateRise], w.pending[dEEGArousal], w.pending[dStabilityLow] = time.Time{}, time.Time{}, time.Time{}
+		w.pending[dHeartRateRise], w.pending[dStress], w.pending[dEEGArousal], w.pending[dStabilityLow] = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		w.stability = 1
 		return
 	}
 	b := w.baseline
-	if r := w.latest; r.HeartRateValid && w.fresh(now, w.lastFeed) {
+	raised, calm, hrOK := w.heartRaisedLocked(now)
+	if r := w.latest; hrOK {
 		ref := w.riseReferenceLocked(now)
 		w.condition(dHeartRateRise, now, r.HeartRateBPM, r.HeartRateBPM > ref+l.HeartRateRiseBPM, r.HeartRateBPM <= ref+l.HeartRateRiseBPM-heartRateDeadbandBPM)
 	}
-	if e, ok := w.eegLocked(now); ok && b.BetaAlphaValid && b.BetaAlpha > 0 {
+	// stress and eeg_arousal need the heart's concurrent rise: it starts
+	// their condition only together with the skin's or the EEG's, and its
+	// fall back past its deadband clears it as theirs does. Without a
+	// valid heart rate neither starts nor clears.
+	if s, ok := w.skinLocked(now); ok && hrOK {
+		n := float64(s.SCRPerMinute)
+		w.judgedSkin = s
+		w.condition(dStress, now, n, n >= l.StressSCRPerMin && raised, n <= l.StressSCRPerMin-stressDeadbandSCR || calm)
+	}
+	if e, ok := w.eegLocked(now); ok && hrOK && b.BetaAlphaValid && b.BetaAlpha > 0 {
 		x := e.BetaAlpha / b.BetaAlpha
 		w.judgedEEG = e
-		w.condition(dEEGArousal, now, x, x > l.EEGArousalRatio, x <= l.EEGArousalRatio-eegArousalDeadband)
+		w.condition(dEEGArousal, now, x, x > l.EEGArousalRatio && raised, x <= l.EEGArousalRatio-eegArousalDeadband || calm)
 	}
 	w.stability = Stability(w.deviationsLocked(now))
 	w.condition(dStabilityLow, now, w.stability, w.stability < l.StabilityMin, w.stability >= l.StabilityMin+stabilityDeadband)
+}
+
+// ArousalHeartRateBPM is the concurrent sign stress and eeg_arousal
+// need, bpm: the heart rate more than this above the session baseline's
+// while the skin conductance responses or the EEG are past their limits.
+// Sleep slows the heart below the relaxed wakefulness of the baseline,
+// in REM and slow-wave sleep alike, while REM's EEG and slow-wave sleep's
+// skin look aroused; an arousal, a stress response or a nightmare speeds
+// it. See the package doc, "Concurrent heart rate".
+const ArousalHeartRateBPM = 10
+
+// heartRaisedLocked judges the latest heart rate against the baseline's
+// for stress and eeg_arousal: raised, more than ArousalHeartRateBPM
+// above it; calm, at or below it less the heart rate's deadband; ok,
+// whether there is a valid, fresh heart rate to judge. w.mu must be
+// held, with a baseline.
+func (w *Watchdog) heartRaisedLocked(now time.Time) (raised, calm, ok bool) {
+	r := w.latest
+	if !r.HeartRateValid || !w.fresh(now, w.lastFeed) {
+		return false, false, false
+	}
+	rise := r.HeartRateBPM - w.baseline.HeartRateBPM
+	return rise > ArousalHeartRateBPM, rise <= ArousalHeartRateBPM-heartRateDeadbandBPM, true
 }
 
 // riseReferenceLocked is what heart_rate_rise measures a rise from: the

@@ -593,9 +593,8 @@ func (w *Watchdog) Status() Status {
 		s.Armed = append(s.Armed, RuleVitalsStale, RulePipeline)
 	}
 	if w.merge {
-		s.Armed = append(s.Armed, RuleStress)
 		if w.hasBaseline {
-			s.Armed = append(s.Armed, RuleHeartRateRise, RuleEEGArousal, RuleStabilityLow)
+			s.Armed = append(s.Armed, RuleStress, RuleHeartRateRise, RuleEEGArousal, RuleStabilityLow)
 			x := w.stability
 			s.Stability = &x
 		}

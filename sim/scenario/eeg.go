@@ -48,11 +48,13 @@ func (t *EEGTargets) fields() [NumEEGBands]**float64 {
 // typical stage without writing them out.
 const (
 	StageAwake = "awake"
+	StageN1    = "n1"
 	StageN2    = "n2"
 	StageN3    = "n3"
+	StageREM   = "rem"
 )
 
-var stages = []string{StageAwake, StageN2, StageN3}
+var stages = []string{StageAwake, StageN1, StageN2, StageN3, StageREM}
 
 // stageBands are the band powers of each stage.
 //
@@ -72,8 +74,22 @@ var stages = []string{StageAwake, StageN2, StageN3}
 // project's data measures it: the values are a profile of that shape, with
 // a total power (about 80 µV²) a fifth to a sixth of the sleep stages'
 // (about 380-450 µV²), not a measurement.
+//
+// N1 and REM follow the AASM Manual for the Scoring of Sleep and
+// Associated Events (v2.6, 2020): N1 is low-amplitude, mixed-frequency
+// activity, predominantly 4-7 Hz, with the alpha of wakefulness
+// attenuated; REM's EEG is the same low-amplitude, mixed-frequency
+// activity, with sawtooth waves (2-6 Hz) and little alpha. No recording
+// in the project's data measures them either: each is a profile of that
+// shape, theta above alpha, a total power (about 70 and 90 µV²) near the
+// awake profile's, far below N2/N3's slow waves. Against the awake
+// profile their beta/alpha ratio is 3 (N1) and 5.6 (REM) times as high,
+// with no arousal at all: what eeg_arousal must not take for one (package
+// safety, "Concurrent heart rate").
 var stageBands = map[string]EEGBands{
 	StageAwake: {Delta: 15, Theta: 8, Alpha: 40, Sigma: 6, Beta: 8, Gamma: 1.5},
+	StageN1:    {Delta: 30, Theta: 20, Alpha: 10, Sigma: 5, Beta: 6, Gamma: 1},
+	StageREM:   {Delta: 45, Theta: 25, Alpha: 8, Sigma: 4, Beta: 9, Gamma: 2},
 	StageN2:    {Delta: 386.404, Theta: 24.515, Alpha: 13.034, Sigma: 24.683, Beta: 3.382, Gamma: 0.814},
 	StageN3:    {Delta: 321.064, Theta: 33.501, Alpha: 13.886, Sigma: 6.049, Beta: 1.557, Gamma: 0.090},
 }

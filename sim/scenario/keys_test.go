@@ -28,20 +28,33 @@ func steps(steps ...string) string {
 }
 
 var (
-	n2 = EEGBands{Delta: 386.404, Theta: 24.515, Alpha: 13.034, Sigma: 24.683, Beta: 3.382, Gamma: 0.814}
-	n3 = EEGBands{Delta: 321.064, Theta: 33.501, Alpha: 13.886, Sigma: 6.049, Beta: 1.557, Gamma: 0.090}
+	n2  = EEGBands{Delta: 386.404, Theta: 24.515, Alpha: 13.034, Sigma: 24.683, Beta: 3.382, Gamma: 0.814}
+	n3  = EEGBands{Delta: 321.064, Theta: 33.501, Alpha: 13.886, Sigma: 6.049, Beta: 1.557, Gamma: 0.090}
+	n1  = EEGBands{Delta: 30, Theta: 20, Alpha: 10, Sigma: 5, Beta: 6, Gamma: 1}
+	rem = EEGBands{Delta: 45, Theta: 25, Alpha: 8, Sigma: 4, Beta: 9, Gamma: 2}
 )
 
 // The stages' band powers are the reference table's absolute powers (and,
 // for awake, the documented profile).
 func TestStageBands(t *testing.T) {
-	for stage, want := range map[string]EEGBands{"awake": awake, "n2": n2, "n3": n3} {
+	for stage, want := range map[string]EEGBands{"awake": awake, "n1": n1, "n2": n2, "n3": n3, "rem": rem} {
 		if got, ok := StageBands(stage); !ok || got != want {
 			t.Errorf("StageBands(%q) = %+v, %v; want %+v", stage, got, ok, want)
 		}
 	}
-	if _, ok := StageBands("rem"); ok {
-		t.Error(`StageBands("rem") is ok`)
+	if _, ok := StageBands("REM"); ok {
+		t.Error(`StageBands("REM") is ok`)
+	}
+	// N1 and REM as the AASM describes them: theta above alpha, and a
+	// beta/alpha ratio 3 and 5.6 times relaxed wakefulness's.
+	for _, c := range []struct {
+		name string
+		b    EEGBands
+		x    float64
+	}{{"n1", n1, 3}, {"rem", rem, 5.625}} {
+		if !(c.b.Theta > c.b.Alpha) || math.Abs((c.b.Beta/c.b.Alpha)/(awake.Beta/awake.Alpha)-c.x) > 1e-9 {
+			t.Errorf("%s: theta %g, alpha %g, beta/alpha %g times awake's; want theta above alpha and %g times", c.name, c.b.Theta, c.b.Alpha, (c.b.Beta/c.b.Alpha)/(awake.Beta/awake.Alpha), c.x)
+		}
 	}
 	if got := EEGBandsHz(); got != [NumEEGBands][2]float64{{0.5, 4}, {4, 8}, {8, 12}, {12, 16}, {16, 30}, {30, 40}} {
 		t.Errorf("EEGBandsHz() = %v", got)
@@ -127,8 +140,8 @@ func TestSetEEG(t *testing.T) {
 
 func TestEEGErrors(t *testing.T) {
 	t.Run("baseline", func(t *testing.T) {
-		wantErrors(t, "baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.5, eeg: {stage: rem, delta: -1, gamma: 10001}}\n",
-			`baseline.eeg.stage: "rem" is not a stage (one of awake, n2, n3) (line 1)`,
+		wantErrors(t, "baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.5, eeg: {stage: deep, delta: -1, gamma: 10001}}\n",
+			`baseline.eeg.stage: "deep" is not a stage (one of awake, n1, n2, n3, rem) (line 1)`,
 			"baseline.eeg.delta: -1 is outside 0..10000 (line 1)",
 			"baseline.eeg.gamma: 10001 is outside 0..10000 (line 1)",
 		)
@@ -154,7 +167,7 @@ func TestEEGErrors(t *testing.T) {
 		"{at: 3s, set: {eeg: {alpha: .nan}}}",
 	),
 		"timeline[0].set.eeg: names no band (give stage or at least one of delta, theta, alpha, sigma, beta, gamma) (line 3)",
-		`timeline[1].set.eeg.stage: "REM" is not a stage (one of awake, n2, n3) (line 4)`,
+		`timeline[1].set.eeg.stage: "REM" is not a stage (one of awake, n1, n2, n3, rem) (line 4)`,
 		"timeline[2].set.eeg.alpha: NaN is outside 0..10000 (line 5)",
 	)
 }

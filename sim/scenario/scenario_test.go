@@ -709,7 +709,7 @@ func TestKindListsAreCopies(t *testing.T) {
 		{"FaultKindsOf(ads1299)", func() []string { return FaultKindsOf("ads1299") }, []string{"nack", "stuck", "disconnect", "lead_off", "saturate"}},
 		{"FaultKindsOf(tmp117)", func() []string { return FaultKindsOf("tmp117") }, []string{"nack", "stuck", "disconnect"}},
 		{"EventKinds", EventKinds, []string{"blink", "movement", "scr"}},
-		{"Stages", Stages, []string{"awake", "n2", "n3"}},
+		{"Stages", Stages, []string{"awake", "n1", "n2", "n3", "rem"}},
 		{"PlaybackDevices", PlaybackDevices, []string{"max30102", "ads1299", "ads1115", "tmp117"}},
 		{"PlaybackColumns(max30102)", func() []string { return PlaybackColumns("max30102") }, []string{"ir", "red"}},
 		{"PressKinds", PressKinds, []string{"consent", "panic", "ack"}},
