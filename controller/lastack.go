@@ -11,6 +11,7 @@ import (
 // a Store that has it lets the pod find, after a start, the latest
 // acknowledgement an earlier run recorded.
 type auditReader interface {
+	AuditExtent() (first, last uint64, err error)
 	AuditEntries(after uint64, max int) ([]journal.AuditEntry, error)
 }
 
@@ -32,15 +33,21 @@ func (p *Pod) readLastAck() {
 	if !ok {
 		return
 	}
-	rep, err := p.parts.Store.VerifyAudit()
-	if err != nil || rep.Entries == 0 {
+	first, last, err := r.AuditExtent()
+	if err != nil || last == 0 {
 		return
 	}
-	stop := rep.First
-	if rep.Last-rep.First >= lastAckScan {
-		stop = rep.Last - lastAckScan + 1
+	// An ack of the abort the stored latch still holds never took
+	// effect (ack in recorder.go writes the latch back).
+	held := p.latch().stored
+	void := func(l LastAck) bool {
+		return held != nil && l.Rule == held.Rule && l.DetectedAt.Equal(held.At)
 	}
-	for end := rep.Last; end >= stop; {
+	stop := first
+	if last-first >= lastAckScan {
+		stop = last - lastAckScan + 1
+	}
+	for end := last; end >= stop; {
 		from := max(stop, end-min(end, lastAckPage-1))
 		es, err := r.AuditEntries(from-1, int(end-from+1))
 		if err != nil {
@@ -49,6 +56,12 @@ func (p *Pod) readLastAck() {
 		}
 		for i := len(es) - 1; i >= 0; i-- {
 			if l, ok := decodeAckEntry(es[i].Raw); ok {
+				if void(l) {
+					// Its latch was written back: that ack did not take
+					// effect (the caller gave up after its commit, or a
+					// condition came back), and the pod is latched on it.
+					continue
+				}
 				p.mu.Lock()
 				if p.lastAck == nil {
 					p.lastAck = &l

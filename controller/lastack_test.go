@@ -25,6 +25,13 @@ func (s *auditLog) VerifyAudit() (journal.AuditReport, error) {
 	return journal.AuditReport{Entries: s.last - s.first + 1, First: s.first, Last: s.last}, nil
 }
 
+func (s *auditLog) AuditExtent() (first, last uint64, err error) {
+	if s.last == 0 {
+		return 0, 0, nil
+	}
+	return s.first, s.last, nil
+}
+
 func (s *auditLog) AuditEntries(after uint64, limit int) ([]journal.AuditEntry, error) {
 	var out []journal.AuditEntry
 	for n := max(after+1, s.first); n <= s.last && len(out) < limit; n++ {
