@@ -27,8 +27,13 @@ type ackRequest struct {
 	src   AckSource
 	reply chan ackReply // buffered: the recorder never waits for the caller
 	// fate is decided once, by whoever gets there first: the recorder
-	// (ackCommitted, just before it acknowledges the watchdog) or the
-	// caller giving up (ackAbandoned). The loser follows the winner.
+	// (ackCommitted, once the store has committed the acknowledgement) or
+	// the caller giving up (ackAbandoned). A caller that gives up before
+	// the recorder begins the store's transaction stops it; one that gives
+	// up during it is told the acknowledgement is not confirmed: once the
+	// transaction commits, the latch is gone from the disk and the
+	// acknowledgement takes effect all the same, so that the watchdog's
+	// latch and the stored one never disagree.
 	fate *atomic.Int32
 }
 
@@ -382,7 +387,7 @@ func (p *Pod) Ack(ctx context.Context, src AckSource) (safety.Abort, error) {
 		return r.a, r.err
 	case <-ctx.Done():
 		if req.fate.CompareAndSwap(ackPending, ackAbandoned) {
-			return safety.Abort{}, fmt.Errorf("controller: ack: the store did not answer in time; the pod stays latched: %w", ctx.Err())
+			return safety.Abort{}, fmt.Errorf("controller: ack: the store did not answer in time; the acknowledgement is not confirmed (it takes effect if the store completes it: see the status): %w", ctx.Err())
 		}
 		// The recorder acknowledged first: its answer is on its way.
 		r := <-req.reply
@@ -418,6 +423,9 @@ func (p *Pod) ack(req ackRequest) ackReply {
 	// The latch's deletion, the ack event and its audit entry are one
 	// transaction (uplink.Event.ClearLatch): the latch is never gone from
 	// the disk without the record of who cleared it.
+	if req.ctx.Err() != nil || req.fate.Load() == ackAbandoned {
+		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", context.Canceled)}
+	}
 	now := time.Now()
 	if _, err := p.parts.Uplink.Event(uplink.Event{Type: "ack", Fields: ackFields(a, req.src), Audit: true, ClearLatch: true}, now); err != nil {
 		return ackReply{err: fmt.Errorf("controller: ack: the acknowledgement was not stored; the pod stays latched: %w", err)}
@@ -425,14 +433,18 @@ func (p *Pod) ack(req ackRequest) ackReply {
 	p.mu.Lock()
 	p.latchSt.stored = nil
 	p.mu.Unlock()
-	// The caller gave up while the store was written, or a condition came
-	// back: no acknowledgement, and the latch is written back by syncStore
-	// (the stored ack event and its entry stay, followed by the latch).
+	// The commit decides: a caller that gave up meanwhile was told the
+	// acknowledgement is not confirmed (fate), and it takes effect, so
+	// that the disk, which no longer holds the latch, and the watchdog
+	// agree.
+	req.fate.CompareAndSwap(ackPending, ackCommitted)
 	p.sessionAborted(now, a.Rule)
-	if !req.fate.CompareAndSwap(ackPending, ackCommitted) {
-		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", context.Canceled)}
-	}
 	if err := p.wd.Ack(a); err != nil {
+		// A condition came back since CanAck: the pod stays latched, and
+		// the latch is written back at once (the stored ack event and its
+		// entry stay, followed by the latch; readLastAck skips such an
+		// ack).
+		p.storeLatch()
 		return ackReply{err: fmt.Errorf("%w: %v", ErrRefused, err)}
 	}
 	p.mu.Lock()
