@@ -93,11 +93,15 @@
 //     once that has committed acknowledges the watchdog and answers: no
 //     moment, a power cut's or a failing card's, finds the latch gone
 //     from the disk without the entry that says who cleared it, and a
-//     store that refuses the transaction leaves the pod latched. If the
-//     caller gave up while the store was being written, or a condition
-//     came back meanwhile, the watchdog is not acknowledged and the latch
-//     is written back (the ack entry stays, followed in the store by the
-//     latch). The store interface has no other way to clear the latch.
+//     store that refuses the transaction leaves the pod latched. A caller
+//     that gives up before the transaction begins stops it; one that gives
+//     up during it is told the ack is not confirmed, and once the
+//     transaction commits the ack takes effect all the same, so the
+//     watchdog's latch follows the disk's. If a condition came back
+//     meanwhile, the watchdog refuses and the latch is written back at
+//     once (the ack entry stays, followed in the store by the latch, and
+//     is not shown as the last ack). The store interface has no other way
+//     to clear the latch.
 //     The audited ack event carries the cleared abort's rule
 //     and detected_at, the source's kind, uid, pid, user and note, and the
 //     time of the acknowledgement (the event's ts, wall clock); the
