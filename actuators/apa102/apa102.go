@@ -21,6 +21,9 @@ var ErrHalted = errors.New("apa102: halted")
 type Opts struct {
 	NumPixels int              // LEDs on the strip, 1..MaxPixels
 	Speed     physic.Frequency // SPI clock; long strips and long wires need less
+	// Safe is the colour every LED shows in the safe state (Halt); the
+	// zero value is dark.
+	Safe Color
 }
 
 // DefaultOpts is a 60-LED strip at 4 MHz, a clock that holds up over the
@@ -38,16 +41,17 @@ type Dev struct {
 	name string
 	n    int
 
-	mu   sync.Mutex // serialises frames; held across the bus transfer
-	c    spi.Conn
-	buf  []byte // one frame, reused by every Write
-	dark []byte // the safe-state frame, built once
+	mu    sync.Mutex // serialises frames; held across the bus transfer
+	c     spi.Conn
+	maxTx int    // the port's transfer limit in bytes; 0: none
+	buf   []byte // one frame, reused by every Write
+	safe  []byte // the safe-state frame (under mu)
 
 	halted atomic.Bool // set under mu by Halt, checked under mu by Write
 }
 
 // New connects to the strip on port in SPI mode 0, 8 bits per word, and
-// turns every LED dark: strips power up showing random colours, and a strip
+// shows the safe colour on every LED: strips power up showing random colours, and a strip
 // left lit by a previous run must not stay lit. A nil opts means DefaultOpts.
 func New(port spi.Port, opts *Opts) (*Dev, error) {
 	if opts == nil {
@@ -65,22 +69,17 @@ func New(port spi.Port, opts *Opts) (*Dev, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apa102: %s: Connect: %w", port, err)
 	}
-	// A frame is one transfer (see Write), so it must fit spidev's buffer.
-	if l, ok := c.(conn.Limits); ok {
-		if m := l.MaxTxSize(); m > 0 && size > m {
-			return nil, fmt.Errorf("apa102: %s: a frame of %d LEDs is %d bytes, more than the port's %d-byte transfer limit (raise spidev.bufsiz)", port, n, size, m)
-		}
-	}
 	d := &Dev{
 		name: fmt.Sprintf("apa102(%s, %d LEDs)", port, n),
 		n:    n,
 		c:    c,
 		buf:  make([]byte, size),
-		dark: make([]byte, size),
+		safe: make([]byte, size),
 	}
-	for i := range n {
-		d.dark[4+4*i] = 0xE0 // header, brightness 0, colour 0
+	if l, ok := c.(conn.Limits); ok {
+		d.maxTx = l.MaxTxSize()
 	}
+	d.fill(d.safe, opts.Safe)
 	if err := d.Halt(); err != nil {
 		return nil, err
 	}
@@ -100,12 +99,42 @@ func frameSize(n int) int {
 	return 4 + 4*n + (n+15)/16 + 4
 }
 
-// Write shows pixels, which must hold one colour per LED.
-//
-// The frame, latching start frame included, goes out as one transfer: the
-// strip has no chip select, so splitting it changes nothing on the wire
-// except the gap, and one transfer means a failed or preempted second
-// transfer can never leave SK9822 clones showing the previous frame.
+// fill writes the LED frames of a strip showing c everywhere into frame.
+// Dark is sent at global brightness 0 as well as colour 0.
+func (d *Dev) fill(frame []byte, c Color) {
+	hdr := byte(0xFF) // 0b111 + brightness 31
+	if c == (Color{}) {
+		hdr = 0xE0 // 0b111 + brightness 0
+	}
+	for i := range d.n {
+		f := frame[4+4*i : 8+4*i : 8+4*i]
+		f[0], f[1], f[2], f[3] = hdr, c.B, c.G, c.R
+	}
+}
+
+// tx sends one frame. A frame that fits the port's transfer limit (spidev's
+// bufsiz, 4096 bytes by default: up to 1006 LEDs) goes out as one transfer;
+// a longer one in chunks of the limit. The strip has no chip select, so the
+// chunks make the same bit stream with pauses in the clock, which the LEDs
+// ignore. A chunk that fails leaves the strip with a partial frame that the
+// next frame (or the safe state, retried by the watchdog until it succeeds)
+// replaces.
+func (d *Dev) tx(frame []byte) error {
+	if d.maxTx <= 0 || len(frame) <= d.maxTx {
+		return d.c.Tx(frame, nil)
+	}
+	for len(frame) > 0 {
+		k := min(len(frame), d.maxTx)
+		if err := d.c.Tx(frame[:k], nil); err != nil {
+			return err
+		}
+		frame = frame[k:]
+	}
+	return nil
+}
+
+// Write shows pixels, which must hold one colour per LED, at full global
+// brightness (see the package doc).
 func (d *Dev) Write(pixels []Color) error {
 	if len(pixels) != d.n {
 		return fmt.Errorf("apa102: Write of %d colours to a strip of %d LEDs", len(pixels), d.n)
@@ -119,22 +148,40 @@ func (d *Dev) Write(pixels []Color) error {
 		f := d.buf[4+4*i : 8+4*i : 8+4*i]
 		f[0], f[1], f[2], f[3] = 0xFF, p.B, p.G, p.R // 0b111 + brightness 31
 	}
-	if err := d.c.Tx(d.buf, nil); err != nil {
+	if err := d.tx(d.buf); err != nil {
 		return fmt.Errorf("apa102: %s: Tx: %w", d.name, err)
 	}
 	return nil
 }
 
-// Halt turns every LED dark on APA102 and SK9822 alike and keeps the strip
-// dark: later Writes fail with ErrHalted until Resume, so a frame computed
-// before an abort cannot relight the strip after it. Halt waits for a Write
-// in progress, then sends the dark frame; it is safe to call again.
+// Halt shows the safe colour (Opts.Safe, dark by default) on every LED, on
+// APA102 and SK9822 alike, and keeps the strip so: later Writes fail with
+// ErrHalted until Resume, so a frame computed before an abort cannot change
+// the strip after it. Halt waits for a Write in progress, then sends the
+// safe frame; it is safe to call again.
 func (d *Dev) Halt() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.halted.Store(true)
-	if err := d.c.Tx(d.dark, nil); err != nil {
+	if err := d.tx(d.safe); err != nil {
 		return fmt.Errorf("apa102: %s: Halt: %w", d.name, err)
+	}
+	return nil
+}
+
+// SetSafe changes the safe colour, and shows it at once if the strip is
+// halted: the safe state's slow wake ramp runs through it. It never lifts
+// the halt. A bus error is returned; the new colour is kept for the next
+// Halt either way.
+func (d *Dev) SetSafe(c Color) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fill(d.safe, c)
+	if !d.halted.Load() {
+		return nil
+	}
+	if err := d.tx(d.safe); err != nil {
+		return fmt.Errorf("apa102: %s: SetSafe: %w", d.name, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package apa102
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"sync"
@@ -150,44 +151,68 @@ func TestNewRejectsInvalidOpts(t *testing.T) {
 	}
 }
 
-// limitedPort hands out a connection with a transfer limit, as spidev does.
-type limitedPort struct {
-	spitest.Playback
-	max int
+// chunkPort is a port whose connections have spidev's transfer limit and
+// record the length of every transfer.
+type chunkPort struct {
+	spi.Port
+	max   int
+	sizes []int
 }
 
-type limitedConn struct {
+type chunkConn struct {
 	spi.Conn
-	max int
+	p *chunkPort
 }
 
-func (c limitedConn) MaxTxSize() int { return c.max }
+func (c chunkConn) MaxTxSize() int { return c.p.max }
 
-func (p *limitedPort) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, error) {
-	c, err := p.Playback.Connect(f, mode, bits)
-	return limitedConn{c, p.max}, err
+func (c chunkConn) Tx(w, r []byte) error {
+	if len(w) > c.p.max {
+		return fmt.Errorf("transfer of %d bytes over the %d-byte limit", len(w), c.p.max)
+	}
+	c.p.sizes = append(c.p.sizes, len(w))
+	return c.Conn.Tx(w, r)
 }
 
-var _ conn.Limits = limitedConn{}
+func (p *chunkPort) Connect(f physic.Frequency, mode spi.Mode, bits int) (spi.Conn, error) {
+	c, err := p.Port.Connect(f, mode, bits)
+	return chunkConn{c, p}, err
+}
 
-func TestNewRejectsAFrameLargerThanThePortsTransferLimit(t *testing.T) {
-	p := &limitedPort{max: 4096}
-	p.DontPanic = true
-	_, err := New(p, &Opts{NumPixels: 1007, Speed: physic.MegaHertz}) // 4 + 4028 + 63 + 4 bytes
-	want := "apa102: playback: a frame of 1007 LEDs is 4099 bytes, more than the port's 4096-byte transfer limit (raise spidev.bufsiz)"
-	if err == nil || err.Error() != want {
-		t.Errorf("New = %v; want %q", err, want)
-	}
+var _ conn.Limits = chunkConn{}
 
-	p = &limitedPort{max: 4096}
-	p.DontPanic = true
-	w := make([]byte, 4095) // 4 + 4024 + 63 + 4 bytes
-	for i := range 1006 {
-		w[4+4*i] = 0xE0
-	}
-	p.Ops = []conntest.IO{{W: w}}
-	if _, err := New(p, &Opts{NumPixels: 1006, Speed: physic.MegaHertz}); err != nil {
-		t.Errorf("New of a 4095-byte frame on a 4096-byte port: %v", err)
+// A frame longer than the port's transfer limit (from 1007 LEDs on a stock
+// spidev's 4096 bytes) goes out in chunks of the limit and is shown whole;
+// a frame within the limit is still one transfer.
+func TestAFrameLongerThanTheTransferLimitIsSentInChunks(t *testing.T) {
+	for _, c := range []struct {
+		n     int
+		sizes []int
+	}{
+		{1006, []int{4095}},     // 4 + 4024 + 63 + 4
+		{1007, []int{4096, 3}},  // 4 + 4028 + 63 + 4 = 4099
+		{1024, []int{4096, 72}}, // 4 + 4096 + 64 + 4 = 4168
+	} {
+		leds := sim.NewAPA102(c.n)
+		p := &chunkPort{Port: sim.NewSPIPort("SPI0.0", leds), max: 4096}
+		d, err := New(p, &Opts{NumPixels: c.n, Speed: physic.MegaHertz})
+		if err != nil {
+			t.Fatalf("%d LEDs: %v", c.n, err)
+		}
+		p.sizes = nil
+		colours := rainbow(c.n)
+		if err := d.Write(colours); err != nil {
+			t.Fatalf("%d LEDs: Write: %v", c.n, err)
+		}
+		if !slices.Equal(p.sizes, c.sizes) {
+			t.Errorf("%d LEDs: transfers of %v bytes, want %v", c.n, p.sizes, c.sizes)
+		}
+		if got, want := leds.Shown(), shownAs(colours); !slices.Equal(got, want) {
+			t.Errorf("%d LEDs: the strip does not show the frame", c.n)
+		}
+		if leds.ProtocolErrors() != 0 {
+			t.Errorf("%d LEDs: %d protocol errors", c.n, leds.ProtocolErrors())
+		}
 	}
 }
 
@@ -293,7 +318,7 @@ func TestDarkFrameWithoutTrailingStartFrameLeavesSK9822Lit(t *testing.T) {
 	if err := d.Write(c); err != nil {
 		t.Fatal(err)
 	}
-	plain := bytes.Clone(d.dark[:len(d.dark)-4])
+	plain := bytes.Clone(d.safe[:len(d.safe)-4])
 	if err := leds.Tx(plain, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -463,5 +488,55 @@ func BenchmarkWrite150(b *testing.B) {
 		if err := d.Write(c); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The safe state shows Opts.Safe on every LED (a warm, dim light for the
+// pod), and SetSafe moves it while the strip is halted without lifting the
+// halt; while the strip is not halted SetSafe writes nothing.
+func TestSafeColourAndSetSafe(t *testing.T) {
+	const n = 17
+	warm := Color{R: 40, G: 16, B: 3}
+	leds := sim.NewAPA102(n)
+	d, err := New(sim.NewSPIPort("SPI0.0", leds), &Opts{NumPixels: n, Speed: physic.MegaHertz, Safe: warm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uniform := func(c Color) []sim.LED {
+		l := make([]sim.LED, n)
+		for i := range l {
+			l[i] = sim.LED{R: c.R, G: c.G, B: c.B, Brightness: 31}
+		}
+		return l
+	}
+	if got := leds.Shown(); !slices.Equal(got, uniform(warm)) {
+		t.Fatalf("after New the strip shows %v, want the safe colour", got[0])
+	}
+	c := rainbow(n)
+	if err := d.Write(c); err != nil {
+		t.Fatal(err)
+	}
+	frames := leds.Frames()
+	brighter := Color{R: 60, G: 24, B: 5}
+	if err := d.SetSafe(brighter); err != nil {
+		t.Fatal(err)
+	}
+	if leds.Frames() != frames || !slices.Equal(leds.Shown(), shownAs(c)) {
+		t.Fatal("SetSafe wrote to a strip that is not halted")
+	}
+	if err := d.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	if got := leds.Shown(); !slices.Equal(got, uniform(brighter)) {
+		t.Fatalf("after Halt the strip shows %v, want %v", got[0], brighter)
+	}
+	if err := d.SetSafe(warm); err != nil {
+		t.Fatal(err)
+	}
+	if got := leds.Shown(); !slices.Equal(got, uniform(warm)) {
+		t.Fatalf("after SetSafe while halted the strip shows %v, want %v", got[0], warm)
+	}
+	if err := d.Write(c); !errors.Is(err, ErrHalted) {
+		t.Fatalf("Write after SetSafe = %v, want ErrHalted", err)
 	}
 }

@@ -1,8 +1,8 @@
 // Package apa102 drives a strip of APA102 or SK9822 RGB LEDs over SPI: the
 // pod's dreamscape lighting.
 //
-// It owns the strip's wire protocol and its safe state (every LED dark, on
-// both chips), not the SPI port, which the application opens and closes, and
+// It owns the strip's wire protocol and its safe state (every LED one steady safe colour, dark unless
+// configured, on both chips), not the SPI port, which the application opens and closes, and
 // not what is shown or how fast it changes, which is for the dreamscape
 // player and its photosensitivity guard.
 //
