@@ -87,8 +87,12 @@ type Config struct {
 	Session   SessionConfig
 	Security  SecurityConfig
 	Safety    safety.Limits
-	Watchdog  WatchdogConfig
-	Log       LogConfig
+	Lights    LightsConfig
+	Haptics   HapticsConfig
+	// Dreamscape is what the pod plays.
+	Dreamscape DreamscapeConfig
+	Watchdog   WatchdogConfig
+	Log        LogConfig
 }
 
 // WatchdogConfig is the kernel's hardware watchdog.
@@ -247,6 +251,10 @@ type APIConfig struct {
 // SimConfig is the simulator.
 type SimConfig struct {
 	Scenario string // sim.scenario: the scenario YAML; required in sim mode
+	// RecordOutputs is sim.record_outputs: a file that receives every
+	// frame each simulated output showed, one JSON object a line (package
+	// sim, OutputRecorder); empty for none.
+	RecordOutputs string
 }
 
 // TelemetryConfig is the telemetry cadence.
@@ -327,7 +335,7 @@ func keys() []key {
 		{"watchdog.device", "", str(func(c *Config, s string) { c.Watchdog.Device = s })},
 		{"watchdog.timeout", 10 * time.Second, duration(func(c *Config, v time.Duration) { c.Watchdog.Timeout = v })},
 		{"log.level", "info", logLevel},
-	}, sensorKeys()...)
+	}, append(sensorKeys(), outputKeys()...)...)
 }
 
 var logLevels = map[string]slog.Level{
@@ -441,6 +449,9 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	}
 	if c.Uplink.ClientID == "" {
 		c.Uplink.ClientID = "podd-" + c.Pod.ID
+	}
+	if !reported["lights.zones"] {
+		c.defaultZones()
 	}
 	// A problem between keys is not reported when one of them has a problem
 	// of its own: it would be about a value already refused.
@@ -852,6 +863,7 @@ func (c *Config) problems() []problem {
 		}
 	}
 	c.sensorProblems(add, addWith)
+	c.outputProblems(add, addWith)
 	switch c.Log.Level {
 	case slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError:
 	default:

@@ -39,8 +39,9 @@ func TestShippedFilesLoad(t *testing.T) {
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
-			Watchdog:  WatchdogConfig{Timeout: 10 * time.Second},
-			Log:       LogConfig{Level: slog.LevelInfo},
+			Lights:    defaultLights(60), Haptics: defaultHaptics(), Dreamscape: DreamscapeConfig{RateHz: 50},
+			Watchdog: WatchdogConfig{Timeout: 10 * time.Second},
+			Log:      LogConfig{Level: slog.LevelInfo},
 		}},
 		{"pod.yaml", Config{
 			Pod:       PodConfig{ID: "pod-0001"},
@@ -52,8 +53,9 @@ func TestShippedFilesLoad(t *testing.T) {
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
-			Watchdog:  WatchdogConfig{Device: "/dev/watchdog", Timeout: 10 * time.Second},
-			Log:       LogConfig{Level: slog.LevelInfo},
+			Lights:    defaultLights(60), Haptics: defaultHaptics(), Dreamscape: DreamscapeConfig{RateHz: 50},
+			Watchdog: WatchdogConfig{Device: "/dev/watchdog", Timeout: 10 * time.Second},
+			Log:      LogConfig{Level: slog.LevelInfo},
 		}},
 	} {
 		c, err := Load(tc.file, nil)
@@ -100,8 +102,27 @@ func minimalConfig() Config {
 		Telemetry: TelemetryConfig{Interval: time.Second},
 		Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 		Safety:    safety.DefaultLimits(),
-		Watchdog:  WatchdogConfig{Timeout: 10 * time.Second},
-		Log:       LogConfig{Level: slog.LevelInfo},
+		Lights:    defaultLights(60), Haptics: defaultHaptics(), Dreamscape: DreamscapeConfig{RateHz: 50},
+		Watchdog: WatchdogConfig{Timeout: 10 * time.Second},
+		Log:      LogConfig{Level: slog.LevelInfo},
+	}
+}
+
+// defaultLights is the light of a file that names no zone: one zone,
+// canopy, the whole strip of leds LEDs.
+func defaultLights(leds int) LightsConfig {
+	return LightsConfig{
+		Zones:     []ZoneConfig{{Name: "canopy", First: 0, Count: leds}},
+		SafeColor: "#ff8a3d", SafeLevel: 0.04, WakeLevel: 0.3, WakeRamp: 10 * time.Minute, MaxSlew: 0.5,
+		PCA9685: PCA9685Config{Address: 0x40, FrequencyHz: 1000},
+	}
+}
+
+// defaultHaptics is the haptics of a file that names no place: none.
+func defaultHaptics() HapticsConfig {
+	return HapticsConfig{
+		DRV2605:      DRV2605Config{Actuator: "erm"},
+		MaxIntensity: 0.6, DutyBudget: 0.3, DutyWindow: time.Minute,
 	}
 }
 
@@ -229,6 +250,26 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_SENSORS_TMP117_ADDRESS=0x4b",
 		"PODD_SENSORS_TMP117_RATE_HZ=2",
 		"PODD_SENSORS_TMP117_CORE_OFFSET_C=3.5",
+		"PODD_LIGHTS_ZONES={canopy: {leds: 0-99}, floor: {leds: 100-149}, reading: {pwm: [3]}}",
+		"PODD_LIGHTS_SAFE_COLOR=#ff7020",
+		"PODD_LIGHTS_SAFE_LEVEL=0.05",
+		"PODD_LIGHTS_WAKE_LEVEL=0.4",
+		"PODD_LIGHTS_WAKE_RAMP=20m",
+		"PODD_LIGHTS_MAX_SLEW=0.25",
+		"PODD_LIGHTS_PCA9685_ENABLED=true",
+		"PODD_LIGHTS_PCA9685_I2C_BUS=6",
+		"PODD_LIGHTS_PCA9685_ADDRESS=0x41",
+		"PODD_LIGHTS_PCA9685_FREQUENCY_HZ=800",
+		"PODD_LIGHTS_PCA9685_OE=GPIO6",
+		"PODD_HAPTICS_PLACES={back: {driver: drv2605}, feet: {driver: gpio, line: GPIO5}}",
+		"PODD_HAPTICS_DRV2605_I2C_BUS=6",
+		"PODD_HAPTICS_DRV2605_ACTUATOR=lra",
+		"PODD_HAPTICS_MAX_INTENSITY=0.5",
+		"PODD_HAPTICS_DUTY_BUDGET=0.2",
+		"PODD_HAPTICS_DUTY_WINDOW=2m",
+		"PODD_DREAMSCAPE_PROGRAM=dreamscapes/sunrise.yaml",
+		"PODD_DREAMSCAPE_RATE_HZ=25",
+		"PODD_SIM_RECORD_OUTPUTS=/tmp/outputs.jsonl",
 	}
 	c, err := Parse([]byte(minimal), environ)
 	if err != nil {
@@ -252,7 +293,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		},
 		Storage:   StorageConfig{Path: "/tmp/p.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20, MaxAuditEntries: 500},
 		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
-		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml"},
+		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml", RecordOutputs: "/tmp/outputs.jsonl"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
 		Session:   SessionConfig{BaselineDuration: 2 * time.Minute, EndingDuration: 30 * time.Second, ConsentDuration: 8 * time.Hour},
 		Security:  SecurityConfig{HubKeys: hubKeys},
@@ -264,8 +305,19 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			StressSCRPerMin: 10, StressDelay: 90 * time.Second, EEGArousalRatio: 2.5, EEGArousalDelay: 20 * time.Second,
 			StabilityMin: 0.35, StabilityDelay: 8 * time.Second, PipelineStallAfter: 700 * time.Millisecond,
 		},
-		Watchdog: WatchdogConfig{Device: "/dev/watchdog1", Timeout: 5 * time.Second},
-		Log:      LogConfig{Level: slog.LevelWarn},
+		Lights: LightsConfig{
+			Zones:     []ZoneConfig{{Name: "canopy", First: 0, Count: 100}, {Name: "floor", First: 100, Count: 50}, {Name: "reading", PWM: []int{3}}},
+			SafeColor: "#ff7020", SafeLevel: 0.05, WakeLevel: 0.4, WakeRamp: 20 * time.Minute, MaxSlew: 0.25,
+			PCA9685: PCA9685Config{Enabled: true, I2CBus: "6", Address: 0x41, FrequencyHz: 800, OE: "GPIO6"},
+		},
+		Haptics: HapticsConfig{
+			Places:       []PlaceConfig{{Name: "back", Driver: "drv2605"}, {Name: "feet", Driver: "gpio", Line: "GPIO5"}},
+			DRV2605:      DRV2605Config{I2CBus: "6", Actuator: "lra"},
+			MaxIntensity: 0.5, DutyBudget: 0.2, DutyWindow: 2 * time.Minute,
+		},
+		Dreamscape: DreamscapeConfig{Program: "dreamscapes/sunrise.yaml", RateHz: 25},
+		Watchdog:   WatchdogConfig{Device: "/dev/watchdog1", Timeout: 5 * time.Second},
+		Log:        LogConfig{Level: slog.LevelWarn},
 	}
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, want)
@@ -303,6 +355,12 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"sensors.ads1115.channel": 2, "sensors.ads1115.rate_hz": 10, "sensors.ads1115.supply_v": 5.0, "sensors.ads1115.ref_ohms": 470000.0,
 		"sensors.tmp117.enabled": true, "sensors.tmp117.i2c_bus": "5", "sensors.tmp117.address": 0x4B, "sensors.tmp117.rate_hz": 2,
 		"sensors.tmp117.core_offset_c": 3.5,
+		"lights.zones":                 map[string]any{"canopy": map[string]any{"leds": "0-99"}, "floor": map[string]any{"leds": "100-149"}, "reading": map[string]any{"pwm": []int{3}}},
+		"lights.safe_color":            "#ff7020", "lights.safe_level": 0.05, "lights.wake_level": 0.4, "lights.wake_ramp": "20m0s", "lights.max_slew": 0.25,
+		"lights.pca9685.enabled": true, "lights.pca9685.i2c_bus": "6", "lights.pca9685.address": 0x41, "lights.pca9685.frequency_hz": 800, "lights.pca9685.oe": "GPIO6",
+		"haptics.places":          map[string]any{"back": map[string]any{"driver": "drv2605"}, "feet": map[string]any{"driver": "gpio", "line": "GPIO5"}},
+		"haptics.drv2605.i2c_bus": "6", "haptics.drv2605.actuator": "lra", "haptics.max_intensity": 0.5, "haptics.duty_budget": 0.2, "haptics.duty_window": "2m0s",
+		"dreamscape.program": "dreamscapes/sunrise.yaml", "dreamscape.rate_hz": 25, "sim.record_outputs": "/tmp/outputs.jsonl",
 	}
 	if got := c.Settings(); !reflect.DeepEqual(got, settings) {
 		t.Errorf("Settings =\n%v\nwant\n%v", got, settings)
@@ -337,6 +395,7 @@ func TestEnvironmentOverridesKeysAbsentFromTheFileAndTheFirstOccurrenceWins(t *t
 	want.Telemetry.Interval = 2 * time.Second
 	want.Safety.SpO2LowPct = 93.5
 	want.Hardware.LEDCount = 8
+	want.Lights.Zones[0].Count = 8
 	if !reflect.DeepEqual(*c, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", *c, want)
 	}
@@ -664,6 +723,17 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 		{"sensors.tmp117.address", map[string]string{`"0x"`: `"0x" is not a 7-bit I2C address (e.g. 0x49)`}},
 		{"sensors.ads1115.supply_v", map[string]string{"volts": `"volts" is not a number`}},
 		{"sensors.ads1115.ref_ohms", map[string]string{".inf": "+Inf is not a finite number"}},
+		{"lights.safe_level", number("is outside 0.005..0.2: the safe state's light is dim, never dark")},
+		{"lights.wake_level", number("is outside lights.safe_level..0.6 (0.04..0.6)")},
+		{"lights.max_slew", number("is outside 0.01..0.5 per second: faster changes can make flashes and flicker")},
+		{"haptics.max_intensity", number("is outside 0.05..0.8 of full scale")},
+		{"haptics.duty_budget", number("is outside 0.01..0.5 of the window")},
+		{"lights.wake_ramp", durationLines},
+		{"haptics.duty_window", durationLines},
+		{"lights.pca9685.enabled", map[string]string{"1": "1 is not true or false", "on!": `"on!" is not true or false`}},
+		{"lights.pca9685.address", map[string]string{`"0x80"`: `"0x80" is not a 7-bit I2C address (e.g. 0x49)`, "0x70": "0x70 is outside 0x40..0x7F or is 0x70 (the all-call address)", "0x20": "0x20 is outside 0x40..0x7F or is 0x70 (the all-call address)"}},
+		{"lights.pca9685.frequency_hz", map[string]string{"2.5": "2.5 is not an integer", "2000": "2000 is outside 24..1526 Hz, what the prescaler can make from its 25 MHz clock"}},
+		{"dreamscape.rate_hz", map[string]string{"5": "5 is outside 10..100 frames a second", "fast": `"fast" is not an integer`}},
 	}...)
 	tested := map[string]bool{}
 	for _, tc := range cases {

@@ -79,5 +79,6 @@ func (c *Config) Settings() map[string]any {
 		"log.level":                      strings.ToLower(c.Log.Level.String()),
 	}
 	c.sensorSettings(m)
+	c.outputSettings(m)
 	return m
 }
