@@ -59,6 +59,9 @@ type APA102 struct {
 
 	frames int
 	errors int
+
+	name string          // the device's name in the output record
+	rec  *OutputRecorder // nil: none
 }
 
 type apaState int
@@ -87,7 +90,22 @@ func (a *APA102) Tx(w, r []byte) error {
 		a.clock(b)
 	}
 	clear(r)
+	if a.rec != nil {
+		leds := make([][4]uint8, len(a.shown))
+		for i, l := range a.shown {
+			leds[i] = [4]uint8{l.R, l.G, l.B, l.Brightness}
+		}
+		a.rec.record(OutputFrame{Device: a.name, LEDs: leds})
+	}
 	return nil
+}
+
+// Record sends what the strip shows after each transfer that changed it
+// to rec, as device name.
+func (a *APA102) Record(rec *OutputRecorder, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rec, a.name = rec, name
 }
 
 // delay is how many clocks after the host LED i sees a bit.

@@ -27,6 +27,7 @@ type Line struct {
 	out   bool
 	edges chan struct{}
 	lost  int
+	rec   *OutputRecorder // nil: none
 
 	// wait is WaitForEdge's timer, made once and reset at each wait
 	// (since Go 1.23 a Reset timer delivers no stale tick): a reader
@@ -162,7 +163,18 @@ func (l *Line) Out(level gpio.Level) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.out, l.level, l.edge = true, level, gpio.NoEdge
+	if l.rec != nil {
+		high := bool(level)
+		l.rec.record(OutputFrame{Device: l.name, High: &high})
+	}
 	return nil
+}
+
+// Record sends every level written to the line as an output to rec.
+func (l *Line) Record(rec *OutputRecorder) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rec = rec
 }
 
 // PWM implements gpio.PinOut; a simulated line has none.

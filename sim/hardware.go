@@ -40,6 +40,11 @@ type Hardware struct {
 	// way; a scenario's ack press holds it for HardwareOpts.AckPressHold.
 	ConsentLine, PanicLine, AckLine *Line
 
+	// MotorLines are the GPIO lines of vibration motors, by line name
+	// (MotorLine makes them).
+	MotorLines map[string]*Line
+
+	rec      *OutputRecorder // nil: outputs are not recorded
 	opts     HardwareOpts
 	scenario *scenario.Scenario
 	start    time.Time
@@ -175,8 +180,35 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	h.held = map[*Line]time.Duration{}
 	h.Strip = NewAPA102(leds)
 	h.SPI = NewSPIPort("sim-spi", h.Strip)
+	h.MotorLines = map[string]*Line{}
 	h.setFaults(0)
 	return h, nil
+}
+
+// MotorLine returns the simulated GPIO line of a vibration motor, made at
+// its first use, numbered from 5 on.
+func (h *Hardware) MotorLine(name string) *Line {
+	if l, ok := h.MotorLines[name]; ok {
+		return l
+	}
+	l := NewLine(name, 5+len(h.MotorLines))
+	if h.rec != nil {
+		l.Record(h.rec)
+	}
+	h.MotorLines[name] = l
+	return l
+}
+
+// Record sends what every simulated output shows to rec from now on (the
+// strip as "strip", a motor line by its name); Run flushes it every
+// FaultPeriod. Call it before the outputs are used; the caller closes rec
+// after Run returned.
+func (h *Hardware) Record(rec *OutputRecorder) {
+	h.rec = rec
+	h.Strip.Record(rec, "strip")
+	for _, l := range h.MotorLines {
+		l.Record(rec)
+	}
 }
 
 // Run runs the EEG model (its DRDY edges, in a goroutine Run owns) and
@@ -199,6 +231,11 @@ func (h *Hardware) Run(ctx context.Context) error {
 		now := time.Since(h.start)
 		h.apply(prev, now)
 		prev = now
+		if h.rec != nil {
+			if err := h.rec.Flush(); err != nil {
+				h.log.Error("output record", "err", err)
+			}
+		}
 	}
 }
 
