@@ -175,6 +175,12 @@ func (p *Pod) postAbort(a safety.Abort) {
 	if a.SafeStateError != "" {
 		fields["safe_state_error"] = a.SafeStateError
 	}
+	if !a.Began.IsZero() {
+		fields["began_at"] = uplink.FormatTime(a.Began)
+	}
+	if a.Priority != "" {
+		fields["priority"] = a.Priority
+	}
 	p.post(uplink.Event{Type: "abort", Fields: fields, Audit: true}, a.At)
 }
 

@@ -141,7 +141,7 @@ func (w *Watchdog) abortFor(d delayed, lasted time.Duration, now time.Time) Abor
 	if d == dStabilityLow || d == dEEGArousal {
 		format = "%s %.3f %s %g for %.1f s (delay %.1f s)" // an index and a factor near their limits
 	}
-	a := Abort{Rule: delayedNames[d], Values: map[string]float64{name: round3(value)}, Limit: limit,
+	a := Abort{Rule: delayedNames[d], Values: map[string]float64{name: round3(value)}, Limit: limit, lasted: lasted,
 		Detail: fmt.Sprintf(format, name, value, dir, limit, lasted.Seconds(), w.delay(d).Seconds())}
 	switch d {
 	case dHeartRateRise:

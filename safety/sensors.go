@@ -73,6 +73,7 @@ func (w *Watchdog) sensorStaleLocked(now time.Time) (Abort, bool) {
 				Detail: fmt.Sprintf("%s %s for %.1f s (limit %.1f s)", h.Sensor, h.State, d.Seconds(), l.StaleAfter.Seconds()),
 				Values: map[string]float64{"stale_s": round3(d.Seconds())},
 				Limit:  l.StaleAfter.Seconds(),
+				lasted: d,
 			}, true
 		}
 	}

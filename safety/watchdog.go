@@ -111,6 +111,16 @@ type Abort struct {
 	// monotonic reading: a timestamp for people and the hub, never the base of
 	// a duration.
 	At time.Time `json:"at"`
+	// Began is when the alarm condition began, on the same clock: At less
+	// how long the condition had lasted (a rule's alarm delay and a little
+	// more; vitals_stale, sensor_stale and pipeline_stalled: since the last
+	// valid, healthy or fed data). Zero in a latch stored before it was
+	// recorded.
+	Began time.Time `json:"began,omitzero"`
+	// Priority is the rule's IEC 60601-1-8 alarm priority (Priority).
+	Priority string `json:"priority,omitempty"`
+	// lasted is how long the condition had lasted at detection.
+	lasted time.Duration
 	// LatencyMS is the time from detection to the safe state being reached.
 	LatencyMS float64 `json:"latency_ms"`
 	// SafeStateError is set when an actuator failed to reach its safe state.
@@ -423,6 +433,8 @@ func (w *Watchdog) evaluate() {
 	}
 	latched := a // only a tripped abort moves to the heap, not every tick's
 	latched.At = w.clock().Round(0)
+	latched.Began = latched.At.Add(-a.lasted)
+	latched.Priority = Priority(a.Rule)
 	w.latched = &latched
 	w.resetSafeLocked()
 	w.mu.Unlock()
@@ -484,6 +496,7 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 			Detail: fmt.Sprintf("no reading fed for %.1f s (limit %.1f s)", silent.Seconds(), l.PipelineStallAfter.Seconds()),
 			Values: map[string]float64{"stalled_s": round3(silent.Seconds())},
 			Limit:  l.PipelineStallAfter.Seconds(),
+			lasted: silent,
 		}, true
 	}
 	if stale := now.Sub(later(w.lastValid, w.staleFrom)); w.staleArmed && stale > l.StaleAfter {
@@ -491,6 +504,7 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 			Rule:   RuleVitalsStale,
 			Detail: fmt.Sprintf("no valid vitals for %.1f s (limit %.1f s)", stale.Seconds(), l.StaleAfter.Seconds()),
 			Values: map[string]float64{"stale_s": round3(stale.Seconds())},
+			lasted: stale,
 		}, true
 	}
 	if a, ok := w.sensorStaleLocked(now); ok {

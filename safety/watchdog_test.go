@@ -111,18 +111,20 @@ func TestRulesTripAfterTheirAlarmDelay(t *testing.T) {
 		name   string
 		r      vitals.Reading
 		rule   string
-		values map[string]float64
-		limit  float64
+		values   map[string]float64
+		limit    float64
+		priority string
 	}{
-		{"heart rate high", reading(150, 97), RuleHeartRateHigh, map[string]float64{"heart_rate_bpm": 150}, 130},
-		{"heart rate low", reading(35, 97), RuleHeartRateLow, map[string]float64{"heart_rate_bpm": 35}, 40},
-		{"spo2 low", reading(60, 85), RuleSpO2Low, map[string]float64{"spo2_pct": 85}, 90},
+		{"heart rate high", reading(150, 97), RuleHeartRateHigh, map[string]float64{"heart_rate_bpm": 150}, 130, PriorityHigh},
+		{"heart rate low", reading(35, 97), RuleHeartRateLow, map[string]float64{"heart_rate_bpm": 35}, 40, PriorityHigh},
+		{"spo2 low", reading(60, 85), RuleSpO2Low, map[string]float64{"spo2_pct": 85}, 90, PriorityMedium},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := newHarness(t, DefaultLimits())
 				h.feedFor(reading(60, 97), 2*time.Second)
+				began := time.Now()
 				h.feedFor(tt.r, 10*time.Second)
 				if got := h.Aborts(); len(got) != 0 {
 					t.Fatalf("aborted before the 10 s delay: %+v", got)
@@ -138,6 +140,13 @@ func TestRulesTripAfterTheirAlarmDelay(t *testing.T) {
 				a := got[0]
 				if a.Rule != tt.rule || a.Limit != tt.limit || len(a.Values) != 1 {
 					t.Fatalf("abort = %+v, want rule %s limit %g", a, tt.rule, tt.limit)
+				}
+				// The condition began at the first evaluation that saw the
+				// reading (one period after it was fed); it was detected at
+				// the first evaluation past the 10 s delay.
+				if a.Priority != tt.priority || !a.Began.Equal(began.Add(DefaultPeriod)) || a.At.Sub(a.Began) != 10*time.Second+DefaultPeriod {
+					t.Errorf("priority %q, began %v after the reading, detected %v after it began; want %q, %v, %v",
+						a.Priority, a.Began.Sub(began), a.At.Sub(a.Began), tt.priority, DefaultPeriod, 10*time.Second+DefaultPeriod)
 				}
 				for k, v := range tt.values {
 					if a.Values[k] != v {
