@@ -1,6 +1,7 @@
 package pca9685
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -340,5 +341,66 @@ func TestHaltConcurrentWithSetAllLeavesEveryOutputOff(t *testing.T) {
 		if got := r.chip.Duties(); !slices.Equal(got, repeat(0)) || r.oe.Read() != gpio.High {
 			t.Fatalf("Duties() = %v, OE %s; want all 0, High", got, r.oe.Read())
 		}
+	}
+}
+
+// Through the pod's real gate: an abort while a SetAll hangs on the bus
+// darkens every output by OE before the gate gives up waiting; the gate
+// refuses to reopen until the Halt has written full off, then reopening
+// resumes the chip with OE low.
+func TestThroughTheGateAnAbortDarkensAHungChipAndOpenResumesIt(t *testing.T) {
+	r := newRig(t)
+	bus := newHangingBus(r.bus)
+	pin := signalPin{Line: r.oe, high: make(chan struct{}, 1)}
+	d, err := New(bus, &Opts{Addr: DefaultAddr, Frequency: physic.KiloHertz, OE: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-pin.high // New's
+	g := actuators.NewGate(d)
+	if err := g.Do(func() error { return d.SetAll(repeat(1)) }); err != nil {
+		t.Fatal(err)
+	}
+	bus.arm()
+	setDone := make(chan error, 1)
+	go func() { setDone <- g.Do(func() error { return d.SetAll(repeat(0.5)) }) }()
+	<-bus.entered
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the gate gives up waiting at once
+	err = g.SafeStateContext(ctx)
+	if err == nil || !strings.Contains(err.Error(), "halt still in progress: pca9685 at 0x40") {
+		t.Errorf("SafeStateContext = %v; want the chip's halt named as in progress", err)
+	}
+	select {
+	case <-pin.high:
+	case <-time.After(failSoon):
+		close(bus.release)
+		t.Fatalf("OE not driven high within %v while a SetAll hangs on the bus", failSoon)
+	}
+	if got := r.chip.Duties(); !slices.Equal(got, repeat(0)) {
+		t.Errorf("Duties() after the abort, the bus still hung = %v; want all 0", got)
+	}
+	if err := g.Open(); err == nil {
+		t.Error("Open while the Halt waits for the bus = nil; want a refusal")
+	}
+	close(bus.release)
+	if err := <-setDone; err != nil {
+		t.Errorf("the hung SetAll = %v; want nil", err)
+	}
+	if err := g.Idle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Do(func() error { return d.SetAll(repeat(1)) }); !errors.Is(err, actuators.ErrSafeState) {
+		t.Errorf("Do after the abort = %v; want ErrSafeState", err)
+	}
+	if err := g.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.chip.Duties(); !slices.Equal(got, repeat(0)) || r.oe.Read() != gpio.Low {
+		t.Errorf("after Open: Duties() = %v, OE %s; want all 0, Low", got, r.oe.Read())
+	}
+	if err := g.Do(func() error { return d.Set(5, 0.25) }); err != nil || r.chip.Duties()[5] != 0.25 {
+		t.Errorf("Set through the open gate = %v, channel 5 at %v; want nil, 0.25", err, r.chip.Duties()[5])
 	}
 }
