@@ -30,7 +30,8 @@ func encode(b []byte, n int) {
 }
 
 // Set sets one channel, 0..15, to duty, 0..1 of full scale, rounded to the
-// nearest 1/4096 (0 sets the channel's full-off bit, 1 its full-on bit).
+// nearest 1/4096, halves up (what rounds to 0 sets the channel's full-off
+// bit, to 1 its full-on bit).
 // An invalid channel or duty is refused and nothing is written. It returns
 // ErrHalted after Halt until Resume, and bus errors naming the chip and the
 // channel.

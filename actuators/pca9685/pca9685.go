@@ -62,8 +62,8 @@ type Opts struct {
 	// 0x70, the LED All Call address every PCA9685 answers at power-on.
 	Addr uint16
 	// Frequency is the PWM frequency, MinFrequency (24 Hz) to
-	// MaxFrequency (1526 Hz); the chip runs at the nearest its prescaler
-	// gives (Dev.Frequency).
+	// MaxFrequency (1526 Hz); the chip runs at the frequency its
+	// prescaler gives (Dev.Frequency: 1017 Hz for 1 kHz).
 	Frequency physic.Frequency
 	// Invert sets MODE2's INVRT: an output that is on drives low, for
 	// LEDs wired from the supply to the pin with no external driver.
@@ -114,7 +114,7 @@ func prescale(f physic.Frequency) (byte, error) {
 	}
 	num, den := int64(oscillator), 4096*int64(f)
 	p := (2*num+den)/(2*den) - 1
-	if p < 3 || p > 255 {
+	if p < 3 || p > 255 { // not within the range above; the chip's bound, kept with the formula
 		return 0, fmt.Errorf("pca9685: Frequency %s gives PRE_SCALE %d, outside 3..255", f, p)
 	}
 	return byte(p), nil
