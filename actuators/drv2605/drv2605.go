@@ -109,13 +109,24 @@ func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 	if err := faults(st); err != nil {
 		return nil, fmt.Errorf("%s: STATUS 0x%02X at start: %w", d.name, st, err)
 	}
-	if err := d.configure(); err != nil {
-		if serr := d.writeReg(regMode, modeStandby); serr != nil {
-			err = errors.Join(err, fmt.Errorf("%s: back to standby: %w", d.name, serr))
-		}
+	if err := d.configureOrSleep(); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// configureOrSleep is configure that, when it fails, tries to put the chip
+// back in standby: a half-configured chip must not play. Called with mu
+// held.
+func (d *Dev) configureOrSleep() error {
+	err := d.configure()
+	if err == nil {
+		return nil
+	}
+	if serr := d.writeReg(regMode, modeStandby); serr != nil {
+		err = errors.Join(err, fmt.Errorf("%s: back to standby: %w", d.name, serr))
+	}
+	return err
 }
 
 // configure wakes the chip, writes the configuration and RTP_INPUT 0,
@@ -171,8 +182,9 @@ func (d *Dev) configure() error {
 // the cap MaxIntensity × RatedVoltage): RTP_INPUT = round(127 × x), signed,
 // so the drive moves in 127 steps. A NaN or an x outside [0, 1] is an error
 // and nothing is written. After Halt it returns ErrHalted until Resume; the
-// first call after Resume configures the chip anew and brings it out of
-// standby (New's sequence, read-back included) before it writes RTP_INPUT.
+// first call after Resume, or after Status reported ErrReset, configures the
+// chip anew and brings it out of standby (New's sequence, read-back
+// included, back to standby if it fails) before it writes RTP_INPUT.
 // Bus errors are wrapped with the chip's name. It does not allocate.
 func (d *Dev) SetIntensity(x float64) error {
 	if !(x >= 0 && x <= 1) {
@@ -185,7 +197,7 @@ func (d *Dev) SetIntensity(x float64) error {
 		return ErrHalted
 	}
 	if d.asleep {
-		if err := d.configure(); err != nil {
+		if err := d.configureOrSleep(); err != nil {
 			return err
 		}
 		d.asleep = false

@@ -471,6 +471,31 @@ func TestWakeAfterHaltRestoresTheCapOfAResetChip(t *testing.T) {
 	}
 }
 
+func TestAFailedWakeLeavesTheChipInStandby(t *testing.T) {
+	bus, m := newModel(t)
+	fw := &failWrite{Bus: bus}
+	d, err := drv2605.New(fw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	d.Resume()
+	fw.reg = 0x17 // OD_CLAMP's write fails, after MODE 0x00 woke the chip
+	err = d.SetIntensity(1)
+	if want := "drv2605l at 0x5A on sim-i2c: write OD_CLAMP: bus error"; err == nil || err.Error() != want {
+		t.Errorf("SetIntensity = %v, want %q", err, want)
+	}
+	if !m.Standby() || m.Register(0x02) != 0 {
+		t.Errorf("after a failed wake: standby %v, RTP_INPUT %d; want true, 0", m.Standby(), m.Register(0x02))
+	}
+	fw.reg = 0 // STATUS, which the driver never writes
+	if err := d.SetIntensity(1); err != nil || m.Intensity() != 138.0/255 {
+		t.Errorf("SetIntensity once the bus works = %v, Intensity %v; want nil, 138/255", err, m.Intensity())
+	}
+}
+
 func TestTheGateHaltsAndResumesTheMotor(t *testing.T) {
 	d, _, m := open(t, nil)
 	g := actuators.NewGate(d)
