@@ -52,8 +52,8 @@
 // sequence again (read-back included) before it plays. Writing the whole
 // configuration again on waking matters: a chip reset while in standby (a
 // brown-out) comes back with OD_CLAMP at its default, not the cap. A mutex
-// serialises bus use, so a Halt during a SetIntensity waits for that one
-// transfer and then wins.
+// serialises bus use, so a Halt during a SetIntensity waits for that call's
+// transfers (one, or up to 15 when it wakes the chip) and then wins.
 //
 // Status reads STATUS and MODE: OVER_TEMP and OC_DETECT come back as a Status
 // and as ErrOverTemp / ErrOverCurrent, and MODE in standby without a Halt is

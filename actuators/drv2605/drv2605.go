@@ -79,7 +79,9 @@ type Dev struct {
 // (N_ERM_LRA), OD_CLAMP (the cap from MaxIntensity), for an LRA
 // OL_LRA_PERIOD, and CONTROL3 (open loop, signed RTP format); RTP_INPUT 0;
 // MODE 5; then read every one back. A chip that does not hold them is
-// refused, and New then tries to put it back in standby.
+// refused, and New then tries to put it back in standby. Reading STATUS
+// clears a latched OVER_TEMP whose condition has ended, so a New refused for
+// an event already over succeeds when called again.
 func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 	if opts == nil {
 		opts = &DefaultOpts

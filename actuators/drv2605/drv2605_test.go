@@ -191,6 +191,17 @@ func TestNewRefusesAFaultedChip(t *testing.T) {
 	if !m.Standby() {
 		t.Error("the chip left standby")
 	}
+	// An overheating already over: refused once for the latched flag, which
+	// that read clears; the next New succeeds.
+	bus, m = newModel(t)
+	m.SetOverTemp(true)
+	m.SetOverTemp(false)
+	if _, err := drv2605.New(bus, nil); !errors.Is(err, drv2605.ErrOverTemp) {
+		t.Errorf("New with OVER_TEMP latched = %v, want ErrOverTemp", err)
+	}
+	if _, err := drv2605.New(bus, nil); err != nil {
+		t.Errorf("New again = %v, want nil", err)
+	}
 }
 
 func TestNewRefusesAChipThatDoesNotHoldItsConfiguration(t *testing.T) {
