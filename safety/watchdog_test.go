@@ -108,9 +108,9 @@ func reading(hr, spo2 float64) vitals.Reading {
 
 func TestRulesTripAfterTheirAlarmDelay(t *testing.T) {
 	tests := []struct {
-		name   string
-		r      vitals.Reading
-		rule   string
+		name     string
+		r        vitals.Reading
+		rule     string
 		values   map[string]float64
 		limit    float64
 		priority string
