@@ -32,9 +32,9 @@ func changes(samples []Sample) []change {
 		}
 		out = append(out, c)
 	}
-	var dir int           // +1 rising, -1 falling, 0 not yet known
-	var turn, ext point   // last turning point, running extreme since it
-	var lo, hi point      // while dir == 0: the lowest and highest so far
+	var dir int         // +1 rising, -1 falling, 0 not yet known
+	var turn, ext point // last turning point, running extreme since it
+	var lo, hi point    // while dir == 0: the lowest and highest so far
 	for i, s := range samples {
 		p := point{t: s.T, l: s.C.Luminance(), red: s.C.RedRatio() >= light.SaturatedRed}
 		if i == 0 {

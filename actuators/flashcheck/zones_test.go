@@ -141,7 +141,7 @@ func decode(b []byte) []Sample {
 	var s []Sample
 	var t time.Duration
 	for len(b) >= 32 && len(s) < 2000 {
-		t += time.Duration(int64(binary.LittleEndian.Uint64(b)) % int64(10*time.Second/time.Microsecond)) * time.Microsecond
+		t += time.Duration(int64(binary.LittleEndian.Uint64(b))%int64(10*time.Second/time.Microsecond)) * time.Microsecond
 		c := light.RGB{
 			R: math.Float64frombits(binary.LittleEndian.Uint64(b[8:])),
 			G: math.Float64frombits(binary.LittleEndian.Uint64(b[16:])),
