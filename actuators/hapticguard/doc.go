@@ -53,9 +53,9 @@
 // split exactly at slot edges. The integral is read as the sum of the slots
 // that overlap [now−Window, now]. The oldest of them lies partly before the
 // window, so the sum may count up to one slot's worth (Cap·Window/Slots:
-// 0.5 intensity·seconds, 4 % of the default budget) that has already left
-// the window: the guard is stricter than the budget by at most that, never
-// looser. Memory is fixed at New; Limit allocates nothing.
+// 0.36 intensity·seconds at the defaults, 3 % of the budget) that has
+// already left the window: the guard is stricter than the budget by at most
+// that, never looser. Memory is fixed at New; Limit allocates nothing.
 //
 // # Episodes
 //

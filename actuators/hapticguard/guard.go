@@ -109,9 +109,10 @@ func New(places int, opts Opts) (*Guard, error) {
 	return g, nil
 }
 
-// Cap is the intensity cap; Budget the budget in intensity·seconds per
-// window.
-func (g *Guard) Cap() float64    { return g.cap }
+// Cap is the intensity cap, 0..1 of full scale.
+func (g *Guard) Cap() float64 { return g.cap }
+
+// Budget is the most intensity·seconds a place may spend in any window.
 func (g *Guard) Budget() float64 { return g.budget }
 
 // Limit changes intensities (one per place, 0..1 of full scale) in place to
