@@ -287,3 +287,26 @@ func TestBadStreamsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// A triangle wave of depth 0.105 with a turning point every 167 ms (2.99
+// Hz): its fundamental measures only 8/π² of its depth (0.085, under 0.1),
+// but its 6 changes a second break the rule through the rate of changes.
+func TestATriangleAtThreeHertzIsCaughtByTheRateOfChanges(t *testing.T) {
+	const half = 167 * time.Millisecond
+	r := check(t, stream(1000, 4*time.Second, func(t time.Duration) light.RGB {
+		ph := float64(t%half) / float64(half)
+		if (t/half)%2 == 1 {
+			ph = 1 - ph
+		}
+		return grey(0.3 + 0.105*ph)
+	}))
+	if math.Abs(r.Mod.Depth-0.105*8/(math.Pi*math.Pi)) > 0.003 || r.Mod.Hz != 3 {
+		t.Errorf("modulation %+v, want depth %.4f at 3 Hz", r.Mod, 0.105*8/(math.Pi*math.Pi))
+	}
+	if r.Rate.Changes != 6 || r.General.Flashes != 3 {
+		t.Errorf("rate %+v general %+v, want 6 changes, 3 flashes", r.Rate, r.General)
+	}
+	if got := rules(r.Violations()); got != "change_rate" {
+		t.Errorf("violations %q, want change_rate only", got)
+	}
+}
