@@ -13,8 +13,11 @@ type Episode struct {
 	Frames      int           // limited frames
 	// Cap and Budget say what limited it: the cap, the budget, or both.
 	Cap, Budget bool
-	// Requested and Shown are the intensities of the most limited frame.
+	// Requested and Shown are the intensities of the most limited frame. A
+	// request that was not a number within 0..1 is given clamped (NaN as 0),
+	// and Invalid says that some frame of the episode asked for one.
 	Requested, Shown float64
+	Invalid          bool
 }
 
 type episode struct {
@@ -38,18 +41,21 @@ func (g *Guard) limited(p int, now time.Duration, req, out float64, byCap, byBud
 	c.Frames++
 	c.Cap = c.Cap || byCap
 	c.Budget = c.Budget || byBudget
-	if c.Frames == 1 || gap(req, out) > gap(c.Requested, c.Shown) {
-		c.Requested, c.Shown = req, out
+	clean := req
+	if !(clean > 0) { // NaN too
+		clean = 0
+	}
+	clean = math.Min(clean, 1)
+	if clean != req {
+		c.Invalid = true
+	}
+	if c.Frames == 1 || gap(clean, out) > gap(c.Requested, c.Shown) {
+		c.Requested, c.Shown = clean, out
 	}
 }
 
-// gap is how much a request was cut (NaN counts as 1).
-func gap(req, out float64) float64 {
-	if math.IsNaN(req) {
-		return 1
-	}
-	return math.Abs(req - out)
-}
+// gap is how much a request was cut.
+func gap(req, out float64) float64 { return math.Abs(req - out) }
 
 // end closes place p's episode; an ended one still untaken absorbs it.
 func (g *Guard) end(p int) {
@@ -64,6 +70,7 @@ func (g *Guard) end(p int) {
 	x.Frames += e.cur.Frames
 	x.Cap = x.Cap || e.cur.Cap
 	x.Budget = x.Budget || e.cur.Budget
+	x.Invalid = x.Invalid || e.cur.Invalid
 	if gap(e.cur.Requested, e.cur.Shown) > gap(x.Requested, x.Shown) {
 		x.Requested, x.Shown = e.cur.Requested, e.cur.Shown
 	}

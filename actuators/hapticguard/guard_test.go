@@ -119,6 +119,12 @@ func TestTheCapAndBadRequests(t *testing.T) {
 	if f[0] != DefaultCap || f[1] != 0 || f[2] != 0 || f[3] != 0.3 {
 		t.Errorf("got %v, want [0.6 0 0 0.3]", f)
 	}
+	if e, _ := g.Open(0); e.Invalid || !e.Cap || e.Requested != 1 || e.Shown != DefaultCap {
+		t.Errorf("capped episode %+v", e)
+	}
+	if e, _ := g.Open(1); !e.Invalid || e.Requested != 0 || e.Shown != 0 {
+		t.Errorf("NaN episode %+v, want invalid, requested 0", e)
+	}
 	f = []float64{0.6, 0, 0, 0.3}
 	if limited, _ := g.Limit(tick, f); limited {
 		t.Errorf("limited a frame within the cap: %v", f)

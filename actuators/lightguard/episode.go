@@ -14,9 +14,12 @@ type Episode struct {
 	Since, Last time.Duration // times of the first and the last limited frame
 	Frames      int           // limited frames
 	// Requested and Shown are the colours (linear light) of the most limited
-	// frame: the largest difference of one channel, Gap.
+	// frame: the largest difference of one channel, Gap. A requested channel
+	// that was not a number within 0..1 is given clamped (NaN as 0), and
+	// Invalid says that some frame of the episode asked for one.
 	Requested, Shown light.RGB
 	Gap              float64
+	Invalid          bool
 }
 
 type episode struct {
@@ -37,21 +40,18 @@ func (g *Guard) limited(z int, now time.Duration, req, out light.RGB) {
 	}
 	e.cur.Last = now
 	e.cur.Frames++
-	if gap := gapOf(req, out); gap > e.cur.Gap || e.cur.Frames == 1 {
-		e.cur.Requested, e.cur.Shown, e.cur.Gap = req, out, gap
+	clean := req.Clamp()
+	if clean != req {
+		e.cur.Invalid = true
+	}
+	if gap := gapOf(clean, out); gap > e.cur.Gap || e.cur.Frames == 1 {
+		e.cur.Requested, e.cur.Shown, e.cur.Gap = clean, out, gap
 	}
 }
 
-// gapOf is the largest difference of one channel (NaN counts as 1).
+// gapOf is the largest difference of one channel.
 func gapOf(a, b light.RGB) float64 {
-	d := 0.0
-	for _, x := range [...]float64{a.R - b.R, a.G - b.G, a.B - b.B} {
-		if math.IsNaN(x) {
-			x = 1
-		}
-		d = math.Max(d, math.Abs(x))
-	}
-	return d
+	return math.Max(math.Abs(a.R-b.R), math.Max(math.Abs(a.G-b.G), math.Abs(a.B-b.B)))
 }
 
 // end closes zone z's episode. An ended episode still untaken (the caller
@@ -66,6 +66,7 @@ func (g *Guard) end(z int) {
 	p := &e.ended
 	p.Last = e.cur.Last
 	p.Frames += e.cur.Frames
+	p.Invalid = p.Invalid || e.cur.Invalid
 	if e.cur.Gap > p.Gap {
 		p.Requested, p.Shown, p.Gap = e.cur.Requested, e.cur.Shown, e.cur.Gap
 	}

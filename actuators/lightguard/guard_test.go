@@ -221,6 +221,10 @@ func TestBadFramesChangeNothingOrAreMadeSafe(t *testing.T) {
 	if !near(f[0], light.RGB{R: 0.5, G: 0.51, B: 0.49}) || f[1] != grey(0.5) {
 		t.Errorf("NaN/out of range: %+v", f)
 	}
+	// The episode reports the request clamped, NaN as 0, and that it was invalid.
+	if e, _ := g.Open(0); !e.Invalid || e.Requested != (light.RGB{G: 1}) || math.Abs(e.Gap-0.5) > 1e-12 {
+		t.Errorf("episode %+v", e)
+	}
 	// Back in time: nothing moves.
 	f = []light.RGB{white, dark}
 	if limited, _ := g.Limit(0, f); !limited || !near(f[0], light.RGB{R: 0.5, G: 0.51, B: 0.49}) || f[1] != grey(0.5) {
