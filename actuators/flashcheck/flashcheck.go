@@ -82,7 +82,7 @@ type Violation struct {
 
 func (v Violation) String() string {
 	if v.Rule == "modulation" {
-		return fmt.Sprintf("%s at %v: depth %.3f at %.2f Hz (limit below %.2f)", v.Rule, v.At, v.Value, v.Hz, v.Limit)
+		return fmt.Sprintf("%s at %v: depth %.3f at %.2f Hz (must stay below %.2f)", v.Rule, v.At, v.Value, v.Hz, v.Limit)
 	}
 	return fmt.Sprintf("%s at %v: %g in 1 s (limit %g)", v.Rule, v.At, v.Value, v.Limit)
 }

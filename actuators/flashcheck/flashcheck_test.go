@@ -310,3 +310,17 @@ func TestATriangleAtThreeHertzIsCaughtByTheRateOfChanges(t *testing.T) {
 		t.Errorf("violations %q, want change_rate only", got)
 	}
 }
+
+func TestViolationsReadClearly(t *testing.T) {
+	for _, c := range []struct {
+		v    Violation
+		want string
+	}{
+		{Violation{Rule: "general_flashes", At: time.Second, Value: 4, Limit: 3}, "general_flashes at 1s: 4 in 1 s (limit 3)"},
+		{Violation{Rule: "modulation", At: 0, Value: 0.1234, Limit: 0.1, Hz: 12.5}, "modulation at 0s: depth 0.123 at 12.50 Hz (must stay below 0.10)"},
+	} {
+		if got := c.v.String(); got != c.want {
+			t.Errorf("%q, want %q", got, c.want)
+		}
+	}
+}
