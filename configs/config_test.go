@@ -122,7 +122,7 @@ func defaultLights(leds int) LightsConfig {
 func defaultHaptics() HapticsConfig {
 	return HapticsConfig{
 		DRV2605:      DRV2605Config{Actuator: "erm"},
-		MaxIntensity: 0.6, DutyBudget: 0.3, DutyWindow: time.Minute,
+		MaxIntensity: 0.6, DutyBudget: 0.2, DutyWindow: time.Minute,
 	}
 }
 
@@ -727,7 +727,7 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 		{"lights.wake_level", number("is outside lights.safe_level..0.6 (0.04..0.6)")},
 		{"lights.max_slew", number("is outside 0.01..0.5 per second: faster changes can make flashes and flicker")},
 		{"haptics.max_intensity", number("is outside 0.05..0.8 of full scale")},
-		{"haptics.duty_budget", number("is outside 0.01..0.5 of the window")},
+		{"haptics.duty_budget", number("is outside 0.01..0.3 of the window")},
 		{"lights.wake_ramp", durationLines},
 		{"haptics.duty_window", durationLines},
 		{"lights.pca9685.enabled", map[string]string{"1": "1 is not true or false", "on!": `"on!" is not true or false`}},

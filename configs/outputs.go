@@ -12,7 +12,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sleegation/podd/actuators/hapticguard"
 	"github.com/sleegation/podd/actuators/light"
+	"github.com/sleegation/podd/actuators/lightguard"
 )
 
 // LightsConfig is the pod's light (lights.*): its named zones, the safe
@@ -123,17 +125,17 @@ const (
 	MinWakeRamp   = time.Minute
 	MaxWakeRamp   = time.Hour
 	MinMaxSlew    = 0.01
-	MaxMaxSlew    = 0.5
+	MaxMaxSlew    = lightguard.HardMaxSlew
 	MinPWMHz      = 24
 	MaxPWMHz      = 1526
 	MinFrameRate  = 10
 	MaxFrameRate  = 100
 	MinHapticCap  = 0.05
-	MaxHapticCap  = 0.8
+	MaxHapticCap  = hapticguard.HardMaxCap
 	MinDutyBudget = 0.01
-	MaxDutyBudget = 0.5
-	MinDutyWindow = 10 * time.Second
-	MaxDutyWindow = 10 * time.Minute
+	MaxDutyBudget = hapticguard.HardMaxDuty
+	MinDutyWindow = hapticguard.MinWindow
+	MaxDutyWindow = hapticguard.MaxWindow
 )
 
 // outputName is a zone's or a place's name.
@@ -155,9 +157,9 @@ func outputKeys() []key {
 		{"haptics.places", "", places},
 		{"haptics.drv2605.i2c_bus", "", str(func(c *Config, s string) { c.Haptics.DRV2605.I2CBus = s })},
 		{"haptics.drv2605.actuator", "erm", str(func(c *Config, s string) { c.Haptics.DRV2605.Actuator = s })},
-		{"haptics.max_intensity", 0.6, float(func(c *Config, v float64) { c.Haptics.MaxIntensity = v })},
-		{"haptics.duty_budget", 0.3, float(func(c *Config, v float64) { c.Haptics.DutyBudget = v })},
-		{"haptics.duty_window", time.Minute, duration(func(c *Config, v time.Duration) { c.Haptics.DutyWindow = v })},
+		{"haptics.max_intensity", hapticguard.DefaultCap, float(func(c *Config, v float64) { c.Haptics.MaxIntensity = v })},
+		{"haptics.duty_budget", hapticguard.DefaultDuty, float(func(c *Config, v float64) { c.Haptics.DutyBudget = v })},
+		{"haptics.duty_window", hapticguard.DefaultWindow, duration(func(c *Config, v time.Duration) { c.Haptics.DutyWindow = v })},
 		{"dreamscape.program", "", str(func(c *Config, s string) { c.Dreamscape.Program = s })},
 		{"dreamscape.rate_hz", 50, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Dreamscape.RateHz = n })},
 		{"sim.record_outputs", "", str(func(c *Config, s string) { c.Sim.RecordOutputs = s })},
