@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -139,7 +140,7 @@ func (c *checker) program(p *Program) {
 	}
 	seen := map[string]bool{}
 	for _, t := range p.Lights {
-		path := "lights." + t.Zone
+		path := trackPath("lights", t.Zone)
 		c.trackName(path, t.Zone, "zone", seen)
 		ats := make([]time.Duration, len(t.Keys))
 		for i, k := range t.Keys {
@@ -152,7 +153,7 @@ func (c *checker) program(p *Program) {
 	}
 	clear(seen)
 	for _, t := range p.Haptics {
-		path := "haptics." + t.Place
+		path := trackPath("haptics", t.Place)
 		c.trackName(path, t.Place, "place", seen)
 		ats := make([]time.Duration, len(t.Keys))
 		for i, k := range t.Keys {
@@ -187,6 +188,15 @@ func checkName(s string, text bool) error {
 		}
 	}
 	return nil
+}
+
+// trackPath names a track in errors, "lights.canopy"; a name that is not
+// a valid one is quoted, so that no error spans lines.
+func trackPath(kind, name string) string {
+	if checkName(name, false) != nil {
+		return kind + "." + strconv.Quote(name)
+	}
+	return kind + "." + name
 }
 
 func (c *checker) trackName(path, name, what string, seen map[string]bool) {

@@ -134,7 +134,7 @@ func build(source string, doc *fileDoc) (*Program, error) {
 		keys := doc.Lights[zone]
 		t := LightTrack{Zone: zone, Keys: make([]LightKey, len(keys))}
 		for i, kd := range keys {
-			t.Keys[i] = c.convLight(keyRef{track: "lights." + zone, i: i}, kd)
+			t.Keys[i] = c.convLight(keyRef{track: trackPath("lights", zone), i: i}, kd)
 		}
 		p.Lights = append(p.Lights, t)
 	}
@@ -142,7 +142,7 @@ func build(source string, doc *fileDoc) (*Program, error) {
 		keys := doc.Haptics[place]
 		t := HapticTrack{Place: place, Keys: make([]HapticKey, len(keys))}
 		for i, kd := range keys {
-			t.Keys[i] = c.convHaptic(keyRef{track: "haptics." + place, i: i}, kd)
+			t.Keys[i] = c.convHaptic(keyRef{track: trackPath("haptics", place), i: i}, kd)
 		}
 		p.Haptics = append(p.Haptics, t)
 	}

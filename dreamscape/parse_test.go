@@ -137,7 +137,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty track", head + "lights: {canopy: []}\n", []string{
 			"calm-night.yaml: lights.canopy: no keyframes: a track starts with one at 0s"}},
 		{"bad zone name", head + "lights: {\"can opy\": [{at: 0s, color: \"#000000\", level: 0}]}\n", []string{
-			`calm-night.yaml: lights.can opy: the zone's name "can opy": a name is ASCII letters, digits, '-' and '_'`}},
+			`calm-night.yaml: lights."can opy": the zone's name "can opy": a name is ASCII letters, digits, '-' and '_'`}},
 		{"name with a control character", "name: \"a\\x07\"\nduration: 1m\nhaptics: {back: [{at: 0s, pattern: off}]}\n",
 			[]string{`calm-night.yaml: name: "a\a" has a control character`}},
 		{"times", head + `lights:

@@ -40,7 +40,7 @@ func newLineIndex(root *yaml.Node) *lineIndex {
 		}
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			zk, zv := v.Content[j], v.Content[j+1]
-			track := k.Value + "." + zk.Value
+			track := trackPath(k.Value, zk.Value)
 			x.add(zk, track, 2)
 			x.add(zv, track, 2)
 			if zv.Kind != yaml.SequenceNode {
@@ -89,9 +89,9 @@ func (x *lineIndex) name(line int, value string) string {
 }
 
 var (
-	reLine     = regexp.MustCompile(`^line (\d+): (.*)$`)
+	reLine     = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
 	reUnknown  = regexp.MustCompile(`^field (\S+) not found in type \S*?(\w+)$`)
-	reUnmarsh  = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+	reUnmarsh  = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
 	fieldsOf   = map[string]string{"fileDoc": "name, duration, loop, lights, haptics", "lightKeyDoc": "at, color, level, ease", "hapticKeyDoc": "at, pattern, intensity, period, ease"}
 	expectedOf = map[string]string{"float64": "a number", "bool": "true or false", "string": "text"}
 )
@@ -103,7 +103,7 @@ var (
 func (x *lineIndex) explain(msg string) string {
 	m := reLine.FindStringSubmatch(msg)
 	if m == nil {
-		return msg
+		return oneLine(msg)
 	}
 	line, _ := strconv.Atoi(m[1])
 	rest, value := m[2], ""
@@ -120,6 +120,7 @@ func (x *lineIndex) explain(msg string) string {
 			rest = strconv.Quote(u[2]) + " is not " + expected(u[3])
 		}
 	}
+	rest = oneLine(rest)
 	name := x.name(line, value)
 	if name == "" {
 		return "line " + m[1] + ": " + rest
@@ -144,3 +145,7 @@ func expected(goType string) string {
 	}
 	return goType
 }
+
+// oneLine keeps an error on its line: a value quoted from the document may
+// span lines.
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", `\n`) }
