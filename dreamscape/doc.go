@@ -95,4 +95,33 @@
 // fade from off to breathe is a breathe growing from nothing. Both outputs
 // are convex combinations of values within 0..1, so they stay within
 // 0..1 (clamped against rounding). Render does not allocate.
+//
+// A program that does not loop holds the frame at its duration: the
+// lights at their last keyframe, and each motor at the drive its pattern
+// has at that instant, constant. A program that should end with the
+// motors still ends its haptic tracks with off (sunrise does).
+//
+// # The player
+//
+// Player.Run renders frame k for program time k/Rate and hands it to the
+// Sink once the monotonic clock reaches start + k/Rate. Each deadline is
+// computed from the start in integer nanoseconds (k/Rate whole seconds
+// plus the remainder's share), never by adding up periods or waits, so
+// neither a rate whose period is not a whole number of nanoseconds nor a
+// Sink that takes part of each period makes the frames drift. The player
+// has one goroutine, the caller's; it waits on one time.Timer, stopped
+// when Run returns.
+//
+// Lateness is how long after its deadline a frame starts to be rendered.
+// A frame more than one period late is not played: the player moves to
+// the latest frame whose deadline has passed and counts those it passed
+// over (Stats.Skipped), so a stall costs frames, not a backlog played
+// fast. The lateness of the last JitterWindow frames is kept in a ring;
+// Stats sorts a copy of it for the nearest-rank p50 and p99 and the
+// maximum. A Sink error is counted and kept (Stats.SinkErrors,
+// LastSinkError) and the player keeps its rate: an output that fails one
+// frame may take the next, and whether a failing output must stop the
+// show is the caller's decision, made from Stats or in the Sink. Run
+// returns nil when its context is done, after the Sink call in progress.
+// A frame costs no allocation.
 package dreamscape

@@ -360,3 +360,31 @@ func TestBind(t *testing.T) {
 		t.Errorf("got %v, want %s", err, want)
 	}
 }
+
+// The example in docs/dreamscapes.md is the one these tests parse, and
+// the errors it quotes are the ones Parse gives.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/dreamscapes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(doc), "```yaml\n")
+	block, _, _ := strings.Cut(rest, "```")
+	if block != example {
+		t.Errorf("docs/dreamscapes.md's example:\n%s\nis not the tests' example:\n%s", block, example)
+	}
+	_, rest, _ = strings.Cut(rest, "## Errors")
+	_, rest, _ = strings.Cut(rest, "```\n")
+	quoted, _, _ := strings.Cut(rest, "```")
+	for _, c := range []struct{ from, to string }{
+		{"- {at: 10m, color: \"#ff7030\", level: 0.02, ease: in-out}\n",
+			"- {at: 5m, color: \"#ff7030\", level: 0.02, ease: in-out}\n    - {at: 10m, color: \"#ff7030\", level: 1.5}\n"},
+		{"period: 6s", "period: 500ms"},
+		{"color: \"#ff9040\"", "colour: \"#ff9040\""},
+	} {
+		_, err := Parse("calm-night.yaml", []byte(strings.Replace(example, c.from, c.to, 1)))
+		if err == nil || !strings.Contains(quoted, err.Error()+"\n") {
+			t.Errorf("Parse says %v; the docs do not quote it", err)
+		}
+	}
+}

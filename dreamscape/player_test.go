@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -341,5 +342,32 @@ func TestNearestRank(t *testing.T) {
 		if got := nearestRank(c.sorted, c.pct); got != c.want {
 			t.Errorf("p%d of %d values: %v, want %v", c.pct, len(c.sorted), got, c.want)
 		}
+	}
+}
+
+// A frame costs no allocation: playing 5050 frames allocates as much as
+// playing 50 (the frame buffers, the timer and the context are set up
+// once), give or take the few that the runtime's own goroutines make in
+// the meantime (the count is the process's).
+func TestPlayerFramesDoNotAllocate(t *testing.T) {
+	b := mustBind(t, example, []string{"canopy"}, []string{"back"})
+	mallocs := func(d time.Duration) (n uint64) {
+		synctest.Test(t, func(t *testing.T) {
+			p := &Player{Program: b, Sink: func(time.Duration, []light.RGB, []float64) error { return nil }}
+			ctx, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if err := p.Run(ctx); err != nil {
+				t.Error(err)
+			}
+			runtime.ReadMemStats(&after)
+			n = after.Mallocs - before.Mallocs
+		})
+		return n
+	}
+	short, long := mallocs(time.Second-time.Millisecond), mallocs(101*time.Second-time.Millisecond)
+	if long > short+50 {
+		t.Errorf("%d allocations for 50 frames, %d for 5050", short, long)
 	}
 }
