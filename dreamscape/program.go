@@ -9,9 +9,10 @@ import (
 // Limits of a program. A file that exceeds one is refused with the limit in
 // the error.
 const (
-	// MaxFileSize bounds a program file, in bytes: about 8000 keyframes
-	// written in block style, far above MaxKeyframes per track, and small
-	// enough that parsing one cannot exhaust a 512 MB board.
+	// MaxFileSize bounds a program file, in bytes (1 MiB): room for about
+	// 17 tracks of MaxKeyframes keyframes written one a line (some 60
+	// bytes each), and small enough that parsing one cannot exhaust a
+	// 512 MB board.
 	MaxFileSize = 1 << 20
 	// MinDuration and MaxDuration bound a program's duration.
 	MinDuration = time.Second

@@ -53,8 +53,7 @@ func TestShippedPrograms(t *testing.T) {
 		if want := filepath.Base(path); b.Name()+".yaml" != want {
 			t.Errorf("%s: named %q", path, b.Name())
 		}
-		var window [][]float64 // per zone, the last 50 frames' luminance
-		window = make([][]float64, len(podZones))
+		window := make([][]float64, len(podZones)) // per zone, the last 50 frames' luminance
 		frames(b, b.Duration()+5*time.Second, func(at time.Duration, lights []light.RGB, _ []float64) {
 			for z, c := range lights {
 				w := append(window[z], c.Luminance())
