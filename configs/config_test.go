@@ -39,7 +39,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
-			Lights:    defaultLights(60), Haptics: defaultHaptics(), Dreamscape: DreamscapeConfig{RateHz: 50},
+			Lights:    shippedLights(), Haptics: shippedHaptics(), Dreamscape: DreamscapeConfig{Program: "dreamscapes/calm-night.yaml", RateHz: 50},
 			Watchdog: WatchdogConfig{Timeout: 10 * time.Second},
 			Log:      LogConfig{Level: slog.LevelInfo},
 		}},
@@ -53,7 +53,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Telemetry: TelemetryConfig{Interval: time.Second},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
-			Lights:    defaultLights(60), Haptics: defaultHaptics(), Dreamscape: DreamscapeConfig{RateHz: 50},
+			Lights:    shippedLights(), Haptics: shippedHaptics(), Dreamscape: DreamscapeConfig{Program: "/usr/share/podd/dreamscapes/calm-night.yaml", RateHz: 50},
 			Watchdog: WatchdogConfig{Device: "/dev/watchdog", Timeout: 10 * time.Second},
 			Log:      LogConfig{Level: slog.LevelInfo},
 		}},
@@ -116,6 +116,23 @@ func defaultLights(leds int) LightsConfig {
 		SafeColor: "#ff8a3d", SafeLevel: 0.04, WakeLevel: 0.3, WakeRamp: 10 * time.Minute, MaxSlew: 0.5,
 		PCA9685: PCA9685Config{Address: 0x40, FrequencyHz: 1000},
 	}
+}
+
+// shippedLights are the shipped files' zones: the strip in two, an RGB
+// fixture on the PCA9685 with its OE line.
+func shippedLights() LightsConfig {
+	l := defaultLights(60)
+	l.Zones = []ZoneConfig{{Name: "canopy", First: 0, Count: 40}, {Name: "floor", PWM: []int{0, 1, 2}}, {Name: "sides", First: 40, Count: 20}}
+	l.PCA9685 = PCA9685Config{Enabled: true, Address: 0x40, FrequencyHz: 1000, OE: "GPIO6"}
+	return l
+}
+
+// shippedHaptics are the shipped files' places: the DRV2605L at the back,
+// a motor on GPIO5 at the feet.
+func shippedHaptics() HapticsConfig {
+	h := defaultHaptics()
+	h.Places = []PlaceConfig{{Name: "back", Driver: "drv2605"}, {Name: "feet", Driver: "gpio", Line: "GPIO5"}}
+	return h
 }
 
 // defaultHaptics is the haptics of a file that names no place: none.

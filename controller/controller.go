@@ -158,6 +158,10 @@ type Parts struct {
 	// Ack does, source AckByButton, and is refused as any ack while an
 	// alarm condition is present (logged: a button has no screen).
 	AckButton Button
+	// Show plays the dreamscape (or a steady ambient light) on the zones
+	// and places, through the guards; nil: the strip shows
+	// Config.AmbientLight whenever the outputs open, written once.
+	Show *Show
 	// Sensors are the biometric sensors besides the pulse oximeter (the
 	// EEG front end, the skin conductance ADC, the thermometer), each
 	// kept read by its own sensing.Loop in the safety core, watched by
@@ -197,6 +201,7 @@ type Pod struct {
 	sess        session
 	sessionTurn checkin     // the session loop's turns (sessionLoop)
 	ident       identifier  // the identify in progress (Identify)
+	show        *show       // the show loop; nil without Parts.Show
 	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
 	body        bodyVitals  // the other sensors' latest estimates
 
@@ -306,6 +311,14 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 			return nil, fmt.Errorf("controller.New: %w", err)
 		}
 		path.c.verifier = v
+	}
+	if parts.Show != nil {
+		if parts.Show.Outputs == nil {
+			return nil, errors.New("controller.New: a show without outputs")
+		}
+		if p.show, err = newShow(p, parts.Show); err != nil {
+			return nil, fmt.Errorf("controller.New: %w", err)
+		}
 	}
 	return p, nil
 }
@@ -435,6 +448,10 @@ func (p *Pod) Run(ctx context.Context) error {
 	go func() { defer close(recDone); _ = p.recorder(recCtx) }()
 
 	var parts sync.WaitGroup
+	if p.show != nil {
+		st := p.partsState.add("dreamscape")
+		parts.Go(func() { p.supervise(ctx, Part{Name: "dreamscape", Run: p.show.run}, st) })
+	}
 	parts.Go(func() { _ = p.telemetryLoop(ctx) })
 	parts.Go(func() { p.sessionLoop(ctx) })
 	parts.Go(func() { p.commandLoop(ctx) })
@@ -656,6 +673,9 @@ func (p *Pod) Status() Status {
 	st.Outputs.Safe = st.Outputs.Safe && len(st.Outputs.Unsafe) == 0
 	if p.parts.SimStatus != nil {
 		st.Sim = p.parts.SimStatus()
+	}
+	if p.show != nil {
+		st.Show = p.show.Status()
 	}
 	if n, err := p.parts.Store.OutboxLen(); err == nil {
 		st.Uplink.Outbox = n

@@ -126,6 +126,12 @@ func (p *Pod) Identify(d time.Duration) error {
 	ends := id.ends
 	id.mu.Unlock()
 
+	if p.show != nil {
+		// The show loop shows the identify light from its next frame,
+		// changing to it as slowly as the light guard allows.
+		p.log.Info("identify: showing the identify light", "for", d)
+		return nil
+	}
 	pixels := make([]apa102.Color, p.cfg.LEDCount)
 	for i := range pixels {
 		pixels[i] = IdentifyLight

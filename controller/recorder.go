@@ -513,8 +513,12 @@ func (p *Pod) openOutputs() {
 	}
 }
 
-// light shows the ambient light, unless the gate is closed.
+// light shows the ambient light, unless the gate is closed or the show
+// loop plays (it shows the ambient light or the program by itself).
 func (p *Pod) light() {
+	if p.show != nil {
+		return
+	}
 	pixels := make([]apa102.Color, p.cfg.LEDCount)
 	for i := range pixels {
 		pixels[i] = p.cfg.AmbientLight

@@ -38,6 +38,8 @@ type Status struct {
 	// Parts are the supervised parts (store, uplink, local API, metrics,
 	// simulator), in start order.
 	Parts []PartStatus `json:"parts"`
+	// Show is what the show loop plays; absent without one.
+	Show *ShowStatus `json:"show,omitempty"`
 	// Sim is what the simulated hardware shows; absent on real hardware.
 	Sim *SimStatus `json:"sim,omitempty"`
 }

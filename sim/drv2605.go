@@ -85,6 +85,9 @@ type DRV2605 struct {
 	dropWrites  bool
 }
 
+// DRV2605Addr is the DRV2605L's fixed I²C address.
+const DRV2605Addr = 0x5A
+
 // NewDRV2605L returns a powered-up DRV2605L: in standby, with its reset
 // register values.
 func NewDRV2605L() *DRV2605 {

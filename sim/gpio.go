@@ -28,6 +28,8 @@ type Line struct {
 	edges chan struct{}
 	lost  int
 	rec   *OutputRecorder // nil: none
+	// watch is called after each Out, without the line's lock (Watch).
+	watch func()
 
 	// wait is WaitForEdge's timer, made once and reset at each wait
 	// (since Go 1.23 a Reset timer delivers no stale tick): a reader
@@ -161,13 +163,26 @@ func (l *Line) DefaultPull() gpio.Pull { return gpio.Float }
 // Out implements gpio.PinOut.
 func (l *Line) Out(level gpio.Level) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.out, l.level, l.edge = true, level, gpio.NoEdge
 	if l.rec != nil {
 		high := bool(level)
 		l.rec.record(OutputFrame{Device: l.name, High: &high})
 	}
+	watch := l.watch
+	l.mu.Unlock()
+	if watch != nil {
+		watch()
+	}
 	return nil
+}
+
+// Watch calls f after every level written to the line as an output (a
+// chip's input wired to it: the PCA9685's OE). Set it before the line is
+// used.
+func (l *Line) Watch(f func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.watch = f
 }
 
 // Record sends every level written to the line as an output to rec.

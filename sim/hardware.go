@@ -43,6 +43,11 @@ type Hardware struct {
 	// MotorLines are the GPIO lines of vibration motors, by line name
 	// (MotorLine makes them).
 	MotorLines map[string]*Line
+	// PWM is the PCA9685 on the I²C bus with its OE line PWMOE, and Haptic
+	// the DRV2605L at 0x5A; nil until AddPCA9685 and AddDRV2605.
+	PWM    *PCA9685
+	PWMOE  *Line
+	Haptic *DRV2605
 
 	rec      *OutputRecorder // nil: outputs are not recorded
 	opts     HardwareOpts
@@ -197,6 +202,51 @@ func (h *Hardware) MotorLine(name string) *Line {
 	}
 	h.MotorLines[name] = l
 	return l
+}
+
+// AddPCA9685 puts a PCA9685 on the I²C bus at addr, its OE pin on the
+// line PWMOE (SIM_PCA9685_OE, number 6).
+func (h *Hardware) AddPCA9685(addr uint16) error {
+	oe := NewLine("SIM_PCA9685_OE", 6)
+	m := NewPCA9685(oe)
+	rec := func() {
+		if h.rec != nil {
+			h.rec.record(OutputFrame{Device: "pca9685", Duty: m.Duties()})
+		}
+	}
+	if err := h.I2C.Attach(addr, recorded{m, rec}); err != nil {
+		return err
+	}
+	oe.Watch(rec)
+	h.PWM, h.PWMOE = m, oe
+	return nil
+}
+
+// AddDRV2605 puts a DRV2605L on the I²C bus at its address, 0x5A.
+func (h *Hardware) AddDRV2605() error {
+	m := NewDRV2605L()
+	if err := h.I2C.Attach(DRV2605Addr, recorded{m, func() {
+		if h.rec != nil {
+			x := m.Intensity()
+			h.rec.record(OutputFrame{Device: "drv2605", Intensity: &x})
+		}
+	}}); err != nil {
+		return err
+	}
+	h.Haptic = m
+	return nil
+}
+
+// recorded is a device whose outputs are recorded after each transfer.
+type recorded struct {
+	Device
+	after func()
+}
+
+func (d recorded) Tx(w, r []byte) error {
+	err := d.Device.Tx(w, r)
+	d.after()
+	return err
 }
 
 // Record sends what every simulated output shows to rec from now on (the

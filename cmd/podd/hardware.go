@@ -34,7 +34,9 @@ type hardware struct {
 	// configured.
 	consentButton, panicButton, ackButton controller.Button
 	// sensors are the biometric sensors besides the oximeter.
-	sensors   []sensing.Sensor
+	sensors []sensing.Sensor
+	// outputs open the outputs besides the strip.
+	outputs   outputBuses
 	services  []controller.Part
 	simStatus func() *controller.SimStatus
 	close     func()
@@ -79,6 +81,25 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Lights.PCA9685.Enabled {
+		if err := hw.AddPCA9685(uint16(cfg.Lights.PCA9685.Address)); err != nil {
+			return nil, fmt.Errorf("lights.pca9685.address: %w", err)
+		}
+	}
+	for _, p := range cfg.Haptics.Places {
+		if p.Driver == "drv2605" {
+			if err := hw.AddDRV2605(); err != nil {
+				return nil, fmt.Errorf("haptics.places %q: %w", p.Name, err)
+			}
+		}
+	}
+	var rec *sim.OutputRecorder
+	if path := cfg.Sim.RecordOutputs; path != "" {
+		if rec, err = sim.CreateOutputRecord(path); err != nil {
+			return nil, fmt.Errorf("sim.record_outputs: %w", err)
+		}
+		hw.Record(rec)
+	}
 	log.Warn("SIMULATED hardware: every reading comes from a scenario", "scenario", sc.Name)
 	consent, err := button.New(hw.ConsentLine, &button.DefaultOpts)
 	if err != nil {
@@ -109,7 +130,27 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		simStatus: func() *controller.SimStatus {
 			return &controller.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark()}
 		},
-		close: func() { hw.I2C.Close(); hw.SPI.Close(); hw.EEGPort.Close() },
+		// The simulator has one I²C bus; a line is the PCA9685's OE or a
+		// motor's.
+		outputs: outputBuses{
+			i2c: func(string) (i2c.Bus, error) { return hw.I2C, nil },
+			line: func(name string) (gpio.PinIO, error) {
+				if name == cfg.Lights.PCA9685.OE && hw.PWMOE != nil {
+					return hw.PWMOE, nil
+				}
+				return hw.MotorLine(name), nil
+			},
+		},
+		close: func() {
+			hw.I2C.Close()
+			hw.SPI.Close()
+			hw.EEGPort.Close()
+			if rec != nil {
+				if err := rec.Close(); err != nil {
+					log.Error("sim.record_outputs", "err", err)
+				}
+			}
+		},
 	}, nil
 }
 
@@ -179,6 +220,13 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 		return nil, err
 	}
 	hw.sensors = sensors
+	hw.outputs = outputBuses{i2c: sb.i2c, line: func(name string) (gpio.PinIO, error) {
+		pin := gpioreg.ByName(name)
+		if pin == nil {
+			return nil, errNoLine
+		}
+		return pin, nil
+	}}
 	opts := button.DefaultOpts
 	opts.ActiveLow = cfg.Hardware.ButtonsActiveLow
 	if !opts.ActiveLow {

@@ -101,12 +101,23 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		return err
 	}
 
-	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed})
+	safe, _, err := safeLights(cfg.Lights)
+	if err != nil {
+		hw.close()
+		return err
+	}
+	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed, Safe: stripSafe(safe)})
 	if err != nil {
 		hw.close()
 		return fmt.Errorf("led strip: %w", err)
 	}
-	gate := actuators.NewGate(strip)
+	gate, show, err := openOutputs(cfg, strip, hw.outputs, log)
+	if err != nil {
+		// The strip shows its safe light already, and every output
+		// opened so far was left off by its New.
+		hw.close()
+		return err
+	}
 	// Outputs are safe before anything else can fail; the controller opens
 	// them only on evidence of safety.
 	sctx, cancel := context.WithTimeout(ctx, time.Second)
@@ -219,7 +230,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		TelemetryInterval: cfg.Telemetry.Interval,
 		Limits:            cfg.Safety,
 		TempCoreOffsetC:   cfg.Sensors.TMP117.CoreOffsetC,
-		AmbientLight:      apa102.Color{R: 40, G: 18, B: 4},
+		AmbientLight:      AmbientLight,
 		LEDCount:          cfg.Hardware.LEDCount,
 		Session: controller.SessionConfig{
 			BaselineDuration: cfg.Session.BaselineDuration,
@@ -237,6 +248,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		PanicButton:      hw.panicButton,
 		AckButton:        hw.ackButton,
 		Strip:            strip,
+		Show:             show,
 		Gate:             gate,
 		Store:            slot,
 		Replay:           replay,

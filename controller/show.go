@@ -1,0 +1,341 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sleegation/podd/actuators"
+	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/actuators/hapticguard"
+	"github.com/sleegation/podd/actuators/light"
+	"github.com/sleegation/podd/actuators/lightguard"
+	"github.com/sleegation/podd/actuators/zones"
+	"github.com/sleegation/podd/dreamscape"
+	"github.com/sleegation/podd/uplink"
+)
+
+// Show is the pod's light and haptics as the show loop plays them (see
+// "The show" in the package doc).
+type Show struct {
+	// Outputs are the pod's zones and places.
+	Outputs *zones.Outputs
+	// Program is the dreamscape played while the outputs are open, bound
+	// to Outputs' zones and places; nil: Ambient, steady, in every strip
+	// zone, and the motors still.
+	Program *dreamscape.Bound
+	// Rate is frames a second; dreamscape.DefaultRate when zero.
+	Rate int
+	// Ambient is the idle light (linear) when no program is played.
+	Ambient light.RGB
+	// LightGuard and HapticGuard configure the guards every frame passes.
+	LightGuard  lightguard.Opts
+	HapticGuard hapticguard.Opts
+	// Strip is the LED strip whose safe colour the wake ramp moves
+	// (apa102.Dev.SetSafe); nil: no wake ramp.
+	Strip SafeColorer
+	// SafeLight is the strip's light in the safe state (linear); the
+	// daemon opens the strip with it as its safe colour. WakeLight is
+	// where the wake ramp after an abort ends, WakeRamp how long it takes
+	// (0: no ramp).
+	SafeLight, WakeLight light.RGB
+	WakeRamp             time.Duration
+}
+
+// SafeColorer moves the safe colour of the strip (apa102.Dev).
+type SafeColorer interface {
+	SetSafe(c apa102.Color) error
+}
+
+// ShowStatus is what the show loop plays.
+type ShowStatus struct {
+	// Program is the dreamscape's name; "" for the steady ambient light.
+	Program string `json:"program"`
+	// Playing is true while frames reach the outputs; false while they are
+	// in their safe state.
+	Playing bool     `json:"playing"`
+	Zones   []string `json:"zones"`
+	Places  []string `json:"places"`
+	// Limited names the zones and places a guard is limiting now.
+	Limited []string `json:"limited,omitempty"`
+	// Wake is the wake ramp's progress after an abort, 0..1; absent
+	// outside one.
+	Wake *float64 `json:"wake,omitempty"`
+	// Frames, Skipped and the jitter are the player's (dreamscape.Stats):
+	// frames played, frames skipped for being late, and the lateness of
+	// the last frames, milliseconds.
+	Frames     uint64  `json:"frames"`
+	Skipped    uint64  `json:"skipped"`
+	JitterP50  float64 `json:"jitter_p50_ms"`
+	JitterP99  float64 `json:"jitter_p99_ms"`
+	JitterMax  float64 `json:"jitter_max_ms"`
+	WriteError string  `json:"write_error,omitempty"`
+}
+
+// show is the show loop's state. Only the player's goroutine touches it,
+// except status, under mu.
+type show struct {
+	p      *Pod
+	s      *Show
+	lg     *lightguard.Guard
+	hg     *hapticguard.Guard
+	player *dreamscape.Player
+	names  []string // zone names, then place names
+	strip  []bool   // per zone: on the strip
+	safe   []light.RGB
+	ident  light.RGB
+
+	wasSafe   bool
+	rampFrom  time.Duration // when the current abort's wake ramp began; -1: none
+	safeShown apa102.Color  // the safe colour last set on the strip
+	lit       []bool        // per zone and place: a guard episode announced
+	writeLog  time.Time     // last write error logged
+
+	mu     sync.Mutex
+	status ShowStatus
+}
+
+// ambientProgram is a steady light of c in every zone named.
+func ambientProgram(zoneNames []string, c light.RGB) *dreamscape.Program {
+	p := &dreamscape.Program{Source: "ambient", Name: "ambient", Duration: time.Hour, Loop: true}
+	r, g, b := c.Bytes()
+	hex := fmt.Sprintf("#%02x%02x%02x", r, g, b)
+	for _, z := range zoneNames {
+		p.Lights = append(p.Lights, dreamscape.LightTrack{Zone: z, Keys: []dreamscape.LightKey{{At: 0, Hex: hex, Color: c, Level: 1, Ease: dreamscape.Step}}})
+	}
+	return p
+}
+
+func newShow(p *Pod, s *Show) (*show, error) {
+	o := s.Outputs
+	names, places := o.LightNames(), o.PlaceNames()
+	prog := s.Program
+	if prog == nil {
+		var stripZones []string
+		for _, n := range names {
+			if z, _ := o.Zone(n); z.PWM == nil {
+				stripZones = append(stripZones, n)
+			}
+		}
+		var err error
+		if prog, err = ambientProgram(stripZones, s.Ambient).Bind(names, places); err != nil {
+			return nil, err
+		}
+	}
+	lg, err := lightguard.New(len(names), s.LightGuard)
+	if err != nil {
+		return nil, err
+	}
+	hg, err := hapticguard.New(len(places), s.HapticGuard)
+	if err != nil {
+		return nil, err
+	}
+	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
+		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)),
+		rampFrom: -1, wasSafe: true}
+	for i, n := range names {
+		z, _ := o.Zone(n)
+		sh.strip[i] = z.PWM == nil
+	}
+	r, g, b := s.SafeLight.Clamp().Bytes()
+	sh.safeShown = apa102.Color{R: r, G: g, B: b}
+	ir, ig, ib := IdentifyLight.R, IdentifyLight.G, IdentifyLight.B
+	sh.ident = light.FromBytes(ir, ig, ib)
+	sh.player = &dreamscape.Player{Program: prog, Rate: s.Rate, Sink: sh.frame}
+	sh.status = ShowStatus{Zones: names, Places: places}
+	if s.Program != nil {
+		sh.status.Program = s.Program.Name()
+	}
+	return sh, nil
+}
+
+// run plays until ctx is done.
+func (sh *show) run(ctx context.Context, up func()) error {
+	up()
+	return sh.player.Run(ctx)
+}
+
+// frame is the player's sink: one frame through the guards to the outputs
+// while the gate is open; the safe light and its wake ramp while it is
+// closed.
+func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) error {
+	p := sh.p
+	if p.identifying() {
+		for i := range lights {
+			if sh.strip[i] {
+				lights[i] = sh.ident
+			} else {
+				lights[i] = light.RGB{}
+			}
+		}
+		clear(haptics)
+	}
+	if p.parts.Gate.Safe() {
+		return sh.safeFrame(now)
+	}
+	if sh.wasSafe {
+		sh.wasSafe, sh.rampFrom = false, -1
+		sh.setSafe(sh.s.SafeLight) // the next abort starts from the safe light
+	}
+	// A frame of the wrong shape cannot come from a bound program.
+	limitedL, _ := sh.lg.Limit(now, lights)
+	limitedH, _ := sh.hg.Limit(now, haptics)
+	if limitedL || limitedH || sh.anyLit() {
+		sh.announce(now, lights, haptics)
+	}
+	err := p.parts.Gate.Do(func() error { return sh.s.Outputs.Show(lights, haptics) })
+	switch {
+	case errors.Is(err, actuators.ErrSafeState):
+		return sh.safeFrame(now)
+	case err != nil && !p.parts.Gate.Safe():
+		// A bus error (a halted driver's ErrHalted comes with a closing
+		// gate: the next frame takes the safe path). Logged at most once
+		// a minute; the player counts every one.
+		if t := time.Now(); t.Sub(sh.writeLog) >= time.Minute {
+			sh.writeLog = t
+			p.log.Warn("dreamscape frame not shown", "err", err)
+		}
+	}
+	sh.setStatus(true, nil, err)
+	return err
+}
+
+// safeFrame keeps the strip at the safe light, rising along the wake ramp
+// after an abort, and tells the light guard what is shown, so the first
+// frame after the gate opens again changes slowly from it.
+func (sh *show) safeFrame(now time.Duration) error {
+	p := sh.p
+	sh.wasSafe = true
+	target := sh.s.SafeLight
+	var wake *float64
+	if p.wd.Status().Latched != nil && sh.s.WakeRamp > 0 && sh.s.Strip != nil {
+		if sh.rampFrom < 0 {
+			sh.rampFrom = now
+		}
+		f := min(1, float64(now-sh.rampFrom)/float64(sh.s.WakeRamp))
+		wake = &f
+		a, b := sh.s.SafeLight, sh.s.WakeLight
+		target = light.RGB{R: a.R + (b.R-a.R)*f, G: a.G + (b.G-a.G)*f, B: a.B + (b.B-a.B)*f}
+	} else {
+		sh.rampFrom = -1
+	}
+	err := sh.setSafe(target)
+	shown := light.FromBytes(sh.safeShown.R, sh.safeShown.G, sh.safeShown.B)
+	for i := range sh.safe {
+		sh.safe[i] = light.RGB{}
+		if sh.strip[i] {
+			sh.safe[i] = shown
+		}
+	}
+	_ = sh.lg.Reset(now, sh.safe)
+	sh.s.Outputs.Forget()
+	sh.setStatus(false, wake, err)
+	return err
+}
+
+// setSafe sets the strip's safe colour to c when its 8-bit value changed.
+func (sh *show) setSafe(c light.RGB) error {
+	if sh.s.Strip == nil {
+		return nil
+	}
+	r, g, b := c.Clamp().Bytes()
+	col := apa102.Color{R: r, G: g, B: b}
+	if col == sh.safeShown {
+		return nil
+	}
+	if err := sh.s.Strip.SetSafe(col); err != nil {
+		return err
+	}
+	sh.safeShown = col
+	return nil
+}
+
+func (sh *show) anyLit() bool {
+	for _, l := range sh.lit {
+		if l {
+			return true
+		}
+	}
+	return false
+}
+
+// announce posts one "guard" event when a guard begins limiting a zone or
+// a place, and notes the ones whose episode ended.
+func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float64) {
+	nz := len(sh.strip)
+	at := time.Now()
+	var limited []string
+	for z := range nz {
+		e, open := sh.lg.Open(z)
+		if open {
+			limited = append(limited, sh.names[z])
+		}
+		if open && !sh.lit[z] {
+			sh.p.post(uplink.Event{Type: "guard", Fields: map[string]any{
+				"guard": "light", "zone": sh.names[z], "limit": "slew", "max_slew": sh.lg.MaxSlew(),
+				"requested": rgb(e.Requested), "shown": rgb(e.Shown),
+				"requested_luminance": round3(e.Requested.Luminance()), "shown_luminance": round3(e.Shown.Luminance()),
+			}}, at)
+			sh.p.log.Warn("photosensitivity guard: limiting a light change", "zone", sh.names[z], "requested_luminance", round3(e.Requested.Luminance()), "shown_luminance", round3(e.Shown.Luminance()))
+		}
+		sh.lit[z] = open
+	}
+	for pl := range len(sh.lit) - nz {
+		e, open := sh.hg.Open(pl)
+		if open {
+			limited = append(limited, sh.names[nz+pl])
+		}
+		if open && !sh.lit[nz+pl] {
+			why := "cap"
+			if e.Budget {
+				why = "budget"
+			}
+			sh.p.post(uplink.Event{Type: "guard", Fields: map[string]any{
+				"guard": "haptic", "place": sh.names[nz+pl], "limit": why,
+				"requested": round3(e.Requested), "shown": round3(e.Shown),
+			}}, at)
+			sh.p.log.Warn("haptic guard: limiting a motor", "place", sh.names[nz+pl], "limit", why)
+		}
+		sh.lit[nz+pl] = open
+	}
+	// Ended episodes are taken so they do not merge with later ones.
+	_ = sh.lg.Ended(now, nil)
+	_ = sh.hg.Ended(now, nil)
+	sh.mu.Lock()
+	sh.status.Limited = limited
+	sh.mu.Unlock()
+}
+
+func rgb(c light.RGB) []float64 { return []float64{round3(c.R), round3(c.G), round3(c.B)} }
+
+func (sh *show) setStatus(playing bool, wake *float64, err error) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.status.Playing, sh.status.Wake = playing, wake
+	sh.status.WriteError = ""
+	if err != nil {
+		sh.status.WriteError = err.Error()
+	}
+	if !playing {
+		sh.status.Limited = nil
+	}
+}
+
+// Status reports what plays and how the player keeps time.
+func (sh *show) Status() *ShowStatus {
+	sh.mu.Lock()
+	st := sh.status
+	st.Zones, st.Places, st.Limited = append([]string(nil), st.Zones...), append([]string(nil), st.Places...), append([]string(nil), st.Limited...)
+	if st.Wake != nil {
+		w := *st.Wake
+		st.Wake = &w
+	}
+	sh.mu.Unlock()
+	ps := sh.player.Stats()
+	st.Frames, st.Skipped = ps.Frames, ps.Skipped
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	st.JitterP50, st.JitterP99, st.JitterMax = ms(ps.P50), ms(ps.P99), ms(ps.Max)
+	return &st
+}
