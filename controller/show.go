@@ -128,9 +128,11 @@ func newShow(p *Pod, s *Show) (*show, error) {
 	if err != nil {
 		return nil, err
 	}
-	hg, err := hapticguard.New(len(places), s.HapticGuard)
-	if err != nil {
-		return nil, err
+	var hg *hapticguard.Guard // nil: no places
+	if len(places) > 0 {
+		if hg, err = hapticguard.New(len(places), s.HapticGuard); err != nil {
+			return nil, err
+		}
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
 		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)),
@@ -181,7 +183,10 @@ func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) 
 	}
 	// A frame of the wrong shape cannot come from a bound program.
 	limitedL, _ := sh.lg.Limit(now, lights)
-	limitedH, _ := sh.hg.Limit(now, haptics)
+	limitedH := false
+	if sh.hg != nil {
+		limitedH, _ = sh.hg.Limit(now, haptics)
+	}
 	if limitedL || limitedH || sh.anyLit() {
 		sh.announce(now, lights, haptics)
 	}
@@ -302,7 +307,9 @@ func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float6
 	}
 	// Ended episodes are taken so they do not merge with later ones.
 	_ = sh.lg.Ended(now, nil)
-	_ = sh.hg.Ended(now, nil)
+	if sh.hg != nil {
+		_ = sh.hg.Ended(now, nil)
+	}
 	sh.mu.Lock()
 	sh.status.Limited = limited
 	sh.mu.Unlock()

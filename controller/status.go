@@ -70,6 +70,9 @@ func sensorStatus(h sensing.Health) SensorStatus {
 type SimStatus struct {
 	StripFrames int  `json:"strip_frames"` // frames the simulated strip latched
 	StripDark   bool `json:"strip_dark"`   // its last frame emits no light
+	// StripSafe: every LED shows the configured safe light (as it is
+	// before a wake ramp raises it).
+	StripSafe bool `json:"strip_safe"`
 }
 
 // Latch states, as SafetyStatus.Latch reports them.

@@ -333,7 +333,10 @@ func formatStatus(st api.Status) string {
 	}
 	if st.Sim != nil {
 		light := "lit"
-		if st.Sim.StripDark {
+		switch {
+		case st.Sim.StripSafe:
+			light = "showing the safe light"
+		case st.Sim.StripDark:
 			light = "dark"
 		}
 		fmt.Fprintf(&b, "sim strip  %s after %d frames\n", light, st.Sim.StripFrames)

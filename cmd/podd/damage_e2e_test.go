@@ -50,8 +50,8 @@ baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp
 		return st.State == "aborted" && st.Safety.Latched != nil && st.Safety.Latched.Rule == journal.RuleStoreDamaged
 	})
 	st := b.status()
-	if !st.Sim.StripDark || part(t, st, "store").State != "up" {
-		t.Fatalf("status = %+v, want the strip dark and the fresh store up", st)
+	if !st.Sim.StripSafe || part(t, st, "store").State != "up" {
+		t.Fatalf("status = %+v, want the strip at the safe light and the fresh store up", st)
 	}
 	var fault map[string]any
 	mqtttest.WaitFor(t, 15*time.Second, "the store_damaged fault and the dropped range at the hub", func() bool {

@@ -193,7 +193,7 @@ func TestBrokenPartsDoNotStopTheWatchdog(t *testing.T) {
 // watchingWithoutStore checks what a pod whose store does not open shows,
 // before and after its abort: the store's part failed with wantErr, the
 // state "starting" then "aborted" with the latch unknown, the outputs held,
-// the events kept in memory, the strip dark, the hub told "aborted" but sent
+// the events kept in memory, the strip at the safe light, the hub told "aborted" but sent
 // no abort event (nothing is sent that is not stored first).
 func watchingWithoutStore(t *testing.T, b *bench, m *mqtttest.Mosquitto, sub *mqtttest.Subscriber, hubID string, wantErr ...string) {
 	t.Helper()
@@ -226,8 +226,8 @@ func watchingWithoutStore(t *testing.T, b *bench, m *mqtttest.Mosquitto, sub *mq
 	if !st.Outputs.Safe || !holdsAll(st.Outputs.Holds, "latched", "latch_unknown") {
 		t.Errorf("outputs after the abort = %+v, want safe, held for latched and latch_unknown", st.Outputs)
 	}
-	if st.Sim == nil || !st.Sim.StripDark {
-		t.Errorf("sim after the abort = %+v, want the strip dark", st.Sim)
+	if st.Sim == nil || !st.Sim.StripSafe {
+		t.Errorf("sim after the abort = %+v, want the strip at the safe light", st.Sim)
 	}
 	if p := part(t, st, "store"); p.State != "failed" {
 		t.Errorf("store part after the abort = %+v, want failed", p)
@@ -429,8 +429,8 @@ func TestDiskFullAbortReachesTheHubOnceSpaceIsBack(t *testing.T) {
 		return st.State == "aborted" && st.Uplink.Unstored >= 1 && (st.Safety.Latch == "unsaved" || st.Safety.Latch == "stored")
 	})
 	t.Logf("on the full disk after the abort: latch %s, %d events in memory", st.Safety.Latch, st.Uplink.Unstored)
-	if st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" || !st.Outputs.Safe || st.Sim == nil || !st.Sim.StripDark {
-		t.Fatalf("status on a full disk after the abort = %+v (sim %+v), want heart_rate_high latched, outputs safe, strip dark", st, st.Sim)
+	if st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" || !st.Outputs.Safe || st.Sim == nil || !st.Sim.StripSafe {
+		t.Fatalf("status on a full disk after the abort = %+v (sim %+v), want heart_rate_high latched, outputs safe, strip at the safe light", st, st.Sim)
 	}
 	if e, ok := find(received(t, sub, b.podID), "events", isAbort); ok {
 		t.Fatalf("abort event %v at the hub while the disk is full: it must be stored before it is sent", e)

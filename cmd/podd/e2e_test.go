@@ -108,6 +108,10 @@ func (b *bench) env() []string {
 		"PODD_SIM_SCENARIO="+b.scenario,
 		"PODD_STORAGE_PATH="+filepath.Join(b.dir, "podd.db"),
 		"PODD_API_SOCKET="+b.socket,
+		// The steady ambient light, and the safe light without a wake
+		// ramp: StripSafe tells the two apart.
+		"PODD_DREAMSCAPE_PROGRAM=",
+		"PODD_LIGHTS_WAKE_RAMP=0",
 	)
 }
 
@@ -299,7 +303,7 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 		t.Fatal("no simulated telemetry before the abort")
 	}
 	st := b.status()
-	if st.State != "aborted" || st.Sim == nil || !st.Sim.StripDark || st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" {
+	if st.State != "aborted" || st.Sim == nil || !st.Sim.StripSafe || st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" {
 		t.Fatalf("podctl status after abort = %+v (sim %+v)", st, st.Sim)
 	}
 	// The heart rate is still 150: the pod refuses to be acknowledged.
@@ -313,17 +317,17 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 	})
 
 	// Restart: the scenario starts again at 62 bpm, but the pod stays
-	// latched, dark from the start ("starting" until its store is read).
+	// latched, at the safe light from the start ("starting" until its store is read).
 	d = b.start()
 	mqtttest.WaitFor(t, 5*time.Second, "the stored latch restored", func() bool {
 		st = b.status()
-		if st.State != "starting" && st.State != "aborted" || !st.Sim.StripDark {
-			t.Fatalf("status after restart = %+v, want starting or aborted with the strip dark", st)
+		if st.State != "starting" && st.State != "aborted" || !st.Sim.StripSafe {
+			t.Fatalf("status after restart = %+v, want starting or aborted with the strip at the safe light", st)
 		}
 		return st.State == "aborted"
 	})
-	if st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" || !st.Sim.StripDark {
-		t.Fatalf("status after restart = %+v, want still aborted with the strip dark", st)
+	if st.Safety.Latched == nil || st.Safety.Latched.Rule != "heart_rate_high" || !st.Sim.StripSafe {
+		t.Fatalf("status after restart = %+v, want still aborted with the strip at the safe light", st)
 	}
 	mqtttest.WaitFor(t, 5*time.Second, "status aborted after restart", func() bool {
 		st := lastStatus(received(t, sub, b.podID))
@@ -358,14 +362,14 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 		t.Fatalf("podctl status after the ack does not say who cleared it:\n%s", text)
 	}
 	st = b.status()
-	if st.State != "idle" || st.Safety.Latched != nil || !st.Sim.StripDark || strings.Join(st.Outputs.Holds, ",") != "settling" {
-		t.Fatalf("status after ack = %+v (sim %+v), want idle with the strip dark until the vitals settle", st, st.Sim)
+	if st.State != "idle" || st.Safety.Latched != nil || !st.Sim.StripSafe || strings.Join(st.Outputs.Holds, ",") != "settling" {
+		t.Fatalf("status after ack = %+v (sim %+v), want idle with the strip at the safe light until the vitals settle", st, st.Sim)
 	}
 	// The light comes back once the vitals have been within every limit
 	// for the settling time (10 s) after the ack.
 	mqtttest.WaitFor(t, 15*time.Second, "the light back after the settling time", func() bool {
 		st = b.status()
-		return !st.Sim.StripDark && !st.Outputs.Safe
+		return !st.Sim.StripSafe && !st.Outputs.Safe
 	})
 	mqtttest.WaitFor(t, 5*time.Second, "status idle", func() bool {
 		return lastStatus(received(t, sub, b.podID))["state"] == "idle"

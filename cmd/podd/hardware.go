@@ -93,6 +93,11 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 			}
 		}
 	}
+	safe, _, err := safeLights(cfg.Lights)
+	if err != nil {
+		return nil, err
+	}
+	safeLED := stripSafe(safe)
 	var rec *sim.OutputRecorder
 	if path := cfg.Sim.RecordOutputs; path != "" {
 		if rec, err = sim.CreateOutputRecord(path); err != nil {
@@ -128,7 +133,12 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 			return hw.Run(ctx)
 		}}},
 		simStatus: func() *controller.SimStatus {
-			return &controller.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark()}
+			shown := hw.Strip.Shown()
+			isSafe := len(shown) > 0
+			for _, l := range shown {
+				isSafe = isSafe && l == sim.LED{R: safeLED.R, G: safeLED.G, B: safeLED.B, Brightness: 31}
+			}
+			return &controller.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark(), StripSafe: isSafe}
 		},
 		// The simulator has one I²C bus; a line is the PCA9685's OE or a
 		// motor's.

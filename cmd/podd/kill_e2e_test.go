@@ -229,8 +229,8 @@ func TestAKillAsTheAbortIsStoredKeepsTheLatchAndItsEvent(t *testing.T) {
 		st = b.status()
 		return st.State == "aborted" && st.Safety.Latch == "stored"
 	})
-	if l := st.Safety.Latched; l == nil || l.Rule != latched.Rule || !l.At.Equal(latched.At) || !st.Sim.StripDark {
-		t.Fatalf("after the restart: latched %+v, strip dark %v; want %+v, dark", l, st.Sim.StripDark, latched)
+	if l := st.Safety.Latched; l == nil || l.Rule != latched.Rule || !l.At.Equal(latched.At) || !st.Sim.StripSafe {
+		t.Fatalf("after the restart: latched %+v, strip safe %v; want %+v, at the safe light", l, st.Sim.StripSafe, latched)
 	}
 	mqtttest.WaitFor(t, 10*time.Second, "the abort event at the hub", func() bool {
 		_, ok := find(received(t, sub, b.podID), "events", isAbort)

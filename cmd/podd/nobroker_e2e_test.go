@@ -21,7 +21,7 @@ const abortLatencyBound = 100 // ms
 const latchStoredWithin = 10 * time.Second
 
 // A pod that has never reached its broker (nothing listens at the broker's
-// address from its start): the abort is latched, the strip dark, the
+// address from its start): the abort is latched, the strip at the safe light, the
 // latency from detection to the safe state within abortLatencyBound, and
 // the latch stored in the real store within latchStoredWithin; it stays so while the broker is away; once
 // the broker is back the hub receives the abort event with the time of
@@ -51,8 +51,8 @@ func TestAnAbortWithNoBrokerReachable(t *testing.T) {
 		t.Helper()
 		st := b.status()
 		if st.State != "aborted" || st.Safety.Latched == nil || !st.Safety.Latched.At.Equal(a.At) || !st.Outputs.Safe ||
-			st.Sim == nil || !st.Sim.StripDark || st.Uplink.Connected {
-			t.Fatalf("%s: state %s, latched %+v, outputs %+v, sim %+v, uplink %+v; want the abort latched, the strip dark, no broker",
+			st.Sim == nil || !st.Sim.StripSafe || st.Uplink.Connected {
+			t.Fatalf("%s: state %s, latched %+v, outputs %+v, sim %+v, uplink %+v; want the abort latched, the strip at the safe light, no broker",
 				what, st.State, st.Safety.Latched, st.Outputs, st.Sim, st.Uplink)
 		}
 	}
@@ -78,8 +78,8 @@ func TestAnAbortWithNoBrokerReachable(t *testing.T) {
 	if abort["detected_at"] != uplink.FormatTime(a.At) || abort["latency_ms"] != a.LatencyMS {
 		t.Errorf("abort event %v, want detected_at %s and latency_ms %v", abort, uplink.FormatTime(a.At), a.LatencyMS)
 	}
-	if st := b.status(); st.State != "aborted" || !st.Sim.StripDark {
-		t.Errorf("after the broker came back: state %s, strip dark %v; want still aborted and dark", st.State, st.Sim.StripDark)
+	if st := b.status(); st.State != "aborted" || !st.Sim.StripSafe {
+		t.Errorf("after the broker came back: state %s, strip safe %v; want still aborted and at the safe light", st.State, st.Sim.StripSafe)
 	}
 	d.stop()
 }
