@@ -353,6 +353,10 @@ type rigOpts struct {
 	// scenarioFile is the scenario's file, read in place of the YAML
 	// given (its playback's files resolve against it).
 	scenarioFile string
+	// safe is the strip's safe colour (apa102.Opts.Safe); show, when set,
+	// builds the pod's show on the rig's strip.
+	safe apa102.Color
+	show func(strip *apa102.Dev, hw *sim.Hardware) *Show
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -383,9 +387,13 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		t.Fatal(err)
 	}
 	sensors := append(opts.sensors[:len(opts.sensors):len(opts.sensors)], simSensors(t, hw, opts.simSensors)...)
-	strip, err := apa102.New(hw.SPI, &apa102.Opts{NumPixels: ledCount, Speed: apa102.DefaultOpts.Speed})
+	strip, err := apa102.New(hw.SPI, &apa102.Opts{NumPixels: ledCount, Speed: apa102.DefaultOpts.Speed, Safe: opts.safe})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var show *Show
+	if opts.show != nil {
+		show = opts.show(strip, hw)
 	}
 	log := &journalLog{}
 	ls := loggedStrip{Dev: strip, log: log, hang: opts.hang}
@@ -433,6 +441,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 			return d, nil
 		},
 		Strip:         ls,
+		Show:          show,
 		Gate:          gate,
 		ConsentButton: consent,
 		PanicButton:   panicB,

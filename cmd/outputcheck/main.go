@@ -53,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	s, r, err := outputcheck.Check(cfg.Lights, frames)
+	s, r, err := outputcheck.Check(zonesOf(cfg.Lights.Zones), frames)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -80,4 +80,13 @@ func report(w io.Writer, name string, r flashcheck.Report) int {
 		fmt.Fprintf(w, ": BREAKS %v\n", vs)
 	}
 	return len(vs)
+}
+
+// zonesOf is the configuration's zones as outputcheck takes them.
+func zonesOf(zs []configs.ZoneConfig) []outputcheck.Zone {
+	out := make([]outputcheck.Zone, len(zs))
+	for i, z := range zs {
+		out[i] = outputcheck.Zone{Name: z.Name, First: z.First, Count: z.Count, PWM: z.PWM}
+	}
+	return out
 }

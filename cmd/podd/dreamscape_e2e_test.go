@@ -64,7 +64,7 @@ func TestAStrobeProgramPlaysGuarded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, r, err := outputcheck.Check(cfg.Lights, frames)
+	s, r, err := outputcheck.Check(zonesOf(cfg.Lights.Zones), frames)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,4 +147,13 @@ func TestAnAbortDuringPlaybackLeavesTheSafeLightAndTheMotorsStopped(t *testing.T
 	if c := light.FromBytes(want.R, want.G, want.B); c.Luminance() <= 0 || c.RedRatio() < 0.5 {
 		t.Errorf("the safe light %v is not a warm glow", want)
 	}
+}
+
+// zonesOf is the configuration's zones as outputcheck takes them.
+func zonesOf(zs []configs.ZoneConfig) []outputcheck.Zone {
+	out := make([]outputcheck.Zone, len(zs))
+	for i, z := range zs {
+		out[i] = outputcheck.Zone{Name: z.Name, First: z.First, Count: z.Count, PWM: z.PWM}
+	}
+	return out
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/sleegation/podd/actuators/flashcheck"
 	"github.com/sleegation/podd/actuators/light"
-	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/sim"
 )
 
@@ -27,6 +26,15 @@ const (
 	StripDevice = "strip"
 	PWMDevice   = "pca9685"
 )
+
+// Zone is one light zone: LEDs First..First+Count-1 of the strip, or the
+// PWM channels PWM (one, or red, green, blue), as the configuration's
+// lights.zones gives them.
+type Zone struct {
+	Name         string
+	First, Count int
+	PWM          []int
+}
 
 // Streams are the light zones' streams made from a record.
 type Streams struct {
@@ -37,21 +45,21 @@ type Streams struct {
 	Start time.Time
 }
 
-// FromRecord makes each zone's stream of l's zones from frames. A zone
+// FromRecord makes each zone's stream from frames. A zone
 // whose device never showed anything is dark from the start. A strip frame
 // of another length than the zones need is an error naming its time.
-func FromRecord(l configs.LightsConfig, frames []sim.OutputFrame) (Streams, error) {
+func FromRecord(zones []Zone, frames []sim.OutputFrame) (Streams, error) {
 	s := Streams{}
 	if len(frames) > 0 {
 		s.Start = frames[0].T
 	}
 	largest := 1
-	for _, z := range l.Zones {
+	for _, z := range zones {
 		if z.PWM == nil {
 			largest = max(largest, z.Count)
 		}
 	}
-	for _, z := range l.Zones {
+	for _, z := range zones {
 		s.Names = append(s.Names, z.Name)
 		w := float64(largest)
 		if z.PWM == nil {
@@ -104,8 +112,8 @@ func FromRecord(l configs.LightsConfig, frames []sim.OutputFrame) (Streams, erro
 }
 
 // Check judges the record's light, zone by zone and for the whole pod.
-func Check(l configs.LightsConfig, frames []sim.OutputFrame) (Streams, flashcheck.ZonesReport, error) {
-	s, err := FromRecord(l, frames)
+func Check(zones []Zone, frames []sim.OutputFrame) (Streams, flashcheck.ZonesReport, error) {
+	s, err := FromRecord(zones, frames)
 	if err != nil {
 		return Streams{}, flashcheck.ZonesReport{}, err
 	}

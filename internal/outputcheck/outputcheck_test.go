@@ -5,15 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/sim"
 )
 
-var lights = configs.LightsConfig{Zones: []configs.ZoneConfig{
+var lights = []Zone{
 	{Name: "canopy", First: 0, Count: 2},
 	{Name: "floor", PWM: []int{0, 1, 2}},
 	{Name: "lamp", PWM: []int{5}},
-}}
+}
 
 var t0 = time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 

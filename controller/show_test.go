@@ -1,0 +1,177 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/actuators/light"
+	"github.com/sleegation/podd/actuators/zones"
+	"github.com/sleegation/podd/dreamscape"
+	"github.com/sleegation/podd/internal/outputcheck"
+	"github.com/sleegation/podd/sim"
+)
+
+// showOn builds a show of one zone, canopy, the whole strip, playing prog
+// (nil: the ambient light), with a wake ramp of ramp from safe to wake.
+func showOn(t *testing.T, prog *dreamscape.Program, safe, wake apa102.Color, ramp time.Duration) func(*apa102.Dev, *sim.Hardware) *Show {
+	return func(strip *apa102.Dev, _ *sim.Hardware) *Show {
+		o, err := zones.New(zones.Layout{Strip: strip, LEDs: ledCount, Lights: []zones.Light{{Name: "canopy", First: 0, Count: ledCount}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Show{
+			Outputs: o, Rate: 50, Ambient: light.FromBytes(40, 18, 4), Strip: strip,
+			SafeLight: light.FromBytes(safe.R, safe.G, safe.B), WakeLight: light.FromBytes(wake.R, wake.G, wake.B), WakeRamp: ramp,
+		}
+		if prog != nil {
+			b, err := prog.Bind(o.LightNames(), o.PlaceNames())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Program = b
+		}
+		return s
+	}
+}
+
+// strobe is a 1 s program flashing white and black ten times a second.
+func strobe() *dreamscape.Program {
+	p := &dreamscape.Program{Source: "test", Name: "strobe", Duration: time.Second, Loop: true}
+	tr := dreamscape.LightTrack{Zone: "canopy"}
+	for i := range 20 {
+		k := dreamscape.LightKey{At: time.Duration(i) * 50 * time.Millisecond, Hex: "#000000", Level: 1, Ease: dreamscape.Step}
+		if i%2 == 0 {
+			k.Hex, k.Color = "#ffffff", light.RGB{R: 1, G: 1, B: 1}
+		}
+		tr.Keys = append(tr.Keys, k)
+	}
+	p.Lights = []dreamscape.LightTrack{tr}
+	return p
+}
+
+func uniform(leds []sim.LED) (sim.LED, bool) {
+	for _, l := range leds[1:] {
+		if l != leds[0] {
+			return sim.LED{}, false
+		}
+	}
+	return leds[0], true
+}
+
+// A strobing program reaches the strip as a slow change that passes the
+// flash rules, and the pod posts one guard event for the episode, however
+// long it lasts.
+func TestTheShowGuardsAStrobeAndReportsItOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var buf bytes.Buffer
+		rec := sim.NewOutputRecorder(&buf)
+		r := newRigWith(t, calm, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			hw.Record(rec)
+			return showOn(t, strobe(), apa102.Color{R: 10, G: 4, B: 1}, apa102.Color{R: 10, G: 4, B: 1}, 0)(strip, hw)
+		}})
+		defer r.stop()
+		until(start, 30*time.Second)
+		st := r.pod.Status()
+		if st.Show == nil || st.Show.Program != "strobe" || !st.Show.Playing || !slices.Equal(st.Show.Limited, []string{"canopy"}) {
+			t.Fatalf("show %+v: want the strobe playing, canopy limited", st.Show)
+		}
+		guards := r.up.Events("guard")
+		if len(guards) != 1 || guards[0].Fields["zone"] != "canopy" || guards[0].Fields["guard"] != "light" || guards[0].Fields["limit"] != "slew" {
+			t.Fatalf("guard events %+v, want one for canopy", guards)
+		}
+		if err := rec.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		frames, err := sim.ReadOutputRecord(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lights := []outputcheck.Zone{{Name: "canopy", First: 0, Count: ledCount}}
+		s, rep, err := outputcheck.Check(lights, frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vs := rep.Violations(); len(vs) != 0 {
+			t.Errorf("the strip broke the flash rules: %v", vs)
+		}
+		if n := len(s.Zones[0]); n < 500 {
+			t.Errorf("the strip changed %d times in the program's 15 s or so: it did not play", n)
+		}
+	})
+}
+
+// An abort shows the safe light at once and the wake ramp raises it to the
+// wake light over the configured time; after the acknowledgement the show
+// plays again, and a later abort starts from the safe light again.
+func TestAnAbortShowsTheSafeLightThenTheWakeRamp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		safe, wake := apa102.Color{R: 10, G: 4, B: 1}, apa102.Color{R: 100, G: 40, B: 10}
+		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{safe: safe, show: showOn(t, nil, safe, wake, time.Minute)})
+		defer r.stop()
+		shows := func() sim.LED {
+			t.Helper()
+			l, ok := uniform(r.hw.Strip.Shown())
+			if !ok {
+				t.Fatalf("the strip is not uniform: %v", r.hw.Strip.Shown())
+			}
+			return l
+		}
+		until(start, 18*time.Second)
+		if l := shows(); l != (sim.LED{R: 40, G: 18, B: 4, Brightness: 31}) {
+			t.Fatalf("before the episode the strip shows %v, want the ambient light", l)
+		}
+		var abortAt time.Time
+		for time.Since(start) < 90*time.Second && abortAt.IsZero() {
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
+			if r.pod.Status().Safety.Latched != nil {
+				abortAt = time.Now()
+			}
+		}
+		if abortAt.IsZero() {
+			t.Fatal("no abort")
+		}
+		if l := shows(); l != (sim.LED{R: 10, G: 4, B: 1, Brightness: 31}) {
+			t.Fatalf("at the abort the strip shows %v, want the safe light", l)
+		}
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
+		mid := shows()
+		if st := r.pod.Status().Show; st == nil || st.Playing || st.Wake == nil || *st.Wake < 0.49 || *st.Wake > 0.51 {
+			t.Fatalf("30 s into the ramp the show is %+v, want not playing, wake 0.5", st)
+		}
+		if mid.R < 54 || mid.R > 56 || mid.G < 21 || mid.G > 23 {
+			t.Fatalf("30 s into a 1 min ramp the strip shows %v, want half way (55, 22, 5)", mid)
+		}
+		time.Sleep(31 * time.Second)
+		synctest.Wait()
+		if l := shows(); l != (sim.LED{R: 100, G: 40, B: 10, Brightness: 31}) {
+			t.Fatalf("after the ramp the strip shows %v, want the wake light", l)
+		}
+		until(start, 140*time.Second) // the heart rate is back to 64
+		if _, err := r.pod.Ack(context.Background(), techAck); err != nil {
+			t.Fatal(err)
+		}
+		until(start, 160*time.Second)
+		if st := r.pod.Status().Show; st == nil || !st.Playing || st.Wake != nil {
+			t.Fatalf("after the ack and the settling the show is %+v, want playing", st)
+		}
+		if l := shows(); l != (sim.LED{R: 40, G: 18, B: 4, Brightness: 31}) {
+			t.Fatalf("after the ack the strip shows %v, want the ambient light", l)
+		}
+		// The next safe state starts from the safe light, not where the
+		// last ramp ended: the strip's Halt shows it, before the show's
+		// next frame (the bubble's clock does not move here).
+		r.pod.Panic("test")
+		if l := shows(); l != (sim.LED{R: 10, G: 4, B: 1, Brightness: 31}) {
+			t.Fatalf("after a panic the strip shows %v, want the safe light", l)
+		}
+	})
+}
