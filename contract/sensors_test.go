@@ -65,8 +65,11 @@ func TestEveryVitalOfTheSimulatedPodValidates(t *testing.T) {
 	var out bytes.Buffer
 	var outMu sync.Mutex
 	cmd := exec.Command(bin, "--config", "../configs/sim.yaml")
+	// The pod plays a 10 Hz strobe, so that the photosensitivity guard's
+	// event is among the messages judged.
 	cmd.Env = append(os.Environ(), "PODD_POD_ID="+podID, "PODD_UPLINK_BROKER="+m.URL(), "PODD_SIM_SCENARIO="+scenarioFile,
-		"PODD_STORAGE_PATH="+filepath.Join(dir, "podd.db"), "PODD_API_SOCKET="+filepath.Join(sockDir, "podd.sock"))
+		"PODD_STORAGE_PATH="+filepath.Join(dir, "podd.db"), "PODD_API_SOCKET="+filepath.Join(sockDir, "podd.sock"),
+		"PODD_DREAMSCAPE_PROGRAM=../dreamscape/testdata/strobe-10hz.yaml")
 	w := &lockedWriter{mu: &outMu, w: &out}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Start(); err != nil {
@@ -108,7 +111,7 @@ func TestEveryVitalOfTheSimulatedPodValidates(t *testing.T) {
 		t.Fatal("podd did not stop within 15 s of SIGTERM")
 	}
 	seen := validateAll(t, hub.messages())
-	for _, want := range []string{"status", "telemetry", "status offline"} {
+	for _, want := range []string{"status", "telemetry", "status offline", "event guard"} {
 		if !seen[want] {
 			t.Errorf("no %q message", want)
 		}
