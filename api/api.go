@@ -27,6 +27,7 @@ type Status = controller.Status
 // The parts of Status, for clients.
 type (
 	SimStatus    = controller.SimStatus
+	ShowStatus   = controller.ShowStatus
 	SafetyStatus = controller.SafetyStatus
 	Outputs      = controller.Outputs
 	Vitals       = controller.Vitals

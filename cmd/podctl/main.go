@@ -287,6 +287,7 @@ func formatStatus(st api.Status) string {
 		fmt.Fprintf(&b, "last ack   %s (detected %s) cleared %s by %s\n", l.Rule, l.DetectedAt.UTC().Format(time.RFC3339), l.At.UTC().Format(time.RFC3339), formatAckSource(l.AckSource))
 	}
 	b.WriteString(formatOutputs(st.Outputs))
+	b.WriteString(formatShow(st.Show))
 	fmt.Fprintf(&b, "heart rate %s\n", orUnknown(st.Vitals.HeartRateBPM, "%.0f bpm"))
 	fmt.Fprintf(&b, "SpO2       %s\n", orUnknown(st.Vitals.SpO2Pct, "%.1f %%"))
 	fmt.Fprintf(&b, "sensor     %s\n", contactText[st.Vitals.Contact])
@@ -413,9 +414,9 @@ func formatOutputs(o api.Outputs) string {
 	case !o.Safe:
 		b.WriteString("outputs    on\n")
 	case len(o.Holds) == 0:
-		b.WriteString("outputs    safe (dark), opening\n")
+		b.WriteString("outputs    safe (safe light, motors off), opening\n")
 	default:
-		b.WriteString("outputs    safe (dark):")
+		b.WriteString("outputs    safe (safe light, motors off):")
 		for i, h := range o.Holds {
 			if i > 0 {
 				b.WriteString(";")
@@ -424,6 +425,37 @@ func formatOutputs(o api.Outputs) string {
 		}
 		b.WriteString("\n")
 	}
+	return b.String()
+}
+
+// formatShow says what plays where: the dreamscape (or the steady ambient
+// light) on the zones and places, what a guard limits, or the wake ramp
+// while the outputs are safe.
+func formatShow(sh *api.ShowStatus) string {
+	if sh == nil {
+		return ""
+	}
+	what := cmp.Or(sh.Program, "steady ambient light")
+	var b strings.Builder
+	if !sh.Playing {
+		fmt.Fprintf(&b, "show       %s, held while the outputs are safe", what)
+		if sh.Wake != nil {
+			fmt.Fprintf(&b, "; wake ramp %.0f %%", *sh.Wake*100)
+		}
+		b.WriteString("\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "show       %s on %s", what, strings.Join(sh.Zones, ", "))
+	if len(sh.Places) > 0 {
+		fmt.Fprintf(&b, "; haptics %s", strings.Join(sh.Places, ", "))
+	}
+	if len(sh.Limited) > 0 {
+		fmt.Fprintf(&b, "; GUARD limiting %s", strings.Join(sh.Limited, ", "))
+	}
+	if sh.WriteError != "" {
+		fmt.Fprintf(&b, "; frames NOT SHOWN: %s", sh.WriteError)
+	}
+	b.WriteString("\n")
 	return b.String()
 }
 

@@ -15,6 +15,7 @@ import (
 func TestFormatStatus(t *testing.T) {
 	hr := 151.2
 	at := time.Date(2026, 11, 26, 3, 12, 0, 0, time.UTC)
+	quarter := 0.25
 	st := api.Status{
 		Pod: "sim-pod-1", Boot: "b1", Version: "v0.1.0", State: "aborted", Since: at, Simulated: true, ClockSynced: true,
 		Safety: api.SafetyStatus{Level: "abort", Latch: "unsaved", Armed: []string{"heart_rate_high", "heart_rate_low", "spo2_low", "vitals_stale"}, Latched: &safety.Abort{Rule: "heart_rate_high", Detail: "heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)", At: at, LatencyMS: 0.42},
@@ -32,7 +33,8 @@ func TestFormatStatus(t *testing.T) {
 			{Name: "uplink", State: "up", Since: at},
 			{Name: "store", State: "failed", Since: at, Error: "journal.Append: write /var/lib/podd/podd.db: no space left on device", Failures: 3},
 		},
-		Sim: &api.SimStatus{StripFrames: 3, StripDark: true},
+		Sim:  &api.SimStatus{StripFrames: 3, StripDark: true},
+		Show: &api.ShowStatus{Program: "calm-night", Zones: []string{"canopy"}, Wake: &quarter},
 	}
 	want := `pod        sim-pod-1 (SIMULATED)
 state      aborted since 2026-11-26T03:12:00Z
@@ -42,7 +44,8 @@ latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.
            at 2026-11-26T03:12:00Z, safe state in 0.42 ms
            NOT STORED YET: the store refuses writes; retried every second
 last ack   spo2_low (detected 2026-11-26T02:12:00Z) cleared 2026-11-26T02:22:00Z by api, user tech (uid 1000, pid 4242): "refixed the sensor"
-outputs    safe (dark): an abort is latched (podctl ack once the vitals are back in range); waiting for 10 s of vitals within every limit
+outputs    safe (safe light, motors off): an abort is latched (podctl ack once the vitals are back in range); waiting for 10 s of vitals within every limit
+show       calm-night, held while the outputs are safe; wake ramp 25 %
 heart rate 151 bpm
 SpO2       unknown
 sensor     sees the sleeper
@@ -72,6 +75,8 @@ func TestFormatStatusInAMerge(t *testing.T) {
 		Outputs: api.Outputs{},
 		Vitals:  api.Vitals{Contact: "none"},
 		Uplink:  api.UplinkStatus{Broker: "tcp://hub:1883", Connected: true},
+		Show: &api.ShowStatus{Program: "slow-ocean", Playing: true, Zones: []string{"canopy", "floor", "sides"}, Places: []string{"back", "feet"},
+			Limited: []string{"canopy"}},
 	}
 	want := `pod        pod-1
 state      merged since 2026-11-26T23:00:00Z
@@ -80,6 +85,7 @@ baseline   58 bpm, 97.1 % SpO2 (300 readings)
 consent    given until 2026-11-27T11:00:00Z
 safety     ok
 outputs    on
+show       slow-ocean on canopy, floor, sides; haptics back, feet; GUARD limiting canopy
 heart rate unknown
 SpO2       unknown
 sensor     sees no one (an empty pod, or the sensor off the finger): vitals_stale disarmed outside a merge
@@ -145,8 +151,8 @@ func TestFormatOutputs(t *testing.T) {
 		want string
 	}{
 		{api.Outputs{Safe: false}, "outputs    on\n"},
-		{api.Outputs{Safe: true}, "outputs    safe (dark), opening\n"},
-		{api.Outputs{Safe: true, Holds: []string{"latch_unknown"}}, "outputs    safe (dark): the store has not been read: an earlier abort may be latched there\n"},
+		{api.Outputs{Safe: true}, "outputs    safe (safe light, motors off), opening\n"},
+		{api.Outputs{Safe: true, Holds: []string{"latch_unknown"}}, "outputs    safe (safe light, motors off): the store has not been read: an earlier abort may be latched there\n"},
 		{api.Outputs{Safe: false, Holds: []string{"latched"}, Unsafe: []string{"apa102(SPI0.0, 60 LEDs)"}},
 			"outputs    NOT SAFE: apa102(SPI0.0, 60 LEDs) did not reach its safe state; retried every second\n"},
 	}
