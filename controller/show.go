@@ -9,6 +9,7 @@ import (
 
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/actuators/drv2605"
 	"github.com/sleegation/podd/actuators/hapticguard"
 	"github.com/sleegation/podd/actuators/light"
 	"github.com/sleegation/podd/actuators/lightguard"
@@ -92,6 +93,11 @@ type show struct {
 	safeShown apa102.Color  // the safe colour last set on the strip
 	lit       []bool        // per zone and place: a guard episode announced
 	writeLog  time.Time     // last write error logged
+	frames    int           // frames since the motors' status was last read
+	// restUntil is, per place, until when its motor is held still after
+	// its driver reported a fault (0: none); fault what it reported.
+	restUntil []time.Duration
+	fault     []string
 
 	mu     sync.Mutex
 	status ShowStatus
@@ -136,7 +142,7 @@ func newShow(p *Pod, s *Show) (*show, error) {
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
 		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)),
-		rampFrom: -1, wasSafe: true}
+		rampFrom: -1, wasSafe: true, restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
 		sh.strip[i] = z.PWM == nil
@@ -181,6 +187,7 @@ func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) 
 		sh.wasSafe, sh.rampFrom = false, -1
 		sh.setSafe(sh.s.SafeLight) // the next abort starts from the safe light
 	}
+	sh.motorFaults(now, haptics)
 	// A frame of the wrong shape cannot come from a bound program.
 	limitedL, _ := sh.lg.Limit(now, lights)
 	limitedH := false
@@ -205,6 +212,69 @@ func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) 
 	}
 	sh.setStatus(true, nil, err)
 	return err
+}
+
+// MotorRest is how long a motor is held still after its driver reported
+// over-temperature, over-current or a reset: the chip shut its output down
+// (or lost its intensity cap) on its own; the pod lets it cool and says so.
+const MotorRest = time.Minute
+
+// motorStatusEvery is how often, in frames, the motors' drivers are asked
+// for their status (once a second at the default rate).
+const motorStatusEvery = dreamscape.DefaultRate
+
+// motorStatus is a motor whose driver reports faults (drv2605.Dev).
+type motorStatus interface {
+	Status() (drv2605.Status, error)
+}
+
+// motorFaults reads the haptic drivers' status once a second, holds a
+// place whose driver reported a fault still for MotorRest, and posts a
+// "fault" event when such a rest begins and when it ends.
+func (sh *show) motorFaults(now time.Duration, haptics []float64) {
+	o := sh.s.Outputs
+	if sh.frames++; sh.frames >= motorStatusEvery {
+		sh.frames = 0
+		for i := range haptics {
+			m, ok := o.Motor(i).(motorStatus)
+			if !ok {
+				continue
+			}
+			_, err := m.Status()
+			var what string
+			switch {
+			case errors.Is(err, drv2605.ErrOverTemp):
+				what = "over_temperature"
+			case errors.Is(err, drv2605.ErrOverCurrent):
+				what = "over_current"
+			case errors.Is(err, drv2605.ErrReset):
+				what = "reset"
+			default:
+				continue // a bus error: the next frame's write reports it
+			}
+			if sh.fault[i] == "" {
+				sh.p.log.Error("haptic driver fault: the motor is held still", "place", o.PlaceNames()[i], "fault", what, "for", MotorRest)
+				sh.p.post(uplink.Event{Type: "fault", Fields: map[string]any{
+					"device": "drv2605", "place": o.PlaceNames()[i], "fault": what, "active": true, "error": err.Error(),
+				}}, time.Now())
+			}
+			sh.fault[i], sh.restUntil[i] = what, now+MotorRest
+		}
+	}
+	for i := range haptics {
+		if sh.fault[i] == "" {
+			continue
+		}
+		if now < sh.restUntil[i] {
+			haptics[i] = 0
+			continue
+		}
+		sh.p.log.Info("haptic driver fault over: the motor plays again", "place", o.PlaceNames()[i], "fault", sh.fault[i])
+		sh.p.post(uplink.Event{Type: "fault", Fields: map[string]any{
+			"device": "drv2605", "place": o.PlaceNames()[i], "fault": sh.fault[i], "active": false,
+		}}, time.Now())
+		sh.fault[i] = ""
+	}
 }
 
 // safeFrame keeps the strip at the safe light, rising along the wake ramp

@@ -3,12 +3,14 @@ package controller
 import (
 	"bytes"
 	"context"
+	"math"
 	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/actuators/drv2605"
 	"github.com/sleegation/podd/actuators/light"
 	"github.com/sleegation/podd/actuators/zones"
 	"github.com/sleegation/podd/dreamscape"
@@ -172,6 +174,72 @@ func TestAnAbortShowsTheSafeLightThenTheWakeRamp(t *testing.T) {
 		r.pod.Panic("test")
 		if l := shows(); l != (sim.LED{R: 10, G: 4, B: 1, Brightness: 31}) {
 			t.Fatalf("after a panic the strip shows %v, want the safe light", l)
+		}
+	})
+}
+
+// steadyHaptic is a 1 s looping program holding the back's motor at
+// intensity x.
+func steadyHaptic(x float64) *dreamscape.Program {
+	return &dreamscape.Program{Source: "test", Name: "steady", Duration: time.Second, Loop: true,
+		Haptics: []dreamscape.HapticTrack{{Place: "back", Keys: []dreamscape.HapticKey{{At: 0, Pattern: dreamscape.Steady, Intensity: x}}}}}
+}
+
+// A haptic driver that reports over-temperature has its motor held still
+// for MotorRest, with a fault event when the rest begins and one when it
+// ends; then the motor plays again.
+func TestAMotorWhoseDriverOverheatsIsHeldStill(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var haptic *sim.DRV2605
+		r := newRigWith(t, calm, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			if err := hw.AddDRV2605(); err != nil {
+				t.Fatal(err)
+			}
+			haptic = hw.Haptic
+			opts := drv2605.DefaultOpts
+			dev, err := drv2605.New(hw.I2C, &opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := zones.New(zones.Layout{Strip: strip, LEDs: ledCount, Lights: []zones.Light{{Name: "canopy", First: 0, Count: ledCount}},
+				Places: []zones.Place{{Name: "back", Motor: dev}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := steadyHaptic(0.5).Bind(o.LightNames(), o.PlaceNames())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &Show{Outputs: o, Program: b, Rate: 50}
+		}})
+		defer r.stop()
+		until(start, 20*time.Second)
+		// The model's drive is a fraction of the chip's widest clamp: 0.5
+		// of a 3 V motor's full drive (OD_CLAMP 138) is RTP 64/127 of
+		// 138/255.
+		running := haptic.Intensity()
+		if want := 64.0 / 127 * 138 / 255; math.Abs(running-want) > 1e-9 {
+			t.Fatalf("the back's motor runs at %v, want %v", running, want)
+		}
+		haptic.SetOverTemp(true)
+		until(start, 22*time.Second)
+		faults := r.up.Events("fault")
+		if len(faults) != 1 || faults[0].Fields["device"] != "drv2605" || faults[0].Fields["place"] != "back" || faults[0].Fields["fault"] != "over_temperature" || faults[0].Fields["active"] != true {
+			t.Fatalf("fault events %+v, want one over_temperature of the back's drv2605", faults)
+		}
+		haptic.SetOverTemp(false)
+		until(start, 50*time.Second)
+		if got := haptic.Intensity(); got != 0 {
+			t.Fatalf("during the rest the motor runs at %v, want still", got)
+		}
+		until(start, 90*time.Second)
+		faults = r.up.Events("fault")
+		if len(faults) != 2 || faults[1].Fields["active"] != false || faults[1].Fields["fault"] != "over_temperature" {
+			t.Fatalf("fault events %+v, want the rest's end", faults)
+		}
+		if got := haptic.Intensity(); got != running {
+			t.Fatalf("after the rest the motor runs at %v, want %v again", got, running)
 		}
 	})
 }

@@ -250,6 +250,9 @@ func (o *Outputs) Show(lights []light.RGB, haptics []float64) error {
 	return errors.Join(errs...)
 }
 
+// Motor returns place i's motor.
+func (o *Outputs) Motor(i int) Motor { return o.l.Places[i].Motor }
+
 // Forget makes the next Show write every motor again: after a safe state,
 // which stopped them behind Show's back.
 func (o *Outputs) Forget() {
