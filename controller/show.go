@@ -98,6 +98,8 @@ type show struct {
 	// its driver reported a fault (0: none); fault what it reported.
 	restUntil []time.Duration
 	fault     []string
+	test      selfTest    // the self-test in progress (Pod.SelfTest)
+	scratch   []light.RGB // the lights a haptics self-test renders and drops
 
 	mu     sync.Mutex
 	status ShowStatus
@@ -142,7 +144,7 @@ func newShow(p *Pod, s *Show) (*show, error) {
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
 		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)),
-		rampFrom: -1, wasSafe: true, restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
+		rampFrom: -1, wasSafe: true, scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
 		sh.strip[i] = z.PWM == nil
@@ -170,6 +172,7 @@ func (sh *show) run(ctx context.Context, up func()) error {
 // closed.
 func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) error {
 	p := sh.p
+	sh.testFrame(lights, haptics)
 	if p.identifying() {
 		for i := range lights {
 			if sh.strip[i] {

@@ -5,10 +5,11 @@
 //	podctl ack [--note TEXT] clear a latched abort (refused while still unsafe)
 //	podctl consent grant|withdraw
 //	podctl audit verify      check the hash chain of the pod's audit log
+//	podctl selftest lights|haptics  a gentle sequence on each light zone or motor in turn
 //
 // Exit status: 0 done; 1 an error (podd not running, a bad request, the
-// store not open); 3 the pod refused (an ack while still unsafe); 4 the
-// audit log is broken (audit verify).
+// store not open); 3 the pod refused (an ack while still unsafe, a
+// self-test on an occupied pod); 4 the audit log is broken (audit verify).
 package main
 
 import (
@@ -146,7 +147,33 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	})
 	root.AddCommand(consent)
 	root.AddCommand(auditCommand(request))
+	root.AddCommand(&cobra.Command{
+		Use:   "selftest lights|haptics",
+		Short: "Play a short, gentle sequence on each light zone or each motor in turn",
+		Long: `Play a short, gentle sequence for you to watch: lights lights each zone in
+turn (a dim white fading in and out, 3 s a zone); haptics runs each motor in
+turn (at half its full drive for 1 s). Every frame passes the pod's
+photosensitivity and haptic guards. The pod refuses while someone lies in it,
+during a merge, with an abort latched or with its outputs in their safe
+state; any safe state ends the test at once.`,
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		ValidArgs: []string{controller.SelfTestLights, controller.SelfTestHaptics},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return request(
+				func(ctx context.Context, c *api.Client) (any, error) { return c.SelfTest(ctx, args[0]) },
+				func(v any) string { return formatSelfTest(v.(api.SelfTestReply)) })(cmd, args)
+		},
+	})
 	return root
+}
+
+// formatSelfTest says what plays, in which order and for how long.
+func formatSelfTest(r api.SelfTestReply) string {
+	t := r.SelfTest
+	if t == nil {
+		return "selftest   not begun\n"
+	}
+	return fmt.Sprintf("selftest   %s: %s, each in turn, %s in all; watch them\n", t.What, strings.Join(t.Order, ", "), t.Takes)
 }
 
 // errAuditBroken is returned by audit verify when the chain is broken:

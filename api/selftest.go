@@ -1,0 +1,110 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/sleegation/podd/controller"
+)
+
+// SelfTest is a self-test the pod began (controller.SelfTest).
+type SelfTest = controller.SelfTest
+
+// SelfTester is a pod that plays self-tests of its outputs
+// (controller.Pod.SelfTest).
+type SelfTester interface {
+	SelfTest(what string) (SelfTest, error)
+}
+
+// SelfTestRequest is the body of POST /v1/selftest: {"what": "lights"} or
+// {"what": "haptics"}.
+type SelfTestRequest struct {
+	What string `json:"what"`
+}
+
+// SelfTestReply is the reply of POST /v1/selftest: the test begun, or why
+// not (Reasons: the pod's refusal reasons, controller.RefusedError).
+type SelfTestReply struct {
+	OK       bool      `json:"ok"`
+	SelfTest *SelfTest `json:"selftest,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Reasons  []string  `json:"reasons,omitempty"`
+}
+
+// maxSelfTestBody bounds a self-test request's body.
+const maxSelfTestBody = 256
+
+// ParseSelfTestRequest decodes and checks a self-test request: one JSON
+// object with what "lights" or "haptics", no other key, nothing after it,
+// at most maxSelfTestBody bytes.
+func ParseSelfTestRequest(r io.Reader) (string, error) {
+	body, err := io.ReadAll(io.LimitReader(r, maxSelfTestBody+1))
+	if err != nil {
+		return "", fmt.Errorf("read request: %w", err)
+	}
+	if len(body) > maxSelfTestBody {
+		return "", fmt.Errorf("request larger than %d bytes", maxSelfTestBody)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var req SelfTestRequest
+	if err := dec.Decode(&req); err != nil {
+		return "", fmt.Errorf(`request is not a self-test object (want {"what": "lights"|"haptics"}): %w`, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return "", errors.New("request has data after its object")
+	}
+	if req.What != controller.SelfTestLights && req.What != controller.SelfTestHaptics {
+		return "", fmt.Errorf("what %q: want lights or haptics", req.What)
+	}
+	return req.What, nil
+}
+
+func (s *Server) selfTest(w http.ResponseWriter, r *http.Request) {
+	what, err := ParseSelfTestRequest(r.Body)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, SelfTestReply{Error: err.Error()})
+		return
+	}
+	st, ok := s.pod.(SelfTester)
+	if !ok {
+		writeJSON(w, http.StatusNotImplemented, SelfTestReply{Error: "this pod plays no self-test"})
+		return
+	}
+	t, err := st.SelfTest(what)
+	var refused *controller.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		writeJSON(w, http.StatusConflict, SelfTestReply{Error: err.Error(), Reasons: refused.Reasons})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, SelfTestReply{Error: err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, SelfTestReply{OK: true, SelfTest: &t})
+	}
+}
+
+// SelfTest asks the pod to play the self-test of what ("lights" or
+// "haptics"). A refusal is returned with its reasons and a non-nil error.
+func (c *Client) SelfTest(ctx context.Context, what string) (SelfTestReply, error) {
+	body, err := json.Marshal(SelfTestRequest{What: what})
+	if err != nil {
+		return SelfTestReply{}, err
+	}
+	var r SelfTestReply
+	code, err := c.doBody(ctx, http.MethodPost, "/v1/selftest", body, &r)
+	if err != nil {
+		return r, err
+	}
+	switch code {
+	case http.StatusOK:
+		return r, nil
+	case http.StatusConflict:
+		return r, refusal(r.Error)
+	}
+	return r, fmt.Errorf("api: selftest: %d: %s", code, r.Error)
+}
