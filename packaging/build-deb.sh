@@ -21,7 +21,7 @@ nfpm=${NFPM:-go run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2}
 # with the repository's files and the built ones under bin/stage.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for f in configs systemd packaging; do
+for f in configs systemd packaging dreamscapes docs; do
 	ln -s "$repo/$f" "$work/$f"
 done
 cp "$repo/README.md" "$work/"

@@ -194,16 +194,21 @@ func TestDebPackage(t *testing.T) {
 		files[strings.TrimPrefix(f[5], ".")] = f[0] + " " + f[1]
 	}
 	wantFiles := map[string]string{
-		"/usr/bin/podd":                           "-rwxr-xr-x root/root",
-		"/usr/bin/podctl":                         "-rwxr-xr-x root/root",
-		"/etc/podd/pod.yaml":                      "-rw-r----- root/root",
-		"/usr/lib/systemd/system/podd.service":    "-rw-r--r-- root/root",
-		"/usr/lib/sysusers.d/podd.conf":           "-rw-r--r-- root/root",
-		"/usr/lib/tmpfiles.d/podd.conf":           "-rw-r--r-- root/root",
-		"/usr/lib/udev/rules.d/99-podd.rules":     "-rw-r--r-- root/root",
-		"/usr/share/doc/podd/README.md":           "-rw-r--r-- root/root",
-		"/usr/share/doc/podd/copyright":           "-rw-r--r-- root/root",
-		"/usr/share/doc/podd/changelog.Debian.gz": "-rw-r--r-- root/root",
+		"/usr/bin/podd":                        "-rwxr-xr-x root/root",
+		"/usr/bin/podctl":                      "-rwxr-xr-x root/root",
+		"/etc/podd/pod.yaml":                   "-rw-r----- root/root",
+		"/usr/lib/systemd/system/podd.service": "-rw-r--r-- root/root",
+		"/usr/lib/sysusers.d/podd.conf":        "-rw-r--r-- root/root",
+		"/usr/lib/tmpfiles.d/podd.conf":        "-rw-r--r-- root/root",
+		"/usr/lib/udev/rules.d/99-podd.rules":  "-rw-r--r-- root/root",
+		"/usr/share/doc/podd/README.md":        "-rw-r--r-- root/root",
+		"/usr/share/doc/podd/dreamscapes.md":   "-rw-r--r-- root/root",
+		// pod.yaml plays calm-night from here.
+		"/usr/share/podd/dreamscapes/calm-night.yaml": "-rw-r--r-- root/root",
+		"/usr/share/podd/dreamscapes/sunrise.yaml":    "-rw-r--r-- root/root",
+		"/usr/share/podd/dreamscapes/slow-ocean.yaml": "-rw-r--r-- root/root",
+		"/usr/share/doc/podd/copyright":               "-rw-r--r-- root/root",
+		"/usr/share/doc/podd/changelog.Debian.gz":     "-rw-r--r-- root/root",
 	}
 	for p, w := range wantFiles {
 		if files[p] != w {
