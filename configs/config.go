@@ -123,6 +123,10 @@ type HardwareConfig struct {
 	// latched abort (controller.MinAckHold..MaxAckHold).
 	AckButton string
 	AckHold   time.Duration
+	// IndicatorLED is hardware.indicator_led: a GPIO line driving the
+	// pod's indicator LED (for the technician, out of the sleeper's
+	// view), lit while an abort is latched; empty for none.
+	IndicatorLED string
 	// ButtonsActiveLow is hardware.buttons_active_low: the buttons pull
 	// their line to ground when pressed (the line's pull-up is enabled);
 	// false: they drive it high (its pull-down is enabled).
@@ -287,6 +291,7 @@ func keys() []key {
 		{"hardware.panic_button", "", str(func(c *Config, s string) { c.Hardware.PanicButton = s })},
 		{"hardware.ack_button", "", str(func(c *Config, s string) { c.Hardware.AckButton = s })},
 		{"hardware.ack_hold", controller.DefaultAckHold, duration(func(c *Config, v time.Duration) { c.Hardware.AckHold = v })},
+		{"hardware.indicator_led", "", str(func(c *Config, s string) { c.Hardware.IndicatorLED = s })},
 		{"hardware.buttons_active_low", true, boolean(func(c *Config, b bool) { c.Hardware.ButtonsActiveLow = b })},
 		{"hardware.oximeter_leds_swapped", false, boolean(func(c *Config, b bool) { c.Hardware.OximeterLEDsSwapped = b })},
 		{"uplink.broker", nil, brokerList},

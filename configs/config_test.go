@@ -30,7 +30,7 @@ func TestShippedFilesLoad(t *testing.T) {
 	}{
 		{"sim.yaml", Config{
 			Pod:       PodConfig{ID: "sim-pod-1"},
-			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, AckHold: 3 * time.Second, ButtonsActiveLow: true},
+			Hardware:  HardwareConfig{Mode: ModeSim, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, AckHold: 3 * time.Second, IndicatorLED: "GPIO12", ButtonsActiveLow: true},
 			Sensors:   allSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"embedded"}, Broker: "embedded", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-sim-pod-1", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "./var/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
@@ -45,7 +45,7 @@ func TestShippedFilesLoad(t *testing.T) {
 		}},
 		{"pod.yaml", Config{
 			Pod:       PodConfig{ID: "pod-0001"},
-			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", AckButton: "GPIO22", AckHold: 3 * time.Second, ButtonsActiveLow: true},
+			Hardware:  HardwareConfig{Mode: ModeLinux, I2CBus: "1", SPIPort: "SPI0.0", LEDCount: 60, ConsentButton: "GPIO17", PanicButton: "GPIO27", AckButton: "GPIO22", AckHold: 3 * time.Second, IndicatorLED: "GPIO12", ButtonsActiveLow: true},
 			Sensors:   allSensors(),
 			Uplink:    UplinkConfig{Brokers: []string{"tcp://hub.local:1883"}, Broker: "tcp://hub.local:1883", EmbeddedListen: "127.0.0.1:1883", ClientID: "podd-pod-0001", ReceiptTimeout: 30 * time.Second},
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
@@ -198,6 +198,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_HARDWARE_CONSENT_BUTTON=GPIO17",
 		"PODD_HARDWARE_ACK_BUTTON=GPIO23",
 		"PODD_HARDWARE_ACK_HOLD=5s",
+		"PODD_HARDWARE_INDICATOR_LED=GPIO12",
 		"PODD_HARDWARE_PANIC_BUTTON=GPIO27",
 		"PODD_HARDWARE_BUTTONS_ACTIVE_LOW=false",
 		"PODD_HARDWARE_OXIMETER_LEDS_SWAPPED=true",
@@ -294,7 +295,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	}
 	want := Config{
 		Pod:      PodConfig{ID: "pod-8"},
-		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", AckButton: "GPIO23", AckHold: 5 * time.Second, OximeterLEDsSwapped: true},
+		Hardware: HardwareConfig{Mode: ModeSim, I2CBus: "3", SPIPort: "SPI1.2", LEDCount: 150, ConsentButton: "GPIO17", PanicButton: "GPIO27", AckButton: "GPIO23", AckHold: 5 * time.Second, IndicatorLED: "GPIO12", OximeterLEDsSwapped: true},
 		Sensors: SensorsConfig{
 			MAX30102: MAX30102Config{Enabled: true, I2CBus: "4"},
 			ADS1299:  ADS1299Config{Enabled: true, SPIPort: "SPI2.0", DRDY: "GPIO22", RateHz: 500, Gain: 12, Channels: 4},
@@ -346,7 +347,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 	// password nowhere.
 	settings := map[string]any{
 		"pod.id": "pod-8", "hardware.mode": "sim", "hardware.i2c_bus": "3", "hardware.spi_port": "SPI1.2",
-		"hardware.led_count": 150, "hardware.consent_button": "GPIO17", "hardware.panic_button": "GPIO27", "hardware.ack_button": "GPIO23", "hardware.ack_hold": "5s",
+		"hardware.led_count": 150, "hardware.consent_button": "GPIO17", "hardware.panic_button": "GPIO27", "hardware.ack_button": "GPIO23", "hardware.ack_hold": "5s", "hardware.indicator_led": "GPIO12",
 		"hardware.buttons_active_low": false, "hardware.oximeter_leds_swapped": true,
 		"uplink.broker": []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"},
 		"uplink.tls.ca": ca.CertFile, "uplink.tls.cert": client.CertFile, "uplink.tls.key": client.KeyFile,

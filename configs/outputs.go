@@ -437,6 +437,17 @@ func (c *Config) outputProblems(add func(key, format string, args ...any), addWi
 	if w := h.DutyWindow; w < MinDutyWindow || w > MaxDutyWindow {
 		add("haptics.duty_window", "%s is outside %s..%s", w, MinDutyWindow, MaxDutyWindow)
 	}
+	c.lineProblem(add, "hardware.indicator_led", c.Hardware.IndicatorLED)
+	for _, o := range []struct{ key, line string }{{"lights.pca9685.oe", c.Lights.PCA9685.OE}} {
+		if o.line != "" && c.Hardware.IndicatorLED != "" && lineNumber(o.line) == lineNumber(c.Hardware.IndicatorLED) {
+			add("hardware.indicator_led", "%q is also %s", c.Hardware.IndicatorLED, o.key)
+		}
+	}
+	for _, p := range h.Places {
+		if p.Line != "" && c.Hardware.IndicatorLED != "" && lineNumber(p.Line) == lineNumber(c.Hardware.IndicatorLED) {
+			add("hardware.indicator_led", "%q is also place %q's motor line", c.Hardware.IndicatorLED, p.Name)
+		}
+	}
 	if r := c.Dreamscape.RateHz; r < MinFrameRate || r > MaxFrameRate {
 		add("dreamscape.rate_hz", "%d is outside %d..%d frames a second", r, MinFrameRate, MaxFrameRate)
 	}

@@ -51,10 +51,12 @@ func TestOutputProblems(t *testing.T) {
 			`haptics.places: place "feet": a gpio motor needs its line (e.g. line: GPIO5)`},
 		{"unknown driver", "haptics:\n  places: {feet: {driver: solenoid}}\n",
 			`haptics.places: place "feet": driver "solenoid" is not drv2605 or gpio`},
+		{"indicator on the motor's line", "haptics:\n  places: {feet: {driver: gpio, line: GPIO12}}\n",
+			`hardware.indicator_led: "GPIO12" is also place "feet"'s motor line (from PODD_HARDWARE_INDICATOR_LED)`},
 		{"actuator", "haptics:\n  drv2605: {actuator: piezo}\n",
 			`haptics.drv2605.actuator: "piezo" is not erm (eccentric rotating mass) or lra (linear resonant actuator)`},
 	} {
-		_, err := Parse([]byte(minimal+tc.yaml), []string{"PODD_HARDWARE_PANIC_BUTTON=GPIO27"})
+		_, err := Parse([]byte(minimal+tc.yaml), []string{"PODD_HARDWARE_PANIC_BUTTON=GPIO27", "PODD_HARDWARE_INDICATOR_LED=GPIO12"})
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s: Parse = %v\nwant %s", tc.name, err, tc.want)
 		}

@@ -29,6 +29,7 @@ func (c *Config) Settings() map[string]any {
 		"hardware.panic_button":          c.Hardware.PanicButton,
 		"hardware.ack_button":            c.Hardware.AckButton,
 		"hardware.ack_hold":              c.Hardware.AckHold.String(),
+		"hardware.indicator_led":         c.Hardware.IndicatorLED,
 		"hardware.buttons_active_low":    c.Hardware.ButtonsActiveLow,
 		"hardware.oximeter_leds_swapped": c.Hardware.OximeterLEDsSwapped,
 		"uplink.broker":                  brokers,

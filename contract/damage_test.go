@@ -78,7 +78,8 @@ func TestADamagedStoreIsReportedInTheContract(t *testing.T) {
 	run := func(broker string) (*exec.Cmd, chan error) {
 		cmd := exec.Command(bin, "--config", "../configs/sim.yaml")
 		cmd.Env = append(os.Environ(), "PODD_POD_ID="+podID, "PODD_UPLINK_BROKER="+broker, "PODD_SIM_SCENARIO="+scenarioFile,
-			"PODD_STORAGE_PATH="+store, "PODD_API_SOCKET="+socket, "PODD_TELEMETRY_INTERVAL=200ms")
+			"PODD_STORAGE_PATH="+store, "PODD_API_SOCKET="+socket, "PODD_TELEMETRY_INTERVAL=200ms",
+			"PODD_DREAMSCAPE_PROGRAM=../dreamscapes/calm-night.yaml") // sim.yaml's path is relative to the repository's root
 		w := &lockedWriter{mu: &outMu, w: &out}
 		cmd.Stdout, cmd.Stderr = w, w
 		if err := cmd.Start(); err != nil {

@@ -43,6 +43,14 @@ type Show struct {
 	// (0: no ramp).
 	SafeLight, WakeLight light.RGB
 	WakeRamp             time.Duration
+	// Indicator is the pod's indicator LED (gpioout.Dev), lit while an
+	// abort is latched; nil for none.
+	Indicator Indicator
+}
+
+// Indicator is an on/off light for the technician (gpioout.Dev).
+type Indicator interface {
+	Set(on bool) error
 }
 
 // SafeColorer moves the safe colour of the strip (apa102.Dev).
@@ -98,6 +106,10 @@ type show struct {
 	// its driver reported a fault (0: none); fault what it reported.
 	restUntil []time.Duration
 	fault     []string
+	// indicated is what the indicator was last set to: 0 unknown, 1 off,
+	// 2 on.
+	indicated int
+	indFrames int         // frames since the indicator was last set
 	test      selfTest    // the self-test in progress (Pod.SelfTest)
 	scratch   []light.RGB // the lights a haptics self-test renders and drops
 
@@ -172,6 +184,7 @@ func (sh *show) run(ctx context.Context, up func()) error {
 // closed.
 func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) error {
 	p := sh.p
+	sh.indicate()
 	sh.testFrame(lights, haptics)
 	if p.identifying() {
 		for i := range lights {
@@ -215,6 +228,31 @@ func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) 
 	}
 	sh.setStatus(true, nil, err)
 	return err
+}
+
+// indicate lights the indicator while an abort is latched, set once a
+// second (and at the first frame), and again after a failed write.
+func (sh *show) indicate() {
+	if sh.s.Indicator == nil {
+		return
+	}
+	if sh.indFrames++; sh.indFrames < motorStatusEvery && sh.indicated != 0 {
+		return
+	}
+	sh.indFrames = 0
+	on := sh.p.wd.Status().Latched != nil
+	want := 1
+	if on {
+		want = 2
+	}
+	if want == sh.indicated {
+		return
+	}
+	if err := sh.s.Indicator.Set(on); err != nil {
+		sh.indicated = 0
+		return
+	}
+	sh.indicated = want
 }
 
 // MotorRest is how long a motor is held still after its driver reported

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/actuators/drv2605"
+	"github.com/sleegation/podd/actuators/gpioout"
 	"github.com/sleegation/podd/actuators/light"
 	"github.com/sleegation/podd/actuators/zones"
 	"github.com/sleegation/podd/dreamscape"
@@ -115,7 +116,17 @@ func TestAnAbortShowsTheSafeLightThenTheWakeRamp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		safe, wake := apa102.Color{R: 10, G: 4, B: 1}, apa102.Color{R: 100, G: 40, B: 10}
-		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{safe: safe, show: showOn(t, nil, safe, wake, time.Minute)})
+		var indicator *sim.Line
+		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{safe: safe, show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			s := showOn(t, nil, safe, wake, time.Minute)(strip, hw)
+			indicator = hw.MotorLine("INDICATOR")
+			d, err := gpioout.New(indicator, gpioout.Opts{Name: "indicator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Indicator = d
+			return s
+		}})
 		defer r.stop()
 		shows := func() sim.LED {
 			t.Helper()
@@ -143,7 +154,15 @@ func TestAnAbortShowsTheSafeLightThenTheWakeRamp(t *testing.T) {
 		if l := shows(); l != (sim.LED{R: 10, G: 4, B: 1, Brightness: 31}) {
 			t.Fatalf("at the abort the strip shows %v, want the safe light", l)
 		}
-		time.Sleep(30 * time.Second)
+		if indicator.Read() {
+			t.Fatal("the indicator was lit before the abort")
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if !indicator.Read() {
+			t.Fatal("the indicator is not lit a second after the abort")
+		}
+		time.Sleep(29 * time.Second)
 		synctest.Wait()
 		mid := shows()
 		if st := r.pod.Status().Show; st == nil || st.Playing || st.Wake == nil || *st.Wake < 0.49 || *st.Wake > 0.51 {
@@ -164,6 +183,9 @@ func TestAnAbortShowsTheSafeLightThenTheWakeRamp(t *testing.T) {
 		until(start, 160*time.Second)
 		if st := r.pod.Status().Show; st == nil || !st.Playing || st.Wake != nil {
 			t.Fatalf("after the ack and the settling the show is %+v, want playing", st)
+		}
+		if indicator.Read() {
+			t.Fatal("the indicator is still lit after the ack")
 		}
 		if l := shows(); l != (sim.LED{R: 40, G: 18, B: 4, Brightness: 31}) {
 			t.Fatalf("after the ack the strip shows %v, want the ambient light", l)

@@ -146,6 +146,8 @@ func startPodIn(t *testing.T, dir, podd, broker, publicKeys, scenario string, en
 		"PODD_STORAGE_PATH="+filepath.Join(dir, "podd.db"),
 		"PODD_API_SOCKET="+socket,
 		"PODD_SECURITY_HUB_KEYS="+publicKeys,
+		// sim.yaml's program path is relative to the repository's root.
+		"PODD_DREAMSCAPE_PROGRAM=../../dreamscapes/calm-night.yaml",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	out = &mqtttest.LockedBuffer{}

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -125,6 +128,17 @@ func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slo
 		}
 		layout.Places = append(layout.Places, zones.Place{Name: pl.Name, Motor: m})
 	}
+	var indicator *gpioout.Dev
+	if name := cfg.Hardware.IndicatorLED; name != "" {
+		line, err := b.line(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("hardware.indicator_led %q: %w", name, err)
+		}
+		// Not in the gate: it shows the latch, not the dreamscape.
+		if indicator, err = gpioout.New(line, gpioout.Opts{Name: "indicator"}); err != nil {
+			return nil, nil, fmt.Errorf("hardware.indicator_led: %w", err)
+		}
+	}
 	o, err := zones.New(layout)
 	if err != nil {
 		return nil, nil, err
@@ -140,9 +154,16 @@ func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slo
 		HapticGuard: hapticguard.Opts{Cap: h.MaxIntensity, Duty: h.DutyBudget, Window: h.DutyWindow},
 		Strip:       strip, SafeLight: safe, WakeLight: wake, WakeRamp: cfg.Lights.WakeRamp,
 	}
+	if indicator != nil {
+		show.Indicator = indicator
+	}
 	if path := cfg.Dreamscape.Program; path != "" {
 		prog, err := dreamscape.Load(path)
 		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && !filepath.IsAbs(path) {
+				wd, _ := os.Getwd()
+				return nil, nil, fmt.Errorf("dreamscape.program: %w (a relative path is read from the working directory, %s; the shipped programs are in dreamscapes/ of the source and /usr/share/podd/dreamscapes on a pod)", err, wd)
+			}
 			return nil, nil, fmt.Errorf("dreamscape.program: %w", err)
 		}
 		bound, err := prog.Bind(o.LightNames(), o.PlaceNames())
