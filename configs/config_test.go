@@ -114,7 +114,7 @@ func defaultLights(leds int) LightsConfig {
 	return LightsConfig{
 		Zones:     []ZoneConfig{{Name: "canopy", First: 0, Count: leds}},
 		SafeColor: "#ff8a3d", SafeLevel: 0.04, WakeLevel: 0.3, WakeRamp: 10 * time.Minute, MaxSlew: 0.5,
-		PCA9685: PCA9685Config{Address: 0x40, FrequencyHz: 1000},
+		PCA9685: PCA9685Config{Address: 0x40, FrequencyHz: 1526},
 	}
 }
 
@@ -123,7 +123,7 @@ func defaultLights(leds int) LightsConfig {
 func shippedLights() LightsConfig {
 	l := defaultLights(60)
 	l.Zones = []ZoneConfig{{Name: "canopy", First: 0, Count: 40}, {Name: "floor", PWM: []int{0, 1, 2}}, {Name: "sides", First: 40, Count: 20}}
-	l.PCA9685 = PCA9685Config{Enabled: true, Address: 0x40, FrequencyHz: 1000, OE: "GPIO6"}
+	l.PCA9685 = PCA9685Config{Enabled: true, Address: 0x40, FrequencyHz: 1526, OE: "GPIO6"}
 	return l
 }
 
@@ -277,7 +277,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_LIGHTS_PCA9685_ENABLED=true",
 		"PODD_LIGHTS_PCA9685_I2C_BUS=6",
 		"PODD_LIGHTS_PCA9685_ADDRESS=0x41",
-		"PODD_LIGHTS_PCA9685_FREQUENCY_HZ=800",
+		"PODD_LIGHTS_PCA9685_FREQUENCY_HZ=1300",
 		"PODD_LIGHTS_PCA9685_OE=GPIO6",
 		"PODD_HAPTICS_PLACES={back: {driver: drv2605}, feet: {driver: gpio, line: GPIO5}}",
 		"PODD_HAPTICS_DRV2605_I2C_BUS=6",
@@ -326,7 +326,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		Lights: LightsConfig{
 			Zones:     []ZoneConfig{{Name: "canopy", First: 0, Count: 100}, {Name: "floor", First: 100, Count: 50}, {Name: "reading", PWM: []int{3}}},
 			SafeColor: "#ff7020", SafeLevel: 0.05, WakeLevel: 0.4, WakeRamp: 20 * time.Minute, MaxSlew: 0.25,
-			PCA9685: PCA9685Config{Enabled: true, I2CBus: "6", Address: 0x41, FrequencyHz: 800, OE: "GPIO6"},
+			PCA9685: PCA9685Config{Enabled: true, I2CBus: "6", Address: 0x41, FrequencyHz: 1300, OE: "GPIO6"},
 		},
 		Haptics: HapticsConfig{
 			Places:       []PlaceConfig{{Name: "back", Driver: "drv2605"}, {Name: "feet", Driver: "gpio", Line: "GPIO5"}},
@@ -375,7 +375,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"sensors.tmp117.core_offset_c": 3.5,
 		"lights.zones":                 map[string]any{"canopy": map[string]any{"leds": "0-99"}, "floor": map[string]any{"leds": "100-149"}, "reading": map[string]any{"pwm": []int{3}}},
 		"lights.safe_color":            "#ff7020", "lights.safe_level": 0.05, "lights.wake_level": 0.4, "lights.wake_ramp": "20m0s", "lights.max_slew": 0.25,
-		"lights.pca9685.enabled": true, "lights.pca9685.i2c_bus": "6", "lights.pca9685.address": 0x41, "lights.pca9685.frequency_hz": 800, "lights.pca9685.oe": "GPIO6",
+		"lights.pca9685.enabled": true, "lights.pca9685.i2c_bus": "6", "lights.pca9685.address": 0x41, "lights.pca9685.frequency_hz": 1300, "lights.pca9685.oe": "GPIO6",
 		"haptics.places":          map[string]any{"back": map[string]any{"driver": "drv2605"}, "feet": map[string]any{"driver": "gpio", "line": "GPIO5"}},
 		"haptics.drv2605.i2c_bus": "6", "haptics.drv2605.actuator": "lra", "haptics.max_intensity": 0.5, "haptics.duty_budget": 0.2, "haptics.duty_window": "2m0s",
 		"dreamscape.program": "dreamscapes/sunrise.yaml", "dreamscape.rate_hz": 25, "sim.record_outputs": "/tmp/outputs.jsonl",
@@ -750,7 +750,7 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 		{"haptics.duty_window", durationLines},
 		{"lights.pca9685.enabled", map[string]string{"1": "1 is not true or false", "on!": `"on!" is not true or false`}},
 		{"lights.pca9685.address", map[string]string{`"0x80"`: `"0x80" is not a 7-bit I2C address (e.g. 0x49)`, "0x70": "0x70 is outside 0x40..0x7F or is 0x70 (the all-call address)", "0x20": "0x20 is outside 0x40..0x7F or is 0x70 (the all-call address)"}},
-		{"lights.pca9685.frequency_hz", map[string]string{"2.5": "2.5 is not an integer", "2000": "2000 is outside 24..1526 Hz, what the prescaler can make from its 25 MHz clock"}},
+		{"lights.pca9685.frequency_hz", map[string]string{"2.5": "2.5 is not an integer", "2000": "2000 is outside 1250..1526 Hz: the PCA9685 switches a lit channel fully on and off at this frequency, a flicker risk below 1250 Hz (IEEE 1789-2015), and its prescaler goes no higher than 1526 Hz", "1000": "1000 is outside 1250..1526 Hz: the PCA9685 switches a lit channel fully on and off at this frequency, a flicker risk below 1250 Hz (IEEE 1789-2015), and its prescaler goes no higher than 1526 Hz"}},
 		{"dreamscape.rate_hz", map[string]string{"5": "5 is outside 10..100 frames a second", "fast": `"fast" is not an integer`}},
 	}...)
 	tested := map[string]bool{}

@@ -117,7 +117,11 @@ type DreamscapeConfig struct {
 
 // Bounds of the output keys. The slew bound is the photosensitivity
 // guard's (lightguard.HardMaxSlew); the haptic bounds are the haptic
-// guard's (hapticguard).
+// guard's (hapticguard). The PWM frequency's: a PCA9685 channel between
+// full off and full on is a square wave of 100 % modulation at the PWM
+// frequency, which IEEE 1789-2015 rates low-risk only above 1250 Hz
+// (modulation % below 0.08 × frequency); the chip's prescaler makes at
+// most 1526 Hz (prescale 3).
 const (
 	MinSafeLevel  = 0.005
 	MaxSafeLevel  = 0.2
@@ -126,7 +130,7 @@ const (
 	MaxWakeRamp   = time.Hour
 	MinMaxSlew    = 0.01
 	MaxMaxSlew    = lightguard.HardMaxSlew
-	MinPWMHz      = 24
+	MinPWMHz      = 1250
 	MaxPWMHz      = 1526
 	MinFrameRate  = 10
 	MaxFrameRate  = 100
@@ -152,7 +156,7 @@ func outputKeys() []key {
 		{"lights.pca9685.enabled", false, boolean(func(c *Config, b bool) { c.Lights.PCA9685.Enabled = b })},
 		{"lights.pca9685.i2c_bus", "", str(func(c *Config, s string) { c.Lights.PCA9685.I2CBus = s })},
 		{"lights.pca9685.address", 0x40, address(func(c *Config, n int) { c.Lights.PCA9685.Address = n })},
-		{"lights.pca9685.frequency_hz", 1000, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Lights.PCA9685.FrequencyHz = n })},
+		{"lights.pca9685.frequency_hz", MaxPWMHz, integer(math.MinInt, math.MaxInt, func(c *Config, n int) { c.Lights.PCA9685.FrequencyHz = n })},
 		{"lights.pca9685.oe", "", str(func(c *Config, s string) { c.Lights.PCA9685.OE = s })},
 		{"haptics.places", "", places},
 		{"haptics.drv2605.i2c_bus", "", str(func(c *Config, s string) { c.Haptics.DRV2605.I2CBus = s })},
@@ -370,8 +374,10 @@ func (c *Config) outputProblems(add func(key, format string, args ...any), addWi
 			}
 		}
 	}
-	if _, err := light.ParseHex(l.SafeColor); err != nil {
+	if c, err := light.ParseHex(l.SafeColor); err != nil {
 		add("lights.safe_color", "%v", err)
+	} else if c == (light.RGB{}) {
+		add("lights.safe_color", "%q is black: the safe state's light must never be dark (e.g. #ff8a3d, a warm amber)", l.SafeColor)
 	}
 	if !(l.SafeLevel >= MinSafeLevel && l.SafeLevel <= MaxSafeLevel) {
 		add("lights.safe_level", "%g is outside %g..%g: the safe state's light is dim, never dark", l.SafeLevel, MinSafeLevel, MaxSafeLevel)
@@ -391,7 +397,7 @@ func (c *Config) outputProblems(add func(key, format string, args ...any), addWi
 		c.pwmAddressProblem(addWith)
 	}
 	if p.FrequencyHz < MinPWMHz || p.FrequencyHz > MaxPWMHz {
-		add("lights.pca9685.frequency_hz", "%d is outside %d..%d Hz, what the prescaler can make from its 25 MHz clock", p.FrequencyHz, MinPWMHz, MaxPWMHz)
+		add("lights.pca9685.frequency_hz", "%d is outside %d..%d Hz: the PCA9685 switches a lit channel fully on and off at this frequency, a flicker risk below %d Hz (IEEE 1789-2015), and its prescaler goes no higher than %d Hz", p.FrequencyHz, MinPWMHz, MaxPWMHz, MinPWMHz, MaxPWMHz)
 	}
 	if p.Enabled {
 		c.lineProblem(add, "lights.pca9685.oe", p.OE)

@@ -202,6 +202,7 @@ type Pod struct {
 	sessionTurn checkin     // the session loop's turns (sessionLoop)
 	ident       identifier  // the identify in progress (Identify)
 	show        *show       // the show loop; nil without Parts.Show
+	showStalled atomic.Bool // checkShow took the outputs back from a stalled show
 	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
 	body        bodyVitals  // the other sensors' latest estimates
 
@@ -570,6 +571,7 @@ func (p *Pod) keepSafe(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		p.checkShow(ctx)
 		unsafe := p.parts.Gate.Unsafe()
 		if len(unsafe) == 0 {
 			if failing {

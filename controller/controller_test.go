@@ -357,6 +357,9 @@ type rigOpts struct {
 	// builds the pod's show on the rig's strip.
 	safe apa102.Color
 	show func(strip *apa102.Dev, hw *sim.Hardware) *Show
+	// outputs are the show's outputs besides the strip, put in the gate
+	// with it (as cmd/podd does).
+	outputs []actuators.Haltable
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -397,7 +400,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 	}
 	log := &journalLog{}
 	ls := loggedStrip{Dev: strip, log: log, hang: opts.hang}
-	gate := actuators.NewGate(ls)
+	gate := actuators.NewGate(append([]actuators.Haltable{ls}, opts.outputs...)...)
 	// cmd/podd applies the safe state before Run.
 	if err := gate.SafeState(); err != nil {
 		t.Fatal(err)

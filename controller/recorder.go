@@ -483,6 +483,9 @@ func (p *Pod) holds() []string {
 	if held {
 		h = append(h, HoldMergeLeft)
 	}
+	if p.show != nil && p.show.sinceFrame() > ShowStallAfter {
+		h = append(h, HoldShowStalled)
+	}
 	return h
 }
 

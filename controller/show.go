@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sleegation/podd/actuators"
@@ -113,8 +115,22 @@ type show struct {
 	test      selfTest    // the self-test in progress (Pod.SelfTest)
 	scratch   []light.RGB // the lights a haptics self-test renders and drops
 
+	// base is the show's clock's origin; lastFrame is when the last frame
+	// ended on it (ns), read by the safety core (sinceFrame).
+	base      time.Time
+	lastFrame atomic.Int64
+	limBuf    []string // the names a guard limits, reused each frame
+	lgEnded   []lightguard.Episode
+	hgEnded   []hapticguard.Episode
+
 	mu     sync.Mutex
 	status ShowStatus
+}
+
+// sinceFrame is how long ago the show's last frame ended, or since the
+// show was made before the first.
+func (sh *show) sinceFrame() time.Duration {
+	return time.Since(sh.base) - time.Duration(sh.lastFrame.Load())
 }
 
 // ambientProgram is a steady light of c in every zone named.
@@ -156,13 +172,12 @@ func newShow(p *Pod, s *Show) (*show, error) {
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
 		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)),
-		rampFrom: -1, wasSafe: true, scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
+		rampFrom: -1, wasSafe: true, base: time.Now(), scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
 		sh.strip[i] = z.PWM == nil
 	}
-	r, g, b := s.SafeLight.Clamp().Bytes()
-	sh.safeShown = apa102.Color{R: r, G: g, B: b}
+	sh.safeShown = SafeColor(s.SafeLight)
 	ir, ig, ib := IdentifyLight.R, IdentifyLight.G, IdentifyLight.B
 	sh.ident = light.FromBytes(ir, ig, ib)
 	sh.player = &dreamscape.Player{Program: prog, Rate: s.Rate, Sink: sh.frame}
@@ -182,7 +197,12 @@ func (sh *show) run(ctx context.Context, up func()) error {
 // frame is the player's sink: one frame through the guards to the outputs
 // while the gate is open; the safe light and its wake ramp while it is
 // closed.
-func (sh *show) frame(now time.Duration, lights []light.RGB, haptics []float64) error {
+func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) error {
+	// The guards and the ramp run on the show's own clock, from the show's
+	// creation: a player restarted by the supervisor counts its frames
+	// from 0 again, and the guards' windows must not start over with it.
+	now := time.Since(sh.base)
+	defer func() { sh.lastFrame.Store(int64(time.Since(sh.base))) }()
 	p := sh.p
 	sh.indicate()
 	sh.testFrame(lights, haptics)
@@ -334,10 +354,16 @@ func (sh *show) safeFrame(now time.Duration) error {
 		wake = &f
 		a, b := sh.s.SafeLight, sh.s.WakeLight
 		target = light.RGB{R: a.R + (b.R-a.R)*f, G: a.G + (b.G-a.G)*f, B: a.B + (b.B-a.B)*f}
-	} else {
-		sh.rampFrom = -1
+	} else if sh.rampFrom >= 0 {
+		// The abort was acknowledged; the outputs wait for the vitals to
+		// settle. The strip keeps the ramp's light until they open, so
+		// the light never drops at once; the show fades from it.
+		target = light.FromBytes(sh.safeShown.R, sh.safeShown.G, sh.safeShown.B)
 	}
-	err := sh.setSafe(target)
+	var err error
+	if sh.rampFrom < 0 || wake != nil {
+		err = sh.setSafe(target)
+	}
 	shown := light.FromBytes(sh.safeShown.R, sh.safeShown.G, sh.safeShown.B)
 	for i := range sh.safe {
 		sh.safe[i] = light.RGB{}
@@ -351,13 +377,61 @@ func (sh *show) safeFrame(now time.Duration) error {
 	return err
 }
 
-// setSafe sets the strip's safe colour to c when its 8-bit value changed.
+// ShowStallAfter is how long the show may play no frame while the outputs
+// are open before the safety core takes them back: a frame stuck on a hung
+// bus would otherwise leave the motors at their last intensity and the
+// guards without a say.
+const ShowStallAfter = time.Second
+
+// checkShow puts every output in its safe state when the show has played
+// no frame for ShowStallAfter while the gate is open, and reports it; the
+// outputs stay held (HoldShowStalled) until the show plays again. The
+// safety core calls it every keepSafeRetry; it never waits on the show.
+func (p *Pod) checkShow(ctx context.Context) {
+	if p.show == nil {
+		return
+	}
+	stalled := p.show.sinceFrame()
+	switch {
+	case stalled > ShowStallAfter && !p.parts.Gate.Safe():
+		p.log.Error("the dreamscape played no frame: outputs to their safe state", "for", stalled.Round(time.Millisecond))
+		p.post(uplink.Event{Type: "fault", Fields: map[string]any{"part": "dreamscape", "fault": "stalled", "active": true,
+			"error": fmt.Sprintf("no frame for %v", stalled.Round(time.Millisecond))}}, time.Now())
+		p.showStalled.Store(true)
+		sctx, cancel := context.WithTimeout(ctx, safeStateTimeout)
+		if err := p.parts.Gate.SafeStateContext(sctx); err != nil {
+			p.log.Error("safe state", "err", err)
+		}
+		cancel()
+	case stalled <= ShowStallAfter && p.showStalled.Load():
+		p.showStalled.Store(false)
+		p.log.Info("the dreamscape plays again")
+		p.post(uplink.Event{Type: "fault", Fields: map[string]any{"part": "dreamscape", "fault": "stalled", "active": false}}, time.Now())
+	}
+}
+
+// SafeColor is the strip's 8-bit colour of the safe light c: each channel
+// rounded, and a channel c lights rounded up to at least 1, so a dim safe
+// light is never dark on the strip.
+func SafeColor(c light.RGB) apa102.Color {
+	c = c.Clamp()
+	r, g, b := c.Bytes()
+	up := func(v float64, x uint8) uint8 {
+		if v > 0 && x == 0 {
+			return 1
+		}
+		return x
+	}
+	return apa102.Color{R: up(c.R, r), G: up(c.G, g), B: up(c.B, b)}
+}
+
+// setSafe sets the strip's safe colour to c (SafeColor) when its 8-bit
+// value changed.
 func (sh *show) setSafe(c light.RGB) error {
 	if sh.s.Strip == nil {
 		return nil
 	}
-	r, g, b := c.Clamp().Bytes()
-	col := apa102.Color{R: r, G: g, B: b}
+	col := SafeColor(c)
 	if col == sh.safeShown {
 		return nil
 	}
@@ -382,7 +456,7 @@ func (sh *show) anyLit() bool {
 func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float64) {
 	nz := len(sh.strip)
 	at := time.Now()
-	var limited []string
+	limited := sh.limBuf[:0]
 	for z := range nz {
 		e, open := sh.lg.Open(z)
 		if open {
@@ -417,12 +491,15 @@ func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float6
 		sh.lit[nz+pl] = open
 	}
 	// Ended episodes are taken so they do not merge with later ones.
-	_ = sh.lg.Ended(now, nil)
+	sh.lgEnded = sh.lg.Ended(now, sh.lgEnded[:0])
 	if sh.hg != nil {
-		_ = sh.hg.Ended(now, nil)
+		sh.hgEnded = sh.hg.Ended(now, sh.hgEnded[:0])
 	}
+	sh.limBuf = limited
 	sh.mu.Lock()
-	sh.status.Limited = limited
+	if !slices.Equal(sh.status.Limited, limited) {
+		sh.status.Limited = slices.Clone(limited)
+	}
 	sh.mu.Unlock()
 }
 

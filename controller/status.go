@@ -110,6 +110,7 @@ const (
 	HoldSettling     = "settling"      // not yet SettleTime of valid vitals within every limit
 	HoldStopping     = "stopping"      // the daemon is stopping
 	HoldMergeLeft    = "merge_left"    // a merge was left at once (panic, withdrawal, merge/abort): SettleTime before the light comes back
+	HoldShowStalled  = "show_stalled"  // the show played no frame for ShowStallAfter: the outputs are not under its control
 )
 
 // Outputs tells whether the actuators are in their safe state, and why.

@@ -431,6 +431,7 @@ var holdText = map[string]string{
 	"settling":      "waiting for 10 s of vitals within every limit",
 	"stopping":      "podd is stopping",
 	"merge_left":    "a merge was just left at once (panic, withdrawal or abort): 10 s before the light comes back",
+	"show_stalled":  "the dreamscape played no frame for a second (a hung bus under a light or a motor?): see the log",
 }
 
 func formatOutputs(o api.Outputs) string {

@@ -47,18 +47,9 @@ func safeLights(l configs.LightsConfig) (safe, wake light.RGB, err error) {
 	return c.Scale(l.SafeLevel), c.Scale(l.WakeLevel), nil
 }
 
-// stripSafe is the strip's safe colour, 8-bit, never dark when the level is
-// above 0: a channel the colour has rounds up to at least 1.
-func stripSafe(c light.RGB) apa102.Color {
-	r, g, b := c.Bytes()
-	up := func(v float64, x uint8) uint8 {
-		if v > 0 && x == 0 {
-			return 1
-		}
-		return x
-	}
-	return apa102.Color{R: up(c.R, r), G: up(c.G, g), B: up(c.B, b)}
-}
+// stripSafe is the strip's safe colour, 8-bit, never dark
+// (controller.SafeColor).
+func stripSafe(c light.RGB) apa102.Color { return controller.SafeColor(c) }
 
 // openOutputs opens the outputs besides the strip (the PCA9685 and its OE
 // line, the DRV2605L, the GPIO motors), puts every output behind one gate,
