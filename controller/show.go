@@ -169,6 +169,9 @@ func newShow(p *Pod, s *Show) (*show, error) {
 		if hg, err = hapticguard.New(len(places), s.HapticGuard); err != nil {
 			return nil, err
 		}
+		for i := range places {
+			hg.SetOnOff(i, o.OnOff(i))
+		}
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
 		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)),

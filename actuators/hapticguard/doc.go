@@ -17,6 +17,17 @@
 // are choices made for the pod, not taken from a standard; the driver's own
 // hardware cap (the DRV2605's OD_CLAMP) is set from the same value.
 //
+// # On-off places
+//
+// A motor switched by a GPIO line has no intensity: it runs at the drive
+// its wiring gives it, or not at all. SetOnOff marks such a place: a
+// request capped as above runs it when it is at least OnOffAt (half of full
+// scale) and the output is then 1 (its full, wired drive), otherwise 0; the
+// budget charges 1 a second while it runs, what the motor really gets.
+// The cap still decides: a cap below OnOffAt keeps the place still. Its
+// wiring (the motor's supply, a series resistor) sets how strong its full
+// drive is; size it to the cap.
+//
 // # The duty budget
 //
 // Over any sliding window of Window, the integral of a place's intensity

@@ -55,7 +55,19 @@ type Guard struct {
 	out                 []float64   // output held since lastT
 	ring                [][]float64 // per place, Slots+1 slots of intensity·seconds
 	spent               []bool
+	onOff               []bool
 	eps                 []episode
+}
+
+// OnOffAt is the capped request from which an on-off place runs.
+const OnOffAt = 0.5
+
+// SetOnOff marks place p (0..places-1) as on-off (see "On-off places" in
+// the package doc), or not. Out of range, it does nothing.
+func (g *Guard) SetOnOff(p int, on bool) {
+	if p >= 0 && p < len(g.onOff) {
+		g.onOff[p] = on
+	}
 }
 
 // New returns a guard of places places (1..MaxPlaces), every output 0. Bad
@@ -100,6 +112,7 @@ func New(places int, opts Opts) (*Guard, error) {
 		out:    make([]float64, places),
 		ring:   make([][]float64, places),
 		spent:  make([]bool, places),
+		onOff:  make([]bool, places),
 		eps:    make([]episode, places),
 	}
 	g.resume = ResumeFraction * g.budget
@@ -144,6 +157,18 @@ func (g *Guard) Limit(now time.Duration, intensities []float64) (limited bool, e
 		if x > g.cap {
 			x, byCap = g.cap, true
 		}
+		want := req // what the output would be without the guard
+		if g.onOff[p] {
+			want = 0
+			if req >= OnOffAt {
+				want = 1
+			}
+			if x >= OnOffAt {
+				x, byCap = 1, false
+			} else {
+				x, byCap = 0, want > 0
+			}
+		}
 		used := g.used(p)
 		if g.spent[p] && used <= g.resume {
 			g.spent[p] = false
@@ -154,7 +179,7 @@ func (g *Guard) Limit(now time.Duration, intensities []float64) (limited bool, e
 		if g.spent[p] && x > 0 {
 			x, byBudget = 0, true
 		}
-		if x != req {
+		if x != want {
 			limited = true
 			g.limited(p, now, req, x, byCap, byBudget)
 		}

@@ -61,10 +61,13 @@ type Light struct {
 	PWM          []int
 }
 
-// Place is one haptic place and its motor.
+// Place is one haptic place and its motor. OnOff is a motor that only runs
+// or stops (gpioout.Dev): its intensity is 0 or 1 (hapticguard's on-off
+// places).
 type Place struct {
 	Name  string
 	Motor Motor
+	OnOff bool
 }
 
 // Layout is the pod's outputs and their names.
@@ -252,6 +255,9 @@ func (o *Outputs) Show(lights []light.RGB, haptics []float64) error {
 
 // Motor returns place i's motor.
 func (o *Outputs) Motor(i int) Motor { return o.l.Places[i].Motor }
+
+// OnOff reports whether place i's motor only runs or stops.
+func (o *Outputs) OnOff(i int) bool { return o.l.Places[i].OnOff }
 
 // Forget makes the next Show write every motor again: after a safe state,
 // which stopped them behind Show's back.

@@ -117,7 +117,7 @@ func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slo
 		default:
 			return nil, nil, fmt.Errorf("haptics.places %q: driver %q is not drv2605 or gpio", pl.Name, pl.Driver)
 		}
-		layout.Places = append(layout.Places, zones.Place{Name: pl.Name, Motor: m})
+		layout.Places = append(layout.Places, zones.Place{Name: pl.Name, Motor: m, OnOff: pl.Driver == "gpio"})
 	}
 	var indicator *gpioout.Dev
 	if name := cfg.Hardware.IndicatorLED; name != "" {
