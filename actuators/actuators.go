@@ -212,9 +212,11 @@ func (o *output) halt() *haltCall {
 }
 
 // Open reopens the gate after a local acknowledgement and resumes outputs
-// whose Halt latches. It refuses while any Halt is still in progress: that
-// output is not known to be safe, and reopening would let normal output
-// queue up behind its hung bus. It returns ErrSealed once the gate is sealed.
+// whose Halt latches. It refuses while any Halt is still in progress or the
+// last Halt of an output failed: that output is not known to be safe, and
+// reopening would let normal output queue up behind its hung bus, or stop
+// the retries of its safe state. It returns ErrSealed once the gate is
+// sealed.
 func (g *Gate) Open() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -250,6 +252,17 @@ func (g *Gate) openLocked() error {
 	}
 	if busy := g.halting(); len(busy) > 0 {
 		return fmt.Errorf("actuators: cannot reopen, halt still in progress: %s", names(busy))
+	}
+	var failed []string
+	for _, o := range g.outs {
+		o.mu.Lock()
+		if o.failed != nil {
+			failed = append(failed, fmt.Sprintf("%s (%v)", o.h, o.failed))
+		}
+		o.mu.Unlock()
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("actuators: cannot reopen, the last halt failed: %s; it is applied again until it succeeds", strings.Join(failed, ", "))
 	}
 	for _, o := range g.outs {
 		if r, ok := o.h.(Resumer); ok {

@@ -265,6 +265,9 @@ func zones(c *Config, raw any) error {
 // ledRange reads "first-last" (or one LED number) of the strip.
 func ledRange(raw any) (first, last int, err error) {
 	if n, ok := raw.(int); ok {
+		if n < 0 || n >= MaxLEDCount {
+			return 0, 0, fmt.Errorf("is outside 0..%d, the LEDs a strip may have", MaxLEDCount-1)
+		}
 		return n, n, nil
 	}
 	s, ok := raw.(string)
@@ -279,6 +282,9 @@ func ledRange(raw any) (first, last int, err error) {
 	last, err2 := strconv.Atoi(strings.TrimSpace(b))
 	if err1 != nil || err2 != nil {
 		return 0, 0, errors.New(`is not "first-last" (e.g. "0-29")`)
+	}
+	if first < 0 || last < 0 || first >= MaxLEDCount || last >= MaxLEDCount {
+		return 0, 0, fmt.Errorf("is outside 0..%d, the LEDs a strip may have", MaxLEDCount-1)
 	}
 	return first, last, nil
 }

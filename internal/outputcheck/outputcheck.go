@@ -71,7 +71,7 @@ func FromRecord(zones []Zone, frames []sim.OutputFrame) (Streams, error) {
 			var c light.RGB
 			switch {
 			case z.PWM == nil && f.Device == StripDevice:
-				if len(f.LEDs) < z.First+z.Count {
+				if z.First < 0 || z.Count < 1 || z.First > len(f.LEDs) || z.Count > len(f.LEDs)-z.First {
 					return Streams{}, fmt.Errorf("outputcheck: strip frame at %s has %d LEDs; zone %q needs %d", f.T.Format(time.RFC3339Nano), len(f.LEDs), z.Name, z.First+z.Count)
 				}
 				for _, led := range f.LEDs[z.First : z.First+z.Count] {
