@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,13 @@ type Show struct {
 	// Indicator is the pod's indicator LED (gpioout.Dev), lit while an
 	// abort is latched; nil for none.
 	Indicator Indicator
+	// Preview, when set, names the program's keyframes the light guard
+	// would have to slow (it plays the program through a guard of its own,
+	// which takes a while for a long program); the show runs it once, in
+	// the background while it plays, logs what it finds and reports it in
+	// ShowStatus.Slowed. It returns early, with what it has, once ctx is
+	// done.
+	Preview func(ctx context.Context) []string
 }
 
 // Indicator is an on/off light for the technician (gpioout.Dev).
@@ -77,12 +85,15 @@ type ShowStatus struct {
 	// Frames, Skipped and the jitter are the player's (dreamscape.Stats):
 	// frames played, frames skipped for being late, and the lateness of
 	// the last frames, milliseconds.
-	Frames     uint64  `json:"frames"`
-	Skipped    uint64  `json:"skipped"`
-	JitterP50  float64 `json:"jitter_p50_ms"`
-	JitterP99  float64 `json:"jitter_p99_ms"`
-	JitterMax  float64 `json:"jitter_max_ms"`
-	WriteError string  `json:"write_error,omitempty"`
+	// Slowed names the program's keyframes the light guard slows
+	// (Show.Preview), once known.
+	Slowed     []string `json:"slowed,omitempty"`
+	Frames     uint64   `json:"frames"`
+	Skipped    uint64   `json:"skipped"`
+	JitterP50  float64  `json:"jitter_p50_ms"`
+	JitterP99  float64  `json:"jitter_p99_ms"`
+	JitterMax  float64  `json:"jitter_max_ms"`
+	WriteError string   `json:"write_error,omitempty"`
 }
 
 // show is the show loop's state. Only the player's goroutine touches it,
@@ -117,11 +128,12 @@ type show struct {
 
 	// base is the show's clock's origin; lastFrame is when the last frame
 	// ended on it (ns), read by the safety core (sinceFrame).
-	base      time.Time
-	lastFrame atomic.Int64
-	limBuf    []string // the names a guard limits, reused each frame
-	lgEnded   []lightguard.Episode
-	hgEnded   []hapticguard.Episode
+	base        time.Time
+	lastFrame   atomic.Int64
+	limBuf      []string // the names a guard limits, reused each frame
+	previewOnce sync.Once
+	lgEnded     []lightguard.Episode
+	hgEnded     []hapticguard.Episode
 
 	mu     sync.Mutex
 	status ShowStatus
@@ -191,8 +203,25 @@ func newShow(p *Pod, s *Show) (*show, error) {
 	return sh, nil
 }
 
-// run plays until ctx is done.
+// run plays until ctx is done; the first run also previews the program
+// (Show.Preview) on a goroutine it waits for.
 func (sh *show) run(ctx context.Context, up func()) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if sh.s.Preview != nil {
+		sh.previewOnce.Do(func() {
+			wg.Go(func() {
+				hits := sh.s.Preview(ctx)
+				if len(hits) == 0 {
+					return
+				}
+				sh.p.log.Warn("dreamscape: the photosensitivity guard slows these changes of the program", "program", sh.status.Program, "keyframes", strings.Join(hits, "; "))
+				sh.mu.Lock()
+				sh.status.Slowed = hits
+				sh.mu.Unlock()
+			})
+		})
+	}
 	up()
 	return sh.player.Run(ctx)
 }
@@ -525,7 +554,7 @@ func (sh *show) setStatus(playing bool, wake *float64, err error) {
 func (sh *show) Status() *ShowStatus {
 	sh.mu.Lock()
 	st := sh.status
-	st.Zones, st.Places, st.Limited = append([]string(nil), st.Zones...), append([]string(nil), st.Places...), append([]string(nil), st.Limited...)
+	st.Zones, st.Places, st.Limited, st.Slowed = slices.Clone(st.Zones), slices.Clone(st.Places), slices.Clone(st.Limited), slices.Clone(st.Slowed)
 	if st.Wake != nil {
 		w := *st.Wake
 		st.Wake = &w

@@ -265,3 +265,35 @@ func TestAMotorWhoseDriverOverheatsIsHeldStill(t *testing.T) {
 		}
 	})
 }
+
+// The program's preview (the keyframes the guard would slow) runs in the
+// background: the show plays while it runs, and its findings reach the
+// status when it is done.
+func TestTheProgramsPreviewRunsWhileTheShowPlays(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		release := make(chan struct{})
+		r := newRigWith(t, calm, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			s := showOn(t, nil, apa102.Color{R: 10, G: 4, B: 1}, apa102.Color{R: 10, G: 4, B: 1}, 0)(strip, hw)
+			s.Preview = func(ctx context.Context) []string {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return []string{"lights.canopy[1] (at 50ms)"}
+			}
+			return s
+		}})
+		defer r.stop()
+		until(start, 20*time.Second)
+		st := r.pod.Status().Show
+		if st == nil || !st.Playing || st.Frames < 900 || st.Slowed != nil {
+			t.Fatalf("show while the preview runs: %+v; want playing, ~1000 frames, nothing slowed yet", st)
+		}
+		close(release)
+		synctest.Wait()
+		if st := r.pod.Status().Show; !slices.Equal(st.Slowed, []string{"lights.canopy[1] (at 50ms)"}) {
+			t.Fatalf("slowed %v after the preview, want its finding", st.Slowed)
+		}
+	})
+}

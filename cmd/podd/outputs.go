@@ -1,13 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
+	"sort"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -162,9 +163,11 @@ func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slo
 			return nil, nil, fmt.Errorf("dreamscape.program: %w", err)
 		}
 		show.Program = bound
-		if hits := guardedKeyframes(prog, bound, cfg.Dreamscape.RateHz, show.LightGuard); len(hits) > 0 {
-			log.Warn("dreamscape: the photosensitivity guard will slow these changes of the program", "program", prog.Name, "keyframes", strings.Join(hits, "; "))
-		}
+		// Played through a guard of its own in the background, once the
+		// pod runs: a long program takes seconds, and the watchdog must
+		// not wait for them.
+		rate, opts := cfg.Dreamscape.RateHz, show.LightGuard
+		show.Preview = func(ctx context.Context) []string { return guardedKeyframes(ctx, prog, bound, rate, opts) }
 	}
 	return actuators.NewGate(outs...), show, nil
 }
@@ -185,8 +188,9 @@ const previewLimit = time.Hour
 // guardedKeyframes plays prog (one pass, at most previewLimit) at rate
 // through a light guard and names the keyframes in force when the guard
 // would slow a change, "lights.zone[i] (at T)", each once, in order of
-// time, at most maxHits of them and then how many more.
-func guardedKeyframes(prog *dreamscape.Program, b *dreamscape.Bound, rate int, opts lightguard.Opts) []string {
+// time, at most maxHits of them and then how many more. It stops early,
+// with what it found, once ctx is done.
+func guardedKeyframes(ctx context.Context, prog *dreamscape.Program, b *dreamscape.Bound, rate int, opts lightguard.Opts) []string {
 	if rate <= 0 {
 		rate = dreamscape.DefaultRate
 	}
@@ -195,53 +199,57 @@ func guardedKeyframes(prog *dreamscape.Program, b *dreamscape.Bound, rate int, o
 	if err != nil {
 		return nil
 	}
+	// Each zone's track in the program, and its keyframes' times.
+	keys := make([][]time.Duration, len(names))
+	for z, n := range names {
+		for _, tr := range prog.Lights {
+			if tr.Zone == n {
+				for _, k := range tr.Keys {
+					keys[z] = append(keys[z], k.At)
+				}
+			}
+		}
+	}
 	lights, haptics := make([]light.RGB, len(names)), make([]float64, len(b.Places()))
 	want := make([]light.RGB, len(names))
-	seen := map[string]bool{}
-	var hits []string
+	seen := map[[2]int]bool{}
+	var hits [][2]int
 	end := min(prog.Duration, previewLimit)
 	period := time.Second / time.Duration(rate)
 	// The guard starts from the program's own first frame: how the pod
 	// enters a program is the player's transition, not the program's.
 	b.Render(0, lights, haptics)
 	_ = g.Reset(0, lights)
-	for t := period; t <= end; t += period {
+	for i, t := 0, period; t <= end; i, t = i+1, t+period {
+		if i%1024 == 0 && ctx.Err() != nil {
+			break
+		}
 		b.Render(t, lights, haptics)
 		copy(want, lights)
-		limited, _ := g.Limit(t, lights)
-		if !limited {
+		if limited, _ := g.Limit(t, lights); !limited {
 			continue
 		}
-		for z, n := range names {
-			if lights[z] == want[z] {
+		for z := range names {
+			if lights[z] == want[z] || len(keys[z]) == 0 {
 				continue
 			}
-			track := -1
-			for i, tr := range prog.Lights {
-				if tr.Zone == n {
-					track = i
-				}
-			}
-			if track < 0 {
-				continue
-			}
-			k := 0
-			for i, key := range prog.Lights[track].Keys {
-				if key.At <= t {
-					k = i
-				}
-			}
-			h := fmt.Sprintf("lights.%s[%d] (at %s)", n, k, prog.Lights[track].Keys[k].At)
-			if !seen[h] {
+			// The keyframe in force: the last at or before t.
+			k := sort.Search(len(keys[z]), func(i int) bool { return keys[z][i] > t }) - 1
+			if h := [2]int{z, k}; !seen[h] {
 				seen[h] = true
 				hits = append(hits, h)
 			}
 		}
 	}
-	if len(hits) > maxHits {
-		hits = append(hits[:maxHits], fmt.Sprintf("and %d more", len(hits)-maxHits))
+	var out []string
+	for i, h := range hits {
+		if i == maxHits {
+			out = append(out, fmt.Sprintf("and %d more", len(hits)-maxHits))
+			break
+		}
+		out = append(out, fmt.Sprintf("lights.%s[%d] (at %s)", names[h[0]], h[1], keys[h[0]][h[1]]))
 	}
-	return hits
+	return out
 }
 
 // maxHits bounds the keyframes guardedKeyframes names.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -26,12 +27,12 @@ func TestGuardedKeyframesNameWhatTheGuardWouldSlow(t *testing.T) {
 	}
 	for _, f := range []string{"calm-night", "sunrise", "slow-ocean"} {
 		p, b := load("../../dreamscapes/" + f + ".yaml")
-		if hits := guardedKeyframes(p, b, 50, lightguard.Opts{}); len(hits) != 0 {
+		if hits := guardedKeyframes(context.Background(), p, b, 50, lightguard.Opts{}); len(hits) != 0 {
 			t.Errorf("%s: the guard would slow %v", f, hits)
 		}
 	}
 	p, b := load("../../dreamscape/testdata/strobe-10hz.yaml")
-	hits := guardedKeyframes(p, b, 50, lightguard.Opts{})
+	hits := guardedKeyframes(context.Background(), p, b, 50, lightguard.Opts{})
 	want := []string{"lights.canopy[1] (at 50ms)", "lights.canopy[2] (at 100ms)", "lights.canopy[3] (at 150ms)"}
 	if len(hits) != maxHits+1 || !slices.Equal(hits[:3], want) || hits[maxHits] != "and 9 more" {
 		t.Fatalf("strobe: %v, want the first %d keyframes from %v and how many more", hits, maxHits, want)
