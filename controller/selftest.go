@@ -2,11 +2,13 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sleegation/podd/actuators/light"
+	"github.com/sleegation/podd/actuators/zones"
 	"github.com/sleegation/podd/dreamscape"
 )
 
@@ -48,6 +50,10 @@ type selfTest struct {
 	gen   uint64    // the gate's generation when it began
 }
 
+// zonesUnzoned is zones.Unzoned under a name the parameter zones of
+// selfTestProgram does not shadow.
+const zonesUnzoned = zones.Unzoned
+
 // selfTestProgram is the sequence for what over the zones or the places.
 func selfTestProgram(what string, zones, places []string) (*dreamscape.Program, time.Duration) {
 	p := &dreamscape.Program{Source: "selftest", Name: "selftest-" + what}
@@ -55,6 +61,9 @@ func selfTestProgram(what string, zones, places []string) (*dreamscape.Program, 
 	if what == SelfTestLights {
 		white := light.RGB{R: 1, G: 1, B: 1}
 		for _, z := range zones {
+			if z == zonesUnzoned {
+				continue
+			}
 			p.Lights = append(p.Lights, dreamscape.LightTrack{Zone: z, Keys: []dreamscape.LightKey{
 				{At: 0, Hex: "#000000", Level: 0, Ease: dreamscape.Step},
 				{At: at, Hex: "#000000", Level: 0, Ease: dreamscape.Linear},
@@ -110,7 +119,7 @@ func (p *Pod) SelfTest(what string) (SelfTest, error) {
 		return SelfTest{}, &RefusedError{Reasons: []string{RefuseBadRequest}, Detail: "this pod plays no show"}
 	}
 	names, places := p.show.s.Outputs.LightNames(), p.show.s.Outputs.PlaceNames()
-	order := names
+	order := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == zones.Unzoned })
 	switch what {
 	case SelfTestLights:
 	case SelfTestHaptics:

@@ -163,7 +163,7 @@ func newShow(p *Pod, s *Show) (*show, error) {
 	if prog == nil {
 		var stripZones []string
 		for _, n := range names {
-			if z, _ := o.Zone(n); z.PWM == nil {
+			if z, _ := o.Zone(n); z.PWM == nil && n != zones.Unzoned {
 				stripZones = append(stripZones, n)
 			}
 		}

@@ -59,7 +59,15 @@ type Light struct {
 	Name         string
 	First, Count int
 	PWM          []int
+	leds         []int // the LEDs of the Unzoned zone
 }
+
+// Unzoned names the zone New adds for the strip's LEDs that no zone
+// covers: no program can name it (it is not a zone name), so it plays
+// dark, but like any zone it goes through the light guard, so those LEDs
+// fade from the safe light (which lights the whole strip) rather than
+// drop to dark at once.
+const Unzoned = "(unzoned)"
 
 // Place is one haptic place and its motor. OnOff is a motor that only runs
 // or stops (gpioout.Dev): its intensity is 0 or 1 (hapticguard's on-off
@@ -141,6 +149,18 @@ func New(l Layout) (*Outputs, error) {
 		}
 		o.pwm = true
 	}
+	if l.Strip != nil {
+		var free []int
+		for i, z := range owner {
+			if z == "" {
+				free = append(free, i)
+			}
+		}
+		if len(free) > 0 {
+			o.l.Lights = append(slices.Clone(l.Lights), Light{Name: Unzoned, Count: len(free), leds: free})
+			o.strip = true
+		}
+	}
 	places := map[string]bool{}
 	for i, p := range l.Places {
 		if places[p.Name] {
@@ -210,6 +230,13 @@ func (o *Outputs) Show(lights []light.RGB, haptics []float64) error {
 		c := lights[i].Clamp()
 		switch len(z.PWM) {
 		case 0:
+			if z.leds != nil {
+				r, g, b := c.Bytes()
+				for _, j := range z.leds {
+					o.pixels[j] = apa102.Color{R: r, G: g, B: b}
+				}
+				continue
+			}
 			r, g, b := c.Bytes()
 			px := apa102.Color{R: r, G: g, B: b}
 			for j := z.First; j < z.First+z.Count; j++ {

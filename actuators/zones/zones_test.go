@@ -51,12 +51,13 @@ func TestShowEncodesEveryZoneAndPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lights := []light.RGB{{R: 1, G: 0.5, B: 0}, {R: 0.25, G: 0.5, B: 0.75}, {R: 1, G: 1, B: 1}, {R: 2, G: -1, B: 0.2}}
+	lights := []light.RGB{{R: 1, G: 0.5, B: 0}, {R: 0.25, G: 0.5, B: 0.75}, {R: 1, G: 1, B: 1}, {R: 2, G: -1, B: 0.2}, {R: 0.2}}
 	if err := o.Show(lights, []float64{0.3, 0}); err != nil {
 		t.Fatal(err)
 	}
-	// 0.5 of 255 rounds to 128; LED 3 is in no zone; sides is clamped.
-	wantStrip := []apa102.Color{{R: 255, G: 128}, {R: 255, G: 128}, {R: 255, G: 128}, {}, {R: 255, B: 51}, {R: 255, B: 51}}
+	// 0.5 of 255 rounds to 128; LED 3, in no zone, is the Unzoned zone's;
+	// sides is clamped.
+	wantStrip := []apa102.Color{{R: 255, G: 128}, {R: 255, G: 128}, {R: 255, G: 128}, {R: 51}, {R: 255, B: 51}, {R: 255, B: 51}}
 	if len(s.frames) != 1 || !slices.Equal(s.frames[0], wantStrip) {
 		t.Errorf("strip frames %v, want %v", s.frames, wantStrip)
 	}
@@ -80,11 +81,11 @@ func TestShowEncodesEveryZoneAndPlace(t *testing.T) {
 	if !slices.Equal(back.writes, []float64{0.3, 0.3}) || !slices.Equal(feet.writes, []float64{0, 0.7, 0.7}) {
 		t.Errorf("motor writes %v %v, want [0.3 0.3] [0 0.7 0.7]", back.writes, feet.writes)
 	}
-	if got := o.LightNames(); !slices.Equal(got, []string{"canopy", "floor", "lamp", "sides"}) {
+	if got := o.LightNames(); !slices.Equal(got, []string{"canopy", "floor", "lamp", "sides", Unzoned}) {
 		t.Errorf("LightNames %v", got)
 	}
-	if got := o.Weights(); !slices.Equal(got, []float64{3, 3, 3, 2}) {
-		t.Errorf("Weights %v, want [3 3 3 2]", got)
+	if got := o.Weights(); !slices.Equal(got, []float64{3, 3, 3, 2, 1}) {
+		t.Errorf("Weights %v, want [3 3 3 2 1]", got)
 	}
 }
 
@@ -94,7 +95,7 @@ func TestShowWritesEveryDeviceWhenOneFailsAndRetriesTheMotor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lights := make([]light.RGB, 4)
+	lights := make([]light.RGB, 5)
 	err = o.Show(lights, []float64{0.5, 0.5})
 	if err == nil || !strings.Contains(err.Error(), "bus down") || !strings.Contains(err.Error(), "nack") {
 		t.Fatalf("Show = %v, want both errors", err)
@@ -117,8 +118,8 @@ func TestAFrameOfTheWrongShapeWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Show(make([]light.RGB, 3), []float64{0, 0}); err == nil {
-		t.Fatal("a frame of 3 colours for 4 zones accepted")
+	if err := o.Show(make([]light.RGB, 4), []float64{0, 0}); err == nil {
+		t.Fatal("a frame of 4 colours for 5 zones accepted")
 	}
 	if len(s.frames)+len(p.frames)+len(back.writes)+len(feet.writes) != 0 {
 		t.Fatal("a refused frame wrote")
