@@ -91,6 +91,12 @@ const (
 	storeCloseTimeout = time.Second
 )
 
+// openStrip connects the LED strip (hardware.led_count LEDs) on the
+// hardware's SPI port and turns it dark (apa102.New).
+func openStrip(cfg *configs.Config, hw *hardware) (*apa102.Dev, error) {
+	return apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed})
+}
+
 // runPod runs the pod until ctx is done. Only a configuration the parts
 // cannot use at all (no buses, no LED strip, a watchdog that cannot be
 // built) stops it at start; every other part is supervised by the
@@ -101,7 +107,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		return err
 	}
 
-	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed})
+	strip, err := openStrip(cfg, hw)
 	if err != nil {
 		hw.close()
 		return fmt.Errorf("led strip: %w", err)
