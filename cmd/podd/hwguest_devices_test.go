@@ -88,8 +88,9 @@ func reg16(t *testing.T, addr uint16, reg uint8) uint16 {
 	return smbus(t, addr, smbusRead, smbusWordData, reg, 0)
 }
 
-// spiVirt is spi-virt's debugfs directory for SPI bus 0.
-const spiVirt = "/sys/kernel/debug/spi-virt/spi0"
+// spiVirt is spi-virt's debugfs directory for an SPI bus: 0 has the LED
+// strip, 1 the EEG (hwtest/init).
+func spiVirt(bus int) string { return fmt.Sprintf("/sys/kernel/debug/spi-virt/spi%d", bus) }
 
 // spiLast is the last message spi-virt completed: the bytes sent, and the
 // settings it went out with.
@@ -99,14 +100,14 @@ type spiLast struct {
 	mode, bits, speedHz, cs int
 }
 
-func spiLastMessage(t *testing.T) spiLast {
+func spiLastMessage(t *testing.T, bus int) spiLast {
 	t.Helper()
-	tx, err := os.ReadFile(spiVirt + "/last_tx")
+	tx, err := os.ReadFile(spiVirt(bus) + "/last_tx")
 	if err != nil {
 		t.Fatal(err)
 	}
 	num := func(name string) int {
-		b, err := os.ReadFile(spiVirt + "/" + name)
+		b, err := os.ReadFile(spiVirt(bus) + "/" + name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,4 +174,22 @@ func darkFrame(n int) []byte {
 		b[4+4*i] = 0xE0
 	}
 	return b
+}
+
+// adsRegs are the 24 registers of the ADS1299 that SPI bus 1's device
+// answers as (spi-virt's regs).
+func adsRegs(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(spiVirt(1) + "/regs")
+	if err != nil || len(b) != 24 {
+		t.Fatalf("ADS1299 registers: %d bytes, %v", len(b), err)
+	}
+	return b
+}
+
+func setADSRegs(t *testing.T, regs []byte) {
+	t.Helper()
+	if err := os.WriteFile(spiVirt(1)+"/regs", regs, 0); err != nil {
+		t.Fatal(err)
+	}
 }

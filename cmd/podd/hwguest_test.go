@@ -6,10 +6,8 @@ package main
 // on Debian's kernel with emulated buses (hwtest/init), and open the pod's
 // shipped configuration (configs/pod.yaml) through openHardware, the code
 // hardware.mode: linux runs: periph's host drivers on /dev/i2c-1,
-// /dev/spidev0.0 and the GPIO character device.
-//
-// pod.yaml's EEG (sensors.ads1299) is left out: the virtual SPI controller
-// does not answer as an ADS1299.
+// /dev/spidev0.0 (the LED strip), /dev/spidev1.0 (the EEG) and the GPIO
+// character device (the buttons, the EEG's DRDY).
 
 import (
 	"bufio"
@@ -45,11 +43,10 @@ const (
 	addrADS1115  = 0x49
 )
 
-// guestConfig is pod.yaml without the EEG, with env's overrides
-// ("PODD_KEY=value").
+// guestConfig is pod.yaml with env's overrides ("PODD_KEY=value").
 func guestConfig(t *testing.T, env ...string) *configs.Config {
 	t.Helper()
-	cfg, err := configs.Load(podYAML, append([]string{"PODD_SENSORS_ADS1299_ENABLED=false"}, env...))
+	cfg, err := configs.Load(podYAML, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +93,14 @@ func powerOn(t *testing.T) {
 	setReg16(t, addrTMP117, 0x00, 0x8000) // Temp_Result
 	setReg16(t, addrADS1115, 0x01, 0x8583)
 	setReg16(t, addrADS1115, 0x00, 0x0000)
+	// The ADS1299: its ID, and every other register as another program
+	// left it (podd's RESET restores them).
+	regs := make([]byte, 24)
+	for i := range regs {
+		regs[i] = 0xAA
+	}
+	regs[0] = 0x3E
+	setADSRegs(t, regs)
 }
 
 func sensorNamed(t *testing.T, hw *hardware, name string) sensing.Sensor {
@@ -154,6 +159,44 @@ func TestHWI2CChipsAreIdentifiedAndConfiguredThroughTheKernel(t *testing.T) {
 	// single-shot (MODE 1), 128 SPS (DR 100), comparator off (COMP_QUE 11).
 	if got := reg16(t, addrADS1115, 0x01) &^ 0x8000; got != 0x4383 {
 		t.Errorf("ADS1115 Config = 0x%04X (OS aside), want 0x4383", got)
+	}
+}
+
+// The EEG front end's RESET, SDATAC and configuration go out on SPI1.0 in
+// SPI mode 1 and land in the ADS1299's registers with the values the
+// datasheet gives for pod.yaml's settings; the ADS1299 ignores register
+// writes in RDATAC mode, its power-on mode, so they land only after
+// SDATAC.
+func TestHWEEGFrontEndIsConfiguredThroughTheKernel(t *testing.T) {
+	powerOn(t)
+	_, hw := openGuest(t)
+	if _, err := sensorNamed(t, hw, "ads1299").Open(); err != nil {
+		t.Fatalf("ads1299: %v", err)
+	}
+	// rate_hz 250: CONFIG1 0x96 (DR 110); CONFIG2 0xC0; CONFIG3 0xEC
+	// (internal reference, bias buffer on); LOFF 0x00; gain 24 on each
+	// of the 8 channels, normal input: CHnSET 0x60; lead-off detection on
+	// every channel: LOFF_SENSP and LOFF_SENSN 0xFF, CONFIG4 0x02
+	// (PD_LOFF_COMP).
+	want := []byte{0x3E, 0x96, 0xC0, 0xEC, 0x00, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60, 0x60,
+		0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x0F, 0x00, 0x00, 0x02}
+	if got := adsRegs(t); !slices.Equal(got, want) {
+		t.Errorf("ADS1299 registers\n got % X\nwant % X", got, want)
+	}
+	// Started: START, then RDATAC last, in mode 1 at 2 MHz.
+	last := spiLastMessage(t, 1)
+	if !slices.Equal(last.tx, []byte{0x10}) || last.mode != 1 || last.bits != 8 || last.speedHz != 2_000_000 {
+		t.Errorf("last SPI1.0 message %x in mode %d, %d bits, %d Hz: want RDATAC (10) in mode 1, 8 bits, 2000000 Hz", last.tx, last.mode, last.bits, last.speedHz)
+	}
+
+	// A 4-channel part is refused by its ID.
+	regs := adsRegs(t)
+	regs[0] = 0x3C
+	setADSRegs(t, regs)
+	t.Cleanup(func() { powerOn(t) })
+	_, err := sensorNamed(t, hw, "ads1299").Open()
+	if want := "ads1299: ID 0x3C, want 0x3E (ID & 0x1F == 0x1E): an ADS1299-4, a 4-channel part"; err == nil || err.Error() != want {
+		t.Errorf("a 4-channel part: %v, want %s", err, want)
 	}
 }
 
@@ -251,13 +294,13 @@ func TestGuestChildOpensTheHardware(t *testing.T) {
 func TestHWLEDStripFramesAndSafeStateReachTheController(t *testing.T) {
 	cfg, hw := openGuest(t)
 	n := cfg.Hardware.LEDCount
-	before := spiLastMessage(t).messages
+	before := spiLastMessage(t, 0).messages
 
 	strip, err := openStrip(cfg, hw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := spiLastMessage(t)
+	got := spiLastMessage(t, 0)
 	if got.messages != before+1 || !slices.Equal(got.tx, darkFrame(n)) {
 		t.Fatalf("after openStrip: %d messages (want %d), last %x, want the dark frame %x", got.messages, before+1, got.tx, darkFrame(n))
 	}
@@ -278,21 +321,21 @@ func TestHWLEDStripFramesAndSafeStateReachTheController(t *testing.T) {
 	if err := gate.Do(func() error { return strip.Write(px) }); err != nil {
 		t.Fatal(err)
 	}
-	if got := spiLastMessage(t); got.messages != before+2 || !slices.Equal(got.tx, frame(want)) {
+	if got := spiLastMessage(t, 0); got.messages != before+2 || !slices.Equal(got.tx, frame(want)) {
 		t.Fatalf("after Write: %d messages (want %d), last %x, want %x", got.messages, before+2, got.tx, frame(want))
 	}
 
 	if err := gate.SafeState(); err != nil {
 		t.Fatal(err)
 	}
-	if got := spiLastMessage(t); got.messages != before+3 || !slices.Equal(got.tx, darkFrame(n)) {
+	if got := spiLastMessage(t, 0); got.messages != before+3 || !slices.Equal(got.tx, darkFrame(n)) {
 		t.Fatalf("after SafeState: %d messages (want %d), last %x, want the dark frame", got.messages, before+3, got.tx)
 	}
 	// Safe, the strip sends nothing more.
 	if err := strip.Write(px); !errors.Is(err, apa102.ErrHalted) {
 		t.Fatalf("Write after SafeState: %v, want ErrHalted", err)
 	}
-	if got := spiLastMessage(t); got.messages != before+3 {
+	if got := spiLastMessage(t, 0); got.messages != before+3 {
 		t.Fatalf("a Write after SafeState reached the controller (%d messages)", got.messages)
 	}
 }
@@ -404,7 +447,7 @@ func TestHWUnitDeviceAllowMatchesTheKernelsDeviceNames(t *testing.T) {
 		}
 	}
 	_, gpio := simChip(t)
-	for _, node := range []string{stubBus, "/dev/spidev0.0", gpio} {
+	for _, node := range []string{stubBus, "/dev/spidev0.0", "/dev/spidev1.0", gpio} {
 		var st syscall.Stat_t
 		if err := syscall.Stat(node, &st); err != nil {
 			t.Fatal(err)
