@@ -193,3 +193,11 @@ func setADSRegs(t *testing.T, regs []byte) {
 		t.Fatal(err)
 	}
 }
+
+// setADSFrame sets the RDATAC frame SPI bus 1's ADS1299 sends: 27 bytes.
+func setADSFrame(t *testing.T, frame []byte) {
+	t.Helper()
+	if err := os.WriteFile(spiVirt(1)+"/frame", frame, 0); err != nil {
+		t.Fatal(err)
+	}
+}

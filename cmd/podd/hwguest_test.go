@@ -32,6 +32,7 @@ import (
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/sensing"
+	"github.com/sleegation/podd/sensors/ads1299"
 )
 
 const podYAML = "../../configs/pod.yaml"
@@ -197,6 +198,68 @@ func TestHWEEGFrontEndIsConfiguredThroughTheKernel(t *testing.T) {
 	_, err := sensorNamed(t, hw, "ads1299").Open()
 	if want := "ads1299: ID 0x3C, want 0x3E (ID & 0x1F == 0x1E): an ADS1299-4, a 4-channel part"; err == nil || err.Error() != want {
 		t.Errorf("a 4-channel part: %v, want %s", err, want)
+	}
+}
+
+// The EEG's frames are read on DRDY's falling edges, made through
+// gpio-sim, from the chip over spidev: frames whose status word has every
+// electrode off make the sensor lead_off, a frame with no status word is
+// refused, and without edges the sensor says DRDY does not fall.
+func TestHWEEGFramesAreReadOnDRDYEdges(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	powerOn(t)
+	_, hw := openGuest(t)
+	dev, err := sensorNamed(t, hw, "ads1299").Open()
+	if err != nil {
+		t.Fatalf("ads1299: %v", err)
+	}
+	t.Cleanup(func() { _ = dev.Halt() })
+	drdy := lineOf(t, 25)
+
+	// DRDY pulses: high, then low (a conversion ready), every 2 ms.
+	pulse := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for ctx.Err() == nil {
+				for _, level := range []string{"pull-up", "pull-down"} {
+					if err := os.WriteFile(drdy.pull, []byte(level), 0); err != nil {
+						t.Errorf("DRDY: %v", err)
+						return
+					}
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+		return func() { cancel(); <-done }
+	}
+
+	// Status 1100, LOFF_STATP 0xFF (every positive electrode off),
+	// LOFF_STATN 0x00, GPIO 0; then 8 channels of 24 bits.
+	off := append([]byte{0xCF, 0xF0, 0x00}, make([]byte, 24)...)
+	for i := range 8 {
+		off[3+3*i] = byte(i + 1)
+	}
+	setADSFrame(t, off)
+	stop := pulse()
+	p, err := dev.Poll(time.Now())
+	stop()
+	if err != nil || !p.Fresh || p.State != sensing.LeadOff {
+		t.Fatalf("every electrode off: %+v, %v; want fresh lead_off", p, err)
+	}
+
+	setADSFrame(t, make([]byte, 27)) // MISO low: no status word
+	stop = pulse()
+	_, err = dev.Poll(time.Now())
+	stop()
+	if !errors.Is(err, ads1299.ErrBadStatus) {
+		t.Fatalf("a frame of zeros: %v, want ErrBadStatus", err)
+	}
+
+	drdy.set("pull-up") // DRDY stays high: no conversion
+	if _, err = dev.Poll(time.Now()); !errors.Is(err, ads1299.ErrNoDRDY) {
+		t.Fatalf("no DRDY edge: %v, want ErrNoDRDY", err)
 	}
 }
 

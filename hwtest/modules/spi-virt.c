@@ -22,8 +22,11 @@
  * transfer: RREG and WREG (ignored in RDATAC mode, as the chip ignores
  * them; the ID register is read-only), RESET (registers to their reset
  * values), SDATAC and RDATAC (the chip powers up in RDATAC mode), others
- * accepted and answered with zeros. Its 24 registers are the file regs
- * (read and write: a test sets an ID there).
+ * accepted and answered with zeros; in RDATAC mode, a transfer starting
+ * with a zero byte (the clocks of a data read) receives the file frame:
+ * one RDATAC frame of 27 bytes (the status word, then 8 channels of 24
+ * bits) that a test writes. Its 24 registers are the file regs (read and
+ * write: a test sets an ID there).
  *
  * Written against Linux 6.1's SPI core (drivers/spi/spi.c), following the
  * pattern of its simple controllers; GPL-2.0 as the kernel is.
@@ -43,6 +46,7 @@
 
 #define VSPI_MAX_BUSES 2
 #define ADS_REGS 24
+#define ADS_FRAME 27
 
 static int bus_num[VSPI_MAX_BUSES];
 static int nr_buses = 1;
@@ -70,6 +74,7 @@ struct vspi {
 	bool ads;		/* answers as an ADS1299 */
 	bool rdatac;
 	u8 regs[ADS_REGS];
+	u8 frame[ADS_FRAME];
 };
 
 static struct platform_device *vspi_pdev[VSPI_MAX_BUSES];
@@ -87,6 +92,11 @@ static void ads_transfer(struct vspi *v, const u8 *tx, u8 *rx, unsigned int len)
 	if (!tx || len == 0)
 		return;
 	op = tx[0];
+	if (v->rdatac && op == 0x00) {
+		if (rx)
+			memcpy(rx, v->frame, min_t(unsigned int, len, ADS_FRAME));
+		return;
+	}
 	addr = op & 0x1F;
 	n = len >= 2 ? tx[1] + 1 : 0;
 	switch (op & 0xE0) {
@@ -200,6 +210,25 @@ static ssize_t vspi_regs_write(struct file *f, const char __user *buf,
 	return n;
 }
 
+static ssize_t vspi_frame_write(struct file *f, const char __user *buf,
+				size_t count, loff_t *pos)
+{
+	struct vspi *v = f->private_data;
+	ssize_t n;
+
+	mutex_lock(&v->lock);
+	n = simple_write_to_buffer(v->frame, ADS_FRAME, pos, buf, count);
+	mutex_unlock(&v->lock);
+	return n;
+}
+
+static const struct file_operations vspi_frame_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vspi_frame_write,
+	.llseek = default_llseek,
+};
+
 static const struct file_operations vspi_regs_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
@@ -276,6 +305,7 @@ static int vspi_add(int i)
 	v->ads = ads1299[i];
 	v->rdatac = true;
 	memcpy(v->regs, ads_reset, ADS_REGS);
+	v->frame[0] = 0xC0; /* a status word's 1100, no electrode off */
 	v->cur = kzalloc(VSPI_MAX_MESSAGE, GFP_KERNEL);
 	v->last = kzalloc(VSPI_MAX_MESSAGE, GFP_KERNEL);
 	if (!v->cur || !v->last) {
@@ -303,8 +333,10 @@ static int vspi_add(int i)
 	debugfs_create_u32("last_speed_hz", 0444, v->dir, &v->last_speed_hz);
 	debugfs_create_u32("last_mode", 0444, v->dir, &v->last_mode);
 	debugfs_create_u32("last_bits", 0444, v->dir, &v->last_bits);
-	if (v->ads)
+	if (v->ads) {
 		debugfs_create_file("regs", 0644, v->dir, v, &vspi_regs_fops);
+		debugfs_create_file("frame", 0200, v->dir, v, &vspi_frame_fops);
+	}
 
 	ret = vspi_add_device(ctlr);
 	if (ret) {
