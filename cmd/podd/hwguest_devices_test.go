@@ -32,6 +32,7 @@ const (
 	smbusRead      = 1
 	smbusByteData  = 2
 	smbusWordData  = 3
+	smbusBlockData = 5
 	smbusDataBytes = 34 // union i2c_smbus_data
 )
 
@@ -48,6 +49,15 @@ type smbusIoctlData struct {
 // 16-bit register for word data (host order, as i2c-stub keeps it).
 func smbus(t *testing.T, addr uint16, rw uint8, size uint32, reg uint8, v uint16) uint16 {
 	t.Helper()
+	var data [smbusDataBytes]byte
+	data[0], data[1] = byte(v), byte(v>>8)
+	return smbusData(t, addr, rw, size, reg, &data)
+}
+
+// smbusData makes one SMBus transfer of data (union i2c_smbus_data) and
+// returns its first two bytes, little-endian.
+func smbusData(t *testing.T, addr uint16, rw uint8, size uint32, reg uint8, data *[smbusDataBytes]byte) uint16 {
+	t.Helper()
 	f, err := os.OpenFile(stubBus, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +66,7 @@ func smbus(t *testing.T, addr uint16, rw uint8, size uint32, reg uint8, v uint16
 	if err := unix.IoctlSetInt(int(f.Fd()), ioctlI2CSlave, int(addr)); err != nil {
 		t.Fatalf("I2C_SLAVE 0x%02X: %v", addr, err)
 	}
-	var data [smbusDataBytes]byte
-	data[0], data[1] = byte(v), byte(v>>8)
-	arg := smbusIoctlData{readWrite: rw, command: reg, size: size, data: &data}
+	arg := smbusIoctlData{readWrite: rw, command: reg, size: size, data: data}
 	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), ioctlI2CSMBus, uintptr(unsafe.Pointer(&arg))); errno != 0 {
 		t.Fatalf("SMBus transfer to 0x%02X register 0x%02X: %v", addr, reg, errno)
 	}
@@ -76,6 +84,19 @@ func setReg8(t *testing.T, addr uint16, reg, v uint8) {
 func reg8(t *testing.T, addr uint16, reg uint8) uint8 {
 	t.Helper()
 	return uint8(smbus(t, addr, smbusRead, smbusByteData, reg, 0))
+}
+
+// setFIFO loads the FIFO data port reg of the chip at addr (its fifo_reg)
+// with b (up to 32 bytes), read out by the I2C reads of reg that follow.
+func setFIFO(t *testing.T, addr uint16, reg uint8, b []byte) {
+	t.Helper()
+	if len(b) == 0 || len(b) > 32 {
+		t.Fatalf("a FIFO block of %d bytes (1..32)", len(b))
+	}
+	var data [smbusDataBytes]byte
+	data[0] = byte(len(b))
+	copy(data[1:], b)
+	smbusData(t, addr, smbusWrite, smbusBlockData, reg, &data)
 }
 
 func setReg16(t *testing.T, addr uint16, reg uint8, v uint16) {

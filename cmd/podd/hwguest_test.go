@@ -33,6 +33,7 @@ import (
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/ads1299"
+	"github.com/sleegation/podd/sensors/max30102"
 )
 
 const podYAML = "../../configs/pod.yaml"
@@ -160,6 +161,36 @@ func TestHWI2CChipsAreIdentifiedAndConfiguredThroughTheKernel(t *testing.T) {
 	// single-shot (MODE 1), 128 SPS (DR 100), comparator off (COMP_QUE 11).
 	if got := reg16(t, addrADS1115, 0x01) &^ 0x8000; got != 0x4383 {
 		t.Errorf("ADS1115 Config = 0x%04X (OS aside), want 0x4383", got)
+	}
+}
+
+// The oximeter's samples come from the chip's FIFO through the kernel: the
+// pointers and INT_STATUS1 in one burst, then the FIFO_DATA burst, 18-bit
+// red and IR samples, most significant byte first.
+func TestHWOximeterSamplesComeThroughTheKernel(t *testing.T) {
+	powerOn(t)
+	_, hw := openGuest(t)
+	ox, err := hw.openOximeter()
+	if err != nil {
+		t.Fatalf("max30102: %v", err)
+	}
+	want := []max30102.Sample{{Red: 0x12345, IR: 0x23456}, {Red: 0x3FFFF, IR: 0}, {Red: 1, IR: 0x20000}, {Red: 100000, IR: 120000}, {Red: 0x10101, IR: 0x01010}}
+	var fifo []byte
+	for _, s := range want {
+		fifo = append(fifo, byte(s.Red>>16), byte(s.Red>>8), byte(s.Red), byte(s.IR>>16), byte(s.IR>>8), byte(s.IR))
+	}
+	// The top bits of each 3 bytes are not the sample's (bits 23:18).
+	fifo[0] |= 0xC0
+	setFIFO(t, addrMAX30102, 0x07, fifo)
+	setReg8(t, addrMAX30102, 0x04, byte(len(want))) // FIFO_WR_PTR: 5 unread
+	setReg8(t, addrMAX30102, 0x06, 0)               // FIFO_RD_PTR
+	dst := make([]max30102.Sample, max30102.FIFODepth)
+	n, lost, err := ox.ReadFIFO(dst)
+	if err != nil || n != len(want) || lost != 0 {
+		t.Fatalf("ReadFIFO: %d samples, %d lost, %v; want %d, 0", n, lost, err, len(want))
+	}
+	if !slices.Equal(dst[:n], want) {
+		t.Fatalf("samples\n got %v\nwant %v", dst[:n], want)
 	}
 }
 

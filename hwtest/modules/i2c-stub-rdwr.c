@@ -19,6 +19,10 @@
       (Documentation/i2c/fault-codes.rst).
     - clear_reg/clear_mask: bits of one register per chip that the chip
       clears itself as soon as they are written (a reset bit).
+    - fifo_reg: a register per chip that is a FIFO's data port (MAX30102's
+      FIFO_DATA): I2C reads of it do not move the pointer and return, byte
+      after byte, the SMBus block last written to that register (up to 32
+      bytes), then zeros. SMBus block transfers are on by default.
     - bus_nr: the adapter's number (/dev/i2c-N), so a test can use the bus
       name a board's configuration gives.
     The SMBus side is unchanged: a test preloads the register file and reads
@@ -56,7 +60,7 @@ module_param_array(chip_addr, ushort, NULL, S_IRUGO);
 MODULE_PARM_DESC(chip_addr,
 		 "Chip addresses (up to 10, between 0x03 and 0x77)");
 
-static unsigned long functionality = STUB_FUNC_DEFAULT | I2C_FUNC_I2C;
+static unsigned long functionality = STUB_FUNC_ALL | I2C_FUNC_I2C;
 module_param(functionality, ulong, S_IRUGO | S_IWUSR);
 MODULE_PARM_DESC(functionality, "Override functionality bitfield");
 
@@ -73,6 +77,10 @@ MODULE_PARM_DESC(clear_reg, "A register whose clear_mask bits clear themselves o
 static u8 clear_mask[MAX_CHIPS];
 module_param_array(clear_mask, byte, NULL, S_IRUGO);
 MODULE_PARM_DESC(clear_mask, "The self-clearing bits of clear_reg, per chip");
+
+static u8 fifo_reg[MAX_CHIPS];
+module_param_array(fifo_reg, byte, NULL, S_IRUGO);
+MODULE_PARM_DESC(fifo_reg, "A FIFO data register per chip, read from its SMBus block (0: none)");
 
 static int bus_nr = -1;
 module_param(bus_nr, int, S_IRUGO);
@@ -105,6 +113,7 @@ struct stub_chip {
 	u8 pointer;
 	u8 width;		/* bytes per register in I2C messages */
 	u8 clear_reg, clear_mask;
+	u8 fifo_reg, fifo_pos;	/* FIFO data port; next byte of its block */
 	u16 words[256];		/* Byte operations use the LSB as per SMBus
 				   specification */
 	struct list_head smbus_blocks;
@@ -300,6 +309,8 @@ static s32 stub_xfer(struct i2c_adapter *adap, u16 addr, unsigned short flags,
 					break;
 				}
 			}
+			if (command == chip->fifo_reg)
+				chip->fifo_pos = 0;
 			/* Largest write sets read block length */
 			if (len > b->len)
 				b->len = len;
@@ -377,8 +388,16 @@ static void stub_i2c_write(struct stub_chip *chip, const u8 *buf, int len)
 
 static void stub_i2c_read(struct stub_chip *chip, u8 *buf, int len)
 {
+	struct smbus_block_data *b;
 	int i;
 
+	if (chip->fifo_reg && chip->pointer == chip->fifo_reg) {
+		b = stub_find_block(NULL, chip, chip->fifo_reg, false);
+		for (i = 0; i < len; i++)
+			buf[i] = b && chip->fifo_pos < b->len ?
+				 b->block[chip->fifo_pos++] : 0;
+		return;
+	}
 	for (i = 0; i < len; i++) {
 		if (chip->width == 2) {
 			if (i % 2 == 0) {
@@ -516,6 +535,7 @@ static int __init i2c_stub_init(void)
 		stub_chips[i].width = reg_width[i] ? reg_width[i] : 1;
 		stub_chips[i].clear_reg = clear_reg[i];
 		stub_chips[i].clear_mask = clear_mask[i];
+		stub_chips[i].fifo_reg = fifo_reg[i];
 
 		/* Allocate extra memory for banked register ranges */
 		if (bank_mask[i]) {
