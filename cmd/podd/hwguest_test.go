@@ -194,6 +194,31 @@ func TestHWOximeterSamplesComeThroughTheKernel(t *testing.T) {
 	}
 }
 
+// The thermometer's results come through the kernel: a result is fresh
+// once, when Configuration's Data_Ready says so (reading it clears the
+// flag, as on the chip).
+func TestHWThermometerReadsFreshResultsThroughTheKernel(t *testing.T) {
+	powerOn(t)
+	_, hw := openGuest(t)
+	dev, err := sensorNamed(t, hw, "tmp117").Open()
+	if err != nil {
+		t.Fatalf("tmp117: %v", err)
+	}
+	t.Cleanup(func() { _ = dev.Halt() })
+	setReg16(t, addrTMP117, 0x00, 0x1240) // 36.5 °C (4672 x 7.8125 m°C)
+	setReg16(t, addrTMP117, 0x01, 0x2220) // Data_Ready, and New's configuration
+	p, err := dev.Poll(time.Now())
+	if err != nil || !p.Fresh || p.State != "" { // "" is OK (sensing.Poll)
+		t.Fatalf("a result ready: %+v, %v; want fresh, ok", p, err)
+	}
+	if got := reg16(t, addrTMP117, 0x01); got != 0x0220 {
+		t.Fatalf("Configuration after the read 0x%04X, want 0x0220 (Data_Ready cleared)", got)
+	}
+	if p, err = dev.Poll(time.Now()); err != nil || p.Fresh {
+		t.Fatalf("no new result: %+v, %v; want not fresh", p, err)
+	}
+}
+
 // The EEG front end's RESET, SDATAC and configuration go out on SPI1.0 in
 // SPI mode 1 and land in the ADS1299's registers with the values the
 // datasheet gives for pod.yaml's settings; the ADS1299 ignores register

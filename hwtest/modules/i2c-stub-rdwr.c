@@ -19,6 +19,9 @@
       (Documentation/i2c/fault-codes.rst).
     - clear_reg/clear_mask: bits of one register per chip that the chip
       clears itself as soon as they are written (a reset bit).
+    - rclear_reg/rclear_mask: bits of one register per chip that an I2C
+      read of the register clears (a status flag such as TMP117's
+      Data_Ready, which reading Configuration clears).
     - fifo_reg: a register per chip that is a FIFO's data port (MAX30102's
       FIFO_DATA): I2C reads of it do not move the pointer and return, byte
       after byte, the SMBus block last written to that register (up to 32
@@ -78,6 +81,14 @@ static u8 clear_mask[MAX_CHIPS];
 module_param_array(clear_mask, byte, NULL, S_IRUGO);
 MODULE_PARM_DESC(clear_mask, "The self-clearing bits of clear_reg, per chip");
 
+static u8 rclear_reg[MAX_CHIPS];
+module_param_array(rclear_reg, byte, NULL, S_IRUGO);
+MODULE_PARM_DESC(rclear_reg, "A register whose rclear_mask bits an I2C read clears, per chip");
+
+static unsigned short rclear_mask[MAX_CHIPS];
+module_param_array(rclear_mask, ushort, NULL, S_IRUGO);
+MODULE_PARM_DESC(rclear_mask, "The bits of rclear_reg that an I2C read clears, per chip");
+
 static u8 fifo_reg[MAX_CHIPS];
 module_param_array(fifo_reg, byte, NULL, S_IRUGO);
 MODULE_PARM_DESC(fifo_reg, "A FIFO data register per chip, read from its SMBus block (0: none)");
@@ -114,6 +125,8 @@ struct stub_chip {
 	u8 width;		/* bytes per register in I2C messages */
 	u8 clear_reg, clear_mask;
 	u8 fifo_reg, fifo_pos;	/* FIFO data port; next byte of its block */
+	u8 rclear_reg;
+	u16 rclear_mask;
 	u16 words[256];		/* Byte operations use the LSB as per SMBus
 				   specification */
 	struct list_head smbus_blocks;
@@ -408,6 +421,8 @@ static void stub_i2c_read(struct stub_chip *chip, u8 *buf, int len)
 		} else {
 			buf[i] = chip->words[chip->pointer] & 0xff;
 		}
+		if (chip->rclear_mask && chip->pointer == chip->rclear_reg)
+			chip->words[chip->pointer] &= ~chip->rclear_mask;
 		chip->pointer++;
 	}
 }
@@ -536,6 +551,8 @@ static int __init i2c_stub_init(void)
 		stub_chips[i].clear_reg = clear_reg[i];
 		stub_chips[i].clear_mask = clear_mask[i];
 		stub_chips[i].fifo_reg = fifo_reg[i];
+		stub_chips[i].rclear_reg = rclear_reg[i];
+		stub_chips[i].rclear_mask = rclear_mask[i];
 
 		/* Allocate extra memory for banked register ranges */
 		if (bank_mask[i]) {
