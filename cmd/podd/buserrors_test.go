@@ -3,13 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/sensing"
 )
 
@@ -168,5 +171,27 @@ func TestOpenRWOfAMissingNode(t *testing.T) {
 	}
 	if err := openRW(f); err != nil {
 		t.Fatalf("an openable file: %v", err)
+	}
+}
+
+// A new user's first try, podd --config configs/pod.yaml on a machine
+// without the pod's buses: linux mode names the missing node and the fix
+// (make hwtest runs the same on a kernel that has the buses).
+func TestLinuxModeOnAMachineWithoutI2CBus1NamesTheFix(t *testing.T) {
+	if _, err := os.Stat("/dev/i2c-1"); err == nil {
+		t.Skip("this machine has /dev/i2c-1")
+	}
+	cfg, err := configs.Load("../../configs/pod.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw, err := openHardware(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		hw.close()
+		t.Fatal("opened")
+	}
+	want := `hardware.i2c_bus "1": no such I2C bus: /dev/i2c-1 does not exist; enable the bus and load i2c-dev (on a Raspberry Pi: dtparam=i2c_arm=on in config.txt, then reboot; modprobe i2c-dev), or set hardware.i2c_bus to a bus that exists (ls /dev/i2c-*)`
+	if err.Error() != want {
+		t.Fatalf("got  %s\nwant %s", err, want)
 	}
 }

@@ -11,6 +11,28 @@
 // outputs in their safe state and publishes "offline"; then the buses, the
 // store and the hardware watchdog (with its magic close) are closed, every
 // step bounded so the whole stop fits in systemd's TimeoutStopSec.
+//
+// # Linux mode's failures
+//
+// With hardware.mode: linux the buses are periph's host drivers on
+// /dev/i2c-N, /dev/spidevB.C and /dev/gpiochipN. periph formats the
+// system's error as text, so linux mode finds out what went wrong itself
+// (buserrors.go): a bus it could not open is tried again as a device node
+// (missing: how to enable the bus; refused: the group and the udev rule
+// that grant access), and a chip whose transfers fail with ENXIO or
+// EREMOTEIO, the adapters' address NAK, is named with its key, address and
+// bus and what to check. Each message names the configuration key.
+//
+// # The hardware test
+//
+// The tests built with -tags hwtest (hwguest_*_test.go) run only inside
+// make hwtest's virtual machine (hwtest/run.sh, hwtest/init): Debian's
+// kernel with emulated buses at pod.yaml's names. They call openHardware,
+// openStrip and the drivers' opens exactly as runPod does, and check what
+// arrives at the devices from the devices' side: the I²C register files
+// through SMBus transfers, which the drivers never use; the SPI
+// controller's last message in debugfs; the GPIO lines driven through
+// gpio-sim's pull, which makes real edges on the character device.
 package main
 
 import (
