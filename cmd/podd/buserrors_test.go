@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"periph.io/x/conn/v3/gpio"
 
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/sensing"
@@ -193,5 +194,18 @@ func TestLinuxModeOnAMachineWithoutI2CBus1NamesTheFix(t *testing.T) {
 	want := `hardware.i2c_bus "1": no such I2C bus: /dev/i2c-1 does not exist; enable the bus and load i2c-dev (on a Raspberry Pi: dtparam=i2c_arm=on in config.txt, then reboot; modprobe i2c-dev), or set hardware.i2c_bus to a bus that exists (ls /dev/i2c-*)`
 	if err.Error() != want {
 		t.Fatalf("got  %s\nwant %s", err, want)
+	}
+}
+
+// jsonPin prints as periph's Linux GPIO lines do: a JSON document.
+type jsonPin struct{ gpio.PinIO }
+
+func (jsonPin) Name() string   { return "GPIO25" }
+func (jsonPin) String() string { return "{\n    \"Line\": 25,\n    \"Name\": \"GPIO25\"\n}" }
+
+// A line prints as its name in errors, whatever its driver's String.
+func TestNamedPinPrintsAsItsName(t *testing.T) {
+	if got := fmt.Sprintf("on %s", namedPin{jsonPin{}}); got != "on GPIO25" {
+		t.Fatalf("got %q, want %q", got, "on GPIO25")
 	}
 }

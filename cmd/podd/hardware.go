@@ -179,7 +179,7 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 			hw.close()
 			return nil, fmt.Errorf("sensors.ads1299.drdy %q: %s", e.DRDY, noLineFix)
 		}
-		sb.eegPort, sb.drdy = p, pin
+		sb.eegPort, sb.drdy = p, namedPin{pin}
 	}
 	sensors, err := biometricSensors(cfg, sb)
 	if err != nil {
@@ -214,7 +214,7 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 		if i == buttonAck {
 			o.Hold = cfg.Hardware.AckHold
 		}
-		d, err := button.New(pins[i], &o)
+		d, err := button.New(namedPin{pins[i]}, &o)
 		if err != nil {
 			hw.close()
 			return nil, fmt.Errorf("%s %q: %w", buttonKeys[i], names[i], err)
@@ -223,6 +223,13 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 	}
 	return hw, nil
 }
+
+// namedPin is a GPIO line that prints as its name: periph's Linux GPIO
+// lines (gpioioctl) print as a multi-line JSON document, which the drivers'
+// and the buttons' errors would carry into the log.
+type namedPin struct{ gpio.PinIO }
+
+func (p namedPin) String() string { return p.Name() }
 
 // realPin is the line behind p's aliases (gpio.RealPin).
 func realPin(p gpio.PinIO) gpio.PinIO {

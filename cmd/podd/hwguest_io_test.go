@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,7 +209,8 @@ func TestHWEEGFramesAreReadOnDRDYEdges(t *testing.T) {
 	}
 
 	drdy.set("pull-up") // DRDY stays high: no conversion
-	if _, err = dev.Poll(time.Now()); !errors.Is(err, ads1299.ErrNoDRDY) {
-		t.Fatalf("no DRDY edge: %v, want ErrNoDRDY", err)
+	_, err = dev.Poll(time.Now())
+	if !errors.Is(err, ads1299.ErrNoDRDY) || !strings.HasSuffix(err.Error(), " on GPIO25") {
+		t.Fatalf("no DRDY edge: %v, want ErrNoDRDY on GPIO25", err)
 	}
 }

@@ -21,14 +21,17 @@
 // (missing: how to enable the bus; refused: the group and the udev rule
 // that grant access), and a chip whose transfers fail with ENXIO or
 // EREMOTEIO, the adapters' address NAK, is named with its key, address and
-// bus and what to check. Each message names the configuration key.
+// bus and what to check. Each message names the configuration key. GPIO
+// lines are handed to the drivers as namedPin, so that an error names a
+// line as GPIO25 rather than as periph's JSON description of it.
 //
 // # The hardware test
 //
 // The tests built with -tags hwtest (hwguest_*_test.go) run only inside
 // make hwtest's virtual machine (hwtest/run.sh, hwtest/init): Debian's
 // kernel with emulated buses at pod.yaml's names. They call openHardware,
-// openStrip and the drivers' opens exactly as runPod does, and check what
+// openStrip and the drivers' opens exactly as runPod does, and runPod
+// itself for a start and a stop, and check what
 // arrives at the devices from the devices' side: the I²C register files
 // through SMBus transfers, which the drivers never use; the SPI
 // controller's last message in debugfs; the GPIO lines driven through
