@@ -8,7 +8,7 @@ CMDS     := podd podctl hubctl
 # Cross-compiled targets: GOARCH[/GOARM], for Raspberry Pi class boards and amd64.
 TARGETS  := arm64 arm/7 arm/6 amd64
 
-.PHONY: all build run test contract bench lint fuzz cross deb deps clean
+.PHONY: all build run test hwtest contract bench lint fuzz cross deb deps clean
 
 all: lint test build
 
@@ -36,6 +36,12 @@ test: deps contract
 	$(GO) test -race -count=1 -timeout 9m ./...
 	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 8m -exec qemu-arm ./...
 
+# podd's linux mode on Debian's kernel in QEMU, with emulated I2C, SPI and
+# GPIO (hwtest/run.sh; README, "Hardware test"). It installs nothing: it
+# names the Debian packages it misses.
+hwtest:
+	GO=$(GO) hwtest/run.sh
+
 # The MQTT contract (contract/asyncapi.yaml) validated by the AsyncAPI
 # project's parser, pinned in contract/package-lock.json; the schemas are
 # checked against what the pod emits by go test ./contract.
@@ -50,7 +56,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags hwtest ./cmd/podd
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags hwtest ./cmd/podd
 
 # Short runs of every fuzz target (go test -fuzz takes one target at a time).
 FUZZTIME ?= 20s

@@ -36,10 +36,10 @@ func TestButtonLines(t *testing.T) {
 		want  string
 	}{
 		{[numButtons]string{"TEST_GPIO17", "TEST_P1_11", ""}, `hardware.consent_button "TEST_GPIO17" and hardware.panic_button "TEST_P1_11" are one line (TEST_GPIO17): each button needs its own`},
-		{[numButtons]string{"TEST_GPIO99", "", ""}, `hardware.consent_button "TEST_GPIO99": no such GPIO line`},
+		{[numButtons]string{"TEST_GPIO99", "", ""}, `hardware.consent_button "TEST_GPIO99": ` + noLineFix},
 		{[numButtons]string{"TEST_GPIO17", "TEST_GPIO27", "TEST_P1_11"}, `hardware.consent_button "TEST_GPIO17" and hardware.ack_button "TEST_P1_11" are one line (TEST_GPIO17): each button needs its own`},
 		{[numButtons]string{"", "TEST_GPIO27", "TEST_GPIO27"}, `hardware.panic_button "TEST_GPIO27" and hardware.ack_button "TEST_GPIO27" are one line (TEST_GPIO27): each button needs its own`},
-		{[numButtons]string{"", "", "TEST_GPIO98"}, `hardware.ack_button "TEST_GPIO98": no such GPIO line`},
+		{[numButtons]string{"", "", "TEST_GPIO98"}, `hardware.ack_button "TEST_GPIO98": ` + noLineFix},
 	} {
 		if _, err := buttonLines(tc.names); err == nil || err.Error() != tc.want {
 			t.Errorf("buttonLines(%q) = %v, want %q", tc.names, err, tc.want)

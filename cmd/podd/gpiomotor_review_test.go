@@ -52,7 +52,7 @@ haptics:
 	}
 	line := sim.NewLine("GPIO5", 5)
 	_, show, err := openOutputs(cfg, strip, outputBuses{
-		i2c:  func(string) (i2c.Bus, error) { t.Fatal("no I2C output configured"); return nil, nil },
+		i2c:  func(string, string) (i2c.Bus, error) { t.Fatal("no I2C output configured"); return nil, nil },
 		line: func(string) (gpio.PinIO, error) { return line, nil },
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -74,7 +74,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 	// The simulator has one I²C bus: every sensor is on it, whatever bus
 	// the configuration names.
 	sensors, err := biometricSensors(cfg, sensorBuses{
-		i2c:     func(string) (i2c.Bus, error) { return hw.I2C, nil },
+		i2c:     func(string, string) (i2c.Bus, error) { return hw.I2C, nil },
 		eegPort: hw.EEGPort,
 		drdy:    hw.DRDY,
 	})
@@ -143,7 +143,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		// The simulator has one I²C bus; a line is the PCA9685's OE or a
 		// motor's.
 		outputs: outputBuses{
-			i2c: func(string) (i2c.Bus, error) { return hw.I2C, nil },
+			i2c: func(string, string) (i2c.Bus, error) { return hw.I2C, nil },
 			line: func(name string) (gpio.PinIO, error) {
 				if name == cfg.Lights.PCA9685.OE && hw.PWMOE != nil {
 					return hw.PWMOE, nil
@@ -170,12 +170,12 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 	}
 	bus, err := i2creg.Open(cfg.Hardware.I2CBus)
 	if err != nil {
-		return nil, fmt.Errorf("hardware.i2c_bus %q: %w", cfg.Hardware.I2CBus, err)
+		return nil, busError(busI2C, "hardware.i2c_bus", cfg.Hardware.I2CBus, err, openRW)
 	}
 	port, err := spireg.Open(cfg.Hardware.SPIPort)
 	if err != nil {
 		bus.Close()
-		return nil, fmt.Errorf("hardware.spi_port %q: %w", cfg.Hardware.SPIPort, err)
+		return nil, busError(busSPI, "hardware.spi_port", cfg.Hardware.SPIPort, err, openRW)
 	}
 	// The sensors' buses, opened once each by name; hardware.i2c_bus is
 	// open already.
@@ -193,41 +193,57 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 			_ = port.Close()
 		},
 	}
-	sb := sensorBuses{i2c: func(name string) (i2c.Bus, error) {
+	sb := sensorBuses{i2c: func(key, name string) (i2c.Bus, error) {
 		if b, ok := buses[name]; ok {
 			return b, nil
 		}
 		b, err := i2creg.Open(name)
 		if err != nil {
-			return nil, err
+			return nil, busError(busI2C, key, name, err, openRW)
 		}
 		buses[name] = b
 		return b, nil
 	}}
-	oxBus, err := sb.i2c(cfg.Bus(cfg.Sensors.MAX30102.I2CBus))
+	oxBusName := cfg.Bus(cfg.Sensors.MAX30102.I2CBus)
+	oxBus, err := sb.i2c("sensors.max30102.i2c_bus", oxBusName)
 	if err != nil {
 		hw.close()
-		return nil, fmt.Errorf("sensors.max30102.i2c_bus %q: %w", cfg.Bus(cfg.Sensors.MAX30102.I2CBus), err)
+		return nil, err
 	}
-	hw.openOximeter = oximeterOn(oxBus, cfg.Hardware.OximeterLEDsSwapped)
+	openOx := oximeterOn(oxBus, cfg.Hardware.OximeterLEDsSwapped)
+	hw.openOximeter = func() (controller.Oximeter, error) {
+		d, err := openOx()
+		if err != nil {
+			return nil, chipError("sensors.max30102", max30102.Addr, oxBusName, err)
+		}
+		return d, nil
+	}
 	if e := cfg.Sensors.ADS1299; e.Enabled {
 		p, err := spireg.Open(e.SPIPort)
 		if err != nil {
 			hw.close()
-			return nil, fmt.Errorf("sensors.ads1299.spi_port %q: %w", e.SPIPort, err)
+			return nil, busError(busSPI, "sensors.ads1299.spi_port", e.SPIPort, err, openRW)
 		}
 		closers = append(closers, p.Close)
 		pin := gpioreg.ByName(e.DRDY)
 		if pin == nil {
 			hw.close()
-			return nil, fmt.Errorf("sensors.ads1299.drdy %q: no such GPIO line", e.DRDY)
+			return nil, fmt.Errorf("sensors.ads1299.drdy %q: %s", e.DRDY, noLineFix)
 		}
-		sb.eegPort, sb.drdy = p, pin
+		sb.eegPort, sb.drdy = p, namedPin{pin}
 	}
 	sensors, err := biometricSensors(cfg, sb)
 	if err != nil {
 		hw.close()
 		return nil, err
+	}
+	for i, sn := range sensors {
+		switch sn.Name {
+		case "tmp117":
+			sensors[i] = explainChip(sn, "sensors.tmp117", uint16(cfg.Sensors.TMP117.Address), cfg.Bus(cfg.Sensors.TMP117.I2CBus))
+		case "ads1115":
+			sensors[i] = explainChip(sn, "sensors.ads1115", uint16(cfg.Sensors.ADS1115.Address), cfg.Bus(cfg.Sensors.ADS1115.I2CBus))
+		}
 	}
 	hw.sensors = sensors
 	hw.outputs = outputBuses{i2c: sb.i2c, line: func(name string) (gpio.PinIO, error) {
@@ -256,7 +272,7 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 		if i == buttonAck {
 			o.Hold = cfg.Hardware.AckHold
 		}
-		d, err := button.New(pins[i], &o)
+		d, err := button.New(namedPin{pins[i]}, &o)
 		if err != nil {
 			hw.close()
 			return nil, fmt.Errorf("%s %q: %w", buttonKeys[i], names[i], err)
@@ -265,6 +281,13 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 	}
 	return hw, nil
 }
+
+// namedPin is a GPIO line that prints as its name: periph's Linux GPIO
+// lines (gpioioctl) print as a multi-line JSON document, which the drivers'
+// and the buttons' errors would carry into the log.
+type namedPin struct{ gpio.PinIO }
+
+func (p namedPin) String() string { return p.Name() }
 
 // realPin is the line behind p's aliases (gpio.RealPin).
 func realPin(p gpio.PinIO) gpio.PinIO {
@@ -276,6 +299,9 @@ func realPin(p gpio.PinIO) gpio.PinIO {
 		p = r.Real()
 	}
 }
+
+// noLineFix is the message for a GPIO line name that resolves to nothing.
+const noLineFix = "no such GPIO line: name a line by its periph name (GPIO17 on a Raspberry Pi) or by its kernel line name (gpioinfo lists the lines of /dev/gpiochip*); podd needs read and write access to /dev/gpiochip* (group gpio)"
 
 // The buttons, in the order of buttonKeys.
 const (
@@ -299,7 +325,7 @@ func buttonLines(names [numButtons]string) ([numButtons]gpio.PinIO, error) {
 			continue
 		}
 		if pins[i] = gpioreg.ByName(name); pins[i] == nil {
-			return pins, fmt.Errorf("%s %q: no such GPIO line", buttonKeys[i], name)
+			return pins, fmt.Errorf("%s %q: %s", buttonKeys[i], name, noLineFix)
 		}
 	}
 	for i := range pins {

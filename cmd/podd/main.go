@@ -11,6 +11,31 @@
 // outputs in their safe state and publishes "offline"; then the buses, the
 // store and the hardware watchdog (with its magic close) are closed, every
 // step bounded so the whole stop fits in systemd's TimeoutStopSec.
+//
+// # Linux mode's failures
+//
+// With hardware.mode: linux the buses are periph's host drivers on
+// /dev/i2c-N, /dev/spidevB.C and /dev/gpiochipN. periph formats the
+// system's error as text, so linux mode finds out what went wrong itself
+// (buserrors.go): a bus it could not open is tried again as a device node
+// (missing: how to enable the bus; refused: the group and the udev rule
+// that grant access), and a chip whose transfers fail with ENXIO or
+// EREMOTEIO, the adapters' address NAK, is named with its key, address and
+// bus and what to check. Each message names the configuration key. GPIO
+// lines are handed to the drivers as namedPin, so that an error names a
+// line as GPIO25 rather than as periph's JSON description of it.
+//
+// # The hardware test
+//
+// The tests built with -tags hwtest (hwguest_*_test.go) run only inside
+// make hwtest's virtual machine (hwtest/run.sh, hwtest/init): Debian's
+// kernel with emulated buses at pod.yaml's names. They call openHardware,
+// openStrip and the drivers' opens exactly as runPod does, and runPod
+// itself for a start and a stop, and check what
+// arrives at the devices from the devices' side: the I²C register files
+// through SMBus transfers, which the drivers never use; the SPI
+// controller's last message in debugfs; the GPIO lines driven through
+// gpio-sim's pull, which makes real edges on the character device.
 package main
 
 import (
@@ -91,6 +116,16 @@ const (
 	storeCloseTimeout = time.Second
 )
 
+// openStrip connects the LED strip (hardware.led_count LEDs) on the
+// hardware's SPI port and turns it dark (apa102.New).
+func openStrip(cfg *configs.Config, hw *hardware) (*apa102.Dev, error) {
+	safe, _, err := safeLights(cfg.Lights)
+	if err != nil {
+		return nil, err
+	}
+	return apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed, Safe: stripSafe(safe)})
+}
+
 // runPod runs the pod until ctx is done. Only a configuration the parts
 // cannot use at all (no buses, no LED strip, a watchdog that cannot be
 // built) stops it at start; every other part is supervised by the
@@ -101,12 +136,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		return err
 	}
 
-	safe, _, err := safeLights(cfg.Lights)
-	if err != nil {
-		hw.close()
-		return err
-	}
-	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed, Safe: stripSafe(safe)})
+	strip, err := openStrip(cfg, hw)
 	if err != nil {
 		hw.close()
 		return fmt.Errorf("led strip: %w", err)

@@ -29,9 +29,11 @@ import (
 	"github.com/sleegation/podd/dreamscape"
 )
 
-// outputBuses are what the outputs besides the strip are opened on.
+// outputBuses are what the outputs besides the strip are opened on: an
+// I²C bus by its configuration key and name (its error names both and the
+// fix), and a GPIO line by name.
 type outputBuses struct {
-	i2c  func(name string) (i2c.Bus, error)
+	i2c  func(key, name string) (i2c.Bus, error)
 	line func(name string) (gpio.PinIO, error)
 }
 
@@ -60,9 +62,9 @@ func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slo
 	outs := []actuators.Haltable{strip}
 	layout := zones.Layout{Strip: strip, LEDs: cfg.Hardware.LEDCount}
 	if p := cfg.Lights.PCA9685; p.Enabled {
-		bus, err := b.i2c(cfg.Bus(p.I2CBus))
+		bus, err := b.i2c("lights.pca9685.i2c_bus", cfg.Bus(p.I2CBus))
 		if err != nil {
-			return nil, nil, fmt.Errorf("lights.pca9685.i2c_bus %q: %w", cfg.Bus(p.I2CBus), err)
+			return nil, nil, err
 		}
 		opts := pca9685.Opts{Addr: uint16(p.Address), Frequency: physic.Frequency(p.FrequencyHz) * physic.Hertz}
 		if p.OE != "" {
@@ -87,9 +89,9 @@ func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slo
 		var m zones.Motor
 		switch pl.Driver {
 		case "drv2605":
-			bus, err := b.i2c(cfg.Bus(h.DRV2605.I2CBus))
+			bus, err := b.i2c("haptics.drv2605.i2c_bus", cfg.Bus(h.DRV2605.I2CBus))
 			if err != nil {
-				return nil, nil, fmt.Errorf("haptics.drv2605.i2c_bus %q: %w", cfg.Bus(h.DRV2605.I2CBus), err)
+				return nil, nil, err
 			}
 			opts := drv2605.DefaultOpts
 			if h.DRV2605.Actuator == "lra" {

@@ -17,10 +17,11 @@ import (
 )
 
 // sensorBuses are what the biometric sensors besides the oximeter are
-// wired to: the I²C bus of a configured name, and the EEG's SPI port and
-// DRDY line (nil when no EEG is configured).
+// wired to: the I²C bus of a configured name (key is the configuration key
+// that names it, for errors, which name the key), and the EEG's SPI port
+// and DRDY line (nil when no EEG is configured).
 type sensorBuses struct {
-	i2c     func(name string) (i2c.Bus, error)
+	i2c     func(key, name string) (i2c.Bus, error)
 	eegPort spi.Port
 	drdy    gpio.PinIn
 }
@@ -71,9 +72,9 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		out = append(out, sn)
 	}
 	if s.ADS1115.Enabled {
-		bus, err := b.i2c(cfg.Bus(s.ADS1115.I2CBus))
+		bus, err := b.i2c("sensors.ads1115.i2c_bus", cfg.Bus(s.ADS1115.I2CBus))
 		if err != nil {
-			return nil, fmt.Errorf("sensors.ads1115.i2c_bus %q: %w", cfg.Bus(s.ADS1115.I2CBus), err)
+			return nil, err
 		}
 		opts := ads1115.DefaultOpts
 		opts.Addr, opts.Channel = uint16(s.ADS1115.Address), s.ADS1115.Channel
@@ -86,9 +87,9 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		out = append(out, sn)
 	}
 	if s.TMP117.Enabled {
-		bus, err := b.i2c(cfg.Bus(s.TMP117.I2CBus))
+		bus, err := b.i2c("sensors.tmp117.i2c_bus", cfg.Bus(s.TMP117.I2CBus))
 		if err != nil {
-			return nil, fmt.Errorf("sensors.tmp117.i2c_bus %q: %w", cfg.Bus(s.TMP117.I2CBus), err)
+			return nil, err
 		}
 		opts := tmp117.DefaultOpts
 		opts.Addr = uint16(s.TMP117.Address)
