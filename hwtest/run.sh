@@ -85,9 +85,11 @@ echo "hwtest: building the guest's tests"
 CGO_ENABLED=0 "$GO" test -c -tags hwtest -o "$work/podd-hw.test" ./cmd/podd
 
 # The initramfs: busybox, the modules, the tests laid out as the repository
-# is (they read ../../configs/pod.yaml and ../../systemd/podd.service).
+# is (they read ../../configs/pod.yaml and ../../systemd/podd.service), and
+# the shipped dreamscapes where a pod has them (pod.yaml's
+# dreamscape.program).
 ir=$work/root
-mkdir -p "$ir"/{bin,dev,proc,sys,tmp,lib/modules,podd/cmd/podd,podd/configs,podd/systemd}
+mkdir -p "$ir"/{bin,dev,proc,sys,tmp,lib/modules,podd/cmd/podd,podd/configs,podd/systemd,usr/share/podd/dreamscapes}
 cp /bin/busybox "$ir/bin/busybox"
 cp hwtest/init "$ir/init"
 chmod 0755 "$ir/init"
@@ -96,6 +98,7 @@ cp "$cache"/modules/*.ko "$ir/lib/modules/"
 cp "$work/podd-hw.test" "$ir/podd/podd-hw.test"
 cp configs/pod.yaml "$ir/podd/configs/"
 cp systemd/podd.service "$ir/podd/systemd/"
+cp dreamscapes/*.yaml "$ir/usr/share/podd/dreamscapes/"
 echo "$run_pattern" >"$ir/podd/run"
 (cd "$ir" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
 

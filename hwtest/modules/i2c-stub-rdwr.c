@@ -22,6 +22,9 @@
     - rclear_reg/rclear_mask: bits of one register per chip that an I2C
       read of the register clears (a status flag such as TMP117's
       Data_Ready, which reading Configuration clears).
+    - wgate_reg/wgate_on/wgate_mask: a register per chip whose I2C writes
+      the chip ignores unless register wgate_on has a wgate_mask bit set
+      (PCA9685's PRE_SCALE, written only while MODE1's SLEEP is set).
     - fifo_reg: a register per chip that is a FIFO's data port (MAX30102's
       FIFO_DATA): I2C reads of it do not move the pointer and return, byte
       after byte, the SMBus block last written to that register (up to 32
@@ -89,6 +92,18 @@ static unsigned short rclear_mask[MAX_CHIPS];
 module_param_array(rclear_mask, ushort, NULL, S_IRUGO);
 MODULE_PARM_DESC(rclear_mask, "The bits of rclear_reg that an I2C read clears, per chip");
 
+static u8 wgate_reg[MAX_CHIPS];
+module_param_array(wgate_reg, byte, NULL, S_IRUGO);
+MODULE_PARM_DESC(wgate_reg, "A register whose I2C writes are ignored unless wgate_on has a wgate_mask bit set, per chip");
+
+static u8 wgate_on[MAX_CHIPS];
+module_param_array(wgate_on, byte, NULL, S_IRUGO);
+MODULE_PARM_DESC(wgate_on, "The register that enables writes of wgate_reg, per chip");
+
+static u8 wgate_mask[MAX_CHIPS];
+module_param_array(wgate_mask, byte, NULL, S_IRUGO);
+MODULE_PARM_DESC(wgate_mask, "The bits of wgate_on that enable writes of wgate_reg (0: no gated register), per chip");
+
 static u8 fifo_reg[MAX_CHIPS];
 module_param_array(fifo_reg, byte, NULL, S_IRUGO);
 MODULE_PARM_DESC(fifo_reg, "A FIFO data register per chip, read from its SMBus block (0: none)");
@@ -127,6 +142,7 @@ struct stub_chip {
 	u8 fifo_reg, fifo_pos;	/* FIFO data port; next byte of its block */
 	u8 rclear_reg;
 	u16 rclear_mask;
+	u8 wgate_reg, wgate_on, wgate_mask;
 	u16 words[256];		/* Byte operations use the LSB as per SMBus
 				   specification */
 	struct list_head smbus_blocks;
@@ -390,7 +406,8 @@ static void stub_i2c_write(struct stub_chip *chip, const u8 *buf, int len)
 				continue;
 			}
 			chip->words[reg] = (chip->words[reg] & 0xff00) | buf[i];
-		} else {
+		} else if (!chip->wgate_mask || reg != chip->wgate_reg ||
+			   (chip->words[chip->wgate_on] & chip->wgate_mask)) {
 			chip->words[reg] = (chip->words[reg] & 0xff00) | buf[i];
 		}
 		if (chip->clear_mask && reg == chip->clear_reg)
@@ -553,6 +570,9 @@ static int __init i2c_stub_init(void)
 		stub_chips[i].fifo_reg = fifo_reg[i];
 		stub_chips[i].rclear_reg = rclear_reg[i];
 		stub_chips[i].rclear_mask = rclear_mask[i];
+		stub_chips[i].wgate_reg = wgate_reg[i];
+		stub_chips[i].wgate_on = wgate_on[i];
+		stub_chips[i].wgate_mask = wgate_mask[i];
 
 		/* Allocate extra memory for banked register ranges */
 		if (bank_mask[i]) {
