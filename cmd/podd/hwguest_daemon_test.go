@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
 )
 
 // syncBuffer is a log sink safe for the daemon's goroutines.
@@ -49,8 +51,10 @@ func eventually(d time.Duration, cond func() bool) bool {
 
 // podd's daemon on pod.yaml (its store, socket and broker moved to the
 // guest's /tmp and an address where nothing listens; no kernel watchdog)
-// darkens the strip, opens and configures every chip on its own, and at
-// the stop halts every chip and leaves the strip dark.
+// shows the safe light on the strip, opens and configures every chip and
+// output on its own and puts the outputs in their safe state; at the stop
+// it halts every chip and output again (each made to look on before) and
+// leaves the strip at the safe light.
 func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	powerOn(t)
@@ -61,6 +65,8 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 		"PODD_UPLINK_BROKER=tcp://127.0.0.1:1",
 		"PODD_WATCHDOG_DEVICE=",
 	)
+	outputsLeftOn(t, cfg)
+	oe, motor, ind := lineOf(t, lineOE), lineOf(t, lineMotorFeet), lineOf(t, lineIndicator)
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -83,23 +89,54 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 	}
 	defer func() { _ = stop() }()
 
+	clamp := odClamp(3.0, cfg.Haptics.MaxIntensity)
+	pre := preScale(float64(cfg.Lights.PCA9685.FrequencyHz))
 	configured := func() bool {
+		select {
+		case err := <-done:
+			stopped = true
+			t.Fatalf("runPod returned at start: %v\n%s", err, logs.String())
+		default:
+		}
 		ads := adsRegs(t)
 		return reg8(t, addrMAX30102, 0x09) == 0x03 && // MODE_CONFIG: SpO2 mode
 			reg16(t, addrTMP117, 0x01)&0x0C00 == 0 && // Configuration: MOD 00, continuous
 			reg16(t, addrADS1115, 0x01)&0x7FFF == 0x4383 &&
-			ads[0x03] == 0xEC && ads[0x17] == 0x02 // CONFIG3, CONFIG4
+			ads[0x03] == 0xEC && ads[0x17] == 0x02 && // CONFIG3, CONFIG4
+			reg8(t, addrPCA9685, pcaPreScale) == pre && reg8(t, addrPCA9685, pcaMODE1) == 0x20 &&
+			reg8(t, addrDRV2605L, drvODClamp) == clamp && reg8(t, addrDRV2605L, drvLibrary) == 0x01
 	}
 	if !eventually(20*time.Second, configured) {
-		t.Fatalf("not every chip configured: MAX30102 MODE_CONFIG 0x%02X, TMP117 Configuration 0x%04X, ADS1115 Config 0x%04X, ADS1299 % X\n%s",
-			reg8(t, addrMAX30102, 0x09), reg16(t, addrTMP117, 0x01), reg16(t, addrADS1115, 0x01), adsRegs(t), logs.String())
+		t.Fatalf("not every chip configured: MAX30102 MODE_CONFIG 0x%02X, TMP117 Configuration 0x%04X, ADS1115 Config 0x%04X, ADS1299 % X, PCA9685 PRE_SCALE %d MODE1 0x%02X, DRV2605L OD_CLAMP %d LIBRARY %d\n%s",
+			reg8(t, addrMAX30102, 0x09), reg16(t, addrTMP117, 0x01), reg16(t, addrADS1115, 0x01), adsRegs(t),
+			reg8(t, addrPCA9685, pcaPreScale), reg8(t, addrPCA9685, pcaMODE1), reg8(t, addrDRV2605L, drvODClamp), reg8(t, addrDRV2605L, drvLibrary), logs.String())
 	}
-	if last := spiLastMessage(t, 0); !slices.Equal(last.tx, darkFrame(cfg.Hardware.LEDCount)) {
-		t.Fatalf("the strip's last frame at start %x, want dark", last.tx)
+	safe := safeFrame(t, cfg)
+	if last := spiLastMessage(t, 0); !slices.Equal(last.tx, safe) {
+		t.Fatalf("the strip's last frame at start %x, want the safe light's %x", last.tx, safe)
 	}
 	if !strings.Contains(logs.String(), "msg=\"podd starting\"") {
 		t.Fatalf("no start in the log:\n%s", logs.String())
 	}
+	// New drove the motor and the indicator low; the indicator stays low
+	// with no abort latched. The start's safe state left OE high, the
+	// PCA9685 full off and the DRV2605L in standby, unless the pod opened
+	// its outputs since (it plays its dreamscape then).
+	if motor.level() || ind.level() {
+		t.Errorf("at start: motor (GPIO5) high %v, indicator (GPIO12) high %v; want both low", motor.level(), ind.level())
+	}
+
+	// The outputs made to look on, so that the stop's safe state shows:
+	// OE low and the motor high through their lines, the PCA9685's
+	// ALL_LED_OFF_H clear, the DRV2605L playing at full drive.
+	for name, l := range map[string]gpio.Level{"GPIO6": gpio.Low, "GPIO5": gpio.High} {
+		if err := gpioreg.ByName(name).Out(l); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	setReg8(t, addrPCA9685, pcaAllLEDOffH, 0)
+	setReg8(t, addrDRV2605L, drvRTPInput, 0x7F)
+	setReg8(t, addrDRV2605L, drvMode, drvModeRTP)
 
 	if err := stop(); err != nil {
 		t.Fatalf("runPod: %v\n%s", err, logs.String())
@@ -110,8 +147,23 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 	if got := reg16(t, addrTMP117, 0x01) & 0x0C00; got != 0x0400 {
 		t.Errorf("TMP117 MOD after the stop 0x%04X, want 0x0400 (shutdown)", got)
 	}
-	if last := spiLastMessage(t, 0); !slices.Equal(last.tx, darkFrame(cfg.Hardware.LEDCount)) {
-		t.Errorf("the strip's last frame after the stop %x, want dark", last.tx)
+	if last := spiLastMessage(t, 0); !slices.Equal(last.tx, safe) {
+		t.Errorf("the strip's last frame after the stop %x, want the safe light's %x", last.tx, safe)
+	}
+	if !oe.level() {
+		t.Error("PCA9685 OE (GPIO6) low after the stop: the kill line was not driven")
+	}
+	if got := reg8(t, addrPCA9685, pcaAllLEDOffH); got != pcaFullOffBit {
+		t.Errorf("PCA9685 ALL_LED_OFF_H after the stop 0x%02X, want 0x%02X (full off)", got, pcaFullOffBit)
+	}
+	if got := reg8(t, addrDRV2605L, drvRTPInput); got != 0 {
+		t.Errorf("DRV2605L RTP_INPUT after the stop 0x%02X, want 0", got)
+	}
+	if got := reg8(t, addrDRV2605L, drvMode); got != drvModeStandby {
+		t.Errorf("DRV2605L MODE after the stop 0x%02X, want 0x40 (standby)", got)
+	}
+	if motor.level() || ind.level() {
+		t.Errorf("after the stop: motor (GPIO5) high %v, indicator (GPIO12) high %v; want both low", motor.level(), ind.level())
 	}
 	if t.Failed() {
 		t.Logf("podd's log:\n%s", logs.String())

@@ -11,6 +11,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sleegation/podd/configs"
 )
 
 // stubBus is the guest's I²C bus 1 (hwtest/init).
@@ -164,6 +167,26 @@ func lineOf(t *testing.T, offset int) simLine {
 	return simLine{t: t, pull: fmt.Sprintf("%s/sim_gpio%d/pull", dir, offset)}
 }
 
+// level is the line's level as gpio-sim holds it: what the pod drives on
+// an output, the pull on an input or a line no one requested.
+func (l simLine) level() bool {
+	l.t.Helper()
+	v := strings.TrimSuffix(l.pull, "pull") + "value"
+	b, err := os.ReadFile(v)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	switch s := strings.TrimSpace(string(b)); s {
+	case "0":
+		return false
+	case "1":
+		return true
+	default:
+		l.t.Fatalf("%s: %q", v, s)
+		return false
+	}
+}
+
 // set drives the line: "pull-down" or "pull-up".
 func (l simLine) set(pull string) {
 	l.t.Helper()
@@ -187,14 +210,37 @@ func frame(px [][3]byte) []byte {
 	return b.Bytes()
 }
 
-// darkFrame is the safe state's frame of n LEDs: each LED's header with
-// brightness 0 and no colour.
-func darkFrame(n int) []byte {
-	b := frame(make([][3]byte, n))
-	for i := range n {
-		b[4+4*i] = 0xE0
+// safeFrame is the strip's safe-state frame for cfg, computed here from
+// the configuration, not by the driver: every LED at lights.safe_color, an
+// sRGB colour decoded to linear light (IEC 61966-2-1), times
+// lights.safe_level, each channel rounded to 8 bits and at least 1 if lit
+// at all, so that the safe light is never dark. pod.yaml's #ff8a3d at 0.04
+// is red 10, green 3, blue 1.
+func safeFrame(t *testing.T, cfg *configs.Config) []byte {
+	t.Helper()
+	hex := cfg.Lights.SafeColor
+	n, err := strconv.ParseUint(strings.TrimPrefix(hex, "#"), 16, 32)
+	if err != nil || len(hex) != 7 {
+		t.Fatalf("lights.safe_color %q", hex)
 	}
-	return b
+	var px [3]byte
+	for i, shift := range []int{16, 8, 0} {
+		v := float64(n>>shift&0xFF) / 255
+		lin := v / 12.92
+		if v > 0.04045 {
+			lin = math.Pow((v+0.055)/1.055, 2.4)
+		}
+		x := lin * cfg.Lights.SafeLevel * 255
+		px[i] = byte(math.Round(x))
+		if x > 0 && px[i] == 0 {
+			px[i] = 1
+		}
+	}
+	all := make([][3]byte, cfg.Hardware.LEDCount)
+	for i := range all {
+		all[i] = px
+	}
+	return frame(all)
 }
 
 // adsRegs are the 24 registers of the ADS1299 that SPI bus 1's device

@@ -6,14 +6,18 @@ package main
 // does not answer, a missing bus and a node its user may not open.
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/sleegation/podd/configs"
 )
 
 // The identification reads come from the chip: another ID is refused.
@@ -49,11 +53,12 @@ func TestHWAChipThatDoesNotAnswerIsNamedWithTheFix(t *testing.T) {
 // configuration, naming the key, the device node and the fix.
 func TestHWAMissingBusIsNamedWithTheFix(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	absent := absentLine(t, guestConfig(t))
 	for _, c := range []struct{ env, want string }{
 		{"PODD_HARDWARE_I2C_BUS=5", `hardware.i2c_bus "5": no such I2C bus: /dev/i2c-5 does not exist; enable the bus and load i2c-dev (on a Raspberry Pi: dtparam=i2c_arm=on in config.txt, then reboot; modprobe i2c-dev), or set hardware.i2c_bus to a bus that exists (ls /dev/i2c-*)`},
 		{"PODD_HARDWARE_SPI_PORT=SPI3.0", `hardware.spi_port "SPI3.0": no such SPI port: /dev/spidev3.0 does not exist; enable the bus and its spidev device (on a Raspberry Pi: dtparam=spi=on for SPI0, dtoverlay=spi1-1cs for SPI1, in config.txt, then reboot), or set hardware.spi_port to a port that exists (ls /dev/spidev*)`},
 		{"PODD_SENSORS_TMP117_I2C_BUS=3", `sensors.tmp117.i2c_bus "3": no such I2C bus: /dev/i2c-3 does not exist; enable the bus and load i2c-dev (on a Raspberry Pi: dtparam=i2c_arm=on in config.txt, then reboot; modprobe i2c-dev), or set sensors.tmp117.i2c_bus to a bus that exists (ls /dev/i2c-*)`},
-		{"PODD_HARDWARE_PANIC_BUTTON=GPIO5", `hardware.panic_button "GPIO5": ` + noLineFix},
+		{"PODD_HARDWARE_PANIC_BUTTON=" + absent, `hardware.panic_button "` + absent + `": ` + noLineFix},
 	} {
 		hw, err := openHardware(guestConfig(t, c.env), log)
 		if err == nil {
@@ -65,6 +70,39 @@ func TestHWAMissingBusIsNamedWithTheFix(t *testing.T) {
 			t.Errorf("%s:\ngot  %v\nwant %s", c.env, err, c.want)
 		}
 	}
+}
+
+// absentLine is a GPIO line name, GPIOn, that the guest's board has no
+// line of and that cfg names for nothing (a line cfg names would be
+// refused as taken before it is looked up).
+func absentLine(t *testing.T, cfg *configs.Config) string {
+	t.Helper()
+	used := map[string]bool{}
+	names, err := filepath.Glob("/sys/kernel/config/gpio-sim/pod/bank0/line*/name")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("the board's line names: %q, %v", names, err)
+	}
+	for _, f := range names {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		used[strings.TrimSpace(string(b))] = true
+	}
+	h := cfg.Hardware
+	for _, n := range []string{h.ConsentButton, h.PanicButton, h.AckButton, h.IndicatorLED, cfg.Sensors.ADS1299.DRDY, cfg.Lights.PCA9685.OE} {
+		used[n] = true
+	}
+	for _, p := range cfg.Haptics.Places {
+		used[p.Line] = true
+	}
+	for n := range 28 {
+		if name := fmt.Sprintf("GPIO%d", n); !used[name] {
+			return name
+		}
+	}
+	t.Fatal("every line GPIO0..GPIO27 is on the board or in pod.yaml")
+	return ""
 }
 
 // A bus podd's user may not open: run as nobody with /dev/i2c-1 root's

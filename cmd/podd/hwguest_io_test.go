@@ -25,7 +25,9 @@ import (
 )
 
 // The LED strip's frames and its safe state reach the SPI controller as
-// the APA102 protocol has them, in SPI mode 0, 8 bits, at 4 MHz.
+// the APA102 protocol has them, in SPI mode 0, 8 bits, at 4 MHz: opened,
+// and again at the safe state, the strip shows the configured safe light
+// (lights.safe_color at lights.safe_level), never a dark frame.
 func TestHWLEDStripFramesAndSafeStateReachTheController(t *testing.T) {
 	cfg, hw := openGuest(t)
 	n := cfg.Hardware.LEDCount
@@ -36,8 +38,9 @@ func TestHWLEDStripFramesAndSafeStateReachTheController(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := spiLastMessage(t, 0)
-	if got.messages != before+1 || !slices.Equal(got.tx, darkFrame(n)) {
-		t.Fatalf("after openStrip: %d messages (want %d), last %x, want the dark frame %x", got.messages, before+1, got.tx, darkFrame(n))
+	safe := safeFrame(t, cfg)
+	if got.messages != before+1 || !slices.Equal(got.tx, safe) {
+		t.Fatalf("after openStrip: %d messages (want %d), last %x, want the safe light's frame %x", got.messages, before+1, got.tx, safe)
 	}
 	if got.mode != 0 || got.bits != 8 || got.speedHz != 4_000_000 || got.cs != 0 {
 		t.Errorf("mode %d, %d bits, %d Hz, chip select %d: want mode 0, 8 bits, 4000000 Hz, 0", got.mode, got.bits, got.speedHz, got.cs)
@@ -63,8 +66,8 @@ func TestHWLEDStripFramesAndSafeStateReachTheController(t *testing.T) {
 	if err := gate.SafeState(); err != nil {
 		t.Fatal(err)
 	}
-	if got := spiLastMessage(t, 0); got.messages != before+3 || !slices.Equal(got.tx, darkFrame(n)) {
-		t.Fatalf("after SafeState: %d messages (want %d), last %x, want the dark frame", got.messages, before+3, got.tx)
+	if got := spiLastMessage(t, 0); got.messages != before+3 || !slices.Equal(got.tx, safe) {
+		t.Fatalf("after SafeState: %d messages (want %d), last %x, want the safe light's frame %x", got.messages, before+3, got.tx, safe)
 	}
 	// Safe, the strip sends nothing more.
 	if err := strip.Write(px); !errors.Is(err, apa102.ErrHalted) {

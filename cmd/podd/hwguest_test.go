@@ -28,6 +28,28 @@ const (
 	addrMAX30102 = 0x57
 	addrTMP117   = 0x48
 	addrADS1115  = 0x49
+	addrPCA9685  = 0x40
+	addrDRV2605L = 0x5A
+)
+
+// The PCA9685's and the DRV2605L's registers the tests read (data sheets:
+// PCA9685 table 4, DRV2605L "Register Map").
+const (
+	pcaMODE1       = 0x00
+	pcaMODE2       = 0x01
+	pcaLED0        = 0x06 // LED0_ON_L; LEDn_ON_L is 0x06 + 4n
+	pcaAllLEDOffH  = 0xFD // ALL_LED_OFF_H
+	pcaPreScale    = 0xFE
+	drvStatus      = 0x00
+	drvMode        = 0x01
+	drvRTPInput    = 0x02
+	drvLibrary     = 0x03
+	drvODClamp     = 0x17
+	drvFeedback    = 0x1A
+	drvControl3    = 0x1D
+	pcaFullOffBit  = 0x10 // bit 4 of LEDn_OFF_H and ALL_LED_OFF_H
+	drvModeRTP     = 0x05 // STANDBY 0, real-time playback
+	drvModeStandby = 0x40 // STANDBY 1
 )
 
 // guestConfig is pod.yaml with env's overrides ("PODD_KEY=value").
@@ -80,6 +102,24 @@ func powerOn(t *testing.T) {
 	setReg16(t, addrTMP117, 0x00, 0x8000) // Temp_Result
 	setReg16(t, addrADS1115, 0x01, 0x8583)
 	setReg16(t, addrADS1115, 0x00, 0x0000)
+	// The PCA9685 as a run that lit channels 0 to 2 left it: awake with a
+	// restart pending (MODE1 RESTART, AI, ALLCALL), inverted open-drain
+	// outputs (MODE2), PRE_SCALE at its power-on 30 (200 Hz), no
+	// ALL_LED_OFF_H. PRE_SCALE takes a write only while the chip sleeps.
+	for reg, v := range map[uint8]uint8{
+		pcaMODE1: 0xA1, pcaMODE2: 0x11, pcaPreScale: 0x1E, pcaAllLEDOffH: 0x00,
+		pcaLED0 + 3: 0x0F, pcaLED0 + 7: 0x08, pcaLED0 + 11: 0x04,
+	} {
+		setReg8(t, addrPCA9685, reg, v)
+	}
+	// The DRV2605L: STATUS's DEVICE_ID 7 (bits 7:5), no fault; the rest
+	// as a run playing an LRA at full drive left it.
+	for reg, v := range map[uint8]uint8{
+		drvStatus: 7 << 5, drvMode: drvModeRTP, drvRTPInput: 0x7F, drvLibrary: 0x06,
+		drvFeedback: 0xB6, drvODClamp: 0xFF, drvControl3: 0xA1,
+	} {
+		setReg8(t, addrDRV2605L, reg, v)
+	}
 	// The ADS1299: its ID, and every other register as another program
 	// left it (podd's RESET restores them).
 	regs := make([]byte, 24)
