@@ -30,12 +30,14 @@
 // The tests built with -tags hwtest (hwguest_*_test.go) run only inside
 // make hwtest's virtual machine (hwtest/run.sh, hwtest/init): Debian's
 // kernel with emulated buses at pod.yaml's names. They call openHardware,
-// openStrip and the drivers' opens exactly as runPod does, and runPod
-// itself for a start and a stop, and check what
-// arrives at the devices from the devices' side: the I²C register files
-// through SMBus transfers, which the drivers never use; the SPI
-// controller's last message in debugfs; the GPIO lines driven through
-// gpio-sim's pull, which makes real edges on the character device.
+// openStrip, openOutputs and the drivers' opens exactly as runPod does, and
+// runPod itself for a start and a stop, and check what arrives at the
+// devices from the devices' side: the I²C register files through SMBus
+// transfers, which the drivers never use; the SPI controller's last
+// message in debugfs; the input lines driven through gpio-sim's pull,
+// which makes real edges on the character device, and the output lines'
+// levels (the PCA9685's OE, the motor, the indicator) read from gpio-sim's
+// value.
 package main
 
 import (
