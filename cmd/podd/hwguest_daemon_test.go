@@ -119,11 +119,20 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 		t.Fatalf("no start in the log:\n%s", logs.String())
 	}
 	// New drove the motor and the indicator low; the indicator stays low
-	// with no abort latched. The start's safe state left OE high, the
-	// PCA9685 full off and the DRV2605L in standby, unless the pod opened
-	// its outputs since (it plays its dreamscape then).
+	// with no abort latched. With no vitals the pod never opens its
+	// outputs: the start's safe state holds, OE high, the PCA9685 full off
+	// and the DRV2605L in standby.
 	if motor.level() || ind.level() {
 		t.Errorf("at start: motor (GPIO5) high %v, indicator (GPIO12) high %v; want both low", motor.level(), ind.level())
+	}
+	if strings.Contains(logs.String(), "outputs open") {
+		t.Fatalf("the outputs opened with no vitals:\n%s", logs.String())
+	}
+	if !oe.level() || reg8(t, addrPCA9685, pcaAllLEDOffH) != pcaFullOffBit {
+		t.Errorf("at start: PCA9685 OE (GPIO6) high %v, ALL_LED_OFF_H 0x%02X; want high and 0x%02X (the start's safe state)", oe.level(), reg8(t, addrPCA9685, pcaAllLEDOffH), pcaFullOffBit)
+	}
+	if m, r := reg8(t, addrDRV2605L, drvMode), reg8(t, addrDRV2605L, drvRTPInput); m != drvModeStandby || r != 0 {
+		t.Errorf("at start: DRV2605L MODE 0x%02X, RTP_INPUT 0x%02X; want 0x40 (standby) and 0 (the start's safe state)", m, r)
 	}
 
 	// The outputs made to look on, so that the stop's safe state shows:
