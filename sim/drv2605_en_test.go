@@ -69,7 +69,8 @@ func TestDRV2605WithoutENIsAlwaysOn(t *testing.T) {
 	}
 }
 
-// In the simulated pod, AddDRV2605 wires the chip's EN to HapticEN.
+// In the simulated pod, AddDRV2605 wires the chip's EN to HapticEN, pulled
+// up until driven.
 func TestAddDRV2605WiresEN(t *testing.T) {
 	sc, err := scenario.Parse([]byte("name: haptic\nbaseline: {heart_rate_bpm: 58, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.6}\n"))
 	if err != nil {
@@ -85,13 +86,13 @@ func TestAddDRV2605WiresEN(t *testing.T) {
 	if h.HapticEN == nil || h.HapticEN.Name() != "SIM_DRV2605_EN" || h.HapticEN.Number() != 13 {
 		t.Fatalf("HapticEN = %v; want SIM_DRV2605_EN(13)", h.HapticEN)
 	}
-	if h.Haptic.Enabled() {
-		t.Error("the haptic chip is enabled before EN was driven")
+	if !h.Haptic.Enabled() {
+		t.Error("the haptic chip is shut down before EN was driven; want on (EN pulled up)")
 	}
-	if err := h.HapticEN.Out(gpio.High); err != nil {
+	if err := h.HapticEN.Out(gpio.Low); err != nil {
 		t.Fatal(err)
 	}
-	if !h.Haptic.Enabled() {
-		t.Error("the haptic chip is not enabled with EN driven high")
+	if h.Haptic.Enabled() {
+		t.Error("the haptic chip is on with EN driven low")
 	}
 }

@@ -225,9 +225,13 @@ func (h *Hardware) AddPCA9685(addr uint16) error {
 }
 
 // AddDRV2605 puts a DRV2605L on the I²C bus at its address, 0x5A, its EN
-// pin on the line HapticEN (SIM_DRV2605_EN, number 13).
+// pin on the line HapticEN (SIM_DRV2605_EN, number 13). The line reads High
+// until the pod drives it, as a pull-up to VDD would hold it: a pod
+// configured without the EN line finds the chip on, as a board with EN tied
+// high would.
 func (h *Hardware) AddDRV2605() error {
 	en := NewLine("SIM_DRV2605_EN", 13)
+	en.Set(gpio.High)
 	m := NewDRV2605L(en)
 	rec := func() {
 		if h.rec != nil {
