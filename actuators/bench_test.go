@@ -61,7 +61,7 @@ func BenchmarkSafeStateOfEveryOutput(b *testing.B) {
 	if err := bus.Attach(0x40, sim.NewPCA9685(oe)); err != nil {
 		b.Fatal(err)
 	}
-	if err := bus.Attach(sim.DRV2605Addr, sim.NewDRV2605L()); err != nil {
+	if err := bus.Attach(sim.DRV2605Addr, sim.NewDRV2605L(nil)); err != nil {
 		b.Fatal(err)
 	}
 	strip, err := apa102.New(sim.NewSPIPort("bench", sim.NewAPA102(60)), &apa102.Opts{NumPixels: 60, Speed: apa102.DefaultOpts.Speed, Safe: apa102.Color{R: 10, G: 3, B: 1}})

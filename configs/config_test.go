@@ -127,11 +127,12 @@ func shippedLights() LightsConfig {
 	return l
 }
 
-// shippedHaptics are the shipped files' places: the DRV2605L at the back,
-// a motor on GPIO5 at the feet.
+// shippedHaptics are the shipped files' places: the DRV2605L at the back
+// with its EN line, a motor on GPIO5 at the feet.
 func shippedHaptics() HapticsConfig {
 	h := defaultHaptics()
 	h.Places = []PlaceConfig{{Name: "back", Driver: "drv2605"}, {Name: "feet", Driver: "gpio", Line: "GPIO5"}}
+	h.DRV2605.EN = "GPIO13"
 	return h
 }
 
@@ -282,6 +283,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_HAPTICS_PLACES={back: {driver: drv2605}, feet: {driver: gpio, line: GPIO5}}",
 		"PODD_HAPTICS_DRV2605_I2C_BUS=6",
 		"PODD_HAPTICS_DRV2605_ACTUATOR=lra",
+		"PODD_HAPTICS_DRV2605_EN=GPIO13",
 		"PODD_HAPTICS_MAX_INTENSITY=0.5",
 		"PODD_HAPTICS_DUTY_BUDGET=0.2",
 		"PODD_HAPTICS_DUTY_WINDOW=2m",
@@ -330,7 +332,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		},
 		Haptics: HapticsConfig{
 			Places:       []PlaceConfig{{Name: "back", Driver: "drv2605"}, {Name: "feet", Driver: "gpio", Line: "GPIO5"}},
-			DRV2605:      DRV2605Config{I2CBus: "6", Actuator: "lra"},
+			DRV2605:      DRV2605Config{I2CBus: "6", Actuator: "lra", EN: "GPIO13"},
 			MaxIntensity: 0.5, DutyBudget: 0.2, DutyWindow: 2 * time.Minute,
 		},
 		Dreamscape: DreamscapeConfig{Program: "dreamscapes/sunrise.yaml", RateHz: 25},
@@ -377,7 +379,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"lights.safe_color":            "#ff7020", "lights.safe_level": 0.05, "lights.wake_level": 0.4, "lights.wake_ramp": "20m0s", "lights.max_slew": 0.25,
 		"lights.pca9685.enabled": true, "lights.pca9685.i2c_bus": "6", "lights.pca9685.address": 0x41, "lights.pca9685.frequency_hz": 1300, "lights.pca9685.oe": "GPIO6",
 		"haptics.places":          map[string]any{"back": map[string]any{"driver": "drv2605"}, "feet": map[string]any{"driver": "gpio", "line": "GPIO5"}},
-		"haptics.drv2605.i2c_bus": "6", "haptics.drv2605.actuator": "lra", "haptics.max_intensity": 0.5, "haptics.duty_budget": 0.2, "haptics.duty_window": "2m0s",
+		"haptics.drv2605.i2c_bus": "6", "haptics.drv2605.actuator": "lra", "haptics.drv2605.en": "GPIO13", "haptics.max_intensity": 0.5, "haptics.duty_budget": 0.2, "haptics.duty_window": "2m0s",
 		"dreamscape.program": "dreamscapes/sunrise.yaml", "dreamscape.rate_hz": 25, "sim.record_outputs": "/tmp/outputs.jsonl",
 	}
 	if got := c.Settings(); !reflect.DeepEqual(got, settings) {

@@ -104,6 +104,10 @@ type PlaceConfig struct {
 type DRV2605Config struct {
 	I2CBus   string // haptics.drv2605.i2c_bus: empty for hardware.i2c_bus
 	Actuator string // haptics.drv2605.actuator: erm or lra
+	// EN is haptics.drv2605.en: the GPIO line wired to the chip's EN pin
+	// (active high), the hardware kill line the safe state drives low
+	// without the I²C bus; empty for EN tied to VDD.
+	EN string
 }
 
 // DreamscapeConfig is dreamscape.*: what the pod plays.
@@ -161,6 +165,7 @@ func outputKeys() []key {
 		{"haptics.places", "", places},
 		{"haptics.drv2605.i2c_bus", "", str(func(c *Config, s string) { c.Haptics.DRV2605.I2CBus = s })},
 		{"haptics.drv2605.actuator", "erm", str(func(c *Config, s string) { c.Haptics.DRV2605.Actuator = s })},
+		{"haptics.drv2605.en", "", str(func(c *Config, s string) { c.Haptics.DRV2605.EN = s })},
 		{"haptics.max_intensity", hapticguard.DefaultCap, float(func(c *Config, v float64) { c.Haptics.MaxIntensity = v })},
 		{"haptics.duty_budget", hapticguard.DefaultDuty, float(func(c *Config, v float64) { c.Haptics.DutyBudget = v })},
 		{"haptics.duty_window", hapticguard.DefaultWindow, duration(func(c *Config, v time.Duration) { c.Haptics.DutyWindow = v })},
@@ -437,6 +442,15 @@ func (c *Config) outputProblems(add func(key, format string, args ...any), addWi
 			add("haptics.places", "place %q: driver %q is not drv2605 or gpio", p.Name, p.Driver)
 		}
 	}
+	if en := h.DRV2605.EN; drv > 0 && en != "" {
+		c.lineProblem(add, "haptics.drv2605.en", en)
+		if oe := c.Lights.PCA9685.OE; c.Lights.PCA9685.Enabled && oe != "" && lineNumber(oe) == lineNumber(en) {
+			add("haptics.drv2605.en", "%q is also lights.pca9685.oe", en)
+		}
+		if o := lines[lineNumber(en)]; o != "" {
+			add("haptics.drv2605.en", "%q is also place %q's motor line", en, o)
+		}
+	}
 	if a := h.DRV2605.Actuator; a != "erm" && a != "lra" {
 		add("haptics.drv2605.actuator", "%q is not erm (eccentric rotating mass) or lra (linear resonant actuator)", a)
 	}
@@ -450,7 +464,7 @@ func (c *Config) outputProblems(add func(key, format string, args ...any), addWi
 		add("haptics.duty_window", "%s is outside %s..%s", w, MinDutyWindow, MaxDutyWindow)
 	}
 	c.lineProblem(add, "hardware.indicator_led", c.Hardware.IndicatorLED)
-	for _, o := range []struct{ key, line string }{{"lights.pca9685.oe", c.Lights.PCA9685.OE}} {
+	for _, o := range []struct{ key, line string }{{"lights.pca9685.oe", c.Lights.PCA9685.OE}, {"haptics.drv2605.en", c.Haptics.DRV2605.EN}} {
 		if o.line != "" && c.Hardware.IndicatorLED != "" && lineNumber(o.line) == lineNumber(c.Hardware.IndicatorLED) {
 			add("hardware.indicator_led", "%q is also %s", c.Hardware.IndicatorLED, o.key)
 		}
@@ -544,6 +558,7 @@ func (c *Config) outputSettings(m map[string]any) {
 	m["haptics.places"] = ps
 	m["haptics.drv2605.i2c_bus"] = h.DRV2605.I2CBus
 	m["haptics.drv2605.actuator"] = h.DRV2605.Actuator
+	m["haptics.drv2605.en"] = h.DRV2605.EN
 	m["haptics.max_intensity"] = h.MaxIntensity
 	m["haptics.duty_budget"] = h.DutyBudget
 	m["haptics.duty_window"] = h.DutyWindow.String()

@@ -1,8 +1,12 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"sync"
+	"time"
+
+	"periph.io/x/conn/v3/gpio"
 )
 
 // DRV2605L registers and fields (DRV2605L data sheet SLOS854D, "Register
@@ -34,6 +38,12 @@ const (
 	// DRV2605LDeviceID is STATUS's DEVICE_ID of the DRV2605L.
 	DRV2605LDeviceID = 7
 )
+
+// DRV2605Startup is how long the DRV2605L takes after EN rises before it
+// takes I²C commands (DRV2605L data sheet SLOS854D, "Initialization
+// Procedure": 250 µs; TI's DRV2605 Setup Guide SLOA189, "Device Startup and
+// Power": a 250 µs start-up sequence, after which the chip is in standby).
+const DRV2605Startup = 250 * time.Microsecond
 
 // drvReset is the register file after power-up or DEV_RESET (the DRV2605
 // data sheet's register map, SLOS825E, with the L part's DEVICE_ID):
@@ -72,12 +82,29 @@ var drvReset = [drvNumRegs]byte{
 // scale, OD_CLAMP 255; the volts per code differ between ERM and LRA and are
 // not modelled.
 //
+// The EN pin is the line given to NewDRV2605L (nil: EN tied to VDD). While
+// EN reads low the chip is shut down: the motor gets no drive whatever the
+// registers say, every transaction is acknowledged but writes nothing and
+// reads 0x00 (data sheet, "Operation With EN Control": with EN low the chip
+// can still acknowledge, but no read or write is possible), and the
+// registers are at their power-up values when EN rises again. The data sheet
+// does not say whether the registers survive EN low; the model takes the
+// side a driver must survive: they are lost, so a driver that plays after EN
+// rose without configuring the chip anew finds it in standby with OD_CLAMP
+// at its default. For DRV2605Startup after EN rises the chip answers every
+// transaction with a NACK.
+//
 // The waveform sequencer, GO, the ROM libraries, auto-calibration,
 // diagnostics, the PWM, analog and audio-to-vibe inputs are not modelled:
 // in those modes the motor gets no drive. Bus faults (a NACK, a stuck bus,
 // a device gone) are injected at the I2CBus.
 type DRV2605 struct {
-	mu          sync.Mutex
+	en *Line // nil: EN tied to VDD
+
+	mu       sync.Mutex
+	enLow    bool      // EN was low when last looked at (enWritten)
+	enRoseAt time.Time // when EN last rose
+
 	ptr         byte
 	regs        [drvNumRegs]byte
 	overTemp    bool // the condition, as SetOverTemp set it
@@ -88,10 +115,44 @@ type DRV2605 struct {
 // DRV2605Addr is the DRV2605L's fixed I²C address.
 const DRV2605Addr = 0x5A
 
-// NewDRV2605L returns a powered-up DRV2605L: in standby, with its reset
-// register values.
-func NewDRV2605L() *DRV2605 {
-	return &DRV2605{regs: drvReset}
+// NewDRV2605L returns a powered-up DRV2605L, in standby with its reset
+// register values, whose EN input is en: a line the pod drives as an
+// output (nil: EN tied to VDD, the chip always enabled). A non-nil en is
+// watched (Line.Watch): each level written to it takes effect at once.
+func NewDRV2605L(en *Line) *DRV2605 {
+	m := &DRV2605{en: en, regs: drvReset}
+	if en != nil {
+		m.enLow = en.Read() == gpio.Low
+		en.Watch(m.enWritten)
+	}
+	return m
+}
+
+// enWritten follows a level written to EN: falling, the chip shuts down and
+// loses its registers; rising, it starts up (DRV2605Startup).
+func (m *DRV2605) enWritten() {
+	low := m.en.Read() == gpio.Low
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case low && !m.enLow:
+		m.reset()
+	case !low && m.enLow:
+		m.enRoseAt = time.Now()
+	}
+	m.enLow = low
+}
+
+// off reports whether the chip is shut down by EN. Called with mu held.
+func (m *DRV2605) off() bool {
+	return m.en != nil && m.en.Read() == gpio.Low
+}
+
+// Enabled reports whether EN is high (or tied to VDD): the chip is on.
+func (m *DRV2605) Enabled() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return !m.off()
 }
 
 // SetDeviceID makes the chip report id in STATUS's DEVICE_ID (bits 7:5),
@@ -180,7 +241,7 @@ func (m *DRV2605) Standby() bool {
 
 func (m *DRV2605) drive() float64 {
 	mode := m.regs[drvRegMode]
-	if mode&drvStandby != 0 || mode&drvModeMask != drvModeRTP || m.overTemp || m.overCurrent {
+	if m.off() || mode&drvStandby != 0 || mode&drvModeMask != drvModeRTP || m.overTemp || m.overCurrent {
 		return 0
 	}
 	rtp := m.regs[drvRegRTPInput]
@@ -222,6 +283,13 @@ func (m *DRV2605) reset() {
 func (m *DRV2605) Tx(w, r []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.off() {
+		clear(r)
+		return nil
+	}
+	if m.en != nil && !m.enRoseAt.IsZero() && time.Since(m.enRoseAt) < DRV2605Startup {
+		return fmt.Errorf("sim: drv2605l: %v after EN rose, still starting up: %w", time.Since(m.enRoseAt), ErrNACK)
+	}
 	if len(w) > 0 {
 		m.ptr = w[0]
 		for i, v := range w[1:] {

@@ -16,7 +16,7 @@ func drvTx(t *testing.T, m *DRV2605, w []byte, n int) []byte {
 }
 
 func TestDRV2605PowersUpInStandbyWithItsResetValues(t *testing.T) {
-	m := NewDRV2605L()
+	m := NewDRV2605L(nil)
 	got := drvTx(t, m, []byte{0x00}, 4)
 	if want := []byte{0xE0, 0x40, 0x00, 0x00}; !bytes.Equal(got, want) {
 		t.Errorf("STATUS..LIBRARY = % X, want % X", got, want)
@@ -39,7 +39,7 @@ func TestDRV2605PowersUpInStandbyWithItsResetValues(t *testing.T) {
 }
 
 func TestDRV2605AddressAdvancesAndReadOnlyBits(t *testing.T) {
-	m := NewDRV2605L()
+	m := NewDRV2605L(nil)
 	drvTx(t, m, []byte{0x16, 0x10, 0x20}, 0) // RATED_VOLTAGE, OD_CLAMP in one write
 	if r, c := m.Register(0x16), m.Register(0x17); r != 0x10 || c != 0x20 {
 		t.Errorf("RATED_VOLTAGE 0x%02X, OD_CLAMP 0x%02X; want 0x10, 0x20", r, c)
@@ -90,7 +90,7 @@ func TestDRV2605RTPDriveFollowsTheFormatAndOD_CLAMP(t *testing.T) {
 		{"closed loop capped by OD_CLAMP", 0x20, 0x36, 0x80, 0x7F, 32.0 / 255},
 	}
 	for _, tt := range tests {
-		m := NewDRV2605L()
+		m := NewDRV2605L(nil)
 		rtpSetup(t, m, tt.odClamp, tt.fb, tt.c3)
 		drvTx(t, m, []byte{0x02, tt.rtp}, 0)
 		if got := m.Drive(); got != tt.want {
@@ -104,7 +104,7 @@ func TestDRV2605RTPDriveFollowsTheFormatAndOD_CLAMP(t *testing.T) {
 
 func TestDRV2605NoDriveOutsideRTPOrInStandby(t *testing.T) {
 	for _, mode := range []byte{0x45, 0x00, 0x01, 0x03, 0x04, 0x06, 0x07} {
-		m := NewDRV2605L()
+		m := NewDRV2605L(nil)
 		rtpSetup(t, m, 0xFF, 0x36, 0xA0)
 		drvTx(t, m, []byte{0x02, 0x7F}, 0)
 		drvTx(t, m, []byte{0x01, mode}, 0)
@@ -123,7 +123,7 @@ func TestDRV2605FaultFlagsLatchAndCutTheOutput(t *testing.T) {
 		{"over-temperature", (*DRV2605).SetOverTemp, 0x02},
 		{"over-current", (*DRV2605).SetOverCurrent, 0x01},
 	} {
-		m := NewDRV2605L()
+		m := NewDRV2605L(nil)
 		rtpSetup(t, m, 0xFF, 0x36, 0xA0)
 		drvTx(t, m, []byte{0x02, 0x7F}, 0)
 		tt.set(m, true)
@@ -154,7 +154,7 @@ func TestDRV2605FaultFlagsLatchAndCutTheOutput(t *testing.T) {
 }
 
 func TestDRV2605DeviceIDDropWritesAndPowerCycle(t *testing.T) {
-	m := NewDRV2605L()
+	m := NewDRV2605L(nil)
 	m.SetDeviceID(3)
 	if st := drvTx(t, m, []byte{0x00}, 1)[0]; st != 0x60 {
 		t.Errorf("DEVICE_ID 3: STATUS 0x%02X, want 0x60", st)
@@ -179,7 +179,7 @@ func TestDRV2605DeviceIDDropWritesAndPowerCycle(t *testing.T) {
 
 func TestDRV2605OnTheBusTakesItsFaults(t *testing.T) {
 	bus := NewI2CBus("sim-i2c")
-	m := NewDRV2605L()
+	m := NewDRV2605L(nil)
 	if err := bus.Attach(0x5A, m); err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,9 @@ type Line struct {
 	edges chan struct{}
 	lost  int
 	rec   *OutputRecorder // nil: none
-	// watch is called after each Out, without the line's lock (Watch).
-	watch func()
+	// watch are called after each Out, in order, without the line's
+	// lock (Watch).
+	watch []func()
 
 	// wait is WaitForEdge's timer, made once and reset at each wait
 	// (since Go 1.23 a Reset timer delivers no stale tick): a reader
@@ -170,19 +171,20 @@ func (l *Line) Out(level gpio.Level) error {
 	}
 	watch := l.watch
 	l.mu.Unlock()
-	if watch != nil {
-		watch()
+	for _, f := range watch {
+		f()
 	}
 	return nil
 }
 
-// Watch calls f after every level written to the line as an output (a
-// chip's input wired to it: the PCA9685's OE). Set it before the line is
-// used.
+// Watch adds f to the functions called, in the order added, after every
+// level written to the line as an output (a chip's input wired to it: the
+// PCA9685's OE, the DRV2605L's EN; the output recorder). Add them before
+// the line is used.
 func (l *Line) Watch(f func()) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.watch = f
+	l.watch = append(l.watch, f)
 }
 
 // Record sends every level written to the line as an output to rec.

@@ -44,10 +44,12 @@ type Hardware struct {
 	// (MotorLine makes them).
 	MotorLines map[string]*Line
 	// PWM is the PCA9685 on the I²C bus with its OE line PWMOE, and Haptic
-	// the DRV2605L at 0x5A; nil until AddPCA9685 and AddDRV2605.
-	PWM    *PCA9685
-	PWMOE  *Line
-	Haptic *DRV2605
+	// the DRV2605L at 0x5A with its EN line HapticEN; nil until AddPCA9685
+	// and AddDRV2605.
+	PWM      *PCA9685
+	PWMOE    *Line
+	Haptic   *DRV2605
+	HapticEN *Line
 
 	rec      *OutputRecorder // nil: outputs are not recorded
 	opts     HardwareOpts
@@ -222,18 +224,26 @@ func (h *Hardware) AddPCA9685(addr uint16) error {
 	return nil
 }
 
-// AddDRV2605 puts a DRV2605L on the I²C bus at its address, 0x5A.
+// AddDRV2605 puts a DRV2605L on the I²C bus at its address, 0x5A, its EN
+// pin on the line HapticEN (SIM_DRV2605_EN, number 13). The line reads High
+// until the pod drives it, as a pull-up to VDD would hold it: a pod
+// configured without the EN line finds the chip on, as a board with EN tied
+// high would.
 func (h *Hardware) AddDRV2605() error {
-	m := NewDRV2605L()
-	if err := h.I2C.Attach(DRV2605Addr, recorded{m, func() {
+	en := NewLine("SIM_DRV2605_EN", 13)
+	en.Set(gpio.High)
+	m := NewDRV2605L(en)
+	rec := func() {
 		if h.rec != nil {
 			x := m.Intensity()
 			h.rec.record(OutputFrame{Device: "drv2605", Intensity: &x})
 		}
-	}}); err != nil {
+	}
+	if err := h.I2C.Attach(DRV2605Addr, recorded{m, rec}); err != nil {
 		return err
 	}
-	h.Haptic = m
+	en.Watch(rec)
+	h.Haptic, h.HapticEN = m, en
 	return nil
 }
 

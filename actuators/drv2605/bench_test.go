@@ -10,7 +10,7 @@ import (
 // openBench is New on the simulated bus and model, for benchmarks.
 func openBench(tb testing.TB) *drv2605.Dev {
 	bus := sim.NewI2CBus("sim-i2c")
-	if err := bus.Attach(drv2605.Addr, sim.NewDRV2605L()); err != nil {
+	if err := bus.Attach(drv2605.Addr, sim.NewDRV2605L(nil)); err != nil {
 		tb.Fatal(err)
 	}
 	d, err := drv2605.New(bus, nil)

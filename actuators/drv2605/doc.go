@@ -41,19 +41,45 @@
 // (2.979 V); at 0.5, 69 (1.490 V). The chip's output also never exceeds
 // its supply (VDD, 2 to 5.2 V).
 //
-// # Safe state
+// # Safe state, two paths
 //
-// Halt writes RTP_INPUT 0, then MODE 0x40 (STANDBY: the output stage off),
-// attempting both whatever the first returned, and latches: SetIntensity
-// returns ErrHalted until Resume, so a value computed before an abort cannot
-// restart the motor after it. Resume (actuators.Resumer) must not block, so it
-// only lifts the latch; the chip stays in standby, drawing its standby
-// current, until the next SetIntensity, which runs New's configuration
-// sequence again (read-back included) before it plays. Writing the whole
-// configuration again on waking matters: a chip reset while in standby (a
-// brown-out) comes back with OD_CLAMP at its default, not the cap. A mutex
-// serialises bus use, so a Halt during a SetIntensity waits for that call's
-// transfers (one, or up to 15 when it wakes the chip) and then wins.
+// The chip shares its I²C bus with the sensors, so a bus that NACKs or
+// hangs (a device holding SDA, a stretched clock, a loose cable) must not
+// keep the motor driven. With Opts.EN, the GPIO line wired to the chip's EN
+// pin, Halt has a second path that needs no bus: it drives EN low first,
+// under its own small mutex and never the bus mutex, so a SetIntensity hung
+// on the bus does not delay it. With EN low the chip is shut down, its
+// output stage off; the data sheet says the registers can then be neither
+// read nor written (the chip may still acknowledge). Then Halt writes
+// RTP_INPUT 0 and MODE 0x40 (STANDBY: the output stage off), attempting
+// both whatever the first returned, once a transfer in progress has ended.
+// Those writes are the only path for a chip whose EN is tied to VDD, and a
+// second one should EN fail to move; TI's forum reports parts that take
+// writes with EN low, so they are not wasted either way.
+//
+// Halt returns nil once EN went low, whatever the bus did: the motor is
+// still, and the gate (actuators.Gate.Unsafe, keepSafe) would otherwise hold
+// a safe output as unsafe and retry it forever. Those bus errors are
+// reported nowhere; a bus still failing shows at the next SetIntensity or
+// Status. Without EN, or when its write failed, Halt returns every error,
+// joined.
+//
+// Halt latches: SetIntensity returns ErrHalted until Resume, so a value
+// computed before an abort cannot restart the motor after it. Resume
+// (actuators.Resumer) must not block and does not raise EN: the data sheet
+// does not say whether the registers survive EN low, and a chip that kept
+// RTP mode and a drive (Halt's writes ignored while EN was low) would play
+// it as soon as EN rose. So the next SetIntensity raises EN, waits Startup
+// (250 µs, the data sheet's start-up time), and runs New's configuration
+// sequence (MODE 0x00 first, which plays nothing; read-back included) before
+// it plays; if that fails it writes STANDBY and drives EN low again. The
+// chip drives nothing between EN rising and that first write unless it kept
+// its registers, and then at most under the cap it kept. Writing the whole
+// configuration again also covers a chip reset while halted (EN low, a
+// brown-out), which comes back with OD_CLAMP at its default, not the cap.
+// Without EN the chip stays in standby until that SetIntensity. A mutex
+// serialises bus use, so Halt's writes follow a SetIntensity in progress
+// (one transfer, or up to 15 when it wakes the chip).
 //
 // Status reads STATUS and MODE: OVER_TEMP and OC_DETECT come back as a Status
 // and as ErrOverTemp / ErrOverCurrent, and MODE in standby without a Halt is
@@ -71,6 +97,13 @@
 // (equations 4 and 5). The older DRV2605's data sheet (SLOS825B) gives the
 // open-loop LRA formula in the same form with 5.44 V / 255 (21.33 mV) a step,
 // and states that OD_CLAMP is the peak voltage allowed in every mode.
+// "Operation With EN Control" (EN must be high to write the registers;
+// with EN low the chip may acknowledge but no read or write is possible)
+// and "Initialization Procedure" (wait 250 µs after power-up before I²C;
+// EN may rise during or after that wait). TI's DRV2605 Setup Guide
+// (SLOA189, "Device Startup and Power"): after EN rises the chip runs a
+// 250 µs start-up sequence and enters standby. TI E2E forum threads 1174173
+// and 1180260 report parts that still take I²C writes with EN low.
 // Register addresses agree with adafruit/Adafruit_DRV2605_Library
 // (Adafruit_DRV2605.h).
 package drv2605

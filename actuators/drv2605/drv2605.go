@@ -6,10 +6,19 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"periph.io/x/conn/v3"
+	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/i2c"
 )
+
+// Startup is how long the chip needs after EN rises before it takes I²C
+// commands (DRV2605L data sheet SLOS854D, "Initialization Procedure": wait
+// 250 µs; TI's DRV2605 Setup Guide SLOA189: a 250 µs start-up sequence that
+// ends in standby). New and a wake after Halt wait this long after driving
+// EN high.
+const Startup = 250 * time.Microsecond
 
 // Addr is the chip's fixed 7-bit I²C address.
 const Addr = 0x5A
@@ -65,14 +74,24 @@ type Dev struct {
 	w      [2]byte
 	r      [2]byte
 
-	halted atomic.Bool // set under mu by Halt, cleared by Resume
+	en gpio.PinOut // nil: EN tied high
+	// enMu orders the writes of EN and the halted latch; it is never
+	// held across a bus transfer, so Halt drives EN while a SetIntensity
+	// holds mu on a hung bus.
+	enMu   sync.Mutex
+	enLow  bool        // under enMu: EN was driven low, or its last write failed
+	halted atomic.Bool // set under enMu by Halt, cleared by Resume
 }
 
 // New checks that a DRV2605L answers at Addr on bus, configures it from opts
 // (DefaultOpts if nil) and leaves it in real-time playback with the motor
-// still (RTP_INPUT 0). Invalid options are refused before any bus traffic.
+// still (RTP_INPUT 0). Invalid options are refused before any bus or GPIO
+// traffic.
 //
-// The sequence: read STATUS (DEVICE_ID must be 7, the DRV2605L; a DRV2605,
+// With opts.EN, New first drives EN high (an error there is returned
+// before any bus traffic) and waits Startup; if anything after fails, it
+// drives EN low again, shutting the chip down. The sequence on the bus: read
+// STATUS (DEVICE_ID must be 7, the DRV2605L; a DRV2605,
 // 3, is refused because its OD_CLAMP scale differs, and a chip reporting
 // over-temperature or over-current is refused with ErrOverTemp or
 // ErrOverCurrent); leave standby (MODE 0x00); write LIBRARY, FEEDBACK
@@ -91,30 +110,40 @@ func New(bus i2c.Bus, opts *Opts) (*Dev, error) {
 		return nil, err
 	}
 	d := &Dev{
-		c:    i2c.Dev{Bus: bus, Addr: Addr},
-		name: fmt.Sprintf("drv2605l at 0x%02X on %s", Addr, bus),
-		cfg:  cfg,
+		c:     i2c.Dev{Bus: bus, Addr: Addr},
+		name:  fmt.Sprintf("drv2605l at 0x%02X on %s", Addr, bus),
+		cfg:   cfg,
+		en:    opts.EN,
+		enLow: opts.EN != nil,
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.enable(); err != nil {
+		return nil, err
+	}
+	if err := d.start(); err != nil {
+		return nil, errors.Join(err, d.shutDown())
+	}
+	return d, nil
+}
+
+// start checks the chip's STATUS and configures it. Called with mu held.
+func (d *Dev) start() error {
 	st, err := d.readReg(regStatus)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read STATUS: %w", d.name, err)
+		return fmt.Errorf("%s: read STATUS: %w", d.name, err)
 	}
 	switch id := st >> deviceIDShift; id {
 	case DeviceID:
 	case deviceIDDRV2605:
-		return nil, fmt.Errorf("%s: DEVICE_ID 3 is a DRV2605, not the DRV2605L (7) this driver derives OD_CLAMP for: refused", d.name)
+		return fmt.Errorf("%s: DEVICE_ID 3 is a DRV2605, not the DRV2605L (7) this driver derives OD_CLAMP for: refused", d.name)
 	default:
-		return nil, fmt.Errorf("%s: DEVICE_ID %d, want 7 (DRV2605L): not a DRV2605L", d.name, id)
+		return fmt.Errorf("%s: DEVICE_ID %d, want 7 (DRV2605L): not a DRV2605L", d.name, id)
 	}
 	if err := faults(st); err != nil {
-		return nil, fmt.Errorf("%s: STATUS 0x%02X at start: %w", d.name, st, err)
+		return fmt.Errorf("%s: STATUS 0x%02X at start: %w", d.name, st, err)
 	}
-	if err := d.configureOrSleep(); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return d.configureOrSleep()
 }
 
 // configureOrSleep is configure that, when it fails, tries to put the chip
@@ -184,9 +213,10 @@ func (d *Dev) configure() error {
 // the cap MaxIntensity × RatedVoltage): RTP_INPUT = round(127 × x), signed,
 // so the drive moves in 127 steps. A NaN or an x outside [0, 1] is an error
 // and nothing is written. After Halt it returns ErrHalted until Resume; the
-// first call after Resume, or after Status reported ErrReset, configures the
-// chip anew and brings it out of standby (New's sequence, read-back
-// included, back to standby if it fails) before it writes RTP_INPUT.
+// first call after Resume, or after Status reported ErrReset, drives EN high
+// and waits Startup if Halt drove it low, then configures the chip anew and
+// brings it out of standby (New's sequence, read-back included; back to
+// standby and EN low if it fails) before it writes RTP_INPUT.
 // Bus errors are wrapped with the chip's name. It does not allocate.
 func (d *Dev) SetIntensity(x float64) error {
 	if !(x >= 0 && x <= 1) {
@@ -199,8 +229,11 @@ func (d *Dev) SetIntensity(x float64) error {
 		return ErrHalted
 	}
 	if d.asleep {
-		if err := d.configureOrSleep(); err != nil {
+		if err := d.enable(); err != nil {
 			return err
+		}
+		if err := d.configureOrSleep(); err != nil {
+			return errors.Join(err, d.shutDown())
 		}
 		d.asleep = false
 	}
@@ -209,31 +242,6 @@ func (d *Dev) SetIntensity(x float64) error {
 	}
 	return nil
 }
-
-// Halt is the safe state: RTP_INPUT 0 (no drive), then STANDBY (MODE 0x40,
-// the output stage off). Both writes are attempted even if the first fails;
-// their errors are joined. Halt waits for a SetIntensity in progress, then
-// latches: SetIntensity returns ErrHalted until Resume. It is safe to call
-// again, and each call writes both registers again.
-func (d *Dev) Halt() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.halted.Store(true)
-	d.asleep = true
-	var errRTP, errMode error
-	if err := d.writeReg(regRTPInput, 0); err != nil {
-		errRTP = fmt.Errorf("%s: halt: write RTP_INPUT 0: %w", d.name, err)
-	}
-	if err := d.writeReg(regMode, modeStandby); err != nil {
-		errMode = fmt.Errorf("%s: halt: write MODE 0x40 (standby): %w", d.name, err)
-	}
-	return errors.Join(errRTP, errMode)
-}
-
-// Resume allows SetIntensity again after Halt. It takes no lock and touches
-// no bus, so it returns at once even while a Halt waits on a hung bus; the
-// chip leaves standby on the next SetIntensity.
-func (d *Dev) Resume() { d.halted.Store(false) }
 
 // String implements conn.Resource.
 func (d *Dev) String() string { return d.name }

@@ -29,7 +29,7 @@ var (
 func newModel(t *testing.T) (*sim.I2CBus, *sim.DRV2605) {
 	t.Helper()
 	bus := sim.NewI2CBus("sim-i2c")
-	m := sim.NewDRV2605L()
+	m := sim.NewDRV2605L(nil)
 	if err := bus.Attach(drv2605.Addr, m); err != nil {
 		t.Fatal(err)
 	}

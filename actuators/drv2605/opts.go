@@ -3,6 +3,8 @@ package drv2605
 import (
 	"fmt"
 	"math"
+
+	"periph.io/x/conn/v3/gpio"
 )
 
 // Actuator is the kind of motor on the chip's outputs.
@@ -70,6 +72,11 @@ type Opts struct {
 	// period (OL_LRA_PERIOD) and enters the RMS formula. Ignored, and
 	// may be 0, for an ERM.
 	LRAFrequency float64
+	// EN is the GPIO output wired to the chip's EN pin (active high; low
+	// shuts the chip down, its output stage off): the second path to a
+	// still motor that Halt drives first, without the bus. nil when EN
+	// is tied to VDD.
+	EN gpio.PinOut
 }
 
 // DefaultOpts is a 3 V coin ERM (library A, the one for open-loop ERMs)

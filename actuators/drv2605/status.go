@@ -38,10 +38,18 @@ type Status struct {
 // names the chip and wraps ErrOverTemp and ErrOverCurrent for the flags
 // set, ErrReset if MODE reads standby (0x40) though the driver has not
 // halted the chip, or a bus error (then Status is zero). Reading clears
-// OVER_TEMP on the chip. Status works after Halt.
+// OVER_TEMP on the chip. Status works after Halt; while Halt (or a failed
+// wake) holds EN low the chip is shut down and cannot be read (DRV2605L
+// data sheet SLOS854D, "Operation With EN Control"), so Status returns a
+// zero Status and nil without touching the bus: a chip shut down drives
+// nothing, and the next SetIntensity configures it anew, read-back
+// included.
 func (d *Dev) Status() (Status, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.shutDownByEN() {
+		return Status{}, nil
+	}
 	d.w[0] = regStatus
 	if err := d.c.Tx(d.w[:1], d.r[:2]); err != nil {
 		return Status{}, fmt.Errorf("%s: read STATUS: %w", d.name, err)

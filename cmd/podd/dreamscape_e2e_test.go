@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,11 +13,6 @@ import (
 	"github.com/sleegation/podd/internal/outputcheck"
 	"github.com/sleegation/podd/sim"
 )
-
-const calmNight = `
-name: e2e-calm
-baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
-`
 
 // readRecord reads the output record podd wrote at path.
 func readRecord(t *testing.T, path string) []sim.OutputFrame {
@@ -33,30 +29,74 @@ func readRecord(t *testing.T, path string) []sim.OutputFrame {
 	return frames
 }
 
-// A program that strobes at 10 Hz plays as a slow, guarded change: the pod
+// strobeAndBuzz strobes the canopy at 10 Hz and runs both motors.
+const strobeAndBuzz = `
+name: strobe-and-buzz
+duration: 1s
+loop: true
+lights:
+  canopy:
+    - {at: 0ms,   color: "#ffffff", level: 1, ease: step}
+    - {at: 50ms,  color: "#000000", level: 0, ease: step}
+    - {at: 100ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 150ms, color: "#000000", level: 0, ease: step}
+    - {at: 200ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 250ms, color: "#000000", level: 0, ease: step}
+    - {at: 300ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 350ms, color: "#000000", level: 0, ease: step}
+    - {at: 400ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 450ms, color: "#000000", level: 0, ease: step}
+    - {at: 500ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 550ms, color: "#000000", level: 0, ease: step}
+    - {at: 600ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 650ms, color: "#000000", level: 0, ease: step}
+    - {at: 700ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 750ms, color: "#000000", level: 0, ease: step}
+    - {at: 800ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 850ms, color: "#000000", level: 0, ease: step}
+    - {at: 900ms, color: "#ffffff", level: 1, ease: step}
+    - {at: 950ms, color: "#000000", level: 0, ease: step}
+haptics:
+  back:
+    - {at: 0s, pattern: steady, intensity: 0.5}
+  feet:
+    - {at: 0s, pattern: steady, intensity: 0.6}
+`
+
+// The issue's two ends, on one simulated night through the whole daemon:
+// a program that strobes at 10 Hz plays as a slow, guarded change (the pod
 // reports the guard event, and the record of what the simulated outputs
-// showed passes the independent flash check, zone by zone and for the
-// whole pod, while the strip did change (the program played).
-func TestAStrobeProgramPlaysGuarded(t *testing.T) {
+// showed passes the independent flash check zone by zone and for the whole
+// pod, while the strip did change), and the abort that comes when the
+// heart rate climbs leaves the strip in the warm safe light and every motor
+// stopped, as the device models and the recorded outputs show.
+func TestAStrobeProgramPlaysGuardedAndAnAbortLeavesTheSafeLight(t *testing.T) {
 	m := mqtttest.Start(t, false)
-	b := newBench(t, m.URL(), calmNight)
+	b := newBench(t, m.URL(), climbingHeartRate)
 	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "hub-e2e", true)
-	strobe, err := filepath.Abs("../../dreamscape/testdata/strobe-10hz.yaml")
-	if err != nil {
+	prog := filepath.Join(b.dir, "strobe-and-buzz.yaml")
+	if err := os.WriteFile(prog, []byte(strobeAndBuzz), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	record := filepath.Join(b.dir, "outputs.jsonl")
-	b.extraEnv = []string{"PODD_DREAMSCAPE_PROGRAM=" + strobe, "PODD_SIM_RECORD_OUTPUTS=" + record}
+	b.extraEnv = []string{"PODD_DREAMSCAPE_PROGRAM=" + prog, "PODD_SIM_RECORD_OUTPUTS=" + record}
 	d := b.start()
 	mqtttest.WaitFor(t, 40*time.Second, "a guard event", func() bool {
 		_, ok := find(received(t, sub, b.podID), "events", func(e map[string]any) bool { return e["type"] == "guard" && e["guard"] == "light" })
 		return ok
 	})
-	st := b.status()
-	if st.Show == nil || st.Show.Program != "strobe-10hz" || !st.Show.Playing || len(st.Show.Limited) == 0 {
-		t.Fatalf("show %+v: want the strobe playing, limited", st.Show)
+	if st := b.status(); st.Show == nil || st.Show.Program != "strobe-and-buzz" || !st.Show.Playing || !slices.Contains(st.Show.Limited, "canopy") {
+		t.Fatalf("show %+v: want the strobe playing, canopy limited", st.Show)
 	}
-	time.Sleep(5 * time.Second) // five seconds of the strobe, guarded
+	mqtttest.WaitFor(t, 60*time.Second, "an abort event", func() bool {
+		_, ok := find(received(t, sub, b.podID), "events", func(e map[string]any) bool { return e["type"] == "abort" })
+		return ok
+	})
+	st := b.status()
+	if st.State != "aborted" || st.Sim == nil || !st.Sim.StripSafe || st.Show == nil || st.Show.Playing {
+		t.Fatalf("after the abort: state %s, sim %+v, show %+v; want aborted, the strip at the safe light, not playing", st.State, st.Sim, st.Show)
+	}
+	time.Sleep(1500 * time.Millisecond) // the indicator is set once a second
 	d.stop()
 
 	frames := readRecord(t, record)
@@ -73,46 +113,8 @@ func TestAStrobeProgramPlaysGuarded(t *testing.T) {
 	}
 	// The guarded strobe is a change every frame for seconds: the checker
 	// had something to judge.
-	changed := 0
-	for i, z := range s.Names {
-		if z == "canopy" {
-			changed = len(s.Zones[i])
-		}
-	}
-	if changed < 100 {
-		t.Errorf("the canopy changed %d times: the program did not play", changed)
-	}
-}
-
-// An abort during playback leaves the strip in the warm safe light and the
-// motors stopped, as the device models and the recorded outputs show.
-func TestAnAbortDuringPlaybackLeavesTheSafeLightAndTheMotorsStopped(t *testing.T) {
-	m := mqtttest.Start(t, false)
-	b := newBench(t, m.URL(), climbingHeartRate)
-	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "hub-e2e", true)
-	ocean, err := filepath.Abs("../../dreamscapes/slow-ocean.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	record := filepath.Join(b.dir, "outputs.jsonl")
-	// The slow ocean plays its wave on the DRV2605L's motor at the back
-	// until the heart rate trips heart_rate_high.
-	b.extraEnv = []string{"PODD_DREAMSCAPE_PROGRAM=" + ocean, "PODD_SIM_RECORD_OUTPUTS=" + record}
-	d := b.start()
-	mqtttest.WaitFor(t, 60*time.Second, "an abort event", func() bool {
-		_, ok := find(received(t, sub, b.podID), "events", func(e map[string]any) bool { return e["type"] == "abort" })
-		return ok
-	})
-	st := b.status()
-	if st.State != "aborted" || st.Sim == nil || !st.Sim.StripSafe || st.Show == nil || st.Show.Playing {
-		t.Fatalf("after the abort: state %s, sim %+v, show %+v; want aborted, the strip at the safe light, not playing", st.State, st.Sim, st.Show)
-	}
-	d.stop()
-
-	frames := readRecord(t, record)
-	cfg, err := configs.Load("../../configs/sim.yaml", nil)
-	if err != nil {
-		t.Fatal(err)
+	if i := slices.Index(s.Names, "canopy"); len(s.Zones[i]) < 100 {
+		t.Errorf("the canopy changed %d times: the program did not play", len(s.Zones[i]))
 	}
 	safe, _, err := safeLights(cfg.Lights)
 	if err != nil {
@@ -120,15 +122,15 @@ func TestAnAbortDuringPlaybackLeavesTheSafeLightAndTheMotorsStopped(t *testing.T
 	}
 	want := stripSafe(safe)
 	last := map[string]sim.OutputFrame{}
-	played := false
+	ran := map[string]bool{}
 	for _, f := range frames {
 		last[f.Device] = f
-		if f.Device == "drv2605" && *f.Intensity > 0 {
-			played = true
+		if f.Device == "drv2605" && *f.Intensity > 0 || f.Device == "GPIO5" && *f.High {
+			ran[f.Device] = true
 		}
 	}
-	if !played {
-		t.Error("the back's motor never ran: the program did not play before the abort")
+	if !ran["drv2605"] || !ran["GPIO5"] {
+		t.Errorf("motors that ran before the abort: %v, want the back's and the feet's", ran)
 	}
 	for i, led := range last["strip"].LEDs {
 		if led != [4]uint8{want.R, want.G, want.B, 31} {
@@ -143,6 +145,9 @@ func TestAnAbortDuringPlaybackLeavesTheSafeLightAndTheMotorsStopped(t *testing.T
 	}
 	if f, ok := last["GPIO5"]; !ok || *f.High {
 		t.Errorf("the feet's motor line ends at %+v, want low", f)
+	}
+	if f, ok := last["GPIO12"]; !ok || !*f.High {
+		t.Errorf("the indicator ends at %+v, want lit (an abort is latched)", f)
 	}
 	if c := light.FromBytes(want.R, want.G, want.B); c.Luminance() <= 0 || c.RedRatio() < 0.5 {
 		t.Errorf("the safe light %v is not a warm glow", want)

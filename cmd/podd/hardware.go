@@ -140,13 +140,16 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 			}
 			return &controller.SimStatus{StripFrames: hw.Strip.Frames(), StripDark: hw.Strip.Dark(), StripSafe: isSafe}
 		},
-		// The simulator has one I²C bus; a line is the PCA9685's OE or a
-		// motor's.
+		// The simulator has one I²C bus; a line is the PCA9685's OE, the
+		// DRV2605L's EN or a motor's.
 		outputs: outputBuses{
 			i2c: func(string, string) (i2c.Bus, error) { return hw.I2C, nil },
 			line: func(name string) (gpio.PinIO, error) {
 				if name == cfg.Lights.PCA9685.OE && hw.PWMOE != nil {
 					return hw.PWMOE, nil
+				}
+				if name == cfg.Haptics.DRV2605.EN && hw.HapticEN != nil {
+					return hw.HapticEN, nil
 				}
 				return hw.MotorLine(name), nil
 			},

@@ -55,7 +55,7 @@ func safeLights(l configs.LightsConfig) (safe, wake light.RGB, err error) {
 func stripSafe(c light.RGB) apa102.Color { return controller.SafeColor(c) }
 
 // openOutputs opens the outputs besides the strip (the PCA9685 and its OE
-// line, the DRV2605L, the GPIO motors), puts every output behind one gate,
+// line, the DRV2605L and its EN line, the GPIO motors), puts every output behind one gate,
 // and builds the show: zones, guards, the dreamscape bound to them. The
 // outputs it opened are in the gate; closing the buses is the caller's.
 func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slog.Logger) (*actuators.Gate, *controller.Show, error) {
@@ -100,6 +100,13 @@ func openOutputs(cfg *configs.Config, strip *apa102.Dev, b outputBuses, log *slo
 			// The chip's own cap (OD_CLAMP) is the configured one: the
 			// motor cannot be driven harder whatever is written to it.
 			opts.MaxIntensity = h.MaxIntensity
+			if h.DRV2605.EN != "" {
+				en, err := b.line(h.DRV2605.EN)
+				if err != nil {
+					return nil, nil, fmt.Errorf("haptics.drv2605.en %q: %w", h.DRV2605.EN, err)
+				}
+				opts.EN = en
+			}
 			dev, err := drv2605.New(bus, &opts)
 			if err != nil {
 				return nil, nil, fmt.Errorf("haptics.places %q: %w", pl.Name, err)
