@@ -66,7 +66,7 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 		"PODD_WATCHDOG_DEVICE=",
 	)
 	outputsLeftOn(t, cfg)
-	oe, motor, ind := lineOf(t, lineOE), lineOf(t, lineMotorFeet), lineOf(t, lineIndicator)
+	oe, motor, ind, en := lineOf(t, lineOE), lineOf(t, lineMotorFeet), lineOf(t, lineIndicator), lineOf(t, lineDRVEN)
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -121,7 +121,7 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 	// New drove the motor and the indicator low; the indicator stays low
 	// with no abort latched. With no vitals the pod never opens its
 	// outputs: the start's safe state holds, OE high, the PCA9685 full off
-	// and the DRV2605L in standby.
+	// and the DRV2605L shut down by EN and in standby.
 	if motor.level() || ind.level() {
 		t.Errorf("at start: motor (GPIO5) high %v, indicator (GPIO12) high %v; want both low", motor.level(), ind.level())
 	}
@@ -131,14 +131,15 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 	if !oe.level() || reg8(t, addrPCA9685, pcaAllLEDOffH) != pcaFullOffBit {
 		t.Errorf("at start: PCA9685 OE (GPIO6) high %v, ALL_LED_OFF_H 0x%02X; want high and 0x%02X (the start's safe state)", oe.level(), reg8(t, addrPCA9685, pcaAllLEDOffH), pcaFullOffBit)
 	}
-	if m, r := reg8(t, addrDRV2605L, drvMode), reg8(t, addrDRV2605L, drvRTPInput); m != drvModeStandby || r != 0 {
-		t.Errorf("at start: DRV2605L MODE 0x%02X, RTP_INPUT 0x%02X; want 0x40 (standby) and 0 (the start's safe state)", m, r)
+	if m, r := reg8(t, addrDRV2605L, drvMode), reg8(t, addrDRV2605L, drvRTPInput); m != drvModeStandby || r != 0 || en.level() {
+		t.Errorf("at start: DRV2605L MODE 0x%02X, RTP_INPUT 0x%02X, EN (GPIO13) high %v; want 0x40 (standby), 0 and low (the start's safe state)", m, r, en.level())
 	}
 
 	// The outputs made to look on, so that the stop's safe state shows:
-	// OE low and the motor high through their lines, the PCA9685's
-	// ALL_LED_OFF_H clear, the DRV2605L playing at full drive.
-	for name, l := range map[string]gpio.Level{"GPIO6": gpio.Low, "GPIO5": gpio.High} {
+	// OE low, the motor and the DRV2605L's EN high through their lines,
+	// the PCA9685's ALL_LED_OFF_H clear, the DRV2605L playing at full
+	// drive.
+	for name, l := range map[string]gpio.Level{"GPIO6": gpio.Low, "GPIO5": gpio.High, "GPIO13": gpio.High} {
 		if err := gpioreg.ByName(name).Out(l); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -170,6 +171,9 @@ func TestHWTheDaemonOpensEveryChipAndHaltsThemAtTheStop(t *testing.T) {
 	}
 	if got := reg8(t, addrDRV2605L, drvMode); got != drvModeStandby {
 		t.Errorf("DRV2605L MODE after the stop 0x%02X, want 0x40 (standby)", got)
+	}
+	if en.level() {
+		t.Error("DRV2605L EN (GPIO13) high after the stop: the kill line was not driven")
 	}
 	if motor.level() || ind.level() {
 		t.Errorf("after the stop: motor (GPIO5) high %v, indicator (GPIO12) high %v; want both low", motor.level(), ind.level())

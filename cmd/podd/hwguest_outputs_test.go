@@ -29,6 +29,7 @@ const (
 	lineMotorFeet = 5  // haptics.places.feet.line
 	lineOE        = 6  // lights.pca9685.oe
 	lineIndicator = 12 // hardware.indicator_led
+	lineDRVEN     = 13 // haptics.drv2605.en
 )
 
 // openGuestOutputs powers the chips on (powerOn), drives the output lines
@@ -55,16 +56,17 @@ func openGuestOutputs(t *testing.T) (*configs.Config, *actuators.Gate, *controll
 // outputsLeftOn checks that pod.yaml names the guest's output lines and
 // drives them as a run with its outputs on leaves them, through the
 // lines' periph handles (the ones podd opens): OE low (the PCA9685's
-// outputs enabled), the motor and the indicator high.
+// outputs enabled), the motor and the indicator high, and the DRV2605L's
+// EN low (so that its New must raise it).
 func outputsLeftOn(t *testing.T, cfg *configs.Config) {
 	t.Helper()
-	if cfg.Lights.PCA9685.OE != "GPIO6" || cfg.Hardware.IndicatorLED != "GPIO12" || placeLine(t, cfg, "feet") != "GPIO5" {
-		t.Fatalf("pod.yaml's output lines are not the guest's: OE %q, indicator %q", cfg.Lights.PCA9685.OE, cfg.Hardware.IndicatorLED)
+	if cfg.Lights.PCA9685.OE != "GPIO6" || cfg.Hardware.IndicatorLED != "GPIO12" || placeLine(t, cfg, "feet") != "GPIO5" || cfg.Haptics.DRV2605.EN != "GPIO13" {
+		t.Fatalf("pod.yaml's output lines are not the guest's: OE %q, indicator %q, DRV2605L EN %q", cfg.Lights.PCA9685.OE, cfg.Hardware.IndicatorLED, cfg.Haptics.DRV2605.EN)
 	}
 	if _, err := host.Init(); err != nil {
 		t.Fatal(err)
 	}
-	for name, l := range map[string]gpio.Level{"GPIO6": gpio.Low, "GPIO5": gpio.High, "GPIO12": gpio.High} {
+	for name, l := range map[string]gpio.Level{"GPIO6": gpio.Low, "GPIO5": gpio.High, "GPIO12": gpio.High, "GPIO13": gpio.Low} {
 		p := gpioreg.ByName(name)
 		if p == nil {
 			t.Fatalf("no line %s", name)
@@ -73,7 +75,7 @@ func outputsLeftOn(t *testing.T, cfg *configs.Config) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	if lineOf(t, lineOE).level() || !lineOf(t, lineMotorFeet).level() || !lineOf(t, lineIndicator).level() {
+	if lineOf(t, lineOE).level() || !lineOf(t, lineMotorFeet).level() || !lineOf(t, lineIndicator).level() || lineOf(t, lineDRVEN).level() {
 		t.Fatal("the lines did not take the levels driven")
 	}
 }
@@ -176,15 +178,21 @@ func TestHWPCA9685IsConfiguredAndHaltedByBothPathsThroughTheKernel(t *testing.T)
 // OD_CLAMP × 21.59 mV, rounded down to a step; pod.yaml's 0.6 of 3 V is 83.
 func odClamp(ratedV, max float64) uint8 { return uint8(math.Floor(max * ratedV / 21.59e-3)) }
 
-// The DRV2605L through the kernel: New's configuration in its register
-// file (ERM library A, FEEDBACK for an ERM, OD_CLAMP from
+// The DRV2605L through the kernel: EN raised, and New's configuration in
+// its register file (ERM library A, FEEDBACK for an ERM, OD_CLAMP from
 // haptics.max_intensity, CONTROL3 open loop with signed RTP, RTP_INPUT 0,
 // MODE 5 real-time playback); a frame's intensity scaled to the cap in
-// RTP_INPUT; the safe state RTP_INPUT 0 and MODE standby.
+// RTP_INPUT; the safe state by both paths: EN low on gpio-sim, and
+// RTP_INPUT 0 and MODE standby in the register file (the register file
+// takes writes with EN low; a chip shut down by EN may not).
 func TestHWDRV2605LIsConfiguredAndHaltedThroughTheKernel(t *testing.T) {
 	cfg, gate, show := openGuestOutputs(t)
 	if cfg.Haptics.DRV2605.Actuator != "erm" {
 		t.Fatalf("pod.yaml's haptics.drv2605.actuator %q; this test expects an ERM", cfg.Haptics.DRV2605.Actuator)
+	}
+	en := lineOf(t, lineDRVEN)
+	if !en.level() {
+		t.Error("EN (GPIO13) low after New: the chip stays shut down")
 	}
 	clamp := odClamp(3.0, cfg.Haptics.MaxIntensity) // the driver's default motor: a 3 V coin ERM
 	for _, c := range []struct {
@@ -215,6 +223,9 @@ func TestHWDRV2605LIsConfiguredAndHaltedThroughTheKernel(t *testing.T) {
 
 	if err := gate.SafeState(); err != nil {
 		t.Fatal(err)
+	}
+	if en.level() {
+		t.Error("EN (GPIO13) high after the safe state: the hardware kill line was not driven")
 	}
 	if got := reg8(t, addrDRV2605L, drvRTPInput); got != 0 {
 		t.Errorf("RTP_INPUT after the safe state 0x%02X, want 0", got)
