@@ -96,6 +96,30 @@
 // chips at one address clash there even on two buses (podd then stops
 // with the simulator's "i2c address 0x49 already in use").
 //
+// The outputs (LightsConfig, HapticsConfig, DreamscapeConfig; README,
+// "Light, haptics and dreamscapes"): lights.zones (a map of zone names, a-z
+// 0-9 _ -, to {leds: "first-last"} of the strip or {pwm: [c]} / {pwm: [r,
+// g, b]} PCA9685 channels 0..15; no LED or channel in two zones; default:
+// canopy, the whole strip), lights.safe_color ("#ff8a3d", sRGB, not black),
+// lights.safe_level (0.04, 0.005..0.2), lights.wake_level (0.3,
+// safe_level..0.6), lights.wake_ramp (10m; 0 or 1m..1h), lights.max_slew
+// (0.5, 0.01..0.5 of full scale a second), lights.pca9685.enabled (false),
+// .i2c_bus, .address (0x40, 0x40..0x7F but 0x70), .frequency_hz (1526,
+// 1250..1526: a lit channel is a 100 % square wave at this frequency) and
+// .oe (its OE line, empty for none); haptics.places (a map of place names
+// to {driver: drv2605} (one a pod: its address is fixed, 0x5A) or
+// {driver: gpio, line: GPIOn}), haptics.drv2605.i2c_bus, .actuator (erm or
+// lra) and .en (its EN line, empty for none), haptics.max_intensity (0.6,
+// 0.05..0.8), haptics.duty_budget (0.2, 0.01..0.3 of the window) and
+// haptics.duty_window (1m, 10s..10m); hardware.indicator_led (a GPIO line,
+// empty for none); dreamscape.program (a file, empty for the steady ambient
+// light; a relative path is read from the working directory) and
+// dreamscape.rate_hz (50, 10..100 frames a second); sim.record_outputs (a
+// file for the simulated outputs' record, empty for none; an existing file
+// is replaced). In PODD_ variables lights.zones and haptics.places are YAML
+// in flow style. An output line on a bus's pins or on another line's, and
+// a PCA9685 at another chip's address, are refused.
+//
 // Merge sessions take session.baseline_duration (1m, 10s..5m: the sleeper's
 // baseline captured before joining), session.ending_duration (1m, 5s..10m:
 // the gentle wake) and session.consent_duration (12h, 1m..24h: how long a

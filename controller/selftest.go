@@ -151,7 +151,14 @@ func (p *Pod) SelfTest(what string) (SelfTest, error) {
 	}
 	gen := p.parts.Gate.Generation()
 	if p.parts.Gate.Safe() {
-		refuse(RefuseOutputsHeld, "the outputs are in their safe state")
+		refuse(RefuseOutputsHeld, "the outputs are in their safe state: they open after 10 s of valid vitals within every limit, so test a pod someone has just left (in sim: sim/scenarios/sleeper-leaves.yaml)")
+	}
+	st := &p.show.test
+	st.mu.Lock()
+	running, runningWhat := st.prog != nil && now.Before(st.until), st.what
+	st.mu.Unlock()
+	if running {
+		refuse(RefuseBusy, fmt.Sprintf("the %s self-test is running; wait for it to end", runningWhat))
 	}
 	if len(reasons) > 0 {
 		return SelfTest{}, &RefusedError{Reasons: reasons, Detail: strings.Join(details, "; ")}
@@ -161,7 +168,6 @@ func (p *Pod) SelfTest(what string) (SelfTest, error) {
 	if err != nil {
 		return SelfTest{}, fmt.Errorf("controller: self-test: %w", err)
 	}
-	st := &p.show.test
 	st.mu.Lock()
 	st.what, st.prog, st.from, st.until, st.gen = what, b, now, now.Add(d), gen
 	st.mu.Unlock()

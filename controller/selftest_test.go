@@ -77,8 +77,17 @@ func TestSelfTestPlaysEachZoneAndMotorInTurn(t *testing.T) {
 		if motor.Read() {
 			t.Fatal("the motor runs during the lights test")
 		}
+		if _, err := r.pod.SelfTest(SelfTestHaptics); !errors.As(err, &refused) || refused.Reasons[0] != RefuseBusy {
+			t.Fatalf("a second self-test while the first runs = %v, want refused busy", err)
+		}
+		if got := r.pod.Status().Show.SelfTest; got != SelfTestLights {
+			t.Fatalf("status says self-test %q, want lights", got)
+		}
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
+		if got := r.pod.Status().Show.SelfTest; got != "" {
+			t.Fatalf("status says self-test %q after it ended, want none", got)
+		}
 		if _, err := r.pod.SelfTest(SelfTestHaptics); err != nil {
 			t.Fatal(err)
 		}

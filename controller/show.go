@@ -85,6 +85,8 @@ type ShowStatus struct {
 	// Frames, Skipped and the jitter are the player's (dreamscape.Stats):
 	// frames played, frames skipped for being late, and the lateness of
 	// the last frames, milliseconds.
+	// SelfTest is the self-test playing (lights or haptics), "" for none.
+	SelfTest string `json:"selftest,omitempty"`
 	// Slowed names the program's keyframes the light guard slows
 	// (Show.Preview), once known.
 	Slowed     []string `json:"slowed,omitempty"`
@@ -560,6 +562,11 @@ func (sh *show) Status() *ShowStatus {
 		st.Wake = &w
 	}
 	sh.mu.Unlock()
+	sh.test.mu.Lock()
+	if sh.test.prog != nil && time.Now().Before(sh.test.until) {
+		st.SelfTest = sh.test.what
+	}
+	sh.test.mu.Unlock()
 	ps := sh.player.Stats()
 	st.Frames, st.Skipped = ps.Frames, ps.Skipped
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -473,6 +473,9 @@ func formatShow(sh *api.ShowStatus) string {
 		b.WriteString("\n")
 		return b.String()
 	}
+	if sh.SelfTest != "" {
+		what = "the " + sh.SelfTest + " self-test"
+	}
 	fmt.Fprintf(&b, "show       %s on %s", what, strings.Join(sh.Zones, ", "))
 	if len(sh.Places) > 0 {
 		fmt.Fprintf(&b, "; haptics %s", strings.Join(sh.Places, ", "))
