@@ -52,6 +52,9 @@ func unplugEach(t *testing.T) []unplugged {
 // reported after it is back is the one the scenario set while it was
 // away, never the one from before. The other sensors stay ok throughout.
 func TestUnpluggingEachSensorInTurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
+	}
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		r := newRigWith(t, "", &memStore{}, rigOpts{simSensors: allSimSensors, scenarioFile: "../sim/scenarios/unplug-each.yaml"})
@@ -116,6 +119,9 @@ func TestUnpluggingEachSensorInTurn(t *testing.T) {
 // limit (5 s) of its loss (the oximeter's counts from its last valid
 // reading, a little before the loss).
 func TestUnpluggingASensorDuringAMergeAborts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
+	}
 	for _, tt := range []struct{ chip, rule string }{
 		{"max30102", safety.RuleVitalsStale},
 		{chipEEG, safety.RuleSensorStale},
