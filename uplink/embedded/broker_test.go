@@ -45,6 +45,15 @@ func TestARetainedMessageReachesALaterSubscriber(t *testing.T) {
 		t.Fatalf("publish: %v", tok.Error())
 	}
 	pub.Disconnect(100)
+	// The broker may acknowledge the publish before it keeps the retained
+	// copy: wait until it holds it, or a subscriber could get it live.
+	deadline := time.Now().Add(3 * time.Second)
+	for len(b.server.Topics.Messages("sleegation/v1/pods/p1/status")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the broker kept no retained message within 3s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	got := make(chan mqtt.Message, 1)
 	sub := client(t, b, "sub")
