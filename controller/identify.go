@@ -81,31 +81,17 @@ func (p *Pod) Identify(d time.Duration) error {
 		return &RefusedError{Reasons: []string{RefuseBadRequest}, Detail: fmt.Sprintf("duration %v: want %v..%v", d, hubcmd.MinIdentify, hubcmd.MaxIdentify)}
 	}
 	now := time.Now()
-	var reasons, details []string
-	refuse := func(reason, detail string) {
-		reasons = append(reasons, reason)
-		details = append(details, detail)
-	}
-	if why := p.identifyBlocked(now); why != "" {
-		refuse(RefuseOccupied, why)
-	}
-	p.sess.mu.Lock()
-	if p.sess.inMerge() {
-		refuse(RefuseBusy, fmt.Sprintf("in merge %s (%s)", p.sess.req.Session, p.sess.state))
-	}
-	p.sess.mu.Unlock()
-	if l := p.wd.Status().Latched; l != nil {
-		refuse(RefuseLatched, "an abort is latched: "+l.Rule)
-	} else if !p.latch().known {
-		refuse(RefuseStarting, "the stored latch has not been read yet")
-	}
 	gen := p.parts.Gate.Generation()
-	if p.parts.Gate.Safe() {
+	reasons, details := p.emptyPodRefusals(now, func() string {
 		detail := "the outputs are in their safe state"
 		if h := p.holds(); len(h) > 0 {
 			detail += " (" + strings.Join(h, ", ") + ")"
 		}
-		refuse(RefuseOutputsHeld, detail)
+		return detail
+	})
+	refuse := func(reason, detail string) {
+		reasons = append(reasons, reason)
+		details = append(details, detail)
 	}
 
 	id := &p.ident
@@ -155,6 +141,35 @@ func (p *Pod) Identify(d time.Duration) error {
 		return &RefusedError{Reasons: []string{RefuseOutputsHeld}, Detail: "the outputs went to their safe state"}
 	}
 	return fmt.Errorf("controller: identify: %w", err)
+}
+
+// emptyPodRefusals are the reasons (and their details) not to show an
+// empty pod's outputs to a technician (Identify, SelfTest): someone may
+// lie in it (occupied), a merge is under way (busy), an abort is latched
+// or the stored latch not read yet (latched, starting), or the outputs
+// are in their safe state (outputs_held, with held's detail).
+func (p *Pod) emptyPodRefusals(now time.Time, held func() string) (reasons, details []string) {
+	refuse := func(reason, detail string) {
+		reasons = append(reasons, reason)
+		details = append(details, detail)
+	}
+	if why := p.identifyBlocked(now); why != "" {
+		refuse(RefuseOccupied, why)
+	}
+	p.sess.mu.Lock()
+	if p.sess.inMerge() {
+		refuse(RefuseBusy, fmt.Sprintf("in merge %s (%s)", p.sess.req.Session, p.sess.state))
+	}
+	p.sess.mu.Unlock()
+	if l := p.wd.Status().Latched; l != nil {
+		refuse(RefuseLatched, "an abort is latched: "+l.Rule)
+	} else if !p.latch().known {
+		refuse(RefuseStarting, "the stored latch has not been read yet")
+	}
+	if p.parts.Gate.Safe() {
+		refuse(RefuseOutputsHeld, held())
+	}
+	return reasons, details
 }
 
 // identifyBlocked says why the sensor does not show an empty pod now, ""

@@ -131,34 +131,17 @@ func (p *Pod) SelfTest(what string) (SelfTest, error) {
 		return SelfTest{}, &RefusedError{Reasons: []string{RefuseBadRequest}, Detail: fmt.Sprintf("self-test %q: want lights or haptics", what)}
 	}
 	now := time.Now()
-	var reasons, details []string
-	refuse := func(reason, detail string) {
-		reasons = append(reasons, reason)
-		details = append(details, detail)
-	}
-	if why := p.identifyBlocked(now); why != "" {
-		refuse(RefuseOccupied, why)
-	}
-	p.sess.mu.Lock()
-	if p.sess.inMerge() {
-		refuse(RefuseBusy, fmt.Sprintf("in merge %s (%s)", p.sess.req.Session, p.sess.state))
-	}
-	p.sess.mu.Unlock()
-	if l := p.wd.Status().Latched; l != nil {
-		refuse(RefuseLatched, "an abort is latched: "+l.Rule)
-	} else if !p.latch().known {
-		refuse(RefuseStarting, "the stored latch has not been read yet")
-	}
 	gen := p.parts.Gate.Generation()
-	if p.parts.Gate.Safe() {
-		refuse(RefuseOutputsHeld, "the outputs are in their safe state: they open after 10 s of valid vitals within every limit, so test a pod someone has just left (in sim: sim/scenarios/sleeper-leaves.yaml)")
-	}
+	reasons, details := p.emptyPodRefusals(now, func() string {
+		return "the outputs are in their safe state: they open after 10 s of valid vitals within every limit, so test a pod someone has just left (in sim: sim/scenarios/sleeper-leaves.yaml)"
+	})
 	st := &p.show.test
 	st.mu.Lock()
 	running, runningWhat := st.prog != nil && now.Before(st.until), st.what
 	st.mu.Unlock()
 	if running {
-		refuse(RefuseBusy, fmt.Sprintf("the %s self-test is running; wait for it to end", runningWhat))
+		reasons = append(reasons, RefuseBusy)
+		details = append(details, fmt.Sprintf("the %s self-test is running; wait for it to end", runningWhat))
 	}
 	if len(reasons) > 0 {
 		return SelfTest{}, &RefusedError{Reasons: reasons, Detail: strings.Join(details, "; ")}
