@@ -294,7 +294,7 @@ func (sh *show) indicate() {
 		return
 	}
 	sh.indFrames = 0
-	on := sh.p.wd.Status().Latched != nil
+	on := sh.p.wd.Latched()
 	want := 1
 	if on {
 		want = 2
@@ -380,7 +380,7 @@ func (sh *show) safeFrame(now time.Duration) error {
 	sh.wasSafe = true
 	target := sh.s.SafeLight
 	var wake *float64
-	if p.wd.Status().Latched != nil && sh.s.WakeRamp > 0 && sh.s.Strip != nil {
+	if p.wd.Latched() && sh.s.WakeRamp > 0 && sh.s.Strip != nil {
 		if sh.rampFrom < 0 {
 			sh.rampFrom = now
 		}

@@ -596,6 +596,14 @@ func (w *Watchdog) condition(d delayed, now time.Time, v float64, crossed, clear
 	}
 }
 
+// Latched reports whether an abort is latched: Status().Latched != nil,
+// without building a Status (for callers asking at a frame rate).
+func (w *Watchdog) Latched() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.latched != nil
+}
+
 // Status returns a snapshot of the watchdog.
 func (w *Watchdog) Status() Status {
 	now := time.Now()

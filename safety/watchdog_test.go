@@ -665,3 +665,27 @@ func TestLimitsRejectLooseningPastHardBounds(t *testing.T) {
 		t.Fatalf("defaults invalid: %v", err)
 	}
 }
+
+// Latched agrees with Status().Latched before an abort, while one is
+// latched and after its acknowledgement.
+func TestLatchedAgreesWithStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		h.feedFor(reading(60, 97), 2*time.Second)
+		if h.w.Latched() || h.w.Status().Latched != nil {
+			t.Fatal("latched before any abort")
+		}
+		h.feedFor(reading(150, 97), 11*time.Second)
+		st := h.w.Status()
+		if !h.w.Latched() || st.Latched == nil {
+			t.Fatalf("after heart_rate_high: Latched %v, Status %+v", h.w.Latched(), st.Latched)
+		}
+		h.feedFor(reading(60, 97), 11*time.Second)
+		if err := h.w.Ack(*st.Latched); err != nil {
+			t.Fatal(err)
+		}
+		if h.w.Latched() || h.w.Status().Latched != nil {
+			t.Fatal("latched after the acknowledgement")
+		}
+	})
+}
