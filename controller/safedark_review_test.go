@@ -11,7 +11,7 @@ import (
 	"github.com/sleegation/podd/sim"
 )
 
-// cmd/podd opens the strip with stripSafe(safe), which rounds a channel
+// cmd/podd opens the strip with controller.SafeColor(safe), which rounds a channel
 // that has light but less than half a step up to 1 ("never dark when the
 // level is above 0"), but gives the show the unrounded SafeLight; the show
 // rounds it the plain way (show.setSafe: c.Clamp().Bytes()). With a dim
@@ -21,7 +21,7 @@ import (
 // to the plain rounding, (0,0,0): after the acknowledgement the strip goes
 // dark, and every later abort's Halt shows darkness (apa102 sends black at
 // global brightness 0). Correct: the safe light is never dark on any path:
-// the show rounds the safe colour as the strip's was (stripSafe), or the
+// the show rounds the safe colour as the strip's was (SafeColor), or the
 // wake ramp and the return to the safe light never set a colour darker
 // than the strip's own safe colour.
 func TestTheSafeLightIsNeverDarkAfterAWakeRamp(t *testing.T) {
@@ -35,7 +35,7 @@ func TestTheSafeLightIsNeverDarkAfterAWakeRamp(t *testing.T) {
 		if r, g, b := safe.Bytes(); r != 0 || g != 0 || b != 0 {
 			t.Fatalf("the safe light rounds to (%d,%d,%d): the test is wrong", r, g, b)
 		}
-		stripSafe := apa102.Color{R: 1, G: 1, B: 1} // cmd/podd's stripSafe of it
+		stripSafe := apa102.Color{R: 1, G: 1, B: 1} // SafeColor of it
 		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{safe: stripSafe, show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
 			s := showOn(t, nil, stripSafe, apa102.Color{R: 100, G: 40, B: 10}, time.Minute)(strip, hw)
 			s.SafeLight = safe

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sleegation/podd/actuators/light"
 	"github.com/sleegation/podd/configs"
+	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/internal/mqtttest"
 	"github.com/sleegation/podd/internal/outputcheck"
 	"github.com/sleegation/podd/sim"
@@ -120,7 +121,7 @@ func TestAStrobeProgramPlaysGuardedAndAnAbortLeavesTheSafeLight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := stripSafe(safe)
+	want := controller.SafeColor(safe)
 	last := map[string]sim.OutputFrame{}
 	ran := map[string]bool{}
 	for _, f := range frames {

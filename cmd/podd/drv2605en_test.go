@@ -8,6 +8,7 @@ import (
 
 	"github.com/sleegation/podd/actuators/apa102"
 	"github.com/sleegation/podd/configs"
+	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/sim"
 )
 
@@ -40,7 +41,7 @@ func TestSimOpensTheDRV2605WithItsENLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed, Safe: stripSafe(safe)})
+	strip, err := apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed, Safe: controller.SafeColor(safe)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,7 +97,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 	if err != nil {
 		return nil, err
 	}
-	safeLED := stripSafe(safe)
+	safeLED := controller.SafeColor(safe)
 	var rec *sim.OutputRecorder
 	if path := cfg.Sim.RecordOutputs; path != "" {
 		if rec, err = sim.CreateOutputRecord(path); err != nil {

@@ -125,7 +125,7 @@ func openStrip(cfg *configs.Config, hw *hardware) (*apa102.Dev, error) {
 	if err != nil {
 		return nil, err
 	}
-	return apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed, Safe: stripSafe(safe)})
+	return apa102.New(hw.spi, &apa102.Opts{NumPixels: cfg.Hardware.LEDCount, Speed: apa102.DefaultOpts.Speed, Safe: controller.SafeColor(safe)})
 }
 
 // runPod runs the pod until ctx is done. Only a configuration the parts

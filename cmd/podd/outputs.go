@@ -50,10 +50,6 @@ func safeLights(l configs.LightsConfig) (safe, wake light.RGB, err error) {
 	return c.Scale(l.SafeLevel), c.Scale(l.WakeLevel), nil
 }
 
-// stripSafe is the strip's safe colour, 8-bit, never dark
-// (controller.SafeColor).
-func stripSafe(c light.RGB) apa102.Color { return controller.SafeColor(c) }
-
 // openOutputs opens the outputs besides the strip (the PCA9685 and its OE
 // line, the DRV2605L and its EN line, the GPIO motors), puts every output behind one gate,
 // and builds the show: zones, guards, the dreamscape bound to them. The
