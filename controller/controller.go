@@ -203,8 +203,13 @@ type Pod struct {
 	ident       identifier  // the identify in progress (Identify)
 	show        *show       // the show loop; nil without Parts.Show
 	showStalled atomic.Bool // checkShow took the outputs back from a stalled show
-	sensorFault atomic.Bool // the oximeter is in fault (reported by its loop)
-	body        bodyVitals  // the other sensors' latest estimates
+	// stallHeldUntil (unix ns) keeps the outputs held after a stall;
+	// stalls and lastStall count them (keepSafe's goroutine only).
+	stallHeldUntil atomic.Int64
+	stalls         int
+	lastStall      time.Time
+	sensorFault    atomic.Bool // the oximeter is in fault (reported by its loop)
+	body           bodyVitals  // the other sensors' latest estimates
 
 	abortPath       commandPath   // owned by the command loop
 	cmdPath         commandPath   // owned by the command worker
@@ -572,6 +577,9 @@ func (p *Pod) keepSafe(ctx context.Context) {
 		case <-t.C:
 		}
 		p.checkShow(ctx)
+		if p.show != nil {
+			p.show.indicate()
+		}
 		unsafe := p.parts.Gate.Unsafe()
 		if len(unsafe) == 0 {
 			if failing {

@@ -483,7 +483,7 @@ func (p *Pod) holds() []string {
 	if held {
 		h = append(h, HoldMergeLeft)
 	}
-	if p.show != nil && p.show.sinceFrame() > ShowStallAfter {
+	if p.show != nil && (p.show.sinceFrame() > ShowStallAfter || time.Now().UnixNano() < p.stallHeldUntil.Load()) {
 		h = append(h, HoldShowStalled)
 	}
 	return h

@@ -116,7 +116,7 @@ type show struct {
 	safeShown apa102.Color  // the safe colour last set on the strip
 	lit       []bool        // per zone and place: a guard episode announced
 	writeLog  time.Time     // last write error logged
-	frames    int           // frames since the motors' status was last read
+	statusAt  time.Duration // when the motors' status was last read (the show's clock)
 	// restUntil is, per place, until when its motor is held still after
 	// its driver reported a fault (0: none); fault what it reported.
 	restUntil []time.Duration
@@ -124,7 +124,6 @@ type show struct {
 	// indicated is what the indicator was last set to: 0 unknown, 1 off,
 	// 2 on.
 	indicated int
-	indFrames int         // frames since the indicator was last set
 	test      selfTest    // the self-test in progress (Pod.SelfTest)
 	scratch   []light.RGB // the lights a haptics self-test renders and drops
 
@@ -238,7 +237,6 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 	now := time.Since(sh.base)
 	defer func() { sh.lastFrame.Store(int64(time.Since(sh.base))) }()
 	p := sh.p
-	sh.indicate()
 	sh.testFrame(lights, haptics)
 	if p.identifying() {
 		for i := range lights {
@@ -284,16 +282,13 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 	return err
 }
 
-// indicate lights the indicator while an abort is latched, set once a
-// second (and at the first frame), and again after a failed write.
+// indicate lights the indicator while an abort is latched. The safety core
+// calls it every keepSafeRetry, so it does not wait on the show's frames
+// (a frame hung on a motor's bus); only that goroutine touches indicated.
 func (sh *show) indicate() {
 	if sh.s.Indicator == nil {
 		return
 	}
-	if sh.indFrames++; sh.indFrames < motorStatusEvery && sh.indicated != 0 {
-		return
-	}
-	sh.indFrames = 0
 	on := sh.p.wd.Latched()
 	want := 1
 	if on {
@@ -314,9 +309,9 @@ func (sh *show) indicate() {
 // (or lost its intensity cap) on its own; the pod lets it cool and says so.
 const MotorRest = time.Minute
 
-// motorStatusEvery is how often, in frames, the motors' drivers are asked
+// motorStatusEvery is how often the motors' drivers are asked
 // for their status (once a second at the default rate).
-const motorStatusEvery = dreamscape.DefaultRate
+const motorStatusEvery = time.Second
 
 // motorStatus is a motor whose driver reports faults (drv2605.Dev).
 type motorStatus interface {
@@ -328,8 +323,8 @@ type motorStatus interface {
 // "fault" event when such a rest begins and when it ends.
 func (sh *show) motorFaults(now time.Duration, haptics []float64) {
 	o := sh.s.Outputs
-	if sh.frames++; sh.frames >= motorStatusEvery {
-		sh.frames = 0
+	if now-sh.statusAt >= motorStatusEvery {
+		sh.statusAt = now
 		for i := range haptics {
 			m, ok := o.Motor(i).(motorStatus)
 			if !ok {
@@ -382,7 +377,13 @@ func (sh *show) safeFrame(now time.Duration) error {
 	var wake *float64
 	if p.wd.Latched() && sh.s.WakeRamp > 0 && sh.s.Strip != nil {
 		if sh.rampFrom < 0 {
+			// The ramp runs from the abort, also when the latch came
+			// from the store after a restart: the light continues where
+			// it was, rather than starting over from the safe light.
 			sh.rampFrom = now
+			if l := p.wd.Status().Latched; l != nil {
+				sh.rampFrom = now - min(max(time.Since(l.At), 0), sh.s.WakeRamp)
+			}
 		}
 		f := min(1, float64(now-sh.rampFrom)/float64(sh.s.WakeRamp))
 		wake = &f
@@ -417,9 +418,20 @@ func (sh *show) safeFrame(now time.Duration) error {
 // guards without a say.
 const ShowStallAfter = time.Second
 
+// After a stall the outputs stay held for StallHold, doubling with each
+// stall that follows within StallMemory of the last, up to MaxStallHold: a
+// bus that hangs now and then must not cycle the light and the motors
+// between the show and the safe state.
+const (
+	StallHold    = time.Minute
+	MaxStallHold = 30 * time.Minute
+	StallMemory  = 30 * time.Minute
+)
+
 // checkShow puts every output in its safe state when the show has played
 // no frame for ShowStallAfter while the gate is open, and reports it; the
-// outputs stay held (HoldShowStalled) until the show plays again. The
+// outputs stay held (HoldShowStalled) until the show plays again and the
+// stall's hold (StallHold, doubling) is over. The
 // safety core calls it every keepSafeRetry; it never waits on the show.
 func (p *Pod) checkShow(ctx context.Context) {
 	if p.show == nil {
@@ -432,6 +444,14 @@ func (p *Pod) checkShow(ctx context.Context) {
 		p.post(uplink.Event{Type: "fault", Fields: map[string]any{"part": "dreamscape", "fault": "stalled", "active": true,
 			"error": fmt.Sprintf("no frame for %v", stalled.Round(time.Millisecond))}}, time.Now())
 		p.showStalled.Store(true)
+		now := time.Now()
+		if now.Sub(p.lastStall) > StallMemory {
+			p.stalls = 0
+		}
+		p.stalls++
+		p.lastStall = now
+		hold := min(StallHold<<min(p.stalls-1, 5), MaxStallHold)
+		p.stallHeldUntil.Store(now.Add(hold).UnixNano())
 		sctx, cancel := context.WithTimeout(ctx, safeStateTimeout)
 		if err := p.parts.Gate.SafeStateContext(sctx); err != nil {
 			p.log.Error("safe state", "err", err)

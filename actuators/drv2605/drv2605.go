@@ -228,7 +228,7 @@ func (d *Dev) SetIntensity(x float64) error {
 	if d.halted.Load() {
 		return ErrHalted
 	}
-	if d.asleep {
+	if d.asleep || d.shutDownByEN() {
 		if err := d.enable(); err != nil {
 			return err
 		}

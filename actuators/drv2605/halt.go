@@ -13,7 +13,8 @@ import (
 // bus: the chip shuts down and its output stage stops driving the motor.
 // Then, once a transfer in progress has ended, it writes RTP_INPUT 0 (no
 // drive) and MODE 0x40 (STANDBY), attempting both whatever the first
-// returned. It latches from its first step: SetIntensity returns ErrHalted
+// returned; after EN went low, only if the bus is free (no transfer in
+// progress), and Halt returns at once otherwise. It latches from its first step: SetIntensity returns ErrHalted
 // until Resume, so a value computed before an abort cannot restart the motor
 // after it.
 //
@@ -38,7 +39,17 @@ func (d *Dev) Halt() error {
 	}
 	d.enMu.Unlock()
 
-	d.mu.Lock()
+	if enOff {
+		// The motor is still. The register writes are best effort, and
+		// only on a free bus: waiting for a transfer hung on it would keep
+		// the gate from seeing this motor safe. The next SetIntensity
+		// configures the chip anew (EN is low).
+		if !d.mu.TryLock() {
+			return nil
+		}
+	} else {
+		d.mu.Lock()
+	}
 	defer d.mu.Unlock()
 	d.asleep = true
 	var errRTP, errMode error
