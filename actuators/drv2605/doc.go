@@ -33,8 +33,8 @@
 // OD_CLAMP = floor(MaxIntensity × RatedVoltage / step), 1 to 255, where the
 // step is the full-scale open-loop drive per OD_CLAMP code:
 //
-//	ERM, average volts:  V = 21.59 mV × OD_CLAMP                          (eq. 4)
-//	LRA, RMS volts:      V = 21.32 mV × OD_CLAMP × sqrt(1 − f × 800 µs)   (eq. 5)
+//	ERM, average volts:  V = 21.59 mV × OD_CLAMP                          (eq. 6)
+//	LRA, RMS volts:      V = 21.32 mV × OD_CLAMP × sqrt(1 − f × 800 µs)   (eq. 7)
 //
 // with f the LRA's drive frequency in Hz. Rounding down keeps the cap at or
 // below what was asked. A 3 V ERM at MaxIntensity 1 gets OD_CLAMP 138
@@ -93,8 +93,8 @@
 // A to E, 6 LRA; FEEDBACK N_ERM_LRA bit 7; CONTROL3 NG_THRESH 7:6,
 // ERM_OPEN_LOOP 5, DATA_FORMAT_RTP 3, LRA_OPEN_LOOP 0; OL_LRA_PERIOD
 // 98.46 µs a step), "Data Formats for Waveform Playback, Open-Loop Mode"
-// (RTP's signed and unsigned mapping) and "Rated Voltage Programming"
-// (equations 4 and 5). The older DRV2605's data sheet (SLOS825B) gives the
+// (RTP's signed and unsigned mapping) and "Overdrive Voltage-Clamp
+// Programming" (equations 6 and 7). The older DRV2605's data sheet (SLOS825B) gives the
 // open-loop LRA formula in the same form with 5.44 V / 255 (21.33 mV) a step,
 // and states that OD_CLAMP is the peak voltage allowed in every mode.
 // "Operation With EN Control" (EN must be high to write the registers;

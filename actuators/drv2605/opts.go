@@ -31,7 +31,7 @@ func (a Actuator) String() string {
 }
 
 // Volts per OD_CLAMP step at full-scale open-loop drive (DRV2605L data
-// sheet SLOS854D, "Rated Voltage Programming", equations 4 and 5; package
+// sheet SLOS854D, "Overdrive Voltage-Clamp Programming", equations 6 and 7; package
 // doc, "Intensity cap").
 const (
 	ermOpenLoopVoltsPerStep = 21.59e-3 // average volts, ERM
