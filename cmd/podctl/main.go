@@ -161,6 +161,7 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	root.AddCommand(consent)
 	root.AddCommand(auditCommand(request))
 	root.AddCommand(versionCommand(out, &asJSON))
+	root.AddCommand(configCommand(out, &asJSON))
 	root.AddCommand(&cobra.Command{
 		Use:   "selftest lights|haptics",
 		Short: "Play a short, gentle sequence on each light zone or each motor in turn",
