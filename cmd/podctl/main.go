@@ -21,7 +21,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -63,16 +62,8 @@ func newRoot(out io.Writer) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
 			reply, err := call(ctx, c)
-			if fi, serr := os.Stat(socket); serr == nil && fi.Mode()&os.ModeSocket == 0 {
-				return fmt.Errorf("%s is not a socket: podd cannot serve its API there (remove the file, or fix api.socket in podd's configuration); podd keeps watching the sleeper meanwhile", socket)
-			}
-			if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-				return fmt.Errorf("podd is not running, or not on %s (--socket or PODCTL_SOCKET): %w", socket, err)
-			}
-			if errors.Is(err, syscall.EACCES) {
-				return fmt.Errorf("%w\n%s", err, socketAccessHint(socket))
-			}
 			if err != nil {
+				err = explainDialError(socket, err)
 				if asJSON && errors.Is(err, api.ErrRefused) && reply != nil {
 					// The pod's refusal, as it answered it; the exit
 					// status still says refused.
@@ -162,6 +153,7 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	root.AddCommand(auditCommand(request))
 	root.AddCommand(versionCommand(out, &asJSON))
 	root.AddCommand(configCommand(out, &asJSON))
+	root.AddCommand(watchCommand(out, &socket, &asJSON))
 	root.AddCommand(&cobra.Command{
 		Use:   "selftest lights|haptics",
 		Short: "Play a short, gentle sequence on each light zone or each motor in turn",
