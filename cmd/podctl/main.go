@@ -1,15 +1,37 @@
 // Command podctl is the technician's tool for a pod: it talks to podd's local
-// API on its Unix socket.
+// API on its Unix socket (--socket, PODCTL_SOCKET; default
+// /run/podd/podd.sock, mode 0660, group podd).
 //
-//	podctl status            show the pod's state, safety, vitals and uplink
+//	podctl status            what is wrong and what to do next; state, safety, vitals, outputs, uplink, clock, uptime
+//	podctl watch [--interval 1s]  state, vitals and outputs, refreshed in place; Ctrl-C ends it
 //	podctl ack [--note TEXT] clear a latched abort (refused while still unsafe)
 //	podctl consent grant|withdraw
 //	podctl audit verify      check the hash chain of the pod's audit log
 //	podctl selftest lights|haptics  a gentle sequence on each light zone or motor in turn
+//	podctl config check FILE [--env]  load a configuration as podd would, without podd
+//	podctl version           podctl's version, commit and build date (also --version)
 //
-// Exit status: 0 done; 1 an error (podd not running, a bad request, the
-// store not open); 3 the pod refused (an ack while still unsafe, a
-// self-test on an occupied pod); 4 the audit log is broken (audit verify).
+// --json prints the reply as JSON on every command (watch: an object a
+// line), a refusal too.
+//
+// Status's findings (verdict.go) are derived from the pod's status alone,
+// the most urgent first: outputs that did not reach their safe state; a
+// latched abort, with whether an ack would be taken now (the watchdog's
+// ack_blocked) or why the store keeps it; alarm delays running; outputs
+// held for a stalled show or an unread store; sensor faults; another pod
+// with this id; the broker's refusals; the uplink down, with its last
+// error; the hub offline; failed parts; the clock not synchronised. Each
+// has one next step.
+//
+// Exit status:
+//
+//	0  done
+//	1  an error: podd not running or not reachable, its store not open, a failure
+//	2  bad input: an unknown command or flag, wrong arguments, a configuration
+//	   with problems (config check)
+//	3  the pod refused: an ack while still unsafe or with nothing latched, a
+//	   self-test on an occupied pod
+//	4  the audit log is broken (audit verify)
 package main
 
 import (

@@ -1,4 +1,4 @@
-// Package buildinfo says which build of podd, podctl and hubctl is running:
+// Package buildinfo says which build of podd and podctl is running:
 // its version, the commit it was built from and when.
 //
 // The Makefile sets the three values at link time (make build, cross and
