@@ -150,6 +150,7 @@ func TestWatchRefusesATooShortInterval(t *testing.T) {
 // Ctrl-C ends watch cleanly: the process, polling a pod over its socket,
 // exits 0 on SIGINT after its first frame.
 func TestWatchEndsCleanlyOnCtrlC(t *testing.T) {
+	skipOtherProcessWhenShort(t)
 	sock := serveAPI(t, &ackPod{})
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "--socket", sock, "watch", "--interval", "100ms")
 	cmd.Env = append(os.Environ(), "PODCTL_TEST_RUN_MAIN=1")
