@@ -2,7 +2,17 @@
 SHELL    := bash
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+# Each evaluated once (:=), unless set in the environment or on the command line.
+ifeq ($(origin COMMIT),undefined)
+COMMIT   := $(shell git rev-parse HEAD 2>/dev/null)
+endif
+# The build's time, or SOURCE_DATE_EPOCH's for a reproducible build.
+ifeq ($(origin BUILD_DATE),undefined)
+BUILD_DATE := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(date +%s)} +%Y-%m-%dT%H:%M:%SZ)
+endif
+BUILDINFO := github.com/sleegation/podd/internal/buildinfo
+# podd --version, podctl version and the status's version come from these (internal/buildinfo).
+LDFLAGS   = -s -w -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).date=$(BUILD_DATE)
 BIN      := bin
 CMDS     := podd podctl hubctl
 # Cross-compiled targets: GOARCH[/GOARM], for Raspberry Pi class boards and amd64.
@@ -85,6 +95,8 @@ NFPM     := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 # Debian versions start with a digit; a release sets DEBVERSION.
 DEBVERSION ?= 0.0~git$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DEBARCH  := arm64:arm64 arm/7:armhf arm/6:armel amd64:amd64
+# The packaged binaries say the package's version (podd --version, podctl version).
+deb: VERSION = $(DEBVERSION)
 deb: cross
 	@set -e; for p in $(DEBARCH); do \
 	  t=$${p%%:*}; arch=$${t%%/*}; arm=; case $$t in */*) arm=$${t#*/};; esac; \

@@ -169,8 +169,8 @@ type UplinkConfig struct {
 	Username     string
 	PasswordFile string
 	// EmbeddedListen is uplink.embedded_listen: the host:port the embedded
-	// broker listens on, its host a loopback address, localhost, or 0.0.0.0
-	// or [::] for every interface.
+	// broker listens on, its host a loopback address or localhost (it has
+	// no authentication).
 	EmbeddedListen string
 	ClientID       string // uplink.client_id
 	// RequireHub is uplink.require_hub (default false): a record leaves
@@ -363,13 +363,18 @@ func EnvName(key string) string {
 }
 
 // Load reads the configuration file at path and applies the overrides in
-// environ (os.Environ's format).
+// environ (os.Environ's format). An invalid configuration returns an error
+// with one line per problem, as Parse's; each line about the file starts
+// with path ("/etc/podd/pod.yaml: telemtry.interval: unknown key; did you
+// mean telemetry.interval?"), a line about a PODD_ variable names the
+// variable instead. A file that cannot be read is an error wrapping the
+// system's (fs.ErrNotExist when it is missing).
 func Load(path string, environ []string) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("configs: %w", err)
 	}
-	c, err := Parse(b, environ)
+	c, err := parse(b, environ, path)
 	if err != nil {
 		return nil, err
 	}
@@ -378,11 +383,24 @@ func Load(path string, environ []string) (*Config, error) {
 
 // Parse reads a configuration from YAML and applies the overrides in
 // environ. An invalid configuration returns an error with one line per
-// problem.
+// problem; an unknown key or variable within a few edits of a known one
+// is suggested (editDistance).
 func Parse(data []byte, environ []string) (*Config, error) {
+	return parse(data, environ, "")
+}
+
+// parse is Parse, each problem of the file prefixed with file when it is
+// not empty.
+func parse(data []byte, environ []string, file string) (*Config, error) {
+	inFile := func(err error) error {
+		if file == "" {
+			return err
+		}
+		return fmt.Errorf("%s: %w", file, err)
+	}
 	lay, err := readLayout(data)
 	if err != nil {
-		return nil, err
+		return nil, inFile(err)
 	}
 	v := viper.New()
 	v.SetConfigType("yaml")
@@ -394,10 +412,10 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	}
 	var problems []error
 	for _, p := range lay.problems {
-		problems = append(problems, p.err)
+		problems = append(problems, inFile(p.err))
 	}
 	if err := lay.read(v, data); err != nil {
-		return nil, errors.Join(append(problems, err)...)
+		return nil, errors.Join(append(problems, inFile(err))...)
 	}
 
 	// Problems are reported: the file's layout, unknown names, then in the
@@ -406,15 +424,17 @@ func Parse(data []byte, environ []string) (*Config, error) {
 	known := map[string]bool{}
 	fromEnv := map[string]string{} // key -> variable that set it
 	byEnv := map[string]string{}   // variable -> key
+	names := make([]string, 0, len(ks))
 	for _, k := range ks {
 		known[k.name] = true
 		byEnv[EnvName(k.name)] = k.name
+		names = append(names, k.name)
 	}
 	all := v.AllKeys()
 	slices.Sort(all)
 	for _, k := range all {
 		if !known[k] && !lay.covers(k) && !lay.empty[k] && !underKey(k, known) {
-			problems = append(problems, fmt.Errorf("%s: unknown key", shown(k)))
+			problems = append(problems, inFile(fmt.Errorf("%s: unknown key%s", shown(k), didYouMean(k, names))))
 		}
 	}
 	seen := map[string]bool{}
@@ -426,7 +446,7 @@ func Parse(data []byte, environ []string) (*Config, error) {
 		seen[name] = true // the first occurrence wins, as in os.Getenv
 		k, ok := byEnv[name]
 		if !ok {
-			problems = append(problems, fmt.Errorf("%s: no configuration key has this environment variable", shown(name)))
+			problems = append(problems, fmt.Errorf("%s: no configuration key has this environment variable%s", shown(name), didYouMean(name, envNames(names))))
 			continue
 		}
 		v.Set(k, val)
@@ -449,7 +469,11 @@ func Parse(data []byte, environ []string) (*Config, error) {
 		}
 		if err := k.set(c, raw); err != nil {
 			reported[k.name] = true
-			byKey[k.name] = append(byKey[k.name], fmt.Errorf("%s: %s %v%s", k.name, quote(raw), err, source(fromEnv[k.name])))
+			p := fmt.Errorf("%s: %s %v%s", k.name, quote(raw), err, source(fromEnv[k.name]))
+			if fromEnv[k.name] == "" {
+				p = inFile(p)
+			}
+			byKey[k.name] = append(byKey[k.name], p)
 		}
 	}
 	if c.Uplink.ClientID == "" {
@@ -471,7 +495,11 @@ func Parse(data []byte, environ []string) (*Config, error) {
 		if reported[p.key] || len(p.with) > 0 && (wrong[p.key] || slices.ContainsFunc(p.with, func(k string) bool { return wrong[k] })) {
 			continue
 		}
-		byKey[p.key] = append(byKey[p.key], fmt.Errorf("%s%s", p.err, source(fromEnv[p.key])))
+		e := fmt.Errorf("%s%s", p.err, source(fromEnv[p.key]))
+		if fromEnv[p.key] == "" {
+			e = inFile(e)
+		}
+		byKey[p.key] = append(byKey[p.key], e)
 	}
 	for _, k := range ks {
 		problems = append(problems, byKey[k.name]...)
@@ -1051,18 +1079,22 @@ func checkLoopback(hp string) error {
 	return nil
 }
 
-// checkEmbeddedListen accepts host:port on a loopback IP address, localhost
-// or every interface, and, as checkLoopback, no other host name. The
-// embedded broker is for development and the simulator; the address of one
-// interface may not exist yet when podd starts (DHCP), and 0.0.0.0 or [::]
-// serve the other machines of a workbench as well.
+// checkEmbeddedListen accepts host:port on a loopback IP address or
+// localhost only, as checkLoopback. The embedded broker (mochi) is run
+// without authentication or TLS: on any other address, anyone on the
+// network could read the sleeper's vitals and publish to the pod's topics
+// (a merge/abort needs no signature). A broker for other machines is a
+// real one with authentication (mosquitto), named by uplink.broker.
 func checkEmbeddedListen(hp string) error {
 	host, ok := splitHostPort(hp, MinListenPort)
 	if !ok {
 		return errListenPort
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || (!ip.IsLoopback() && !ip.IsUnspecified())) {
-		return errors.New("is not a loopback address or every interface (127.0.0.1, [::1], localhost, 0.0.0.0 or [::])")
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errEmbeddedNotLoopback
 	}
 	return nil
 }
+
+var errEmbeddedNotLoopback = errors.New("is not a loopback address (127.0.0.1, [::1] or localhost): the embedded broker has no authentication, so anyone on the network could read the sleeper's vitals and publish to the pod; " +
+	"listen on 127.0.0.1, or run a broker with authentication (mosquitto) and set uplink.broker to it")

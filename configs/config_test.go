@@ -210,7 +210,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_UPLINK_TLS_SERVER_NAME=hub.example",
 		"PODD_UPLINK_USERNAME=pod-8",
 		"PODD_UPLINK_PASSWORD_FILE=" + password,
-		"PODD_UPLINK_EMBEDDED_LISTEN=0.0.0.0:1884",
+		"PODD_UPLINK_EMBEDDED_LISTEN=127.0.0.2:1884",
 		"PODD_UPLINK_CLIENT_ID=bench-7",
 		"PODD_UPLINK_REQUIRE_HUB=true",
 		"PODD_UPLINK_RECEIPT_TIMEOUT=45s",
@@ -308,7 +308,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			Brokers: []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"}, Broker: "ssl://hub.example:8883",
 			TLS:      TLSConfig{CA: ca.CertFile, Cert: client.CertFile, Key: client.KeyFile, ServerName: "hub.example"},
 			Username: "pod-8", PasswordFile: password,
-			EmbeddedListen: "0.0.0.0:1884", ClientID: "bench-7",
+			EmbeddedListen: "127.0.0.2:1884", ClientID: "bench-7",
 			RequireHub: true, ReceiptTimeout: 45 * time.Second,
 		},
 		Storage:   StorageConfig{Path: "/tmp/p.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20, MaxAuditEntries: 500},
@@ -354,7 +354,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"uplink.broker": []string{"ssl://hub.example:8883", "mqtts://hub2.example:8884"},
 		"uplink.tls.ca": ca.CertFile, "uplink.tls.cert": client.CertFile, "uplink.tls.key": client.KeyFile,
 		"uplink.tls.server_name": "hub.example", "uplink.username": "pod-8", "uplink.password_file": password,
-		"uplink.embedded_listen": "0.0.0.0:1884", "uplink.client_id": "bench-7",
+		"uplink.embedded_listen": "127.0.0.2:1884", "uplink.client_id": "bench-7",
 		"uplink.require_hub": true, "uplink.receipt_timeout": "45s",
 		"storage.path": "/tmp/p.db", "storage.max_outbox_records": 5000, "storage.max_outbox_bytes": int64(64 << 20),
 		"storage.max_audit_entries": 500, "api.socket": "/tmp/p.sock", "api.metrics_listen": "127.0.0.1:9464",
@@ -504,8 +504,8 @@ safety: {spo2_low_pct: [90]}
 			name: "unknown keys",
 			yaml: minimal + "safety:\n  heart_rate_hgh_bpm: 200\ntelemetry:\n  intervall: 1s\n",
 			want: []string{
-				`safety.heart_rate_hgh_bpm: unknown key`,
-				`telemetry.intervall: unknown key`,
+				`safety.heart_rate_hgh_bpm: unknown key; did you mean safety.heart_rate_high_bpm?`,
+				`telemetry.intervall: unknown key; did you mean telemetry.interval?`,
 			},
 		},
 		{
@@ -513,7 +513,7 @@ safety: {spo2_low_pct: [90]}
 			yaml:    minimal,
 			environ: []string{"PODD_TELEMETRY_INTERVAL=5ms", "PODD_HARDWARE_LED_COUNT=0x10", "PODD_SAFETY_SPO2_LOW_PCT=NaN", "PODD_TELEMETRY_INTERVL=1s"},
 			want: []string{
-				`PODD_TELEMETRY_INTERVL: no configuration key has this environment variable`,
+				`PODD_TELEMETRY_INTERVL: no configuration key has this environment variable; did you mean PODD_TELEMETRY_INTERVAL?`,
 				`hardware.led_count: "0x10" is not an integer (from PODD_HARDWARE_LED_COUNT)`,
 				`telemetry.interval: "5ms" is outside 100ms..60s (from PODD_TELEMETRY_INTERVAL)`,
 				`safety.spo2_low_pct: "NaN" is not a finite number (from PODD_SAFETY_SPO2_LOW_PCT)`,
@@ -1023,7 +1023,7 @@ func TestListenAddresses(t *testing.T) {
 	const (
 		port     = "is not host:port with a port in 1024..65535"
 		loopback = "is not a loopback address (127.0.0.1, [::1] or localhost)"
-		local    = "is not a loopback address or every interface (127.0.0.1, [::1], localhost, 0.0.0.0 or [::])"
+		local    = "is not a loopback address (127.0.0.1, [::1] or localhost): the embedded broker has no authentication, so anyone on the network could read the sleeper's vitals and publish to the pod; listen on 127.0.0.1, or run a broker with authentication (mosquitto) and set uplink.broker to it"
 	)
 	for _, tc := range []struct {
 		key, addr string
@@ -1057,8 +1057,8 @@ func TestListenAddresses(t *testing.T) {
 		{"uplink.embedded_listen", "127.0.0.1:1883", ""},
 		{"uplink.embedded_listen", "[::1]:1883", ""},
 		{"uplink.embedded_listen", "localhost:1883", ""},
-		{"uplink.embedded_listen", "0.0.0.0:1883", ""},
-		{"uplink.embedded_listen", "[::]:1883", ""},
+		{"uplink.embedded_listen", "0.0.0.0:1883", local},
+		{"uplink.embedded_listen", "[::]:1883", local},
 		{"uplink.embedded_listen", "10.0.0.2:1883", local},
 		{"uplink.embedded_listen", "[fe80::1]:1883", local},
 		{"uplink.embedded_listen", "hub.local:1883", local},
@@ -1122,8 +1122,8 @@ func TestMetricsTakeAnotherPortThanTheEmbeddedBroker(t *testing.T) {
 		{"tcp://hub.local:1883", "127.0.0.1:1883", "127.0.0.1:1883", ""}, // no embedded broker
 		{"embedded", "127.0.0.1:1883", "127.0.0.1:1883",
 			`api.metrics_listen: "127.0.0.1:1883" is on the port of the embedded broker (uplink.embedded_listen "127.0.0.1:1883"): use another port (from PODD_API_METRICS_LISTEN)`},
-		{"embedded", "0.0.0.0:1883", "localhost:1883",
-			`api.metrics_listen: "localhost:1883" is on the port of the embedded broker (uplink.embedded_listen "0.0.0.0:1883"): use another port (from PODD_API_METRICS_LISTEN)`},
+		{"embedded", "[::1]:1883", "localhost:1883",
+			`api.metrics_listen: "localhost:1883" is on the port of the embedded broker (uplink.embedded_listen "[::1]:1883"): use another port (from PODD_API_METRICS_LISTEN)`},
 	} {
 		_, err := Parse([]byte(minimal), []string{
 			"PODD_UPLINK_BROKER=" + tc.broker,

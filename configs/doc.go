@@ -52,10 +52,12 @@
 // The listen addresses (api.metrics_listen, uplink.embedded_listen) are
 // host:port with a port from 1024 up, since podd runs unprivileged, and a
 // host that binds without a name lookup on any machine: an IP address or
-// localhost. The metrics are served on loopback only; the embedded broker,
-// a development aid, listens on loopback or on every interface (0.0.0.0,
-// [::]), never on the address of one interface, which may not exist when
-// podd starts. With the embedded broker, the metrics take another port.
+// localhost. The metrics are served on loopback only, and so is the
+// embedded broker, a development aid with no authentication: on 0.0.0.0,
+// [::] or an interface's address anyone on the network could read the
+// sleeper's vitals and publish to the pod, so any of those is refused
+// (run mosquitto with authentication for other machines). With the
+// embedded broker, the metrics take another port.
 //
 // The sleeper's buttons are hardware.consent_button and
 // hardware.panic_button, each a GPIO line by its periph gpioreg name (e.g.

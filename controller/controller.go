@@ -228,6 +228,7 @@ type Pod struct {
 	mu      sync.Mutex
 	latchSt latchState
 	since   time.Time // of the current state
+	started time.Time // when New made the pod: Status's uptime
 	// heldUntil keeps the outputs in their safe state after a merge left
 	// at once (panic, withdrawal, merge/abort): HoldMergeLeft.
 	heldUntil time.Time
@@ -271,6 +272,10 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		jitter:  rand.Float64,
 	}
 	p.sessionTurn.start(p.since)
+	p.started = p.since
+	// One source for the state and its since: the retained status starts
+	// with the controller's, and every change goes through setState.
+	parts.Uplink.SetStatus(StateStarting, p.since)
 	wd, err := safety.New(cfg.Limits, parts.Gate, safety.Options{OnAbort: p.onAbort, OnWarning: p.onWarning, CoreOffsetC: cfg.TempCoreOffsetC})
 	if err != nil {
 		return nil, fmt.Errorf("controller.New: %w", err)
@@ -605,18 +610,25 @@ func (p *Pod) setState(to string, at time.Time, reason string) {
 
 // setStateWith records a state change and reports it with extra fields.
 func (p *Pod) setStateWith(to string, at time.Time, reason string, extra map[string]any) {
+	p.setStateSince(to, at, at, reason, extra)
+}
+
+// setStateSince records a state change that holds since since and reports
+// it at at: they differ for a latch restored at a start, aborted since the
+// abort. Status and the retained status both take since from here.
+func (p *Pod) setStateSince(to string, since, at time.Time, reason string, extra map[string]any) {
 	p.mu.Lock()
 	from := p.state
 	if from == to {
 		p.mu.Unlock()
 		return
 	}
-	p.state, p.since = to, at
+	p.state, p.since = to, since
 	p.mu.Unlock()
 	if from == "" {
 		from = "offline"
 	}
-	p.parts.Uplink.SetStatus(to, at)
+	p.parts.Uplink.SetStatus(to, since)
 	fields := map[string]any{"from": from, "to": to, "reason": reason}
 	for k, v := range extra {
 		fields[k] = v
@@ -677,6 +689,13 @@ func (p *Pod) Status() Status {
 	for _, l := range p.sensors {
 		st.Sensors = append(st.Sensors, sensorStatus(l.Health()))
 	}
+	st.Started, st.UptimeS = p.started, round1(time.Since(p.started).Seconds())
+	if ws.Latched != nil {
+		if err := p.wd.CanAck(); err != nil && !errors.Is(err, safety.ErrNotLatched) {
+			st.Safety.AckBlocked = strings.TrimPrefix(err.Error(), "safety: cannot acknowledge while ")
+		}
+	}
+	lastLinkError(&st.Uplink, p.parts.Uplink)
 	if st.Outputs.Safe {
 		st.Outputs.Holds = p.holds()
 	}

@@ -70,6 +70,7 @@ type fakeUplink struct {
 
 	mu        sync.Mutex
 	statuses  []string
+	sinces    []time.Time // of each status, as given
 	events    []uplink.Event
 	telemetry []uplink.Telemetry
 }
@@ -80,10 +81,11 @@ func (u *fakeUplink) Run(ctx context.Context) error {
 	return nil
 }
 
-func (u *fakeUplink) SetStatus(state string, _ time.Time) {
+func (u *fakeUplink) SetStatus(state string, since time.Time) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.statuses = append(u.statuses, state)
+	u.sinces = append(u.sinces, since)
 }
 
 func (u *fakeUplink) Telemetry(t uplink.Telemetry, _ time.Time) (uint64, error) {

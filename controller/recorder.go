@@ -322,7 +322,9 @@ func (p *Pod) readLatch() {
 		return
 	}
 	p.log.Warn("latched before restart", "rule", stored.Rule, "detail", stored.Detail)
-	p.setState(StateAborted, time.Now(), "latched before restart: "+stored.Rule)
+	// Aborted since the abort, across the restart: State reports the
+	// latch's time from the Restore on, and the retained status agrees.
+	p.setStateSince(StateAborted, stored.At, time.Now(), "latched before restart: "+stored.Rule, nil)
 }
 
 // storeLatch writes the watchdog's latch if the store does not hold it. It

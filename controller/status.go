@@ -6,6 +6,7 @@ import (
 
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensing"
+	"github.com/sleegation/podd/uplink"
 )
 
 // ErrRefused marks an Ack error that is the pod's decision (nothing latched,
@@ -21,6 +22,10 @@ type Status struct {
 	State     string    `json:"state"`
 	Since     time.Time `json:"since"`
 	Simulated bool      `json:"simulated"`
+	// Started is when this run of podd began (wall clock); UptimeS is how
+	// long ago, in seconds (0.1 s resolution, from the monotonic clock).
+	Started time.Time `json:"started"`
+	UptimeS float64   `json:"uptime_s"`
 	// ClockSynced: the wall clock is synchronised (NTP). Until it is, every
 	// hub command that needs a time check is refused clock_unsynced; only
 	// merge/abort is acted on.
@@ -101,6 +106,12 @@ type SafetyStatus struct {
 	// when; after a start, the latest the audit log records (within its
 	// last 2048 entries); absent when there is none.
 	LastAck *LastAck `json:"last_ack,omitempty"`
+	// AckBlocked says, while an abort is latched, why an acknowledgement
+	// would be refused now (the alarm conditions still present, with
+	// their values: "heart_rate_bpm 150.0 is not below 125"); empty when
+	// it would be accepted or nothing is latched. It is the watchdog's
+	// judgement only: the store must also hold the latch (Latch stored).
+	AckBlocked string `json:"ack_blocked,omitempty"`
 }
 
 // Reasons the outputs are held in their safe state, as Outputs.Holds lists them.
@@ -158,6 +169,26 @@ type UplinkStatus struct {
 	// Receipt is the hub's receipt with require_hub: it holds every
 	// record up to this seq. Absent when none has been received.
 	Receipt *uint64 `json:"receipt,omitempty"`
+	// LastError is the uplink's last failure since the start (a
+	// connection attempt refused, a certificate not trusted, a connection
+	// lost), kept after a later connection; absent when there has been
+	// none.
+	LastError *uplink.LinkError `json:"last_error,omitempty"`
+}
+
+// linkErrorView is what an uplink that keeps its last failure tells of it
+// (uplink.Uplink does).
+type linkErrorView interface {
+	LastError() (uplink.LinkError, bool)
+}
+
+// lastLinkError fills s.LastError from u, if u can tell.
+func lastLinkError(s *UplinkStatus, u Uplink) {
+	if v, ok := u.(linkErrorView); ok {
+		if e, ok := v.LastError(); ok {
+			s.LastError = &e
+		}
+	}
 }
 
 // Hub presences, as UplinkStatus.Hub reports them.

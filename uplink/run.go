@@ -114,6 +114,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 		if err != nil {
 			if ctx.Err() == nil {
 				u.connectFault.fail(broker, err)
+				u.recordConnectFailure(broker, err)
 			}
 			attempt++
 			next = (next + 1) % len(u.brokers)
@@ -139,6 +140,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			continue
 		}
 		u.log.Info("connection ended", "broker", broker, "err", err)
+		u.recordConnectionEnded(broker, err)
 		u.close(c)
 		u.held.Store(nil)
 		// Wait a first backoff step even after a connection that worked: a

@@ -205,6 +205,8 @@ type Uplink struct {
 
 	// Connection failures seen by Run; touched only by Run's goroutine.
 	connectFault connectLog
+	// lastError is the last failure Run saw (LastError); nil before one.
+	lastError atomic.Pointer[LinkError]
 
 	// duplicate is the other pod found under this pod's id, nil when none
 	// is; Run's goroutine alone sets it.

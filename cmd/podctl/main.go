@@ -1,15 +1,37 @@
 // Command podctl is the technician's tool for a pod: it talks to podd's local
-// API on its Unix socket.
+// API on its Unix socket (--socket, PODCTL_SOCKET; default
+// /run/podd/podd.sock, mode 0660, group podd).
 //
-//	podctl status            show the pod's state, safety, vitals and uplink
+//	podctl status            what is wrong and what to do next; state, safety, vitals, outputs, uplink, clock, uptime
+//	podctl watch [--interval 1s]  state, vitals and outputs, refreshed in place; Ctrl-C ends it
 //	podctl ack [--note TEXT] clear a latched abort (refused while still unsafe)
 //	podctl consent grant|withdraw
 //	podctl audit verify      check the hash chain of the pod's audit log
 //	podctl selftest lights|haptics  a gentle sequence on each light zone or motor in turn
+//	podctl config check FILE [--env]  load a configuration as podd would, without podd
+//	podctl version           podctl's version, commit and build date (also --version)
 //
-// Exit status: 0 done; 1 an error (podd not running, a bad request, the
-// store not open); 3 the pod refused (an ack while still unsafe, a
-// self-test on an occupied pod); 4 the audit log is broken (audit verify).
+// --json prints the reply as JSON on every command (watch: an object a
+// line), a refusal too.
+//
+// Status's findings (verdict.go) are derived from the pod's status alone,
+// the most urgent first: outputs that did not reach their safe state; a
+// latched abort, with whether an ack would be taken now (the watchdog's
+// ack_blocked) or why the store keeps it; alarm delays running; outputs
+// held for a stalled show or an unread store; sensor faults; another pod
+// with this id; the broker's refusals; the uplink down, with its last
+// error; the hub offline; failed parts; the clock not synchronised. Each
+// has one next step.
+//
+// Exit status:
+//
+//	0  done
+//	1  an error: podd not running or not reachable, its store not open, a failure
+//	2  bad input: an unknown command or flag, wrong arguments, a configuration
+//	   with problems (config check)
+//	3  the pod refused: an ack while still unsafe or with nothing latched, a
+//	   self-test on an occupied pod
+//	4  the audit log is broken (audit verify)
 package main
 
 import (
@@ -21,25 +43,19 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/internal/buildinfo"
 )
 
 func main() {
 	if err := newRoot(os.Stdout).Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "podctl:", err)
-		switch {
-		case errors.Is(err, api.ErrRefused):
-			os.Exit(3)
-		case errors.Is(err, errAuditBroken):
-			os.Exit(4)
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }
 
@@ -49,9 +65,14 @@ func newRoot(out io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "podctl",
 		Short:         "Service tool for a Sleegation pod",
+		Args:          cobra.NoArgs,
+		RunE:          groupHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Get().String(),
 	}
+	root.SetVersionTemplate("podctl {{.Version}}\n")
+	root.SetOut(out)
 	root.PersistentFlags().StringVar(&socket, "socket", envOr("PODCTL_SOCKET", "/run/podd/podd.sock"), "podd's API socket")
 	root.PersistentFlags().BoolVar(&asJSON, "json", false, "print the raw JSON reply")
 
@@ -63,13 +84,15 @@ func newRoot(out io.Writer) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 			defer cancel()
 			reply, err := call(ctx, c)
-			if fi, serr := os.Stat(socket); serr == nil && fi.Mode()&os.ModeSocket == 0 {
-				return fmt.Errorf("%s is not a socket: podd cannot serve its API there (remove the file, or fix api.socket in podd's configuration); podd keeps watching the sleeper meanwhile", socket)
-			}
-			if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-				return fmt.Errorf("podd is not running, or not on %s (--socket or PODCTL_SOCKET): %w", socket, err)
-			}
 			if err != nil {
+				err = explainDialError(socket, err)
+				if asJSON && errors.Is(err, api.ErrRefused) && reply != nil {
+					// The pod's refusal, as it answered it; the exit
+					// status still says refused.
+					if perr := printJSON(out, reply); perr != nil {
+						return perr
+					}
+				}
 				return err
 			}
 			if asJSON {
@@ -84,8 +107,11 @@ func newRoot(out io.Writer) *cobra.Command {
 		Short: "Show the pod's state, safety, vitals and uplink",
 		Args:  cobra.NoArgs,
 		RunE: request(
-			func(ctx context.Context, c *api.Client) (any, error) { return c.Status(ctx) },
-			func(v any) string { return formatStatus(v.(api.Status)) }),
+			func(ctx context.Context, c *api.Client) (any, error) {
+				st, err := c.Status(ctx)
+				return statusReport{Status: st, Findings: findings(st)}, err
+			},
+			func(v any) string { return formatStatus(v.(statusReport).Status) }),
 	})
 	var note string
 	ack := &cobra.Command{
@@ -147,6 +173,9 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	})
 	root.AddCommand(consent)
 	root.AddCommand(auditCommand(request))
+	root.AddCommand(versionCommand(out, &asJSON))
+	root.AddCommand(configCommand(out, &asJSON))
+	root.AddCommand(watchCommand(out, &socket, &asJSON))
 	root.AddCommand(&cobra.Command{
 		Use:   "selftest lights|haptics",
 		Short: "Play a short, gentle sequence on each light zone or each motor in turn",
@@ -164,7 +193,7 @@ state; any safe state ends the test at once.`,
 				func(v any) string { return formatSelfTest(v.(api.SelfTestReply)) })(cmd, args)
 		},
 	})
-	return root
+	return withUsageErrors(root)
 }
 
 // formatSelfTest says what plays, in which order and for how long.
@@ -288,6 +317,7 @@ func formatStatus(st api.Status) string {
 	}
 	fmt.Fprintf(&b, "pod        %s%s\n", st.Pod, sim)
 	fmt.Fprintf(&b, "state      %s since %s\n", st.State, st.Since.UTC().Format(time.RFC3339))
+	b.WriteString(formatFindings(findings(st)))
 	if s := st.Session; s != nil {
 		fmt.Fprintf(&b, "merge      %s (%s), %s since %s, at most %s merged\n", s.ID, cmp.Or(s.Dreamscape, "no dreamscape"), s.State, s.Since.UTC().Format(time.RFC3339), time.Duration(s.MaxDuration*float64(time.Second)))
 		if bl := s.Baseline; bl != nil {
@@ -332,6 +362,9 @@ func formatStatus(st api.Status) string {
 		waiting += fmt.Sprintf(", %d events not stored yet (kept in memory)", st.Uplink.Unstored)
 	}
 	fmt.Fprintf(&b, "uplink     %s %s, %s\n", st.Uplink.Broker, conn, waiting)
+	if e := st.Uplink.LastError; e != nil {
+		fmt.Fprintf(&b, "           last error %s from %s: %s\n", stamp(e.At), e.Broker, e.Error)
+	}
 	if st.Uplink.Duplicate != "" {
 		fmt.Fprintf(&b, "           NOT PUBLISHING: %s (give each pod its own pod.id)\n", st.Uplink.Duplicate)
 	}
@@ -369,8 +402,13 @@ func formatStatus(st api.Status) string {
 		}
 		fmt.Fprintf(&b, "sim strip  %s after %d frames\n", light, st.Sim.StripFrames)
 	}
-	if !st.ClockSynced {
+	if st.ClockSynced {
+		b.WriteString("clock      synchronised (the kernel's NTP status)\n")
+	} else {
 		b.WriteString("clock      NOT SYNCHRONISED: the hub's signed commands are refused (clock_unsynced) until NTP has set the clock; only merge/abort is obeyed\n")
+	}
+	if !st.Started.IsZero() {
+		fmt.Fprintf(&b, "uptime     %s\n", formatUptime(st))
 	}
 	fmt.Fprintf(&b, "version    %s, boot %s\n", st.Version, st.Boot)
 	return b.String()

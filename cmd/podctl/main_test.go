@@ -38,6 +38,16 @@ func TestFormatStatus(t *testing.T) {
 	}
 	want := `pod        sim-pod-1 (SIMULATED)
 state      aborted since 2026-11-26T03:12:00Z
+problem    safety abort: heart_rate_high at 2026-11-26T03:12:00Z (latched)
+next       the store refuses writes, so the ack is refused until the latch is stored (retried every second): check the disk (df -h on storage.path's directory); then check the sleeper and run ` + "`podctl ack`" + `
+problem    sensor ads1299 LEAD_OFF since 2026-11-26T03:12:00Z
+next       every EEG electrode is off the skin: check the cap and its gel
+problem    sensor tmp117 BUS_ERROR since 2026-11-26T03:12:00Z: tmp117 at 0x48: i2c: NACK
+next       the chip does not answer on its bus: check its wiring, its address (sensors.*) and its supply
+problem    uplink not connected to tcp://127.0.0.1:1883
+next       check the network and the broker named by uplink.broker; records wait in the store's outbox meanwhile
+problem    part store FAILED: journal.Append: write /var/lib/podd/podd.db: no space left on device (3 failures; retried)
+next       check storage.path: its directory must exist (systemd's StateDirectory makes /var/lib/podd), be writable by podd, and have space (df -h); podd retries
 consent    not given
 safety     abort
 latched    heart_rate_high: heart_rate_bpm 151.2 above 130 for 10.1 s (delay 10.0 s)
@@ -56,6 +66,7 @@ armed      heart_rate_high, heart_rate_low, spo2_low, vitals_stale
 uplink     tcp://127.0.0.1:1883 disconnected, 12 waiting, 2 events not stored yet (kept in memory)
 part       store FAILED since 2026-11-26T03:12:00Z: journal.Append: write /var/lib/podd/podd.db: no space left on device (3 failures; retried)
 sim strip  dark after 3 frames
+clock      synchronised (the kernel's NTP status)
 version    v0.1.0, boot b1
 `
 	if got := formatStatus(st); got != want {
@@ -80,6 +91,7 @@ func TestFormatStatusInAMerge(t *testing.T) {
 	}
 	want := `pod        pod-1
 state      merged since 2026-11-26T23:00:00Z
+verdict    ok: nothing needs doing
 merge      m-1 (tide), merged since 2026-11-26T23:00:00Z, at most 1h0m0s merged
 baseline   58 bpm, 97.1 % SpO2 (300 readings)
 consent    given until 2026-11-27T11:00:00Z
@@ -91,6 +103,7 @@ SpO2       unknown
 sensor     sees no one (an empty pod, or the sensor off the finger): vitals_stale disarmed outside a merge
 armed      heart_rate_high, vitals_stale
 uplink     tcp://hub:1883 connected, 0 waiting
+clock      synchronised (the kernel's NTP status)
 version    , boot 
 `
 	if got := formatStatus(st); got != want {
@@ -115,7 +128,7 @@ func TestFormatStatusOfTheHub(t *testing.T) {
 	} {
 		got := formatStatus(api.Status{Pod: "pod-1", State: "idle", ClockSynced: true, Uplink: tt.uplink})
 		i := strings.Index(got, "uplink ")
-		j := strings.Index(got, "version ")
+		j := strings.Index(got, "clock ")
 		if i < 0 || j < i || got[i:j] != tt.want {
 			t.Errorf("formatStatus with %+v:\n%s\nwant the uplink lines:\n%s", tt.uplink, got, tt.want)
 		}
@@ -129,8 +142,8 @@ func TestFormatStatusOfAnUnsynchronisedClock(t *testing.T) {
 	if got := formatStatus(api.Status{Pod: "pod-1", State: "idle", Version: "v1", Boot: "b"}); !strings.HasSuffix(got, want) {
 		t.Fatalf("formatStatus:\n%s\nwant it to end with:\n%s", got, want)
 	}
-	if got := formatStatus(api.Status{Pod: "pod-1", State: "idle", ClockSynced: true}); strings.Contains(got, "clock ") {
-		t.Fatalf("formatStatus with the clock synchronised:\n%s\nwant no clock line", got)
+	if got := formatStatus(api.Status{Pod: "pod-1", State: "idle", ClockSynced: true}); !strings.Contains(got, "\nclock      synchronised (the kernel's NTP status)\n") {
+		t.Fatalf("formatStatus with the clock synchronised:\n%s\nwant the clock line to say so", got)
 	}
 }
 

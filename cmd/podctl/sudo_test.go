@@ -5,15 +5,30 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/sleegation/podd/controller"
 )
 
 // TestMain clears SUDO_USER: the tests run alike under sudo (as root, where
 // podctl ack would add it to every note) and without; the tests of the
-// sudo note set it themselves.
+// sudo note set it themselves. No test may leave a goroutine running.
+//
+// With PODCTL_TEST_RUN_MAIN=1 the test binary is podctl itself (main with
+// the arguments after "--"), for the tests that need another process.
 func TestMain(m *testing.M) {
+	if os.Getenv("PODCTL_TEST_RUN_MAIN") == "1" {
+		for i, a := range os.Args {
+			if a == "--" {
+				os.Args = append([]string{"podctl"}, os.Args[i+1:]...)
+				break
+			}
+		}
+		main()
+		os.Exit(0)
+	}
 	os.Unsetenv("SUDO_USER")
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func TestSudoNote(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/internal/mqtttest"
 	"github.com/sleegation/podd/journal"
+	"github.com/sleegation/podd/uplink"
 )
 
 // These tests run the real podd and podctl binaries against a real mosquitto,
@@ -333,6 +334,14 @@ func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
 		st := lastStatus(received(t, sub, b.podID))
 		return st["state"] == "aborted" && st["online"] == true
 	})
+	// podctl status and the retained status agree: aborted since the abort.
+	retained := lastStatus(received(t, sub, b.podID))
+	if st = b.status(); retained["since"] != uplink.FormatTime(st.Since) || !st.Since.Equal(st.Safety.Latched.At) {
+		t.Fatalf("after the restart podctl status says since %v, the retained status %v; want both the abort's time %v", st.Since, retained["since"], st.Safety.Latched.At)
+	}
+	if out, code := b.podctl("status"); code != 0 || !strings.Contains(out, "\nproblem    safety abort: heart_rate_high at ") || !strings.Contains(out, "\nnext       check the sleeper") {
+		t.Fatalf("podctl status after the restart: exit %d:\n%s", code, out)
+	}
 	// Once the vitals are valid and normal, a local ack clears the latch.
 	var out string
 	mqtttest.WaitFor(t, 12*time.Second, "podctl ack to succeed", func() bool {

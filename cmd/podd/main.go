@@ -61,6 +61,7 @@ import (
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/hubcmd"
+	"github.com/sleegation/podd/internal/buildinfo"
 	"github.com/sleegation/podd/internal/ratelog"
 	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
@@ -68,25 +69,28 @@ import (
 	"github.com/sleegation/podd/uplink/embedded"
 )
 
-// version is set at build time by the Makefile.
-var version = "dev"
-
 func main() {
-	configPath := flag.String("config", "/etc/podd/pod.yaml", "configuration file (YAML)")
-	showVersion := flag.Bool("version", false, "print the version and exit")
-	flag.Parse()
-	if *showVersion {
-		fmt.Println(version)
+	opts, err := parseFlags(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return
+	case err != nil:
+		os.Exit(2) // the flag package has said why
+	case opts.version:
+		if err := printVersion(os.Stdout, opts.json); err != nil {
+			fmt.Fprintln(os.Stderr, "podd:", err)
+			os.Exit(1)
+		}
 		return
 	}
-	if err := run(*configPath); err != nil {
+	if err := run(opts.config); err != nil {
 		fmt.Fprintln(os.Stderr, "podd:", err)
 		os.Exit(1)
 	}
 }
 
 func run(configPath string) error {
-	cfg, err := configs.Load(configPath, os.Environ())
+	cfg, err := loadConfig(configPath, os.Environ())
 	if err != nil {
 		return err
 	}
@@ -218,7 +222,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		ClientID:     cfg.Uplink.ClientID,
 		Pod:          cfg.Pod.ID,
 		Boot:         boot,
-		Version:      version,
+		Version:      buildinfo.Version(),
 		Simulated:    hw.simulated,
 		ClockSynced:  clockSynced,
 		Logger:       log,
@@ -257,7 +261,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		return err
 	}
 	pod, err = controller.New(controller.Config{
-		Pod: cfg.Pod.ID, Boot: boot, Version: version, Broker: strings.Join(brokers, ","),
+		Pod: cfg.Pod.ID, Boot: boot, Version: buildinfo.Version(), Broker: strings.Join(brokers, ","),
 		Simulated:         hw.simulated,
 		TelemetryInterval: cfg.Telemetry.Interval,
 		Limits:            cfg.Safety,
@@ -294,7 +298,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		closeAll(log, hw, gate, slot, hwdog)
 		return err
 	}
-	log.Info("podd starting", "pod", cfg.Pod.ID, "version", version, "boot", boot, "simulated", hw.simulated, "broker", broker, "api", cfg.API.Socket, "sensors", cfg.Sensors.Enabled())
+	log.Info("podd starting", "pod", cfg.Pod.ID, "version", buildinfo.Version(), "boot", boot, "simulated", hw.simulated, "broker", broker, "api", cfg.API.Socket, "sensors", cfg.Sensors.Enabled())
 	err = pod.Run(ctx)
 	stopAt := time.Now()
 	closeAll(log, hw, gate, slot, hwdog)
