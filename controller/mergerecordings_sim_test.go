@@ -23,7 +23,7 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 		t.Skip("minutes of recordings with every simulated sensor through the daemon: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}
 	limits := safety.DefaultLimits()
-	calm := func(t *testing.T, r *rig, _ time.Time, _ *scenario.Scenario) {
+	quiet := func(t *testing.T, r *rig, _ time.Time, _ *scenario.Scenario) {
 		if a := r.up.Events("abort"); len(a) != 0 {
 			t.Errorf("aborts %+v, want none", a)
 		}
@@ -52,6 +52,10 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name string
+		// chips are the simulated sensors besides the oximeter: every
+		// one, or, for the long skin and temperature recordings, theirs
+		// alone (the EEG's 2000 samples a second would cost minutes).
+		chips []string
 		// mergeAt is when consent and merge/start come; until, how long
 		// the test runs.
 		mergeAt, until time.Duration
@@ -59,10 +63,11 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 	}{
 		// HeartPy's fingertip PPG, looped: about 3 s without a valid
 		// reading after each seam (every 24.8 s), under the stale limit.
-		{"ppg-heartpy", 20 * time.Second, 5 * time.Minute, calm},
+		// The two quiet recordings run for minutes of a merge.
+		{"ppg-heartpy", allSimSensors, 20 * time.Second, 4 * time.Minute, quiet},
 		// YASA's N2 EEG, looped, with a blink and a movement during the
 		// baseline's minute: the baseline is N2's, and nothing changes.
-		{"eeg-n2", 20 * time.Second, 5 * time.Minute, calm},
+		{"eeg-n2", allSimSensors, 20 * time.Second, 3 * time.Minute, quiet},
 		// a103l: the monitor's trace clips at both rails at about 165.5 s
 		// and is flat from 168.96 to 172.92 s (playback_sim_test.go's
 		// TestPlaybackOfAnAlternatingICUPleth). The estimator refuses
@@ -70,7 +75,7 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 		// before the clip and no later than the flat line; vitals_stale
 		// trips one stale limit after it. Its rate (120-128 bpm) stays
 		// under heart_rate_high's 130: no warning.
-		{"ppg-a103l", 20 * time.Second, 200 * time.Second, func(t *testing.T, r *rig, start time.Time, _ *scenario.Scenario) {
+		{"ppg-a103l", allSimSensors, 20 * time.Second, 200 * time.Second, func(t *testing.T, r *rig, start time.Time, _ *scenario.Scenario) {
 			stale(t, r, start, safety.RuleVitalsStale, safety.PriorityHigh, 163*time.Second, 168960*time.Millisecond, "no valid vitals for ")
 		}},
 		// HeartPy's second PPG: no one in the pod until 46 s (the EEG's
@@ -82,7 +87,7 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 		// conductance, whose electrodes are on from 46 s, stays ok while
 		// its minute's window fills (sensing's fix; before it,
 		// sensor_stale aborted at 85 s on "ads1115 no_contact").
-		{"ppg-no-finger", 70 * time.Second, 150 * time.Second, func(t *testing.T, r *rig, start time.Time, sc *scenario.Scenario) {
+		{"ppg-no-finger", allSimSensors, 70 * time.Second, 150 * time.Second, func(t *testing.T, r *rig, start time.Time, sc *scenario.Scenario) {
 			end := sc.Playback(scenario.DeviceMAX30102).End()
 			stale(t, r, start, safety.RuleVitalsStale, safety.PriorityHigh, end-2*time.Second, end, "no valid vitals for ")
 		}},
@@ -94,7 +99,7 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 		// and 20 s for a movement (80 s): the pod is blind to the skin,
 		// and sensor_stale trips one stale limit later. That abort is the
 		// rule's, on a signal the pod cannot tell from electrodes off.
-		{"eda-e4", 20 * time.Second, 7 * time.Minute, func(t *testing.T, r *rig, start time.Time, sc *scenario.Scenario) {
+		{"eda-e4", []string{chipSkin}, 20 * time.Second, 7 * time.Minute, func(t *testing.T, r *rig, start time.Time, sc *scenario.Scenario) {
 			pb := sc.Playback(scenario.DeviceADS1115)
 			dip := firstWhen(t, 81*time.Second, pb.End(), func(d time.Duration) bool {
 				s, ok := pb.At(d)
@@ -111,7 +116,7 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 		// takes for a sensor falling off (over 1 °C a minute over its
 		// 30 s), so the thermometer is no_contact within those 30 s of
 		// the seam and sensor_stale trips one stale limit later.
-		{"temp-e4", 20 * time.Second, 1270 * time.Second, func(t *testing.T, r *rig, start time.Time, sc *scenario.Scenario) {
+		{"temp-e4", []string{chipThermo}, 20 * time.Second, 1270 * time.Second, func(t *testing.T, r *rig, start time.Time, sc *scenario.Scenario) {
 			seam := sc.Playback(scenario.DeviceTMP117).End()
 			stale(t, r, start, safety.RuleSensorStale, safety.PriorityMedium, seam, seam+time.Duration(temp.RateSeconds*float64(time.Second)), "tmp117 no_contact for ")
 		}},
@@ -124,7 +129,7 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 					t.Fatal(err)
 				}
 				start := time.Now()
-				r := connectedRigWith(t, rigOpts{simSensors: allSimSensors, scenarioFile: file})
+				r := connectedRigWith(t, rigOpts{simSensors: tt.chips, scenarioFile: file})
 				defer r.stop()
 				startMergeAt(t, r, start, tt.mergeAt, merge1)
 				until(start, tt.until)
