@@ -71,9 +71,35 @@ type skin struct {
 	est     *vitalseda.Estimator
 	latest  *atomic.Pointer[float64]
 	sink    *estimatesSink
-	// lastValid is when the estimate was last valid, or when the device
-	// was opened.
+	// lastValid is when the estimate was last valid, when the device was
+	// opened, or when a state of its own that lasted skinMovement or longer
+	// ended (see explainedSince): when the window's refill began.
 	lastValid time.Time
+	// explainedSince is when the current spell of the estimator's own
+	// judgements (no contact, flat, out of range) or of a saturated input
+	// began; zero outside one.
+	explainedSince time.Time
+}
+
+// explained notes a poll whose state says why there is no estimate.
+func (s *skin) explained(now time.Time) {
+	if s.explainedSince.IsZero() {
+		s.explainedSince = now
+	}
+}
+
+// unexplained notes a poll without a state of its own (a valid estimate,
+// or one filling its window). A spell of stated polls that lasted at
+// least skinMovement and ends here starts the window's refill, as an open
+// does: electrodes put on an empty pod's sleeper have no contact for as
+// long as the pod was empty, and that time is the no_contact state's,
+// not the refill's. A shorter spell (a contact that flickers) does not,
+// so flickering never hides an estimate that stays invalid.
+func (s *skin) unexplained(now time.Time) {
+	if !s.explainedSince.IsZero() && now.Sub(s.explainedSince) >= skinMovement {
+		s.lastValid = now
+	}
+	s.explainedSince = time.Time{}
 }
 
 // Poll takes one conversion. A saturated input, or electrodes bridged, is
@@ -81,11 +107,13 @@ type skin struct {
 // which it judges so too); the estimator's own judgement of the stream
 // (a flat line, out of range) is passed on; an estimate invalid for
 // longer than skinInvalidFor for any other reason (jumps, filling) is no
-// contact.
+// contact, counted from the end of a stated spell of skinMovement or
+// longer (electrodes put on after an empty pod) as from an open.
 func (s *skin) Poll(now time.Time) (Poll, error) {
 	v, err := s.dev.Read()
 	switch {
 	case errors.Is(err, ads1115.ErrSaturated):
+		s.explained(now)
 		s.est.Reset()
 		s.latest.Store(nil)
 		return Poll{Fresh: true, State: Saturated}, nil
@@ -95,6 +123,7 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 	us, err := s.circuit.Conductance(v)
 	switch {
 	case errors.Is(err, eda.ErrShortCircuit):
+		s.explained(now)
 		s.est.Reset()
 		s.latest.Store(nil)
 		return Poll{Fresh: true, State: Saturated}, nil
@@ -113,12 +142,16 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 		s.latest.Store(nil)
 		switch r.Reason {
 		case vitalseda.ReasonNoContact:
+			s.explained(now)
 			return Poll{Fresh: true, State: NoContact}, nil
 		case vitalseda.ReasonFlat:
+			s.explained(now)
 			return Poll{Fresh: true, State: Flatline}, nil
 		case vitalseda.ReasonOutOfRange:
+			s.explained(now)
 			return Poll{Fresh: true, State: Saturated}, nil
 		}
+		s.unexplained(now)
 		if now.Sub(s.lastValid) > skinInvalidFor {
 			// Movements keep starting the window over: the sensor
 			// says nothing of the sleeper.
@@ -129,6 +162,7 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 		// there; the estimate is not ready, and nothing is reported.
 		return Poll{Fresh: true}, nil
 	}
+	s.unexplained(now)
 	s.lastValid = now
 	tonic := r.TonicMicrosiemens
 	s.latest.Store(&tonic)

@@ -38,8 +38,10 @@ const (
 // configuration.
 //
 // Health: an electrode off on every wired channel (the chip's lead-off
-// bits) is lead_off; every channel saturated or flat is saturated or
-// flatline; no valid summary for eegInvalidFor (a minute) is no_contact. An
+// bits) is lead_off, in every frame of a batch, or in its newest frame
+// with every channel's signal lost (railed or flat: the batch in which the
+// electrodes came off); every channel saturated or flat is otherwise
+// saturated or flatline; no valid summary for eegInvalidFor (a minute) is no_contact. An
 // estimate still filling its span, one electrode of several off, or
 // movement artefacts leave the sensor ok: the summary is the median over
 // the channels that are valid, and no band powers are reported while none
@@ -134,7 +136,7 @@ type eegDevice struct {
 
 // Poll reads a batch of frames, each on its DRDY edge, and judges them.
 func (e *eegDevice) Poll(now time.Time) (Poll, error) {
-	var off uint8 = 0xFF
+	var off, lastOff uint8 = 0xFF, 0
 	read := 0
 	for range e.batch {
 		if err := e.dev.Read(&e.f, eegTimeout); err != nil {
@@ -172,7 +174,8 @@ func (e *eegDevice) Poll(now time.Time) (Poll, error) {
 		e.primed = true
 		copy(e.frame, e.next)
 		e.est.Add(e.frame)
-		off &= e.dev.LeadOff(&e.f)
+		lastOff = e.dev.LeadOff(&e.f)
+		off &= lastOff
 	}
 	r := e.est.Estimate()
 	if s := e.sink.get(); s != nil {
@@ -195,6 +198,11 @@ func (e *eegDevice) Poll(now time.Time) (Poll, error) {
 			sat = sat && c.Reason == eeg.ReasonSaturated
 		}
 		switch {
+		case (flat || sat) && lastOff&e.all == e.all:
+			// The batch in which the electrodes came off: its newest
+			// frame has them all off, and what railed or went flat
+			// is the lost signal, not the amplifier.
+			return Poll{Fresh: true, State: LeadOff}, nil
 		case flat:
 			return Poll{Fresh: true, State: Flatline}, nil
 		case sat:

@@ -18,8 +18,9 @@ import (
 // lastValidSkin records when the skin conductance sensor last handed
 // over a valid estimate.
 type lastValidSkin struct {
-	mu sync.Mutex
-	at time.Time
+	mu    sync.Mutex
+	at    time.Time
+	first time.Time // the first valid estimate's
 }
 
 func (l *lastValidSkin) FeedBodyTemp(temp.Reading)      {}
@@ -28,8 +29,17 @@ func (l *lastValidSkin) FeedSkinConductance(r vitalseda.Reading) {
 	if r.Valid {
 		l.mu.Lock()
 		l.at = r.At
+		if l.first.IsZero() {
+			l.first = r.At
+		}
 		l.mu.Unlock()
 	}
+}
+
+func (l *lastValidSkin) firstValid() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.first
 }
 
 func (l *lastValidSkin) get() time.Time {

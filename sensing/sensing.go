@@ -41,7 +41,12 @@
 // the estimator takes to refill after a movement, and no longer: the skin
 // conductance is no_contact after skinInvalidFor without a valid
 // estimate (its 60 s window and 20 s for the movement itself), the EEG
-// after eegInvalidFor (a minute: its span and as long again). A single
+// after eegInvalidFor (a minute: its span and as long again). The skin
+// conductance counts that time from its open, its last valid estimate,
+// or the end of a spell of 20 s or more in a state of its own (no
+// contact, flat, saturated): a sleeper lying down in a pod that was
+// empty is ok while the window fills, not no_contact for the time the
+// pod was empty. A single
 // movement never makes them unhealthy; movements that come faster than
 // the window refills (a restless nightmare) keep the estimate invalid
 // for good, and the sensor says so within those times, and a merge then

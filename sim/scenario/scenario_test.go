@@ -556,6 +556,7 @@ func TestShippedScenarios(t *testing.T) {
 		"calm", "desaturation", "nightmare", "sensor-loss", "tachycardia",
 		"ppg-heartpy", "ppg-no-finger", "ppg-a103l", "eeg-n2", "eda-e4", "temp-e4",
 		"bradycardia", "desaturation-slow", "desaturation-deep",
+		"nightmare-merge", "stress-merge", "eeg-arousal-merge", "eeg-leadoff-merge", "merge-calm",
 	} {
 		if !slices.Contains(names, want) {
 			t.Errorf("../scenarios/%s.yaml missing or broken", want)
