@@ -503,3 +503,96 @@ func (sl *Slot) HistoryStats() HistoryStats {
 	st.DroppedFailed += sl.histNotOpen.Load()
 	return st
 }
+
+// HistorySession is the span of one session in a history bucket: the
+// times of its first and last entries and how many it has.
+type HistorySession struct {
+	Session string    `json:"session"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
+	Entries int       `json:"entries"`
+}
+
+// maxHistorySessions bounds HistorySessions' reply: the most recent are
+// kept.
+const maxHistorySessions = 1000
+
+// historySessions walks kind's bucket reading only the entries' headers,
+// and returns each session's span, in the order each first appears (at
+// most the last maxHistorySessions).
+func historySessions(tx *bolt.Tx, kind HistoryKind) ([]HistorySession, error) {
+	name, _, ok := kind.buckets()
+	if !ok {
+		return nil, fmt.Errorf("unknown history %v", kind)
+	}
+	b := tx.Bucket(name)
+	if b == nil {
+		return nil, nil
+	}
+	var out []HistorySession
+	index := map[string]int{}
+	err := b.ForEach(func(k, v []byte) error {
+		at, ok := historyAt(v)
+		if !ok || len(v) < historyHeaderLen+2 {
+			return nil
+		}
+		rest := v[historyHeaderLen:]
+		n := int(rest[0])
+		if len(rest) < 2+n || len(rest) < 2+n+int(rest[1+n]) {
+			return nil
+		}
+		sess := string(rest[2+n : 2+n+int(rest[1+n])])
+		if sess == "" {
+			return nil
+		}
+		at = at.UTC()
+		i, seen := index[sess]
+		if !seen {
+			i = len(out)
+			index[sess] = i
+			out = append(out, HistorySession{Session: sess, First: at, Last: at})
+		}
+		s := &out[i]
+		if at.Before(s.First) {
+			s.First = at
+		}
+		if at.After(s.Last) {
+			s.Last = at
+		}
+		s.Entries++
+		return nil
+	})
+	if len(out) > maxHistorySessions {
+		out = out[len(out)-maxHistorySessions:]
+	}
+	return out, err
+}
+
+// HistorySessions returns the sessions kind's bucket holds entries of,
+// each with the times of its first and last entry, in the order they
+// first appear (the last 1000 at most).
+func (s *Store) HistorySessions(kind HistoryKind) (_ []HistorySession, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer s.guard("HistorySessions", &err)
+	if err := s.usable("HistorySessions"); err != nil {
+		return nil, err
+	}
+	var out []HistorySession
+	err = s.db.View(func(tx *bolt.Tx) error {
+		out, err = historySessions(tx, kind)
+		return err
+	})
+	if err != nil {
+		return nil, s.opError("HistorySessions", err)
+	}
+	return out, nil
+}
+
+// HistorySessions is Store.HistorySessions on the Store held.
+func (sl *Slot) HistorySessions(kind HistoryKind) ([]HistorySession, error) {
+	s, err := sl.get("HistorySessions")
+	if err != nil {
+		return nil, err
+	}
+	return s.HistorySessions(kind)
+}

@@ -86,6 +86,10 @@ func TestHistoryEntriesAreStoredByTheGroupCommitAndSelectedByTheQuery(t *testing
 	if len(p.Entries) != 0 || p.Cursor != 5 {
 		t.Fatalf("faults after 4: %v cursor %d, want none and cursor 5", historySeqs(p), p.Cursor)
 	}
+	sess, err := s.HistorySessions(HistoryEvents)
+	if err != nil || len(sess) != 1 || sess[0].Session != "m-7" || sess[0].Entries != 2 || !sess[0].First.Equal(t0.Add(3*time.Minute)) || !sess[0].Last.Equal(t0.Add(4*time.Minute)) {
+		t.Fatalf("HistorySessions = %+v, %v; want m-7 from +3m to +4m, 2 entries", sess, err)
+	}
 	v := mustHistory(t, s, HistoryVitals, HistoryQuery{})
 	if len(v.Entries) != 1 || v.Entries[0].Seq != 1 || string(v.Entries[0].Data) != `{"hr":[60,61,62]}` {
 		t.Fatalf("vitals: %+v", v.Entries)

@@ -96,3 +96,18 @@ func lockShared(f *os.File, timeout time.Duration) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// HistorySessions is Store.HistorySessions on the file.
+func (r *HistoryReader) HistorySessions(kind HistoryKind) (out []HistorySession, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = panicDamage("HistorySessions", rec)
+		}
+	}()
+	err = r.db.View(func(tx *bolt.Tx) error {
+		out, err = historySessions(tx, kind)
+		return err
+	})
+	return out, err
+}
