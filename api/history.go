@@ -42,10 +42,10 @@ const (
 	MaxSince = journal.MaxHistoryRetention
 )
 
-// Event is one event of the pod's history: its time, type, the merge
+// HistoryEvent is one event of the pod's history: its time, type, the merge
 // session under way then, and its body as stored (type and fields, without
 // the MQTT envelope).
-type Event struct {
+type HistoryEvent struct {
 	Seq     uint64          `json:"seq"`
 	At      time.Time       `json:"at"`
 	Type    string          `json:"type"`
@@ -67,12 +67,12 @@ type HistorySession = journal.HistorySession
 // each event once and none is skipped. First is the oldest seq kept: a
 // follower whose cursor is below First-1 lost events to pruning.
 type EventsReply struct {
-	Events  []Event `json:"events"`
-	Cursor  uint64  `json:"cursor"`
-	More    bool    `json:"more"`
-	First   uint64  `json:"first"`
-	Corrupt int     `json:"corrupt,omitempty"`
-	Error   string  `json:"error,omitempty"`
+	Events  []HistoryEvent `json:"events"`
+	Cursor  uint64         `json:"cursor"`
+	More    bool           `json:"more"`
+	First   uint64         `json:"first"`
+	Corrupt int            `json:"corrupt,omitempty"`
+	Error   string         `json:"error,omitempty"`
 }
 
 // HistoryReply is the reply of GET /v1/history: the vitals points, and the
@@ -296,14 +296,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	trimPage(&p)
-	out := EventsReply{Events: make([]Event, 0, len(p.Entries)), Cursor: p.Cursor, More: p.More, First: p.First, Corrupt: p.Corrupt}
+	out := EventsReply{Events: make([]HistoryEvent, 0, len(p.Entries)), Cursor: p.Cursor, More: p.More, First: p.First, Corrupt: p.Corrupt}
 	for _, e := range p.Entries {
 		body := json.RawMessage(e.Data)
 		if !json.Valid(body) {
 			out.Corrupt++
 			continue
 		}
-		out.Events = append(out.Events, Event{Seq: e.Seq, At: e.At, Type: e.Type, Session: e.Session, Body: body})
+		out.Events = append(out.Events, HistoryEvent{Seq: e.Seq, At: e.At, Type: e.Type, Session: e.Session, Body: body})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

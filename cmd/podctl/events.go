@@ -153,7 +153,7 @@ func (f *eventFollower) follow(ctx context.Context, interval time.Duration) erro
 	}
 }
 
-func (f *eventFollower) print(e api.Event) error {
+func (f *eventFollower) print(e api.HistoryEvent) error {
 	if f.json {
 		b, err := json.Marshal(e)
 		if err != nil {
@@ -176,7 +176,7 @@ func apiError(err error, socket string) error {
 
 // formatEvent is one human line: time, type, what happened, and the next
 // step where there is one.
-func formatEvent(e api.Event) string {
+func formatEvent(e api.HistoryEvent) string {
 	var b map[string]any
 	_ = json.Unmarshal(e.Body, &b)
 	what, next := describeEvent(e.Type, b)

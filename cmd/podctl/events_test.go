@@ -116,7 +116,7 @@ func TestEventsFollowPrintsEveryEventOnceInOrder(t *testing.T) {
 	sc := bufio.NewScanner(strings.NewReader(out.String()))
 	i := 0
 	for sc.Scan() {
-		var e api.Event
+		var e api.HistoryEvent
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("line %d %q: %v", i+1, sc.Text(), err)
 		}

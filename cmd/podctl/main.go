@@ -6,6 +6,7 @@
 //	podctl consent grant|withdraw
 //	podctl audit verify      check the hash chain of the pod's audit log
 //	podctl events [--since DUR|TIME] [--kind K,...] [--follow]  the pod's history of events
+//	podctl report --out FILE [--session ID | --from T --to T] [--store PATH]  an HTML report of a night
 //	podctl selftest lights|haptics  a gentle sequence on each light zone or motor in turn
 //
 // Exit status: 0 done; 1 an error (podd not running, a bad request, the
@@ -149,6 +150,7 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	root.AddCommand(consent)
 	root.AddCommand(auditCommand(request))
 	root.AddCommand(eventsCommand(&socket, &asJSON, out))
+	root.AddCommand(reportCommand(&socket, out))
 	root.AddCommand(&cobra.Command{
 		Use:   "selftest lights|haptics",
 		Short: "Play a short, gentle sequence on each light zone or each motor in turn",
