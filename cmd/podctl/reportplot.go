@@ -298,10 +298,7 @@ func plotVital(rep report, title, unit string, ss []series, limits []limitLine, 
 		pad = 1
 	}
 	p.Y.Min, p.Y.Max = lo-pad, hi+pad
-	ov := &overlay{marks: ms}
-	for _, l := range limits {
-		ov.limits = append(ov.limits, l)
-	}
+	ov := &overlay{marks: ms, limits: limits}
 	p.Add(ov)
 	p.Legend.Top = true
 	return renderSVG(p, ov, rep.span)
