@@ -251,6 +251,12 @@ func describeEvent(typ string, b map[string]any) (what, next string) {
 		}
 	case "consent":
 		what = strings.TrimSpace(s("action") + " by " + s("source"))
+	case "config":
+		n := 0
+		if m, ok := b["settings"].(map[string]any); ok {
+			n = len(m)
+		}
+		what = fmt.Sprintf("podd %s started with its configuration (%d keys; --json shows them)", s("version"), n)
 	case "dropped":
 		what = fmt.Sprintf("%s records lost (%s)", s("count"), s("reason"))
 	}

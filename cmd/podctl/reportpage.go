@@ -51,7 +51,7 @@ tr.alarm td { background: #fdecec; }
 <h1>Pod report</h1>
 <p class="privacy">{{.Privacy}}</p>
 <p>From <b>{{.From}}</b> to <b>{{.To}}</b> (UTC){{if .Session}}, merge session <b>{{.Session}}</b>{{end}}. Generated {{.Generated}}.
-{{.Points}} points of 10 s, {{.Aborts}} aborts, {{.Warnings}} warnings.{{if .Skipped}} {{.Skipped}} stored entries failed their checksum and are left out.{{end}}</p>
+Points of 10 s: {{.Points}}; aborts: {{.Aborts}}; warnings: {{.Warnings}}.{{if .Skipped}} {{.Skipped}} stored entries failed their checksum and are left out.{{end}}</p>
 <p>Limits drawn: {{.Limits.Source}}. Warnings are marked in orange, aborts in red, at the time the alarm condition was detected; hover a mark for its rule.</p>
 {{range .Figures}}<figure id="{{.ID}}">
 {{.SVG}}

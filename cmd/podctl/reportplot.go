@@ -271,7 +271,7 @@ func plotVital(rep report, title, unit string, ss []series, limits []limitLine, 
 				if err != nil {
 					return "", err
 				}
-				poly.Color = color.RGBA{R: s.color.R, G: s.color.G, B: s.color.B, A: 50}
+				poly.Color = color.NRGBA{R: s.color.R, G: s.color.G, B: s.color.B, A: 50}
 				poly.LineStyle.Width = 0
 				p.Add(poly)
 			}
@@ -286,17 +286,22 @@ func plotVital(rep report, title, unit string, ss []series, limits []limitLine, 
 			p.Legend.Add(s.name, &plotter.Line{LineStyle: draw.LineStyle{Color: s.color, Width: vg.Points(1)}})
 		}
 	}
+	if math.IsInf(lo, 1) {
+		p.Title.Text += " (no readings)"
+	}
 	for _, l := range limits {
 		lo, hi = min(lo, l.Value), max(hi, l.Value)
 	}
 	if math.IsInf(lo, 1) {
 		lo, hi = 0, 1
-		p.Title.Text += " (no readings)"
+	}
+	// A vital that barely moves still gets an axis of a tenth of its
+	// size, so its ticks read as distinct numbers.
+	if span := 0.1 * max(math.Abs(lo), math.Abs(hi), 0.01); hi-lo < span {
+		c := (hi + lo) / 2
+		lo, hi = c-span/2, c+span/2
 	}
 	pad := (hi - lo) * 0.08
-	if pad == 0 {
-		pad = 1
-	}
 	p.Y.Min, p.Y.Max = lo-pad, hi+pad
 	ov := &overlay{marks: ms, limits: limits}
 	p.Add(ov)
