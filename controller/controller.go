@@ -699,6 +699,10 @@ func (p *Pod) Status() Status {
 	if p.show != nil {
 		st.Show = p.show.Status()
 	}
+	if p.parts.History != nil {
+		hs := p.parts.History.HistoryStats()
+		st.History = &hs
+	}
 	if n, err := p.parts.Store.OutboxLen(); err == nil {
 		st.Uplink.Outbox = n
 	}

@@ -173,8 +173,8 @@ func TestASlowOrHungHistoryDelaysNoAbort(t *testing.T) {
 			t.Errorf("abort %v after start with the store not committing, %v with it committing", d, ref)
 		}
 		// 6 points closed by 70 s and the events stored: all but 2 dropped.
-		if st := slot.HistoryStats(); st.Queued != 2 || st.DroppedFull < 4 || st.Stored != 0 {
-			t.Errorf("history stats %+v, want 2 queued and the rest dropped and counted", st)
+		if st := r.pod.Status().History; st == nil || st.Queued != 2 || st.DroppedFull < 4 || st.Stored != 0 {
+			t.Errorf("the status's history %+v, want 2 queued and the rest dropped and counted", st)
 		}
 		r.stop()
 		if err := slot.Close(); err != nil {
