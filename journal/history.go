@@ -231,12 +231,14 @@ func (s *Store) AppendHistory(kind HistoryKind, e HistoryEntry) bool {
 		s.hist.droppedInvalid.Add(1)
 		return false
 	}
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	// Under qmu: Close sets closed before its last commit takes the queue
+	// (under qmu), so an entry queued here is in that commit or refused.
 	if s.closed.Load() || s.Damage() != nil {
 		s.hist.droppedFailed.Add(1)
 		return false
 	}
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
 	if len(s.hist.queue) >= s.opts.MaxHistoryQueue {
 		s.hist.droppedFull.Add(1)
 		return false
