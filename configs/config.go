@@ -84,6 +84,7 @@ type Config struct {
 	API       APIConfig
 	Sim       SimConfig
 	Telemetry TelemetryConfig
+	History   HistoryConfig
 	Session   SessionConfig
 	Security  SecurityConfig
 	Safety    safety.Limits
@@ -266,6 +267,15 @@ type TelemetryConfig struct {
 	Interval time.Duration // telemetry.interval
 }
 
+// HistoryConfig is the pod's night history in the store (downsampled
+// vitals and a copy of every event, for podctl events and report).
+type HistoryConfig struct {
+	// Retention is history.retention: how long entries are kept,
+	// journal.Options.HistoryRetention (journal.MinHistoryRetention..
+	// MaxHistoryRetention, 1h..2160h).
+	Retention time.Duration
+}
+
 // LogConfig is the logger.
 type LogConfig struct {
 	Level slog.Level // log.level: debug, info, warn or error
@@ -313,6 +323,7 @@ func keys() []key {
 		{"api.metrics_listen", "", str(func(c *Config, s string) { c.API.MetricsListen = s })},
 		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
 		{"telemetry.interval", time.Second, duration(func(c *Config, v time.Duration) { c.Telemetry.Interval = v })},
+		{"history.retention", journal.DefaultHistoryRetention, duration(func(c *Config, v time.Duration) { c.History.Retention = v })},
 		{"security.hub_keys", "", str(func(c *Config, s string) { c.Security.HubKeys = s })},
 		{"session.baseline_duration", controller.DefaultBaselineDuration, duration(func(c *Config, v time.Duration) { c.Session.BaselineDuration = v })},
 		{"session.ending_duration", controller.DefaultEndingDuration, duration(func(c *Config, v time.Duration) { c.Session.EndingDuration = v })},
@@ -851,6 +862,9 @@ func (c *Config) problems() []problem {
 	}
 	if d := c.Telemetry.Interval; d < MinTelemetryInterval || d > MaxTelemetryInterval {
 		add("telemetry.interval", "%q is outside 100ms..60s", d.String())
+	}
+	if d := c.History.Retention; d < journal.MinHistoryRetention || d > journal.MaxHistoryRetention {
+		add("history.retention", "%q is outside 1h..2160h (90 days)", d.String())
 	}
 	for _, b := range []struct {
 		key      string

@@ -37,6 +37,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			API:       APIConfig{Socket: "./var/podd.sock"},
 			Sim:       SimConfig{Scenario: "sim/scenarios/calm.yaml"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
+			History:   HistoryConfig{Retention: journal.DefaultHistoryRetention},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
 			Lights:    shippedLights(), Haptics: shippedHaptics(), Dreamscape: DreamscapeConfig{Program: "dreamscapes/calm-night.yaml", RateHz: 50},
@@ -51,6 +52,7 @@ func TestShippedFilesLoad(t *testing.T) {
 			Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 			API:       APIConfig{Socket: "/run/podd/podd.sock", MetricsListen: "127.0.0.1:9464"},
 			Telemetry: TelemetryConfig{Interval: time.Second},
+			History:   HistoryConfig{Retention: journal.DefaultHistoryRetention},
 			Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 			Safety:    safety.DefaultLimits(),
 			Lights:    shippedLights(), Haptics: shippedHaptics(), Dreamscape: DreamscapeConfig{Program: "/usr/share/podd/dreamscapes/calm-night.yaml", RateHz: 50},
@@ -100,6 +102,7 @@ func minimalConfig() Config {
 		Storage:   StorageConfig{Path: "/var/lib/podd/podd.db", MaxOutboxRecords: journal.DefaultMaxOutbox, MaxOutboxBytes: journal.DefaultMaxOutboxBytes, MaxAuditEntries: journal.DefaultMaxAuditEntries},
 		API:       APIConfig{Socket: "/run/podd/podd.sock"},
 		Telemetry: TelemetryConfig{Interval: time.Second},
+		History:   HistoryConfig{Retention: journal.DefaultHistoryRetention},
 		Session:   SessionConfig{BaselineDuration: time.Minute, EndingDuration: time.Minute, ConsentDuration: 12 * time.Hour},
 		Safety:    safety.DefaultLimits(),
 		Lights:    defaultLights(60), Haptics: defaultHaptics(), Dreamscape: DreamscapeConfig{RateHz: 50},
@@ -222,6 +225,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_API_METRICS_LISTEN=127.0.0.1:9464",
 		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
 		"PODD_TELEMETRY_INTERVAL=250ms",
+		"PODD_HISTORY_RETENTION=72h",
 		"PODD_SECURITY_HUB_KEYS=" + hubKeys,
 		"PODD_SESSION_BASELINE_DURATION=2m",
 		"PODD_SESSION_ENDING_DURATION=30s",
@@ -315,6 +319,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml", RecordOutputs: "/tmp/outputs.jsonl"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
+		History:   HistoryConfig{Retention: 72 * time.Hour},
 		Session:   SessionConfig{BaselineDuration: 2 * time.Minute, EndingDuration: 30 * time.Second, ConsentDuration: 8 * time.Hour},
 		Security:  SecurityConfig{HubKeys: hubKeys},
 		Safety: safety.Limits{
@@ -358,7 +363,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"uplink.require_hub": true, "uplink.receipt_timeout": "45s",
 		"storage.path": "/tmp/p.db", "storage.max_outbox_records": 5000, "storage.max_outbox_bytes": int64(64 << 20),
 		"storage.max_audit_entries": 500, "api.socket": "/tmp/p.sock", "api.metrics_listen": "127.0.0.1:9464",
-		"sim.scenario": "sim/scenarios/desat.yaml", "telemetry.interval": "250ms", "security.hub_keys": hubKeys,
+		"sim.scenario": "sim/scenarios/desat.yaml", "telemetry.interval": "250ms", "history.retention": "72h0m0s", "security.hub_keys": hubKeys,
 		"session.baseline_duration": "2m0s", "session.ending_duration": "30s", "session.consent_duration": "8h0m0s",
 		"safety.heart_rate_high_bpm": 120.5, "safety.heart_rate_low_bpm": 45.0, "safety.heart_rate_delay": "5s",
 		"safety.spo2_low_pct": 92.0, "safety.spo2_delay": "8s", "safety.stale_after": "3s", "safety.startup_grace": "1m0s",
@@ -641,6 +646,11 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 			"18446744073709551615":  "18446744073709551615 is outside 2..2000000",
 			"many":                  `"many" is not an integer`,
 			"[1, 2]":                "[1, 2] is not an integer",
+		}},
+		{"history.retention", map[string]string{
+			"59m":   `"59m0s" is outside 1h..2160h (90 days)`,
+			"2161h": `"2161h0m0s" is outside 1h..2160h (90 days)`,
+			"14d":   `"14d" is not a duration (Go syntax with a unit, e.g. "1s", "500ms")`,
 		}},
 		{"storage.max_audit_entries", map[string]string{
 			"99":      "99 is outside 100..1000000",
@@ -1289,6 +1299,33 @@ func TestSessionDurationsAndButtons(t *testing.T) {
 	} {
 		if _, err := Parse([]byte(tc.yaml), nil); err == nil || err.Error() != tc.want {
 			t.Errorf("Parse = %v; want %q", err, tc.want)
+		}
+	}
+}
+
+func TestHistoryRetentionIsBoundedTo1hUpTo90Days(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		want time.Duration
+		err  string
+	}{
+		{"", 14 * 24 * time.Hour, ""},
+		{"PODD_HISTORY_RETENTION=1h", time.Hour, ""},
+		{"PODD_HISTORY_RETENTION=2160h", 90 * 24 * time.Hour, ""},
+		{"PODD_HISTORY_RETENTION=59m", 0, `history.retention: "59m0s" is outside 1h..2160h (90 days) (from PODD_HISTORY_RETENTION)`},
+		{"PODD_HISTORY_RETENTION=2161h", 0, `history.retention: "2161h0m0s" is outside 1h..2160h (90 days) (from PODD_HISTORY_RETENTION)`},
+		{"PODD_HISTORY_RETENTION=14d", 0, `history.retention: "14d" is not a duration`},
+	} {
+		var env []string
+		if c.env != "" {
+			env = []string{c.env}
+		}
+		cfg, err := Parse([]byte(minimal), env)
+		switch {
+		case c.err == "" && (err != nil || cfg.History.Retention != c.want):
+			t.Errorf("%s: %v, %v; want %v", c.env, cfg.History.Retention, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: %v; want an error with %q", c.env, err, c.err)
 		}
 	}
 }

@@ -144,6 +144,11 @@
 // configuration, key by key, that the pod reports at start; it holds no
 // secret (the configuration has none: only paths to the files that do).
 //
+// history.retention (1h..2160h, default 336h: 14 days) is how long the
+// pod's own night history (a vitals point every 10 s and a copy of every
+// event, never sent; journal's "History") is kept,
+// journal.Options.HistoryRetention. Go durations only: "14d" is an error.
+//
 // Relative paths (storage.path, api.socket, sim.scenario) are kept as written
 // and so resolve against the daemon's working directory, as the paths of
 // most daemons do, not against the configuration file's directory. The

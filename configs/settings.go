@@ -51,6 +51,7 @@ func (c *Config) Settings() map[string]any {
 		"api.metrics_listen":             c.API.MetricsListen,
 		"sim.scenario":                   c.Sim.Scenario,
 		"telemetry.interval":             c.Telemetry.Interval.String(),
+		"history.retention":              c.History.Retention.String(),
 		"security.hub_keys":              c.Security.HubKeys,
 		"session.baseline_duration":      c.Session.BaselineDuration.String(),
 		"session.ending_duration":        c.Session.EndingDuration.String(),

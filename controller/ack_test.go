@@ -86,7 +86,7 @@ func FuzzCleanAckNote(f *testing.F) {
 // audit log). close stops the pod and closes the file.
 func journalRig(t *testing.T, path, scenarioYAML string, opts rigOpts) (r *rig, slot *journal.Slot, close func()) {
 	t.Helper()
-	s, err := journal.Open(path, nil)
+	s, err := journal.Open(path, opts.journal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,6 +102,9 @@ func journalRig(t *testing.T, path, scenarioYAML string, opts rigOpts) (r *rig, 
 		opts.up = &fakeUplink{}
 	}
 	opts.uplink, opts.store = journalUplink{opts.up, real}, slot
+	if opts.keepHistory {
+		opts.history = slot
+	}
 	r = newRigWith(t, scenarioYAML, nil, opts)
 	return r, slot, func() {
 		r.stop()

@@ -110,9 +110,12 @@ type Config struct {
 	// event with Version; nil reports an empty one.
 	Settings map[string]any
 	// AmbientLight is what the strip shows while the pod is idle.
-	AmbientLight apa102.Color
-	LEDCount     int
-	Logger       *slog.Logger
+	// HistoryWindow is the span of one vitals point of the history
+	// (Parts.History); default DefaultHistoryWindow.
+	HistoryWindow time.Duration
+	AmbientLight  apa102.Color
+	LEDCount      int
+	Logger        *slog.Logger
 }
 
 // DefaultSettleTime is the default Config.SettleTime: as long as the
@@ -162,6 +165,10 @@ type Parts struct {
 	// and places, through the guards; nil: the strip shows
 	// Config.AmbientLight whenever the outputs open, written once.
 	Show *Show
+	// History keeps the pod's night history (downsampled vitals and a copy
+	// of every event stored) for the technician; nil keeps none. Nothing
+	// waits on it: its appends never block (see history.go).
+	History History
 	// Sensors are the biometric sensors besides the pulse oximeter (the
 	// EEG front end, the skin conductance ADC, the thermometer), each
 	// kept read by its own sensing.Loop in the safety core, watched by
@@ -215,6 +222,7 @@ type Pod struct {
 	cmdPath         commandPath   // owned by the command worker
 	cmdsLetGo       atomic.Int64  // commands let go on the worker's full queue
 	telemetryEvery  atomic.Int64  // the telemetry interval now, ns (SetTelemetryInterval)
+	histWindow      historyWindow // the telemetry loop's only
 	intervalChanged chan struct{} // signalled when it changes
 
 	// Owned by the recorder goroutine.
@@ -253,6 +261,9 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 	if cfg.SettleTime <= 0 {
 		cfg.SettleTime = DefaultSettleTime
 	}
+	if cfg.HistoryWindow <= 0 {
+		cfg.HistoryWindow = DefaultHistoryWindow
+	}
 	cfg.Session.resolve()
 	if cfg.LEDCount <= 0 {
 		cfg.LEDCount = 1
@@ -271,6 +282,7 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 		since:   time.Now(),
 		jitter:  rand.Float64,
 	}
+	p.histWindow.every = cfg.HistoryWindow
 	p.sessionTurn.start(p.since)
 	p.started = p.since
 	// One source for the state and its since: the retained status starts
@@ -705,6 +717,10 @@ func (p *Pod) Status() Status {
 	}
 	if p.show != nil {
 		st.Show = p.show.Status()
+	}
+	if p.parts.History != nil {
+		hs := p.parts.History.HistoryStats()
+		st.History = &hs
 	}
 	if n, err := p.parts.Store.OutboxLen(); err == nil {
 		st.Uplink.Outbox = n

@@ -362,6 +362,11 @@ type rigOpts struct {
 	// outputs are the show's outputs besides the strip, put in the gate
 	// with it (as cmd/podd does).
 	outputs []actuators.Haltable
+	// history is the pod's history (Parts.History); keepHistory has
+	// journalRig use its slot for it.
+	history     History
+	keepHistory bool
+	journal     *journal.Options // journalRig's store's options
 }
 
 // haltHang makes Halt hang, once armed, until release is closed, as a
@@ -455,6 +460,7 @@ func newRigWith(t *testing.T, scenarioYAML string, store *memStore, opts rigOpts
 		Replay:        opts.replay,
 		Uplink:        r.uplink(opts.uplink),
 		Sensors:       sensors,
+		History:       opts.history,
 		Services: append([]Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)

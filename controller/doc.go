@@ -116,6 +116,26 @@
 //     acknowledgement. Opening uses the gate's generation, so an abort that
 //     applies a safe state during the check keeps the outputs dark.
 //
+// # The night's history
+//
+// With Parts.History (the journal's Slot in podd) the pod keeps its own
+// record of the night for the technician's report and event list; it
+// never goes to the broker. The telemetry loop folds each telemetry turn
+// into a window of Config.HistoryWindow (10 s), aligned on the wall clock
+// (historyWindow): per vital (heart rate, SpO2, skin conductance, body
+// temperature, each EEG band, the stability index) the least, mean and
+// greatest of the samples that held it, the states seen, the worst safety
+// level, the session, the share of samples with the outputs in their safe
+// state, whether the show played and the wake ramp's progress. A sample
+// in a later window closes the open one into a HistoryPoint; the stop
+// closes the last. The recorder copies each event (and reply) once the
+// store took it, with its time and the session under way then (an abort
+// that ends a merge is recorded after the merge was left, so it carries
+// none: the report finds it by time). Both go through AppendHistory, which
+// never blocks: a slow or stuck store costs dropped entries, counted in
+// HistoryStats, never a delay of the telemetry loop or the recorder, and
+// the safety core never touches the history at all.
+//
 // # The audit log
 //
 // The store keeps a hash-chained audit log (package journal, "Audit

@@ -83,6 +83,9 @@ func (p *Pod) telemetryLoop(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if pt, ok := p.histWindow.close(); ok {
+				p.keepPoint(pt)
+			}
 			return nil
 		case <-p.intervalChanged:
 			t.Reset(time.Duration(p.telemetryEvery.Load()))
@@ -90,7 +93,11 @@ func (p *Pod) telemetryLoop(ctx context.Context) error {
 		case <-t.C:
 		}
 		now := time.Now()
-		_, err := p.parts.Uplink.Telemetry(p.telemetry(), now)
+		tel := p.telemetry()
+		if pt, ok := p.histWindow.add(now, p.historySample(tel)); ok {
+			p.keepPoint(pt)
+		}
+		_, err := p.parts.Uplink.Telemetry(tel, now)
 		switch {
 		case err != nil:
 			if lost == 0 {

@@ -213,6 +213,11 @@ func (p *Pod) syncStore() bool {
 			p.storeFailing(err)
 			return false
 		}
+		if q.reply != nil {
+			p.keepReply(*q.reply, q.at)
+		} else {
+			p.keepEvent(q.e, q.at)
+		}
 		p.queue.pop()
 	}
 	if ok && !p.markReported() {
@@ -435,9 +440,11 @@ func (p *Pod) ack(req ackRequest) ackReply {
 		return ackReply{err: fmt.Errorf("controller: ack abandoned by its caller: %w", context.Canceled)}
 	}
 	now := time.Now()
-	if _, err := p.parts.Uplink.Event(uplink.Event{Type: "ack", Fields: ackFields(a, req.src), Audit: true, ClearLatch: true}, now); err != nil {
+	ackEvent := uplink.Event{Type: "ack", Fields: ackFields(a, req.src), Audit: true, ClearLatch: true}
+	if _, err := p.parts.Uplink.Event(ackEvent, now); err != nil {
 		return ackReply{err: fmt.Errorf("controller: ack: the acknowledgement was not stored; the pod stays latched: %w", err)}
 	}
+	p.keepEvent(ackEvent, now)
 	p.mu.Lock()
 	p.latchSt.stored = nil
 	p.mu.Unlock()

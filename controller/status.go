@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/uplink"
@@ -32,11 +33,15 @@ type Status struct {
 	ClockSynced bool `json:"clock_synced"`
 	// Session is the merge under way; absent outside one.
 	Session *SessionStatus `json:"session,omitempty"`
-	Consent Consent        `json:"consent"`
-	Safety  SafetyStatus   `json:"safety"`
-	Outputs Outputs        `json:"outputs"`
-	Vitals  Vitals         `json:"vitals"`
-	Uplink  UplinkStatus   `json:"uplink"`
+	// History counts the night history's entries stored, pruned and
+	// dropped (a slow or full store) since the store opened; absent on a
+	// pod that keeps none.
+	History *journal.HistoryStats `json:"history,omitempty"`
+	Consent Consent               `json:"consent"`
+	Safety  SafetyStatus          `json:"safety"`
+	Outputs Outputs               `json:"outputs"`
+	Vitals  Vitals                `json:"vitals"`
+	Uplink  UplinkStatus          `json:"uplink"`
 	// Sensors is each biometric sensor's health: the pulse oximeter first,
 	// then the others in the order of the inventory.
 	Sensors []SensorStatus `json:"sensors"`

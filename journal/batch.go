@@ -180,10 +180,17 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 	for seq := range s.deletes {
 		dels = append(dels, seq)
 	}
+	// History rides on the group commits only, never on an Append's
+	// (an event's) transaction.
+	var hist []historyQueued
+	if u == nil {
+		hist = s.takeHistoryLocked()
+	}
 	s.qmu.Unlock()
-	if u == nil && len(dels) == 0 && len(s.batch) == 0 {
+	if u == nil && len(dels) == 0 && len(s.batch) == 0 && len(hist) == 0 {
 		return Record{}, nil
 	}
+	var histStored, histPruned uint64
 	var rec Record
 	// What the transaction writes to the counters, for the Store's copy
 	// once (and only if) it committed.
@@ -294,15 +301,25 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 		if err := meta.Put(keyOutboxLen, encodeCounter(keyOutboxLen, n)); err != nil {
 			return err
 		}
+		if u == nil {
+			if histStored, histPruned, err = s.putHistory(tx, hist, time.Now()); err != nil {
+				return fmt.Errorf("history: %w", err)
+			}
+		}
 		// The file's counters now (next is 0 on a store without a seq
 		// floor, which commits only deletions).
 		committed = committedCounts{next: top, seqUnknown: next == 0, records: n, bytes: b}
 		return nil
 	})
 	if err != nil {
+		// The history taken is let go, not queued again: its queue stays
+		// bounded whatever the store does.
+		s.hist.droppedFailed.Add(uint64(len(hist)))
 		s.commitFailed = true
 		return Record{}, err
 	}
+	s.hist.stored.Add(histStored)
+	s.hist.pruned.Add(histPruned)
 	s.counts = committed
 	if u != nil && u.clearLatch {
 		s.setLatchMemo(latchMemo{known: true})
@@ -319,8 +336,9 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 	s.batchLen = 0
 	s.since = time.Time{}
 	s.flush = false
-	if len(s.deletes) > 0 {
-		// Queued while the transaction ran.
+	if len(s.deletes) > 0 || len(s.hist.queue) > 0 {
+		// Queued while the transaction ran (or history left for the
+		// next group commit by an Append's).
 		s.since = time.Now()
 		s.flushIfFullLocked()
 	}

@@ -330,6 +330,58 @@
 // chain_restarted: the damaged store's path, where it was moved, the
 // damage, the next seq. The old chain stays in the damaged file.
 //
+// # History
+//
+// The history is the pod's own record of its nights, for the technician's
+// session report and event list (the local API); it never goes to the
+// broker. Two buckets, history_vitals (downsampled points) and
+// history_events (a copy of each event), hold entries keyed by a
+// big-endian seq of their own, from 1, given at commit in the order
+// stored; meta's history_vitals_next and history_events_next counters keep
+// a bucket that pruning emptied from reusing them (a counter that fails
+// its checksum is rebuilt from the last key: it only orders entries, and
+// is not damage). A reader's cursor is the last seq it saw. An entry is
+// its time (Unix ns), its type, the session under way and the caller's
+// JSON, behind a CRC-32C; one that fails it is skipped by readers and
+// pruned when it comes first. Derived values only: the rule against raw
+// waveforms holds here too, and an entry is at most MaxHistoryValue bytes.
+//
+// History never delays the safety path or the outbox:
+//
+//   - AppendHistory encodes the entry and queues it under qmu, which is
+//     never held across a transaction; it never takes wmu, which a commit
+//     holds through its fsyncs. At most MaxHistoryQueue entries wait; past
+//     that an entry is dropped and counted (HistoryStats.DroppedFull), so
+//     a store that hangs costs memory for MaxHistoryQueue entries and no
+//     more.
+//   - The queue is committed by the group commits only (the writer's at
+//     CommitInterval, Commit, AppendLazy's at MaxBatch, Close), in the same
+//     transaction as the batch and the deletions: no fsync of its own.
+//     An Append's transaction (an event's, a safety event's) carries none
+//     of it, and the queue waits for the next group commit.
+//   - A commit that fails lets the history it took go (DroppedFailed)
+//     rather than queue it again; the batch of AppendLazy stays for the
+//     retry as before.
+//
+// Bounds: each commit prunes each bucket, oldest first, of the entries
+// older than Options.HistoryRetention (14 days by default, 1 h..90 d) by
+// the Store's clock and those beyond MaxHistoryVitals or
+// MaxHistoryEvents, at most 4096 a commit. Seqs are consecutive (stored in
+// order, pruned from the front), so a bucket's count is its last seq less
+// its first plus one, without a counter. Entries are in the order stored,
+// not sorted by time: pruning stops at the first entry within the
+// retention, so one stored after the clock stepped back keeps older ones
+// behind it until the count bound reaches them; a Pi that stored entries
+// at 1970 before its clock was set has them pruned at the next commit.
+// At the defaults a vitals point of ~300 bytes every 10 s is about 36 MB
+// for 14 days.
+//
+// History reads a bucket from a seq on (the cursor) and filters by time,
+// type and session as it walks, at most MaxHistoryReply entries a call.
+// OpenHistoryReader reads the history of a file no daemon holds: a shared
+// lock (a running podd holds it exclusively: ErrInUse after the timeout),
+// the same page check as Open, and bbolt read-only.
+//
 // # A journal that opens later
 //
 // The daemon must run its safety watchdog and its uplink even when the file

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,9 @@ type Slot struct {
 	store  *Store
 	closed bool
 	ready  chan struct{}
+	// histNotOpen counts the history entries dropped while no Store was
+	// held.
+	histNotOpen atomic.Uint64
 }
 
 // NewSlot returns an empty Slot.

@@ -78,6 +78,20 @@ type Options struct {
 	// AppendAudited); the oldest are deleted beyond it, in the transaction
 	// that appends. Default DefaultMaxAuditEntries; 0 means the default.
 	MaxAuditEntries int
+	// HistoryRetention is how long history entries are kept (see
+	// AppendHistory): MinHistoryRetention..MaxHistoryRetention, 0 for
+	// DefaultHistoryRetention.
+	HistoryRetention time.Duration
+	// MaxHistoryVitals and MaxHistoryEvents bound the entries of each
+	// history bucket (each entry is at most MaxHistoryValue bytes); the
+	// oldest are pruned beyond them. 0 means DefaultMaxHistoryVitals and
+	// DefaultMaxHistoryEvents.
+	MaxHistoryVitals int
+	MaxHistoryEvents int
+	// MaxHistoryQueue is the most history entries waiting in memory for a
+	// commit; beyond it AppendHistory drops them. 0 means
+	// DefaultMaxHistoryQueue.
+	MaxHistoryQueue int
 }
 
 // The defaults of Options.MaxOutbox (records) and Options.MaxOutboxBytes
@@ -215,6 +229,8 @@ type Store struct {
 	lazyNext uint64
 	// commits counts the transactions commitLocked committed.
 	commits atomic.Uint64
+	// hist is the history's queue (guarded by qmu) and counters.
+	hist historyState
 
 	// The writer goroutine: kick wakes it when something is queued, stopc
 	// stops it and donec is closed when it has returned.
@@ -315,6 +331,24 @@ func (o *Options) resolve() (Options, error) {
 		r.MaxAuditEntries = DefaultMaxAuditEntries
 	case r.MaxAuditEntries < 0:
 		return r, fmt.Errorf("MaxAuditEntries %d: must be 0 (default %d) or positive", r.MaxAuditEntries, DefaultMaxAuditEntries)
+	}
+	switch {
+	case r.HistoryRetention == 0:
+		r.HistoryRetention = DefaultHistoryRetention
+	case r.HistoryRetention < MinHistoryRetention || r.HistoryRetention > MaxHistoryRetention:
+		return r, fmt.Errorf("HistoryRetention %v: must be 0 (default %v) or within %v..%v", r.HistoryRetention, DefaultHistoryRetention, MinHistoryRetention, MaxHistoryRetention)
+	}
+	for _, b := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"MaxHistoryVitals", &r.MaxHistoryVitals, DefaultMaxHistoryVitals}, {"MaxHistoryEvents", &r.MaxHistoryEvents, DefaultMaxHistoryEvents}, {"MaxHistoryQueue", &r.MaxHistoryQueue, DefaultMaxHistoryQueue}} {
+		switch {
+		case *b.v == 0:
+			*b.v = b.def
+		case *b.v < 0:
+			return r, fmt.Errorf("%s %d: must be 0 (default %d) or positive", b.name, *b.v, b.def)
+		}
 	}
 	return r, nil
 }
@@ -494,6 +528,9 @@ func (s *Store) setUp(tx *bolt.Tx) error {
 	if err := setUpJTI(tx); err != nil {
 		return err
 	}
+	if err := setUpHistory(tx); err != nil {
+		return err
+	}
 	if tx.Bucket(bucketAudit) == nil {
 		// A file from before the audit log: its chain starts now.
 		if !tx.Writable() {
@@ -554,6 +591,9 @@ func (s *Store) create(tx *bolt.Tx) error {
 		return err
 	}
 	if err := createAudit(tx); err != nil {
+		return err
+	}
+	if err := setUpHistory(tx); err != nil {
 		return err
 	}
 	next := uint64(1)

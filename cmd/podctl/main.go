@@ -7,6 +7,8 @@
 //	podctl ack [--note TEXT] clear a latched abort (refused while still unsafe)
 //	podctl consent grant|withdraw
 //	podctl audit verify      check the hash chain of the pod's audit log
+//	podctl events [--since DUR|TIME] [--kind K,...] [--follow]  the pod's history of events
+//	podctl report --out FILE [--session ID | --from T --to T] [--store PATH]  an HTML report of a night
 //	podctl selftest lights|haptics  a gentle sequence on each light zone or motor in turn
 //	podctl config check FILE [--env]  load a configuration as podd would, without podd
 //	podctl version           podctl's version, commit and build date (also --version)
@@ -176,6 +178,8 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	root.AddCommand(versionCommand(out, &asJSON))
 	root.AddCommand(configCommand(out, &asJSON))
 	root.AddCommand(watchCommand(out, &socket, &asJSON))
+	root.AddCommand(eventsCommand(&socket, &asJSON, out))
+	root.AddCommand(reportCommand(&socket, out))
 	root.AddCommand(&cobra.Command{
 		Use:   "selftest lights|haptics",
 		Short: "Play a short, gentle sequence on each light zone or each motor in turn",

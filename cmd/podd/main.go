@@ -176,7 +176,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	var pod *controller.Pod // set before Run, which alone runs the parts
 	slot := journal.NewSlot()
 	services := []controller.Part{{Name: "store", Run: func(ctx context.Context, up func()) error {
-		return openStore(ctx, log, cfg.Storage.Path, storeOptions(cfg.Storage), slot, pod.Post, up)
+		return openStore(ctx, log, cfg.Storage.Path, storeOptions(cfg.Storage, cfg.History), slot, pod.Post, up)
 	}}}
 	broker := cfg.Uplink.Broker
 	if cfg.Uplink.Embedded() {
@@ -287,6 +287,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		Show:             show,
 		Gate:             gate,
 		Store:            slot,
+		History:          slot,
 		Replay:           replay,
 		Uplink:           up,
 		Services:         services,
@@ -355,10 +356,11 @@ func openStore(ctx context.Context, log *slog.Logger, path string, opts *journal
 	}
 }
 
-// storeOptions are the journal's options from the storage section: the
-// outbox's and the audit log's bounds; the rest are the journal's defaults.
-func storeOptions(c configs.StorageConfig) *journal.Options {
-	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes, MaxAuditEntries: c.MaxAuditEntries}
+// storeOptions are the journal's options from the storage and history
+// sections: the outbox's and the audit log's bounds and the history's
+// retention; the rest are the journal's defaults.
+func storeOptions(c configs.StorageConfig, h configs.HistoryConfig) *journal.Options {
+	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes, MaxAuditEntries: c.MaxAuditEntries, HistoryRetention: h.Retention}
 }
 
 // reportRecovery tells the hub, once the fresh store takes events, that the
