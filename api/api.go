@@ -81,6 +81,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/ack", s.ack)
 	mux.HandleFunc("GET /v1/audit", s.audit)
 	mux.HandleFunc("POST /v1/selftest", s.selfTest)
+	mux.HandleFunc("POST /v1/identify", s.identify)
 	mux.HandleFunc("POST /v1/consent", func(w http.ResponseWriter, r *http.Request) {
 		action, d, err := ParseConsentRequest(r.Body)
 		if err != nil {
