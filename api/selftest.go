@@ -35,8 +35,8 @@ type SelfTestReply struct {
 	SelfTest *SelfTest `json:"selftest,omitempty"`
 	// Sensors is the sensors' self-test (what "sensors").
 	Sensors *SensorSelfTest `json:"sensors,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Reasons  []string  `json:"reasons,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Reasons []string        `json:"reasons,omitempty"`
 }
 
 // maxSelfTestBody bounds a self-test request's body.
