@@ -19,6 +19,16 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// repoRoot is the repository's root, where podd runs with
+// configs/sim.yaml (its relative paths resolve there).
+var repoRoot = func() string {
+	p, err := filepath.Abs("../..")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
+
 // testNow is the fake wall clock of the checks.
 var testNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 
@@ -27,7 +37,7 @@ var testNow = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 // dir, with env's overrides.
 func simConfig(t *testing.T, dir string, env ...string) *configs.Config {
 	t.Helper()
-	t.Chdir("../..")
+	t.Chdir(repoRoot)
 	env = append([]string{"PODD_STORAGE_PATH=" + filepath.Join(dir, "podd.db"), "PODD_API_SOCKET=" + filepath.Join(dir, "podd.sock")}, env...)
 	cfg, err := configs.Load("configs/sim.yaml", env)
 	if err != nil {
@@ -215,3 +225,6 @@ func TestDoctorJudgesTheStoresDisk(t *testing.T) {
 		}
 	}
 }
+
+// api0 is the status of a podd that does not run.
+var api0 api.Status
