@@ -15,6 +15,7 @@ import (
 // Pod is podd's local API as the checks ask it (api.Client).
 type Pod interface {
 	Status(ctx context.Context) (api.Status, error)
+	SelfTest(ctx context.Context, what string) (api.SelfTestReply, error)
 }
 
 // Doctor runs the checks of one configuration.
