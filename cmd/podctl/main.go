@@ -6,10 +6,16 @@
 //	podctl consent grant|withdraw
 //	podctl audit verify      check the hash chain of the pod's audit log
 //	podctl selftest lights|haptics  a gentle sequence on each light zone or motor in turn
+//	podctl selftest sensors  each sensor read gently: ID, data, plausible values, red/IR wiring
+//	podctl doctor            check the pod: configuration, buses, chips, lines, broker, clock, disk, store
+//	podctl scan              the chips that answer at the addresses the pod knows
+//	podctl identify          a steady light on the strip to find the pod by
 //
 // Exit status: 0 done; 1 an error (podd not running, a bad request, the
 // store not open); 3 the pod refused (an ack while still unsafe, a
-// self-test on an occupied pod); 4 the audit log is broken (audit verify).
+// self-test on an occupied pod, an identify during a merge; a scan while
+// podd runs); 4 the audit log is broken (audit verify); 5 a check failed
+// (doctor, scan, selftest sensors).
 package main
 
 import (
@@ -38,6 +44,8 @@ func main() {
 			os.Exit(3)
 		case errors.Is(err, errAuditBroken):
 			os.Exit(4)
+		case errors.Is(err, errChecksFailed):
+			os.Exit(5)
 		}
 		os.Exit(1)
 	}
@@ -147,23 +155,41 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	})
 	root.AddCommand(consent)
 	root.AddCommand(auditCommand(request))
-	root.AddCommand(&cobra.Command{
-		Use:   "selftest lights|haptics",
-		Short: "Play a short, gentle sequence on each light zone or each motor in turn",
+	var (
+		sensorsConfig string
+		sensorsFor    time.Duration
+	)
+	selftest := &cobra.Command{
+		Use:   "selftest lights|haptics|sensors",
+		Short: "Play a short, gentle sequence on each light zone or each motor in turn, or read each sensor",
 		Long: `Play a short, gentle sequence for you to watch: lights lights each zone in
 turn (a dim white fading in and out, 3 s a zone); haptics runs each motor in
 turn (at half its full drive for 1 s). Every frame passes the pod's
 photosensitivity and haptic guards. The pod refuses while someone lies in it,
 during a merge, with an abort latched or with its outputs in their safe
-state; any safe state ends the test at once.`,
+state; any safe state ends the test at once.
+
+sensors reads each sensor gently and gives a line each (ID, data flowing,
+values plausible; the pulse oximeter's red and IR wiring, judged on a
+finger with a regular pulse, with the configuration key to set): through
+podd while it runs (its own readings over 3 s), directly with the pod's
+drivers for --for otherwise. Exit status 5 when a sensor fails.`,
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
-		ValidArgs: []string{controller.SelfTestLights, controller.SelfTestHaptics},
+		ValidArgs: []string{controller.SelfTestLights, controller.SelfTestHaptics, api.SelfTestSensors},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == api.SelfTestSensors {
+				return selfTestSensors(cmd, out, sensorsConfig, sensorsFor)
+			}
 			return request(
 				func(ctx context.Context, c *api.Client) (any, error) { return c.SelfTest(ctx, args[0]) },
 				func(v any) string { return formatSelfTest(v.(api.SelfTestReply)) })(cmd, args)
 		},
-	})
+	}
+	selfTestSensorsFlags(selftest, &sensorsConfig, &sensorsFor)
+	root.AddCommand(selftest)
+	root.AddCommand(doctorCommand(out))
+	root.AddCommand(scanCommand(out))
+	root.AddCommand(identifyCommand(request))
 	return root
 }
 
