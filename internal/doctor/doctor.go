@@ -79,7 +79,13 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 			defer h.Close()
 		}
 	}
-	out = append(out, d.checkChips(ctx, cfg, state, st, hw)...)
+	chips := d.checkChips(ctx, cfg, state, st, hw)
+	if state == podDown && hw == nil {
+		for i := range chips {
+			chips[i].Detail = "not checked: the hardware did not open (the line above)"
+		}
+	}
+	out = append(out, chips...)
 	out = append(out, d.checkLines(cfg, state, st, hw)...)
 	out = append(out, d.checkBrokers(ctx, cfg, state)...)
 	out = append(out, d.checkClock(), d.checkDisk(cfg), d.checkStore(cfg, state, st))
