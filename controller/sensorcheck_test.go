@@ -21,7 +21,7 @@ func TestSensorCheckReportsTheOximetersReadingAndRatio(t *testing.T) {
 			if !c.At.Equal(time.Now().UTC()) || len(c.Sensors) == 0 || c.Sensors[0].Name != "max30102" || c.Sensors[0].State != "ok" {
 				t.Fatalf("swapped %v: check %+v: want the oximeter first, ok", swapped, c)
 			}
-			if f := c.Sensors[0].LastFresh; f == nil || time.Now().Sub(*f) > time.Second {
+			if f := c.Sensors[0].LastFresh; f == nil || time.Since(*f) > time.Second {
 				t.Fatalf("swapped %v: last fresh %v: want within a second", swapped, f)
 			}
 			o := c.Oximeter
