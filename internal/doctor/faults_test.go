@@ -256,3 +256,40 @@ func TestParseConnAck(t *testing.T) {
 		}
 	}
 }
+
+// heldLines is hardware whose lines are held as consumers says (absent:
+// free; "-": no such line).
+type heldLines struct {
+	noBuses
+	consumers map[string]string
+}
+
+func (h heldLines) Line(name string) (LineInfo, error) {
+	c := h.consumers[name]
+	if c == "-" {
+		return LineInfo{}, errNoLine
+	}
+	return LineInfo{Consumer: c}, nil
+}
+
+// configs/pod.yaml's lines: free or podd's pass; another program's, or a
+// name the board does not have, fail.
+func TestDoctorJudgesWhoHoldsEachGPIOLine(t *testing.T) {
+	cfg := podConfig(t, t.TempDir())
+	hw := heldLines{consumers: map[string]string{"GPIO27": "podd@812", "GPIO22": "gpiomon@4242", "GPIO12": "-"}}
+	d := &Doctor{Config: cfg, System: healthySystem(""), OpenHardware: func() (Hardware, error) { return hw, nil }}
+	got := lines(d.checkLines(cfg, podDown, api0, hw))
+	want := []line{
+		{"line GPIO17 (hardware.consent_button)", Pass, "free"},
+		{"line GPIO27 (hardware.panic_button)", Pass, "held by podd (podd@812)"},
+		{"line GPIO22 (hardware.ack_button)", Fail, "held by gpiomon@4242"},
+		{"line GPIO12 (hardware.indicator_led)", Fail, "no such GPIO line"},
+		{"line GPIO25 (sensors.ads1299.drdy)", Pass, "free"},
+		{"line GPIO6 (lights.pca9685.oe)", Pass, "free"},
+		{"line GPIO13 (haptics.drv2605.en)", Pass, "free"},
+		{"line GPIO5 (haptics.places.feet.line)", Pass, "free"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("lines:\n%s\nwant:\n%s", show(got), show(want))
+	}
+}
