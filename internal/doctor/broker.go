@@ -83,7 +83,7 @@ func (d *Doctor) checkBroker(ctx context.Context, cfg *configs.Config, check, ad
 		c, r := d.handshake(ctx, cfg, check, conn, host)
 		out = append(out, r)
 		if c == nil {
-			return append([]Result{fail(check, "connected to "+addr+", but the TLS handshake failed (see the certificate's line)", "")}, out...)
+			return append([]Result{fail(check, "connected to "+addr+", but the TLS handshake failed", "see the certificate's line")}, out...)
 		}
 		conn = c
 	}
