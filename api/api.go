@@ -82,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/audit", s.audit)
 	mux.HandleFunc("POST /v1/selftest", s.selfTest)
 	s.historyRoutes(mux)
+	mux.HandleFunc("POST /v1/identify", s.identify)
 	mux.HandleFunc("POST /v1/consent", func(w http.ResponseWriter, r *http.Request) {
 		action, d, err := ParseConsentRequest(r.Body)
 		if err != nil {

@@ -21,26 +21,29 @@ type SelfTester interface {
 	SelfTest(what string) (SelfTest, error)
 }
 
-// SelfTestRequest is the body of POST /v1/selftest: {"what": "lights"} or
-// {"what": "haptics"}.
+// SelfTestRequest is the body of POST /v1/selftest: {"what": "lights"},
+// {"what": "haptics"} or {"what": "sensors"}.
 type SelfTestRequest struct {
 	What string `json:"what"`
 }
 
-// SelfTestReply is the reply of POST /v1/selftest: the test begun, or why
-// not (Reasons: the pod's refusal reasons, controller.RefusedError).
+// SelfTestReply is the reply of POST /v1/selftest: the test begun (lights,
+// haptics) or the sensors read (sensors), or why not (Reasons: the pod's
+// refusal reasons, controller.RefusedError).
 type SelfTestReply struct {
 	OK       bool      `json:"ok"`
 	SelfTest *SelfTest `json:"selftest,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Reasons  []string  `json:"reasons,omitempty"`
+	// Sensors is the sensors' self-test (what "sensors").
+	Sensors *SensorSelfTest `json:"sensors,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Reasons []string        `json:"reasons,omitempty"`
 }
 
 // maxSelfTestBody bounds a self-test request's body.
 const maxSelfTestBody = 256
 
 // ParseSelfTestRequest decodes and checks a self-test request: one JSON
-// object with what "lights" or "haptics", no other key, nothing after it,
+// object with what "lights", "haptics" or "sensors", no other key, nothing after it,
 // at most maxSelfTestBody bytes.
 func ParseSelfTestRequest(r io.Reader) (string, error) {
 	body, err := io.ReadAll(io.LimitReader(r, maxSelfTestBody+1))
@@ -54,13 +57,13 @@ func ParseSelfTestRequest(r io.Reader) (string, error) {
 	dec.DisallowUnknownFields()
 	var req SelfTestRequest
 	if err := dec.Decode(&req); err != nil {
-		return "", fmt.Errorf(`request is not a self-test object (want {"what": "lights"|"haptics"}): %w`, err)
+		return "", fmt.Errorf(`request is not a self-test object (want {"what": "lights"|"haptics"|"sensors"}): %w`, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return "", errors.New("request has data after its object")
 	}
-	if req.What != controller.SelfTestLights && req.What != controller.SelfTestHaptics {
-		return "", fmt.Errorf("what %q: want lights or haptics", req.What)
+	if req.What != controller.SelfTestLights && req.What != controller.SelfTestHaptics && req.What != SelfTestSensors {
+		return "", fmt.Errorf("what %q: want lights, haptics or sensors", req.What)
 	}
 	return req.What, nil
 }
@@ -69,6 +72,10 @@ func (s *Server) selfTest(w http.ResponseWriter, r *http.Request) {
 	what, err := ParseSelfTestRequest(r.Body)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, SelfTestReply{Error: err.Error()})
+		return
+	}
+	if what == SelfTestSensors {
+		s.sensorSelfTest(w, r)
 		return
 	}
 	st, ok := s.pod.(SelfTester)
@@ -89,7 +96,8 @@ func (s *Server) selfTest(w http.ResponseWriter, r *http.Request) {
 }
 
 // SelfTest asks the pod to play the self-test of what ("lights" or
-// "haptics"). A refusal is returned with its reasons and a non-nil error.
+// "haptics"), or to read its sensors ("sensors": the reply comes after
+// SensorWindow). A refusal is returned with its reasons and a non-nil error.
 func (c *Client) SelfTest(ctx context.Context, what string) (SelfTestReply, error) {
 	body, err := json.Marshal(SelfTestRequest{What: what})
 	if err != nil {

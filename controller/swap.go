@@ -34,6 +34,13 @@ const (
 	swapRunGap = 5 * time.Second
 )
 
+// ChannelsLookSwapped reports whether a measured ratio of ratios R (with a
+// regular pulse) is one a sleeper who is well gives only with the board's
+// red and IR channels swapped: R at or above 1/0.7, an SpO2 below 66 % by
+// vitals.SpO2FromRatio. The pod's fault waits for swapSuspectAfter of
+// such ratios; a technician's test of a finger that is well may judge one.
+func ChannelsLookSwapped(ratio float64) bool { return ratio >= swapSuspectRatio }
+
 // FaultChannelsSwapped is the fault of an oximeter whose red and IR
 // channels look swapped.
 const FaultChannelsSwapped = "channels_swapped"

@@ -11,9 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrInUse is wrapped by OpenHistoryReader's error when another process (a
-// running podd) holds the store's lock: its history is then read through
-// podd's local API instead.
+// ErrInUse is what Check returns, and what OpenHistoryReader's error
+// wraps, when another process (a running podd) holds the store's lock: the
+// file is then the daemon's; only the daemon can say whether it is sound
+// (its status reports damage), and its history is read through podd's
+// local API instead.
 var ErrInUse = errors.New("the store is in use by another process")
 
 // HistoryReader reads the history of a store file that no daemon holds:

@@ -122,6 +122,19 @@ type MAX30102 struct {
 	// recording, when set, replaces the synthetic pulse (SetRecording).
 	recording func(time.Time) (ir, red float64)
 	saturated bool // SetSaturated
+	swapped   bool // SetLEDsSwapped
+}
+
+// SetLEDsSwapped models a clone board that wires its LEDs the other way
+// round: LED1 (the datasheet's red, set by LED1_PA, read in the red slot)
+// is the IR LED, and LED2 the red one. The FIFO's red slot then holds the
+// IR light and the IR slot the red light, so a driver that reads the
+// reference wiring measures the inverse ratio of ratios.
+func (m *MAX30102) SetLEDsSwapped(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.advance(time.Now())
+	m.swapped = on
 }
 
 // SetSaturated models a photodiode flooded with light (ambient light
@@ -378,11 +391,19 @@ func (m *MAX30102) measure(t time.Time, hr, spo2 float64) [3]uint32 {
 	var s [3]uint32
 	for i := range min(n, len(s)) {
 		var dc, k float64
-		switch ch[i] {
+		slot := ch[i]
+		led := m.regs[mxRegLED1PA]
+		if slot == mxSlotIR {
+			led = m.regs[mxRegLED2PA]
+		}
+		if m.swapped && (slot == mxSlotRed || slot == mxSlotIR) {
+			slot = mxSlotRed + mxSlotIR - slot // the LED in the other's place
+		}
+		switch slot {
 		case mxSlotRed:
-			dc, k = mxRedCountsPerMA*mxLEDmA(m.regs[mxRegLED1PA]), r*mxIRPerfusion
+			dc, k = mxRedCountsPerMA*mxLEDmA(led), r*mxIRPerfusion
 		case mxSlotIR:
-			dc, k = mxIRCountsPerMA*mxLEDmA(m.regs[mxRegLED2PA]), mxIRPerfusion
+			dc, k = mxIRCountsPerMA*mxLEDmA(led), mxIRPerfusion
 		}
 		if m.noFinger {
 			dc *= mxNoFingerFrac
@@ -395,7 +416,7 @@ func (m *MAX30102) measure(t time.Time, hr, spo2 float64) [3]uint32 {
 		mod := 1 - k*pulse
 		if m.recording != nil {
 			mod = 1 + recIR
-			if ch[i] == mxSlotRed {
+			if slot == mxSlotRed {
 				mod = 1 + recRed
 			}
 		}

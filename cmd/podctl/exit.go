@@ -15,6 +15,7 @@ const (
 	exitBadInput = 2 // bad input: an unknown command or flag, wrong arguments, a configuration with problems (config check)
 	exitRefused  = 3 // the pod refused (an ack while still unsafe or with nothing latched, a self-test on an occupied pod)
 	exitAudit    = 4 // the audit log is broken (audit verify)
+	exitChecks   = 5 // a check failed (doctor, scan, selftest sensors)
 )
 
 // exitCodes is the text of the exit statuses, for podctl --help.
@@ -24,8 +25,10 @@ const exitCodes = `Exit status:
   2  bad input: an unknown command or flag, wrong arguments, a configuration
      with problems (config check)
   3  the pod refused: an ack while still unsafe or with nothing latched, a
-     self-test on an occupied pod
+     self-test on an occupied pod, an identify during a merge, a scan while
+     podd runs
   4  the audit log is broken (audit verify)
+  5  a check failed (doctor, scan, selftest sensors)
 `
 
 // badInput marks an error in what the user typed or gave: exit status 2.
@@ -46,6 +49,8 @@ func exitCode(err error) int {
 		return exitRefused
 	case errors.Is(err, errAuditBroken):
 		return exitAudit
+	case errors.Is(err, errChecksFailed):
+		return exitChecks
 	}
 	return exitError
 }

@@ -10,6 +10,10 @@
 //	podctl events [--since DUR|TIME] [--kind K,...] [--follow]  the pod's history of events
 //	podctl report --out FILE [--session ID | --from T --to T] [--store PATH]  an HTML report of a night
 //	podctl selftest lights|haptics  a gentle sequence on each light zone or motor in turn
+//	podctl selftest sensors  each sensor read gently: ID, data, plausible values, red/IR wiring
+//	podctl doctor            check the pod: configuration, buses, chips, lines, broker, clock, disk, store
+//	podctl scan              the chips that answer at the addresses the pod knows
+//	podctl identify          a steady light on the strip to find the pod by
 //	podctl config check FILE [--env]  load a configuration as podd would, without podd
 //	podctl version           podctl's version, commit and build date (also --version)
 //
@@ -32,8 +36,10 @@
 //	2  bad input: an unknown command or flag, wrong arguments, a configuration
 //	   with problems (config check)
 //	3  the pod refused: an ack while still unsafe or with nothing latched, a
-//	   self-test on an occupied pod
+//	   self-test on an occupied pod, an identify during a merge, a scan while
+//	   podd runs
 //	4  the audit log is broken (audit verify)
+//	5  a check failed (doctor, scan, selftest sensors)
 package main
 
 import (
@@ -180,23 +186,41 @@ proves; podctl then adds $SUDO_USER to the note, marked as claimed.`,
 	root.AddCommand(watchCommand(out, &socket, &asJSON))
 	root.AddCommand(eventsCommand(&socket, &asJSON, out))
 	root.AddCommand(reportCommand(&socket, out))
-	root.AddCommand(&cobra.Command{
-		Use:   "selftest lights|haptics",
-		Short: "Play a short, gentle sequence on each light zone or each motor in turn",
+	var (
+		sensorsConfig string
+		sensorsFor    time.Duration
+	)
+	selftest := &cobra.Command{
+		Use:   "selftest lights|haptics|sensors",
+		Short: "Play a short, gentle sequence on each light zone or each motor in turn, or read each sensor",
 		Long: `Play a short, gentle sequence for you to watch: lights lights each zone in
 turn (a dim white fading in and out, 3 s a zone); haptics runs each motor in
 turn (at half its full drive for 1 s). Every frame passes the pod's
 photosensitivity and haptic guards. The pod refuses while someone lies in it,
 during a merge, with an abort latched or with its outputs in their safe
-state; any safe state ends the test at once.`,
+state; any safe state ends the test at once.
+
+sensors reads each sensor gently and gives a line each (ID, data flowing,
+values plausible; the pulse oximeter's red and IR wiring, judged on a
+finger with a regular pulse, with the configuration key to set): through
+podd while it runs (its own readings over 3 s), directly with the pod's
+drivers for --for otherwise. Exit status 5 when a sensor fails.`,
 		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
-		ValidArgs: []string{controller.SelfTestLights, controller.SelfTestHaptics},
+		ValidArgs: []string{controller.SelfTestLights, controller.SelfTestHaptics, api.SelfTestSensors},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == api.SelfTestSensors {
+				return selfTestSensors(cmd, out, sensorsConfig, sensorsFor)
+			}
 			return request(
 				func(ctx context.Context, c *api.Client) (any, error) { return c.SelfTest(ctx, args[0]) },
 				func(v any) string { return formatSelfTest(v.(api.SelfTestReply)) })(cmd, args)
 		},
-	})
+	}
+	selfTestSensorsFlags(selftest, &sensorsConfig, &sensorsFor)
+	root.AddCommand(selftest)
+	root.AddCommand(doctorCommand(out))
+	root.AddCommand(scanCommand(out))
+	root.AddCommand(identifyCommand(request))
 	return withUsageErrors(root)
 }
 
