@@ -1,0 +1,243 @@
+package safety
+
+import (
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sleegation/podd/sensors/vitals"
+)
+
+// dated is a valid reading made now whose values describe the sleeper age
+// before.
+func dated(hr, spo2 float64, age time.Duration) vitals.Reading {
+	r := reading(hr, spo2)
+	r.Describes = r.At.Add(-age)
+	return r
+}
+
+// feedEvery feeds r every 100 ms for d of fake time, the oximeter's pace
+// at its fastest, each reading made (and dated) when it is fed.
+func (h *harness) feedEvery(r func() vitals.Reading, d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		h.w.Feed(r())
+		time.Sleep(100 * time.Millisecond)
+	}
+	synctest.Wait()
+}
+
+// onsetCase is a rule on the pulse oximeter's vitals: a reading within
+// its limit and one past it, for a given age.
+type onsetCase struct {
+	rule         string
+	within, past func(age time.Duration) vitals.Reading
+	delay        func(Limits) time.Duration
+}
+
+var onsetCases = []onsetCase{
+	{RuleHeartRateHigh, func(a time.Duration) vitals.Reading { return dated(120, 97, a) }, func(a time.Duration) vitals.Reading { return dated(130.1, 97, a) },
+		func(l Limits) time.Duration { return l.HeartRateDelay }},
+	{RuleHeartRateLow, func(a time.Duration) vitals.Reading { return dated(50, 97, a) }, func(a time.Duration) vitals.Reading { return dated(39.9, 97, a) },
+		func(l Limits) time.Duration { return l.HeartRateDelay }},
+	{RuleSpO2Low, func(a time.Duration) vitals.Reading { return dated(60, 97, a) }, func(a time.Duration) vitals.Reading { return dated(60, 89.9, a) },
+		func(l Limits) time.Duration { return l.SpO2Delay }},
+	{RuleSpO2Critical, func(a time.Duration) vitals.Reading { return dated(60, 97, a) }, func(a time.Duration) vitals.Reading { return dated(60, 84.9, a) },
+		func(l Limits) time.Duration { return l.SpO2CriticalDelay }},
+}
+
+// tickAfter is the first evaluation of a watchdog started at start
+// (evaluating every DefaultPeriod from it) strictly after t.
+func tickAfter(start, t time.Time) time.Time {
+	k := t.Sub(start)/DefaultPeriod + 1
+	return start.Add(k * DefaultPeriod)
+}
+
+// A dated onset: readings within the limit for 2 s, then, 50 ms after a
+// tick, readings past it whose values are age old. The rule's delay runs
+// from the time the first of them describes, so it trips at the first
+// evaluation after that time plus the delay, but not before its condition
+// has been seen for MinConditionSeen (1 s) from the evaluation that first
+// saw it: for the 10 s rules the age shortens the wait on the reports by
+// the age; for spo2_critical (2 s) an age above 1 s leaves the floor.
+// Began is the dated onset. Each rule also at a delay of 1 s, the
+// shortest the bounds allow: the floor then equals the delay. A reading
+// without a date (age 0) trips as before: a delay from the tick that saw
+// it.
+func TestADatedOnsetShortensTheDelayByTheAgeDownToTheFloor(t *testing.T) {
+	for _, c := range onsetCases {
+		for _, shortDelay := range []bool{false, true} {
+			for _, age := range []time.Duration{0, 300 * time.Millisecond, 1500 * time.Millisecond, 2600 * time.Millisecond} {
+				t.Run(fmt.Sprintf("%s/short=%v/age=%v", c.rule, shortDelay, age), func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						l := DefaultLimits()
+						if shortDelay {
+							l.HeartRateDelay, l.SpO2Delay, l.SpO2CriticalDelay = time.Second, time.Second, time.Second
+						}
+						start := time.Now()
+						h := newHarness(t, l)
+						time.Sleep(50 * time.Millisecond)
+						h.feedEvery(func() vitals.Reading { return c.within(age) }, 2*time.Second)
+						fed := time.Now()
+						h.w.Feed(c.past(age))
+						seen := tickAfter(start, fed)
+						onset := fed.Add(-age)
+						if age == 0 {
+							onset = seen // dated as before: at the evaluation
+						}
+						want := later(tickAfter(start, onset.Add(c.delay(l))), seen.Add(min(MinConditionSeen, c.delay(l))))
+						for time.Now().Before(want.Add(-50 * time.Millisecond)) {
+							time.Sleep(100 * time.Millisecond)
+							h.w.Feed(c.past(age))
+						}
+						synctest.Wait()
+						if got := h.Aborts(); len(got) != 0 {
+							t.Fatalf("tripped %v after the first reading past the limit, want at %v: %+v", got[0].At.Sub(fed), want.Sub(fed), got[0])
+						}
+						time.Sleep(100 * time.Millisecond)
+						synctest.Wait()
+						got := h.Aborts()
+						if len(got) != 1 || got[0].Rule != c.rule {
+							t.Fatalf("aborts %+v, want %s", got, c.rule)
+						}
+						if a := got[0]; !a.At.Equal(want) || !a.Began.Equal(onset) {
+							t.Errorf("tripped %v, began %v after the first reading past the limit; want %v, %v",
+								a.At.Sub(fed), a.Began.Sub(fed), want.Sub(fed), onset.Sub(fed))
+						}
+					})
+				})
+			}
+		}
+	}
+}
+
+// The expected trip times above, worked out for the default delays: a
+// 10 s rule whose value is 1.5 s old trips 8.55 s after the first reading
+// past it (fed 50 ms before a tick: the onset 1.5 s before it, the delay
+// ending 8.5 s after it, the next tick 50 ms on), 1.6 s sooner than an
+// undated one (10.15 s: seen at the next tick, 50 ms on, then 10 s and a
+// tick more);
+// spo2_critical with the same age waits out the floor: seen at the next
+// tick, a second more, 1.05 s after the reading where the 2 s delay from
+// the dated onset alone would have ended 0.5 s after it.
+func TestTheDatedTripTimesForTheDefaultDelays(t *testing.T) {
+	start := time.Unix(1000, 0)
+	fed := start.Add(2050 * time.Millisecond)
+	seen := tickAfter(start, fed)
+	for _, c := range []struct {
+		delay, age, want time.Duration
+	}{
+		{10 * time.Second, 1500 * time.Millisecond, 8550 * time.Millisecond},
+		{10 * time.Second, 0, 10150 * time.Millisecond},
+		{2 * time.Second, 1500 * time.Millisecond, 1050 * time.Millisecond},
+	} {
+		onset := fed.Add(-c.age)
+		if c.age == 0 {
+			onset = seen
+		}
+		got := later(tickAfter(start, onset.Add(c.delay)), seen.Add(min(MinConditionSeen, c.delay))).Sub(fed)
+		if got != c.want {
+			t.Errorf("delay %v, age %v: trips %v after the reading, want %v", c.delay, c.age, got, c.want)
+		}
+	}
+}
+
+// A delay never reaches back over a reading that was within the limit: a
+// reading past the limit whose values are older than those of the reading
+// within it before dates the onset at the time the within reading
+// describes. A reading in the deadband counts as within the limit for
+// this, though it does not clear a running delay (hysteresis unchanged).
+// After a reading that clears the condition, the next crossing is dated
+// from its own values, never from the first episode's.
+func TestADatedOnsetNeverReachesBackOverAReadingWithinTheLimit(t *testing.T) {
+	t.Run("within, then older values past", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t, DefaultLimits())
+			time.Sleep(50 * time.Millisecond)
+			h.feedEvery(func() vitals.Reading { return dated(60, 97, 1500*time.Millisecond) }, 2*time.Second)
+			h.w.Feed(dated(128, 97, 500*time.Millisecond)) // in the deadband: within the limit
+			within := time.Now().Add(-500 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
+			h.w.Feed(dated(131, 97, 3*time.Second)) // describes 2.4 s before the reading within
+			h.feedEvery(func() vitals.Reading { return dated(131, 97, 3*time.Second) }, 10*time.Second)
+			got := h.Aborts()
+			if len(got) != 1 || got[0].Rule != RuleHeartRateHigh || !got[0].Began.Equal(within) {
+				t.Fatalf("aborts %+v, want heart_rate_high begun %v (when the reading within the limit describes)", got, within)
+			}
+		})
+	})
+	t.Run("cleared, then past again", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t, DefaultLimits())
+			time.Sleep(50 * time.Millisecond)
+			h.feedEvery(func() vitals.Reading { return dated(60, 97, 1500*time.Millisecond) }, 2*time.Second)
+			h.feedEvery(func() vitals.Reading { return dated(60, 89, 1500*time.Millisecond) }, 5*time.Second)
+			h.w.Feed(dated(60, 92, 500*time.Millisecond)) // past the deadband: clears spo2_low
+			cleared := time.Now().Add(-500 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
+			if st := h.w.Status(); len(st.Pending) != 0 {
+				t.Fatalf("pending %v after 92 %%, want none", st.Pending)
+			}
+			h.feedEvery(func() vitals.Reading { return dated(60, 89, 2500*time.Millisecond) }, 9*time.Second)
+			if got := h.Aborts(); len(got) != 0 {
+				t.Fatalf("aborts %+v: the delay ran from before the reading that cleared it", got)
+			}
+			h.feedEvery(func() vitals.Reading { return dated(60, 89, 2500*time.Millisecond) }, 1200*time.Millisecond)
+			got := h.Aborts()
+			if len(got) != 1 || got[0].Rule != RuleSpO2Low || !got[0].Began.Equal(cleared) {
+				t.Fatalf("aborts %+v, want spo2_low begun %v (when the clearing reading describes)", got, cleared)
+			}
+		})
+	})
+}
+
+// A transient seen for less than MinConditionSeen never trips, however
+// old its values: spo2_critical readings 3 s old (their dated delay long
+// run) for 0.8 s, then back past the deadband, repeated for a minute.
+// Seen for just over the floor, the same trips.
+func TestATransientShorterThanTheFloorNeverTrips(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		time.Sleep(50 * time.Millisecond)
+		h.feedEvery(func() vitals.Reading { return dated(60, 97, 1500*time.Millisecond) }, 2*time.Second)
+		for range 30 {
+			h.feedEvery(func() vitals.Reading { return dated(60, 80, 3*time.Second) }, 800*time.Millisecond)
+			h.feedEvery(func() vitals.Reading { return dated(60, 97, 1500*time.Millisecond) }, 1200*time.Millisecond)
+		}
+		if got := h.Aborts(); len(got) != 0 {
+			t.Fatalf("a transient of 0.8 s tripped: %+v", got)
+		}
+		h.feedEvery(func() vitals.Reading { return dated(60, 80, 3*time.Second) }, 1200*time.Millisecond)
+		if got := h.Aborts(); len(got) != 1 || got[0].Rule != RuleSpO2Critical {
+			t.Fatalf("aborts %+v, want spo2_critical once seen past the floor", got)
+		}
+	})
+}
+
+// An age beyond the estimator's window counts as maxValueAge (8 s): the
+// first valid reading, an hour old by its Describes, dates the onset 8 s
+// back, not an hour. A Describes after At is no age.
+func TestAnAgeIsBoundedByTheEstimatorsWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, DefaultLimits())
+		time.Sleep(50 * time.Millisecond)
+		fed := time.Now()
+		h.feedEvery(func() vitals.Reading { return dated(150, 97, time.Hour) }, 3*time.Second)
+		got := h.Aborts()
+		if len(got) != 1 || !got[0].Began.Equal(fed.Add(-maxValueAge)) {
+			t.Fatalf("aborts %+v, want heart_rate_high begun %v before the reading", got, maxValueAge)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		h := newHarness(t, DefaultLimits())
+		time.Sleep(50 * time.Millisecond)
+		fed := time.Now()
+		h.feedEvery(func() vitals.Reading { return dated(150, 97, -time.Hour) }, 10500*time.Millisecond)
+		got := h.Aborts()
+		if seen := tickAfter(start, fed); len(got) != 1 || !got[0].Began.Equal(seen) {
+			t.Fatalf("aborts %+v, want heart_rate_high begun at the evaluation that saw it, %v after the reading", got, seen.Sub(fed))
+		}
+	})
+}
