@@ -11,7 +11,12 @@
 // a slow or stuck sensor loop can never block the watchdog, and the watchdog
 // can never block a sensor loop. Each tick evaluates every rule against the
 // latest reading and the watchdog's own clock, so a sensor loop that stops
-// feeding is caught by the stale rule, not by the sensor loop itself.
+// feeding is caught by the stale rule, not by the sensor loop itself. Feed
+// also wakes the goroutine to evaluate the pulse oximeter's reading at
+// once, by a send on a channel of one that never blocks (a wake already
+// pending takes the reading along), so a crossing is judged as it is fed
+// rather than up to a period later; the safe state is still applied by
+// the watchdog's goroutine, never the sensor loop's.
 //
 // Rules (defaults from adult bedside monitors, bounds in Limits):
 //   - heart_rate_high / heart_rate_low: a valid heart rate beyond its limit for

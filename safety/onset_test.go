@@ -46,24 +46,34 @@ var onsetCases = []onsetCase{
 		func(l Limits) time.Duration { return l.SpO2CriticalDelay }},
 }
 
-// tickAfter is the first evaluation of a watchdog started at start
-// (evaluating every DefaultPeriod from it) strictly after t.
-func tickAfter(start, t time.Time) time.Time {
-	k := t.Sub(start)/DefaultPeriod + 1
-	return start.Add(k * DefaultPeriod)
+// evalAfter is the first evaluation strictly after t of a watchdog
+// started at start and fed every DefaultPeriod half way between its ticks:
+// it evaluates at every tick and at every reading, so every half period.
+func evalAfter(start, t time.Time) time.Time {
+	const half = DefaultPeriod / 2
+	k := t.Sub(start)/half + 1
+	return start.Add(k * half)
+}
+
+// tripAt is when a rule whose condition was first seen at seen (the
+// evaluation of the reading fed then), with its onset at onset, trips:
+// at the first evaluation after onset plus the delay, and not before the
+// condition has been seen for the floor.
+func tripAt(start, seen, onset time.Time, delay time.Duration) time.Time {
+	return later(evalAfter(start, onset.Add(delay)), evalAfter(start, seen.Add(min(MinConditionSeen, delay)-1)))
 }
 
 // A dated onset: readings within the limit for 2 s, then, 50 ms after a
-// tick, readings past it whose values are age old. The rule's delay runs
-// from the time the first of them describes, so it trips at the first
-// evaluation after that time plus the delay, but not before its condition
-// has been seen for MinConditionSeen (1 s) from the evaluation that first
-// saw it: for the 10 s rules the age shortens the wait on the reports by
-// the age; for spo2_critical (2 s) an age above 1 s leaves the floor.
-// Began is the dated onset. Each rule also at a delay of 1 s, the
-// shortest the bounds allow: the floor then equals the delay. A reading
-// without a date (age 0) trips as before: a delay from the tick that saw
-// it.
+// tick, readings past it whose values are age old, one every 100 ms. The
+// first is evaluated as it is fed. The rule's delay runs from the time it
+// describes, so it trips at the first evaluation after that time plus the
+// delay, but not before its condition has been seen for MinConditionSeen
+// (1 s) from that first evaluation: for the 10 s rules the age shortens
+// the wait on the reports by the age; for spo2_critical (2 s) an age
+// above 1 s leaves the floor. Began is the dated onset. Each rule also at
+// a delay of 1 s, the shortest the bounds allow: the floor then equals
+// the delay. A reading without a date (age 0) trips as before: a delay
+// from the evaluation that saw it.
 func TestADatedOnsetShortensTheDelayByTheAgeDownToTheFloor(t *testing.T) {
 	for _, c := range onsetCases {
 		for _, shortDelay := range []bool{false, true} {
@@ -79,22 +89,22 @@ func TestADatedOnsetShortensTheDelayByTheAgeDownToTheFloor(t *testing.T) {
 						time.Sleep(50 * time.Millisecond)
 						h.feedEvery(func() vitals.Reading { return c.within(age) }, 2*time.Second)
 						fed := time.Now()
+						onset := fed.Add(-age) // age 0: at the evaluation of the reading, as before
+						want := tripAt(start, fed, onset, c.delay(l))
 						h.w.Feed(c.past(age))
-						seen := tickAfter(start, fed)
-						onset := fed.Add(-age)
-						if age == 0 {
-							onset = seen // dated as before: at the evaluation
+						// Step from evaluation to evaluation, feeding
+						// between the ticks.
+						for at := fed; at.Before(want); {
+							synctest.Wait()
+							if got := h.Aborts(); len(got) != 0 {
+								t.Fatalf("tripped %v after the first reading past the limit, want at %v: %+v", got[0].At.Sub(fed), want.Sub(fed), got[0])
+							}
+							at = at.Add(DefaultPeriod / 2)
+							time.Sleep(time.Until(at))
+							if at.Sub(fed)%DefaultPeriod == 0 {
+								h.w.Feed(c.past(age))
+							}
 						}
-						want := later(tickAfter(start, onset.Add(c.delay(l))), seen.Add(min(MinConditionSeen, c.delay(l))))
-						for time.Now().Before(want.Add(-50 * time.Millisecond)) {
-							time.Sleep(100 * time.Millisecond)
-							h.w.Feed(c.past(age))
-						}
-						synctest.Wait()
-						if got := h.Aborts(); len(got) != 0 {
-							t.Fatalf("tripped %v after the first reading past the limit, want at %v: %+v", got[0].At.Sub(fed), want.Sub(fed), got[0])
-						}
-						time.Sleep(100 * time.Millisecond)
 						synctest.Wait()
 						got := h.Aborts()
 						if len(got) != 1 || got[0].Rule != c.rule {
@@ -114,28 +124,22 @@ func TestADatedOnsetShortensTheDelayByTheAgeDownToTheFloor(t *testing.T) {
 // The expected trip times above, worked out for the default delays: a
 // 10 s rule whose value is 1.5 s old trips 8.55 s after the first reading
 // past it (fed 50 ms before a tick: the onset 1.5 s before it, the delay
-// ending 8.5 s after it, the next tick 50 ms on), 1.6 s sooner than an
-// undated one (10.15 s: seen at the next tick, 50 ms on, then 10 s and a
-// tick more);
-// spo2_critical with the same age waits out the floor: seen at the next
-// tick, a second more, 1.05 s after the reading where the 2 s delay from
-// the dated onset alone would have ended 0.5 s after it.
+// ending 8.5 s after it, the next tick 50 ms on), 1.5 s sooner than an
+// undated one (10.05 s: seen as it is fed, then 10 s and the next
+// evaluation, the tick 50 ms on); spo2_critical with the same age waits
+// out the floor: a second after the reading, where the 2 s delay from the
+// dated onset alone would have ended 0.5 s after it.
 func TestTheDatedTripTimesForTheDefaultDelays(t *testing.T) {
 	start := time.Unix(1000, 0)
 	fed := start.Add(2050 * time.Millisecond)
-	seen := tickAfter(start, fed)
 	for _, c := range []struct {
 		delay, age, want time.Duration
 	}{
 		{10 * time.Second, 1500 * time.Millisecond, 8550 * time.Millisecond},
-		{10 * time.Second, 0, 10150 * time.Millisecond},
-		{2 * time.Second, 1500 * time.Millisecond, 1050 * time.Millisecond},
+		{10 * time.Second, 0, 10050 * time.Millisecond},
+		{2 * time.Second, 1500 * time.Millisecond, 1000 * time.Millisecond},
 	} {
-		onset := fed.Add(-c.age)
-		if c.age == 0 {
-			onset = seen
-		}
-		got := later(tickAfter(start, onset.Add(c.delay)), seen.Add(min(MinConditionSeen, c.delay))).Sub(fed)
+		got := tripAt(start, fed, fed.Add(-c.age), c.delay).Sub(fed)
 		if got != c.want {
 			t.Errorf("delay %v, age %v: trips %v after the reading, want %v", c.delay, c.age, got, c.want)
 		}
@@ -230,14 +234,35 @@ func TestAnAgeIsBoundedByTheEstimatorsWindow(t *testing.T) {
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
 		h := newHarness(t, DefaultLimits())
 		time.Sleep(50 * time.Millisecond)
 		fed := time.Now()
 		h.feedEvery(func() vitals.Reading { return dated(150, 97, -time.Hour) }, 10500*time.Millisecond)
 		got := h.Aborts()
-		if seen := tickAfter(start, fed); len(got) != 1 || !got[0].Began.Equal(seen) {
-			t.Fatalf("aborts %+v, want heart_rate_high begun at the evaluation that saw it, %v after the reading", got, seen.Sub(fed))
+		if len(got) != 1 || !got[0].Began.Equal(fed) {
+			t.Fatalf("aborts %+v, want heart_rate_high begun at the evaluation of the reading, as it was fed", got)
+		}
+	})
+}
+
+// A reading is judged as it is fed, not at the next tick: with a period
+// of an hour, a heart rate past its limit fed every 100 ms starts the
+// delay at its first reading and trips at the reading after the delay
+// ran, each evaluation the feed's.
+func TestAReadingIsEvaluatedAsItIsFed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarnessWith(t, DefaultLimits(), Options{Period: time.Hour})
+		time.Sleep(50 * time.Millisecond)
+		h.feedEvery(func() vitals.Reading { return reading(60, 97) }, time.Second)
+		fed := time.Now()
+		h.feedEvery(func() vitals.Reading { return reading(150, 97) }, 10*time.Second)
+		if st := h.w.Status(); len(h.Aborts()) != 0 || len(st.Pending) != 1 || st.Pending[0] != RuleHeartRateHigh {
+			t.Fatalf("after 10 s: aborts %+v, status %+v; want heart_rate_high pending", h.Aborts(), st)
+		}
+		h.feedEvery(func() vitals.Reading { return reading(150, 97) }, 200*time.Millisecond)
+		got := h.Aborts()
+		if len(got) != 1 || got[0].Rule != RuleHeartRateHigh || !got[0].Began.Equal(fed) || got[0].At.Sub(fed) != 10*time.Second+100*time.Millisecond {
+			t.Fatalf("aborts %+v, want heart_rate_high begun at the first reading, tripped at the reading 10.1 s after it", got)
 		}
 	})
 }

@@ -181,6 +181,11 @@ type Watchdog struct {
 	safeTimeout time.Duration
 	clock       func() time.Time
 
+	// fed wakes Run for an evaluation of each reading Feed hands over
+	// (one pending wake at most: readings fed while one is pending are
+	// judged together at it, the latest as any evaluation judges it).
+	fed chan struct{}
+
 	// base is the monotonic origin of lastEval: a time.Time from time.Now
 	// carries the monotonic reading that Sub and Since use.
 	base     time.Time
@@ -288,6 +293,7 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 		safeTimeout: opts.SafeStateTimeout,
 		clock:       opts.Clock,
 		base:        now,
+		fed:         make(chan struct{}, 1),
 		lastValid:   now.Add(l.StartupGrace),
 		graceEnd:    now.Add(l.StartupGrace),
 		staleArmed:  true, // no reading yet: contact unknown
@@ -316,9 +322,19 @@ func (w *Watchdog) WatchSensors(s ...SensorWatch) {
 	w.episodes = make([]sensorEpisode, len(s))
 }
 
-// Feed hands the watchdog the latest reading. It never blocks on the watchdog's
-// evaluation or on the actuators.
+// Feed hands the watchdog the latest reading and wakes Run to evaluate the
+// rules on it at once, not at the next tick. It never blocks on the
+// watchdog's evaluation or on the actuators.
 func (w *Watchdog) Feed(r vitals.Reading) {
+	w.feedLocked(r)
+	select {
+	case w.fed <- struct{}{}:
+	default: // a wake is pending already
+	}
+}
+
+// feedLocked stores r as the latest reading; it takes w.mu.
+func (w *Watchdog) feedLocked(r vitals.Reading) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -343,7 +359,8 @@ func (w *Watchdog) Feed(r vitals.Reading) {
 	w.noteWithinLocked(now)
 }
 
-// Run evaluates the rules every period until ctx is done.
+// Run evaluates the rules every period, and on each reading Feed hands
+// over, until ctx is done.
 func (w *Watchdog) Run(ctx context.Context) error {
 	t := time.NewTicker(w.period)
 	defer t.Stop()
@@ -353,6 +370,8 @@ func (w *Watchdog) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			w.evaluate()
+		case <-w.fed:
 			w.evaluate()
 		}
 	}
