@@ -255,20 +255,19 @@
 // floor F a transient must keep the 3.5 s mean past the limit for F. A
 // dip of the true value A below its usual level, where the limit lies m
 // below that level, moves the mean past the limit only once c = 3.5 s ·
-// m/A of it lies within the mean's span, and keeps it there for d + 3.5 s
-// - 2c, d the dip's length; so the shortest dip that trips lasts
-// max(c, 2c + F - 3.5 s). For spo2_critical from 97 % (m = 12 points):
+// m/A of it lies within the mean's span, and keeps it there for
+// d + 3.5 s - 2c, d the dip's length; so the shortest dip that trips
+// lasts max(c, 2c + F - 3.5 s). For spo2_critical from 97 % (m = 12 points):
 // a dip to 80 % (c = 2.5 s) trips from 2.5 s with F = 1 s, 2.9 s with
 // 1.5 s, 3.4 s with the 2 s the reports had to last before dating; a dip
 // to 69 % or deeper (c <= 1.5 s) from c whichever of them; a condition
-// seen for less than the floor never trips. F = 1 s is
-// the shortest alarm delay the bounds allow, so no configuration makes a
-// rule wait on its reports longer than before dating, and none can lower
-// the floor; on the desaturation of scripts/detection-lag.sh it leaves
-// spo2_critical 0.6 s of lag where 1.5 s would leave 1.1 s (the floor
-// runs from the sight, 1.6 s after the crossing, and ends 1.0 or 1.5 s
-// later, against the 2 s delay from the crossing). The detection lags
-// it leaves are in docs/safety.md.
+// seen for less than the floor never trips. F = 1 s is the shortest
+// alarm delay the bounds allow, so no configuration makes a rule wait on
+// its reports longer than before dating, and none can lower the floor; on
+// the desaturation of scripts/detection-lag.sh it leaves spo2_critical
+// 0.8 s of lag where 1.5 s would leave 1.3 s (the floor runs from the
+// sight, 1.8 s after the crossing, against the 2 s delay from the
+// crossing). The detection lags it leaves are in docs/safety.md.
 //
 // A warning and an abort carry the value the rule last judged, kept per
 // rule at each evaluation that judged one: a condition holds through
