@@ -266,3 +266,42 @@ func TestAReadingIsEvaluatedAsItIsFed(t *testing.T) {
 		}
 	})
 }
+
+// heart_rate_rise dates its onset as the other rules on the heart rate
+// do: during a merge with a baseline of 60 bpm, readings at the baseline,
+// then at 100.1 bpm (40.1 above it and above the last minute's lowest),
+// 1.5 s old, fed 50 ms after a tick: the 10 s delay runs from 1.5 s before
+// the first of them, so the rule trips 8.55 s after it; 100 bpm (not past
+// the rise) never trips it. The abort's Began is the dated onset.
+func TestHeartRateRiseDatesItsOnset(t *testing.T) {
+	for _, hr := range []float64{100, 100.1} {
+		t.Run(fmt.Sprint(hr), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				h := newHarness(t, DefaultLimits())
+				h.w.SetMerge(true)
+				h.w.SetBaseline(Baseline{HeartRateBPM: 60, SpO2Pct: 97})
+				time.Sleep(50 * time.Millisecond)
+				h.feedEvery(func() vitals.Reading { return dated(60, 97, 1500*time.Millisecond) }, 2*time.Second)
+				fed := time.Now()
+				onset := fed.Add(-1500 * time.Millisecond)
+				want := tripAt(start, fed, onset, DefaultLimits().HeartRateDelay)
+				h.feedEvery(func() vitals.Reading { return dated(hr, 97, 1500*time.Millisecond) }, want.Sub(fed)-50*time.Millisecond)
+				if got := h.Aborts(); len(got) != 0 {
+					t.Fatalf("aborts %+v before %v", got, want.Sub(fed))
+				}
+				h.feedEvery(func() vitals.Reading { return dated(hr, 97, 1500*time.Millisecond) }, 2*time.Second)
+				got := h.Aborts()
+				if hr == 100 {
+					if len(got) != 0 {
+						t.Fatalf("100 bpm, 40 above the baseline, tripped: %+v", got)
+					}
+					return
+				}
+				if len(got) != 1 || got[0].Rule != RuleHeartRateRise || !got[0].Began.Equal(onset) || !got[0].At.Equal(want) {
+					t.Fatalf("aborts %+v, want heart_rate_rise begun %v and tripped %v after the first reading", got, onset.Sub(fed), want.Sub(fed))
+				}
+			})
+		})
+	}
+}
