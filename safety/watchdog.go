@@ -326,15 +326,15 @@ func (w *Watchdog) WatchSensors(s ...SensorWatch) {
 // rules on it at once, not at the next tick. It never blocks on the
 // watchdog's evaluation or on the actuators.
 func (w *Watchdog) Feed(r vitals.Reading) {
-	w.feedLocked(r)
+	w.store(r)
 	select {
 	case w.fed <- struct{}{}:
 	default: // a wake is pending already
 	}
 }
 
-// feedLocked stores r as the latest reading; it takes w.mu.
-func (w *Watchdog) feedLocked(r vitals.Reading) {
+// store keeps r as the latest reading; it takes w.mu.
+func (w *Watchdog) store(r vitals.Reading) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -620,7 +620,7 @@ func later(a, b time.Time) time.Time {
 // condition starts a rule's alarm delay when the limit is crossed and clears
 // it once the value is back past the deadband; v is the valid value judged,
 // kept as the rule's judged value for its warning and abort, and described
-// the time it describes (now for a value without an age). The delay runs
+// the time it describes (zero or now for a value without an age). The delay runs
 // from the onset (onsetLocked), and the condition counts as seen from now.
 func (w *Watchdog) condition(d delayed, now, described time.Time, v float64, crossed, cleared bool) {
 	w.judged[d] = v
