@@ -39,19 +39,19 @@ var lagCases = []lagCase{
 	{rule: safety.RuleHeartRateHigh, scenario: "tachycardia", vital: trueHR, reported: reportedHR, above: true,
 		limit:  func(l safety.Limits) float64 { return l.HeartRateHighBPM },
 		delay:  func(l safety.Limits) time.Duration { return l.HeartRateDelay },
-		maxLag: 2500 * time.Millisecond},
+		maxLag: 500 * time.Millisecond},
 	{rule: safety.RuleHeartRateLow, scenario: "bradycardia", vital: trueHR, reported: reportedHR,
 		limit:  func(l safety.Limits) float64 { return l.HeartRateLowBPM },
 		delay:  func(l safety.Limits) time.Duration { return l.HeartRateDelay },
-		maxLag: 3500 * time.Millisecond},
+		maxLag: 700 * time.Millisecond},
 	{rule: safety.RuleSpO2Low, scenario: "desaturation-slow", vital: trueSpO2, reported: reportedSpO2,
 		limit:  func(l safety.Limits) float64 { return l.SpO2LowPct },
 		delay:  func(l safety.Limits) time.Duration { return l.SpO2Delay },
-		maxLag: 3500 * time.Millisecond},
+		maxLag: 1400 * time.Millisecond},
 	{rule: safety.RuleSpO2Critical, scenario: "desaturation-deep", vital: trueSpO2, reported: reportedSpO2,
 		limit:  func(l safety.Limits) float64 { return l.SpO2CriticalPct },
 		delay:  func(l safety.Limits) time.Duration { return l.SpO2CriticalDelay },
-		maxLag: 2500 * time.Millisecond},
+		maxLag: 1300 * time.Millisecond},
 	{rule: safety.RuleVitalsStale, scenario: "sensor-loss",
 		delay:  func(l safety.Limits) time.Duration { return l.StaleAfter },
 		maxLag: 500 * time.Millisecond},
@@ -59,19 +59,22 @@ var lagCases = []lagCase{
 
 // minLag is the least lag accepted for c, the oximeter polled every poll.
 // A rule on a vital trips at the end of its alarm delay, which runs from
-// the first evaluation that sees a reading past its threshold: it can be
-// early only by the pipeline's quantisation, the reading that first
-// crosses holding samples up to one poll old and the watchdog evaluating
-// once a period (safety.DefaultPeriod). Earlier than one period plus one
-// poll is an alarm delay cut short, or a crossing the estimator reports
-// before the signal makes it, and fails. vitals_stale counts from the last
-// valid reading, up to a poll before the sensor was lost, and its fault
-// begins between the oximeter's reads: it keeps half a second (minStaleLag).
-func (c lagCase) minLag(poll time.Duration) time.Duration {
+// its onset: the time the first reading past its threshold describes (the
+// midpoint of the beats its value was measured over), which the true
+// vital reached at or after the crossing, being past the threshold. It
+// can be early only by the error of that date: the estimate's error on a
+// ramp (half a bpm at 10 bpm/s, 0.05 s) and a sample's quantisation (40
+// ms at 25 Hz), within one watchdog period (safety.DefaultPeriod).
+// Earlier is an alarm delay cut short (dated back further than the
+// value's age), or a crossing the estimator reports before the signal
+// makes it, and fails. vitals_stale counts from the last valid reading,
+// up to a poll before the sensor was lost, and its fault begins between
+// the oximeter's reads: it keeps half a second (minStaleLag).
+func (c lagCase) minLag(time.Duration) time.Duration {
 	if c.vital == nil {
 		return minStaleLag
 	}
-	return -(safety.DefaultPeriod + poll)
+	return -safety.DefaultPeriod
 }
 
 // minStaleLag is vitals_stale's minLag.
@@ -126,14 +129,17 @@ func (c lagCase) trueAt(sc *scenario.Scenario, v float64) time.Duration {
 // estimator and watchdog, testing/synctest's fake clock), one rule
 // per scenario of sim/scenarios/: the time from the moment the simulated
 // vital crosses the rule's threshold to the abort, minus the rule's alarm
-// delay. For the rules on a vital it splits into the time until the
-// watchdog's delay began (the estimator's lag, the oximeter's polling
-// and the watchdog's tick) and the time from the end of the delay to the
-// abort (the watchdog's tick); and it gives the age of the value the pod
-// reported when the delay began: how long before then the true vital had
-// that value. Each scenario aborts with its rule, its lag within the
-// case's minLag and maxLag. scripts/detection-lag.sh prints the logged lines
-// as a table.
+// delay. For the rules on a vital it gives the time until the watchdog
+// first saw the condition (the estimator's lag, the oximeter's polling),
+// the age of the value the pod reported then (how long before then the
+// true vital had that value), the onset the watchdog dated the condition
+// at (the time that value describes) and the time from the end of the
+// delay counted from that onset to the abort (an evaluation's wait, or
+// the rest of safety.MinConditionSeen from the sight). Each scenario
+// aborts with its rule, its lag within the case's minLag and maxLag, and
+// not before the condition was seen for MinConditionSeen (or the delay,
+// if shorter). scripts/detection-lag.sh prints the logged lines as a
+// table.
 func TestDetectionLag(t *testing.T) {
 	if testing.Short() {
 		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
@@ -154,14 +160,14 @@ func TestDetectionLag(t *testing.T) {
 				start := time.Now()
 				r := newRigWith(t, "", &memStore{}, rigOpts{simSensors: allSimSensors, scenarioFile: file})
 				defer r.stop()
-				var began time.Duration = -1 // when the watchdog's alarm delay began
-				var value *float64           // the value reported then
+				var seen time.Duration = -1 // when the watchdog's alarm condition was first seen running
+				var value *float64          // the value reported then
 				var latched *safety.Abort
 				for d := safety.DefaultPeriod; d <= crossed+delay+10*time.Second; d += safety.DefaultPeriod {
 					until(start, d)
 					st := r.pod.wd.Status()
-					if began < 0 && slices.Contains(st.Pending, c.rule) {
-						began, value = d, c.reported(r.pod.Status().Vitals)
+					if seen < 0 && slices.Contains(st.Pending, c.rule) {
+						seen, value = d, c.reported(r.pod.Status().Vitals)
 					}
 					if latched = st.Latched; latched != nil {
 						break
@@ -177,12 +183,19 @@ func TestDetectionLag(t *testing.T) {
 				lag := abort - crossed - delay
 				split := ""
 				if c.vital != nil {
-					if began < 0 || value == nil {
+					if seen < 0 || value == nil {
 						t.Fatalf("%s: %s tripped without its alarm delay seen running on a reported value", c.scenario, c.rule)
 					}
-					age := began - c.trueAt(sc, *value)
-					split = fmt.Sprintf(" (delay began %.1f s after the crossing, tripped %.1f s after the delay; the value then, %.1f, was %.1f s old)",
-						(began - crossed).Seconds(), (abort - began - delay).Seconds(), *value, age.Seconds())
+					age := seen - c.trueAt(sc, *value)
+					onset := latched.Began.Sub(start)
+					split = fmt.Sprintf(" (seen %.1f s after the crossing; the value then, %.1f, was %.1f s old; onset %.2f s after the crossing, tripped %.2f s after the delay from it)",
+						(seen - crossed).Seconds(), *value, age.Seconds(), (onset - crossed).Seconds(), (abort - onset - delay).Seconds())
+					// The floor: the status is read at each period, so
+					// the condition was seen at most a period before the
+					// test saw it pending.
+					if floor := min(safety.MinConditionSeen, delay); abort-seen < floor-safety.DefaultPeriod {
+						t.Errorf("%s: tripped %v after the condition was seen, want at least %v (MinConditionSeen)", c.scenario, abort-seen, floor)
+					}
 				}
 				t.Logf("detection-lag %s %s: crossed %.3f s, abort %.3f s, delay %.0f s, lag %.3f s%s",
 					c.rule, c.scenario, crossed.Seconds(), abort.Seconds(), delay.Seconds(), lag.Seconds(), split)
@@ -194,14 +207,15 @@ func TestDetectionLag(t *testing.T) {
 	}
 }
 
-// The early bound of a rule on a vital is one watchdog period plus one
-// poll: a lag of -300 ms passes (the default 200 ms poll), a millisecond
-// more does not, nor a trip half a second early (an alarm delay shortened
-// by 500 ms on a pipeline without lag); vitals_stale keeps half a second.
+// The early bound of a rule on a vital is one watchdog period (its onset
+// dated that much before the true vital reached the value): a lag of
+// -100 ms passes, a millisecond more does not, nor a trip half a second
+// early (an alarm delay shortened by 500 ms beyond the value's age);
+// vitals_stale keeps half a second.
 func TestDetectionLagEarlyBounds(t *testing.T) {
 	const poll = 200 * time.Millisecond
 	for _, c := range lagCases {
-		early := -(safety.DefaultPeriod + poll)
+		early := -safety.DefaultPeriod
 		if c.vital == nil {
 			early = minStaleLag
 		}

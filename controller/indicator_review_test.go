@@ -22,18 +22,43 @@ import (
 type hungMotor struct {
 	mu      sync.Mutex
 	armed   bool
+	hungAt  time.Time // when the first write after arming hung
 	release chan struct{}
 }
 
 func (m *hungMotor) SetIntensity(float64) error {
 	m.mu.Lock()
 	armed := m.armed
+	if armed && m.hungAt.IsZero() {
+		m.hungAt = time.Now()
+	}
 	m.mu.Unlock()
 	if armed {
 		<-m.release
 	}
 	return nil
 }
+
+// hung is when the first write after arming hung; zero before.
+func (m *hungMotor) hung() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hungAt
+}
+
+// lateTachycardia is tachycardia 20 s later: heart_rate_high trips about
+// 73 s after the start, well after the show's first motor write after
+// 18 s (about 54 s in, when the haptic guard's budget changes the
+// motor's intensity), so the abort comes while that write hangs. With
+// the onset dated at the time the value describes, tachycardia's abort
+// (53.4 s) came before it.
+const lateTachycardia = `
+name: test-tachycardia-late
+baseline: {heart_rate_bpm: 62, spo2_pct: 97, skin_conductance_us: 2, body_temp_c: 36.6}
+timeline:
+  - {at: 40s, ramp: 30s, set: {heart_rate_bpm: 150}}
+`
+
 func (m *hungMotor) Halt() error    { return nil }
 func (m *hungMotor) String() string { return "motor back" }
 
@@ -57,7 +82,7 @@ func TestTheIndicatorAndWakeRampFollowAnAbortWhileAMotorBusHangs(t *testing.T) {
 			Lights:  []dreamscape.LightTrack{{Zone: "canopy", Keys: []dreamscape.LightKey{{At: 0, Hex: "#281204", Color: light.FromBytes(40, 18, 4), Level: 1, Ease: dreamscape.Step}}}},
 			Haptics: []dreamscape.HapticTrack{{Place: "back", Keys: []dreamscape.HapticKey{{At: 0, Pattern: dreamscape.Steady, Intensity: 0.3, Ease: dreamscape.Step}}}},
 		}
-		r := newRigWith(t, tachycardia, &memStore{}, rigOpts{safe: safe, outputs: []actuators.Haltable{motor}, show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+		r := newRigWith(t, lateTachycardia, &memStore{}, rigOpts{safe: safe, outputs: []actuators.Haltable{motor}, show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
 			o, err := zones.New(zones.Layout{Strip: strip, LEDs: ledCount,
 				Lights: []zones.Light{{Name: "canopy", First: 0, Count: ledCount}},
 				Places: []zones.Place{{Name: "back", Motor: motor}}})
@@ -95,6 +120,9 @@ func TestTheIndicatorAndWakeRampFollowAnAbortWhileAMotorBusHangs(t *testing.T) {
 		}
 		if abortAt.IsZero() {
 			t.Fatal("no abort")
+		}
+		if h := motor.hung(); h.IsZero() || !h.Before(abortAt) {
+			t.Fatalf("the motor's write hung at %v after the start, the abort at %v: want the abort during the hang", h.Sub(start), abortAt.Sub(start))
 		}
 		time.Sleep(2 * time.Second)
 		synctest.Wait()

@@ -221,7 +221,7 @@ func (d *oximeterDevice) Poll(time.Time) (sensing.Poll, error) {
 		d.est.Add(s.Red, s.IR)
 	}
 	r := d.est.Estimate()
-	r.At = time.Now()
+	r.Stamp(time.Now())
 	o.p.feed(r)
 	o.swapped.observe(r)
 	return sensing.Poll{Fresh: n > 0}, nil

@@ -11,7 +11,12 @@
 // a slow or stuck sensor loop can never block the watchdog, and the watchdog
 // can never block a sensor loop. Each tick evaluates every rule against the
 // latest reading and the watchdog's own clock, so a sensor loop that stops
-// feeding is caught by the stale rule, not by the sensor loop itself.
+// feeding is caught by the stale rule, not by the sensor loop itself. Feed
+// also wakes the goroutine to evaluate the pulse oximeter's reading at
+// once, by a send on a channel of one that never blocks (a wake already
+// pending takes the reading along), so a crossing is judged as it is fed
+// rather than up to a period later; the safe state is still applied by
+// the watchdog's goroutine, never the sensor loop's.
 //
 // Rules (defaults from adult bedside monitors, bounds in Limits):
 //   - heart_rate_high / heart_rate_low: a valid heart rate beyond its limit for
@@ -211,15 +216,58 @@
 // merge-only rules have no condition outside a merge, and those compared
 // with the baseline (all but sensor_stale) none before SetBaseline.
 //
-// A delay starts at the evaluation that first sees a value past the limit,
-// not at the time the value describes. The estimator's heart rate and SpO2
-// are means over the newest beats (vitals.RecentSeconds), so on a steady
-// change they describe the sleeper as it was 1.5 to 2.6 s before the
-// watchdog sees them; with the oximeter's polling and the tick, a rule
-// trips 1.7 to 2.8 s after its threshold and delay are past on the
-// simulated nights of scripts/detection-lag.sh (docs/safety.md, with what
-// dating the value would change). Evaluating every rule allocates nothing, so the tick
+// # Dated onsets
+//
+// The estimator's heart rate and SpO2 are means over the newest beats
+// (vitals.RecentSeconds, 3.5 s): on a steady change they describe the
+// sleeper as they were at the midpoint of those beats, 1.5 to 2.6 s
+// before the watchdog sees them. IEC 60601-1-8 counts the alarm condition
+// delay from the triggering event in the patient, the monitor's averaging
+// included; counted from the evaluation that saw the value, the pod's 10 s
+// delays were 11.7 to 12.8 s and its 2 s delay 3.9 s. So a reading carries
+// the time its values describe (vitals.Reading.Describes), and the rules
+// on the pulse oximeter's vitals (heart_rate_high, heart_rate_low,
+// spo2_low, spo2_critical, heart_rate_rise) start a delay at that time:
+//   - the onset is the time the first reading past the limit describes,
+//     taken as its age (At less Describes, at most maxValueAge, the
+//     estimator's 8 s window) before it was fed, on the watchdog's own
+//     clock; never after the evaluation that saw it, and never before the
+//     time the last reading of that vital within the limit described (a
+//     reading in the deadband included): a delay never reaches back over
+//     a reading that says the sleeper was within the limit. A reading
+//     without Describes (age 0) is dated as before, at the evaluation
+//     that saw it;
+//   - the rule trips when the delay has run from the onset and the
+//     condition has been seen for MinConditionSeen (1 s) from the
+//     evaluation that first saw it, the floor; hysteresis and clearing are
+//     unchanged, and the floor runs through the deadband as the delay
+//     does. Abort.Began is the onset; a warning is sent when the condition
+//     is seen.
+//
+// The other rules' values come without an age and are dated at the
+// evaluation. Evaluating every rule allocates nothing, so the tick
 // creates no garbage; a trip allocates (the abort's detail and values).
+//
+// The floor. Without it a rule waits on its reports only for its delay
+// less the values' age: 8.4 s of 10 s, and 0.5 s of spo2_critical's 2 s,
+// two or three of the oximeter's readings, so that its protection against
+// a transient would rest on the estimator's averaging alone. With the
+// floor F a transient must keep the 3.5 s mean past the limit for F. A
+// dip of the true value A below its usual level, where the limit lies m
+// below that level, moves the mean past the limit only once c = 3.5 s ·
+// m/A of it lies within the mean's span, and keeps it there for
+// d + 3.5 s - 2c, d the dip's length; so the shortest dip that trips
+// lasts max(c, 2c + F - 3.5 s). For spo2_critical from 97 % (m = 12 points):
+// a dip to 80 % (c = 2.5 s) trips from 2.5 s with F = 1 s, 2.9 s with
+// 1.5 s, 3.4 s with the 2 s the reports had to last before dating; a dip
+// to 69 % or deeper (c <= 1.5 s) from c whichever of them; a condition
+// seen for less than the floor never trips. F = 1 s is the shortest
+// alarm delay the bounds allow, so no configuration makes a rule wait on
+// its reports longer than before dating, and none can lower the floor; on
+// the desaturation of scripts/detection-lag.sh it leaves spo2_critical
+// 0.8 s of lag where 1.5 s would leave 1.3 s (the floor runs from the
+// sight, 1.8 s after the crossing, against the 2 s delay from the
+// crossing). The detection lags it leaves are in docs/safety.md.
 //
 // A warning and an abort carry the value the rule last judged, kept per
 // rule at each evaluation that judged one: a condition holds through

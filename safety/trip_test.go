@@ -98,8 +98,13 @@ func (r *tripRig) prime(tb testing.TB, t trip) {
 	r.w.evaluate()
 	back := 20 * time.Second // longer than any alarm delay or StaleAfter
 	r.w.mu.Lock()
+	// The first sight of the condition moves back with its onset: waiting
+	// the delay out also waits out MinConditionSeen. Only running delays
+	// move (a zero one moved back would start).
 	for rule, since := range r.w.pending {
-		r.w.pending[rule] = since.Add(-back)
+		if !since.IsZero() {
+			r.w.pending[rule], r.w.seen[rule] = since.Add(-back), r.w.seen[rule].Add(-back)
+		}
 	}
 	if t.rule == RuleVitalsStale {
 		r.w.lastValid = r.w.lastValid.Add(-back)

@@ -113,9 +113,11 @@ type Abort struct {
 	At time.Time `json:"at"`
 	// Began is when the alarm condition began, on the same clock: At less
 	// how long the condition had lasted (a rule's alarm delay and a little
-	// more; vitals_stale, sensor_stale and pipeline_stalled: since the last
-	// valid, healthy or fed data). Zero in a latch stored before it was
-	// recorded.
+	// more, from its onset: for the rules on the pulse oximeter's vitals
+	// the time the first value past the limit describes, see "Dated
+	// onsets" in the package doc; vitals_stale, sensor_stale and
+	// pipeline_stalled: since the last valid, healthy or fed data). Zero
+	// in a latch stored before it was recorded.
 	Began time.Time `json:"began,omitzero"`
 	// Priority is the rule's IEC 60601-1-8 alarm priority (Priority).
 	Priority string `json:"priority,omitempty"`
@@ -179,6 +181,11 @@ type Watchdog struct {
 	safeTimeout time.Duration
 	clock       func() time.Time
 
+	// fed wakes Run for an evaluation of each reading Feed hands over
+	// (one pending wake at most: readings fed while one is pending are
+	// judged together at it, the latest as any evaluation judges it).
+	fed chan struct{}
+
 	// base is the monotonic origin of lastEval: a time.Time from time.Now
 	// carries the monotonic reading that Sub and Since use.
 	base     time.Time
@@ -203,7 +210,14 @@ type Watchdog struct {
 	staleArmed bool
 	disarmedAt time.Time
 	staleFrom  time.Time
-	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began; zero when absent
+	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began (its onset, dated); zero when absent
+	// seen is when each running condition was first seen (the evaluation
+	// that started its delay); within, per rule on the pulse oximeter's
+	// vitals, the time the last reading within the rule's limit described
+	// (onset.go); described, the time the latest reading describes.
+	seen      [numDelayed]time.Time
+	within    [numDelayed]time.Time
+	described time.Time
 	// judged is the value each delayed rule last judged (a valid, fresh
 	// one: invalid readings are not judged), what its warning and abort
 	// report; judgedSkin and judgedEEG are the readings stress and
@@ -279,6 +293,7 @@ func New(l Limits, safe SafeStater, opts Options) (*Watchdog, error) {
 		safeTimeout: opts.SafeStateTimeout,
 		clock:       opts.Clock,
 		base:        now,
+		fed:         make(chan struct{}, 1),
 		lastValid:   now.Add(l.StartupGrace),
 		graceEnd:    now.Add(l.StartupGrace),
 		staleArmed:  true, // no reading yet: contact unknown
@@ -307,14 +322,25 @@ func (w *Watchdog) WatchSensors(s ...SensorWatch) {
 	w.episodes = make([]sensorEpisode, len(s))
 }
 
-// Feed hands the watchdog the latest reading. It never blocks on the watchdog's
-// evaluation or on the actuators.
+// Feed hands the watchdog the latest reading and wakes Run to evaluate the
+// rules on it at once, not at the next tick. It never blocks on the
+// watchdog's evaluation or on the actuators.
 func (w *Watchdog) Feed(r vitals.Reading) {
+	w.store(r)
+	select {
+	case w.fed <- struct{}{}:
+	default: // a wake is pending already
+	}
+}
+
+// store keeps r as the latest reading; it takes w.mu.
+func (w *Watchdog) store(r vitals.Reading) {
 	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.latest = r
 	w.lastFeed = now
+	w.described = describedAt(r, now)
 	if r.Contact != vitals.ContactNone {
 		w.emptySince = time.Time{}
 	} else if w.emptySince.IsZero() {
@@ -330,9 +356,11 @@ func (w *Watchdog) Feed(r vitals.Reading) {
 	if r.HeartRateValid {
 		w.hrWindow.add(int64(now.Sub(w.base)/time.Second), r.HeartRateBPM)
 	}
+	w.noteWithinLocked(now)
 }
 
-// Run evaluates the rules every period until ctx is done.
+// Run evaluates the rules every period, and on each reading Feed hands
+// over, until ctx is done.
 func (w *Watchdog) Run(ctx context.Context) error {
 	t := time.NewTicker(w.period)
 	defer t.Stop()
@@ -342,6 +370,8 @@ func (w *Watchdog) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			w.evaluate()
+		case <-w.fed:
 			w.evaluate()
 		}
 	}
@@ -469,13 +499,17 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	l := w.limits
 	r := w.latest
 
+	// The rules on the pulse oximeter's vitals date their onsets at the
+	// time the reading describes (onset.go).
+	_, past := l.vitalsPast(r, 0, false)
+	crossed := func(d delayed) bool { return past&(1<<d) != 0 }
 	if r.HeartRateValid {
-		w.condition(dHeartRateHigh, now, r.HeartRateBPM, r.HeartRateBPM > l.HeartRateHighBPM, r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
-		w.condition(dHeartRateLow, now, r.HeartRateBPM, r.HeartRateBPM < l.HeartRateLowBPM, r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
+		w.condition(dHeartRateHigh, now, w.described, r.HeartRateBPM, crossed(dHeartRateHigh), r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
+		w.condition(dHeartRateLow, now, w.described, r.HeartRateBPM, crossed(dHeartRateLow), r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
 	}
 	if r.SpO2Valid {
-		w.condition(dSpO2Low, now, r.SpO2Pct, r.SpO2Pct < l.SpO2LowPct, r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
-		w.condition(dSpO2Critical, now, r.SpO2Pct, r.SpO2Pct < l.SpO2CriticalPct, r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
+		w.condition(dSpO2Low, now, w.described, r.SpO2Pct, crossed(dSpO2Low), r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
+		w.condition(dSpO2Critical, now, w.described, r.SpO2Pct, crossed(dSpO2Critical), r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
 	}
 	w.bodyConditionsLocked(now)
 
@@ -512,7 +546,9 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	}
 	for _, d := range tripOrder {
 		since := w.pending[d]
-		if since.IsZero() || now.Sub(since) <= w.delay(d) {
+		// The delay runs from the dated onset; the condition must also
+		// have been seen for the floor (MinConditionSeen).
+		if since.IsZero() || now.Sub(since) <= w.delay(d) || now.Sub(w.seen[d]) < w.floor(d) {
 			continue
 		}
 		return w.abortFor(d, now.Sub(since), now), true
@@ -583,13 +619,16 @@ func later(a, b time.Time) time.Time {
 
 // condition starts a rule's alarm delay when the limit is crossed and clears
 // it once the value is back past the deadband; v is the valid value judged,
-// kept as the rule's judged value for its warning and abort.
-func (w *Watchdog) condition(d delayed, now time.Time, v float64, crossed, cleared bool) {
+// kept as the rule's judged value for its warning and abort, and described
+// the time it describes (zero or now for a value without an age). The delay runs
+// from the onset (onsetLocked), and the condition counts as seen from now.
+func (w *Watchdog) condition(d delayed, now, described time.Time, v float64, crossed, cleared bool) {
 	w.judged[d] = v
 	running := !w.pending[d].IsZero()
 	switch {
 	case crossed && !running:
-		w.pending[d] = now
+		w.pending[d] = w.onsetLocked(d, now, described)
+		w.seen[d] = now
 		w.starting |= 1 << d
 	case cleared && running:
 		w.pending[d] = time.Time{}

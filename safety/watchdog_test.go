@@ -141,12 +141,14 @@ func TestRulesTripAfterTheirAlarmDelay(t *testing.T) {
 				if a.Rule != tt.rule || a.Limit != tt.limit || len(a.Values) != 1 {
 					t.Fatalf("abort = %+v, want rule %s limit %g", a, tt.rule, tt.limit)
 				}
-				// The condition began at the first evaluation that saw the
-				// reading (one period after it was fed); it was detected at
-				// the first evaluation past the 10 s delay.
-				if a.Priority != tt.priority || !a.Began.Equal(began.Add(DefaultPeriod)) || a.At.Sub(a.Began) != 10*time.Second+DefaultPeriod {
+				// The condition began at the evaluation the reading woke as
+				// it was fed (Feed evaluates at once; before, the next
+				// tick, a period later); it was detected at the first
+				// evaluation past the 10 s delay, the tick after the feed
+				// at 10 s.
+				if a.Priority != tt.priority || !a.Began.Equal(began) || a.At.Sub(a.Began) != 10*time.Second+DefaultPeriod {
 					t.Errorf("priority %q, began %v after the reading, detected %v after it began; want %q, %v, %v",
-						a.Priority, a.Began.Sub(began), a.At.Sub(a.Began), tt.priority, DefaultPeriod, 10*time.Second+DefaultPeriod)
+						a.Priority, a.Began.Sub(began), a.At.Sub(a.Began), tt.priority, time.Duration(0), 10*time.Second+DefaultPeriod)
 				}
 				for k, v := range tt.values {
 					if a.Values[k] != v {

@@ -6,12 +6,13 @@
 # threshold (from the scenario) to the abort, minus the rule's alarm delay.
 # The order in which goroutines run at one fake instant varies, so the test
 # runs several times; the table gives each rule's median and range, and
-# where the lag goes (medians): until the watchdog's alarm delay began (the
-# estimator's lag, the oximeter's 200 ms polling, the watchdog's 100 ms
-# tick), from the end of the delay to the abort (the tick), the age of the
-# value reported when the delay began (how long before then the true vital
-# had that value), and the lag less that age: what the lag would be if the
-# delay were counted from the time the value describes. A few seconds.
+# where the lag goes (medians): until the watchdog first saw the alarm
+# condition (the estimator's lag, the oximeter's 200 ms polling), the age
+# of the value reported then (how long before then the true vital had that
+# value), the onset the delay was counted from (the time that value
+# describes) after the crossing, and from the end of the delay counted
+# from that onset to the abort (an evaluation's wait, or the rest of the
+# watchdog's 1 s floor from the sight). A few seconds.
 # Usage: scripts/detection-lag.sh [-count N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,27 +46,27 @@ function column(name, rule, fmt,   k, v) {
 	return sprintf(fmt, med(v, n[rule]))
 }
 {
-	# detection-lag RULE SCENARIO: crossed X s, abort Y s, delay D s, lag L s[ (delay began B s after the crossing, tripped T s after the delay; the value then, V, was A s old)]
+	# detection-lag RULE SCENARIO: crossed X s, abort Y s, delay D s, lag L s[ (seen S s after the crossing; the value then, V, was A s old; onset O s after the crossing, tripped T s after the delay from it)]
 	rule = $2; sc = $3; sub(/:$/, "", sc)
 	if (!(rule in n)) { order[++rules] = rule; scen[rule] = sc; crossed[rule] = after($0, "crossed"); delay[rule] = after($0, ", delay") }
 	k = ++n[rule]
 	x[rule, "lag", k] = after($0, ", lag")
-	x[rule, "began", k] = after($0, "delay began")
-	x[rule, "tick", k] = after($0, "tripped")
+	x[rule, "seen", k] = after($0, "(seen")
 	x[rule, "age", k] = after($0, " was")
-	x[rule, "dated", k] = (x[rule, "age", k] == "") ? "" : x[rule, "lag", k] - x[rule, "age", k]
+	x[rule, "onset", k] = after($0, "onset")
+	x[rule, "tick", k] = after($0, "tripped")
 }
 END {
 	if (rules == 0) { print "no detection-lag lines" > "/dev/stderr"; exit 1 }
 	printf "Command: `%s` (%d runs, fake clock)\n\n", cmd, count
-	print "| rule | scenario | threshold crossed | alarm delay | detection lag: median (range) | until the delay began | after the delay | age of the value | lag less the age |"
+	print "| rule | scenario | threshold crossed | alarm delay | detection lag: median (range) | seen after the crossing | age of the value then | onset after the crossing | after the delay from the onset |"
 	print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 	for (r = 1; r <= rules; r++) {
 		rule = order[r]
 		lo = 1e9; hi = -1e9
 		for (k = 1; k <= n[rule]; k++) { v = x[rule, "lag", k] + 0; if (v < lo) lo = v; if (v > hi) hi = v }
 		printf "| %s | %s | %.3f s | %s s | %s (%.2f..%.2f) | %s | %s | %s | %s |\n", rule, scen[rule], crossed[rule], delay[rule],
-			column("lag", rule, "%.2f s"), lo, hi, column("began", rule, "%.1f s"), column("tick", rule, "%.1f s"),
-			column("age", rule, "%.1f s"), column("dated", rule, "%.2f s")
+			column("lag", rule, "%.2f s"), lo, hi, column("seen", rule, "%.1f s"), column("age", rule, "%.1f s"),
+			column("onset", rule, "%.2f s"), column("tick", rule, "%.2f s")
 	}
 }'

@@ -3,6 +3,7 @@ package vitals
 import (
 	"math"
 	"slices"
+	"time"
 )
 
 // Parameters of the pulse-oximetry estimate.
@@ -398,7 +399,8 @@ func (e *Estimator) Bridge(n int) {
 // Estimate returns the vitals over the most recent beats. A value is marked
 // invalid when there is too little signal, no finger, a clipped signal, or
 // no regular pulse; SpO2 is valid only with a valid heart rate. At is left
-// zero for the caller to stamp.
+// zero for the caller to stamp (Reading.Stamp), which also dates the
+// values: Describes, the midpoint of the beats they were measured over.
 func (e *Estimator) Estimate() Reading {
 	var r Reading
 	n := e.count
@@ -528,6 +530,7 @@ func (e *Estimator) Estimate() Reading {
 		return r
 	}
 	r.HeartRateBPM, r.HeartRateValid = hr, true
+	r.age = e.age(peaks, n)
 
 	// Whole beats only, so that the red and IR amplitudes are measured over
 	// the same cycles of the pulse.
@@ -544,6 +547,18 @@ func (e *Estimator) Estimate() Reading {
 	}
 	r.SpO2Pct, r.SpO2Valid = SpO2FromRatio(ratio), true
 	return r
+}
+
+// age is how long before the newest of n samples the values measured over
+// peaks (sample positions, oldest first) describe: the time from the
+// midpoint of the first and last beat to the newest sample. The rate is
+// the mean of the intervals between them and the SpO2 is measured over the
+// same whole beats, so on a steady ramp both are the value at that
+// midpoint. The filters the peaks are found on are centred, so a peak's
+// position is its beat's time.
+func (e *Estimator) age(peaks []float64, n int) time.Duration {
+	mid := (peaks[0] + peaks[len(peaks)-1]) / 2
+	return time.Duration((float64(n-1) - mid) / e.fs * float64(time.Second))
 }
 
 // bridgeRun replaces x[i:j] with the straight line from x[i-1] to x[j];

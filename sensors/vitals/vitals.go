@@ -61,6 +61,15 @@ import "time"
 type Reading struct {
 	// At is when the reading was made (monotonic clock of the caller).
 	At time.Time
+	// Describes is when the sleeper had the values reported, on At's
+	// clock: the midpoint of the span of beats the heart rate and SpO2
+	// were measured over (the mean over a steady ramp is the value at its
+	// midpoint), 1.5 to 2.5 s before At at RecentSeconds (3.5 s), up to
+	// about 5 s for a pulse near MinHeartRateBPM. Stamp sets it from the
+	// Estimator's span. Zero when the reading says nothing of it (an
+	// invalid reading, one made by other code): the values are then taken
+	// to describe At (Age 0).
+	Describes time.Time
 
 	HeartRateBPM   float64
 	HeartRateValid bool
@@ -73,6 +82,10 @@ type Reading struct {
 	// SpO2Valid is false); 0 when not measured. A ratio far above any a
 	// sleeper who is well shows is how swapped red and IR channels show.
 	Ratio float64
+
+	// age is how long before the newest sample the values describe, set by
+	// Estimate with a valid heart rate; Stamp turns it into Describes.
+	age time.Duration
 
 	// Contact says whether the sensor sees a body: the pod's evidence that
 	// someone lies in it. ContactUnknown when the reading says nothing of
@@ -113,3 +126,27 @@ func (c Contact) String() string {
 
 // Valid reports whether every vital the safety rules need is known.
 func (r Reading) Valid() bool { return r.HeartRateValid && r.SpO2Valid }
+
+// Stamp sets At to at, the time the newest sample was read on the caller's
+// clock, and, for a reading whose Estimator measured a span of beats,
+// Describes to at less the age of the values: how long before the newest
+// sample the span's midpoint lies. A reading from anything but Estimate
+// gets At only.
+func (r *Reading) Stamp(at time.Time) {
+	r.At = at
+	r.Describes = time.Time{}
+	if r.age > 0 {
+		r.Describes = at.Add(-r.age)
+	}
+}
+
+// Age is how long before At the reported values describe the sleeper:
+// At less Describes, never negative: 0 when Describes is zero or
+// not before At (a reading that says nothing of its age is taken to
+// describe the moment it was made).
+func (r Reading) Age() time.Duration {
+	if r.Describes.IsZero() || !r.Describes.Before(r.At) {
+		return 0
+	}
+	return r.At.Sub(r.Describes)
+}

@@ -1,0 +1,110 @@
+package safety
+
+import (
+	"time"
+
+	"github.com/sleegation/podd/sensors/vitals"
+)
+
+// MinConditionSeen is the least time a delayed rule's alarm condition must
+// have been seen in the reported values, from the evaluation that first
+// saw it, before the rule trips, whatever time the values describe: 1 s.
+// A rule whose onset is dated back by the values' age (see "Dated
+// onsets" in the package doc) trips once the delay has run from that
+// onset and this floor has run from the first sight; for spo2_critical
+// (2 s) the floor is what ends the wait. It is a constant, and the
+// shortest alarm delay the bounds allow (1 s) is not shorter, so no
+// configuration lowers it and none makes a rule wait longer on its
+// reports than before the onsets were dated.
+const MinConditionSeen = time.Second
+
+// maxValueAge bounds how far back a reading's Describes may date an
+// onset: the estimator's window (vitals.WindowSeconds). A larger age is a
+// reading that cannot be right, and counts as that much.
+const maxValueAge = time.Duration(vitals.WindowSeconds * float64(time.Second))
+
+// describedAt is when reading r, fed at now, describes the sleeper on the
+// watchdog's clock: now less r's age (vitals.Reading.Age, at most
+// maxValueAge); zero for a reading without an age, whose condition is
+// dated as before, at the evaluation that sees it. Only the age is taken
+// from the reading, never its clock.
+func describedAt(r vitals.Reading, now time.Time) time.Time {
+	a := min(r.Age(), maxValueAge)
+	if a <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-a)
+}
+
+// vitalsPast returns the delayed rules on the pulse oximeter's heart rate
+// and SpO2 (bit d for rule d) that r judges (its value valid) and those
+// whose limit r is past; heart_rate_rise is judged against rise, the
+// rise's reference plus HeartRateRiseBPM, when riseOK.
+func (l Limits) vitalsPast(r vitals.Reading, rise float64, riseOK bool) (judged, past uint16) {
+	var crossed [numDelayed]bool
+	if r.HeartRateValid {
+		judged |= 1<<dHeartRateHigh | 1<<dHeartRateLow
+		crossed[dHeartRateHigh] = r.HeartRateBPM > l.HeartRateHighBPM
+		crossed[dHeartRateLow] = r.HeartRateBPM < l.HeartRateLowBPM
+		if riseOK {
+			judged |= 1 << dHeartRateRise
+			crossed[dHeartRateRise] = r.HeartRateBPM > rise
+		}
+	}
+	if r.SpO2Valid {
+		judged |= 1<<dSpO2Low | 1<<dSpO2Critical
+		crossed[dSpO2Low] = r.SpO2Pct < l.SpO2LowPct
+		crossed[dSpO2Critical] = r.SpO2Pct < l.SpO2CriticalPct
+	}
+	for d, c := range crossed {
+		if c {
+			past |= 1 << d
+		}
+	}
+	return judged, past
+}
+
+// noteWithinLocked keeps, for each rule on the pulse oximeter's vitals
+// that the latest reading judges and is not past the limit of, the time
+// that reading describes: no onset of that rule may be dated before it.
+// Feed calls it for every reading, so one the watchdog never evaluated
+// still bounds the dating. w.mu must be held.
+func (w *Watchdog) noteWithinLocked(now time.Time) {
+	rise, riseOK := 0.0, w.merge && w.hasBaseline
+	if riseOK {
+		rise = w.riseReferenceLocked(now) + w.limits.HeartRateRiseBPM
+	}
+	judged, past := w.limits.vitalsPast(w.latest, rise, riseOK)
+	within := w.described
+	if within.IsZero() {
+		within = w.lastFeed // a reading without an age describes its feed
+	}
+	for d := range numDelayed {
+		if judged&^past&(1<<d) != 0 {
+			w.within[d] = within
+		}
+	}
+}
+
+// onsetLocked is when delayed rule d's alarm condition, first seen at
+// now on a value describing the sleeper at described (zero: a value
+// without an age, dated now), began: described, but not before the time
+// the last value of the rule's vital within its limit described (a delay
+// never reaches back over a reading that was within the limit), nor after
+// now. w.mu must be held.
+func (w *Watchdog) onsetLocked(d delayed, now, described time.Time) time.Time {
+	if described.IsZero() {
+		return now
+	}
+	o := later(described, w.within[d])
+	if o.After(now) {
+		return now
+	}
+	return o
+}
+
+// floor is the least time delayed rule d's condition must have been seen
+// before it trips: MinConditionSeen, or the rule's delay if shorter.
+func (w *Watchdog) floor(d delayed) time.Duration {
+	return min(MinConditionSeen, w.delay(d))
+}
