@@ -30,10 +30,13 @@ run: build
 # The tests run twice: with the race detector, and built for armv7 (32 bits,
 # as the armv6/armv7 pods are) under qemu-user's qemu-arm; the end-to-end
 # tests skip there with -short. The contract's AsyncAPI document is checked
-# first (make contract: it needs Node.js and npm).
+# first (make contract: it needs Node.js and npm). The status page is tested
+# in headless Chromium (deps installs Debian's chromium): the race run
+# requires it (PODD_REQUIRE_CHROMIUM=1), so a missing browser fails rather
+# than skips.
 test: deps contract
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 9m ./...
+	PODD_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -timeout 9m ./...
 	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 8m -exec qemu-arm ./...
 
 # podd's linux mode on Debian's kernel in QEMU, with emulated I2C, SPI and
@@ -95,6 +98,7 @@ deps:
 	@pkgs=; \
 	if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then pkgs="mosquitto mosquitto-clients"; fi; \
 	if ! command -v qemu-arm >/dev/null 2>&1; then pkgs="$$pkgs qemu-user"; fi; \
+	if ! command -v chromium >/dev/null 2>&1; then pkgs="$$pkgs chromium"; fi; \
 	if [ -n "$$pkgs" ]; then \
 	  echo "installing$$pkgs (Debian packages)"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \

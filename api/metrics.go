@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -181,8 +182,10 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, r := range RuleStates(st.Safety) {
 		gauge(descRule, 1, r.Rule, r.State)
 	}
-	for rule, n := range st.Counts.Aborts {
-		counter(descAborts, float64(n), rule)
+	// Every rule and every reason has its series from the start, at 0, so
+	// a rate over the first abort or drop sees it.
+	for _, rule := range withKeys(Rules, st.Counts.Aborts) {
+		counter(descAborts, float64(st.Counts.Aborts[rule]), rule)
 	}
 	if c.vitals {
 		if st.Vitals.HeartRateBPM != nil {
@@ -196,8 +199,8 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	if st.Uplink.Outbox >= 0 {
 		gauge(descOutbox, float64(st.Uplink.Outbox))
 	}
-	for reason, n := range st.Counts.Dropped {
-		counter(descDropped, float64(n), reason)
+	for _, reason := range withKeys(dropReasons, st.Counts.Dropped) {
+		counter(descDropped, float64(st.Counts.Dropped[reason]), reason)
 	}
 	gauge(descSimulated, bool01(st.Simulated))
 	gauge(descClock, bool01(st.ClockSynced))
@@ -226,6 +229,22 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descJitter, sh.JitterP99/1000, "0.99")
 		gauge(descJitter, sh.JitterMax/1000, "1")
 	}
+}
+
+// dropReasons are the reasons of controller.Counts.Dropped.
+var dropReasons = []string{controller.DropUnstoredOverflow, controller.DropStoreRefused, controller.DropOutboxFull}
+
+// withKeys returns names followed by the keys of m not among them, sorted.
+func withKeys(names []string, m map[string]uint64) []string {
+	out := slices.Clone(names)
+	var more []string
+	for k := range m {
+		if !slices.Contains(names, k) {
+			more = append(more, k)
+		}
+	}
+	slices.Sort(more)
+	return append(out, more...)
 }
 
 func bool01(b bool) float64 {

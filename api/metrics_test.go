@@ -102,8 +102,19 @@ func TestMetricsOfAStatusExactly(t *testing.T) {
 	want := `
 # HELP podd_aborts_total Aborts the safety watchdog latched since the daemon started, by rule (a latch restored at start is not counted).
 # TYPE podd_aborts_total counter
+podd_aborts_total{rule="eeg_arousal"} 0
 podd_aborts_total{rule="heart_rate_high"} 1
+podd_aborts_total{rule="heart_rate_low"} 0
+podd_aborts_total{rule="heart_rate_rise"} 0
+podd_aborts_total{rule="pipeline_stalled"} 0
+podd_aborts_total{rule="sensor_stale"} 0
+podd_aborts_total{rule="spo2_critical"} 0
 podd_aborts_total{rule="spo2_low"} 2
+podd_aborts_total{rule="stability_low"} 0
+podd_aborts_total{rule="stress"} 0
+podd_aborts_total{rule="temperature_high"} 0
+podd_aborts_total{rule="temperature_low"} 0
+podd_aborts_total{rule="vitals_stale"} 0
 # HELP podd_build_info 1, with podd's version and the Go version it was built with.
 # TYPE podd_build_info gauge
 podd_build_info{goversion="` + runtime.Version() + `",version="1.4.2"} 1
@@ -114,6 +125,7 @@ podd_clock_synced 1
 # TYPE podd_dropped_records_total counter
 podd_dropped_records_total{reason="outbox_full"} 40
 podd_dropped_records_total{reason="store_refused"} 5
+podd_dropped_records_total{reason="unstored_overflow"} 0
 # HELP podd_latched 1 while an abort is latched, with its rule.
 # TYPE podd_latched gauge
 podd_latched{rule="heart_rate_high"} 1

@@ -56,6 +56,10 @@
 // a development aid, listens on loopback or on every interface (0.0.0.0,
 // [::]), never on the address of one interface, which may not exist when
 // podd starts. With the embedded broker, the metrics take another port.
+// api.status_page (default false) serves the status page and its stream on
+// the metrics listener too, so it needs api.metrics_listen.
+// api.expose_vitals (default false) puts the sleeper's vitals on the page
+// and in /metrics: any user of the machine can read a loopback port.
 //
 // The sleeper's buttons are hardware.consent_button and
 // hardware.panic_button, each a GPIO line by its periph gpioreg name (e.g.
