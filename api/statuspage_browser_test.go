@@ -18,6 +18,8 @@ import (
 // chromium returns the path of a Chromium (or Chrome) binary: $PODD_CHROMIUM,
 // else the first of Debian's and others' names on $PATH. Without one the
 // test is skipped, unless CI=1 or PODD_REQUIRE_CHROMIUM=1, where it fails.
+// (make test sets PODD_REQUIRE_CHROMIUM for this test alone: the daemons
+// other tests start refuse a PODD_ variable that is no configuration key.)
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("PODD_CHROMIUM"); p != "" {
