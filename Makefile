@@ -40,10 +40,16 @@ run: build
 # The tests run twice: with the race detector, and built for armv7 (32 bits,
 # as the armv6/armv7 pods are) under qemu-user's qemu-arm; the end-to-end
 # tests skip there with -short. The contract's AsyncAPI document is checked
-# first (make contract: it needs Node.js and npm).
+# first (make contract: it needs Node.js and npm). The status page is tested
+# in headless Chromium (deps installs Debian's chromium), first and on its
+# own: PODD_REQUIRE_CHROMIUM=1 makes a missing browser fail it rather than
+# skip, and must not reach the daemons the other tests start (podd refuses
+# a PODD_ variable that is no configuration key).
+BROWSERTEST := ^TestStatusPageInChromium$$
 test: deps contract
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 9m ./...
+	PODD_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -run '$(BROWSERTEST)' ./api
+	$(GO) test -race -count=1 -timeout 9m -skip '$(BROWSERTEST)' ./...
 	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 8m -exec qemu-arm ./...
 
 # podd's linux mode on Debian's kernel in QEMU, with emulated I2C, SPI and
@@ -107,6 +113,7 @@ deps:
 	@pkgs=; \
 	if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then pkgs="mosquitto mosquitto-clients"; fi; \
 	if ! command -v qemu-arm >/dev/null 2>&1; then pkgs="$$pkgs qemu-user"; fi; \
+	if ! command -v chromium >/dev/null 2>&1; then pkgs="$$pkgs chromium"; fi; \
 	if [ -n "$$pkgs" ]; then \
 	  echo "installing$$pkgs (Debian packages)"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \

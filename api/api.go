@@ -5,6 +5,37 @@
 // request does is decided by the Pod it is given. The socket is created with
 // mode 0660 so only root and the podd group can reach it: the local API is
 // trusted as "someone at the pod" and can clear a latched abort.
+//
+// # The metrics listener and the status page
+//
+// MetricsServer is the optional loopback TCP listener (api.metrics_listen):
+// /metrics, /healthz and, with api.status_page, the status page. It can
+// read and change nothing but what Status shows, and any user of the
+// machine can connect to it, so the sleeper's vitals are left out of
+// /metrics and the page (View) unless api.expose_vitals. Requests must
+// name a loopback address or localhost as their Host (421 otherwise): a
+// web page in a browser on the pod cannot read the listener through a
+// name of its own that resolves to 127.0.0.1 (DNS rebinding).
+//
+// The page is three embedded files (page/: HTML, script, style), served
+// under a Content-Security-Policy that allows nothing from another origin
+// and no inline script; it renders with textContent only, so no string of
+// the status (an error message) can become markup. It follows GET
+// /v1/stream, server-sent events: each event "status" is one View, JSON
+// on one data line. A stream sends a View at once, then reads Status
+// every StreamPoll (250 ms) and sends when what a technician acts on
+// changed (state, safety, rules, outputs, sensors', parts' and uplink's
+// states, clock sync, session, show: changeKey) or StreamInterval (1 s)
+// has passed, which is also its heartbeat; vitals and counters ride on
+// the second's event. Each stream is its request's goroutine, owned by
+// net/http: it ends when the client goes away (the request's context),
+// when a write stalls for 10 s (a client that stops reading), and when
+// Run's context ends (the server's BaseContext is Run's, so Shutdown does
+// not wait out open streams). At most PageOptions.MaxStreamClients (4)
+// are served at once; another is answered 503 with Retry-After, which
+// EventSource treats as final, so the page's script retries it itself
+// after 5 s. A stream ended by a restart of podd is reconnected by
+// EventSource after the retry the stream asked for (1 s).
 package api
 
 import (

@@ -251,6 +251,14 @@ type APIConfig struct {
 	// loopback IP address or localhost) serving /metrics and /healthz, or
 	// empty for none.
 	MetricsListen string
+	// StatusPage is api.status_page: the metrics listener also serves the
+	// status page (GET /) and its stream (GET /v1/stream). It needs
+	// MetricsListen.
+	StatusPage bool
+	// ExposeVitals is api.expose_vitals: the sleeper's vitals appear on
+	// the status page and in /metrics. Any user of the pod's machine can
+	// read the loopback listener, so it is off by default.
+	ExposeVitals bool
 }
 
 // SimConfig is the simulator.
@@ -321,6 +329,8 @@ func keys() []key {
 		{"storage.max_audit_entries", journal.DefaultMaxAuditEntries, integer(MinAuditEntries, MaxAuditEntries, func(c *Config, n int) { c.Storage.MaxAuditEntries = n })},
 		{"api.socket", nil, str(func(c *Config, s string) { c.API.Socket = s })},
 		{"api.metrics_listen", "", str(func(c *Config, s string) { c.API.MetricsListen = s })},
+		{"api.status_page", false, boolean(func(c *Config, b bool) { c.API.StatusPage = b })},
+		{"api.expose_vitals", false, boolean(func(c *Config, b bool) { c.API.ExposeVitals = b })},
 		{"sim.scenario", nil, str(func(c *Config, s string) { c.Sim.Scenario = s })},
 		{"telemetry.interval", time.Second, duration(func(c *Config, v time.Duration) { c.Telemetry.Interval = v })},
 		{"history.retention", journal.DefaultHistoryRetention, duration(func(c *Config, v time.Duration) { c.History.Retention = v })},
@@ -856,6 +866,9 @@ func (c *Config) problems() []problem {
 		} else if e := c.Uplink.EmbeddedListen; c.Uplink.Embedded() && checkEmbeddedListen(e) == nil && portOf(a) == portOf(e) {
 			addWith([]string{"uplink.broker", "uplink.embedded_listen"}, "api.metrics_listen", "%q is on the port of the embedded broker (uplink.embedded_listen %q): use another port", a, e)
 		}
+	}
+	if c.API.StatusPage && c.API.MetricsListen == "" {
+		addWith([]string{"api.metrics_listen"}, "api.status_page", "true needs api.metrics_listen: the page is served on the metrics listener (e.g. 127.0.0.1:9464)")
 	}
 	if c.Hardware.Mode == ModeSim && c.Sim.Scenario == "" {
 		addWith([]string{"hardware.mode"}, "sim.scenario", `"" is required when hardware.mode is sim: the path of a scenario YAML`)

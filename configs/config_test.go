@@ -223,6 +223,8 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"PODD_STORAGE_MAX_AUDIT_ENTRIES=500",
 		"PODD_API_SOCKET=/tmp/p.sock",
 		"PODD_API_METRICS_LISTEN=127.0.0.1:9464",
+		"PODD_API_STATUS_PAGE=true",
+		"PODD_API_EXPOSE_VITALS=true",
 		"PODD_SIM_SCENARIO=sim/scenarios/desat.yaml",
 		"PODD_TELEMETRY_INTERVAL=250ms",
 		"PODD_HISTORY_RETENTION=72h",
@@ -316,7 +318,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 			RequireHub: true, ReceiptTimeout: 45 * time.Second,
 		},
 		Storage:   StorageConfig{Path: "/tmp/p.db", MaxOutboxRecords: 5000, MaxOutboxBytes: 64 << 20, MaxAuditEntries: 500},
-		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464"},
+		API:       APIConfig{Socket: "/tmp/p.sock", MetricsListen: "127.0.0.1:9464", StatusPage: true, ExposeVitals: true},
 		Sim:       SimConfig{Scenario: "sim/scenarios/desat.yaml", RecordOutputs: "/tmp/outputs.jsonl"},
 		Telemetry: TelemetryConfig{Interval: 250 * time.Millisecond},
 		History:   HistoryConfig{Retention: 72 * time.Hour},
@@ -363,6 +365,7 @@ func TestEnvironmentOverridesEveryKey(t *testing.T) {
 		"uplink.require_hub": true, "uplink.receipt_timeout": "45s",
 		"storage.path": "/tmp/p.db", "storage.max_outbox_records": 5000, "storage.max_outbox_bytes": int64(64 << 20),
 		"storage.max_audit_entries": 500, "api.socket": "/tmp/p.sock", "api.metrics_listen": "127.0.0.1:9464",
+		"api.status_page": true, "api.expose_vitals": true,
 		"sim.scenario": "sim/scenarios/desat.yaml", "telemetry.interval": "250ms", "history.retention": "72h0m0s", "security.hub_keys": hubKeys,
 		"session.baseline_duration": "2m0s", "session.ending_duration": "30s", "session.consent_duration": "8h0m0s",
 		"safety.heart_rate_high_bpm": 120.5, "safety.heart_rate_low_bpm": 45.0, "safety.heart_rate_delay": "5s",
@@ -543,6 +546,12 @@ safety: {spo2_low_pct: [90]}
 			yaml:    minimal,
 			environ: []string{"PODD_API_METRICS_LISTEN=0.0.0.0:9464"},
 			want:    []string{`api.metrics_listen: "0.0.0.0:9464" is not a loopback address (127.0.0.1, [::1] or localhost) (from PODD_API_METRICS_LISTEN)`},
+		},
+		{
+			name:    "status page without the metrics listener",
+			yaml:    minimal,
+			environ: []string{"PODD_API_STATUS_PAGE=true"},
+			want:    []string{`api.status_page: true needs api.metrics_listen: the page is served on the metrics listener (e.g. 127.0.0.1:9464) (from PODD_API_STATUS_PAGE)`},
 		},
 		{
 			name: "broker URLs",
@@ -763,6 +772,8 @@ func TestEveryBadNumberOrDurationGivesOneLine(t *testing.T) {
 		{"lights.pca9685.enabled", map[string]string{"1": "1 is not true or false", "on!": `"on!" is not true or false`}},
 		{"lights.pca9685.address", map[string]string{`"0x80"`: `"0x80" is not a 7-bit I2C address (e.g. 0x49)`, "0x70": "0x70 is outside 0x40..0x7F or is 0x70 (the all-call address)", "0x20": "0x20 is outside 0x40..0x7F or is 0x70 (the all-call address)"}},
 		{"lights.pca9685.frequency_hz", map[string]string{"2.5": "2.5 is not an integer", "2000": "2000 is outside 1250..1526 Hz: the PCA9685 switches a lit channel fully on and off at this frequency, a flicker risk below 1250 Hz (IEEE 1789-2015), and its prescaler goes no higher than 1526 Hz", "1000": "1000 is outside 1250..1526 Hz: the PCA9685 switches a lit channel fully on and off at this frequency, a flicker risk below 1250 Hz (IEEE 1789-2015), and its prescaler goes no higher than 1526 Hz"}},
+		{"api.status_page", map[string]string{"1": "1 is not true or false", "yes!": `"yes!" is not true or false`}},
+		{"api.expose_vitals", map[string]string{"0": "0 is not true or false"}},
 		{"dreamscape.rate_hz", map[string]string{"5": "5 is outside 10..100 frames a second", "fast": `"fast" is not an integer`}},
 	}...)
 	tested := map[string]bool{}

@@ -58,6 +58,10 @@
 // sleeper's vitals and publish to the pod, so any of those is refused
 // (run mosquitto with authentication for other machines). With the
 // embedded broker, the metrics take another port.
+// api.status_page (default false) serves the status page and its stream on
+// the metrics listener too, so it needs api.metrics_listen.
+// api.expose_vitals (default false) puts the sleeper's vitals on the page
+// and in /metrics: any user of the machine can read a loopback port.
 //
 // The sleeper's buttons are hardware.consent_button and
 // hardware.panic_button, each a GPIO line by its periph gpioreg name (e.g.

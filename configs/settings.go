@@ -49,6 +49,8 @@ func (c *Config) Settings() map[string]any {
 		"storage.max_audit_entries":      c.Storage.MaxAuditEntries,
 		"api.socket":                     c.API.Socket,
 		"api.metrics_listen":             c.API.MetricsListen,
+		"api.status_page":                c.API.StatusPage,
+		"api.expose_vitals":              c.API.ExposeVitals,
 		"sim.scenario":                   c.Sim.Scenario,
 		"telemetry.interval":             c.Telemetry.Interval.String(),
 		"history.retention":              c.History.Retention.String(),

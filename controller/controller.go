@@ -197,6 +197,8 @@ type Pod struct {
 	queue   *eventQueue
 	latest  atomic.Pointer[vitals.Reading]
 
+	counters counters // aborts and drops since the start (Status.Counts)
+
 	partsState parts
 	jitter     func() float64 // uniform in [0, 1), for the parts' backoff
 
@@ -350,6 +352,7 @@ func New(cfg Config, parts Parts) (*Pod, error) {
 // must not block. At most one abort is latched at a time, so the buffer never
 // fills; if it ever did, the latch itself still holds the pod safe.
 func (p *Pod) onAbort(a safety.Abort) {
+	p.counters.abort(a.Rule)
 	select {
 	case p.aborts <- a:
 	default:
@@ -697,6 +700,8 @@ func (p *Pod) Status() Status {
 		Uplink:  UplinkStatus{Broker: cmp.Or(p.parts.Uplink.Broker(), p.cfg.Broker), Connected: p.parts.Uplink.Connected(), Outbox: -1, Unstored: p.queue.len()},
 		Parts:   p.partsState.snapshot(),
 		Sensors: []SensorStatus{sensorStatus(p.oxiLoop.Health())},
+		Counts:  p.counts(),
+		Loops:   p.loops(),
 	}
 	for _, l := range p.sensors {
 		st.Sensors = append(st.Sensors, sensorStatus(l.Health()))

@@ -100,6 +100,7 @@ func (p *Pod) telemetryLoop(ctx context.Context) error {
 		_, err := p.parts.Uplink.Telemetry(tel, now)
 		switch {
 		case err != nil:
+			p.counters.drop(DropStoreRefused, 1)
 			if lost == 0 {
 				p.log.Error("telemetry not recorded", "err", err)
 				first = now

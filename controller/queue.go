@@ -36,6 +36,7 @@ type eventQueue struct {
 	lostAudited bool           // one of them was audited
 	first, last time.Time      // times of the first and last event let go
 	report      *queued        // the loss report head gave, until pop
+	dropped     uint64         // events let go since the start
 }
 
 func newEventQueue(max int) *eventQueue {
@@ -74,6 +75,7 @@ func (q *eventQueue) add(it queued) {
 		v := q.items[victim]
 		q.items = append(q.items[:victim], q.items[victim+1:]...)
 		q.lost[v.kind()]++
+		q.dropped++
 		q.lostAudited = q.lostAudited || v.e.Audit
 		if q.first.IsZero() || v.at.Before(q.first) {
 			q.first = v.at
@@ -134,6 +136,13 @@ func (q *eventQueue) pop() {
 		q.items[0] = queued{}
 		q.items = q.items[1:]
 	}
+}
+
+// droppedTotal is the number of events let go since the queue was made.
+func (q *eventQueue) droppedTotal() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
 }
 
 // len is the number of events waiting, a pending loss report included.

@@ -45,6 +45,10 @@ type Status struct {
 	// Sensors is each biometric sensor's health: the pulse oximeter first,
 	// then the others in the order of the inventory.
 	Sensors []SensorStatus `json:"sensors"`
+	// Counts are the aborts and the dropped records since the start.
+	Counts Counts `json:"counts"`
+	// Loops are the safety core's loops: how recently each turned.
+	Loops []LoopStatus `json:"loops"`
 	// Parts are the supervised parts (store, uplink, local API, metrics,
 	// simulator), in start order.
 	Parts []PartStatus `json:"parts"`

@@ -202,6 +202,8 @@ type Uplink struct {
 	// unreported are the drops whose report failed, oldest first, each
 	// retried as its own report before the next append; under appendMu.
 	unreported []journal.Dropped
+	// outboxDropped counts the records a full outbox let go (OutboxDropped).
+	outboxDropped atomic.Uint64
 
 	// Connection failures seen by Run; touched only by Run's goroutine.
 	connectFault connectLog
@@ -472,6 +474,7 @@ func (u *Uplink) appendLocked(topic string, at time.Time, synced bool, body []by
 // be held.
 func (u *Uplink) reportOutboxFull(d journal.Dropped) error {
 	if !d.Empty() {
+		u.outboxDropped.Add(d.Count)
 		u.unreported = append(u.unreported, d)
 	}
 	for len(u.unreported) > 0 {
@@ -487,6 +490,10 @@ func (u *Uplink) reportOutboxFull(d journal.Dropped) error {
 	u.unreported = nil
 	return nil
 }
+
+// OutboxDropped is the number of records a full outbox let go since the
+// uplink was made, each reported in an outbox_full "dropped" event.
+func (u *Uplink) OutboxDropped() uint64 { return u.outboxDropped.Load() }
 
 // auditEntry is what an audited event's entry in the audit log holds: the
 // event's type and its fields, as a JSON object.

@@ -240,7 +240,9 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	}})
 	if cfg.API.MetricsListen != "" {
 		services = append(services, controller.Part{Name: "metrics", Run: func(ctx context.Context, up func()) error {
-			return api.NewMetricsServer(pod, pod, cfg.API.MetricsListen).Run(ctx, up)
+			return api.NewMetricsServer(pod, pod, cfg.API.MetricsListen, api.PageOptions{
+				StatusPage: cfg.API.StatusPage, ExposeVitals: cfg.API.ExposeVitals,
+			}).Run(ctx, up)
 		}})
 	}
 	var pinger controller.Pinger // a nil interface when there is no hardware watchdog
