@@ -15,14 +15,14 @@ import (
 	"github.com/sleegation/podd/safety"
 )
 
-// chromium returns the path of a Chromium (or Chrome) binary: $PODD_CHROMIUM,
+// chromium returns the path of a Chromium (or Chrome) binary: $CHROMIUM,
 // else the first of Debian's and others' names on $PATH. Without one the
-// test is skipped, unless CI=1 or PODD_REQUIRE_CHROMIUM=1, where it fails.
-// (make test sets PODD_REQUIRE_CHROMIUM for this test alone: the daemons
-// other tests start refuse a PODD_ variable that is no configuration key.)
+// test is skipped, unless CI=1 or REQUIRE_CHROMIUM=1 (make test sets it),
+// where it fails. Neither variable starts with PODD_: the daemons other
+// tests start refuse a PODD_ variable that is no configuration key.
 func chromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("PODD_CHROMIUM"); p != "" {
+	if p := os.Getenv("CHROMIUM"); p != "" {
 		return p
 	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
@@ -30,9 +30,9 @@ func chromium(t *testing.T) string {
 			return p
 		}
 	}
-	const msg = "no chromium binary on $PATH (Debian: apt-get install chromium; or set PODD_CHROMIUM to one)"
-	if os.Getenv("CI") == "1" || os.Getenv("PODD_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal(msg + "; CI=1 or PODD_REQUIRE_CHROMIUM=1 requires it")
+	const msg = "no chromium binary on $PATH (Debian: apt-get install chromium; or set CHROMIUM to one)"
+	if os.Getenv("CI") == "1" || os.Getenv("REQUIRE_CHROMIUM") == "1" {
+		t.Fatal(msg + "; CI=1 or REQUIRE_CHROMIUM=1 requires it")
 	}
 	t.Skip(msg + ": the status page's browser test is skipped")
 	return ""
