@@ -81,7 +81,10 @@ func (w *Watchdog) noteWithinLocked(now time.Time) {
 	}
 	for d := range numDelayed {
 		if judged&^past&(1<<d) != 0 {
-			w.within[d] = within
+			// A reading whose age jumps back describes an earlier time
+			// than one before it did: the bound never moves back over
+			// a time a reading said the sleeper was within the limit.
+			w.within[d] = later(w.within[d], within)
 		}
 	}
 }
@@ -107,4 +110,16 @@ func (w *Watchdog) onsetLocked(d delayed, now, described time.Time) time.Time {
 // before it trips: MinConditionSeen, or the rule's delay if shorter.
 func (w *Watchdog) floor(d delayed) time.Duration {
 	return min(MinConditionSeen, w.delay(d))
+}
+
+// floorMetLocked reports whether delayed rule d, its delay run from its
+// dated onset, may trip at now: a value past its limit was judged at an
+// evaluation at least the floor after the first sight, so one reading
+// past the limit, followed by invalid readings or readings in the
+// deadband, never trips early; or the delay has run from the first sight
+// itself, the condition held through those readings, as an undated rule
+// trips. A dated rule so never trips later than an undated one would.
+// w.mu must be held.
+func (w *Watchdog) floorMetLocked(d delayed, now time.Time) bool {
+	return w.pastAt[d].Sub(w.seen[d]) >= w.floor(d) || now.Sub(w.seen[d]) > w.delay(d)
 }

@@ -212,10 +212,13 @@ type Watchdog struct {
 	staleFrom  time.Time
 	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began (its onset, dated); zero when absent
 	// seen is when each running condition was first seen (the evaluation
-	// that started its delay); within, per rule on the pulse oximeter's
-	// vitals, the time the last reading within the rule's limit described
-	// (onset.go); described, the time the latest reading describes.
+	// that started its delay) and pastAt the last evaluation that judged
+	// a value past the rule's limit; within, per rule on the pulse
+	// oximeter's vitals, the time the last reading within the rule's limit
+	// described (onset.go); described, the time the latest reading
+	// describes.
 	seen      [numDelayed]time.Time
+	pastAt    [numDelayed]time.Time
 	within    [numDelayed]time.Time
 	described time.Time
 	// judged is the value each delayed rule last judged (a valid, fresh
@@ -546,9 +549,7 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	}
 	for _, d := range tripOrder {
 		since := w.pending[d]
-		// The delay runs from the dated onset; the condition must also
-		// have been seen for the floor (MinConditionSeen).
-		if since.IsZero() || now.Sub(since) <= w.delay(d) || now.Sub(w.seen[d]) < w.floor(d) {
+		if since.IsZero() || now.Sub(since) <= w.delay(d) || !w.floorMetLocked(d, now) {
 			continue
 		}
 		return w.abortFor(d, now.Sub(since), now), true
@@ -628,8 +629,10 @@ func (w *Watchdog) condition(d delayed, now, described time.Time, v float64, cro
 	switch {
 	case crossed && !running:
 		w.pending[d] = w.onsetLocked(d, now, described)
-		w.seen[d] = now
+		w.seen[d], w.pastAt[d] = now, now
 		w.starting |= 1 << d
+	case crossed:
+		w.pastAt[d] = now
 	case cleared && running:
 		w.pending[d] = time.Time{}
 	}
