@@ -71,9 +71,10 @@ type skin struct {
 	est     *vitalseda.Estimator
 	latest  *atomic.Pointer[float64]
 	sink    *estimatesSink
-	// lastValid is when the estimate was last valid, when the device was
-	// opened, or when a state of its own that lasted skinMovement or longer
-	// ended (see explainedSince): when the window's refill began.
+	// lastValid is when the estimate was last valid or the device was
+	// opened, moved on by the length of each state of its own since (see
+	// unexplained): the time without a state of its own since it counts
+	// towards skinInvalidFor.
 	lastValid time.Time
 	// explainedSince is when the current spell of the estimator's own
 	// judgements (no contact, flat, out of range) or of a saturated input
@@ -89,15 +90,21 @@ func (s *skin) explained(now time.Time) {
 }
 
 // unexplained notes a poll without a state of its own (a valid estimate,
-// or one filling its window). A spell of stated polls that lasted at
-// least skinMovement and ends here starts the window's refill, as an open
-// does: electrodes put on an empty pod's sleeper have no contact for as
-// long as the pod was empty, and that time is the no_contact state's,
-// not the refill's. A shorter spell (a contact that flickers) does not,
-// so flickering never hides an estimate that stays invalid.
+// or one filling its window). A spell of stated polls that ends here
+// moves the start of the window's refill on by the spell's length (up to
+// now): electrodes put on an empty pod's sleeper have no contact for as
+// long as the pod was empty, and that time is the no_contact state's, not
+// the refill's. Only time without a state of its own counts towards
+// skinInvalidFor, whatever the spells' lengths, so a longer loss of
+// contact never leaves more room than a shorter one; a contact that
+// flickers is no_contact during each spell.
 func (s *skin) unexplained(now time.Time) {
-	if !s.explainedSince.IsZero() && now.Sub(s.explainedSince) >= skinMovement {
-		s.lastValid = now
+	if !s.explainedSince.IsZero() {
+		if t := s.lastValid.Add(now.Sub(s.explainedSince)); t.Before(now) {
+			s.lastValid = t
+		} else {
+			s.lastValid = now
+		}
 	}
 	s.explainedSince = time.Time{}
 }
@@ -107,8 +114,8 @@ func (s *skin) unexplained(now time.Time) {
 // which it judges so too); the estimator's own judgement of the stream
 // (a flat line, out of range) is passed on; an estimate invalid for
 // longer than skinInvalidFor for any other reason (jumps, filling) is no
-// contact, counted from the end of a stated spell of skinMovement or
-// longer (electrodes put on after an empty pod) as from an open.
+// contact, counting only the time outside stated spells (electrodes put
+// on after an empty pod refill as after an open).
 func (s *skin) Poll(now time.Time) (Poll, error) {
 	v, err := s.dev.Read()
 	switch {

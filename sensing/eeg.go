@@ -74,6 +74,7 @@ func EEG(open func() (*ads1299.Dev, error), channels, rateHz, gain int) (Sensor,
 				batch:     max(int(eegBatch.Seconds()*float64(rateHz)), 1),
 				all:       uint8(1<<channels - 1),
 				lastValid: time.Now(),
+				span:      time.Duration(opts.SpanSeconds * float64(time.Second)),
 			}, nil
 		},
 		StaleAfter:  time.Second,
@@ -132,6 +133,11 @@ type eegDevice struct {
 	// lastValid is when the summary was last valid, or when the device
 	// was opened.
 	lastValid time.Time
+	// allOff is when a frame last had every wired electrode off; span is
+	// the estimator's span: a railed or flat span within it of allOff is
+	// what the electrodes coming off left in it, not the amplifier.
+	allOff time.Time
+	span   time.Duration
 }
 
 // Poll reads a batch of frames, each on its DRDY edge, and judges them.
@@ -187,6 +193,9 @@ func (e *eegDevice) Poll(now time.Time) (Poll, error) {
 	} else {
 		e.latest.set(nil)
 	}
+	if lastOff&e.all == e.all || (read > 0 && off&e.all == e.all) {
+		e.allOff = now
+	}
 	// off holds the channels off in every frame of the batch.
 	if off&e.all == e.all {
 		return Poll{Fresh: true, State: LeadOff}, nil
@@ -198,10 +207,11 @@ func (e *eegDevice) Poll(now time.Time) (Poll, error) {
 			sat = sat && c.Reason == eeg.ReasonSaturated
 		}
 		switch {
-		case (flat || sat) && lastOff&e.all == e.all:
-			// The batch in which the electrodes came off: its newest
-			// frame has them all off, and what railed or went flat
-			// is the lost signal, not the amplifier.
+		case (flat || sat) && !e.allOff.IsZero() && now.Sub(e.allOff) <= e.span:
+			// The batch in which the electrodes came off (its newest
+			// frame has them all off), or a span that still holds the
+			// time they were off: what railed or went flat is the
+			// lost signal, not the amplifier.
 			return Poll{Fresh: true, State: LeadOff}, nil
 		case flat:
 			return Poll{Fresh: true, State: Flatline}, nil
