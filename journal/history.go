@@ -52,6 +52,9 @@ const (
 	MaxHistoryValue = 8 << 10
 	// MaxHistoryReply is the most entries one History call returns.
 	MaxHistoryReply = 5000
+	// historyClockSlack is how far after the store's clock an entry may
+	// be dated and still count as within the retention (pruneHistory).
+	historyClockSlack = time.Minute
 	// historyPruneBatch bounds the entries one commit prunes, so a
 	// retention shortened by a restart prunes over several commits.
 	historyPruneBatch = 4096
@@ -342,10 +345,12 @@ func (s *Store) maxEntries(kind HistoryKind) uint64 {
 
 // pruneHistory deletes, oldest first, the entries beyond the bucket's
 // bound and those older than the retention, at most historyPruneBatch.
-// It stops at the first entry that is within both: entries are in the
-// order they were stored, so one stored after a step back of the clock
-// can hold older ones behind it until the bound reaches them. An entry
-// that fails its checksum is deleted when it is first.
+// It stops at the first entry that is within both and not dated after
+// now (historyClockSlack allowed): entries are in the order they were
+// stored, so an entry stored while the clock ran ahead would otherwise
+// hold every later one behind it after the clock stepped back; it is
+// pruned as expired instead. An entry that fails its checksum is deleted
+// when it is first.
 func (s *Store) pruneHistory(b *bolt.Bucket, kind HistoryKind, now time.Time) (uint64, error) {
 	c := b.Cursor()
 	first, _ := c.First()
@@ -361,7 +366,11 @@ func (s *Store) pruneHistory(b *bolt.Bucket, kind HistoryKind, now time.Time) (u
 	for k, v := c.First(); k != nil && len(doomed) < historyPruneBatch; k, v = c.Next() {
 		over := count-uint64(len(doomed)) > limit
 		at, ok := historyAt(v)
-		if !over && ok && !at.Before(cutoff) {
+		// An entry dated after now (by more than the slack) was stored
+		// while the clock ran ahead: it cannot vouch for the entries
+		// behind it, and is pruned as expired.
+		future := ok && at.After(now.Add(historyClockSlack))
+		if !over && ok && !at.Before(cutoff) && !future {
 			break
 		}
 		doomed = append(doomed, bytes.Clone(k))
