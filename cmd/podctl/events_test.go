@@ -139,7 +139,12 @@ func TestEventsKindAndTheHumanLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	at := time.Date(2026, 11, 30, 23, 12, 5, 0, time.UTC)
+	// 23:12:05 UTC of the day before the test runs: always past, and
+	// within the history's retention.
+	day := time.Now().UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
+	at := day.Add(23*time.Hour + 12*time.Minute + 5*time.Second)
+	since := day.Format(time.RFC3339)
+	stamp := func(d time.Duration) string { return at.Add(d).Format(time.DateTime) }
 	for _, e := range []journal.HistoryEntry{
 		{At: at, Type: "warning", Data: []byte(`{"type":"warning","rule":"heart_rate_high","values":{"heart_rate_bpm":131.2},"limit":130,"delay_s":10}`)},
 		{At: at.Add(10 * time.Second), Type: "abort", Session: "m-9", Data: []byte(`{"type":"abort","rule":"heart_rate_high","detail":"heart rate 133 bpm above 130 for 10 s","priority":"high"}`)},
@@ -154,24 +159,24 @@ func TestEventsKindAndTheHumanLines(t *testing.T) {
 	path := serveAPI(t, historyAPIPod{store: s})
 	var out bytes.Buffer
 	root := newRoot(&out)
-	root.SetArgs([]string{"--socket", path, "events", "--since", "2026-11-30T00:00:00Z", "--kind", "abort,ack"})
+	root.SetArgs([]string{"--socket", path, "events", "--since", since, "--kind", "abort,ack"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	want := "2026-11-30 23:12:15  abort    heart_rate_high: heart rate 133 bpm above 130 for 10 s (high priority) [session m-9]\n" +
+	want := stamp(10*time.Second) + "  abort    heart_rate_high: heart rate 133 bpm above 130 for 10 s (high priority) [session m-9]\n" +
 		"                              next: the pod is latched in its safe state: check on the sleeper; once the vitals are back within their limits, `podctl ack --note TEXT` clears it (refused while still unsafe)\n" +
-		"2026-11-30 23:32:05  ack      abort heart_rate_high acknowledged by api (user tech): sleeper fine\n"
+		stamp(20*time.Minute) + "  ack      abort heart_rate_high acknowledged by api (user tech): sleeper fine\n"
 	if out.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
 	}
 	out.Reset()
 	root = newRoot(&out)
-	root.SetArgs([]string{"--socket", path, "events", "--since", "2026-11-30T00:00:00Z", "--kind", "warning,state"})
+	root.SetArgs([]string{"--socket", path, "events", "--since", since, "--kind", "warning,state"})
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	want = "2026-11-30 23:12:05  warning  heart_rate_high: heart_rate_bpm=131.2, limit 130; the pod aborts if it lasts 10s\n" +
-		"2026-11-30 23:12:16  state    merged -> aborted (heart_rate_high)\n"
+	want = stamp(0) + "  warning  heart_rate_high: heart_rate_bpm=131.2, limit 130; the pod aborts if it lasts 10s\n" +
+		stamp(11*time.Second) + "  state    merged -> aborted (heart_rate_high)\n"
 	if out.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", out.String(), want)
 	}

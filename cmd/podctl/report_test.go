@@ -21,8 +21,11 @@ import (
 )
 
 var (
-	nightStart = time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
-	nightAbortAt    = nightStart.Add(41*time.Minute + 30*time.Second + 300*time.Millisecond)
+	// 22:00 UTC of the day before the test runs: always past, and within
+	// the history's retention (entries dated after the store's clock are
+	// pruned as expired).
+	nightStart   = time.Now().UTC().Truncate(24 * time.Hour).Add(-2 * time.Hour)
+	nightAbortAt = nightStart.Add(41*time.Minute + 30*time.Second + 300*time.Millisecond)
 )
 
 // simulateNight stores an hour of a night in a real store file as podd
@@ -186,7 +189,7 @@ func checkReport(t *testing.T, page []byte) {
 			t.Fatalf("%s: %d overlays", id, len(ov))
 		}
 		x0, x1 := number(t, ov[0], "data-x0"), number(t, ov[0], "data-x1")
-		if attr(ov[0], "data-from") != "2026-11-30T22:00:00Z" || attr(ov[0], "data-to") != "2026-11-30T23:00:00Z" || x1 <= x0 {
+		if attr(ov[0], "data-from") != nightAt(0, time.RFC3339) || attr(ov[0], "data-to") != nightAt(time.Hour, time.RFC3339) || x1 <= x0 {
 			t.Fatalf("%s: axis %s..%s at x %g..%g", id, attr(ov[0], "data-from"), attr(ov[0], "data-to"), x0, x1)
 		}
 		aborts := findAll(svg, func(n *html.Node) bool { return n.Data == "line" && hasClass(n, "abort") })
@@ -221,7 +224,7 @@ func checkReport(t *testing.T, page []byte) {
 			text.WriteString(n.Data + "|")
 		}
 	})
-	if want := "2026-11-30 22:41:30|abort|heart_rate_high: heart rate 134 bpm above 130 for 10 s (high priority)|the pod is latched"; !strings.HasPrefix(text.String(), want) {
+	if want := nightAt(41*time.Minute+30*time.Second, time.DateTime) + "|abort|heart_rate_high: heart rate 134 bpm above 130 for 10 s (high priority)|the pod is latched"; !strings.HasPrefix(text.String(), want) {
 		t.Fatalf("abort row %q, want it to begin %q", text.String(), want)
 	}
 }
@@ -241,13 +244,13 @@ func TestTheReportOfANightWithAnAbort(t *testing.T) {
 		err := root.Execute()
 		return out.String(), err
 	}
-	span := []string{"--from", "2026-11-30T22:00:00Z", "--to", "2026-11-30T23:00:00Z"}
+	span := []string{"--from", nightAt(0, time.RFC3339), "--to", nightAt(time.Hour, time.RFC3339)}
 	fromFile := filepath.Join(dir, "from-store.html")
 	msg, err := run(append([]string{"report", "--store", path, "--out", fromFile}, span...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "report of 2026-11-30T22:00:00Z to 2026-11-30T23:00:00Z written to " + fromFile + " (360 points, 7 events)\n"; msg != want {
+	if want := "report of " + nightAt(0, time.RFC3339) + " to " + nightAt(time.Hour, time.RFC3339) + " written to " + fromFile + " (360 points, 7 events)\n"; msg != want {
 		t.Fatalf("%q, want %q", msg, want)
 	}
 	page, err := os.ReadFile(fromFile)
@@ -275,11 +278,11 @@ func TestTheReportOfANightWithAnAbort(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkReport(t, page)
-	if msg, err := run("--socket", sock, "report"); err != nil || msg != "sessions in the history (podctl report --session ID --out FILE):\n  m-42                     2026-11-30 22:05 .. 2026-11-30 22:41 (218 points)\n" {
+	if msg, err := run("--socket", sock, "report"); err != nil || msg != "sessions in the history (podctl report --session ID --out FILE):\n  m-42                     "+nightAt(5*time.Minute, "2006-01-02 15:04")+" .. "+nightAt(41*time.Minute, "2006-01-02 15:04")+" (218 points)\n" {
 		t.Fatalf("the sessions: %q, %v", msg, err)
 	}
 	bySession := filepath.Join(dir, "session.html")
-	if msg, err := run("--socket", sock, "report", "--session", "m-42", "--out", bySession); err != nil || !strings.HasPrefix(msg, "report of 2026-11-30T22:00:10Z to 2026-11-30T23:11:20Z written") {
+	if msg, err := run("--socket", sock, "report", "--session", "m-42", "--out", bySession); err != nil || !strings.HasPrefix(msg, "report of "+nightAt(10*time.Second, time.RFC3339)+" to "+nightAt(71*time.Minute+20*time.Second, time.RFC3339)+" written") {
 		t.Fatalf("--session m-42: %q, %v", msg, err)
 	}
 
@@ -293,11 +296,16 @@ func TestTheReportOfANightWithAnAbort(t *testing.T) {
 	for _, bad := range [][]string{
 		{"report", "--socket", sock, "--session", "nope", "--out", "y.html"},
 		{"report", "--socket", sock, "--from", "yesterday", "--out", "y.html"},
-		{"report", "--socket", sock, "--from", "2026-11-30T23:00:00Z", "--to", "2026-11-30T22:00:00Z", "--out", "y.html"},
-		{"report", "--socket", sock, "--session", "m-42", "--from", "2026-11-30T23:00:00Z", "--out", "y.html"},
+		{"report", "--socket", sock, "--from", nightAt(time.Hour, time.RFC3339), "--to", nightAt(0, time.RFC3339), "--out", "y.html"},
+		{"report", "--socket", sock, "--session", "m-42", "--from", nightAt(time.Hour, time.RFC3339), "--out", "y.html"},
 	} {
 		if _, err := run(bad...); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
 	}
+}
+
+// nightAt is nightStart plus d, in UTC, in layout.
+func nightAt(d time.Duration, layout string) string {
+	return nightStart.Add(d).UTC().Format(layout)
 }
