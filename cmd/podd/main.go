@@ -41,6 +41,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -361,8 +362,16 @@ func openStore(ctx context.Context, log *slog.Logger, path string, opts *journal
 // storeOptions are the journal's options from the storage and history
 // sections: the outbox's and the audit log's bounds and the history's
 // retention; the rest are the journal's defaults.
+// The vitals history's bound follows history.retention: a point every
+// controller.DefaultHistoryWindow for the whole retention, and a day
+// more, so the count never prunes a point the retention keeps (about
+// 40 MB of the store for the default 14 days, 250 MB for the longest, 90).
 func storeOptions(c configs.StorageConfig, h configs.HistoryConfig) *journal.Options {
-	return &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes, MaxAuditEntries: c.MaxAuditEntries, HistoryRetention: h.Retention}
+	o := &journal.Options{Timeout: time.Second, MaxOutbox: c.MaxOutboxRecords, MaxOutboxBytes: c.MaxOutboxBytes, MaxAuditEntries: c.MaxAuditEntries, HistoryRetention: h.Retention}
+	if r := cmp.Or(h.Retention, journal.DefaultHistoryRetention); r > 0 {
+		o.MaxHistoryVitals = int((r+24*time.Hour)/controller.DefaultHistoryWindow) + 1
+	}
+	return o
 }
 
 // reportRecovery tells the hub, once the fresh store takes events, that the
