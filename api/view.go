@@ -89,5 +89,16 @@ func NewView(st Status, now time.Time, exposeVitals bool) View {
 		a.Values, a.Detail = nil, ""
 		v.Safety.Latched = &a
 	}
+	// The watchdog's reason for refusing an ack quotes the live values
+	// ("heart_rate_bpm 150.0 is not below 125"): only that it refuses
+	// stays.
+	if st.Safety.AckBlocked != "" {
+		v.Safety.AckBlocked = AckBlockedHidden
+	}
 	return v
 }
+
+// AckBlockedHidden is a View's Safety.AckBlocked when the vitals are not
+// exposed and the watchdog would refuse an ack: its own reason quotes the
+// sleeper's values.
+const AckBlockedHidden = "an alarm condition is still present (its values are hidden: api.expose_vitals)"
