@@ -138,6 +138,14 @@ func openStrip(cfg *configs.Config, hw *hardware) (*apa102.Dev, error) {
 // built) stops it at start; every other part is supervised by the
 // controller and a failure of one is reported and retried.
 func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) error {
+	// The run lock tells podctl's doctor and scan that podd holds the
+	// buses, also before the API listens; a pod that cannot take it runs
+	// on without it.
+	run, err := journal.HoldRunLock(cfg.Storage.Path)
+	if err != nil {
+		log.Warn("run lock not held: podctl doctor and scan cannot tell that podd runs while its API does not answer", "err", err)
+	}
+	defer run.Release()
 	hw, err := openHardware(cfg, log)
 	if err != nil {
 		return err

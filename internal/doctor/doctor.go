@@ -10,6 +10,7 @@ import (
 
 	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/configs"
+	"github.com/sleegation/podd/journal"
 )
 
 // Pod is podd's local API as the checks ask it (api.Client).
@@ -107,6 +108,17 @@ func (d *Doctor) socket(ctx context.Context) (api.Status, podState, Result) {
 		}
 		return st, podUp, pass(check, fmt.Sprintf("podd answers on %s: pod %s, %s%s", sock, st.Pod, st.State, sim))
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED):
+		// A silent socket is not yet a stopped podd: one starting (its
+		// buses open before its API listens), or whose API part is being
+		// retried, holds its run lock or its store.
+		if running, lerr := journal.DaemonRunning(d.Config.Storage.Path); running || lerr != nil {
+			detail := fmt.Sprintf("nothing answers on %s, yet podd holds its store or run lock (%s%s): it is starting, or its API is failing", sock, d.Config.Storage.Path, journal.RunLockSuffix)
+			if lerr != nil {
+				detail = fmt.Sprintf("nothing answers on %s, and whether podd runs cannot be told: %v", sock, lerr)
+			}
+			return st, podUnknown, fail(check, detail,
+				"wait a minute and run it again; if it stays so: journalctl -u podd (podctl status names a failing part)")
+		}
 		return st, podDown, warn(check, fmt.Sprintf("podd is not running (nothing answers on %s): the hardware is checked directly", sock),
 			"start it: sudo systemctl start podd (make run for the simulator); journalctl -u podd says why it stopped")
 	case errors.Is(err, fs.ErrPermission):
