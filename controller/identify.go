@@ -154,6 +154,9 @@ func (p *Pod) emptyPodRefusals(now time.Time, held func() string) (reasons, deta
 		details = append(details, detail)
 	}
 	if why := p.identifyBlocked(now); why != "" {
+		if p.cfg.Simulated {
+			why += " (in sim, PODD_SIM_SCENARIO=sim/scenarios/sleeper-leaves.yaml gives a pod its sleeper has just left)"
+		}
 		refuse(RefuseOccupied, why)
 	}
 	p.sess.mu.Lock()

@@ -157,8 +157,13 @@ func TestIdentifyIsRefusedWithASleeperInAMergeOrWithTheOutputsHeld(t *testing.T)
 			t.Fatalf("Identify with a sleeper, just after a merge/abort: refused %v, want occupied, outputs_held", got)
 		}
 		until(start, 3*time.Minute)
-		if got := refusal(t, r.pod.Identify(10*time.Second)); !slices.Equal(got, []string{RefuseOccupied}) {
+		err := r.pod.Identify(10 * time.Second)
+		if got := refusal(t, err); !slices.Equal(got, []string{RefuseOccupied}) {
 			t.Fatalf("Identify with a sleeper: refused %v, want occupied", got)
+		}
+		// A simulated pod names the scenario that empties it.
+		if !strings.Contains(err.Error(), "sim/scenarios/sleeper-leaves.yaml") {
+			t.Fatalf("Identify with a sleeper in sim: %v, want the sleeper-leaves scenario named", err)
 		}
 		// The safe state's dark frame, then the ambient light again.
 		if l, _ := shows(r); r.pod.identifying() || r.hw.Strip.Frames() != frames+2 || l != ambient {

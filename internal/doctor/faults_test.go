@@ -293,3 +293,25 @@ func TestDoctorJudgesWhoHoldsEachGPIOLine(t *testing.T) {
 		t.Fatalf("lines:\n%s\nwant:\n%s", show(got), show(want))
 	}
 }
+
+// On a machine with no GPIO chip at all every line is missing, and the
+// fix points at the missing chip rather than at the line's name.
+func TestDoctorBlamesAMissingGPIOChipNotTheLinesName(t *testing.T) {
+	cfg := podConfig(t, t.TempDir())
+	hw := heldLines{consumers: map[string]string{"GPIO12": "-"}}
+	for _, c := range []struct {
+		dev []string
+		fix string
+	}{
+		{nil, noChipFix},
+		{[]string{"gpiochip0"}, noLineFix},
+	} {
+		root := t.TempDir()
+		fakeDev(t, root, c.dev...)
+		d := &Doctor{Config: cfg, System: healthySystem(root), OpenHardware: func() (Hardware, error) { return hw, nil }}
+		r := find(t, d.checkLines(cfg, podDown, api0, hw), "line GPIO12 (hardware.indicator_led)")
+		if r.Verdict != Fail || r.Fix != c.fix {
+			t.Errorf("devices %v: %+v, want a failure with the fix %q", c.dev, r, c.fix)
+		}
+	}
+}

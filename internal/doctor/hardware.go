@@ -173,7 +173,7 @@ func NewLinux() (*LinuxHardware, error) {
 func (h *LinuxHardware) I2C(name string) (i2c.Bus, error) {
 	b, err := i2creg.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, plainOpenError(err)
 	}
 	h.mu.Lock()
 	h.closers = append(h.closers, b.Close)
@@ -181,11 +181,23 @@ func (h *LinuxHardware) I2C(name string) (i2c.Bus, error) {
 	return b, nil
 }
 
+// plainOpenError drops periph's hint to call Init from a registry's
+// error: host.Init was called, and the bus is missing because its device
+// node is (the node line says so), which the hint would hide from a
+// technician.
+func plainOpenError(err error) error {
+	const hint = "; did you forget to call Init()?"
+	if msg := err.Error(); strings.HasSuffix(msg, hint) {
+		return errors.New(strings.TrimSuffix(msg, hint))
+	}
+	return err
+}
+
 // SPI opens the port.
 func (h *LinuxHardware) SPI(name string) (spi.Port, error) {
 	p, err := spireg.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, plainOpenError(err)
 	}
 	h.mu.Lock()
 	h.closers = append(h.closers, p.Close)

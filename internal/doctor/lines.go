@@ -2,6 +2,7 @@ package doctor
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/sleegation/podd/api"
@@ -45,6 +46,10 @@ func configLines(cfg *configs.Config) []configLine {
 // noLineFix is the fix for a line name that resolves to nothing.
 const noLineFix = "name the line by its periph name (GPIO17 on a Raspberry Pi) or its kernel name (gpioinfo lists them)"
 
+// noChipFix is the fix for a line on a machine with no GPIO chip at all:
+// no name would resolve, so the name is not the fault.
+const noChipFix = "see the node /dev/gpiochip* line above: with no GPIO character device no line can be found"
+
 // checkLines checks that each configured GPIO line exists and is free,
 // or held by podd. Reading who holds a line requests nothing, so it is
 // read while podd runs too (linux mode: the hardware is opened for it,
@@ -75,7 +80,11 @@ func (d *Doctor) checkLines(cfg *configs.Config, state podState, st api.Status, 
 		info, err := hw.Line(l.name)
 		switch {
 		case err == errNoLine:
-			out = append(out, fail(check, "no such GPIO line", noLineFix))
+			fix := noLineFix
+			if chips, _ := filepath.Glob(d.System.path("/dev/gpiochip*")); len(chips) == 0 {
+				fix = noChipFix
+			}
+			out = append(out, fail(check, "no such GPIO line", fix))
 		case err != nil:
 			out = append(out, warn(check, err.Error(), ""))
 		case info.Consumer == "":
