@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Detection lag per safety rule through the pod on simulated nights
 # (controller's TestDetectionLag: the four simulated chips on their drivers
-# and sensing loops, the real estimator and watchdog, on testing/synctest's
-# fake clock): from the moment the simulated vital crosses the rule's
-# threshold (from the scenario) to the abort, minus the rule's alarm delay.
-# The order in which goroutines run at one fake instant varies, so the test
-# runs several times; the table gives each rule's median and range, and
-# where the lag goes (medians): until the watchdog first saw the alarm
-# condition (the estimator's lag, the oximeter's 200 ms polling), the age
-# of the value reported then (how long before then the true vital had that
-# value), the onset the delay was counted from (the time that value
-# describes) after the crossing, and from the end of the delay counted
-# from that onset to the abort (an evaluation's wait, or the rest of the
-# watchdog's 1 s floor from the sight). A few seconds.
+# and sensing loops, the real estimators and watchdog, on testing/synctest's
+# fake clock; the merge-only rules through a merge): from the moment the
+# sleeper's signal crosses the rule's threshold (from the scenario) to the
+# abort, minus the rule's alarm delay. The order in which goroutines run at
+# one fake instant varies, so the test runs several times; the table gives
+# each rule's median and range, and where the lag goes (medians): until the
+# watchdog first saw the alarm condition (the estimator's lag, the
+# oximeter's 200 ms polling), the age of the value reported then (how long
+# before then the true vital had that value), the onset the delay was
+# counted from (the time that value describes, or for the rules not on the
+# oximeter's vitals the evaluation that saw the condition) after the
+# crossing, and from the end of the delay counted from that onset to the
+# abort (an evaluation's wait, or the rest of the watchdog's 1 s floor from
+# the sight). About 7 s a run.
 # Usage: scripts/detection-lag.sh [-count N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
