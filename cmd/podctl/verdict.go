@@ -57,8 +57,12 @@ func findings(st api.Status) []finding {
 	if st.Show != nil && st.Show.WriteError != "" {
 		add("frames NOT SHOWN: "+st.Show.WriteError, "check the lights' and motors' buses and wiring (journalctl -u podd)")
 	}
+	// On an empty pod (the oximeter sees no one, no session) the other
+	// sensors' electrodes and probes touch no one either: their
+	// no_contact and lead_off are what an empty pod looks like.
+	empty := st.Vitals.Contact == "none" && st.Session == nil
 	for _, s := range st.Sensors {
-		if s.State == "ok" || s.State == "starting" {
+		if s.State == "ok" || s.State == "starting" || (empty && (s.State == "no_contact" || s.State == "lead_off")) {
 			continue
 		}
 		p := fmt.Sprintf("sensor %s %s since %s", s.Name, strings.ToUpper(s.State), stamp(s.Since))
@@ -93,7 +97,7 @@ func findings(st api.Status) []finding {
 	}
 	if !st.ClockSynced {
 		add("clock NOT SYNCHRONISED: the hub's signed commands are refused (clock_unsynced); only merge/abort is obeyed",
-			"check NTP: timedatectl show -p NTPSynchronized (yes once set); systemctl status systemd-timesyncd")
+			"enable NTP: sudo timedatectl set-ntp true, then timedatectl timesync-status (podctl doctor checks it too)")
 	}
 	return fs
 }

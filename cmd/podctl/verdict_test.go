@@ -93,6 +93,21 @@ func TestStatusSaysWhatIsWrongAndWhatToDoNext(t *testing.T) {
 			st.Sensors[0] = api.SensorStatus{Name: "max30102", State: "bus_error", Since: abortAt, Error: "i2c: NACK"}
 		}, []finding{{"sensor max30102 BUS_ERROR since 2026-11-30T02:13:05Z: i2c: NACK",
 			"the chip does not answer on its bus: check its wiring, its address (sensors.*) and its supply"}}},
+		{"an empty pod's sensors without contact are no problem", func(st *api.Status) {
+			st.Vitals.Contact = "none"
+			st.Sensors = []api.SensorStatus{{Name: "max30102", State: "ok"}, {Name: "ads1299", State: "lead_off", Since: abortAt},
+				{Name: "ads1115", State: "no_contact", Since: abortAt}, {Name: "tmp117", State: "no_contact", Since: abortAt}}
+		}, nil},
+		{"an empty pod's sensor fault is", func(st *api.Status) {
+			st.Vitals.Contact = "none"
+			st.Sensors = []api.SensorStatus{{Name: "max30102", State: "ok"}, {Name: "tmp117", State: "bus_error", Since: abortAt, Error: "i2c: NACK"}}
+		}, []finding{{"sensor tmp117 BUS_ERROR since 2026-11-30T02:13:05Z: i2c: NACK",
+			"the chip does not answer on its bus: check its wiring, its address (sensors.*) and its supply"}}},
+		{"lead-off during a session is", func(st *api.Status) {
+			st.Vitals.Contact = "none"
+			st.Session = &controller.SessionStatus{}
+			st.Sensors = []api.SensorStatus{{Name: "max30102", State: "ok"}, {Name: "ads1299", State: "lead_off", Since: abortAt}}
+		}, []finding{{"sensor ads1299 LEAD_OFF since 2026-11-30T02:13:05Z", sensorHint["lead_off"]}}},
 		{"not publishing", func(st *api.Status) { st.Uplink.Duplicate = "another pod is online as pod-1" },
 			[]finding{{"NOT PUBLISHING: another pod is online as pod-1", "give each pod its own pod.id (a copied configuration?), then restart the pod whose id changed"}}},
 		{"uplink down", func(st *api.Status) {
@@ -108,7 +123,7 @@ func TestStatusSaysWhatIsWrongAndWhatToDoNext(t *testing.T) {
 			"check storage.path: its directory must exist (systemd's StateDirectory makes /var/lib/podd), be writable by podd, and have space (df -h); podd retries"}}},
 		{"clock not synced", func(st *api.Status) { st.ClockSynced = false },
 			[]finding{{"clock NOT SYNCHRONISED: the hub's signed commands are refused (clock_unsynced); only merge/abort is obeyed",
-				"check NTP: timedatectl show -p NTPSynchronized (yes once set); systemctl status systemd-timesyncd"}}},
+				"enable NTP: sudo timedatectl set-ntp true, then timedatectl timesync-status (podctl doctor checks it too)"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			st := wellPod()
