@@ -103,6 +103,10 @@ store held by podd, a session the history does not hold, a bad time).`,
 			if err != nil {
 				return err
 			}
+			if session == "" && from == "" {
+				rep.span = clipToData(rep)
+				span = rep.span
+			}
 			page, err := renderReport(rep, time.Now())
 			if err != nil {
 				return err
@@ -238,6 +242,30 @@ func reportSpan(ctx context.Context, src historySource, session, from, to string
 		return span{}, fmt.Errorf("--from %s is not before --to %s", sp.From.Format(time.RFC3339), sp.To.Format(time.RFC3339))
 	}
 	return sp, nil
+}
+
+// clipToData starts a report given no --from at its first point or
+// event, a minute before it, when that is later than the default span's
+// start: a pod that ran an hour gets an hour's plots, not an hour
+// squeezed into the right edge of twelve.
+func clipToData(rep report) span {
+	if len(rep.Points) == 0 && len(rep.Events) == 0 {
+		return rep.span
+	}
+	first := rep.To
+	if len(rep.Points) > 0 {
+		first = rep.Points[0].From
+	}
+	for _, e := range rep.Events {
+		if e.At.Before(first) {
+			first = e.At
+		}
+	}
+	sp := rep.span
+	if f := first.Add(-time.Minute).Truncate(time.Minute); f.After(sp.From) && f.Before(sp.To) {
+		sp.From = f
+	}
+	return sp
 }
 
 // report is what a page shows.

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/journal"
@@ -308,4 +309,25 @@ func TestTheReportOfANightWithAnAbort(t *testing.T) {
 // nightAt is nightStart plus d, in UTC, in layout.
 func nightAt(d time.Duration, layout string) string {
 	return nightStart.Add(d).UTC().Format(layout)
+}
+
+// A report given neither --session nor --from starts a minute before its
+// first point or event, not twelve hours before its end; with no data, or
+// data older than the span, it keeps the span.
+func TestAReportWithoutFromStartsAtItsData(t *testing.T) {
+	to := nightStart.Add(3 * time.Hour)
+	sp := span{From: to.Add(-defaultReportSpan), To: to}
+	rep := report{span: sp,
+		Points: []controller.HistoryPoint{{From: nightStart.Add(30*time.Second + 5*time.Millisecond)}, {From: nightStart.Add(40 * time.Second)}},
+		Events: []api.HistoryEvent{{At: nightStart.Add(20 * time.Second)}}}
+	if got := clipToData(rep); !got.From.Equal(nightStart.Add(-time.Minute)) || !got.To.Equal(to) {
+		t.Errorf("clipToData = %v .. %v, want %v .. %v", got.From, got.To, nightStart.Add(-time.Minute), to)
+	}
+	if got := clipToData(report{span: sp}); got != sp {
+		t.Errorf("clipToData without data = %+v, want %+v", got, sp)
+	}
+	old := report{span: sp, Points: []controller.HistoryPoint{{From: sp.From.Add(-time.Hour)}}}
+	if got := clipToData(old); got != sp {
+		t.Errorf("clipToData of data before the span = %+v, want %+v", got, sp)
+	}
 }
