@@ -237,12 +237,16 @@
 //     a reading that says the sleeper was within the limit. A reading
 //     without Describes (age 0) is dated as before, at the evaluation
 //     that saw it;
-//   - the rule trips when the delay has run from the onset and the
-//     condition has been seen for MinConditionSeen (1 s) from the
-//     evaluation that first saw it, the floor; hysteresis and clearing are
-//     unchanged, and the floor runs through the deadband as the delay
-//     does. Abort.Began is the onset; a warning is sent when the condition
-//     is seen.
+//   - the rule trips when the delay has run from the onset and a value
+//     past the limit was judged at an evaluation at least MinConditionSeen
+//     (1 s) after the one that first saw it, the floor: one reading past
+//     the limit followed by invalid readings or readings in the deadband
+//     does not meet it. Without that evidence the rule trips as an undated
+//     one does, once the delay has run from the first sight, the
+//     condition held through those readings, so dating never makes a rule
+//     trip later than before. Hysteresis and clearing are unchanged.
+//     Abort.Began is the onset; a warning is sent when the condition is
+//     seen.
 //
 // The other rules' values come without an age and are dated at the
 // evaluation. Evaluating every rule allocates nothing, so the tick
