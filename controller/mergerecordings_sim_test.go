@@ -96,7 +96,8 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 		// and for 3.5 s: each dip starts its minute's window over, so
 		// from the first dip the skin conductance has no valid estimate,
 		// and sensing makes it no_contact once that has lasted the window
-		// and 20 s for a movement (80 s): the pod is blind to the skin,
+		// and 20 s for a movement (80 s, the dips themselves left out):
+		// the pod is blind to the skin,
 		// and sensor_stale trips one stale limit later. That abort is the
 		// rule's, on a signal the pod cannot tell from electrodes off.
 		{"eda-e4", []string{chipSkin}, 20 * time.Second, 7 * time.Minute, func(t *testing.T, r *rig, start time.Time, sc *scenario.Scenario) {
@@ -107,8 +108,21 @@ func TestRecordingsDuringAMerge(t *testing.T) {
 				// converter samples between the recording's samples.
 				return ok && s[0] < vitalseda.MinContactMicrosiemens-0.001
 			})
-			blind := dip + time.Duration(vitalseda.WindowSeconds*float64(time.Second)) + 20*time.Second
-			stale(t, r, start, safety.RuleSensorStale, safety.PriorityMedium, blind-500*time.Millisecond, blind+500*time.Millisecond, "ads1115 no_contact for ")
+			// Only the time the skin sensor spends without a state of
+			// its own counts towards no_contact: the time the skin reads
+			// below the contact floor (no_contact by the estimator's own
+			// judgement) is left out, polled at its 4 Hz.
+			const poll = 250 * time.Millisecond
+			blind := dip
+			for counted := time.Duration(0); counted < time.Duration(vitalseda.WindowSeconds*float64(time.Second))+20*time.Second; blind += poll {
+				if s, ok := pb.At(blind); !ok || s[0] >= vitalseda.MinContactMicrosiemens-0.001 {
+					counted += poll
+				}
+			}
+			// Up to a second later: the converter samples between the
+			// recording's samples, and a state of the skin's own ends
+			// on the first poll that reads contact again.
+			stale(t, r, start, safety.RuleSensorStale, safety.PriorityMedium, blind-500*time.Millisecond, blind+time.Second, "ads1115 no_contact for ")
 		}},
 		// The E4's wrist temperature (a core level), looped: the
 		// recording itself raises nothing for its 20.8 min; at the seam
