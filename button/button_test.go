@@ -120,11 +120,13 @@ func TestAPressWithoutItsEdgesIsSeenByPolling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		line := sim.NewLine("GPIO17", 17)
 		n := run(t, line, nil)
-		for range 20 { // more edges than the line keeps
-			line.Set(gpio.Low)
-			line.Set(gpio.High)
+		// More edges than the line keeps, at one instant: the reader
+		// cannot take any between them.
+		var bounce []gpio.Level
+		for range 20 {
+			bounce = append(bounce, gpio.Low, gpio.High)
 		}
-		line.Set(gpio.Low)
+		line.Bounce(append(bounce, gpio.Low)...)
 		time.Sleep(time.Second)
 		synctest.Wait()
 		if line.LostEdges() == 0 {

@@ -54,6 +54,22 @@ func NewLine(name string, num int) *Line {
 func (l *Line) Set(level gpio.Level) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.setLocked(level)
+}
+
+// Bounce drives the line through levels, in order, all at one instant: a
+// contact that bounces faster than any reader, whose edges the reader
+// cannot take between them (more than the line keeps are lost).
+func (l *Line) Bounce(levels ...gpio.Level) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, level := range levels {
+		l.setLocked(level)
+	}
+}
+
+// setLocked is Set with l.mu held.
+func (l *Line) setLocked(level gpio.Level) {
 	if l.out || level == l.level {
 		return
 	}
