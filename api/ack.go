@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,24 +43,10 @@ const maxAckBody = 4096
 // returns the note cleaned. A bad request changes nothing: the error says
 // what is wrong.
 func ParseAckRequest(r io.Reader) (note string, err error) {
-	body, err := io.ReadAll(io.LimitReader(r, maxAckBody+1))
-	if err != nil {
-		return "", fmt.Errorf("read request: %w", err)
-	}
-	if len(body) > maxAckBody {
-		return "", fmt.Errorf("request larger than %d bytes", maxAckBody)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return "", nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var req AckRequest
-	if err := dec.Decode(&req); err != nil {
-		return "", fmt.Errorf("request is not an ack object (want nothing, or {\"note\": \"...\"}): %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", errors.New("request has data after its object")
+	empty, err := decodeRequest(r, maxAckBody, true, &req, `request is not an ack object (want nothing, or {"note": "..."})`)
+	if err != nil || empty {
+		return "", err
 	}
 	return controller.CleanAckNote(req.Note)
 }

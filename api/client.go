@@ -42,23 +42,9 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 // the request. A refusal is returned as an error wrapping ErrRefused, with
 // the pod's reason.
 func (c *Client) Ack(ctx context.Context, note string) (AckReply, error) {
-	body, err := json.Marshal(AckRequest{Note: note})
-	if err != nil {
-		return AckReply{}, err
-	}
 	var r AckReply
-	code, err := c.doBody(ctx, http.MethodPost, "/v1/ack", body, &r)
-	if err != nil {
-		return r, err
-	}
-	switch code {
-	case http.StatusOK:
-		return r, nil
-	case http.StatusConflict:
-		return r, refusal(r.Error)
-	default:
-		return r, fmt.Errorf("api: ack: %d: %s", code, r.Error)
-	}
+	err := c.post(ctx, "/v1/ack", "ack", AckRequest{Note: note}, &r, func() string { return r.Error })
+	return r, err
 }
 
 // Consent grants the sleeper's consent for d (0: the pod's default) or,

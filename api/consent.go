@@ -1,8 +1,6 @@
 package api
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -40,21 +38,9 @@ const maxConsentBody = 1024
 // the duration (0 when left out). A bad request changes nothing: the error
 // says what is wrong.
 func ParseConsentRequest(r io.Reader) (action string, d time.Duration, err error) {
-	body, err := io.ReadAll(io.LimitReader(r, maxConsentBody+1))
-	if err != nil {
-		return "", 0, fmt.Errorf("read request: %w", err)
-	}
-	if len(body) > maxConsentBody {
-		return "", 0, fmt.Errorf("request larger than %d bytes", maxConsentBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var req ConsentRequest
-	if err := dec.Decode(&req); err != nil {
-		return "", 0, fmt.Errorf("request is not a consent object (want {\"action\": \"grant\"|\"withdraw\", \"for\": \"8h\"}): %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", 0, errors.New("request has data after its object")
+	if _, err := decodeRequest(r, maxConsentBody, false, &req, `request is not a consent object (want {"action": "grant"|"withdraw", "for": "8h"})`); err != nil {
+		return "", 0, err
 	}
 	switch req.Action {
 	case "grant":

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,24 +44,9 @@ const maxIdentifyBody = 128
 // default duration), or one JSON object with at most duration_s, nothing
 // after it, at most maxIdentifyBody bytes. It returns the duration.
 func ParseIdentifyRequest(r io.Reader) (time.Duration, error) {
-	body, err := io.ReadAll(io.LimitReader(r, maxIdentifyBody+1))
-	if err != nil {
-		return 0, fmt.Errorf("read request: %w", err)
-	}
-	if len(body) > maxIdentifyBody {
-		return 0, fmt.Errorf("request larger than %d bytes", maxIdentifyBody)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return controller.DefaultIdentify, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var req IdentifyRequest
-	if err := dec.Decode(&req); err != nil {
-		return 0, fmt.Errorf(`request is not an identify object (want {"duration_s": 1..120}): %w`, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return 0, errors.New("request has data after its object")
+	if _, err := decodeRequest(r, maxIdentifyBody, true, &req, `request is not an identify object (want {"duration_s": 1..120})`); err != nil {
+		return 0, err
 	}
 	if req.DurationS == 0 {
 		return controller.DefaultIdentify, nil
@@ -103,20 +86,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) {
 // default, 10 s). A refusal is returned with its reasons and an error
 // wrapping ErrRefused.
 func (c *Client) Identify(ctx context.Context, d time.Duration) (IdentifyReply, error) {
-	body, err := json.Marshal(IdentifyRequest{DurationS: int64(d / time.Second)})
-	if err != nil {
-		return IdentifyReply{}, err
-	}
 	var r IdentifyReply
-	code, err := c.doBody(ctx, http.MethodPost, "/v1/identify", body, &r)
-	if err != nil {
-		return r, err
-	}
-	switch code {
-	case http.StatusOK:
-		return r, nil
-	case http.StatusConflict:
-		return r, refusal(r.Error)
-	}
-	return r, fmt.Errorf("api: identify: %d: %s", code, r.Error)
+	err := c.post(ctx, "/v1/identify", "identify", IdentifyRequest{DurationS: int64(d / time.Second)}, &r, func() string { return r.Error })
+	return r, err
 }

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,21 +44,9 @@ const maxSelfTestBody = 256
 // object with what "lights", "haptics" or "sensors", no other key, nothing after it,
 // at most maxSelfTestBody bytes.
 func ParseSelfTestRequest(r io.Reader) (string, error) {
-	body, err := io.ReadAll(io.LimitReader(r, maxSelfTestBody+1))
-	if err != nil {
-		return "", fmt.Errorf("read request: %w", err)
-	}
-	if len(body) > maxSelfTestBody {
-		return "", fmt.Errorf("request larger than %d bytes", maxSelfTestBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
 	var req SelfTestRequest
-	if err := dec.Decode(&req); err != nil {
-		return "", fmt.Errorf(`request is not a self-test object (want {"what": "lights"|"haptics"|"sensors"}): %w`, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return "", errors.New("request has data after its object")
+	if _, err := decodeRequest(r, maxSelfTestBody, false, &req, `request is not a self-test object (want {"what": "lights"|"haptics"|"sensors"})`); err != nil {
+		return "", err
 	}
 	if req.What != controller.SelfTestLights && req.What != controller.SelfTestHaptics && req.What != SelfTestSensors {
 		return "", fmt.Errorf("what %q: want lights, haptics or sensors", req.What)
@@ -99,20 +85,7 @@ func (s *Server) selfTest(w http.ResponseWriter, r *http.Request) {
 // "haptics"), or to read its sensors ("sensors": the reply comes after
 // SensorWindow). A refusal is returned with its reasons and a non-nil error.
 func (c *Client) SelfTest(ctx context.Context, what string) (SelfTestReply, error) {
-	body, err := json.Marshal(SelfTestRequest{What: what})
-	if err != nil {
-		return SelfTestReply{}, err
-	}
 	var r SelfTestReply
-	code, err := c.doBody(ctx, http.MethodPost, "/v1/selftest", body, &r)
-	if err != nil {
-		return r, err
-	}
-	switch code {
-	case http.StatusOK:
-		return r, nil
-	case http.StatusConflict:
-		return r, refusal(r.Error)
-	}
-	return r, fmt.Errorf("api: selftest: %d: %s", code, r.Error)
+	err := c.post(ctx, "/v1/selftest", "selftest", SelfTestRequest{What: what}, &r, func() string { return r.Error })
+	return r, err
 }
