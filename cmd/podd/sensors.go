@@ -78,7 +78,7 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		}
 		opts := ads1115.DefaultOpts
 		opts.Addr, opts.Channel = uint16(s.ADS1115.Address), s.ADS1115.Channel
-		opts.FullScaleV = fullScaleFor(s.ADS1115.SupplyV)
+		opts.FullScaleV = ads1115.FullScaleFor(s.ADS1115.SupplyV)
 		circuit := eda.Divider{SupplyV: s.ADS1115.SupplyV, RefOhms: s.ADS1115.RefOhms}
 		sn, err := sensing.SkinConductance(func() (*ads1115.Dev, error) { return ads1115.New(bus, &opts) }, circuit, s.ADS1115.RateHz)
 		if err != nil {
@@ -101,15 +101,4 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		out = append(out, sn)
 	}
 	return out, nil
-}
-
-// fullScaleFor is the ADS1115's narrowest range that holds a divider's
-// whole swing, 0 V to its supply (an open circuit reads the supply).
-func fullScaleFor(supplyV float64) float64 {
-	for _, fs := range []float64{0.256, 0.512, 1.024, 2.048, 4.096} {
-		if supplyV < fs {
-			return fs
-		}
-	}
-	return 6.144
 }

@@ -296,7 +296,7 @@ func testSkin(ctx context.Context, cfg *configs.Config, hw Hardware, dur time.Du
 	}
 	opts := ads1115.DefaultOpts
 	opts.Addr, opts.Channel = uint16(a.Address), a.Channel
-	opts.FullScaleV = fullScaleFor(a.SupplyV)
+	opts.FullScaleV = ads1115.FullScaleFor(a.SupplyV)
 	dev, err := ads1115.New(bus, &opts)
 	if err != nil {
 		return fail(check, "ID: "+err.Error(), "check its wiring, supply and sensors.ads1115.address; podctl scan lists what answers")
@@ -394,17 +394,6 @@ func testEEG(ctx context.Context, cfg *configs.Config, hw Hardware, dur time.Dur
 		value = fmt.Sprintf("%d channels, alpha %.0f %% of the power", e.Channels, a*100)
 	}
 	return judgeLoop(check, "sensors.ads1299", h, value)
-}
-
-// fullScaleFor is the ADS1115's narrowest range that holds a divider's
-// whole swing, 0 V to its supply, as podd chooses it.
-func fullScaleFor(supplyV float64) float64 {
-	for _, fs := range []float64{0.256, 0.512, 1.024, 2.048, 4.096} {
-		if supplyV < fs {
-			return fs
-		}
-	}
-	return 6.144
 }
 
 // JudgeSensorCheck judges podd's sensors' self-test: each sensor by its

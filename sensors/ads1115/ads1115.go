@@ -76,6 +76,20 @@ type Opts struct {
 	RateSPS int
 }
 
+// FullScaleFor returns the narrowest full-scale range (Opts.FullScaleV,
+// V) that holds 0 V to v: a divider from a supply of v volts reads up to
+// v with the electrodes open. Above 6.144 V it returns 6.144 (the inputs
+// may not exceed VDD + 0.3 V anyway; data sheet SBAS444, "Absolute
+// Maximum Ratings").
+func FullScaleFor(v float64) float64 {
+	for i := len(fullScales) - 1; i > 0; i-- {
+		if v < fullScales[i] {
+			return fullScales[i]
+		}
+	}
+	return fullScales[0]
+}
+
 // DefaultOpts is the pod's wiring: ADDR tied to VDD (0x49, leaving 0x48 to
 // the TMP117), AIN0, ±4.096 V (a 3.3 V divider fits), 128 sps (the reset
 // rate).

@@ -465,3 +465,15 @@ func FuzzNew(f *testing.F) {
 		}
 	})
 }
+
+// FullScaleFor picks the narrowest range strictly above the divider's
+// supply, and 6.144 V above 4.096 V.
+func TestFullScaleForPicksTheNarrowestRangeAboveTheSupply(t *testing.T) {
+	for _, c := range []struct{ v, want float64 }{
+		{0.2, 0.256}, {0.256, 0.512}, {1.8, 2.048}, {2.048, 4.096}, {3.3, 4.096}, {4.096, 6.144}, {5, 6.144}, {12, 6.144},
+	} {
+		if got := ads1115.FullScaleFor(c.v); got != c.want {
+			t.Errorf("ads1115.FullScaleFor(%g) = %g, want %g", c.v, got, c.want)
+		}
+	}
+}
