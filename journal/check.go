@@ -636,9 +636,25 @@ func mustBeNew(path, what string) error {
 // lockFile takes the exclusive lock bbolt takes (flock), waiting at most
 // timeout, and fails then with bbolt's ErrTimeout.
 func lockFile(f *os.File, timeout time.Duration) error {
+	err := flock(f, unix.LOCK_EX, timeout)
+	if errors.Is(err, errLocked) {
+		return bolterrors.ErrTimeout
+	}
+	return err
+}
+
+// errLocked is flock's error when another process's lock stayed in the
+// way until the timeout.
+var errLocked = errors.New("locked by another process")
+
+// flock takes the flock(2) lock how (unix.LOCK_SH or LOCK_EX) on f,
+// trying every 10 ms for at most timeout (0: once): errLocked when
+// another process's lock is still in the way then, "lock: ..." for any
+// other failure. It is the one way this package takes a lock.
+func flock(f *os.File, how int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
 		switch {
 		case err == nil:
 			return nil
@@ -646,10 +662,10 @@ func lockFile(f *os.File, timeout time.Duration) error {
 			continue
 		case !errors.Is(err, unix.EWOULDBLOCK):
 			return fmt.Errorf("lock: %w", err)
-		case time.Now().After(deadline):
-			return bolterrors.ErrTimeout
+		case !time.Now().Before(deadline):
+			return errLocked
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

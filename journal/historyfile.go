@@ -82,21 +82,11 @@ func (r *HistoryReader) Close() error { return r.db.Close() }
 // lockShared takes a shared flock on f, waiting at most timeout: it is
 // compatible with other readers and refused while a Store holds the file.
 func lockShared(f *os.File, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, unix.EINTR):
-			continue
-		case !errors.Is(err, unix.EWOULDBLOCK):
-			return fmt.Errorf("lock: %w", err)
-		case time.Now().After(deadline):
-			return fmt.Errorf("%w: its lock was not released within %v (a running podd holds it)", ErrInUse, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
+	err := flock(f, unix.LOCK_SH, timeout)
+	if errors.Is(err, errLocked) {
+		return fmt.Errorf("%w: its lock was not released within %v (a running podd holds it)", ErrInUse, timeout)
 	}
+	return err
 }
 
 // HistorySessions is Store.HistorySessions on the file.

@@ -34,17 +34,7 @@ func HoldRunLock(storePath string) (*RunLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: run lock: %w", err)
 	}
-	for try := 0; ; try++ {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) || try >= 10 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if err != nil {
+	if err := flock(f, unix.LOCK_SH, 100*time.Millisecond); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("journal: run lock %s: %w", f.Name(), err)
 	}
@@ -90,17 +80,11 @@ func lockHeld(path string, how int) (bool, error) {
 		return false, fmt.Errorf("journal: %w", err)
 	}
 	defer f.Close()
-	for {
-		err = unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	switch {
-	case errors.Is(err, unix.EWOULDBLOCK):
+	switch err := flock(f, how, 0); {
+	case errors.Is(err, errLocked):
 		return true, nil
 	case err != nil:
-		return false, fmt.Errorf("journal: lock %s: %w", path, err)
+		return false, fmt.Errorf("journal: %s: %w", path, err)
 	}
 	unlockFile(f)
 	return false, nil

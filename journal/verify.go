@@ -30,17 +30,11 @@ func Check(path string) error {
 		return fmt.Errorf("journal: check: %w", err)
 	}
 	defer f.Close()
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	switch {
-	case errors.Is(err, unix.EWOULDBLOCK):
+	switch err := flock(f, unix.LOCK_SH, 0); {
+	case errors.Is(err, errLocked):
 		return ErrInUse
 	case err != nil:
-		return fmt.Errorf("journal: check: lock: %w", err)
+		return fmt.Errorf("journal: check: %w", err)
 	}
 	defer unlockFile(f)
 	fi, err := f.Stat()
