@@ -302,8 +302,12 @@ func (s *Store) commitLocked(u *urgent) (Record, error) {
 			return err
 		}
 		if u == nil {
-			if histStored, histPruned, err = s.putHistory(tx, hist, time.Now()); err != nil {
-				return fmt.Errorf("history: %w", err)
+			// The history never fails the outbox's commit: what it could
+			// not store is let go and counted (HistoryStats.DroppedFailed).
+			var herr error
+			histStored, histPruned, herr = s.putHistory(tx, hist, time.Now())
+			if herr != nil {
+				s.hist.droppedFailed.Add(uint64(len(hist)) - min(histStored, uint64(len(hist))))
 			}
 		}
 		// The file's counters now (next is 0 on a store without a seq

@@ -361,7 +361,9 @@
 //     of it, and the queue waits for the next group commit.
 //   - A commit that fails lets the history it took go (DroppedFailed)
 //     rather than queue it again; the batch of AppendLazy stays for the
-//     retry as before.
+//     retry as before. The history never fails the commit itself: an
+//     entry it cannot write (a bucket gone or damaged) is let go and
+//     counted in DroppedFailed, and the outbox's batch commits.
 //
 // Bounds: each commit prunes each bucket, oldest first, of the entries
 // older than Options.HistoryRetention (14 days by default, 1 h..90 d) by
@@ -370,9 +372,11 @@
 // order, pruned from the front), so a bucket's count is its last seq less
 // its first plus one, without a counter. Entries are in the order stored,
 // not sorted by time: pruning stops at the first entry within the
-// retention, so one stored after the clock stepped back keeps older ones
-// behind it until the count bound reaches them; a Pi that stored entries
-// at 1970 before its clock was set has them pruned at the next commit.
+// retention and not dated after the Store's clock (a minute allowed), so
+// entries stored while the clock ran ahead are pruned as expired once it
+// steps back; a Pi that stored entries at 1970 before its clock was set
+// has them pruned at the next commit. A key that is no entry's (damage)
+// is deleted by the pruning wherever it lies.
 // At the defaults a vitals point of ~300 bytes every 10 s is about 36 MB
 // for 14 days.
 //

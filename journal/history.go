@@ -283,13 +283,15 @@ func (s *Store) takeHistoryLocked() []historyQueued {
 }
 
 // putHistory stores the entries taken for this transaction and prunes
-// both buckets; it returns how many it stored and pruned.
+// both buckets; it returns how many it stored and pruned, also with an
+// error (what it wrote before the error stays in the transaction: each
+// bolt write that fails changes nothing).
 func (s *Store) putHistory(tx *bolt.Tx, q []historyQueued, now time.Time) (stored, pruned uint64, err error) {
 	for _, kind := range []HistoryKind{HistoryVitals, HistoryEvents} {
 		name, nextKey, _ := kind.buckets()
 		b := tx.Bucket(name)
 		if b == nil {
-			return 0, 0, fmt.Errorf("no %s bucket", name)
+			return stored, pruned, fmt.Errorf("no %s bucket", name)
 		}
 		meta := tx.Bucket(bucketMeta)
 		next := historyNext(meta, nextKey, b)
@@ -300,7 +302,7 @@ func (s *Store) putHistory(tx *bolt.Tx, q []historyQueued, now time.Time) (store
 			}
 			b.FillPercent = 1 // keys only grow
 			if err := b.Put(seqKey(next), e.value); err != nil {
-				return 0, 0, err
+				return stored, pruned, err
 			}
 			next++
 			stored++
@@ -308,12 +310,12 @@ func (s *Store) putHistory(tx *bolt.Tx, q []historyQueued, now time.Time) (store
 		}
 		if wrote {
 			if err := meta.Put(nextKey, encodeCounter(nextKey, next)); err != nil {
-				return 0, 0, err
+				return stored, pruned, err
 			}
 		}
 		n, err := s.pruneHistory(b, kind, now)
 		if err != nil {
-			return 0, 0, err
+			return stored, pruned, err
 		}
 		pruned += n
 	}
@@ -351,36 +353,68 @@ func (s *Store) maxEntries(kind HistoryKind) uint64 {
 // hold every later one behind it after the clock stepped back; it is
 // pruned as expired instead. An entry that fails its checksum is deleted
 // when it is first.
+//
+// A key that is no entry's (not a seq of 8 bytes, or a nested bucket:
+// damage, or a key of another format) is deleted wherever the walk meets
+// it, those after the last entry too, and never stops the pruning of the
+// entries.
 func (s *Store) pruneHistory(b *bolt.Bucket, kind HistoryKind, now time.Time) (uint64, error) {
-	c := b.Cursor()
-	first, _ := c.First()
-	last, _ := c.Last()
-	if len(first) != 8 || len(last) != 8 {
-		return 0, nil
+	type stray struct {
+		key    []byte
+		bucket bool
 	}
-	lo, hi := binary.BigEndian.Uint64(first), binary.BigEndian.Uint64(last)
-	count := hi - lo + 1
-	limit := s.maxEntries(kind)
-	cutoff := now.Add(-s.opts.HistoryRetention)
-	var doomed [][]byte
-	for k, v := c.First(); k != nil && len(doomed) < historyPruneBatch; k, v = c.Next() {
-		over := count-uint64(len(doomed)) > limit
-		at, ok := historyAt(v)
-		// An entry dated after now (by more than the slack) was stored
-		// while the clock ran ahead: it cannot vouch for the entries
-		// behind it, and is pruned as expired.
-		future := ok && at.After(now.Add(historyClockSlack))
-		if !over && ok && !at.Before(cutoff) && !future {
+	var strays []stray
+	c := b.Cursor()
+	// The last entry, and the strays after it.
+	var last []byte
+	for k, v := c.Last(); k != nil && len(strays) < historyPruneBatch; k, v = c.Prev() {
+		if len(k) == 8 && v != nil {
+			last = bytes.Clone(k)
 			break
 		}
-		doomed = append(doomed, bytes.Clone(k))
+		strays = append(strays, stray{bytes.Clone(k), v == nil})
+	}
+	var doomed [][]byte
+	if last != nil {
+		hi := binary.BigEndian.Uint64(last)
+		limit := s.maxEntries(kind)
+		cutoff := now.Add(-s.opts.HistoryRetention)
+		var count uint64 // the entries from the first one to the last
+		for k, v := c.First(); k != nil && bytes.Compare(k, last) <= 0 && len(doomed)+len(strays) < historyPruneBatch; k, v = c.Next() {
+			if len(k) != 8 || v == nil {
+				strays = append(strays, stray{bytes.Clone(k), v == nil})
+				continue
+			}
+			if count == 0 {
+				count = hi - binary.BigEndian.Uint64(k) + 1
+			}
+			over := count-uint64(len(doomed)) > limit
+			at, ok := historyAt(v)
+			// An entry dated after now (by more than the slack) was
+			// stored while the clock ran ahead: it cannot vouch for the
+			// entries behind it, and is pruned as expired.
+			future := ok && at.After(now.Add(historyClockSlack))
+			if !over && ok && !at.Before(cutoff) && !future {
+				break
+			}
+			doomed = append(doomed, bytes.Clone(k))
+		}
 	}
 	for _, k := range doomed {
 		if err := b.Delete(k); err != nil {
 			return 0, err
 		}
 	}
-	return uint64(len(doomed)), nil
+	for _, st := range strays {
+		del := b.Delete
+		if st.bucket {
+			del = b.DeleteBucket
+		}
+		if err := del(st.key); err != nil {
+			return 0, err
+		}
+	}
+	return uint64(len(doomed) + len(strays)), nil
 }
 
 // History returns the entries of kind's bucket that q selects, oldest

@@ -87,3 +87,26 @@ func TestReviewAStrayKeyInTheHistoryDoesNotStopItsPruning(t *testing.T) {
 			len(p.Entries), p.Entries[0].Seq, p.Entries[len(p.Entries)-1].Seq)
 	}
 }
+
+// A history bucket gone from the file after its open (damage the page
+// check does not see, a tool that deleted it) fails no group commit: the
+// telemetry commits, and the history taken is let go and counted.
+func TestAHistoryThatCannotBeWrittenFailsNoGroupCommit(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "j.db"), &Options{CommitInterval: time.Hour})
+	if err := s.db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketHistoryVitals) }); err != nil {
+		t.Fatal(err)
+	}
+	before := s.HistoryStats().DroppedFailed
+	s.AppendHistory(HistoryVitals, HistoryEntry{At: time.Now(), Type: "vitals", Data: []byte(`{"i":1}`)})
+	s.AppendHistory(HistoryVitals, HistoryEntry{At: time.Now(), Type: "vitals", Data: []byte(`{"i":2}`)})
+	rec := mustAppendLazy(t, s)
+	if err := s.Commit(); err != nil {
+		t.Fatalf("the group commit of telemetry seq %d failed on the history: %v", rec.Seq, err)
+	}
+	if n := outboxLen(t, s); n != 1 {
+		t.Fatalf("outbox holds %d records, want the telemetry", n)
+	}
+	if got := s.HistoryStats().DroppedFailed - before; got != 2 {
+		t.Fatalf("DroppedFailed grew by %d, want the 2 entries let go", got)
+	}
+}
