@@ -237,11 +237,12 @@
 //     a reading that says the sleeper was within the limit. A reading
 //     without Describes (age 0) is dated as before, at the evaluation
 //     that saw it;
-//   - the rule trips when the delay has run from the onset and a value
-//     past the limit was judged at an evaluation at least MinConditionSeen
-//     (1 s) after the one that first saw it, the floor: one reading past
-//     the limit followed by invalid readings or readings in the deadband
-//     does not meet it. Without that evidence the rule trips as an undated
+//   - the rule trips when the delay has run from the onset and a reading
+//     past the limit was fed at least MinConditionSeen (1 s) after the
+//     evaluation that first saw the condition, the floor: one reading past
+//     the limit followed by invalid readings, readings in the deadband or
+//     none at all (judged again at each tick, it counts once) does not
+//     meet it. Without that evidence the rule trips as an undated
 //     one does, once the delay has run from the first sight, the
 //     condition held through those readings, so dating never makes a rule
 //     trip later than before. Hysteresis and clearing are unchanged.

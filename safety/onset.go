@@ -113,8 +113,9 @@ func (w *Watchdog) floor(d delayed) time.Duration {
 }
 
 // floorMetLocked reports whether delayed rule d, its delay run from its
-// dated onset, may trip at now: a value past its limit was judged at an
-// evaluation at least the floor after the first sight, so one reading
+// dated onset, may trip at now: a reading past its limit was fed at least
+// the floor after the first sight (one reading judged again at each tick
+// through a silence of the sensor does not count again), so one reading
 // past the limit, followed by invalid readings or readings in the
 // deadband, never trips early; or the delay has run from the first sight
 // itself, the condition held through those readings, as an undated rule

@@ -14,8 +14,8 @@ import (
 func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	l := w.limits
 	if c, ok := w.coreTempLocked(now); ok {
-		w.condition(dTempLow, now, now, c, c < l.TemperatureLowC, c >= l.TemperatureLowC+tempDeadbandC)
-		w.condition(dTempHigh, now, now, c, c > l.TemperatureHighC, c <= l.TemperatureHighC-tempDeadbandC)
+		w.condition(dTempLow, now, now, now, c, c < l.TemperatureLowC, c >= l.TemperatureLowC+tempDeadbandC)
+		w.condition(dTempHigh, now, now, now, c, c > l.TemperatureHighC, c <= l.TemperatureHighC-tempDeadbandC)
 	}
 	if !w.merge || !w.hasBaseline {
 		w.pending[dHeartRateRise], w.pending[dStress], w.pending[dEEGArousal], w.pending[dStabilityLow] = time.Time{}, time.Time{}, time.Time{}, time.Time{}
@@ -26,7 +26,7 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	raised, calm, hrOK := w.heartRaisedLocked(now)
 	if r := w.latest; hrOK {
 		ref := w.riseReferenceLocked(now)
-		w.condition(dHeartRateRise, now, w.described, r.HeartRateBPM, r.HeartRateBPM > ref+l.HeartRateRiseBPM, r.HeartRateBPM <= ref+l.HeartRateRiseBPM-heartRateDeadbandBPM)
+		w.condition(dHeartRateRise, now, w.lastFeed, w.described, r.HeartRateBPM, r.HeartRateBPM > ref+l.HeartRateRiseBPM, r.HeartRateBPM <= ref+l.HeartRateRiseBPM-heartRateDeadbandBPM)
 	}
 	// stress and eeg_arousal need the heart's concurrent rise: it starts
 	// their condition only together with the skin's or the EEG's, and its
@@ -35,15 +35,15 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	if s, ok := w.skinLocked(now); ok && hrOK {
 		n := float64(s.SCRPerMinute)
 		w.judgedSkin = s
-		w.condition(dStress, now, now, n, n >= l.StressSCRPerMin && raised, n <= l.StressSCRPerMin-stressDeadbandSCR || calm)
+		w.condition(dStress, now, now, now, n, n >= l.StressSCRPerMin && raised, n <= l.StressSCRPerMin-stressDeadbandSCR || calm)
 	}
 	if e, ok := w.eegLocked(now); ok && hrOK && b.BetaAlphaValid && b.BetaAlpha > 0 {
 		x := e.BetaAlpha / b.BetaAlpha
 		w.judgedEEG = e
-		w.condition(dEEGArousal, now, now, x, x > l.EEGArousalRatio && raised, x <= l.EEGArousalRatio-eegArousalDeadband || calm)
+		w.condition(dEEGArousal, now, now, now, x, x > l.EEGArousalRatio && raised, x <= l.EEGArousalRatio-eegArousalDeadband || calm)
 	}
 	w.stability = Stability(w.deviationsLocked(now))
-	w.condition(dStabilityLow, now, now, w.stability, w.stability < l.StabilityMin, w.stability >= l.StabilityMin+stabilityDeadband)
+	w.condition(dStabilityLow, now, now, now, w.stability, w.stability < l.StabilityMin, w.stability >= l.StabilityMin+stabilityDeadband)
 }
 
 // ArousalHeartRateBPM is the concurrent sign stress and eeg_arousal

@@ -212,8 +212,8 @@ type Watchdog struct {
 	staleFrom  time.Time
 	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began (its onset, dated); zero when absent
 	// seen is when each running condition was first seen (the evaluation
-	// that started its delay) and pastAt the last evaluation that judged
-	// a value past the rule's limit; within, per rule on the pulse
+	// that started its delay) and pastAt when the last reading judged
+	// past the rule's limit was fed; within, per rule on the pulse
 	// oximeter's vitals, the time the last reading within the rule's limit
 	// described (onset.go); described, the time the latest reading
 	// describes.
@@ -507,12 +507,12 @@ func (w *Watchdog) evaluateLocked(now time.Time) (Abort, bool) {
 	_, past := l.vitalsPast(r, 0, false)
 	crossed := func(d delayed) bool { return past&(1<<d) != 0 }
 	if r.HeartRateValid {
-		w.condition(dHeartRateHigh, now, w.described, r.HeartRateBPM, crossed(dHeartRateHigh), r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
-		w.condition(dHeartRateLow, now, w.described, r.HeartRateBPM, crossed(dHeartRateLow), r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
+		w.condition(dHeartRateHigh, now, w.lastFeed, w.described, r.HeartRateBPM, crossed(dHeartRateHigh), r.HeartRateBPM <= l.HeartRateHighBPM-heartRateDeadbandBPM)
+		w.condition(dHeartRateLow, now, w.lastFeed, w.described, r.HeartRateBPM, crossed(dHeartRateLow), r.HeartRateBPM >= l.HeartRateLowBPM+heartRateDeadbandBPM)
 	}
 	if r.SpO2Valid {
-		w.condition(dSpO2Low, now, w.described, r.SpO2Pct, crossed(dSpO2Low), r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
-		w.condition(dSpO2Critical, now, w.described, r.SpO2Pct, crossed(dSpO2Critical), r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
+		w.condition(dSpO2Low, now, w.lastFeed, w.described, r.SpO2Pct, crossed(dSpO2Low), r.SpO2Pct >= l.SpO2LowPct+spo2DeadbandPct)
+		w.condition(dSpO2Critical, now, w.lastFeed, w.described, r.SpO2Pct, crossed(dSpO2Critical), r.SpO2Pct >= l.SpO2CriticalPct+spo2DeadbandPct)
 	}
 	w.bodyConditionsLocked(now)
 
@@ -620,19 +620,22 @@ func later(a, b time.Time) time.Time {
 
 // condition starts a rule's alarm delay when the limit is crossed and clears
 // it once the value is back past the deadband; v is the valid value judged,
-// kept as the rule's judged value for its warning and abort, and described
-// the time it describes (zero or now for a value without an age). The delay runs
-// from the onset (onsetLocked), and the condition counts as seen from now.
-func (w *Watchdog) condition(d delayed, now, described time.Time, v float64, crossed, cleared bool) {
+// kept as the rule's judged value for its warning and abort, fed when the
+// reading that carries it was fed (an evaluation judges the latest reading
+// again at each tick: the floor counts readings, not evaluations), and
+// described the time it describes (zero or now for a value without an
+// age). The delay runs from the onset (onsetLocked), and the condition
+// counts as seen from now.
+func (w *Watchdog) condition(d delayed, now, fed, described time.Time, v float64, crossed, cleared bool) {
 	w.judged[d] = v
 	running := !w.pending[d].IsZero()
 	switch {
 	case crossed && !running:
 		w.pending[d] = w.onsetLocked(d, now, described)
-		w.seen[d], w.pastAt[d] = now, now
+		w.seen[d], w.pastAt[d] = now, fed
 		w.starting |= 1 << d
 	case crossed:
-		w.pastAt[d] = now
+		w.pastAt[d] = fed
 	case cleared && running:
 		w.pending[d] = time.Time{}
 	}
