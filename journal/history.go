@@ -115,7 +115,9 @@ type HistoryPage struct {
 	// After of the next query, so a follower never sees an entry twice nor
 	// misses one. It is the query's After when nothing was looked at.
 	Cursor uint64
-	// More is set when the page stopped at Limit with entries left.
+	// More is set when the page stopped with entries left: at Limit, or
+	// after looking at historyScanLimit entries (a filter that matches
+	// few); ask again from Cursor.
 	More bool
 	// First is the oldest Seq the bucket holds (0 when empty): a follower
 	// whose After is below First-1 lost the entries between to pruning.
@@ -471,14 +473,16 @@ func readHistory(tx *bolt.Tx, kind HistoryKind, q HistoryQuery) (HistoryPage, er
 	if k, _ := c.First(); len(k) == 8 {
 		p.First = binary.BigEndian.Uint64(k)
 	}
+	looked := 0
 	for k, v := c.Seek(seqKey(q.After + 1)); k != nil; k, v = c.Next() {
 		if len(k) != 8 {
 			continue
 		}
-		if len(p.Entries) == limit {
+		if len(p.Entries) == limit || looked == historyScanLimit {
 			p.More = true
 			break
 		}
+		looked++
 		seq := binary.BigEndian.Uint64(k)
 		p.Cursor = seq
 		e, err := decodeHistory(seq, v)
@@ -499,6 +503,12 @@ func readHistory(tx *bolt.Tx, kind HistoryKind, q HistoryQuery) (HistoryPage, er
 	}
 	return p, nil
 }
+
+// historyScanLimit bounds the entries one History call looks at: its read
+// transaction is short whatever the filter, so a commit that must grow
+// the file (bolt remaps it only once no read is open), the latch's among
+// them, never waits long on a technician's query.
+var historyScanLimit = 4 * MaxHistoryReply
 
 // setUpHistory creates the history's buckets in a file without them.
 func setUpHistory(tx *bolt.Tx) error {

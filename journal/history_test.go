@@ -318,3 +318,42 @@ func FuzzDecodeHistory(f *testing.F) {
 		}
 	})
 }
+
+// A query whose filter matches nothing looks at historyScanLimit entries
+// at most, and says where to go on: a follower paging from the cursor
+// sees every entry once.
+func TestAHistoryQueryLooksAtABoundedNumberOfEntries(t *testing.T) {
+	defer func(n int) { historyScanLimit = n }(historyScanLimit)
+	historyScanLimit = 7
+	s := open(t, filepath.Join(t.TempDir(), "j.db"), &Options{CommitInterval: time.Hour})
+	for i := range 20 {
+		typ := "state"
+		if i == 15 {
+			typ = "abort"
+		}
+		s.AppendHistory(HistoryEvents, event(time.Now(), typ, i))
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	var cursors []uint64
+	q := HistoryQuery{Types: []string{"abort"}}
+	for range 10 {
+		p, err := s.History(HistoryEvents, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Entries {
+			got = append(got, e.Seq)
+		}
+		cursors = append(cursors, p.Cursor)
+		if !p.More {
+			break
+		}
+		q.After = p.Cursor
+	}
+	if !slices.Equal(got, []uint64{16}) || !slices.Equal(cursors, []uint64{7, 14, 20}) {
+		t.Fatalf("entries %v, cursors %v; want [16] over pages ending at 7, 14, 20", got, cursors)
+	}
+}
