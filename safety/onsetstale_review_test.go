@@ -31,7 +31,7 @@ func TestReviewOneReadingReJudgedThroughASilenceDoesNotMeetTheFloor(t *testing.T
 		h.feedEvery(func() vitals.Reading { return dated(60, 97, 1500*time.Millisecond) }, 2*time.Second)
 		T := time.Now()
 		h.w.Feed(dated(60, 84.9, 2500*time.Millisecond)) // one reading past 85 %
-		time.Sleep(1500 * time.Millisecond)               // the loop silent, less than pipeline_stall_after
+		time.Sleep(1500 * time.Millisecond)              // the loop silent, less than pipeline_stall_after
 		h.feedEvery(func() vitals.Reading { return dated(60, 97, 1500*time.Millisecond) }, 2*time.Second)
 		if got := h.Aborts(); len(got) != 0 {
 			t.Fatalf("one reading past the limit, then a %v silence, tripped %s %v after it (%s)",
