@@ -132,7 +132,9 @@ func (p *Pod) telemetry() uplink.Telemetry {
 		stored := sameAbort(ws.Latched, p.latch().stored)
 		t.LatchStored = &stored
 	}
-	p.sensorTelemetry(&t)
+	if oxi := p.sensorTelemetry(&t); !oxi.Healthy() {
+		return t
+	}
 	if r := p.latest.Load(); r != nil {
 		if r.HeartRateValid {
 			t.Vitals.HeartRateBPM = ptr(round1(r.HeartRateBPM))

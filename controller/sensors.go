@@ -107,8 +107,10 @@ func (p *Pod) runSensorEpisodes(ctx context.Context) {
 }
 
 // sensorTelemetry adds the sensors' vitals (while each is healthy) and
-// the health of every sensor, the pulse oximeter's included, to t.
-func (p *Pod) sensorTelemetry(t *uplink.Telemetry) {
+// the health of every sensor, the pulse oximeter's included, to t. Each
+// vital is judged by the same health the record shows. It returns the
+// pulse oximeter's health, by which the caller judges its vitals.
+func (p *Pod) sensorTelemetry(t *uplink.Telemetry) sensing.Health {
 	var v sensing.Vitals
 	t.Sensors = make(map[string]uplink.SensorHealth, 1+len(p.sensors))
 	health := func(h sensing.Health) {
@@ -116,10 +118,10 @@ func (p *Pod) sensorTelemetry(t *uplink.Telemetry) {
 			State: string(h.State), PollErrors: h.PollErrors, OpenErrors: h.OpenErrors, Reopens: h.Reopens,
 		}
 	}
-	health(p.oxiLoop.Health())
+	oxi := p.oxiLoop.Health()
+	health(oxi)
 	for _, l := range p.sensors {
-		l.Report(&v)
-		health(l.Health())
+		health(l.Report(&v))
 	}
 	if v.SkinConductanceUS != nil {
 		t.Vitals.SkinConductanceUS = ptr(round2(*v.SkinConductanceUS))
@@ -133,6 +135,7 @@ func (p *Pod) sensorTelemetry(t *uplink.Telemetry) {
 			t.Vitals.EEG[band] = float64(int64(x*1000+0.5)) / 1000
 		}
 	}
+	return oxi
 }
 
 // loopStalledAfter is how long a sensor loop may go without a turn (an

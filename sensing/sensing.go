@@ -371,11 +371,15 @@ func New(s Sensor, onChange func(Health)) (*Loop, error) {
 func (l *Loop) Name() string { return l.s.Name }
 
 // Report writes the sensor's latest vitals into v while it is healthy, and
-// nothing otherwise.
-func (l *Loop) Report(v *Vitals) {
-	if l.s.Report != nil && l.Health().Healthy() {
+// nothing otherwise. It returns the health it judged by, so that a record
+// that shows both never pairs a vital with a sensor state that is not ok
+// (the loop may change its state between two separate calls).
+func (l *Loop) Report(v *Vitals) Health {
+	h := l.Health()
+	if l.s.Report != nil && h.Healthy() {
 		l.s.Report(v)
 	}
+	return h
 }
 
 // Health returns the sensor's health now. A sensor whose loop is blocked

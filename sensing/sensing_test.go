@@ -295,7 +295,9 @@ func TestNewRefusesIncompleteSensors(t *testing.T) {
 	}
 }
 
-// Report passes the sensor's vitals on only while it is healthy.
+// Report passes the sensor's vitals on only while it is healthy, and
+// returns the health it judged by: a record built from its answer never
+// pairs a vital with a state that is not ok.
 func TestReportOnlyWhileHealthy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := sensor()
@@ -312,13 +314,17 @@ func TestReportOnlyWhileHealthy(t *testing.T) {
 		go func() { r.loop.Run(ctx); close(done) }()
 		time.Sleep(300 * time.Millisecond)
 		var v Vitals
-		r.loop.Report(&v)
+		if h := r.loop.Report(&v); h.State != OK {
+			t.Errorf("healthy: Report judged by state %s, want ok", h.State)
+		}
 		if v.BodyTempC == nil || *v.BodyTempC != 36.6 {
 			t.Errorf("healthy: body temperature %v, want 36.6", v.BodyTempC)
 		}
 		time.Sleep(time.Second)
 		v = Vitals{}
-		r.loop.Report(&v)
+		if h := r.loop.Report(&v); h.State != BusError {
+			t.Errorf("failing on its bus: Report judged by state %s, want bus_error", h.State)
+		}
 		if v.BodyTempC != nil {
 			t.Errorf("failing on its bus: body temperature %v reported, want none", *v.BodyTempC)
 		}
