@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sleegation/podd/safety"
+	"github.com/sleegation/podd/sim"
 	"github.com/sleegation/podd/sim/scenario"
 )
 
@@ -30,7 +31,11 @@ type lagCase struct {
 	limit          func(safety.Limits) float64
 	above          bool
 	cross          func(*scenario.Scenario) time.Duration
-	delay          func(safety.Limits) time.Duration
+	// wander, when set, is added to the scenario's vital at each time:
+	// the simulator's own part of the sleeper's signal
+	// (sim.SkinTempWander).
+	wander func(time.Duration) float64
+	delay  func(safety.Limits) time.Duration
 	maxLag         time.Duration
 	// undated marks a rule whose onset is not dated back to the time its
 	// value describes (the rules not on the oximeter's vitals): its delay
@@ -67,14 +72,14 @@ var lagCases = []lagCase{
 	{rule: safety.RuleVitalsStale, scenario: "sensor-loss",
 		delay:  func(l safety.Limits) time.Duration { return l.StaleAfter },
 		maxLag: 500 * time.Millisecond},
-	{rule: safety.RuleTempHigh, scenario: "fever", text: feverNight, vital: trueTemp, above: true,
+	{rule: safety.RuleTempHigh, scenario: "fever", text: feverNight, vital: trueTemp, wander: skinWander, above: true,
 		limit:  func(l safety.Limits) float64 { return l.TemperatureHighC },
 		delay:  func(l safety.Limits) time.Duration { return l.TemperatureDelay },
-		maxLag: 7700 * time.Millisecond, undated: true, earliest: 6600 * time.Millisecond},
-	{rule: safety.RuleTempLow, scenario: "cooling", text: coolingNight, vital: trueTemp,
+		maxLag: 1500 * time.Millisecond},
+	{rule: safety.RuleTempLow, scenario: "cooling", text: coolingNight, vital: trueTemp, wander: skinWander,
 		limit:  func(l safety.Limits) float64 { return l.TemperatureLowC },
 		delay:  func(l safety.Limits) time.Duration { return l.TemperatureDelay },
-		maxLag: 5500 * time.Millisecond, undated: true, earliest: 4300 * time.Millisecond},
+		maxLag: 1300 * time.Millisecond},
 	{rule: safety.RuleHeartRateRise, scenario: "rise-merge", text: riseMergeNight, merge: true, vital: trueHR, reported: reportedHR, above: true,
 		cross: func(sc *scenario.Scenario) time.Duration {
 			rise := sc.VitalsAt(0).HeartRateBPM + safety.DefaultLimits().HeartRateRiseBPM
@@ -127,7 +132,10 @@ timeline:
 `
 )
 
-var trueTemp = func(v scenario.Vitals) float64 { return v.BodyTempC }
+var (
+	trueTemp   = func(v scenario.Vitals) float64 { return v.BodyTempC }
+	skinWander = sim.SkinTempWander.Celsius()
+)
 
 // heartUp reports whether the scenario's heart at d is more than
 // safety.ArousalHeartRateBPM above its baseline (the scenario's at 0), as
@@ -256,14 +264,24 @@ func (c lagCase) crossing(sc *scenario.Scenario) time.Duration {
 		return first(func(d time.Duration) bool { return sc.FaultAt(scenario.DeviceMAX30102, d) != "" })
 	}
 	limit := c.limit(safety.DefaultLimits())
-	return first(func(d time.Duration) bool { return c.past(c.vital(sc.VitalsAt(d)), limit) })
+	return first(func(d time.Duration) bool { return c.past(c.trueValue(sc, d), limit) })
+}
+
+// trueValue is c's vital in the sleeper at d: the scenario's, with the
+// simulator's wander when c has one.
+func (c lagCase) trueValue(sc *scenario.Scenario, d time.Duration) float64 {
+	v := c.vital(sc.VitalsAt(d))
+	if c.wander != nil {
+		v += c.wander(d)
+	}
+	return v
 }
 
 // trueAt is when the scenario's true vital first reached v (went as far
 // as v in c's direction): the moment a reported value v describes, on a
 // scenario that moves one way.
 func (c lagCase) trueAt(sc *scenario.Scenario, v float64) time.Duration {
-	return first(func(d time.Duration) bool { return !c.past(v, c.vital(sc.VitalsAt(d))) })
+	return first(func(d time.Duration) bool { return !c.past(v, c.trueValue(sc, d)) })
 }
 
 // Detection lag through the pod (the four simulated chips read by their
@@ -363,9 +381,10 @@ func TestDetectionLag(t *testing.T) {
 					if floor := min(safety.MinConditionSeen, delay); abort-seen < floor-safety.DefaultPeriod {
 						t.Errorf("%s: tripped %v after the condition was seen, want at least %v (MinConditionSeen)", c.scenario, abort-seen, floor)
 					}
-				case c.undated:
-					// Its delay runs from the evaluation that saw the
-					// condition: the onset, at or after the crossing.
+				case c.undated || c.wander != nil:
+					// Its delay runs from its onset: the evaluation that
+					// saw the condition, or the time the value seen then
+					// describes.
 					split = fmt.Sprintf(" (onset %.2f s after the crossing, tripped %.2f s after the delay from it)",
 						(onset - crossed).Seconds(), (abort - onset - delay).Seconds())
 					tripAfter(t, onset, abort, delay)

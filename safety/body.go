@@ -119,12 +119,16 @@ func (h *heartRateWindow) lowest(sec int64) (float64, bool) {
 // valid or not, with r.At its time on the monotonic clock (temp.Estimator
 // leaves it zero: the caller stamps it). Only a valid estimate fed within
 // StaleAfter is judged by temperature_low and temperature_high; an
-// invalid one neither starts nor clears their delays. It stores the
+// invalid one neither starts nor clears their delays. Their onsets are
+// dated r.Age (at most temp.SmoothSeconds) before the feed, on the
+// watchdog's own clock ("Dated onsets" in the package doc). It stores the
 // estimate under a short lock and never blocks on the evaluation.
 func (w *Watchdog) FeedBodyTemp(r temp.Reading) {
+	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.temp = r
+	w.temp, w.tempFed = r, now
+	w.tempDescribed = agedAt(now, r.Age, maxTempAge)
 }
 
 // FeedSkinConductance hands the watchdog the skin conductance

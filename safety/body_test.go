@@ -175,6 +175,50 @@ func TestTemperatureRulesAtTheirBoundaries(t *testing.T) {
 	})
 }
 
+// The thermometer's reading describes the core Age before it was fed (the
+// midpoint of its estimator's mean): temperature_low and temperature_high
+// date their onsets there, so the 60 s delay runs from that time, never
+// from before the time the last reading within the limit described, and
+// an age beyond the estimator's span counts as the span. Began is the
+// dated onset.
+func TestTemperatureRulesDateTheirOnsets(t *testing.T) {
+	for _, tt := range []struct {
+		name               string
+		withinAge, pastAge time.Duration
+		wantAge            time.Duration // how far before the first past reading's feed the onset lies
+	}{
+		{"the reading's age", 4500 * time.Millisecond, 4500 * time.Millisecond, 4500 * time.Millisecond},
+		{"bounded by the last reading within the limit", 0, 4500 * time.Millisecond, 500 * time.Millisecond},
+		{"an age beyond the estimator's span", 30 * time.Second, 30 * time.Second, 10 * time.Second},
+		{"no age", 0, 0, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarnessWith(t, DefaultLimits(), Options{CoreOffsetC: 4})
+				feed := func(c float64, age time.Duration, d time.Duration) {
+					for end := time.Now().Add(d); time.Now().Before(end); {
+						h.w.Feed(reading(60, 97))
+						h.w.FeedBodyTemp(temp.Reading{At: time.Now(), Celsius: c, Age: age, Valid: true})
+						time.Sleep(500 * time.Millisecond)
+					}
+					synctest.Wait()
+				}
+				feed(32, tt.withinAge, 20*time.Second) // core 36
+				first := time.Now()
+				onset := first.Add(-tt.wantAge)
+				// The abort comes at the first evaluation past onset + 60 s.
+				feed(30.9, tt.pastAge, onset.Add(60*time.Second).Sub(time.Now())) // core 34.9
+				wantNoAbort(t, h, "34.9 °C until 60 s after the dated onset")
+				feed(30.9, tt.pastAge, time.Second)
+				a := wantAbort(t, h, RuleTempLow, 35, map[string]float64{"body_temp_c": 34.9})
+				if !a.Began.Equal(onset) {
+					t.Errorf("began %v after the first reading past the limit, want %v", a.Began.Sub(first), -tt.wantAge)
+				}
+			})
+		})
+	}
+}
+
 // aroused is calmBody with the heart rate just over ArousalHeartRateBPM
 // above the baseline's 60 bpm: the concurrent sign stress and
 // eeg_arousal need.

@@ -249,8 +249,16 @@
 //     Abort.Began is the onset; a warning is sent when the condition is
 //     seen.
 //
-// The other rules' values come without an age and are dated at the
-// evaluation. Evaluating every rule allocates nothing, so the tick
+// The thermometer's reading is dated the same way: temperature_low and
+// temperature_high start their delay at the time its mean describes
+// (temp.Reading.Age, the midpoint of the samples averaged, at most
+// temp.SmoothSeconds, before the feed), never before the time the last
+// reading within the limit described, with the same floor. What is left
+// is the sampling: the first mean past the limit describes a time up to
+// one sample period (1 s at 1 Hz) after the crossing, and is read up to
+// one poll (half a sample period) after its conversion, which is not
+// counted, so the dating is never early by it. The other rules' values
+// come without an age and are dated at the evaluation. Evaluating every rule allocates nothing, so the tick
 // creates no garbage; a trip allocates (the abort's detail and values).
 //
 // The floor. Without it a rule waits on its reports only for its delay

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sleegation/podd/sensors/vitals"
+	"github.com/sleegation/podd/sensors/vitals/temp"
 )
 
 // MinConditionSeen is the least time a delayed rule's alarm condition must
@@ -22,6 +23,18 @@ const MinConditionSeen = time.Second
 // onset: the estimator's window (vitals.WindowSeconds). A larger age is a
 // reading that cannot be right, and counts as that much.
 const maxValueAge = time.Duration(vitals.WindowSeconds * float64(time.Second))
+
+// maxTempAge bounds how far back the thermometer's reading may date an
+// onset: the span its estimator averages (temp.SmoothSeconds).
+const maxTempAge = time.Duration(temp.SmoothSeconds * float64(time.Second))
+
+// agedAt is when a value age old, fed at fed, describes the sleeper on
+// the watchdog's clock: fed less age, the age at most limit (a larger one
+// cannot be right, and counts as limit); fed itself for an age of zero or
+// less.
+func agedAt(fed time.Time, age, limit time.Duration) time.Time {
+	return fed.Add(-max(min(age, limit), 0))
+}
 
 // describedAt is when reading r, fed at now, describes the sleeper on the
 // watchdog's clock: now less r's age (vitals.Reading.Age, at most

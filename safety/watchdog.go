@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -242,16 +243,20 @@ type Watchdog struct {
 
 	// The other vitals (FeedBodyTemp, FeedSkinConductance, FeedEEG), the
 	// core offset, the session's baseline (SetBaseline) and the lowest
-	// valid heart rate of each recent second (heart_rate_rise).
-	temp        temp.Reading
-	skin        eda.Reading
-	eeg         eeg.Channel
-	eegAt       time.Time
-	coreOffset  float64
-	baseline    Baseline
-	hasBaseline bool
-	hrWindow    heartRateWindow
-	stability   float64 // the index at the last evaluation with a baseline; 1 without
+	// valid heart rate of each recent second (heart_rate_rise). tempFed
+	// is when the thermometer's reading was fed and tempDescribed the
+	// time its value describes on the watchdog's clock (onset.go).
+	temp          temp.Reading
+	tempFed       time.Time
+	tempDescribed time.Time
+	skin          eda.Reading
+	eeg           eeg.Channel
+	eegAt         time.Time
+	coreOffset    float64
+	baseline      Baseline
+	hasBaseline   bool
+	hrWindow      heartRateWindow
+	stability     float64 // the index at the last evaluation with a baseline; 1 without
 }
 
 // SensorWatch is a biometric sensor the watchdog watches besides the
@@ -628,6 +633,11 @@ func later(a, b time.Time) time.Time {
 // counts as seen from now.
 func (w *Watchdog) condition(d delayed, now, fed, described time.Time, v float64, crossed, cleared bool) {
 	w.judged[d] = v
+	if !crossed {
+		// A value within the limit, or in the deadband, bounds the
+		// dating of the next onset (onsetLocked).
+		w.within[d] = later(w.within[d], cmp.Or(described, fed))
+	}
 	running := !w.pending[d].IsZero()
 	switch {
 	case crossed && !running:

@@ -139,7 +139,7 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 		return nil, fmt.Errorf("sim.NewHardware: %w", err)
 	}
 	h := &Hardware{scenario: sc, start: start, log: log, opts: o}
-	h.tempWander = BodyTemperature{WanderC: 0.05, Seed: 117}.Celsius()
+	h.tempWander = SkinTempWander.Celsius()
 	// The drift is about a tonic level of its own amplitude, taken off
 	// again: SkinConductance never reads below 0 µS, and a drift about 0
 	// would be cut off in its every negative half.
@@ -398,6 +398,12 @@ func (h *Hardware) busFault(device string, now time.Duration) Fault {
 	}
 	return FaultNone
 }
+
+// SkinTempWander is the slow wander of the sleeper's skin temperature the
+// thermometer reads on top of the scenario's body_temp_c (at most
+// 0.05 °C): part of the sleeper's own signal, which a test that times a
+// crossing of a temperature limit must count.
+var SkinTempWander = BodyTemperature{WanderC: 0.05, Seed: 117}
 
 // bodyCelsius is what the thermometer reads at t: the recording's
 // temperature, or the scenario's with a slow wander; the room's when no

@@ -78,6 +78,11 @@ type Reading struct {
 	At time.Time
 	// Celsius is the mean of the last SmoothSeconds of samples, °C.
 	Celsius float64
+	// Age is how long before the newest sample the time lies that Celsius
+	// describes: the midpoint of the samples averaged ((SmoothSeconds·fs
+	// − 1)/2 sample periods, 4.5 s at 1 Hz), where the mean over a steady
+	// ramp equals the temperature. Zero when invalid.
+	Age time.Duration
 	// RateCelsiusPerMinute is the least-squares slope over the last
 	// RateSeconds, °C/min.
 	RateCelsiusPerMinute float64
@@ -199,6 +204,7 @@ func (e *Estimator) Estimate() Reading {
 	}
 	return Reading{
 		Celsius:              smooth / float64(e.smooth),
+		Age:                  time.Duration(float64(e.smooth-1) / 2 / e.fs * float64(time.Second)),
 		RateCelsiusPerMinute: rate,
 		Valid:                true,
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func newTest(t testing.TB, fs float64) *Estimator {
@@ -236,4 +237,32 @@ func BenchmarkOneHz(b *testing.B) {
 		e.Estimate()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e9*100, "cpu-%")
+}
+
+// Age dates the mean: on a steady ramp the reported temperature is the
+// ramp's value Age before the newest sample, at every rate; an invalid
+// reading has none.
+func TestAgeDatesTheMeanOnARamp(t *testing.T) {
+	for _, tt := range []struct {
+		fs   float64
+		want time.Duration
+	}{{1, 4500 * time.Millisecond}, {4, 4875 * time.Millisecond}} {
+		e := newTest(t, tt.fs)
+		ramp := func(s float64) float64 { return 36 + 0.01*s } // 0.6 °C a minute
+		var r Reading
+		for i := range int(60 * tt.fs) {
+			if r = e.Estimate(); !r.Valid && r.Age != 0 {
+				t.Fatalf("%g Hz: invalid reading %+v with an age", tt.fs, r)
+			}
+			e.Add(ramp(float64(i) / tt.fs))
+		}
+		r = e.Estimate()
+		if !r.Valid || r.Age != tt.want {
+			t.Fatalf("%g Hz: %+v, want valid with age %v", tt.fs, r, tt.want)
+		}
+		newest := float64(int(60*tt.fs)-1) / tt.fs
+		if got, want := r.Celsius, ramp(newest-r.Age.Seconds()); math.Abs(got-want) > 1e-9 {
+			t.Errorf("%g Hz: %.6f °C, the ramp %v before the newest sample is %.6f °C", tt.fs, got, r.Age, want)
+		}
+	}
 }
