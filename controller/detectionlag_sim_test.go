@@ -36,7 +36,7 @@ type lagCase struct {
 	// (sim.SkinTempWander).
 	wander func(time.Duration) float64
 	delay  func(safety.Limits) time.Duration
-	maxLag         time.Duration
+	maxLag time.Duration
 	// undated marks a rule whose onset is not dated back to the time its
 	// value describes (the rules not on the oximeter's vitals): its delay
 	// starts at the evaluation that sees its condition, and earliest is
