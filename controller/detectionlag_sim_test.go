@@ -92,7 +92,7 @@ var lagCases = []lagCase{
 		maxLag: 18700 * time.Millisecond, undated: true, earliest: 17700 * time.Millisecond},
 	{rule: safety.RuleStress, scenario: "stress-merge", merge: true, cross: stressCrossing,
 		delay:  func(l safety.Limits) time.Duration { return l.StressDelay },
-		maxLag: 2400 * time.Millisecond, undated: true, earliest: 1400 * time.Millisecond},
+		maxLag: 600 * time.Millisecond},
 	{rule: safety.RuleStabilityLow, scenario: "nightmare-merge", merge: true, cross: stabilityCrossing,
 		delay:  func(l safety.Limits) time.Duration { return l.StabilityDelay },
 		maxLag: 8600 * time.Millisecond, undated: true, earliest: 7600 * time.Millisecond},
@@ -218,11 +218,15 @@ func (c lagCase) minLag(time.Duration) time.Duration {
 	switch {
 	case c.undated:
 		return c.earliest
-	case c.vital == nil:
+	case c.stale():
 		return minStaleLag
 	}
 	return -safety.DefaultPeriod
 }
+
+// stale reports whether c is vitals_stale's case: no vital, no crossing
+// of its own (the oximeter's fault begins).
+func (c lagCase) stale() bool { return c.vital == nil && c.cross == nil }
 
 // minStaleLag is vitals_stale's minLag.
 const minStaleLag = -500 * time.Millisecond
@@ -381,7 +385,7 @@ func TestDetectionLag(t *testing.T) {
 					if floor := min(safety.MinConditionSeen, delay); abort-seen < floor-safety.DefaultPeriod {
 						t.Errorf("%s: tripped %v after the condition was seen, want at least %v (MinConditionSeen)", c.scenario, abort-seen, floor)
 					}
-				case c.undated || c.wander != nil:
+				case !c.stale():
 					// Its delay runs from its onset: the evaluation that
 					// saw the condition, or the time the value seen then
 					// describes.
@@ -412,7 +416,7 @@ func TestDetectionLagEarlyBounds(t *testing.T) {
 		switch {
 		case c.undated:
 			early = c.earliest
-		case c.vital == nil:
+		case c.stale():
 			early = minStaleLag
 		}
 		if err := c.checkLag(early, poll); err != nil {
@@ -424,7 +428,7 @@ func TestDetectionLagEarlyBounds(t *testing.T) {
 		if c.undated {
 			continue
 		}
-		if err := c.checkLag(-500*time.Millisecond, poll); (err == nil) != (c.vital == nil) {
+		if err := c.checkLag(-500*time.Millisecond, poll); (err == nil) != c.stale() {
 			t.Errorf("%s: lag -500ms: %v", c.rule, err)
 		}
 	}

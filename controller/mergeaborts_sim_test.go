@@ -65,9 +65,9 @@ func TestANightmareDuringAMergeAbortsOnTheStabilityIndex(t *testing.T) {
 		ev, began, detected := abortedMerge(t, r, start, safety.RuleStabilityLow, safety.PriorityMedium)
 		within(t, "stability_low's condition began", began, early-time.Second, late+3*time.Second)
 		tripAfter(t, began, detected, limits.StabilityDelay)
-		warnedFirst(t, r.up, safety.RuleStabilityLow, began, start)
+		warnedFirst(t, r.up, safety.RuleStabilityLow, began, 0, start)
 		arousalBegan := eventTime(t, firstWarning(t, r.up, safety.RuleEEGArousal), "detected_at", start)
-		warnedFirst(t, r.up, safety.RuleEEGArousal, arousalBegan, start)
+		warnedFirst(t, r.up, safety.RuleEEGArousal, arousalBegan, 0, start)
 		within(t, "eeg_arousal's warning", arousalBegan, arousal-time.Second, arousal+3*time.Second)
 		noHighWarnings(t, r.up)
 
@@ -138,7 +138,7 @@ func TestEEGArousalDuringAMergeAborts(t *testing.T) {
 		ev, began, detected := abortedMerge(t, r, start, safety.RuleEEGArousal, safety.PriorityMedium)
 		within(t, "eeg_arousal's condition began", began, want-time.Second, want+3*time.Second)
 		tripAfter(t, began, detected, limits.EEGArousalDelay)
-		warnedFirst(t, r.up, safety.RuleEEGArousal, began, start)
+		warnedFirst(t, r.up, safety.RuleEEGArousal, began, 0, start)
 		if w := r.up.Events("warning"); len(w) != 1 {
 			t.Errorf("warnings %+v, want eeg_arousal's alone", w)
 		}
@@ -168,9 +168,10 @@ func TestEEGArousalDuringAMergeAborts(t *testing.T) {
 // minute and the heart more than 10 bpm up (at about 2m15s). The 12th
 // response begins 44 s after the first; it is counted at its peak (the
 // simulator's shape peaks 1.8 s after the onset), as the smoothed signal
-// falls from it, before the next response begins 4 s after the onset:
-// the condition begins within half a second before the peak and 2.2 s
-// after it, and the abort follows 2 min later (StressDelay). The index
+// falls from it, and the condition is dated at the response's onset (the
+// start of its rise, on the signal smoothed over half a second): it
+// begins within half a second after the 12th response's onset, and the
+// abort follows 2 min later (StressDelay). The index
 // (the heart 16 bpm up, the tonic level a little) stays above 0.3.
 func TestAStressResponseDuringAMergeAborts(t *testing.T) {
 	if testing.Short() {
@@ -193,13 +194,12 @@ func TestAStressResponseDuringAMergeAborts(t *testing.T) {
 		if twelfth-onsets[0] >= time.Minute {
 			t.Fatalf("the scenario's 12th response %v after the first: not a storm", twelfth-onsets[0])
 		}
-		const peak = 1800 * time.Millisecond
 		heart := firstWhen(t, 2*time.Minute, 4*time.Minute, func(d time.Duration) bool {
 			return sc.VitalsAt(d-hrLag).HeartRateBPM-base.HeartRateBPM > safety.ArousalHeartRateBPM
 		})
-		want := max(twelfth+peak, heart)
+		want := max(twelfth, heart)
 		lowest := 1.0
-		for at := 81 * time.Second; at <= want+2200*time.Millisecond+limits.StressDelay+time.Second; at += 5 * time.Second {
+		for at := 81 * time.Second; at <= want+2500*time.Millisecond+limits.StressDelay+time.Second; at += 5 * time.Second {
 			until(start, at)
 			if s := r.pod.wd.Status().Stability; s != nil {
 				lowest = min(lowest, *s)
@@ -207,9 +207,10 @@ func TestAStressResponseDuringAMergeAborts(t *testing.T) {
 		}
 
 		ev, began, detected := abortedMerge(t, r, start, safety.RuleStress, safety.PriorityMedium)
-		within(t, "stress's condition began", began, want-500*time.Millisecond, want+2200*time.Millisecond)
+		within(t, "stress's condition began", began, want, want+500*time.Millisecond)
 		tripAfter(t, began, detected, limits.StressDelay)
-		warnedFirst(t, r.up, safety.RuleStress, began, start)
+		// Seen when the 12th response is counted, at its peak.
+		warnedFirst(t, r.up, safety.RuleStress, began, 2500*time.Millisecond, start)
 		if w := r.up.Events("warning"); len(w) != 1 {
 			t.Errorf("warnings %+v, want stress's alone", w)
 		}

@@ -113,9 +113,12 @@ func abortedMerge(t *testing.T, r *rig, start time.Time, rule, priority string) 
 	return ev, began, detected
 }
 
-// warnedFirst checks that rule warned, once, as its condition began
-// (detected_at = the abort's began_at) and before the abort was posted.
-func warnedFirst(t *testing.T, up *fakeUplink, rule string, began time.Duration, start time.Time) uplink.Event {
+// warnedFirst checks that rule warned, once, when its condition was seen
+// and before the abort was posted: detected_at at the abort's began_at
+// for a rule whose onset is the evaluation that saw it, up to seenBy after
+// it for a rule whose onset is dated back to the time its values
+// describe.
+func warnedFirst(t *testing.T, up *fakeUplink, rule string, began, seenBy time.Duration, start time.Time) uplink.Event {
 	t.Helper()
 	up.mu.Lock()
 	events := slices.Clone(up.events)
@@ -135,8 +138,8 @@ func warnedFirst(t *testing.T, up *fakeUplink, rule string, began time.Duration,
 	if warning == nil {
 		t.Fatalf("no %s warning before the abort: %+v", rule, up.Events("warning"))
 	}
-	if at := eventTime(t, *warning, "detected_at", start); at != began {
-		t.Errorf("%s warned at %v, its condition began at %v", rule, at, began)
+	if at := eventTime(t, *warning, "detected_at", start); at < began || at > began+seenBy {
+		t.Errorf("%s warned at %v, its condition began at %v: want within %v of it", rule, at, began, seenBy)
 	}
 	if warning.Fields["priority"] != safety.Priority(rule) {
 		t.Errorf("warning %+v, want priority %s", warning.Fields, safety.Priority(rule))

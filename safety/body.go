@@ -135,11 +135,15 @@ func (w *Watchdog) FeedBodyTemp(r temp.Reading) {
 // estimator's latest reading (tonic level, phasic component, SCRs in the
 // last minute), valid or not, with r.At its time on the monotonic clock.
 // Only a valid reading fed within StaleAfter is judged (stress, and the
-// stability index). It never blocks on the evaluation.
+// stability index). stress dates its onset at the newest response's onset
+// (r.SCROnsetAge before the feed, at most maxSCROnsetAge), on the
+// watchdog's own clock. It never blocks on the evaluation.
 func (w *Watchdog) FeedSkinConductance(r eda.Reading) {
+	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.skin = r
+	w.skin, w.skinFed = r, now
+	w.skinDescribed = agedAt(now, r.SCROnsetAge, maxSCROnsetAge)
 }
 
 // FeedEEG hands the watchdog the EEG's latest pod summary (relative band

@@ -188,7 +188,7 @@ func TestTemperatureRulesDateTheirOnsets(t *testing.T) {
 		wantAge            time.Duration // how far before the first past reading's feed the onset lies
 	}{
 		{"the reading's age", 4500 * time.Millisecond, 4500 * time.Millisecond, 4500 * time.Millisecond},
-		{"bounded by the last reading within the limit", 0, 4500 * time.Millisecond, 500 * time.Millisecond},
+		{"bounded by the last reading within the limit", 0, 4500 * time.Millisecond, 100 * time.Millisecond},
 		{"an age beyond the estimator's span", 30 * time.Second, 30 * time.Second, 10 * time.Second},
 		{"no age", 0, 0, 0},
 	} {
@@ -199,7 +199,7 @@ func TestTemperatureRulesDateTheirOnsets(t *testing.T) {
 					for end := time.Now().Add(d); time.Now().Before(end); {
 						h.w.Feed(reading(60, 97))
 						h.w.FeedBodyTemp(temp.Reading{At: time.Now(), Celsius: c, Age: age, Valid: true})
-						time.Sleep(500 * time.Millisecond)
+						time.Sleep(100 * time.Millisecond)
 					}
 					synctest.Wait()
 				}
@@ -207,7 +207,10 @@ func TestTemperatureRulesDateTheirOnsets(t *testing.T) {
 				first := time.Now()
 				onset := first.Add(-tt.wantAge)
 				// The abort comes at the first evaluation past onset + 60 s.
-				feed(30.9, tt.pastAge, onset.Add(60*time.Second).Sub(time.Now())) // core 34.9
+				// Fed every 100 ms until the end of the delay from the
+				// onset, which is on that grid: the evaluation there
+				// does not trip, the next one does.
+				feed(30.9, tt.pastAge, onset.Add(60*time.Second).Sub(time.Now()))
 				wantNoAbort(t, h, "34.9 °C until 60 s after the dated onset")
 				feed(30.9, tt.pastAge, time.Second)
 				a := wantAbort(t, h, RuleTempLow, 35, map[string]float64{"body_temp_c": 34.9})
@@ -282,6 +285,50 @@ func TestStressAtItsBoundaries(t *testing.T) {
 			})
 		}
 	})
+}
+
+// stress dates its onset at the later of the times its two signs
+// describe: the onset of the newest response the skin's count holds
+// (eda.Reading.SCROnsetAge) and the heart rate's reading (its age), never
+// before the time the last evaluation within the limit described. Its
+// 120 s delay runs from there; Began is that onset.
+func TestStressDatesItsOnset(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		heartAge time.Duration
+		wantAge  time.Duration // how far before the first reading of 12 a minute the onset lies
+	}{
+		{"the newest response's onset", 2 * time.Second, 1800 * time.Millisecond},
+		{"the heart rate's, later", 500 * time.Millisecond, 500 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newMergeHarness(t, DefaultLimits())
+				feed := func(n int, onsetAge, d time.Duration) {
+					for end := time.Now().Add(d); time.Now().Before(end); {
+						h.w.Feed(dated(71, 97, tt.heartAge))
+						h.w.FeedSkinConductance(eda.Reading{At: time.Now(), TonicMicrosiemens: 2, SCRPerMinute: n, SCROnsetAge: onsetAge, Valid: true})
+						time.Sleep(100 * time.Millisecond)
+					}
+					synctest.Wait()
+				}
+				// 11 a minute, the newest response 20 s old.
+				feed(11, 20*time.Second, 10*time.Second)
+				first := time.Now()
+				onset := first.Add(-tt.wantAge)
+				// Fed every 100 ms until the end of the delay from the
+				// onset, which is on that grid: the evaluation there
+				// does not trip, the next one does.
+				feed(12, 1800*time.Millisecond, onset.Add(120*time.Second).Sub(time.Now()))
+				wantNoAbort(t, h, "12 a minute until 120 s after the dated onset")
+				feed(12, 1800*time.Millisecond, time.Second)
+				a := wantAbort(t, h, RuleStress, 12, map[string]float64{"scr_per_min": 12})
+				if !a.Began.Equal(onset) {
+					t.Errorf("began %v after the first reading of 12 a minute, want %v", a.Began.Sub(first), -tt.wantAge)
+				}
+			})
+		})
+	}
 }
 
 // eeg_arousal: beta/alpha above 3 times the baseline's (0.5) with the

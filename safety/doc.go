@@ -257,8 +257,14 @@
 // is the sampling: the first mean past the limit describes a time up to
 // one sample period (1 s at 1 Hz) after the crossing, and is read up to
 // one poll (half a sample period) after its conversion, which is not
-// counted, so the dating is never early by it. The other rules' values
-// come without an age and are dated at the evaluation. Evaluating every rule allocates nothing, so the tick
+// counted, so the dating is never early by it. stress dates its onset at
+// the later of the onset of the newest response the skin's count holds
+// (eda.Reading.SCROnsetAge: when the count reaches the limit, the response
+// that made it began up to its rise before it was counted at its peak,
+// at most maxSCROnsetAge) and the time the heart rate's reading
+// describes, its concurrent sign; never before the time the last
+// evaluation within the limit described. The other rules' values come
+// without an age and are dated at the evaluation. Evaluating every rule allocates nothing, so the tick
 // creates no garbage; a trip allocates (the abort's detail and values).
 //
 // The floor. Without it a rule waits on its reports only for its delay

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/sleegation/podd/sensors/vitals"
+	"github.com/sleegation/podd/sensors/vitals/eda"
 	"github.com/sleegation/podd/sensors/vitals/temp"
 )
 
@@ -27,6 +28,13 @@ const maxValueAge = time.Duration(vitals.WindowSeconds * float64(time.Second))
 // maxTempAge bounds how far back the thermometer's reading may date an
 // onset: the span its estimator averages (temp.SmoothSeconds).
 const maxTempAge = time.Duration(temp.SmoothSeconds * float64(time.Second))
+
+// maxSCROnsetAge bounds how far back the skin conductance's newest
+// response may date stress's onset: its longest rise
+// (eda.MaxRiseSeconds), and as long again for the detector to confirm its
+// peak. When the count of responses reaches the limit, the response that
+// made it has just been confirmed.
+const maxSCROnsetAge = 2 * time.Duration(eda.MaxRiseSeconds*float64(time.Second))
 
 // agedAt is when a value age old, fed at fed, describes the sleeper on
 // the watchdog's clock: fed less age, the age at most limit (a larger one

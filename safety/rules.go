@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -33,10 +34,15 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	// their condition only together with the skin's or the EEG's, and its
 	// fall back past its deadband clears it as theirs does. Without a
 	// valid heart rate neither starts nor clears.
+	// Their onsets are dated at the later of the times their two signs
+	// describe: the skin's newest response or the EEG's span, and the
+	// heart rate's (onset.go, "Dated onsets" in the package doc).
+	heartAt := cmp.Or(w.described, w.lastFeed)
 	if s, ok := w.skinLocked(now); ok && hrOK {
 		n := float64(s.SCRPerMinute)
 		w.judgedSkin = s
-		w.condition(dStress, now, now, now, n, n >= l.StressSCRPerMin && raised, n <= l.StressSCRPerMin-stressDeadbandSCR || calm)
+		w.condition(dStress, now, later(w.skinFed, w.lastFeed), later(w.skinDescribed, heartAt), n,
+			n >= l.StressSCRPerMin && raised, n <= l.StressSCRPerMin-stressDeadbandSCR || calm)
 	}
 	if e, ok := w.eegLocked(now); ok && hrOK && b.BetaAlphaValid && b.BetaAlpha > 0 {
 		x := e.BetaAlpha / b.BetaAlpha

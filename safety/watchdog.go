@@ -249,7 +249,11 @@ type Watchdog struct {
 	temp          temp.Reading
 	tempFed       time.Time
 	tempDescribed time.Time
+	// skinFed is when the skin conductance reading was fed and
+	// skinDescribed when the newest response it counts began.
 	skin          eda.Reading
+	skinFed       time.Time
+	skinDescribed time.Time
 	eeg           eeg.Channel
 	eegAt         time.Time
 	coreOffset    float64

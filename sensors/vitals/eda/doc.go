@@ -22,9 +22,14 @@
 // SCRs are found trough-to-peak (TTP), the classic method (Boucsein,
 // Electrodermal Activity, 2nd ed., 2012; Ledalab's TTP analysis) on the
 // signal smoothed over smoothSeconds: a peak is a maximum the signal has
-// fallen from by hysteresisFraction of MinSCRMicrosiemens; its onset is the
-// lowest point within MaxRiseSeconds before it (and after the previous
-// peak), and its amplitude is peak minus onset. A response counts when its
+// fallen from by hysteresisFraction of MinSCRMicrosiemens; its trough is
+// the lowest point within MaxRiseSeconds before it (and after the previous
+// peak), and its amplitude is peak minus trough. Its onset, where the rise
+// began, is the last point before the peak within 10 % of the amplitude
+// above the trough (the start of the 10-90 % rise time), so that a level
+// drifting up before the response, whose lowest point lies at the start
+// of the search, does not date it seconds early; Reading.SCROnsetAge is
+// how old the newest counted response's onset is. A response counts when its
 // amplitude is at least MinSCRMicrosiemens (0.02 µS; the Society for
 // Psychophysiological Research's recommendations, Boucsein et al. 2012,
 // Psychophysiology 49:1017-1034, name 0.01-0.05 µS as the usual minimum).

@@ -46,6 +46,9 @@ const (
 	// falls from a maximum before it is taken as a peak: four steps of an
 	// E4's converter (0.0013 µS).
 	hysteresisFraction = 0.25
+	// onsetFraction of a response's amplitude above its trough marks its
+	// onset: the start of the 10-90 % rise time.
+	onsetFraction = 0.1
 	// maxSCRs bounds the responses remembered over WindowSeconds: one
 	// per second is beyond any sleeper's.
 	maxSCRs = 64
@@ -113,7 +116,12 @@ type Reading struct {
 	// SCRAmplitudeMicrosiemens is their mean trough-to-peak amplitude, µS;
 	// 0 when there is none.
 	SCRAmplitudeMicrosiemens float64
-	Valid                    bool
+	// SCROnsetAge is how long before the newest sample the newest of
+	// those responses began: its onset on the smoothed signal, which
+	// lags the skin by half of smoothSeconds (not counted, so the age
+	// never reaches back beyond the response). 0 when none is counted.
+	SCROnsetAge time.Duration
+	Valid       bool
 	// Reason says why the reading is invalid; ReasonNone when valid.
 	Reason Reason
 }
@@ -121,7 +129,9 @@ type Reading struct {
 // SCR is one skin conductance response.
 type SCR struct {
 	// Onset and Peak are sample numbers counted from the first Add after
-	// New or Reset (the first sample is 0).
+	// New or Reset (the first sample is 0). Onset is where the rise
+	// began: the last sample before the peak within 10 % of the
+	// amplitude above the trough.
 	Onset, Peak int64
 	// AmplitudeMicrosiemens is peak minus onset of the smoothed signal.
 	AmplitudeMicrosiemens float64
@@ -339,17 +349,28 @@ func (e *Estimator) detect(s float64, i int64) {
 	if s > e.hi-hyst {
 		return
 	}
-	// A peak at hiAt: its onset is the lowest point within MaxRiseSeconds
-	// before it, after the previous peak, and still in the history.
+	// A peak at hiAt: its trough is the lowest point within
+	// MaxRiseSeconds before it, after the previous peak, and still in the
+	// history; the amplitude is trough to peak. Its onset is the last
+	// point before the peak still within onsetFraction of the amplitude
+	// above the trough: where the rise began, which a level drifting up
+	// before the response (the trough then lies at the window's start)
+	// does not move earlier.
 	peak := e.hiAt
 	from := max(peak-int64(e.maxRise), e.lastPeak, i-int64(len(e.hist))+1)
-	onset, low := peak, e.hi
+	low := e.hi
 	for k := peak - 1; k >= from; k-- {
-		if v := e.hist[k%int64(len(e.hist))]; v < low {
-			onset, low = k, v
+		low = min(low, e.hist[k%int64(len(e.hist))])
+	}
+	amp := e.hi - low
+	onset := peak
+	for k := peak - 1; k >= from; k-- {
+		if e.hist[k%int64(len(e.hist))] <= low+onsetFraction*amp {
+			onset = k
+			break
 		}
 	}
-	if amp := e.hi - low; amp >= MinSCRMicrosiemens {
+	if amp >= MinSCRMicrosiemens {
 		e.scrs[e.scrHead] = SCR{Onset: onset, Peak: peak, AmplitudeMicrosiemens: amp}
 		e.scrHead = (e.scrHead + 1) % maxSCRs
 		e.scrN = min(e.scrN+1, maxSCRs)
@@ -396,10 +417,12 @@ func (e *Estimator) Estimate() Reading {
 	}
 	sum := 0.0
 	for k := e.scrN; k > 0; k-- {
+		// Oldest first: the last counted is the newest.
 		s := e.scrs[(e.scrHead-k+maxSCRs)%maxSCRs]
 		if s.Peak > e.n-1-int64(e.window) {
 			r.SCRPerMinute++
 			sum += s.AmplitudeMicrosiemens
+			r.SCROnsetAge = time.Duration(float64(e.n-1-s.Onset) / e.fs * float64(time.Second))
 		}
 	}
 	if r.SCRPerMinute > 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"time"
 )
 
 // bateman is a skin conductance response of peak 1 starting at t = 0 s:
@@ -316,4 +317,40 @@ func BenchmarkTenHz(b *testing.B) {
 		e.Estimate()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e9*100, "cpu-%")
+}
+
+// SCROnsetAge dates the newest counted response's onset: the newest
+// sample less the age is that response's onset on the smoothed signal,
+// at or after its true onset (the smoothing delays it, never advances
+// it) and within 0.3 s of it; none counted, no age.
+func TestSCROnsetAgeDatesTheNewestResponse(t *testing.T) {
+	for _, fs := range []float64{4, 10, 32} {
+		e := newTest(t, fs)
+		rs := []response{{70, 0.3}, {90, 0.2}}
+		x := synth(func(t float64) float64 { return 4 + 0.0005*t }, rs)
+		var newestOnset float64 = -1
+		for i := range int(100 * fs) {
+			tt := float64(i) / fs
+			e.Add(x(tt))
+			r := e.Estimate()
+			if !r.Valid {
+				continue
+			}
+			if r.SCRPerMinute == 0 {
+				if r.SCROnsetAge != 0 {
+					t.Fatalf("%g Hz at %.2f s: no response counted, onset age %v", fs, tt, r.SCROnsetAge)
+				}
+				continue
+			}
+			scrs := e.SCRs(nil)
+			want := time.Duration(float64(int64(i)-scrs[len(scrs)-1].Onset) / fs * float64(time.Second))
+			if r.SCROnsetAge != want {
+				t.Fatalf("%g Hz at %.2f s: onset age %v, want %v (the newest response's onset)", fs, tt, r.SCROnsetAge, want)
+			}
+			newestOnset = tt - r.SCROnsetAge.Seconds()
+		}
+		if d := newestOnset - rs[1].at; d < -1/fs || d > 0.3 {
+			t.Errorf("%g Hz: the newest response dated at %.3f s, its onset at %g s (%+.3f s)", fs, newestOnset, rs[1].at, d)
+		}
+	}
 }
