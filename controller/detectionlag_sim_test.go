@@ -38,9 +38,11 @@ type lagCase struct {
 	delay  func(safety.Limits) time.Duration
 	maxLag time.Duration
 	// undated marks a rule whose onset is not dated back to the time its
-	// value describes (the rules not on the oximeter's vitals): its delay
-	// starts at the evaluation that sees its condition, and earliest is
-	// its early bound (see minLag).
+	// value describes (sensor_stale): its delay starts at the evaluation
+	// that sees its condition. earliest, set for it and for the rules
+	// whose values' dating rests on a windowed estimate of more than one
+	// signal (eeg_arousal, stability_low), is the early bound (see
+	// minLag).
 	undated  bool
 	earliest time.Duration
 }
@@ -89,13 +91,13 @@ var lagCases = []lagCase{
 		maxLag: 800 * time.Millisecond},
 	{rule: safety.RuleEEGArousal, scenario: "eeg-arousal-merge", merge: true, cross: eegArousalCrossing,
 		delay:  func(l safety.Limits) time.Duration { return l.EEGArousalDelay },
-		maxLag: 18700 * time.Millisecond, undated: true, earliest: 17700 * time.Millisecond},
+		maxLag: 2600 * time.Millisecond, earliest: 1600 * time.Millisecond},
 	{rule: safety.RuleStress, scenario: "stress-merge", merge: true, cross: stressCrossing,
 		delay:  func(l safety.Limits) time.Duration { return l.StressDelay },
-		maxLag: 600 * time.Millisecond},
+		maxLag: 700 * time.Millisecond},
 	{rule: safety.RuleStabilityLow, scenario: "nightmare-merge", merge: true, cross: stabilityCrossing,
 		delay:  func(l safety.Limits) time.Duration { return l.StabilityDelay },
-		maxLag: 8600 * time.Millisecond, undated: true, earliest: 7600 * time.Millisecond},
+		maxLag: 600 * time.Millisecond, earliest: -400 * time.Millisecond},
 	{rule: safety.RuleSensorStale, scenario: "eeg-leadoff-merge", merge: true,
 		cross: func(sc *scenario.Scenario) time.Duration {
 			return first(func(d time.Duration) bool { return sc.FaultAt(scenario.DeviceADS1299, d) != "" })
@@ -207,16 +209,18 @@ func stabilityCrossing(sc *scenario.Scenario) time.Duration {
 // value's age), or a crossing the estimator reports before the signal
 // makes it, and fails. vitals_stale counts from the last valid reading,
 // up to a poll before the sensor was lost, and its fault begins between
-// the oximeter's reads: it keeps half a second (minStaleLag). A rule not
-// on the oximeter's vitals (undated) starts its delay at the evaluation
-// that sees its condition, which its estimator shows after the crossing,
-// never dated back: its lag is where its estimator's lag lies on its
-// scenario, and its early bound (earliest) is half a second below the
-// least measured over 10 runs, so that a delay cut short by half a second
-// fails.
+// the oximeter's reads: it keeps half a second (minStaleLag). The
+// thermometer's mean and the skin's response onsets are dated as the
+// oximeter's values are, and keep one period. sensor_stale (undated)
+// starts its delay at the evaluation that sees its condition; eeg_arousal
+// and stability_low date theirs from estimates over several signals (the
+// EEG's 8 s of segments, a new one every 2 s, the index's vitals), whose
+// error on a ramp is not one number: for those three the early bound
+// (earliest) is half a second below the least measured over 10 runs, so
+// that a delay cut short by half a second fails.
 func (c lagCase) minLag(time.Duration) time.Duration {
 	switch {
-	case c.undated:
+	case c.undated || c.earliest != 0:
 		return c.earliest
 	case c.stale():
 		return minStaleLag
@@ -414,7 +418,7 @@ func TestDetectionLagEarlyBounds(t *testing.T) {
 	for _, c := range lagCases {
 		early := -safety.DefaultPeriod
 		switch {
-		case c.undated:
+		case c.undated || c.earliest != 0:
 			early = c.earliest
 		case c.stale():
 			early = minStaleLag
@@ -425,7 +429,7 @@ func TestDetectionLagEarlyBounds(t *testing.T) {
 		if err := c.checkLag(early-time.Millisecond, poll); err == nil {
 			t.Errorf("%s: lag %v accepted, want refused", c.rule, early-time.Millisecond)
 		}
-		if c.undated {
+		if c.undated || c.earliest != 0 {
 			continue
 		}
 		if err := c.checkLag(-500*time.Millisecond, poll); (err == nil) != c.stale() {

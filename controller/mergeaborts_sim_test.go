@@ -25,18 +25,19 @@ const mergeSkip = "minutes of a merge with every simulated sensor through the da
 // the tonic skin conductance 2 to 3 µS, and 0.8 µS responses every 3 s)
 // aborts on stability_low, medium priority, after its warning.
 //
-// When: the index of the scenario's values as the pod's estimators see
-// them (the heart hrLag late; the EEG's beta/alpha the ratio of its
-// band powers' means over the estimator's 30 s span, the slowest of the
-// lags; the tonic level with the storm's mean conductance from its start,
-// or without it: the tonic filter passes that mean within seconds) falls
-// below 0.3 between the two; the condition begins within a second before
-// the earlier and 3 s after the later (a 2 s hop of the EEG's segments
-// and the tick), and the abort follows 10 s later (StabilityDelay).
-// eeg_arousal warns as the span's ratio passes 3 times the baseline's
-// (the heart is 10 bpm up long before), within the same margins, and has
-// not run its 30 s. The abort carries the index and the deviations it
-// was computed from.
+// When: the index of the sleeper's own values (the heart's rise, the
+// tonic skin conductance over the baseline's, the EEG's beta/alpha over
+// the baseline's: stabilityCrossing) falls below 0.3; the watchdog dates
+// the index at the latest time the vitals in it describe (the heart's
+// mean, the tonic filter's delay, the EEG's newest 8 s), so the condition
+// begins within half a second before that and a second after, though it
+// is seen seconds later, and the abort follows 10 s after it
+// (StabilityDelay). eeg_arousal warns when it sees the EEG's recent ratio
+// past 3 times the baseline's (the heart is 10 bpm up long before): after
+// the sleeper's ratio passed it, by at most the 2.6 s the detection lag
+// test allows and the recent ratio's age (up to 6 s), and has not run its
+// 30 s. The abort carries the index and the deviations it was computed
+// from.
 func TestANightmareDuringAMergeAbortsOnTheStabilityIndex(t *testing.T) {
 	if testing.Short() {
 		t.Skip(mergeSkip)
@@ -46,29 +47,16 @@ func TestANightmareDuringAMergeAbortsOnTheStabilityIndex(t *testing.T) {
 		r, sc := mergeScenario(t, start, "nightmare-merge")
 		defer r.stop()
 		limits := safety.DefaultLimits()
-		base := sc.VitalsAt(0)
-		storm := scrStormMeanUS(sc, 2*time.Minute, 4*time.Minute)
-		index := func(d time.Duration, stormUS float64) float64 {
-			return safety.Stability(safety.Deviations{
-				HeartRateBPM:         sc.VitalsAt(d-hrLag).HeartRateBPM - base.HeartRateBPM,
-				SkinConductanceRatio: (sc.VitalsAt(d).SkinConductanceUS + stormUS) / base.SkinConductanceUS,
-				BetaAlphaRatio:       spanBetaAlpha(sc, d),
-			})
-		}
-		early := firstWhen(t, 2*time.Minute, 4*time.Minute, func(d time.Duration) bool { return index(d, storm) < limits.StabilityMin })
-		late := firstWhen(t, 2*time.Minute, 4*time.Minute, func(d time.Duration) bool { return index(d, 0) < limits.StabilityMin })
-		arousal := firstWhen(t, 2*time.Minute, 4*time.Minute, func(d time.Duration) bool {
-			return spanBetaAlpha(sc, d) > limits.EEGArousalRatio
-		})
-		until(start, late+3*time.Second+limits.StabilityDelay+time.Second)
+		cross := stabilityCrossing(sc)
+		arousal := eegArousalCrossing(sc)
+		until(start, cross+time.Second+limits.StabilityDelay+time.Second)
 
 		ev, began, detected := abortedMerge(t, r, start, safety.RuleStabilityLow, safety.PriorityMedium)
-		within(t, "stability_low's condition began", began, early-time.Second, late+3*time.Second)
+		within(t, "stability_low's condition began", began, cross-500*time.Millisecond, cross+time.Second)
 		tripAfter(t, began, detected, limits.StabilityDelay)
-		warnedFirst(t, r.up, safety.RuleStabilityLow, began, 0, start)
-		arousalBegan := eventTime(t, firstWarning(t, r.up, safety.RuleEEGArousal), "detected_at", start)
-		warnedFirst(t, r.up, safety.RuleEEGArousal, arousalBegan, 0, start)
-		within(t, "eeg_arousal's warning", arousalBegan, arousal-time.Second, arousal+3*time.Second)
+		warnedFirst(t, r.up, safety.RuleStabilityLow, began, 6500*time.Millisecond, start)
+		arousalSeen := eventTime(t, firstWarning(t, r.up, safety.RuleEEGArousal), "detected_at", start)
+		within(t, "eeg_arousal's warning", arousalSeen, arousal, arousal+8600*time.Millisecond)
 		noHighWarnings(t, r.up)
 
 		v, _ := ev.Fields["values"].(map[string]float64)
@@ -83,8 +71,8 @@ func TestANightmareDuringAMergeAbortsOnTheStabilityIndex(t *testing.T) {
 		if rise := v["heart_rate_deviation_bpm"]; rise < safety.ArousalHeartRateBPM || rise > 28.5 {
 			t.Errorf("heart rate %.1f bpm above the baseline, want the nightmare's rise (over 10, at most 28)", rise)
 		}
-		t.Logf("index below 0.3 from %v (with the storm) to %v (without); began %v, detected %v; eeg_arousal's span ratio past 3 at %v: %v",
-			early, late, began, detected, arousal, ev.Fields["detail"])
+		t.Logf("index below 0.3 at %v; began %v, detected %v; the ratio past 3 with the heart up at %v, eeg_arousal seen at %v: %v",
+			cross, began, detected, arousal, arousalSeen, ev.Fields["detail"])
 	})
 }
 
@@ -105,14 +93,15 @@ func firstWarning(t *testing.T, up *fakeUplink, rule string) (w uplink.Event) {
 // to 75 bpm) aborts on eeg_arousal, medium priority, after its warning,
 // with the ratio it judged and the baseline's.
 //
-// When: the condition needs the EEG estimator's ratio (of its band
-// powers' means over its 30 s span) above 3 times the baseline's and the
-// heart more than 10 bpm above the baseline's; from the scenario's values
-// the span's ratio passes 3 last (the heart, hrLag late, passes 70 bpm at
-// about 2m15s). The condition begins within a second before that and 3 s
-// after (the 2 s hop of the EEG's segments and the tick), and the abort
-// follows 30 s later (EEGArousalDelay). The stability index (the heart
-// 15 bpm up, the ratio 4 times) stays above 0.3: no other rule warns.
+// When: the condition needs the EEG's recent ratio (its newest 8 s of
+// segments) above 3 times the baseline's and the heart more than 10 bpm
+// above the baseline's; dated at the time that ratio describes, it begins
+// within half a second before the sleeper's own ratio passes 3 with the
+// heart up (eegArousalCrossing) and 2.5 s after (the 2 s hop of the EEG's
+// segments, the tick), is seen up to the ratio's age (6 s) later, and the
+// abort follows 30 s after it (EEGArousalDelay). The stability index (the
+// heart 15 bpm up, the ratio 4 times) stays above 0.3: no other rule
+// warns.
 func TestEEGArousalDuringAMergeAborts(t *testing.T) {
 	if testing.Short() {
 		t.Skip(mergeSkip)
@@ -122,11 +111,7 @@ func TestEEGArousalDuringAMergeAborts(t *testing.T) {
 		r, sc := mergeScenario(t, start, "eeg-arousal-merge")
 		defer r.stop()
 		limits := safety.DefaultLimits()
-		base := sc.VitalsAt(0)
-		want := firstWhen(t, 2*time.Minute, 4*time.Minute, func(d time.Duration) bool {
-			return spanBetaAlpha(sc, d) > limits.EEGArousalRatio &&
-				sc.VitalsAt(d-hrLag).HeartRateBPM-base.HeartRateBPM > safety.ArousalHeartRateBPM
-		})
+		want := eegArousalCrossing(sc)
 		lowest := 1.0
 		for at := 81 * time.Second; at <= want+3*time.Second+limits.EEGArousalDelay+time.Second; at += time.Second {
 			until(start, at)
@@ -136,9 +121,9 @@ func TestEEGArousalDuringAMergeAborts(t *testing.T) {
 		}
 
 		ev, began, detected := abortedMerge(t, r, start, safety.RuleEEGArousal, safety.PriorityMedium)
-		within(t, "eeg_arousal's condition began", began, want-time.Second, want+3*time.Second)
+		within(t, "eeg_arousal's condition began", began, want-500*time.Millisecond, want+2500*time.Millisecond)
 		tripAfter(t, began, detected, limits.EEGArousalDelay)
-		warnedFirst(t, r.up, safety.RuleEEGArousal, began, 0, start)
+		warnedFirst(t, r.up, safety.RuleEEGArousal, began, 6500*time.Millisecond, start)
 		if w := r.up.Events("warning"); len(w) != 1 {
 			t.Errorf("warnings %+v, want eeg_arousal's alone", w)
 		}
@@ -155,7 +140,7 @@ func TestEEGArousalDuringAMergeAborts(t *testing.T) {
 		if ratio := v["beta_alpha_ratio_to_baseline"]; !(ratio > limits.EEGArousalRatio) || math.Abs(ratio-v["beta_alpha"]/v["baseline_beta_alpha"]) > 0.02 {
 			t.Errorf("values %v: want a ratio above %v, beta_alpha over the baseline's", v, limits.EEGArousalRatio)
 		}
-		t.Logf("span ratio and heart past their limits at %v; began %v, detected %v; lowest index %.3f: %v", want, began, detected, lowest, ev.Fields["detail"])
+		t.Logf("the sleeper's ratio and heart past their limits at %v; began %v, detected %v; lowest index %.3f: %v", want, began, detected, lowest, ev.Fields["detail"])
 	})
 }
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sleegation/podd/safety"
-	"github.com/sleegation/podd/sensors/vitals/eeg"
 	"github.com/sleegation/podd/sim/scenario"
 	"github.com/sleegation/podd/uplink"
 )
@@ -164,31 +163,6 @@ func tripAfter(t *testing.T, began, detected, delay time.Duration) {
 	if lasted := detected - began; lasted < delay || lasted > delay+safety.DefaultPeriod+time.Millisecond {
 		t.Errorf("aborted %v after its condition began, want its delay %v and at most one evaluation more", lasted, delay)
 	}
-}
-
-// eegSpanMean is what the EEG estimator averages a band power over at d:
-// its span (eeg.DefaultOpts.SpanSeconds) ending at d, from the scenario's
-// band powers, sampled every 100 ms.
-func eegSpanMean(sc *scenario.Scenario, d time.Duration, band func(scenario.EEGBands) float64) float64 {
-	span := time.Duration(eeg.DefaultOpts.SpanSeconds * float64(time.Second))
-	const step = 100 * time.Millisecond
-	var sum float64
-	n := 0
-	for x := d - span + step/2; x < d; x += step {
-		sum += band(sc.VitalsAt(x).EEG)
-		n++
-	}
-	return sum / float64(n)
-}
-
-// spanBetaAlpha is the beta/alpha ratio of the EEG estimator's span at d
-// over the baseline's (the scenario's at 0), as eeg_arousal and the
-// stability index judge it.
-func spanBetaAlpha(sc *scenario.Scenario, d time.Duration) float64 {
-	b := sc.VitalsAt(0).EEG
-	beta := func(e scenario.EEGBands) float64 { return e.Beta }
-	alpha := func(e scenario.EEGBands) float64 { return e.Alpha }
-	return eegSpanMean(sc, d, beta) / eegSpanMean(sc, d, alpha) / (b.Beta / b.Alpha)
 }
 
 // firstWhen is the first time from from to to, by 100 ms, at which cond

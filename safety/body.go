@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"time"
@@ -78,7 +79,7 @@ func (w *Watchdog) SetBaseline(b Baseline) {
 	if !w.merge {
 		return
 	}
-	w.baseline, w.hasBaseline = b, true
+	w.baseline, w.hasBaseline, w.raisedFrom = b, true, time.Time{}
 }
 
 // heartRateWindow keeps the lowest valid heart rate of each of the last
@@ -148,13 +149,28 @@ func (w *Watchdog) FeedSkinConductance(r eda.Reading) {
 
 // FeedEEG hands the watchdog the EEG's latest pod summary (relative band
 // powers, beta/alpha ratio), valid or not, made at at on the monotonic
-// clock. Only a valid summary fed within StaleAfter is judged
-// (eeg_arousal, and the stability index). It never blocks on the
-// evaluation.
+// clock. Only a valid summary fed within StaleAfter, with a valid recent
+// ratio, is judged (eeg_arousal, and the stability index): its
+// RecentBetaAlpha, which describes the time s.RecentAge (at most
+// maxEEGAge) before the feed on the watchdog's own clock. It never blocks
+// on the evaluation.
 func (w *Watchdog) FeedEEG(at time.Time, s eeg.Channel) {
+	now := time.Now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.eeg, w.eegAt = s, at
+	w.eeg, w.eegAt, w.eegFed = s, at, now
+	w.eegDescribed = agedAt(now, s.RecentAge, maxEEGAge)
+}
+
+// arousalLocked returns the EEG's recent beta/alpha over the baseline's,
+// and whether there is one to judge: a valid, fresh summary with a valid
+// recent ratio, and a baseline with a positive ratio. w.mu must be held.
+func (w *Watchdog) arousalLocked(now time.Time) (float64, bool) {
+	e, ok := w.eegLocked(now)
+	if !ok || !e.RecentValid || !(e.RecentBetaAlpha > 0) || !w.hasBaseline || !w.baseline.BetaAlphaValid || !(w.baseline.BetaAlpha > 0) {
+		return 0, false
+	}
+	return e.RecentBetaAlpha / w.baseline.BetaAlpha, true
 }
 
 // fresh reports whether a reading made at at is recent enough to judge.
@@ -184,6 +200,32 @@ func (w *Watchdog) eegLocked(now time.Time) (eeg.Channel, bool) {
 	return w.eeg, w.eeg.Valid && w.fresh(now, w.eegAt)
 }
 
+// stabilityAtLocked is when the stability index computed from d describes
+// the sleeper, and when the newest reading it rests on was fed: the later
+// of the times each vital that counts in it (a deviation towards danger,
+// Stability's) describes, the heart rate's reading for the heart rate and
+// SpO2, the thermometer's mean, the tonic skin conductance's level
+// (eda.TonicDelay before its feed) and the EEG's recent ratio; a vital
+// that counts for nothing does not bear on when the index crossed. With
+// none, the heart rate reading's. w.mu must be held.
+func (w *Watchdog) stabilityAtLocked(d Deviations) (described, fed time.Time) {
+	heart := cmp.Or(w.described, w.lastFeed)
+	described, fed = time.Time{}, w.lastFeed
+	if d.HeartRateBPM > 0 || d.SpO2Pct < 0 {
+		described = heart
+	}
+	if math.Abs(d.BodyTempC) > stabilityTempBandC {
+		described, fed = later(described, w.tempDescribed), later(fed, w.tempFed)
+	}
+	if d.SkinConductanceRatio > 1 {
+		described, fed = later(described, agedAt(w.skinFed, eda.TonicDelay, eda.TonicDelay)), later(fed, w.skinFed)
+	}
+	if d.BetaAlphaRatio > 1 && d.HeartRateBPM > 0 {
+		described, fed = later(described, w.eegDescribed), later(fed, w.eegFed)
+	}
+	return cmp.Or(described, heart), fed
+}
+
 // deviationsLocked are the current vitals' deviations from the baseline,
 // for Stability: each vital valid now and in the baseline counts. w.mu
 // must be held, with a baseline.
@@ -202,8 +244,8 @@ func (w *Watchdog) deviationsLocked(now time.Time) Deviations {
 	if s, ok := w.skinLocked(now); ok && b.SkinConductanceValid && b.SkinConductanceUS > 0 && s.TonicMicrosiemens > 0 {
 		d.SkinConductanceRatio = s.TonicMicrosiemens / b.SkinConductanceUS
 	}
-	if e, ok := w.eegLocked(now); ok && b.BetaAlphaValid && b.BetaAlpha > 0 && e.BetaAlpha > 0 {
-		d.BetaAlphaRatio = e.BetaAlpha / b.BetaAlpha
+	if x, ok := w.arousalLocked(now); ok {
+		d.BetaAlphaRatio = x
 	}
 	return d
 }

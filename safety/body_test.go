@@ -50,7 +50,7 @@ func (b body) feed(w *Watchdog) {
 		w.FeedSkinConductance(eda.Reading{At: now, TonicMicrosiemens: b.tonicUS, SCRPerMinute: b.scr, Valid: true})
 	}
 	if b.betaAlpha != 0 {
-		w.FeedEEG(now, eeg.Channel{BetaAlpha: b.betaAlpha, Valid: true})
+		w.FeedEEG(now, eeg.Channel{BetaAlpha: b.betaAlpha, RecentBetaAlpha: b.betaAlpha, RecentValid: true, Valid: true})
 	}
 }
 
@@ -287,48 +287,124 @@ func TestStressAtItsBoundaries(t *testing.T) {
 	})
 }
 
-// stress dates its onset at the later of the times its two signs
-// describe: the onset of the newest response the skin's count holds
-// (eda.Reading.SCROnsetAge) and the heart rate's reading (its age), never
-// before the time the last evaluation within the limit described. Its
-// 120 s delay runs from there; Began is that onset.
+// stress dates its onset at the later of the times its two signs began:
+// the onset of the newest response the skin's count holds
+// (eda.Reading.SCROnsetAge) and the time the first heart rate reading of
+// the heart's current rise described (its age), never before the time the
+// last evaluation within the limit described. Its 120 s delay runs from
+// there; Began is that onset. A heart raised long before the 12th
+// response does not date it back; a heart that rises after it does date
+// it later.
 func TestStressDatesItsOnset(t *testing.T) {
 	for _, tt := range []struct {
-		name     string
-		heartAge time.Duration
-		wantAge  time.Duration // how far before the first reading of 12 a minute the onset lies
+		name      string
+		before    int     // responses a minute before the first reading of 12 with the heart raised
+		beforeBPM float64 // the heart rate then
+		wantAge   time.Duration
 	}{
-		{"the newest response's onset", 2 * time.Second, 1800 * time.Millisecond},
-		{"the heart rate's, later", 500 * time.Millisecond, 500 * time.Millisecond},
+		{"the newest response's onset", 11, 71, 1800 * time.Millisecond},
+		{"the heart's rise, later", 12, 60, 500 * time.Millisecond},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := newMergeHarness(t, DefaultLimits())
-				feed := func(n int, onsetAge, d time.Duration) {
+				feed := func(n int, bpm float64, onsetAge, d time.Duration) {
 					for end := time.Now().Add(d); time.Now().Before(end); {
-						h.w.Feed(dated(71, 97, tt.heartAge))
+						h.w.Feed(dated(bpm, 97, 500*time.Millisecond))
 						h.w.FeedSkinConductance(eda.Reading{At: time.Now(), TonicMicrosiemens: 2, SCRPerMinute: n, SCROnsetAge: onsetAge, Valid: true})
 						time.Sleep(100 * time.Millisecond)
 					}
 					synctest.Wait()
 				}
-				// 11 a minute, the newest response 20 s old.
-				feed(11, 20*time.Second, 10*time.Second)
+				// The newest response counted then 20 s old (11 a
+				// minute), or 1.8 s (12).
+				age := 20 * time.Second
+				if tt.before == 12 {
+					age = 1800 * time.Millisecond
+				}
+				feed(tt.before, tt.beforeBPM, age, 10*time.Second)
 				first := time.Now()
 				onset := first.Add(-tt.wantAge)
 				// Fed every 100 ms until the end of the delay from the
 				// onset, which is on that grid: the evaluation there
 				// does not trip, the next one does.
-				feed(12, 1800*time.Millisecond, onset.Add(120*time.Second).Sub(time.Now()))
+				feed(12, 71, 1800*time.Millisecond, onset.Add(120*time.Second).Sub(time.Now()))
 				wantNoAbort(t, h, "12 a minute until 120 s after the dated onset")
-				feed(12, 1800*time.Millisecond, time.Second)
+				feed(12, 71, 1800*time.Millisecond, time.Second)
 				a := wantAbort(t, h, RuleStress, 12, map[string]float64{"scr_per_min": 12})
 				if !a.Began.Equal(onset) {
-					t.Errorf("began %v after the first reading of 12 a minute, want %v", a.Began.Sub(first), -tt.wantAge)
+					t.Errorf("began %v after the first reading of 12 a minute with the heart raised, want %v", a.Began.Sub(first), -tt.wantAge)
 				}
 			})
 		})
 	}
+}
+
+// eeg_arousal judges the EEG's recent ratio (eeg.Channel.RecentBetaAlpha,
+// its newest 8 s), not the span's, and dates its onset at the later of the
+// time that ratio describes (RecentAge) and the heart rate reading's, never
+// before the time the last evaluation within the limit described; its
+// 30 s delay runs from there. A summary whose recent ratio is not valid (a
+// blink in the newest segments) neither starts nor clears it.
+func TestEEGArousalJudgesTheRecentRatioAndDatesItsOnset(t *testing.T) {
+	feeder := func(h *harness) func(bpm, span, recent float64, recentOK bool, d time.Duration) {
+		return func(bpm, span, recent float64, recentOK bool, d time.Duration) {
+			for end := time.Now().Add(d); time.Now().Before(end); {
+				h.w.Feed(dated(bpm, 97, 500*time.Millisecond))
+				c := eeg.Channel{BetaAlpha: span, Valid: true}
+				if recentOK {
+					c.RecentBetaAlpha, c.RecentValid, c.RecentAge = recent, true, 4*time.Second
+				}
+				h.w.FeedEEG(time.Now(), c)
+				time.Sleep(100 * time.Millisecond)
+			}
+			synctest.Wait()
+		}
+	}
+	for _, tt := range []struct {
+		name                 string
+		beforeBPM, beforeRec float64 // the heart rate and recent ratio before the first reading with both past
+		wantAge              time.Duration
+	}{
+		{"the recent ratio's age", 71, 1, 4 * time.Second},
+		{"the heart's rise, later", 60, 1.6, 500 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newMergeHarness(t, DefaultLimits())
+				feed := feeder(h)
+				// The span's ratio past 3 times the baseline's (0.5)
+				// counts for nothing: the recent one is judged.
+				feed(tt.beforeBPM, 2, tt.beforeRec, true, 10*time.Second)
+				first := time.Now()
+				onset := first.Add(-tt.wantAge)
+				feed(71, 1, 1.6, true, onset.Add(30*time.Second).Sub(time.Now()))
+				wantNoAbort(t, h, "3.2 times the baseline until 30 s after the dated onset")
+				feed(71, 1, 1.6, true, time.Second)
+				a := wantAbort(t, h, RuleEEGArousal, 3, map[string]float64{"beta_alpha": 1.6, "beta_alpha_ratio_to_baseline": 3.2})
+				if !a.Began.Equal(onset) {
+					t.Errorf("began %v after the first reading with both signs past, want %v", a.Began.Sub(first), -tt.wantAge)
+				}
+			})
+		})
+	}
+	t.Run("no valid recent ratio", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			h := newMergeHarness(t, DefaultLimits())
+			feed := feeder(h)
+			feed(71, 1, 1, true, 10*time.Second)
+			began := time.Now().Add(-4 * time.Second) // the recent ratio's age
+			feed(71, 1, 1.6, true, 10*time.Second)
+			// 10 s without a valid recent ratio neither clears the
+			// delay nor starts one anew.
+			feed(71, 1, 0, false, 10*time.Second)
+			wantNoAbort(t, h, "10 s past the limit, 10 s unknown")
+			feed(71, 1, 1.6, true, 10*time.Second+2*DefaultPeriod)
+			if a := wantAbort(t, h, RuleEEGArousal, 3, nil); !a.Began.Equal(began) {
+				t.Errorf("began %v after the time the first ratio past the limit describes, want at it", a.Began.Sub(began))
+			}
+		})
+	})
 }
 
 // eeg_arousal: beta/alpha above 3 times the baseline's (0.5) with the

@@ -1,10 +1,12 @@
 package safety
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/sleegation/podd/sensors/vitals"
 	"github.com/sleegation/podd/sensors/vitals/eda"
+	"github.com/sleegation/podd/sensors/vitals/eeg"
 	"github.com/sleegation/podd/sensors/vitals/temp"
 )
 
@@ -35,6 +37,11 @@ const maxTempAge = time.Duration(temp.SmoothSeconds * float64(time.Second))
 // peak. When the count of responses reaches the limit, the response that
 // made it has just been confirmed.
 const maxSCROnsetAge = 2 * time.Duration(eda.MaxRiseSeconds*float64(time.Second))
+
+// maxEEGAge bounds how far back the EEG's recent ratio may date
+// eeg_arousal's onset: the span of the segments it averages, RecentSegments
+// of SegmentSeconds overlapping by half.
+const maxEEGAge = time.Duration((eeg.RecentSegments + 1) * eeg.SegmentSeconds / 2 * float64(time.Second))
 
 // agedAt is when a value age old, fed at fed, describes the sleeper on
 // the watchdog's clock: fed less age, the age at most limit (a larger one
@@ -144,4 +151,18 @@ func (w *Watchdog) floor(d delayed) time.Duration {
 // w.mu must be held.
 func (w *Watchdog) floorMetLocked(d delayed, now time.Time) bool {
 	return w.pastAt[d].Sub(w.seen[d]) >= w.floor(d) || now.Sub(w.seen[d]) > w.delay(d)
+}
+
+// noteRaisedLocked keeps raisedFrom for the latest reading, fed at now,
+// whose heart rate is valid: the time it describes if it is the first of
+// a run more than ArousalHeartRateBPM above the baseline's, zero if it is
+// not that far above. An invalid heart rate leaves it, as it leaves the
+// rules' conditions. w.mu must be held.
+func (w *Watchdog) noteRaisedLocked(now time.Time) {
+	switch {
+	case !w.hasBaseline || w.latest.HeartRateBPM-w.baseline.HeartRateBPM <= ArousalHeartRateBPM:
+		w.raisedFrom = time.Time{}
+	case w.raisedFrom.IsZero():
+		w.raisedFrom = cmp.Or(w.described, now)
+	}
 }

@@ -24,7 +24,6 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 		w.stability = 1
 		return
 	}
-	b := w.baseline
 	raised, calm, hrOK := w.heartRaisedLocked(now)
 	if r := w.latest; hrOK {
 		ref := w.riseReferenceLocked(now)
@@ -35,22 +34,26 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	// fall back past its deadband clears it as theirs does. Without a
 	// valid heart rate neither starts nor clears.
 	// Their onsets are dated at the later of the times their two signs
-	// describe: the skin's newest response or the EEG's span, and the
-	// heart rate's (onset.go, "Dated onsets" in the package doc).
-	heartAt := cmp.Or(w.described, w.lastFeed)
+	// began: the skin's newest response or the time the EEG's recent
+	// ratio describes, and the time the first reading of the heart's
+	// current rise described (onset.go, "Dated onsets" in the package
+	// doc).
+	heartAt := cmp.Or(w.raisedFrom, w.described, w.lastFeed)
 	if s, ok := w.skinLocked(now); ok && hrOK {
 		n := float64(s.SCRPerMinute)
 		w.judgedSkin = s
 		w.condition(dStress, now, later(w.skinFed, w.lastFeed), later(w.skinDescribed, heartAt), n,
 			n >= l.StressSCRPerMin && raised, n <= l.StressSCRPerMin-stressDeadbandSCR || calm)
 	}
-	if e, ok := w.eegLocked(now); ok && hrOK && b.BetaAlphaValid && b.BetaAlpha > 0 {
-		x := e.BetaAlpha / b.BetaAlpha
-		w.judgedEEG = e
-		w.condition(dEEGArousal, now, now, now, x, x > l.EEGArousalRatio && raised, x <= l.EEGArousalRatio-eegArousalDeadband || calm)
+	if x, ok := w.arousalLocked(now); ok && hrOK {
+		w.judgedEEG = w.eeg
+		w.condition(dEEGArousal, now, later(w.eegFed, w.lastFeed), later(w.eegDescribed, heartAt), x,
+			x > l.EEGArousalRatio && raised, x <= l.EEGArousalRatio-eegArousalDeadband || calm)
 	}
-	w.stability = Stability(w.deviationsLocked(now))
-	w.condition(dStabilityLow, now, now, now, w.stability, w.stability < l.StabilityMin, w.stability >= l.StabilityMin+stabilityDeadband)
+	dev := w.deviationsLocked(now)
+	w.stability = Stability(dev)
+	at, fed := w.stabilityAtLocked(dev)
+	w.condition(dStabilityLow, now, fed, at, w.stability, w.stability < l.StabilityMin, w.stability >= l.StabilityMin+stabilityDeadband)
 }
 
 // ArousalHeartRateBPM is the concurrent sign stress and eeg_arousal
@@ -165,7 +168,7 @@ func (w *Watchdog) abortFor(d delayed, lasted time.Duration, now time.Time) Abor
 		a.Values["phasic_us"] = round3(w.judgedSkin.PhasicMicrosiemens)
 		a.Values["skin_conductance_us"] = round3(w.judgedSkin.TonicMicrosiemens)
 	case dEEGArousal:
-		a.Values["beta_alpha"] = round3(w.judgedEEG.BetaAlpha)
+		a.Values["beta_alpha"] = round3(w.judgedEEG.RecentBetaAlpha)
 		a.Values["baseline_beta_alpha"] = round3(w.baseline.BetaAlpha)
 	case dStabilityLow:
 		dev := w.deviationsLocked(now)

@@ -254,13 +254,22 @@ type Watchdog struct {
 	skin          eda.Reading
 	skinFed       time.Time
 	skinDescribed time.Time
-	eeg           eeg.Channel
-	eegAt         time.Time
-	coreOffset    float64
-	baseline      Baseline
-	hasBaseline   bool
-	hrWindow      heartRateWindow
-	stability     float64 // the index at the last evaluation with a baseline; 1 without
+	// eegFed is when the EEG's summary was fed and eegDescribed the time
+	// its recent ratio describes.
+	eeg          eeg.Channel
+	eegAt        time.Time
+	eegFed       time.Time
+	eegDescribed time.Time
+	// raisedFrom is the time the first heart rate reading of the current
+	// run above the baseline's by more than ArousalHeartRateBPM
+	// described: when stress's and eeg_arousal's concurrent sign began
+	// (onset.go); zero while the latest valid reading is not so raised.
+	raisedFrom  time.Time
+	coreOffset  float64
+	baseline    Baseline
+	hasBaseline bool
+	hrWindow    heartRateWindow
+	stability   float64 // the index at the last evaluation with a baseline; 1 without
 }
 
 // SensorWatch is a biometric sensor the watchdog watches besides the
@@ -367,6 +376,7 @@ func (w *Watchdog) store(r vitals.Reading) {
 	}
 	if r.HeartRateValid {
 		w.hrWindow.add(int64(now.Sub(w.base)/time.Second), r.HeartRateBPM)
+		w.noteRaisedLocked(now)
 	}
 	w.noteWithinLocked(now)
 }
@@ -615,7 +625,7 @@ func (w *Watchdog) SetMerge(active bool) {
 		w.mergeFrom = time.Now()
 	}
 	if !active {
-		w.baseline, w.hasBaseline = Baseline{}, false
+		w.baseline, w.hasBaseline, w.raisedFrom = Baseline{}, false, time.Time{}
 	}
 	w.merge = active
 }
@@ -838,8 +848,7 @@ func (w *Watchdog) presentLocked(now time.Time) conditions {
 	if r.HeartRateBPM > w.riseReferenceLocked(now)+l.HeartRateRiseBPM-heartRateDeadbandBPM {
 		c |= condHeartRateRise
 	}
-	if e, ok := w.eegLocked(now); ok && w.baseline.BetaAlphaValid && w.baseline.BetaAlpha > 0 &&
-		e.BetaAlpha/w.baseline.BetaAlpha > l.EEGArousalRatio-eegArousalDeadband {
+	if x, ok := w.arousalLocked(now); ok && x > l.EEGArousalRatio-eegArousalDeadband {
 		c |= condEEGArousal
 	}
 	if w.stability < l.StabilityMin+stabilityDeadband {
@@ -950,7 +959,8 @@ func (w *Watchdog) describeLocked(now time.Time, c conditions) string {
 		p = append(p, fmt.Sprintf("heart_rate_bpm %.1f is not below %g", r.HeartRateBPM, w.riseReferenceLocked(now)+l.HeartRateRiseBPM-heartRateDeadbandBPM))
 	}
 	if c&condEEGArousal != 0 {
-		p = append(p, fmt.Sprintf("beta/alpha %.2f times the baseline's is not below %g", w.eeg.BetaAlpha/w.baseline.BetaAlpha, l.EEGArousalRatio-eegArousalDeadband))
+		x, _ := w.arousalLocked(now)
+		p = append(p, fmt.Sprintf("beta/alpha %.2f times the baseline's is not below %g", x, l.EEGArousalRatio-eegArousalDeadband))
 	}
 	if c&condStabilityLow != 0 {
 		p = append(p, fmt.Sprintf("stability %.2f is not above %g", w.stability, l.StabilityMin+stabilityDeadband))

@@ -54,6 +54,11 @@ const (
 	maxSCRs = 64
 )
 
+// TonicDelay is the tonic low-pass's group delay at DC, √2/(2π·
+// TonicCutoffHz) for a second-order Butterworth (4.5 s): on a steady ramp
+// the tonic level is the skin's level TonicDelay before the newest sample.
+var TonicDelay = time.Duration(math.Round(math.Sqrt2 / (2 * math.Pi * TonicCutoffHz) * 1e9))
+
 // Reason says why a Reading is invalid.
 type Reason uint8
 

@@ -354,3 +354,27 @@ func TestSCROnsetAgeDatesTheNewestResponse(t *testing.T) {
 		}
 	}
 }
+
+// TonicDelay dates the tonic level: on a steady ramp (1.8 µS an hour) the
+// tonic is the level TonicDelay before the newest sample, within a
+// thousandth of the change over that delay.
+func TestTonicDelayDatesTheTonicOnARamp(t *testing.T) {
+	if TonicDelay < 4490*time.Millisecond || TonicDelay > 4510*time.Millisecond {
+		t.Fatalf("TonicDelay %v, want 4.50 s", TonicDelay)
+	}
+	const slope = 0.0005 // µS/s
+	for _, fs := range []float64{4, 32} {
+		e := newTest(t, fs)
+		level := func(s float64) float64 { return 4 + slope*s }
+		n := int(600 * fs)
+		for i := range n {
+			e.Add(level(float64(i) / fs))
+		}
+		r := e.Estimate()
+		newest := float64(n-1) / fs
+		want := level(newest - TonicDelay.Seconds())
+		if d := r.TonicMicrosiemens - want; !r.Valid || math.Abs(d) > slope*TonicDelay.Seconds()/1000 {
+			t.Errorf("%g Hz: tonic %.6f µS, the level TonicDelay before the newest sample %.6f µS (%+.2e)", fs, r.TonicMicrosiemens, want, d)
+		}
+	}
+}

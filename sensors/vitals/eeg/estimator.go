@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // Parameters of the estimate; see the package doc for the reasoning.
@@ -32,6 +33,12 @@ const (
 	// ArtefactMicrovolts is the peak-to-peak amplitude over a segment
 	// above which the segment is an artefact.
 	ArtefactMicrovolts = 500.0
+	// RecentSegments is how many of the newest segments the recent
+	// beta/alpha ratio (Channel.RecentBetaAlpha) averages: 8 s of signal
+	// at SegmentSeconds with half overlap, longer than the AASM's 3 s
+	// arousal, a new one every 2 s. MinRecentClean of them must be clean.
+	RecentSegments = 3
+	MinRecentClean = 2
 )
 
 // Opts configures an Estimator.
@@ -219,11 +226,54 @@ func (e *Estimator) judge(seg []float64) Reason {
 func (e *Estimator) Estimate() Reading {
 	var r Reading
 	r.NumChannels = len(e.ring)
+	age := e.recentAge()
 	for c := range e.ring {
 		r.Channels[c] = e.channel(c)
+		if r.Channels[c].Valid {
+			r.Channels[c].RecentBetaAlpha, r.Channels[c].RecentValid = e.recent(c)
+			if r.Channels[c].RecentValid {
+				r.Channels[c].RecentAge = age
+			}
+		}
 	}
 	r.Summary = summarise(r.Channels[:r.NumChannels])
 	return r
+}
+
+// recentAge is how long before the newest sample the midpoint of the
+// newest RecentSegments segments lies: the samples since the newest
+// segment ended, and half of the span the segments cover.
+func (e *Estimator) recentAge() time.Duration {
+	since := e.hop - e.due
+	if e.due > e.hop { // no segment yet
+		since = 0
+	}
+	samples := float64(since) + float64(e.n+(RecentSegments-1)*e.hop)/2
+	return time.Duration(samples / e.opts.SampleRateHz * float64(time.Second))
+}
+
+// recent returns channel c's beta/alpha over the clean segments among
+// its newest RecentSegments, and whether at least MinRecentClean were
+// clean (with power in both bands).
+func (e *Estimator) recent(c int) (float64, bool) {
+	var beta, alpha float64
+	clean := 0
+	for i := range min(RecentSegments, e.segCount) {
+		j := e.segHead - 1 - i
+		if j < 0 {
+			j += e.span
+		}
+		if e.segReason[c][j] != ReasonNone {
+			continue
+		}
+		clean++
+		beta += e.segPow[c][j][Beta]
+		alpha += e.segPow[c][j][Alpha]
+	}
+	if clean < MinRecentClean || !(alpha > 0) || math.IsInf(beta, 0) {
+		return 0, false
+	}
+	return beta / alpha, true
 }
 
 // channel estimates channel c over the span.

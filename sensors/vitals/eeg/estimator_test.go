@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // tone is one sinusoid: amplitude µV, frequency Hz.
@@ -346,4 +347,60 @@ func BenchmarkEightChannels500(b *testing.B) {
 		b.Fatal("summary invalid")
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e9*100, "cpu-%")
+}
+
+// The recent ratio follows the newest RecentSegments segments: 30 s of the
+// band tones, then 8 s with beta's amplitude doubled. The newest three
+// segments hold only the doubled beta, so their beta/alpha is four times
+// the first one's exactly, while the span's still mixes both; RecentAge
+// is the midpoint of those 8 s (4 s) right after a segment, a second
+// more a second later. A blink in two of the three makes the recent
+// ratio invalid in a channel the span still holds valid.
+func TestRecentBetaAlphaFollowsTheNewestSegments(t *testing.T) {
+	const fs = 250
+	opts := DefaultOpts
+	opts.Channels, opts.SampleRateHz = 2, fs
+	e := newTest(t, opts)
+	loud := bandTones
+	loud[Beta].amp *= 2
+	calm := toneBandPower(bandTones[Beta], Beta) / toneBandPower(bandTones[Alpha], Alpha)
+	i := feed(e, 30, 0, tones(fs, 0, bandTones[:]))
+	if r := e.Estimate().Summary; !r.RecentValid || math.Abs(r.RecentBetaAlpha/calm-1) > 1e-9 || r.RecentAge != 4*time.Second {
+		t.Fatalf("calm: recent %g (valid %v, age %v), want %g, age 4s", r.RecentBetaAlpha, r.RecentValid, r.RecentAge, calm)
+	}
+	i = feed(e, 8, i, tones(fs, 0, loud[:]))
+	r := e.Estimate()
+	for c := range 2 {
+		ch := r.Channels[c]
+		if !ch.RecentValid || math.Abs(ch.RecentBetaAlpha/(4*calm)-1) > 1e-9 || ch.RecentAge != 4*time.Second {
+			t.Errorf("channel %d: recent %g (valid %v, age %v), want %g, age 4s", c, ch.RecentBetaAlpha, ch.RecentValid, ch.RecentAge, 4*calm)
+		}
+		if !(ch.BetaAlpha > calm && ch.BetaAlpha < 2*calm) {
+			t.Errorf("channel %d: span ratio %g, want between %g and %g (the span mixes both)", c, ch.BetaAlpha, calm, 2*calm)
+		}
+	}
+	if s := r.Summary; !s.RecentValid || math.Abs(s.RecentBetaAlpha/(4*calm)-1) > 1e-9 || s.RecentAge != 4*time.Second {
+		t.Errorf("summary: recent %g (valid %v, age %v), want %g", s.RecentBetaAlpha, s.RecentValid, s.RecentAge, 4*calm)
+	}
+	i = feed(e, 1, i, tones(fs, 0, loud[:]))
+	if s := e.Estimate().Summary; s.RecentAge != 5*time.Second {
+		t.Errorf("a second after the segment: recent age %v, want 5s", s.RecentAge)
+	}
+	// A blink at 39.5 s, then on to 42 s: it lies in the segments
+	// 36-40 s and 38-42 s, two of the newest three.
+	blink := tones(fs, 0, loud[:])
+	at := i + fs/2
+	feed(e, 3, i, func(c, k int) float64 {
+		if k == at {
+			return 600
+		}
+		return blink(c, k)
+	})
+	r = e.Estimate()
+	if ch := r.Channels[0]; !ch.Valid || ch.RecentValid || ch.RecentAge != 0 {
+		t.Errorf("a blink in two of the newest three segments: valid %v, recent valid %v (age %v), want the span valid, the recent ratio not", ch.Valid, ch.RecentValid, ch.RecentAge)
+	}
+	if s := r.Summary; !s.Valid || s.RecentValid {
+		t.Errorf("summary with no channel's recent ratio: valid %v, recent valid %v", s.Valid, s.RecentValid)
+	}
 }

@@ -114,6 +114,17 @@ type Channel struct {
 	BetaAlpha float64
 	// FastSlow is (Abs[Beta]+Abs[Gamma])/(Abs[Delta]+Abs[Theta]).
 	FastSlow float64
+	// RecentBetaAlpha is beta/alpha over the clean segments among the
+	// newest RecentSegments (8 s) rather than the span: what an arousal
+	// shows within seconds, where the span's ratio takes most of its
+	// 30 s. RecentValid says whether at least MinRecentClean of them
+	// were clean (only in a valid channel). RecentAge is how long before
+	// the newest sample the time lies that it describes, the midpoint of
+	// those segments (4 to 6 s at 250 sps). For the summary: the median
+	// over the valid channels whose recent ratio is valid.
+	RecentBetaAlpha float64
+	RecentValid     bool
+	RecentAge       time.Duration
 
 	// Segments is how many clean segments the powers average (for the
 	// summary: how many valid channels it is the median of).

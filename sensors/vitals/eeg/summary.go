@@ -29,6 +29,17 @@ func summarise(chs []Channel) Channel {
 	}
 	s.BetaAlpha = med(func(c *Channel) float64 { return c.BetaAlpha })
 	s.FastSlow = med(func(c *Channel) float64 { return c.FastSlow })
+	m := 0
+	for _, c := range valid[:n] {
+		if c.RecentValid {
+			buf[m] = c.RecentBetaAlpha
+			m++
+			s.RecentAge = c.RecentAge
+		}
+	}
+	if m > 0 {
+		s.RecentBetaAlpha, s.RecentValid = median(buf[:m]), true
+	}
 	s.Segments = n
 	s.Valid = true
 	return s
