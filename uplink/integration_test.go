@@ -101,7 +101,11 @@ func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
 	stop := runUplink(t, u)
 	mqtttest.WaitFor(t, 5*time.Second, "the uplink to connect", u.Connected)
 
-	// Subscribing after the birth: only a retained status can arrive.
+	// The birth follows the connection: a first subscription may see it
+	// published live (not retained). Once it has arrived, a subscription
+	// made after it can only get the retained copy.
+	early := mqtttest.Subscribe(t, m.URL(), Root("p1")+"#", "sub-early", true)
+	mqtttest.WaitFor(t, 3*time.Second, "the birth", func() bool { _, _, ok := lastStatus(t, early); return ok })
 	sub := mqtttest.Subscribe(t, m.URL(), Root("p1")+"#", "sub-a", true)
 	mqtttest.WaitFor(t, 3*time.Second, "the retained birth", func() bool { _, _, ok := lastStatus(t, sub); return ok })
 	st, msg, _ := lastStatus(t, sub)
