@@ -304,14 +304,16 @@ func (c lagCase) trueAt(sc *scenario.Scenario, v float64) time.Duration {
 // at (the time that value describes) and the time from the end of the
 // delay counted from that onset to the abort (an evaluation's wait, or
 // the rest of safety.MinConditionSeen from the sight). For the others
-// (undated) it gives the onset, the evaluation that saw the condition,
-// after the crossing, and the time from the end of the delay counted from
-// it to the abort. The merge-only rules (heart_rate_rise, stress,
+// but vitals_stale (the thermometer's, the skin's, the EEG's, the index)
+// it gives the onset (the time the values that show the condition
+// describe, or for sensor_stale the evaluation that saw it) after the
+// crossing, and the time from the end of the delay counted from it to
+// the abort. The merge-only rules (heart_rate_rise, stress,
 // eeg_arousal, stability_low, sensor_stale) play their scenario through a
 // merge started at 20 s, as the merge tests do. Each scenario aborts with
 // its rule, its lag within the case's minLag and maxLag, a rule on a
 // reported vital not before the condition was seen for MinConditionSeen
-// (or the delay, if shorter), an undated one its delay after its onset,
+// (or the delay, if shorter), the others their delay after their onset,
 // within an evaluation. scripts/detection-lag.sh prints the logged lines
 // as a table.
 func TestDetectionLag(t *testing.T) {
@@ -411,8 +413,9 @@ func TestDetectionLag(t *testing.T) {
 // dated that much before the true vital reached the value): a lag of
 // -100 ms passes, a millisecond more does not, nor a trip half a second
 // early (an alarm delay shortened by 500 ms beyond the value's age);
-// vitals_stale keeps half a second. An undated rule's is its earliest: it
-// passes, a millisecond less does not.
+// vitals_stale keeps half a second. A rule with an earliest (sensor_stale,
+// eeg_arousal, stability_low) has that: it passes, a millisecond less does
+// not.
 func TestDetectionLagEarlyBounds(t *testing.T) {
 	const poll = 200 * time.Millisecond
 	for _, c := range lagCases {

@@ -80,11 +80,14 @@
 //     (sim/scenarios/eda-e4.yaml) reaches 2 a minute at most. The heart's
 //     rise is there for slow-wave sleep (see "Concurrent heart rate");
 //   - eeg_arousal: during a merge with a baseline, the EEG summary's
-//     beta/alpha power ratio above EEGArousalRatio (3) times the
-//     baseline's, with the heart rate more than ArousalHeartRateBPM above
-//     the baseline's, for longer than EEGArousalDelay (30 s): cortical
-//     arousal shifts power from alpha to beta. The heart's rise is there
-//     for REM sleep (see "Concurrent heart rate");
+//     recent beta/alpha power ratio (eeg.Channel.RecentBetaAlpha, its
+//     newest 8 s; the baseline's is the 30 s span's) above
+//     EEGArousalRatio (3) times the baseline's, with the heart rate more
+//     than ArousalHeartRateBPM above the baseline's, for longer than
+//     EEGArousalDelay (30 s): cortical arousal shifts power from alpha to
+//     beta. The alarm delay, not a long average, is what makes it
+//     sustained. The heart's rise is there for REM sleep (see
+//     "Concurrent heart rate");
 //   - stability_low: during a merge with a baseline, the stability index
 //     below StabilityMin (0.3) for longer than StabilityDelay (10 s).
 //
@@ -141,7 +144,7 @@
 //     Nature 1999; Sarabia et al., Physiol Behav 2008), so only a move
 //     beyond a sleeping body's range counts;
 //   - the tonic skin conductance's rise, per factor 2, on a log scale;
-//   - the EEG beta/alpha ratio's rise, per factor 3 (eeg_arousal's), on
+//   - the EEG's recent beta/alpha ratio's rise, per factor 3 (eeg_arousal's), on
 //     a log scale, weighed by the heart rate's rise up to
 //     ArousalHeartRateBPM (0 with a calm heart, whole from 10 bpm on), for
 //     REM's sake as eeg_arousal (see "Concurrent heart rate").
@@ -263,8 +266,21 @@
 // that made it began up to its rise before it was counted at its peak,
 // at most maxSCROnsetAge) and the time the heart rate's reading
 // describes, its concurrent sign; never before the time the last
-// evaluation within the limit described. The other rules' values come
-// without an age and are dated at the evaluation. Evaluating every rule allocates nothing, so the tick
+// evaluation within the limit described. The heart's part in that, and
+// in eeg_arousal's, is the time the first reading of its current rise
+// above the baseline described (raisedFrom), so that a heart raised long
+// before does not hold the onset to its latest reading. eeg_arousal dates
+// its onset at the later of that and the time the EEG's recent ratio
+// describes: the midpoint of its newest 8 s of segments
+// (eeg.Channel.RecentAge, 4 to 6 s before the feed, at most maxEEGAge);
+// a new ratio comes every 2 s, so the first past the limit describes a
+// time up to 2 s after the sleeper's ratio crossed it. stability_low
+// dates its index at the latest of the times the vitals that count in it
+// describe (the heart rate's reading, the thermometer's mean, the tonic
+// skin conductance eda.TonicDelay before its feed, the EEG's recent
+// ratio): a vital at its baseline does not bear on when the index
+// crossed. Every dated rule keeps the bound and the floor above.
+// sensor_stale and pipeline_stalled count from the evaluation, as before. Evaluating every rule allocates nothing, so the tick
 // creates no garbage; a trip allocates (the abort's detail and values).
 //
 // The floor. Without it a rule waits on its reports only for its delay

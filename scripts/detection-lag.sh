@@ -10,9 +10,8 @@
 # watchdog first saw the alarm condition (the estimator's lag, the
 # oximeter's 200 ms polling), the age of the value reported then (how long
 # before then the true vital had that value), the onset the delay was
-# counted from (the time that value describes, or for the rules not on the
-# oximeter's vitals the evaluation that saw the condition) after the
-# crossing, and from the end of the delay counted from that onset to the
+# counted from (the time the values that show the condition describe, or
+# for sensor_stale the evaluation that saw it) after the crossing, and from the end of the delay counted from that onset to the
 # abort (an evaluation's wait, or the rest of the watchdog's 1 s floor from
 # the sight). About 7 s a run.
 # Usage: scripts/detection-lag.sh [-count N]

@@ -75,4 +75,12 @@
 //   - FastSlow, (beta+gamma)/(delta+theta): the activity above 16 Hz
 //     against the slow activity of deep sleep; sigma, the spindle band,
 //     is left out of both sides as the AASM rule leaves spindles out.
+//
+// The span's means are steady but slow: on a change they pass half way
+// only some 15 s later. RecentBetaAlpha is beta/alpha over the clean
+// segments among the newest RecentSegments (8 s, at least MinRecentClean
+// of them clean), with RecentAge, how long before the newest sample their
+// midpoint lies, the time the ratio of means describes on a steady ramp
+// of both powers; the safety watchdog judges arousal on it and dates it
+// so (package safety, "Dated onsets").
 package eeg
