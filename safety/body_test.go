@@ -210,7 +210,7 @@ func TestTemperatureRulesDateTheirOnsets(t *testing.T) {
 				// Fed every 100 ms until the end of the delay from the
 				// onset, which is on that grid: the evaluation there
 				// does not trip, the next one does.
-				feed(30.9, tt.pastAge, onset.Add(60*time.Second).Sub(time.Now()))
+				feed(30.9, tt.pastAge, time.Until(onset.Add(60*time.Second)))
 				wantNoAbort(t, h, "34.9 °C until 60 s after the dated onset")
 				feed(30.9, tt.pastAge, time.Second)
 				a := wantAbort(t, h, RuleTempLow, 35, map[string]float64{"body_temp_c": 34.9})
@@ -328,7 +328,7 @@ func TestStressDatesItsOnset(t *testing.T) {
 				// Fed every 100 ms until the end of the delay from the
 				// onset, which is on that grid: the evaluation there
 				// does not trip, the next one does.
-				feed(12, 71, 1800*time.Millisecond, onset.Add(120*time.Second).Sub(time.Now()))
+				feed(12, 71, 1800*time.Millisecond, time.Until(onset.Add(120*time.Second)))
 				wantNoAbort(t, h, "12 a minute until 120 s after the dated onset")
 				feed(12, 71, 1800*time.Millisecond, time.Second)
 				a := wantAbort(t, h, RuleStress, 12, map[string]float64{"scr_per_min": 12})
@@ -378,7 +378,7 @@ func TestEEGArousalJudgesTheRecentRatioAndDatesItsOnset(t *testing.T) {
 				feed(tt.beforeBPM, 2, tt.beforeRec, true, 10*time.Second)
 				first := time.Now()
 				onset := first.Add(-tt.wantAge)
-				feed(71, 1, 1.6, true, onset.Add(30*time.Second).Sub(time.Now()))
+				feed(71, 1, 1.6, true, time.Until(onset.Add(30*time.Second)))
 				wantNoAbort(t, h, "3.2 times the baseline until 30 s after the dated onset")
 				feed(71, 1, 1.6, true, time.Second)
 				a := wantAbort(t, h, RuleEEGArousal, 3, map[string]float64{"beta_alpha": 1.6, "beta_alpha_ratio_to_baseline": 3.2})
