@@ -80,6 +80,12 @@ func (w *Watchdog) SetBaseline(b Baseline) {
 		return
 	}
 	w.baseline, w.hasBaseline, w.raisedFrom = b, true, time.Time{}
+	// The rules compared with the baseline have no condition before it:
+	// none of their onsets is dated before now.
+	now := time.Now()
+	for _, d := range []delayed{dHeartRateRise, dStress, dEEGArousal, dStabilityLow} {
+		w.within[d] = later(w.within[d], now)
+	}
 }
 
 // heartRateWindow keeps the lowest valid heart rate of each of the last
@@ -201,29 +207,36 @@ func (w *Watchdog) eegLocked(now time.Time) (eeg.Channel, bool) {
 }
 
 // stabilityAtLocked is when the stability index computed from d describes
-// the sleeper, and when the newest reading it rests on was fed: the later
-// of the times each vital that counts in it (a deviation towards danger,
-// Stability's) describes, the heart rate's reading for the heart rate and
-// SpO2, the thermometer's mean, the tonic skin conductance's level
-// (eda.TonicDelay before its feed) and the EEG's recent ratio; a vital
-// that counts for nothing does not bear on when the index crossed. With
-// none, the heart rate reading's. w.mu must be held.
+// the sleeper, and when the readings it rests on were all fed again: the
+// later of the times each vital that counts in it (a deviation towards
+// danger, Stability's) describes, the heart rate's reading for the heart
+// rate and SpO2, the thermometer's mean, the tonic skin conductance's
+// level (eda.TonicDelay before its feed) and the EEG's recent ratio, and
+// the earliest of their feeds (the floor counts an index past the limit
+// only once every vital in it was fed again); a vital that counts for
+// nothing bears on neither. With none, the heart rate reading's. w.mu
+// must be held.
 func (w *Watchdog) stabilityAtLocked(d Deviations) (described, fed time.Time) {
 	heart := cmp.Or(w.described, w.lastFeed)
-	described, fed = time.Time{}, w.lastFeed
+	count := func(at, f time.Time) {
+		described = later(described, at)
+		if fed.IsZero() || f.Before(fed) {
+			fed = f
+		}
+	}
 	if d.HeartRateBPM > 0 || d.SpO2Pct < 0 {
-		described = heart
+		count(heart, w.lastFeed)
 	}
 	if math.Abs(d.BodyTempC) > stabilityTempBandC {
-		described, fed = later(described, w.tempDescribed), later(fed, w.tempFed)
+		count(w.tempDescribed, w.tempFed)
 	}
 	if d.SkinConductanceRatio > 1 {
-		described, fed = later(described, agedAt(w.skinFed, eda.TonicDelay, eda.TonicDelay)), later(fed, w.skinFed)
+		count(agedAt(w.skinFed, eda.TonicDelay, eda.TonicDelay), w.skinFed)
 	}
 	if d.BetaAlphaRatio > 1 && d.HeartRateBPM > 0 {
-		described, fed = later(described, w.eegDescribed), later(fed, w.eegFed)
+		count(w.eegDescribed, w.eegFed)
 	}
-	return cmp.Or(described, heart), fed
+	return cmp.Or(described, heart), cmp.Or(fed, w.lastFeed)
 }
 
 // deviationsLocked are the current vitals' deviations from the baseline,

@@ -37,17 +37,18 @@ func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	// began: the skin's newest response or the time the EEG's recent
 	// ratio describes, and the time the first reading of the heart's
 	// current rise described (onset.go, "Dated onsets" in the package
-	// doc).
+	// doc). Their readings count for the floor when both signs have been
+	// fed again: the earlier of the two feeds.
 	heartAt := cmp.Or(w.raisedFrom, w.described, w.lastFeed)
 	if s, ok := w.skinLocked(now); ok && hrOK {
 		n := float64(s.SCRPerMinute)
 		w.judgedSkin = s
-		w.condition(dStress, now, later(w.skinFed, w.lastFeed), later(w.skinDescribed, heartAt), n,
+		w.condition(dStress, now, earlier(w.skinFed, w.lastFeed), later(w.skinDescribed, heartAt), n,
 			n >= l.StressSCRPerMin && raised, n <= l.StressSCRPerMin-stressDeadbandSCR || calm)
 	}
 	if x, ok := w.arousalLocked(now); ok && hrOK {
 		w.judgedEEG = w.eeg
-		w.condition(dEEGArousal, now, later(w.eegFed, w.lastFeed), later(w.eegDescribed, heartAt), x,
+		w.condition(dEEGArousal, now, earlier(w.eegFed, w.lastFeed), later(w.eegDescribed, heartAt), x,
 			x > l.EEGArousalRatio && raised, x <= l.EEGArousalRatio-eegArousalDeadband || calm)
 	}
 	dev := w.deviationsLocked(now)

@@ -637,6 +637,14 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
+// earlier returns the earlier of a and b.
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // condition starts a rule's alarm delay when the limit is crossed and clears
 // it once the value is back past the deadband; v is the valid value judged,
 // kept as the rule's judged value for its warning and abort, fed when the

@@ -226,38 +226,26 @@ func (e *Estimator) judge(seg []float64) Reason {
 func (e *Estimator) Estimate() Reading {
 	var r Reading
 	r.NumChannels = len(e.ring)
-	age := e.recentAge()
 	for c := range e.ring {
 		r.Channels[c] = e.channel(c)
 		if r.Channels[c].Valid {
-			r.Channels[c].RecentBetaAlpha, r.Channels[c].RecentValid = e.recent(c)
-			if r.Channels[c].RecentValid {
-				r.Channels[c].RecentAge = age
-			}
+			ch := &r.Channels[c]
+			ch.RecentBetaAlpha, ch.RecentAge, ch.RecentValid = e.recent(c)
 		}
 	}
 	r.Summary = summarise(r.Channels[:r.NumChannels])
 	return r
 }
 
-// recentAge is how long before the newest sample the midpoint of the
-// newest RecentSegments segments lies: the samples since the newest
-// segment ended, and half of the span the segments cover.
-func (e *Estimator) recentAge() time.Duration {
-	since := e.hop - e.due
-	if e.due > e.hop { // no segment yet
-		since = 0
-	}
-	samples := float64(since) + float64(e.n+(RecentSegments-1)*e.hop)/2
-	return time.Duration(samples / e.opts.SampleRateHz * float64(time.Second))
-}
-
-// recent returns channel c's beta/alpha over the clean segments among
-// its newest RecentSegments, and whether at least MinRecentClean were
-// clean (with power in both bands).
-func (e *Estimator) recent(c int) (float64, bool) {
+// recent returns channel c's beta/alpha over the clean segments among its
+// newest RecentSegments, how long before the newest sample the time lies
+// that it describes, and whether at least MinRecentClean of them were
+// clean (with power in both bands). The time is the mean of the clean
+// segments' midpoints: on a steady ramp of both powers the ratio of their
+// means is the ratio there.
+func (e *Estimator) recent(c int) (float64, time.Duration, bool) {
 	var beta, alpha float64
-	clean := 0
+	clean, hops := 0, 0
 	for i := range min(RecentSegments, e.segCount) {
 		j := e.segHead - 1 - i
 		if j < 0 {
@@ -267,13 +255,18 @@ func (e *Estimator) recent(c int) (float64, bool) {
 			continue
 		}
 		clean++
+		hops += i
 		beta += e.segPow[c][j][Beta]
 		alpha += e.segPow[c][j][Alpha]
 	}
 	if clean < MinRecentClean || !(alpha > 0) || math.IsInf(beta, 0) {
-		return 0, false
+		return 0, 0, false
 	}
-	return beta / alpha, true
+	// Samples from the newest segment's end to now, then from there back
+	// to the mean of the clean segments' midpoints.
+	since := e.hop - e.due
+	samples := float64(since) + float64(e.n)/2 + float64(e.hop)*float64(hops)/float64(clean)
+	return beta / alpha, time.Duration(samples / e.opts.SampleRateHz * float64(time.Second)), true
 }
 
 // channel estimates channel c over the span.

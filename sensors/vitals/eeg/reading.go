@@ -119,9 +119,11 @@ type Channel struct {
 	// shows within seconds, where the span's ratio takes most of its
 	// 30 s. RecentValid says whether at least MinRecentClean of them
 	// were clean (only in a valid channel). RecentAge is how long before
-	// the newest sample the time lies that it describes, the midpoint of
-	// those segments (4 to 6 s at 250 sps). For the summary: the median
-	// over the valid channels whose recent ratio is valid.
+	// the newest sample the time lies that it describes, the mean of the
+	// clean segments' midpoints (3 to 6 s). For the summary: the median
+	// over the valid channels of each one's recent ratio over its span's,
+	// times the summary's span ratio, valid when at least half of the
+	// valid channels have a recent ratio; its age the least of theirs.
 	RecentBetaAlpha float64
 	RecentValid     bool
 	RecentAge       time.Duration

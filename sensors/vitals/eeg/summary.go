@@ -29,16 +29,25 @@ func summarise(chs []Channel) Channel {
 	}
 	s.BetaAlpha = med(func(c *Channel) float64 { return c.BetaAlpha })
 	s.FastSlow = med(func(c *Channel) float64 { return c.FastSlow })
+	// The recent ratio: each channel's recent ratio over its own span's,
+	// their median times the summary's span ratio, so that channels left
+	// out (their newest segments rejected) change what is compared no
+	// more than their own change would; at least half of the valid
+	// channels must have one. Its age is the least of theirs.
 	m := 0
 	for _, c := range valid[:n] {
-		if c.RecentValid {
-			buf[m] = c.RecentBetaAlpha
+		if c.RecentValid && c.BetaAlpha > 0 {
+			buf[m] = c.RecentBetaAlpha / c.BetaAlpha
+			if m == 0 || c.RecentAge < s.RecentAge {
+				s.RecentAge = c.RecentAge
+			}
 			m++
-			s.RecentAge = c.RecentAge
 		}
 	}
-	if m > 0 {
-		s.RecentBetaAlpha, s.RecentValid = median(buf[:m]), true
+	if 2*m >= n && m > 0 {
+		s.RecentBetaAlpha, s.RecentValid = s.BetaAlpha*median(buf[:m]), true
+	} else {
+		s.RecentAge = 0
 	}
 	s.Segments = n
 	s.Valid = true
