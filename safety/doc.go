@@ -279,8 +279,26 @@
 // describe (the heart rate's reading, the thermometer's mean, the tonic
 // skin conductance eda.TonicDelay before its feed, the EEG's recent
 // ratio): a vital at its baseline does not bear on when the index
-// crossed. Every dated rule keeps the bound and the floor above.
-// sensor_stale and pipeline_stalled count from the evaluation, as before. Evaluating every rule allocates nothing, so the tick
+// crossed. Every dated rule keeps the bound and the floor above; for the
+// rules on more than one sign (stress, eeg_arousal, stability_low) a
+// reading counts for the floor only once every sign in it has been fed
+// again after the first sight (the earliest of their feeds), so the
+// oximeter's readings alone never meet it for a skin or EEG reading
+// judged again. No onset of a rule compared with the baseline is dated
+// before SetBaseline. sensor_stale and pipeline_stalled count from the
+// evaluation, as before.
+//
+// A midpoint is the time a mean describes on a steady ramp. On a step
+// (an arousal's abrupt burst of beta, a probe lifting off the skin) the
+// first mean past the limit can come while the step fills only part of
+// the window, and its midpoint lies before the step by up to half the
+// window: 1.75 s for the oximeter's 3.5 s, the mean's age (4.5 s at
+// 1 Hz) for the thermometer, 4 s for the EEG's 8 s. The alarm delay is
+// then cut by at most that much, against delays of 10, 60 and 30 s (the
+// tests of a step in safety's tempstep and eegstep review tests); the
+// floor still keeps a condition seen for less than a second from
+// tripping. Dating from the raw samples' run past the limit would be
+// right on both; the thermometer's estimator does not expose its samples. Evaluating every rule allocates nothing, so the tick
 // creates no garbage; a trip allocates (the abort's detail and values).
 //
 // The floor. Without it a rule waits on its reports only for its delay

@@ -138,7 +138,7 @@ type SCR struct {
 	// began: the last sample before the peak within 10 % of the
 	// amplitude above the trough.
 	Onset, Peak int64
-	// AmplitudeMicrosiemens is peak minus onset of the smoothed signal.
+	// AmplitudeMicrosiemens is peak minus trough of the smoothed signal.
 	AmplitudeMicrosiemens float64
 }
 
