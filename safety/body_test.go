@@ -39,10 +39,10 @@ var mergeBaseline = Baseline{
 	BetaAlpha: 0.5, BetaAlphaValid: true,
 }
 
+// feed hands w the body's readings, the oximeter's last: Feed wakes the
+// watchdog, whose evaluation then sees all of them.
 func (b body) feed(w *Watchdog) {
 	now := time.Now()
-	b.ox.At = now
-	w.Feed(b.ox)
 	if b.tempC != 0 {
 		w.FeedBodyTemp(temp.Reading{At: now, Celsius: b.tempC, Valid: true})
 	}
@@ -52,6 +52,8 @@ func (b body) feed(w *Watchdog) {
 	if b.betaAlpha != 0 {
 		w.FeedEEG(now, eeg.Channel{BetaAlpha: b.betaAlpha, RecentBetaAlpha: b.betaAlpha, RecentValid: true, Valid: true})
 	}
+	b.ox.At = now
+	w.Feed(b.ox)
 }
 
 // feedBodyFor feeds b every 500 ms for d of fake time.
@@ -197,8 +199,9 @@ func TestTemperatureRulesDateTheirOnsets(t *testing.T) {
 				h := newHarnessWith(t, DefaultLimits(), Options{CoreOffsetC: 4})
 				feed := func(c float64, age time.Duration, d time.Duration) {
 					for end := time.Now().Add(d); time.Now().Before(end); {
-						h.w.Feed(reading(60, 97))
+						// The oximeter's last: Feed wakes the watchdog.
 						h.w.FeedBodyTemp(temp.Reading{At: time.Now(), Celsius: c, Age: age, Valid: true})
+						h.w.Feed(reading(60, 97))
 						time.Sleep(100 * time.Millisecond)
 					}
 					synctest.Wait()
@@ -310,8 +313,8 @@ func TestStressDatesItsOnset(t *testing.T) {
 				h := newMergeHarness(t, DefaultLimits())
 				feed := func(n int, bpm float64, onsetAge, d time.Duration) {
 					for end := time.Now().Add(d); time.Now().Before(end); {
-						h.w.Feed(dated(bpm, 97, 500*time.Millisecond))
 						h.w.FeedSkinConductance(eda.Reading{At: time.Now(), TonicMicrosiemens: 2, SCRPerMinute: n, SCROnsetAge: onsetAge, Valid: true})
+						h.w.Feed(dated(bpm, 97, 500*time.Millisecond)) // wakes the watchdog
 						time.Sleep(100 * time.Millisecond)
 					}
 					synctest.Wait()
@@ -350,12 +353,12 @@ func TestEEGArousalJudgesTheRecentRatioAndDatesItsOnset(t *testing.T) {
 	feeder := func(h *harness) func(bpm, span, recent float64, recentOK bool, d time.Duration) {
 		return func(bpm, span, recent float64, recentOK bool, d time.Duration) {
 			for end := time.Now().Add(d); time.Now().Before(end); {
-				h.w.Feed(dated(bpm, 97, 500*time.Millisecond))
 				c := eeg.Channel{BetaAlpha: span, Valid: true}
 				if recentOK {
 					c.RecentBetaAlpha, c.RecentValid, c.RecentAge = recent, true, 4*time.Second
 				}
 				h.w.FeedEEG(time.Now(), c)
+				h.w.Feed(dated(bpm, 97, 500*time.Millisecond)) // wakes the watchdog
 				time.Sleep(100 * time.Millisecond)
 			}
 			synctest.Wait()

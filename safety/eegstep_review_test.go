@@ -65,10 +65,10 @@ func TestEEGArousalDatesAStepAtMostHalfItsSpanEarly(t *testing.T) {
 				}
 				feed := func(hr float64) {
 					now := time.Now()
-					h.w.Feed(reading(hr, 97))
 					h.w.FeedBodyTemp(temp.Reading{At: now, Celsius: 36, Valid: true})
 					h.w.FeedSkinConductance(eda.Reading{At: now, TonicMicrosiemens: 2, SCRPerMinute: 1, Valid: true})
 					h.w.FeedEEG(now, e.Estimate().Summary)
+					h.w.Feed(reading(hr, 97)) // wakes the watchdog
 				}
 				// 40 s calm (the span fills), the heart at the baseline.
 				for range 80 {

@@ -29,10 +29,10 @@ func TestTemperatureDatesAStepAtMostItsMeansAgeEarly(t *testing.T) {
 		sample := func(c float64, d time.Duration) {
 			for end := time.Now().Add(d); time.Now().Before(end); {
 				e.Add(c)
-				h.w.Feed(reading(60, 97))
 				r := e.Estimate()
 				r.At = time.Now()
 				h.w.FeedBodyTemp(r)
+				h.w.Feed(reading(60, 97)) // wakes the watchdog
 				time.Sleep(500 * time.Millisecond)
 				h.w.Feed(reading(60, 97))
 				time.Sleep(500 * time.Millisecond)
