@@ -31,6 +31,11 @@ type lagCase struct {
 	limit          func(safety.Limits) float64
 	above          bool
 	cross          func(*scenario.Scenario) time.Duration
+	// crossOn, when set, is the crossing of a threshold set by the
+	// session's baseline as the pod captured it (the rule's threshold),
+	// read after the run; cross then gives the crossing of the
+	// scenario's own baseline, for the run's length and the log.
+	crossOn func(*scenario.Scenario, Baseline) time.Duration
 	// wander, when set, is added to the scenario's vital at each time:
 	// the simulator's own part of the sleeper's signal
 	// (sim.SkinTempWander).
@@ -89,9 +94,9 @@ var lagCases = []lagCase{
 		},
 		delay:  func(l safety.Limits) time.Duration { return l.HeartRateDelay },
 		maxLag: 800 * time.Millisecond},
-	{rule: safety.RuleEEGArousal, scenario: "eeg-arousal-merge", merge: true, cross: eegArousalCrossing,
+	{rule: safety.RuleEEGArousal, scenario: "eeg-arousal-merge", merge: true, cross: eegArousalCrossing, crossOn: eegArousalCrossingOn,
 		delay:  func(l safety.Limits) time.Duration { return l.EEGArousalDelay },
-		maxLag: 2600 * time.Millisecond, earliest: 1600 * time.Millisecond},
+		maxLag: 1100 * time.Millisecond, earliest: 100 * time.Millisecond},
 	{rule: safety.RuleStress, scenario: "stress-merge", merge: true, cross: stressCrossing,
 		delay:  func(l safety.Limits) time.Duration { return l.StressDelay },
 		maxLag: 700 * time.Millisecond},
@@ -160,6 +165,22 @@ func eegArousalCrossing(sc *scenario.Scenario) time.Duration {
 	return first(func(d time.Duration) bool { return betaAlpha(sc, d) > ratio && heartUp(sc, d) })
 }
 
+// eegArousalCrossingOn is when the sleeper's beta/alpha passes
+// EEGArousalRatio times the session baseline's as the pod measured it,
+// with the heart more than ArousalHeartRateBPM above the baseline's
+// heart rate: eeg_arousal's threshold on this pod.
+func eegArousalCrossingOn(sc *scenario.Scenario, b Baseline) time.Duration {
+	if b.EEGBetaAlpha == nil {
+		return -1
+	}
+	l := safety.DefaultLimits()
+	return first(func(d time.Duration) bool {
+		v := sc.VitalsAt(d)
+		return v.EEG.Beta/v.EEG.Alpha > l.EEGArousalRatio**b.EEGBetaAlpha &&
+			v.HeartRateBPM-b.HeartRateBPM > safety.ArousalHeartRateBPM
+	})
+}
+
 // stressCrossing is when the sleeper's skin has begun StressSCRPerMin
 // responses within the last minute with the heart up.
 func stressCrossing(sc *scenario.Scenario) time.Duration {
@@ -195,6 +216,15 @@ func stabilityCrossing(sc *scenario.Scenario) time.Duration {
 			BetaAlphaRatio:       betaAlpha(sc, d),
 		}) < safety.DefaultLimits().StabilityMin
 	})
+}
+
+// fmtBaseline shows a session baseline's heart rate and EEG ratio.
+func fmtBaseline(b Baseline) string {
+	ratio := "none"
+	if b.EEGBetaAlpha != nil {
+		ratio = fmt.Sprintf("%.3f", *b.EEGBetaAlpha)
+	}
+	return fmt.Sprintf("heart %.1f bpm, beta/alpha %s", b.HeartRateBPM, ratio)
 }
 
 // minLag is the least lag accepted for c, the oximeter polled every poll.
@@ -374,6 +404,15 @@ func TestDetectionLag(t *testing.T) {
 					t.Fatalf("%s: abort %s (%s), want %s", c.scenario, latched.Rule, latched.Detail, c.rule)
 				}
 				abort := latched.At.Sub(start)
+				if c.crossOn != nil {
+					b := sessionBaseline(t, r.up)
+					nominal := crossed
+					if crossed = c.crossOn(sc, b); crossed < 0 {
+						t.Fatalf("%s: the threshold of %s on the session's baseline %+v is never crossed", c.scenario, c.rule, b)
+					}
+					t.Logf("%s: on the scenario's baseline the threshold is crossed at %.3f s; on the pod's (%s), at %.3f s",
+						c.rule, nominal.Seconds(), fmtBaseline(b), crossed.Seconds())
+				}
 				lag := abort - crossed - delay
 				onset := latched.Began.Sub(start)
 				split := ""

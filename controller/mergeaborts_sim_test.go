@@ -97,8 +97,9 @@ func firstWarning(t *testing.T, up *fakeUplink, rule string) (w uplink.Event) {
 // segments) above 3 times the baseline's and the heart more than 10 bpm
 // above the baseline's; dated at the time that ratio describes, it begins
 // within half a second before the sleeper's own ratio passes 3 with the
-// heart up (eegArousalCrossing) and 2.5 s after (the 2 s hop of the EEG's
-// segments, the tick), is seen up to the ratio's age (6 s) later, and the
+// heart up (eegArousalCrossing) and 2.5 s after (a new ratio every second,
+// the threshold on the baseline as the pod measured it, the tick), is
+// seen up to the ratio's age (6 s) later, and the
 // abort follows 30 s after it (EEGArousalDelay). The stability index (the
 // heart 15 bpm up, the ratio 4 times) stays above 0.3: no other rule
 // warns.

@@ -273,8 +273,8 @@
 // its onset at the later of that and the time the EEG's recent ratio
 // describes: the midpoint of its newest 8 s of segments
 // (eeg.Channel.RecentAge, 4 to 6 s before the feed, at most maxEEGAge);
-// a new ratio comes every 2 s, so the first past the limit describes a
-// time up to 2 s after the sleeper's ratio crossed it. stability_low
+// a new ratio comes every second, so the first past the limit describes a
+// time up to 1 s after the sleeper's ratio crossed it. stability_low
 // dates its index at the latest of the times the vitals that count in it
 // describe (the heart rate's reading, the thermometer's mean, the tonic
 // skin conductance eda.TonicDelay before its feed, the EEG's recent

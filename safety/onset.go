@@ -40,8 +40,8 @@ const maxSCROnsetAge = 2 * time.Duration(eda.MaxRiseSeconds*float64(time.Second)
 
 // maxEEGAge bounds how far back the EEG's recent ratio may date
 // eeg_arousal's onset: the span of the segments it averages, RecentSegments
-// of SegmentSeconds overlapping by half.
-const maxEEGAge = time.Duration((eeg.RecentSegments + 1) * eeg.SegmentSeconds / 2 * float64(time.Second))
+// of SegmentSeconds, one every RecentHopSeconds (8 s).
+const maxEEGAge = time.Duration((eeg.SegmentSeconds + (eeg.RecentSegments-1)*eeg.RecentHopSeconds) * float64(time.Second))
 
 // agedAt is when a value age old, fed at fed, describes the sleeper on
 // the watchdog's clock: fed less age, the age at most limit (a larger one

@@ -30,11 +30,13 @@
 //
 // Simpson's rule is linear in the PSD, so integrating each segment's
 // periodogram and averaging the band powers equals integrating the averaged
-// PSD. The Estimator therefore computes one FFT per channel per hop
-// (SegmentSeconds/2) when a segment completes, keeps only that segment's six
-// band powers and its verdict, and an Estimate averages the segments of the
-// analysis span (the last SpanSeconds): Add does the work once, Estimate is
-// a few hundred additions, and neither allocates.
+// PSD. The Estimator therefore computes one FFT per channel every
+// RecentHopSeconds (1 s) once a segment is full, keeps only that segment's
+// six band powers and its verdict (every other one, a hop of
+// SegmentSeconds/2, in the span's ring), and an Estimate averages the
+// segments of the analysis span (the last SpanSeconds) and of the recent
+// ratio: Add does the work once, Estimate is a few hundred additions, and
+// neither allocates.
 //
 // # Validity
 //
@@ -78,9 +80,9 @@
 //
 // The span's means are steady but slow: on a change they pass half way
 // only some 15 s later. RecentBetaAlpha is beta/alpha over the clean
-// segments among the newest RecentSegments (8 s, at least MinRecentClean
-// of them clean), with RecentAge, how long before the newest sample their
-// midpoint lies, the time the ratio of means describes on a steady ramp
-// of both powers; the safety watchdog judges arousal on it and dates it
-// so (package safety, "Dated onsets").
+// segments among the newest RecentSegments, taken every second (8 s, at
+// least MinRecentClean of them clean), with RecentAge, how long before the
+// newest sample the mean of their midpoints lies, the time the ratio of
+// means describes on a steady ramp of both powers; the safety watchdog
+// judges arousal on it and dates it so (package safety, "Dated onsets").
 package eeg

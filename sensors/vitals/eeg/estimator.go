@@ -33,12 +33,14 @@ const (
 	// ArtefactMicrovolts is the peak-to-peak amplitude over a segment
 	// above which the segment is an artefact.
 	ArtefactMicrovolts = 500.0
-	// RecentSegments is how many of the newest segments the recent
-	// beta/alpha ratio (Channel.RecentBetaAlpha) averages: 8 s of signal
-	// at SegmentSeconds with half overlap, longer than the AASM's 3 s
-	// arousal, a new one every 2 s. MinRecentClean of them must be clean.
-	RecentSegments = 3
-	MinRecentClean = 2
+	// RecentSegments is how many of the newest segments, taken every
+	// RecentHopSeconds, the recent beta/alpha ratio
+	// (Channel.RecentBetaAlpha) averages: 8 s of signal, longer than the
+	// AASM's 3 s arousal, a new ratio every second. MinRecentClean of
+	// them must be clean.
+	RecentSegments   = 5
+	RecentHopSeconds = 1
+	MinRecentClean   = 3
 )
 
 // Opts configures an Estimator.
@@ -84,7 +86,18 @@ type Estimator struct {
 
 	ring [][]float64 // per channel, the last n samples
 	head int         // next slot to write
-	due  int         // samples until the next segment is complete
+	due  int         // samples until the next span segment is complete
+
+	// The recent segments, one every recentHop samples, in a ring of
+	// RecentSegments per channel (recDue counts down to the next).
+	recentHop int
+	recDue    int
+	recPow    [][]Powers
+	recReason [][]Reason
+	recHead   int
+	recCount  int
+	curPow    []Powers // the newest segment's, per channel
+	curReason []Reason
 
 	// Per channel, the span's segments in a ring: their band powers and
 	// verdicts. segHead is the next slot, segCount the segments held.
@@ -135,11 +148,19 @@ func New(opts Opts) (*Estimator, error) {
 		welch:     newWelch(seg, opts.SampleRateHz),
 		seg:       make([]float64, seg),
 		due:       seg,
+		recentHop: int(opts.SampleRateHz * RecentHopSeconds),
+		recDue:    seg,
+		recPow:    make([][]Powers, opts.Channels),
+		recReason: make([][]Reason, opts.Channels),
+		curPow:    make([]Powers, opts.Channels),
+		curReason: make([]Reason, opts.Channels),
 	}
 	for c := range opts.Channels {
 		e.ring[c] = make([]float64, seg)
 		e.segPow[c] = make([]Powers, span)
 		e.segReason[c] = make([]Reason, span)
+		e.recPow[c] = make([]Powers, RecentSegments)
+		e.recReason[c] = make([]Reason, RecentSegments)
 	}
 	return e, nil
 }
@@ -149,8 +170,9 @@ func (e *Estimator) Opts() Opts { return e.opts }
 
 // Add appends one frame: one sample per channel in µV, in the order the
 // amplifier produced them. It panics if len(frame) is not Opts.Channels (a
-// wiring error). Every SegmentSeconds/2 of frames, once a segment is full,
-// it judges and transforms that segment of every channel.
+// wiring error). Once a segment is full, every RecentHopSeconds of frames
+// it judges and transforms the newest segment of every channel, and keeps
+// it for the recent ratio; every SegmentSeconds/2, for the span too.
 func (e *Estimator) Add(frame []float64) {
 	if len(frame) != len(e.ring) {
 		panic("eeg: Add: frame length differs from Opts.Channels")
@@ -162,31 +184,54 @@ func (e *Estimator) Add(frame []float64) {
 	if e.head == e.n {
 		e.head = 0
 	}
-	if e.due--; e.due == 0 {
+	e.due--
+	e.recDue--
+	span, recent := e.due == 0, e.recDue == 0
+	if !span && !recent {
+		return
+	}
+	e.segment()
+	if recent {
+		e.recDue = e.recentHop
+		for c := range e.ring {
+			e.recPow[c][e.recHead], e.recReason[c][e.recHead] = e.curPow[c], e.curReason[c]
+		}
+		e.recHead = (e.recHead + 1) % RecentSegments
+		e.recCount = min(e.recCount+1, RecentSegments)
+	}
+	if span {
 		e.due = e.hop
-		e.segment()
+		e.keepSpan()
 	}
 }
 
 // Reset forgets every sample and segment: after a gap of unknown length.
 func (e *Estimator) Reset() {
 	e.head, e.due, e.segHead, e.segCount = 0, e.n, 0, 0
+	e.recDue, e.recHead, e.recCount = e.n, 0, 0
 }
 
-// segment judges the newest segment of every channel and keeps its band
-// powers when it is clean.
+// segment judges the newest segment of every channel and takes its band
+// powers when it is clean (curPow, curReason).
 func (e *Estimator) segment() {
 	for c, ring := range e.ring {
 		// The ring holds exactly one segment; head is its oldest sample.
 		k := copy(e.seg, ring[e.head:])
 		copy(e.seg[k:], ring[:e.head])
 		r := e.judge(e.seg)
-		e.segReason[c][e.segHead] = r
+		e.curReason[c] = r
 		if r == ReasonNone {
-			e.segPow[c][e.segHead] = e.welch.bandPowers(e.seg)
+			e.curPow[c] = e.welch.bandPowers(e.seg)
 		} else {
-			e.segPow[c][e.segHead] = Powers{}
+			e.curPow[c] = Powers{}
 		}
+	}
+}
+
+// keepSpan keeps the newest segment of every channel in the span's ring.
+func (e *Estimator) keepSpan() {
+	for c := range e.ring {
+		e.segPow[c][e.segHead], e.segReason[c][e.segHead] = e.curPow[c], e.curReason[c]
 	}
 	e.segHead++
 	if e.segHead == e.span {
@@ -238,34 +283,31 @@ func (e *Estimator) Estimate() Reading {
 }
 
 // recent returns channel c's beta/alpha over the clean segments among its
-// newest RecentSegments, how long before the newest sample the time lies
-// that it describes, and whether at least MinRecentClean of them were
-// clean (with power in both bands). The time is the mean of the clean
-// segments' midpoints: on a steady ramp of both powers the ratio of their
-// means is the ratio there.
+// newest RecentSegments recent ones, how long before the newest sample the
+// time lies that it describes, and whether at least MinRecentClean of them
+// were clean (with power in both bands). The time is the mean of the
+// clean segments' midpoints: on a steady ramp of both powers the ratio of
+// their means is the ratio there.
 func (e *Estimator) recent(c int) (float64, time.Duration, bool) {
 	var beta, alpha float64
 	clean, hops := 0, 0
-	for i := range min(RecentSegments, e.segCount) {
-		j := e.segHead - 1 - i
-		if j < 0 {
-			j += e.span
-		}
-		if e.segReason[c][j] != ReasonNone {
+	for i := range e.recCount {
+		j := (e.recHead - 1 - i + RecentSegments) % RecentSegments
+		if e.recReason[c][j] != ReasonNone {
 			continue
 		}
 		clean++
 		hops += i
-		beta += e.segPow[c][j][Beta]
-		alpha += e.segPow[c][j][Alpha]
+		beta += e.recPow[c][j][Beta]
+		alpha += e.recPow[c][j][Alpha]
 	}
 	if clean < MinRecentClean || !(alpha > 0) || math.IsInf(beta, 0) {
 		return 0, 0, false
 	}
 	// Samples from the newest segment's end to now, then from there back
 	// to the mean of the clean segments' midpoints.
-	since := e.hop - e.due
-	samples := float64(since) + float64(e.n)/2 + float64(e.hop)*float64(hops)/float64(clean)
+	since := e.recentHop - e.recDue
+	samples := float64(since) + float64(e.n)/2 + float64(e.recentHop)*float64(hops)/float64(clean)
 	return beta / alpha, time.Duration(samples / e.opts.SampleRateHz * float64(time.Second)), true
 }
 

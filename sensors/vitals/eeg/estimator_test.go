@@ -349,13 +349,14 @@ func BenchmarkEightChannels500(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e9*100, "cpu-%")
 }
 
-// The recent ratio follows the newest RecentSegments segments: 30 s of the
-// band tones, then 8 s with beta's amplitude doubled. The newest three
-// segments hold only the doubled beta, so their beta/alpha is four times
-// the first one's exactly, while the span's still mixes both; RecentAge
-// is the midpoint of those 8 s (4 s) right after a segment, a second
-// more a second later. A blink in two of the three makes the recent
-// ratio invalid in a channel the span still holds valid.
+// The recent ratio follows the newest RecentSegments segments, one a
+// second: 30 s of the band tones, then 8 s with beta's amplitude doubled.
+// The newest five segments hold only the doubled beta, so their beta/alpha
+// is four times the first one's exactly, while the span's still mixes
+// both; RecentAge is the midpoint of those 8 s (4 s) right after a
+// segment, half a second more half a second later. A blink in three of
+// the five makes the recent ratio invalid in a channel the span still
+// holds valid.
 func TestRecentBetaAlphaFollowsTheNewestSegments(t *testing.T) {
 	const fs = 250
 	opts := DefaultOpts
@@ -382,14 +383,14 @@ func TestRecentBetaAlphaFollowsTheNewestSegments(t *testing.T) {
 	if s := r.Summary; !s.RecentValid || math.Abs(s.RecentBetaAlpha/(4*calm)-1) > 1e-9 || s.RecentAge != 4*time.Second {
 		t.Errorf("summary: recent %g (valid %v, age %v), want %g", s.RecentBetaAlpha, s.RecentValid, s.RecentAge, 4*calm)
 	}
-	i = feed(e, 1, i, tones(fs, 0, loud[:]))
-	if s := e.Estimate().Summary; s.RecentAge != 5*time.Second {
-		t.Errorf("a second after the segment: recent age %v, want 5s", s.RecentAge)
+	i = feed(e, 0.5, i, tones(fs, 0, loud[:]))
+	if s := e.Estimate().Summary; s.RecentAge != 4500*time.Millisecond {
+		t.Errorf("half a second after the segment: recent age %v, want 4.5s", s.RecentAge)
 	}
-	// A blink at 39.5 s, then on to 42 s: it lies in the segments
-	// 36-40 s and 38-42 s, two of the newest three.
+	// A blink at 38.5 s, then on to 41.5 s: it lies in the segments
+	// 35-39, 36-40 and 37-41 s, three of the newest five.
 	blink := tones(fs, 0, loud[:])
-	at := i + fs/2
+	at := i
 	feed(e, 3, i, func(c, k int) float64 {
 		if k == at {
 			return 600
@@ -398,7 +399,7 @@ func TestRecentBetaAlphaFollowsTheNewestSegments(t *testing.T) {
 	})
 	r = e.Estimate()
 	if ch := r.Channels[0]; !ch.Valid || ch.RecentValid || ch.RecentAge != 0 {
-		t.Errorf("a blink in two of the newest three segments: valid %v, recent valid %v (age %v), want the span valid, the recent ratio not", ch.Valid, ch.RecentValid, ch.RecentAge)
+		t.Errorf("a blink in three of the newest five segments: valid %v, recent valid %v (age %v), want the span valid, the recent ratio not", ch.Valid, ch.RecentValid, ch.RecentAge)
 	}
 	if s := r.Summary; !s.Valid || s.RecentValid {
 		t.Errorf("summary with no channel's recent ratio: valid %v, recent valid %v", s.Valid, s.RecentValid)
