@@ -401,7 +401,9 @@ func (p *Pod) Run(ctx context.Context) error {
 
 	upCtx, upCancel := context.WithCancel(context.Background())
 	defer upCancel()
+	var lateStatus []*PartStatus // the parts stopped after the uplink
 	upPart := Part{Name: "uplink", Run: func(ctx context.Context, up func()) error {
+		p.partsState.awaitStarted(ctx, lateStatus)
 		up()
 		return p.parts.Uplink.Run(ctx)
 	}}
@@ -409,6 +411,9 @@ func (p *Pod) Run(ctx context.Context) error {
 	svcStatus := make([]*PartStatus, len(p.parts.Services))
 	for i, s := range p.parts.Services {
 		svcStatus[i] = p.partsState.add(s.Name)
+		if s.AfterUplink {
+			lateStatus = append(lateStatus, svcStatus[i])
+		}
 	}
 
 	// The safety core first. The keepalive outlives it: it keeps the

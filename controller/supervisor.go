@@ -72,6 +72,46 @@ func (ps *parts) snapshot() []PartStatus {
 	return out
 }
 
+// starting reports whether any of sts is still starting (neither up nor
+// failed).
+func (ps *parts) starting(sts []*PartStatus) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, st := range sts {
+		if st.State == PartStarting {
+			return true
+		}
+	}
+	return false
+}
+
+// lateUpWait bounds how long the uplink waits at its start for the parts
+// stopped after it (the embedded broker it reports to) to come up or
+// fail, so that its first connection attempt finds the broker listening
+// rather than keeping a "connection refused" as the run's last error.
+const lateUpWait = 2 * time.Second
+
+// awaitStarted returns once none of sts is starting, after lateUpWait, or
+// when ctx is done, whichever comes first; it checks every 10 ms.
+func (ps *parts) awaitStarted(ctx context.Context, sts []*PartStatus) {
+	if !ps.starting(sts) {
+		return
+	}
+	deadline := time.NewTimer(lateUpWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for ps.starting(sts) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // set changes a part's state and reports whether it changed.
 func (ps *parts) set(st *PartStatus, state, errText string) (from string, changed bool) {
 	ps.mu.Lock()
