@@ -272,7 +272,7 @@
 // before does not hold the onset to its latest reading. eeg_arousal dates
 // its onset at the later of that and the time the EEG's recent ratio
 // describes: the midpoint of its newest 8 s of segments
-// (eeg.Channel.RecentAge, 4 to 6 s before the feed, at most maxEEGAge);
+// (eeg.Channel.RecentAge, 4 to 5 s before the feed, at most maxEEGAge);
 // a new ratio comes every second, so the first past the limit describes a
 // time up to 1 s after the sleeper's ratio crossed it. stability_low
 // dates its index at the latest of the times the vitals that count in it
@@ -298,8 +298,10 @@
 // tests of a step in safety's tempstep and eegstep review tests); the
 // floor still keeps a condition seen for less than a second from
 // tripping. Dating from the raw samples' run past the limit would be
-// right on both; the thermometer's estimator does not expose its samples. Evaluating every rule allocates nothing, so the tick
-// creates no garbage; a trip allocates (the abort's detail and values).
+// right on both; the thermometer's estimator does not expose its samples.
+//
+// Evaluating every rule allocates nothing, so the tick creates no
+// garbage; a trip allocates (the abort's detail and values).
 //
 // The floor. Without it a rule waits on its reports only for its delay
 // less the values' age: 8.4 s of 10 s, and 0.5 s of spo2_critical's 2 s,
