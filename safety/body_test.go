@@ -624,3 +624,35 @@ func TestPipelineStalledAtItsBoundaries(t *testing.T) {
 		}
 	})
 }
+
+// temperature_low's onset from a reading that carries its samples: the
+// time its mean describes, but not before its newest sample within the
+// limit (the core 35 °C, the sensor 31 °C with a 4 °C offset); every
+// sample past it, the midpoint; the newest within it, the feed.
+func TestTemperatureOnsetNotBeforeTheNewestSampleWithin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarnessWith(t, DefaultLimits(), Options{CoreOffsetC: 4})
+		for _, tt := range []struct {
+			name    string
+			samples []float64 // newest first, 1 s apart
+			want    time.Duration
+		}{
+			{"the newest within 2 s back", []float64{30.9, 30.95, 31.05, 31.1, 31.2}, 2 * time.Second},
+			{"all past: the midpoint", []float64{30.9, 30.9, 30.9, 30.9}, 4500 * time.Millisecond},
+			{"within 6 s back: the midpoint", []float64{30.9, 30.9, 30.9, 30.9, 30.9, 30.9, 31.1}, 4500 * time.Millisecond},
+			{"the newest within", []float64{31.1, 30.9, 30.9}, 0},
+		} {
+			r := temp.Reading{At: time.Now(), Celsius: 30.95, Age: 4500 * time.Millisecond, Valid: true, RecentStep: time.Second}
+			r.NumRecent = copy(r.Recent[:], tt.samples)
+			h.w.FeedBodyTemp(r)
+			fed := time.Now()
+			h.w.mu.Lock()
+			got := h.w.tempOnsetLocked(35, true)
+			h.w.mu.Unlock()
+			if d := fed.Sub(got); d != tt.want {
+				t.Errorf("%s: onset %v before the feed, want %v", tt.name, d, tt.want)
+			}
+			time.Sleep(time.Second)
+		}
+	})
+}

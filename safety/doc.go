@@ -256,7 +256,9 @@
 // temperature_high start their delay at the time its mean describes
 // (temp.Reading.Age, the midpoint of the samples averaged, at most
 // temp.SmoothSeconds, before the feed), never before the time the last
-// reading within the limit described, with the same floor. What is left
+// reading within the limit described nor before the newest sample within
+// it (the reading carries its samples, temp.Reading.Recent), with the
+// same floor. What is left
 // is the sampling: the first mean past the limit describes a time up to
 // one sample period (1 s at 1 Hz) after the crossing, and is read up to
 // one poll (half a sample period) after its conversion, which is not
@@ -292,13 +294,13 @@
 // (an arousal's abrupt burst of beta, a probe lifting off the skin) the
 // first mean past the limit can come while the step fills only part of
 // the window, and its midpoint lies before the step by up to half the
-// window: 1.75 s for the oximeter's 3.5 s, the mean's age (4.5 s at
-// 1 Hz) for the thermometer, 4 s for the EEG's 8 s. The alarm delay is
-// then cut by at most that much, against delays of 10, 60 and 30 s (the
-// tests of a step in safety's tempstep and eegstep review tests); the
-// floor still keeps a condition seen for less than a second from
-// tripping. Dating from the raw samples' run past the limit would be
-// right on both; the thermometer's estimator does not expose its samples.
+// window: 1.75 s for the oximeter's 3.5 s, 4 s for the EEG's 8 s. The
+// alarm delay is then cut by at most that much, against delays of 10 and
+// 30 s (the test of a step in safety's eegstep review test); the floor
+// still keeps a condition seen for less than a second from tripping. The
+// thermometer's samples bound its rules' onsets to the newest sample
+// within the limit, at most one sample period (1 s at 1 Hz) before a
+// step (tempstep's test); on a ramp the midpoint lies after that sample.
 //
 // Evaluating every rule allocates nothing, so the tick creates no
 // garbage; a trip allocates (the abort's detail and values).

@@ -166,3 +166,31 @@ func (w *Watchdog) noteRaisedLocked(now time.Time) {
 		w.raisedFrom = cmp.Or(w.described, now)
 	}
 }
+
+// tempOnsetLocked is when temperature_low (below) or temperature_high
+// says the core passed limit (°C): the time the thermometer's mean
+// describes (tempDescribed), but not before its newest sample within the
+// limit. The reading carries its samples (temp.Reading.Recent, newest
+// first, RecentStep apart, the newest taken at the reading's feed). On a
+// ramp the midpoint lies after the last sample within the limit; on a
+// step (a probe lifting off the skin) it would lie up to half the mean's
+// span before the step, and the last sample within the limit, at most a
+// sample period before the step, holds it. When every sample is past the
+// limit, the midpoint alone; when the newest is within it (the mean
+// lagging a sleeper on the way back), the feed. A reading without samples
+// (made by other code) is dated by its midpoint. w.mu must be held.
+func (w *Watchdog) tempOnsetLocked(limit float64, below bool) time.Time {
+	r := &w.temp
+	if r.NumRecent == 0 {
+		return w.tempDescribed
+	}
+	sensor := limit - w.coreOffset
+	k := 0
+	for k < r.NumRecent && (below && r.Recent[k] < sensor || !below && r.Recent[k] > sensor) {
+		k++
+	}
+	if k == r.NumRecent {
+		return w.tempDescribed
+	}
+	return later(w.tempDescribed, w.tempFed.Add(-time.Duration(k)*r.RecentStep))
+}

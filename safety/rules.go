@@ -15,9 +15,9 @@ import (
 func (w *Watchdog) bodyConditionsLocked(now time.Time) {
 	l := w.limits
 	if c, ok := w.coreTempLocked(now); ok {
-		fed, at := w.tempFed, w.tempDescribed
-		w.condition(dTempLow, now, fed, at, c, c < l.TemperatureLowC, c >= l.TemperatureLowC+tempDeadbandC)
-		w.condition(dTempHigh, now, fed, at, c, c > l.TemperatureHighC, c <= l.TemperatureHighC-tempDeadbandC)
+		fed := w.tempFed
+		w.condition(dTempLow, now, fed, w.tempOnsetLocked(l.TemperatureLowC, true), c, c < l.TemperatureLowC, c >= l.TemperatureLowC+tempDeadbandC)
+		w.condition(dTempHigh, now, fed, w.tempOnsetLocked(l.TemperatureHighC, false), c, c > l.TemperatureHighC, c <= l.TemperatureHighC-tempDeadbandC)
 	}
 	if !w.merge || !w.hasBaseline {
 		w.pending[dHeartRateRise], w.pending[dStress], w.pending[dEEGArousal], w.pending[dStabilityLow] = time.Time{}, time.Time{}, time.Time{}, time.Time{}

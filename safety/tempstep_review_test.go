@@ -10,16 +10,16 @@ import (
 
 // A thermometer whose reading steps down (a probe lifting off the skin, a
 // blanket pulled away) moves the estimator's 10 s mean past the limit on
-// the first sample after the step. temperature_low dates that mean at its
-// midpoint, temp.Reading.Age (4.5 s) before the feed, the time it
-// describes on a ramp; on a step that is 4.5 s before the first sample
-// past the limit. The package doc ("Dated onsets") bounds it: never more
-// than the mean's age before the step, so the 60 s delay is never cut by
-// more than that. Fed from the real estimator at 1 Hz; core offset 2 °C,
-// the thermometer at 33.2 (core 35.2) then 31.0 (core 33.0), a step slow
-// enough in its rate fit (0.85 °C/min) for the first mean past the limit
-// to be valid.
-func TestTemperatureDatesAStepAtMostItsMeansAgeEarly(t *testing.T) {
+// the first sample after the step. The mean's midpoint, temp.Reading.Age
+// (4.5 s) before the feed, is the time it describes on a ramp, but 4.5 s
+// before the step here. temperature_low's onset is never dated before the
+// newest sample within the limit (temp.Reading.Recent): the last sample
+// before the step, one sample period (1 s at 1 Hz) before it, so the 60 s
+// delay is cut by at most that. Fed from the real estimator at 1 Hz; core
+// offset 2 °C, the thermometer at 33.2 (core 35.2) then 31.0 (core 33.0),
+// a step slow enough in its rate fit (0.85 °C/min) for the first mean past
+// the limit to be valid.
+func TestTemperatureDatesAStepAtMostASampleEarly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarnessWith(t, DefaultLimits(), Options{CoreOffsetC: 2})
 		e, err := temp.New(1)
@@ -47,9 +47,9 @@ func TestTemperatureDatesAStepAtMostItsMeansAgeEarly(t *testing.T) {
 		step := time.Now() // the first sample past the limit is taken now
 		sample(31.0, 90*time.Second)
 		a := wantAbort(t, h, RuleTempLow, 35, nil)
-		if early := step.Sub(a.Began); early != 4500*time.Millisecond || a.At.Sub(step) < 55500*time.Millisecond {
-			t.Errorf("temperature_low began %v before the step that took the core past the limit (tripped %v after it), want the mean's age, 4.5 s",
-				early, a.At.Sub(step))
+		if !a.Began.Equal(step.Add(-time.Second)) || a.At.Sub(step) < 59*time.Second {
+			t.Errorf("temperature_low began %v after the step that took the core past the limit (tripped %v after it), want at the last sample within the limit, 1 s before it",
+				a.Began.Sub(step), a.At.Sub(step))
 		}
 	})
 }

@@ -24,6 +24,8 @@ const (
 	// bridged rather than starting the estimate over: the safety
 	// watchdog's stale limit.
 	MaxGapSeconds = 5.0
+	// MaxRecent bounds Reading.Recent: SmoothSeconds at 6.4 Hz.
+	MaxRecent = 64
 	// MinSampleRateHz and MaxSampleRateHz bound the rate.
 	MinSampleRateHz = 0.2
 	MaxSampleRateHz = 100.0
@@ -83,6 +85,16 @@ type Reading struct {
 	// − 1)/2 sample periods, 4.5 s at 1 Hz), where the mean over a steady
 	// ramp equals the temperature. Zero when invalid.
 	Age time.Duration
+	// Recent holds the samples averaged, newest first: Recent[k] is the
+	// sample k·RecentStep before the newest. At most MaxRecent of them;
+	// at a rate with more samples in SmoothSeconds, every so many (the
+	// stride RecentStep shows). NumRecent is how many; zero when invalid.
+	// With them a caller can tell how long the samples have been past a
+	// level, which a mean cannot: a step fills a mean's window from one
+	// end.
+	Recent     [MaxRecent]float64
+	NumRecent  int
+	RecentStep time.Duration
 	// RateCelsiusPerMinute is the least-squares slope over the last
 	// RateSeconds, °C/min.
 	RateCelsiusPerMinute float64
@@ -202,10 +214,17 @@ func (e *Estimator) Estimate() Reading {
 	if math.Abs(rate) > MaxRateCelsiusPerMinute {
 		return Reading{Reason: ReasonChangingFast}
 	}
-	return Reading{
+	r := Reading{
 		Celsius:              smooth / float64(e.smooth),
 		Age:                  time.Duration(float64(e.smooth-1) / 2 / e.fs * float64(time.Second)),
 		RateCelsiusPerMinute: rate,
 		Valid:                true,
 	}
+	stride := (e.smooth + MaxRecent - 1) / MaxRecent
+	r.RecentStep = time.Duration(float64(stride) / e.fs * float64(time.Second))
+	for k := 0; k < e.smooth && r.NumRecent < MaxRecent; k += stride {
+		r.Recent[r.NumRecent] = e.ring[(e.head-1-k+2*n)%n]
+		r.NumRecent++
+	}
+	return r
 }

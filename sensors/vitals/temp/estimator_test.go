@@ -266,3 +266,34 @@ func TestAgeDatesTheMeanOnARamp(t *testing.T) {
 		}
 	}
 }
+
+// Recent holds the samples averaged, newest first, RecentStep apart: all
+// ten at 1 Hz; at 100 Hz every 16th of the thousand (0.16 s apart), 63 of
+// them; none in an invalid reading.
+func TestRecentHoldsTheSamplesNewestFirst(t *testing.T) {
+	for _, tt := range []struct {
+		fs       float64
+		n        int
+		stride   int
+		wantStep time.Duration
+	}{{1, 10, 1, time.Second}, {100, 63, 16, 160 * time.Millisecond}} {
+		e := newTest(t, tt.fs)
+		if r := e.Estimate(); r.NumRecent != 0 {
+			t.Fatalf("%g Hz: an invalid reading with %d samples", tt.fs, r.NumRecent)
+		}
+		total := int(40 * tt.fs)
+		x := func(i int) float64 { return 36 + 0.001*float64(i%97) }
+		for i := range total {
+			e.Add(x(i))
+		}
+		r := e.Estimate()
+		if !r.Valid || r.NumRecent != tt.n || r.RecentStep != tt.wantStep {
+			t.Fatalf("%g Hz: valid %v, %d samples %v apart, want %d %v apart", tt.fs, r.Valid, r.NumRecent, r.RecentStep, tt.n, tt.wantStep)
+		}
+		for k := range r.NumRecent {
+			if want := x(total - 1 - k*tt.stride); r.Recent[k] != want {
+				t.Fatalf("%g Hz: Recent[%d] = %v, want sample %d's %v", tt.fs, k, r.Recent[k], total-1-k*tt.stride, want)
+			}
+		}
+	}
+}
