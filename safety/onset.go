@@ -96,7 +96,8 @@ func (l Limits) vitalsPast(r vitals.Reading, rise float64, riseOK bool) (judged,
 // that the latest reading judges and is not past the limit of, the time
 // that reading describes: no onset of that rule may be dated before it.
 // Feed calls it for every reading, so one the watchdog never evaluated
-// still bounds the dating. w.mu must be held.
+// still bounds the dating; condition does the same for every value an
+// evaluation judges, of every rule. w.mu must be held.
 func (w *Watchdog) noteWithinLocked(now time.Time) {
 	rise, riseOK := 0.0, w.merge && w.hasBaseline
 	if riseOK {

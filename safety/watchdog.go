@@ -214,10 +214,12 @@ type Watchdog struct {
 	pending    [numDelayed]time.Time // when each delayed rule's alarm condition began (its onset, dated); zero when absent
 	// seen is when each running condition was first seen (the evaluation
 	// that started its delay) and pastAt when the last reading judged
-	// past the rule's limit was fed; within, per rule on the pulse
-	// oximeter's vitals, the time the last reading within the rule's limit
-	// described (onset.go); described, the time the latest reading
-	// describes.
+	// past the rule's limit was fed; within, per rule, the time the last
+	// value judged within the rule's limit described (condition, and for
+	// the pulse oximeter's readings noteWithinLocked at each feed), or the
+	// time SetBaseline armed a rule compared with the baseline: no onset
+	// is dated before it (onset.go); described, the time the latest
+	// reading describes.
 	seen      [numDelayed]time.Time
 	pastAt    [numDelayed]time.Time
 	within    [numDelayed]time.Time
