@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"runtime/debug"
 	"slices"
 	"sync/atomic"
@@ -116,7 +117,7 @@ type HistoryPage struct {
 	// misses one. It is the query's After when nothing was looked at.
 	Cursor uint64
 	// More is set when the page stopped with entries left: at Limit, or
-	// after looking at historyScanLimit entries (a filter that matches
+	// after looking at historyScanLimit keys (a filter that matches
 	// few); ask again from Cursor.
 	More bool
 	// First is the oldest Seq the bucket holds (0 when empty): a follower
@@ -475,14 +476,22 @@ func readHistory(tx *bolt.Tx, kind HistoryKind, q HistoryQuery) (HistoryPage, er
 	}
 	looked := 0
 	for k, v := c.Seek(seqKey(q.After + 1)); k != nil; k, v = c.Next() {
-		if len(k) != 8 {
-			continue
-		}
 		if len(p.Entries) == limit || looked == historyScanLimit {
 			p.More = true
 			break
 		}
+		// Every key counts against the scan limit, also one that is no
+		// entry's (damage, a key of another format): the read stays
+		// short however many of them lie between the entries.
 		looked++
+		if len(k) != 8 {
+			after, ok := strayCursor(k)
+			if !ok {
+				break // nothing after it can be an entry
+			}
+			p.Cursor = max(p.Cursor, after)
+			continue
+		}
 		seq := binary.BigEndian.Uint64(k)
 		p.Cursor = seq
 		e, err := decodeHistory(seq, v)
@@ -504,7 +513,28 @@ func readHistory(tx *bolt.Tx, kind HistoryKind, q HistoryQuery) (HistoryPage, er
 	return p, nil
 }
 
-// historyScanLimit bounds the entries one History call looks at: its read
+// strayCursor is a cursor past key k, which is no entry's, that passes no
+// entry: a query resumed after it seeks beyond k. A key of 8 bytes or
+// more sorts after the entry of its first 8 bytes and before the next
+// one: that seq. A shorter one sorts before the entry of itself padded
+// with zeros: that seq less one. It reports false when no entry can sort
+// after k (its first 8 bytes are the highest seq).
+func strayCursor(k []byte) (uint64, bool) {
+	var pad [8]byte
+	copy(pad[:], k)
+	seq := binary.BigEndian.Uint64(pad[:])
+	switch {
+	case len(k) < 8 && seq > 0:
+		return seq - 1, true
+	case len(k) < 8:
+		return 0, true
+	case seq == math.MaxUint64:
+		return 0, false
+	}
+	return seq, true
+}
+
+// historyScanLimit bounds the keys one History call looks at: its read
 // transaction is short whatever the filter, so a commit that must grow
 // the file (bolt remaps it only once no read is open), the latch's among
 // them, never waits long on a technician's query.
