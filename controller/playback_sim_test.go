@@ -1,15 +1,18 @@
 package controller
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/sleegation/podd/safety"
 	"github.com/sleegation/podd/sensors/vitals"
 	"github.com/sleegation/podd/sim/playback"
 	"github.com/sleegation/podd/sim/scenario"
@@ -76,6 +79,23 @@ func (r beatRef) laps(from, to float64) []float64 {
 	for k := math.Floor(from/r.period) - 1; k*r.period <= to; k++ {
 		out = append(out, k*r.period)
 	}
+	return out
+}
+
+// skipped are the spans a run without a valid heart rate restarts after,
+// until end (s), in order: the excluded spans of every lap, and with
+// pulse the pulseless spans too.
+func (r beatRef) skipped(end float64, pulse bool) [][2]float64 {
+	var out [][2]float64
+	for _, off := range r.laps(0, end) {
+		for _, s := range r.excluded {
+			out = append(out, [2]float64{s[0] + off, s[1] + off})
+		}
+	}
+	if pulse {
+		out = append(out, r.pulseless...)
+	}
+	slices.SortFunc(out, func(a, b [2]float64) int { return cmp.Compare(a[0], b[0]) })
 	return out
 }
 
@@ -209,6 +229,64 @@ func playbackRig(t *testing.T, name string, d time.Duration, chips ...string) ([
 	return r.up.telemetrySnapshot(), r.up, sc
 }
 
+// staleAfter is vitals_stale's limit in seconds (safety.DefaultLimits'
+// StaleAfter): a time without a valid reading this long aborts a merge.
+var staleAfter = safety.DefaultLimits().StaleAfter.Seconds()
+
+// fedStep is how often validHeartRates looks at the reading last fed to
+// the watchdog: half the oximeter's poll (controller's default
+// SensorPeriod, 200 ms), so that it sees every reading.
+const fedStep = 100 * time.Millisecond
+
+// validHeartRates runs a playback scenario as playbackRig does and
+// returns, besides its telemetry, the times (s from the start) of the
+// oximeter's readings with a valid heart rate, as they were fed to the
+// watchdog: what vitals_stale judges, to the poll rather than to the
+// telemetry record's second.
+func validHeartRates(t *testing.T, name string, d time.Duration) ([]uplink.Telemetry, *fakeUplink, []float64) {
+	t.Helper()
+	file := "../sim/scenarios/" + name + ".yaml"
+	start := time.Now()
+	r := newRigWith(t, "", &memStore{}, rigOpts{scenarioFile: file})
+	defer r.stop()
+	var valid []float64
+	var last time.Time
+	for at := fedStep; at <= d; at += fedStep {
+		until(start, at)
+		if rd := r.pod.latest.Load(); rd != nil && rd.At.After(last) {
+			last = rd.At
+			if rd.HeartRateValid {
+				valid = append(valid, rd.At.Sub(start).Seconds())
+			}
+		}
+	}
+	return r.up.telemetrySnapshot(), r.up, valid
+}
+
+// longestGap is the longest time from FirstEstimateSeconds to end (s)
+// without a valid reading, of the times valid: a gap restarts at the end
+// of every span of skip (excluded or pulseless spans), and one within a
+// span does not count. It returns the gap and when it ended.
+func longestGap(valid []float64, skip [][2]float64, end float64) (gap, at float64) {
+	from := vitals.FirstEstimateSeconds
+	for _, v := range append(slices.Clone(valid), end) {
+		v = min(v, end)
+		for _, s := range skip {
+			if s[0] < v && s[1] > from {
+				if s[0]-from > gap {
+					gap, at = s[0]-from, s[0]
+				}
+				from = max(from, min(s[1], v))
+			}
+		}
+		if v-from > gap {
+			gap, at = v-from, v
+		}
+		from = max(from, v)
+	}
+	return gap, at
+}
+
 // HeartPy's fingertip PPG (ppg-heartpy.yaml, looped every 24.8 s) through
 // the oximeter: within the targets against its reference beats
 // (no run without a valid heart rate longer than 5 s, no valid reading
@@ -216,9 +294,15 @@ func playbackRig(t *testing.T, name string, d time.Duration, chips ...string) ([
 func TestPlaybackOfAFingertipPPG(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const end = 125 // s: five laps
-		records, _, _ := playbackRig(t, "ppg-heartpy", end*time.Second)
-		sc := scoreHR(records, loadBeats(t, "heartpy_data", 24.8), end)
+		records, _, valid := validHeartRates(t, "ppg-heartpy", end*time.Second)
+		ref := loadBeats(t, "heartpy_data", 24.8)
+		sc := scoreHR(records, ref, end)
 		sc.log(t, "ppg-heartpy")
+		gap, gapAt := longestGap(valid, ref.skipped(end, false), end)
+		t.Logf("as fed to the watchdog: %d valid readings, longest time without one %.2f s (until %.2f s)", len(valid), gap, gapAt)
+		if gap >= staleAfter {
+			t.Errorf("%.2f s without a valid heart rate fed to the watchdog (until %.2f s): a vitals_stale abort (%.0f s) on a recording with a pulse", gap, gapAt, staleAfter)
+		}
 		// Measured over four runs: 104 to 109 of 122 valid (the invalid
 		// ones follow each wrap of the loop, a jump in the signal), 84 to
 		// 85 % within 2 bpm, mean error 1.00 to 1.08 bpm, largest 5.43 bpm
@@ -241,9 +325,15 @@ func TestPlaybackOfAFingertipPPG(t *testing.T) {
 // rate.
 func TestPlaybackOfAPPGWithoutAFingerAtFirst(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		records, up, _ := playbackRig(t, "ppg-no-finger", 140*time.Second)
-		sc := scoreHR(records, loadBeats(t, "heartpy_data2", 0), 128)
+		records, up, valid := validHeartRates(t, "ppg-no-finger", 140*time.Second)
+		ref := loadBeats(t, "heartpy_data2", 0)
+		sc := scoreHR(records, ref, 128)
 		sc.log(t, "ppg-no-finger")
+		gap, gapAt := longestGap(valid, ref.skipped(128, false), 128)
+		t.Logf("as fed to the watchdog: %d valid readings, longest time without one %.2f s (until %.2f s)", len(valid), gap, gapAt)
+		if gap >= staleAfter {
+			t.Errorf("%.2f s without a valid heart rate fed to the watchdog (until %.2f s): a vitals_stale abort (%.0f s) on a recording with a pulse", gap, gapAt, staleAfter)
+		}
 		first := -1
 		for n, tm := range records {
 			if tm.Vitals.HeartRateBPM != nil {
@@ -411,12 +501,25 @@ func TestPlaybackOfWristTemperature(t *testing.T) {
 // the oximeter is lost.
 func TestPlaybackOfAnAlternatingICUPleth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		records, up, _ := playbackRig(t, "ppg-a103l", 340*time.Second)
+		records, up, valid := validHeartRates(t, "ppg-a103l", 340*time.Second)
 		ref := loadBeats(t, "a103l", 0)
 		ref.pulseless = [][2]float64{{168.96, 172.92}, {316.28, 318.24}}
 		sc := scoreHR(records, ref, 330)
 		sc.log(t, "ppg-a103l")
 		t.Logf("longest run without a valid heart rate where the trace carries a pulse: %.0f s (until %.0f s)", sc.longestWithPulse, sc.longestWithPulseAt)
+		gap, gapAt := longestGap(valid, ref.skipped(330, false), 330)
+		pulseGap, pulseGapAt := longestGap(valid, ref.skipped(330, true), 330)
+		t.Logf("as fed to the watchdog: %d valid readings; longest time without one %.2f s (until %.2f s), %.2f s where the trace carries a pulse (until %.2f s)",
+			len(valid), gap, gapAt, pulseGap, pulseGapAt)
+		// Measured over six runs: 1404 or 1405 valid readings; 11.40 s
+		// (to 176.80 s, the clipped and flat trace); 4.80 s where the
+		// trace carries a pulse (to 193.00 s, after its dip at 187.8 s).
+		if pulseGap >= staleAfter {
+			t.Errorf("%.2f s without a valid heart rate fed to the watchdog where the trace carries a pulse (until %.2f s): a vitals_stale abort (%.0f s) on an artefact", pulseGap, pulseGapAt, staleAfter)
+		}
+		if gap > 11.6 {
+			t.Errorf("worse than measured: %.2f s without a valid heart rate fed to the watchdog (until %.2f s), measured 11.40 s", gap, gapAt)
+		}
 		aborted := 0
 		for n, tm := range records {
 			if tm.State == "aborted" {
@@ -458,4 +561,30 @@ func TestPlaybackOfAnAlternatingICUPleth(t *testing.T) {
 			}
 		}
 	})
+}
+
+// longestGap counts from FirstEstimateSeconds (4 s), stops a gap at the
+// start of a skipped span and restarts it at its end, and counts the
+// time after the last valid reading until end.
+func TestLongestGap(t *testing.T) {
+	for _, c := range []struct {
+		valid     []float64
+		skip      [][2]float64
+		end       float64
+		gap, at   float64
+		describes string
+	}{
+		{[]float64{5, 6, 9, 10}, nil, 11, 3, 9, "between readings"},
+		{[]float64{9, 10}, nil, 11, 5, 9, "from the first estimate"},
+		{[]float64{5, 6}, nil, 12, 6, 12, "after the last reading, until the end"},
+		{[]float64{5, 12}, [][2]float64{{7, 10}}, 13, 2, 7, "before and after a skipped span"},
+		{[]float64{5, 16}, [][2]float64{{6, 8}}, 16, 8, 16, "restarted at the span's end"},
+		{[]float64{5, 16}, [][2]float64{{6, 8}, {9, 14}}, 16, 2, 16, "two spans in one gap"},
+		{[]float64{5, 8, 9}, [][2]float64{{7.5, 8.5}}, 9, 2.5, 7.5, "a span ending after the next reading"},
+	} {
+		gap, at := longestGap(c.valid, c.skip, c.end)
+		if math.Abs(gap-c.gap) > 1e-9 || math.Abs(at-c.at) > 1e-9 {
+			t.Errorf("%s: longestGap(%v, %v, %v) = %v until %v, want %v until %v", c.describes, c.valid, c.skip, c.end, gap, at, c.gap, c.at)
+		}
+	}
 }
