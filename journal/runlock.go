@@ -20,25 +20,105 @@ const RunLockSuffix = ".run"
 // start, before the API listens, or while the API is being retried) and
 // the store is not open yet. Any number of daemons may hold it; the
 // kernel releases it when the process dies, however it dies.
+//
+// A tool that drives the hardware itself while no daemon runs holds the
+// same file exclusively for that time (ClaimHardware), so that a daemon
+// starting meanwhile (systemd restarting it) waits for the tool rather
+// than configuring the same chips under it.
 type RunLock struct {
 	f *os.File
 }
 
+// ToolWait is how long a daemon waits at start for a technician's tool
+// to let the hardware go (ClaimHardware): longer than podctl's longest
+// direct check (the sensors' self-test reads them for 10 s,
+// doctor.SensorTestTime), well within systemd's default start timeout
+// (90 s).
+const ToolWait = 30 * time.Second
+
+// ErrToolHolds is HoldRunLock's error while a tool holds the hardware
+// (ClaimHardware).
+var ErrToolHolds = errors.New("a technician's tool (podctl doctor, scan or test) is using the hardware")
+
 // HoldRunLock takes the run lock of the store at storePath, creating its
-// file (mode 0640) if needed. It never waits long: a lock held
-// exclusively for more than about 100 ms (only a tool probing it holds it
-// so, for microseconds) is an error, as is a directory that does not
-// exist. A daemon that cannot take it runs on without it.
-func HoldRunLock(storePath string) (*RunLock, error) {
+// file (mode 0640) if needed. It waits at most wait for a tool holding
+// the hardware (ClaimHardware) to let it go, and then fails with
+// ErrToolHolds; a directory that does not exist is an error too. A
+// daemon that cannot take it runs on without it.
+func HoldRunLock(storePath string, wait time.Duration) (*RunLock, error) {
 	f, err := os.OpenFile(storePath+RunLockSuffix, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("journal: run lock: %w", err)
 	}
-	if err := flock(f, unix.LOCK_SH, 100*time.Millisecond); err != nil {
+	if err := flock(f, unix.LOCK_SH, wait); err != nil {
 		_ = f.Close()
+		if errors.Is(err, errLocked) {
+			err = ErrToolHolds
+		}
 		return nil, fmt.Errorf("journal: run lock %s: %w", f.Name(), err)
 	}
 	return &RunLock{f: f}, nil
+}
+
+// ErrDaemonRunning is ClaimHardware's error while a daemon runs on the
+// store.
+var ErrDaemonRunning = errors.New("podd runs on this store")
+
+// ToolLock is a tool's exclusive hold of the run lock (ClaimHardware).
+type ToolLock struct {
+	f *os.File
+}
+
+// ClaimHardware is for a technician's tool about to drive the hardware
+// itself: it takes the run lock of the store at storePath exclusively,
+// without waiting, and holds it until Release, so that a daemon starting
+// meanwhile waits for the tool (HoldRunLock). It fails with
+// ErrDaemonRunning when a daemon holds the run lock or the store (the
+// check and the claim are one step: no daemon can start between them),
+// and with ErrToolHolds when another tool holds the claim.
+// A run lock file that does not exist (no daemon ever ran on this store:
+// a tool never creates it, as the daemon could then not open a file the
+// tool owns) is no claim: a nil ToolLock and no error.
+func ClaimHardware(storePath string) (*ToolLock, error) {
+	f, err := os.Open(storePath + RunLockSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	switch err := flock(f, unix.LOCK_EX, 0); {
+	case errors.Is(err, errLocked):
+		_ = f.Close()
+		if tool, _ := lockHeld(storePath+RunLockSuffix, unix.LOCK_SH); tool {
+			return nil, ErrToolHolds // held exclusively: another tool's claim
+		}
+		return nil, ErrDaemonRunning
+	case err != nil:
+		_ = f.Close()
+		return nil, fmt.Errorf("journal: %s: %w", f.Name(), err)
+	}
+	// A daemon that could not take the run lock still holds its store.
+	held, err := lockHeld(storePath, unix.LOCK_SH)
+	if err != nil || held {
+		unlockFile(f)
+		_ = f.Close()
+		if err == nil {
+			err = ErrDaemonRunning
+		}
+		return nil, err
+	}
+	return &ToolLock{f: f}, nil
+}
+
+// Release lets the hardware go. A nil ToolLock is released at once.
+func (l *ToolLock) Release() {
+	if l == nil || l.f == nil {
+		return
+	}
+	unlockFile(l.f)
+	_ = l.f.Close()
+	l.f = nil
 }
 
 // Release lets the run lock go. A nil RunLock is released at once.
@@ -54,19 +134,26 @@ func (l *RunLock) Release() {
 // DaemonRunning reports whether a daemon runs on the store at storePath,
 // without waiting and without changing anything: true when a process
 // holds the store open (bbolt's exclusive lock) or holds its run lock
-// (HoldRunLock). A missing file is no daemon; a file that cannot be
-// opened or locked for another reason is an error.
+// (HoldRunLock). While a tool holds the hardware (ClaimHardware) it is
+// false with ErrToolHolds: whether a daemon waits for the tool cannot be
+// told then. A missing file is no daemon; a file that cannot be opened or
+// locked for another reason is an error.
 func DaemonRunning(storePath string) (bool, error) {
-	for _, p := range []struct {
-		path string
-		how  int
-	}{{storePath, unix.LOCK_SH}, {storePath + RunLockSuffix, unix.LOCK_EX}} {
-		held, err := lockHeld(p.path, p.how)
-		if err != nil || held {
-			return held, err
-		}
+	held, err := lockHeld(storePath, unix.LOCK_SH)
+	if err != nil || held {
+		return held, err
 	}
-	return false, nil
+	run := storePath + RunLockSuffix
+	if held, err = lockHeld(run, unix.LOCK_EX); err != nil || !held {
+		return held, err
+	}
+	if tool, err := lockHeld(run, unix.LOCK_SH); err != nil || tool {
+		if err == nil {
+			err = ErrToolHolds
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 // lockHeld tries flock(how|LOCK_NB) on path, read-only, and lets it go at

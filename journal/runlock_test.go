@@ -1,8 +1,13 @@
 package journal
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // A daemon is seen running while it holds the run lock (before its store
@@ -21,7 +26,7 @@ func TestDaemonRunningSeesTheRunLockAndTheStore(t *testing.T) {
 	if running() {
 		t.Fatal("DaemonRunning with no files = true")
 	}
-	l, err := HoldRunLock(path)
+	l, err := HoldRunLock(path, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +34,7 @@ func TestDaemonRunningSeesTheRunLockAndTheStore(t *testing.T) {
 		t.Fatal("DaemonRunning while the run lock is held = false")
 	}
 	// Two daemons may hold it; the probe did not take it from them.
-	l2, err := HoldRunLock(path)
+	l2, err := HoldRunLock(path, 100*time.Millisecond)
 	if err != nil {
 		t.Fatalf("a second HoldRunLock: %v", err)
 	}
@@ -55,7 +60,101 @@ func TestDaemonRunningSeesTheRunLockAndTheStore(t *testing.T) {
 	if running() {
 		t.Fatal("DaemonRunning after the store closed = true")
 	}
-	if _, err := HoldRunLock(filepath.Join(t.TempDir(), "missing", "podd.db")); err == nil {
+	if _, err := HoldRunLock(filepath.Join(t.TempDir(), "missing", "podd.db"), 0); err == nil {
 		t.Fatal("HoldRunLock in a missing directory = nil error")
 	}
+}
+
+// A tool's claim is exclusive of a daemon: it fails while a daemon holds
+// the run lock or the store, a daemon starting under it gets
+// ErrToolHolds, a second tool too, and DaemonRunning says a tool holds
+// it rather than that a daemon runs. A missing run lock file is no claim
+// and is not created.
+func TestClaimHardwareExcludesTheDaemon(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "podd.db")
+	c, err := ClaimHardware(path)
+	if c != nil || err != nil {
+		t.Fatalf("ClaimHardware with no run lock file = %v, %v; want nil, nil", c, err)
+	}
+	if _, err := os.Stat(path + RunLockSuffix); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the claim created the run lock file: %v", err)
+	}
+
+	l, err := HoldRunLock(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ClaimHardware(path); !errors.Is(err, ErrDaemonRunning) {
+		t.Fatalf("ClaimHardware while a daemon holds the run lock: %v, want ErrDaemonRunning", err)
+	}
+	l.Release()
+
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ClaimHardware(path); !errors.Is(err, ErrDaemonRunning) {
+		t.Fatalf("ClaimHardware while a daemon holds the store: %v, want ErrDaemonRunning", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	c, err = ClaimHardware(path)
+	if err != nil || c == nil {
+		t.Fatalf("ClaimHardware with no daemon = %v, %v", c, err)
+	}
+	if _, err := HoldRunLock(path, 0); !errors.Is(err, ErrToolHolds) {
+		t.Fatalf("HoldRunLock under a tool's claim: %v, want ErrToolHolds", err)
+	}
+	if _, err := ClaimHardware(path); !errors.Is(err, ErrToolHolds) {
+		t.Fatalf("a second tool's ClaimHardware: %v, want ErrToolHolds", err)
+	}
+	if running, err := DaemonRunning(path); running || !errors.Is(err, ErrToolHolds) {
+		t.Fatalf("DaemonRunning under a tool's claim = %v, %v; want false, ErrToolHolds", running, err)
+	}
+	c.Release()
+	c.Release() // twice is harmless
+	l, err = HoldRunLock(path, 0)
+	if err != nil {
+		t.Fatalf("HoldRunLock after the claim was released: %v", err)
+	}
+	l.Release()
+}
+
+// A daemon waits for a tool's claim, up to the wait it is given: it
+// takes the run lock as soon as the tool lets it go, and gives up with
+// ErrToolHolds when the tool holds on for longer.
+func TestHoldRunLockWaitsForTheTool(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "podd.db")
+		l, err := HoldRunLock(path, 0) // creates the file, as a daemon's first start does
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Release()
+		c, err := ClaimHardware(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		go func() {
+			time.Sleep(12 * time.Second)
+			c.Release()
+		}()
+		if _, err := HoldRunLock(path, 10*time.Second); !errors.Is(err, ErrToolHolds) {
+			t.Fatalf("HoldRunLock for 10 s under a 12 s claim: %v, want ErrToolHolds", err)
+		}
+		if d := time.Since(start); d < 10*time.Second || d > 10*time.Second+20*time.Millisecond {
+			t.Fatalf("gave up after %v, want 10 s", d)
+		}
+		l, err = HoldRunLock(path, ToolWait)
+		if err != nil {
+			t.Fatalf("HoldRunLock for ToolWait: %v", err)
+		}
+		defer l.Release()
+		if d := time.Since(start); d < 12*time.Second || d > 12*time.Second+20*time.Millisecond {
+			t.Fatalf("took the run lock %v after the claim, want 12 s (when the tool let it go)", d)
+		}
+	})
 }

@@ -116,6 +116,12 @@ func openHardwareWatchdog(path string, timeout time.Duration) (hardwareWatchdog,
 	return safety.OpenHardwareWatchdog(path, timeout)
 }
 
+// runLockWait is how long podd first waits for its run lock: a tool's
+// probe holds it for microseconds (journal.DaemonRunning); longer is a
+// tool driving the hardware (journal.ClaimHardware), said in the log
+// before podd waits on.
+const runLockWait = 100 * time.Millisecond
+
 // Bounds of the steps after the controller stopped; with the controller's
 // own budget they keep the whole stop well under systemd's TimeoutStopSec.
 const (
@@ -139,11 +145,17 @@ func openStrip(cfg *configs.Config, hw *hardware) (*apa102.Dev, error) {
 // controller and a failure of one is reported and retried.
 func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) error {
 	// The run lock tells podctl's doctor and scan that podd holds the
-	// buses, also before the API listens; a pod that cannot take it runs
-	// on without it.
-	run, err := journal.HoldRunLock(cfg.Storage.Path)
+	// buses, also before the API listens. While one of them drives the
+	// hardware itself (it found podd stopped), podd waits for it, at most
+	// journal.ToolWait; a pod that cannot take the lock runs on without
+	// it.
+	run, err := journal.HoldRunLock(cfg.Storage.Path, runLockWait)
+	if errors.Is(err, journal.ErrToolHolds) {
+		log.Warn("waiting for a technician's tool to let the hardware go", "err", err, "at_most", journal.ToolWait)
+		run, err = journal.HoldRunLock(cfg.Storage.Path, journal.ToolWait)
+	}
 	if err != nil {
-		log.Warn("run lock not held: podctl doctor and scan cannot tell that podd runs while its API does not answer", "err", err)
+		log.Warn("run lock not held: podctl doctor and scan cannot tell that podd runs while its API does not answer, and may drive its hardware", "err", err)
 	}
 	defer run.Release()
 	hw, err := openHardware(cfg, log)

@@ -18,6 +18,14 @@
 // (permission denied, a hung podd), nothing is opened and the checks that
 // would need the buses are skipped with the reason.
 //
+// A silent socket is not yet a stopped podd: one starting holds its run
+// lock (journal.HoldRunLock) before it opens a bus. The checks that drive
+// the hardware of a stopped podd claim that lock exclusively first, for
+// as long as the hardware is open (claimHardware, journal.ClaimHardware):
+// the check that podd is stopped and the claim are one step, and a podd
+// that systemd starts meanwhile waits for the checks (at most
+// journal.ToolWait) rather than configuring the same chips under them.
+//
 // # Identifying chips without writing to them
 //
 // Probing is read-only: a transfer writes only a register address, then

@@ -72,7 +72,7 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 	var hw Hardware
 	switch state {
 	case podDown:
-		h, err := d.OpenHardware()
+		h, err := d.claimHardware()
 		if err != nil {
 			out = append(out, fail("hardware", fmt.Sprintf("cannot open the pod's hardware: %v", err), "see the lines above; in sim mode run podctl from the directory podd runs in (relative paths)"))
 		} else {
@@ -111,7 +111,12 @@ func (d *Doctor) socket(ctx context.Context) (api.Status, podState, Result) {
 		// A silent socket is not yet a stopped podd: one starting (its
 		// buses open before its API listens), or whose API part is being
 		// retried, holds its run lock or its store.
-		if running, lerr := journal.DaemonRunning(d.Config.Storage.Path); running || lerr != nil {
+		running, lerr := journal.DaemonRunning(d.Config.Storage.Path)
+		if errors.Is(lerr, journal.ErrToolHolds) {
+			return st, podUnknown, fail(check, fmt.Sprintf("nothing answers on %s, and another podctl check drives the hardware (it holds %s%s); podd, if it starts, waits for it", sock, d.Config.Storage.Path, journal.RunLockSuffix),
+				"wait for the other check to finish, then run this again")
+		}
+		if running || lerr != nil {
 			detail := fmt.Sprintf("nothing answers on %s, yet podd holds its store or run lock (%s%s): it is starting, or its API is failing", sock, d.Config.Storage.Path, journal.RunLockSuffix)
 			if lerr != nil {
 				detail = fmt.Sprintf("nothing answers on %s, and whether podd runs cannot be told: %v", sock, lerr)

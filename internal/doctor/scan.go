@@ -49,7 +49,7 @@ func (d *Doctor) Scan(ctx context.Context, bus string) ([]Found, error) {
 	case podUnknown:
 		return nil, fmt.Errorf("cannot tell whether podd runs, so the buses are left alone: %s", sock.Detail)
 	}
-	hw, err := d.OpenHardware()
+	hw, err := d.claimHardware()
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (d *Doctor) TestSensors(ctx context.Context, dur time.Duration) ([]Result, 
 	if dur <= 0 {
 		dur = SensorTestTime
 	}
-	hw, err := d.OpenHardware()
+	hw, err := d.claimHardware()
 	if err != nil {
 		return nil, err
 	}
