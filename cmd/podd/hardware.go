@@ -17,6 +17,7 @@ import (
 	"github.com/sleegation/podd/button"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/internal/wiring"
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/eda"
 	"github.com/sleegation/podd/sensors/max30102"
@@ -127,7 +128,7 @@ func openSim(cfg *configs.Config, log *slog.Logger) (*hardware, error) {
 		simulated:     true,
 		spi:           hw.SPI,
 		sensors:       sensors,
-		openOximeter:  oximeterOn(hw.I2C, cfg.Hardware.OximeterLEDsSwapped),
+		openOximeter:  oximeterOn(hw.I2C, wiring.MAX30102(cfg)),
 		services: []controller.Part{{Name: "sim", Run: func(ctx context.Context, up func()) error {
 			up()
 			return hw.Run(ctx)
@@ -213,7 +214,7 @@ func openLinux(cfg *configs.Config) (*hardware, error) {
 		hw.close()
 		return nil, err
 	}
-	openOx := oximeterOn(oxBus, cfg.Hardware.OximeterLEDsSwapped)
+	openOx := oximeterOn(oxBus, wiring.MAX30102(cfg))
 	hw.openOximeter = func() (controller.Oximeter, error) {
 		d, err := openOx()
 		if err != nil {
@@ -345,9 +346,8 @@ func buttonLines(names [numButtons]string) ([numButtons]gpio.PinIO, error) {
 	return pins, nil
 }
 
-func oximeterOn(bus i2c.Bus, swapRedIR bool) func() (controller.Oximeter, error) {
-	opts := max30102.DefaultOpts
-	opts.SwapRedIR = swapRedIR
+// oximeterOn opens the pulse oximeter on bus with opts (wiring.MAX30102).
+func oximeterOn(bus i2c.Bus, opts max30102.Opts) func() (controller.Oximeter, error) {
 	return func() (controller.Oximeter, error) {
 		d, err := max30102.New(bus, &opts)
 		if err != nil {

@@ -2,17 +2,16 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/i2c"
 	"periph.io/x/conn/v3/spi"
 
 	"github.com/sleegation/podd/configs"
+	"github.com/sleegation/podd/internal/wiring"
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/ads1115"
 	"github.com/sleegation/podd/sensors/ads1299"
-	"github.com/sleegation/podd/sensors/eda"
 	"github.com/sleegation/podd/sensors/tmp117"
 )
 
@@ -35,8 +34,7 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		if b.eegPort == nil || b.drdy == nil {
 			return nil, fmt.Errorf("sensors.ads1299: no SPI port or DRDY line")
 		}
-		opts := ads1299.DefaultOpts()
-		opts.RateHz, opts.Gain, opts.Channels = s.ADS1299.RateHz, s.ADS1299.Gain, s.ADS1299.Channels
+		opts := wiring.ADS1299(cfg)
 		var (
 			conn spi.Conn
 			dev  *ads1299.Dev
@@ -76,10 +74,7 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		if err != nil {
 			return nil, err
 		}
-		opts := ads1115.DefaultOpts
-		opts.Addr, opts.Channel = uint16(s.ADS1115.Address), s.ADS1115.Channel
-		opts.FullScaleV = ads1115.FullScaleFor(s.ADS1115.SupplyV)
-		circuit := eda.Divider{SupplyV: s.ADS1115.SupplyV, RefOhms: s.ADS1115.RefOhms}
+		opts, circuit := wiring.ADS1115(cfg)
 		sn, err := sensing.SkinConductance(func() (*ads1115.Dev, error) { return ads1115.New(bus, &opts) }, circuit, s.ADS1115.RateHz)
 		if err != nil {
 			return nil, fmt.Errorf("sensors.ads1115: %w", err)
@@ -91,9 +86,7 @@ func biometricSensors(cfg *configs.Config, b sensorBuses) ([]sensing.Sensor, err
 		if err != nil {
 			return nil, err
 		}
-		opts := tmp117.DefaultOpts
-		opts.Addr = uint16(s.TMP117.Address)
-		opts.ConversionCycle = time.Second / time.Duration(s.TMP117.RateHz)
+		opts := wiring.TMP117(cfg)
 		sn, err := sensing.Thermometer(func() (*tmp117.Dev, error) { return tmp117.New(bus, &opts) }, s.TMP117.RateHz)
 		if err != nil {
 			return nil, fmt.Errorf("sensors.tmp117: %w", err)

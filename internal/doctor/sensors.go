@@ -11,6 +11,7 @@ import (
 	"github.com/sleegation/podd/api"
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
+	"github.com/sleegation/podd/internal/wiring"
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/ads1115"
 	"github.com/sleegation/podd/sensors/ads1299"
@@ -119,8 +120,7 @@ func testOximeter(ctx context.Context, cfg *configs.Config, hw Hardware, dur tim
 	if err != nil {
 		return fail(check, fmt.Sprintf("cannot open its I2C bus: %v", err), "podctl doctor checks the bus's device node")
 	}
-	opts := max30102.DefaultOpts
-	opts.SwapRedIR = cfg.Hardware.OximeterLEDsSwapped
+	opts := wiring.MAX30102(cfg)
 	dev, err := max30102.New(bus, &opts)
 	if err != nil {
 		return fail(check, "ID: "+err.Error(), "check its wiring and supply; podctl scan lists what answers")
@@ -251,9 +251,7 @@ func testThermometer(ctx context.Context, cfg *configs.Config, hw Hardware, dur 
 	if err != nil {
 		return fail(check, fmt.Sprintf("cannot open its I2C bus: %v", err), "podctl doctor checks the bus's device node")
 	}
-	opts := tmp117.DefaultOpts
-	opts.Addr = uint16(t.Address)
-	opts.ConversionCycle = time.Second / time.Duration(t.RateHz)
+	opts := wiring.TMP117(cfg)
 	dev, err := tmp117.New(bus, &opts)
 	if err != nil {
 		return fail(check, "ID: "+err.Error(), "check its wiring, supply and sensors.tmp117.address; podctl scan lists what answers")
@@ -294,15 +292,12 @@ func testSkin(ctx context.Context, cfg *configs.Config, hw Hardware, dur time.Du
 	if err != nil {
 		return fail(check, fmt.Sprintf("cannot open its I2C bus: %v", err), "podctl doctor checks the bus's device node")
 	}
-	opts := ads1115.DefaultOpts
-	opts.Addr, opts.Channel = uint16(a.Address), a.Channel
-	opts.FullScaleV = ads1115.FullScaleFor(a.SupplyV)
+	opts, circuit := wiring.ADS1115(cfg)
 	dev, err := ads1115.New(bus, &opts)
 	if err != nil {
 		return fail(check, "ID: "+err.Error(), "check its wiring, supply and sensors.ads1115.address; podctl scan lists what answers")
 	}
 	defer dev.Halt()
-	circuit := eda.Divider{SupplyV: a.SupplyV, RefOhms: a.RefOhms}
 	var us []float64
 	var last error
 	err = every(ctx, time.Second/time.Duration(a.RateHz), dur, func() error {
@@ -366,8 +361,7 @@ func testEEG(ctx context.Context, cfg *configs.Config, hw Hardware, dur time.Dur
 	if err != nil {
 		return fail(check, fmt.Sprintf("DRDY line %s: %v", e.DRDY, err), noLineFix)
 	}
-	opts := ads1299.DefaultOpts()
-	opts.RateHz, opts.Gain, opts.Channels = e.RateHz, e.Gain, e.Channels
+	opts := wiring.ADS1299(cfg)
 	var dev *ads1299.Dev
 	open := func() (*ads1299.Dev, error) {
 		// periph's ports connect once: a second open restarts the chip.
