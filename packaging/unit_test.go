@@ -35,6 +35,13 @@ var kernelCharClasses = map[string]string{
 // of each key, in order.
 func unitSettings(t *testing.T, path string) map[string][]string {
 	t.Helper()
+	return unitSection(t, path, "[Service]")
+}
+
+// unitSection is one section of the unit at path ("[Unit]"): every value
+// of each key, in order.
+func unitSection(t *testing.T, path, want string) map[string][]string {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +62,7 @@ func unitSettings(t *testing.T, path string) map[string][]string {
 		if !ok {
 			t.Fatalf("%s: %q is not KEY=VALUE", path, line)
 		}
-		if section == "[Service]" {
+		if section == want {
 			out[k] = append(out[k], v)
 		}
 	}
@@ -203,6 +210,31 @@ func TestUnitKeepsWhatTheDaemonNeeds(t *testing.T) {
 			t.Errorf("configs/pod.yaml: no match for %s", c.key)
 		} else if !strings.HasPrefix(string(m[1]), c.dir) {
 			t.Errorf("configs/pod.yaml: %s is outside %s, which the unit makes writable", m[1], c.dir)
+		}
+	}
+}
+
+// TestUnitRestartsTheDaemonHoweverOftenItFails: podd is restarted a second
+// after any failure (an exit, a crash, a stalled watchdog) with no start
+// limit. systemd's default limit (DefaultStartLimitBurst 5 starts within
+// DefaultStartLimitIntervalSec 10 s, systemd-system.conf(5)) stops
+// restarting a unit that failed 5 times in 10 s: a pod whose bus device
+// came up a few seconds late at boot would be left without its daemon,
+// and its sleeper without the safety watchdog, until someone restarted it.
+func TestUnitRestartsTheDaemonHoweverOftenItFails(t *testing.T) {
+	unit, service := unitSection(t, unitPath, "[Unit]"), unitSettings(t, unitPath)
+	for _, c := range []struct {
+		section map[string][]string
+		key     string
+		want    []string
+	}{
+		{unit, "StartLimitIntervalSec", []string{"0"}},
+		{service, "Restart", []string{"on-failure"}},
+		{service, "RestartSec", []string{"1s"}},
+		{service, "WatchdogSec", []string{"5s"}},
+	} {
+		if !slices.Equal(c.section[c.key], c.want) {
+			t.Errorf("%s = %q, want %q", c.key, c.section[c.key], c.want)
 		}
 	}
 }

@@ -148,7 +148,9 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	// buses, also before the API listens. While one of them drives the
 	// hardware itself (it found podd stopped), podd waits for it, at most
 	// journal.ToolWait; a pod that cannot take the lock runs on without
-	// it.
+	// it. It waits before it opens anything: a GPIO line the tool holds
+	// would fail podd's start. The outputs keep meanwhile what they had
+	// when the last podd stopped (its stop leaves them safe).
 	run, err := journal.HoldRunLock(cfg.Storage.Path, runLockWait)
 	if errors.Is(err, journal.ErrToolHolds) {
 		log.Warn("waiting for a technician's tool to let the hardware go", "err", err, "at_most", journal.ToolWait)
