@@ -150,7 +150,8 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	// journal.ToolWait; a pod that cannot take the lock runs on without
 	// it. It waits before it opens anything: a GPIO line the tool holds
 	// would fail podd's start. The outputs keep meanwhile what they had
-	// when the last podd stopped (its stop leaves them safe).
+	// when the last podd stopped: safe after a clean stop, as they were
+	// after a crash, for at most that wait.
 	run, err := journal.HoldRunLock(cfg.Storage.Path, runLockWait)
 	if errors.Is(err, journal.ErrToolHolds) {
 		log.Warn("waiting for a technician's tool to let the hardware go", "err", err, "at_most", journal.ToolWait)
