@@ -115,6 +115,11 @@ type show struct {
 	rampFrom  time.Duration // when the current abort's wake ramp began; -1: none
 	safeShown apa102.Color  // the safe colour last set on the strip
 	lit       []bool        // per zone and place: a guard episode announced
+	// fadeUntil is when the light guard's fade from the safe light, after
+	// the outputs opened, is over (the show's clock): a light episode is
+	// announced only if it is still open then (fadeQuiet).
+	fadeUntil time.Duration
+	quiet     []bool        // per zone: an episode open since the fade, not announced
 	writeLog  time.Time     // last write error logged
 	statusAt  time.Duration // when the motors' status was last read (the show's clock)
 	// restUntil is, per place, until when its motor is held still after
@@ -187,7 +192,7 @@ func newShow(p *Pod, s *Show) (*show, error) {
 		}
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
-		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)),
+		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), quiet: make([]bool, len(names)),
 		rampFrom: -1, wasSafe: true, base: time.Now(), scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
@@ -254,6 +259,7 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 	if sh.wasSafe {
 		sh.wasSafe, sh.rampFrom = false, -1
 		sh.setSafe(sh.s.SafeLight) // the next abort starts from the safe light
+		sh.fadeUntil = now + fadeQuiet(sh.lg.MaxSlew())
 	}
 	sh.motorFaults(now, haptics)
 	// A frame of the wrong shape cannot come from a bound program.
@@ -412,6 +418,17 @@ func (sh *show) safeFrame(now time.Duration) error {
 	return err
 }
 
+// fadeQuiet is how long after the outputs open the light guard's episodes
+// are not announced, for a guard of maxSlew (full scale per second): the
+// time it takes to move any channel from the safe light to any level
+// (1/maxSlew: 2 s at lightguard.HardMaxSlew), and lightguard.EpisodeGap
+// for the episode to end. The guard slows the change from the safe light
+// to the program by design (safeFrame), which is no event for the hub; a
+// program the guard still limits after that is announced then.
+func fadeQuiet(maxSlew float64) time.Duration {
+	return time.Duration(float64(time.Second)/maxSlew) + lightguard.EpisodeGap
+}
+
 // ShowStallAfter is how long the show may play no frame while the outputs
 // are open before the safety core takes them back: a frame stuck on a hung
 // bus would otherwise leave the motors at their last intensity and the
@@ -516,7 +533,11 @@ func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float6
 		if open {
 			limited = append(limited, sh.names[z])
 		}
-		if open && !sh.lit[z] {
+		// An episode that opens while the guard fades from the safe light
+		// is announced only if it is still open after the fade (quiet).
+		announce := open && (!sh.lit[z] || sh.quiet[z]) && now >= sh.fadeUntil
+		sh.quiet[z] = open && (sh.quiet[z] || !sh.lit[z]) && !announce
+		if announce {
 			sh.p.post(uplink.Event{Type: "guard", Fields: map[string]any{
 				"guard": "light", "zone": sh.names[z], "limit": "slew", "max_slew": sh.lg.MaxSlew(),
 				"requested": rgb(e.Requested), "shown": rgb(e.Shown),

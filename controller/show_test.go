@@ -297,3 +297,53 @@ func TestTheProgramsPreviewRunsWhileTheShowPlays(t *testing.T) {
 		}
 	})
 }
+
+// When the outputs open, the light guard fades the strip from the safe
+// light to the program (here the ambient light, 0.12 of full scale above
+// it): that is no guard episode, neither in the log nor as an event, and
+// once the fade is over no zone is limited. The fade itself still goes at
+// the guard's pace: the first frames after opening are between the two.
+func TestTheFadeFromTheSafeLightIsNoGuardEpisode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var buf bytes.Buffer
+		rec := sim.NewOutputRecorder(&buf)
+		r := newRigWith(t, calm, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			hw.Record(rec)
+			return showOn(t, nil, apa102.Color{R: 10, G: 4, B: 1}, apa102.Color{R: 10, G: 4, B: 1}, 0)(strip, hw)
+		}})
+		defer r.stop()
+		until(start, 30*time.Second)
+		st := r.pod.Status()
+		if st.Show == nil || !st.Show.Playing || len(st.Show.Limited) != 0 {
+			t.Fatalf("show %+v: want the ambient light playing, nothing limited", st.Show)
+		}
+		if guards := r.up.Events("guard"); len(guards) != 0 {
+			t.Fatalf("guard events %+v, want none", guards)
+		}
+		if err := rec.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		frames, err := sim.ReadOutputRecord(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		streams, rep, err := outputcheck.Check([]outputcheck.Zone{{Name: "canopy", First: 0, Count: ledCount}}, frames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vs := rep.Violations(); len(vs) != 0 {
+			t.Errorf("the strip broke the flash rules: %v", vs)
+		}
+		safe, ambient := light.FromBytes(10, 4, 1).R, light.FromBytes(40, 18, 4).R
+		between := 0
+		for _, sm := range streams.Zones[0] {
+			if sm.C.R > safe+1e-6 && sm.C.R < ambient-1e-6 {
+				between++
+			}
+		}
+		if between < 10 {
+			t.Fatalf("%d frames between the safe light and the ambient light, want the guard's fade (over 10)", between)
+		}
+	})
+}
