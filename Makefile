@@ -18,7 +18,7 @@ CMDS     := podd podctl hubctl
 # Cross-compiled targets: GOARCH[/GOARM], for Raspberry Pi class boards and amd64.
 TARGETS  := arm64 arm/7 arm/6 amd64
 
-.PHONY: all build run test hwtest contract bench lint fuzz cross deb deps clean
+.PHONY: all build run test hwtest boottest contract bench lint fuzz cross deb deps clean
 
 all: lint test build
 
@@ -54,6 +54,12 @@ test: deps contract
 # names the Debian packages it misses.
 hwtest:
 	GO=$(GO) hwtest/run.sh
+
+# The Debian package on a booted systemd: podd under its own hardened unit
+# in QEMU (packaging/boottest.sh; README, "Boot test"). Needs root and
+# debootstrap; it names the Debian packages it misses.
+boottest:
+	GO=$(GO) packaging/boottest.sh
 
 # The MQTT contract (contract/asyncapi.yaml) validated by the AsyncAPI
 # project's parser, pinned in contract/package-lock.json; the schemas are

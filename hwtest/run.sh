@@ -29,17 +29,11 @@ die() { echo "hwtest: $*" >&2; exit 2; }
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-kver=${HWTEST_KERNEL:-}
-if [ -z "$kver" ]; then
-  kver=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\(.*\)$/\1/p' | head -1)
-  [ -n "$kver" ] || die "cannot tell Debian's kernel version: apt-cache depends linux-image-amd64 names no linux-image (run apt-get update)"
-fi
-
 # What the run needs, by Debian package: QEMU, a static busybox for the
-# guest, cpio for the initramfs, and the compiler and headers that build the
-# modules for exactly this kernel.
+# guest, cpio for the initramfs, and the compiler and (below) the headers
+# that build the modules for exactly this kernel.
 missing=
-for p in qemu-system-x86 busybox-static cpio gcc make "linux-headers-$kver"; do
+for p in qemu-system-x86 busybox-static cpio gcc make; do
   installed "$p" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
@@ -47,21 +41,12 @@ if [ -n "$missing" ]; then
 fi
 command -v "$GO" >/dev/null 2>&1 || die "no Go toolchain ($GO)"
 
-cache=$root/hwtest/cache/$kver
-mkdir -p "$cache"
-
 # The kernel: Debian's image package, unpacked (not installed).
-if [ ! -f "$cache/kernel/boot/vmlinuz-$kver" ]; then
-  echo "hwtest: downloading linux-image-$kver"
-  rm -rf "$cache/deb" "$cache/kernel"
-  mkdir -p "$cache/deb"
-  (cd "$cache/deb" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$kver" >/dev/null) ||
-    die "apt-get download linux-image-$kver failed (an ABI the archive no longer has? run apt-get update, or set HWTEST_KERNEL)"
-  dpkg-deb -x "$cache"/deb/linux-image-"$kver"_*.deb "$cache/kernel.tmp"
-  mv "$cache/kernel.tmp" "$cache/kernel"
-  rm -rf "$cache/deb"
-fi
+kernel=$(hwtest/kernel.sh)
+kver=${kernel##*/vmlinuz-}
+cache=${kernel%/kernel/boot/*}
 kmods=$cache/kernel/lib/modules/$kver/kernel
+installed "linux-headers-$kver" || die "missing Debian packages: linux-headers-$kver (apt-get install linux-headers-$kver)"
 
 # The out-of-tree modules, built again when their sources change.
 srcsum=$(cat hwtest/modules/* | sha256sum | cut -d' ' -f1)
@@ -106,7 +91,7 @@ echo "hwtest: booting Debian's kernel $kver in QEMU (TCG; at most ${timeout_s}s)
 set +e
 timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel tcg -m 512 -smp 1 \
   -nographic -no-reboot -monitor none -serial stdio \
-  -kernel "$cache/kernel/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
+  -kernel "$kernel" -initrd "$work/initramfs.cpio" \
   -append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init" \
   -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null
 rc=$?
