@@ -38,6 +38,42 @@ type SelfTest struct {
 	Takes time.Duration `json:"takes_ns"`
 }
 
+// SelfTestOutcome is how a self-test of the lights or the haptics went,
+// as far as the pod can tell: whether each output's device took every
+// frame of the test. Whether the light shone or the motor ran is for the
+// technician who watched.
+type SelfTestOutcome struct {
+	What    string    `json:"what"`
+	Started time.Time `json:"started"`
+	// Ended is when it ended, zero while it runs; Why why it ended:
+	// "done", or what cut it short (a safe state, someone lying down).
+	Ended time.Time `json:"ended,omitzero"`
+	Why   string    `json:"why,omitempty"`
+	// Frames is how many frames of the test the show wrote to the outputs
+	// (with or without an error).
+	Frames int `json:"frames"`
+	// Outputs are the zones or places, in the order they play.
+	Outputs []OutputOutcome `json:"outputs"`
+}
+
+// OutputOutcome is one output's part of a self-test: Error is the first
+// error its device gave during the test, "" when it took every frame.
+type OutputOutcome struct {
+	Name  string `json:"name"`
+	Error string `json:"error,omitempty"`
+}
+
+// Failed lists the outputs whose device gave an error.
+func (o *SelfTestOutcome) Failed() []string {
+	var out []string
+	for _, x := range o.Outputs {
+		if x.Error != "" {
+			out = append(out, x.Name)
+		}
+	}
+	return out
+}
+
 // selfTest is the self-test the show plays, if any; its own mutex, taken
 // after any other lock of the pod and never held across a call out of
 // this file.
@@ -48,6 +84,11 @@ type selfTest struct {
 	from  time.Time // when it began
 	until time.Time // when it ends
 	gen   uint64    // the gate's generation when it began
+	// outcome is the running or the last self-test's outcome; index maps
+	// each zone (lights) or place (haptics), in frame order, to its
+	// output in outcome.Outputs, -1 for none (the unzoned LEDs).
+	outcome *SelfTestOutcome
+	index   []int
 }
 
 // zonesUnzoned is zones.Unzoned under a name the parameter zones of
@@ -151,8 +192,21 @@ func (p *Pod) SelfTest(what string) (SelfTest, error) {
 	if err != nil {
 		return SelfTest{}, fmt.Errorf("controller: self-test: %w", err)
 	}
+	out := &SelfTestOutcome{What: what, Started: now}
+	frameNames := names
+	if what == SelfTestHaptics {
+		frameNames = places
+	}
+	index := make([]int, len(frameNames))
+	for i, n := range frameNames {
+		index[i] = slices.Index(order, n)
+	}
+	for _, n := range order {
+		out.Outputs = append(out.Outputs, OutputOutcome{Name: n})
+	}
 	st.mu.Lock()
 	st.what, st.prog, st.from, st.until, st.gen = what, b, now, now.Add(d), gen
+	st.outcome, st.index = out, index
 	st.mu.Unlock()
 	p.log.Info("self-test", "what", what, "order", strings.Join(order, ", "), "takes", d)
 	return SelfTest{What: what, Order: order, Takes: d}, nil
@@ -184,6 +238,7 @@ func (sh *show) testFrame(lights []light.RGB, haptics []float64) bool {
 		st.mu.Lock()
 		if st.prog == prog {
 			st.prog = nil
+			st.outcome.Ended, st.outcome.Why = now, why
 		}
 		st.mu.Unlock()
 		sh.p.log.Info("self-test ended", "why", why)
@@ -194,4 +249,41 @@ func (sh *show) testFrame(lights []light.RGB, haptics []float64) bool {
 	}
 	prog.Render(now.Sub(from), lights, haptics)
 	return true
+}
+
+// recordTest notes a frame of the self-test written to the outputs: each
+// output's first error (the zones' or the places' of lights and places,
+// zones.Outputs.LastErrors), and the frame.
+func (sh *show) recordTest(lights, places []error) {
+	st := &sh.test
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	o := st.outcome
+	if st.prog == nil || o == nil {
+		return
+	}
+	errs := lights
+	if o.What == SelfTestHaptics {
+		errs = places
+	}
+	for i, e := range errs {
+		if e != nil && i < len(st.index) && st.index[i] >= 0 && o.Outputs[st.index[i]].Error == "" {
+			o.Outputs[st.index[i]].Error = e.Error()
+		}
+	}
+	o.Frames++
+}
+
+// lastTest is a copy of the running or the last self-test's outcome, nil
+// before the first.
+func (sh *show) lastTest() *SelfTestOutcome {
+	st := &sh.test
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.outcome == nil {
+		return nil
+	}
+	o := *st.outcome
+	o.Outputs = slices.Clone(o.Outputs)
+	return &o
 }

@@ -106,3 +106,77 @@ func TestSelfTestPlaysEachZoneAndMotorInTurn(t *testing.T) {
 		}
 	})
 }
+
+// failingPWM is a PWM controller whose bus refuses every write.
+type failingPWM struct{}
+
+func (failingPWM) SetAll([]float64) error { return errors.New("pca9685 at 0x40: nack") }
+func (failingPWM) String() string         { return "pca9685" }
+
+// failingMotor is a motor whose bus refuses every write.
+type failingMotor struct{}
+
+func (failingMotor) SetIntensity(float64) error { return errors.New("drv2605 at 0x5a: nack") }
+func (failingMotor) String() string             { return "drv2605" }
+
+// A self-test's outcome names each output whose device refused its
+// frames, with the device's error, and those that took every frame; it
+// is in the status while the test runs and after it ends.
+func TestSelfTestOutcomeNamesTheOutputsThatFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var motor *sim.Line
+		r := newRigWith(t, leftAt1m, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			motor = hw.MotorLine("GPIO5")
+			m, err := gpioout.New(motor, gpioout.Opts{Name: "motor feet"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := zones.New(zones.Layout{Strip: strip, LEDs: ledCount, PWM: failingPWM{},
+				Lights: []zones.Light{{Name: "canopy", First: 0, Count: 4}, {Name: "floor", PWM: []int{0, 1, 2}}},
+				Places: []zones.Place{{Name: "back", Motor: failingMotor{}}, {Name: "feet", Motor: m}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &Show{Outputs: o, Rate: 50}
+		}})
+		defer r.stop()
+		until(start, 2*time.Minute)
+		if got := r.pod.Status().Show.LastSelfTest; got != nil {
+			t.Fatalf("an outcome %+v before any self-test", got)
+		}
+		began := time.Now()
+		st, err := r.pod.SelfTest(SelfTestLights)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		o := r.pod.Status().Show.LastSelfTest
+		if o == nil || !o.Ended.IsZero() || o.What != SelfTestLights || !o.Started.Equal(began) {
+			t.Fatalf("1 s into the lights test: outcome %+v, want it running", o)
+		}
+		time.Sleep(st.Takes)
+		synctest.Wait()
+		o = r.pod.Status().Show.LastSelfTest
+		want := []OutputOutcome{{Name: "canopy"}, {Name: "floor", Error: "pca9685 at 0x40: nack"}}
+		if o == nil || o.Why != "done" || o.Ended.Sub(began) < st.Takes || o.Ended.Sub(began) > st.Takes+40*time.Millisecond ||
+			!slices.Equal(o.Outputs, want) || !slices.Equal(o.Failed(), []string{"floor"}) {
+			t.Fatalf("after the lights test: outcome %+v, want it done at %v with %+v", o, st.Takes, want)
+		}
+		// 50 frames a second for the test's 7 s.
+		if o.Frames < 349 || o.Frames > 351 {
+			t.Errorf("the lights test wrote %d frames, want 350", o.Frames)
+		}
+		if _, err := r.pod.SelfTest(SelfTestHaptics); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		o = r.pod.Status().Show.LastSelfTest
+		want = []OutputOutcome{{Name: "back", Error: "drv2605 at 0x5a: nack"}, {Name: "feet"}}
+		if o == nil || o.What != SelfTestHaptics || o.Why != "done" || !slices.Equal(o.Outputs, want) {
+			t.Fatalf("after the haptics test: outcome %+v, want %+v", o, want)
+		}
+	})
+}

@@ -87,6 +87,9 @@ type ShowStatus struct {
 	// the last frames, milliseconds.
 	// SelfTest is the self-test playing (lights or haptics), "" for none.
 	SelfTest string `json:"selftest,omitempty"`
+	// LastSelfTest is the running or the last self-test's outcome (each
+	// output's device taking its frames or not), nil before the first.
+	LastSelfTest *SelfTestOutcome `json:"last_selftest,omitempty"`
 	// Slowed names the program's keyframes the light guard slows
 	// (Show.Preview), once known.
 	Slowed     []string `json:"slowed,omitempty"`
@@ -242,7 +245,7 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 	now := time.Since(sh.base)
 	defer func() { sh.lastFrame.Store(int64(time.Since(sh.base))) }()
 	p := sh.p
-	sh.testFrame(lights, haptics)
+	testing := sh.testFrame(lights, haptics)
 	if p.identifying() {
 		for i := range lights {
 			if sh.strip[i] {
@@ -271,7 +274,11 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 	if limitedL || limitedH || sh.anyLit() {
 		sh.announce(now, lights, haptics)
 	}
-	err := p.parts.Gate.Do(func() error { return sh.s.Outputs.Show(lights, haptics) })
+	shown := false
+	err := p.parts.Gate.Do(func() error { shown = true; return sh.s.Outputs.Show(lights, haptics) })
+	if testing && shown {
+		sh.recordTest(sh.s.Outputs.LastErrors())
+	}
 	switch {
 	case errors.Is(err, actuators.ErrSafeState):
 		return sh.safeFrame(now)
@@ -608,6 +615,7 @@ func (sh *show) Status() *ShowStatus {
 		st.SelfTest = sh.test.what
 	}
 	sh.test.mu.Unlock()
+	st.LastSelfTest = sh.lastTest()
 	ps := sh.player.Stats()
 	st.Frames, st.Skipped = ps.Frames, ps.Skipped
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -96,12 +96,15 @@ type Outputs struct {
 	written []float64 // the intensity last written to each place; NaN: none yet
 	strip   bool      // a zone is on the strip
 	pwm     bool      // a zone is on the PWM controller
+	// The last Show's error of each zone and place (LastErrors).
+	lightErr, placeErr []error
 }
 
 // New checks the layout: every zone within its device, no LED or channel in
 // two zones, a device for every zone, no name twice.
 func New(l Layout) (*Outputs, error) {
-	o := &Outputs{l: l, pixels: make([]apa102.Color, l.LEDs), duties: make([]float64, PWMChannels), written: make([]float64, len(l.Places))}
+	o := &Outputs{l: l, pixels: make([]apa102.Color, l.LEDs), duties: make([]float64, PWMChannels), written: make([]float64, len(l.Places)),
+		placeErr: make([]error, len(l.Places))}
 	var errs []error
 	names := map[string]bool{}
 	owner := make([]string, l.LEDs)
@@ -175,6 +178,7 @@ func New(l Layout) (*Outputs, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	o.lightErr = make([]error, len(o.l.Lights))
 	return o, nil
 }
 
@@ -249,16 +253,24 @@ func (o *Outputs) Show(lights []light.RGB, haptics []float64) error {
 		}
 	}
 	var errs []error
+	var stripErr, pwmErr error
 	if o.strip {
-		if err := o.l.Strip.Write(o.pixels); err != nil {
-			errs = append(errs, err)
+		if stripErr = o.l.Strip.Write(o.pixels); stripErr != nil {
+			errs = append(errs, stripErr)
 		}
 	}
 	if o.pwm {
-		if err := o.l.PWM.SetAll(o.duties); err != nil {
-			errs = append(errs, err)
+		if pwmErr = o.l.PWM.SetAll(o.duties); pwmErr != nil {
+			errs = append(errs, pwmErr)
 		}
 	}
+	for i, z := range o.l.Lights {
+		o.lightErr[i] = stripErr
+		if len(z.PWM) > 0 {
+			o.lightErr[i] = pwmErr
+		}
+	}
+	clear(o.placeErr)
 	for i, p := range o.l.Places {
 		x := min(max(haptics[i], 0), 1)
 		if x != x { // NaN
@@ -269,6 +281,7 @@ func (o *Outputs) Show(lights []light.RGB, haptics []float64) error {
 		}
 		if err := p.Motor.SetIntensity(x); err != nil {
 			errs = append(errs, err)
+			o.placeErr[i] = err
 			o.written[i] = -1 // written again next frame
 			continue
 		}
@@ -279,6 +292,14 @@ func (o *Outputs) Show(lights []light.RGB, haptics []float64) error {
 	}
 	return errors.Join(errs...)
 }
+
+// LastErrors returns the last Show's error of each light zone and each
+// haptic place, in the layout's order, nil where its device took the
+// frame: a zone has its device's error (the strip's or the PWM
+// controller's), a place its motor's (nil also when its intensity was
+// unchanged and not written). The slices are the Outputs' own, valid
+// until the next Show.
+func (o *Outputs) LastErrors() (lights, places []error) { return o.lightErr, o.placeErr }
 
 // Motor returns place i's motor.
 func (o *Outputs) Motor(i int) Motor { return o.l.Places[i].Motor }

@@ -187,3 +187,35 @@ type nopMotor struct{}
 
 func (nopMotor) SetIntensity(float64) error { return nil }
 func (nopMotor) String() string             { return "nop" }
+
+// LastErrors says which outputs a frame failed on: each strip zone has the
+// strip's error, each PWM zone the controller's, each place its motor's;
+// the next frame's outcome replaces it, a place whose unchanged intensity
+// was not written has none.
+func TestLastErrorsNamesTheFailedOutputs(t *testing.T) {
+	stripErr, motorErr := errors.New("bus down"), errors.New("nack")
+	s, p, back, feet := &fakeStrip{err: stripErr}, &fakePWM{}, &fakeMotor{err: motorErr}, &fakeMotor{}
+	o, err := New(layout(s, p, back, feet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lights := make([]light.RGB, 5) // and the unzoned LED 3
+	if err := o.Show(lights, []float64{0.5, 0.5}); err == nil {
+		t.Fatal("Show = nil, want the strip's and the motor's errors")
+	}
+	ls, ps := o.LastErrors()
+	if want := []error{stripErr, nil, nil, stripErr, stripErr}; !slices.Equal(ls, want) {
+		t.Errorf("lights' errors %v, want %v (canopy, floor, lamp, sides, unzoned)", ls, want)
+	}
+	if want := []error{motorErr, nil}; !slices.Equal(ps, want) {
+		t.Errorf("places' errors %v, want %v (back, feet)", ps, want)
+	}
+	s.err, back.err = nil, nil
+	if err := o.Show(lights, []float64{0.5, 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	ls, ps = o.LastErrors()
+	if !slices.Equal(ls, []error{nil, nil, nil, nil, nil}) || !slices.Equal(ps, []error{nil, nil}) {
+		t.Errorf("after a frame every device took: lights %v, places %v", ls, ps)
+	}
+}

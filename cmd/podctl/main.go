@@ -198,7 +198,10 @@ turn (a dim white fading in and out, 3 s a zone); haptics runs each motor in
 turn (at half its full drive for 1 s). Every frame passes the pod's
 photosensitivity and haptic guards. The pod refuses while someone lies in it,
 during a merge, with an abort latched or with its outputs in their safe
-state; any safe state ends the test at once.
+state; any safe state ends the test at once. podctl follows the test to its
+end and gives a line for each zone or place: PASS when its device took every
+frame (whether it shone or ran is for you to say), FAIL with the device's
+error; exit status 5 when one failed or the test was cut short.
 
 sensors reads each sensor gently and gives a line each (ID, data flowing,
 values plausible; the pulse oximeter's red and IR wiring, judged on a
@@ -211,9 +214,7 @@ drivers for --for otherwise. Exit status 5 when a sensor fails.`,
 			if args[0] == api.SelfTestSensors {
 				return selfTestSensors(cmd, out, sensorsConfig, sensorsFor)
 			}
-			return request(
-				func(ctx context.Context, c *api.Client) (any, error) { return c.SelfTest(ctx, args[0]) },
-				func(v any) string { return formatSelfTest(v.(api.SelfTestReply)) })(cmd, args)
+			return selfTestOutputs(cmd, out, socket, args[0], selfTestPoll)
 		},
 	}
 	selfTestSensorsFlags(selftest, &sensorsConfig, &sensorsFor)
