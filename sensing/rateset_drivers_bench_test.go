@@ -441,3 +441,58 @@ func wakeFloor(b *testing.B, f *os.File) {
 	b.ReportMetric(cpu.Seconds()/sec*100, "core-%")
 	b.ReportMetric(float64(w1-w0)/sec, "wakes/s")
 }
+
+// BenchmarkEEGFrames is the EEG's path per frame without the wake: the
+// sensing.EEG device's Poll (a batch of 50 frames: each the driver's Read
+// with its 27-byte transaction and decoding, µV by gain, lead-off bits,
+// the estimator's Add; then one estimate) on the replay port with a DRDY
+// line that always has a new conversion waiting, over the replayed N2
+// EEG. One op is one batch; ns/frame is CPU time per frame (one
+// goroutine, no waiting), µs/signal-s the same for 500 frames.
+func BenchmarkEEGFrames(b *testing.B) {
+	sig, err := sim.NewEEGSignal(sim.EEGOpts{Bands: replayBands,
+		PinkNoise: 3, BlinksPerMinute: 15, MovementsPerMinute: 1, Start: time.Unix(1_000_000, 0), Seed: 7})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pin := readyPin()
+	port := &replayEEG{drdy: pin, frames: eegFrames(sig, time.Unix(1_000_000, 0), 60)}
+	s, err := EEG(func() (*ads1299.Dev, error) {
+		o := ads1299.DefaultOpts()
+		return ads1299.New(port, pin, &o)
+	}, eegChans, rateEEG, ads1299.DefaultOpts().Gain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	latest := new(replayLatest)
+	s.SetEstimates(latest)
+	dev, err := s.Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dev.Halt()
+	now := time.Now()
+	poll := func() {
+		now = now.Add(eegBatch)
+		if p, err := dev.Poll(now); err != nil || !p.Fresh || p.State != "" {
+			b.Fatalf("Poll = %+v, %v; want fresh and ok", p, err)
+		}
+	}
+	for range 40 * 10 { // 40 s of frames: the span full
+		poll()
+	}
+	if !latest.eeg.Valid {
+		b.Fatalf("no valid summary after 40 s (the benchmark would measure early exits): %v", latest.eeg.Reason)
+	}
+	r0 := port.reads.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		poll()
+	}
+	frames := float64(port.reads.Load() - r0)
+	if frames != float64(b.N)*rateEEG/10 {
+		b.Fatalf("%v frames read in %d batches, want %d each", frames, b.N, rateEEG/10)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/frames, "ns/frame")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/frames*rateEEG/1e3, "µs/signal-s")
+}

@@ -25,6 +25,10 @@ import (
 // blocked in WaitForEdge once, as a GPIO interrupt does on a pod. Its
 // level is low while a conversion is unread (the replay port says which
 // it read), as the ADS1299's DRDY is.
+//
+// A tickPin without a ticker (readyPin) always has a new conversion
+// waiting: WaitForEdge returns at once, for benchmarks of the frames'
+// path without the wake.
 type tickPin struct {
 	period time.Duration
 	t0     time.Time // conversion k completes at t0 + k·period
@@ -44,10 +48,22 @@ func newTickPin(period time.Duration) *tickPin {
 	return p
 }
 
-// conversion is the newest conversion completed at now (0: none yet).
-func (p *tickPin) conversion(now time.Time) uint64 { return uint64(now.Sub(p.t0) / p.period) }
+// readyPin returns a tickPin that always has a new conversion waiting.
+func readyPin() *tickPin { return &tickPin{} }
 
-func (p *tickPin) stop() { p.ticker.Stop() }
+// conversion is the newest conversion completed at now (0: none yet).
+func (p *tickPin) conversion(now time.Time) uint64 {
+	if p.ticker == nil {
+		return p.read.Load() + 1
+	}
+	return uint64(now.Sub(p.t0) / p.period)
+}
+
+func (p *tickPin) stop() {
+	if p.ticker != nil {
+		p.ticker.Stop()
+	}
+}
 
 func (p *tickPin) String() string   { return "DRDY(replay)" }
 func (p *tickPin) Halt() error      { return nil }
@@ -58,6 +74,9 @@ func (p *tickPin) Function() string { return "In/" + p.Read().String() }
 // In drops the edges queued before, as a GPIO line does when its edge
 // detection is set up.
 func (p *tickPin) In(gpio.Pull, gpio.Edge) error {
+	if p.ticker == nil {
+		return nil
+	}
 	select {
 	case <-p.ticker.C:
 	default:
@@ -67,6 +86,9 @@ func (p *tickPin) In(gpio.Pull, gpio.Edge) error {
 
 // Read is low while the newest conversion is unread.
 func (p *tickPin) Read() gpio.Level {
+	if p.ticker == nil {
+		return gpio.Low
+	}
 	if p.conversion(time.Now()) > p.read.Load() {
 		return gpio.Low
 	}
@@ -74,6 +96,9 @@ func (p *tickPin) Read() gpio.Level {
 }
 
 func (p *tickPin) WaitForEdge(timeout time.Duration) bool {
+	if p.ticker == nil {
+		return true
+	}
 	select {
 	case <-p.ticker.C:
 		return true
