@@ -48,6 +48,10 @@ const (
 
 var replayBands = [sim.EEGBands]float64{386.4, 24.5, 13.0, 24.7, 3.4, 0.8}
 
+// maxLostForBands is the most EEG frames lost a second with which
+// replaySet.check judges the band powers (see there).
+const maxLostForBands = rateEEG / 100
+
 // replayLatest keeps the newest estimate of each sensor, as the safety
 // watchdog does (Estimates: a copy under a short lock), and the pulse
 // oximeter's (ppgDevice.latest); and for each sensor its newest valid
@@ -339,7 +343,11 @@ func (rs *replaySet) warmUp(tb testing.TB) {
 // set, not of early exits. (On a loaded machine the EEG loop may wake
 // late enough to lose frames and start its estimate over; the share of
 // valid estimates is reported, not judged.)
-func (rs *replaySet) check(tb testing.TB) {
+//
+// lost is the EEG's lost frames a second: above maxLostForBands (1 % of
+// the frames) the filled gaps low-pass the signal enough to move its
+// band powers by more than 10 %, and they are logged, not judged.
+func (rs *replaySet) check(tb testing.TB, lost float64) {
 	tb.Helper()
 	for _, l := range rs.loops {
 		if h := l.Health(); h.State != OK {
@@ -358,7 +366,16 @@ func (rs *replaySet) check(tb testing.TB) {
 	}
 	for b := range sim.EEGBands {
 		want := rs.sig.BandPower(sim.EEGBand(b)) / total
-		if got := l.validEEG.Rel[b]; !l.validEEG.Valid || math.Abs(got-want) > 0.1*want {
+		got := l.validEEG.Rel[b]
+		if !l.validEEG.Valid {
+			tb.Errorf("EEG: no valid summary")
+			break
+		}
+		if math.Abs(got-want) > 0.1*want {
+			if lost > maxLostForBands {
+				tb.Logf("EEG %s: relative power %.4f, the signal's %.4f: %.1f frames lost a second, filled", eeg.Band(b), got, want, lost)
+				continue
+			}
 			tb.Errorf("EEG %s: relative power %.4f (valid %v), want %.4f ± 10 %%", eeg.Band(b), got, l.validEEG.Valid, want)
 		}
 	}
@@ -415,14 +432,15 @@ func BenchmarkRateSetDrivers(b *testing.B) {
 	wall, conv1 := now.Sub(wall0), rs.drdy.conversion(now)
 	runtime.ReadMemStats(&m1)
 	made1, valid1 := rs.latest.counts()
-	rs.check(b)
 	sec := wall.Seconds()
+	lost := max(float64(conv1-conv0)-float64(tx1[0]-tx0[0]), 0) / sec
+	rs.check(b, lost)
 	for i, name := range []string{"skin", "temp", "eeg", "ppg"} {
 		if n := made1[i] - made0[i]; n > 0 {
 			b.ReportMetric(100*float64(valid1[i]-valid0[i])/float64(n), name+"-valid-%")
 		}
 	}
-	b.ReportMetric(max(float64(conv1-conv0)-float64(tx1[0]-tx0[0]), 0)/sec, "eeg-lost-frames/s")
+	b.ReportMetric(lost, "eeg-lost-frames/s")
 	b.ReportMetric(cpu.Seconds()*1e3/sec, "cpu-ms/signal-s")
 	b.ReportMetric(cpu.Seconds()/sec*100, "core-%")
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/sec/samplesPerSecond, "allocs/sample")
