@@ -31,7 +31,11 @@ while [ $# -gt 0 ]; do
 done
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 cmd="go test -run '^\$' -bench '^BenchmarkRateSet' -benchtime ${seconds}x -count 1 ./sensing/ -args -sensing.warmup=$warmup"
-out=$(eval "$cmd")
+if ! out=$(eval "$cmd" 2>&1); then
+	echo "$out" >&2
+	echo "$0: the benchmarks failed (above)" >&2
+	exit 1
+fi
 fakecmd="go test -run '^TestRateSetBusTransactions\$' -v -count 1 ./sensing/"
 fake=$(eval "$fakecmd" | sed -n 's/.*CPU \([0-9.]*\) ms per second of signal.*/\1/p')
 echo "$out" | grep -E '^(goos|goarch|cpu|Benchmark)' >&2
