@@ -568,3 +568,22 @@ func BenchmarkEEGFrames(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/frames, "ns/frame")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/frames*rateEEG/1e3, "µs/signal-s")
 }
+
+// BenchmarkZeroRead27 is the stand-in syscall of
+// BenchmarkRateSetWakeFloor/read27 without the wake: one 27-byte read of
+// /dev/zero after another, ns/op the CPU of one (one goroutine, no
+// waiting).
+func BenchmarkZeroRead27(b *testing.B) {
+	f, err := os.Open("/dev/zero")
+	if err != nil {
+		b.Skip(err)
+	}
+	defer f.Close()
+	var buf [ads1299.FrameSize]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, err := f.Read(buf[:]); n != len(buf) || err != nil {
+			b.Fatalf("read %d bytes, %v; want %d", n, err, len(buf))
+		}
+	}
+}
