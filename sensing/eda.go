@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"github.com/sleegation/podd/sensors/ads1115"
@@ -25,7 +24,7 @@ func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rat
 	if err := circuit.Validate(); err != nil {
 		return Sensor{}, fmt.Errorf("sensing: skin conductance: %w", err)
 	}
-	latest := new(atomic.Pointer[float64])
+	latest := newLatestValue()
 	sink := new(estimatesSink)
 	period := time.Second / time.Duration(rateHz)
 	return Sensor{
@@ -36,15 +35,15 @@ func SkinConductance(open func() (*ads1115.Dev, error), circuit eda.Divider, rat
 				return nil, err
 			}
 			est, _ := vitalseda.New(float64(rateHz)) // the rate was checked above
-			latest.Store(nil)
+			latest.clear()
 			return &skin{dev: d, circuit: circuit, est: est, latest: latest, sink: sink, lastValid: time.Now()}, nil
 		},
 		Period:      period,
 		StaleAfter:  max(3*period, 3*time.Second),
 		ReopenAfter: max(5*period, 5*time.Second),
 		Report: func(v *Vitals) {
-			if us := latest.Load(); us != nil {
-				v.SkinConductanceUS = us
+			if us, ok := latest.get(); ok {
+				v.SkinConductanceUS = &us
 			}
 		},
 		SetEstimates: sink.set,
@@ -69,7 +68,7 @@ type skin struct {
 	dev     *ads1115.Dev
 	circuit eda.Divider
 	est     *vitalseda.Estimator
-	latest  *atomic.Pointer[float64]
+	latest  *latestValue
 	sink    *estimatesSink
 	// lastValid is when the estimate was last valid or the device was
 	// opened, moved on by the length of each state of its own since (see
@@ -122,7 +121,7 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 	case errors.Is(err, ads1115.ErrSaturated):
 		s.explained(now)
 		s.est.Reset()
-		s.latest.Store(nil)
+		s.latest.clear()
 		return Poll{Fresh: true, State: Saturated}, nil
 	case err != nil:
 		return Poll{}, err
@@ -132,7 +131,7 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 	case errors.Is(err, eda.ErrShortCircuit):
 		s.explained(now)
 		s.est.Reset()
-		s.latest.Store(nil)
+		s.latest.clear()
 		return Poll{Fresh: true, State: Saturated}, nil
 	case errors.Is(err, eda.ErrOpenCircuit):
 		us = 0
@@ -146,7 +145,7 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 		e.FeedSkinConductance(r)
 	}
 	if !r.Valid {
-		s.latest.Store(nil)
+		s.latest.clear()
 		switch r.Reason {
 		case vitalseda.ReasonNoContact:
 			s.explained(now)
@@ -171,8 +170,7 @@ func (s *skin) Poll(now time.Time) (Poll, error) {
 	}
 	s.unexplained(now)
 	s.lastValid = now
-	tonic := r.TonicMicrosiemens
-	s.latest.Store(&tonic)
+	s.latest.set(r.TonicMicrosiemens)
 	return Poll{Fresh: true}, nil
 }
 

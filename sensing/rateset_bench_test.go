@@ -48,6 +48,8 @@ type ppgDevice struct {
 	dev *max30102.Dev
 	est *vitals.Estimator
 	buf []max30102.Sample
+	// latest, if not nil, is handed each estimate.
+	latest func(vitals.Reading)
 }
 
 func (d *ppgDevice) Poll(time.Time) (Poll, error) {
@@ -61,7 +63,10 @@ func (d *ppgDevice) Poll(time.Time) (Poll, error) {
 	for _, s := range d.buf[:n] {
 		d.est.Add(s.Red, s.IR)
 	}
-	d.est.Estimate()
+	r := d.est.Estimate()
+	if d.latest != nil {
+		d.latest(r)
+	}
 	return Poll{Fresh: n > 0}, nil
 }
 

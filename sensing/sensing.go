@@ -335,7 +335,10 @@ func (l *Loop) SinceTurn() time.Duration {
 	return time.Since(l.base) - time.Duration(ns)
 }
 
-func (l *Loop) turn() { l.turned.Store(int64(time.Since(l.base))) }
+func (l *Loop) turn() { l.turnAt(time.Now()) }
+
+// turnAt records a turn begun at t (a time.Now reading).
+func (l *Loop) turnAt(t time.Time) { l.turned.Store(int64(t.Sub(l.base))) }
 
 // New returns a loop for s. onChange, if not nil, is called from Run's
 // goroutine with each new State; it must not block.
@@ -507,8 +510,8 @@ func (l *Loop) Run(ctx context.Context) error {
 			lastFresh = now // a fresh open is given StaleAfter to deliver
 			l.set(Starting, nil, now)
 		}
-		l.turn()
 		polled := time.Now()
+		l.turnAt(polled)
 		p, err := dev.Poll(polled)
 		now := time.Now()
 		switch {

@@ -3,7 +3,6 @@ package sensing
 import (
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/sleegation/podd/sensors/tmp117"
@@ -21,7 +20,7 @@ func Thermometer(open func() (*tmp117.Dev, error), rateHz int) (Sensor, error) {
 	if _, err := temp.New(float64(rateHz)); err != nil {
 		return Sensor{}, fmt.Errorf("sensing: thermometer: %w", err)
 	}
-	latest := new(atomic.Pointer[float64])
+	latest := newLatestValue()
 	sink := new(estimatesSink)
 	period := time.Second / time.Duration(rateHz)
 	return Sensor{
@@ -32,15 +31,15 @@ func Thermometer(open func() (*tmp117.Dev, error), rateHz int) (Sensor, error) {
 				return nil, err
 			}
 			est, _ := temp.New(float64(rateHz)) // the rate was checked above
-			latest.Store(nil)
+			latest.clear()
 			return &thermometer{dev: d, est: est, latest: latest, sink: sink}, nil
 		},
 		Period:      period / 2,
 		StaleAfter:  max(3*period, 3*time.Second),
 		ReopenAfter: max(5*period, 5*time.Second),
 		Report: func(v *Vitals) {
-			if c := latest.Load(); c != nil {
-				v.BodyTempC = c
+			if c, ok := latest.get(); ok {
+				v.BodyTempC = &c
 			}
 		},
 		SetEstimates: sink.set,
@@ -50,7 +49,7 @@ func Thermometer(open func() (*tmp117.Dev, error), rateHz int) (Sensor, error) {
 type thermometer struct {
 	dev    *tmp117.Dev
 	est    *temp.Estimator
-	latest *atomic.Pointer[float64]
+	latest *latestValue
 	sink   *estimatesSink
 }
 
@@ -78,7 +77,7 @@ func (t *thermometer) Poll(now time.Time) (Poll, error) {
 		e.FeedBodyTemp(r)
 	}
 	if !r.Valid {
-		t.latest.Store(nil)
+		t.latest.clear()
 		if r.Reason == temp.ReasonFilling {
 			// The sensor works; the estimate is not ready, and nothing
 			// is reported.
@@ -86,8 +85,7 @@ func (t *thermometer) Poll(now time.Time) (Poll, error) {
 		}
 		return Poll{Fresh: true, State: NoContact}, nil
 	}
-	v := r.Celsius
-	t.latest.Store(&v)
+	t.latest.set(r.Celsius)
 	return Poll{Fresh: true}, nil
 }
 

@@ -86,19 +86,25 @@ func (d *Dev) Read(f *Frame, timeout time.Duration) error {
 	if d.halted {
 		return ErrHalted
 	}
-	deadline := time.Now().Add(timeout)
+	// One clock read before the wait and one after each edge, 500 a
+	// second (time.Now is a system call where the kernel's clock source
+	// has no vDSO): the first wait is the whole timeout, a later one what
+	// is left of it.
+	start := time.Now()
+	left := timeout
+	var now time.Time
 	for {
-		left := time.Until(deadline)
 		if left <= 0 || !d.drdy.WaitForEdge(left) {
 			return fmt.Errorf("%w within %s on %s", ErrNoDRDY, timeout, d.drdy)
 		}
+		now = time.Now()
 		// DRDY still low: a conversion not read yet. High: the edge was of
 		// a conversion a previous Read already took.
 		if d.drdy.Read() == gpio.Low {
 			break
 		}
+		left = timeout - now.Sub(start)
 	}
-	now := time.Now()
 	clear(d.rx[:])
 	if err := d.c.Tx(d.tx[:], d.rx[:]); err != nil {
 		return fmt.Errorf("ads1299: read frame: %w", err)
