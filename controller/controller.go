@@ -195,7 +195,7 @@ type Pod struct {
 	wake    chan struct{}
 	stopped chan struct{} // closed when Run stops
 	queue   *eventQueue
-	latest  atomic.Pointer[vitals.Reading]
+	latest  latestReading
 
 	counters counters // aborts and drops since the start (Status.Counts)
 
@@ -740,7 +740,7 @@ func (p *Pod) Status() Status {
 	}
 	hubStatus(&st.Uplink, p.parts.Uplink)
 	st.Vitals.Contact = vitals.ContactUnknown.String()
-	if r := p.latest.Load(); r != nil {
+	if r, ok := p.latest.Load(); ok {
 		st.Vitals.Contact = r.Contact.String()
 		if r.HeartRateValid {
 			st.Vitals.HeartRateBPM = ptr(r.HeartRateBPM)

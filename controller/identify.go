@@ -178,11 +178,11 @@ func (p *Pod) emptyPodRefusals(now time.Time, held func() string) (reasons, deta
 // identifyBlocked says why the sensor does not show an empty pod now, ""
 // when it does.
 func (p *Pod) identifyBlocked(now time.Time) string {
-	r := p.latest.Load()
+	r, ok := p.latest.Load()
 	switch {
 	case p.sensorFault.Load():
 		return "a sensor is in fault: the pod may not be empty"
-	case r == nil || now.Sub(r.At) > p.cfg.Limits.StaleAfter:
+	case !ok || now.Sub(r.At) > p.cfg.Limits.StaleAfter:
 		return "no recent reading of the sensor: the pod may not be empty"
 	case r.Contact != vitals.ContactNone:
 		return fmt.Sprintf("the sensor's contact is %s, not none", r.Contact)

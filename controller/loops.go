@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/sleegation/podd/safety"
@@ -10,7 +11,7 @@ import (
 )
 
 func (p *Pod) feed(r vitals.Reading) {
-	p.latest.Store(&r)
+	p.latest.Store(r)
 	p.wd.Feed(r)
 }
 
@@ -135,7 +136,7 @@ func (p *Pod) telemetry() uplink.Telemetry {
 	if oxi := p.sensorTelemetry(&t); !oxi.Healthy() {
 		return t
 	}
-	if r := p.latest.Load(); r != nil {
+	if r, ok := p.latest.Load(); ok {
 		if r.HeartRateValid {
 			t.Vitals.HeartRateBPM = ptr(round1(r.HeartRateBPM))
 		}
@@ -239,4 +240,28 @@ func keepaliveLoop(ctx context.Context, stopping <-chan struct{}, notify Notifie
 		}
 		ping()
 	}
+}
+
+// latestReading is the oximeter's latest reading, written by its loop and
+// read by the status, the telemetry and the session: a copy under a
+// mutex, so that a poll allocates nothing (an atomic pointer would need
+// a new Reading per poll).
+type latestReading struct {
+	mu  sync.Mutex
+	r   vitals.Reading
+	set bool
+}
+
+// Store keeps r as the latest reading.
+func (l *latestReading) Store(r vitals.Reading) {
+	l.mu.Lock()
+	l.r, l.set = r, true
+	l.mu.Unlock()
+}
+
+// Load returns the latest reading; false before the first.
+func (l *latestReading) Load() (vitals.Reading, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r, l.set
 }

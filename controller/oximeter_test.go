@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"github.com/sleegation/podd/sensors/vitals"
 	"maps"
 	"slices"
 	"testing"
@@ -87,12 +88,12 @@ func TestWithoutADeviceTheWatchdogHearsUnknownEveryPeriod(t *testing.T) {
 		r := newRig(t, calm+"timeline:\n  - {at: 10.1s, fault: {device: max30102, kind: disconnect, for: 10s}}\n", &memStore{})
 		defer r.stop()
 		until(start, 9500*time.Millisecond)
-		if l := r.pod.latest.Load(); l == nil || !l.HeartRateValid {
+		if l, ok := r.pod.latest.Load(); !ok || !l.HeartRateValid {
 			t.Fatalf("no valid heart rate before the fault: %+v", l)
 		}
 		for d := 10200 * time.Millisecond; d < 20100*time.Millisecond; d += 50 * time.Millisecond {
 			until(start, d)
-			l := r.pod.latest.Load()
+			l, _ := r.pod.latest.Load()
 			if age := time.Since(l.At); age >= 200*time.Millisecond || l.HeartRateValid || l.SpO2Valid {
 				t.Fatalf("at %v: the watchdog's latest reading is %v old, valid heart rate %v, SpO2 %v; want an invalid one within a period",
 					d, age, l.HeartRateValid, l.SpO2Valid)
@@ -134,6 +135,22 @@ func TestAChipThatStopsSamplingIsStaleThenReopened(t *testing.T) {
 		until(start, 20500*time.Millisecond)
 		if h := r.up.LastTelemetry().Sensors["max30102"]; h != (uplink.SensorHealth{State: "ok", Reopens: 1}) {
 			t.Fatalf("after the reopen: %+v, want ok with one reopen and no failed poll or open", h)
+		}
+	})
+}
+
+// Feeding a reading to the watchdog and to the pod's latest reading, as
+// the oximeter's loop does at each poll, allocates nothing.
+func TestFeedingAReadingDoesNotAllocate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, calm, &memStore{})
+		defer r.stop()
+		rd := vitals.Reading{At: time.Now(), HeartRateBPM: 60, HeartRateValid: true, SpO2Pct: 97, SpO2Valid: true, Contact: vitals.ContactSkin}
+		if n := testing.AllocsPerRun(100, func() { r.pod.feed(rd) }); n != 0 {
+			t.Fatalf("a feed allocates %v times, want 0", n)
+		}
+		if got, ok := r.pod.latest.Load(); !ok || got != rd {
+			t.Fatalf("latest %+v, %v; want the reading fed", got, ok)
 		}
 	})
 }

@@ -253,7 +253,7 @@ func validHeartRates(t *testing.T, name string, d time.Duration) ([]uplink.Telem
 	var last time.Time
 	for at := fedStep; at <= d; at += fedStep {
 		until(start, at)
-		if rd := r.pod.latest.Load(); rd != nil && rd.At.After(last) {
+		if rd, ok := r.pod.latest.Load(); ok && rd.At.After(last) {
 			last = rd.At
 			if rd.HeartRateValid {
 				valid = append(valid, rd.At.Sub(start).Seconds())

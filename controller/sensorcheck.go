@@ -58,7 +58,7 @@ func (p *Pod) SensorCheck() SensorCheck {
 		h := l.Health()
 		add(sensorStatus(h), h.LastFresh)
 	}
-	if r := p.latest.Load(); r != nil {
+	if r, ok := p.latest.Load(); ok {
 		o := &OximeterReading{At: r.At.UTC(), Ratio: r.Ratio, Contact: r.Contact.String()}
 		if r.HeartRateValid {
 			o.HeartRateBPM = ptr(r.HeartRateBPM)

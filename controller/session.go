@@ -309,7 +309,7 @@ func (p *Pod) StartMerge(req MergeRequest) error {
 	} else if !p.latch().known {
 		refuse(RefuseStarting, "the stored latch has not been read yet")
 	}
-	if r := p.latest.Load(); r == nil || !r.Valid() || now.Sub(r.At) > p.cfg.Limits.StaleAfter {
+	if r, ok := p.latest.Load(); !ok || !r.Valid() || now.Sub(r.At) > p.cfg.Limits.StaleAfter {
 		refuse(RefuseSensors, "no valid vitals now")
 	} else if p.sensorFault.Load() {
 		refuse(RefuseSensors, "a sensor is in fault")
@@ -580,7 +580,11 @@ func (p *Pod) sessionStep(now time.Time) {
 	}
 	switch s.state {
 	case StateBaseline:
-		s.sampleBaseline(p.latest.Load(), now, p.cfg.Limits.StaleAfter, p.cfg.Session.BaselineDuration)
+		var latest *vitals.Reading
+		if r, ok := p.latest.Load(); ok {
+			latest = &r
+		}
+		s.sampleBaseline(latest, now, p.cfg.Limits.StaleAfter, p.cfg.Session.BaselineDuration)
 		s.sampleBody(p.body.snapshot(), now, p.cfg.Limits.StaleAfter, p.cfg.Session.BaselineDuration)
 		if now.Sub(s.since) < p.cfg.Session.BaselineDuration || now.Before(s.req.StartAt) {
 			return
