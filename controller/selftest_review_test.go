@@ -1,0 +1,84 @@
+package controller
+
+import (
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sleegation/podd/actuators"
+	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/actuators/gpioout"
+	"github.com/sleegation/podd/actuators/zones"
+	"github.com/sleegation/podd/sim"
+)
+
+// haltProxy puts a motor made by the show into the gate.
+type haltProxy struct{ d *gpioout.Dev }
+
+func (h *haltProxy) Halt() error    { return h.d.Halt() }
+func (h *haltProxy) Resume()        { h.d.Resume() }
+func (h *haltProxy) String() string { return h.d.String() }
+
+// abortingMotor is a healthy motor during whose first write of the test's
+// drive the safety core applies the safe state (an abort: the panic
+// button, a vital out of its limits), as it may at any moment of a frame:
+// the gate closes and the motor's driver is halted before the show's
+// write reaches it, which then fails with the driver's ErrHalted.
+type abortingMotor struct {
+	*gpioout.Dev
+	gate  func() *actuators.Gate
+	fired atomic.Bool
+}
+
+func (m *abortingMotor) SetIntensity(x float64) error {
+	if x > 0 && m.fired.CompareAndSwap(false, true) {
+		_ = m.gate().SafeState()
+	}
+	return m.Dev.SetIntensity(x)
+}
+
+// A safe state that halts the outputs while a self-test's frame is being
+// written cuts the test short ("the outputs went to their safe state"),
+// and the test's outcome says so. The frame's ErrHalted is the safety
+// core's doing, not the device's: the place's motor took every frame it
+// was given, yet the outcome records "halted" as its device's error, and
+// podctl prints FAIL "its device refused frames" for a healthy motor,
+// sending the technician to its chip and bus.
+func TestSelfTestDoesNotBlameAnOutputForTheSafeStatesHalt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		proxy := &haltProxy{}
+		var r *rig
+		r = newRigWith(t, leftAt1m, &memStore{}, rigOpts{outputs: []actuators.Haltable{proxy}, show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			d, err := gpioout.New(hw.MotorLine("GPIO5"), gpioout.Opts{Name: "motor feet"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxy.d = d
+			m := &abortingMotor{Dev: d, gate: func() *actuators.Gate { return r.pod.parts.Gate }}
+			o, err := zones.New(zones.Layout{Strip: strip, LEDs: ledCount,
+				Lights: []zones.Light{{Name: "canopy", First: 0, Count: 4}},
+				Places: []zones.Place{{Name: "feet", Motor: m}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &Show{Outputs: o, Rate: 50}
+		}})
+		defer r.stop()
+		until(start, 2*time.Minute)
+		st, err := r.pod.SelfTest(SelfTestHaptics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(st.Takes + time.Second)
+		synctest.Wait()
+		o := r.pod.Status().Show.LastSelfTest
+		if o == nil || o.Ended.IsZero() || o.Why != "the outputs went to their safe state" {
+			t.Fatalf("outcome %+v: want the test cut short by the safe state", o)
+		}
+		if f := o.Failed(); len(f) != 0 {
+			t.Fatalf("outcome %+v: the safe state's halt is blamed on %v's device", o, f)
+		}
+	})
+}
