@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/sleegation/podd/actuators"
 	"github.com/sleegation/podd/actuators/apa102"
+	"github.com/sleegation/podd/actuators/drv2605"
 	"github.com/sleegation/podd/actuators/gpioout"
 	"github.com/sleegation/podd/actuators/zones"
 	"github.com/sleegation/podd/sim"
@@ -79,6 +82,52 @@ func TestSelfTestDoesNotBlameAnOutputForTheSafeStatesHalt(t *testing.T) {
 		}
 		if f := o.Failed(); len(f) != 0 {
 			t.Fatalf("outcome %+v: the safe state's halt is blamed on %v's device", o, f)
+		}
+	})
+}
+
+// hotMotor is a motor whose driver takes every write and reports
+// over-temperature in its status (a drv2605 whose OVER_TEMP is set).
+type hotMotor struct{}
+
+func (hotMotor) SetIntensity(float64) error { return nil }
+func (hotMotor) String() string             { return "drv2605" }
+func (hotMotor) Status() (drv2605.Status, error) {
+	return drv2605.Status{}, fmt.Errorf("drv2605 at 0x5a: %w", drv2605.ErrOverTemp)
+}
+
+// The haptics self-test's outcome gives a FAIL for "a motor driver's
+// fault" (README). A driver reporting over-temperature during the test
+// makes the show hold its motor still (motorFaults: MotorRest), so the
+// motor never gets the test's drive; its writes of 0 succeed, and the
+// outcome says its device took every frame: podctl prints PASS for a
+// place whose motor the pod itself kept from running.
+func TestSelfTestFailsAPlaceWhoseDriverReportsAFault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		r := newRigWith(t, leftAt1m, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+			o, err := zones.New(zones.Layout{Strip: strip, LEDs: ledCount,
+				Lights: []zones.Light{{Name: "canopy", First: 0, Count: 4}},
+				Places: []zones.Place{{Name: "back", Motor: hotMotor{}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &Show{Outputs: o, Rate: 50}
+		}})
+		defer r.stop()
+		until(start, 2*time.Minute)
+		st, err := r.pod.SelfTest(SelfTestHaptics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(st.Takes + time.Second)
+		synctest.Wait()
+		o := r.pod.Status().Show.LastSelfTest
+		if o == nil || o.Why != "done" {
+			t.Fatalf("outcome %+v: want the test done", o)
+		}
+		if f := o.Failed(); !slices.Equal(f, []string{"back"}) {
+			t.Fatalf("outcome %+v: failed %v, want back (its driver reports over-temperature; the show held its motor still)", o, f)
 		}
 	})
 }
