@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/sleegation/podd/journal"
 )
@@ -52,4 +54,50 @@ func TestDoctorLetsTheHardwareGoBeforeItsChecksThatDoNotDriveIt(t *testing.T) {
 	if during != nil {
 		t.Fatal(during)
 	}
+}
+
+// The sensors' self-test holds the claim for as long as it reads the
+// sensors: podctl's --for, which nothing bounds. journal.ToolWait (30 s)
+// is "longer than podctl's longest direct check (10 s)" only at the
+// default: with --for 40s a podd that systemd restarts at the test's
+// start gives up waiting after 30 s and, without its run lock, configures
+// and reads the same chips while the test still does (the conflict the
+// claim exists to prevent). A reading longer than podd waits must be
+// refused (or cut to fit) before the hardware is claimed.
+func TestSensorsSelfTestDoesNotOutlastPoddsWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := simConfig(t, t.TempDir())
+		l, err := journal.HoldRunLock(cfg.Storage.Path, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Release()
+		var opened time.Time
+		d, cl := newDoctor(cfg, healthySystem(""), func() (Hardware, error) {
+			opened = time.Now()
+			return NewSim(cfg)
+		})
+		defer cl.Close()
+		done := make(chan struct{})
+		var terr error
+		go func() {
+			defer close(done)
+			_, terr = d.TestSensors(context.Background(), journal.ToolWait+10*time.Second)
+		}()
+		time.Sleep(journal.ToolWait + time.Second)
+		synctest.Wait()
+		select {
+		case <-done:
+			return // refused or cut short: podd's wait covers it
+		default:
+		}
+		l, err = journal.HoldRunLock(cfg.Storage.Path, 0)
+		l.Release()
+		held := errors.Is(err, journal.ErrToolHolds)
+		<-done
+		if held {
+			t.Fatalf("the sensors' self-test (claimed at %v) still holds the hardware %v after it began (TestSensors: %v): a podd that started with it gave up waiting after %v and drives the same chips",
+				opened.Format(time.TimeOnly), journal.ToolWait+time.Second, terr, journal.ToolWait)
+		}
+	})
 }
