@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -128,6 +129,44 @@ func TestSelfTestFailsAPlaceWhoseDriverReportsAFault(t *testing.T) {
 		}
 		if f := o.Failed(); !slices.Equal(f, []string{"back"}) {
 			t.Fatalf("outcome %+v: failed %v, want back (its driver reports over-temperature; the show held its motor still)", o, f)
+		}
+	})
+}
+
+// A self-test accepted while identify shows: identify replaces every
+// frame (the strip at the identify light, the motors cleared), so the
+// haptics test's drive never reaches a motor. The outcome still counts
+// those frames as the test's and ends "done" with every place passing:
+// podctl prints PASS "its device took all N frames of the test" for
+// motors that were held still throughout. Either the pod refuses the
+// test while identify shows (busy), or the test is cut short.
+func TestSelfTestDoesNotPassFramesIdentifyReplaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var motor *sim.Line
+		r := newRigWith(t, leftAt1m, &memStore{}, rigOpts{show: selfTestShow(t, &motor)})
+		defer r.stop()
+		until(start, 2*time.Minute)
+		if err := r.pod.Identify(30 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		st, err := r.pod.SelfTest(SelfTestHaptics)
+		var refused *RefusedError
+		if errors.As(err, &refused) {
+			return // refused while identify shows
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := false
+		for range int((st.Takes + time.Second) / (100 * time.Millisecond)) {
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
+			ran = ran || bool(motor.Read())
+		}
+		o := r.pod.Status().Show.LastSelfTest
+		if o != nil && o.Why == "done" && len(o.Failed()) == 0 && !ran {
+			t.Fatalf("outcome %+v: the test passed every place, yet identify held the motor still throughout (it never ran)", o)
 		}
 	})
 }
