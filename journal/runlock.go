@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,22 +44,45 @@ var ErrToolHolds = errors.New("a technician's tool (podctl doctor, scan or test)
 // HoldRunLock takes the run lock of the store at storePath, creating its
 // file (mode 0640) if needed. It waits at most wait for a tool holding
 // the hardware (ClaimHardware) to let it go, and then fails with
-// ErrToolHolds; a directory that does not exist is an error too. A
-// daemon that cannot take it runs on without it.
-func HoldRunLock(storePath string, wait time.Duration) (*RunLock, error) {
+// ErrToolHolds; it stops waiting when ctx is done (its error wraps
+// ctx.Err()); a directory that does not exist is an error too. A daemon
+// that cannot take it runs on without it.
+func HoldRunLock(ctx context.Context, storePath string, wait time.Duration) (*RunLock, error) {
 	f, err := os.OpenFile(storePath+RunLockSuffix, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("journal: run lock: %w", err)
 	}
-	if err := flock(f, unix.LOCK_SH, wait); err != nil {
-		_ = f.Close()
-		if errors.Is(err, errLocked) {
-			err = ErrToolHolds
+	deadline := time.Now().Add(wait)
+	for {
+		err = flock(f, unix.LOCK_SH, 0)
+		if !errors.Is(err, errLocked) {
+			break
 		}
+		if !time.Now().Before(deadline) {
+			err = ErrToolHolds
+			break
+		}
+		t := time.NewTimer(min(runLockPoll, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+			break
+		}
+	}
+	if err != nil {
+		_ = f.Close()
 		return nil, fmt.Errorf("journal: run lock %s: %w", f.Name(), err)
 	}
 	return &RunLock{f: f}, nil
 }
+
+// runLockPoll is how often HoldRunLock tries the run lock again while a
+// tool holds it.
+const runLockPoll = 10 * time.Millisecond
 
 // ErrDaemonRunning is ClaimHardware's error while a daemon runs on the
 // store.
@@ -78,10 +102,18 @@ type ToolLock struct {
 // and with ErrToolHolds when another tool holds the claim.
 // A run lock file that does not exist (no daemon ever ran on this store:
 // a tool never creates it, as the daemon could then not open a file the
-// tool owns) is no claim: a nil ToolLock and no error.
+// tool owns) is no claim: a nil ToolLock and no error, unless a daemon
+// holds the store (ErrDaemonRunning).
 func ClaimHardware(storePath string) (*ToolLock, error) {
 	f, err := os.Open(storePath + RunLockSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
+		// No run lock file: a daemon may still hold its store.
+		if held, err := lockHeld(storePath, unix.LOCK_SH); err != nil || held {
+			if err == nil {
+				err = ErrDaemonRunning
+			}
+			return nil, err
+		}
 		return nil, nil
 	}
 	if err != nil {

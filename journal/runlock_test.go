@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -26,7 +27,7 @@ func TestDaemonRunningSeesTheRunLockAndTheStore(t *testing.T) {
 	if running() {
 		t.Fatal("DaemonRunning with no files = true")
 	}
-	l, err := HoldRunLock(path, 100*time.Millisecond)
+	l, err := HoldRunLock(context.Background(), path, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestDaemonRunningSeesTheRunLockAndTheStore(t *testing.T) {
 		t.Fatal("DaemonRunning while the run lock is held = false")
 	}
 	// Two daemons may hold it; the probe did not take it from them.
-	l2, err := HoldRunLock(path, 100*time.Millisecond)
+	l2, err := HoldRunLock(context.Background(), path, 100*time.Millisecond)
 	if err != nil {
 		t.Fatalf("a second HoldRunLock: %v", err)
 	}
@@ -60,7 +61,7 @@ func TestDaemonRunningSeesTheRunLockAndTheStore(t *testing.T) {
 	if running() {
 		t.Fatal("DaemonRunning after the store closed = true")
 	}
-	if _, err := HoldRunLock(filepath.Join(t.TempDir(), "missing", "podd.db"), 0); err == nil {
+	if _, err := HoldRunLock(context.Background(), filepath.Join(t.TempDir(), "missing", "podd.db"), 0); err == nil {
 		t.Fatal("HoldRunLock in a missing directory = nil error")
 	}
 }
@@ -80,7 +81,7 @@ func TestClaimHardwareExcludesTheDaemon(t *testing.T) {
 		t.Fatalf("the claim created the run lock file: %v", err)
 	}
 
-	l, err := HoldRunLock(path, 0)
+	l, err := HoldRunLock(context.Background(), path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestClaimHardwareExcludesTheDaemon(t *testing.T) {
 	if err != nil || c == nil {
 		t.Fatalf("ClaimHardware with no daemon = %v, %v", c, err)
 	}
-	if _, err := HoldRunLock(path, 0); !errors.Is(err, ErrToolHolds) {
+	if _, err := HoldRunLock(context.Background(), path, 0); !errors.Is(err, ErrToolHolds) {
 		t.Fatalf("HoldRunLock under a tool's claim: %v, want ErrToolHolds", err)
 	}
 	if _, err := ClaimHardware(path); !errors.Is(err, ErrToolHolds) {
@@ -115,7 +116,7 @@ func TestClaimHardwareExcludesTheDaemon(t *testing.T) {
 	}
 	c.Release()
 	c.Release() // twice is harmless
-	l, err = HoldRunLock(path, 0)
+	l, err = HoldRunLock(context.Background(), path, 0)
 	if err != nil {
 		t.Fatalf("HoldRunLock after the claim was released: %v", err)
 	}
@@ -128,7 +129,7 @@ func TestClaimHardwareExcludesTheDaemon(t *testing.T) {
 func TestHoldRunLockWaitsForTheTool(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "podd.db")
-		l, err := HoldRunLock(path, 0) // creates the file, as a daemon's first start does
+		l, err := HoldRunLock(context.Background(), path, 0) // creates the file, as a daemon's first start does
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,19 +143,45 @@ func TestHoldRunLockWaitsForTheTool(t *testing.T) {
 			time.Sleep(12 * time.Second)
 			c.Release()
 		}()
-		if _, err := HoldRunLock(path, 10*time.Second); !errors.Is(err, ErrToolHolds) {
+		if _, err := HoldRunLock(context.Background(), path, 10*time.Second); !errors.Is(err, ErrToolHolds) {
 			t.Fatalf("HoldRunLock for 10 s under a 12 s claim: %v, want ErrToolHolds", err)
 		}
 		if d := time.Since(start); d < 10*time.Second || d > 10*time.Second+20*time.Millisecond {
 			t.Fatalf("gave up after %v, want 10 s", d)
 		}
-		l, err = HoldRunLock(path, ToolWait)
+		l, err = HoldRunLock(context.Background(), path, ToolWait)
 		if err != nil {
 			t.Fatalf("HoldRunLock for ToolWait: %v", err)
 		}
 		defer l.Release()
 		if d := time.Since(start); d < 12*time.Second || d > 12*time.Second+20*time.Millisecond {
 			t.Fatalf("took the run lock %v after the claim, want 12 s (when the tool let it go)", d)
+		}
+	})
+}
+
+// A daemon told to stop while it waits for a tool stops waiting at once.
+func TestHoldRunLockStopsWaitingWhenItsContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "podd.db")
+		l, err := HoldRunLock(context.Background(), path, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Release()
+		c, err := ClaimHardware(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		if _, err := HoldRunLock(ctx, path, ToolWait); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("HoldRunLock after its context ended: %v, want context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d != 2*time.Second {
+			t.Fatalf("stopped waiting after %v, want 2 s (when its context ended)", d)
 		}
 	})
 }

@@ -29,5 +29,5 @@ func selfTestSensors(cmd *cobra.Command, out io.Writer, config string, d time.Du
 // command: --config and --for.
 func selfTestSensorsFlags(cmd *cobra.Command, config *string, d *time.Duration) {
 	cmd.Flags().StringVar(config, "config", defaultConfig, "podd's configuration file (sensors: what to read, and how when podd is not running)")
-	cmd.Flags().DurationVar(d, "for", doctor.SensorTestTime, fmt.Sprintf("sensors, podd not running: how long each sensor is read (podd running: %s)", "3s"))
+	cmd.Flags().DurationVar(d, "for", doctor.SensorTestTime, fmt.Sprintf("sensors, podd not running: how long each sensor is read, at most %s (podd running: %s)", doctor.MaxSensorTestTime, "3s"))
 }

@@ -152,10 +152,16 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	// would fail podd's start. The outputs keep meanwhile what they had
 	// when the last podd stopped: safe after a clean stop, as they were
 	// after a crash, for at most that wait.
-	run, err := journal.HoldRunLock(cfg.Storage.Path, runLockWait)
+	run, err := journal.HoldRunLock(ctx, cfg.Storage.Path, runLockWait)
 	if errors.Is(err, journal.ErrToolHolds) {
 		log.Warn("waiting for a technician's tool to let the hardware go", "err", err, "at_most", journal.ToolWait)
-		run, err = journal.HoldRunLock(cfg.Storage.Path, journal.ToolWait)
+		run, err = journal.HoldRunLock(ctx, cfg.Storage.Path, journal.ToolWait)
+	}
+	if ctx.Err() != nil {
+		// Stopped while it waited: nothing is open yet.
+		run.Release()
+		log.Info("podd stopped before it started: it was waiting for a technician's tool")
+		return nil
 	}
 	if err != nil {
 		log.Warn("run lock not held: podctl doctor and scan cannot tell that podd runs while its API does not answer, and may drive its hardware", "err", err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ name: e2e-calm
 baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}
 `)
 	path := filepath.Join(b.dir, "podd.db")
-	l, err := journal.HoldRunLock(path, 0) // podd ran here before: the run lock file exists
+	l, err := journal.HoldRunLock(context.Background(), path, 0) // podd ran here before: the run lock file exists
 	if err != nil {
 		t.Fatal(err)
 	}

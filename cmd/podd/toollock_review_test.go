@@ -46,7 +46,7 @@ log: {level: info}
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := journal.HoldRunLock(path, 0) // podd ran here before
+	l, err := journal.HoldRunLock(context.Background(), path, 0) // podd ran here before
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ import (
 // whether podd could take its run lock at that moment.
 func TestDoctorLetsTheHardwareGoBeforeItsChecksThatDoNotDriveIt(t *testing.T) {
 	cfg := simConfig(t, t.TempDir())
-	l, err := journal.HoldRunLock(cfg.Storage.Path, 0) // podd ran once: its run lock file exists
+	l, err := journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0) // podd ran once: its run lock file exists
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestDoctorLetsTheHardwareGoBeforeItsChecksThatDoNotDriveIt(t *testing.T) {
 	sys.Statfs = func(p string) (Space, error) {
 		once.Do(func() {
 			asked = true
-			l, err := journal.HoldRunLock(cfg.Storage.Path, 0)
+			l, err := journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0)
 			during = err
 			l.Release()
 		})
@@ -67,7 +67,7 @@ func TestDoctorLetsTheHardwareGoBeforeItsChecksThatDoNotDriveIt(t *testing.T) {
 func TestSensorsSelfTestDoesNotOutlastPoddsWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := simConfig(t, t.TempDir())
-		l, err := journal.HoldRunLock(cfg.Storage.Path, 0)
+		l, err := journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestSensorsSelfTestDoesNotOutlastPoddsWait(t *testing.T) {
 			return // refused or cut short: podd's wait covers it
 		default:
 		}
-		l, err = journal.HoldRunLock(cfg.Storage.Path, 0)
+		l, err = journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0)
 		l.Release()
 		held := errors.Is(err, journal.ErrToolHolds)
 		<-done

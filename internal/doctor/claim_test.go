@@ -24,7 +24,7 @@ func TestChecksHoldTheHardwareFromAStartingPodd(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := simConfig(t, t.TempDir())
-			l, err := journal.HoldRunLock(cfg.Storage.Path, 0) // podd ran once: its run lock file exists
+			l, err := journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0) // podd ran once: its run lock file exists
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -32,7 +32,7 @@ func TestChecksHoldTheHardwareFromAStartingPodd(t *testing.T) {
 			opened := 0
 			d, cl := newDoctor(cfg, healthySystem(""), func() (Hardware, error) {
 				opened++
-				if l, err := journal.HoldRunLock(cfg.Storage.Path, 0); !errors.Is(err, journal.ErrToolHolds) {
+				if l, err := journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0); !errors.Is(err, journal.ErrToolHolds) {
 					l.Release()
 					t.Errorf("a podd starting while the hardware opens: HoldRunLock = %v, want ErrToolHolds", err)
 				}
@@ -45,7 +45,7 @@ func TestChecksHoldTheHardwareFromAStartingPodd(t *testing.T) {
 			if opened != 1 {
 				t.Fatalf("the hardware was opened %d times, want 1", opened)
 			}
-			l, err = journal.HoldRunLock(cfg.Storage.Path, 0)
+			l, err = journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0)
 			if err != nil {
 				t.Fatalf("podd starting after the checks: %v", err)
 			}
@@ -65,7 +65,7 @@ func TestClaimLeavesTheHardwareToPoddAndToAnotherTool(t *testing.T) {
 		return NewSim(cfg)
 	})
 	defer cl.Close()
-	l, err := journal.HoldRunLock(cfg.Storage.Path, 0)
+	l, err := journal.HoldRunLock(context.Background(), cfg.Storage.Path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,6 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 			out = append(out, fail("hardware", fmt.Sprintf("cannot open the pod's hardware: %v", err), "see the lines above; in sim mode run podctl from the directory podd runs in (relative paths)"))
 		} else {
 			hw = h
-			defer h.Close()
 		}
 	}
 	chips := d.checkChips(ctx, cfg, state, st, hw)
@@ -88,6 +87,11 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 	}
 	out = append(out, chips...)
 	out = append(out, d.checkLines(cfg, state, st, hw)...)
+	if hw != nil {
+		// The checks below drive no hardware: podd, starting meanwhile,
+		// need not wait for them (claimHardware).
+		_ = hw.Close()
+	}
 	out = append(out, d.checkBrokers(ctx, cfg, state)...)
 	out = append(out, d.checkClock(), d.checkDisk(cfg), d.checkStore(cfg, state, st))
 	return out

@@ -12,6 +12,7 @@ import (
 	"github.com/sleegation/podd/configs"
 	"github.com/sleegation/podd/controller"
 	"github.com/sleegation/podd/internal/wiring"
+	"github.com/sleegation/podd/journal"
 	"github.com/sleegation/podd/sensing"
 	"github.com/sleegation/podd/sensors/ads1115"
 	"github.com/sleegation/podd/sensors/ads1299"
@@ -25,6 +26,11 @@ import (
 // directly (podd not running): the pulse oximeter's estimator gives its
 // first heart rate after about 5 s of a regular pulse.
 const SensorTestTime = 10 * time.Second
+
+// MaxSensorTestTime is the longest the sensors' self-test reads the
+// sensors directly: well within journal.ToolWait, the time a podd started
+// meanwhile waits for the test to let the hardware go.
+const MaxSensorTestTime = journal.ToolWait - 10*time.Second
 
 // oximeterPoll is how often the test empties the MAX30102's FIFO (32
 // samples: 320 ms at 100 sps).
@@ -69,6 +75,9 @@ func (d *Doctor) TestSensors(ctx context.Context, dur time.Duration) ([]Result, 
 	}
 	if dur <= 0 {
 		dur = SensorTestTime
+	}
+	if dur > MaxSensorTestTime {
+		return nil, fmt.Errorf("reading the sensors for %v: at most %v, so that a podd starting meanwhile, which waits %v for the test to let the hardware go, does not give up and drive the same chips", dur, MaxSensorTestTime, journal.ToolWait)
 	}
 	hw, err := d.claimHardware()
 	if err != nil {
