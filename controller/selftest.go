@@ -184,6 +184,10 @@ func (p *Pod) SelfTest(what string) (SelfTest, error) {
 		reasons = append(reasons, RefuseBusy)
 		details = append(details, fmt.Sprintf("the %s self-test is running; wait for it to end", runningWhat))
 	}
+	if p.identifying() {
+		reasons = append(reasons, RefuseBusy)
+		details = append(details, "identify shows on the outputs; wait for it to end")
+	}
 	if len(reasons) > 0 {
 		return SelfTest{}, &RefusedError{Reasons: reasons, Detail: strings.Join(details, "; ")}
 	}
@@ -233,6 +237,8 @@ func (sh *show) testFrame(lights []light.RGB, haptics []float64) bool {
 		why = "the outputs went to their safe state"
 	case sh.p.identifyBlocked(now) != "":
 		why = "the pod may be occupied: " + sh.p.identifyBlocked(now)
+	case sh.p.identifying():
+		why = "identify took the outputs"
 	}
 	if why != "" {
 		st.mu.Lock()
@@ -254,21 +260,39 @@ func (sh *show) testFrame(lights []light.RGB, haptics []float64) bool {
 // recordTest notes a frame of the self-test written to the outputs: each
 // output's first error (the zones' or the places' of lights and places,
 // zones.Outputs.LastErrors), and the frame.
+//
+// A frame written as the safety core closed the gate is not counted: its
+// errors (a driver halted under the write) are the safe state's, not the
+// devices', and the test ends at the next frame. A place whose driver
+// reports a fault (motorFaults holds its motor still) has that fault as
+// its error.
 func (sh *show) recordTest(lights, places []error) {
+	g := sh.p.parts.Gate
+	gen, safe := g.Generation(), g.Safe()
 	st := &sh.test
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	o := st.outcome
-	if st.prog == nil || o == nil {
+	if st.prog == nil || o == nil || safe || gen != st.gen {
 		return
+	}
+	note := func(i int, e string) {
+		if i < len(st.index) && st.index[i] >= 0 && o.Outputs[st.index[i]].Error == "" {
+			o.Outputs[st.index[i]].Error = e
+		}
 	}
 	errs := lights
 	if o.What == SelfTestHaptics {
 		errs = places
+		for i, f := range sh.fault {
+			if f != "" {
+				note(i, "its driver reports "+f+": the pod holds its motor still")
+			}
+		}
 	}
 	for i, e := range errs {
-		if e != nil && i < len(st.index) && st.index[i] >= 0 && o.Outputs[st.index[i]].Error == "" {
-			o.Outputs[st.index[i]].Error = e.Error()
+		if e != nil {
+			note(i, e.Error())
 		}
 	}
 	o.Frames++

@@ -122,9 +122,17 @@ type show struct {
 	// the outputs opened, is over (the show's clock): a light episode is
 	// announced only if it is still open then (fadeQuiet).
 	fadeUntil time.Duration
-	quiet     []bool        // per zone: an episode open since the fade, not announced
-	writeLog  time.Time     // last write error logged
-	statusAt  time.Duration // when the motors' status was last read (the show's clock)
+	quiet     []bool // per zone: an episode open since the fade, not announced
+	// During the fade, per zone: the side (per channel, -1, 0 or +1) the
+	// request first lay on of what was shown, and whether it has since
+	// crossed to the other side, which no fade explains (a strobe): the
+	// zone's episode is then announced at once. req is the frame as the
+	// program asked for it, before the light guard.
+	fadeSide     [][3]int8
+	fadeReversed []bool
+	req          []light.RGB
+	writeLog     time.Time     // last write error logged
+	statusAt     time.Duration // when the motors' status was last read (the show's clock)
 	// restUntil is, per place, until when its motor is held still after
 	// its driver reported a fault (0: none); fault what it reported.
 	restUntil []time.Duration
@@ -195,7 +203,7 @@ func newShow(p *Pod, s *Show) (*show, error) {
 		}
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
-		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), quiet: make([]bool, len(names)),
+		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), quiet: make([]bool, len(names)), fadeSide: make([][3]int8, len(names)), fadeReversed: make([]bool, len(names)), req: make([]light.RGB, len(names)),
 		rampFrom: -1, wasSafe: true, base: time.Now(), scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
@@ -263,9 +271,15 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 		sh.wasSafe, sh.rampFrom = false, -1
 		sh.setSafe(sh.s.SafeLight) // the next abort starts from the safe light
 		sh.fadeUntil = now + fadeQuiet(sh.lg.MaxSlew())
+		// A new opening: every episode from here on is a new one.
+		clear(sh.lit)
+		clear(sh.quiet)
+		clear(sh.fadeSide)
+		clear(sh.fadeReversed)
 	}
 	sh.motorFaults(now, haptics)
 	// A frame of the wrong shape cannot come from a bound program.
+	copy(sh.req, lights)
 	limitedL, _ := sh.lg.Limit(now, lights)
 	limitedH := false
 	if sh.hg != nil {
@@ -425,6 +439,37 @@ func (sh *show) safeFrame(now time.Duration) error {
 	return err
 }
 
+// fadeReverses notes, for zone z during the fade from the safe light, the
+// side of shown (per channel) the program's request lies on, and reports
+// whether it crossed to the other side of a side noted before. A channel
+// within fadeSideTolerance of what is shown lies on neither.
+func (sh *show) fadeReverses(z int, shown light.RGB) bool {
+	req := sh.req[z]
+	d := [3]float64{req.R - shown.R, req.G - shown.G, req.B - shown.B}
+	reversed := false
+	for c, v := range d {
+		var side int8
+		switch {
+		case v > fadeSideTolerance:
+			side = 1
+		case v < -fadeSideTolerance:
+			side = -1
+		default:
+			continue
+		}
+		if sh.fadeSide[z][c] == 0 {
+			sh.fadeSide[z][c] = side
+		} else if sh.fadeSide[z][c] != side {
+			reversed = true
+		}
+	}
+	return reversed
+}
+
+// fadeSideTolerance is how far (of full scale) a request must lie from
+// what is shown to be on one side of it: a step of 8-bit light.
+const fadeSideTolerance = 1.0 / 255
+
 // fadeQuiet is how long after the outputs open the light guard's episodes
 // are not announced, for a guard of maxSlew (full scale per second): the
 // time it takes to move any channel from the safe light to any level
@@ -541,8 +586,14 @@ func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float6
 			limited = append(limited, sh.names[z])
 		}
 		// An episode that opens while the guard fades from the safe light
-		// is announced only if it is still open after the fade (quiet).
-		announce := open && (!sh.lit[z] || sh.quiet[z]) && now >= sh.fadeUntil
+		// is announced only if it is still open after the fade (quiet),
+		// or at once if the program's request reverses across what is
+		// shown (no fade does: a strobe).
+		inFade := now < sh.fadeUntil && !sh.fadeReversed[z]
+		if inFade && open && sh.fadeReverses(z, lights[z]) {
+			sh.fadeReversed[z], inFade = true, false
+		}
+		announce := open && (!sh.lit[z] || sh.quiet[z]) && !inFade
 		sh.quiet[z] = open && (sh.quiet[z] || !sh.lit[z]) && !announce
 		if announce {
 			sh.p.post(uplink.Event{Type: "guard", Fields: map[string]any{
