@@ -57,6 +57,7 @@ func TestMain(m *testing.M) {
 // event, its state aborted), and when the power goes again the broker
 // publishes its will. Every message the hub receives validates.
 func TestADamagedStoreIsReportedInTheContract(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the daemon against mosquitto")
 	}

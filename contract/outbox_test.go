@@ -19,6 +19,7 @@ import (
 // the oldest telemetry out in pairs (telemetry goes before any event), and
 // the two newest are left to go out as historical.
 func TestAFullOutboxValidates(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs an uplink against mosquitto")
 	}

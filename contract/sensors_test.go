@@ -48,6 +48,7 @@ func allVitals(b map[string]any) bool {
 // estimator's first minute, and every message the hub receives
 // validates, those whose vitals are still null included.
 func TestEveryVitalOfTheSimulatedPodValidates(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the daemon against mosquitto")
 	}

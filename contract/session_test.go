@@ -149,6 +149,7 @@ func validateAll(t *testing.T, msgs []hubMsg) map[string]bool {
 // passes the privacy check (privacyProblems): no raw waveform leaves the
 // pod, and it uses no topic but its own four.
 func TestEveryMessageOfASessionValidates(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a pod against mosquitto for about a minute")
 	}

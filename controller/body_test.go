@@ -15,6 +15,7 @@ import (
 // heart rate and SpO2, the watchdog is handed it (the rules compared with
 // it are armed) and a calm sleeper's stability index stays near 1.
 func TestTheBaselineHasEveryVitalAndArmsTheMergeRules(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

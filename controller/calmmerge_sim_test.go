@@ -60,6 +60,7 @@ func stateTimes(up *fakeUplink, start time.Time) (changes []string, at []time.Du
 // rise. REM's beta/alpha is read from telemetry once the EEG's span holds
 // REM alone, to show the scenario tests what it is for.
 func TestACalmMergeOfSleepEndsWithoutAnAbort(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("a 24 min merge with every simulated sensor through the daemon: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

@@ -14,6 +14,7 @@ import (
 // times the awake baseline's (eeg_arousal's factor): the heart, 3 bpm
 // below its baseline, says it is no arousal.
 func TestACalmNightWithItsSleepStagesRaisesNoAbort(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("half an hour of simulated night through the daemon: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

@@ -347,6 +347,7 @@ func (c lagCase) trueAt(sc *scenario.Scenario, v float64) time.Duration {
 // within an evaluation. scripts/detection-lag.sh prints the logged lines
 // as a table.
 func TestDetectionLag(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

@@ -39,6 +39,7 @@ const mergeSkip = "minutes of a merge with every simulated sensor through the da
 // 30 s. The abort carries the index and the deviations it was computed
 // from.
 func TestANightmareDuringAMergeAbortsOnTheStabilityIndex(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip(mergeSkip)
 	}
@@ -104,6 +105,7 @@ func firstWarning(t *testing.T, up *fakeUplink, rule string) (w uplink.Event) {
 // heart 15 bpm up, the ratio 4 times) stays above 0.3: no other rule
 // warns.
 func TestEEGArousalDuringAMergeAborts(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip(mergeSkip)
 	}
@@ -160,6 +162,7 @@ func TestEEGArousalDuringAMergeAborts(t *testing.T) {
 // abort follows 2 min later (StressDelay). The index
 // (the heart 16 bpm up, the tonic level a little) stays above 0.3.
 func TestAStressResponseDuringAMergeAborts(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip(mergeSkip)
 	}
@@ -227,6 +230,7 @@ func TestAStressResponseDuringAMergeAborts(t *testing.T) {
 // event says lead_off (it said saturated, the state of the first batch's
 // railed samples, before sensing judged that batch by its newest frame).
 func TestEEGLeadOffDuringAMergeAborts(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip(mergeSkip)
 	}

@@ -19,6 +19,7 @@ import (
 // signal, as the sensor gives it, blinds the pod, and then exactly that
 // one. Each case's comment derives its window.
 func TestRecordingsDuringAMerge(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("minutes of recordings with every simulated sensor through the daemon: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

@@ -23,6 +23,7 @@ import (
 // any sensor the watchdog watches in a merge is not healthy, as it
 // refuses while the oximeter is in fault.
 func TestReviewMergeIsRefusedWhileAWatchedSensorIsDown(t *testing.T) {
+	t.Parallel()
 	for _, chip := range allSimSensors {
 		t.Run(chip, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

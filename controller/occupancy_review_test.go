@@ -16,6 +16,7 @@ import (
 // is unwatched for the rest of the night: no fault, no abort, no valid
 // vitals. "A sensor that fails ... keeps it armed" (safety/doc.go).
 func TestAStuckSensorOnAnEmptyPodDoesNotHideTheSleeper(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		r := connectedRig(t, `

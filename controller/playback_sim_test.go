@@ -378,6 +378,7 @@ func TestPlaybackOfAPPGWithoutAFingerAtFirst(t *testing.T) {
 // powers are those of eeg_bandpower.csv's N2 row (scenario.StageBands
 // holds its µV²), each within 0.035.
 func TestPlaybackOfN2SleepEEG(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}
@@ -454,6 +455,7 @@ func (sc levelScore) log(t *testing.T, name, unit string) {
 // the recording dips under the 0.05 µS of an electrode without contact the
 // estimate starts over, and nothing is reported for a minute.
 func TestPlaybackOfWristSkinConductance(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		records, _, sc := playbackRig(t, "eda-e4", 2500*time.Second, chipSkin)
 		score := scoreLevel(records, sc.Playback(scenario.DeviceADS1115), 60, 2499, func(v uplink.Vitals) *float64 { return v.SkinConductanceUS })
@@ -472,6 +474,7 @@ func TestPlaybackOfWristSkinConductance(t *testing.T) {
 // wrap (a jump the estimator rightly refuses) has the recording's level
 // within 0.02 °C, and the temperature rules raise no abort.
 func TestPlaybackOfWristTemperature(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		records, up, sc := playbackRig(t, "temp-e4", 1250*time.Second, chipThermo)
 		if a := up.Events("abort"); len(a) != 0 {

@@ -68,6 +68,7 @@ func refusal(t *testing.T, err error) []string {
 // oximeter, never latches: the sensor sees no one, vitals_stale is
 // disarmed, and the night passes without an abort.
 func TestAnEmptyPodNeverLatches(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

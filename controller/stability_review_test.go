@@ -20,6 +20,7 @@ import (
 // (deviations toward calm do not count, or the scales allow a sleep
 // stage change).
 func TestReviewFallingAsleepDuringAMergeDoesNotAbort(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("half an hour of simulated night through the daemon: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

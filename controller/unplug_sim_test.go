@@ -52,6 +52,7 @@ func unplugEach(t *testing.T) []unplugged {
 // reported after it is back is the one the scenario set while it was
 // away, never the one from before. The other sensors stay ok throughout.
 func TestUnpluggingEachSensorInTurn(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}
@@ -119,6 +120,7 @@ func TestUnpluggingEachSensorInTurn(t *testing.T) {
 // limit (5 s) of its loss (the oximeter's counts from its last valid
 // reading, a little before the loss).
 func TestUnpluggingASensorDuringAMergeAborts(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("minutes of simulated sensors through the pod: the race pass runs it, the short (armv7 emulated) pass leaves it out")
 	}

@@ -53,6 +53,7 @@ func bandsOff(got, want map[string]float64) float64 {
 // telemetry record carries every vital, each near the scenario's value,
 // and every sensor ok without a single failed poll or open.
 func TestEveryVitalFromTheFourSimulatedChips(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		r := newRigWith(t, calm, &memStore{}, rigOpts{simSensors: allSimSensors})

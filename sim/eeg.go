@@ -231,11 +231,15 @@ func (s *EEGSignal) compute(t time.Time) {
 	if s.scale != nil {
 		gain = s.scale(t)
 	}
+	// The loop works on local copies (v, q, in): each sinusoid's
+	// amplitudes are read from the heap as one block, not channel by
+	// channel, which the race detector would otherwise check one read at
+	// a time. The arithmetic, and so every value, is the same.
 	var v [MaxEEGChannels]float64
 	for i, f := range s.freq {
 		sn, cs := math.Sincos(2 * math.Pi * f * sec)
 		sn, cs = sn*gain[s.band[i]], cs*gain[s.band[i]]
-		q, in := &s.quad[i], &s.inph[i]
+		q, in := s.quad[i], s.inph[i]
 		for ch := range MaxEEGChannels {
 			v[ch] += sn*q[ch] + cs*in[ch]
 		}

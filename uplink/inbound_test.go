@@ -30,6 +30,7 @@ func TestMergeAbortSession(t *testing.T) {
 // retained command is never delivered; the reply goes out as a record on
 // reply, with the envelope.
 func TestIntegrationCommandsAndReplies(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("needs mosquitto")
 	}

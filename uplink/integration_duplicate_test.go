@@ -122,6 +122,7 @@ const duplicateLine = "another pod is publishing as this pod: this one publishes
 // and the hub sees one boot. Once the first stops cleanly, the second takes
 // over at its next check and delivers what it kept.
 func TestIntegrationASecondPodWithTheSameIDPublishesNothingUntilTheFirstIsGone(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	sub := mqtttest.Subscribe(t, m.URL(), Root("p1")+"#", "sub-dup", true)
 	storeA, storeB := openStore(t, nil), openStore(t, nil)
@@ -207,6 +208,7 @@ func TestIntegrationASecondPodWithTheSameIDPublishesNothingUntilTheFirstIsGone(t
 // out). With its previous boot known the restart connects at once; without,
 // it waits for the will, and connects then.
 func TestIntegrationARestartAfterADeathWithoutDisconnectIsNotADuplicate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		powerCut  bool // silence the old connection rather than close it
@@ -290,6 +292,7 @@ func TestIntegrationARestartAfterADeathWithoutDisconnectIsNotADuplicate(t *testi
 // once without a word (its status stays the other's), and takes over when
 // the other's status goes offline.
 func TestIntegrationAnotherPodComingOnlineWhileConnectedMakesThePodLeave(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	sub := mqtttest.Subscribe(t, m.URL(), Root("p1")+"#", "sub-while", true)
 	store := openStore(t, nil)
@@ -335,6 +338,7 @@ func TestIntegrationAnotherPodComingOnlineWhileConnectedMakesThePodLeave(t *test
 // to go offline, publishing nothing and reporting nothing yet, and a stop
 // during that wait is at once.
 func TestIntegrationAStopWhileWaitingOutAnOldStatusIsAtOnce(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	old, err := json.Marshal(Status{Online: true, State: "idle", Version: "test", Since: FormatTime(time.Now()), Boot: "boot-0"})
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 // stay in the outbox, and the hub ends up seeing the pod offline (the
 // goodbye or the will, whichever the broker reads once it runs again).
 func TestIntegrationRunStopsWhileTheBrokerIsFrozen(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	store := openStore(t, nil)
 	u := integrationUplink(t, m.URL(), store, func(c *Config) {
@@ -51,6 +52,7 @@ func TestIntegrationRunStopsWhileTheBrokerIsFrozen(t *testing.T) {
 // it, records appended after Set reach the broker, the previous run's
 // records too, as historical, on the same connection, and none is lost.
 func TestIntegrationASlotSetAfterConnectingLosesNothing(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	path := filepath.Join(t.TempDir(), "journal.db")
 	appendPrevious(t, path, 3)
@@ -104,6 +106,7 @@ func TestIntegrationASlotSetAfterConnectingLosesNothing(t *testing.T) {
 // there is room again, the next event is delivered, with the seq the failed
 // one did not consume.
 func TestIntegrationAFullDiskFailsTheEventAndLaterOnesArrive(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	store := openStore(t, nil)
 	fj := &faultyJournal{Journal: store}

@@ -18,6 +18,7 @@ import (
 // the oldest, each seq reported once, in disjoint ranges whose count is the
 // number of records dropped in them.
 func TestIntegrationAFullOutboxDropsTheOldestTelemetryAndReportsIt(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("needs mosquitto")
 	}

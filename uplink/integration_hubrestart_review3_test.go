@@ -21,6 +21,7 @@ import (
 // hub is online"; it is. A record made after the old hub's will must
 // reach the new hub.
 func TestIntegrationTheOldConnectionsWillDoesNotSilenceARestartedHub(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a real mosquitto")
 	}

@@ -137,6 +137,7 @@ func arrivals(t *testing.T, subs ...*mqtttest.Subscriber) []arrival {
 // (through a proxy that refuses it meanwhile), which reads what the pod
 // sends again.
 func TestIntegrationABrokerKilledWithAFullWindowLosesNothing(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		persistent bool

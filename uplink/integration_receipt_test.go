@@ -76,6 +76,7 @@ func (h *hubFollow) got() (seqs []uint64, dropped int) {
 // receipt, held them while the hub's status was unknown after the restart,
 // and sent them once a hub announced itself: every record reaches the hub.
 func TestIntegrationABrokerKilledBeforeTheHubReadLosesNothingOnlyWithRequireHub(t *testing.T) {
+	t.Parallel()
 	for _, requireHub := range []bool{false, true} {
 		t.Run("require_hub="+strconv.FormatBool(requireHub), func(t *testing.T) { killedBeforeTheHubRead(t, requireHub) })
 	}
@@ -216,6 +217,7 @@ func killedBeforeTheHubRead(t *testing.T, requireHub bool) {
 // online false, and the pod holds what it makes from then on; a hub that
 // comes back gets all of it, and the pod deletes it on that hub's receipt.
 func TestIntegrationTheBacklogIsHeldWhileTheHubIsOfflineAndSentWhenItIsBack(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a real mosquitto")
 	}

@@ -93,6 +93,7 @@ func integrationUplink(t *testing.T, broker string, store Journal, mods ...func(
 }
 
 func TestIntegrationBirthTelemetryAndCleanStop(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	store := openStore(t, nil)
 	u := integrationUplink(t, m.URL(), store)
@@ -239,6 +240,7 @@ func (p *proxy) close() {
 }
 
 func TestIntegrationWillIsRetainedWhenTheConnectionDies(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	p := startProxy(t, "127.0.0.1:"+strconv.Itoa(m.Port))
 	u := integrationUplink(t, p.url(), openStore(t, nil))
@@ -262,6 +264,7 @@ func TestIntegrationWillIsRetainedWhenTheConnectionDies(t *testing.T) {
 }
 
 func TestIntegrationNothingIsLostWhileTheBrokerIsDown(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, true)
 	store := openStore(t, nil)
 	u := integrationUplink(t, m.URL(), store)

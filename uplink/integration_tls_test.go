@@ -42,6 +42,7 @@ func allDelivered(t *testing.T, sub *mqtttest.Subscriber, store Journal, n int) 
 }
 
 func TestIntegrationTLSWithTheBrokersCADeliversEveryRecord(t *testing.T) {
+	t.Parallel()
 	ca := mqtttest.NewCA(t, "hub CA")
 	m := mqtttest.StartWith(t, mqtttest.Options{TLS: ca.Listener(t, false)})
 	sub := mqtttest.Subscribe(t, m.ObserverURL(), Root("p1")+"#", "sub-tls", true)
@@ -69,6 +70,7 @@ func TestIntegrationTLSWithTheBrokersCADeliversEveryRecord(t *testing.T) {
 // many retries, and its outbox untouched. Given the right CA (a new Uplink
 // over the same journal), it delivers everything.
 func TestIntegrationAWrongCAIsRefusedAndNothingIsLost(t *testing.T) {
+	t.Parallel()
 	ca := mqtttest.NewCA(t, "hub CA")
 	m := mqtttest.StartWith(t, mqtttest.Options{TLS: ca.Listener(t, false)})
 	sub := mqtttest.Subscribe(t, m.ObserverURL(), Root("p1")+TopicTelemetry, "sub-wrong-ca", true)
@@ -111,6 +113,7 @@ func TestIntegrationAWrongCAIsRefusedAndNothingIsLost(t *testing.T) {
 }
 
 func TestIntegrationABrokerThatRequiresAClientCertificate(t *testing.T) {
+	t.Parallel()
 	ca := mqtttest.NewCA(t, "hub CA")
 	m := mqtttest.StartWith(t, mqtttest.Options{TLS: ca.Listener(t, true)})
 	sub := mqtttest.Subscribe(t, m.ObserverURL(), Root("p1")+TopicTelemetry, "sub-client-cert", true)
@@ -153,6 +156,7 @@ func TestIntegrationABrokerThatRequiresAClientCertificate(t *testing.T) {
 // The first broker is down: the second gets the records. The second dies
 // and the first is back: the pod moves to the first, and nothing is lost.
 func TestIntegrationTheBrokerListFailsOverAndBack(t *testing.T) {
+	t.Parallel()
 	first := mqtttest.Start(t, false)
 	first.Stop()
 	second := mqtttest.Start(t, false)
@@ -187,6 +191,7 @@ func TestIntegrationTheBrokerListFailsOverAndBack(t *testing.T) {
 }
 
 func TestIntegrationCredentials(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.StartWith(t, mqtttest.Options{PasswordFile: mqtttest.PasswordFile(t, map[string]string{"p1": "s3cret"})})
 	sub := mqtttest.Subscribe(t, m.ObserverURL(), Root("p1")+TopicTelemetry, "sub-credentials", true)
 	store := openStore(t, nil)

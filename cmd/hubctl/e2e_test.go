@@ -189,6 +189,7 @@ func startPodIn(t *testing.T, dir, podd, broker, publicKeys, scenario string, en
 // refused; a retained command is ignored; the pod's records reach
 // hubctl follow once each, without a gap.
 func TestTheHubDrivesARealPod(t *testing.T) {
+	t.Parallel()
 	podd, podctl, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
 	private, public, keysIn := hubKeys(t, hubctl, "hub-e2e")
@@ -326,6 +327,7 @@ func TestTheHubDrivesARealPod(t *testing.T) {
 // once and the gaps, as text and as JSON; send with no pod to answer
 // exits 4.
 func TestHubctlFollowPrintsGapsAndExitCodes(t *testing.T) {
+	t.Parallel()
 	_, _, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
 	keys := t.TempDir()

@@ -49,6 +49,7 @@ func statusOf(t *testing.T, podctl, socket string) podStatus {
 // press (a scenario press on the simulated panic
 // line) at once, its outputs safe, its consent withdrawn, nothing latched.
 func TestAMergeWideAbortAndAPanicPressEndAMerge(t *testing.T) {
+	t.Parallel()
 	podd, podctl, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
 	private, public, _ := hubKeys(t, hubctl, "hub-e2e")
@@ -114,6 +115,7 @@ timeline:
 // trust (under the trusted kid, and under another), an expired one and an
 // unsigned one each with its reason, and none of them changes anything.
 func TestCommandsThatFailVerificationAreRefusedByARealPod(t *testing.T) {
+	t.Parallel()
 	podd, podctl, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
 	_, public, trusted := hubKeys(t, hubctl, "hub-e2e")

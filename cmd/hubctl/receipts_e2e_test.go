@@ -19,6 +19,7 @@ import (
 // each and without a gap, and publishes receipts the pod accepts (retained,
 // never above what it printed).
 func TestARealPodRequiringTheHubWaitsForHubctlFollowReceipts(t *testing.T) {
+	t.Parallel()
 	podd, _, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
 	obs := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "observer", true)

@@ -15,6 +15,7 @@ import (
 // before a restart is refused "replayed" after it (a pod that kept them in
 // memory would accept it again), while a new command is accepted.
 func TestACommandReplayedAfterARestartIsRefused(t *testing.T) {
+	t.Parallel()
 	podd, _, hubctl := binaries(t)
 	m := mqtttest.Start(t, false)
 	_, public, keysIn := hubKeys(t, hubctl, "hub-replay")

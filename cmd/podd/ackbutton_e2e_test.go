@@ -28,6 +28,7 @@ timeline:
 // vitals are back, it clears the latch, and the hub's ack event and
 // podctl status say it was the button.
 func TestTheAckButtonThroughTheDaemon(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	b := newBench(t, m.URL(), ackPresses)
 	b.extraEnv = append(b.extraEnv, "PODD_HARDWARE_ACK_HOLD=2s")

@@ -72,6 +72,7 @@ haptics:
 // heart rate climbs leaves the strip in the warm safe light and every motor
 // stopped, as the device models and the recorded outputs show.
 func TestAStrobeProgramPlaysGuardedAndAnAbortLeavesTheSafeLight(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	b := newBench(t, m.URL(), climbingHeartRate)
 	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "hub-e2e", true)

@@ -279,6 +279,7 @@ timeline:
 `
 
 func TestAbortLatchesAcrossARestartUntilAck(t *testing.T) {
+	t.Parallel()
 	m := mqtttest.Start(t, false)
 	b := newBench(t, m.URL(), climbingHeartRate)
 	sub := mqtttest.Subscribe(t, m.URL(), "sleegation/#", "hub-e2e", true)
@@ -436,6 +437,7 @@ baseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp
 }
 
 func TestBrokerOutageLosesNoRecord(t *testing.T) {
+	t.Parallel()
 	m, b, sub, d := outage(t, "hub-outage")
 	time.Sleep(3 * time.Second) // the outage: about 15 telemetry records wait in the outbox
 	if st := b.status(); st.Uplink.Connected || st.Uplink.Outbox < 5 {
@@ -522,6 +524,7 @@ func sorted(s []uint64) []uint64 {
 // (telemetry still in the group commit's batch at the cut is lost with its
 // seqs, which nothing sent).
 func TestPowerCutLosesNoRecord(t *testing.T) {
+	t.Parallel()
 	m, b, sub, d := outage(t, "hub-powercut")
 	mqtttest.WaitFor(t, 10*time.Second, "records waiting in the outbox", func() bool {
 		return b.status().Uplink.Outbox >= 10
@@ -592,6 +595,7 @@ func dedup(s []uint64) []uint64 {
 // TestMakeRunIsSeenByMosquittoSub is `make run` as a person checks it: the
 // shipped sim.yaml with its embedded broker, watched with mosquitto_sub.
 func TestMakeRunIsSeenByMosquittoSub(t *testing.T) {
+	t.Parallel()
 	mqtttest.Binary(t) // mosquitto_sub comes with it
 	sub, err := exec.LookPath("mosquitto_sub")
 	if err != nil {

@@ -37,10 +37,15 @@ func TestAnAbortWithNoBrokerReachable(t *testing.T) {
 	b := tachycardiaBench(t, m)
 	d := b.start()
 
+	// The watchdog latches first, then drives the outputs safe and records
+	// the latency: a status read in between shows the abort with no
+	// latency yet. The wait is for the abort as recorded once the outputs
+	// were driven (a latency, or the error that stopped them).
 	var st api.Status
-	mqtttest.WaitFor(t, abortWithin, "the abort without a broker", func() bool {
+	mqtttest.WaitFor(t, abortWithin, "the abort without a broker, its safe state applied", func() bool {
 		st = b.status()
-		return st.State == "aborted"
+		l := st.Safety.Latched
+		return st.State == "aborted" && l != nil && (l.LatencyMS > 0 || l.SafeStateError != "")
 	})
 	a := st.Safety.Latched
 	if a == nil || a.Rule != "heart_rate_high" || a.SafeStateError != "" || a.LatencyMS < 0 || a.LatencyMS > abortLatencyBound {

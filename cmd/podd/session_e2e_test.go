@@ -17,6 +17,7 @@ import (
 // consent is given and withdrawn with podctl, and each is an event the hub
 // receives.
 func TestAnEmptyPodNeverLatchesAndTakesConsent(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the podd binary against mosquitto")
 	}
