@@ -63,7 +63,7 @@ cp "$work"/deb/podd_*.deb "$guest/tmp/podd.deb"
 # The maintainer scripts run systemd-tmpfiles and systemd-sysusers, which
 # need /proc.
 mount -t proc proc "$guest/proc"
-trap 'umount "$guest/proc" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'umount "$guest/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
 chroot "$guest" dpkg -i /tmp/podd.deb >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; die "dpkg -i failed"; }
 umount "$guest/proc"
 rm "$guest/tmp/podd.deb"
