@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -650,8 +651,15 @@ var errLocked = errors.New("locked by another process")
 // flock takes the flock(2) lock how (unix.LOCK_SH or LOCK_EX) on f,
 // trying every 10 ms for at most timeout (0: once): errLocked when
 // another process's lock is still in the way then, "lock: ..." for any
-// other failure. It is the one way this package takes a lock.
+// other failure. It is the one way this package takes a lock
+// (flockContext).
 func flock(f *os.File, how int, timeout time.Duration) error {
+	return flockContext(context.Background(), f, how, timeout)
+}
+
+// flockContext is flock that also stops trying when ctx is done, with
+// ctx's error.
+func flockContext(ctx context.Context, f *os.File, how int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
@@ -665,9 +673,18 @@ func flock(f *os.File, how int, timeout time.Duration) error {
 		case !time.Now().Before(deadline):
 			return errLocked
 		}
-		time.Sleep(10 * time.Millisecond)
+		t := time.NewTimer(min(flockRetry, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 }
+
+// flockRetry is how often flock tries a lock again.
+const flockRetry = 10 * time.Millisecond
 
 // unlockFile releases the lock lockFile took. Closing the descriptor is not
 // enough while bbolt's map of the file exists: the map holds the open file

@@ -32,8 +32,8 @@ type RunLock struct {
 
 // ToolWait is how long a daemon waits at start for a technician's tool
 // to let the hardware go (ClaimHardware): longer than podctl's longest
-// direct check (the sensors' self-test reads them for 10 s,
-// doctor.SensorTestTime), well within systemd's default start timeout
+// direct check (the sensors' self-test reads them for at most 20 s,
+// doctor.MaxSensorTestTime), well within systemd's default start timeout
 // (90 s).
 const ToolWait = 30 * time.Second
 
@@ -52,26 +52,9 @@ func HoldRunLock(ctx context.Context, storePath string, wait time.Duration) (*Ru
 	if err != nil {
 		return nil, fmt.Errorf("journal: run lock: %w", err)
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		err = flock(f, unix.LOCK_SH, 0)
-		if !errors.Is(err, errLocked) {
-			break
-		}
-		if !time.Now().Before(deadline) {
-			err = ErrToolHolds
-			break
-		}
-		t := time.NewTimer(min(runLockPoll, time.Until(deadline)))
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
-		if ctx.Err() != nil {
-			err = ctx.Err()
-			break
-		}
+	err = flockContext(ctx, f, unix.LOCK_SH, wait)
+	if errors.Is(err, errLocked) {
+		err = ErrToolHolds
 	}
 	if err != nil {
 		_ = f.Close()
@@ -79,10 +62,6 @@ func HoldRunLock(ctx context.Context, storePath string, wait time.Duration) (*Ru
 	}
 	return &RunLock{f: f}, nil
 }
-
-// runLockPoll is how often HoldRunLock tries the run lock again while a
-// tool holds it.
-const runLockPoll = 10 * time.Millisecond
 
 // ErrDaemonRunning is ClaimHardware's error while a daemon runs on the
 // store.
@@ -108,13 +87,7 @@ func ClaimHardware(storePath string) (*ToolLock, error) {
 	f, err := os.Open(storePath + RunLockSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		// No run lock file: a daemon may still hold its store.
-		if held, err := lockHeld(storePath, unix.LOCK_SH); err != nil || held {
-			if err == nil {
-				err = ErrDaemonRunning
-			}
-			return nil, err
-		}
-		return nil, nil
+		return nil, storeFree(storePath)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -131,16 +104,22 @@ func ClaimHardware(storePath string) (*ToolLock, error) {
 		return nil, fmt.Errorf("journal: %s: %w", f.Name(), err)
 	}
 	// A daemon that could not take the run lock still holds its store.
-	held, err := lockHeld(storePath, unix.LOCK_SH)
-	if err != nil || held {
+	if err := storeFree(storePath); err != nil {
 		unlockFile(f)
 		_ = f.Close()
-		if err == nil {
-			err = ErrDaemonRunning
-		}
 		return nil, err
 	}
 	return &ToolLock{f: f}, nil
+}
+
+// storeFree is nil when no process holds the store at storePath,
+// ErrDaemonRunning when one does.
+func storeFree(storePath string) error {
+	held, err := lockHeld(storePath, unix.LOCK_SH)
+	if err == nil && held {
+		err = ErrDaemonRunning
+	}
+	return err
 }
 
 // Release lets the hardware go. A nil ToolLock is released at once.
