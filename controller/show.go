@@ -122,7 +122,7 @@ type show struct {
 	// the outputs opened, is over (the show's clock): a light episode is
 	// announced only if it is still open then (fadeQuiet).
 	fadeUntil time.Duration
-	quiet     []bool // per zone: an episode open since the fade, not announced
+	announced []bool // per zone: its open light episode was announced
 	// During the fade, per zone: the side (per channel, -1, 0 or +1) the
 	// request first lay on of what was shown, and whether it has since
 	// crossed to the other side, which no fade explains (a strobe): the
@@ -203,7 +203,7 @@ func newShow(p *Pod, s *Show) (*show, error) {
 		}
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
-		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), quiet: make([]bool, len(names)), fadeSide: make([][3]int8, len(names)), fadeReversed: make([]bool, len(names)), req: make([]light.RGB, len(names)),
+		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), announced: make([]bool, len(names)), fadeSide: make([][3]int8, len(names)), fadeReversed: make([]bool, len(names)), req: make([]light.RGB, len(names)),
 		rampFrom: -1, wasSafe: true, base: time.Now(), scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
@@ -273,7 +273,7 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 		sh.fadeUntil = now + fadeQuiet(sh.lg.MaxSlew())
 		// A new opening: every episode from here on is a new one.
 		clear(sh.lit)
-		clear(sh.quiet)
+		clear(sh.announced)
 		clear(sh.fadeSide)
 		clear(sh.fadeReversed)
 	}
@@ -586,15 +586,15 @@ func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float6
 			limited = append(limited, sh.names[z])
 		}
 		// An episode that opens while the guard fades from the safe light
-		// is announced only if it is still open after the fade (quiet),
+		// is announced only if it is still open after the fade,
 		// or at once if the program's request reverses across what is
 		// shown (no fade does: a strobe).
 		inFade := now < sh.fadeUntil && !sh.fadeReversed[z]
 		if inFade && open && sh.fadeReverses(z, lights[z]) {
 			sh.fadeReversed[z], inFade = true, false
 		}
-		announce := open && (!sh.lit[z] || sh.quiet[z]) && !inFade
-		sh.quiet[z] = open && (sh.quiet[z] || !sh.lit[z]) && !announce
+		announce := open && !sh.announced[z] && !inFade
+		sh.announced[z] = open && (sh.announced[z] || announce)
 		if announce {
 			sh.p.post(uplink.Event{Type: "guard", Fields: map[string]any{
 				"guard": "light", "zone": sh.names[z], "limit": "slew", "max_slew": sh.lg.MaxSlew(),
