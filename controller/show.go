@@ -117,7 +117,7 @@ type show struct {
 	wasSafe   bool
 	rampFrom  time.Duration // when the current abort's wake ramp began; -1: none
 	safeShown apa102.Color  // the safe colour last set on the strip
-	lit       []bool        // per zone and place: a guard episode announced
+	lit       []bool        // per zone and place: a guard episode open (a place's: announced)
 	// fadeUntil is when the light guard's fade from the safe light, after
 	// the outputs opened, is over (the show's clock): a light episode is
 	// announced only if it is still open then (fadeQuiet).
@@ -279,7 +279,9 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 	}
 	sh.motorFaults(now, haptics)
 	// A frame of the wrong shape cannot come from a bound program.
-	copy(sh.req, lights)
+	if now < sh.fadeUntil {
+		copy(sh.req, lights) // the request, for fadeReverses
+	}
 	limitedL, _ := sh.lg.Limit(now, lights)
 	limitedH := false
 	if sh.hg != nil {
