@@ -222,11 +222,25 @@ func playbackRig(t *testing.T, name string, d time.Duration, chips ...string) ([
 	if err != nil {
 		t.Fatal(err)
 	}
+	records, up := runPlayback(t, file, d, d, chips, nil)
+	return records, up, sc
+}
+
+// runPlayback runs the scenario file on a rig with the chips named
+// besides the oximeter until d after its start, calling each (when not
+// nil) every step with the rig and its start, and returns its telemetry.
+func runPlayback(t *testing.T, file string, d, step time.Duration, chips []string, each func(*rig, time.Time)) ([]uplink.Telemetry, *fakeUplink) {
+	t.Helper()
 	start := time.Now()
 	r := newRigWith(t, "", &memStore{}, rigOpts{scenarioFile: file, simSensors: chips})
 	defer r.stop()
-	until(start, d)
-	return r.up.telemetrySnapshot(), r.up, sc
+	for at := step; at <= d; at += step {
+		until(start, at)
+		if each != nil {
+			each(r, start)
+		}
+	}
+	return r.up.telemetrySnapshot(), r.up
 }
 
 // staleAfter is vitals_stale's limit in seconds (safety.DefaultLimits'
@@ -245,22 +259,17 @@ const fedStep = 100 * time.Millisecond
 // telemetry record's second.
 func validHeartRates(t *testing.T, name string, d time.Duration) ([]uplink.Telemetry, *fakeUplink, []float64) {
 	t.Helper()
-	file := "../sim/scenarios/" + name + ".yaml"
-	start := time.Now()
-	r := newRigWith(t, "", &memStore{}, rigOpts{scenarioFile: file})
-	defer r.stop()
 	var valid []float64
 	var last time.Time
-	for at := fedStep; at <= d; at += fedStep {
-		until(start, at)
+	records, up := runPlayback(t, "../sim/scenarios/"+name+".yaml", d, fedStep, nil, func(r *rig, start time.Time) {
 		if rd, ok := r.pod.latest.Load(); ok && rd.At.After(last) {
 			last = rd.At
 			if rd.HeartRateValid {
 				valid = append(valid, rd.At.Sub(start).Seconds())
 			}
 		}
-	}
-	return r.up.telemetrySnapshot(), r.up, valid
+	})
+	return records, up, valid
 }
 
 // longestGap is the longest time from FirstEstimateSeconds to end (s)
