@@ -1,0 +1,81 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// DEFECT: HoldRunLock opens the run lock file read-write, although flock
+// needs no more than a read-only descriptor (lockHeld and ClaimHardware
+// open it read-only). A run lock file podd can read but not write (left
+// by a podd run once as root with the same storage.path: systemd's
+// StateDirectory= re-owns the directory, not files in it that some other
+// user owns) makes every start fail to take the lock ("runs on without
+// it"), so podd no longer waits for a technician's tool that claimed the
+// hardware (ClaimHardware still succeeds on that file): podd configures
+// the chips under a running doctor, scan or self-test, what the claim is
+// there to prevent. Here a file of root's, mode 0644, is claimed by a
+// tool; podd, run as another user, must wait for it (ErrToolHolds), not
+// fail with a permission error. Correct: fall back to a read-only open
+// (or take the lock through a descriptor opened O_RDONLY).
+func TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite(t *testing.T) {
+	if os.Getenv("PODD_REVIEW_RUNLOCK_CHILD") != "" {
+		_, err := HoldRunLock(context.Background(), os.Getenv("PODD_REVIEW_RUNLOCK_CHILD"), 200*time.Millisecond)
+		switch {
+		case errors.Is(err, ErrToolHolds):
+			os.Stdout.WriteString("RESULT waits\n")
+		case err == nil:
+			os.Stdout.WriteString("RESULT took\n")
+		default:
+			os.Stdout.WriteString("RESULT error " + err.Error() + "\n")
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run podd's side as another user")
+	}
+	dir, err := os.MkdirTemp("", "runlockperm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "podd.db")
+	if err := os.WriteFile(path+RunLockSuffix, nil, 0o644); err != nil { // root's, readable by podd
+		t.Fatal(err)
+	}
+	claim, err := ClaimHardware(path)
+	if err != nil || claim == nil {
+		t.Fatalf("ClaimHardware = %v, %v", claim, err)
+	}
+	defer claim.Release()
+	// The test binary, where the other user can run it.
+	bin, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "journal.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite$", "-test.count=1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PODD_REVIEW_RUNLOCK_CHILD="+path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("podd's side as uid 65534: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "RESULT waits") {
+		t.Fatalf("a tool holds the claim on a run file podd may read but not write; podd's HoldRunLock: %s\nwant it to wait for the tool (ErrToolHolds)", out)
+	}
+}
