@@ -326,7 +326,7 @@ func (s *Store) putHistory(tx *bolt.Tx, q []historyQueued, now time.Time) (store
 }
 
 // historyNext is the next seq of a history bucket: its counter, or one
-// past its last key when the counter is missing, damaged or behind (the
+// past its last entry's key when the counter is missing, damaged or behind (the
 // counter only keeps seqs from being reused once pruning emptied the
 // bucket, so it is healed rather than called damage).
 func historyNext(meta *bolt.Bucket, key []byte, b *bolt.Bucket) uint64 {
@@ -334,7 +334,14 @@ func historyNext(meta *bolt.Bucket, key []byte, b *bolt.Bucket) uint64 {
 	if err != nil || !ok || next == 0 {
 		next = 1
 	}
-	if k, _ := b.Cursor().Last(); len(k) == 8 {
+	// The last entry's key, past any stray keys after it (damage, a key
+	// of another format), at most historyScanLimit of them.
+	c := b.Cursor()
+	k, _ := c.Last()
+	for n := 0; k != nil && len(k) != 8 && n < historyScanLimit; n++ {
+		k, _ = c.Prev()
+	}
+	if len(k) == 8 {
 		next = max(next, binary.BigEndian.Uint64(k)+1)
 	}
 	return next
@@ -454,7 +461,7 @@ func CheckHistoryQuery(q HistoryQuery) error {
 }
 
 func readHistory(tx *bolt.Tx, kind HistoryKind, q HistoryQuery) (HistoryPage, error) {
-	name, _, ok := kind.buckets()
+	name, nextKey, ok := kind.buckets()
 	if !ok {
 		return HistoryPage{}, fmt.Errorf("unknown history %v", kind)
 	}
@@ -474,6 +481,13 @@ func readHistory(tx *bolt.Tx, kind HistoryKind, q HistoryQuery) (HistoryPage, er
 	if k, _ := c.First(); len(k) == 8 {
 		p.First = binary.BigEndian.Uint64(k)
 	}
+	// A stray key moves the cursor at most to the last seq assigned: the
+	// entries still to come (historyNext) must not sort below a cursor a
+	// follower already holds.
+	last := uint64(math.MaxUint64)
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		last = historyNext(meta, nextKey, b) - 1
+	}
 	looked := 0
 	for k, v := c.Seek(seqKey(q.After + 1)); k != nil; k, v = c.Next() {
 		if len(p.Entries) == limit || looked == historyScanLimit {
@@ -486,8 +500,11 @@ func readHistory(tx *bolt.Tx, kind HistoryKind, q HistoryQuery) (HistoryPage, er
 		looked++
 		if len(k) != 8 {
 			after, ok := strayCursor(k)
-			if !ok {
-				break // nothing after it can be an entry
+			if !ok || after >= last {
+				// Nothing after it is an entry yet: the next ones
+				// sort before it.
+				p.Cursor = max(p.Cursor, min(after, last))
+				break
 			}
 			p.Cursor = max(p.Cursor, after)
 			continue

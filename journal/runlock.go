@@ -49,6 +49,11 @@ var ErrToolHolds = errors.New("a technician's tool (podctl doctor, scan or test)
 // that cannot take it runs on without it.
 func HoldRunLock(ctx context.Context, storePath string, wait time.Duration) (*RunLock, error) {
 	f, err := os.OpenFile(storePath+RunLockSuffix, os.O_RDWR|os.O_CREATE, 0o640)
+	if errors.Is(err, fs.ErrPermission) {
+		// A file it may only read (left by a podd run as another user):
+		// flock needs no more.
+		f, err = os.Open(storePath + RunLockSuffix)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: run lock: %w", err)
 	}
@@ -79,14 +84,16 @@ type ToolLock struct {
 // ErrDaemonRunning when a daemon holds the run lock or the store (the
 // check and the claim are one step: no daemon can start between them),
 // and with ErrToolHolds when another tool holds the claim.
-// A run lock file that does not exist (no daemon ever ran on this store:
-// a tool never creates it, as the daemon could then not open a file the
-// tool owns) is no claim: a nil ToolLock and no error, unless a daemon
-// holds the store (ErrDaemonRunning).
+// A run lock file that does not exist is created (mode 0644); where the
+// tool may not create it, there is no claim: a nil ToolLock and no
+// error, unless a daemon holds the store (ErrDaemonRunning).
 func ClaimHardware(storePath string) (*ToolLock, error) {
-	f, err := os.Open(storePath + RunLockSuffix)
-	if errors.Is(err, fs.ErrNotExist) {
-		// No run lock file: a daemon may still hold its store.
+	// A daemon opens a file it cannot write read-only (HoldRunLock), so
+	// the tool may create it (mode 0644) where it can.
+	f, err := os.OpenFile(storePath+RunLockSuffix, os.O_RDONLY|os.O_CREATE, 0o644)
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
+		// No run lock file, and none it may create: a daemon may still
+		// hold its store.
 		return nil, storeFree(storePath)
 	}
 	if err != nil {
