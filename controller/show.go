@@ -131,8 +131,16 @@ type show struct {
 	fadeSide     [][3]int8
 	fadeReversed []bool
 	req          []light.RGB
-	writeLog     time.Time     // last write error logged
-	statusAt     time.Duration // when the motors' status was last read (the show's clock)
+	// And the request's own course during the fade, per zone: the one
+	// before, the direction each channel last moved, and how often a
+	// channel turned back (a strobe does every frame; a fade's target
+	// holds or moves one way).
+	fadePrev  []light.RGB
+	fadeSeen  []bool
+	fadeDir   [][3]int8
+	fadeTurns []int
+	writeLog  time.Time     // last write error logged
+	statusAt  time.Duration // when the motors' status was last read (the show's clock)
 	// restUntil is, per place, until when its motor is held still after
 	// its driver reported a fault (0: none); fault what it reported.
 	restUntil []time.Duration
@@ -204,6 +212,7 @@ func newShow(p *Pod, s *Show) (*show, error) {
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
 		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), announced: make([]bool, len(names)), fadeSide: make([][3]int8, len(names)), fadeReversed: make([]bool, len(names)), req: make([]light.RGB, len(names)),
+		fadePrev: make([]light.RGB, len(names)), fadeSeen: make([]bool, len(names)), fadeDir: make([][3]int8, len(names)), fadeTurns: make([]int, len(names)),
 		rampFrom: -1, wasSafe: true, base: time.Now(), scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
@@ -276,6 +285,9 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 		clear(sh.announced)
 		clear(sh.fadeSide)
 		clear(sh.fadeReversed)
+		clear(sh.fadeSeen)
+		clear(sh.fadeDir)
+		clear(sh.fadeTurns)
 	}
 	sh.motorFaults(now, haptics)
 	// A frame of the wrong shape cannot come from a bound program.
@@ -442,30 +454,46 @@ func (sh *show) safeFrame(now time.Duration) error {
 }
 
 // fadeReverses notes, for zone z during the fade from the safe light, the
-// side of shown (per channel) the program's request lies on, and reports
-// whether it crossed to the other side of a side noted before. A channel
-// within fadeSideTolerance of what is shown lies on neither.
+// side of shown (per channel) the program's request lies on and the
+// direction the request itself moved, and reports whether the request
+// crossed to the other side of a side noted before, or turned back twice
+// (no fade does either: a strobe). A channel within fadeSideTolerance
+// lies on neither side and has not moved.
 func (sh *show) fadeReverses(z int, shown light.RGB) bool {
 	req := sh.req[z]
 	d := [3]float64{req.R - shown.R, req.G - shown.G, req.B - shown.B}
+	prev := sh.fadePrev[z]
+	moved := [3]float64{req.R - prev.R, req.G - prev.G, req.B - prev.B}
+	seen := sh.fadeSeen[z]
+	sh.fadePrev[z], sh.fadeSeen[z] = req, true
 	reversed := false
-	for c, v := range d {
-		var side int8
-		switch {
-		case v > fadeSideTolerance:
-			side = 1
-		case v < -fadeSideTolerance:
-			side = -1
-		default:
-			continue
+	for c := range d {
+		if side := sign(d[c]); side != 0 {
+			if sh.fadeSide[z][c] == 0 {
+				sh.fadeSide[z][c] = side
+			} else if sh.fadeSide[z][c] != side {
+				reversed = true
+			}
 		}
-		if sh.fadeSide[z][c] == 0 {
-			sh.fadeSide[z][c] = side
-		} else if sh.fadeSide[z][c] != side {
-			reversed = true
+		if dir := sign(moved[c]); seen && dir != 0 {
+			if sh.fadeDir[z][c] == -dir {
+				sh.fadeTurns[z]++
+			}
+			sh.fadeDir[z][c] = dir
 		}
 	}
-	return reversed
+	return reversed || sh.fadeTurns[z] >= 2
+}
+
+// sign is +1 or -1 for a value beyond fadeSideTolerance either way, else 0.
+func sign(v float64) int8 {
+	switch {
+	case v > fadeSideTolerance:
+		return 1
+	case v < -fadeSideTolerance:
+		return -1
+	}
+	return 0
 }
 
 // fadeSideTolerance is how far (of full scale) a request must lie from
