@@ -53,6 +53,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -116,6 +117,49 @@ func openHardwareWatchdog(path string, timeout time.Duration) (hardwareWatchdog,
 	return safety.OpenHardwareWatchdog(path, timeout)
 }
 
+// openHardwareWatchdogOf opens the configured kernel watchdog, nil for
+// none or one that cannot be opened (logged: the systemd watchdog still
+// restarts a stalled daemon).
+func openHardwareWatchdogOf(cfg *configs.Config, log *slog.Logger, d deps) hardwareWatchdog {
+	if cfg.Watchdog.Device == "" {
+		return nil
+	}
+	w, err := d.openWatchdog(cfg.Watchdog.Device, cfg.Watchdog.Timeout)
+	if err != nil {
+		log.Error("no hardware watchdog", "err", err)
+		return nil
+	}
+	return w
+}
+
+// holdRunLockFed waits for the run lock as journal.HoldRunLock does, at
+// most journal.ToolWait, pinging hwdog (when not nil) every third of
+// its timeout meanwhile.
+func holdRunLockFed(ctx context.Context, storePath string, hwdog hardwareWatchdog, timeout time.Duration) (*journal.RunLock, error) {
+	if hwdog == nil {
+		return journal.HoldRunLock(ctx, storePath, journal.ToolWait)
+	}
+	_ = hwdog.Ping()
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(timeout/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				_ = hwdog.Ping()
+			}
+		}
+	})
+	run, err := journal.HoldRunLock(ctx, storePath, journal.ToolWait)
+	stop()
+	wg.Wait()
+	return run, err
+}
+
 // runLockWait is how long podd first waits for its run lock: a tool's
 // probe holds it for microseconds (journal.DaemonRunning); longer is a
 // tool driving the hardware (journal.ClaimHardware), said in the log
@@ -152,14 +196,22 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	// would fail podd's start. The outputs keep meanwhile what they had
 	// when the last podd stopped: safe after a clean stop, as they were
 	// after a crash, for at most that wait.
+	var hwdog hardwareWatchdog
 	run, err := journal.HoldRunLock(ctx, cfg.Storage.Path, runLockWait)
 	if errors.Is(err, journal.ErrToolHolds) {
 		log.Warn("waiting for a technician's tool to let the hardware go", "err", err, "at_most", journal.ToolWait)
-		run, err = journal.HoldRunLock(ctx, cfg.Storage.Path, journal.ToolWait)
+		// A kernel watchdog a crashed podd left armed would reboot the
+		// pod under the tool: it is opened now and fed while podd waits
+		// (podd is waiting, not hung).
+		hwdog = openHardwareWatchdogOf(cfg, log, d)
+		run, err = holdRunLockFed(ctx, cfg.Storage.Path, hwdog, cfg.Watchdog.Timeout)
 	}
 	if ctx.Err() != nil {
-		// Stopped while it waited: nothing is open yet.
+		// Stopped while it waited: nothing but the watchdog is open.
 		run.Release()
+		if hwdog != nil {
+			_ = hwdog.Close()
+		}
 		log.Info("podd stopped before it started: it was waiting for a technician's tool")
 		return nil
 	}
@@ -192,15 +244,8 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	}
 	cancel()
 
-	var hwdog hardwareWatchdog
-	if cfg.Watchdog.Device != "" {
-		w, err := d.openWatchdog(cfg.Watchdog.Device, cfg.Watchdog.Timeout)
-		if err != nil {
-			// The systemd watchdog still restarts a stalled daemon.
-			log.Error("no hardware watchdog", "err", err)
-		} else {
-			hwdog = w
-		}
+	if hwdog == nil {
+		hwdog = openHardwareWatchdogOf(cfg, log, d)
 	}
 
 	var pod *controller.Pod // set before Run, which alone runs the parts
