@@ -114,7 +114,7 @@ deb: cross
 
 deps:
 	@pkgs=; \
-	if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then pkgs="mosquitto mosquitto-clients"; fi; \
+	if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then pkgs=" mosquitto mosquitto-clients"; fi; \
 	if ! command -v qemu-arm >/dev/null 2>&1; then pkgs="$$pkgs qemu-user"; fi; \
 	if ! command -v chromium >/dev/null 2>&1; then pkgs="$$pkgs chromium"; fi; \
 	if [ -n "$$pkgs" ]; then \
