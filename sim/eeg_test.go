@@ -273,3 +273,100 @@ func TestEEGSignalBandScale(t *testing.T) {
 		}
 	}
 }
+
+// A value is the same, to 1e-9 µV (the ADS1299's code is 0.02 µV at gain
+// 24), whether At computed it in a block of instants a step apart or
+// alone: a signal with band scaling, blinks and
+// movements read forward on a 4 ms grid (blocks, with a skipped stretch
+// and a query off the grid between) against the same signal read
+// backwards (every instant alone).
+func TestEEGSignalBlocksGiveTheSameValues(t *testing.T) {
+	start := time.Date(2026, 3, 1, 22, 0, 0, 0, time.UTC)
+	opts := EEGOpts{
+		Bands:              [EEGBands]float64{1, 1, 1, 1, 1, 1},
+		PinkNoise:          20,
+		BlinksPerMinute:    30,
+		MovementsPerMinute: 6,
+		Start:              start,
+		Seed:               7,
+	}
+	scale := func(at time.Time) [EEGBands]float64 {
+		x := at.Sub(start).Seconds()
+		return [EEGBands]float64{10 + x, 4, 3 + math.Sin(x), 2, 1.5, 1}
+	}
+	newSignal := func() *EEGSignal {
+		s, err := NewEEGSignal(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.SetBandScale(scale)
+		return s
+	}
+	const step = 4 * time.Millisecond
+	var grid []time.Time
+	for k := range 3000 { // 12 s
+		if k >= 1000 && k < 1013 { // a stretch no one read
+			continue
+		}
+		grid = append(grid, start.Add(time.Duration(k)*step))
+	}
+
+	fwd := newSignal()
+	got := make([][MaxEEGChannels]float64, len(grid))
+	blocks := 0
+	for i, at := range grid {
+		if i == 1500 {
+			fwd.At(at.Add(time.Millisecond), 1) // off the grid
+		}
+		for ch := 1; ch <= MaxEEGChannels; ch++ {
+			got[i][ch-1] = fwd.At(at, ch)
+		}
+		if fwd.blockN == eegBlock && fwd.blockAt.Equal(at) {
+			blocks++
+		}
+	}
+	if want := len(grid) / eegBlock; blocks < want-3 {
+		t.Fatalf("%d blocks computed over %d instants, want about %d: the forward read did not use blocks", blocks, len(grid), want)
+	}
+
+	back := newSignal()
+	for i := len(grid) - 1; i >= 0; i-- {
+		for ch := 1; ch <= MaxEEGChannels; ch++ {
+			if v := back.At(grid[i], ch); math.Abs(v-got[i][ch-1]) > 1e-9 {
+				t.Fatalf("at %v ch %d: %v in a block, %v alone", grid[i].Sub(start), ch, got[i][ch-1], v)
+			}
+		}
+		if back.blockN != 0 {
+			t.Fatalf("at %v: a block computed reading backwards", grid[i].Sub(start))
+		}
+	}
+}
+
+// The cost of the EEG a simulated ADS1299 reads: 8 channels at 250 sps,
+// read instant by instant (blocks), against the same instants each
+// computed alone (a backwards read).
+func BenchmarkEEGSignal(b *testing.B) {
+	start := time.Date(2026, 3, 1, 22, 0, 0, 0, time.UTC)
+	opts := EEGOpts{Bands: [EEGBands]float64{100, 30, 40, 10, 8, 2}, PinkNoise: 20, BlinksPerMinute: 10, Start: start, Seed: 1}
+	const step = 4 * time.Millisecond
+	for _, c := range []struct {
+		name string
+		dir  int
+	}{{"forward", 1}, {"alone", -1}} {
+		b.Run(c.name, func(b *testing.B) {
+			s, err := NewEEGSignal(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			k := 0
+			for b.Loop() {
+				at := start.Add(time.Hour + time.Duration(c.dir*k)*step)
+				for ch := 1; ch <= MaxEEGChannels; ch++ {
+					s.At(at, ch)
+				}
+				k++
+			}
+		})
+	}
+}

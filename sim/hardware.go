@@ -153,7 +153,7 @@ func NewHardwareWith(sc *scenario.Scenario, leds int, start time.Time, log *slog
 	if pb := sc.Playback(scenario.DeviceMAX30102); pb != nil {
 		h.Oximeter.SetRecording(ppgRecording(pb, func(t time.Time) float64 { return sc.VitalsAt(t.Sub(start)).SpO2Pct }, start))
 	}
-	sig, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{1, 1, 1, 1, 1, 1}, Seed: 1299})
+	sig, err := NewEEGSignal(EEGOpts{Bands: [EEGBands]float64{1, 1, 1, 1, 1, 1}, Seed: 1299, Start: start})
 	if err != nil {
 		return nil, fmt.Errorf("sim.NewHardware: %w", err)
 	}
