@@ -106,6 +106,9 @@ type EEGSignal struct {
 	cached bool
 	at     time.Time
 	values [MaxEEGChannels]float64
+	// The instant queried before at, if hasPrev.
+	prevAt  time.Time
+	hasPrev bool
 	// The block ahead (see At): blockN values from blockAt, step apart;
 	// blockN 0: none.
 	blockAt   time.Time
@@ -221,18 +224,20 @@ func (s *EEGSignal) BandPower(b EEGBand) float64 {
 func (s *EEGSignal) SetBandScale(scale func(t time.Time) [EEGBands]float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.scale, s.cached, s.blockN = scale, false, 0
+	s.scale, s.cached, s.hasPrev, s.blockN = scale, false, false, 0
 }
 
 // At returns channel ch's (1..8) value in µV at time t; 0 for another ch.
 //
 // A model reads its channels at instants a fixed step apart (an ADC's
-// conversions). Once a query comes a step of at most eegMaxStep after the
-// one before, At computes eegBlock instants from it at once, the
-// sinusoids' parameters read once for all of them, and answers the
-// following queries on that grid from the block. A value differs from the
-// same instant computed alone by less than 1e-9 µV
-// (TestEEGSignalBlocksGiveTheSameValues).
+// conversions). Once two queries in a row each came the same step (at most
+// eegMaxStep) after the one before, At computes eegBlock instants on that
+// grid at once, the sinusoids' parameters read once for all of them, and
+// answers the following queries on the grid from the block; a query just
+// past the block starts the next. A reader whose steps vary (one slower
+// than the chip, two readers on grids of their own) gets each instant
+// computed alone, as before blocks. A value is the same, to the bit,
+// however it was computed (TestEEGSignalBlocksGiveTheSameValues).
 func (s *EEGSignal) At(t time.Time, ch int) float64 {
 	if ch < 1 || ch > MaxEEGChannels {
 		return 0
@@ -243,21 +248,26 @@ func (s *EEGSignal) At(t time.Time, ch int) float64 {
 		return s.values[ch-1]
 	}
 	if k, ok := s.inBlock(t); ok {
+		s.prevAt, s.hasPrev = s.at, s.cached
 		s.values, s.at, s.cached = s.blockVals[k], t, true
 		return s.values[ch-1]
 	}
-	step := t.Sub(s.at)
-	if s.blockN > 0 && t.Equal(s.blockAt.Add(time.Duration(s.blockN)*s.step)) {
-		step = s.step // the instant after the block: the next block
+	step, regular := t.Sub(s.at), false
+	switch {
+	case s.blockN > 0 && t.Equal(s.blockAt.Add(time.Duration(s.blockN)*s.step)):
+		step, regular = s.step, true // the instant after the block: the next block
+	case s.cached && s.hasPrev:
+		regular = step > 0 && step <= eegMaxStep && step == s.at.Sub(s.prevAt)
 	}
-	if s.cached && step > 0 && step <= eegMaxStep {
+	s.prevAt, s.hasPrev = s.at, s.cached
+	if regular {
 		s.compute(t, step, eegBlock)
-		s.values, s.at = s.blockVals[0], t
+		s.values = s.blockVals[0]
 	} else {
 		s.compute(t, 0, 1)
-		s.at, s.blockN = t, 0
+		s.blockN = 0
 	}
-	s.cached = true
+	s.at, s.cached = t, true
 	return s.values[ch-1]
 }
 
@@ -274,16 +284,16 @@ func (s *EEGSignal) inBlock(t time.Time) (int, bool) {
 }
 
 // compute evaluates every channel at n instants from t, step apart:
-// sin(ωt + φ) = sin ωt·cos φ + cos ωt·sin φ, for all channels at once.
-// sin ωt and cos ωt come from one Sincos at the first instant, then turn
-// by ω·step from one instant to the next (a rotation: a few roundings of
-// 1e-16 each, against the first Sincos's own rounding of ωt). One instant
-// (n 1) goes to s.values, a block (n eegBlock) to the block ahead.
+// sin(ωt + φ) = sin ωt·cos φ + cos ωt·sin φ, one Sincos per sinusoid and
+// instant for all channels. One instant (n 1) goes to s.values, a block
+// (n eegBlock) to the block ahead.
 //
 // The loops work on local arrays: each sinusoid's frequency, band and
 // amplitudes are read from the heap once for all n instants, not once per
 // instant and channel, which the race detector would otherwise check one
-// read at a time.
+// read at a time. Each value's arithmetic, in its order, is that of the
+// instant computed alone, so no value depends on which instants were read
+// before it.
 func (s *EEGSignal) compute(t time.Time, step time.Duration, n int) {
 	var (
 		secs  [eegBlock]float64
@@ -298,22 +308,14 @@ func (s *EEGSignal) compute(t time.Time, step time.Duration, n int) {
 			gains[k] = s.scale(at)
 		}
 	}
-	stepSec := step.Seconds()
 	for i, f := range s.freq {
 		b := s.band[i]
 		q, in := s.quad[i], s.inph[i]
-		sn, cs := math.Sincos(2 * math.Pi * f * secs[0])
-		var sd, cd float64 // the turn of one step
-		if n > 1 {
-			sd, cd = math.Sincos(2 * math.Pi * f * stepSec)
-		}
 		for k := range n {
-			if k > 0 {
-				sn, cs = sn*cd+cs*sd, cs*cd-sn*sd
-			}
-			gs, gc := sn*gains[k][b], cs*gains[k][b]
+			sn, cs := math.Sincos(2 * math.Pi * f * secs[k])
+			sn, cs = sn*gains[k][b], cs*gains[k][b]
 			for ch := range MaxEEGChannels {
-				acc[k][ch] += gs*q[ch] + gc*in[ch]
+				acc[k][ch] += sn*q[ch] + cs*in[ch]
 			}
 		}
 	}
