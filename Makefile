@@ -44,10 +44,15 @@ run: build
 # in headless Chromium (deps installs Debian's chromium):
 # REQUIRE_CHROMIUM=1 makes a missing browser fail that test rather than
 # skip it.
+#
+# Many test binaries spend most of their time waiting on the real clock (a
+# daemon restarted, a broker reconnecting, a sensor's first minute), so
+# TESTP of them (go test -p) run at once, not one per core.
+TESTP ?= 4
 test: deps contract
 	$(GO) vet ./...
-	REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -timeout 9m ./...
-	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -timeout 8m -exec qemu-arm ./...
+	REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -p $(TESTP) -timeout 9m ./...
+	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -short -count=1 -p $(TESTP) -timeout 8m -exec qemu-arm ./...
 
 # podd's linux mode on Debian's kernel in QEMU, with emulated I2C, SPI and
 # GPIO (hwtest/run.sh; README, "Hardware test"). It installs nothing: it
