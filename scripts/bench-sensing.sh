@@ -10,12 +10,15 @@
 #    second of signal, the work without the real clock's timers and wake-ups;
 #  - the pod's own work: the same drivers, loops and estimators on replay
 #    chips whose answers were prepared beforehand, one DRDY wake per EEG
-#    frame (BenchmarkRateSetDrivers), against the wake floor of this machine,
-#    a goroutine woken 500 times a second doing nothing
+#    frame (BenchmarkRateSetDrivers/ticker), against the wake floor of this
+#    machine, a goroutine woken 500 times a second doing nothing
 #    (BenchmarkRateSetWakeFloor/bare), and the floor plus a 27-byte read of
-#    /dev/zero per wake (.../read27, a stand-in for a pod's SPI ioctl).
+#    /dev/zero per wake (.../read27, a stand-in for a pod's SPI ioctl);
+#    then all of it again with the DRDY edges from the kernel, a periodic
+#    timerfd read through Go's network poller as periph's gpioioctl reads a
+#    GPIO line (.../timerfd).
 # The load average is printed before and after: real-clock figures move with
-# the machine's other work. About 2 minutes (the replay set runs until every
+# the machine's other work. About 3 minutes (each replay set runs until every
 # vital is valid, a minute, before it is measured).
 # Usage: scripts/bench-sensing.sh [-seconds N] [-warmup DURATION]
 set -euo pipefail
@@ -47,12 +50,15 @@ function metric(line, unit,   n, f, i) {
 }
 /^BenchmarkRateSet-/ { full = $0 }
 /^BenchmarkRateSetEstimators-/ { base = $0 }
-/^BenchmarkRateSetDrivers-/ { drv = $0 }
+/^BenchmarkRateSetDrivers\/ticker-/ { drv = $0 }
+/^BenchmarkRateSetDrivers\/timerfd-/ { kdrv = $0 }
 /^BenchmarkRateSetWakeFloor\/bare-/ { bare = $0 }
 /^BenchmarkRateSetWakeFloor\/read27-/ { r27 = $0 }
+/^BenchmarkRateSetWakeFloor\/timerfd-[0-9]+[ \t]/ { kbare = $0 }
+/^BenchmarkRateSetWakeFloor\/timerfd-read27-/ { kr27 = $0 }
 /^cpu:/ { sub(/^cpu: */, ""); sub(/ *$/, ""); cpu = $0 }
 END {
-	if (full == "" || base == "" || drv == "" || bare == "" || r27 == "") { print "a benchmark did not run" > "/dev/stderr"; exit 1 }
+	if (full == "" || base == "" || drv == "" || kdrv == "" || bare == "" || r27 == "" || kbare == "" || kr27 == "") { print "a benchmark did not run" > "/dev/stderr"; exit 1 }
 	printf "Command: `%s` (%s, %d cores, %s, load average %s before the run, %s after)\n\n", cmd, cpu, cores, date, load0, load
 	print "| | drivers + buses + loops | estimators alone | ratio |"
 	print "|---|---:|---:|---:|"
@@ -81,6 +87,11 @@ END {
 	printf "| wake floor: a goroutine woken %.0f times a second, nothing else | %.2f ms | %.2f %% | 1× |\n", metric(bare, "wakes/s"), wc, wc / 10
 	printf "| the floor + a 27-byte read of /dev/zero per wake (stand-in for the SPI ioctl) | %.2f ms | %.2f %% | %.2f× |\n", rc, rc / 10, rc / wc
 	printf "| drivers − floor: the code above the wake | %.2f ms | %.2f %% | |\n", dc - wc, (dc - wc) / 10
+	kd = metric(kdrv, "cpu-ms/signal-s"); kw = metric(kbare, "cpu-ms/signal-s"); kr = metric(kr27, "cpu-ms/signal-s")
+	printf "| drivers + loops + estimators, DRDY edges from the kernel (a timerfd through the network poller, as gpioioctl reads a GPIO line) | %.2f ms | %.2f %% | %.2f× |\n", kd, kd / 10, kd / kw
+	printf "| wake floor with the kernel'"'"'s edges: woken %.0f times a second, nothing else | %.2f ms | %.2f %% | 1× |\n", metric(kbare, "wakes/s"), kw, kw / 10
+	printf "| the kernel'"'"'s floor + a 27-byte read per wake | %.2f ms | %.2f %% | %.2f× |\n", kr, kr / 10, kr / kw
+	printf "| drivers − floor, with the kernel'"'"'s edges | %.2f ms | %.2f %% | |\n", kd - kw, (kd - kw) / 10
 	printf "| simulator (BenchmarkRateSet, above) | %.2f ms | %.2f %% | %.2f× |\n", fc, fc / 10, fc / wc
 	printf "\nPod'"'"'s own work: %.4f allocations per sample (%d a second), %.1f EEG frames read and %.1f lost a second; valid estimates: PPG %.0f %%, EEG %.0f %%, skin conductance %.0f %%, temperature %.0f %%. One 27-byte read costs %.1f µs of CPU over a bare wake.\n", metric(drv, "allocs/sample"), metric(drv, "allocs/op"), metric(drv, "eeg-frames/s"), metric(drv, "eeg-lost-frames/s"), metric(drv, "ppg-valid-%"), metric(drv, "eeg-valid-%"), metric(drv, "skin-valid-%"), metric(drv, "temp-valid-%"), (rc - wc) * 1000 / metric(r27, "wakes/s")
 }'

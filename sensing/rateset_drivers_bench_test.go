@@ -237,7 +237,10 @@ func tempCodes(seconds int) []uint16 {
 	return codes
 }
 
-func newReplaySet(tb testing.TB) *replaySet {
+// newReplaySet starts the set; its DRDY line's edges come from a
+// real-clock ticker, or with kernelEdges from a timerfd read through the
+// network poller (newTimerfdPin), as a pod's GPIO line is.
+func newReplaySet(tb testing.TB, kernelEdges bool) *replaySet {
 	tb.Helper()
 	origin := time.Unix(1_000_000, 0)
 	sig, err := sim.NewEEGSignal(sim.EEGOpts{Bands: replayBands,
@@ -253,7 +256,13 @@ func newReplaySet(tb testing.TB) *replaySet {
 	rs.temp = &replayTMP117{cycle: time.Second, averaging: 125 * time.Millisecond, codes: tempCodes(replaySeconds)}
 
 	// The EEG's conversions start last, with the loops.
-	rs.drdy = newTickPin(time.Second / rateEEG)
+	if kernelEdges {
+		if rs.drdy, err = newTimerfdPin(time.Second / rateEEG); err != nil {
+			tb.Skip(err)
+		}
+	} else {
+		rs.drdy = newTickPin(time.Second / rateEEG)
+	}
 	rs.eeg = &replayEEG{drdy: rs.drdy, frames: frames}
 	var eegDev *ads1299.Dev
 	eegSensor, err := EEG(func() (*ads1299.Dev, error) {
@@ -413,8 +422,18 @@ func (rs *replaySet) check(tb testing.TB, lost float64) {
 // NAME-valid-% the share of each sensor's estimates that were valid. The
 // newest valid vitals at the end must be the replayed signals'
 // (replaySet.check).
+//
+// Its two runs differ in where the DRDY edges come from: ticker, a Go
+// ticker (the runtime's timers wake the loop), or timerfd, the kernel (a
+// periodic timerfd read through the network poller with a read deadline,
+// the path periph's gpioioctl takes for a GPIO line's edge events).
 func BenchmarkRateSetDrivers(b *testing.B) {
-	rs := newReplaySet(b)
+	b.Run("ticker", func(b *testing.B) { rateSetDrivers(b, false) })
+	b.Run("timerfd", func(b *testing.B) { rateSetDrivers(b, true) })
+}
+
+func rateSetDrivers(b *testing.B, kernelEdges bool) {
+	rs := newReplaySet(b, kernelEdges)
 	defer rs.stop()
 	rs.warmUp(b)
 	var m0, m1 runtime.MemStats
@@ -457,20 +476,38 @@ func BenchmarkRateSetDrivers(b *testing.B) {
 // transfer, a stand-in for the ioctl a pod's spidev takes, which the
 // replay port does not make). One op is one second; the figure is the
 // process's CPU time meanwhile, as BenchmarkRateSetDrivers'.
+//
+// timerfd and timerfd-read27 are the same with the edges from the kernel,
+// as BenchmarkRateSetDrivers/timerfd's.
 func BenchmarkRateSetWakeFloor(b *testing.B) {
-	b.Run("bare", func(b *testing.B) { wakeFloor(b, nil) })
-	b.Run("read27", func(b *testing.B) {
-		f, err := os.Open("/dev/zero")
-		if err != nil {
-			b.Skip(err)
-		}
-		defer f.Close()
-		wakeFloor(b, f)
-	})
+	for _, c := range []struct {
+		name                string
+		kernelEdges, read27 bool
+	}{{"bare", false, false}, {"read27", false, true}, {"timerfd", true, false}, {"timerfd-read27", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			var f *os.File
+			if c.read27 {
+				var err error
+				if f, err = os.Open("/dev/zero"); err != nil {
+					b.Skip(err)
+				}
+				defer f.Close()
+			}
+			wakeFloor(b, c.kernelEdges, f)
+		})
+	}
 }
 
-func wakeFloor(b *testing.B, f *os.File) {
-	pin := newTickPin(time.Second / rateEEG)
+func wakeFloor(b *testing.B, kernelEdges bool, f *os.File) {
+	var pin *tickPin
+	if kernelEdges {
+		var err error
+		if pin, err = newTimerfdPin(time.Second / rateEEG); err != nil {
+			b.Skip(err)
+		}
+	} else {
+		pin = newTickPin(time.Second / rateEEG)
+	}
 	defer pin.stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	var (

@@ -1,10 +1,13 @@
 package sensing
 
 import (
+	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"periph.io/x/conn/v3"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/physic"
@@ -29,10 +32,20 @@ import (
 // A tickPin without a ticker (readyPin) always has a new conversion
 // waiting: WaitForEdge returns at once, for benchmarks of the frames'
 // path without the wake.
+//
+// A tickPin from newTimerfdPin has its edges from the kernel instead: a
+// periodic timerfd, non-blocking, which WaitForEdge reads through Go's
+// network poller with a read deadline, as periph's gpioioctl reads a GPIO
+// line's edge events (GPIOLine.WaitForEdge: SetReadDeadline, then a read of
+// the line's file). The wake is then the one a pod's DRDY interrupt
+// makes: the kernel wakes the poller, not the Go runtime's timers.
 type tickPin struct {
 	period time.Duration
 	t0     time.Time // conversion k completes at t0 + k·period
 	ticker *time.Ticker
+	edges  *os.File // the timerfd, if the edges come from one
+	rawFd  int      // its descriptor, to drain it without blocking
+	buf    [8]byte  // a timerfd read: the expirations since the last
 	// wait is WaitForEdge's timeout timer, made once and reset at each
 	// wait that must block.
 	wait *time.Timer
@@ -48,12 +61,29 @@ func newTickPin(period time.Duration) *tickPin {
 	return p
 }
 
+// newTimerfdPin starts the conversions on a periodic timerfd: one every
+// period from now.
+func newTimerfdPin(period time.Duration) (*tickPin, error) {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("timerfd_create: %w", err)
+	}
+	p := &tickPin{period: period, rawFd: fd, edges: os.NewFile(uintptr(fd), "timerfd")}
+	spec := unix.ItimerSpec{Interval: unix.NsecToTimespec(period.Nanoseconds()), Value: unix.NsecToTimespec(period.Nanoseconds())}
+	p.t0 = time.Now()
+	if err := unix.TimerfdSettime(fd, 0, &spec, nil); err != nil {
+		p.edges.Close()
+		return nil, fmt.Errorf("timerfd_settime: %w", err)
+	}
+	return p, nil
+}
+
 // readyPin returns a tickPin that always has a new conversion waiting.
 func readyPin() *tickPin { return &tickPin{} }
 
 // conversion is the newest conversion completed at now (0: none yet).
 func (p *tickPin) conversion(now time.Time) uint64 {
-	if p.ticker == nil {
+	if p.ticker == nil && p.edges == nil {
 		return p.read.Load() + 1
 	}
 	return uint64(now.Sub(p.t0) / p.period)
@@ -62,6 +92,9 @@ func (p *tickPin) conversion(now time.Time) uint64 {
 func (p *tickPin) stop() {
 	if p.ticker != nil {
 		p.ticker.Stop()
+	}
+	if p.edges != nil {
+		p.edges.Close()
 	}
 }
 
@@ -74,6 +107,10 @@ func (p *tickPin) Function() string { return "In/" + p.Read().String() }
 // In drops the edges queued before, as a GPIO line does when its edge
 // detection is set up.
 func (p *tickPin) In(gpio.Pull, gpio.Edge) error {
+	if p.edges != nil {
+		_, _ = unix.Read(p.rawFd, p.buf[:]) // EAGAIN: none queued
+		return nil
+	}
 	if p.ticker == nil {
 		return nil
 	}
@@ -86,7 +123,7 @@ func (p *tickPin) In(gpio.Pull, gpio.Edge) error {
 
 // Read is low while the newest conversion is unread.
 func (p *tickPin) Read() gpio.Level {
-	if p.ticker == nil {
+	if p.ticker == nil && p.edges == nil {
 		return gpio.Low
 	}
 	if p.conversion(time.Now()) > p.read.Load() {
@@ -96,6 +133,17 @@ func (p *tickPin) Read() gpio.Level {
 }
 
 func (p *tickPin) WaitForEdge(timeout time.Duration) bool {
+	if p.edges != nil {
+		deadline := time.Time{}
+		if timeout >= 0 {
+			deadline = time.Now().Add(timeout)
+		}
+		if p.edges.SetReadDeadline(deadline) != nil {
+			return false
+		}
+		_, err := p.edges.Read(p.buf[:])
+		return err == nil
+	}
 	if p.ticker == nil {
 		return true
 	}
