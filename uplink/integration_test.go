@@ -82,8 +82,12 @@ func integrationUplink(t *testing.T, broker string, store Journal, mods ...func(
 		c.Broker = broker
 		c.ClientID = "podd-" + t.Name()
 		c.Window = 8
-		c.ConnectTimeout = 2 * time.Second
-		c.PublishTimeout = 2 * time.Second
+		// Longer than a test binary or the broker may be starved of the
+		// CPU: an acknowledgement or a CONNACK missed within them ends the
+		// connection, and a test would see the records again, historical,
+		// on a new connection, or a second "connect failed" line.
+		c.ConnectTimeout = 30 * time.Second
+		c.PublishTimeout = 30 * time.Second
 		c.Backoff = BackoffPolicy{Initial: 50 * time.Millisecond, Max: 300 * time.Millisecond, Jitter: 0.2}
 		c.ClockSynced = func() bool { return true }
 		for _, mod := range mods {
