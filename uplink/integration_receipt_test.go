@@ -26,8 +26,10 @@ type hubFollow struct {
 
 func startHub(t *testing.T, broker, id string) *hubFollow {
 	t.Helper()
+	// Timeouts longer than a test binary or the broker may be starved of
+	// the CPU: a hub that missed its SUBACK by then failed FollowWith.
 	cl, err := hubclient.Connect(broker, id, hubclient.ConnectOptions{
-		OpTimeout: time.Second, ConnectTimeout: 2 * time.Second, DeferOnline: true,
+		OpTimeout: 30 * time.Second, ConnectTimeout: 30 * time.Second, DeferOnline: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +142,10 @@ func killedBeforeTheHubRead(t *testing.T, requireHub bool) {
 	}
 
 	m.Kill()
+	// The broker's death closes the hub's socket too (the silenced link
+	// would hold it open, and Close would wait out OpTimeout for each
+	// acknowledgement).
+	hubLink.cut()
 	hub1.close()
 	mqtttest.WaitFor(t, 5*time.Second, "the uplink to see the connection lost", func() bool { return !u.Connected() })
 	conns := sent.connections()
