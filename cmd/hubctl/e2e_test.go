@@ -343,7 +343,16 @@ func TestHubctlFollowPrintsGapsAndExitCodes(t *testing.T) {
 	}
 
 	for _, asJSON := range []bool{false, true} {
-		args := []string{"follow", "--broker", m.URL(), "--pod", "p1", "--for", "3s"}
+		var want []string
+		if asJSON {
+			want = []string{`{"update":"record","pod":"p1","kind":"telemetry","seq":1,`, `"seq":2,`, `"seq":4,"historical":true`, `{"update":"gap","pod":"p1","from":3,"to":3}`}
+		} else {
+			want = []string{"p1 seq 1 telemetry {", "p1 seq 2 telemetry {", "p1 seq 4 telemetry historical {", "p1 gap 3..3 (not received"}
+		}
+		// Stopped by SIGTERM once it has printed what it was sent, not by
+		// --for: a window of a few seconds, from its start, for the
+		// publishes below missed the last of them on a loaded machine.
+		args := []string{"follow", "--broker", m.URL(), "--pod", "p1", "--for", "60s"}
 		if asJSON {
 			args = append(args, "--json")
 		}
@@ -353,7 +362,14 @@ func TestHubctlFollowPrintsGapsAndExitCodes(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		mqtttest.WaitFor(t, 3*time.Second, "hubctl follow online", func() bool {
+		t.Cleanup(func() {
+			if cmd.ProcessState == nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+		})
+		printed := func() []string { return strings.Split(strings.TrimSpace(out.String()), "\n") }
+		mqtttest.WaitFor(t, 15*time.Second, "hubctl follow online", func() bool {
 			sub := mqtttest.Subscribe(t, m.URL(), hubclient.HubStatusTopic, fmt.Sprintf("probe-%v-%d", asJSON, time.Now().UnixNano()), true)
 			time.Sleep(100 * time.Millisecond)
 			for _, msg := range sub.Messages() {
@@ -363,21 +379,29 @@ func TestHubctlFollowPrintsGapsAndExitCodes(t *testing.T) {
 			}
 			return false
 		})
-		time.Sleep(500 * time.Millisecond) // it subscribes right after its status goes online
-		for _, seq := range []int{1, 2, 2, 4} {
+		publish := func(seq int) {
 			mqtttest.Publish(t, m.URL(), "pod", hubclient.PodTopic("p1", "telemetry"),
 				fmt.Appendf(nil, `{"pod":"p1","boot":"b","seq":%d,"historical":%v}`, seq, seq == 4), false)
+		}
+		// It subscribes right after its status goes online: seq 1 is sent
+		// until it is printed, which it is once (a record delivered again
+		// is not printed again, as seq 2 shows).
+		mqtttest.WaitFor(t, 15*time.Second, "hubctl follow subscribed, seq 1 printed", func() bool {
+			publish(1)
+			time.Sleep(50 * time.Millisecond)
+			return strings.Contains(out.String(), want[0])
+		})
+		for _, seq := range []int{2, 2, 4} {
+			publish(seq)
+		}
+		mqtttest.WaitFor(t, 15*time.Second, fmt.Sprintf("%d lines printed", len(want)), func() bool { return len(printed()) >= len(want) })
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
 		}
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("hubctl follow: %v: %s", err, out.String())
 		}
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		var want []string
-		if asJSON {
-			want = []string{`{"update":"record","pod":"p1","kind":"telemetry","seq":1,`, `"seq":2,`, `"seq":4,"historical":true`, `{"update":"gap","pod":"p1","from":3,"to":3}`}
-		} else {
-			want = []string{"p1 seq 1 telemetry {", "p1 seq 2 telemetry {", "p1 seq 4 telemetry historical {", "p1 gap 3..3 (not received"}
-		}
+		lines := printed()
 		if len(lines) != len(want) {
 			t.Fatalf("hubctl follow printed %d lines, want %d:\n%s", len(lines), len(want), out.String())
 		}
