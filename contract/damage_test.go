@@ -126,9 +126,13 @@ func TestADamagedStoreIsReportedInTheContract(t *testing.T) {
 	m := mqtttest.Start(t, false)
 	hub := hubView{t: t, sub: mqtttest.Subscribe(t, m.URL(), uplink.Root(podID)+"#", "contract-hub", true)}
 	cmd, exited = run(m.URL())
+	// The state event to aborted is stored after the other two (once the
+	// recorder reads the fresh store's latch): the power goes only once it
+	// is at the hub too, or it may go between their sending and its own.
 	mqtttest.WaitFor(t, 20*time.Second, "the store_damaged fault, the dropped range and the abort at the hub", func() bool {
 		return hub.has(uplink.TopicEvents, func(b map[string]any) bool { return b["type"] == "fault" && b["fault"] == "store_damaged" }) &&
-			hub.has(uplink.TopicEvents, event("dropped", "reason", "store_damaged"))
+			hub.has(uplink.TopicEvents, event("dropped", "reason", "store_damaged")) &&
+			hub.has(uplink.TopicEvents, event("state", "to", "aborted"))
 	})
 	// The power goes again: the broker publishes the pod's will.
 	if err := cmd.Process.Kill(); err != nil {
