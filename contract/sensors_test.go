@@ -113,6 +113,11 @@ func TestEveryVitalOfTheSimulatedPodValidates(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("podd did not stop within 15 s of SIGTERM")
 	}
+	// Its offline status reaches the hub through the broker, maybe after
+	// podd has exited.
+	mqtttest.WaitFor(t, 10*time.Second, "the offline status", func() bool {
+		return hub.has(uplink.TopicStatus, func(b map[string]any) bool { return b["online"] == false })
+	})
 	seen := validateAll(t, hub.messages())
 	for _, want := range []string{"status", "telemetry", "status offline", "event guard"} {
 		if !seen[want] {
