@@ -31,7 +31,7 @@ func brightBurstAtStart() *dreamscape.Program {
 
 // DEFECT: during the fade from the safe light (fadeQuiet) a light
 // episode is announced early only when the program's request crosses
-// what is shown (fadeReverses). A strobe whose two levels both lie on
+// what is shown (fadeTrack). A strobe whose two levels both lie on
 // the same side of the shown light, here white and 0.6 grey ten times a
 // second over a dim safe light, never crosses it while the guard ramps
 // up, so the guard limits every frame of it and the episode ends within

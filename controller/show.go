@@ -123,24 +123,13 @@ type show struct {
 	// announced only if it is still open then (fadeQuiet).
 	fadeUntil time.Duration
 	announced []bool // per zone: its open light episode was announced
-	// During the fade, per zone: the side (per channel, -1, 0 or +1) the
-	// request first lay on of what was shown, and whether it has since
-	// crossed to the other side, which no fade explains (a strobe): the
-	// zone's episode is then announced at once. req is the frame as the
-	// program asked for it, before the light guard.
-	fadeSide     [][3]int8
-	fadeReversed []bool
-	req          []light.RGB
-	// And the request's own course during the fade, per zone: the one
-	// before, the direction each channel last moved, and how often a
-	// channel turned back (a strobe does every frame; a fade's target
-	// holds or moves one way).
-	fadePrev  []light.RGB
-	fadeSeen  []bool
-	fadeDir   [][3]int8
-	fadeTurns []int
-	writeLog  time.Time     // last write error logged
-	statusAt  time.Duration // when the motors' status was last read (the show's clock)
+	// fade is, per zone, the program's request followed during the fade
+	// (fadeTrack); req is the frame as the program asked for it, before
+	// the light guard.
+	fade     []fadeTrack
+	req      []light.RGB
+	writeLog time.Time     // last write error logged
+	statusAt time.Duration // when the motors' status was last read (the show's clock)
 	// restUntil is, per place, until when its motor is held still after
 	// its driver reported a fault (0: none); fault what it reported.
 	restUntil []time.Duration
@@ -211,8 +200,8 @@ func newShow(p *Pod, s *Show) (*show, error) {
 		}
 	}
 	sh := &show{p: p, s: s, lg: lg, hg: hg, names: append(names, places...),
-		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), announced: make([]bool, len(names)), fadeSide: make([][3]int8, len(names)), fadeReversed: make([]bool, len(names)), req: make([]light.RGB, len(names)),
-		fadePrev: make([]light.RGB, len(names)), fadeSeen: make([]bool, len(names)), fadeDir: make([][3]int8, len(names)), fadeTurns: make([]int, len(names)),
+		strip: make([]bool, len(names)), safe: make([]light.RGB, len(names)), lit: make([]bool, len(names)+len(places)), announced: make([]bool, len(names)),
+		fade: make([]fadeTrack, len(names)), req: make([]light.RGB, len(names)),
 		rampFrom: -1, wasSafe: true, base: time.Now(), scratch: make([]light.RGB, len(names)), restUntil: make([]time.Duration, len(places)), fault: make([]string, len(places))}
 	for i, n := range names {
 		z, _ := o.Zone(n)
@@ -283,16 +272,12 @@ func (sh *show) frame(_ time.Duration, lights []light.RGB, haptics []float64) er
 		// A new opening: every episode from here on is a new one.
 		clear(sh.lit)
 		clear(sh.announced)
-		clear(sh.fadeSide)
-		clear(sh.fadeReversed)
-		clear(sh.fadeSeen)
-		clear(sh.fadeDir)
-		clear(sh.fadeTurns)
+		clear(sh.fade)
 	}
 	sh.motorFaults(now, haptics)
 	// A frame of the wrong shape cannot come from a bound program.
 	if now < sh.fadeUntil {
-		copy(sh.req, lights) // the request, for fadeReverses
+		copy(sh.req, lights) // the request, for fadeTrack
 	}
 	limitedL, _ := sh.lg.Limit(now, lights)
 	limitedH := false
@@ -453,36 +438,49 @@ func (sh *show) safeFrame(now time.Duration) error {
 	return err
 }
 
-// fadeReverses notes, for zone z during the fade from the safe light, the
-// side of shown (per channel) the program's request lies on and the
-// direction the request itself moved, and reports whether the request
-// crossed to the other side of a side noted before, or turned back twice
-// (no fade does either: a strobe). A channel within fadeSideTolerance
-// lies on neither side and has not moved.
-func (sh *show) fadeReverses(z int, shown light.RGB) bool {
-	req := sh.req[z]
+// fadeTrack follows a zone's request during the fade from the safe
+// light: the side (per channel, -1, 0 or +1) the request first lay on of
+// what was shown, whether it has since crossed to the other side, which
+// no fade explains (a strobe: the zone's episode is then announced at
+// once), and the request's own course: the one before, the direction
+// each channel last moved, and how often a channel turned back (a strobe
+// does every frame; a fade's target holds or moves one way).
+type fadeTrack struct {
+	side     [3]int8
+	reversed bool
+	prev     light.RGB
+	seen     bool
+	dir      [3]int8
+	turns    int
+}
+
+// reverses notes the side of shown (per channel) the program's request
+// req lies on and the direction the request itself moved, and reports
+// whether the request crossed to the other side of a side noted before,
+// or turned back twice (no fade does either: a strobe). A channel within
+// fadeSideTolerance lies on neither side and has not moved.
+func (f *fadeTrack) reverses(req, shown light.RGB) bool {
 	d := [3]float64{req.R - shown.R, req.G - shown.G, req.B - shown.B}
-	prev := sh.fadePrev[z]
-	moved := [3]float64{req.R - prev.R, req.G - prev.G, req.B - prev.B}
-	seen := sh.fadeSeen[z]
-	sh.fadePrev[z], sh.fadeSeen[z] = req, true
+	moved := [3]float64{req.R - f.prev.R, req.G - f.prev.G, req.B - f.prev.B}
+	seen := f.seen
+	f.prev, f.seen = req, true
 	reversed := false
 	for c := range d {
 		if side := sign(d[c]); side != 0 {
-			if sh.fadeSide[z][c] == 0 {
-				sh.fadeSide[z][c] = side
-			} else if sh.fadeSide[z][c] != side {
+			if f.side[c] == 0 {
+				f.side[c] = side
+			} else if f.side[c] != side {
 				reversed = true
 			}
 		}
 		if dir := sign(moved[c]); seen && dir != 0 {
-			if sh.fadeDir[z][c] == -dir {
-				sh.fadeTurns[z]++
+			if f.dir[c] == -dir {
+				f.turns++
 			}
-			sh.fadeDir[z][c] = dir
+			f.dir[c] = dir
 		}
 	}
-	return reversed || sh.fadeTurns[z] >= 2
+	return reversed || f.turns >= 2
 }
 
 // sign is +1 or -1 for a value beyond fadeSideTolerance either way, else 0.
@@ -619,9 +617,10 @@ func (sh *show) announce(now time.Duration, lights []light.RGB, haptics []float6
 		// is announced only if it is still open after the fade,
 		// or at once if the program's request reverses across what is
 		// shown (no fade does: a strobe).
-		inFade := now < sh.fadeUntil && !sh.fadeReversed[z]
-		if inFade && open && sh.fadeReverses(z, lights[z]) {
-			sh.fadeReversed[z], inFade = true, false
+		f := &sh.fade[z]
+		inFade := now < sh.fadeUntil && !f.reversed
+		if inFade && open && f.reverses(sh.req[z], lights[z]) {
+			f.reversed, inFade = true, false
 		}
 		announce := open && !sh.announced[z] && !inFade
 		sh.announced[z] = open && (sh.announced[z] || announce)
