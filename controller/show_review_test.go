@@ -64,14 +64,15 @@ func TestAStrobeStillLimitedAfterTheOutputsReopenIsAnnouncedAgain(t *testing.T) 
 	})
 }
 
-// burstAtStart is a 60 s program that strobes white and black ten times
-// a second for its first 1.5 s and is dark for the rest.
-func burstAtStart() *dreamscape.Program {
+// burstAtStart is a 60 s program that strobes white and the colour low
+// (hex) ten times a second for its first n frames of 50 ms, then holds
+// low.
+func burstAtStart(low light.RGB, hex string, n int) *dreamscape.Program {
 	p := &dreamscape.Program{Source: "test", Name: "burst", Duration: time.Minute, Loop: true}
 	tr := dreamscape.LightTrack{Zone: "canopy"}
-	for i := range 31 {
-		k := dreamscape.LightKey{At: time.Duration(i) * 50 * time.Millisecond, Hex: "#000000", Level: 1, Ease: dreamscape.Step}
-		if i%2 == 0 && i < 30 {
+	for i := range n + 1 {
+		k := dreamscape.LightKey{At: time.Duration(i) * 50 * time.Millisecond, Hex: hex, Color: low, Level: 1, Ease: dreamscape.Step}
+		if i%2 == 0 && i < n {
 			k.Hex, k.Color = "#ffffff", light.RGB{R: 1, G: 1, B: 1}
 		}
 		tr.Keys = append(tr.Keys, k)
@@ -84,37 +85,50 @@ func burstAtStart() *dreamscape.Program {
 // but fadeQuiet silences every light episode that opens in the first
 // 1/max_slew + EpisodeGap (3 s) after the outputs open and ends within
 // them, whatever the program asks for: a strobe that plays as the
-// outputs open (here 1.5 s of a 10 Hz white flash, the guard limiting
-// every frame of it) is never announced, neither to the hub nor in the
-// log. The program asks for no fade there: it reverses ten times a
-// second, which no fade from the safe light explains.
+// outputs open (a 10 Hz white flash, the guard limiting every frame of
+// it) must still be announced, to the hub and in the log. The program
+// asks for no fade there: it reverses ten times a second, which no fade
+// from the safe light explains. Two strobes: white and black for 1.5 s,
+// which crosses the shown light; and white and 0.6 grey for 1 s over a
+// dim safe light, which never crosses it while the guard ramps up, and
+// is told by its request turning back (fadeTrack).
 func TestAStrobeRightAfterTheOutputsOpenIsAnnounced(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		start := time.Now()
-		r := newRigWith(t, calm, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
-			return showOn(t, burstAtStart(), apa102.Color{R: 10, G: 4, B: 1}, apa102.Color{R: 10, G: 4, B: 1}, 0)(strip, hw)
-		}})
-		defer r.stop()
-		// The outputs stay held until the program's burst comes round
-		// (2 min: the start of its third loop), then open.
-		r.pod.mu.Lock()
-		r.pod.heldUntil = start.Add(2 * time.Minute)
-		r.pod.mu.Unlock()
-		until(start, 2*time.Minute-100*time.Millisecond)
-		if !r.pod.parts.Gate.Safe() {
-			t.Fatal("the outputs opened before 2 min")
-		}
-		until(start, 2*time.Minute+500*time.Millisecond)
-		st := r.pod.Status()
-		if r.pod.parts.Gate.Safe() || st.Show == nil || !st.Show.Playing || !slices.Equal(st.Show.Limited, []string{"canopy"}) {
-			t.Fatalf("show %+v: want the burst playing, canopy limited, just after the outputs opened", st.Show)
-		}
-		until(start, 2*time.Minute+10*time.Second)
-		if st := r.pod.Status(); len(st.Show.Limited) != 0 {
-			t.Fatalf("show %+v: want nothing limited once the burst is over", st.Show)
-		}
-		if guards := r.up.Events("guard"); len(guards) != 1 || guards[0].Fields["zone"] != "canopy" {
-			t.Fatalf("guard events %+v: want one for the strobe the guard limited right after the outputs opened", guards)
-		}
-	})
+	for _, c := range []struct {
+		name string
+		prog *dreamscape.Program
+	}{
+		{"white and black", burstAtStart(light.RGB{}, "#000000", 30)},
+		{"white and grey", burstAtStart(light.RGB{R: 0.6, G: 0.6, B: 0.6}, "#999999", 20)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				r := newRigWith(t, calm, &memStore{}, rigOpts{show: func(strip *apa102.Dev, hw *sim.Hardware) *Show {
+					return showOn(t, c.prog, apa102.Color{R: 10, G: 4, B: 1}, apa102.Color{R: 10, G: 4, B: 1}, 0)(strip, hw)
+				}})
+				defer r.stop()
+				// The outputs stay held until the program's burst comes
+				// round (2 min: the start of its third loop), then open.
+				r.pod.mu.Lock()
+				r.pod.heldUntil = start.Add(2 * time.Minute)
+				r.pod.mu.Unlock()
+				until(start, 2*time.Minute-100*time.Millisecond)
+				if !r.pod.parts.Gate.Safe() {
+					t.Fatal("the outputs opened before 2 min")
+				}
+				until(start, 2*time.Minute+500*time.Millisecond)
+				st := r.pod.Status()
+				if r.pod.parts.Gate.Safe() || st.Show == nil || !st.Show.Playing || !slices.Equal(st.Show.Limited, []string{"canopy"}) {
+					t.Fatalf("show %+v: want the burst playing, canopy limited, just after the outputs opened", st.Show)
+				}
+				until(start, 2*time.Minute+10*time.Second)
+				if st := r.pod.Status(); len(st.Show.Limited) != 0 {
+					t.Fatalf("show %+v: want nothing limited once the burst is over", st.Show)
+				}
+				if guards := r.up.Events("guard"); len(guards) != 1 || guards[0].Fields["zone"] != "canopy" {
+					t.Fatalf("guard events %+v: want one for the strobe the guard limited right after the outputs opened", guards)
+				}
+			})
+		})
+	}
 }
