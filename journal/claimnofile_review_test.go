@@ -8,18 +8,14 @@ import (
 	"time"
 )
 
-// DEFECT: ClaimHardware on a store whose run lock file does not exist yet
-// (a pod being brought up, its state directory new or wiped: the
-// technician's first podctl doctor or test comes before podd's first
-// start) returns no claim at all, so a podd that systemd starts meanwhile
-// takes the run lock at once and configures the chips under the running
-// check: the very collision the claim is for, on the pod where it is most
-// likely. The tool does not create the file because podd opens it
-// read-write and could not open one the tool owns; with podd opening it
-// read-only when it cannot write it (see
-// TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite) the tool can
-// create it (group-readable) and claim it. Correct: a tool's claim holds
-// a daemon off whether or not the file existed before.
+// ClaimHardware on a store whose run lock file does not exist yet (a pod
+// being brought up, its state directory new or wiped: the technician's
+// first podctl doctor or test comes before podd's first start) creates
+// the file (group-readable) and claims it, so a podd that systemd starts
+// meanwhile waits rather than configuring the chips under the running
+// check. podd opens a run lock file it cannot write read-only
+// (TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite), so the
+// tool may own it.
 func TestReviewAClaimHoldsOffADaemonAlsoWhenNoRunFileExistedYet(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "podd.db")
 	claim, err := ClaimHardware(path)

@@ -2,40 +2,25 @@ package journal
 
 import (
 	"encoding/binary"
-	"path/filepath"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// DEFECT: readHistory moves its Cursor past a stray key (strayCursor)
-// even when the stray lies after the last entry, at a seq the store has
-// not assigned yet. The entries appended afterwards (historyNext takes
-// their seq from the counter: Last() is the stray) sort before the stray,
-// but below the cursor a follower already holds, so a follower (podctl
-// events --follow, report paging) never sees any of them: every later
-// record is lost to it. Here entries 1..3, then a stray key of seq 1000
-// plus a byte: the follower's cursor jumps to 1000 and entry 4, appended
-// next, is never returned. Correct: a stray never moves the cursor beyond
-// the seq the next entry will get less one (e.g. stop there with More
-// false), so that entries still to come are not passed.
+// A stray key (strayCursor) after the last entry, at a seq the store has
+// not assigned yet, moves a reader's Cursor at most to the last seq
+// assigned: the entries appended afterwards (historyNext gives them the
+// seqs after the last entry, past the stray) sort before the stray, and a
+// follower (podctl events --follow, report paging) whose cursor passed
+// them would never see any. Here entries 1..3, then a stray key of seq
+// 1000 plus a byte: the follower reads to the end, and entry 4, appended
+// next, is its next poll.
 func TestReviewAStrayAfterTheLastEntryDoesNotHideLaterEntriesFromAFollower(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "j.db")
-	s := open(t, path, &Options{CommitInterval: time.Hour})
-	for i := range 3 {
-		s.AppendHistory(HistoryVitals, event(time.Now(), "vitals", i))
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	damageHistory(t, path, func(b *bolt.Bucket) error {
+	path := threeVitalsDamaged(t, func(b *bolt.Bucket) error {
 		return b.Put(binary.BigEndian.AppendUint16(seqKey(1000), 7), []byte("x"))
 	})
-	s = open(t, path, &Options{CommitInterval: time.Hour})
+	s := open(t, path, &Options{CommitInterval: time.Hour})
 	// The follower reads to the end.
 	var q HistoryQuery
 	for pages := 0; ; pages++ {

@@ -9,6 +9,26 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// threeVitalsDamaged writes a store with three vitals entries (seqs 1..3)
+// under the test's TempDir, closes it, changes its vitals history bucket
+// with f (damageHistory) and returns its path.
+func threeVitalsDamaged(t *testing.T, f func(b *bolt.Bucket) error) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "j.db")
+	s := open(t, path, &Options{CommitInterval: time.Hour})
+	for i := range 3 {
+		s.AppendHistory(HistoryVitals, event(time.Now(), "vitals", i))
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	damageHistory(t, path, f)
+	return path
+}
+
 // damageHistory changes the closed store file at path inside its
 // history_vitals bucket with f.
 func damageHistory(t *testing.T, path string, f func(b *bolt.Bucket) error) {

@@ -25,18 +25,7 @@ import (
 // looking at 7 keys, and the follower's next page, from Seek(seqKey(2)),
 // skips the rest. Correct: count every key the cursor visits.
 func TestReviewStrayKeysCountAgainstTheHistoryScanLimit(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "j.db")
-	s := open(t, path, &Options{CommitInterval: time.Hour})
-	for i := range 3 {
-		s.AppendHistory(HistoryVitals, event(time.Now(), "vitals", i))
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	damageHistory(t, path, func(b *bolt.Bucket) error {
+	path := threeVitalsDamaged(t, func(b *bolt.Bucket) error {
 		for i := range 5000 {
 			k := binary.BigEndian.AppendUint16(seqKey(1), uint16(i)) // sorts between seq 1 and 2
 			if err := b.Put(k, []byte("x")); err != nil {
@@ -45,7 +34,7 @@ func TestReviewStrayKeysCountAgainstTheHistoryScanLimit(t *testing.T) {
 		}
 		return nil
 	})
-	s = open(t, path, &Options{CommitInterval: time.Hour})
+	s := open(t, path, &Options{CommitInterval: time.Hour})
 	defer func(n int) { historyScanLimit = n }(historyScanLimit)
 	historyScanLimit = 7
 	p := mustHistory(t, s, HistoryVitals, HistoryQuery{Types: []string{"none"}})

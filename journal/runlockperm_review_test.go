@@ -12,19 +12,16 @@ import (
 	"time"
 )
 
-// DEFECT: HoldRunLock opens the run lock file read-write, although flock
-// needs no more than a read-only descriptor (lockHeld and ClaimHardware
-// open it read-only). A run lock file podd can read but not write (left
-// by a podd run once as root with the same storage.path: systemd's
+// HoldRunLock takes the run lock through a read-only descriptor when it
+// may not write the file (flock needs no more; lockHeld and ClaimHardware
+// open it read-only too). A run lock file podd can read but not write
+// (left by a podd run once as root with the same storage.path: systemd's
 // StateDirectory= re-owns the directory, not files in it that some other
-// user owns) makes every start fail to take the lock ("runs on without
-// it"), so podd no longer waits for a technician's tool that claimed the
-// hardware (ClaimHardware still succeeds on that file): podd configures
-// the chips under a running doctor, scan or self-test, what the claim is
-// there to prevent. Here a file of root's, mode 0644, is claimed by a
-// tool; podd, run as another user, must wait for it (ErrToolHolds), not
-// fail with a permission error. Correct: fall back to a read-only open
-// (or take the lock through a descriptor opened O_RDONLY).
+// user owns) would otherwise make every start run on without the lock,
+// and podd would configure the chips under a running doctor, scan or
+// self-test. Here a file of root's, mode 0644, is claimed by a tool; podd,
+// run as another user, waits for it (ErrToolHolds), not failing with a
+// permission error.
 func TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite(t *testing.T) {
 	if testing.Short() && os.Getenv("PODD_REVIEW_RUNLOCK_CHILD") == "" {
 		// The short pass runs under qemu-user (-exec), where the test
