@@ -79,6 +79,13 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 			hw = h
 		}
 	}
+	release := func() {
+		if hw != nil {
+			_ = hw.Close()
+			hw = nil
+		}
+	}
+	defer release() // also if a check panics
 	chips := d.checkChips(ctx, cfg, state, st, hw)
 	if state == podDown && hw == nil {
 		for i := range chips {
@@ -87,11 +94,9 @@ func (d *Doctor) Run(ctx context.Context) []Result {
 	}
 	out = append(out, chips...)
 	out = append(out, d.checkLines(cfg, state, st, hw)...)
-	if hw != nil {
-		// The checks below drive no hardware: podd, starting meanwhile,
-		// need not wait for them (claimHardware).
-		_ = hw.Close()
-	}
+	// The checks below drive no hardware: podd, starting meanwhile, need
+	// not wait for them (claimHardware).
+	release()
 	out = append(out, d.checkBrokers(ctx, cfg, state)...)
 	out = append(out, d.checkClock(), d.checkDisk(cfg), d.checkStore(cfg, state, st))
 	return out
