@@ -84,14 +84,16 @@ type ToolLock struct {
 // ErrDaemonRunning when a daemon holds the run lock or the store (the
 // check and the claim are one step: no daemon can start between them),
 // and with ErrToolHolds when another tool holds the claim.
-// A run lock file that does not exist is created (mode 0644); where the
-// tool may not create it, there is no claim: a nil ToolLock and no
-// error, unless a daemon holds the store (ErrDaemonRunning).
+// A run lock file that does not exist is created, mode 0644 whatever the
+// tool's umask, so that the daemon (another user) can open it; where the
+// tool may not create it (no permission, a read-only file system, no
+// directory), there is no claim: a nil ToolLock and no error, unless a
+// daemon holds the store (ErrDaemonRunning). An existing run lock file the
+// tool cannot open is an error: the tool must not drive the hardware
+// unclaimed.
 func ClaimHardware(storePath string) (*ToolLock, error) {
-	// A daemon opens a file it cannot write read-only (HoldRunLock), so
-	// the tool may create it (mode 0644) where it can.
-	f, err := os.OpenFile(storePath+RunLockSuffix, os.O_RDONLY|os.O_CREATE, 0o644)
-	if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) {
+	f, err := openRunLockForTool(storePath + RunLockSuffix)
+	if errors.Is(err, errCannotCreate) {
 		// No run lock file, and none it may create: a daemon may still
 		// hold its store.
 		return nil, storeFree(storePath)
@@ -117,6 +119,39 @@ func ClaimHardware(storePath string) (*ToolLock, error) {
 		return nil, err
 	}
 	return &ToolLock{f: f}, nil
+}
+
+// errCannotCreate says that a run lock file does not exist and the tool
+// may not create it.
+var errCannotCreate = errors.New("no run lock file, and none may be created")
+
+// openRunLockForTool opens the run lock file at path read-only, creating it
+// if it does not exist with mode 0644 set explicitly (a umask of 077 would
+// leave it 0600, which a daemon of another user could never open): a
+// daemon opens a file it cannot write read-only (HoldRunLock). It returns
+// errCannotCreate when the file is missing and cannot be created.
+func openRunLockForTool(path string) (*os.File, error) {
+	for range 2 {
+		f, err := os.Open(path)
+		if !errors.Is(err, fs.ErrNotExist) {
+			return f, err // opened, or an existing file it cannot open
+		}
+		f, err = os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		switch {
+		case errors.Is(err, fs.ErrExist):
+			continue // created meanwhile (a daemon): open that one
+		case errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.EROFS):
+			return nil, errCannotCreate
+		case err != nil:
+			return nil, err
+		}
+		if err := f.Chmod(0o644); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("%s: created and removed again while it was opened", path)
 }
 
 // storeFree is nil when no process holds the store at storePath,
