@@ -219,6 +219,15 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 		log.Warn("run lock not held: podctl doctor and scan cannot tell that podd runs while its API does not answer, and may drive its hardware", "err", err)
 	}
 	defer run.Release()
+	// A watchdog opened for the wait is closed (disarmed) if podd fails to
+	// start before closeAll takes it over: left armed and unpinged, it
+	// would reboot the pod under the tool that held it up.
+	dogOpen := hwdog != nil
+	defer func() {
+		if dogOpen {
+			_ = hwdog.Close()
+		}
+	}()
 	hw, err := openHardware(cfg, log)
 	if err != nil {
 		return err
@@ -247,6 +256,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	if hwdog == nil {
 		hwdog = openHardwareWatchdogOf(cfg, log, d)
 	}
+	dogOpen = false // from here every return closes it through closeAll
 
 	var pod *controller.Pod // set before Run, which alone runs the parts
 	slot := journal.NewSlot()
@@ -327,6 +337,7 @@ func runPod(ctx context.Context, cfg *configs.Config, log *slog.Logger, d deps) 
 	var hubKeys *hubcmd.KeySet // nil: no keys, only merge/abort is accepted
 	if cfg.Security.HubKeys != "" {
 		if hubKeys, err = hubcmd.LoadKeySet(cfg.Security.HubKeys); err != nil {
+			closeAll(log, hw, gate, slot, hwdog)
 			return fmt.Errorf("security.hub_keys: %w", err)
 		}
 	}

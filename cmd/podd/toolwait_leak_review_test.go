@@ -16,21 +16,16 @@ import (
 	"github.com/sleegation/podd/journal"
 )
 
-// DEFECT: in the tool-wait path runPod opens the kernel watchdog before
-// the hardware (holdRunLockFed), but the early returns after it (the
-// hardware, the LED strip or the outputs failing to open) do not close
-// it: the process exits with the kernel watchdog armed and no longer
-// pinged, and the board reboots watchdog.timeout later. That is the
-// very case the wait is for: a tool that still holds its claim after
-// ToolWait (podd "runs on without" the lock) still holds the GPIO lines
-// or the SPI bus, openHardware fails, and the pod reboots under the
-// technician's tool. Before the change the watchdog was opened after
-// these steps, so they left it alone. Here the hardware fails to open (a
-// simulator scenario that does not exist) after podd waited for a tool:
-// runPod returns its error with the watchdog neither closed nor pinged.
-// Correct: close hwdog (magic close) on every return after it was
-// opened (e.g. a defer that closes it unless ownership passed to the
-// controller), as the ctx-cancelled path does.
+// runPod opens the kernel watchdog before it waits for a tool
+// (holdRunLockFed); every return after that, the hardware, the LED strip
+// or the outputs failing to open included, closes it (magic close).
+// Otherwise the process would exit with the watchdog armed and no longer
+// pinged, and the board would reboot watchdog.timeout later: the very
+// case the wait is for, as a tool that still holds its claim after
+// ToolWait still holds the GPIO lines or the SPI bus, and openHardware
+// fails. Here the hardware fails to open (a simulator scenario that does
+// not exist) after podd waited for a tool: runPod returns its error with
+// the watchdog closed.
 func TestReviewPoddClosesTheWatchdogItOpenedForTheToolWaitWhenItFailsToStart(t *testing.T) {
 	dir := t.TempDir()
 	sockDir, err := os.MkdirTemp("", "podd")
