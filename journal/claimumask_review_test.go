@@ -2,7 +2,6 @@ package journal
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -42,17 +41,7 @@ func TestReviewPoddWaitsForAToolThatCreatedTheRunFileUnderUmask077(t *testing.T)
 	if testing.Short() {
 		t.Skip("re-runs its own binary as another user: not under -short")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run podd's side as another user")
-	}
-	dir, err := os.MkdirTemp("", "claimumask")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := otherUserDir(t, 0o777)
 	path := filepath.Join(dir, "podd.db")
 	old := syscall.Umask(0o077)
 	claim, err := ClaimHardware(path)
@@ -61,25 +50,10 @@ func TestReviewPoddWaitsForAToolThatCreatedTheRunFileUnderUmask077(t *testing.T)
 		t.Fatalf("ClaimHardware = %v, %v", claim, err)
 	}
 	defer claim.Release()
-	bin, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	exe := filepath.Join(dir, "journal.test")
-	if err := os.WriteFile(exe, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	// The child side of TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite:
 	// HoldRunLock for 200 ms, and it prints what it got.
-	cmd := exec.Command(exe, "-test.run=^TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite$", "-test.count=1")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PODD_REVIEW_RUNLOCK_CHILD="+path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("podd's side as uid 65534: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "RESULT waits") {
+	out := runAsNobody(t, dir, "TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite", "PODD_REVIEW_RUNLOCK_CHILD="+path)
+	if !strings.Contains(out, "RESULT waits") {
 		t.Fatalf("a tool (umask 077) claims a new store; podd's HoldRunLock as another user: %s\nwant it to wait for the tool (ErrToolHolds)", out)
 	}
 }

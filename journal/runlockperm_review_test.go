@@ -40,17 +40,7 @@ func TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite(t *testing.T) {
 		}
 		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run podd's side as another user")
-	}
-	dir, err := os.MkdirTemp("", "runlockperm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := otherUserDir(t, 0o777)
 	path := filepath.Join(dir, "podd.db")
 	if err := os.WriteFile(path+RunLockSuffix, nil, 0o644); err != nil { // root's, readable by podd
 		t.Fatal(err)
@@ -60,7 +50,37 @@ func TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite(t *testing.T) {
 		t.Fatalf("ClaimHardware = %v, %v", claim, err)
 	}
 	defer claim.Release()
-	// The test binary, where the other user can run it.
+	out := runAsNobody(t, dir, "TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite", "PODD_REVIEW_RUNLOCK_CHILD="+path)
+	if !strings.Contains(out, "RESULT waits") {
+		t.Fatalf("a tool holds the claim on a run file podd may read but not write; podd's HoldRunLock: %s\nwant it to wait for the tool (ErrToolHolds)", out)
+	}
+}
+
+// otherUserDir is a fresh directory outside the test's TempDir (which
+// another user may not enter) of mode perm, for a test that runs its own
+// binary again as another user (runAsNobody); it skips the test without
+// root.
+func otherUserDir(t *testing.T, perm os.FileMode) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run a side of the test as another user")
+	}
+	dir, err := os.MkdirTemp("", "journal-otheruser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, perm); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// runAsNobody runs the test named test of this test binary, copied into
+// dir where the other user can run it, as uid and gid 65534 with env
+// added to the environment, and returns its output.
+func runAsNobody(t *testing.T, dir, test, env string) string {
+	t.Helper()
 	bin, err := os.ReadFile(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
@@ -69,15 +89,13 @@ func TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite(t *testing.T) {
 	if err := os.WriteFile(exe, bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run=^TestReviewHoldRunLockWaitsForAToolOnARunFileItCannotWrite$", "-test.count=1")
+	cmd := exec.Command(exe, "-test.run=^"+test+"$", "-test.count=1")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PODD_REVIEW_RUNLOCK_CHILD="+path)
+	cmd.Env = append(os.Environ(), env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("podd's side as uid 65534: %v\n%s", err, out)
+		t.Fatalf("%s as uid 65534: %v\n%s", test, err, out)
 	}
-	if !strings.Contains(string(out), "RESULT waits") {
-		t.Fatalf("a tool holds the claim on a run file podd may read but not write; podd's HoldRunLock: %s\nwant it to wait for the tool (ErrToolHolds)", out)
-	}
+	return string(out)
 }

@@ -1,19 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/sleegation/podd/configs"
-	"github.com/sleegation/podd/journal"
 )
 
 // runPod opens the kernel watchdog before it waits for a tool
@@ -27,38 +17,12 @@ import (
 // not exist) after podd waited for a tool: runPod returns its error with
 // the watchdog closed.
 func TestReviewPoddClosesTheWatchdogItOpenedForTheToolWaitWhenItFailsToStart(t *testing.T) {
-	dir := t.TempDir()
-	sockDir, err := os.MkdirTemp("", "podd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(sockDir) })
-	path := filepath.Join(dir, "podd.db")
-	cfg, err := configs.Parse(fmt.Appendf(nil, `
-pod: {id: leak-pod}
-hardware: {mode: sim, led_count: 60}
-uplink: {broker: "tcp://127.0.0.1:1"}
-storage: {path: %q}
-api: {socket: %q}
-sim: {scenario: %q}
-watchdog: {device: "/dev/watchdog-of-this-test", timeout: 5s}
-log: {level: info}
-`, path, filepath.Join(sockDir, "podd.sock"), filepath.Join(dir, "missing-scenario.yaml")), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	claim, err := journal.ClaimHardware(path)
-	if err != nil || claim == nil {
-		t.Fatalf("ClaimHardware = %v, %v", claim, err)
-	}
-	go func() { time.Sleep(500 * time.Millisecond); claim.Release() }()
 	fake := &fakeWatchdog{}
 	d := deps{openWatchdog: func(string, time.Duration) (hardwareWatchdog, error) { return fake, nil }}
-	var out bytes.Buffer
-	var mu sync.Mutex
-	log := slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &out}, nil))
-	ret := make(chan error, 1)
-	go func() { ret <- runPod(context.Background(), cfg, log, d) }()
+	w := startWaitingForATool(t, testWatchdogYAML, true, d)
+	time.Sleep(500 * time.Millisecond)
+	w.claim.Release()
+	ret := w.ret
 	var rerr error
 	select {
 	case rerr = <-ret:

@@ -26,11 +26,13 @@ type toolWait struct {
 	cancel context.CancelFunc
 	output func() string // podd's log so far
 	start  time.Time     // when runPod was started
+	claim  *journal.ToolLock
 }
 
 // startWaitingForATool starts runPod with deps d; extraYAML adds lines to
-// the configuration.
-func startWaitingForATool(t *testing.T, extraYAML string, d deps) *toolWait {
+// the configuration. With noScenario the simulator's scenario file does
+// not exist, so podd's hardware fails to open once the tool lets go.
+func startWaitingForATool(t *testing.T, extraYAML string, noScenario bool, d deps) *toolWait {
 	t.Helper()
 	dir := t.TempDir()
 	sockDir, err := os.MkdirTemp("", "podd")
@@ -40,7 +42,9 @@ func startWaitingForATool(t *testing.T, extraYAML string, d deps) *toolWait {
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	path := filepath.Join(dir, "podd.db")
 	scenario := filepath.Join(dir, "scenario.yaml")
-	if err := os.WriteFile(scenario, []byte("name: toolwait\nbaseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}\n"), 0o600); err != nil {
+	if noScenario {
+		scenario = filepath.Join(dir, "missing-scenario.yaml")
+	} else if err := os.WriteFile(scenario, []byte("name: toolwait\nbaseline: {heart_rate_bpm: 60, spo2_pct: 97, skin_conductance_us: 2.0, body_temp_c: 36.6}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := configs.Parse(fmt.Appendf(nil, `
@@ -68,7 +72,7 @@ log: {level: info}
 	var mu sync.Mutex
 	log := slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &out}, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &toolWait{ret: make(chan error, 1), cancel: cancel, start: time.Now(),
+	w := &toolWait{ret: make(chan error, 1), cancel: cancel, start: time.Now(), claim: claim,
 		output: func() string { mu.Lock(); defer mu.Unlock(); return out.String() }}
 	ended := make(chan struct{})
 	go func() {
@@ -89,13 +93,17 @@ log: {level: info}
 	return w
 }
 
+// testWatchdogYAML configures a hardware watchdog that deps.openWatchdog
+// fakes.
+const testWatchdogYAML = `watchdog: {device: "/dev/watchdog-of-this-test", timeout: 5s}` + "\n"
+
 // A podd waiting at start for a technician's tool (up to journal.ToolWait,
 // 30 s) is stopped meanwhile: systemctl stop, a shutdown, SIGTERM. It
 // returns at once (it has opened nothing): were it to wait on, systemd
 // would SIGKILL it after TimeoutStopSec (10 s), the unit would end failed
 // and a shutdown would be held up as long.
 func TestPoddWaitingForAToolStopsWhenAsked(t *testing.T) {
-	w := startWaitingForATool(t, "", deps{openWatchdog: openHardwareWatchdog})
+	w := startWaitingForATool(t, "", false, deps{openWatchdog: openHardwareWatchdog})
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(w.output(), "waiting for a technician's tool"); {
 		if time.Now().After(deadline) {
 			t.Fatalf("podd did not say it waits for the tool:\n%s", w.output())
@@ -130,7 +138,7 @@ func TestPoddKeepsTheHardwareWatchdogFedWhileWaitingForATool(t *testing.T) {
 		openedMu.Unlock()
 		return fake, nil
 	}}
-	w := startWaitingForATool(t, `watchdog: {device: "/dev/watchdog-of-this-test", timeout: 5s}`+"\n", d)
+	w := startWaitingForATool(t, testWatchdogYAML, false, d)
 	for time.Since(w.start) < timeout {
 		if slices.Contains(fake.log(), "ping") {
 			return
